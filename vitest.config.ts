@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Each test file gets its own database; two workers keep the 2-core machine responsive.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
