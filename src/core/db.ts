@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './datadir-lock.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import type { Database } from './tables.ts';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or an open transaction: stores take this so callers choose the boundary. */
+export type Executor = Db | Tx;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'postgres' | 'embedded';
+  /** Answers within the timeout whether the database takes a query. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… for a server; otherwise embedded. */
+  url?: string | undefined;
+  /** Embedded data directory; absent with no url means in memory (tests). */
+  dataDir?: string | undefined;
+  /** How long an embedded open waits for another process to release the data directory. */
+  lockWaitMs?: number;
+  poolSize?: number;
+}
+
+// int8 (counts, sequence numbers) as JavaScript numbers on both drivers; PGlite already does.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+    });
+    // A dropped server connection must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      kind: 'postgres',
+      ping: (timeoutMs) => ping(db, timeoutMs),
+      close: () => db.destroy(),
+    };
+  }
+  let lock: DataDirLock | undefined;
+  let pglite: PGlite;
+  if (options.dataDir) {
+    lock = await lockDataDir(options.dataDir, options.lockWaitMs ?? 0);
+    try {
+      pglite = await PGlite.create(path.join(options.dataDir, 'pgdata'));
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  } else {
+    pglite = await PGlite.create();
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'embedded',
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    async close() {
+      await db.destroy();
+      lock?.release();
+    },
+  };
+}
+
+async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      sql`select 1`.execute(db).then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `work` in a transaction, joining the caller's when there is one: services compose, and
+ * a caller that needs several service calls to commit together (seeding) wraps them once.
+ */
+export function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return work(db as Tx);
+  return db.transaction().execute(work);
+}

@@ -1,0 +1,101 @@
+/**
+ * The one error type. Services throw it; the server turns it into
+ * `{ error: { code, message, messages, details } }` with its HTTP status.
+ * Every code is declared here once, with its status and a Chinese and an English message,
+ * so clients can rely on codes and people can read messages.
+ */
+export const ERRORS = {
+  BAD_REQUEST: { status: 400, zh: '请求无效', en: 'The request is invalid' },
+  VALIDATION_FAILED: { status: 400, zh: '请求字段校验失败', en: 'A request field failed validation' },
+  INVALID_REGION_CODE: {
+    status: 400,
+    zh: '行政区划代码无效（须为 GB/T 2260 现行代码）',
+    en: 'Invalid administrative division code (must be a current GB/T 2260 code)',
+  },
+  REGION_LEVEL_MISMATCH: {
+    status: 400,
+    zh: '行政区划代码与行政级别不一致',
+    en: 'The administrative division code does not match the administrative level',
+  },
+  INVALID_USCC: {
+    status: 400,
+    zh: '统一社会信用代码无效（GB 32100 校验位不符）',
+    en: 'Invalid unified social credit code (GB 32100 check character does not match)',
+  },
+  INVALID_SCOPE: { status: 400, zh: 'API 密钥权限范围无效', en: 'Invalid API key scope' },
+  WEAK_PASSWORD: {
+    status: 400,
+    zh: '密码至少 10 个字符',
+    en: 'The password must be at least 10 characters long',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    zh: '未登录或凭据无效',
+    en: 'Missing or invalid credentials',
+  },
+  LOGIN_FAILED: { status: 401, zh: '用户名或密码错误', en: 'Wrong username or password' },
+  ACCOUNT_LOCKED: {
+    status: 429,
+    zh: '登录失败次数过多，账户暂时锁定',
+    en: 'Too many failed logins; the account is temporarily locked',
+  },
+  FORBIDDEN: { status: 403, zh: '无权执行此操作', en: 'You are not allowed to do this' },
+  NOT_FOUND: { status: 404, zh: '对象不存在', en: 'Not found' },
+  ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在', en: 'No such endpoint' },
+  CONFLICT: { status: 409, zh: '与现有数据冲突', en: 'Conflicts with existing data' },
+  INVALID_TRANSITION: {
+    status: 409,
+    zh: '当前状态不允许此操作',
+    en: 'This action is not allowed in the current state',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    zh: '不支持的内容类型',
+    en: 'Unsupported content type',
+  },
+  NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
+  INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
+} as const satisfies Record<string, { status: number; zh: string; en: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+  readonly zh: string;
+  readonly en: string;
+
+  constructor(code: ErrorCode, details: Record<string, unknown> = {}, note?: { zh: string; en: string }) {
+    const spec = ERRORS[code];
+    const zh = note ? `${spec.zh}：${note.zh}` : spec.zh;
+    const en = note ? `${spec.en}: ${note.en}` : spec.en;
+    super(`${zh} / ${en}`);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = spec.status;
+    this.details = details;
+    this.zh = zh;
+    this.en = en;
+  }
+
+  toBody() {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        messages: { 'zh-CN': this.zh, en: this.en },
+        details: this.details,
+      },
+    };
+  }
+}
+
+/** Shorthand for field-level validation failures: the field is named in details and messages. */
+export function invalidField(code: ErrorCode, field: string, value?: unknown): AppError {
+  return new AppError(code, value === undefined ? { field } : { field, value }, {
+    zh: `字段 ${field}`,
+    en: `field ${field}`,
+  });
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+
+/** Crockford base32: sortable as text, no ambiguous letters. */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export type IdPrefix = 'org' | 'usr' | 'key' | 'ses' | 'req' | 'aud';
+
+/**
+ * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,
+ * like a ULID, so ids created later sort later and cursor paging can use them directly.
+ */
+export function newId(prefix: IdPrefix): string {
+  let time = Date.now();
+  let timePart = '';
+  for (let i = 0; i < 10; i++) {
+    timePart = ALPHABET[time % 32] + timePart;
+    time = Math.floor(time / 32);
+  }
+  const random = randomBytes(10);
+  let randomPart = '';
+  let bits = 0;
+  let buffer = 0;
+  for (const byte of random) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      randomPart += ALPHABET[(buffer >> bits) & 31];
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return `${prefix}_${timePart}${randomPart}`;
+}
+
+export function isId(prefix: IdPrefix, value: string): boolean {
+  return new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
+}

@@ -1,0 +1,217 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorize, type RouteAccess } from './core/auth.ts';
+import type { Config } from './core/config.ts';
+import type { Ctx } from './core/context.ts';
+import type { DatabaseHandle } from './core/db.ts';
+import { AppError } from './core/errors.ts';
+import { newId } from './core/ids.ts';
+import { identityRoutes } from './identity/routes.ts';
+import { authenticateBearer } from './identity/service.ts';
+import { landingPage } from './landing.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every route declares who may call it; the server refuses to start a route that does not. */
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    ctx: Ctx;
+  }
+}
+
+export const VERSION = '0.1.0';
+
+const ErrorReply = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      messages: Type.Object({ 'zh-CN': Type.String(), en: Type.String() }),
+      details: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  },
+  { $id: 'ErrorReply', description: '错误 / Error' },
+);
+
+/** Connection-level failures mean the database is away, not that the request was wrong: 503. */
+const DATABASE_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+]);
+
+function toAppError(error: FastifyError & { code?: string }): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const params = (first?.params ?? {}) as Record<string, unknown>;
+    const path = String(first?.instancePath ?? '')
+      .replace(/^\//, '')
+      .replaceAll('/', '.');
+    const leaf = (params.missingProperty ?? params.additionalProperty) as string | undefined;
+    const field = [path, leaf].filter(Boolean).join('.') || error.validationContext || 'body';
+    return new AppError(
+      'VALIDATION_FAILED',
+      {
+        field,
+        location: error.validationContext,
+        problems: error.validation.map((v) => ({
+          path: v.instancePath,
+          message: v.message,
+          params: v.params,
+        })),
+      },
+      { zh: `${field}：${first?.message ?? '格式不符'}`, en: `${field}: ${first?.message ?? 'invalid'}` },
+    );
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError(
+        'BAD_REQUEST',
+        { field: 'body' },
+        { zh: '请求体不是有效的 JSON', en: 'the body is not valid JSON' },
+      );
+  }
+  if (error.code && DATABASE_DOWN.has(error.code)) return new AppError('NOT_READY');
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError(
+      'BAD_REQUEST',
+      { reason: error.code ?? 'bad_request' },
+      { zh: error.message, en: error.message },
+    );
+  }
+  return new AppError('INTERNAL');
+}
+
+export interface ServerOptions {
+  config: Config;
+  database: DatabaseHandle;
+  /** Where log lines go (stdout by default); the redaction rules apply whatever the destination. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function buildServer({ config, database, logStream }: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          '*.password',
+          '*.currentPassword',
+          '*.secret',
+          '*.token',
+        ],
+        censor: '[redacted]',
+      },
+      ...(logStream ? { stream: logStream } : {}),
+    },
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => newId('req'),
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorReply);
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) {
+      route.config = { ...route.config, access: 'public' };
+      return;
+    }
+    if (!route.config?.access) throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+    if (route.schema) {
+      const errors = { '4xx': { $ref: 'ErrorReply#' }, '5xx': { $ref: 'ErrorReply#' } };
+      route.schema = { ...route.schema, response: { ...errors, ...(route.schema.response as object) } };
+      if (route.schema && (route.config.access as RouteAccess) !== 'public') {
+        route.schema = { ...route.schema, security: [{ bearer: [] }] };
+      }
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Shutong (数通) API',
+        version: VERSION,
+        description:
+          '可信公共数据空间 API。除登录外，每个请求都需要 `Authorization: Bearer <会话令牌或 API 密钥>`。\n\n' +
+          'Trusted public data space API. Every call except login takes `Authorization: Bearer <session token or API key>`. ' +
+          'Errors are `{ error: { code, message, messages, details } }` with stable codes.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.decorateRequest('ctx', null as unknown as Ctx);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    req.ctx = { db: database.db, config, principal: null, requestId: req.id };
+    const access = req.routeOptions.config?.access;
+    if (!access || access === 'public') return;
+    req.ctx.principal = await authenticateBearer(req.ctx, req.headers.authorization);
+    authorize(req.ctx.principal, access);
+  });
+
+  app.setErrorHandler(async (error: FastifyError, req, reply) => {
+    let appError = toAppError(error);
+    // Whatever broke while the database is unreachable, the honest answer is "try again later".
+    if (appError.code === 'INTERNAL' && !(await database.ping(1_000))) appError = new AppError('NOT_READY');
+    if (appError.status >= 500) req.log.error({ err: error }, 'request failed');
+    return reply.status(appError.status).send(appError.toBody());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const error = new AppError('ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] });
+    return reply.status(404).send(error.toBody());
+  });
+
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { tags: ['platform'], summary: '进程存活 / Process is up' } },
+    async () => ({ status: 'ok', version: VERSION }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { access: 'public' },
+      schema: { tags: ['platform'], summary: '数据库可用 / Database reachable' },
+    },
+    async (_req, reply) => {
+      if (await database.ping()) return { status: 'ready', database: database.kind };
+      return reply.status(503).send(new AppError('NOT_READY', { database: database.kind }).toBody());
+    },
+  );
+
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(landingPage(VERSION)),
+  );
+
+  await app.register(identityRoutes);
+  return app;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { countiesOf, findRegion, fullRegionName, isMunicipality, isRegionCode } from './region.ts';
+
+describe('GB/T 2260 administrative divisions', () => {
+  it('knows provinces, prefectures and counties by their six-digit codes', () => {
+    expect(findRegion('330000')).toMatchObject({ name: '浙江省', level: 'province', parentCode: null });
+    expect(findRegion('330100')).toMatchObject({ name: '杭州市', level: 'prefecture', parentCode: '330000' });
+    expect(findRegion('330106')).toMatchObject({ name: '西湖区', level: 'county', parentCode: '330100' });
+    expect(fullRegionName('110105')).toBe('北京市朝阳区');
+    expect(fullRegionName('330106')).toBe('浙江省杭州市西湖区');
+  });
+
+  it('refuses codes that are malformed, made up or abolished', () => {
+    for (const code of ['', '33010', '3301066', 'abcdef', '999999', '330199', '330103']) {
+      expect(isRegionCode(code)).toBe(false);
+    }
+  });
+
+  it('tells province-level municipalities apart', () => {
+    expect(isMunicipality('110000')).toBe(true);
+    expect(isMunicipality('500000')).toBe(true);
+    expect(isMunicipality('330000')).toBe(false);
+  });
+
+  it('lists the counties of a prefecture from the package data, not a hand-typed list', () => {
+    const counties = countiesOf('330100');
+    expect(counties.length).toBeGreaterThan(10);
+    expect(counties.every((c) => c.code.startsWith('3301') && c.level === 'county')).toBe(true);
+  });
+});

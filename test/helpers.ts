@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { type Config, loadConfig } from '../src/core/config.ts';
+import { cliCtx } from '../src/core/context.ts';
+import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { seedDemo } from '../src/demo/seed.ts';
+import { buildServer } from '../src/server.ts';
+
+export const DEMO_PASSWORD = 'shutong-demo';
+
+/**
+ * A throwaway database: a fresh database on the server of TEST_DATABASE_URL when it is set,
+ * otherwise an in-memory embedded PostgreSQL. `drop` removes the server database again.
+ */
+export async function freshDatabase(): Promise<{
+  url?: string;
+  database: DatabaseHandle;
+  drop(): Promise<void>;
+}> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    const database = await openDatabase({});
+    return { database, drop: () => database.close() };
+  }
+  const name = `shutong_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), poolSize: 5 });
+  return {
+    url: url.toString(),
+    database,
+    async drop() {
+      await database.close();
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  config: Config;
+  /** Everything the server logged, one JSON line each. */
+  logs: string[];
+  request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
+  login(username: string, password?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A Shutong server on a fresh database with the demo city seeded, driven through HTTP injection. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const { database, drop } = await freshDatabase();
+  const config = loadConfig({ DEMO_PASSWORD, LOG_LEVEL: 'info', ...env });
+  await migrate(database.db);
+  await seedDemo(cliCtx(database.db, config));
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = await buildServer({ config, database, logStream: stream });
+  await app.ready();
+  const request = ({ token, headers, ...options }: InjectOptions & { token?: string }) =>
+    app.inject({
+      ...options,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+  return {
+    app,
+    database,
+    config,
+    logs,
+    request,
+    async login(username, password = DEMO_PASSWORD) {
+      const res = await request({ method: 'POST', url: '/v1/auth/login', payload: { username, password } });
+      if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);
+      return res.json().token as string;
+    },
+    async close() {
+      await app.close();
+      await drop();
+    },
+  };
+}
