@@ -150,3 +150,15 @@ describe('users', () => {
     expect(second.items[0].id > first.items[2].id).toBe(true);
   });
 });
+
+describe('password storage', () => {
+  it('stores argon2id hashes, never the password', async () => {
+    const row = await t.database.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('username', '=', 'admin')
+      .executeTakeFirstOrThrow();
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(row.password_hash).not.toContain('shutong-demo');
+  });
+});
