@@ -1,0 +1,397 @@
+/**
+ * Parquet reader on hyparquet, one row group at a time, over an AsyncBuffer backed by the open file
+ * handle (the file is never read whole).
+ *
+ * Nothing in the footer or the page headers is trusted: the footer length, every column chunk's byte
+ * range, the row counts and sizes of each row group, and every page's declared sizes and value counts are
+ * checked against the file and the limits before hyparquet allocates anything from them. Anything
+ * hyparquet still rejects is reported as FILE_PARQUET_CORRUPT.
+ *
+ * Values: strings, booleans and numbers as they are; INT64 as a number when it is a safe integer,
+ * otherwise its exact decimal text; DATE as 'YYYY-MM-DD'; timestamps as ISO 8601 UTC text; JSON columns
+ * as their JSON text; other binary as base64; lists, maps and structs as JSON text.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import * as zlib from 'node:zlib';
+import type { AsyncBuffer, ColumnData, Compressors, FileMetaData, ParquetParsers } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema, snappyUncompress } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
+import { FileReadError, rowProblem } from './errors.ts';
+import type { CellValue, ReadLimits, TableRow } from './types.ts';
+
+export interface ParquetSource {
+  header: string[];
+  rowCount: number;
+  rows: AsyncGenerator<TableRow[]>;
+}
+
+interface ChunkRange {
+  start: number;
+  end: number;
+  group: number;
+}
+
+const MAGIC = 0x31524150; // "PAR1"
+
+function corrupt(en: string, zh: string, details: Record<string, unknown> = {}): FileReadError {
+  return new FileReadError('FILE_PARQUET_CORRUPT', details, { zh, en });
+}
+
+function tooLarge(en: string, zh: string, details: Record<string, unknown>): FileReadError {
+  return new FileReadError('FILE_PART_TOO_LARGE', details, { zh, en });
+}
+
+export async function openParquet(
+  handle: FileHandle,
+  fileSize: number,
+  limits: ReadLimits,
+  onBytes: (bytes: number) => void,
+): Promise<ParquetSource> {
+  if (fileSize < 12) throw corrupt('too small to be a Parquet file', '文件太小，不是 Parquet 文件');
+  const ends = Buffer.alloc(8);
+  await handle.read(ends, 0, 4, 0);
+  await handle.read(ends, 4, 4, fileSize - 4);
+  if (ends.readUInt32LE(0) !== MAGIC || ends.readUInt32LE(4) !== MAGIC) {
+    throw corrupt('missing the PAR1 marker at the start or end', '文件首尾缺少 PAR1 标记');
+  }
+  const lengthBytes = Buffer.alloc(4);
+  await handle.read(lengthBytes, 0, 4, fileSize - 8);
+  const footerLength = lengthBytes.readUInt32LE(0);
+  if (footerLength > fileSize - 12) {
+    throw corrupt(
+      `the footer claims ${footerLength} bytes of metadata but the file has ${fileSize} bytes`,
+      `文件尾声明元数据长 ${footerLength} 字节，但文件只有 ${fileSize} 字节`,
+      { footerLength, fileSize },
+    );
+  }
+  if (footerLength > limits.maxParquetFooterBytes) {
+    throw tooLarge('the Parquet footer is too large', 'Parquet 文件尾（元数据）过大', {
+      footerLength,
+      limit: limits.maxParquetFooterBytes,
+    });
+  }
+
+  // Column chunk ranges are known once the metadata is read; slices covering them get their pages checked.
+  let chunkRanges: ChunkRange[] = [];
+  let groupRows: number[] = [];
+  const maxSlice = Math.max(limits.maxParquetRowGroupBytes, footerLength + 8);
+  const file: AsyncBuffer = {
+    byteLength: fileSize,
+    async slice(start: number, end: number = fileSize): Promise<ArrayBuffer> {
+      if (!(start >= 0 && end <= fileSize && start <= end)) {
+        throw corrupt(
+          `a read at bytes ${start}–${end} falls outside the file`,
+          `读取位置 ${start}–${end} 超出文件`,
+        );
+      }
+      if (end - start > maxSlice) {
+        throw tooLarge('a Parquet row group is too large', 'Parquet 行组过大', {
+          bytes: end - start,
+          limit: limits.maxParquetRowGroupBytes,
+        });
+      }
+      const buffer = new Uint8Array(end - start);
+      let done = 0;
+      while (done < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
+        if (bytesRead === 0) throw corrupt('unexpected end of file', '文件意外结束');
+        done += bytesRead;
+      }
+      for (const range of chunkRanges) {
+        if (range.start >= start && range.end <= end) {
+          checkPages(
+            buffer.subarray(range.start - start, range.end - start),
+            groupRows[range.group] ?? 0,
+            limits,
+          );
+        }
+      }
+      return buffer.buffer;
+    },
+  };
+
+  let metadata: FileMetaData;
+  try {
+    metadata = await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: footerLength + 8 });
+  } catch (error) {
+    throw asReadError(error, 'the footer (metadata) cannot be parsed', '文件尾（元数据）无法解析');
+  }
+
+  let header: string[];
+  try {
+    header = parquetSchema(metadata).children.map((child) => child.element.name);
+  } catch (error) {
+    throw asReadError(error, 'the schema is invalid', '表结构无效');
+  }
+  if (header.length > limits.maxColumns) {
+    throw new FileReadError('FILE_TOO_MANY_COLUMNS', { count: header.length, limit: limits.maxColumns });
+  }
+  ({ chunkRanges, groupRows } = validateRowGroups(metadata, header.length, fileSize, limits));
+  const rowCount = groupRows.reduce((sum, rows) => sum + rows, 0);
+
+  return {
+    header,
+    rowCount,
+    rows: readRows(file, metadata, header, groupRows, chunkRanges, limits, onBytes),
+  };
+}
+
+function validateRowGroups(
+  metadata: FileMetaData,
+  columns: number,
+  fileSize: number,
+  limits: ReadLimits,
+): { chunkRanges: ChunkRange[]; groupRows: number[] } {
+  const chunkRanges: ChunkRange[] = [];
+  const groupRows: number[] = [];
+  let total = 0;
+  metadata.row_groups.forEach((group, index) => {
+    const rows = Number(group.num_rows);
+    if (!Number.isSafeInteger(rows) || rows < 0) {
+      throw corrupt(`row group ${index} has an invalid row count`, `第 ${index} 个行组的行数无效`);
+    }
+    if (rows * Math.max(columns, 1) > limits.maxParquetRowGroupCells) {
+      throw tooLarge('a Parquet row group has too many cells', 'Parquet 行组单元格过多', {
+        rowGroup: index,
+        rows,
+        columns,
+        limit: limits.maxParquetRowGroupCells,
+      });
+    }
+    let uncompressed = 0;
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data;
+      if (!meta) throw corrupt('a column chunk has no metadata', '列块缺少元数据');
+      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+      const dataStart = Number(meta.data_page_offset);
+      const size = Number(meta.total_compressed_size);
+      const dataSize = Number(meta.total_uncompressed_size);
+      const end = start + size;
+      if (!(start >= 4 && dataStart >= start && size >= 0 && end <= fileSize - 8 && dataSize >= 0)) {
+        throw corrupt(
+          `row group ${index}: a column chunk lies outside the file`,
+          `第 ${index} 个行组：列块位置超出文件`,
+          { rowGroup: index, start, end, fileSize },
+        );
+      }
+      uncompressed += dataSize;
+      chunkRanges.push({ start, end, group: index });
+    }
+    if (uncompressed > limits.maxParquetRowGroupBytes) {
+      throw tooLarge('a Parquet row group is too large', 'Parquet 行组过大', {
+        rowGroup: index,
+        bytes: uncompressed,
+        limit: limits.maxParquetRowGroupBytes,
+      });
+    }
+    groupRows.push(rows);
+    total += rows;
+  });
+  if (BigInt(total) !== metadata.num_rows) {
+    throw corrupt(
+      `the footer says ${metadata.num_rows} rows but its row groups hold ${total}`,
+      `文件尾声明 ${metadata.num_rows} 行，但各行组合计 ${total} 行`,
+    );
+  }
+  return { chunkRanges, groupRows };
+}
+
+/** Walks the page headers of one column chunk, checking what hyparquet will allocate from them. */
+function checkPages(bytes: Uint8Array, rows: number, limits: ReadLimits): void {
+  const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+  // A repeated (list) column has more values than rows; the cell limit bounds both.
+  const maxValues = Math.max(limits.maxParquetRowGroupCells, rows);
+  while (reader.offset < bytes.length - 1) {
+    let page: ReturnType<typeof parquetHeader>;
+    try {
+      page = parquetHeader(reader);
+    } catch (error) {
+      throw asReadError(error, 'a page header cannot be parsed', '页头无法解析');
+    }
+    const values =
+      page.data_page_header?.num_values ??
+      page.data_page_header_v2?.num_values ??
+      page.dictionary_page_header?.num_values ??
+      0;
+    const sizesValid =
+      Number.isSafeInteger(page.compressed_page_size) &&
+      page.compressed_page_size >= 0 &&
+      Number.isSafeInteger(page.uncompressed_page_size) &&
+      page.uncompressed_page_size >= 0 &&
+      reader.offset + page.compressed_page_size <= bytes.length;
+    if (!sizesValid || !(values >= 0)) throw corrupt('a page header has invalid sizes', '页头中的大小无效');
+    if (page.uncompressed_page_size > limits.maxParquetRowGroupBytes || values > maxValues) {
+      throw tooLarge('a Parquet page is too large', 'Parquet 数据页过大', {
+        pageBytes: page.uncompressed_page_size,
+        values,
+      });
+    }
+    reader.offset += page.compressed_page_size;
+  }
+}
+
+async function* readRows(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  header: string[],
+  groupRows: number[],
+  chunkRanges: ChunkRange[],
+  limits: ReadLimits,
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<TableRow[]> {
+  const compressors = makeCompressors(limits.maxParquetRowGroupBytes);
+  let groupStart = 0;
+  for (let group = 0; group < groupRows.length; group++) {
+    const rows = groupRows[group]!;
+    const chunks = new Map<string, ColumnData[]>();
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        rowStart: groupStart,
+        rowEnd: groupStart + rows,
+        compressors,
+        parsers: PARSERS,
+        onChunk: (chunk) => {
+          const list = chunks.get(chunk.columnName);
+          if (list) list.push(chunk);
+          else chunks.set(chunk.columnName, [chunk]);
+        },
+      });
+    } catch (error) {
+      throw asReadError(error, `row group ${group} cannot be decoded`, `第 ${group} 个行组无法解码`);
+    }
+    const cursors = header.map((name) => new ColumnCursor(chunks.get(name) ?? []));
+    let batch: TableRow[] = [];
+    for (let row = groupStart; row < groupStart + rows; row++) {
+      const values: CellValue[] = new Array(header.length);
+      for (let c = 0; c < header.length; c++) {
+        const found = cursors[c]!.at(row);
+        if (found === MISSING) {
+          throw corrupt(
+            `column "${header[c]}" has fewer values than the ${rows} rows its row group declares`,
+            `列“${header[c]}”的值少于行组声明的 ${rows} 行`,
+            { line: row + 1 },
+          );
+        }
+        values[c] = toCell(found);
+      }
+      const nul = values.findIndex((value) => typeof value === 'string' && value.includes('\0'));
+      batch.push(
+        nul === -1
+          ? { line: row + 1, values }
+          : { line: row + 1, values, problem: rowProblem('ROW_NUL_BYTE', undefined, nul) },
+      );
+      if (batch.length === BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+    const groupBytes = chunkRanges
+      .filter((range) => range.group === group)
+      .reduce((sum, r) => sum + r.end - r.start, 0);
+    onBytes(groupBytes);
+    groupStart += rows;
+  }
+}
+
+const MISSING = Symbol('missing');
+const BATCH_ROWS = 1024;
+
+/** Sequential access to one column's decoded chunks by absolute row index. */
+class ColumnCursor {
+  private index = 0;
+  constructor(private readonly chunks: ColumnData[]) {
+    chunks.sort((a, b) => a.rowStart - b.rowStart);
+  }
+  at(row: number): unknown {
+    while (this.index < this.chunks.length && this.chunks[this.index]!.rowEnd <= row) this.index++;
+    const chunk = this.chunks[this.index];
+    if (!chunk || chunk.rowStart > row) return MISSING;
+    return chunk.columnData[row - chunk.rowStart];
+  }
+}
+
+function toCell(value: unknown): CellValue {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'bigint':
+      return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(value)
+        : value.toString();
+    default:
+      if (value instanceof Date) return isoOrNull(value.getTime());
+      if (value instanceof Uint8Array)
+        return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      return JSON.stringify(value, (_key, inner: unknown) =>
+        typeof inner === 'bigint' ? inner.toString() : inner,
+      );
+  }
+}
+
+function isoOrNull(ms: number): string | null {
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+const utf8 = new TextDecoder();
+
+const PARSERS: Partial<ParquetParsers> = {
+  timestampFromMilliseconds: (ms: bigint) => isoOrNull(Number(ms)),
+  timestampFromMicroseconds: (us: bigint) => isoOrNull(Number(us / 1000n)),
+  timestampFromNanoseconds: (ns: bigint) => isoOrNull(Number(ns / 1_000_000n)),
+  dateFromDays: (days: number) => isoOrNull(days * 86_400_000)?.slice(0, 10) ?? null,
+  jsonFromBytes: (bytes: Uint8Array) => (bytes ? utf8.decode(bytes) : bytes),
+};
+
+function makeCompressors(maxBytes: number): Compressors {
+  const checked = (outputLength: number): number => {
+    if (!(outputLength >= 0 && outputLength <= maxBytes)) {
+      throw tooLarge('a Parquet page is too large', 'Parquet 数据页过大', {
+        pageBytes: outputLength,
+        limit: maxBytes,
+      });
+    }
+    return outputLength;
+  };
+  const compressors: Compressors = {
+    SNAPPY: (input, outputLength) => {
+      const output = new Uint8Array(checked(outputLength));
+      snappyUncompress(input, output);
+      return output;
+    },
+    GZIP: (input, outputLength) =>
+      zlib.gunzipSync(input, { maxOutputLength: Math.max(1, checked(outputLength)) }),
+    BROTLI: (input, outputLength) =>
+      zlib.brotliDecompressSync(input, { maxOutputLength: Math.max(1, checked(outputLength)) }),
+  };
+  // zstd is in node:zlib from Node 22.15; on older Node such files are reported as unsupported.
+  const zstd = (zlib as unknown as Record<string, unknown>).zstdDecompressSync;
+  if (typeof zstd === 'function') {
+    compressors.ZSTD = (input, outputLength) =>
+      (zstd as (input: Uint8Array, options: object) => Uint8Array)(input, {
+        maxOutputLength: Math.max(1, checked(outputLength)),
+      });
+  }
+  return compressors;
+}
+
+function asReadError(error: unknown, en: string, zh: string): FileReadError {
+  if (error instanceof FileReadError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unsupported compression codec/.test(message)) {
+    return new FileReadError(
+      'FILE_PARQUET_UNSUPPORTED',
+      { reason: message },
+      { zh: `不支持的压缩方式（${message}）`, en: message },
+    );
+  }
+  return corrupt(`${en}: ${message}`, `${zh}：${message}`, { reason: message });
+}
