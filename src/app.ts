@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { prepareAuditLog } from './audit/service.ts';
 import type { Config } from './core/config.ts';
 import { cliCtx } from './core/context.ts';
 import { type DatabaseHandle, openDatabase } from './core/db.ts';
@@ -23,6 +24,8 @@ export async function startShutong(config: Config): Promise<Running> {
   const database = await openConfiguredDatabase(config);
   try {
     await migrate(database.db);
+    // Before anything appends: rows older than the Merkle log join the tree, the signing key exists.
+    await prepareAuditLog(database.db, config);
     const seed = config.seedDemo ? await seedDemo(cliCtx(database.db, config)) : undefined;
     const app = await buildServer({ config, database });
     await app.listen({ port: config.port, host: config.host });

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openConfiguredDatabase, startShutong } from './app.ts';
+import { auditCommands } from './audit/cli.ts';
 import type { Principal } from './core/auth.ts';
 import { SCOPES } from './core/auth.ts';
 import { loadConfig } from './core/config.ts';
@@ -10,6 +11,7 @@ import { migrate } from './core/migrate.ts';
 import { ROLES, type Role } from './core/tables.ts';
 import { seedDemo } from './demo/seed.ts';
 import * as identity from './identity/service.ts';
+import { importCommand } from './ingest/cli.ts';
 import { VERSION } from './server.ts';
 
 const config = loadConfig();
@@ -170,6 +172,9 @@ keys
       console.error('Store the secret now: it is shown only once. / 请立即保存密钥，仅显示一次。');
     });
   });
+
+auditCommands(program, config, withDatabase);
+importCommand(program, config, withDatabase);
 
 try {
   await program.parseAsync(process.argv);

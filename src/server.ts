@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { auditRoutes } from './audit/routes.ts';
+import { catalogRoutes } from './catalog/routes.ts';
 import { authorize, type RouteAccess } from './core/auth.ts';
 import type { Config } from './core/config.ts';
 import type { Ctx } from './core/context.ts';
@@ -11,6 +13,7 @@ import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
+import { ingestRoutes } from './ingest/routes.ts';
 import { landingPage } from './landing.ts';
 
 declare module 'fastify' {
@@ -141,7 +144,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     if (route.schema) {
       const errors = { '4xx': { $ref: 'ErrorReply#' }, '5xx': { $ref: 'ErrorReply#' } };
       route.schema = { ...route.schema, response: { ...errors, ...(route.schema.response as object) } };
-      if (route.schema && (route.config.access as RouteAccess) !== 'public') {
+      if (route.schema && typeof route.config.access === 'object') {
         route.schema = { ...route.schema, security: [{ bearer: [] }] };
       }
     }
@@ -170,6 +173,10 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     const access = req.routeOptions.config?.access;
     if (!access || access === 'public') return;
     req.ctx.principal = await authenticateBearer(req.ctx, req.headers.authorization);
+    if (access === 'optional') {
+      if (req.headers.authorization && !req.ctx.principal) throw new AppError('UNAUTHENTICATED');
+      return;
+    }
     authorize(req.ctx.principal, access);
   });
 
@@ -213,5 +220,8 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   );
 
   await app.register(identityRoutes);
+  await app.register(catalogRoutes);
+  await app.register(ingestRoutes, { db: database.db, embedded: database.kind === 'embedded' });
+  await app.register(auditRoutes, { config, db: database.db });
   return app;
 }

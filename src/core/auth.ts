@@ -8,6 +8,9 @@ import type { Role } from './tables.ts';
 export const SCOPES = {
   'identity:read': 'Read organizations, users and API keys',
   'identity:write': 'Create and change organizations and users',
+  'catalog:read': 'Search and read the resource catalog',
+  'catalog:write': 'Register and change resources of your organization',
+  'audit:read': 'Read the audit log, its signed tree heads and proofs',
 } as const;
 export type Scope = keyof typeof SCOPES;
 
@@ -38,7 +41,11 @@ export interface AccessRule {
   selfUserId?: string;
 }
 
-export type RouteAccess = 'public' | AccessRule;
+/**
+ * `public`: no credentials looked at. `optional`: anonymous callers are served (open-data views)
+ * but a presented credential must be valid and decides what the caller sees.
+ */
+export type RouteAccess = 'public' | 'optional' | AccessRule;
 
 /** The one authorization decision of the platform: every route and every object check comes here. */
 export function authorize(principal: Principal | null | undefined, rule: AccessRule): Principal {

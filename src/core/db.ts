@@ -1,7 +1,10 @@
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { type DataDirLock, lockDataDir } from './datadir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Database } from './tables.ts';
@@ -31,6 +34,27 @@ export interface DatabaseOptions {
 
 // int8 (counts, sequence numbers) as JavaScript numbers on both drivers; PGlite already does.
 pg.types.setTypeParser(20, (value) => Number(value));
+// SQL dates stay 'YYYY-MM-DD' text: a Date would shift them by the process's time zone.
+const DATE_OID = 1082;
+pg.types.setTypeParser(DATE_OID, (value) => value);
+const pgliteParsers = { [DATE_OID]: (value: string) => value };
+
+/**
+ * Bulk loading in CSV form: COPY FROM STDIN on a server, COPY from a blob on PGlite. Kept beside
+ * each Kysely instance (not on Ctx) so any service holding `ctx.db` can load in bulk.
+ */
+export type CsvCopier = (qualifiedTable: string, columns: string[], csv: string) => Promise<void>;
+const copiers = new WeakMap<Db, CsvCopier>();
+
+export function copyCsv(db: Db, qualifiedTable: string, columns: string[], csv: string): Promise<void> {
+  const copier = copiers.get(db);
+  if (!copier) throw new Error('this database handle cannot bulk load');
+  return copier(qualifiedTable, columns, csv);
+}
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const copySql = (qualifiedTable: string, columns: string[], source: string) =>
+  `COPY ${qualifiedTable} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
@@ -42,6 +66,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // A dropped server connection must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    copiers.set(db, async (qualifiedTable, columns, csv) => {
+      const client = await pool.connect();
+      try {
+        const stream = client.query(copyFrom(copySql(qualifiedTable, columns, 'STDIN')));
+        await pipeline(Readable.from([csv]), stream);
+      } finally {
+        client.release();
+      }
+    });
     return {
       db,
       kind: 'postgres',
@@ -54,15 +87,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.dataDir) {
     lock = await lockDataDir(options.dataDir, options.lockWaitMs ?? 0);
     try {
-      pglite = await PGlite.create(path.join(options.dataDir, 'pgdata'));
+      pglite = await PGlite.create(path.join(options.dataDir, 'pgdata'), { parsers: pgliteParsers });
     } catch (error) {
       lock.release();
       throw error;
     }
   } else {
-    pglite = await PGlite.create();
+    pglite = await PGlite.create({ parsers: pgliteParsers });
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  // Holding a Kysely connection keeps the single PGlite connection to ourselves meanwhile.
+  copiers.set(db, (qualifiedTable, columns, csv) =>
+    db.connection().execute(async () => {
+      await pglite.query(copySql(qualifiedTable, columns, "'/dev/blob'"), [], { blob: new Blob([csv]) });
+    }),
+  );
   return {
     db,
     kind: 'embedded',

@@ -48,11 +48,47 @@ export const ERRORS = {
     zh: '当前状态不允许此操作',
     en: 'This action is not allowed in the current state',
   },
+  AUDIT_NOT_SIGNED: {
+    status: 409,
+    zh: '尚无覆盖该位置的已签名树头（可先签发树头）',
+    en: 'No signed tree head covers this position yet (sign one first)',
+  },
+  AUDIT_LOG_DAMAGED: {
+    status: 500,
+    zh: '审计日志已损坏，请运行 shutong audit verify',
+    en: 'The audit log is damaged; run `shutong audit verify`',
+  },
+  AUDIT_KEY_PROBLEM: {
+    status: 500,
+    zh: '审计签名密钥不可用',
+    en: 'The audit signing key cannot be used',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     zh: '不支持的内容类型',
     en: 'Unsupported content type',
+  },
+  FILE_REJECTED: { status: 422, zh: '文件无法读取', en: 'The file cannot be read' },
+  HEADER_MISMATCH: {
+    status: 422,
+    zh: '文件表头与资源字段对不上',
+    en: 'The file header does not match the resource fields',
+  },
+  TOO_MANY_BAD_ROWS: {
+    status: 422,
+    zh: '错误行超过允许的数量，本次导入未生效',
+    en: 'More bad rows than allowed; nothing was imported',
+  },
+  FIELDS_REQUIRED: {
+    status: 409,
+    zh: '资源尚未定义字段：请确认推断出的字段后再导入',
+    en: 'The resource has no fields yet: confirm the inferred fields, then import',
+  },
+  IMPORT_FAILED: {
+    status: 500,
+    zh: '导入失败，本次导入未生效',
+    en: 'The import failed; nothing was imported',
   },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },

@@ -80,17 +80,42 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
 }
 
+/** Leaves of the Merkle audit log (migrations/0003): written only by core/audit-trail.ts. */
 export interface AuditEventsTable {
-  seq: Generated<number>;
-  id: string;
-  time: CreatedAt;
-  actor_id: string | null;
-  org_id: string | null;
-  action: string;
-  object_type: string;
-  object_id: string | null;
-  request_id: string | null;
+  seq: ColumnType<number, number, never>;
+  id: ColumnType<string, string, never>;
+  time: ColumnType<Date, Date | string, never>;
+  actor_id: ColumnType<string | null, string | null, never>;
+  org_id: ColumnType<string | null, string | null, never>;
+  action: ColumnType<string, string, never>;
+  object_type: ColumnType<string, string, never>;
+  object_id: ColumnType<string | null, string | null, never>;
+  request_id: ColumnType<string | null, string | null, never>;
   details: ColumnType<Record<string, unknown>, string, never>;
+  leaf_hash: ColumnType<Uint8Array | null, Uint8Array, Uint8Array>;
+}
+
+export interface AuditTreeStateTable {
+  id: number;
+  size: number;
+  frontier: Uint8Array;
+  backfill_pending: boolean;
+  updated_at: Timestamp;
+}
+
+export interface AuditTreeHeadsTable {
+  id: Generated<number>;
+  tree_size: number;
+  root_hash: string;
+  signed_at: ColumnType<Date, Date | string, never>;
+  signature: string;
+  key_fingerprint: string;
+}
+
+export interface AuditTreeNodesTable {
+  level: number;
+  idx: number;
+  hash: Uint8Array;
 }
 
 export interface SettingsTable {
@@ -99,13 +124,127 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
+export const GRADES = ['core', 'important', 'g4', 'g3', 'g2', 'g1', 'unassessed'] as const;
+export type Grade = (typeof GRADES)[number];
+export const SHARING_TYPES = ['unconditional', 'conditional', 'not_shared'] as const;
+export type SharingType = (typeof SHARING_TYPES)[number];
+export const OPEN_TYPES = ['unconditional', 'conditional', 'not_open'] as const;
+export type OpenType = (typeof OPEN_TYPES)[number];
+export const CATEGORIES = ['base', 'theme', 'department'] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const DATA_TYPES = ['integer', 'decimal', 'boolean', 'date', 'timestamp', 'text'] as const;
+export type DataType = (typeof DATA_TYPES)[number];
+
+export interface ResourcesTable {
+  id: string;
+  code: string;
+  name: string;
+  summary: string;
+  provider_org_id: string;
+  category: Category;
+  theme: string;
+  keywords: string[];
+  format: string;
+  update_cycle: string;
+  sharing_type: SharingType;
+  sharing_conditions: string;
+  open_type: OpenType;
+  open_conditions: string;
+  published_on: string | null;
+  related_codes: string[];
+  grade: Grade;
+  revision: number;
+  current_version_id: string | null;
+  search_vector: ColumnType<string, unknown, unknown>;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ResourceFieldsTable {
+  resource_id: string;
+  position: number;
+  name: string;
+  label: string;
+  data_type: DataType;
+  description: string;
+  grade: Grade;
+  is_key: boolean;
+}
+
+export interface ResourceHistoryTable {
+  resource_id: string;
+  revision: number;
+  actor_id: string;
+  at: CreatedAt;
+  changes: ColumnType<Record<string, unknown>, string, never>;
+}
+
+export interface ResourceCodeCountersTable {
+  provider_org_id: string;
+  last_value: number;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  state: JobState;
+  object_type: string | null;
+  object_id: string | null;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  progress: ColumnType<Record<string, unknown>, string, string>;
+  result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  error: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  node: string | null;
+  lease_until: Timestamp | null;
+  created_by: string;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export type VersionState = 'loading' | 'ready' | 'failed';
+
+export interface DatasetVersionsTable {
+  id: string;
+  resource_id: string;
+  number: number;
+  state: VersionState;
+  table_name: string;
+  job_id: string | null;
+  source_name: string;
+  source_size: number;
+  source_sm3: string | null;
+  source_format: string;
+  encoding: string | null;
+  columns: ColumnType<Array<{ name: string; dataType: DataType }>, string, string>;
+  row_count: Generated<number>;
+  bad_row_count: Generated<number>;
+  duplicate_keys: number | null;
+  column_stats: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  importer_id: string;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  audit_tree_state: AuditTreeStateTable;
+  audit_tree_heads: AuditTreeHeadsTable;
+  audit_tree_nodes: AuditTreeNodesTable;
   settings: SettingsTable;
+  resources: ResourcesTable;
+  resource_fields: ResourceFieldsTable;
+  resource_history: ResourceHistoryTable;
+  resource_code_counters: ResourceCodeCountersTable;
+  jobs: JobsTable;
+  dataset_versions: DatasetVersionsTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

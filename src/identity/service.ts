@@ -280,8 +280,16 @@ export async function updateOrganization(
   return orgView(updated);
 }
 
-export async function getOrganization(ctx: Ctx, id: string): Promise<OrganizationView> {
-  must(ctx, { roles: 'any', scope: 'identity:read' });
+/**
+ * Organizations are public bodies and companies with public credit codes: the open-data views
+ * (`publicDirectory`) show them to anonymous harvesters too.
+ */
+export async function getOrganization(
+  ctx: Ctx,
+  id: string,
+  options: { publicDirectory?: boolean } = {},
+): Promise<OrganizationView> {
+  if (!options.publicDirectory) must(ctx, { roles: 'any', scope: 'identity:read' });
   const org = await store.findOrganization(ctx.db, id);
   if (!org) throw notFound('organization', id);
   return orgView(org);
@@ -292,8 +300,9 @@ export async function listOrganizations(
   ctx: Ctx,
   limit = 50,
   cursor?: string,
+  options: { publicDirectory?: boolean } = {},
 ): Promise<Page<OrganizationView>> {
-  must(ctx, { roles: 'any', scope: 'identity:read' });
+  if (!options.publicDirectory) must(ctx, { roles: 'any', scope: 'identity:read' });
   const rows = await store.listOrganizations(ctx.db, { after: cursor, limit });
   const page = pageOf(rows, limit);
   return { items: page.items.map(orgView), nextCursor: page.nextCursor };

@@ -1,0 +1,436 @@
+/**
+ * The audit log's tables (migrations/0003_audit_log.sql): entries, the one tree-state row, signed
+ * heads and the lazily filled subtree cache. Plain reads and writes; the rules live in
+ * core/audit-trail.ts (append) and service.ts.
+ */
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { Executor, Tx } from '../core/db.ts';
+import type { Database } from '../core/tables.ts';
+import { type AuditEntry, entryLeafHash, FIRST_SEQ } from './entry.ts';
+import { Frontier, HASH_SIZE } from './merkle.ts';
+import type { SignedTreeHead } from './signing.ts';
+import type { StoredAuditEntry } from './verify.ts';
+
+// ------------------------------------------------------------------------------- tree state
+
+export function frontierToBytes(frontier: Frontier): Buffer {
+  return Buffer.concat(frontier.roots);
+}
+
+export function frontierFromBytes(size: number, bytes: Uint8Array): Frontier {
+  const roots: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += HASH_SIZE) roots.push(bytes.subarray(o, o + HASH_SIZE));
+  return new Frontier(size, roots);
+}
+
+interface StateRow {
+  size: number;
+  frontier: Uint8Array;
+  backfill_pending: boolean;
+}
+
+function stateMissing(): Error {
+  return new Error('the audit_tree_state row is missing: the audit log cannot be appended to or checked');
+}
+
+/** The committed tree state, without locking: consistent with the rows committed alongside it. */
+export async function readTreeState(db: Executor): Promise<{ frontier: Frontier; backfillPending: boolean }> {
+  const row = await db
+    .selectFrom('audit_tree_state')
+    .select(['size', 'frontier', 'backfill_pending'])
+    .where('id', '=', 1)
+    .executeTakeFirst();
+  if (!row) throw stateMissing();
+  return { frontier: frontierFromBytes(row.size, row.frontier), backfillPending: row.backfill_pending };
+}
+
+/**
+ * Locks the tree state for the rest of the transaction and returns its frontier. Every append
+ * takes this lock first, so appends from any number of connections and processes are serialised
+ * here and each one sees the size the previous one committed: no gaps, no forks.
+ */
+export async function lockTreeState(tx: Tx): Promise<Frontier> {
+  const { rows } = await sql<StateRow>`
+    select size, frontier, backfill_pending from audit_tree_state where id = 1 for update`.execute(tx);
+  const row = rows[0];
+  if (!row) throw stateMissing();
+  if (row.backfill_pending) return backfillLocked(tx);
+  return frontierFromBytes(row.size, row.frontier);
+}
+
+/**
+ * Inserts one leaf and moves the tree state from `fromSize` to `next` in one statement (one round
+ * trip per append). The insert happens only if the state still has `fromSize`: a caller whose
+ * cached state went stale (a savepoint rolled back) gets false and reloads instead of forking.
+ */
+export async function insertLeaf(
+  tx: Tx,
+  fromSize: number,
+  next: Frontier,
+  row: {
+    seq: number;
+    id: string;
+    time: Date;
+    actorId: string | null;
+    orgId: string | null;
+    action: string;
+    objectType: string;
+    objectId: string | null;
+    requestId: string | null;
+    detailsJson: string;
+    leafHash: Uint8Array;
+  },
+): Promise<boolean> {
+  const { rows } = await sql<{ seq: number }>`
+    with st as (
+      update audit_tree_state set size = ${next.size}, frontier = ${frontierToBytes(next)}
+       where id = 1 and size = ${fromSize}
+      returning 1
+    )
+    insert into audit_events
+      (seq, id, time, actor_id, org_id, action, object_type, object_id, request_id, details, leaf_hash)
+    select ${row.seq}, ${row.id}, ${row.time}, ${row.actorId}, ${row.orgId}, ${row.action}, ${row.objectType},
+           ${row.objectId}, ${row.requestId}, ${row.detailsJson}::jsonb, ${row.leafHash}
+      from st
+    returning seq`.execute(tx);
+  return rows.length === 1;
+}
+
+const BACKFILL_BATCH = 1000;
+
+/**
+ * Brings rows written before the Merkle log (migration 0003 renumbered them 1..n) into the tree:
+ * computes and records each leaf hash and the frontier. Runs under the state lock, once; the
+ * first append or the first start after the migration does it, whichever comes first.
+ */
+async function backfillLocked(tx: Tx): Promise<Frontier> {
+  const frontier = new Frontier();
+  let after = FIRST_SEQ - 1;
+  for (;;) {
+    const rows = await tx
+      .selectFrom('audit_events')
+      .select(ENTRY_COLUMNS)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(BACKFILL_BATCH)
+      .execute();
+    if (rows.length === 0) break;
+    const updates: Array<{ seq: number; hash: Buffer }> = [];
+    for (const row of rows) {
+      if (row.seq !== frontier.size + FIRST_SEQ) {
+        throw new Error(`audit backfill: expected seq ${frontier.size + FIRST_SEQ}, found ${row.seq}`);
+      }
+      const leaf = entryLeafHash(toEntry(row));
+      if (row.leaf_hash && !Buffer.from(row.leaf_hash).equals(leaf)) {
+        throw new Error(`audit backfill: seq ${row.seq} has a leaf hash that does not match its content`);
+      }
+      if (!row.leaf_hash) updates.push({ seq: row.seq, hash: leaf });
+      frontier.append(leaf);
+    }
+    for (const u of updates) {
+      await tx.updateTable('audit_events').set({ leaf_hash: u.hash }).where('seq', '=', u.seq).execute();
+    }
+    after = rows.at(-1)!.seq;
+  }
+  await tx
+    .updateTable('audit_tree_state')
+    .set({
+      size: frontier.size,
+      frontier: frontierToBytes(frontier),
+      backfill_pending: false,
+      updated_at: new Date(),
+    })
+    .where('id', '=', 1)
+    .execute();
+  return frontier;
+}
+
+/** Runs the backfill if migration 0003 left one pending; returns how many rows it covered. */
+export async function ensureBackfilled(db: Executor): Promise<number> {
+  const { backfillPending } = await readTreeState(db);
+  if (!backfillPending) return 0;
+  const run = async (tx: Tx) => (await lockTreeState(tx)).size;
+  return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
+}
+
+// ------------------------------------------------------------------------------------ entries
+
+export const ENTRY_COLUMNS = [
+  'seq',
+  'id',
+  'time',
+  'actor_id',
+  'org_id',
+  'action',
+  'object_type',
+  'object_id',
+  'request_id',
+  'details',
+  'leaf_hash',
+] as const;
+
+export interface EntryRow {
+  seq: number;
+  id: string;
+  time: Date;
+  actor_id: string | null;
+  org_id: string | null;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  request_id: string | null;
+  details: unknown;
+  leaf_hash: Uint8Array | null;
+}
+
+/** The leaf's view of a row: exactly the fields the entry encoding covers. */
+export function toEntry(row: EntryRow): AuditEntry {
+  return {
+    seq: row.seq,
+    time: row.time.toISOString(),
+    actorId: row.actor_id,
+    orgId: row.org_id,
+    action: row.action,
+    objectType: row.object_type,
+    objectId: row.object_id,
+    requestId: row.request_id,
+    details: row.details,
+  };
+}
+
+export interface EntryFilter {
+  actorId?: string | undefined;
+  orgId?: string | undefined;
+  objectType?: string | undefined;
+  objectId?: string | undefined;
+  action?: string | undefined;
+  /** Inclusive. */
+  from?: Date | undefined;
+  /** Exclusive. */
+  to?: Date | undefined;
+}
+
+function matching(filter: EntryFilter) {
+  return (eb: ExpressionBuilder<Database, 'audit_events'>) => {
+    const c: Expression<SqlBool>[] = [];
+    if (filter.actorId !== undefined) c.push(eb('actor_id', '=', filter.actorId));
+    if (filter.orgId !== undefined) c.push(eb('org_id', '=', filter.orgId));
+    if (filter.objectType !== undefined) c.push(eb('object_type', '=', filter.objectType));
+    if (filter.objectId !== undefined) c.push(eb('object_id', '=', filter.objectId));
+    if (filter.action !== undefined) c.push(eb('action', '=', filter.action));
+    if (filter.from !== undefined) c.push(eb('time', '>=', filter.from));
+    if (filter.to !== undefined) c.push(eb('time', '<', filter.to));
+    return eb.and(c);
+  };
+}
+
+export async function listEntries(
+  db: Executor,
+  filter: EntryFilter,
+  page: { limit: number; after?: number | undefined; order: 'asc' | 'desc' },
+): Promise<EntryRow[]> {
+  let query = db.selectFrom('audit_events').select(ENTRY_COLUMNS).where(matching(filter));
+  if (page.after !== undefined) query = query.where('seq', page.order === 'asc' ? '>' : '<', page.after);
+  return (await query
+    .orderBy('seq', page.order)
+    .limit(page.limit + 1)
+    .execute()) as EntryRow[];
+}
+
+export async function findEntry(db: Executor, seq: number): Promise<EntryRow | undefined> {
+  return (await db
+    .selectFrom('audit_events')
+    .select(ENTRY_COLUMNS)
+    .where('seq', '=', seq)
+    .executeTakeFirst()) as EntryRow | undefined;
+}
+
+export async function entriesBetween(db: Executor, from: number, to: number): Promise<EntryRow[]> {
+  return (await db
+    .selectFrom('audit_events')
+    .select(ENTRY_COLUMNS)
+    .where('seq', '>=', from)
+    .where('seq', '<=', to)
+    .orderBy('seq')
+    .execute()) as EntryRow[];
+}
+
+/** Recorded leaf hashes of seq from..to (inclusive), in seq order. */
+export async function leafHashesBetween(
+  db: Executor,
+  from: number,
+  to: number,
+): Promise<Array<{ seq: number; leaf_hash: Uint8Array | null }>> {
+  return db
+    .selectFrom('audit_events')
+    .select(['seq', 'leaf_hash'])
+    .where('seq', '>=', from)
+    .where('seq', '<=', to)
+    .orderBy('seq')
+    .execute();
+}
+
+/**
+ * Every row in seq order, a batch at a time, through a server-side cursor: one index scan, and
+ * memory bounded by the batch however long the log is. Must run inside a transaction (a cursor
+ * lives in one); the caller picks its isolation.
+ */
+export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGenerator<StoredAuditEntry[]> {
+  const name = `audit_scan_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  await sql
+    .raw(
+      `declare ${name} no scroll cursor for select seq, time, actor_id, org_id, action, object_type, ` +
+        'object_id, request_id, details, leaf_hash from audit_events order by seq',
+    )
+    .execute(tx);
+  try {
+    for (;;) {
+      const { rows } = await sql.raw<EntryRow>(`fetch forward ${batchSize} from ${name}`).execute(tx);
+      if (rows.length === 0) return;
+      const batch: StoredAuditEntry[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        batch[i] = {
+          seq: row.seq,
+          // A row whose time was nulled by hand must reach the verifier as an invalid entry, not crash it.
+          time: row.time instanceof Date ? row.time.toISOString() : (row.time as unknown as string),
+          actorId: row.actor_id,
+          orgId: row.org_id,
+          action: row.action,
+          objectType: row.object_type,
+          objectId: row.object_id,
+          requestId: row.request_id,
+          details: row.details,
+          leafHash: row.leaf_hash,
+        };
+      }
+      yield batch;
+    }
+  } finally {
+    await sql.raw(`close ${name}`).execute(tx);
+  }
+}
+
+// -------------------------------------------------------------------------------- tree heads
+
+export interface HeadRow {
+  id: number;
+  tree_size: number;
+  root_hash: string;
+  signed_at: Date;
+  signature: string;
+  key_fingerprint: string;
+}
+
+export function toSignedHead(row: HeadRow): SignedTreeHead {
+  return {
+    treeSize: row.tree_size,
+    rootHash: row.root_hash,
+    timestamp: row.signed_at.toISOString(),
+    signature: row.signature,
+  };
+}
+
+export async function insertHead(db: Executor, head: SignedTreeHead, fingerprint: string): Promise<HeadRow> {
+  return db
+    .insertInto('audit_tree_heads')
+    .values({
+      tree_size: head.treeSize,
+      root_hash: head.rootHash,
+      signed_at: new Date(head.timestamp),
+      signature: head.signature,
+      key_fingerprint: fingerprint,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function listHeads(db: Executor, page: { limit: number; before?: number | undefined }) {
+  let query = db.selectFrom('audit_tree_heads').selectAll();
+  if (page.before !== undefined) query = query.where('id', '<', page.before);
+  return query
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+}
+
+/** The largest signed head (the newest among equals). */
+export async function latestHead(db: Executor): Promise<HeadRow | undefined> {
+  return db
+    .selectFrom('audit_tree_heads')
+    .selectAll()
+    .orderBy('tree_size', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function headOfSize(db: Executor, treeSize: number): Promise<HeadRow | undefined> {
+  return db
+    .selectFrom('audit_tree_heads')
+    .selectAll()
+    .where('tree_size', '=', treeSize)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function allHeads(db: Executor): Promise<HeadRow[]> {
+  return db.selectFrom('audit_tree_heads').selectAll().orderBy('tree_size').orderBy('id').execute();
+}
+
+// ------------------------------------------------------------------------- subtree node cache
+
+export async function cachedNodes(
+  db: Executor,
+  level: number,
+  indexes: number[],
+): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+  if (indexes.length === 0) return [];
+  return db
+    .selectFrom('audit_tree_nodes')
+    .select(['idx', 'hash'])
+    .where('level', '=', level)
+    .where('idx', 'in', indexes)
+    .execute();
+}
+
+export async function cacheNodes(
+  db: Executor,
+  level: number,
+  nodes: Array<{ idx: number; hash: Uint8Array }>,
+): Promise<void> {
+  for (let i = 0; i < nodes.length; i += 500) {
+    const chunk = nodes.slice(i, i + 500);
+    await db
+      .insertInto('audit_tree_nodes')
+      .values(chunk.map((n) => ({ level, idx: n.idx, hash: n.hash })))
+      .onConflict((oc) => oc.columns(['level', 'idx']).doNothing())
+      .execute();
+  }
+}
+
+// ------------------------------------------------------------------------------ key registry
+
+const KEY_SETTING = 'audit.signing_key';
+
+export interface RegisteredKey {
+  fingerprint: string;
+  publicKeyPem: string;
+  registeredAt: string;
+}
+
+/** Records this database's signing key on first use and returns whichever key is recorded. */
+export async function registerKey(db: Executor, key: RegisteredKey): Promise<RegisteredKey> {
+  await db
+    .insertInto('settings')
+    .values({ key: KEY_SETTING, value: JSON.stringify(key), updated_at: new Date() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', KEY_SETTING)
+    .executeTakeFirstOrThrow();
+  return row.value as RegisteredKey;
+}

@@ -1,0 +1,419 @@
+/**
+ * Streaming verification of the whole log against its signed tree heads.
+ *
+ * Entries arrive in seq order (a database cursor); each is hashed, appended to a Frontier, and
+ * dropped, so memory stays O(log n) however long the log is. Whenever the tree reaches the size
+ * of a signed head, the frontier's root is compared with the signed root.
+ *
+ * What can be pinpointed, and how (positions are seqs):
+ *   - a missing seq (deleted) or a repeated/backward seq (inserted/reordered): from the seq column;
+ *   - an edited entry: when the store recorded each entry's leaf hash at append time, the entry's
+ *     recomputed hash no longer matches it. Renumbering to hide an insertion or deletion shows up
+ *     the same way; when the recorded hashes fit the content under seq ± d, it is reported as the
+ *     insertion/deletion it is, once for the whole renumbered run;
+ *   - anything else, including a forger who rewrote content and recorded hash together: the first
+ *     signed head whose root no longer matches, with the range between it and the last head that
+ *     did match. Signed roots cannot be forged without the private key, so nothing escapes this.
+ */
+import type { KeyObject } from 'node:crypto';
+import { type AuditEntryInput, entryLeafHash, FIRST_SEQ } from './entry.ts';
+import { Frontier, type FrontierJson, HASH_SIZE, hashEquals, toHex } from './merkle.ts';
+import { loadPublicKey, type SignedTreeHead, verifyTreeHead } from './signing.ts';
+
+export type LogProblemKind =
+  | 'edited'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'invalid-entry'
+  | 'root-mismatch'
+  | 'bad-signature'
+  | 'fork';
+
+export interface LogProblem {
+  kind: LogProblemKind;
+  /** The seq concerned; for a head, the seq of the last entry it covers. */
+  position: number;
+  /** Last seq, when the problem covers a run of consecutive seqs. */
+  through?: number;
+  reason: string;
+}
+
+export interface StoredAuditEntry extends AuditEntryInput {
+  /** The leaf hash the store recorded when the entry was appended (hex or bytes), if it keeps one. */
+  leafHash?: string | Uint8Array | null;
+}
+
+export interface VerifyLogOptions {
+  /** Problems kept in the report (all are counted). Default 1000. */
+  maxProblems?: number;
+}
+
+export interface LogVerificationReport {
+  ok: boolean;
+  /** Rows read. */
+  rows: number;
+  /** Highest seq read, or null for an empty log. */
+  lastSeq: number | null;
+  /** The recomputed tree. */
+  treeSize: number;
+  rootHash: string;
+  /** The recomputed frontier, to compare with the one the store appends from. */
+  frontier: FrontierJson;
+  headsTotal: number;
+  headsWithValidSignature: number;
+  headsMatched: number;
+  /** Size of the largest signed head whose root matched the recomputed tree; 0 if none. */
+  verifiedSize: number;
+  /** Rows past the largest validly signed head: not yet covered by any signature. */
+  unsignedRows: number;
+  problems: LogProblem[];
+  problemCount: number;
+}
+
+interface Run {
+  kind: 'edited' | 'renumbered';
+  /** For renumbered: current seq − seq the leaf hash was recorded under. */
+  shift: number;
+  start: number;
+  end: number;
+}
+
+const PLACEHOLDER_LEAF = Buffer.alloc(HASH_SIZE);
+
+function headPosition(size: number): number {
+  return Number.isSafeInteger(size) ? FIRST_SEQ + size - 1 : FIRST_SEQ - 1;
+}
+
+function range(a: number, b: number): string {
+  return a === b ? `seq ${a}` : `seq ${a}..${b}`;
+}
+
+function parseRecorded(v: string | Uint8Array): Buffer | null {
+  if (typeof v === 'string') return /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : null;
+  return v.length === HASH_SIZE ? Buffer.from(v) : null;
+}
+
+export class LogVerifier {
+  readonly #frontier = new Frontier();
+  readonly #heads: SignedTreeHead[];
+  readonly #headsTotal: number;
+  readonly #maxProblems: number;
+  #nextHead = 0;
+  #headsMatched = 0;
+  #verifiedSize = 0;
+  #expectedSeq = FIRST_SEQ;
+  #prevSeq: number | null = null;
+  #maxSeq: number | null = null;
+  #rows = 0;
+  #run: Run | null = null;
+  #held: Run | null = null;
+  #problems: LogProblem[] = [];
+  #problemCount = 0;
+  #finished = false;
+
+  constructor(
+    heads: readonly SignedTreeHead[],
+    publicKey: string | KeyObject,
+    options: VerifyLogOptions = {},
+  ) {
+    this.#maxProblems = options.maxProblems ?? 1000;
+    const key = loadPublicKey(publicKey);
+    this.#headsTotal = heads.length;
+    const valid: SignedTreeHead[] = [];
+    for (const h of heads) {
+      if (verifyTreeHead(h, key)) valid.push(h);
+      else {
+        this.#report({
+          kind: 'bad-signature',
+          position: headPosition(h?.treeSize),
+          reason: `the tree head over ${h?.treeSize} entries (${h?.timestamp}) does not carry a valid signature by this key`,
+        });
+      }
+    }
+    valid.sort((x, y) => x.treeSize - y.treeSize);
+    for (let i = 1; i < valid.length; i++) {
+      const prev = valid[i - 1]!;
+      const cur = valid[i]!;
+      if (prev.treeSize === cur.treeSize && prev.rootHash.toLowerCase() !== cur.rootHash.toLowerCase()) {
+        this.#report({
+          kind: 'fork',
+          position: headPosition(cur.treeSize),
+          reason: `two validly signed heads over ${cur.treeSize} entries disagree (${prev.timestamp}, ${cur.timestamp}): the log was forked`,
+        });
+      }
+    }
+    this.#heads = valid;
+    this.#checkHeads();
+  }
+
+  /** Rows read so far, for progress display. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(entry: StoredAuditEntry): void {
+    if (this.#finished) throw new Error('LogVerifier.add after finish');
+    this.#rows++;
+    const seq = entry?.seq;
+    if (!Number.isSafeInteger(seq)) {
+      this.#closeRun();
+      this.#report({
+        kind: 'invalid-entry',
+        position: this.#expectedSeq,
+        reason: `row ${this.#rows} has no valid seq (${JSON.stringify(seq)})`,
+      });
+      this.#expectedSeq++;
+      this.#append(PLACEHOLDER_LEAF);
+      return;
+    }
+    this.#checkSeq(seq);
+
+    let leaf: Buffer;
+    try {
+      leaf = entryLeafHash(entry);
+    } catch (err) {
+      this.#closeRun();
+      this.#report({
+        kind: 'invalid-entry',
+        position: seq,
+        reason: `cannot be encoded: ${(err as Error).message}`,
+      });
+      this.#append(PLACEHOLDER_LEAF);
+      return;
+    }
+    if (entry.leafHash !== undefined && entry.leafHash !== null)
+      this.#checkRecorded(entry, seq, leaf, entry.leafHash);
+    else this.#closeRun();
+    this.#append(leaf);
+  }
+
+  addAll(entries: Iterable<StoredAuditEntry>): void {
+    for (const e of entries) this.add(e);
+  }
+
+  finish(): LogVerificationReport {
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#closeRun();
+      this.#flushHeld();
+      this.#checkUnreachedHeads();
+    }
+    const size = this.#frontier.size;
+    const largestHead = this.#heads.length > 0 ? this.#heads[this.#heads.length - 1]!.treeSize : 0;
+    const problems = [...this.#problems].sort((x, y) => x.position - y.position);
+    return {
+      ok: this.#problemCount === 0,
+      rows: this.#rows,
+      lastSeq: this.#maxSeq,
+      treeSize: size,
+      rootHash: toHex(this.#frontier.root()),
+      frontier: this.#frontier.toJSON(),
+      headsTotal: this.#headsTotal,
+      headsWithValidSignature: this.#heads.length,
+      headsMatched: this.#headsMatched,
+      verifiedSize: this.#verifiedSize,
+      unsignedRows: Math.max(0, this.#rows - largestHead),
+      problems,
+      problemCount: this.#problemCount,
+    };
+  }
+
+  #report(problem: LogProblem): void {
+    this.#problemCount++;
+    if (this.#problems.length < this.#maxProblems) this.#problems.push(problem);
+  }
+
+  #checkSeq(seq: number): void {
+    const expected = this.#expectedSeq;
+    if (seq > expected) {
+      this.#closeRun();
+      this.#report({
+        kind: 'deleted',
+        position: expected,
+        ...(seq - 1 > expected ? { through: seq - 1 } : {}),
+        reason: `${range(expected, seq - 1)} missing: the log jumps to seq ${seq}`,
+      });
+      this.#expectedSeq = seq + 1;
+    } else if (seq < expected) {
+      this.#closeRun();
+      const duplicate = seq === this.#prevSeq;
+      this.#report({
+        kind: duplicate ? 'inserted' : 'reordered',
+        position: seq,
+        reason: duplicate
+          ? `seq ${seq} appears twice: an extra entry was inserted`
+          : `seq ${seq} comes after seq ${this.#prevSeq}: entries are out of order`,
+      });
+    } else {
+      this.#expectedSeq++;
+    }
+    this.#prevSeq = seq;
+    if (this.#maxSeq === null || seq > this.#maxSeq) this.#maxSeq = seq;
+  }
+
+  #checkRecorded(entry: StoredAuditEntry, seq: number, leaf: Buffer, recordedRaw: string | Uint8Array): void {
+    const recorded = parseRecorded(recordedRaw);
+    if (recorded !== null && hashEquals(recorded, leaf)) {
+      this.#closeRun();
+      return;
+    }
+    // Someone who renumbers rows to hide an insertion or deletion leaves each row's recorded hash
+    // valid for its old seq. Trying the run's shift first keeps this to one extra hash per row.
+    const run = this.#run;
+    const shifts = run?.kind === 'renumbered' ? [run.shift, 1, -1] : [1, -1];
+    let shift = 0;
+    if (recorded !== null) {
+      for (const d of shifts) {
+        if (seq - d < FIRST_SEQ) continue;
+        let shifted: Buffer;
+        try {
+          shifted = entryLeafHash({ ...entry, seq: seq - d });
+        } catch {
+          continue;
+        }
+        if (hashEquals(shifted, recorded)) {
+          shift = d;
+          break;
+        }
+      }
+    }
+    const kind = shift === 0 ? 'edited' : 'renumbered';
+    if (run && run.kind === kind && run.shift === shift && run.end === seq - 1) {
+      run.end = seq;
+      return;
+    }
+    this.#closeRun();
+    this.#run = { kind, shift, start: seq, end: seq };
+  }
+
+  #closeRun(): void {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = null;
+    // Two neighbours swapped look like "row moved down one" followed by "row moved up one":
+    // hold a shift −1 run back to see whether a +1 run follows it directly.
+    const held = this.#held;
+    if (held && run.kind === 'renumbered' && run.shift === 1 && run.start === held.end + 1) {
+      this.#held = null;
+      this.#report({
+        kind: 'reordered',
+        position: held.start,
+        through: run.end,
+        reason: `${range(held.start, run.end)} were reordered: each carries the leaf hash recorded for another of them`,
+      });
+      return;
+    }
+    this.#flushHeld();
+    if (run.kind === 'renumbered' && run.shift === -1) this.#held = run;
+    else this.#reportRun(run);
+  }
+
+  #flushHeld(): void {
+    if (this.#held) this.#reportRun(this.#held);
+    this.#held = null;
+  }
+
+  #reportRun(run: Run): void {
+    const through = run.end > run.start ? { through: run.end } : {};
+    if (run.kind === 'edited') {
+      this.#report({
+        kind: 'edited',
+        position: run.start,
+        ...through,
+        reason: `${range(run.start, run.end)}: content no longer matches the leaf hash recorded at append (edited)`,
+      });
+      return;
+    }
+    const renumbered = `${range(run.start, run.end)} carry the leaf hashes of ${range(run.start - run.shift, run.end - run.shift)}`;
+    if (run.shift > 0) {
+      const first = run.start - run.shift;
+      this.#report({
+        kind: 'inserted',
+        position: first,
+        ...(run.shift > 1 ? { through: run.start - 1 } : {}),
+        reason: `${range(first, run.start - 1)} inserted and later entries renumbered: ${renumbered}`,
+      });
+    } else {
+      const first = run.start;
+      const last = run.start - run.shift - 1;
+      this.#report({
+        kind: 'deleted',
+        position: first,
+        ...(last > first ? { through: last } : {}),
+        reason: `original ${range(first, last)} deleted and later entries renumbered: ${renumbered}`,
+      });
+    }
+  }
+
+  #append(leaf: Buffer): void {
+    this.#frontier.append(leaf);
+    this.#checkHeads();
+  }
+
+  #checkHeads(): void {
+    const size = this.#frontier.size;
+    let root: string | undefined;
+    while (this.#nextHead < this.#heads.length && this.#heads[this.#nextHead]!.treeSize === size) {
+      const head = this.#heads[this.#nextHead++]!;
+      root ??= toHex(this.#frontier.root());
+      if (root === head.rootHash.toLowerCase()) {
+        this.#headsMatched++;
+        this.#verifiedSize = size;
+        continue;
+      }
+      const since = this.#verifiedSize;
+      this.#report({
+        kind: 'root-mismatch',
+        position: headPosition(size),
+        reason:
+          `the first ${size} rows do not hash to the root signed at ${head.timestamp}: ` +
+          `something in ${range(FIRST_SEQ + since, FIRST_SEQ + size - 1)} was changed, removed or added` +
+          (since > 0 ? ` (the head over ${since} entries still matches)` : ''),
+      });
+    }
+  }
+
+  #checkUnreachedHeads(): void {
+    if (this.#nextHead >= this.#heads.length) return;
+    const largest = this.#heads[this.#heads.length - 1]!;
+    const lastCovered = headPosition(largest.treeSize);
+    const lastSeen = this.#maxSeq ?? FIRST_SEQ - 1;
+    if (lastSeen < lastCovered) {
+      this.#report({
+        kind: 'truncated',
+        position: lastSeen + 1,
+        ...(lastCovered > lastSeen + 1 ? { through: lastCovered } : {}),
+        reason:
+          `the log ends at seq ${lastSeen} but the head signed at ${largest.timestamp} covers ${largest.treeSize} entries: ` +
+          `${range(lastSeen + 1, lastCovered)} are missing`,
+      });
+      return;
+    }
+    for (; this.#nextHead < this.#heads.length; this.#nextHead++) {
+      const head = this.#heads[this.#nextHead]!;
+      this.#report({
+        kind: 'root-mismatch',
+        position: headPosition(head.treeSize),
+        reason: `the head over ${head.treeSize} entries (${head.timestamp}) cannot match: the log holds only ${this.#rows} rows`,
+      });
+    }
+  }
+}
+
+/** Verifies a whole log read from any (async) iterable, holding O(log n) state. */
+export async function verifyLog(
+  entries: Iterable<StoredAuditEntry> | AsyncIterable<StoredAuditEntry>,
+  heads: readonly SignedTreeHead[],
+  publicKey: string | KeyObject,
+  options: VerifyLogOptions = {},
+): Promise<LogVerificationReport> {
+  const verifier = new LogVerifier(heads, publicKey, options);
+  if (Symbol.asyncIterator in entries) {
+    for await (const e of entries) verifier.add(e);
+  } else {
+    verifier.addAll(entries);
+  }
+  return verifier.finish();
+}

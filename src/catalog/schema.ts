@@ -1,0 +1,118 @@
+import { Type } from 'typebox';
+import { CATEGORIES, DATA_TYPES, GRADES, OPEN_TYPES, SHARING_TYPES } from '../core/tables.ts';
+import { THEME_IDS, UPDATE_CYCLES } from './themes.ts';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+const FieldName = Type.String({
+  pattern: '^[a-z_][a-z0-9_]{0,62}$',
+  description: 'column name: lower-case letters, digits and _',
+});
+
+export const FieldInput = Type.Object(
+  {
+    name: FieldName,
+    label: Type.String({ minLength: 1, maxLength: 100, description: '中文名称 / Chinese label' }),
+    dataType: Type.Enum(DATA_TYPES),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    isKey: Type.Optional(
+      Type.Boolean({ description: 'part of the record key (duplicates are counted on it)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const resourceFields = {
+  name: Type.String({ minLength: 2, maxLength: 200, description: '资源名称 / resource name' }),
+  summary: Type.Optional(Type.String({ maxLength: 4000 })),
+  theme: Type.Enum(THEME_IDS as [string, ...string[]]),
+  keywords: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 30 })),
+  format: Type.Optional(Type.String({ maxLength: 50, description: 'table, file, api, …' })),
+  updateCycle: Type.Enum(UPDATE_CYCLES),
+  sharingType: Type.Enum(SHARING_TYPES),
+  sharingConditions: Type.Optional(Type.String({ maxLength: 2000 })),
+  openType: Type.Enum(OPEN_TYPES),
+  openConditions: Type.Optional(Type.String({ maxLength: 2000 })),
+  publishedOn: Type.Optional(Nullable(Type.String({ format: 'date' }))),
+  relatedCodes: Type.Optional(
+    Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, uniqueItems: true }),
+  ),
+  fields: Type.Optional(Type.Array(FieldInput, { maxItems: 2000 })),
+};
+
+export const ResourceCreate = Type.Object(resourceFields, { additionalProperties: false });
+export const ResourcePatch = Type.Object(
+  {
+    ...Type.Partial(Type.Object(resourceFields)).properties,
+    revision: Type.Integer({
+      minimum: 1,
+      description: 'the revision you read; a change made since is refused (409)',
+    }),
+  },
+  { additionalProperties: false, minProperties: 2 },
+);
+
+export const Field = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  dataType: Type.Enum(DATA_TYPES),
+  description: Type.String(),
+  grade: Type.Enum(GRADES),
+  isKey: Type.Boolean(),
+});
+
+export const Resource = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  name: Type.String(),
+  summary: Type.String(),
+  provider: Type.Object({ id: Type.String(), name: Type.String() }),
+  category: Type.Enum(CATEGORIES),
+  theme: Type.String(),
+  themeLabel: Type.Object({ 'zh-CN': Type.String(), en: Type.String() }),
+  keywords: Type.Array(Type.String()),
+  format: Type.String(),
+  updateCycle: Type.String(),
+  sharingType: Type.Enum(SHARING_TYPES),
+  sharingConditions: Type.String(),
+  openType: Type.Enum(OPEN_TYPES),
+  openConditions: Type.String(),
+  publishedOn: Nullable(Type.String()),
+  relatedCodes: Type.Array(Type.String()),
+  grade: Type.Enum(GRADES),
+  revision: Type.Integer(),
+  currentVersionId: Nullable(Type.String()),
+  fields: Type.Array(Field),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const SearchQuery = Type.Object({
+  q: Type.Optional(
+    Type.String({ maxLength: 200, description: '中文或英文关键词 / Chinese or English words' }),
+  ),
+  theme: Type.Optional(Type.Enum(THEME_IDS as [string, ...string[]])),
+  provider: Type.Optional(Type.String({ maxLength: 64, description: 'provider organization id' })),
+  sharingType: Type.Optional(Type.Enum(SHARING_TYPES)),
+  openType: Type.Optional(Type.Enum(OPEN_TYPES)),
+  grade: Type.Optional(Type.Enum(GRADES)),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const SearchResult = Type.Object({
+  items: Type.Array(
+    Type.Intersect([Resource, Type.Object({ score: Type.Number(), matchedAllTerms: Type.Boolean() })]),
+  ),
+  nextCursor: Nullable(Type.String()),
+  terms: Type.Array(Type.String()),
+});
+
+export const HistoryEntry = Type.Object({
+  revision: Type.Integer(),
+  actorId: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  changes: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const IdOrCode = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

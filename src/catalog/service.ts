@@ -1,0 +1,404 @@
+import { highestGrade } from '../classify/grades.ts';
+import { appendAudit } from '../core/audit-trail.ts';
+import { authorize } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import { withTx } from '../core/db.ts';
+import { AppError, invalidField } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Category, DataType, Grade, OpenType, SharingType } from '../core/tables.ts';
+import { indexLexemes, parseQuery } from './search-text.ts';
+import { type FieldRow, type ResourceRow, type SearchDocument, catalogStore as store } from './store.ts';
+import { findTheme } from './themes.ts';
+
+export interface FieldInput {
+  name: string;
+  label: string;
+  dataType: DataType;
+  description?: string | undefined;
+  isKey?: boolean | undefined;
+}
+
+export interface ResourceInput {
+  name: string;
+  summary?: string | undefined;
+  theme: string;
+  keywords?: string[] | undefined;
+  format?: string | undefined;
+  updateCycle: string;
+  sharingType: SharingType;
+  sharingConditions?: string | undefined;
+  openType: OpenType;
+  openConditions?: string | undefined;
+  publishedOn?: string | null | undefined;
+  relatedCodes?: string[] | undefined;
+  fields?: FieldInput[] | undefined;
+}
+
+const CATEGORY_LETTER: Record<Category, string> = { base: 'J', theme: 'Z', department: 'B' };
+
+/**
+ * Resource code: `<provider region code>-<category letter><theme code>-<provider organization
+ * code>-<4-digit sequence per provider>`, e.g. `330100-Z11-MA2H7K3L9-0001`. The category letter is
+ * J (基础 base), Z (主题 theme) or B (部门 department); the organization code is characters 9–17 of
+ * the provider's unified social credit code. Unique because the organization code is.
+ */
+export function resourceCode(
+  regionCode: string | null,
+  category: Category,
+  themeCode: string,
+  uscc: string,
+  seq: number,
+) {
+  return `${regionCode ?? '100000'}-${CATEGORY_LETTER[category]}${themeCode}-${uscc.slice(8, 17)}-${String(seq).padStart(4, '0')}`;
+}
+
+function searchDocument(
+  r: Pick<ResourceRow, 'name' | 'summary' | 'keywords' | 'theme' | 'code'>,
+  fields: FieldRow[],
+): SearchDocument {
+  const theme = findTheme(r.theme);
+  return {
+    a: indexLexemes(r.name),
+    b: indexLexemes([...r.keywords, theme?.zh ?? '', theme?.en ?? '', r.code].join(' ')),
+    c: indexLexemes(
+      fields.map((f) => `${f.label} ${f.name.replaceAll('_', ' ')} ${f.description}`).join(' '),
+    ),
+    d: indexLexemes(r.summary),
+  };
+}
+
+function checkFields(fields: FieldInput[] | undefined): FieldRow[] {
+  const seen = new Set<string>();
+  return (fields ?? []).map((f, position) => {
+    if (seen.has(f.name)) throw invalidField('VALIDATION_FAILED', `fields.${position}.name`, f.name);
+    seen.add(f.name);
+    return {
+      position,
+      name: f.name,
+      label: f.label.trim(),
+      data_type: f.dataType,
+      description: f.description?.trim() ?? '',
+      grade: 'unassessed' as Grade,
+      is_key: f.isKey ?? false,
+    };
+  });
+}
+
+function checkConditions(sharingType: SharingType, sharingConditions: string) {
+  // Not-shared needs its legal or policy basis stated; conditional sharing needs its conditions.
+  if (sharingType !== 'unconditional' && sharingConditions.trim() === '') {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'sharingConditions' },
+      {
+        zh: '有条件共享或不予共享必须说明条件或依据',
+        en: 'conditional or not-shared resources must state their conditions or basis',
+      },
+    );
+  }
+}
+
+async function checkRelated(ctx: Ctx, codes: string[]) {
+  for (const code of codes) {
+    if (!(await store.findResource(ctx.db, code)))
+      throw invalidField('VALIDATION_FAILED', 'relatedCodes', code);
+  }
+}
+
+function stewardOf(ctx: Ctx, providerOrgId: string) {
+  // Only the provider's own stewards edit its resources; no organization may edit another's.
+  return authorize(ctx.principal, {
+    roles: ['data_steward'],
+    scope: 'catalog:write',
+    orgId: providerOrgId,
+    crossOrg: [],
+  });
+}
+
+function resourceView(
+  r: ResourceRow,
+  fields: FieldRow[],
+  provider: { id: string; name: string } | undefined,
+) {
+  const theme = findTheme(r.theme);
+  return {
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    summary: r.summary,
+    provider: { id: r.provider_org_id, name: provider?.name ?? '' },
+    category: r.category,
+    theme: r.theme,
+    themeLabel: { 'zh-CN': theme?.zh ?? r.theme, en: theme?.en ?? r.theme },
+    keywords: r.keywords,
+    format: r.format,
+    updateCycle: r.update_cycle,
+    sharingType: r.sharing_type,
+    sharingConditions: r.sharing_conditions,
+    openType: r.open_type,
+    openConditions: r.open_conditions,
+    publishedOn: r.published_on,
+    relatedCodes: r.related_codes,
+    grade: r.grade,
+    revision: r.revision,
+    currentVersionId: r.current_version_id,
+    fields: fields.map((f) => ({
+      name: f.name,
+      label: f.label,
+      dataType: f.data_type,
+      description: f.description,
+      grade: f.grade,
+      isKey: f.is_key,
+    })),
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+export type ResourceView = ReturnType<typeof resourceView>;
+
+async function viewOf(ctx: Ctx, row: ResourceRow): Promise<ResourceView> {
+  const [fields, providers] = await Promise.all([
+    store.fieldsOf(ctx.db, [row.id]),
+    store.providers(ctx.db, [row.provider_org_id]),
+  ]);
+  return resourceView(row, fields, providers[0]);
+}
+
+export async function createResource(ctx: Ctx, input: ResourceInput): Promise<ResourceView> {
+  const principal = authorize(ctx.principal, { roles: ['data_steward'], scope: 'catalog:write' });
+  stewardOf(ctx, principal.orgId);
+  const theme = findTheme(input.theme);
+  if (!theme) throw invalidField('VALIDATION_FAILED', 'theme', input.theme);
+  checkConditions(input.sharingType, input.sharingConditions ?? '');
+  const fields = checkFields(input.fields);
+  await checkRelated(ctx, input.relatedCodes ?? []);
+  const provider = (await store.providers(ctx.db, [principal.orgId]))[0];
+  if (!provider) throw new AppError('FORBIDDEN', { reason: 'organization' });
+  const row = await withTx(ctx.db, async (tx) => {
+    const seq = await store.nextCodeNumber(tx, provider.id);
+    const base = {
+      id: newId('res'),
+      code: resourceCode(provider.region_code, theme.category, theme.code, provider.uscc, seq),
+      name: input.name.trim(),
+      summary: input.summary?.trim() ?? '',
+      provider_org_id: provider.id,
+      category: theme.category,
+      theme: theme.id,
+      keywords: [...new Set((input.keywords ?? []).map((k) => k.trim()).filter(Boolean))],
+      format: input.format ?? 'table',
+      update_cycle: input.updateCycle,
+      sharing_type: input.sharingType,
+      sharing_conditions: input.sharingConditions?.trim() ?? '',
+      open_type: input.openType,
+      open_conditions: input.openConditions?.trim() ?? '',
+      published_on: input.publishedOn ?? null,
+      related_codes: input.relatedCodes ?? [],
+      grade: highestGrade(...fields.map((f) => f.grade)),
+      revision: 1,
+      current_version_id: null,
+      created_by: principal.userId,
+    };
+    const created = await store.insertResource(tx, base, searchDocument(base, fields));
+    await store.replaceFields(tx, created.id, fields);
+    await store.insertHistory(tx, {
+      resource_id: created.id,
+      revision: 1,
+      actor_id: principal.userId,
+      changes: JSON.stringify({ created: { to: base.code } }),
+    });
+    await appendAudit(tx, {
+      actorId: principal.userId,
+      orgId: principal.orgId,
+      action: 'resource.create',
+      objectType: 'resource',
+      objectId: created.id,
+      requestId: ctx.requestId,
+      details: { code: created.code, name: created.name },
+    });
+    return created;
+  });
+  return resourceView(row, fields, provider);
+}
+
+const PATCHABLE: Array<[keyof ResourceInput, keyof ResourceRow]> = [
+  ['name', 'name'],
+  ['summary', 'summary'],
+  ['keywords', 'keywords'],
+  ['format', 'format'],
+  ['updateCycle', 'update_cycle'],
+  ['sharingType', 'sharing_type'],
+  ['sharingConditions', 'sharing_conditions'],
+  ['openType', 'open_type'],
+  ['openConditions', 'open_conditions'],
+  ['publishedOn', 'published_on'],
+  ['relatedCodes', 'related_codes'],
+];
+
+/**
+ * Changes a resource. `revision` must be the one the caller read: a change made meanwhile by
+ * someone else is a 409, never silently overwritten. Every change is kept as history.
+ */
+export async function updateResource(
+  ctx: Ctx,
+  idOrCode: string,
+  revision: number,
+  patch: Partial<ResourceInput>,
+): Promise<ResourceView> {
+  const current = await store.findResource(ctx.db, idOrCode);
+  if (!current) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
+  const principal = stewardOf(ctx, current.provider_org_id);
+  const currentFields = await store.fieldsOf(ctx.db, [current.id]);
+  const next: ResourceRow = { ...current };
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [input, column] of PATCHABLE) {
+    if (patch[input] === undefined) continue;
+    const value = typeof patch[input] === 'string' ? (patch[input] as string).trim() : patch[input];
+    if (JSON.stringify(value) === JSON.stringify(current[column])) continue;
+    changes[input] = { from: current[column], to: value };
+    (next as unknown as Record<string, unknown>)[column] = value;
+  }
+  if (patch.theme !== undefined && patch.theme !== current.theme) {
+    const theme = findTheme(patch.theme);
+    if (!theme) throw invalidField('VALIDATION_FAILED', 'theme', patch.theme);
+    changes.theme = { from: current.theme, to: theme.id };
+    next.theme = theme.id;
+    next.category = theme.category;
+  }
+  checkConditions(next.sharing_type, next.sharing_conditions);
+  if (patch.relatedCodes) await checkRelated(ctx, patch.relatedCodes);
+  let fields: FieldRow[] = currentFields;
+  if (patch.fields) {
+    const proposed = checkFields(patch.fields);
+    // Grades belong to classification: a field that keeps its name keeps its grade.
+    const gradeOf = new Map(currentFields.map((f) => [f.name, f.grade]));
+    fields = proposed.map((f) => ({ ...f, grade: gradeOf.get(f.name) ?? 'unassessed' }));
+    const simplify = (list: FieldRow[]) =>
+      list.map(({ name, label, data_type, description, is_key }) => ({
+        name,
+        label,
+        data_type,
+        description,
+        is_key,
+      }));
+    if (JSON.stringify(simplify(fields)) !== JSON.stringify(simplify(currentFields))) {
+      changes.fields = { from: simplify(currentFields), to: simplify(fields) };
+    }
+    next.grade = highestGrade(...fields.map((f) => f.grade));
+  }
+  if (Object.keys(changes).length === 0) return viewOf(ctx, current);
+  const updated = await withTx(ctx.db, async (tx) => {
+    // The current version belongs to imports and rollbacks, never to a metadata edit.
+    const { id, revision: _r, created_at: _c, updated_at: _u, current_version_id: _v, ...columns } = next;
+    const row = await store.updateResource(tx, id, revision, columns, searchDocument(next, fields));
+    if (!row) {
+      throw new AppError(
+        'CONFLICT',
+        { field: 'revision', expected: revision, current: current.revision },
+        {
+          zh: '资源已被他人修改，请刷新后重试',
+          en: 'the resource was changed by someone else; reload and try again',
+        },
+      );
+    }
+    if (patch.fields) await store.replaceFields(tx, id, fields);
+    await store.insertHistory(tx, {
+      resource_id: id,
+      revision: row.revision,
+      actor_id: principal.userId,
+      changes: JSON.stringify(changes),
+    });
+    await appendAudit(tx, {
+      actorId: principal.userId,
+      orgId: principal.orgId,
+      action: 'resource.update',
+      objectType: 'resource',
+      objectId: id,
+      requestId: ctx.requestId,
+      details: { revision: row.revision, changed: Object.keys(changes) },
+    });
+    return row;
+  });
+  return viewOf(ctx, updated);
+}
+
+/** Every signed-in user may read the catalog: it is how departments find data to apply for. */
+export async function getResource(ctx: Ctx, idOrCode: string): Promise<ResourceView> {
+  authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+  const row = await store.findResource(ctx.db, idOrCode);
+  if (!row) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
+  return viewOf(ctx, row);
+}
+
+export async function resourceHistory(ctx: Ctx, idOrCode: string) {
+  authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+  const row = await store.findResource(ctx.db, idOrCode);
+  if (!row) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
+  const history = await store.history(ctx.db, row.id);
+  return history.map((h) => ({
+    revision: h.revision,
+    actorId: h.actor_id,
+    at: h.at.toISOString(),
+    changes: h.changes,
+  }));
+}
+
+export interface SearchInput {
+  q?: string | undefined;
+  theme?: string | undefined;
+  provider?: string | undefined;
+  sharingType?: SharingType | undefined;
+  openType?: OpenType | undefined;
+  grade?: Grade | undefined;
+  keyword?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+  /** Skip to this many results (CKAN's `start`); otherwise the cursor decides. */
+  offset?: number | undefined;
+  withTotal?: boolean | undefined;
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (!cursor) return 0;
+  const match = /^o:(\d{1,6})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw invalidField('VALIDATION_FAILED', 'cursor', cursor);
+  return Number(match[1]);
+}
+
+const encodeCursor = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
+
+/**
+ * Catalog search. `publicOnly` (the open-data views for anonymous harvesters) restricts to
+ * resources open to the public; signed-in users see the whole catalog.
+ */
+export async function searchCatalog(
+  ctx: Ctx,
+  input: SearchInput,
+  options: { publicOnly?: boolean; code?: string } = {},
+) {
+  if (!options.publicOnly) authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+  const limit = input.limit ?? 20;
+  const offset = input.offset ?? decodeCursor(input.cursor);
+  const query = input.q ? parseQuery(input.q) : undefined;
+  const filters = { ...input, openOnly: options.publicOnly ?? false, code: options.code };
+  const [rows, total] = await Promise.all([
+    store.search(ctx.db, query, filters, { offset, limit }),
+    input.withTotal ? store.count(ctx.db, query, filters) : Promise.resolve(undefined),
+  ]);
+  const pageRows = rows.slice(0, limit);
+  const fields = await store.fieldsOf(
+    ctx.db,
+    pageRows.map((r) => r.id),
+  );
+  const byResource = new Map<string, FieldRow[]>();
+  for (const f of fields) byResource.set(f.resource_id, [...(byResource.get(f.resource_id) ?? []), f]);
+  return {
+    items: pageRows.map((r) => ({
+      ...resourceView(r, byResource.get(r.id) ?? [], { id: r.provider_org_id, name: r.provider_name }),
+      score: Number(r.score),
+      matchedAllTerms: r.strict_match,
+    })),
+    nextCursor: rows.length > limit ? encodeCursor(offset + limit) : null,
+    terms: query?.terms ?? [],
+    total,
+  };
+}

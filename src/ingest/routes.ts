@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import * as ingest from './service.ts';
+
+const read = { roles: 'any', scope: 'catalog:read' } as const;
+const write = { roles: 'any', scope: 'catalog:write' } as const;
+const tags = ['ingest'];
+const SWEEP_EVERY_MS = 30_000;
+const PREVIEW_LIMIT_BYTES = 16 * 1024 * 1024;
+
+const FileOptions = {
+  filename: Type.Optional(
+    Type.String({ maxLength: 255, description: 'original file name (format is detected from it)' }),
+  ),
+  format: Type.Optional(Type.Enum(['csv', 'xlsx', 'json', 'ndjson', 'parquet'] as const)),
+  encoding: Type.Optional(Type.Enum(['utf-8', 'gb18030', 'gbk', 'gb2312'] as const)),
+  delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 1 })),
+  sheet: Type.Optional(Type.String({ maxLength: 100 })),
+};
+
+const ImportQuery = Type.Object({
+  ...FileOptions,
+  maxErrors: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
+  adoptInferredFields: Type.Optional(Type.Boolean({ default: false })),
+  wait: Type.Optional(Type.Boolean({ default: false, description: 'answer when the import has finished' })),
+});
+const ResourceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const VersionParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  number: Type.Integer({ minimum: 1 }),
+});
+
+/**
+ * Streams the request body to a file in the node's upload area, counting bytes against the
+ * limit and hashing them with SM3 on the way: nothing is held in memory, and the digest of the
+ * source is known without a second read.
+ */
+async function receive(
+  req: FastifyRequest,
+  limit: number,
+): Promise<{ file: string; size: number; sm3: string }> {
+  const dir = path.join(req.ctx.config.dataDir, 'uploads');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Never the client's file name on disk: ours only, so no path traversal.
+  const file = path.join(dir, `${newId('job').slice(4)}.upload`);
+  const hash = createHash('sm3');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > limit) return done(new AppError('PAYLOAD_TOO_LARGE', { limitBytes: limit }));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(req.raw, meter, createWriteStream(file, { mode: 0o600 }));
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error instanceof AppError
+      ? error
+      : new AppError('BAD_REQUEST', { field: 'body' }, { zh: '上传中断', en: 'the upload was interrupted' });
+  }
+  if (size === 0) {
+    await rm(file, { force: true });
+    throw new AppError('BAD_REQUEST', { field: 'body' }, { zh: '文件为空', en: 'the file is empty' });
+  }
+  return { file, size, sm3: hash.digest('hex') };
+}
+
+function fileOptions(q: {
+  filename?: string;
+  format?: ingest.ImportOptions['format'];
+  encoding?: string;
+  delimiter?: string;
+  sheet?: string;
+}) {
+  const options: ingest.ImportOptions = {};
+  if (q.filename) options.sourceName = q.filename;
+  if (q.format) options.format = q.format;
+  if (q.encoding) options.encoding = q.encoding;
+  if (q.delimiter) options.delimiter = q.delimiter;
+  if (q.sheet) options.sheet = /^\d+$/.test(q.sheet) ? Number(q.sheet) : q.sheet;
+  return options;
+}
+
+export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean }> = async (
+  app,
+  { db, embedded },
+) => {
+  // Uploads are raw bodies of any type, streamed by the handler (this plugin only).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+  app.post(
+    '/v1/imports/preview',
+    {
+      config: { access: write },
+      schema: {
+        tags,
+        summary: '预览文件：编码、表头、推断字段 / Preview a file: encoding, header, inferred fields',
+        description: 'Send the file (or its first megabytes) as the raw request body.',
+        querystring: Type.Object(FileOptions),
+      },
+    },
+    async (req) => {
+      const upload = await receive(req, PREVIEW_LIMIT_BYTES);
+      try {
+        return await ingest.previewFile(upload.file, fileOptions(req.query));
+      } finally {
+        await rm(upload.file, { force: true });
+      }
+    },
+  );
+
+  app.post(
+    '/v1/resources/:id/versions',
+    {
+      config: { access: write },
+      schema: {
+        tags,
+        summary: '导入新版本数据（流式上传）/ Import a new version (streamed upload)',
+        description:
+          'The raw request body is the file (CSV/TSV, XLSX, JSON, NDJSON, Parquet; UTF-8 or GB18030). ' +
+          'Answers 202 with the import job, or with wait=true 201 with the result when it has finished.',
+        params: ResourceParams,
+        querystring: ImportQuery,
+      },
+    },
+    async (req, reply) => {
+      const upload = await receive(req, req.ctx.config.uploadLimitBytes);
+      let prepared: ingest.PreparedImport;
+      try {
+        prepared = await ingest.prepareImport(req.ctx, req.params.id, upload.file, {
+          ...fileOptions(req.query),
+          sourceName: req.query.filename ?? 'upload',
+          sourceSm3: upload.sm3,
+          maxErrors: req.query.maxErrors ?? 0,
+          adoptInferredFields: req.query.adoptInferredFields ?? false,
+        });
+      } catch (error) {
+        await rm(upload.file, { force: true });
+        throw error;
+      }
+      const running = prepared.run().finally(() => rm(upload.file, { force: true }));
+      if (req.query.wait) return reply.status(201).send(await running);
+      running.catch((error) => req.log.warn({ err: error, job: prepared.jobId }, 'import failed'));
+      return reply
+        .status(202)
+        .send({ jobId: prepared.jobId, versionNumber: prepared.versionNumber, state: 'running' });
+    },
+  );
+
+  app.get(
+    '/v1/resources/:id/versions',
+    { config: { access: read }, schema: { tags, summary: '数据版本 / Versions', params: ResourceParams } },
+    (req) => ingest.listVersions(req.ctx, req.params.id),
+  );
+
+  app.get(
+    '/v1/resources/:id/versions/:number',
+    { config: { access: read }, schema: { tags, params: VersionParams } },
+    (req) => ingest.getVersion(req.ctx, req.params.id, req.params.number),
+  );
+
+  app.post(
+    '/v1/resources/:id/versions/:number/activate',
+    {
+      config: { access: write },
+      schema: {
+        tags,
+        summary: '切换当前版本（回滚）/ Make a version current (roll back)',
+        params: VersionParams,
+      },
+    },
+    (req) => ingest.activateVersion(req.ctx, req.params.id, req.params.number),
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '任务状态与进度 / Job status and progress',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      },
+    },
+    (req) => ingest.getImportJob(req.ctx, req.params.id),
+  );
+
+  // Imports whose node died are failed and cleaned up by whichever node notices first.
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    await ingest.sweepAbandonedImports(db, { allForeign: embedded });
+    timer = setInterval(() => void ingest.sweepAbandonedImports(db).catch(() => {}), SWEEP_EVERY_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
+};

@@ -1,0 +1,543 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ResourceView } from '../catalog/service.ts';
+import * as catalog from '../catalog/service.ts';
+import { appendAudit } from '../core/audit-trail.ts';
+import { authorize, hasRole } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import { type Executor, withTx } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import {
+  endJob,
+  findJob,
+  type JobProgress,
+  reportProgress,
+  startJob,
+  sweepAbandonedJobs,
+} from '../core/jobs.ts';
+import type { DataType } from '../core/tables.ts';
+import {
+  BadRowReport,
+  type CellValue,
+  FileReadError,
+  inferFields,
+  mapHeader,
+  type OpenTableOptions,
+  openTable,
+  parseValue,
+  type Table,
+  type TableFormat,
+  type TableRow,
+} from './readers/index.ts';
+import { type ColumnStats, ColumnStatsAccumulator } from './stats.ts';
+import { ingestStore as store } from './store.ts';
+
+export interface ImportOptions {
+  /** The file name as the user knows it (the stored path may be a temporary file). */
+  sourceName?: string;
+  format?: TableFormat;
+  encoding?: string;
+  delimiter?: string;
+  sheet?: string | number;
+  /** Bad rows tolerated before the import fails as a whole (default 0: any bad row fails it). */
+  maxErrors?: number;
+  /** When the resource has no fields yet, take the inferred ones (the steward has seen them). */
+  adoptInferredFields?: boolean;
+  /** SM3 of the source bytes when the caller computed it while receiving them. */
+  sourceSm3?: string;
+  onProgress?: (progress: JobProgress) => void;
+}
+
+export interface ProposedField {
+  name: string;
+  label: string;
+  dataType: DataType;
+}
+
+const SAMPLE_ROWS = 1000;
+const FLUSH_CHARS = 4 * 1024 * 1024;
+const PROGRESS_EVERY_MS = 1000;
+
+function fileError(error: unknown): never {
+  if (error instanceof FileReadError) {
+    throw new AppError(
+      'FILE_REJECTED',
+      { fileError: error.code, ...error.details },
+      { zh: error.zh, en: error.en },
+    );
+  }
+  throw error;
+}
+
+async function open(path: string, options: ImportOptions): Promise<Table> {
+  const tableOptions: OpenTableOptions = {};
+  if (options.format) tableOptions.format = options.format;
+  if (options.encoding) tableOptions.encoding = options.encoding;
+  if (options.delimiter) tableOptions.delimiter = options.delimiter;
+  if (options.sheet !== undefined) tableOptions.sheet = options.sheet;
+  return openTable(path, tableOptions).catch(fileError);
+}
+
+/** A field name usable as a column: the header itself when it is one, else col_N (label keeps the header). */
+function fieldNameFor(title: string, index: number, used: Set<string>): string {
+  const candidate = title
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  let name = /^[a-z_][a-z0-9_]{0,62}$/.test(candidate) ? candidate : `col_${index + 1}`;
+  for (let n = 2; used.has(name); n++) name = `${name.replace(/_\d+$/, '')}_${n}`;
+  used.add(name);
+  return name;
+}
+
+/** Reads the head of a file and says what Shutong sees in it: format, encoding, header, inferred fields, sample. */
+export async function previewFile(path: string, options: ImportOptions = {}) {
+  const table = await open(path, options);
+  const sample: TableRow[] = [];
+  try {
+    for await (const batch of table.batches) {
+      sample.push(...batch);
+      if (sample.length >= SAMPLE_ROWS) break;
+    }
+  } catch (error) {
+    fileError(error);
+  } finally {
+    await table.close();
+  }
+  const good = sample.filter((r) => !r.problem);
+  const used = new Set<string>();
+  const inferred = inferFields(table.header, good).map(
+    (f, i): ProposedField => ({
+      name: fieldNameFor(f.title, i, used),
+      label: f.title.trim() || `第${i + 1}列`,
+      dataType: f.type,
+    }),
+  );
+  return {
+    format: table.format,
+    encoding: table.encoding,
+    delimiter: table.delimiter,
+    sheet: table.sheet,
+    sheets: table.sheets,
+    title: table.title,
+    header: table.header,
+    inferredFields: inferred,
+    sampleRows: good.slice(0, 20).map((r) => r.values),
+    sampleProblems: sample
+      .filter((r) => r.problem)
+      .slice(0, 20)
+      .map((r) => ({ line: r.line, ...r.problem })),
+  };
+}
+
+async function sm3OfFile(path: string): Promise<string> {
+  const hash = createHash('sm3');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function csvCell(value: CellValue | bigint | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  // Quoted always: an empty quoted string is '' and an unquoted empty cell is NULL.
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+export interface PreparedImport {
+  jobId: string;
+  versionId: string;
+  versionNumber: number;
+  run(): Promise<ImportResult>;
+}
+
+export interface ImportResult {
+  jobId: string;
+  versionId: string;
+  versionNumber: number;
+  rows: number;
+  badRows: number;
+  badRowReport: BadRowReport['rows'];
+  missingFields: string[];
+  unknownColumns: string[];
+  duplicateKeys: number | null;
+}
+
+function stewardOf(ctx: Ctx, resource: ResourceView) {
+  return authorize(ctx.principal, {
+    roles: ['data_steward'],
+    scope: 'catalog:write',
+    orgId: resource.provider.id,
+    crossOrg: [],
+  });
+}
+
+/**
+ * Checks everything that can be checked before loading (who, which resource, the file, the
+ * header against the fields) so that those problems answer the request itself, then creates the
+ * job and the (invisible) version. `run()` loads the rows; the version becomes the resource's
+ * current one only when the whole load commits — a failure or a crash leaves the previous one.
+ */
+export async function prepareImport(
+  ctx: Ctx,
+  resourceRef: string,
+  path: string,
+  options: ImportOptions = {},
+): Promise<PreparedImport> {
+  let resource = await catalog.getResource(ctx, resourceRef);
+  const principal = stewardOf(ctx, resource);
+  if (resource.fields.length === 0) {
+    const preview = await previewFile(path, options);
+    if (!options.adoptInferredFields) {
+      throw new AppError('FIELDS_REQUIRED', {
+        field: 'fields',
+        proposedFields: preview.inferredFields,
+        header: preview.header,
+      });
+    }
+    resource = await catalog.updateResource(ctx, resource.id, resource.revision, {
+      fields: preview.inferredFields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType })),
+    });
+  }
+  const fields = resource.fields;
+  const table = await open(path, options);
+  const mapping = mapHeader(
+    table.header,
+    fields.map((f) => ({ name: f.name, title: f.label })),
+  );
+  if (mapping.columnToField.every((f) => f === null)) {
+    await table.close();
+    throw new AppError('HEADER_MISMATCH', {
+      header: table.header,
+      fields: fields.map((f) => ({ name: f.name, label: f.label })),
+    });
+  }
+  const size = (await stat(path)).size;
+  const sourceSm3 = options.sourceSm3 ?? (await sm3OfFile(path));
+  const sourceName = basename(options.sourceName ?? path).slice(0, 255);
+  const columns = fields.map((f) => ({ name: f.name, dataType: f.dataType }));
+  const { job, version } = await withTx(ctx.db, async (tx) => {
+    const number = await store.nextVersionNumber(tx, resource.id);
+    const id = newId('ver');
+    const job = await startJob(tx, {
+      kind: 'import',
+      objectType: 'resource',
+      objectId: resource.id,
+      payload: { resourceCode: resource.code, sourceName, size, versionId: id, versionNumber: number },
+      createdBy: principal.userId,
+    });
+    const version = await store.insertVersion(tx, {
+      id,
+      resource_id: resource.id,
+      number,
+      table_name: `v_${id.slice(4)}`,
+      job_id: job.id,
+      source_name: sourceName,
+      source_size: size,
+      source_sm3: sourceSm3,
+      source_format: table.format,
+      encoding: table.encoding,
+      columns: JSON.stringify(columns),
+      importer_id: principal.userId,
+    });
+    await store.createDatasetTable(tx, version.table_name, columns);
+    return { job, version };
+  });
+  return {
+    jobId: job.id,
+    versionId: version.id,
+    versionNumber: version.number,
+    run: () => load(ctx, resource, table, mapping, { job, version, options }),
+  };
+}
+
+async function load(
+  ctx: Ctx,
+  resource: ResourceView,
+  table: Table,
+  mapping: ReturnType<typeof mapHeader>,
+  state: {
+    job: { id: string };
+    version: { id: string; number: number; table_name: string };
+    options: ImportOptions;
+  },
+): Promise<ImportResult> {
+  const { job, version, options } = state;
+  const maxErrors = options.maxErrors ?? 0;
+  const fields = resource.fields;
+  // For each field, the file column that feeds it (or none: the field stays null).
+  const sourceOf = fields.map((_, fieldIndex) => mapping.columnToField.indexOf(fieldIndex));
+  const stats = fields.map(
+    (f) => new ColumnStatsAccumulator(f.dataType === 'integer' || f.dataType === 'decimal'),
+  );
+  const bad = new BadRowReport(100);
+  const columnNames = fields.map((f) => f.name);
+  let rows = 0;
+  let csv = '';
+  let lastProgress = 0;
+  const progress = (): JobProgress => ({ ...table.progress(), loadedRows: rows, badRows: bad.count });
+  const heartbeat = setInterval(
+    () => void reportProgress(ctx.db, job.id, progress()).catch(() => {}),
+    15_000,
+  );
+  const flush = async () => {
+    if (csv === '') return;
+    const chunk = csv;
+    csv = '';
+    await store.load(ctx.db, version.table_name, columnNames, chunk);
+  };
+  try {
+    for await (const batch of table.batches) {
+      for (const row of batch) {
+        if (row.problem) {
+          bad.add(row.line, row.problem);
+          continue;
+        }
+        let line = String(rows + 1);
+        let rowBad = false;
+        const parsed: Array<CellValue | bigint> = [];
+        for (let i = 0; i < fields.length; i++) {
+          const column = sourceOf[i]!;
+          const raw = column >= 0 ? (row.values[column] ?? null) : null;
+          const result = parseValue(fields[i]!.dataType, raw);
+          if (!result.ok) {
+            bad.add(row.line, {
+              code: result.reason.code,
+              zh: `${fields[i]!.label}：${result.reason.zh}`,
+              en: `${fields[i]!.name}: ${result.reason.en}`,
+              column,
+            });
+            rowBad = true;
+            break;
+          }
+          parsed.push(result.value as CellValue);
+        }
+        if (rowBad) continue;
+        for (let i = 0; i < parsed.length; i++) {
+          const value = parsed[i]!;
+          stats[i]!.add(typeof value === 'bigint' ? value.toString() : (value as CellValue));
+          line += `,${csvCell(value)}`;
+        }
+        csv += `${line}\n`;
+        rows++;
+      }
+      if (bad.count > maxErrors) {
+        throw new AppError('TOO_MANY_BAD_ROWS', { maxErrors, badRows: bad.count, firstBadRows: bad.rows });
+      }
+      if (csv.length >= FLUSH_CHARS) await flush();
+      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        const snapshot = progress();
+        options.onProgress?.(snapshot);
+        if (!(await reportProgress(ctx.db, job.id, snapshot))) {
+          throw new AppError('IMPORT_FAILED', { reason: 'job_lost' });
+        }
+      }
+    }
+    await flush();
+    const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
+    const columnStats: Record<string, ColumnStats> = {};
+    fields.forEach((f, i) => {
+      columnStats[f.name] = stats[i]!.result();
+    });
+    const result = await withTx(ctx.db, async (tx) => {
+      await store.indexOrdinal(tx, version.table_name);
+      const duplicateKeys = await store.duplicateKeys(tx, version.table_name, keyColumns);
+      const done = await store.completeVersion(tx, version.id, {
+        row_count: rows,
+        bad_row_count: bad.count,
+        duplicate_keys: duplicateKeys,
+        column_stats: JSON.stringify(columnStats),
+      });
+      if (!done) throw new AppError('IMPORT_FAILED', { reason: 'version_lost' });
+      await store.setCurrentVersion(tx, resource.id, version.id);
+      const outcome: ImportResult = {
+        jobId: job.id,
+        versionId: version.id,
+        versionNumber: version.number,
+        rows,
+        badRows: bad.count,
+        badRowReport: bad.rows,
+        missingFields: mapping.missingFields,
+        unknownColumns: mapping.unknownColumns.map((c) => c.name),
+        duplicateKeys,
+      };
+      await endJob(tx, job.id, 'succeeded', {
+        result: { ...outcome },
+        progress: { ...progress(), percent: 100 },
+      });
+      await appendAudit(tx, {
+        actorId: ctx.principal?.userId ?? null,
+        orgId: ctx.principal?.orgId ?? null,
+        action: 'version.create',
+        objectType: 'resource',
+        objectId: resource.id,
+        requestId: ctx.requestId,
+        details: { version: version.number, rows, badRows: bad.count, source: table.format },
+      });
+      return outcome;
+    });
+    options.onProgress?.({ ...progress(), percent: 100 });
+    return result;
+  } catch (error) {
+    const appError =
+      error instanceof AppError
+        ? error
+        : error instanceof FileReadError
+          ? new AppError(
+              'FILE_REJECTED',
+              { fileError: error.code, ...error.details },
+              { zh: error.zh, en: error.en },
+            )
+          : new AppError('IMPORT_FAILED', { reason: error instanceof Error ? error.message : String(error) });
+    await abandon(ctx.db, version, job.id, {
+      code: appError.code,
+      message: appError.message,
+      details: { ...appError.details, firstBadRows: bad.rows, badRows: bad.count },
+    }).catch(() => {});
+    throw appError;
+  } finally {
+    clearInterval(heartbeat);
+    await table.close().catch(() => {});
+  }
+}
+
+async function abandon(
+  db: Executor,
+  version: { id: string; table_name: string },
+  jobId: string,
+  error: Record<string, unknown>,
+) {
+  await withTx(db as Parameters<typeof withTx>[0], async (tx) => {
+    await store.setVersionState(tx, version.id, 'loading', 'failed');
+    await store.dropDatasetTable(tx, version.table_name);
+    await endJob(tx, jobId, 'failed', { error });
+  });
+}
+
+/** Fails imports whose node died and removes their half-loaded tables. */
+export function sweepAbandonedImports(db: Executor, options: { allForeign?: boolean } = {}) {
+  return sweepAbandonedJobs(
+    db,
+    async (tx, job) => {
+      if (job.kind !== 'import') return;
+      const version = await store.findVersionByJob(tx, job.id);
+      if (!version || version.state !== 'loading') return;
+      await store.setVersionState(tx, version.id, 'loading', 'failed');
+      await store.dropDatasetTable(tx, version.table_name);
+    },
+    options,
+  );
+}
+
+// ---------------------------------------------------------------- reading versions and jobs
+
+function versionView(
+  v: Awaited<ReturnType<typeof store.findVersionById>> & object,
+  current: string | null,
+  detailed: boolean,
+) {
+  const stats = (v.column_stats ?? null) as Record<string, ColumnStats> | null;
+  return {
+    id: v.id,
+    number: v.number,
+    state: v.state,
+    current: v.id === current,
+    sourceName: v.source_name,
+    sourceSize: Number(v.source_size),
+    sourceSm3: v.source_sm3,
+    sourceFormat: v.source_format,
+    encoding: v.encoding,
+    columns: v.columns,
+    rowCount: Number(v.row_count),
+    badRowCount: Number(v.bad_row_count),
+    duplicateKeys: v.duplicate_keys === null ? null : Number(v.duplicate_keys),
+    // Minimum and maximum can be real values of the data: only the provider's people see them.
+    columnStats: stats
+      ? Object.fromEntries(
+          Object.entries(stats).map(([name, s]) => [name, detailed ? s : { ...s, min: null, max: null }]),
+        )
+      : null,
+    importerId: v.importer_id,
+    jobId: v.job_id,
+    createdAt: v.created_at.toISOString(),
+    completedAt: v.completed_at?.toISOString() ?? null,
+  };
+}
+
+function seesDetails(ctx: Ctx, resource: ResourceView): boolean {
+  const p = ctx.principal;
+  return (
+    !!p && (p.orgId === resource.provider.id || hasRole(p, 'platform_admin', 'security_officer', 'auditor'))
+  );
+}
+
+export async function listVersions(ctx: Ctx, resourceRef: string) {
+  const resource = await catalog.getResource(ctx, resourceRef);
+  const versions = await store.listVersions(ctx.db, resource.id);
+  const detailed = seesDetails(ctx, resource);
+  return versions.map((v) => versionView(v, resource.currentVersionId, detailed));
+}
+
+export async function getVersion(ctx: Ctx, resourceRef: string, number: number) {
+  const resource = await catalog.getResource(ctx, resourceRef);
+  const version = await store.findVersion(ctx.db, resource.id, number);
+  if (!version) throw new AppError('NOT_FOUND', { objectType: 'version', id: `${resource.code}#${number}` });
+  return versionView(version, resource.currentVersionId, seesDetails(ctx, resource));
+}
+
+/** Makes an earlier ready version the current one again (or a later one: any ready version). */
+export async function activateVersion(ctx: Ctx, resourceRef: string, number: number) {
+  const resource = await catalog.getResource(ctx, resourceRef);
+  const principal = stewardOf(ctx, resource);
+  const version = await store.findVersion(ctx.db, resource.id, number);
+  if (!version) throw new AppError('NOT_FOUND', { objectType: 'version', id: `${resource.code}#${number}` });
+  if (version.state !== 'ready') {
+    throw new AppError('INVALID_TRANSITION', {
+      objectType: 'version',
+      state: version.state,
+      event: 'activate',
+    });
+  }
+  await withTx(ctx.db, async (tx) => {
+    await store.setCurrentVersion(tx, resource.id, version.id);
+    await appendAudit(tx, {
+      actorId: principal.userId,
+      orgId: principal.orgId,
+      action: 'version.activate',
+      objectType: 'resource',
+      objectId: resource.id,
+      requestId: ctx.requestId,
+      details: { version: number, previous: resource.currentVersionId },
+    });
+  });
+  return versionView(version, version.id, true);
+}
+
+export async function getImportJob(ctx: Ctx, jobId: string) {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+  const job = await findJob(ctx.db, jobId);
+  if (!job || job.kind !== 'import') throw new AppError('NOT_FOUND', { objectType: 'job', id: jobId });
+  const resource = await catalog.getResource(ctx, job.object_id ?? '');
+  // Import jobs carry bad-row reports with file content: the provider's people only.
+  if (principal.orgId !== resource.provider.id && !hasRole(principal, 'platform_admin')) {
+    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  }
+  return {
+    id: job.id,
+    kind: job.kind,
+    state: job.state,
+    resourceId: job.object_id,
+    payload: job.payload,
+    progress: job.progress,
+    result: job.result,
+    error: job.error,
+    createdAt: job.created_at.toISOString(),
+    startedAt: job.started_at?.toISOString() ?? null,
+    finishedAt: job.finished_at?.toISOString() ?? null,
+  };
+}
