@@ -11,10 +11,12 @@ import type { Ctx } from './core/context.ts';
 import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
+import { gatewayRoutes } from './gateway/routes.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { landingPage } from './landing.ts';
+import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -222,6 +224,8 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(identityRoutes);
   await app.register(catalogRoutes);
   await app.register(ingestRoutes, { db: database.db, embedded: database.kind === 'embedded' });
+  await app.register(sharingRoutes);
+  await app.register(gatewayRoutes);
   await app.register(auditRoutes, { config, db: database.db });
   return app;
 }

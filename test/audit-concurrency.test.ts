@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { toHex } from '../src/audit/merkle.ts';
@@ -131,6 +132,14 @@ describe('concurrent appends', () => {
       return out;
     });
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
-    await expectOneConsistentTree(database.db, t, 51);
+    // A savepoint rolled back after an append: the position is reused, the tree does not fork.
+    const again = await database.db.transaction().execute(async (tx) => {
+      await sql`savepoint s`.execute(tx);
+      expect((await appendAudit(tx, ev(51))).seq).toBe(52);
+      await sql`rollback to savepoint s`.execute(tx);
+      return (await appendAudit(tx, ev(52))).seq;
+    });
+    expect(again).toBe(52);
+    await expectOneConsistentTree(database.db, t, 52);
   });
 });

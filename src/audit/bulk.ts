@@ -52,7 +52,7 @@ export async function appendBulk(tx: Tx, count: number, make: (seq: number) => B
         detailsJson,
         leaf,
       ];
-      values.forEach((v, c) => cols[c]!.push(v));
+      for (let c = 0; c < values.length; c++) cols[c]!.push(values[c]);
     }
     // unnest over column arrays: eleven parameters per statement however many rows.
     await sql`

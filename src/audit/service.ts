@@ -16,7 +16,7 @@ import { AppError, invalidField } from '../core/errors.ts';
 import type { Page } from '../core/paging.ts';
 import type { Role } from '../core/tables.ts';
 import { FIRST_SEQ } from './entry.ts';
-import { consistencyProof, emptyRoot, inclusionProof, toHex } from './merkle.ts';
+import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
 import { type AuditSegment, buildSegment } from './segment.ts';
 import {
@@ -213,6 +213,14 @@ export async function publicKey(ctx: Ctx): Promise<PublicKeyView> {
 
 // ---------------------------------------------------------------------------- tree heads
 
+/** The committed tree, after the backfill of pre-0003 rows if it is still pending. */
+async function committedTree(db: Executor): Promise<Frontier> {
+  const state = await store.readTreeState(db);
+  if (!state.backfillPending) return state.frontier;
+  await store.ensureBackfilled(db);
+  return (await store.readTreeState(db)).frontier;
+}
+
 export interface HeadView extends SignedTreeHead {
   id: number;
   keyFingerprint: string;
@@ -250,7 +258,7 @@ export async function signHead(
         details: options.reason ? { reason: options.reason } : {},
       });
     }
-    const { frontier } = await store.readTreeState(tx);
+    const frontier = await committedTree(tx);
     if (options.ifGrown) {
       const latest = await store.latestHead(tx);
       if (latest && latest.tree_size >= frontier.size) return null;
@@ -338,7 +346,7 @@ export interface InclusionProofView {
 /** Without treeSize, proves against the newest signed head (409 if none covers the entry yet). */
 export async function proveInclusion(ctx: Ctx, seq: number, treeSize?: number): Promise<InclusionProofView> {
   must(ctx);
-  const { frontier } = await store.readTreeState(ctx.db);
+  const frontier = await committedTree(ctx.db);
   let head: store.HeadRow | undefined;
   if (treeSize === undefined) {
     head = await store.latestHead(ctx.db);
@@ -385,7 +393,7 @@ export interface ConsistencyProofView {
 /** Without `to`, proves against the newest signed head. */
 export async function proveConsistency(ctx: Ctx, from: number, to?: number): Promise<ConsistencyProofView> {
   must(ctx);
-  const { frontier } = await store.readTreeState(ctx.db);
+  const frontier = await committedTree(ctx.db);
   let toHead: store.HeadRow | undefined;
   if (to === undefined) {
     toHead = await store.latestHead(ctx.db);
@@ -510,7 +518,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
  */
 export async function exportSegment(ctx: Ctx, from: number, to: number): Promise<AuditSegment> {
   must(ctx);
-  const { frontier } = await store.readTreeState(ctx.db);
+  const frontier = await committedTree(ctx.db);
   const last = frontier.size + FIRST_SEQ - 1;
   sizeField('from', from, last, FIRST_SEQ);
   sizeField('to', to, last, from);

@@ -59,13 +59,16 @@ export async function lockTreeState(tx: Tx): Promise<Frontier> {
 }
 
 /**
- * Inserts one leaf and moves the tree state from `fromSize` to `next` in one statement (one round
- * trip per append). The insert happens only if the state still has `fromSize`: a caller whose
- * cached state went stale (a savepoint rolled back) gets false and reloads instead of forking.
+ * Inserts one leaf and moves the tree state from `from` to `next` in one statement (one round trip
+ * per append). The UPDATE takes the state row's lock, and the insert happens only if the row
+ * still holds exactly `from` (size and frontier): a caller that guessed the state from an earlier
+ * append gets false and must lock and reload instead — it can never extend a tree it has not seen.
+ * Concurrent appenders queue on the row lock; PostgreSQL re-checks the condition against the
+ * version the previous holder committed.
  */
 export async function insertLeaf(
   tx: Tx,
-  fromSize: number,
+  from: Frontier,
   next: Frontier,
   row: {
     seq: number;
@@ -84,7 +87,7 @@ export async function insertLeaf(
   const { rows } = await sql<{ seq: number }>`
     with st as (
       update audit_tree_state set size = ${next.size}, frontier = ${frontierToBytes(next)}
-       where id = 1 and size = ${fromSize}
+       where id = 1 and size = ${from.size} and frontier = ${frontierToBytes(from)} and not backfill_pending
       returning 1
     )
     insert into audit_events
@@ -274,39 +277,38 @@ export async function leafHashesBetween(
  * Every row in seq order, a batch at a time, through a server-side cursor: one index scan, and
  * memory bounded by the batch however long the log is. Must run inside a transaction (a cursor
  * lives in one); the caller picks its isolation.
+ *
+ * This is the hot path of `audit verify`, so the server does what it does faster than JS: rows
+ * come back already shaped as entries, with the time printed in Date#toISOString form (no Date
+ * parsing and printing per row), and the next batch is requested before this one is handed out,
+ * so the database works while the verifier hashes.
  */
 export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGenerator<StoredAuditEntry[]> {
   const name = `audit_scan_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   await sql
     .raw(
-      `declare ${name} no scroll cursor for select seq, time, actor_id, org_id, action, object_type, ` +
-        'object_id, request_id, details, leaf_hash from audit_events order by seq',
+      `declare ${name} no scroll cursor for select seq, ` +
+        `to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "time", actor_id as "actorId", ` +
+        'org_id as "orgId", action, object_type as "objectType", object_id as "objectId", ' +
+        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events order by seq',
     )
     .execute(tx);
+  const fetch = () => {
+    const next = sql.raw<StoredAuditEntry>(`fetch forward ${batchSize} from ${name}`).execute(tx);
+    next.catch(() => {}); // awaited below; this only keeps a failure meanwhile from counting as unhandled
+    return next;
+  };
+  let pending = fetch();
   try {
     for (;;) {
-      const { rows } = await sql.raw<EntryRow>(`fetch forward ${batchSize} from ${name}`).execute(tx);
+      const { rows } = await pending;
       if (rows.length === 0) return;
-      const batch: StoredAuditEntry[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        batch[i] = {
-          seq: row.seq,
-          // A row whose time was nulled by hand must reach the verifier as an invalid entry, not crash it.
-          time: row.time instanceof Date ? row.time.toISOString() : (row.time as unknown as string),
-          actorId: row.actor_id,
-          orgId: row.org_id,
-          action: row.action,
-          objectType: row.object_type,
-          objectId: row.object_id,
-          requestId: row.request_id,
-          details: row.details,
-          leafHash: row.leaf_hash,
-        };
-      }
-      yield batch;
+      pending = fetch();
+      yield rows;
     }
   } finally {
+    // Let a request still in flight finish (an early exit), then free the cursor.
+    await pending.catch(() => {});
     await sql.raw(`close ${name}`).execute(tx);
   }
 }

@@ -59,6 +59,7 @@ export const Field = Type.Object({
   description: Type.String(),
   grade: Type.Enum(GRADES),
   isKey: Type.Boolean(),
+  detector: Nullable(Type.String({ description: 'what classification found the values to be' })),
 });
 
 export const Resource = Type.Object({

@@ -149,6 +149,7 @@ function resourceView(
       description: f.description,
       grade: f.grade,
       isKey: f.is_key,
+      detector: f.detector ?? null,
     })),
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
@@ -269,9 +270,13 @@ export async function updateResource(
   let fields: FieldRow[] = currentFields;
   if (patch.fields) {
     const proposed = checkFields(patch.fields);
-    // Grades belong to classification: a field that keeps its name keeps its grade.
-    const gradeOf = new Map(currentFields.map((f) => [f.name, f.grade]));
-    fields = proposed.map((f) => ({ ...f, grade: gradeOf.get(f.name) ?? 'unassessed' }));
+    // Grades and detections belong to classification: a field that keeps its name keeps them.
+    const before = new Map(currentFields.map((f) => [f.name, f]));
+    fields = proposed.map((f) => ({
+      ...f,
+      grade: before.get(f.name)?.grade ?? 'unassessed',
+      detector: before.get(f.name)?.detector ?? null,
+    }));
     const simplify = (list: FieldRow[]) =>
       list.map(({ name, label, data_type, description, is_key }) => ({
         name,

@@ -2,7 +2,8 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import type { Executor } from '../core/db.ts';
 import type { Database, Grade, OpenType, ResourcesTable, SharingType } from '../core/tables.ts';
 
-export type ResourceRow = Omit<ResourcesTable, 'search_vector' | 'created_at' | 'updated_at'> & {
+// grade_flag belongs to classification (src/classify/store.ts), which reads and writes it itself.
+export type ResourceRow = Omit<ResourcesTable, 'search_vector' | 'created_at' | 'updated_at' | 'grade_flag'> & {
   created_at: Date;
   updated_at: Date;
 };
@@ -15,6 +16,8 @@ export interface FieldRow {
   description: string;
   grade: Grade;
   is_key: boolean;
+  /** Set by classification; absent on fields not yet scanned. */
+  detector?: string | null;
 }
 
 /** The weighted search document of a resource: name A, keywords and theme B, fields C, summary D. */

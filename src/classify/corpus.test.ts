@@ -12,7 +12,9 @@ describe('labelled corpus', () => {
   const evaluation = evaluate(corpus, predictions);
 
   it('reaches precision and recall of 0.98 overall and 0.95 per detector', () => {
-    console.log(`${corpus.length} columns, ${corpus.reduce((s, c) => s + c.values.length, 0)} values\n${formatEvaluation(evaluation)}`);
+    console.log(
+      `${corpus.length} columns, ${corpus.reduce((s, c) => s + c.values.length, 0)} values\n${formatEvaluation(evaluation)}`,
+    );
     console.log(formatMargins(corpus));
     if (evaluation.errors.length > 0) console.log('misclassified:', evaluation.errors);
     expect(evaluation.overall.precision).toBeGreaterThanOrEqual(0.98);

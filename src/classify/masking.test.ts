@@ -21,6 +21,7 @@ import {
   maskSql,
   maskSqlExpression,
   parseMaskRule,
+  pseudonymSqlProbe,
   roundDecimal2,
   strictnessLevel,
 } from './masking.ts';
@@ -67,7 +68,9 @@ const pick = (alphabet: string, max: number) =>
 const SHAPED: Record<string, fc.Arbitrary<string>> = {
   keep_first_last: fc.oneof(digits(0, 20), pick('张欧阳王😀x', 8)),
   mobile: fc.oneof(
-    fc.tuple(fc.constantFrom('', '+86', '86', '0086', '+86 '), digits(11, 11)).map(([p, d]) => `${p}1${d.slice(1)}`),
+    fc
+      .tuple(fc.constantFrom('', '+86', '86', '0086', '+86 '), digits(11, 11))
+      .map(([p, d]) => `${p}1${d.slice(1)}`),
     pick('0123456789+- ', 16),
   ),
   landline: fc.oneof(
@@ -76,7 +79,10 @@ const SHAPED: Record<string, fc.Arbitrary<string>> = {
       .map(([a, d]) => a + d),
     pick('0123456789+-() 转', 16),
   ),
-  name_surname: fc.oneof(pick('张王欧阳司马上官李四五𠀀', 5), fc.constantFrom('欧阳', '欧阳修', '司马相如', '张')),
+  name_surname: fc.oneof(
+    pick('张王欧阳司马上官李四五𠀀', 5),
+    fc.constantFrom('欧阳', '欧阳修', '司马相如', '张'),
+  ),
   bank_card: digits(0, 20),
   year_only: fc.oneof(
     fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
@@ -97,9 +103,9 @@ const SHAPED: Record<string, fc.Arbitrary<string>> = {
   ),
   email: fc.oneof(fc.emailAddress(), pick('a@b.中x', 10)),
   plate: fc.oneof(
-    fc.tuple(pick('京沪粤', 1), pick('ABCD', 1), fc.constantFrom('', '·', ' ', '-'), pick('0123456789DF', 6)).map((p) =>
-      p.join(''),
-    ),
+    fc
+      .tuple(pick('京沪粤', 1), pick('ABCD', 1), fc.constantFrom('', '·', ' ', '-'), pick('0123456789DF', 6))
+      .map((p) => p.join('')),
     pick('京A·-1 ', 10),
   ),
   ip_prefix: fc.oneof(
@@ -149,7 +155,11 @@ describe('masking rules: JavaScript and SQL give the same output', () => {
 
   for (const [rule, shaped] of RULES_UNDER_TEST) {
     it(`${rule}`, async () => {
-      const value = fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 1, arbitrary: anyText }, fc.constant(null));
+      const value = fc.oneof(
+        { weight: 3, arbitrary: shaped },
+        { weight: 1, arbitrary: anyText },
+        fc.constant(null),
+      );
       await fc.assert(
         fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 120 }), async (values) => {
           const expected = values.map((v) => applyMask(rule, v, { pseudonymKey: KEY }));
@@ -176,11 +186,24 @@ describe('masking rules: JavaScript and SQL give the same output', () => {
   });
 
   it('masks non-text columns through their text form', async () => {
-    const query = sql<{ m: string | null }>`SELECT ${maskSqlExpression('year_only', sql`DATE '1987-06-05'`)} AS m`.compile(
-      compiler,
-    );
+    const query = sql<{
+      m: string | null;
+    }>`SELECT ${maskSqlExpression('year_only', sql`DATE '1987-06-05'`)} AS m`.compile(compiler);
     const { rows } = await pg.query<{ m: string }>(query.sql, [...query.parameters]);
     expect(rows[0]!.m).toBe('1987');
+  });
+
+  it('keeps the column type when not masking', async () => {
+    const query = sql<{ m: number }>`SELECT ${maskSqlExpression('none', sql`42`)} AS m`.compile(compiler);
+    const { rows } = await pg.query<{ m: number }>(query.sql, [...query.parameters]);
+    expect(rows[0]!.m).toBe(42);
+  });
+
+  it('offers a probe for HMAC-SM3 support in the database', async () => {
+    const probe = pseudonymSqlProbe();
+    const query = probe.query.compile(compiler);
+    const { rows } = await pg.query<{ h: string }>(query.sql, [...query.parameters]);
+    expect(rows[0]!.h).toBe(probe.expected);
   });
 
   it('passes values and keys as parameters, never inside the SQL text', () => {

@@ -236,6 +236,21 @@ export function derivePseudonymKey(masterKey: Uint8Array | string, contractId: s
   return createHmac('sm3', masterKey).update(`shutong/pseudonym/v1/${contractId}`, 'utf8').digest();
 }
 
+/**
+ * A statement that tells whether the database can compute the SQL pseudonym: it needs the
+ * pgcrypto extension and an OpenSSL build with SM3 (OpenSSL 1.1.1 and later, unless a
+ * distribution disabled it). Run it at startup and compare its `h` with `expected`.
+ */
+export function pseudonymSqlProbe(): { query: RawBuilder<{ h: string }>; expected: string } {
+  const key = '00'.repeat(16);
+  return {
+    query: sql<{
+      h: string;
+    }>`SELECT ${maskSqlExpression('pseudonym', sql`${'probe'}::text`, { pseudonymKey: key })} AS h`,
+    expected: applyMask('pseudonym', 'probe', { pseudonymKey: key })!,
+  };
+}
+
 const affix = (first: number, last: number) => (): Reveal => ({ kind: 'affix', first, last });
 const generalised = (family: MaskFamily) => (): Reveal => ({ kind: 'generalised', family });
 
@@ -436,7 +451,8 @@ export function parseMaskRule(id: string): MaskRule {
   const spec = m ? BY_FAMILY.get(m[1] as MaskFamily) : undefined;
   if (!m || !spec) throw new Error(`unknown mask rule: ${id}`);
   const args = m[2] === undefined ? [] : m[2].split(',').map((a) => Number(a.trim()));
-  if (args.length !== spec.arity) throw new Error(`mask rule ${spec.family} takes ${spec.arity} arguments: ${id}`);
+  if (args.length !== spec.arity)
+    throw new Error(`mask rule ${spec.family} takes ${spec.arity} arguments: ${id}`);
   const canonical = args.length > 0 ? `${spec.family}(${args.join(',')})` : spec.family;
   return { id: canonical, family: spec.family, args };
 }
@@ -478,9 +494,10 @@ export function maskSqlExpression(
   context: MaskContext = {},
 ): RawBuilder<string | null> {
   const { rule: r, spec } = resolve(rule);
+  // No masking keeps the column's own type (numbers stay numbers); every other rule yields text.
+  if (r.family === 'none') return expression as RawBuilder<string | null>;
   const t = sql`CAST(${expression} AS text)`;
-  if (r.family === 'none' || r.family === 'null')
-    return spec.sql(t, r.args, context) as RawBuilder<string | null>;
+  if (r.family === 'null') return spec.sql(t, r.args, context) as RawBuilder<string | null>;
   return sql<string | null>`(CASE WHEN ${t} IS NULL THEN NULL ELSE ${spec.sql(t, r.args, context)} END)`;
 }
 

@@ -3,10 +3,20 @@ import { makeResidentId } from '../standards/resident-id.ts';
 import { cellText, createColumnScanner, wilsonLower } from './scan.ts';
 
 const ids = (n: number) =>
-  Array.from({ length: n }, (_, i) => makeResidentId('330106', `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10}`, i));
-const mobiles = (n: number) => Array.from({ length: n }, (_, i) => `13${i % 10}${String(10_000_000 + i * 7919).slice(-8)}`);
-const NAMES = '张伟 王芳 李娜 刘洋 陈静 杨磊 赵敏 黄勇 周杰 吴霞 徐涛 孙丽 马超 朱婷 胡斌 郭强 何平 高洁 林峰 罗琳'.split(' ');
-const names = (n: number) => Array.from({ length: n }, (_, i) => NAMES[i % NAMES.length]! + '一二三四五六七八九十'[Math.floor(i / NAMES.length) % 10]);
+  Array.from({ length: n }, (_, i) =>
+    makeResidentId('330106', `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10}`, i),
+  );
+const mobiles = (n: number) =>
+  Array.from({ length: n }, (_, i) => `13${i % 10}${String(10_000_000 + i * 7919).slice(-8)}`);
+const NAMES =
+  '张伟 王芳 李娜 刘洋 陈静 杨磊 赵敏 黄勇 周杰 吴霞 徐涛 孙丽 马超 朱婷 胡斌 郭强 何平 高洁 林峰 罗琳'.split(
+    ' ',
+  );
+const names = (n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => NAMES[i % NAMES.length]! + '一二三四五六七八九十'[Math.floor(i / NAMES.length) % 10],
+  );
 
 function scan(header: string[], rows: unknown[][], options = {}) {
   const scanner = createColumnScanner(header, options);
@@ -25,7 +35,10 @@ describe('column scanner', () => {
   });
 
   it('judges values, not headers: 编号 holding ID numbers is an ID column', () => {
-    const [col] = scan(['编号'], ids(40).map((v) => [v]));
+    const [col] = scan(
+      ['编号'],
+      ids(40).map((v) => [v]),
+    );
     expect(col).toMatchObject({ type: 'cn_resident_id', grade: 'g4', ratio: 1, nonEmpty: 40 });
     expect(col!.evidence.headerHint).toBeNull();
     expect(col!.evidence.samples).toHaveLength(5);
@@ -83,6 +96,17 @@ describe('column scanner', () => {
     expect(scan(['日期'], population)[0]!.type).toBe('birth_date');
   });
 
+  it('counts weak shapes only under a supporting header', () => {
+    const longitudes = Array.from({ length: 40 }, (_, i) => [(100 + i * 0.731).toFixed(6)]);
+    const [col] = scan(['经度'], longitudes);
+    expect(col).toMatchObject({ type: 'geo_coordinate', ratio: 1, evidence: { headerHint: '经度' } });
+    expect(col!.evidence.samples[0]).toBe('100.00');
+    expect(scan(['得分'], longitudes)[0]!.type).toBeNull();
+    const fragments = Array.from({ length: 40 }, (_, i) => [`文三路${i + 1}号`]);
+    expect(scan(['家庭住址'], fragments)[0]!.type).toBe('address');
+    expect(scan(['字段1'], fragments)[0]!.type).toBeNull();
+  });
+
   it('lets a header speak against shapes values cannot separate', () => {
     const versions = Array.from({ length: 40 }, (_, i) => [`${1 + (i % 9)}.${i % 7}.${i}.${i * 3}`]);
     expect(scan(['固件版本'], versions)[0]!.type).toBeNull();
@@ -94,13 +118,27 @@ describe('column scanner', () => {
   it('does not call categorical columns names', () => {
     const status = Array.from({ length: 100 }, (_, i) => [['党员', '群众', '高中', '白族'][i % 4]]);
     expect(scan(['字段2'], status)[0]!.type).toBeNull();
-    expect(scan(['字段2'], names(100).map((n) => [n]))[0]!.type).toBe('person_name');
+    expect(
+      scan(
+        ['字段2'],
+        names(100).map((n) => [n]),
+      )[0]!.type,
+    ).toBe('person_name');
   });
 
   it('is more confident with more values and with a header', () => {
-    const few = scan(['字段1'], ids(5).map((v) => [v]))[0]!;
-    const many = scan(['字段1'], ids(200).map((v) => [v]))[0]!;
-    const hinted = scan(['身份证号'], ids(5).map((v) => [v]))[0]!;
+    const few = scan(
+      ['字段1'],
+      ids(5).map((v) => [v]),
+    )[0]!;
+    const many = scan(
+      ['字段1'],
+      ids(200).map((v) => [v]),
+    )[0]!;
+    const hinted = scan(
+      ['身份证号'],
+      ids(5).map((v) => [v]),
+    )[0]!;
     expect(few.confidence).toBeLessThan(many.confidence);
     expect(few.confidence).toBeLessThan(hinted.confidence);
     for (const c of [few, many, hinted]) expect(c.confidence).toBeGreaterThan(0);
@@ -110,7 +148,11 @@ describe('column scanner', () => {
   });
 
   it('raises field grades to the resource grade', () => {
-    const rows = ids(20).map((v, i) => [v, `状态${i % 2}`, makeResidentId('110101', '1990-01-01', 1).slice(0, 0) || 'x']);
+    const rows = ids(20).map((v, i) => [
+      v,
+      `状态${i % 2}`,
+      makeResidentId('110101', '1990-01-01', 1).slice(0, 0) || 'x',
+    ]);
     const plain = scan(['身份证号', '状态', '备注'], rows);
     expect(plain.map((c) => c.grade)).toEqual(['g4', 'unassessed', 'unassessed']);
     const important = scan(['身份证号', '状态', '备注'], rows, { resourceGrade: 'important' });

@@ -132,6 +132,7 @@ class ColumnState {
   readonly strong: Uint32Array;
   readonly weak: Uint32Array;
   readonly samples: string[][];
+  readonly weakSamples: string[][];
   readonly measures: number[][];
   readonly measureSeen: Uint32Array;
   readonly distinct = new Set<string>();
@@ -144,6 +145,7 @@ class ColumnState {
     this.weak = new Uint32Array(detectors.length);
     this.measureSeen = new Uint32Array(detectors.length);
     this.samples = detectors.map(() => []);
+    this.weakSamples = detectors.map(() => []);
     this.measures = detectors.map(() => []);
   }
 
@@ -160,6 +162,8 @@ class ColumnState {
         if (d.measure) this.addMeasure(i, d.measure(text));
       } else if (d.weak?.(text)) {
         this.weak[i]!++;
+        const samples = this.weakSamples[i]!;
+        if (samples.length < MAX_SAMPLES && !samples.includes(text)) samples.push(text);
       }
     }
   }
@@ -232,7 +236,9 @@ function decide(
     ratio: round3(best.validated / n),
     nonEmpty: nonEmptyTotal,
     evidence: {
-      samples: state.samples[best.index]!.map((v) => applyMask(d.defaultMask, v) ?? ''),
+      samples: [...state.samples[best.index]!, ...(best.hint ? state.weakSamples[best.index]! : [])]
+        .slice(0, MAX_SAMPLES)
+        .map((v) => applyMask(d.defaultMask, v) ?? ''),
       headerHint: best.hint,
     },
   };

@@ -30,9 +30,12 @@ export interface AppendedAudit {
   leafHash: string;
 }
 
-// The frontier each open transaction has locked, so further appends in it skip the SELECT.
-// insertLeaf re-checks the size, so a stale entry (a rolled-back savepoint) costs a reload, not a fork.
-const locked = new WeakMap<Tx, Frontier>();
+// The state this transaction's last append left (it holds the lock), and the last state this
+// process saw anywhere: a good guess for the next append when one process does most of them.
+// Guesses are only guesses: insertLeaf checks size and frontier against the locked row, so a
+// wrong one (another process appended, a transaction rolled back) costs a reload, never a fork.
+const inTransaction = new WeakMap<Tx, Frontier>();
+let lastSeen: Frontier | undefined;
 
 export async function appendAudit(tx: Executor, event: AuditEvent): Promise<AppendedAudit> {
   // Outside a transaction the lock would be released before the insert: make one.
@@ -42,15 +45,10 @@ export async function appendAudit(tx: Executor, event: AuditEvent): Promise<Appe
   const detailsJson = JSON.stringify(event.details ?? {});
   const details: unknown = JSON.parse(detailsJson);
   const id = newId('aud');
+  let from = inTransaction.get(trx) ?? lastSeen;
   for (let attempt = 0; ; attempt++) {
-    let frontier = locked.get(trx);
-    if (!frontier) {
-      frontier = await lockTreeState(trx);
-      locked.set(trx, frontier);
-    }
-    const fromSize = frontier.size;
-    const seq = fromSize + FIRST_SEQ;
-    // Taken under the lock, so times follow seq order (as far as the nodes' clocks agree).
+    from ??= await lockTreeState(trx);
+    const seq = from.size + FIRST_SEQ;
     const time = new Date();
     const row = {
       seq,
@@ -65,14 +63,21 @@ export async function appendAudit(tx: Executor, event: AuditEvent): Promise<Appe
       detailsJson,
     };
     const leaf = entryLeafHash({ ...row, time: time.toISOString(), details });
-    frontier.append(leaf);
+    const next = from.clone();
+    next.append(leaf);
     let inserted = false;
     try {
-      inserted = await insertLeaf(trx, fromSize, frontier, { ...row, leafHash: leaf });
+      inserted = await insertLeaf(trx, from, next, { ...row, leafHash: leaf });
     } finally {
-      if (!inserted) locked.delete(trx);
+      if (!inserted) inTransaction.delete(trx);
     }
-    if (inserted) return { seq, id, leafHash: leaf.toString('hex') };
+    if (inserted) {
+      inTransaction.set(trx, next);
+      lastSeen = next;
+      return { seq, id, leafHash: leaf.toString('hex') };
+    }
+    // The guess was stale; the reload below holds the lock, so the second attempt cannot miss.
     if (attempt > 0) throw new Error('the audit tree state changed while this transaction held its lock');
+    from = undefined;
   }
 }

@@ -10,6 +10,8 @@ export const SCOPES = {
   'identity:write': 'Create and change organizations and users',
   'catalog:read': 'Search and read the resource catalog',
   'catalog:write': 'Register and change resources of your organization',
+  sharing: 'Apply for data, review applications, manage contracts',
+  gateway: 'Query data through your contracts (rows and aggregates)',
   'audit:read': 'Read the audit log, its signed tree heads and proofs',
 } as const;
 export type Scope = keyof typeof SCOPES;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -37,7 +38,7 @@ pg.types.setTypeParser(20, (value) => Number(value));
 // SQL dates stay 'YYYY-MM-DD' text: a Date would shift them by the process's time zone.
 const DATE_OID = 1082;
 pg.types.setTypeParser(DATE_OID, (value) => value);
-const pgliteParsers = { [DATE_OID]: (value: string) => value };
+const pgliteOptions = { parsers: { [DATE_OID]: (value: string) => value }, extensions: { pgcrypto } };
 
 /**
  * Bulk loading in CSV form: COPY FROM STDIN on a server, COPY from a blob on PGlite. Kept beside
@@ -87,13 +88,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.dataDir) {
     lock = await lockDataDir(options.dataDir, options.lockWaitMs ?? 0);
     try {
-      pglite = await PGlite.create(path.join(options.dataDir, 'pgdata'), { parsers: pgliteParsers });
+      pglite = await PGlite.create(path.join(options.dataDir, 'pgdata'), pgliteOptions);
     } catch (error) {
       lock.release();
       throw error;
     }
   } else {
-    pglite = await PGlite.create({ parsers: pgliteParsers });
+    pglite = await PGlite.create(pgliteOptions);
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   // Holding a Kysely connection keeps the single PGlite connection to ourselves meanwhile.

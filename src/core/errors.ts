@@ -90,6 +90,46 @@ export const ERRORS = {
     zh: '导入失败，本次导入未生效',
     en: 'The import failed; nothing was imported',
   },
+  RESOURCE_NOT_SHARED: {
+    status: 403,
+    zh: '该资源为不予共享，不能申请',
+    en: 'This resource is not shared; applications are refused',
+  },
+  CORE_DATA_NOT_SERVED: { status: 403, zh: '核心数据不提供共享', en: 'Core data is never served' },
+  MASK_TOO_WEAK: {
+    status: 403,
+    zh: '脱敏规则弱于该字段的分级默认规则，需要安全管理员签认',
+    en: "The mask is weaker than the field's grade default; it needs the security officer's sign-off",
+  },
+  CONTRACT_NOT_ACTIVE: { status: 403, zh: '协议不在生效状态', en: 'The contract is not active' },
+  CONTRACT_EXPIRED: {
+    status: 403,
+    zh: '协议不在有效期内',
+    en: 'The contract is outside its validity period',
+  },
+  OPERATION_NOT_ALLOWED: {
+    status: 403,
+    zh: '协议不允许此操作',
+    en: 'The contract does not allow this operation',
+  },
+  FIELD_NOT_GRANTED: { status: 403, zh: '协议未授予该字段', en: 'The contract does not grant this field' },
+  FILTER_ON_MASKED_FIELD: {
+    status: 403,
+    zh: '不能按脱敏或未授予的字段过滤、排序或分组',
+    en: 'Filtering, ordering or grouping by a masked or ungranted field is refused',
+  },
+  IP_NOT_ALLOWED: {
+    status: 403,
+    zh: '来源地址不在协议白名单内',
+    en: "The caller's address is not on the contract's allowlist",
+  },
+  RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
+  QUOTA_EXCEEDED: { status: 429, zh: '今日行数配额已用完', en: "Today's row quota is used up" },
+  NO_DATA_VERSION: {
+    status: 409,
+    zh: '该资源还没有可用的数据版本',
+    en: 'The resource has no data version yet',
+  },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;

@@ -10,6 +10,8 @@ export interface Transition<S extends string, E extends string> {
   from: readonly S[];
   event: E;
   to: S;
+  /** Taken only when the caller states this fact (e.g. an application that needs security review). */
+  when?: string;
 }
 
 export type TransitionTable<S extends string, E extends string> = readonly Transition<S, E>[];
@@ -19,8 +21,11 @@ export function nextState<S extends string, E extends string>(
   objectType: string,
   from: S,
   event: E,
+  facts: readonly string[] = [],
 ): S {
-  const transition = table.find((t) => t.event === event && t.from.includes(from));
+  const transition = table.find(
+    (t) => t.event === event && t.from.includes(from) && (t.when === undefined || facts.includes(t.when)),
+  );
   if (!transition) {
     throw new AppError(
       'INVALID_TRANSITION',

@@ -155,6 +155,8 @@ export interface ResourcesTable {
   grade: Grade;
   revision: number;
   current_version_id: string | null;
+  /** Set when an import contradicts the declared grades (migration 0006); see src/classify/. */
+  grade_flag: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   search_vector: ColumnType<string, unknown, unknown>;
   created_by: string;
   created_at: CreatedAt;
@@ -170,6 +172,27 @@ export interface ResourceFieldsTable {
   description: string;
   grade: Grade;
   is_key: boolean;
+  detector: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Scan result and steward confirmation per field (migration 0006). */
+export interface FieldClassificationsTable {
+  resource_id: string;
+  field_name: string;
+  detector: string | null;
+  confidence: number | null;
+  ratio: number | null;
+  non_empty: number | null;
+  evidence: ColumnType<{ samples: string[]; headerHint: string | null } | null, string | null, string | null>;
+  suggested_grade: Grade | null;
+  scanned_version_id: string | null;
+  scanned_rows: number | null;
+  sampled: boolean | null;
+  scanned_at: Timestamp | null;
+  confirmed_grade: Grade | null;
+  confirmed_by: string | null;
+  confirmed_at: Timestamp | null;
+  confirmed_reason: string | null;
 }
 
 export interface ResourceHistoryTable {
@@ -229,6 +252,75 @@ export interface DatasetVersionsTable {
   completed_at: Timestamp | null;
 }
 
+export type ApplicationState =
+  | 'draft'
+  | 'submitted'
+  | 'security_review'
+  | 'approved'
+  | 'rejected'
+  | 'withdrawn';
+export type ContractState = 'active' | 'suspended' | 'revoked' | 'expired';
+export type Operation = 'rows' | 'aggregate';
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ApplicationsTable {
+  id: string;
+  resource_id: string;
+  consumer_org_id: string;
+  applicant_id: string;
+  state: ApplicationState;
+  fields: string[];
+  purpose: string;
+  purpose_category: string;
+  legal_basis: string;
+  scenario: string;
+  operations: Operation[];
+  requested_from: Timestamp;
+  requested_to: Timestamp;
+  needs_security: boolean;
+  granted: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  decisions: Json<Array<Record<string, unknown>>>;
+  due_at: Timestamp | null;
+  submitted_at: Timestamp | null;
+  contract_id: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ContractsTable {
+  id: string;
+  application_id: string;
+  resource_id: string;
+  provider_org_id: string;
+  consumer_org_id: string;
+  state: ContractState;
+  fields: string[];
+  masking: Json<Record<string, string>>;
+  row_filter: ColumnType<unknown, string | null, string | null>;
+  operations: Operation[];
+  purpose: string;
+  valid_from: Timestamp;
+  valid_to: Timestamp;
+  rate_limit_per_minute: number;
+  quota_rows_per_day: number;
+  ip_allowlist: string[];
+  onward_transfer: boolean;
+  min_group_size: number;
+  pinned_version_id: string | null;
+  security_signoff: boolean;
+  state_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ContractUsageTable {
+  contract_id: string;
+  bucket: string;
+  requests: Generated<number>;
+  rows: Generated<number>;
+  bytes: Generated<number>;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -245,6 +337,10 @@ export interface Database {
   resource_code_counters: ResourceCodeCountersTable;
   jobs: JobsTable;
   dataset_versions: DatasetVersionsTable;
+  field_classifications: FieldClassificationsTable;
+  applications: ApplicationsTable;
+  contracts: ContractsTable;
+  contract_usage: ContractUsageTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

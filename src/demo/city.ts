@@ -70,13 +70,32 @@ export const DEMO_ORGANIZATIONS: DemoOrganization[] = [
   },
 ];
 
+/** The data steward account of an organization: the demo's resources are registered and loaded as it. */
+export const stewardUsername = (org: string) => `steward.${org}`;
+const steward = (org: string, displayName: string): DemoUser => ({
+  username: stewardUsername(org),
+  displayName,
+  org,
+  roles: ['data_steward'],
+});
+
 export const DEMO_USERS: DemoUser[] = [
   { username: 'admin', displayName: '平台管理员', org: 'data', roles: ['platform_admin'] },
   { username: 'security', displayName: '安全管理员', org: 'data', roles: ['security_officer'] },
   { username: 'auditor', displayName: '审计员', org: 'data', roles: ['auditor'] },
-  { username: 'steward.health', displayName: '卫健委数据专员', org: 'health', roles: ['data_steward'] },
-  { username: 'steward.psb', displayName: '公安局数据专员', org: 'psb', roles: ['data_steward'] },
-  { username: 'steward.market', displayName: '市场监管局数据专员', org: 'market', roles: ['data_steward'] },
+  steward('health', '卫健委数据专员'),
+  steward('psb', '公安局数据专员'),
+  steward('market', '市场监管局数据专员'),
+  steward('civil', '民政局数据专员'),
+  steward('hrss', '人社局数据专员'),
+  steward('edu', '教育局数据专员'),
+  steward('nature', '自然资源和规划局数据专员'),
+  steward('housing', '住建局数据专员'),
+  steward('transport', '交通运输局数据专员'),
+  steward('ecology', '生态环境局数据专员'),
+  steward('tax', '税务局数据专员'),
+  steward('stats', '统计局数据专员'),
+  steward('hospital', '第一人民医院数据专员'),
   { username: 'consumer.civil', displayName: '民政局数据使用人', org: 'civil', roles: ['consumer'] },
   {
     username: 'consumer.enterprise',

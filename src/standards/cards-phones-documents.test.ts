@@ -43,7 +43,9 @@ describe('bank card', () => {
     expect(isValidBankCard('378282246310005')).toBe(true); // American Express test number
     expect(isValidBankCard(complete('621700123456789012'))).toBe(true); // UnionPay, 19 digits
     expect(isValidBankCard(complete('955880123456789012'))).toBe(true); // ICBC legacy 9558
-    expect(isValidBankCard('6222 0212 3456 7890'.replace(/\d$/, luhnCheckDigit('622202123456789')))).toBe(true);
+    expect(isValidBankCard('6222 0212 3456 7890'.replace(/\d$/, luhnCheckDigit('622202123456789')))).toBe(
+      true,
+    );
   });
 
   it('rejects Luhn failures, unknown issuers and wrong lengths', () => {
@@ -114,8 +116,16 @@ describe('landline numbers', () => {
     expect(parseLandline('057188888888')).toEqual({ areaCode: '0571', local: '88888888' });
     expect(parseLandline('02087654321')).toEqual({ areaCode: '020', local: '87654321' });
     expect(parseLandline('+86 571 88888888')).toEqual({ areaCode: '0571', local: '88888888' });
-    expect(parseLandline('0571-8888888 转123')).toEqual({ areaCode: '0571', local: '8888888', extension: '123' });
-    expect(parseLandline('010-62345678-8001')).toEqual({ areaCode: '010', local: '62345678', extension: '8001' });
+    expect(parseLandline('0571-8888888 转123')).toEqual({
+      areaCode: '0571',
+      local: '8888888',
+      extension: '123',
+    });
+    expect(parseLandline('010-62345678-8001')).toEqual({
+      areaCode: '010',
+      local: '62345678',
+      extension: '8001',
+    });
   });
 
   it('rejects local numbers alone, bad area codes and bad local numbers', () => {
@@ -137,7 +147,17 @@ describe('landline numbers', () => {
 
 describe('passports and travel permits', () => {
   it('accepts the documented forms', () => {
-    for (const v of ['E12345678', 'EA1234567', 'G12345678', 'D12345678', 'DE1234567', 'SE1234567', 'KJ1234567', 'MA1234567', '141234567'])
+    for (const v of [
+      'E12345678',
+      'EA1234567',
+      'G12345678',
+      'D12345678',
+      'DE1234567',
+      'SE1234567',
+      'KJ1234567',
+      'MA1234567',
+      '141234567',
+    ])
       expect(isValidPassport(v), v).toBe(true);
     for (const v of ['C12345678', 'CA1234567', 'W12345678']) expect(isValidHkMacauPermit(v), v).toBe(true);
   });
@@ -145,14 +165,24 @@ describe('passports and travel permits', () => {
   it('rejects other shapes', () => {
     for (const v of ['A12345678', 'E1234567', 'E123456789', 'EI1234567', '121234567', 'C12345678'])
       expect(isValidPassport(v), v).toBe(false);
-    for (const v of ['C1234567', 'CI1234567', 'E12345678', 'C1234567A']) expect(isValidHkMacauPermit(v), v).toBe(false);
+    for (const v of ['C1234567', 'CI1234567', 'E12345678', 'C1234567A'])
+      expect(isValidHkMacauPermit(v), v).toBe(false);
     expect(isValidHkMacauPermit('W12345678', { booklet: false })).toBe(false);
   });
 });
 
 describe('licence plates', () => {
   it('accepts ordinary and new-energy plates', () => {
-    for (const v of ['京A12345', '沪B1C2D3', '粤B·D12345', '粤BF12345', '沪AD1234X'.replace('X', '5'), '川A12345D', '京A1234挂', '浙A-12345'])
+    for (const v of [
+      '京A12345',
+      '沪B1C2D3',
+      '粤B·D12345',
+      '粤BF12345',
+      '沪AD1234X'.replace('X', '5'),
+      '川A12345D',
+      '京A1234挂',
+      '浙A-12345',
+    ])
       expect(isValidLicensePlate(v), v).toBe(true);
     expect(isNewEnergyPlate('粤BD12345')).toBe(true);
     expect(isNewEnergyPlate('川A12345F')).toBe(true);
@@ -160,7 +190,16 @@ describe('licence plates', () => {
   });
 
   it('rejects unknown provinces, I and O, and wrong lengths', () => {
-    for (const v of ['港A12345', '京I12345', '京A1O345', '京A1234', '京A1234567', '京AA12345', 'AB12345', '京A12345DX'])
+    for (const v of [
+      '港A12345',
+      '京I12345',
+      '京A1O345',
+      '京A1234',
+      '京A1234567',
+      '京AA12345',
+      'AB12345',
+      '京A12345DX',
+    ])
       expect(isValidLicensePlate(v), v).toBe(false);
   });
 });

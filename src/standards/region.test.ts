@@ -10,6 +10,12 @@ describe('GB/T 2260 administrative divisions', () => {
     expect(fullRegionName('330106')).toBe('浙江省杭州市西湖区');
   });
 
+  it('treats prefecture-level cities without counties as prefectures, not as their own county', () => {
+    expect(findRegion('441900')).toMatchObject({ name: '东莞市', level: 'prefecture' });
+    expect(fullRegionName('441900')).toBe('广东省东莞市');
+    expect(fullRegionName('460400')).toBe('海南省儋州市');
+  });
+
   it('refuses codes that are malformed, made up or abolished', () => {
     for (const code of ['', '33010', '3301066', 'abcdef', '999999', '330199', '330103']) {
       expect(isRegionCode(code)).toBe(false);

@@ -40,6 +40,9 @@ function load(): Map<string, Region> {
     map.set(`${c.code}00`, { code: `${c.code}00`, name: c.name, level: 'prefecture', parentCode: province });
   }
   for (const a of areas) {
+    // Prefecture-level cities without counties (东莞 441900, 中山 442000, 儋州 460400) are listed
+    // again as their own county; the prefecture entry is the real one.
+    if (a.code.endsWith('00')) continue;
     map.set(a.code, { code: a.code, name: a.name, level: 'county', parentCode: `${a.code.slice(0, 4)}00` });
   }
   table = map;

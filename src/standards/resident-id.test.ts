@@ -12,7 +12,9 @@ import {
   upgradeLegacyResidentId,
 } from './resident-id.ts';
 
-const COUNTIES = ['110000', '330100', '440300', '510100', '650100'].flatMap((p) => countiesOf(p).map((r) => r.code));
+const COUNTIES = ['110000', '330100', '440300', '510100', '650100'].flatMap((p) =>
+  countiesOf(p).map((r) => r.code),
+);
 
 const birthDate = fc
   .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2020-12-31T00:00:00Z'), noInvalidDate: true })
@@ -101,10 +103,15 @@ describe('resident identity number (GB 11643-1999)', () => {
 
   it('property: every generated number is valid and parses back to its parts', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...COUNTIES), birthDate, fc.integer({ min: 0, max: 999 }), (region, birth, seq) => {
-        const id = makeResidentId(region, birth, seq);
-        expect(parseResidentId(id)).toMatchObject({ regionCode: region, birthDate: birth, sequence: seq });
-      }),
+      fc.property(
+        fc.constantFrom(...COUNTIES),
+        birthDate,
+        fc.integer({ min: 0, max: 999 }),
+        (region, birth, seq) => {
+          const id = makeResidentId(region, birth, seq);
+          expect(parseResidentId(id)).toMatchObject({ regionCode: region, birthDate: birth, sequence: seq });
+        },
+      ),
       { numRuns: 500 },
     );
   });

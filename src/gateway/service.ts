@@ -1,0 +1,440 @@
+import { randomBytes } from 'node:crypto';
+import { type RawBuilder, sql } from 'kysely';
+import { derivePseudonymKey, maskSql } from '../classify/masking.ts';
+import { appendAudit } from '../core/audit-trail.ts';
+import { authorize, type Principal } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import type { DataType } from '../core/tables.ts';
+import { DATASET_SCHEMA, ROW_ORDINAL } from '../ingest/store.ts';
+import { ipAllowed } from '../sharing/policy.ts';
+import { type ContractRow, effectiveState, findContract } from '../sharing/service.ts';
+import {
+  checkFilter,
+  compileFilter,
+  type Filter,
+  type FilterField,
+  fieldsOf,
+  parseQueryFilters,
+} from './filters.ts';
+
+/**
+ * The contract-enforcing gateway. Every request reads the contract afresh from the database (so
+ * a suspension or revocation made on any node holds from the next request), counts itself against
+ * the contract's limits in the database (so limits hold across nodes), and runs one SQL query that
+ * does the projection, masking, row filter, user filter, ordering and limit — raw values of
+ * masked fields never leave PostgreSQL.
+ */
+export const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+interface Granted {
+  contract: ContractRow;
+  table: string;
+  /** Granted fields that exist in the served version, with their mask rule. */
+  fields: Array<FilterField & { mask: string }>;
+  pseudonymKey: Buffer;
+}
+
+let masterKey: Promise<Buffer> | undefined;
+
+/** The platform's pseudonymisation master key, made once per database and kept in settings. */
+function pseudonymMasterKey(db: Db): Promise<Buffer> {
+  masterKey ??= (async () => {
+    const fresh = randomBytes(32).toString('hex');
+    await db
+      .insertInto('settings')
+      .values({ key: 'gateway.pseudonym_key', value: JSON.stringify(fresh), updated_at: new Date() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    const row = await db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', 'gateway.pseudonym_key')
+      .executeTakeFirstOrThrow();
+    return Buffer.from(String(row.value), 'hex');
+  })().catch((error) => {
+    masterKey = undefined;
+    throw error;
+  });
+  return masterKey;
+}
+
+/** Shanghai calendar day and minute buckets: quotas reset at local midnight. */
+function buckets(now = new Date()) {
+  const local = new Date(now.getTime() + 8 * 3_600_000).toISOString();
+  const nextMinute = new Date(Math.floor(now.getTime() / 60_000) * 60_000 + 60_000);
+  const nextDay = new Date(Date.parse(`${local.slice(0, 10)}T00:00:00+08:00`) + 86_400_000);
+  return { minute: `m:${local.slice(0, 16)}`, day: `d:${local.slice(0, 10)}`, nextMinute, nextDay };
+}
+
+export interface CallRecord {
+  operation: 'rows' | 'aggregate';
+  contractId: string;
+  fields?: string[];
+  filter?: Filter | null;
+  rows?: number;
+  bytes?: number;
+  outcome: string;
+  started: number;
+}
+
+/** Every call is recorded, allowed or refused, in the audit log. */
+export async function recordCall(ctx: Ctx, call: CallRecord): Promise<void> {
+  await appendAudit(ctx.db, {
+    actorId: ctx.principal?.userId ?? null,
+    orgId: ctx.principal?.orgId ?? null,
+    action: call.outcome === 'ok' ? `gateway.${call.operation}` : 'gateway.refused',
+    objectType: 'contract',
+    objectId: call.contractId,
+    requestId: ctx.requestId,
+    details: {
+      operation: call.operation,
+      credential: ctx.principal?.credentialId ?? null,
+      fields: call.fields ?? [],
+      filter: call.filter ?? null,
+      rows: call.rows ?? 0,
+      bytes: call.bytes ?? 0,
+      outcome: call.outcome,
+      latencyMs: Date.now() - call.started,
+    },
+  });
+}
+
+/** Loads and checks the contract for one request: who, state, period, operation, address. */
+export async function admit(
+  ctx: Ctx,
+  contractId: string,
+  operation: 'rows' | 'aggregate',
+  clientIp: string,
+): Promise<Granted> {
+  const principal: Principal = authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
+  const contract = await findContract(ctx.db, contractId);
+  if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
+  if (contract.consumer_org_id !== principal.orgId)
+    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  const state = effectiveState(contract);
+  if (state === 'expired' || contract.valid_from.getTime() > Date.now()) {
+    if (state === 'expired' && contract.state === 'active') {
+      await ctx.db
+        .updateTable('contracts')
+        .set({ state: 'expired', updated_at: new Date() })
+        .where('id', '=', contract.id)
+        .where('state', '=', 'active')
+        .execute();
+    }
+    throw new AppError('CONTRACT_EXPIRED', {
+      validFrom: contract.valid_from.toISOString(),
+      validTo: contract.valid_to.toISOString(),
+    });
+  }
+  if (state !== 'active') throw new AppError('CONTRACT_NOT_ACTIVE', { state, reason: contract.state_reason });
+  if (!contract.operations.includes(operation))
+    throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
+  if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
+  const versionId =
+    contract.pinned_version_id ??
+    (
+      await ctx.db
+        .selectFrom('resources')
+        .select('current_version_id')
+        .where('id', '=', contract.resource_id)
+        .executeTakeFirst()
+    )?.current_version_id;
+  const version = versionId
+    ? await ctx.db
+        .selectFrom('dataset_versions')
+        .select(['table_name', 'columns', 'state'])
+        .where('id', '=', versionId)
+        .executeTakeFirst()
+    : undefined;
+  if (!version || version.state !== 'ready')
+    throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
+  const labels = await ctx.db
+    .selectFrom('resource_fields')
+    .select(['name', 'label'])
+    .where('resource_id', '=', contract.resource_id)
+    .execute();
+  const fields = version.columns
+    .filter((c) => contract.fields.includes(c.name))
+    .map((c) => ({
+      name: c.name,
+      dataType: c.dataType as DataType,
+      label: labels.find((l) => l.name === c.name)?.label ?? c.name,
+      mask: contract.masking[c.name] ?? 'null',
+    }));
+  const pseudonymKey = derivePseudonymKey(await pseudonymMasterKey(ctx.db), contract.id);
+  return { contract, table: version.table_name, fields, pseudonymKey };
+}
+
+/** Rate limit per minute; both counters live in the database so every node sees the same count. */
+async function countRequest(ctx: Ctx, contract: ContractRow): Promise<void> {
+  const { minute, nextMinute } = buckets();
+  const row = await ctx.db
+    .insertInto('contract_usage')
+    .values({ contract_id: contract.id, bucket: minute, requests: 1 })
+    .onConflict((oc) =>
+      oc.columns(['contract_id', 'bucket']).doUpdateSet({ requests: sql`contract_usage.requests + 1` }),
+    )
+    .returning('requests')
+    .executeTakeFirstOrThrow();
+  if (Number(row.requests) > contract.rate_limit_per_minute) {
+    throw new AppError('RATE_LIMITED', {
+      limitPerMinute: contract.rate_limit_per_minute,
+      resetAt: nextMinute.toISOString(),
+    });
+  }
+}
+
+/**
+ * Reserves up to `wanted` rows of today's quota atomically (so two nodes cannot both spend the
+ * last rows); the caller gives back what it did not use.
+ */
+async function reserveRows(
+  ctx: Ctx,
+  contract: ContractRow,
+  wanted: number,
+): Promise<{ granted: number; day: string }> {
+  const { day, nextDay } = buckets();
+  const quota = Number(contract.quota_rows_per_day);
+  const granted = await ctx.db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('contract_usage')
+      .values({ contract_id: contract.id, bucket: day })
+      .onConflict((oc) => oc.columns(['contract_id', 'bucket']).doNothing())
+      .execute();
+    const current = await tx
+      .selectFrom('contract_usage')
+      .select('rows')
+      .where('contract_id', '=', contract.id)
+      .where('bucket', '=', day)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const take = Math.max(0, Math.min(wanted, quota - Number(current.rows)));
+    if (take > 0) {
+      await tx
+        .updateTable('contract_usage')
+        .set({ rows: sql`rows + ${take}` })
+        .where('contract_id', '=', contract.id)
+        .where('bucket', '=', day)
+        .execute();
+    }
+    return take;
+  });
+  if (granted === 0)
+    throw new AppError('QUOTA_EXCEEDED', { quotaRowsPerDay: quota, resetAt: nextDay.toISOString() });
+  return { granted, day };
+}
+
+async function settleRows(
+  ctx: Ctx,
+  contract: ContractRow,
+  day: string,
+  reserved: number,
+  used: number,
+  bytes: number,
+) {
+  await ctx.db
+    .updateTable('contract_usage')
+    .set({ rows: sql`rows - ${reserved - used}`, bytes: sql`bytes + ${bytes}` })
+    .where('contract_id', '=', contract.id)
+    .where('bucket', '=', day)
+    .execute();
+}
+
+/** Only granted fields served raw may be filtered, ordered or grouped by: otherwise the query is an oracle. */
+function usable(granted: Granted, name: string, where: string) {
+  const field = granted.fields.find((f) => f.name === name);
+  if (!field || field.mask !== 'none') {
+    throw new AppError('FILTER_ON_MASKED_FIELD', {
+      field: where,
+      name,
+      reason: field ? 'masked' : 'not_granted',
+    });
+  }
+  return field;
+}
+
+function selected(granted: Granted, select: string | undefined) {
+  if (!select) return granted.fields;
+  const names = select
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return names.map((name) => {
+    const field = granted.fields.find((f) => f.name === name);
+    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: 'select', name });
+    return field;
+  });
+}
+
+function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
+  if (field.mask === 'none') return sql`${sql.ref(field.name)}`;
+  return maskSql(field.mask, field.name, { pseudonymKey: granted.pseudonymKey });
+}
+
+export interface RowsQuery {
+  select?: string | undefined;
+  order?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+  filters: Record<string, string>;
+}
+
+function decodeCursor(cursor: string | undefined): { after?: number; offset?: number } {
+  if (!cursor) return {};
+  const match = /^(r|o):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new AppError('VALIDATION_FAILED', { field: 'cursor' });
+  return match[1] === 'r' ? { after: Number(match[2]) } : { offset: Number(match[2]) };
+}
+
+export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
+  const fields = selected(granted, query.select);
+  for (const name of Object.keys(query.filters)) usable(granted, name, name);
+  const userFilter = parseQueryFilters(
+    query.filters,
+    granted.fields.filter((f) => f.mask === 'none'),
+  );
+  const order = (query.order ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((term) => {
+      const [name, direction = 'asc'] = term.split('.');
+      if (direction !== 'asc' && direction !== 'desc')
+        throw new AppError('VALIDATION_FAILED', { field: 'order', value: term });
+      usable(granted, name!, 'order');
+      return { name: name!, direction };
+    });
+  const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+  const cursor = decodeCursor(query.cursor);
+  await countRequest(ctx, granted.contract);
+  const reservation = await reserveRows(ctx, granted.contract, limit);
+  const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
+  const conditions: RawBuilder<boolean>[] = [];
+  if (rowFilter) conditions.push(compileFilter(rowFilter));
+  if (userFilter) conditions.push(compileFilter(userFilter));
+  if (cursor.after !== undefined && order.length === 0)
+    conditions.push(sql<boolean>`${sql.ref(ROW_ORDINAL)} > ${cursor.after}`);
+  const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+  const orderBy = sql.join([
+    ...order.map(
+      (o) =>
+        sql`${sql.ref(o.name)} ${sql.raw(o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS LAST')}`,
+    ),
+    sql`${sql.ref(ROW_ORDINAL)}`,
+  ]);
+  const columns = sql.join([
+    sql`${sql.ref(ROW_ORDINAL)}`,
+    ...fields.map((f) => sql`${columnExpr(granted, f)} AS ${sql.ref(f.name)}`),
+  ]);
+  const offset = order.length > 0 ? (cursor.offset ?? 0) : 0;
+  let rows: Record<string, unknown>[] = [];
+  try {
+    const result = await sql<
+      Record<string, unknown>
+    >`SELECT ${columns} FROM ${sql.table(`${DATASET_SCHEMA}.${granted.table}`)} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}`.execute(
+      ctx.db,
+    );
+    rows = result.rows;
+  } finally {
+    await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
+  }
+  const last = rows.at(-1);
+  const full = rows.length === reservation.granted && reservation.granted === limit;
+  const nextCursor =
+    !full || !last
+      ? null
+      : Buffer.from(
+          order.length > 0 ? `o:${offset + rows.length}` : `r:${Number(last[ROW_ORDINAL])}`,
+        ).toString('base64url');
+  const items = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const f of fields) out[f.name] = row[f.name] ?? null;
+    return out;
+  });
+  return {
+    items,
+    nextCursor,
+    fields: fields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType, mask: f.mask })),
+    filter: userFilter,
+  };
+}
+
+export interface AggregateRequest {
+  groupBy?: string[] | undefined;
+  metrics: Array<{ fn: 'count' | 'sum' | 'avg' | 'min' | 'max'; field?: string | undefined }>;
+  filter?: unknown;
+}
+
+export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRequest) {
+  const groupBy = (request.groupBy ?? []).map((name, i) => usable(granted, name, `groupBy.${i}`));
+  const metrics = request.metrics.map((m, i) => {
+    if (m.fn === 'count' && !m.field) return { ...m, alias: 'count', expr: sql`count(*)` };
+    if (!m.field) throw new AppError('VALIDATION_FAILED', { field: `metrics.${i}.field` });
+    const field = granted.fields.find((f) => f.name === m.field);
+    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: `metrics.${i}.field`, name: m.field });
+    // min and max return a value of the field itself: only for fields served raw.
+    if ((m.fn === 'min' || m.fn === 'max') && field.mask !== 'none')
+      usable(granted, m.field, `metrics.${i}.field`);
+    if ((m.fn === 'sum' || m.fn === 'avg') && field.dataType !== 'integer' && field.dataType !== 'decimal') {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        { field: `metrics.${i}.field` },
+        { zh: '求和与平均只用于数值字段', en: 'sum and avg apply to numeric fields' },
+      );
+    }
+    const alias = `${m.fn}_${field.name}`;
+    const column = sql.ref(field.name);
+    const expr =
+      m.fn === 'count'
+        ? sql`count(${column})`
+        : m.fn === 'avg'
+          ? sql`round(avg(${column})::numeric, 4)`
+          : sql`${sql.raw(m.fn)}(${column})`;
+    return { ...m, alias, expr };
+  });
+  const filter =
+    request.filter === undefined || request.filter === null
+      ? null
+      : checkFilter(request.filter, granted.fields, 'filter');
+  for (const name of fieldsOf(filter)) usable(granted, name, 'filter');
+  await countRequest(ctx, granted.contract);
+  const k = granted.contract.min_group_size;
+  const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
+  const conditions = [rowFilter, filter].filter((f): f is Filter => f !== null).map(compileFilter);
+  const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+  const table = sql.table(`${DATASET_SCHEMA}.${granted.table}`);
+  const groupCols = groupBy.map((g) => sql`${sql.ref(g.name)}`);
+  const groupClause = groupCols.length > 0 ? sql`GROUP BY ${sql.join(groupCols)}` : sql``;
+  const selectList = sql.join([...groupCols, ...metrics.map((m) => sql`${m.expr} AS ${sql.ref(m.alias)}`)]);
+  const [kept, suppressed] = await Promise.all([
+    sql<
+      Record<string, unknown>
+    >`SELECT ${selectList} FROM ${table} ${where} ${groupClause} HAVING count(*) >= ${k} ${groupCols.length > 0 ? sql`ORDER BY ${sql.join(groupCols)}` : sql``} LIMIT ${MAX_PAGE}`.execute(
+      ctx.db,
+    ),
+    sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${table} ${where} ${groupClause} HAVING count(*) < ${k}) small`.execute(
+      ctx.db,
+    ),
+  ]);
+  return {
+    groups: kept.rows.map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, v]) => [key, typeof v === 'bigint' ? Number(v) : v])),
+    ),
+    suppressedGroups: Number(suppressed.rows[0]?.n ?? 0),
+    minGroupSize: k,
+    filter,
+  };
+}
+
+/** CSV for spreadsheets: a cell that starts like a formula is prefixed with ' so it stays text. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = value instanceof Date ? value.toISOString() : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
+}

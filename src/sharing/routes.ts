@@ -1,0 +1,134 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import * as sharing from './service.ts';
+
+const access = { roles: 'any', scope: 'sharing' } as const;
+const tags = ['sharing'];
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const Operation = Type.Enum(['rows', 'aggregate'] as const);
+const PURPOSE_CATEGORIES = [
+  'public_service',
+  'public_governance',
+  'industry_development',
+  'research',
+  'other',
+] as const;
+const Reason = Type.Object(
+  { reason: Type.String({ minLength: 2, maxLength: 2000 }) },
+  { additionalProperties: false },
+);
+
+const ApplicationCreate = Type.Object(
+  {
+    resource: Type.String({ minLength: 1, maxLength: 64, description: 'resource id or code' }),
+    fields: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 500, uniqueItems: true }),
+    purpose: Type.String({ minLength: 2, maxLength: 2000 }),
+    purposeCategory: Type.Enum(PURPOSE_CATEGORIES),
+    legalBasis: Type.String({
+      minLength: 2,
+      maxLength: 2000,
+      description: '法律法规或政策依据 / legal or policy basis',
+    }),
+    scenario: Type.String({ minLength: 2, maxLength: 2000, description: '业务场景 / business scenario' }),
+    operations: Type.Array(Operation, { minItems: 1, maxItems: 2, uniqueItems: true }),
+    requestedFrom: Type.Optional(Type.String({ format: 'date-time' })),
+    requestedTo: Type.String({ format: 'date-time' }),
+    submit: Type.Optional(Type.Boolean({ default: true })),
+  },
+  { additionalProperties: false },
+);
+
+const Decision = Type.Object(
+  {
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+    fields: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, uniqueItems: true })),
+    masking: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 64 }))),
+    rowFilter: Type.Optional(
+      Type.Unknown({ description: 'e.g. {"and":[{"field":"district","op":"eq","value":"西湖区"}]}' }),
+    ),
+    operations: Type.Optional(Type.Array(Operation, { minItems: 1, uniqueItems: true })),
+    validTo: Type.Optional(Type.String({ format: 'date-time' })),
+    rateLimitPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    quotaRowsPerDay: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+    ipAllowlist: Type.Optional(Type.Array(Type.String({ maxLength: 43 }), { maxItems: 100 })),
+    minGroupSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
+    allowWeakerMasking: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const ListQuery = Type.Object({
+  state: Type.Optional(Type.String({ maxLength: 20 })),
+  resource: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/applications',
+    {
+      config: { access },
+      schema: { tags, summary: '申请共享数据 / Apply for data', body: ApplicationCreate },
+    },
+    async (req, reply) => reply.status(201).send(await sharing.createApplication(req.ctx, req.body)),
+  );
+  app.get(
+    '/v1/applications',
+    { config: { access }, schema: { tags, summary: '申请列表 / Applications', querystring: ListQuery } },
+    (req) => sharing.listApplications(req.ctx, { ...req.query, state: req.query.state as never }),
+  );
+  app.get('/v1/applications/:id', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
+    sharing.getApplication(req.ctx, req.params.id),
+  );
+  app.post('/v1/applications/:id/submit', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
+    sharing.submitApplication(req.ctx, req.params.id),
+  );
+  app.post(
+    '/v1/applications/:id/withdraw',
+    { config: { access }, schema: { tags, params: IdParams } },
+    (req) => sharing.withdrawApplication(req.ctx, req.params.id),
+  );
+  app.post(
+    '/v1/applications/:id/approve',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '批准（可附修改）/ Approve, optionally with changes',
+        description:
+          "The provider's data steward answers submitted applications; a security officer answers those in security review.",
+        params: IdParams,
+        body: Decision,
+      },
+    },
+    (req) => sharing.approveApplication(req.ctx, req.params.id, req.body),
+  );
+  app.post(
+    '/v1/applications/:id/reject',
+    { config: { access }, schema: { tags, summary: '拒绝 / Reject', params: IdParams, body: Reason } },
+    (req) => sharing.rejectApplication(req.ctx, req.params.id, req.body.reason),
+  );
+
+  app.get(
+    '/v1/contracts',
+    { config: { access }, schema: { tags, summary: '数据使用协议 / Contracts', querystring: ListQuery } },
+    (req) => sharing.listContracts(req.ctx, { ...req.query, state: req.query.state as never }),
+  );
+  app.get('/v1/contracts/:id', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
+    sharing.getContract(req.ctx, req.params.id),
+  );
+  app.get(
+    '/v1/contracts/:id/receipt',
+    { config: { access }, schema: { tags, summary: '协议文本 / Human-readable receipt', params: IdParams } },
+    async (req, reply) =>
+      reply.type('text/plain; charset=utf-8').send(await sharing.contractReceipt(req.ctx, req.params.id)),
+  );
+  for (const event of ['suspend', 'resume', 'revoke'] as const) {
+    app.post(
+      `/v1/contracts/:id/${event}`,
+      { config: { access }, schema: { tags, params: IdParams, body: Reason } },
+      (req) => sharing.changeContract(req.ctx, req.params.id, event, req.body.reason),
+    );
+  }
+};

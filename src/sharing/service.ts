@@ -1,0 +1,659 @@
+import type { ResourceView } from '../catalog/service.ts';
+import * as catalog from '../catalog/service.ts';
+import { type Grade, isGrade } from '../classify/grades.ts';
+import { describeMaskRule } from '../classify/masking.ts';
+import { appendAudit } from '../core/audit-trail.ts';
+import { authorize, hasRole, type Principal } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import { type Executor, withTx } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { nextState, type TransitionTable } from '../core/lifecycle.ts';
+import type { ApplicationState, ContractState, Operation } from '../core/tables.ts';
+import { describeFilter, type Filter } from '../gateway/filters.ts';
+import {
+  addWorkingDays,
+  autoApproves,
+  checkRequestedFields,
+  needsSecurityReview,
+  type PolicyField,
+  requestedTerms,
+  reviseTerms,
+  type TermChanges,
+  type Terms,
+} from './policy.ts';
+
+/** DESIGN.md's application lifecycle. Approval goes to security review when the granted fields need it. */
+export const APPLICATION_LIFECYCLE: TransitionTable<
+  ApplicationState,
+  'submit' | 'auto_approve' | 'provider_approve' | 'security_approve' | 'reject' | 'withdraw'
+> = [
+  { from: ['draft'], event: 'submit', to: 'submitted' },
+  { from: ['submitted'], event: 'auto_approve', to: 'approved' },
+  { from: ['submitted'], event: 'provider_approve', to: 'security_review', when: 'needs_security' },
+  { from: ['submitted'], event: 'provider_approve', to: 'approved' },
+  { from: ['security_review'], event: 'security_approve', to: 'approved' },
+  { from: ['submitted', 'security_review'], event: 'reject', to: 'rejected' },
+  { from: ['draft', 'submitted'], event: 'withdraw', to: 'withdrawn' },
+];
+
+export const CONTRACT_LIFECYCLE: TransitionTable<ContractState, 'suspend' | 'resume' | 'revoke' | 'expire'> =
+  [
+    { from: ['active'], event: 'suspend', to: 'suspended' },
+    { from: ['suspended'], event: 'resume', to: 'active' },
+    { from: ['active', 'suspended'], event: 'revoke', to: 'revoked' },
+    { from: ['active', 'suspended'], event: 'expire', to: 'expired' },
+  ];
+
+export const ANSWER_WORKING_DAYS = 10;
+const MAX_PERIOD_DAYS = 3 * 366;
+
+function policyFields(resource: ResourceView): PolicyField[] {
+  return resource.fields.map((f) => ({
+    name: f.name,
+    label: f.label,
+    dataType: f.dataType,
+    grade: isGrade(f.grade) ? f.grade : ('unassessed' as Grade),
+    detector: f.detector,
+  }));
+}
+
+function audit(
+  ctx: Ctx,
+  tx: Executor,
+  action: string,
+  objectType: string,
+  objectId: string,
+  details: Record<string, unknown> = {},
+) {
+  return appendAudit(tx, {
+    actorId: ctx.principal?.userId ?? null,
+    orgId: ctx.principal?.orgId ?? null,
+    action,
+    objectType,
+    objectId,
+    requestId: ctx.requestId,
+    details,
+  });
+}
+
+// ---------------------------------------------------------------- applications
+
+export interface ApplicationInput {
+  resource: string;
+  fields: string[];
+  purpose: string;
+  purposeCategory: string;
+  legalBasis: string;
+  scenario: string;
+  operations: Operation[];
+  requestedFrom?: string | undefined;
+  requestedTo: string;
+  /** Submit at once (default) or keep as a draft. */
+  submit?: boolean | undefined;
+}
+
+type ApplicationRow = NonNullable<Awaited<ReturnType<typeof findApplication>>>;
+
+function findApplication(db: Executor, id: string) {
+  return db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+function applicationView(a: ApplicationRow) {
+  const open = a.state === 'submitted' || a.state === 'security_review';
+  return {
+    id: a.id,
+    resourceId: a.resource_id,
+    consumerOrgId: a.consumer_org_id,
+    applicantId: a.applicant_id,
+    state: a.state,
+    fields: a.fields,
+    purpose: a.purpose,
+    purposeCategory: a.purpose_category,
+    legalBasis: a.legal_basis,
+    scenario: a.scenario,
+    operations: a.operations,
+    requestedFrom: a.requested_from.toISOString(),
+    requestedTo: a.requested_to.toISOString(),
+    needsSecurityReview: a.needs_security,
+    granted: a.granted as Terms | null,
+    decisions: a.decisions,
+    submittedAt: a.submitted_at?.toISOString() ?? null,
+    dueAt: a.due_at?.toISOString() ?? null,
+    overdue: open && a.due_at !== null && a.due_at.getTime() < Date.now(),
+    contractId: a.contract_id,
+    createdAt: a.created_at.toISOString(),
+    updatedAt: a.updated_at.toISOString(),
+  };
+}
+export type ApplicationView = ReturnType<typeof applicationView>;
+
+async function transitionApplication(
+  tx: Executor,
+  app: ApplicationRow,
+  to: ApplicationState,
+  patch: Partial<{
+    granted: string;
+    decisions: string;
+    due_at: Date;
+    submitted_at: Date;
+    contract_id: string;
+    needs_security: boolean;
+  }>,
+): Promise<ApplicationRow> {
+  const row = await tx
+    .updateTable('applications')
+    .set({ ...patch, state: to, updated_at: new Date() })
+    .where('id', '=', app.id)
+    .where('state', '=', app.state)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) {
+    throw new AppError('INVALID_TRANSITION', {
+      objectType: 'application',
+      state: app.state,
+      reason: 'changed_concurrently',
+    });
+  }
+  return row;
+}
+
+export async function createApplication(ctx: Ctx, input: ApplicationInput): Promise<ApplicationView> {
+  const principal = authorize(ctx.principal, { roles: ['consumer'], scope: 'sharing' });
+  const resource = await catalog.getResource(ctx, input.resource);
+  if (resource.sharingType === 'not_shared') {
+    throw new AppError('RESOURCE_NOT_SHARED', { field: 'resource', basis: resource.sharingConditions });
+  }
+  const all = policyFields(resource);
+  if (input.fields.length === 0)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'fields' },
+      { zh: '至少申请一个字段', en: 'apply for at least one field' },
+    );
+  const requested = checkRequestedFields(all, [...new Set(input.fields)]);
+  const from = input.requestedFrom ? new Date(input.requestedFrom) : new Date();
+  const to = new Date(input.requestedTo);
+  if (
+    !(to.getTime() > from.getTime()) ||
+    to.getTime() - from.getTime() > MAX_PERIOD_DAYS * 86_400_000 ||
+    to.getTime() < Date.now()
+  ) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'requestedTo' },
+      {
+        zh: '申请期限无效（须晚于开始、未过期、不超过三年）',
+        en: 'invalid period (after the start, not past, at most three years)',
+      },
+    );
+  }
+  const needsSecurity = needsSecurityReview(requested);
+  const application = await withTx(ctx.db, async (tx) => {
+    const row = await tx
+      .insertInto('applications')
+      .values({
+        id: newId('app'),
+        resource_id: resource.id,
+        consumer_org_id: principal.orgId,
+        applicant_id: principal.userId,
+        state: 'draft',
+        fields: requested.map((f) => f.name),
+        purpose: input.purpose.trim(),
+        purpose_category: input.purposeCategory,
+        legal_basis: input.legalBasis.trim(),
+        scenario: input.scenario.trim(),
+        operations: [...new Set(input.operations)],
+        requested_from: from,
+        requested_to: to,
+        needs_security: needsSecurity,
+        decisions: JSON.stringify([]),
+        updated_at: new Date(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await audit(ctx, tx, 'application.create', 'application', row.id, {
+      resource: resource.code,
+      fields: row.fields,
+    });
+    return row;
+  });
+  if (input.submit === false) return applicationView(application);
+  return submitApplication(ctx, application.id);
+}
+
+export async function submitApplication(ctx: Ctx, id: string): Promise<ApplicationView> {
+  const app = await loadApplication(ctx, id);
+  authorize(ctx.principal, {
+    roles: ['consumer'],
+    scope: 'sharing',
+    orgId: app.consumer_org_id,
+    crossOrg: [],
+  });
+  const resource = await catalog.getResource(ctx, app.resource_id);
+  const all = policyFields(resource);
+  const requested = checkRequestedFields(all, app.fields);
+  return withTx(ctx.db, async (tx) => {
+    const now = new Date();
+    let row = await transitionApplication(
+      tx,
+      app,
+      nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'submit'),
+      {
+        submitted_at: now,
+        due_at: addWorkingDays(now, ANSWER_WORKING_DAYS),
+      },
+    );
+    await audit(ctx, tx, 'application.submit', 'application', id);
+    if (autoApproves(resource.sharingType, requested)) {
+      const terms = requestedTerms(
+        {
+          fields: row.fields,
+          operations: row.operations,
+          requestedFrom: row.requested_from,
+          requestedTo: row.requested_to,
+        },
+        all,
+      );
+      const decisions = [
+        {
+          by: 'system',
+          role: 'auto',
+          decision: 'approve',
+          at: now.toISOString(),
+          reason: '无条件共享且字段均为一般数据1–2级 / unconditional sharing of g1–g2 fields',
+        },
+      ];
+      row = await transitionApplication(
+        tx,
+        row,
+        nextState(APPLICATION_LIFECYCLE, 'application', row.state, 'auto_approve'),
+        {
+          granted: JSON.stringify(terms),
+          decisions: JSON.stringify(decisions),
+        },
+      );
+      row = await issueContract(ctx, tx, row, resource, terms);
+    }
+    return applicationView(row);
+  });
+}
+
+async function loadApplication(ctx: Ctx, id: string): Promise<ApplicationRow> {
+  authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
+  const app = await findApplication(ctx.db, id);
+  if (!app) throw new AppError('NOT_FOUND', { objectType: 'application', id });
+  return app;
+}
+
+/** Who may see an application: the applying organization, the provider, security officers, auditors, platform admins. */
+function canSee(principal: Principal, app: { consumer_org_id: string }, providerOrgId: string): boolean {
+  return (
+    principal.orgId === app.consumer_org_id ||
+    principal.orgId === providerOrgId ||
+    hasRole(principal, 'security_officer', 'auditor', 'platform_admin')
+  );
+}
+
+export async function getApplication(ctx: Ctx, id: string): Promise<ApplicationView> {
+  const app = await loadApplication(ctx, id);
+  const resource = await catalog.getResource(ctx, app.resource_id);
+  if (!canSee(ctx.principal!, app, resource.provider.id))
+    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  return applicationView(app);
+}
+
+export async function listApplications(
+  ctx: Ctx,
+  filters: {
+    state?: ApplicationState | undefined;
+    resource?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  },
+) {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
+  const limit = filters.limit ?? 50;
+  let query = ctx.db
+    .selectFrom('applications')
+    .innerJoin('resources', 'resources.id', 'applications.resource_id')
+    .selectAll('applications')
+    .orderBy('applications.id', 'desc')
+    .limit(limit + 1);
+  if (!hasRole(principal, 'security_officer', 'auditor', 'platform_admin')) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('applications.consumer_org_id', '=', principal.orgId),
+        eb('resources.provider_org_id', '=', principal.orgId),
+      ]),
+    );
+  }
+  if (filters.state) query = query.where('applications.state', '=', filters.state);
+  if (filters.resource)
+    query = query.where((eb) =>
+      eb.or([eb('resources.id', '=', filters.resource!), eb('resources.code', '=', filters.resource!)]),
+    );
+  if (filters.cursor) query = query.where('applications.id', '<', filters.cursor);
+  const rows = await query.execute();
+  const items = rows.slice(0, limit).map(applicationView);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+export async function withdrawApplication(ctx: Ctx, id: string): Promise<ApplicationView> {
+  const app = await loadApplication(ctx, id);
+  authorize(ctx.principal, {
+    roles: ['consumer'],
+    scope: 'sharing',
+    orgId: app.consumer_org_id,
+    crossOrg: [],
+  });
+  return withTx(ctx.db, async (tx) => {
+    const row = await transitionApplication(
+      tx,
+      app,
+      nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'withdraw'),
+      {},
+    );
+    await audit(ctx, tx, 'application.withdraw', 'application', id);
+    return applicationView(row);
+  });
+}
+
+export interface Decision extends TermChanges {
+  reason?: string | undefined;
+}
+
+/**
+ * A reviewer decides. The provider's data steward answers submitted applications; a security
+ * officer answers those in security review. Approval narrows the terms (approve with changes);
+ * the last approval issues the contract.
+ */
+export async function approveApplication(ctx: Ctx, id: string, decision: Decision): Promise<ApplicationView> {
+  const app = await loadApplication(ctx, id);
+  const resource = await catalog.getResource(ctx, app.resource_id);
+  const all = policyFields(resource);
+  const asSecurity = app.state === 'security_review';
+  const principal = asSecurity
+    ? authorize(ctx.principal, { roles: ['security_officer'], scope: 'sharing' })
+    : authorize(ctx.principal, {
+        roles: ['data_steward'],
+        scope: 'sharing',
+        orgId: resource.provider.id,
+        crossOrg: [],
+      });
+  const base =
+    (app.granted as Terms | null) ??
+    requestedTerms(
+      {
+        fields: app.fields,
+        operations: app.operations,
+        requestedFrom: app.requested_from,
+        requestedTo: app.requested_to,
+      },
+      all,
+    );
+  const terms = reviseTerms(base, decision, all, { isSecurityOfficer: asSecurity });
+  const grantedFields = all.filter((f) => terms.fields.includes(f.name));
+  const event = asSecurity ? 'security_approve' : 'provider_approve';
+  const to = nextState(
+    APPLICATION_LIFECYCLE,
+    'application',
+    app.state,
+    event,
+    needsSecurityReview(grantedFields) ? ['needs_security'] : [],
+  );
+  const decisions = [
+    ...(app.decisions ?? []),
+    {
+      by: principal.userId,
+      role: asSecurity ? 'security_officer' : 'data_steward',
+      decision: 'approve',
+      at: new Date().toISOString(),
+      reason: decision.reason ?? '',
+      changes: decision,
+    },
+  ];
+  return withTx(ctx.db, async (tx) => {
+    let row = await transitionApplication(tx, app, to, {
+      granted: JSON.stringify(terms),
+      decisions: JSON.stringify(decisions),
+    });
+    await audit(ctx, tx, `application.${event}`, 'application', id, { to, changes: decision });
+    if (to === 'approved') row = await issueContract(ctx, tx, row, resource, terms);
+    return applicationView(row);
+  });
+}
+
+export async function rejectApplication(ctx: Ctx, id: string, reason: string): Promise<ApplicationView> {
+  const app = await loadApplication(ctx, id);
+  const resource = await catalog.getResource(ctx, app.resource_id);
+  const principal =
+    app.state === 'security_review'
+      ? authorize(ctx.principal, { roles: ['security_officer'], scope: 'sharing' })
+      : authorize(ctx.principal, {
+          roles: ['data_steward', 'security_officer'],
+          scope: 'sharing',
+          orgId: resource.provider.id,
+          crossOrg: ['security_officer'],
+        });
+  if (reason.trim().length < 2)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'reason' },
+      { zh: '请说明拒绝理由', en: 'give the reason' },
+    );
+  const decisions = [
+    ...(app.decisions ?? []),
+    { by: principal.userId, decision: 'reject', at: new Date().toISOString(), reason },
+  ];
+  return withTx(ctx.db, async (tx) => {
+    const row = await transitionApplication(
+      tx,
+      app,
+      nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'reject'),
+      {
+        decisions: JSON.stringify(decisions),
+      },
+    );
+    await audit(ctx, tx, 'application.reject', 'application', id, { reason });
+    return applicationView(row);
+  });
+}
+
+// ---------------------------------------------------------------- contracts
+
+async function issueContract(
+  ctx: Ctx,
+  tx: Executor,
+  app: ApplicationRow,
+  resource: ResourceView,
+  terms: Terms,
+): Promise<ApplicationRow> {
+  const id = newId('ctr');
+  await tx
+    .insertInto('contracts')
+    .values({
+      id,
+      application_id: app.id,
+      resource_id: resource.id,
+      provider_org_id: resource.provider.id,
+      consumer_org_id: app.consumer_org_id,
+      state: 'active',
+      fields: terms.fields,
+      masking: JSON.stringify(terms.masking),
+      row_filter: terms.rowFilter ? JSON.stringify(terms.rowFilter) : null,
+      operations: terms.operations,
+      purpose: app.purpose,
+      valid_from: terms.validFrom,
+      valid_to: terms.validTo,
+      rate_limit_per_minute: terms.rateLimitPerMinute,
+      quota_rows_per_day: terms.quotaRowsPerDay,
+      ip_allowlist: terms.ipAllowlist,
+      onward_transfer: terms.onwardTransfer,
+      min_group_size: terms.minGroupSize,
+      security_signoff: terms.securitySignoff,
+      updated_at: new Date(),
+    })
+    .execute();
+  await audit(ctx, tx, 'contract.create', 'contract', id, {
+    application: app.id,
+    resource: resource.code,
+    fields: terms.fields,
+  });
+  const row = await tx
+    .updateTable('applications')
+    .set({ contract_id: id, updated_at: new Date() })
+    .where('id', '=', app.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return row;
+}
+
+export type ContractRow = NonNullable<Awaited<ReturnType<typeof findContract>>>;
+
+export function findContract(db: Executor, id: string) {
+  return db.selectFrom('contracts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The state a contract is really in: an active one past its end is expired, whatever the row says yet. */
+export function effectiveState(c: Pick<ContractRow, 'state' | 'valid_to'>, now = new Date()): ContractState {
+  return c.state === 'active' && c.valid_to.getTime() <= now.getTime() ? 'expired' : c.state;
+}
+
+function contractView(c: ContractRow) {
+  return {
+    id: c.id,
+    applicationId: c.application_id,
+    resourceId: c.resource_id,
+    providerOrgId: c.provider_org_id,
+    consumerOrgId: c.consumer_org_id,
+    state: effectiveState(c),
+    fields: c.fields,
+    masking: c.masking,
+    rowFilter: (c.row_filter ?? null) as Filter | null,
+    operations: c.operations,
+    purpose: c.purpose,
+    validFrom: c.valid_from.toISOString(),
+    validTo: c.valid_to.toISOString(),
+    rateLimitPerMinute: c.rate_limit_per_minute,
+    quotaRowsPerDay: Number(c.quota_rows_per_day),
+    ipAllowlist: c.ip_allowlist,
+    onwardTransfer: c.onward_transfer,
+    minGroupSize: c.min_group_size,
+    pinnedVersionId: c.pinned_version_id,
+    securitySignoff: c.security_signoff,
+    stateReason: c.state_reason,
+    createdAt: c.created_at.toISOString(),
+    updatedAt: c.updated_at.toISOString(),
+  };
+}
+export type ContractView = ReturnType<typeof contractView>;
+
+export async function loadContract(ctx: Ctx, id: string): Promise<ContractRow> {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
+  const contract = await findContract(ctx.db, id);
+  if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id });
+  if (!canSee(principal, contract, contract.provider_org_id))
+    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  return contract;
+}
+
+export async function getContract(ctx: Ctx, id: string): Promise<ContractView> {
+  return contractView(await loadContract(ctx, id));
+}
+
+export async function listContracts(
+  ctx: Ctx,
+  filters: { state?: ContractState | undefined; limit?: number | undefined; cursor?: string | undefined },
+) {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
+  const limit = filters.limit ?? 50;
+  let query = ctx.db
+    .selectFrom('contracts')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (!hasRole(principal, 'security_officer', 'auditor', 'platform_admin')) {
+    query = query.where((eb) =>
+      eb.or([eb('consumer_org_id', '=', principal.orgId), eb('provider_org_id', '=', principal.orgId)]),
+    );
+  }
+  if (filters.state) query = query.where('state', '=', filters.state);
+  if (filters.cursor) query = query.where('id', '<', filters.cursor);
+  const rows = await query.execute();
+  const items = rows.slice(0, limit).map(contractView);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+/** Suspend, resume or revoke: the provider's data stewards and security officers; effective on the next request. */
+export async function changeContract(
+  ctx: Ctx,
+  id: string,
+  event: 'suspend' | 'resume' | 'revoke',
+  reason: string,
+): Promise<ContractView> {
+  const contract = await loadContract(ctx, id);
+  authorize(ctx.principal, {
+    roles: ['data_steward', 'security_officer'],
+    scope: 'sharing',
+    orgId: contract.provider_org_id,
+    crossOrg: ['security_officer'],
+  });
+  const from = effectiveState(contract);
+  const to = nextState(CONTRACT_LIFECYCLE, 'contract', from, event);
+  return withTx(ctx.db, async (tx) => {
+    const row = await tx
+      .updateTable('contracts')
+      .set({ state: to, state_reason: reason, updated_at: new Date() })
+      .where('id', '=', id)
+      .where('state', '=', contract.state)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row)
+      throw new AppError('INVALID_TRANSITION', {
+        objectType: 'contract',
+        state: from,
+        reason: 'changed_concurrently',
+      });
+    await audit(ctx, tx, `contract.${event}`, 'contract', id, { reason });
+    return contractView(row);
+  });
+}
+
+/** The agreement in words, in Chinese and English, for the people who sign off and the auditors. */
+export async function contractReceipt(ctx: Ctx, id: string): Promise<string> {
+  const contract = await loadContract(ctx, id);
+  const resource = await catalog.getResource(ctx, contract.resource_id);
+  const orgs = await ctx.db
+    .selectFrom('organizations')
+    .select(['id', 'name'])
+    .where('id', 'in', [contract.provider_org_id, contract.consumer_org_id])
+    .execute();
+  const name = (orgId: string) => orgs.find((o) => o.id === orgId)?.name ?? orgId;
+  const view = contractView(contract);
+  const fieldLines = view.fields.map((f) => {
+    const field = resource.fields.find((x) => x.name === f);
+    const rule = view.masking[f] ?? 'none';
+    const text = describeMaskRule(rule);
+    return `  - ${field?.label ?? f} (${f}, ${field?.grade ?? '?'}): ${text.zh} / ${text.en}`;
+  });
+  const lines = [
+    `数据使用协议 / Data-use agreement ${view.id}`,
+    `状态 / State: ${view.state}${view.stateReason ? ` (${view.stateReason})` : ''}`,
+    `提供方 / Provider: ${name(view.providerOrgId)}`,
+    `使用方 / Consumer: ${name(view.consumerOrgId)}`,
+    `数据资源 / Resource: ${resource.name} (${resource.code})`,
+    `用途 / Purpose: ${view.purpose}`,
+    `有效期 / Valid: ${view.validFrom} — ${view.validTo}`,
+    `允许操作 / Operations: ${view.operations.map((o) => (o === 'rows' ? '明细查询 rows' : '统计分析 aggregate')).join(', ')}`,
+    '字段与脱敏 / Fields and masking:',
+    ...fieldLines,
+    `行范围 / Rows: ${describeFilter(view.rowFilter, resource.fields)}`,
+    `限额 / Limits: ${view.rateLimitPerMinute} 次/分钟 requests per minute; ${view.quotaRowsPerDay} 行/天 rows per day; 统计最小分组 min group ${view.minGroupSize}`,
+    `来源地址 / IP allowlist: ${view.ipAllowlist.length > 0 ? view.ipAllowlist.join(', ') : '不限 / any'}`,
+    `对外提供 / Onward transfer: ${view.onwardTransfer ? '允许 / allowed' : '不允许 / not allowed'}`,
+    '使用方仅可将数据用于上述用途，不得向第三方提供；每次访问均被记录。',
+    'The consumer may use the data only for the purpose above and must not pass it on; every access is recorded.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
