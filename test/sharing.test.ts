@@ -319,6 +319,37 @@ describe('gateway', () => {
     await otherNode.close();
   });
 
+  it('follows the current version unless pinned to one', async () => {
+    const pinned = await contractFor(code, { fields: ['record_no'], pinVersion: 1 });
+    const following = await contractFor(code, { fields: ['record_no'] });
+    const up = await t.request({
+      method: 'POST',
+      url: `/v1/resources/${code}/versions?filename=v2.csv&wait=true`,
+      token: tokens.steward,
+      headers: { 'content-type': 'text/csv' },
+      payload: 'record_no,district\nNEW1,西湖区\n',
+    });
+    expect(up.statusCode, up.body).toBe(201);
+    expect((await rows(following)).json().items.map((r: { record_no: string }) => r.record_no)).toEqual([
+      'NEW1',
+    ]);
+    expect((await rows(pinned, 'limit=1000')).json().items).toHaveLength(40);
+    const back = await t.request({
+      method: 'POST',
+      url: `/v1/resources/${code}/versions/1/activate`,
+      token: tokens.steward,
+    });
+    expect(back.statusCode).toBe(200);
+    const badPin = await t.request({
+      method: 'POST',
+      url: `/v1/applications/${(await apply(code, { fields: ['record_no'] })).id}/approve`,
+      token: tokens.steward,
+      payload: { pinVersion: 99 },
+    });
+    expect(badPin.statusCode).toBe(400);
+    expect(badPin.json().error.details.field).toBe('pinVersion');
+  });
+
   it('refuses an expired contract', async () => {
     const c = await contractFor(code, { fields: ['record_no'] });
     await t.database.db

@@ -62,6 +62,8 @@ export interface Terms {
   minGroupSize: number;
   onwardTransfer: boolean;
   securitySignoff: boolean;
+  /** A version id the contract stays on; null follows the resource's current version. */
+  pinnedVersionId: string | null;
 }
 
 export interface TermChanges {
@@ -76,6 +78,8 @@ export interface TermChanges {
   minGroupSize?: number | undefined;
   /** Security officer only: accept masks weaker than the fields' grade defaults. */
   allowWeakerMasking?: boolean | undefined;
+  /** Pin the contract to this ready version (by id, resolved by the caller). */
+  pinnedVersionId?: string | undefined;
 }
 
 export const DEFAULT_LIMITS = { rateLimitPerMinute: 120, quotaRowsPerDay: 100_000, minGroupSize: 10 };
@@ -184,6 +188,7 @@ export function reviseTerms(
     }
     next.minGroupSize = changes.minGroupSize;
   }
+  if (changes.pinnedVersionId) next.pinnedVersionId = changes.pinnedVersionId;
   if (changes.ipAllowlist) {
     const badIp = changes.ipAllowlist.find((ip) => !IPV4_OR_CIDR.test(ip));
     if (badIp) throw new AppError('VALIDATION_FAILED', { field: 'ipAllowlist', value: badIp });
@@ -211,6 +216,7 @@ export function requestedTerms(
     ipAllowlist: [],
     onwardTransfer: false,
     securitySignoff: false,
+    pinnedVersionId: null,
   };
 }
 

@@ -53,6 +53,7 @@ const Decision = Type.Object(
     ipAllowlist: Type.Optional(Type.Array(Type.String({ maxLength: 43 }), { maxItems: 100 })),
     minGroupSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
     allowWeakerMasking: Type.Optional(Type.Boolean()),
+    pinVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'keep the contract on this version' })),
   },
   { additionalProperties: false },
 );

@@ -359,8 +359,10 @@ export async function withdrawApplication(ctx: Ctx, id: string): Promise<Applica
   });
 }
 
-export interface Decision extends TermChanges {
+export interface Decision extends Omit<TermChanges, 'pinnedVersionId'> {
   reason?: string | undefined;
+  /** Keep the contract on this version number instead of following the current version. */
+  pinVersion?: number | undefined;
 }
 
 /**
@@ -392,7 +394,24 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
       },
       all,
     );
-  const terms = reviseTerms(base, decision, all, { isSecurityOfficer: asSecurity });
+  const { pinVersion, ...changes } = decision;
+  let pinnedVersionId: string | undefined;
+  if (pinVersion !== undefined) {
+    const version = await ctx.db
+      .selectFrom('dataset_versions')
+      .select(['id', 'state'])
+      .where('resource_id', '=', resource.id)
+      .where('number', '=', pinVersion)
+      .executeTakeFirst();
+    if (version?.state !== 'ready')
+      throw new AppError(
+        'VALIDATION_FAILED',
+        { field: 'pinVersion', value: pinVersion },
+        { zh: '没有该可用版本', en: 'no such ready version' },
+      );
+    pinnedVersionId = version.id;
+  }
+  const terms = reviseTerms(base, { ...changes, pinnedVersionId }, all, { isSecurityOfficer: asSecurity });
   const grantedFields = all.filter((f) => terms.fields.includes(f.name));
   const event = asSecurity ? 'security_approve' : 'provider_approve';
   const to = nextState(
@@ -492,6 +511,7 @@ async function issueContract(
       onward_transfer: terms.onwardTransfer,
       min_group_size: terms.minGroupSize,
       security_signoff: terms.securitySignoff,
+      pinned_version_id: terms.pinnedVersionId ?? null,
       updated_at: new Date(),
     })
     .execute();

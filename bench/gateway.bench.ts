@@ -1,0 +1,229 @@
+/**
+ * Gateway throughput: a 1,000-row masked, filtered page at concurrency 32 through Shutong's
+ * gateway vs the same SQL run directly through `pg` in a bare node:http handler, on the same
+ * PostgreSQL server in one run. Goal (issue 5): gateway ≥ 0.5× the bare handler's requests/s.
+ *
+ *   node --import tsx bench/gateway.bench.ts       (BENCH_DATABASE_URL, default the local test server)
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { maskSql } from '../src/classify/masking.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { cliCtx } from '../src/core/context.ts';
+import { openDatabase } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { seedDemo } from '../src/demo/seed.ts';
+import { compileFilter } from '../src/gateway/filters.ts';
+import { buildServer } from '../src/server.ts';
+
+const ROWS = 100_000;
+const CONCURRENCY = 32;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface Measured {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function load(url: string, headers: Record<string, string>): Promise<Measured> {
+  const result = await autocannon({ url, connections: CONCURRENCY, duration: SECONDS, headers });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+}
+
+export async function run(): Promise<void> {
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `shutong_bench_gw_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), poolSize: 20 });
+  const config = loadConfig({ LOG_LEVEL: 'warn', SEED_DEMO: 'true', DATA_DIR: path.join(os.tmpdir(), name) });
+  const app = await buildServer({ config, database, logStream: { write: () => true } as never });
+  let bare: http.Server | undefined;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 20 });
+  try {
+    await migrate(database.db);
+    await seedDemo(cliCtx(database.db, config));
+    const inject = async (
+      method: 'GET' | 'POST',
+      route: string,
+      token: string | undefined,
+      payload?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const res = await app.inject({
+        method,
+        url: route,
+        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ...(payload === undefined ? {} : { payload: payload as string }),
+      });
+      if (res.statusCode >= 300) throw new Error(`${method} ${route}: ${res.statusCode} ${res.body}`);
+      return res.json();
+    };
+    const login = async (username: string) =>
+      (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
+        .token as string;
+    const steward = await login('steward.health');
+    const consumer = await login('consumer.civil');
+    const security = await login('security');
+    const fields = [
+      ['record_no', '记录编号', 'text', 'g1', null],
+      ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],
+      ['name', '姓名', 'text', 'g3', 'person_name'],
+      ['mobile', '联系电话', 'text', 'g3', 'cn_mobile'],
+      ['district', '所属区县', 'text', 'g1', null],
+      ['visits', '就诊人次', 'integer', 'g2', null],
+      ['amount', '费用', 'decimal', 'g2', null],
+      ['visit_date', '就诊日期', 'date', 'g2', null],
+    ] as const;
+    const resource = await inject('POST', '/v1/resources', steward, {
+      name: '门诊明细（基准）',
+      theme: 'health',
+      updateCycle: 'daily',
+      sharingType: 'conditional',
+      sharingConditions: '基准测试',
+      openType: 'not_open',
+      fields: fields.map(([n, label, dataType]) => ({ name: n, label, dataType })),
+    });
+    const districts = ['西湖区', '滨江区', '上城区', '拱墅区'];
+    const lines = [fields.map((f) => f[0]).join(',')];
+    for (let i = 0; i < ROWS; i++) {
+      lines.push(
+        [
+          `R${i}`,
+          `3301061990010${String(10000 + (i % 89999)).slice(-5)}`,
+          `张小${i % 1000}`,
+          `138${String(i).padStart(8, '0')}`,
+          districts[i % 4],
+          i % 9,
+          (i % 1000) / 10,
+          `2024-0${(i % 9) + 1}-1${i % 9}`,
+        ].join(','),
+      );
+    }
+    const file = path.join(os.tmpdir(), `${name}.csv`);
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const { createReadStream } = await import('node:fs');
+    await app.inject({
+      method: 'POST',
+      url: `/v1/resources/${resource.code}/versions?filename=bench.csv&wait=true`,
+      headers: { authorization: `Bearer ${steward}`, 'content-type': 'text/csv' },
+      payload: createReadStream(file),
+    });
+    for (const [n, , , grade, detector] of fields) {
+      await database.db
+        .updateTable('resource_fields')
+        .set({ grade, detector })
+        .where('resource_id', '=', resource.id)
+        .where('name', '=', n)
+        .execute();
+    }
+    const application = await inject('POST', '/v1/applications', consumer, {
+      resource: resource.code,
+      fields: fields.map((f) => f[0]),
+      purpose: '基准测试',
+      purposeCategory: 'research',
+      legalBasis: '基准测试',
+      scenario: '基准测试',
+      operations: ['rows'],
+      requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    const rowFilter = { field: 'district', op: 'in', value: ['西湖区', '滨江区'] };
+    await inject('POST', `/v1/applications/${application.id}/approve`, steward, { rowFilter });
+    const approved = await inject('POST', `/v1/applications/${application.id}/approve`, security, {});
+    const contractId = approved.contractId as string;
+    await database.db
+      .updateTable('contracts')
+      .set({ rate_limit_per_minute: 10_000_000, quota_rows_per_day: 1e12 })
+      .where('id', '=', contractId)
+      .execute();
+    const key = (await inject('POST', '/v1/api-keys', consumer, { name: 'bench', scopes: ['gateway'] }))
+      .secret as string;
+
+    // The same query the gateway runs, compiled once for the bare handler.
+    const contract = await database.db
+      .selectFrom('contracts')
+      .selectAll()
+      .where('id', '=', contractId)
+      .executeTakeFirstOrThrow();
+    const version = await database.db
+      .selectFrom('dataset_versions')
+      .innerJoin('resources', 'resources.current_version_id', 'dataset_versions.id')
+      .select('dataset_versions.table_name')
+      .where('resources.id', '=', resource.id)
+      .executeTakeFirstOrThrow();
+    const columns = sql.join(
+      fields.map(([n]) => {
+        const rule = contract.masking[n] ?? 'none';
+        return rule === 'none' ? sql`${sql.ref(n)}` : sql`${maskSql(rule, n)} AS ${sql.ref(n)}`;
+      }),
+    );
+    const compiled =
+      sql`SELECT ${columns} FROM ${sql.table(`datasets.${version.table_name}`)} WHERE ${compileFilter(rowFilter as never)} AND ${sql.ref('visits')} >= ${3} ORDER BY _row LIMIT ${1000}`.compile(
+        database.db,
+      );
+    bare = http.createServer(async (_req, res) => {
+      const result = await pool.query(compiled.sql, [...compiled.parameters]);
+      const body = JSON.stringify({ items: result.rows });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => bare!.listen(0, '127.0.0.1', resolve));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const gatewayAddress = app.server.address() as { port: number };
+    const bareAddress = bare.address() as { port: number };
+    const gatewayUrl = `http://127.0.0.1:${gatewayAddress.port}/v1/gateway/contracts/${contractId}/rows?limit=1000&visits=gte.3`;
+    // Warm both up, and check the gateway really returns a full, masked page.
+    const probe = (await (
+      await fetch(gatewayUrl, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { items?: Array<Record<string, unknown>> };
+    if (probe.items?.length !== 1000 || String(probe.items[0]?.person_id).includes('19900'))
+      throw new Error(`unexpected gateway page: ${JSON.stringify(probe).slice(0, 300)}`);
+    const bareResult = await load(`http://127.0.0.1:${bareAddress.port}/`, {});
+    const gatewayResult = await load(gatewayUrl, { authorization: `Bearer ${key}` });
+    const ratio = gatewayResult.requestsPerSecond / bareResult.requestsPerSecond;
+    console.log(
+      `\nGateway: 1,000-row masked, filtered page, ${CONCURRENCY} connections, ${SECONDS} s each, ${ROWS.toLocaleString()} rows in the table`,
+    );
+    console.table({
+      'bare pg handler': {
+        'req/s': bareResult.requestsPerSecond.toFixed(1),
+        'p50 ms': bareResult.p50,
+        'p99 ms': bareResult.p99,
+        non2xx: bareResult.non2xx,
+      },
+      'Shutong gateway': {
+        'req/s': gatewayResult.requestsPerSecond.toFixed(1),
+        'p50 ms': gatewayResult.p50,
+        'p99 ms': gatewayResult.p99,
+        non2xx: gatewayResult.non2xx,
+      },
+    });
+    console.log(`gateway / bare = ${ratio.toFixed(2)}× (goal ≥ 0.50×)`);
+  } finally {
+    await app.close().catch(() => {});
+    await new Promise((resolve) => (bare ? bare.close(resolve) : resolve(undefined)));
+    await pool.end();
+    await database.close();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await run();
+}
