@@ -133,39 +133,38 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
-  const versionId =
-    contract.pinned_version_id ??
-    (
-      await ctx.db
-        .selectFrom('resources')
-        .select('current_version_id')
-        .where('id', '=', contract.resource_id)
-        .executeTakeFirst()
-    )?.current_version_id;
-  const version = versionId
-    ? await ctx.db
-        .selectFrom('dataset_versions')
-        .select(['table_name', 'columns', 'state'])
-        .where('id', '=', versionId)
-        .executeTakeFirst()
-    : undefined;
-  if (!version || version.state !== 'ready')
+  // The served version (pinned, or the resource's current one) and the field labels, in one query.
+  const served = await ctx.db
+    .selectFrom('resources')
+    .leftJoin('dataset_versions', (join) =>
+      join.on(
+        sql<boolean>`dataset_versions.id = coalesce(${contract.pinned_version_id}, resources.current_version_id)`,
+      ),
+    )
+    .select(['dataset_versions.table_name', 'dataset_versions.columns', 'dataset_versions.state'])
+    .select((eb) =>
+      eb
+        .selectFrom('resource_fields')
+        .select(sql<Record<string, string>>`coalesce(json_object_agg(name, label), '{}'::json)`.as('labels'))
+        .whereRef('resource_fields.resource_id', '=', 'resources.id')
+        .as('labels'),
+    )
+    .where('resources.id', '=', contract.resource_id)
+    .executeTakeFirst();
+  if (!served?.table_name || served.state !== 'ready' || !served.columns) {
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
-  const labels = await ctx.db
-    .selectFrom('resource_fields')
-    .select(['name', 'label'])
-    .where('resource_id', '=', contract.resource_id)
-    .execute();
-  const fields = version.columns
+  }
+  const labels = served.labels ?? {};
+  const fields = served.columns
     .filter((c) => contract.fields.includes(c.name))
     .map((c) => ({
       name: c.name,
       dataType: c.dataType as DataType,
-      label: labels.find((l) => l.name === c.name)?.label ?? c.name,
+      label: labels[c.name] ?? c.name,
       mask: contract.masking[c.name] ?? 'null',
     }));
   const pseudonymKey = derivePseudonymKey(await pseudonymMasterKey(ctx.db), contract.id);
-  return { contract, table: version.table_name, fields, pseudonymKey };
+  return { contract, table: served.table_name, fields, pseudonymKey };
 }
 
 /** Rate limit per minute; both counters live in the database so every node sees the same count. */

@@ -78,7 +78,10 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
   }
   const row = await store.findApiKeyPrincipal(ctx.db, secretHash);
   if (!row) return null;
-  await store.touchApiKey(ctx.db, row.credential_id);
+  // Recorded at most once a minute: a busy key must not turn every read into a write.
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    await store.touchApiKey(ctx.db, row.credential_id);
+  }
   return {
     kind: 'api_key',
     credentialId: row.credential_id,

@@ -177,6 +177,7 @@ export const identityStore = {
         'api_keys.id as credential_id',
         'api_keys.scopes',
         'api_keys.org_id',
+        'api_keys.last_used_at',
         'users.id as user_id',
         'users.username',
         'users.roles',
