@@ -8,8 +8,9 @@ import { newId } from './ids.ts';
  * The append-only record of state changes. Callers pass the transaction of the change itself,
  * so a change and its record commit or vanish together.
  *
- * Each event is a leaf of the SM3 Merkle log (src/audit/). Its seq is the tree size plus one,
- * read from the audit_tree_state row locked FOR UPDATE: appends from every connection and process
+ * Each event is a leaf of the SM3 Merkle log (src/audit/). Its seq is the tree size plus one, from
+ * the single audit_tree_state row, whose lock the append takes (by the UPDATE that moves the
+ * state, or SELECT … FOR UPDATE after a wrong guess): appends from every connection and process
  * queue on that lock, so positions have no gaps and the tree never forks. The lock is held until
  * the caller's transaction ends; a rollback takes the leaf and the state change back together.
  */
@@ -80,4 +81,24 @@ export async function appendAudit(tx: Executor, event: AuditEvent): Promise<Appe
     if (attempt > 0) throw new Error('the audit tree state changed while this transaction held its lock');
     from = undefined;
   }
+}
+
+/** Appends an event about `ctx`'s caller: actor, organization and request id come from the context. */
+export function auditAs(
+  ctx: { principal: { userId: string; orgId: string } | null; requestId: string | null },
+  tx: Executor,
+  action: string,
+  objectType: string,
+  objectId: string,
+  details: Record<string, unknown> = {},
+): Promise<AppendedAudit> {
+  return appendAudit(tx, {
+    actorId: ctx.principal?.userId ?? null,
+    orgId: ctx.principal?.orgId ?? null,
+    action,
+    objectType,
+    objectId,
+    requestId: ctx.requestId,
+    details,
+  });
 }

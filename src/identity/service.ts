@@ -1,4 +1,4 @@
-import { appendAudit } from '../core/audit-trail.ts';
+import { appendAudit, auditAs } from '../core/audit-trail.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SCOPES, type Scope } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../core/crypto.ts';
@@ -28,25 +28,6 @@ const MIN_PASSWORD_LENGTH = 10;
 const ADMINS: Role[] = ['platform_admin', 'org_admin'];
 /** Roles that may read identity records of every organization. */
 const IDENTITY_READERS_ANY_ORG: Role[] = ['platform_admin', 'auditor'];
-
-function audit(
-  ctx: Ctx,
-  tx: Parameters<typeof appendAudit>[0],
-  action: string,
-  objectType: string,
-  objectId: string,
-  details: Record<string, unknown> = {},
-) {
-  return appendAudit(tx, {
-    actorId: ctx.principal?.userId ?? null,
-    orgId: ctx.principal?.orgId ?? null,
-    action,
-    objectType,
-    objectId,
-    requestId: ctx.requestId,
-    details,
-  });
-}
 
 function must(ctx: Ctx, rule: AccessRule): Principal {
   return authorize(ctx.principal, rule);
@@ -134,7 +115,7 @@ export async function logout(ctx: Ctx): Promise<void> {
   const principal = must(ctx, { roles: 'any', scope: 'identity:read', sessionOnly: true });
   await withTx(ctx.db, async (tx) => {
     await store.revokeSession(tx, principal.credentialId);
-    await audit(ctx, tx, 'session.logout', 'session', principal.credentialId);
+    await auditAs(ctx, tx, 'session.logout', 'session', principal.credentialId);
   });
 }
 
@@ -245,7 +226,7 @@ export async function createOrganization(ctx: Ctx, input: OrganizationInput): Pr
       }),
       'name',
     );
-    await audit(ctx, tx, 'organization.create', 'organization', created.id, { name: created.name, uscc });
+    await auditAs(ctx, tx, 'organization.create', 'organization', created.id, { name: created.name, uscc });
     return created;
   });
   return orgView(org);
@@ -277,7 +258,7 @@ export async function updateOrganization(
       patch.uscc !== undefined ? 'uscc' : 'name',
     );
     if (!row) throw notFound('organization', id);
-    await audit(ctx, tx, 'organization.update', 'organization', id, { changed: Object.keys(patch) });
+    await auditAs(ctx, tx, 'organization.update', 'organization', id, { changed: Object.keys(patch) });
     return row;
   });
   return orgView(updated);
@@ -368,7 +349,7 @@ export async function createUser(ctx: Ctx, input: UserInput): Promise<UserPublic
       }),
       'username',
     );
-    await audit(ctx, tx, 'user.create', 'user', created.id, {
+    await auditAs(ctx, tx, 'user.create', 'user', created.id, {
       username: created.username,
       roles: created.roles,
     });
@@ -451,7 +432,7 @@ export async function updateUser(ctx: Ctx, id: string, patch: UserPatch): Promis
     );
     if (!row) throw nextStateConflict('user', user.status);
     if (status === 'disabled') await store.revokeSessionsOfUser(tx, id);
-    await audit(ctx, tx, event ? `user.${event}` : 'user.update', 'user', id, {
+    await auditAs(ctx, tx, event ? `user.${event}` : 'user.update', 'user', id, {
       roles: patch.roles,
       displayName: patch.displayName,
     });
@@ -491,7 +472,7 @@ export async function setPassword(
   await withTx(ctx.db, async (tx) => {
     await store.updateUser(tx, id, { password_hash: hash, failed_logins: 0, locked_until: null });
     await store.revokeSessionsOfUser(tx, id);
-    await audit(ctx, tx, 'user.password', 'user', id);
+    await auditAs(ctx, tx, 'user.password', 'user', id);
   });
 }
 
@@ -537,7 +518,7 @@ export async function createApiKey(
       secret_hash: hashSecret(secret),
       expires_at: expiresAt,
     });
-    await audit(ctx, tx, 'api_key.create', 'api_key', created.id, {
+    await auditAs(ctx, tx, 'api_key.create', 'api_key', created.id, {
       name: created.name,
       scopes: created.scopes,
     });
@@ -579,7 +560,7 @@ export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKeyPublic> 
   const revoked = await withTx(ctx.db, async (tx) => {
     const row = await store.setApiKeyStatus(tx, id, key.status, to);
     if (!row) throw nextStateConflict('api_key', key.status);
-    await audit(ctx, tx, 'api_key.revoke', 'api_key', id);
+    await auditAs(ctx, tx, 'api_key.revoke', 'api_key', id);
     return row;
   });
   return keyView(revoked);

@@ -2,7 +2,7 @@ import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { type Grade, isGrade } from '../classify/grades.ts';
 import { describeMaskRule } from '../classify/masking.ts';
-import { appendAudit } from '../core/audit-trail.ts';
+import { auditAs } from '../core/audit-trail.ts';
 import { authorize, hasRole, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
@@ -56,25 +56,6 @@ function policyFields(resource: ResourceView): PolicyField[] {
     grade: isGrade(f.grade) ? f.grade : ('unassessed' as Grade),
     detector: f.detector,
   }));
-}
-
-function audit(
-  ctx: Ctx,
-  tx: Executor,
-  action: string,
-  objectType: string,
-  objectId: string,
-  details: Record<string, unknown> = {},
-) {
-  return appendAudit(tx, {
-    actorId: ctx.principal?.userId ?? null,
-    orgId: ctx.principal?.orgId ?? null,
-    action,
-    objectType,
-    objectId,
-    requestId: ctx.requestId,
-    details,
-  });
 }
 
 // ---------------------------------------------------------------- applications
@@ -212,7 +193,7 @@ export async function createApplication(ctx: Ctx, input: ApplicationInput): Prom
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await audit(ctx, tx, 'application.create', 'application', row.id, {
+    await auditAs(ctx, tx, 'application.create', 'application', row.id, {
       resource: resource.code,
       fields: row.fields,
     });
@@ -244,7 +225,7 @@ export async function submitApplication(ctx: Ctx, id: string): Promise<Applicati
         due_at: addWorkingDays(now, ANSWER_WORKING_DAYS),
       },
     );
-    await audit(ctx, tx, 'application.submit', 'application', id);
+    await auditAs(ctx, tx, 'application.submit', 'application', id);
     if (autoApproves(resource.sharingType, requested)) {
       const terms = requestedTerms(
         {
@@ -354,7 +335,7 @@ export async function withdrawApplication(ctx: Ctx, id: string): Promise<Applica
       nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'withdraw'),
       {},
     );
-    await audit(ctx, tx, 'application.withdraw', 'application', id);
+    await auditAs(ctx, tx, 'application.withdraw', 'application', id);
     return applicationView(row);
   });
 }
@@ -437,7 +418,7 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
       granted: JSON.stringify(terms),
       decisions: JSON.stringify(decisions),
     });
-    await audit(ctx, tx, `application.${event}`, 'application', id, { to, changes: decision });
+    await auditAs(ctx, tx, `application.${event}`, 'application', id, { to, changes: decision });
     if (to === 'approved') row = await issueContract(ctx, tx, row, resource, terms);
     return applicationView(row);
   });
@@ -474,7 +455,7 @@ export async function rejectApplication(ctx: Ctx, id: string, reason: string): P
         decisions: JSON.stringify(decisions),
       },
     );
-    await audit(ctx, tx, 'application.reject', 'application', id, { reason });
+    await auditAs(ctx, tx, 'application.reject', 'application', id, { reason });
     return applicationView(row);
   });
 }
@@ -511,11 +492,12 @@ async function issueContract(
       onward_transfer: terms.onwardTransfer,
       min_group_size: terms.minGroupSize,
       security_signoff: terms.securitySignoff,
+      working_hours_only: terms.workingHoursOnly ?? false,
       pinned_version_id: terms.pinnedVersionId ?? null,
       updated_at: new Date(),
     })
     .execute();
-  await audit(ctx, tx, 'contract.create', 'contract', id, {
+  await auditAs(ctx, tx, 'contract.create', 'contract', id, {
     application: app.id,
     resource: resource.code,
     fields: terms.fields,
@@ -562,6 +544,7 @@ function contractView(c: ContractRow) {
     minGroupSize: c.min_group_size,
     pinnedVersionId: c.pinned_version_id,
     securitySignoff: c.security_signoff,
+    workingHoursOnly: c.working_hours_only,
     stateReason: c.state_reason,
     createdAt: c.created_at.toISOString(),
     updatedAt: c.updated_at.toISOString(),
@@ -635,7 +618,7 @@ export async function changeContract(
         state: from,
         reason: 'changed_concurrently',
       });
-    await audit(ctx, tx, `contract.${event}`, 'contract', id, { reason });
+    await auditAs(ctx, tx, `contract.${event}`, 'contract', id, { reason });
     return contractView(row);
   });
 }
