@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openConfiguredDatabase, startShutong } from './app.ts';
 import { auditCommands } from './audit/cli.ts';
+import { classifyCommand } from './classify/cli.ts';
 import type { Principal } from './core/auth.ts';
 import { SCOPES } from './core/auth.ts';
 import { loadConfig } from './core/config.ts';
@@ -83,10 +84,18 @@ program
 program
   .command('demo')
   .description('seed the demo city 云岚市 again: adds what is missing, keeps what exists')
-  .action(async () => {
+  .option('--rows <n>', 'then load a new version of every demo resource with n generated rows', (value) => {
+    if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError('must be a whole number ≥ 1');
+    return Number(value);
+  })
+  .action(async (opts: { rows?: number }) => {
     await withDatabase(async (database) => {
-      const result = await seedDemo(cliCtx(database.db, config), { force: true });
-      console.log(`demo city seeded: ${result.organizations} organizations and ${result.users} users added`);
+      const result = await seedDemo(cliCtx(database.db, config), { force: true, rows: opts.rows });
+      console.log(
+        `demo city seeded: ${result.organizations} organizations and ${result.users} users added, ` +
+          `${result.resources} resources registered, ${result.versions} data versions loaded`,
+      );
+      if (result.dataBusy) console.error('another process is loading the demo data; run this again later');
     });
   });
 
@@ -175,6 +184,7 @@ keys
 
 auditCommands(program, config, withDatabase);
 importCommand(program, config, withDatabase);
+classifyCommand(program);
 
 try {
   await program.parseAsync(process.argv);

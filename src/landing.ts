@@ -1,6 +1,8 @@
 /**
- * The page at `/` until the web console (React) is built: it says what this server is and where
- * its API and documentation are, in Chinese and English.
+ * The page at `/` when the web console (web/, React) has not been built into dist/web: it says
+ * what this server is, where its API and documentation are, and how to build the console, in
+ * Chinese and English. `npm start` builds the console first, so this shows only after a plain
+ * `shutong serve` on a checkout without a build, or an install without dev dependencies.
  */
 export function landingPage(version: string): string {
   return `<!doctype html>
@@ -25,7 +27,7 @@ export function landingPage(version: string): string {
   <li>登录 / Log in: <code>POST /v1/auth/login {"username", "password"}</code></li>
   <li><a href="/readyz">就绪检查 / Readiness</a> · <a href="/healthz">存活检查 / Liveness</a></li>
 </ul>
-<p>网页控制台正在建设中，目前请通过 API 使用。<br><span class="en">The web console is under construction; use the API for now.</span></p>
+<p>网页控制台尚未构建：在仓库目录运行 <code>npm run build</code>（或用 <code>npm start</code> 启动，它会先构建），然后刷新本页。<br><span class="en">The web console is not built: run <code>npm run build</code> in the repository (or start with <code>npm start</code>, which builds it first), then reload this page.</span></p>
 </main>
 </body>
 </html>`;

@@ -5,6 +5,8 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { auditRoutes } from './audit/routes.ts';
 import { catalogRoutes } from './catalog/routes.ts';
+import { classifyRoutes } from './classify/routes.ts';
+import { consolePlugin } from './console.ts';
 import { authorize, type RouteAccess } from './core/auth.ts';
 import type { Config } from './core/config.ts';
 import type { Ctx } from './core/context.ts';
@@ -12,10 +14,11 @@ import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
+import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
 import { ingestRoutes } from './ingest/routes.ts';
-import { landingPage } from './landing.ts';
+import { monitorRoutes } from './monitor/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -217,15 +220,17 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     app.swagger(),
   );
 
-  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(landingPage(VERSION)),
-  );
+  // The web console at `/` (or the landing page when it is not built): src/console.ts.
+  await app.register(consolePlugin({ version: VERSION }));
 
   await app.register(identityRoutes);
   await app.register(catalogRoutes);
+  await app.register(classifyRoutes);
   await app.register(ingestRoutes, { db: database.db, embedded: database.kind === 'embedded' });
   await app.register(sharingRoutes);
   await app.register(gatewayRoutes);
+  await app.register(usageRoutes);
   await app.register(auditRoutes, { config, db: database.db });
+  await app.register(monitorRoutes, { config, db: database.db });
   return app;
 }

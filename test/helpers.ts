@@ -57,12 +57,19 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A Shutong server on a fresh database with the demo city seeded, driven through HTTP injection. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * A Shutong server on a fresh database with the demo city's organizations and users seeded,
+ * driven through HTTP injection. `demoData` also registers the demo resources and loads their
+ * data: tests that create their own resources want a catalog holding only those.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { demoData?: boolean } = {},
+): Promise<TestApp> {
   const { database, drop } = await freshDatabase();
   const config = loadConfig({ DEMO_PASSWORD, LOG_LEVEL: 'info', ...env });
   await migrate(database.db);
-  await seedDemo(cliCtx(database.db, config));
+  await seedDemo(cliCtx(database.db, config), { data: options.demoData ?? false });
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
+import { DEMO_ORGANIZATIONS, DEMO_USERS } from '../src/demo/city.ts';
+import { DEMO_RESOURCES } from '../src/demo/resources.ts';
 import { freshDatabase } from './helpers.ts';
 
 /**
@@ -99,7 +101,10 @@ async function waitReady(port: number, timeoutMs = 60_000): Promise<boolean> {
 
 const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
 
-async function countRows(target: Target, table: 'schema_migrations' | 'users' | 'organizations') {
+async function countRows(
+  target: Target,
+  table: 'schema_migrations' | 'users' | 'organizations' | 'resources' | 'dataset_versions',
+) {
   const database = await openDatabase({
     url: target.env.DATABASE_URL,
     dataDir: target.env.DATA_DIR,
@@ -148,7 +153,10 @@ describe('two servers starting at once', () => {
       });
       expect(login.status).toBe(200);
       const users = await countRows(target, 'users');
-      expect(users.n).toBe(8);
+      expect(users.n).toBe(DEMO_USERS.length);
+      // One process loaded the demo data while the other served: each resource once, one version each.
+      expect((await countRows(target, 'resources')).n).toBe(DEMO_RESOURCES.length);
+      expect((await countRows(target, 'dataset_versions')).n).toBe(DEMO_RESOURCES.length);
       return;
     }
     const first = await Promise.race([a.exited.then(() => 'a'), b.exited.then(() => 'b')]);
@@ -174,7 +182,7 @@ describe('a server restarted on the same data', () => {
     second.child.kill('SIGTERM');
     const again = await second.exited;
     expect(again.stdout).not.toContain('seeded');
-    expect((await countRows(target, 'organizations')).n).toBe(16);
+    expect((await countRows(target, 'organizations')).n).toBe(DEMO_ORGANIZATIONS.length);
   });
 });
 
@@ -198,9 +206,12 @@ describe('command line', () => {
     const target = await scratchTarget();
     const seeded = await run(['demo'], target.env);
     expect(seeded.code, seeded.stderr).toBe(0);
-    expect(seeded.stdout).toContain('16 organizations and 8 users added');
+    expect(seeded.stdout).toContain(
+      `${DEMO_ORGANIZATIONS.length} organizations and ${DEMO_USERS.length} users added, ` +
+        `${DEMO_RESOURCES.length} resources registered, ${DEMO_RESOURCES.length} data versions loaded`,
+    );
     const again = await run(['demo'], target.env);
-    expect(again.stdout).toContain('0 organizations and 0 users added');
+    expect(again.stdout).toContain('0 organizations and 0 users added, 0 resources registered, 0 data');
 
     const orgs = await openDatabase({
       url: target.env.DATABASE_URL,
@@ -215,27 +226,18 @@ describe('command line', () => {
     await orgs.close();
 
     const user = await run(
-      [
-        'users',
-        'create',
-        '--org',
-        org.uscc,
-        '--username',
-        'steward.stats',
-        '--roles',
-        'data_steward,consumer',
-      ],
+      ['users', 'create', '--org', org.uscc, '--username', 'etl.stats', '--roles', 'data_steward,consumer'],
       { ...target.env, SHUTONG_PASSWORD: 'stats-password-1' },
     );
     expect(user.code, user.stderr).toBe(0);
     expect(JSON.parse(user.stdout)).toMatchObject({
-      username: 'steward.stats',
+      username: 'etl.stats',
       roles: ['data_steward', 'consumer'],
       orgId: org.id,
     });
 
     const key = await run(
-      ['keys', 'create', '--user', 'steward.stats', '--name', 'etl', '--scopes', 'identity:read'],
+      ['keys', 'create', '--user', 'etl.stats', '--name', 'etl', '--scopes', 'identity:read'],
       target.env,
     );
     expect(key.code, key.stderr).toBe(0);
@@ -275,5 +277,6 @@ describe('command line', () => {
     );
     expect(badOrg.code).toBe(2);
     expect(badOrg.stderr).toContain('"field":"org"');
-  });
+    // Seeds the whole demo city (resources and their data) through real processes: minutes on a busy machine.
+  }, 240_000);
 });

@@ -4,7 +4,6 @@
  * capability appends in its own transactions.
  */
 import type { KeyObject } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import { sql } from 'kysely';
 import { appendAudit } from '../core/audit-trail.ts';
 import { type AccessRule, authorize, type Principal } from '../core/auth.ts';
@@ -78,8 +77,8 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
   const order = query.order ?? 'desc';
   let after: number | undefined;
   if (query.cursor !== undefined) {
-    after = Number(query.cursor);
     if (!/^[0-9]{1,15}$/.test(query.cursor)) throw invalidField('VALIDATION_FAILED', 'cursor', query.cursor);
+    after = Number(query.cursor);
   }
   if (query.from && query.to && query.from >= query.to)
     throw invalidField('VALIDATION_FAILED', 'to', query.to);
@@ -175,23 +174,15 @@ async function checkRegistered(db: Executor, key: PlatformKey): Promise<void> {
   }
 }
 
-/** First start: backfill rows older than the Merkle log, make the key, check it is this database's. */
-export async function prepareAuditLog(
-  db: Db,
-  config: Config,
-): Promise<{ keyCreated: boolean; backfilled: number }> {
+/**
+ * First start: rows older than the Merkle log join the tree, the signing key exists (created with
+ * mode 0600 if need be) and is the one this database's heads are signed with. Fails the start
+ * otherwise, rather than serving a log that cannot be signed.
+ */
+export async function prepareAuditLog(db: Db, config: Config): Promise<{ backfilled: number }> {
   const backfilled = await store.ensureBackfilled(db);
-  const existed = await fileExists(config.auditKeyFile);
-  const key = await platformKey(config);
-  await checkRegistered(db, key);
-  return { keyCreated: !existed, backfilled };
-}
-
-async function fileExists(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    () => true,
-    () => false,
-  );
+  await checkRegistered(db, await platformKey(config));
+  return { backfilled };
 }
 
 export interface PublicKeyView {

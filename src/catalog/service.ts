@@ -52,7 +52,8 @@ export function resourceCode(
   return `${regionCode ?? '100000'}-${CATEGORY_LETTER[category]}${themeCode}-${uscc.slice(8, 17)}-${String(seq).padStart(4, '0')}`;
 }
 
-function searchDocument(
+/** What a resource is found by; exported for bulk loads (benchmarks) that must index alike. */
+export function searchDocument(
   r: Pick<ResourceRow, 'name' | 'summary' | 'keywords' | 'theme' | 'code'>,
   fields: FieldRow[],
 ): SearchDocument {

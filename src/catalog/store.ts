@@ -3,7 +3,10 @@ import type { Executor } from '../core/db.ts';
 import type { Database, Grade, OpenType, ResourcesTable, SharingType } from '../core/tables.ts';
 
 // grade_flag belongs to classification (src/classify/store.ts), which reads and writes it itself.
-export type ResourceRow = Omit<ResourcesTable, 'search_vector' | 'created_at' | 'updated_at' | 'grade_flag'> & {
+export type ResourceRow = Omit<
+  ResourcesTable,
+  'search_vector' | 'created_at' | 'updated_at' | 'grade_flag'
+> & {
   created_at: Date;
   updated_at: Date;
 };
@@ -53,7 +56,7 @@ const RESOURCE_COLUMNS = [
   'resources.updated_at',
 ] as const;
 
-function vector(doc: SearchDocument) {
+export function searchVector(doc: SearchDocument) {
   return sql`setweight(array_to_tsvector(${doc.a}::text[]), 'A')
     || setweight(array_to_tsvector(${doc.b}::text[]), 'B')
     || setweight(array_to_tsvector(${doc.c}::text[]), 'C')
@@ -110,7 +113,7 @@ export const catalogStore = {
   insertResource(db: Executor, row: Omit<ResourceRow, 'created_at' | 'updated_at'>, doc: SearchDocument) {
     return db
       .insertInto('resources')
-      .values({ ...row, search_vector: vector(doc), updated_at: new Date() })
+      .values({ ...row, search_vector: searchVector(doc), updated_at: new Date() })
       .returning(RESOURCE_COLUMNS)
       .executeTakeFirstOrThrow();
   },
@@ -125,7 +128,7 @@ export const catalogStore = {
   ) {
     return db
       .updateTable('resources')
-      .set({ ...patch, revision: revision + 1, search_vector: vector(doc), updated_at: new Date() })
+      .set({ ...patch, revision: revision + 1, search_vector: searchVector(doc), updated_at: new Date() })
       .where('id', '=', id)
       .where('revision', '=', revision)
       .returning(RESOURCE_COLUMNS)

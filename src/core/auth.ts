@@ -13,6 +13,7 @@ export const SCOPES = {
   sharing: 'Apply for data, review applications, manage contracts',
   gateway: 'Query data through your contracts (rows and aggregates)',
   'audit:read': 'Read the audit log, its signed tree heads and proofs',
+  monitor: 'Read alerts and freezes; acknowledge, resolve, freeze and lift (security officers)',
 } as const;
 export type Scope = keyof typeof SCOPES;
 

@@ -21,6 +21,41 @@ export interface Config {
   auditKeyFile: string;
   /** How often a listening server signs a tree head when the audit log grew; 0 turns it off. */
   auditSignIntervalSeconds: number;
+  /** Imports and scans judge every row up to this many; beyond it, a reservoir sample. */
+  classifyFullScanRows: number;
+  /** Size of that reservoir sample (rows). */
+  classifySampleRows: number;
+  /** How often a listening server evaluates the alert rules (src/monitor); 0 turns the timer off. */
+  monitorIntervalSeconds: number;
+  /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
+  monitorWebhookUrl: string | undefined;
+  monitor: MonitorSettings;
+}
+
+/** Alert-rule thresholds (MONITOR_* variables; src/monitor/rules.ts says what each one means). */
+export interface MonitorSettings {
+  windowMinutes: number;
+  baselineFactor: number;
+  baselineMinRows: number;
+  baselineWindows: number;
+  refusedBurst: number;
+  keyBurst: number;
+  expiryDays: number;
+  /** `HH:MM-HH:MM`, Beijing time; a start after the end spans midnight. */
+  workingHours: string;
+  /** ISO weekdays (1 = Monday … 7 = Sunday): `1-5`, `1,2,3,4,5,6`. */
+  workingDays: string;
+}
+
+function textFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: string, pattern: RegExp): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!pattern.test(raw)) {
+    throw new Error(
+      `环境变量 ${name} 格式不对 / environment variable ${name} is malformed, got "${raw}" (e.g. "${fallback}")`,
+    );
+  }
+  return raw;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -52,5 +87,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.AUDIT_KEY_FILE || path.join(env.DATA_DIR || '.shutong', 'audit-signing-key.pem'),
     ),
     auditSignIntervalSeconds: intFromEnv(env, 'AUDIT_SIGN_INTERVAL_SECONDS', 300),
+    classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 200_000),
+    classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
+    monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
+    monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
+    monitor: {
+      windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),
+      baselineFactor: intFromEnv(env, 'MONITOR_BASELINE_FACTOR', 5),
+      baselineMinRows: intFromEnv(env, 'MONITOR_BASELINE_MIN_ROWS', 1000),
+      baselineWindows: Math.max(1, intFromEnv(env, 'MONITOR_BASELINE_WINDOWS', 24)),
+      refusedBurst: Math.max(1, intFromEnv(env, 'MONITOR_REFUSED_BURST', 20)),
+      keyBurst: Math.max(1, intFromEnv(env, 'MONITOR_KEY_BURST', 5)),
+      expiryDays: intFromEnv(env, 'MONITOR_EXPIRY_DAYS', 14),
+      workingHours: textFromEnv(env, 'MONITOR_WORKING_HOURS', '08:00-18:00', /^\d{2}:\d{2}-\d{2}:\d{2}$/),
+      workingDays: textFromEnv(env, 'MONITOR_WORKING_DAYS', '1-5', /^[1-7](-[1-7])?(,[1-7](-[1-7])?)*$/),
+    },
   };
 }

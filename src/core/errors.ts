@@ -123,6 +123,16 @@ export const ERRORS = {
     zh: '来源地址不在协议白名单内',
     en: "The caller's address is not on the contract's allowlist",
   },
+  OUTSIDE_WORKING_HOURS: {
+    status: 403,
+    zh: '协议仅允许在工作时间访问',
+    en: 'The contract allows access in working hours only',
+  },
+  FROZEN: {
+    status: 423,
+    zh: '已被安全管理员紧急冻结',
+    en: 'Frozen by an emergency stop of the security officer',
+  },
   RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
   QUOTA_EXCEEDED: { status: 429, zh: '今日行数配额已用完', en: "Today's row quota is used up" },
   NO_DATA_VERSION: {

@@ -3,7 +3,20 @@ import { randomBytes } from 'node:crypto';
 /** Crockford base32: sortable as text, no ambiguous letters. */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'org' | 'usr' | 'key' | 'ses' | 'req' | 'aud' | 'res' | 'ver' | 'job' | 'app' | 'ctr';
+export type IdPrefix =
+  | 'org'
+  | 'usr'
+  | 'key'
+  | 'ses'
+  | 'req'
+  | 'aud'
+  | 'res'
+  | 'ver'
+  | 'job'
+  | 'app'
+  | 'ctr'
+  | 'alr'
+  | 'frz';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

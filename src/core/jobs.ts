@@ -12,7 +12,22 @@ import type { JobState } from './tables.ts';
  * whichever node gets there first (row locks with SKIP LOCKED), and lets the caller clean up.
  */
 export const NODE_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-export const LEASE_SECONDS = 60;
+/**
+ * How long a lease lasts without renewal (JOB_LEASE_SECONDS, default 60): how soon another node
+ * may declare a silent node's job lost. Renewals and sweeps run at fractions of it.
+ */
+export const LEASE_SECONDS = leaseSeconds(process.env.JOB_LEASE_SECONDS);
+
+function leaseSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 60;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 2) {
+    throw new Error(
+      `环境变量 JOB_LEASE_SECONDS 必须是不小于 2 的整数 / JOB_LEASE_SECONDS must be an integer ≥ 2, got "${raw}"`,
+    );
+  }
+  return value;
+}
 
 export interface JobProgress {
   rows?: number;

@@ -308,6 +308,8 @@ export interface ContractsTable {
   min_group_size: number;
   pinned_version_id: string | null;
   security_signoff: boolean;
+  /** Access only in working hours (migration 0007; src/monitor enforces and watches it). */
+  working_hours_only: Generated<boolean>;
   state_reason: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -319,6 +321,72 @@ export interface ContractUsageTable {
   requests: Generated<number>;
   rows: Generated<number>;
   bytes: Generated<number>;
+}
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+export const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource'] as const;
+export type FreezeScope = (typeof FREEZE_SCOPES)[number];
+
+/** Alerts raised by src/monitor/rules.ts (migration 0007). */
+export interface AlertsTable {
+  id: string;
+  rule: string;
+  severity: AlertSeverity;
+  subject_type: string;
+  subject_id: string;
+  org_id: string | null;
+  summary: Json<{ zh: string; en: string }>;
+  details: Json<Record<string, unknown>>;
+  dedup_key: string;
+  state: AlertState;
+  occurrences: Generated<number>;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  acknowledged_by: string | null;
+  acknowledged_at: Timestamp | null;
+  acknowledge_note: string | null;
+  resolved_by: string | null;
+  resolved_at: Timestamp | null;
+  resolve_note: string | null;
+  notified_at: Timestamp | null;
+  notify_attempts: Generated<number>;
+  notify_after: ColumnType<Date, Date | string | undefined, Date | string>;
+  notify_error: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** The alert evaluator's position in the audit log; one row, its lock is the claim. */
+export interface MonitorStateTable {
+  id: number;
+  last_seq: number;
+  evaluated_at: Timestamp | null;
+  evaluated_by: string | null;
+}
+
+/** Per-window sums the rules compare (rows read per contract, refusals per credential, …). */
+export interface MonitorCountersTable {
+  metric: string;
+  subject: string;
+  window_minutes: number;
+  bucket: Timestamp;
+  value: number;
+}
+
+/** Emergency stops the gateway checks on every request. */
+export interface FreezesTable {
+  id: string;
+  scope: FreezeScope;
+  target: string | null;
+  reason: string;
+  created_by: string;
+  created_at: CreatedAt;
+  lifted_by: string | null;
+  lifted_at: Timestamp | null;
+  lift_reason: string | null;
 }
 
 export interface Database {
@@ -341,6 +409,10 @@ export interface Database {
   applications: ApplicationsTable;
   contracts: ContractsTable;
   contract_usage: ContractUsageTable;
+  alerts: AlertsTable;
+  monitor_state: MonitorStateTable;
+  monitor_counters: MonitorCountersTable;
+  freezes: FreezesTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

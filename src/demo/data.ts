@@ -86,8 +86,11 @@ class Rng {
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)]!;
   }
-  /** One of the items, each as likely as its weight. */
-  weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
+  /** One of the keys, each as likely as its weight. */
+  weighted<K extends string>(weights: Readonly<Record<K, number>>): K {
+    return this.weightedItem(Object.entries(weights) as Array<[K, number]>);
+  }
+  weightedItem<T>(items: ReadonlyArray<readonly [T, number]>): T {
     let total = 0;
     for (const [, w] of items) total += w;
     let r = this.next() * total;
@@ -367,12 +370,12 @@ const INDUSTRIES: ReadonlyArray<readonly [string, string]> = [
 ];
 const BRAND_HEADS = [...'恒华瑞鼎汇锦远天嘉中星博润宏金永聚启卓云海同新方正东盛德创凯'];
 const BRAND_TAILS = [...'信达丰盛通程航成禾科河泽图桥安力明越帆源泰隆昌和兴翔'];
-const ENTERPRISE_TYPES: ReadonlyArray<readonly [string, number]> = [
-  ['有限责任公司（自然人投资或控股）', 55],
-  ['有限责任公司（自然人独资）', 25],
-  ['有限责任公司（非自然人投资或控股的法人独资）', 12],
-  ['股份有限公司（非上市、自然人投资或控股）', 8],
-];
+const ENTERPRISE_TYPES = {
+  '有限责任公司（自然人投资或控股）': 55,
+  '有限责任公司（自然人独资）': 25,
+  '有限责任公司（非自然人投资或控股的法人独资）': 12,
+  '股份有限公司（非上市、自然人投资或控股）': 8,
+};
 const MAIL_DOMAINS = ['163.com', '126.com', 'qq.com', 'aliyun.com', 'sina.com', 'foxmail.com'];
 
 const ORDINARY_PLATE_LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
@@ -434,7 +437,7 @@ class DemoCity {
     const male = g.chance(0.51);
     const { regionCode, birthDay, idNumber } = space.at(i, male);
     const districtCode =
-      COUNTY_BY_CODE.has(regionCode) && g.chance(0.8) ? regionCode : g.weighted(countyWeights).code;
+      COUNTY_BY_CODE.has(regionCode) && g.chance(0.8) ? regionCode : g.weightedItem(countyWeights).code;
     const district = countyName(districtCode);
     const surname = options.surname ?? g.faker.person.lastName();
     return {
@@ -489,17 +492,12 @@ class DemoCity {
   /** The i-th enterprise (row i of the enterprise registry). */
   enterprise(i: number): Enterprise {
     const g = this.rngs.enterprise.reseed(this.seed, KIND.enterprise, i);
-    const county = g.weighted(countyWeights);
+    const county = g.weightedItem(countyWeights);
     const [industry, scope] = g.pick(INDUSTRIES);
     const type = g.weighted(ENTERPRISE_TYPES);
     const suffix = type.startsWith('股份') ? '股份有限公司' : '有限公司';
     const establishedDay = LAST_DAY - Math.floor(g.next() ** 1.6 * 30 * 365);
-    const status = g.weighted([
-      ['存续', 85],
-      ['在业', 5],
-      ['注销', 7],
-      ['吊销', 3],
-    ] as const);
+    const status = g.weighted({ 存续: 85, 在业: 5, 注销: 7, 吊销: 3 });
     const legalRepresentative = this.resident(g, 22, 75);
     return {
       uscc: creditCode('MA', '9', '1', county.code, i),
@@ -707,39 +705,26 @@ export const GENERATORS: Record<string, RowGenerator> = {
       name: p.name,
       sex: sexLabel(p),
       birth_date: isoDay(p.birthDay),
-      ethnicity: g.weighted([
-        ['汉族', 960],
-        ['畲族', 12],
-        ['回族', 8],
-        ['土家族', 8],
-        ['苗族', 6],
-        ['满族', 3],
-        ['壮族', 3],
-      ] as const),
+      ethnicity: g.weighted({ 汉族: 960, 畲族: 12, 回族: 8, 土家族: 8, 苗族: 6, 满族: 3, 壮族: 3 }),
       education:
         age < 12
           ? '小学'
           : age < 15
             ? '初中'
-            : g.weighted([
-                ['初中', 25],
-                ['高中', 18],
-                ['中等职业教育', 8],
-                ['大学专科', 17],
-                ['大学本科', 24],
-                ['硕士研究生', 6],
-                ['博士研究生', 1],
-                ['小学', 1],
-              ] as const),
+            : g.weighted({
+                初中: 25,
+                高中: 18,
+                中等职业教育: 8,
+                大学专科: 17,
+                大学本科: 24,
+                硕士研究生: 6,
+                博士研究生: 1,
+                小学: 1,
+              }),
       marital_status:
         age < 22
           ? '未婚'
-          : g.weighted([
-              ['未婚', age < 35 ? 40 : 6],
-              ['已婚', 80],
-              ['离婚', 6],
-              ['丧偶', age > 65 ? 20 : 1],
-            ] as const),
+          : g.weighted({ 未婚: age < 35 ? 40 : 6, 已婚: 80, 离婚: 6, 丧偶: age > 65 ? 20 : 1 }),
       district_code: p.districtCode,
       district: p.district,
       address: p.address,
@@ -770,22 +755,17 @@ export const GENERATORS: Record<string, RowGenerator> = {
     const registered = LAST_DAY - g.int(10, 15 * 365);
     return {
       plate: plateOf(i),
-      vehicle_type: g.weighted([
-        ['小型普通客车', 86],
-        ['小型轿车', 6],
-        ['轻型普通货车', 5],
-        ['大型普通客车', 1],
-        ['重型厢式货车', 2],
-      ] as const),
+      vehicle_type: g.weighted({
+        小型普通客车: 86,
+        小型轿车: 6,
+        轻型普通货车: 5,
+        大型普通客车: 1,
+        重型厢式货车: 2,
+      }),
       brand,
       color: g.pick(['白', '黑', '灰', '银', '蓝', '红']),
       fuel,
-      use_nature: g.weighted([
-        ['非营运', 92],
-        ['预约出租客运', 4],
-        ['货运', 3],
-        ['公路客运', 1],
-      ] as const),
+      use_nature: g.weighted({ 非营运: 92, 预约出租客运: 4, 货运: 3, 公路客运: 1 }),
       first_registered_on: isoDay(registered),
       owner_name: owner.name,
       owner_id_number: owner.idNumber,
@@ -796,13 +776,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
 
   low_income(city, g, i) {
     const head = city.resident(g, 30, 86);
-    const size = g.weighted([
-      [1, 35],
-      [2, 30],
-      [3, 20],
-      [4, 10],
-      [5, 5],
-    ] as const);
+    const size = Number(g.weighted({ 1: 35, 2: 30, 3: 20, 4: 10, 5: 5 }));
     // 2025 standard 1,258 yuan per person and month, less what the family earns.
     const allowance = size * 1_258 - g.int(0, size * 500);
     return {
@@ -832,14 +806,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
       beds,
       residents: Math.round(beds * g.normal(0.72, 0.12, 0.3, 0.98)),
       medical_care: g.chance(0.55),
-      rating: g.weighted([
-        ['一级', 10],
-        ['二级', 25],
-        ['三级', 30],
-        ['四级', 12],
-        ['五级', 5],
-        ['未评定', 18],
-      ] as const),
+      rating: g.weighted({ 一级: 10, 二级: 25, 三级: 30, 四级: 12, 五级: 5, 未评定: 18 }),
       phone: home.phone,
     };
   },
@@ -933,15 +900,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
     const patient = city.resident(g, 0, 100, day);
     const age = yearsBetween(patient.birthDay, day);
     const department =
-      age < 14
-        ? '儿科'
-        : g.weighted([
-            ['内科', 50],
-            ['外科', 18],
-            ['眼科', 12],
-            ['口腔科', 10],
-            ['皮肤科', 10],
-          ] as const);
+      age < 14 ? '儿科' : g.weighted({ 内科: 50, 外科: 18, 眼科: 12, 口腔科: 10, 皮肤科: 10 });
     const [diagnosis, icd10] = g.pick(DIAGNOSES[department]!);
     const total = g.normal(260, 150, 25, 1_800);
     const insured = total * g.normal(0.62, 0.1, 0.3, 0.9);
@@ -983,11 +942,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
       school: school.name,
       stage: junior ? '初中' : '小学',
       enroll_year: junior ? primaryYear + 6 : primaryYear,
-      enroll_route: g.weighted([
-        ['学区划片', 70],
-        ['随迁子女积分入学', 18],
-        ['民办学校摇号', 12],
-      ] as const),
+      enroll_route: g.weighted({ 学区划片: 70, 随迁子女积分入学: 18, 民办学校摇号: 12 }),
       household_district: pupil.district,
       guardian_name: guardian.name,
       guardian_mobile: guardian.mobile,
@@ -1053,12 +1008,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
     const owner = city.resident(g, 22, 86);
     const registered = LAST_DAY - g.int(1, 15 * 365);
     const year = new Date(registered * DAY_MS).getUTCFullYear();
-    const usage = g.weighted([
-      ['住宅', 82],
-      ['商业', 8],
-      ['办公', 6],
-      ['工业', 4],
-    ] as const);
+    const usage = g.weighted({ 住宅: 82, 商业: 8, 办公: 6, 工业: 4 });
     return {
       certificate_no: `浙(${year})${DEMO_CITY.name}不动产权第${String(i + 1).padStart(7, '0')}号`,
       unit_no: `${owner.districtCode}${g.digits(6)}GB${g.digits(5)}F${g.digits(8)}`,
@@ -1068,11 +1018,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
       usage,
       floor_area: money(usage === '住宅' ? g.normal(96, 32, 35, 280) : g.normal(180, 90, 30, 2_000)),
       right_type: '国有建设用地使用权/房屋所有权',
-      co_ownership: g.weighted([
-        ['单独所有', 45],
-        ['共同共有', 48],
-        ['按份共有', 7],
-      ] as const),
+      co_ownership: g.weighted({ 单独所有: 45, 共同共有: 48, 按份共有: 7 }),
       registered_on: isoDay(registered),
     };
   },
@@ -1171,13 +1117,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
   taxpayer_credit(city, g, i) {
     const e = city.enterprise(i % city.enterprises);
     const year = 2025 - (Math.floor(i / city.enterprises) % 10);
-    const level = g.weighted([
-      ['A', 15],
-      ['B', 60],
-      ['M', 15],
-      ['C', 7],
-      ['D', 3],
-    ] as const);
+    const level = g.weighted({ A: 15, B: 60, M: 15, C: 7, D: 3 });
     const score = {
       A: g.normal(94, 3, 90, 100),
       B: g.normal(80, 5, 70, 89.9),
@@ -1201,12 +1141,7 @@ export const GENERATORS: Record<string, RowGenerator> = {
     const period = dayOf(isoMonth(year, month));
     const person = city.resident(g, 18, 65, period);
     const agent = city.randomEnterprise(g);
-    const item = g.weighted([
-      ['工资、薪金所得', 88],
-      ['劳务报酬所得', 9],
-      ['稿酬所得', 2],
-      ['特许权使用费所得', 1],
-    ] as const);
+    const item = g.weighted({ '工资、薪金所得': 88, 劳务报酬所得: 9, 稿酬所得: 2, 特许权使用费所得: 1 });
     const income = Math.round(g.normal(9_800, 6_500, 2_500, 90_000));
     const deductions = item === '工资、薪金所得' ? Math.min(income, 24_930) * 0.105 : 0;
     const tax =

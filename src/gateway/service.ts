@@ -8,6 +8,7 @@ import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { DataType } from '../core/tables.ts';
 import { DATASET_SCHEMA, ROW_ORDINAL } from '../ingest/store.ts';
+import { guardGatewayCall } from '../monitor/service.ts';
 import { ipAllowed } from '../sharing/policy.ts';
 import { type ContractRow, effectiveState, findContract } from '../sharing/service.ts';
 import {
@@ -114,6 +115,8 @@ export async function admit(
   if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
   if (contract.consumer_org_id !== principal.orgId)
     throw new AppError('FORBIDDEN', { reason: 'organization' });
+  // Emergency stop and the working-hours term, read from the database on every request.
+  await guardGatewayCall(ctx, contract);
   const state = effectiveState(contract);
   if (state === 'expired' || contract.valid_from.getTime() > Date.now()) {
     if (state === 'expired' && contract.state === 'active') {

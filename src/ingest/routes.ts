@@ -10,12 +10,14 @@ import { Type } from 'typebox';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { LEASE_SECONDS } from '../core/jobs.ts';
 import * as ingest from './service.ts';
 
 const read = { roles: 'any', scope: 'catalog:read' } as const;
 const write = { roles: 'any', scope: 'catalog:write' } as const;
 const tags = ['ingest'];
-const SWEEP_EVERY_MS = 30_000;
+// Twice per lease: a dead node's import is failed within about 1.5 leases of its last renewal.
+const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
 const PREVIEW_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const FileOptions = {

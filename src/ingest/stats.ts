@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Column statistics gathered while rows stream by, in fixed memory per column: null rate,
  * min/max, invalid values, and a distinct-count estimate by K minimum values (KMV): keep the
@@ -9,9 +7,22 @@ import { createHash } from 'node:crypto';
 const K = 1024;
 const HASH_SPACE = 2 ** 52;
 
+/**
+ * 52 well-mixed bits of a string (cyrb53: two multiply-xorshift lanes over the UTF-16 units).
+ * KMV needs uniform hashes, not secret ones: a SHA-1 object per value cost more than parsing,
+ * checking and loading the value together.
+ */
 function hash52(value: string): number {
-  const digest = createHash('sha1').update(value).digest();
-  return (digest.readUInt32BE(0) * 2 ** 20 + (digest.readUInt32BE(4) >>> 12)) as number;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2_654_435_761);
+    h2 = Math.imul(h2 ^ c, 1_597_334_677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2_246_822_507) ^ Math.imul(h2 ^ (h2 >>> 13), 3_266_489_909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2_246_822_507) ^ Math.imul(h1 ^ (h1 >>> 13), 3_266_489_909);
+  return (h2 & 0xfffff) * 2 ** 32 + (h1 >>> 0);
 }
 
 export interface ColumnStats {
@@ -51,13 +62,12 @@ export class ColumnStatsAccumulator {
     if (this.min === null || comparable < this.min) this.min = comparable;
     if (this.max === null || comparable > this.max) this.max = comparable;
     const h = hash52(String(value));
+    const full = this.smallest.length === K;
+    // Once K hashes are kept, nearly every value is above the largest: one comparison, no lookup.
+    if (full && h >= this.smallest[K - 1]!) return;
     if (this.members.has(h)) return;
-    if (this.smallest.length < K) {
-      this.insert(h);
-    } else if (h < this.smallest[K - 1]!) {
-      this.members.delete(this.smallest.pop()!);
-      this.insert(h);
-    }
+    if (full) this.members.delete(this.smallest.pop()!);
+    this.insert(h);
   }
 
   private insert(h: number): void {

@@ -62,6 +62,8 @@ export interface Terms {
   minGroupSize: number;
   onwardTransfer: boolean;
   securitySignoff: boolean;
+  /** Served only in working hours (MONITOR_WORKING_HOURS/DAYS); absent in terms granted before it existed. */
+  workingHoursOnly?: boolean;
   /** A version id the contract stays on; null follows the resource's current version. */
   pinnedVersionId: string | null;
 }
@@ -78,6 +80,8 @@ export interface TermChanges {
   minGroupSize?: number | undefined;
   /** Security officer only: accept masks weaker than the fields' grade defaults. */
   allowWeakerMasking?: boolean | undefined;
+  /** Narrowing only: once set, a reviewer cannot take it off again. */
+  workingHoursOnly?: boolean | undefined;
   /** Pin the contract to this ready version (by id, resolved by the caller). */
   pinnedVersionId?: string | undefined;
 }
@@ -189,6 +193,16 @@ export function reviseTerms(
     next.minGroupSize = changes.minGroupSize;
   }
   if (changes.pinnedVersionId) next.pinnedVersionId = changes.pinnedVersionId;
+  if (changes.workingHoursOnly !== undefined) {
+    if (!changes.workingHoursOnly && current.workingHoursOnly) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        { field: 'workingHoursOnly' },
+        { zh: '工作时间限制只能加上，不能取消', en: 'the working-hours restriction can only be added' },
+      );
+    }
+    next.workingHoursOnly = changes.workingHoursOnly;
+  }
   if (changes.ipAllowlist) {
     const badIp = changes.ipAllowlist.find((ip) => !IPV4_OR_CIDR.test(ip));
     if (badIp) throw new AppError('VALIDATION_FAILED', { field: 'ipAllowlist', value: badIp });
@@ -216,6 +230,7 @@ export function requestedTerms(
     ipAllowlist: [],
     onwardTransfer: false,
     securitySignoff: false,
+    workingHoursOnly: false,
     pinnedVersionId: null,
   };
 }

@@ -53,6 +53,11 @@ const Decision = Type.Object(
     ipAllowlist: Type.Optional(Type.Array(Type.String({ maxLength: 43 }), { maxItems: 100 })),
     minGroupSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
     allowWeakerMasking: Type.Optional(Type.Boolean()),
+    workingHoursOnly: Type.Optional(
+      Type.Boolean({
+        description: '仅工作时间可访问 / serve only in working hours (can be added, not removed)',
+      }),
+    ),
     pinVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'keep the contract on this version' })),
   },
   { additionalProperties: false },

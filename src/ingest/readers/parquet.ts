@@ -16,6 +16,7 @@ import * as zlib from 'node:zlib';
 import type { AsyncBuffer, ColumnData, Compressors, FileMetaData, ParquetParsers } from 'hyparquet';
 import { parquetMetadataAsync, parquetRead, parquetSchema, snappyUncompress } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
+import { getTreePath } from 'hyparquet/src/schema.js';
 import { FileReadError, rowProblem } from './errors.ts';
 import type { CellValue, ReadLimits, TableRow } from './types.ts';
 
@@ -75,8 +76,7 @@ export async function openParquet(
   let chunkRanges: ChunkRange[] = [];
   let groupRows: number[] = [];
   const maxSlice = Math.max(limits.maxParquetRowGroupBytes, footerLength + 8);
-  const file: AsyncBuffer = {
-    byteLength: fileSize,
+  const direct = {
     async slice(start: number, end: number = fileSize): Promise<ArrayBuffer> {
       if (!(start >= 0 && end <= fileSize && start <= end)) {
         throw corrupt(
@@ -109,6 +109,17 @@ export async function openParquet(
       return buffer.buffer;
     },
   };
+  const file: AsyncBuffer = {
+    byteLength: fileSize,
+    slice(start: number, end: number = fileSize): Promise<ArrayBuffer> {
+      const read = direct.slice(start, end);
+      // hyparquet prefetches ranges and does not await them all once one read has failed; a refused
+      // slice nobody awaits must not end the process as an unhandled rejection (whoever awaits it
+      // still gets the error).
+      read.catch(() => {});
+      return read;
+    },
+  };
 
   let metadata: FileMetaData;
   try {
@@ -122,6 +133,10 @@ export async function openParquet(
     header = parquetSchema(metadata).children.map((child) => child.element.name);
   } catch (error) {
     throw asReadError(error, 'the schema is invalid', '表结构无效');
+  }
+  // A damaged footer can leave a column without a name (hyparquet does not check).
+  if (header.some((name) => typeof name !== 'string')) {
+    throw corrupt('a column of the schema has no name', '表结构中有列没有名称');
   }
   if (header.length > limits.maxColumns) {
     throw new FileReadError('FILE_TOO_MANY_COLUMNS', { count: header.length, limit: limits.maxColumns });
@@ -145,6 +160,7 @@ function validateRowGroups(
   const chunkRanges: ChunkRange[] = [];
   const groupRows: number[] = [];
   let total = 0;
+  const tree = parquetSchema(metadata);
   metadata.row_groups.forEach((group, index) => {
     const rows = Number(group.num_rows);
     if (!Number.isSafeInteger(rows) || rows < 0) {
@@ -162,6 +178,17 @@ function validateRowGroups(
     for (const chunk of group.columns) {
       const meta = chunk.meta_data;
       if (!meta) throw corrupt('a column chunk has no metadata', '列块缺少元数据');
+      // hyparquet resolves this path while it starts the reads of the row group: a path that names
+      // no column throws there, leaving the reads already started to fail unobserved.
+      try {
+        getTreePath(tree, meta.path_in_schema);
+      } catch {
+        throw corrupt(
+          `row group ${index}: a column chunk names no column of the schema`,
+          `第 ${index} 个行组：列块对应的列在表结构中不存在`,
+          { rowGroup: index },
+        );
+      }
       const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
       const dataStart = Number(meta.data_page_offset);
       const size = Number(meta.total_compressed_size);
@@ -219,7 +246,21 @@ function checkPages(bytes: Uint8Array, rows: number, limits: ReadLimits): void {
       Number.isSafeInteger(page.uncompressed_page_size) &&
       page.uncompressed_page_size >= 0 &&
       reader.offset + page.compressed_page_size <= bytes.length;
-    if (!sizesValid || !(values >= 0)) throw corrupt('a page header has invalid sizes', '页头中的大小无效');
+    // hyparquet positions itself in a v2 page by these lengths: a missing one makes its offset NaN,
+    // and its level decoder then reads byte 0 forever.
+    const v2 = page.data_page_header_v2;
+    const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+    const v2Valid =
+      !v2 ||
+      (count(v2.num_values) &&
+        count(v2.num_nulls) &&
+        v2.num_nulls <= v2.num_values &&
+        count(v2.num_rows) &&
+        count(v2.definition_levels_byte_length) &&
+        count(v2.repetition_levels_byte_length) &&
+        v2.definition_levels_byte_length + v2.repetition_levels_byte_length <= page.compressed_page_size);
+    if (!sizesValid || !count(values) || !v2Valid)
+      throw corrupt('a page header has invalid sizes', '页头中的大小无效');
     if (page.uncompressed_page_size > limits.maxParquetRowGroupBytes || values > maxValues) {
       throw tooLarge('a Parquet page is too large', 'Parquet 数据页过大', {
         pageBytes: page.uncompressed_page_size,

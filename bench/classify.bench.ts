@@ -1,0 +1,337 @@
+/**
+ * Classification benchmark:
+ *   1. precision and recall per detector on the labelled corpus written as files (CSV and XLSX,
+ *      a third GB18030 CSV), read back through the same path as `shutong classify`;
+ *   2. scan throughput in MB/s (CSV bytes of the rows scanned per second), full scan and with the
+ *      default reservoir beyond 200,000 rows;
+ *   3. what scanning adds to an import: the same file imported with scanning off, on (rows
+ *      scanned on a worker thread while they load, the default) and inline, alternately.
+ *
+ *   node --import tsx bench/classify.bench.ts                 (embedded PostgreSQL)
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/classify.bench.ts
+ *
+ * CLASSIFY_BENCH_ROWS sets the rows of the imported file (default 200000), CLASSIFY_BENCH_ROUNDS
+ * the imports per mode (default 3). Times are wall clock; on a busy machine compare the minimums.
+ */
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import * as catalog from '../src/catalog/service.ts';
+import { classifyFile } from '../src/classify/cli.ts';
+import { evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
+import { predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
+import { createColumnScanner } from '../src/classify/scan.ts';
+import type { Principal } from '../src/core/auth.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { cliCtx } from '../src/core/context.ts';
+import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { seedDemo } from '../src/demo/seed.ts';
+import * as ingest from '../src/ingest/service.ts';
+import { luhnCheckDigit } from '../src/standards/luhn.ts';
+import { makeResidentId } from '../src/standards/resident-id.ts';
+import { makeUscc } from '../src/standards/uscc.ts';
+
+// ---------------------------------------------------------------- a register-like table
+
+const HEADER = [
+  '公民身份号码',
+  '姓名',
+  '性别',
+  '出生日期',
+  '手机号码',
+  '固定电话',
+  '现住址',
+  '所属区县',
+  '登记日期',
+  '参保状态',
+  '缴费金额',
+  '单位名称',
+  '统一社会信用代码',
+  '银行账号',
+  '备注',
+] as const;
+const FIELD_NAMES = [
+  'id_number',
+  'name',
+  'sex',
+  'birth_date',
+  'mobile',
+  'landline',
+  'address',
+  'district',
+  'registered_on',
+  'status',
+  'amount',
+  'employer',
+  'employer_uscc',
+  'bank_account',
+  'note',
+];
+const SURNAMES = [
+  ...'王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤',
+];
+const GIVEN = [...'伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力金晶志海燕鹏宇浩凯'];
+const DISTRICTS: [string, string][] = [
+  ['330102', '上城区'],
+  ['330105', '拱墅区'],
+  ['330106', '西湖区'],
+  ['330108', '滨江区'],
+  ['330109', '萧山区'],
+  ['330110', '余杭区'],
+];
+const ROADS = ['文三路', '教工路', '莫干山路', '江南大道', '天目山路', '凤起路', '延安路', '体育场路'];
+const EMPLOYERS = ['云岚市第一人民医院', '云岚市数据运营有限公司', '云岚市公共交通集团', '云岚市自来水公司'];
+const USCCS = [
+  makeUscc('9', '1', '330100', 'MA2H7K3L'),
+  makeUscc('1', '2', '330100', '47000012'),
+  makeUscc('9', '1', '330106', 'MA27X4LQ'),
+  makeUscc('1', '1', '330100', '00248912'),
+];
+const STATUS = ['正常参保', '暂停缴费', '终止参保'];
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Rows of a social insurance register: a third of the columns sensitive, the rest plain. */
+export function registerRows(n: number, seed = 42): string[][] {
+  const r = rng(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(items: readonly T[]) => items[Math.floor(r() * items.length)]!;
+  const pad = (v: number) => String(v).padStart(2, '0');
+  const rows: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    const [code, district] = pick(DISTRICTS);
+    const y = int(1940, 2005);
+    const birth = `${y}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
+    const seq = int(0, 999);
+    const card = `6217${String(int(0, 999_999_999)).padStart(9, '0')}${String(int(0, 99_999)).padStart(5, '0')}`;
+    rows.push([
+      makeResidentId(code, birth, seq),
+      pick(SURNAMES) + pick(GIVEN) + (r() < 0.6 ? pick(GIVEN) : ''),
+      seq % 2 ? '男' : '女',
+      birth,
+      `1${pick(['38', '39', '50', '58', '86', '35'])}${String(int(0, 99_999_999)).padStart(8, '0')}`,
+      r() < 0.3 ? '' : `0571-${int(81_000_000, 89_999_999)}`,
+      `浙江省云岚市${district}${pick(ROADS)}${int(1, 399)}号${int(1, 30)}幢${int(101, 2402)}室`,
+      district,
+      `20${int(15, 25)}-${pad(int(1, 12))}-${pad(int(1, 28))}`,
+      pick(STATUS),
+      (int(10_000, 900_000) / 100).toFixed(2),
+      pick(EMPLOYERS),
+      pick(USCCS),
+      card + luhnCheckDigit(card),
+      r() < 0.8 ? '' : pick(['补缴', '转入', '待核实']),
+    ]);
+  }
+  return rows;
+}
+
+function toCsv(rows: string[][]): string {
+  return `${HEADER.join(',')}\n${rows.map((row) => row.join(',')).join('\n')}\n`;
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// ---------------------------------------------------------------- 1. corpus
+
+async function corpusTable(dir: string) {
+  const corpus = generateCorpus();
+  const files = await writeCorpusFiles(dir, corpus);
+  const started = performance.now();
+  const predictions = await predictFiles(corpus, files, async (file) =>
+    (await classifyFile(file.path)).results.map((r) => r.type),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const count = (kind: string) => files.filter((f) => f.kind === kind).length;
+  console.log(
+    `\nLabelled corpus as files: ${corpus.length} columns in ${files.length} files ` +
+      `(${count('csv-gb18030')} GB18030 CSV, ${count('csv-utf8')} UTF-8 CSV, ${count('xlsx')} XLSX), ` +
+      `classified in ${seconds.toFixed(1)} s`,
+  );
+  const evaluation = evaluate(corpus, predictions);
+  console.log(formatEvaluation(evaluation));
+  if (evaluation.errors.length > 0) console.log('misclassified:', evaluation.errors);
+}
+
+// ---------------------------------------------------------------- 2. throughput
+
+function throughput() {
+  const distinct = registerRows(100_000, 7);
+  const bytesOf = (rows: string[][]) => rows.reduce((s, row) => s + Buffer.byteLength(row.join(',')) + 1, 0);
+  const run = (rows: number, options: Parameters<typeof createColumnScanner>[1]) => {
+    const scanner = createColumnScanner([...HEADER], options);
+    const started = performance.now();
+    for (let i = 0; i < rows; i++) scanner.add(distinct[i % distinct.length]!);
+    const result = scanner.result();
+    const ms = performance.now() - started;
+    const bytes = bytesOf(distinct) * (rows / distinct.length);
+    return { ms, mbps: bytes / 1e6 / (ms / 1000), rowsPerSecond: rows / (ms / 1000), result };
+  };
+  run(20_000, { fullScanRows: Number.POSITIVE_INFINITY }); // warm-up
+  const full = run(100_000, { fullScanRows: Number.POSITIVE_INFINITY });
+  const sampled = run(1_000_000, {});
+  console.log(
+    `\nScan throughput (${HEADER.length} columns, ${(bytesOf(distinct) / 100_000).toFixed(0)} bytes a row):`,
+  );
+  console.log(
+    `  full scan, 100,000 rows:                ${full.mbps.toFixed(1)} MB/s (${Math.round(full.rowsPerSecond)} rows/s)`,
+  );
+  console.log(
+    `  default, 1,000,000 rows (full to 200k): ${sampled.mbps.toFixed(1)} MB/s (${Math.round(sampled.rowsPerSecond)} rows/s)`,
+  );
+  console.log(
+    `  found: ${full.result
+      .filter((c) => c.type)
+      .map((c) => `${c.name}=${c.type}`)
+      .join(', ')}`,
+  );
+}
+
+// ---------------------------------------------------------------- 3. import overhead
+
+async function openBenchDatabase(): Promise<{
+  database: DatabaseHandle;
+  kind: string;
+  drop(): Promise<void>;
+}> {
+  const serverUrl = process.env.BENCH_DATABASE_URL;
+  if (!serverUrl) {
+    const database = await openDatabase({});
+    return { database, kind: 'embedded PGlite', drop: () => database.close() };
+  }
+  const name = `shutong_bench_${Math.random().toString(16).slice(2, 10)}`;
+  const admin = async (text: string) => {
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    try {
+      await c.query(text);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), poolSize: 4 });
+  return {
+    database,
+    kind: 'PostgreSQL server',
+    async drop() {
+      await database.close();
+      await admin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+async function importOverhead(dir: string) {
+  const rows = Number(process.env.CLASSIFY_BENCH_ROWS ?? 200_000);
+  const rounds = Number(process.env.CLASSIFY_BENCH_ROUNDS ?? 3);
+  const file = path.join(dir, 'register.csv');
+  await writeFile(file, toCsv(registerRows(rows)));
+  const size = (await stat(file)).size;
+  const { database, kind, drop } = await openBenchDatabase();
+  try {
+    await migrate(database.db);
+    const config = loadConfig({});
+    await seedDemo(cliCtx(database.db, config), { data: false } as Parameters<typeof seedDemo>[1]);
+    const user = await database.db
+      .selectFrom('users')
+      .select(['id', 'username', 'org_id', 'roles'])
+      .where('username', '=', 'steward.hrss')
+      .executeTakeFirst();
+    const steward =
+      user ??
+      (await database.db
+        .selectFrom('users')
+        .select(['id', 'username', 'org_id', 'roles'])
+        .where((eb) => eb(eb.val('data_steward'), '=', eb.fn.any('roles')))
+        .executeTakeFirstOrThrow());
+    const principal: Principal = {
+      kind: 'cli',
+      credentialId: 'cli',
+      userId: steward.id,
+      username: steward.username,
+      orgId: steward.org_id,
+      roles: steward.roles,
+      scopes: 'all',
+    };
+    const ctx = cliCtx(database.db, config, principal);
+    const resource = await catalog.createResource(ctx, {
+      name: '社会保险参保登记（基准测试）',
+      theme: 'social_security',
+      updateCycle: 'monthly',
+      sharingType: 'conditional',
+      sharingConditions: '基准测试',
+      openType: 'not_open',
+      fields: HEADER.map((label, i) => ({
+        name: FIELD_NAMES[i]!,
+        label,
+        dataType: label.endsWith('日期') ? 'date' : label === '缴费金额' ? 'decimal' : 'text',
+      })),
+    });
+    const modes = [
+      ['off', false],
+      ['worker', true],
+      ['inline', 'inline'],
+    ] as const;
+    const times = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+    for (let round = 0; round <= rounds; round++) {
+      for (const [mode, classify] of modes) {
+        const started = performance.now();
+        const prepared = await ingest.prepareImport(ctx, resource.id, file, { classify });
+        await prepared.run();
+        // The first round warms up the JIT, the worker and the database; it is not counted.
+        if (round > 0) times.get(mode)!.push(performance.now() - started);
+      }
+    }
+    const view = await catalog.getResource(ctx, resource.id);
+    console.log(
+      `\nImport overhead (${kind}; ${rows.toLocaleString('en')} rows, ${(size / 1e6).toFixed(1)} MB, ${rounds} rounds per mode):`,
+    );
+    const off = times.get('off')!;
+    for (const [mode] of modes) {
+      const t = times.get(mode)!;
+      console.log(
+        `  scan ${mode.padEnd(7)} min ${fmt(Math.min(...t))}  median ${fmt(median(t))}  ` +
+          `${(size / 1e6 / (Math.min(...t) / 1000)).toFixed(1)} MB/s  ` +
+          `ratio ${(Math.min(...t) / Math.min(...off)).toFixed(2)}× (median ${(median(t) / median(off)).toFixed(2)}×)`,
+      );
+    }
+    console.log(
+      `  graded: resource ${view.grade}; ${view.fields
+        .filter((f) => f.detector)
+        .map((f) => `${f.name} ${f.grade} (${f.detector})`)
+        .join(', ')}`,
+    );
+  } finally {
+    await drop();
+  }
+}
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'shutong-bench-classify-'));
+  try {
+    console.log('== classification ==');
+    await corpusTable(dir);
+    throughput();
+    await importOverhead(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await run();
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../src/core/config.ts';
+import { type Ctx, cliCtx } from '../src/core/context.ts';
+import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { stewardUsername } from '../src/demo/city.ts';
+import { seedDemo } from '../src/demo/seed.ts';
+
+/** What `npm run bench` hands every benchmark module's `run(ctx)`. */
+export interface BenchContext {
+  /** The PostgreSQL server benchmarks run on (BENCH_DATABASE_URL). */
+  serverUrl: string;
+}
+
+/** A benchmark's outcome: printed as a table, its goals summed up at the end of the run. */
+export interface BenchReport {
+  title: string;
+  table: Record<string, Record<string, string | number>>;
+  goals: Array<{ name: string; value: string; goal: string; met: boolean }>;
+  notes?: string[];
+}
+
+export const DEFAULT_BENCH_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+async function admin(serverUrl: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ScratchDatabase {
+  url: string;
+  database: DatabaseHandle;
+  /** The platform itself at the command line, on this database. */
+  ctx: Ctx;
+  /** The demo data steward of an organization (`health`, `market`, …). */
+  stewardCtx(org: string): Promise<Ctx>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database on the benchmark server, migrated, with the demo city's organizations and
+ * users (no demo data: each benchmark brings its own). `drop()` removes it again.
+ */
+export async function scratchDatabase(ctx: BenchContext, prefix: string): Promise<ScratchDatabase> {
+  const name = `shutong_bench_${prefix}_${randomBytes(4).toString('hex')}`;
+  await admin(ctx.serverUrl, `create database ${name}`);
+  const url = new URL(ctx.serverUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), poolSize: 10 });
+  const drop = async () => {
+    await database.close();
+    await admin(ctx.serverUrl, `drop database if exists ${name} with (force)`);
+  };
+  try {
+    await migrate(database.db);
+    const config = loadConfig({ DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' });
+    const platform = cliCtx(database.db, config);
+    await seedDemo(platform, { data: false });
+    return {
+      url: url.toString(),
+      database,
+      ctx: platform,
+      async stewardCtx(org) {
+        const user = await database.db
+          .selectFrom('users')
+          .select(['id', 'username', 'org_id', 'roles'])
+          .where('username', '=', stewardUsername(org))
+          .executeTakeFirstOrThrow();
+        return cliCtx(database.db, config, {
+          kind: 'cli',
+          credentialId: 'cli',
+          userId: user.id,
+          username: user.username,
+          orgId: user.org_id,
+          roles: user.roles,
+          scopes: 'all',
+        });
+      },
+      drop,
+    };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** The value at quantile q (0…1) of sorted numbers, nearest rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}

@@ -1,0 +1,68 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { landingPage } from './landing.ts';
+
+/** Where `npm run build` puts the web console (web/vite.config.ts). */
+export const CONSOLE_DIR = fileURLToPath(new URL('../dist/web', import.meta.url));
+
+/** Paths the console never answers, even for a browser: the API and the platform's own pages. */
+const SERVER_PATHS = /^\/(?:v1|docs|openapi\.json|healthz|readyz|dcat|api\/3)(?:[/?.]|$)/;
+
+const hidden = { hide: true };
+const access = 'public' as const;
+
+/**
+ * Serves the web console at `/`: its files from dist/web, and index.html for any other GET a
+ * browser makes outside the server's own paths (client-side routes such as /catalog/res_… are
+ * deep-linkable). Without a build it serves the landing page, which says how to build. Hashed
+ * assets are cached for a year; index.html is revalidated on every load so a rebuild shows at once.
+ */
+export function consolePlugin(options: { version: string; dir?: string }): FastifyPluginAsync {
+  return async (app) => {
+    const root = options.dir ?? CONSOLE_DIR;
+    const built = existsSync(path.join(root, 'index.html'));
+    if (!built) {
+      app.get('/', { config: { access }, schema: hidden }, async (_req, reply) =>
+        reply.type('text/html; charset=utf-8').send(landingPage(options.version)),
+      );
+      return;
+    }
+
+    await app.register(fastifyStatic, { root, serve: false, decorateReply: true });
+    const sendIndex = (reply: FastifyReply) =>
+      reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
+
+    app.get('/', { config: { access }, schema: hidden }, async (_req, reply) => sendIndex(reply));
+
+    app.get('/*', { config: { access }, schema: hidden }, async (req: FastifyRequest, reply) => {
+      const url = req.url.split('?')[0] ?? '/';
+      if (SERVER_PATHS.test(url)) return reply.callNotFound();
+      // Fastify has decoded the parameter already.
+      const relative = (req.params as { '*': string })['*'] ?? '';
+      const file = path.resolve(root, relative);
+      if (file.startsWith(root + path.sep) && isFile(file)) {
+        const immutable = relative.startsWith('assets/');
+        return reply.sendFile(path.relative(root, file), root, {
+          cacheControl: true,
+          maxAge: immutable ? '365d' : 0,
+          immutable,
+        });
+      }
+      // A client-side route: browsers ask for HTML; anything else gets the API's 404.
+      if ((req.headers.accept ?? '').includes('text/html') && !path.extname(relative))
+        return sendIndex(reply);
+      return reply.callNotFound();
+    });
+  };
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}

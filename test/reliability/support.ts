@@ -1,0 +1,476 @@
+/**
+ * What the reliability scenarios share: scratch databases on a PostgreSQL server, real
+ * `shutong serve` processes, HTTP calls to them, and the resource → application → contract set-up
+ * done through the API the way users do it.
+ *
+ * Everything talks to 127.0.0.1 only. Each scenario makes its own database and stops the processes
+ * it started; nothing here touches the machine's PostgreSQL server beyond CREATE/DROP DATABASE.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/core/config.ts';
+import { cliCtx } from '../../src/core/context.ts';
+import { type DatabaseHandle, openDatabase } from '../../src/core/db.ts';
+import { migrate } from '../../src/core/migrate.ts';
+import { seedDemo } from '../../src/demo/seed.ts';
+
+export const SERVER_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const BIN = path.resolve('bin/shutong.js');
+export const DEMO_PASSWORD = 'shutong-demo';
+export const MiB = 1024 * 1024;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Measured figures, printed at the end of each scenario (RELIABILITY.md quotes them). */
+export function report(scenario: string, figures: Record<string, unknown>): void {
+  process.stdout.write(`\n[reliability] ${scenario}: ${JSON.stringify(figures)}\n`);
+}
+
+// ------------------------------------------------------------------ temporary things, cleaned up
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+/** Runs (in reverse order) everything the scenario registered: processes, databases, directories. */
+export async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch (error) {
+      process.stderr.write(`cleanup failed: ${String(error)}\n`);
+    }
+  }
+}
+
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `shutong-rel-${prefix}-`));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ databases
+
+export interface Scratch {
+  url: string;
+  name: string;
+}
+
+/** A new, empty database on the server of `serverUrl`, dropped (with force) at clean-up. */
+export async function scratchDatabase(serverUrl = SERVER_URL): Promise<Scratch> {
+  const name = `shutong_rel_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await client.end();
+    }
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
+}
+
+/**
+ * Migrates the database and adds the demo organizations and users (not the demo data sets, which
+ * would cost seconds per start); the servers then start with SEED_DEMO=false.
+ */
+export async function prepareDatabase(url: string): Promise<void> {
+  const database = await openDatabase({ url, poolSize: 2 });
+  try {
+    await migrate(database.db);
+    const config = loadConfig({ DEMO_PASSWORD, LOG_LEVEL: 'silent', DATA_DIR: os.tmpdir() });
+    await seedDemo(cliCtx(database.db, config), { data: false });
+  } finally {
+    await database.close();
+  }
+}
+
+/** A direct connection for checking what the servers did (closed at clean-up). */
+export async function connect(url: string): Promise<DatabaseHandle> {
+  const database = await openDatabase({ url, poolSize: 3 });
+  cleanups.push(() => database.close());
+  return database;
+}
+
+// ------------------------------------------------------------------ server processes
+
+export interface Node {
+  name: string;
+  port: number;
+  base: string;
+  pid: number;
+  child: ChildProcess;
+  /** stdout and stderr so far (the last 64 KiB). */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL if it has not ended within 10 s. */
+  stop(): Promise<void>;
+}
+
+export interface NodeOptions {
+  name: string;
+  databaseUrl: string;
+  /** Upload area and audit key file; nodes of one database share it (they must share the key). */
+  dataDir: string;
+  env?: Record<string, string>;
+  /** Wait for /readyz (default true). */
+  waitReady?: boolean;
+}
+
+/** Starts `shutong serve` as its own process, the way operators run it. */
+export async function startNode(options: NodeOptions): Promise<Node> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      DATA_DIR: options.dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SEED_DEMO: 'false',
+      DEMO_PASSWORD,
+      AUDIT_SIGN_INTERVAL_SECONDS: '0',
+      TEST_DATABASE_URL: '',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-64 * 1024);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const node: Node = {
+    name: options.name,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    child,
+    output: () => output,
+    exited,
+    alive,
+    async stop() {
+      if (!alive()) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  cleanups.push(() => node.stop());
+  if (options.waitReady !== false) await waitReady(node);
+  return node;
+}
+
+export async function waitReady(node: Node, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!node.alive()) throw new Error(`${node.name} exited before it was ready:\n${node.output()}`);
+    try {
+      const res = await fetch(`${node.base}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${node.name} was not ready within ${timeoutMs} ms:\n${node.output()}`);
+}
+
+/** Runs a `shutong` command line to its end. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'warn', TEST_DATABASE_URL: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Peak and current resident memory of a process, in MiB (from /proc). */
+export function memoryOf(pid: number): { peakMiB: number; rssMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMiB: Math.round(kib('VmHWM') / 1024), rssMiB: Math.round(kib('VmRSS') / 1024) };
+}
+
+// ------------------------------------------------------------------ HTTP
+
+export interface Reply {
+  status: number;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field in the scenarios
+  json: any;
+  headers: Record<string, string>;
+}
+
+export interface CallOptions {
+  token?: string | undefined;
+  json?: unknown;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export async function call(base: string, method: string, url: string, options: CallOptions = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined = options.body;
+  if (options.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(options.json);
+  }
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+  });
+  return toReply(res.status, await res.text(), Object.fromEntries(res.headers));
+}
+
+function toReply(status: number, text: string, headers: Record<string, string>): Reply {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, text, json, headers };
+}
+
+/**
+ * Streams a file as the raw request body (uploads are never buffered here either). Resolves with
+ * the server's answer even when the server answers before it has read the whole body.
+ */
+export function uploadFile(
+  base: string,
+  url: string,
+  file: string,
+  token: string,
+  timeoutMs = 60_000,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(`${base}${url}`);
+    let answered = false;
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer to the upload of ${file} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/octet-stream',
+          'content-length': statSync(file).size,
+        },
+      },
+      (res) => {
+        answered = true;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve(toReply(res.statusCode ?? 0, text, res.headers as Record<string, string>));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (error) => {
+      if (answered) return;
+      clearTimeout(timer);
+      reject(error);
+    });
+    const source = createReadStream(file);
+    source.on('error', reject);
+    source.pipe(req);
+  });
+}
+
+export async function login(base: string, username: string, password = DEMO_PASSWORD): Promise<string> {
+  const res = await call(base, 'POST', '/v1/auth/login', { json: { username, password } });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.text}`);
+  return res.json.token as string;
+}
+
+export async function apiKey(base: string, token: string, scopes: string[], name = 'reliability') {
+  const res = await call(base, 'POST', '/v1/api-keys', { token, json: { name, scopes } });
+  if (res.status !== 201) throw new Error(`api key: ${res.status} ${res.text}`);
+  return { id: res.json.id as string, secret: res.json.secret as string };
+}
+
+/** Throws with the reply when the status is not the expected one (for set-up steps). */
+export function expectStatus(res: Reply, status: number, what: string): Reply {
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${res.text}`);
+  return res;
+}
+
+// ------------------------------------------------------------------ data and sharing set-up
+
+export const FIELDS = [
+  { name: 'record_no', label: '记录编号', dataType: 'text', isKey: true },
+  { name: 'district', label: '所属区县', dataType: 'text' },
+  { name: 'visits', label: '就诊人次', dataType: 'integer' },
+  { name: 'name', label: '姓名', dataType: 'text' },
+  { name: 'note', label: '备注', dataType: 'text' },
+];
+export const DISTRICTS = ['西湖区', '滨江区', '上城区', '拱墅区', '余杭区'];
+
+/** Row i of the generated data sets: deterministic, so any answer can be checked. */
+export function row(i: number, tag = 'v') {
+  return {
+    record_no: `${tag}${String(i).padStart(8, '0')}`,
+    district: DISTRICTS[i % DISTRICTS.length]!,
+    visits: i % 97,
+    name: `张小${i % 1000}`,
+    note: `备注${i}`,
+  };
+}
+
+export function csvOf(count: number, tag = 'v', from = 0): string {
+  const lines = [FIELDS.map((f) => f.name).join(',')];
+  for (let i = from; i < from + count; i++) {
+    const r = row(i, tag);
+    lines.push(`${r.record_no},${r.district},${r.visits},${r.name},${r.note}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function createResource(
+  base: string,
+  token: string,
+  name: string,
+  sharingType: 'conditional' | 'unconditional' = 'conditional',
+) {
+  const res = await call(base, 'POST', '/v1/resources', {
+    token,
+    json: {
+      name,
+      theme: 'health',
+      updateCycle: 'monthly',
+      sharingType,
+      sharingConditions: sharingType === 'unconditional' ? '' : '依法履职需要',
+      openType: 'not_open',
+      fields: FIELDS,
+    },
+  });
+  expectStatus(res, 201, `create resource ${name}`);
+  return { id: res.json.id as string, code: res.json.code as string };
+}
+
+/** Grades every field g1 except `name` (g3, so it is masked): no security review needed. */
+export async function gradeFields(db: DatabaseHandle['db'], resourceId: string): Promise<void> {
+  for (const f of FIELDS) {
+    await db
+      .updateTable('resource_fields')
+      .set({ grade: f.name === 'name' ? 'g3' : 'g1', detector: f.name === 'name' ? 'person_name' : null })
+      .where('resource_id', '=', resourceId)
+      .where('name', '=', f.name)
+      .execute();
+  }
+}
+
+export async function importCsv(base: string, token: string, code: string, csv: string, name = 'v.csv') {
+  const res = await call(base, 'POST', `/v1/resources/${code}/versions?filename=${name}&wait=true`, {
+    token,
+    body: csv,
+    headers: { 'content-type': 'text/csv' },
+  });
+  return expectStatus(res, 201, `import into ${code}`).json;
+}
+
+export function applicationFor(code: string, overrides: Record<string, unknown> = {}) {
+  return {
+    resource: code,
+    fields: FIELDS.map((f) => f.name),
+    purpose: '可靠性测试',
+    purposeCategory: 'public_service',
+    legalBasis: '《社会救助暂行办法》',
+    scenario: '可靠性测试',
+    operations: ['rows', 'aggregate'],
+    requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** consumer applies, the steward approves (with `changes`): the contract id. */
+export async function contractFor(
+  base: string,
+  tokens: { consumer: string; steward: string },
+  code: string,
+  changes: Record<string, unknown> = {},
+): Promise<string> {
+  const app = expectStatus(
+    await call(base, 'POST', '/v1/applications', { token: tokens.consumer, json: applicationFor(code) }),
+    201,
+    'apply',
+  ).json;
+  const approved = expectStatus(
+    await call(base, 'POST', `/v1/applications/${app.id}/approve`, { token: tokens.steward, json: changes }),
+    200,
+    'approve',
+  ).json;
+  if (approved.state !== 'approved') throw new Error(`not approved: ${JSON.stringify(approved)}`);
+  return approved.contractId as string;
+}
+
+/** The dataset table behind the resource's current version. */
+export async function currentTable(db: DatabaseHandle['db'], resourceId: string) {
+  const row = await db
+    .selectFrom('resources')
+    .innerJoin('dataset_versions', 'dataset_versions.id', 'resources.current_version_id')
+    .select(['dataset_versions.id', 'dataset_versions.number', 'dataset_versions.table_name'])
+    .where('resources.id', '=', resourceId)
+    .executeTakeFirstOrThrow();
+  return row;
+}

@@ -1,0 +1,369 @@
+import {
+  AlertOutlined,
+  ApiOutlined,
+  AuditOutlined,
+  CloudUploadOutlined,
+  DashboardOutlined,
+  DatabaseOutlined,
+  FileProtectOutlined,
+  LogoutOutlined,
+  MenuFoldOutlined,
+  MenuOutlined,
+  MenuUnfoldOutlined,
+  SafetyCertificateOutlined,
+  SolutionOutlined,
+  UserOutlined,
+} from '@ant-design/icons';
+import {
+  Button,
+  Drawer,
+  Flex,
+  Grid,
+  Layout,
+  Menu,
+  Popover,
+  Result,
+  Segmented,
+  Space,
+  Spin,
+  Tag,
+  Typography,
+} from 'antd';
+import type { ReactNode } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { setLanguage } from './i18n.ts';
+import { Alerts } from './pages/Alerts.tsx';
+import { ApiKeys } from './pages/ApiKeys.tsx';
+import { Applications } from './pages/Applications.tsx';
+import { Apply } from './pages/Apply.tsx';
+import { Audit } from './pages/Audit.tsx';
+import { Catalog } from './pages/Catalog.tsx';
+import { ClassificationList, ClassificationReview } from './pages/Classification.tsx';
+import { ContractDetail } from './pages/ContractDetail.tsx';
+import { Contracts } from './pages/Contracts.tsx';
+import { ImportWizard } from './pages/ImportWizard.tsx';
+import { Login } from './pages/Login.tsx';
+import { Overview } from './pages/Overview.tsx';
+import { ResourceDetail } from './pages/ResourceDetail.tsx';
+import { Link, matchPath, navigate, useLocation } from './router.tsx';
+import { hasRole, useSession } from './session.tsx';
+import type { Me, Role } from './types.ts';
+
+interface NavItem {
+  key: string;
+  path: string;
+  icon: ReactNode;
+  roles?: Role[];
+}
+
+const NAV: NavItem[] = [
+  { key: 'overview', path: '/', icon: <DashboardOutlined /> },
+  { key: 'catalog', path: '/catalog', icon: <DatabaseOutlined /> },
+  { key: 'import', path: '/import', icon: <CloudUploadOutlined />, roles: ['data_steward'] },
+  {
+    key: 'classification',
+    path: '/classification',
+    icon: <SafetyCertificateOutlined />,
+    roles: ['data_steward', 'security_officer', 'platform_admin'],
+  },
+  { key: 'applications', path: '/applications', icon: <SolutionOutlined /> },
+  { key: 'contracts', path: '/contracts', icon: <FileProtectOutlined /> },
+  { key: 'apiKeys', path: '/api-keys', icon: <ApiOutlined /> },
+  {
+    key: 'audit',
+    path: '/audit',
+    icon: <AuditOutlined />,
+    roles: ['auditor', 'security_officer', 'platform_admin'],
+  },
+  {
+    key: 'alerts',
+    path: '/alerts',
+    icon: <AlertOutlined />,
+    roles: ['security_officer', 'platform_admin', 'auditor'],
+  },
+];
+
+interface RouteDef {
+  pattern: string;
+  nav: string;
+  render(params: Record<string, string>): ReactNode;
+}
+
+const ROUTES: RouteDef[] = [
+  { pattern: '/', nav: 'overview', render: () => <Overview /> },
+  { pattern: '/catalog', nav: 'catalog', render: () => <Catalog /> },
+  { pattern: '/catalog/:id', nav: 'catalog', render: (p) => <ResourceDetail id={p.id!} /> },
+  { pattern: '/catalog/:id/apply', nav: 'catalog', render: (p) => <Apply id={p.id!} /> },
+  {
+    pattern: '/catalog/:id/classification',
+    nav: 'classification',
+    render: (p) => <ClassificationReview id={p.id!} />,
+  },
+  { pattern: '/classification', nav: 'classification', render: () => <ClassificationList /> },
+  { pattern: '/import', nav: 'import', render: () => <ImportWizard /> },
+  { pattern: '/applications', nav: 'applications', render: () => <Applications /> },
+  { pattern: '/contracts', nav: 'contracts', render: () => <Contracts /> },
+  { pattern: '/contracts/:id', nav: 'contracts', render: (p) => <ContractDetail id={p.id!} /> },
+  { pattern: '/api-keys', nav: 'apiKeys', render: () => <ApiKeys /> },
+  { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
+  { pattern: '/alerts', nav: 'alerts', render: () => <Alerts /> },
+];
+
+function resolve(pathname: string): { route: RouteDef; params: Record<string, string> } | null {
+  for (const route of ROUTES) {
+    const params = matchPath(route.pattern, pathname);
+    if (params) return { route, params };
+  }
+  return null;
+}
+
+function visibleNav(me: Me): NavItem[] {
+  return NAV.filter((item) => !item.roles || hasRole(me, ...item.roles));
+}
+
+function LanguageSwitch({ compact }: { compact?: boolean }) {
+  const { t, i18n } = useTranslation();
+  return (
+    <Segmented
+      size={compact ? 'small' : 'middle'}
+      aria-label={t('header.language')}
+      value={i18n.language === 'en' ? 'en' : 'zh-CN'}
+      onChange={(value) => setLanguage(value as 'zh-CN' | 'en')}
+      options={[
+        { label: '中文', value: 'zh-CN' },
+        { label: 'EN', value: 'en' },
+      ]}
+    />
+  );
+}
+
+function UserBlock({ me }: { me: Me }) {
+  const { t } = useTranslation();
+  return (
+    <Flex vertical gap={2} style={{ lineHeight: 1.3 }} data-testid="current-user">
+      <Typography.Text strong>
+        {me.user.displayName} <Typography.Text type="secondary">({me.user.username})</Typography.Text>
+      </Typography.Text>
+      <Space size={4} wrap>
+        {me.user.roles.map((role) => (
+          <Tag key={role} color="blue" style={{ marginInlineEnd: 0 }}>
+            {t(`role.${role}`)}
+          </Tag>
+        ))}
+        <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+          {me.organization.name}
+        </Typography.Text>
+      </Space>
+    </Flex>
+  );
+}
+
+function NavMenu({ me, selected, onNavigate }: { me: Me; selected: string; onNavigate?: () => void }) {
+  const { t } = useTranslation();
+  const items = visibleNav(me).map((item) => ({
+    key: item.key,
+    icon: item.icon,
+    label: <Link to={item.path}>{t(`nav.${item.key}`)}</Link>,
+  }));
+  return (
+    <Menu
+      mode="inline"
+      selectedKeys={[selected]}
+      items={items}
+      aria-label={t('nav.label')}
+      style={{ borderInlineEnd: 'none' }}
+      onClick={({ key }) => {
+        const item = NAV.find((n) => n.key === key);
+        if (item) navigate(item.path);
+        onNavigate?.();
+      }}
+    />
+  );
+}
+
+function Brand({ collapsed }: { collapsed?: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Link
+      to="/"
+      aria-label={t('app.home')}
+      style={{ display: 'block', padding: '16px 20px', color: 'inherit' }}
+    >
+      <Flex align="center" gap={10}>
+        <img src="/favicon.svg" alt="" width={28} height={28} />
+        {collapsed ? null : (
+          <Flex vertical style={{ lineHeight: 1.1 }}>
+            <Typography.Text strong style={{ fontSize: 16 }}>
+              数通 Shutong
+            </Typography.Text>
+            <Typography.Text type="secondary" style={{ fontSize: 11 }}>
+              {t('app.tagline')}
+            </Typography.Text>
+          </Flex>
+        )}
+      </Flex>
+    </Link>
+  );
+}
+
+export function Shell() {
+  const { me, checking, expired, logout } = useSession();
+  const { t, i18n } = useTranslation();
+  const { pathname } = useLocation();
+  const screens = Grid.useBreakpoint();
+  const desktop = screens.lg ?? true;
+  const [collapsed, setCollapsed] = useState(false);
+  const [drawer, setDrawer] = useState(false);
+  const resolved = useMemo(() => resolve(pathname), [pathname]);
+
+  useEffect(() => {
+    if (me && pathname === '/login') navigate('/', { replace: true });
+  }, [me, pathname]);
+
+  const navKey = resolved?.route.nav ?? '';
+  useEffect(() => {
+    const page = navKey ? t(`nav.${navKey}`) : me ? t('notFound.title') : t('login.title');
+    document.title = `${page} · 数通 Shutong`;
+  }, [navKey, me, t]);
+
+  useEffect(() => {
+    document.documentElement.lang = i18n.language === 'en' ? 'en' : 'zh-CN';
+  }, [i18n.language]);
+
+  if (checking) return <Spin fullscreen tip={t('common.loading')} />;
+  if (!me) return <Login expired={expired} />;
+
+  const allowed = resolved
+    ? visibleNav(me).some((n) => n.key === resolved.route.nav) || resolved.route.nav === 'catalog'
+    : false;
+  const content = !resolved ? (
+    <Result
+      status="404"
+      title={t('notFound.title')}
+      subTitle={t('notFound.body')}
+      extra={<Link to="/">{t('notFound.home')}</Link>}
+    />
+  ) : !allowed ? (
+    <Result
+      status="403"
+      title={t('forbidden.title')}
+      subTitle={t('forbidden.body')}
+      extra={<Link to="/">{t('notFound.home')}</Link>}
+    />
+  ) : (
+    resolved.route.render(resolved.params)
+  );
+
+  const logoutButton = (
+    <Button icon={<LogoutOutlined />} onClick={() => void logout().then(() => navigate('/'))}>
+      {t('header.logout')}
+    </Button>
+  );
+
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <a className="skip-link" href="#main">
+        {t('app.skip')}
+      </a>
+      {desktop ? (
+        <Layout.Sider
+          theme="light"
+          width={224}
+          collapsedWidth={64}
+          collapsed={collapsed}
+          trigger={null}
+          style={{ borderInlineEnd: '1px solid #f0f0f0' }}
+        >
+          {/* The sider fills the page height; its contents stay in view while the page scrolls. */}
+          <div style={{ position: 'sticky', top: 0, maxHeight: '100vh', overflowY: 'auto' }}>
+            <Brand collapsed={collapsed} />
+            <NavMenu me={me} selected={navKey} />
+          </div>
+        </Layout.Sider>
+      ) : (
+        <Drawer
+          placement="left"
+          open={drawer}
+          onClose={() => setDrawer(false)}
+          width={260}
+          title={t('nav.label')}
+          styles={{ body: { padding: 0 } }}
+        >
+          <Brand />
+          <NavMenu me={me} selected={navKey} onNavigate={() => setDrawer(false)} />
+        </Drawer>
+      )}
+      <Layout>
+        <Layout.Header
+          style={{
+            background: '#fff',
+            borderBottom: '1px solid #f0f0f0',
+            padding: desktop ? '0 24px' : '0 12px',
+            height: 'auto',
+            minHeight: 64,
+            lineHeight: 'normal',
+            display: 'flex',
+            alignItems: 'center',
+            gap: 12,
+            position: 'sticky',
+            top: 0,
+            zIndex: 10,
+          }}
+        >
+          {desktop ? (
+            <Button
+              type="text"
+              icon={collapsed ? <MenuUnfoldOutlined /> : <MenuFoldOutlined />}
+              aria-label={collapsed ? t('header.expandMenu') : t('header.collapseMenu')}
+              aria-expanded={!collapsed}
+              onClick={() => setCollapsed((c) => !c)}
+            />
+          ) : (
+            <>
+              <Button
+                type="text"
+                icon={<MenuOutlined />}
+                aria-label={t('header.openMenu')}
+                aria-expanded={drawer}
+                onClick={() => setDrawer(true)}
+              />
+              <Typography.Text strong>数通</Typography.Text>
+            </>
+          )}
+          <div style={{ flex: 1 }} />
+          {desktop ? (
+            <Flex align="center" gap={16} style={{ padding: '8px 0' }}>
+              <UserBlock me={me} />
+              <LanguageSwitch />
+              {logoutButton}
+            </Flex>
+          ) : (
+            <Flex align="center" gap={8}>
+              <LanguageSwitch compact />
+              <Popover
+                trigger="click"
+                placement="bottomRight"
+                content={
+                  <Flex vertical gap={12}>
+                    <UserBlock me={me} />
+                    {logoutButton}
+                  </Flex>
+                }
+              >
+                <Button shape="circle" icon={<UserOutlined />} aria-label={t('header.account')} />
+              </Popover>
+            </Flex>
+          )}
+        </Layout.Header>
+        <Layout.Content
+          id="main"
+          tabIndex={-1}
+          style={{ padding: desktop ? 24 : 12, minWidth: 0, outline: 'none' }}
+        >
+          {content}
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,197 @@
+import { LeftOutlined, RightOutlined } from '@ant-design/icons';
+import type { ButtonProps } from 'antd';
+import { Alert, Button, Flex, Space, Tag, Typography } from 'antd';
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { errorText } from '../api.ts';
+import { useOrganizations } from '../hooks.ts';
+import { navigate } from '../router.tsx';
+import type { Grade } from '../types.ts';
+
+const GRADE_COLORS: Record<string, string> = {
+  core: 'magenta',
+  important: 'red',
+  g4: 'volcano',
+  g3: 'orange',
+  g2: 'blue',
+  g1: 'green',
+  unassessed: 'default',
+};
+
+export function GradeTag({ grade }: { grade: Grade | string }) {
+  const { t } = useTranslation();
+  return (
+    <Tag color={GRADE_COLORS[grade] ?? 'default'} data-grade={grade}>
+      {t(`grade.${grade}`, { defaultValue: grade })}
+    </Tag>
+  );
+}
+
+const STATE_COLORS: Record<string, string> = {
+  draft: 'default',
+  submitted: 'processing',
+  security_review: 'purple',
+  approved: 'success',
+  rejected: 'error',
+  withdrawn: 'default',
+  active: 'success',
+  suspended: 'warning',
+  revoked: 'error',
+  expired: 'default',
+  ready: 'success',
+  loading: 'processing',
+  failed: 'error',
+  running: 'processing',
+  succeeded: 'success',
+};
+
+export function StateTag({ state }: { state: string }) {
+  const { t } = useTranslation();
+  return (
+    <Tag color={STATE_COLORS[state] ?? 'default'} data-state={state}>
+      {t(`state.${state}`, { defaultValue: state })}
+    </Tag>
+  );
+}
+
+/** The page's heading (one h1 per page) with its actions on the right, wrapping on a phone. */
+export function PageTitle({ title, extra, sub }: { title: ReactNode; extra?: ReactNode; sub?: ReactNode }) {
+  return (
+    <Flex justify="space-between" align="flex-start" wrap gap={12} style={{ marginBottom: 16 }}>
+      <div style={{ minWidth: 0 }}>
+        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>
+          {title}
+        </Typography.Title>
+        {sub ? <Typography.Text type="secondary">{sub}</Typography.Text> : null}
+      </div>
+      {extra ? <Space wrap>{extra}</Space> : null}
+    </Flex>
+  );
+}
+
+export function Pager({
+  page,
+  hasPrev,
+  hasNext,
+  prev,
+  next,
+  loading,
+  label,
+}: {
+  page: number;
+  hasPrev: boolean;
+  hasNext: boolean;
+  prev(): void;
+  next(): void;
+  loading?: boolean;
+  label?: string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <nav aria-label={label ?? t('pager.label')}>
+      <Flex justify="flex-end" align="center" gap={8} style={{ marginTop: 12 }}>
+        <Button icon={<LeftOutlined />} onClick={prev} disabled={!hasPrev || loading}>
+          {t('pager.prev')}
+        </Button>
+        <Typography.Text aria-live="polite">{t('pager.page', { page })}</Typography.Text>
+        <Button onClick={next} disabled={!hasNext || loading}>
+          {t('pager.next')} <RightOutlined />
+        </Button>
+      </Flex>
+    </nav>
+  );
+}
+
+export function ErrorAlert({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  return (
+    <Alert
+      type="error"
+      showIcon
+      role="alert"
+      style={{ marginBottom: 16 }}
+      message={errorText(error)}
+      action={
+        onRetry ? (
+          <Button size="small" onClick={onRetry}>
+            {t('common.retry')}
+          </Button>
+        ) : undefined
+      }
+    />
+  );
+}
+
+export function OrgName({ id }: { id: string | null | undefined }) {
+  const orgs = useOrganizations();
+  if (!id) return <>—</>;
+  return <span title={id}>{orgs.get(id)?.name ?? id}</span>;
+}
+
+export function Mono({ children }: { children: ReactNode }) {
+  return (
+    <Typography.Text code style={{ wordBreak: 'break-all' }}>
+      {children}
+    </Typography.Text>
+  );
+}
+
+export function JsonBlock({ value }: { value: unknown }) {
+  return (
+    <pre
+      style={{
+        background: '#f6f8fa',
+        padding: 12,
+        borderRadius: 6,
+        overflow: 'auto',
+        maxHeight: 320,
+        fontSize: 12,
+        margin: 0,
+      }}
+    >
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+/** A button that is a real link (antd renders <a href>), navigating in place on a plain click. */
+export function LinkButton({
+  to,
+  children,
+  ...rest
+}: { to: string; children: ReactNode } & Omit<ButtonProps, 'href' | 'onClick'>) {
+  return (
+    <Button
+      {...rest}
+      href={to}
+      onClick={(event) => {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </Button>
+  );
+}
+
+/** A mask rule id (`mobile`, `keep_first_last(6,4)`) in words. */
+export function maskText(
+  t: (key: string, options?: Record<string, unknown>) => string,
+  rule: string,
+): string {
+  const m = /^([a-z0-9_]+)(?:\((.*)\))?$/.exec(rule.trim());
+  if (!m) return rule;
+  const args = (m[2] ?? '').split(',').map((a) => a.trim());
+  return t(`mask.${m[1]}`, { defaultValue: rule, m: args[0], n: args[1] });
+}
+
+export function MaskTag({ rule }: { rule: string }) {
+  const { t } = useTranslation();
+  return (
+    <Tag color={rule === 'none' ? 'default' : 'purple'} title={rule} data-mask={rule}>
+      {maskText(t, rule)}
+    </Tag>
+  );
+}

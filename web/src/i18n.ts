@@ -1,0 +1,39 @@
+/**
+ * The console's two languages (locales.ts): Simplified Chinese by default, English by the switch
+ * in the header, remembered in localStorage.
+ */
+import i18n from 'i18next';
+import { initReactI18next } from 'react-i18next';
+import { en, zh } from './locales.ts';
+
+const LANG_KEY = 'shutong.lang';
+export type Lang = 'zh-CN' | 'en';
+
+export const resources = { 'zh-CN': { translation: zh }, en: { translation: en } };
+
+function initialLanguage(): Lang {
+  try {
+    return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh-CN';
+  } catch {
+    return 'zh-CN';
+  }
+}
+
+void i18n.use(initReactI18next).init({
+  resources,
+  lng: initialLanguage(),
+  fallbackLng: 'zh-CN',
+  interpolation: { escapeValue: false },
+  returnNull: false,
+});
+
+export function setLanguage(lang: Lang): void {
+  try {
+    localStorage.setItem(LANG_KEY, lang);
+  } catch {
+    // Private mode: the choice lasts for this page only.
+  }
+  void i18n.changeLanguage(lang);
+}
+
+export default i18n;

@@ -1,0 +1,541 @@
+import { StopOutlined, SyncOutlined } from '@ant-design/icons';
+import {
+  Alert as AntAlert,
+  App,
+  Button,
+  Card,
+  Col,
+  Descriptions,
+  Empty,
+  Form,
+  Input,
+  Modal,
+  Row,
+  Select,
+  Space,
+  Table,
+  Tabs,
+  Tag,
+  Typography,
+} from 'antd';
+import { useCallback, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText } from '../api.ts';
+import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
+import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
+import { useCursorPages, useLoader } from '../hooks.ts';
+import { Link } from '../router.tsx';
+import { hasRole, useMe } from '../session.tsx';
+import type { MonitorAlert, MonitorFreeze, MonitorRule, Page } from '../types.ts';
+import { ReasonModal } from './Applications.tsx';
+
+export const SEVERITY_COLORS: Record<string, string> = { critical: 'red', warning: 'orange', info: 'blue' };
+const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
+const SEVERITIES = ['critical', 'warning', 'info'] as const;
+const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource'] as const;
+
+export function useRules(): MonitorRule[] {
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<MonitorRule[]>('/v1/monitor/rules', undefined, signal),
+    [],
+  );
+  return useLoader(load).data ?? [];
+}
+
+/** Where an alert's subject lives in the console, when it has a page. */
+function SubjectLink({ type, id }: { type: string; id: string }) {
+  const { t } = useTranslation();
+  const label = `${t(`alerts.subjectType.${type}`, { defaultValue: type })} ${id}`;
+  if (type === 'contract') return <Link to={`/contracts/${id}`}>{label}</Link>;
+  if (type === 'resource') return <Link to={`/catalog/${id}`}>{label}</Link>;
+  if (type === 'organization') return <OrgName id={id} />;
+  return <span>{label}</span>;
+}
+
+export function Alerts() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const actor = hasRole(me, 'security_officer', 'platform_admin');
+  return (
+    <>
+      <PageTitle title={t('nav.alerts')} sub={actor ? t('alerts.sub') : t('alerts.subReadOnly')} />
+      <Card>
+        <Tabs
+          items={[
+            { key: 'alerts', label: t('alerts.tabs.alerts'), children: <AlertList actor={actor} /> },
+            { key: 'freezes', label: t('alerts.tabs.freezes'), children: <Freezes actor={actor} /> },
+            { key: 'rules', label: t('alerts.tabs.rules'), children: <Rules /> },
+          ]}
+        />
+      </Card>
+    </>
+  );
+}
+
+function AlertList({ actor }: { actor: boolean }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const rules = useRules();
+  const [state, setState] = useState<string | undefined>('open');
+  const [severity, setSeverity] = useState<string | undefined>();
+  const [rule, setRule] = useState<string | undefined>();
+  const [evaluating, setEvaluating] = useState(false);
+  const [acting, setActing] = useState<{ alert: MonitorAlert; action: 'acknowledge' | 'resolve' } | null>(
+    null,
+  );
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<MonitorAlert>>('/v1/monitor/alerts', { state, severity, rule, limit: 20, cursor }, signal),
+    [state, severity, rule],
+  );
+  const pages = useCursorPages(fetchPage);
+  const ruleTitle = useMemo(() => new Map(rules.map((r) => [r.id, r.title])), [rules]);
+
+  const evaluate = async () => {
+    setEvaluating(true);
+    try {
+      const result = await api.post<{ events: number; opened: unknown[]; updated: number }>(
+        '/v1/monitor/evaluate',
+      );
+      message.success(
+        t('alerts.evaluated', {
+          events: fmtNumber(result.events),
+          opened: fmtNumber(result.opened.length),
+          updated: fmtNumber(result.updated),
+        }),
+      );
+      pages.reload();
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setEvaluating(false);
+    }
+  };
+
+  return (
+    <>
+      <Row gutter={12} align="bottom">
+        <Col xs={12} md={6}>
+          <Form.Item label={t('alerts.state')} htmlFor="alert-state" layout="vertical">
+            <Select
+              id="alert-state"
+              allowClear
+              placeholder={t('common.all')}
+              value={state}
+              onChange={setState}
+              options={ALERT_STATES.map((s) => ({ value: s, label: t(`alerts.states.${s}`) }))}
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={12} md={6}>
+          <Form.Item label={t('alerts.severity')} htmlFor="alert-severity" layout="vertical">
+            <Select
+              id="alert-severity"
+              allowClear
+              placeholder={t('common.all')}
+              value={severity}
+              onChange={setSeverity}
+              options={SEVERITIES.map((s) => ({ value: s, label: t(`alerts.severities.${s}`) }))}
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={24} md={8}>
+          <Form.Item label={t('alerts.rule')} htmlFor="alert-rule" layout="vertical">
+            <Select
+              id="alert-rule"
+              allowClear
+              placeholder={t('common.all')}
+              value={rule}
+              onChange={setRule}
+              options={rules.map((r) => ({ value: r.id, label: bilingual(r.title) }))}
+            />
+          </Form.Item>
+        </Col>
+        {actor ? (
+          <Col xs={24} md={4}>
+            <Form.Item>
+              <Button icon={<SyncOutlined />} loading={evaluating} onClick={() => void evaluate()}>
+                {t('alerts.evaluate')}
+              </Button>
+            </Form.Item>
+          </Col>
+        ) : null}
+      </Row>
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Table<MonitorAlert>
+        rowKey="id"
+        loading={pages.loading}
+        dataSource={pages.items}
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        locale={{ emptyText: <Empty description={t('alerts.none')} /> }}
+        expandable={{ expandedRowRender: (a) => <JsonBlock value={a.details} /> }}
+        columns={[
+          {
+            title: t('alerts.severity'),
+            dataIndex: 'severity',
+            render: (s: string) => (
+              <Tag color={SEVERITY_COLORS[s]}>{t(`alerts.severities.${s}`, { defaultValue: s })}</Tag>
+            ),
+          },
+          {
+            title: t('alerts.what'),
+            render: (_: unknown, a) => (
+              <Space direction="vertical" size={0} style={{ maxWidth: 420 }}>
+                <Typography.Text strong>{bilingual(ruleTitle.get(a.rule)) || a.rule}</Typography.Text>
+                <Typography.Text>{bilingual(a.summary)}</Typography.Text>
+              </Space>
+            ),
+          },
+          {
+            title: t('alerts.subject'),
+            render: (_: unknown, a) => <SubjectLink type={a.subject.type} id={a.subject.id} />,
+          },
+          { title: t('alerts.occurrences'), dataIndex: 'occurrences', render: fmtNumber },
+          { title: t('alerts.lastSeen'), dataIndex: 'lastSeenAt', render: fmtDateTime },
+          {
+            title: t('alerts.state'),
+            render: (_: unknown, a) => (
+              <Space direction="vertical" size={0}>
+                <Tag color={a.state === 'open' ? 'red' : a.state === 'acknowledged' ? 'gold' : 'green'}>
+                  {t(`alerts.states.${a.state}`, { defaultValue: a.state })}
+                </Tag>
+                {a.resolved?.note || a.acknowledged?.note ? (
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {a.resolved?.note ?? a.acknowledged?.note}
+                  </Typography.Text>
+                ) : null}
+              </Space>
+            ),
+          },
+          ...(actor
+            ? [
+                {
+                  title: t('common.actions'),
+                  render: (_: unknown, a: MonitorAlert) => (
+                    <Space>
+                      {a.state === 'open' ? (
+                        <Button size="small" onClick={() => setActing({ alert: a, action: 'acknowledge' })}>
+                          {t('alerts.acknowledge')}
+                        </Button>
+                      ) : null}
+                      {a.state !== 'resolved' ? (
+                        <Button
+                          size="small"
+                          type="primary"
+                          onClick={() => setActing({ alert: a, action: 'resolve' })}
+                        >
+                          {t('alerts.resolve')}
+                        </Button>
+                      ) : null}
+                    </Space>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
+      <Pager {...pages} />
+      <NoteModal
+        target={acting}
+        onClose={() => setActing(null)}
+        onDone={() => {
+          setActing(null);
+          pages.reload();
+        }}
+      />
+    </>
+  );
+}
+
+function NoteModal({
+  target,
+  onClose,
+  onDone,
+}: {
+  target: { alert: MonitorAlert; action: 'acknowledge' | 'resolve' } | null;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ note?: string }>();
+  const [busy, setBusy] = useState(false);
+  const resolve = target?.action === 'resolve';
+  return (
+    <Modal
+      open={!!target}
+      title={resolve ? t('alerts.resolveTitle') : t('alerts.acknowledgeTitle')}
+      okText={resolve ? t('alerts.resolve') : t('alerts.acknowledge')}
+      cancelText={t('common.cancel')}
+      confirmLoading={busy}
+      onCancel={onClose}
+      onOk={() => form.submit()}
+      destroyOnHidden
+    >
+      {target ? <Typography.Paragraph>{bilingual(target.alert.summary)}</Typography.Paragraph> : null}
+      <Form
+        form={form}
+        layout="vertical"
+        preserve={false}
+        onFinish={async ({ note }) => {
+          if (!target) return;
+          setBusy(true);
+          try {
+            const body = note?.trim() ? { note: note.trim() } : {};
+            await api.post(
+              `/v1/monitor/alerts/${encodeURIComponent(target.alert.id)}/${target.action}`,
+              body,
+            );
+            message.success(resolve ? t('alerts.resolved') : t('alerts.acknowledged'));
+            onDone();
+          } catch (e) {
+            message.error(errorText(e));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <Form.Item
+          name="note"
+          label={resolve ? t('alerts.resolution') : t('alerts.note')}
+          rules={
+            resolve
+              ? [{ required: true, min: 2, whitespace: true, message: t('alerts.resolutionRequired') }]
+              : []
+          }
+        >
+          <Input.TextArea rows={3} maxLength={2000} autoFocus />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+function Freezes({ actor }: { actor: boolean }) {
+  const { t } = useTranslation();
+  const { message, modal } = App.useApp();
+  const [state, setState] = useState<'active' | 'lifted' | 'all'>('active');
+  const [creating, setCreating] = useState(false);
+  const [lifting, setLifting] = useState<MonitorFreeze | null>(null);
+  const [form] = Form.useForm<{ scope: (typeof FREEZE_SCOPES)[number]; target?: string; reason: string }>();
+  const scope = Form.useWatch('scope', form);
+  const [busy, setBusy] = useState(false);
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<MonitorFreeze>>('/v1/monitor/freezes', { state, limit: 20, cursor }, signal),
+    [state],
+  );
+  const pages = useCursorPages(fetchPage);
+
+  const freeze = async (v: { scope: string; target?: string; reason: string }) => {
+    const send = async () => {
+      setBusy(true);
+      try {
+        await api.post('/v1/monitor/freezes', {
+          scope: v.scope,
+          ...(v.scope !== 'gateway' && v.target?.trim() ? { target: v.target.trim() } : {}),
+          reason: v.reason.trim(),
+        });
+        message.success(t('alerts.frozen'));
+        setCreating(false);
+        form.resetFields();
+        pages.reload();
+      } catch (e) {
+        message.error(errorText(e));
+      } finally {
+        setBusy(false);
+      }
+    };
+    if (v.scope === 'gateway') {
+      modal.confirm({
+        title: t('alerts.gatewayConfirmTitle'),
+        content: t('alerts.gatewayConfirm'),
+        okText: t('alerts.stop'),
+        okButtonProps: { danger: true },
+        cancelText: t('common.cancel'),
+        onOk: send,
+      });
+    } else {
+      await send();
+    }
+  };
+
+  return (
+    <>
+      <Space style={{ marginBottom: 12 }} wrap>
+        <label htmlFor="freeze-state">{t('alerts.freezeState')}</label>
+        <Select
+          id="freeze-state"
+          style={{ minWidth: 140 }}
+          value={state}
+          onChange={setState}
+          options={(['active', 'lifted', 'all'] as const).map((s) => ({
+            value: s,
+            label: t(`alerts.freezeStates.${s}`),
+          }))}
+        />
+        {actor ? (
+          <Button danger type="primary" icon={<StopOutlined />} onClick={() => setCreating(true)}>
+            {t('alerts.emergencyStop')}
+          </Button>
+        ) : null}
+      </Space>
+      <AntAlert type="info" showIcon style={{ marginBottom: 12 }} message={t('alerts.freezeExplain')} />
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Table<MonitorFreeze>
+        rowKey="id"
+        loading={pages.loading}
+        dataSource={pages.items}
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        locale={{ emptyText: <Empty description={t('alerts.noFreezes')} /> }}
+        columns={[
+          {
+            title: t('alerts.scope'),
+            dataIndex: 'scope',
+            render: (s: string) => <Tag color="red">{t(`alerts.scopes.${s}`, { defaultValue: s })}</Tag>,
+          },
+          {
+            title: t('alerts.target'),
+            render: (_: unknown, f) =>
+              f.target ? <SubjectLink type={f.scope} id={f.target} /> : t('alerts.everything'),
+          },
+          { title: t('applications.reason'), dataIndex: 'reason' },
+          { title: t('alerts.since'), dataIndex: 'createdAt', render: fmtDateTime },
+          {
+            title: t('alerts.state'),
+            render: (_: unknown, f) =>
+              f.active ? (
+                <Tag color="red">{t('alerts.freezeStates.active')}</Tag>
+              ) : (
+                <Space direction="vertical" size={0}>
+                  <Tag>{t('alerts.freezeStates.lifted')}</Tag>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {fmtDateTime(f.lifted?.at)} {f.lifted?.reason ?? ''}
+                  </Typography.Text>
+                </Space>
+              ),
+          },
+          ...(actor
+            ? [
+                {
+                  title: t('common.actions'),
+                  render: (_: unknown, f: MonitorFreeze) =>
+                    f.active ? (
+                      <Button size="small" onClick={() => setLifting(f)}>
+                        {t('alerts.lift')}
+                      </Button>
+                    ) : null,
+                },
+              ]
+            : []),
+        ]}
+      />
+      <Pager {...pages} />
+      <Modal
+        open={creating}
+        title={t('alerts.emergencyStop')}
+        okText={t('alerts.stop')}
+        okButtonProps={{ danger: true }}
+        cancelText={t('common.cancel')}
+        confirmLoading={busy}
+        onCancel={() => setCreating(false)}
+        onOk={() => form.submit()}
+        destroyOnHidden
+      >
+        <Form
+          form={form}
+          layout="vertical"
+          preserve={false}
+          initialValues={{ scope: 'contract' }}
+          onFinish={freeze}
+        >
+          <Form.Item name="scope" label={t('alerts.scope')}>
+            <Select options={FREEZE_SCOPES.map((s) => ({ value: s, label: t(`alerts.scopes.${s}`) }))} />
+          </Form.Item>
+          {scope !== 'gateway' ? (
+            <Form.Item
+              name="target"
+              label={t('alerts.target')}
+              extra={t('alerts.targetHint')}
+              rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
+            >
+              <Input maxLength={64} />
+            </Form.Item>
+          ) : (
+            <AntAlert
+              type="error"
+              showIcon
+              style={{ marginBottom: 16 }}
+              message={t('alerts.gatewayConfirm')}
+            />
+          )}
+          <Form.Item
+            name="reason"
+            label={t('applications.reason')}
+            rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+          >
+            <Input.TextArea rows={3} maxLength={2000} />
+          </Form.Item>
+        </Form>
+      </Modal>
+      <ReasonModal
+        open={lifting !== null}
+        title={t('alerts.liftTitle')}
+        okText={t('alerts.lift')}
+        onClose={() => setLifting(null)}
+        onSubmit={async (reason) => {
+          if (!lifting) return;
+          await api.post(`/v1/monitor/freezes/${encodeURIComponent(lifting.id)}/lift`, { reason });
+          message.success(t('alerts.lifted'));
+          setLifting(null);
+          pages.reload();
+        }}
+      />
+    </>
+  );
+}
+
+function Rules() {
+  const { t } = useTranslation();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<MonitorRule[]>('/v1/monitor/rules', undefined, signal),
+    [],
+  );
+  const { data, error, loading, reload } = useLoader(load);
+  return (
+    <>
+      <ErrorAlert error={error} onRetry={reload} />
+      <Table<MonitorRule>
+        rowKey="id"
+        loading={loading}
+        dataSource={data ?? []}
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        columns={[
+          { title: t('alerts.rule'), render: (_: unknown, r) => bilingual(r.title) },
+          { title: 'ID', dataIndex: 'id', render: (id: string) => <Mono>{id}</Mono> },
+          {
+            title: t('alerts.kind'),
+            dataIndex: 'standing',
+            render: (s: boolean) => (s ? t('alerts.standing') : t('alerts.windowed')),
+          },
+          {
+            title: t('alerts.thresholds'),
+            dataIndex: 'thresholds',
+            render: (th: Record<string, unknown>) => (
+              <Descriptions size="small" column={1}>
+                {Object.entries(th).map(([k, v]) => (
+                  <Descriptions.Item key={k} label={k}>
+                    {String(v)}
+                  </Descriptions.Item>
+                ))}
+              </Descriptions>
+            ),
+          },
+        ]}
+      />
+    </>
+  );
+}

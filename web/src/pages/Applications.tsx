@@ -1,0 +1,739 @@
+import {
+  Alert,
+  App,
+  Button,
+  Card,
+  Checkbox,
+  Col,
+  Descriptions,
+  Drawer,
+  Empty,
+  Flex,
+  Form,
+  Grid,
+  Input,
+  InputNumber,
+  Modal,
+  Popconfirm,
+  Row,
+  Select,
+  Skeleton,
+  Space,
+  Table,
+  Tabs,
+  Tag,
+  Timeline,
+  Typography,
+} from 'antd';
+import { useCallback, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText } from '../api.ts';
+import {
+  ErrorAlert,
+  GradeTag,
+  JsonBlock,
+  MaskTag,
+  maskText,
+  OrgName,
+  Pager,
+  PageTitle,
+  StateTag,
+} from '../components/common.tsx';
+import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
+import { resourceById, useCursorPages, useLoader, useResources } from '../hooks.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+import { hasRole, useMe } from '../session.tsx';
+import type { Application, Me, Operation, Page, Resource } from '../types.ts';
+import { APPLICATION_STATES } from '../types.ts';
+
+export const MASK_RULES = [
+  'none',
+  'null',
+  'pseudonym',
+  'keep_first_last(6,4)',
+  'keep_first_last(3,4)',
+  'keep_first_last(1,1)',
+  'mobile',
+  'landline',
+  'name_surname',
+  'bank_last4',
+  'year_only',
+  'district_only',
+  'email',
+  'plate',
+  'ip_prefix',
+  'round_coord',
+];
+
+type TabKey = 'inbox' | 'mine' | 'all';
+
+function isReviewer(me: Me) {
+  return hasRole(me, 'data_steward', 'security_officer');
+}
+
+/** May this user decide this application now (the server decides again)? */
+export function canDecide(me: Me, app: Application, resource: Resource | undefined): boolean {
+  if (app.state === 'security_review') return hasRole(me, 'security_officer');
+  if (app.state === 'submitted') {
+    return (
+      (hasRole(me, 'data_steward') && resource?.provider.id === me.organization.id) ||
+      hasRole(me, 'security_officer')
+    );
+  }
+  return false;
+}
+
+function canApprove(me: Me, app: Application, resource: Resource | undefined): boolean {
+  if (app.state === 'security_review') return hasRole(me, 'security_officer');
+  return (
+    app.state === 'submitted' && hasRole(me, 'data_steward') && resource?.provider.id === me.organization.id
+  );
+}
+
+export function Applications() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const { search } = useLocation();
+  const openId = search.get('id');
+  const reviewer = isReviewer(me);
+  const consumer = hasRole(me, 'consumer');
+  const [tab, setTab] = useState<TabKey>(reviewer ? 'inbox' : consumer ? 'mine' : 'all');
+  const [state, setState] = useState<string | undefined>();
+
+  const fetchPage = useCallback(
+    async (cursor: string | undefined, signal: AbortSignal): Promise<Page<Application>> => {
+      const security = hasRole(me, 'security_officer');
+      const query =
+        tab === 'inbox'
+          ? { state: security ? 'security_review' : 'submitted' }
+          : tab === 'all'
+            ? { state }
+            : {};
+      const page = await api.get<Page<Application>>(
+        '/v1/applications',
+        { ...query, limit: 20, cursor },
+        signal,
+      );
+      const mine = (a: Application) => a.consumerOrgId === me.organization.id;
+      if (tab === 'mine') return { ...page, items: page.items.filter(mine) };
+      if (tab === 'inbox' && !security) return { ...page, items: page.items.filter((a) => !mine(a)) };
+      return page;
+    },
+    [tab, state, me],
+  );
+  const pages = useCursorPages(fetchPage);
+  const resources = useResources(pages.items.map((a) => a.resourceId));
+
+  const tabs = [
+    ...(reviewer ? [{ key: 'inbox', label: t('applications.inbox') }] : []),
+    ...(consumer ? [{ key: 'mine', label: t('applications.mine') }] : []),
+    { key: 'all', label: t('applications.all') },
+  ];
+
+  return (
+    <>
+      <PageTitle
+        title={t('nav.applications')}
+        sub={reviewer ? t('applications.subReviewer') : t('applications.sub')}
+      />
+      <Card>
+        <Tabs activeKey={tab} onChange={(k) => setTab(k as TabKey)} items={tabs} />
+        {tab === 'all' ? (
+          <Space style={{ marginBottom: 12 }} wrap>
+            <label htmlFor="application-state">{t('applications.state')}</label>
+            <Select
+              id="application-state"
+              allowClear
+              style={{ minWidth: 180 }}
+              placeholder={t('common.all')}
+              value={state}
+              onChange={setState}
+              options={APPLICATION_STATES.map((s) => ({ value: s, label: t(`state.${s}`) }))}
+            />
+          </Space>
+        ) : null}
+        <ErrorAlert error={pages.error} onRetry={pages.reload} />
+        <Table<Application>
+          rowKey="id"
+          loading={pages.loading}
+          dataSource={pages.items}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{
+            emptyText: (
+              <Empty description={tab === 'inbox' ? t('applications.inboxEmpty') : t('common.none')} />
+            ),
+          }}
+          columns={[
+            {
+              title: t('applications.resource'),
+              render: (_: unknown, a) => resources.get(a.resourceId)?.name ?? a.resourceId,
+            },
+            {
+              title: t('applications.consumer'),
+              render: (_: unknown, a) => <OrgName id={a.consumerOrgId} />,
+            },
+            {
+              title: t('applications.state'),
+              dataIndex: 'state',
+              render: (s: string) => <StateTag state={s} />,
+            },
+            {
+              title: t('applications.fields'),
+              render: (_: unknown, a) => (
+                <Space size={4}>
+                  {fmtNumber(a.fields.length)}
+                  {a.needsSecurityReview ? (
+                    <Tag color="purple">{t('applications.securityReview')}</Tag>
+                  ) : null}
+                </Space>
+              ),
+            },
+            { title: t('applications.submittedAt'), dataIndex: 'submittedAt', render: fmtDateTime },
+            {
+              title: t('applications.due'),
+              render: (_: unknown, a) =>
+                a.dueAt ? (
+                  <Typography.Text type={a.overdue ? 'danger' : undefined}>
+                    {fmtDateTime(a.dueAt)}
+                    {a.overdue ? ` · ${t('applications.overdue')}` : ''}
+                  </Typography.Text>
+                ) : (
+                  '—'
+                ),
+            },
+            {
+              title: t('common.actions'),
+              render: (_: unknown, a) => (
+                <Button size="small" onClick={() => navigate(`/applications?id=${a.id}`)}>
+                  {t('applications.open')}
+                </Button>
+              ),
+            },
+          ]}
+        />
+        <Pager {...pages} />
+      </Card>
+      <ApplicationDrawer id={openId} onClose={() => navigate('/applications')} onChanged={pages.reload} />
+    </>
+  );
+}
+
+function ApplicationDrawer({
+  id,
+  onClose,
+  onChanged,
+}: {
+  id: string | null;
+  onClose(): void;
+  onChanged(): void;
+}) {
+  const { t } = useTranslation();
+  const screens = Grid.useBreakpoint();
+  return (
+    <Drawer
+      open={!!id}
+      onClose={onClose}
+      width={screens.md ? 720 : '100%'}
+      title={t('applications.detail')}
+      destroyOnHidden
+    >
+      {id ? <ApplicationDetail id={id} onChanged={onChanged} /> : null}
+    </Drawer>
+  );
+}
+
+function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const load = useCallback(
+    async (signal: AbortSignal) => {
+      const app = await api.get<Application>(`/v1/applications/${encodeURIComponent(id)}`, undefined, signal);
+      const resource = await resourceById(app.resourceId).catch(() => undefined);
+      return { app, resource };
+    },
+    [id],
+  );
+  const { data, error, loading, reload } = useLoader(load);
+  const [approving, setApproving] = useState(false);
+  const [rejecting, setRejecting] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  if (loading && !data) return <Skeleton active paragraph={{ rows: 12 }} />;
+  if (!data) return <ErrorAlert error={error} onRetry={reload} />;
+  const { app, resource } = data;
+  const own = app.consumerOrgId === me.organization.id && hasRole(me, 'consumer');
+  const fieldOf = (name: string) => resource?.fields.find((f) => f.name === name);
+
+  const done = () => {
+    reload();
+    onChanged();
+  };
+  const simple = async (action: 'submit' | 'withdraw') => {
+    setBusy(true);
+    try {
+      await api.post(`/v1/applications/${encodeURIComponent(app.id)}/${action}`);
+      message.success(t(`applications.${action}Done`));
+      done();
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Space direction="vertical" size="large" style={{ width: '100%' }}>
+      <Flex wrap gap={8}>
+        {canApprove(me, app, resource) ? (
+          <Button type="primary" onClick={() => setApproving(true)}>
+            {t('applications.approve')}
+          </Button>
+        ) : null}
+        {canDecide(me, app, resource) ? (
+          <Button danger onClick={() => setRejecting(true)}>
+            {t('applications.reject')}
+          </Button>
+        ) : null}
+        {own && app.state === 'draft' ? (
+          <Button type="primary" loading={busy} onClick={() => void simple('submit')}>
+            {t('applications.submit')}
+          </Button>
+        ) : null}
+        {own && (app.state === 'draft' || app.state === 'submitted') ? (
+          <Popconfirm
+            title={t('applications.withdrawConfirm')}
+            okText={t('applications.withdraw')}
+            cancelText={t('common.cancel')}
+            onConfirm={() => simple('withdraw')}
+          >
+            <Button loading={busy}>{t('applications.withdraw')}</Button>
+          </Popconfirm>
+        ) : null}
+        {app.contractId ? (
+          <Link to={`/contracts/${app.contractId}`}>
+            {t('applications.toContract', { id: app.contractId })}
+          </Link>
+        ) : null}
+      </Flex>
+      <Descriptions bordered size="small" column={1}>
+        <Descriptions.Item label={t('applications.id')}>{app.id}</Descriptions.Item>
+        <Descriptions.Item label={t('applications.resource')}>
+          {resource ? <Link to={`/catalog/${resource.id}`}>{resource.name}</Link> : app.resourceId}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('applications.consumer')}>
+          <OrgName id={app.consumerOrgId} />
+        </Descriptions.Item>
+        <Descriptions.Item label={t('applications.state')}>
+          <Space>
+            <StateTag state={app.state} />
+            {app.needsSecurityReview ? <Tag color="purple">{t('applications.securityReview')}</Tag> : null}
+          </Space>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('apply.purposeCategory')}>
+          {t(`purpose.${app.purposeCategory}`)}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('apply.purpose')}>{app.purpose}</Descriptions.Item>
+        <Descriptions.Item label={t('apply.legalBasis')}>{app.legalBasis}</Descriptions.Item>
+        <Descriptions.Item label={t('apply.scenario')}>{app.scenario}</Descriptions.Item>
+        <Descriptions.Item label={t('apply.operations')}>
+          {app.operations.map((o) => t(`operation.${o}`)).join(' · ')}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('applications.period')}>
+          {fmtDateTime(app.requestedFrom)} — {fmtDateTime(app.requestedTo)}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('applications.submittedAt')}>
+          {fmtDateTime(app.submittedAt)}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('applications.due')}>
+          <Typography.Text type={app.overdue ? 'danger' : undefined}>
+            {fmtDateTime(app.dueAt)}
+            {app.overdue ? ` · ${t('applications.overdue')}` : ''}
+          </Typography.Text>
+        </Descriptions.Item>
+      </Descriptions>
+      <div>
+        <Typography.Title level={2} style={{ fontSize: 16 }}>
+          {t('applications.requestedFields')}
+        </Typography.Title>
+        <Table
+          size="small"
+          rowKey="name"
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          dataSource={app.fields.map((name) => ({ name, field: fieldOf(name) }))}
+          columns={[
+            { title: t('field.label'), render: (_: unknown, r) => r.field?.label ?? r.name },
+            { title: t('field.name'), dataIndex: 'name' },
+            {
+              title: t('field.grade'),
+              render: (_: unknown, r) => (r.field ? <GradeTag grade={r.field.grade} /> : '—'),
+            },
+            ...(app.granted
+              ? [
+                  {
+                    title: t('applications.granted'),
+                    render: (_: unknown, r: { name: string }) =>
+                      app.granted?.fields.includes(r.name) ? (
+                        <MaskTag rule={app.granted.masking[r.name] ?? 'none'} />
+                      ) : (
+                        <Tag>{t('applications.notGranted')}</Tag>
+                      ),
+                  },
+                ]
+              : []),
+          ]}
+        />
+      </div>
+      {app.granted ? (
+        <Descriptions bordered size="small" column={1} title={t('applications.terms')}>
+          <Descriptions.Item label={t('apply.operations')}>
+            {app.granted.operations.map((o) => t(`operation.${o}`)).join(' · ')}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('contract.valid')}>
+            {fmtDateTime(app.granted.validFrom)} — {fmtDateTime(app.granted.validTo)}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('contract.limits')}>
+            {t('contract.limitsText', {
+              rate: fmtNumber(app.granted.rateLimitPerMinute),
+              quota: fmtNumber(app.granted.quotaRowsPerDay),
+              group: app.granted.minGroupSize,
+            })}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('contract.rowFilter')}>
+            {app.granted.rowFilter ? <JsonBlock value={app.granted.rowFilter} /> : t('contract.allRows')}
+          </Descriptions.Item>
+        </Descriptions>
+      ) : null}
+      <div>
+        <Typography.Title level={2} style={{ fontSize: 16 }}>
+          {t('applications.decisions')}
+        </Typography.Title>
+        {app.decisions.length ? (
+          <Timeline
+            items={app.decisions.map((d) => ({
+              key: `${d.at}-${d.by}`,
+              color: d.decision === 'approve' ? 'green' : 'red',
+              children: (
+                <Space direction="vertical" size={0}>
+                  <Typography.Text strong>
+                    {t(`applications.decision.${d.decision}`)} ·{' '}
+                    {d.role ? t(`role.${d.role}`, { defaultValue: d.role }) : d.by}
+                  </Typography.Text>
+                  <Typography.Text type="secondary">{fmtDateTime(d.at)}</Typography.Text>
+                  {d.reason ? <Typography.Text>{d.reason}</Typography.Text> : null}
+                </Space>
+              ),
+            }))}
+          />
+        ) : (
+          <Typography.Text type="secondary">{t('applications.noDecisions')}</Typography.Text>
+        )}
+      </div>
+      <ApproveModal
+        open={approving}
+        app={app}
+        resource={resource}
+        security={app.state === 'security_review'}
+        onClose={() => setApproving(false)}
+        onDone={() => {
+          setApproving(false);
+          done();
+        }}
+      />
+      <ReasonModal
+        open={rejecting}
+        title={t('applications.rejectTitle')}
+        okText={t('applications.reject')}
+        danger
+        onClose={() => setRejecting(false)}
+        onSubmit={async (reason) => {
+          await api.post(`/v1/applications/${encodeURIComponent(app.id)}/reject`, { reason });
+          message.success(t('applications.rejected'));
+          setRejecting(false);
+          done();
+        }}
+      />
+    </Space>
+  );
+}
+
+interface ApproveForm {
+  reason?: string;
+  fields: string[];
+  operations: Operation[];
+  masking: Record<string, string | undefined>;
+  validTo?: string;
+  quotaRowsPerDay?: number | null;
+  rateLimitPerMinute?: number | null;
+  minGroupSize?: number | null;
+  ipAllowlist?: string[];
+  rowFilter?: string;
+  pinVersion?: number | null;
+  allowWeakerMasking?: boolean;
+}
+
+function ApproveModal({
+  open,
+  app,
+  resource,
+  security,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  app: Application;
+  resource: Resource | undefined;
+  security: boolean;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<ApproveForm>();
+  const [busy, setBusy] = useState(false);
+  const base = app.granted;
+  const baseFields = base?.fields ?? app.fields;
+  const baseOps = base?.operations ?? app.operations;
+  const fields = Form.useWatch('fields', form) ?? baseFields;
+  const maskOptions = useMemo(() => MASK_RULES.map((r) => ({ value: r, label: maskText(t, r) })), [t]);
+
+  const submit = async (v: ApproveForm) => {
+    const body: Record<string, unknown> = {};
+    if (v.reason?.trim()) body.reason = v.reason.trim();
+    if (v.fields.length !== baseFields.length) body.fields = v.fields;
+    if (v.operations.length !== baseOps.length) body.operations = v.operations;
+    const masking = Object.fromEntries(
+      Object.entries(v.masking ?? {}).filter(([name, rule]) => rule && v.fields.includes(name)),
+    );
+    if (Object.keys(masking).length) body.masking = masking;
+    if (v.validTo) body.validTo = endOfShanghaiDay(v.validTo);
+    for (const key of ['quotaRowsPerDay', 'rateLimitPerMinute', 'minGroupSize', 'pinVersion'] as const) {
+      if (typeof v[key] === 'number') body[key] = v[key];
+    }
+    if (v.ipAllowlist?.length) body.ipAllowlist = v.ipAllowlist;
+    if (v.rowFilter?.trim()) {
+      try {
+        body.rowFilter = JSON.parse(v.rowFilter);
+      } catch {
+        form.setFields([{ name: 'rowFilter', errors: [t('applications.badJson')] }]);
+        return;
+      }
+    }
+    if (security && v.allowWeakerMasking) body.allowWeakerMasking = true;
+    setBusy(true);
+    try {
+      const next = await api.post<Application>(
+        `/v1/applications/${encodeURIComponent(app.id)}/approve`,
+        body,
+      );
+      message.success(
+        next.state === 'approved'
+          ? t('applications.approvedContract', { id: next.contractId })
+          : t('applications.approvedToSecurity'),
+      );
+      form.resetFields();
+      onDone();
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      open={open}
+      width={760}
+      title={security ? t('applications.approveSecurityTitle') : t('applications.approveTitle')}
+      okText={t('applications.approve')}
+      cancelText={t('common.cancel')}
+      confirmLoading={busy}
+      onCancel={onClose}
+      onOk={() => form.submit()}
+      destroyOnHidden
+    >
+      <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
+      <Form<ApproveForm>
+        form={form}
+        layout="vertical"
+        onFinish={submit}
+        preserve={false}
+        initialValues={{ fields: baseFields, operations: baseOps, masking: {} }}
+      >
+        <Form.Item
+          name="fields"
+          label={t('applications.grantFields')}
+          rules={[{ required: true, type: 'array', min: 1, message: t('apply.fieldsRequired') }]}
+        >
+          <Checkbox.Group
+            options={baseFields.map((name) => ({
+              value: name,
+              label: resource?.fields.find((f) => f.name === name)?.label ?? name,
+            }))}
+          />
+        </Form.Item>
+        <Typography.Text strong>{t('applications.masking')}</Typography.Text>
+        <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
+          {t('applications.maskingHint')}
+        </Typography.Paragraph>
+        <Row gutter={12}>
+          {baseFields
+            .filter((name) => fields.includes(name))
+            .map((name) => {
+              const field = resource?.fields.find((f) => f.name === name);
+              const current = base?.masking[name];
+              return (
+                <Col xs={24} md={12} key={name}>
+                  <Form.Item
+                    name={['masking', name]}
+                    label={
+                      <Space size={4}>
+                        {field?.label ?? name}
+                        {field ? <GradeTag grade={field.grade} /> : null}
+                      </Space>
+                    }
+                  >
+                    <Select
+                      allowClear
+                      placeholder={current ? maskText(t, current) : t('applications.defaultMask')}
+                      options={maskOptions}
+                    />
+                  </Form.Item>
+                </Col>
+              );
+            })}
+        </Row>
+        <Form.Item
+          name="operations"
+          label={t('apply.operations')}
+          rules={[{ required: true, type: 'array', min: 1, message: t('apply.operationsRequired') }]}
+        >
+          <Checkbox.Group options={baseOps.map((o) => ({ value: o, label: t(`operation.${o}`) }))} />
+        </Form.Item>
+        <Row gutter={12}>
+          <Col xs={24} md={8}>
+            <Form.Item name="validTo" label={t('applications.validTo')} extra={t('applications.validToHint')}>
+              <Input type="date" />
+            </Form.Item>
+          </Col>
+          <Col xs={12} md={8}>
+            <Form.Item name="quotaRowsPerDay" label={t('contract.quota')}>
+              <InputNumber
+                min={1}
+                style={{ width: '100%' }}
+                placeholder={base ? String(base.quotaRowsPerDay) : '100000'}
+              />
+            </Form.Item>
+          </Col>
+          <Col xs={12} md={8}>
+            <Form.Item name="rateLimitPerMinute" label={t('contract.rate')}>
+              <InputNumber
+                min={1}
+                style={{ width: '100%' }}
+                placeholder={base ? String(base.rateLimitPerMinute) : '120'}
+              />
+            </Form.Item>
+          </Col>
+          <Col xs={12} md={8}>
+            <Form.Item name="minGroupSize" label={t('contract.minGroup')}>
+              <InputNumber
+                min={2}
+                style={{ width: '100%' }}
+                placeholder={base ? String(base.minGroupSize) : '10'}
+              />
+            </Form.Item>
+          </Col>
+          <Col xs={12} md={8}>
+            <Form.Item name="pinVersion" label={t('applications.pinVersion')}>
+              <InputNumber min={1} style={{ width: '100%' }} />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={8}>
+            <Form.Item name="ipAllowlist" label={t('contract.ipAllowlist')}>
+              <Select
+                mode="tags"
+                tokenSeparators={[',', ' ']}
+                placeholder="10.0.0.0/8"
+                open={false}
+                suffixIcon={null}
+              />
+            </Form.Item>
+          </Col>
+        </Row>
+        <Form.Item name="rowFilter" label={t('contract.rowFilter')} extra={t('applications.rowFilterHint')}>
+          <Input.TextArea rows={2} placeholder='{"and":[{"field":"district","op":"eq","value":"西湖区"}]}' />
+        </Form.Item>
+        {security ? (
+          <Form.Item name="allowWeakerMasking" valuePropName="checked">
+            <Checkbox>{t('applications.allowWeaker')}</Checkbox>
+          </Form.Item>
+        ) : null}
+        <Form.Item name="reason" label={t('applications.reason')}>
+          <Input.TextArea rows={2} maxLength={2000} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+/** A required reason, then an action (reject, suspend, revoke, resume). */
+export function ReasonModal({
+  open,
+  title,
+  okText,
+  danger,
+  onClose,
+  onSubmit,
+}: {
+  open: boolean;
+  title: string;
+  okText: string;
+  danger?: boolean;
+  onClose(): void;
+  onSubmit(reason: string): Promise<void>;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ reason: string }>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Modal
+      open={open}
+      title={title}
+      okText={okText}
+      okButtonProps={{ danger }}
+      cancelText={t('common.cancel')}
+      confirmLoading={busy}
+      onCancel={onClose}
+      onOk={() => form.submit()}
+      destroyOnHidden
+    >
+      <Form
+        form={form}
+        layout="vertical"
+        preserve={false}
+        onFinish={async ({ reason }) => {
+          setBusy(true);
+          try {
+            await onSubmit(reason.trim());
+            form.resetFields();
+          } catch (e) {
+            message.error(errorText(e));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <Form.Item
+          name="reason"
+          label={t('applications.reason')}
+          rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+        >
+          <Input.TextArea rows={3} maxLength={2000} autoFocus />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}

@@ -1,0 +1,253 @@
+import {
+  Alert,
+  App,
+  Button,
+  Card,
+  Checkbox,
+  Col,
+  Flex,
+  Form,
+  Input,
+  Row,
+  Select,
+  Skeleton,
+  Space,
+  Typography,
+} from 'antd';
+import { useCallback, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText } from '../api.ts';
+import { ErrorAlert, GradeTag, LinkButton, PageTitle } from '../components/common.tsx';
+import { endOfShanghaiDay, shanghaiDate, startOfShanghaiDay } from '../format.ts';
+import { useLoader } from '../hooks.ts';
+import { navigate } from '../router.tsx';
+import { useMe } from '../session.tsx';
+import type { Application, Operation, Resource } from '../types.ts';
+import { PURPOSE_CATEGORIES } from '../types.ts';
+import { canApply } from './ResourceDetail.tsx';
+
+interface ApplyForm {
+  fields: string[];
+  purposeCategory: string;
+  purpose: string;
+  legalBasis: string;
+  scenario: string;
+  from: string;
+  to: string;
+  operations: Operation[];
+}
+
+export function Apply({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Resource>(`/v1/resources/${encodeURIComponent(id)}`, undefined, signal),
+    [id],
+  );
+  const { data: resource, error, loading, reload } = useLoader(load);
+  const [form] = Form.useForm<ApplyForm>();
+  const [busy, setBusy] = useState<'submit' | 'draft' | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+
+  if (loading && !resource) return <Skeleton active paragraph={{ rows: 10 }} />;
+  if (!resource) return <ErrorAlert error={error} onRetry={reload} />;
+
+  if (!canApply(me, resource)) {
+    return (
+      <>
+        <PageTitle title={`${t('apply.title')} · ${resource.name}`} />
+        <Alert
+          type="warning"
+          showIcon
+          message={resource.sharingType === 'not_shared' ? t('apply.notShared') : t('apply.consumersOnly')}
+          description={resource.sharingType === 'not_shared' ? resource.sharingConditions : undefined}
+          action={<LinkButton to={`/catalog/${resource.id}`}>{t('apply.backToResource')}</LinkButton>}
+        />
+      </>
+    );
+  }
+
+  const send = async (submit: boolean) => {
+    let values: ApplyForm;
+    try {
+      values = await form.validateFields();
+    } catch {
+      return;
+    }
+    setBusy(submit ? 'submit' : 'draft');
+    setFailure(null);
+    try {
+      const created = await api.post<Application>('/v1/applications', {
+        resource: resource.id,
+        fields: values.fields,
+        purposeCategory: values.purposeCategory,
+        purpose: values.purpose.trim(),
+        legalBasis: values.legalBasis.trim(),
+        scenario: values.scenario.trim(),
+        operations: values.operations,
+        ...(values.from && values.from > shanghaiDate()
+          ? { requestedFrom: startOfShanghaiDay(values.from) }
+          : {}),
+        requestedTo: endOfShanghaiDay(values.to),
+        submit,
+      });
+      message.success(submit ? t('apply.submitted') : t('apply.drafted'));
+      navigate(`/applications?id=${created.id}`);
+    } catch (e) {
+      setFailure(e);
+      message.error(errorText(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const selectable = resource.fields.filter((f) => f.grade !== 'core');
+  return (
+    <>
+      <PageTitle
+        title={`${t('apply.title')} · ${resource.name}`}
+        sub={`${resource.code} · ${resource.provider.name}`}
+      />
+      <ErrorAlert error={failure} />
+      <Form<ApplyForm>
+        form={form}
+        layout="vertical"
+        initialValues={{
+          fields: [],
+          purposeCategory: 'public_service',
+          operations: ['rows'],
+          from: shanghaiDate(),
+          to: shanghaiDate(180),
+        }}
+      >
+        <Row gutter={16}>
+          <Col xs={24} lg={12}>
+            <Card title={<h2 className="card-title">{t('apply.fields')}</h2>} style={{ marginBottom: 16 }}>
+              <Alert type="info" showIcon message={t('apply.gradeHint')} style={{ marginBottom: 12 }} />
+              <Form.Item
+                name="fields"
+                label={t('apply.fieldsLabel')}
+                rules={[{ required: true, type: 'array', min: 1, message: t('apply.fieldsRequired') }]}
+              >
+                <Checkbox.Group style={{ width: '100%' }}>
+                  <Flex vertical gap={6} style={{ width: '100%' }}>
+                    {resource.fields.map((f) => (
+                      <Checkbox key={f.name} value={f.name} disabled={f.grade === 'core'}>
+                        <Space size={6} wrap>
+                          <span>{f.label}</span>
+                          <Typography.Text type="secondary">{f.name}</Typography.Text>
+                          <GradeTag grade={f.grade} />
+                          {f.grade === 'core' ? (
+                            <Typography.Text type="secondary">{t('apply.coreNever')}</Typography.Text>
+                          ) : null}
+                        </Space>
+                      </Checkbox>
+                    ))}
+                  </Flex>
+                </Checkbox.Group>
+              </Form.Item>
+              <Space>
+                <Button
+                  onClick={() =>
+                    form.setFieldValue(
+                      'fields',
+                      selectable.map((f) => f.name),
+                    )
+                  }
+                >
+                  {t('apply.selectAll')}
+                </Button>
+                <Button onClick={() => form.setFieldValue('fields', [])}>{t('apply.selectNone')}</Button>
+              </Space>
+            </Card>
+          </Col>
+          <Col xs={24} lg={12}>
+            <Card title={<h2 className="card-title">{t('apply.request')}</h2>} style={{ marginBottom: 16 }}>
+              <Form.Item
+                name="purposeCategory"
+                label={t('apply.purposeCategory')}
+                rules={[{ required: true }]}
+              >
+                <Select options={PURPOSE_CATEGORIES.map((p) => ({ value: p, label: t(`purpose.${p}`) }))} />
+              </Form.Item>
+              <Form.Item
+                name="purpose"
+                label={t('apply.purpose')}
+                rules={[{ required: true, min: 2, whitespace: true, message: t('apply.textRequired') }]}
+              >
+                <Input.TextArea rows={2} maxLength={2000} />
+              </Form.Item>
+              <Form.Item
+                name="legalBasis"
+                label={t('apply.legalBasis')}
+                rules={[{ required: true, min: 2, whitespace: true, message: t('apply.textRequired') }]}
+              >
+                <Input.TextArea rows={2} maxLength={2000} />
+              </Form.Item>
+              <Form.Item
+                name="scenario"
+                label={t('apply.scenario')}
+                rules={[{ required: true, min: 2, whitespace: true, message: t('apply.textRequired') }]}
+              >
+                <Input.TextArea rows={2} maxLength={2000} />
+              </Form.Item>
+              <Row gutter={12}>
+                <Col xs={24} sm={12}>
+                  <Form.Item name="from" label={t('apply.from')} rules={[{ required: true }]}>
+                    <Input type="date" min={shanghaiDate()} />
+                  </Form.Item>
+                </Col>
+                <Col xs={24} sm={12}>
+                  <Form.Item
+                    name="to"
+                    label={t('apply.to')}
+                    dependencies={['from']}
+                    rules={[
+                      { required: true, message: t('apply.toRequired') },
+                      ({ getFieldValue }) => ({
+                        validator: (_, v: string | undefined) =>
+                          v && v <= (getFieldValue('from') as string)
+                            ? Promise.reject(new Error(t('apply.toAfterFrom')))
+                            : Promise.resolve(),
+                      }),
+                    ]}
+                    extra={t('apply.periodHint')}
+                  >
+                    <Input type="date" min={shanghaiDate(1)} />
+                  </Form.Item>
+                </Col>
+              </Row>
+              <Form.Item
+                name="operations"
+                label={t('apply.operations')}
+                rules={[{ required: true, type: 'array', min: 1, message: t('apply.operationsRequired') }]}
+              >
+                <Checkbox.Group
+                  options={[
+                    { value: 'rows', label: t('operation.rows') },
+                    { value: 'aggregate', label: t('operation.aggregate') },
+                  ]}
+                />
+              </Form.Item>
+            </Card>
+          </Col>
+        </Row>
+        <Space wrap>
+          <Button
+            type="primary"
+            loading={busy === 'submit'}
+            disabled={busy !== null}
+            onClick={() => void send(true)}
+          >
+            {t('apply.submit')}
+          </Button>
+          <Button loading={busy === 'draft'} disabled={busy !== null} onClick={() => void send(false)}>
+            {t('apply.saveDraft')}
+          </Button>
+          <LinkButton to={`/catalog/${resource.id}`}>{t('common.cancel')}</LinkButton>
+        </Space>
+      </Form>
+    </>
+  );
+}

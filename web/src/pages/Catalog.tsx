@@ -1,0 +1,202 @@
+import { Button, Card, Col, Empty, Form, Input, List, Row, Select, Space, Tag, Typography } from 'antd';
+import { useCallback, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api.ts';
+import { ErrorAlert, GradeTag, LinkButton, Pager, PageTitle } from '../components/common.tsx';
+import { bilingual, fmtDate } from '../format.ts';
+import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
+import { Link } from '../router.tsx';
+import { hasRole, useMe } from '../session.tsx';
+import type { Page, Resource, Theme } from '../types.ts';
+import { GRADES, OPEN_TYPES, SHARING_TYPES } from '../types.ts';
+
+interface Filters {
+  q?: string;
+  theme?: string;
+  provider?: string;
+  sharingType?: string;
+  openType?: string;
+  grade?: string;
+}
+
+export function useThemes(): Theme[] {
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Theme[]>('/v1/catalog/themes', undefined, signal),
+    [],
+  );
+  return useLoader(load).data ?? [];
+}
+
+export function Catalog() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const themes = useThemes();
+  const orgs = useOrganizations();
+  const [filters, setFilters] = useState<Filters>({});
+  const [form] = Form.useForm<Filters>();
+
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<Resource>>('/v1/catalog/search', { ...filters, limit: 10, cursor }, signal),
+    [filters],
+  );
+  const pages = useCursorPages(fetchPage);
+  const orgOptions = useMemo(
+    () =>
+      [...orgs.values()]
+        .map((o) => ({ value: o.id, label: o.name }))
+        .sort((a, b) => a.label.localeCompare(b.label)),
+    [orgs],
+  );
+
+  const apply = (values: Filters) => {
+    const clean: Filters = {};
+    for (const [k, v] of Object.entries(values)) if (v) clean[k as keyof Filters] = String(v).trim();
+    setFilters(clean);
+  };
+
+  return (
+    <>
+      <PageTitle
+        title={t('nav.catalog')}
+        sub={t('catalog.sub')}
+        extra={
+          hasRole(me, 'data_steward') ? (
+            <LinkButton type="primary" to="/import">
+              {t('catalog.importNew')}
+            </LinkButton>
+          ) : null
+        }
+      />
+      <Card style={{ marginBottom: 16 }}>
+        <Form form={form} layout="vertical" onFinish={apply} aria-label={t('catalog.searchForm')}>
+          <Row gutter={[12, 0]}>
+            <Col xs={24} lg={8}>
+              <Form.Item label={t('catalog.query')} name="q">
+                <Input.Search
+                  allowClear
+                  placeholder={t('catalog.queryPlaceholder')}
+                  enterButton={t('catalog.search')}
+                  onSearch={() => form.submit()}
+                />
+              </Form.Item>
+            </Col>
+            <Col xs={12} md={8} lg={4}>
+              <Form.Item label={t('catalog.theme')} name="theme">
+                <Select
+                  allowClear
+                  showSearch
+                  optionFilterProp="label"
+                  placeholder={t('common.all')}
+                  options={themes.map((th) => ({ value: th.id, label: bilingual({ zh: th.zh, en: th.en }) }))}
+                  onChange={() => form.submit()}
+                />
+              </Form.Item>
+            </Col>
+            <Col xs={12} md={8} lg={4}>
+              <Form.Item label={t('catalog.provider')} name="provider">
+                <Select
+                  allowClear
+                  showSearch
+                  optionFilterProp="label"
+                  placeholder={t('common.all')}
+                  options={orgOptions}
+                  onChange={() => form.submit()}
+                />
+              </Form.Item>
+            </Col>
+            <Col xs={12} md={8} lg={3}>
+              <Form.Item label={t('catalog.sharingType')} name="sharingType">
+                <Select
+                  allowClear
+                  placeholder={t('common.all')}
+                  options={SHARING_TYPES.map((s) => ({ value: s, label: t(`sharing.${s}`) }))}
+                  onChange={() => form.submit()}
+                />
+              </Form.Item>
+            </Col>
+            <Col xs={12} md={8} lg={3}>
+              <Form.Item label={t('catalog.openType')} name="openType">
+                <Select
+                  allowClear
+                  placeholder={t('common.all')}
+                  options={OPEN_TYPES.map((s) => ({ value: s, label: t(`open.${s}`) }))}
+                  onChange={() => form.submit()}
+                />
+              </Form.Item>
+            </Col>
+            <Col xs={12} md={8} lg={2}>
+              <Form.Item label={t('catalog.grade')} name="grade">
+                <Select
+                  allowClear
+                  placeholder={t('common.all')}
+                  options={GRADES.map((g) => ({ value: g, label: t(`grade.${g}`) }))}
+                  onChange={() => form.submit()}
+                  popupMatchSelectWidth={false}
+                />
+              </Form.Item>
+            </Col>
+          </Row>
+          <Space>
+            <Button
+              onClick={() => {
+                form.resetFields();
+                setFilters({});
+              }}
+            >
+              {t('common.reset')}
+            </Button>
+          </Space>
+        </Form>
+      </Card>
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Card>
+        <List
+          aria-label={t('catalog.results')}
+          loading={pages.loading}
+          dataSource={pages.items}
+          locale={{ emptyText: <Empty description={t('catalog.noResults')} /> }}
+          renderItem={(r) => (
+            <List.Item key={r.id} data-testid="catalog-item">
+              <List.Item.Meta
+                title={
+                  <Space wrap size={[8, 4]}>
+                    <Link to={`/catalog/${r.id}`}>{r.name}</Link>
+                    <GradeTag grade={r.grade} />
+                  </Space>
+                }
+                description={
+                  <Space direction="vertical" size={4} style={{ width: '100%' }}>
+                    <Space wrap size={[8, 4]}>
+                      <Typography.Text
+                        type="secondary"
+                        copyable={{ text: r.code, tooltips: [t('common.copy'), t('common.copied')] }}
+                      >
+                        {r.code}
+                      </Typography.Text>
+                      <span>{r.provider.name}</span>
+                      <Tag>{bilingual(r.themeLabel)}</Tag>
+                      <Tag color="cyan">{t(`sharing.${r.sharingType}`)}</Tag>
+                      <Tag color="geekblue">{t(`open.${r.openType}`)}</Tag>
+                    </Space>
+                    {r.summary ? (
+                      <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ marginBottom: 0 }}>
+                        {r.summary}
+                      </Typography.Paragraph>
+                    ) : null}
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                      {t('catalog.fieldCount', { count: r.fields.length })} · {t('catalog.updated')}{' '}
+                      {fmtDate(r.updatedAt)}
+                      {r.currentVersionId ? '' : ` · ${t('catalog.noData')}`}
+                    </Typography.Text>
+                  </Space>
+                }
+              />
+            </List.Item>
+          )}
+        />
+        <Pager {...pages} />
+      </Card>
+    </>
+  );
+}

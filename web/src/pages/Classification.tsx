@@ -1,0 +1,488 @@
+import {
+  Alert,
+  App,
+  Button,
+  Card,
+  Form,
+  Input,
+  Modal,
+  Select,
+  Skeleton,
+  Space,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import { useCallback, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText } from '../api.ts';
+import { ErrorAlert, GradeTag, LinkButton, Mono, Pager, PageTitle } from '../components/common.tsx';
+import { fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
+import { forgetResource, useCursorPages, useLoader } from '../hooks.ts';
+import { Link } from '../router.tsx';
+import { hasRole, useMe } from '../session.tsx';
+import type { Classification, FieldClassification, Grade, Page, Resource } from '../types.ts';
+import { GRADES } from '../types.ts';
+import { isProviderSteward } from './ResourceDetail.tsx';
+
+const DECIDABLE = GRADES.filter((g) => g !== 'unassessed');
+
+/** Resources to review: a steward's own organization's; everything for security officers. */
+export function ClassificationList() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const ownOnly = !hasRole(me, 'security_officer', 'platform_admin');
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<Resource>>(
+        '/v1/catalog/search',
+        { provider: ownOnly ? me.organization.id : undefined, limit: 20, cursor },
+        signal,
+      ),
+    [ownOnly, me.organization.id],
+  );
+  const pages = useCursorPages(fetchPage);
+  return (
+    <>
+      <PageTitle
+        title={t('nav.classification')}
+        sub={ownOnly ? t('classification.subOwn') : t('classification.subAll')}
+      />
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Card>
+        <Table<Resource>
+          size="middle"
+          rowKey="id"
+          loading={pages.loading}
+          dataSource={pages.items}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          columns={[
+            {
+              title: t('resource.name'),
+              dataIndex: 'name',
+              render: (name: string, r) => <Link to={`/catalog/${r.id}/classification`}>{name}</Link>,
+            },
+            { title: t('resource.code'), dataIndex: 'code' },
+            { title: t('resource.provider'), render: (_: unknown, r) => r.provider.name },
+            { title: t('resource.grade'), dataIndex: 'grade', render: (g: Grade) => <GradeTag grade={g} /> },
+            {
+              title: t('classification.unassessed'),
+              render: (_: unknown, r) => fmtNumber(r.fields.filter((f) => f.grade === 'unassessed').length),
+            },
+            { title: t('catalog.fields'), render: (_: unknown, r) => fmtNumber(r.fields.length) },
+          ]}
+        />
+        <Pager {...pages} />
+      </Card>
+    </>
+  );
+}
+
+export function ClassificationReview({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const loadResource = useCallback(
+    (signal: AbortSignal) => api.get<Resource>(`/v1/resources/${encodeURIComponent(id)}`, undefined, signal),
+    [id],
+  );
+  const resource = useLoader(loadResource);
+  const loadClassification = useCallback(
+    (signal: AbortSignal) =>
+      api.get<Classification>(`/v1/resources/${encodeURIComponent(id)}/classification`, undefined, signal),
+    [id],
+  );
+  const classification = useLoader(loadClassification);
+  const [current, setCurrent] = useState<Classification | null>(null);
+  const [scanning, setScanning] = useState(false);
+  const [deciding, setDeciding] = useState<{ field: FieldClassification; override: boolean } | null>(null);
+  const [clearing, setClearing] = useState(false);
+
+  const data =
+    current && current.resourceId === classification.data?.resourceId ? current : classification.data;
+  const r = resource.data;
+  const steward = r ? isProviderSteward(me, r) : false;
+
+  const updated = (next: Classification) => {
+    setCurrent(next);
+    forgetResource(id);
+  };
+
+  const scan = async () => {
+    setScanning(true);
+    try {
+      updated(await api.post<Classification>(`/v1/resources/${encodeURIComponent(id)}/classification/scan`));
+      message.success(t('classification.scanned'));
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setScanning(false);
+    }
+  };
+
+  const confirm = async (field: FieldClassification) => {
+    const suggested = field.scan?.suggestedGrade;
+    if (!suggested || suggested === 'unassessed') {
+      setDeciding({ field, override: true });
+      return;
+    }
+    try {
+      updated(
+        await api.put<Classification>(
+          `/v1/resources/${encodeURIComponent(id)}/fields/${encodeURIComponent(field.name)}/grade`,
+          { grade: suggested },
+        ),
+      );
+      message.success(t('classification.confirmed', { field: field.label, grade: t(`grade.${suggested}`) }));
+    } catch (e) {
+      message.error(errorText(e));
+    }
+  };
+
+  if ((resource.loading && !r) || (classification.loading && !data))
+    return <Skeleton active paragraph={{ rows: 8 }} />;
+  if (!r || !data) {
+    return (
+      <>
+        <ErrorAlert error={resource.error} onRetry={resource.reload} />
+        <ErrorAlert error={classification.error} onRetry={classification.reload} />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageTitle
+        title={`${t('classification.title')} · ${r.name}`}
+        sub={
+          <Space wrap>
+            <span>{r.code}</span>
+            <span>{t('classification.resourceGrade')}</span>
+            <GradeTag grade={data.grade} />
+          </Space>
+        }
+        extra={
+          <>
+            <LinkButton to={`/catalog/${r.id}`}>{t('classification.toResource')}</LinkButton>
+            {steward ? (
+              <Button type="primary" loading={scanning} onClick={() => void scan()}>
+                {t('classification.scan')}
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      {!steward ? (
+        <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('classification.readOnly')} />
+      ) : null}
+      {data.flag ? (
+        <Alert
+          type="warning"
+          showIcon
+          style={{ marginBottom: 16 }}
+          message={t('classification.flagged', { time: fmtDateTime(data.flag.raisedAt) })}
+          description={
+            <Space direction="vertical">
+              {data.flag.fields.map((f) => (
+                <span key={`${f.field}-${f.at}`}>
+                  <Mono>{f.field}</Mono> {t(`classification.flagReason.${f.reason}`)} ·{' '}
+                  {t(`detector.${f.detector}`, { defaultValue: f.detector })} →{' '}
+                  <GradeTag grade={f.suggestedGrade} />
+                </span>
+              ))}
+            </Space>
+          }
+          action={
+            steward ? (
+              <Button size="small" onClick={() => setClearing(true)}>
+                {t('classification.clearFlag')}
+              </Button>
+            ) : undefined
+          }
+        />
+      ) : null}
+      <Card>
+        <Table<FieldClassification>
+          rowKey="name"
+          dataSource={data.fields}
+          pagination={data.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
+          scroll={{ x: 'max-content' }}
+          data-testid="classification-table"
+          columns={[
+            {
+              title: t('field.label'),
+              render: (_: unknown, f) => (
+                <Space direction="vertical" size={0}>
+                  <span>{f.label}</span>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {f.name}
+                  </Typography.Text>
+                </Space>
+              ),
+            },
+            {
+              title: t('classification.detected'),
+              render: (_: unknown, f) =>
+                f.scan ? (
+                  f.scan.detector ? (
+                    <Space direction="vertical" size={0}>
+                      <Tag color="purple">
+                        {t(`detector.${f.scan.detector}`, { defaultValue: f.scan.detector })}
+                      </Tag>
+                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                        {t('classification.confidence', {
+                          confidence: fmtPercent(f.scan.confidence),
+                          ratio: fmtPercent(f.scan.ratio),
+                        })}
+                      </Typography.Text>
+                    </Space>
+                  ) : (
+                    <Typography.Text type="secondary">{t('classification.nothingFound')}</Typography.Text>
+                  )
+                ) : (
+                  <Typography.Text type="secondary">{t('classification.notScanned')}</Typography.Text>
+                ),
+            },
+            {
+              title: t('classification.evidence'),
+              render: (_: unknown, f) =>
+                f.scan && (f.scan.evidence.samples.length || f.scan.evidence.headerHint) ? (
+                  <Space direction="vertical" size={0} style={{ maxWidth: 260 }}>
+                    {f.scan.evidence.headerHint ? (
+                      <Typography.Text style={{ fontSize: 12 }}>
+                        {t('classification.headerHint')}: <Mono>{f.scan.evidence.headerHint}</Mono>
+                      </Typography.Text>
+                    ) : null}
+                    {f.scan.evidence.samples.slice(0, 3).map((s) => (
+                      <Mono key={s}>{s}</Mono>
+                    ))}
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                      {t('classification.scannedRows', {
+                        rows: fmtNumber(f.scan.rows),
+                        how: f.scan.sampled ? t('classification.sampled') : t('classification.allRows'),
+                      })}
+                    </Typography.Text>
+                  </Space>
+                ) : (
+                  '—'
+                ),
+            },
+            {
+              title: t('classification.suggested'),
+              render: (_: unknown, f) => (f.scan ? <GradeTag grade={f.scan.suggestedGrade} /> : '—'),
+            },
+            {
+              title: t('classification.effective'),
+              render: (_: unknown, f) => (
+                <Space direction="vertical" size={0}>
+                  <GradeTag grade={f.grade} />
+                  {f.confirmation ? (
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                      {f.confirmation.by
+                        ? t('classification.confirmedBy', {
+                            who: f.confirmation.by.username ?? f.confirmation.by.id,
+                            time: fmtDateTime(f.confirmation.at),
+                          })
+                        : t('classification.declared')}
+                      {f.confirmation.reason ? ` · ${f.confirmation.reason}` : ''}
+                    </Typography.Text>
+                  ) : (
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                      {t('classification.unconfirmed')}
+                    </Typography.Text>
+                  )}
+                </Space>
+              ),
+            },
+            ...(steward
+              ? [
+                  {
+                    title: t('common.actions'),
+                    render: (_: unknown, f: FieldClassification) => (
+                      <Space wrap>
+                        <Button
+                          size="small"
+                          type="primary"
+                          aria-label={t('classification.confirmFor', { field: f.label })}
+                          onClick={() => void confirm(f)}
+                        >
+                          {t('classification.confirm')}
+                        </Button>
+                        <Button
+                          size="small"
+                          aria-label={t('classification.overrideFor', { field: f.label })}
+                          onClick={() => setDeciding({ field: f, override: true })}
+                        >
+                          {t('classification.override')}
+                        </Button>
+                      </Space>
+                    ),
+                  },
+                ]
+              : []),
+          ]}
+        />
+      </Card>
+      <DecideGrade
+        resourceId={id}
+        target={deciding}
+        onClose={() => setDeciding(null)}
+        onDone={(next) => {
+          updated(next);
+          setDeciding(null);
+        }}
+      />
+      <ClearFlag
+        resourceId={id}
+        open={clearing}
+        onClose={() => setClearing(false)}
+        onDone={(next) => {
+          updated(next);
+          setClearing(false);
+        }}
+      />
+    </>
+  );
+}
+
+function DecideGrade({
+  resourceId,
+  target,
+  onClose,
+  onDone,
+}: {
+  resourceId: string;
+  target: { field: FieldClassification; override: boolean } | null;
+  onClose(): void;
+  onDone(next: Classification): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ grade: Grade; reason?: string }>();
+  const [busy, setBusy] = useState(false);
+  const suggested = target?.field.scan?.suggestedGrade;
+
+  const submit = async (values: { grade: Grade; reason?: string }) => {
+    if (!target) return;
+    setBusy(true);
+    try {
+      const next = await api.put<Classification>(
+        `/v1/resources/${encodeURIComponent(resourceId)}/fields/${encodeURIComponent(target.field.name)}/grade`,
+        { grade: values.grade, ...(values.reason?.trim() ? { reason: values.reason.trim() } : {}) },
+      );
+      message.success(
+        t('classification.confirmed', { field: target.field.label, grade: t(`grade.${values.grade}`) }),
+      );
+      form.resetFields();
+      onDone(next);
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      open={!!target}
+      title={target ? t('classification.overrideTitle', { field: target.field.label }) : ''}
+      onCancel={onClose}
+      okText={t('common.save')}
+      cancelText={t('common.cancel')}
+      confirmLoading={busy}
+      onOk={() => form.submit()}
+      destroyOnHidden
+    >
+      <Form
+        form={form}
+        layout="vertical"
+        onFinish={submit}
+        preserve={false}
+        initialValues={{ grade: target?.field.grade !== 'unassessed' ? target?.field.grade : undefined }}
+      >
+        <Form.Item
+          name="grade"
+          label={t('classification.grade')}
+          rules={[{ required: true, message: t('classification.gradeRequired') }]}
+        >
+          <Select options={DECIDABLE.map((g) => ({ value: g, label: t(`grade.${g}`) }))} />
+        </Form.Item>
+        <Form.Item
+          name="reason"
+          label={t('classification.reason')}
+          dependencies={['grade']}
+          extra={
+            suggested
+              ? t('classification.reasonHint', { grade: t(`grade.${suggested}`) })
+              : t('classification.reasonNeeded')
+          }
+          rules={[
+            ({ getFieldValue }) => ({
+              validator: (_, v: string | undefined) =>
+                getFieldValue('grade') !== suggested && !(v ?? '').trim()
+                  ? Promise.reject(new Error(t('classification.reasonRequired')))
+                  : Promise.resolve(),
+            }),
+          ]}
+        >
+          <Input.TextArea rows={3} maxLength={2000} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+function ClearFlag({
+  resourceId,
+  open,
+  onClose,
+  onDone,
+}: {
+  resourceId: string;
+  open: boolean;
+  onClose(): void;
+  onDone(next: Classification): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ reason: string }>();
+  const [busy, setBusy] = useState(false);
+  const submit = async ({ reason }: { reason: string }) => {
+    setBusy(true);
+    try {
+      const next = await api.post<Classification>(
+        `/v1/resources/${encodeURIComponent(resourceId)}/classification/flag/clear`,
+        { reason: reason.trim() },
+      );
+      message.success(t('classification.flagCleared'));
+      onDone(next);
+    } catch (e) {
+      message.error(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={t('classification.clearFlag')}
+      onCancel={onClose}
+      okText={t('common.save')}
+      cancelText={t('common.cancel')}
+      confirmLoading={busy}
+      onOk={() => form.submit()}
+      destroyOnHidden
+    >
+      <Form form={form} layout="vertical" onFinish={submit} preserve={false}>
+        <Form.Item
+          name="reason"
+          label={t('classification.reason')}
+          rules={[{ required: true, whitespace: true, message: t('classification.reasonRequired') }]}
+        >
+          <Input.TextArea rows={3} maxLength={2000} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}

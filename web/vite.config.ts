@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+/**
+ * The web console: built into dist/web, which the Shutong server serves at `/` (src/console.ts).
+ * `npm run build` runs this; `npm start` and the test suite build first when dist is missing or
+ * older than these sources (scripts/ensure-console.ts). Everything comes from node_modules: the
+ * build works offline.
+ */
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: '/',
+  plugins: [react()],
+  build: {
+    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2500,
+    sourcemap: false,
+  },
+  server: {
+    // `npx vite web` for console development: the API comes from a Shutong server on 8080.
+    proxy: { '/v1': 'http://127.0.0.1:8080' },
+  },
+});
