@@ -20,7 +20,7 @@ const SURNAMES = [...'张王李刘陈杨赵黄周吴'];
 const GIVEN = [...'伟芳娜敏静丽强磊'];
 const DISTRICTS = ['西湖区', '滨江区', '上城区', '拱墅区'];
 
-const id = (i: number) => makeResidentId('330106', `19${50 + (i % 45)}-0${1 + (i % 9)}-1${i % 10}`, i);
+const id = (i: number) => makeResidentId('330106', `19${50 + (i % 45)}-0${1 + (i % 9)}-1${i % 10}`, i % 1000);
 const mobile = (i: number) => `13${i % 10}${String(10_000_000 + i * 7919).slice(-8)}`;
 const personName = (i: number) => SURNAMES[i % 10]! + GIVEN[Math.floor(i / 10) % 8]!;
 const bankCard = (i: number) => {
@@ -414,6 +414,39 @@ describe('classification', () => {
     expect(view.flag.fields).toEqual([
       expect.objectContaining({ field: 'note', reason: 'declared_grade_contradicted', declaredGrade: 'g1' }),
     ]);
+  });
+
+  it('finds the same in a large import (scanned on the worker thread) as in an on-demand scan of its table', async () => {
+    const large = await createResource(steward, { name: '大文件导入' });
+    const rows = Array.from({ length: 6_500 }, (_, i) => [
+      id(i),
+      personName(i),
+      mobile(i),
+      DISTRICTS[i % 4],
+      i % 9,
+      i % 3 ? '' : '复诊',
+    ]);
+    await upload(
+      large.code,
+      csvOf(['公民身份号码', '姓名', '联系电话', '所属区县', '就诊人次', '备注'], rows),
+    );
+    const pick = (view: { fields: FieldView[] }) =>
+      view.fields.map((f) => {
+        const { versionId: _v, scannedAt: _a, ...scan } = f.scan as unknown as Record<string, unknown>;
+        return { name: f.name, grade: f.grade, detector: f.detector, scan };
+      });
+    const imported = await classification(large.code);
+    expect(field(imported, 'id_number')).toMatchObject({
+      grade: 'g4',
+      scan: { rows: 6_500, nonEmpty: 6_500 },
+    });
+    const rescanned = await t.request({
+      method: 'POST',
+      url: `/v1/resources/${large.code}/classification/scan`,
+      token: steward,
+    });
+    expect(rescanned.statusCode, rescanned.body).toBe(200);
+    expect(pick(rescanned.json())).toEqual(pick(imported));
   });
 
   it('scans the current version on demand', async () => {

@@ -69,7 +69,7 @@ describe('console translations', () => {
     expect(missing).toEqual([]);
   });
 
-  it('has a group for every computed key (grade.${…}, state.${…})', () => {
+  it('has a group for every computed key (such as grade.<value> or state.<value>)', () => {
     const missing = USES.filter((u) => u.key.includes('${'))
       .map((u) => ({ ...u, prefix: u.key.slice(0, u.key.indexOf('${')).replace(/\.$/, '') }))
       .filter(

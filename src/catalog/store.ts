@@ -5,7 +5,7 @@ import type { Database, Grade, OpenType, ResourcesTable, SharingType } from '../
 // grade_flag belongs to classification (src/classify/store.ts), which reads and writes it itself.
 export type ResourceRow = Omit<
   ResourcesTable,
-  'search_vector' | 'created_at' | 'updated_at' | 'grade_flag'
+  'search_vector' | 'title_vector' | 'created_at' | 'updated_at' | 'grade_flag'
 > & {
   created_at: Date;
   updated_at: Date;
@@ -56,11 +56,26 @@ const RESOURCE_COLUMNS = [
   'resources.updated_at',
 ] as const;
 
+/** Everything a resource is found by (matching only: ranking reads the title vector). */
 export function searchVector(doc: SearchDocument) {
   return sql`setweight(array_to_tsvector(${doc.a}::text[]), 'A')
     || setweight(array_to_tsvector(${doc.b}::text[]), 'B')
     || setweight(array_to_tsvector(${doc.c}::text[]), 'C')
     || setweight(array_to_tsvector(${doc.d}::text[]), 'D')`;
+}
+
+/**
+ * The name (A) and keywords, theme and code (B), as a tsvector literal with positions: a lexeme
+ * without a position carries no weight, so ts_rank could not tell a name from a keyword.
+ * Lexemes hold only CJK characters and [a-z0-9] (search-text.ts), so quoting them is safe.
+ */
+export function titleVector(doc: Pick<SearchDocument, 'a' | 'b'>) {
+  let position = 0;
+  const entries = [
+    ...doc.a.map((lexeme) => `'${lexeme}':${++position}A`),
+    ...doc.b.map((lexeme) => `'${lexeme}':${++position}B`),
+  ];
+  return sql`${entries.join(' ')}::tsvector`;
 }
 
 export interface SearchFilters {
@@ -75,8 +90,8 @@ export interface SearchFilters {
   code?: string | undefined;
 }
 
-/** The WHERE clause shared by search and count: filters, then the relaxed full-text match. */
-function matching(query: { relaxed: string } | undefined, filters: SearchFilters) {
+/** The filters of a search, shared by every phase of it and by the count. */
+function matching(filters: SearchFilters) {
   return (eb: ExpressionBuilder<Database, 'resources'>) => {
     const conditions: Expression<SqlBool>[] = [];
     if (filters.theme) conditions.push(eb('resources.theme', '=', filters.theme));
@@ -91,7 +106,6 @@ function matching(query: { relaxed: string } | undefined, filters: SearchFilters
         eb.or([eb('resources.id', '=', filters.code), eb('resources.code', '=', filters.code.toUpperCase())]),
       );
     }
-    if (query) conditions.push(sql<SqlBool>`resources.search_vector @@ ${query.relaxed}::tsquery`);
     return eb.and(conditions);
   };
 }
@@ -113,7 +127,12 @@ export const catalogStore = {
   insertResource(db: Executor, row: Omit<ResourceRow, 'created_at' | 'updated_at'>, doc: SearchDocument) {
     return db
       .insertInto('resources')
-      .values({ ...row, search_vector: searchVector(doc), updated_at: new Date() })
+      .values({
+        ...row,
+        search_vector: searchVector(doc),
+        title_vector: titleVector(doc),
+        updated_at: new Date(),
+      })
       .returning(RESOURCE_COLUMNS)
       .executeTakeFirstOrThrow();
   },
@@ -128,7 +147,13 @@ export const catalogStore = {
   ) {
     return db
       .updateTable('resources')
-      .set({ ...patch, revision: revision + 1, search_vector: searchVector(doc), updated_at: new Date() })
+      .set({
+        ...patch,
+        revision: revision + 1,
+        search_vector: searchVector(doc),
+        title_vector: titleVector(doc),
+        updated_at: new Date(),
+      })
       .where('id', '=', id)
       .where('revision', '=', revision)
       .returning(RESOURCE_COLUMNS)
@@ -181,41 +206,99 @@ export const catalogStore = {
   },
 
   /**
-   * Ranked search: resources matching every term (strict) first, then those matching any
-   * lexeme (relaxed), each by ts_rank; without a query, newest first.
+   * Ranked search, in three tiers read one after the other until the page is full:
+   *  1. resources whose title (name, keywords, theme, code) matches every term, by ts_rank of
+   *     the title: found and ranked through the small title vector and its GIN index;
+   *  2. resources matching every term only in their fields or summary, newest first: for a
+   *     word found in a third of the catalog this walks the created_at index and stops after a
+   *     page, instead of ranking tens of thousands of rows;
+   *  3. resources whose title matches some of the words (partial matches), by title rank.
+   * Without a query, newest first. Tiers 1 and 2 are `strict_match`.
    */
-  search(
+  async search(
     db: Executor,
     query: { strict: string; relaxed: string } | undefined,
     filters: SearchFilters,
     page: { offset: number; limit: number },
   ) {
-    const strict = query
-      ? sql<boolean>`resources.search_vector @@ ${query.strict}::tsquery`
-      : sql<boolean>`true`;
-    const score = query
-      ? sql<number>`ts_rank(resources.search_vector, ${query.relaxed}::tsquery)`
-      : sql<number>`0`;
-    let q = db
-      .selectFrom('resources')
-      .innerJoin('organizations', 'organizations.id', 'resources.provider_org_id')
-      .select(RESOURCE_COLUMNS)
-      .select(['organizations.name as provider_name', strict.as('strict_match'), score.as('score')]);
-    q = q.where(matching(query, filters));
-    q = query ? q.orderBy(strict, 'desc').orderBy(score, 'desc') : q.orderBy('resources.created_at', 'desc');
-    return q
+    const base = (strictMatch: boolean) =>
+      db
+        .selectFrom('resources')
+        .innerJoin('organizations', 'organizations.id', 'resources.provider_org_id')
+        .select(RESOURCE_COLUMNS)
+        .select([
+          'organizations.name as provider_name',
+          sql<boolean>`${strictMatch}::boolean`.as('strict_match'),
+          (query
+            ? sql<number>`ts_rank(resources.title_vector, ${query.relaxed}::tsquery)`
+            : sql<number>`0::real`
+          ).as('score'),
+        ])
+        .where(matching(filters));
+    if (!query) {
+      return base(true)
+        .orderBy('resources.created_at', 'desc')
+        .orderBy('resources.id')
+        .offset(page.offset)
+        .limit(page.limit + 1)
+        .execute();
+    }
+    const strict = sql<SqlBool>`${query.strict}::tsquery`;
+    const relaxed = sql<SqlBool>`${query.relaxed}::tsquery`;
+    const titleRank = sql`ts_rank(resources.title_vector, ${relaxed})`;
+    // Each tier is read from its start: the page is cut from the tiers joined.
+    const wanted = page.offset + page.limit + 1;
+    const rows = await base(true)
+      .where(sql<SqlBool>`resources.title_vector @@ ${strict}`)
+      .orderBy(titleRank, 'desc')
       .orderBy('resources.id')
-      .offset(page.offset)
-      .limit(page.limit + 1)
+      .limit(wanted)
       .execute();
+    if (rows.length < wanted) {
+      rows.push(
+        ...(await base(true)
+          .where(sql<SqlBool>`resources.search_vector @@ ${strict}`)
+          .where(sql<SqlBool>`not (resources.title_vector @@ ${strict})`)
+          .orderBy('resources.created_at', 'desc')
+          .orderBy('resources.id')
+          .limit(wanted - rows.length)
+          .execute()),
+      );
+    }
+    if (rows.length < wanted) {
+      // Every strict match is in `rows` by now; tier 2's may also match part of the title.
+      const strictIds = rows.map((r) => r.id);
+      let partial = base(false)
+        .where(sql<SqlBool>`resources.title_vector @@ ${relaxed}`)
+        .where(sql<SqlBool>`not (resources.title_vector @@ ${strict})`);
+      if (strictIds.length > 0) partial = partial.where('resources.id', 'not in', strictIds);
+      rows.push(
+        ...(await partial
+          .orderBy(titleRank, 'desc')
+          .orderBy('resources.id')
+          .limit(wanted - rows.length)
+          .execute()),
+      );
+    }
+    return rows.slice(page.offset);
   },
 
-  async count(db: Executor, query: { relaxed: string } | undefined, filters: SearchFilters): Promise<number> {
-    const row = await db
+  /** How many resources a search finds over all its pages (all three tiers). */
+  async count(
+    db: Executor,
+    query: { strict: string; relaxed: string } | undefined,
+    filters: SearchFilters,
+  ): Promise<number> {
+    let q = db
       .selectFrom('resources')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(matching(query, filters))
-      .executeTakeFirstOrThrow();
+      .where(matching(filters));
+    if (query) {
+      q = q.where(
+        sql<SqlBool>`(resources.search_vector @@ ${query.strict}::tsquery or resources.title_vector @@ ${query.relaxed}::tsquery)`,
+      );
+    }
+    const row = await q.executeTakeFirstOrThrow();
     return Number(row.n);
   },
 

@@ -338,7 +338,6 @@ async function view(ctx: Ctx, resource: ResourceView) {
     store.gradeFlag(ctx.db, resource.id),
   ]);
   const byName = new Map(rows.map((r) => [r.field_name, r]));
-  const labels = new Map(resource.fields.map((f) => [f.name, f.label]));
   const versionIds = [...new Set(rows.map((r) => r.scanned_version_id).filter((v): v is string => !!v))];
   const confirmers = [...new Set(rows.map((r) => r.confirmed_by).filter((v): v is string => !!v))];
   const [versions, users] = await Promise.all([
@@ -358,7 +357,7 @@ async function view(ctx: Ctx, resource: ResourceView) {
       const r = byName.get(f.name);
       return {
         name: f.name,
-        label: labels.get(f.name) ?? f.label,
+        label: f.label,
         grade: f.grade,
         detector: f.detector,
         scan: r?.scanned_at

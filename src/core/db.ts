@@ -66,6 +66,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     });
     // A dropped server connection must not crash the process; the next query reconnects.
     pool.on('error', () => {});
+    // The pool listens for errors on idle clients only. A client checked out between two
+    // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
+    // the process; with this listener its next query fails instead and the pool discards it.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     copiers.set(db, async (qualifiedTable, columns, csv) => {
       const client = await pool.connect();

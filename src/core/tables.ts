@@ -158,6 +158,8 @@ export interface ResourcesTable {
   /** Set when an import contradicts the declared grades (migration 0006); see src/classify/. */
   grade_flag: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   search_vector: ColumnType<string, unknown, unknown>;
+  /** Name and keywords, theme and code only: what search ranks by (migration 0008). */
+  title_vector: ColumnType<string, unknown, unknown>;
   created_by: string;
   created_at: CreatedAt;
   updated_at: Timestamp;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
@@ -49,6 +49,7 @@ const VersionParams = Type.Object({
  */
 async function receive(
   req: FastifyRequest,
+  reply: FastifyReply,
   limit: number,
 ): Promise<{ file: string; size: number; sm3: string }> {
   const dir = path.join(req.ctx.config.dataDir, 'uploads');
@@ -69,6 +70,9 @@ async function receive(
     await pipeline(req.raw, meter, createWriteStream(file, { mode: 0o600 }));
   } catch (error) {
     await rm(file, { force: true });
+    // The rest of the body stays unread, so the connection cannot carry another request: close it
+    // after the answer (kept alive, the client's next request on it would wait forever).
+    reply.header('connection', 'close');
     throw error instanceof AppError
       ? error
       : new AppError('BAD_REQUEST', { field: 'body' }, { zh: '上传中断', en: 'the upload was interrupted' });
@@ -115,8 +119,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean
         querystring: Type.Object(FileOptions),
       },
     },
-    async (req) => {
-      const upload = await receive(req, PREVIEW_LIMIT_BYTES);
+    async (req, reply) => {
+      const upload = await receive(req, reply, PREVIEW_LIMIT_BYTES);
       try {
         return await ingest.previewFile(upload.file, fileOptions(req.query));
       } finally {
@@ -140,7 +144,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean
       },
     },
     async (req, reply) => {
-      const upload = await receive(req, req.ctx.config.uploadLimitBytes);
+      const upload = await receive(req, reply, req.ctx.config.uploadLimitBytes);
       let prepared: ingest.PreparedImport;
       try {
         prepared = await ingest.prepareImport(req.ctx, req.params.id, upload.file, {

@@ -226,7 +226,11 @@ export async function prepareImport(
   }
   const size = (await stat(path)).size;
   const sourceSm3 = options.sourceSm3 ?? (await sm3OfFile(path));
-  const sourceName = basename(options.sourceName ?? path).slice(0, 255);
+  // Only the base name, whichever separator the client's system uses (browsers on Windows send
+  // C:\fakepath\x.csv); control characters (NUL cannot be stored) become spaces.
+  const sourceName = basename((options.sourceName ?? path).replaceAll('\\', '/'))
+    .replace(/\p{Cc}/gu, ' ')
+    .slice(0, 255);
   const columns = fields.map((f) => ({ name: f.name, dataType: f.dataType }));
   const { job, version } = await withTx(ctx.db, async (tx) => {
     const number = await store.nextVersionNumber(tx, resource.id);
@@ -314,13 +318,14 @@ async function load(
           continue;
         }
         let rowBad = false;
-        const parsed: Array<CellValue | bigint> = [];
+        // Sized once: the classifier keeps each row's array, so it cannot be reused.
+        const parsed = new Array<CellValue | bigint>(fields.length);
         for (let i = 0; i < fields.length; i++) {
           const column = sourceOf[i]!;
           const raw = column >= 0 ? (row.values[column] ?? null) : null;
           // A string or null is its own text value: parseValue would only copy it.
           if (isText[i] && (raw === null || typeof raw === 'string')) {
-            parsed.push(raw);
+            parsed[i] = raw;
             continue;
           }
           const result = parseValue(fields[i]!.dataType, raw);
@@ -334,7 +339,7 @@ async function load(
             rowBad = true;
             break;
           }
-          parsed.push(result.value as CellValue);
+          parsed[i] = result.value as CellValue;
         }
         if (rowBad) continue;
         scan?.add(parsed);

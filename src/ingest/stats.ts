@@ -44,6 +44,8 @@ export class ColumnStatsAccumulator {
   // Sorted ascending; at most K entries.
   private smallest: number[] = [];
   private readonly members = new Set<number>();
+  /** Short values seen while fewer than K are kept: a repeat is answered without hashing. */
+  private seen: Set<string> | null = new Set();
 
   constructor(private readonly numeric: boolean) {}
 
@@ -61,13 +63,17 @@ export class ColumnStatsAccumulator {
     const comparable = this.numeric ? Number(value) : String(value);
     if (this.min === null || comparable < this.min) this.min = comparable;
     if (this.max === null || comparable > this.max) this.max = comparable;
-    const h = hash52(String(value));
+    const text = String(value);
+    if (this.seen?.has(text)) return;
+    const h = hash52(text);
     const full = this.smallest.length === K;
     // Once K hashes are kept, nearly every value is above the largest: one comparison, no lookup.
     if (full && h >= this.smallest[K - 1]!) return;
     if (this.members.has(h)) return;
     if (full) this.members.delete(this.smallest.pop()!);
     this.insert(h);
+    if (this.smallest.length === K) this.seen = null;
+    else if (text.length <= 64) this.seen?.add(text);
   }
 
   private insert(h: number): void {

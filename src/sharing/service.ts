@@ -170,7 +170,9 @@ export async function createApplication(ctx: Ctx, input: ApplicationInput): Prom
     );
   }
   const needsSecurity = needsSecurityReview(requested);
-  const application = await withTx(ctx.db, async (tx) => {
+  // Created and submitted in one transaction: a failure in between (the database gone) must not
+  // leave a draft behind that the caller was told nothing about.
+  return withTx(ctx.db, async (tx) => {
     const row = await tx
       .insertInto('applications')
       .values({
@@ -197,10 +199,9 @@ export async function createApplication(ctx: Ctx, input: ApplicationInput): Prom
       resource: resource.code,
       fields: row.fields,
     });
-    return row;
+    if (input.submit === false) return applicationView(row);
+    return submitApplication({ ...ctx, db: tx }, row.id);
   });
-  if (input.submit === false) return applicationView(application);
-  return submitApplication(ctx, application.id);
 }
 
 export async function submitApplication(ctx: Ctx, id: string): Promise<ApplicationView> {

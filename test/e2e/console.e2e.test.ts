@@ -132,9 +132,13 @@ async function settle(page: Page): Promise<void> {
 async function checkNames(page: Page, where: string): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
   const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
-    nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[];
+    nodes: {
+      ignored: boolean;
+      role?: { value: string };
+      name?: { value: string };
+      backendDOMNodeId?: number;
+    }[];
   };
-  await cdp.detach();
   const controls = [
     'button',
     'link',
@@ -150,29 +154,53 @@ async function checkNames(page: Page, where: string): Promise<void> {
   ];
   for (const node of nodes) {
     const role = node.role?.value ?? '';
-    if (node.ignored || !controls.includes(role)) continue;
-    if (!(node.name?.value ?? '').trim()) unnamed.push(`${where}: ${role}`);
+    if (node.ignored || !controls.includes(role) || (node.name?.value ?? '').trim()) continue;
+    let what = '';
+    if (node.backendDOMNodeId) {
+      const { node: dom } = (await cdp.send('DOM.describeNode', {
+        backendNodeId: node.backendDOMNodeId,
+      })) as {
+        node: { nodeName: string; attributes?: string[] };
+      };
+      const attributes = dom.attributes ?? [];
+      what = `${dom.nodeName.toLowerCase()}.${attributes[attributes.indexOf('class') + 1] ?? ''}`;
+    }
+    unnamed.push(`${where}: ${role} ${what}`);
   }
+  await cdp.detach();
 }
 
 async function language(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
-  await page
-    .locator('.ant-segmented-item', { hasText: lang === 'en' ? 'EN' : '中文' })
-    .first()
-    .click();
+  const item = page.locator('.ant-segmented-item', { hasText: lang === 'en' ? 'EN' : '中文' }).first();
+  // With a drawer or dialog open the header is behind its mask, as for any user; to photograph
+  // the open overlay in both languages the click goes to the switch directly.
+  const overlay = await page
+    .locator('.ant-drawer-open, .ant-modal-wrap:not([style*="display: none"])')
+    .count();
+  if (overlay > 0) await item.dispatchEvent('click');
+  else await item.click();
   // Strings, not functions: they run in the page, and this file is type-checked without the DOM.
   await page.waitForFunction(`document.documentElement.lang === '${lang}'`);
+}
+
+/** Toasts of the previous step would cover the page in the other language's words. */
+const SHOT_STYLE = '.ant-message { display: none !important; }';
+
+async function capture(page: Page, file: string): Promise<void> {
+  // Full-page shots stitch from the top; sticky header and menu belong there.
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: path.join(SHOTS, file), fullPage: true, style: SHOT_STYLE });
 }
 
 /** Photographs the page in Chinese and in English (then back to Chinese), and checks its names. */
 async function shot(page: Page, name: string): Promise<void> {
   await settle(page);
   const size = page.viewportSize()!.width < 600 ? 'phone' : 'desktop';
-  await page.screenshot({ path: path.join(SHOTS, `${name}.${size}.zh-CN.png`), fullPage: true });
+  await capture(page, `${name}.${size}.zh-CN.png`);
   await checkNames(page, `${name} (${size})`);
   await language(page, 'en');
   await settle(page);
-  await page.screenshot({ path: path.join(SHOTS, `${name}.${size}.en.png`), fullPage: true });
+  await capture(page, `${name}.${size}.en.png`);
   await language(page, 'zh-CN');
   await settle(page);
 }
@@ -186,8 +214,12 @@ async function login(page: Page, username: string): Promise<void> {
   await page.keyboard.press('Tab');
   await page.keyboard.type(DEMO_PASSWORD);
   await page.keyboard.press('Enter');
-  await page.getByTestId('current-user').waitFor();
+  await page.locator('#main').waitFor();
+  // At phone width the user, role and organization sit behind the account button.
+  const account = page.getByRole('button', { name: '当前账号' });
+  if (await account.isVisible()) await account.click();
   await expect.poll(() => page.getByTestId('current-user').textContent()).toContain(username);
+  if (await account.isVisible()) await account.click();
 }
 
 async function menu(page: Page, label: string): Promise<void> {
@@ -206,6 +238,12 @@ async function choose(page: Page, control: Locator, option: string | RegExp): Pr
     .first();
   await item.click();
   await item.waitFor({ state: 'hidden' });
+}
+
+/** Closes the open drawer with its close button (Escape works only with focus inside it). */
+async function closeDrawer(page: Page): Promise<void> {
+  await page.locator('.ant-drawer-open .ant-drawer-close').click();
+  await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
 }
 
 async function toast(page: Page, text: string | RegExp): Promise<void> {
@@ -338,6 +376,7 @@ describe('the web console', () => {
     applicationId = new URL(consumer.url()).searchParams.get('id') ?? '';
     expect(applicationId).toMatch(/^app_/);
     await shot(consumer, '14-application-submitted');
+    await closeDrawer(consumer);
 
     // ---------------------------------------------------------------- steward approves, with changes
     await menu(steward, '共享申请');
@@ -351,6 +390,7 @@ describe('the web console', () => {
     await shot(steward, '16-approve-with-changes');
     await approve.getByRole('button', { name: '批准' }).click();
     await toast(steward, '已批准，转安全员复审');
+    await closeDrawer(steward);
 
     // ---------------------------------------------------------------- security officer approves
     const security = await newPage();
@@ -366,6 +406,7 @@ describe('the web console', () => {
     const contractLink = security.getByRole('link', { name: /查看协议 ctr_/ });
     contractId = ((await contractLink.textContent()) ?? '').replace('查看协议', '').trim();
     expect(contractId).toMatch(/^ctr_/);
+    await closeDrawer(security);
     await menu(security, '告警与应急');
     await shot(security, '18-alerts');
     await security.getByRole('tab', { name: '应急停止' }).click();
@@ -460,7 +501,7 @@ describe('the web console', () => {
     await proof.locator('[data-testid="proof-result"][data-verified="true"]').waitFor();
     await expect.poll(() => proof.textContent()).toContain('已在浏览器中验证通过');
     await shot(auditor, '28-audit-proof');
-    await auditor.keyboard.press('Escape');
+    await closeDrawer(auditor);
     await auditor.getByRole('tab', { name: '签名树头' }).click();
     await auditor.getByTestId('tree-heads').getByText('签名有效').first().waitFor();
     await shot(auditor, '29-audit-tree-heads');

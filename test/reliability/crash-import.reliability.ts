@@ -4,8 +4,9 @@
  * version — the job is failed with NODE_LOST, the version is failed and its table dropped — the
  * previous version is still current and served by the gateway, and `shutong audit verify` passes.
  */
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -74,9 +75,14 @@ beforeAll(async () => {
 afterAll(cleanUp);
 
 async function gatewayRecords() {
-  const res = await call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?select=record_no&limit=1000`, {
-    token: key,
-  });
+  const res = await call(
+    node.base,
+    'GET',
+    `/v1/gateway/contracts/${contract}/rows?select=record_no&limit=1000`,
+    {
+      token: key,
+    },
+  );
   expect(res.status, res.text).toBe(200);
   return (res.json.items as Array<{ record_no: string }>).map((r) => r.record_no);
 }
@@ -134,8 +140,13 @@ describe('a server killed with SIGKILL in the middle of a large import', () => {
       .executeTakeFirstOrThrow();
     expect(leftover.state).toBe('running');
     expect(
-      (await db.selectFrom('dataset_versions').select('state').where('id', '=', version.id).executeTakeFirstOrThrow())
-        .state,
+      (
+        await db
+          .selectFrom('dataset_versions')
+          .select('state')
+          .where('id', '=', version.id)
+          .executeTakeFirstOrThrow()
+      ).state,
     ).toBe('loading');
 
     node = await startNode({ name: 'node-1 (restarted)', databaseUrl: scratch.url, dataDir, env: env() });
@@ -163,11 +174,13 @@ describe('a server killed with SIGKILL in the middle of a large import', () => {
     // Only ready versions have tables: the half-loaded one is gone.
     expect(tables.rows.map((t) => t.tablename).sort()).toEqual(ready.map((v) => v.table_name).sort());
     expect(tables.rows.map((t) => t.tablename)).not.toContain(version.table_name);
-    expect(await db.selectFrom('dataset_versions').select('id').where('state', '=', 'loading').execute()).toEqual(
-      [],
-    );
+    expect(
+      await db.selectFrom('dataset_versions').select('id').where('state', '=', 'loading').execute(),
+    ).toEqual([]);
 
-    const versions = await call(node.base, 'GET', `/v1/resources/${resource.code}/versions`, { token: steward });
+    const versions = await call(node.base, 'GET', `/v1/resources/${resource.code}/versions`, {
+      token: steward,
+    });
     const current = versions.json.filter((v: { current: boolean }) => v.current);
     expect(current).toHaveLength(1);
     expect(current[0]).toMatchObject({ number: 1, state: 'ready', rowCount: PREVIOUS_ROWS });

@@ -87,7 +87,11 @@ async function visibleState() {
     .executeTakeFirstOrThrow();
   const tables = await sql<{ tablename: string }>`
     select tablename from pg_tables where schemaname = 'datasets' order by tablename`.execute(db);
-  const loading = await db.selectFrom('dataset_versions').select('id').where('state', '=', 'loading').execute();
+  const loading = await db
+    .selectFrom('dataset_versions')
+    .select('id')
+    .where('state', '=', 'loading')
+    .execute();
   const running = await db.selectFrom('jobs').select('id').where('state', '=', 'running').execute();
   return {
     ready: ready.map((v) => v.id),
@@ -158,7 +162,8 @@ const cases: Case[] = [
   {
     // 120,000 good rows first, so rows were already copied into the new table when the field arrives.
     name: 'a 50 MB single field',
-    make: () => largeFile('field-50mb.csv', `${csvOf(120_000, 'pre')}R9,西湖区,1,张三,"`, 'x'.repeat(MiB), 50, '"\n'),
+    make: () =>
+      largeFile('field-50mb.csv', `${csvOf(120_000, 'pre')}R9,西湖区,1,张三,"`, 'x'.repeat(MiB), 50, '"\n'),
     fileError: 'FILE_FIELD_TOO_LARGE',
     previewTooLarge: true,
   },
@@ -275,7 +280,10 @@ describe('hostile files', () => {
   }
 
   it('stray NUL bytes: a row-level report naming the lines, and nothing imported', async () => {
-    const path = file('nul.csv', `${HEADER}\nR1,西湖区,1,张三,ok\nR2,滨江区,2,李\0四,x\nR3,上城区,3,王五,y\0\n`);
+    const path = file(
+      'nul.csv',
+      `${HEADER}\nR1,西湖区,1,张三,ok\nR2,滨江区,2,李\0四,x\nR3,上城区,3,王五,y\0\n`,
+    );
     const before = await visibleState();
     const imported = await importFile(path);
     expectRefused(imported, 422, 'TOO_MANY_BAD_ROWS');
@@ -293,7 +301,13 @@ describe('hostile files', () => {
   });
 
   it('an upload larger than the preview limit is refused with 413 and the server stays up', async () => {
-    const path = largeFile('big-preview.csv', `${HEADER}\n`, 'R1,西湖区,1,张三,备注\n'.repeat(10_000), 100, '');
+    const path = largeFile(
+      'big-preview.csv',
+      `${HEADER}\n`,
+      'R1,西湖区,1,张三,备注\n'.repeat(10_000),
+      100,
+      '',
+    );
     const before = await visibleState();
     expectRefused(await previewFile(path), 413, 'PAYLOAD_TOO_LARGE');
     await expectUnharmed('preview too large', before);
@@ -341,7 +355,10 @@ describe('hostile files', () => {
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         expect(res.status, `variant ${i}: ${res.text}`).toBeLessThan(500);
         if (res.status === 201) expect(res.json.rows).toBeLessThanOrEqual(1000);
-        else expect(res.json.error.code, `variant ${i}`).toMatch(/^(FILE_REJECTED|HEADER_MISMATCH|TOO_MANY_BAD_ROWS)$/);
+        else
+          expect(res.json.error.code, `variant ${i}`).toMatch(
+            /^(FILE_REJECTED|HEADER_MISMATCH|TOO_MANY_BAD_ROWS)$/,
+          );
         expect(node.alive(), `variant ${i} ended the process:\n${node.output()}`).toBe(true);
       }
       report(`hostile files: Parquet damaged in ${where}`, { variants, statuses, slowestMs: slowest });
@@ -350,13 +367,18 @@ describe('hostile files', () => {
   }
 
   it('formula-injection cells are stored as text and neutralised when the gateway serves CSV', async () => {
-    const formulas = ['=cmd|\' /C calc\'!A0', '+SUM(1,2)', '-2+3', '@SUM(A1)', '=HYPERLINK("http://evil","x")'];
+    const formulas = ["=cmd|' /C calc'!A0", '+SUM(1,2)', '-2+3', '@SUM(A1)', '=HYPERLINK("http://evil","x")'];
     const csv = `${HEADER}\n${formulas.map((f, i) => `F${i},西湖区,1,张三,"${f.replaceAll('"', '""')}"`).join('\n')}\n`;
-    const res = await call(node.base, 'POST', `/v1/resources/${resource.code}/versions?wait=true&filename=f.csv`, {
-      token: steward,
-      body: csv,
-      headers: { 'content-type': 'text/csv' },
-    });
+    const res = await call(
+      node.base,
+      'POST',
+      `/v1/resources/${resource.code}/versions?wait=true&filename=f.csv`,
+      {
+        token: steward,
+        body: csv,
+        headers: { 'content-type': 'text/csv' },
+      },
+    );
     expect(res.status, res.text).toBe(201);
     const stored = await sql<{ note: string }>`select note from ${sql.table(
       `datasets.v_${String(res.json.versionId).slice(4)}`,
@@ -365,9 +387,14 @@ describe('hostile files', () => {
     await gradeFields(db, resource.id);
     const contract = await contractFor(node.base, { consumer, steward }, resource.code);
     const key = (await apiKey(node.base, consumer, ['gateway'])).secret;
-    const served = await call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?select=record_no,note&format=csv`, {
-      token: key,
-    });
+    const served = await call(
+      node.base,
+      'GET',
+      `/v1/gateway/contracts/${contract}/rows?select=record_no,note&format=csv`,
+      {
+        token: key,
+      },
+    );
     expect(served.status, served.text).toBe(200);
     const cells = served.text
       .trim()

@@ -8,6 +8,7 @@
  * nothing.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -78,7 +79,8 @@ const INJECTIONS = [
 ];
 
 /** Markers of an internal error leaking out: stack frames, driver or SQL messages. */
-const LEAK = /\bat [\w.<>]+ \(|\.ts:\d+|node_modules|syntax error|unterminated|relation "|column "|pg_catalog|kysely/i;
+const LEAK =
+  /\bat [\w.<>]+ \(|\.ts:\d+|node_modules|syntax error|unterminated|relation "|column "|pg_catalog|kysely/i;
 
 let requests = 0;
 let slowestMs = 0;
@@ -95,7 +97,11 @@ function expectSafe(res: Reply, what: string) {
   expect(res.status, `${what}: ${res.text}`).toBeLessThan(500);
   expect(res.text, what).not.toMatch(LEAK);
   if (res.status >= 400) {
-    expect(Object.keys(res.json?.error ?? {}).sort(), what).toEqual(['code', 'details', 'message', 'messages']);
+    // Shutong's error shape, or CKAN's on the CKAN-compatible routes.
+    const keys = Object.keys(res.json?.error ?? {}).sort();
+    expect(keys, what).toEqual(
+      what.startsWith('/api/3/') ? ['__type', 'message'] : ['code', 'details', 'message', 'messages'],
+    );
   }
 }
 
@@ -137,9 +143,18 @@ beforeAll(async () => {
   jobId = (await importCsv(node.base, t.steward, resource.code, csvOf(ROWS, 'h'))).jobId;
   await gradeFields(db, resource.id);
   contract = await contractFor(node.base, { consumer: t.consumer, steward: t.steward }, resource.code);
-  await db.updateTable('contracts').set({ rate_limit_per_minute: 1_000_000 }).where('id', '=', contract).execute();
-  applicationId = (await db.selectFrom('contracts').select('application_id').where('id', '=', contract).executeTakeFirstOrThrow())
-    .application_id;
+  await db
+    .updateTable('contracts')
+    .set({ rate_limit_per_minute: 1_000_000 })
+    .where('id', '=', contract)
+    .execute();
+  applicationId = (
+    await db
+      .selectFrom('contracts')
+      .select('application_id')
+      .where('id', '=', contract)
+      .executeTakeFirstOrThrow()
+  ).application_id;
   table = (
     await db
       .selectFrom('dataset_versions')
@@ -152,7 +167,9 @@ beforeAll(async () => {
   t.consumerKey = consumerKey.secret;
   t.consumerKeyId = consumerKey.id;
   t.enterpriseKey = (await apiKey(node.base, t.enterprise, scopes)).secret;
-  t.psbKey = (await apiKey(node.base, psb, ['catalog:read', 'catalog:write', 'sharing', 'identity:read'])).secret;
+  t.psbKey = (
+    await apiKey(node.base, psb, ['catalog:read', 'catalog:write', 'sharing', 'identity:read'])
+  ).secret;
   const revoked = await apiKey(node.base, t.consumer, scopes);
   await call(node.base, 'POST', `/v1/api-keys/${revoked.id}/revoke`, { token: t.consumer });
   t.revokedKey = revoked.secret;
@@ -171,7 +188,12 @@ describe('SQL injection in every gateway parameter', () => {
     for (const inj of INJECTIONS) {
       const v = encodeURIComponent(inj);
       // A value on a text field is a bound parameter: it matches nothing.
-      for (const query of [`district=eq.${v}`, `district=like.${v}`, `district=in.(${v},x)`, `record_no=eq.${v}`]) {
+      for (const query of [
+        `district=eq.${v}`,
+        `district=like.${v}`,
+        `district=in.(${v},x)`,
+        `record_no=eq.${v}`,
+      ]) {
         const res = await gateway(query);
         expectSafe(res, query);
         expect(res.status, query).toBe(200);
@@ -181,7 +203,11 @@ describe('SQL injection in every gateway parameter', () => {
       const neq = await gateway(`district=neq.${v}&limit=1000`);
       expectSafe(neq, 'neq');
       expect(neq.json.items).toHaveLength(ROWS);
-      expect(neq.json.items.every((r: { district: string; name: string }) => DISTRICTS.includes(r.district) && !r.name.includes('小'))).toBe(true);
+      expect(
+        neq.json.items.every(
+          (r: { district: string; name: string }) => DISTRICTS.includes(r.district) && !r.name.includes('小'),
+        ),
+      ).toBe(true);
       // Everything else is refused.
       for (const query of [
         `visits=eq.${v}`,
@@ -212,7 +238,10 @@ describe('SQL injection in every gateway parameter', () => {
         { metrics: [{ fn: 'count' }], filter: { field: 'visits', op: 'eq', value: inj } },
       ]) {
         const res = await timed(() =>
-          call(node.base, 'POST', `/v1/gateway/contracts/${contract}/aggregate`, { token: t.consumerKey, json: body }),
+          call(node.base, 'POST', `/v1/gateway/contracts/${contract}/aggregate`, {
+            token: t.consumerKey,
+            json: body,
+          }),
         );
         expectSafe(res, JSON.stringify(body));
         expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
@@ -244,7 +273,9 @@ describe('SQL injection in every gateway parameter', () => {
     expect(await databaseShape()).toEqual(before);
     expect(existsSync('/tmp/x')).toBe(false);
     const sample = await gateway('select=record_no,district&limit=3');
-    expect(sample.json.items).toEqual([0, 1, 2].map((i) => ({ record_no: row(i, 'h').record_no, district: row(i, 'h').district })));
+    expect(sample.json.items).toEqual(
+      [0, 1, 2].map((i) => ({ record_no: row(i, 'h').record_no, district: row(i, 'h').district })),
+    );
   });
 });
 
@@ -266,22 +297,47 @@ describe('oversized requests', () => {
 
   it('refuses an upload over the limit with 413, leaving no file and no version behind', async () => {
     const versionsBefore = await db.selectFrom('dataset_versions').select('id').execute();
-    const res = await call(node.base, 'POST', `/v1/resources/${resource.code}/versions?filename=big.csv&wait=true`, {
-      token: t.steward,
-      body: csvOf(60_000, 'big'),
-      headers: { 'content-type': 'text/csv' },
-    });
+    const res = await call(
+      node.base,
+      'POST',
+      `/v1/resources/${resource.code}/versions?filename=big.csv&wait=true`,
+      {
+        token: t.steward,
+        body: csvOf(60_000, 'big'),
+        headers: { 'content-type': 'text/csv' },
+      },
+    );
     expect(res.status, res.text.slice(0, 300)).toBe(413);
-    expect(res.json.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limitBytes: UPLOAD_LIMIT } });
+    expect(res.json.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: { limitBytes: UPLOAD_LIMIT },
+    });
     expect(readdirSync(`${dataDir}/uploads`)).toEqual([]);
     expect(await db.selectFrom('dataset_versions').select('id').execute()).toEqual(versionsBefore);
+    // The refused upload's connection is closed, not left half-read: the client's next requests
+    // (on pooled keep-alive connections) are answered.
+    for (let i = 0; i < 4; i++) {
+      expect((await call(node.base, 'GET', '/healthz', { timeoutMs: 5_000 })).status).toBe(200);
+    }
   });
 
   it('refuses oversized headers without a 5xx and stays up', async () => {
-    const res = await fetch(`${node.base}/v1/me`, { headers: { authorization: `Bearer ${'a'.repeat(64 * 1024)}` } }).catch(
-      (error: Error) => ({ status: -1, error }),
-    );
-    expect([431, 400, 413, -1]).toContain(res.status);
+    // Raw, because an HTTP client may not read an answer the server sends before the request ends.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(node.port, '127.0.0.1', () => {
+        socket.write(
+          `GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer to oversized headers')));
+      socket.on('data', (d) => {
+        text += d;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', (error) => (text ? resolve(text) : reject(error)));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
     expect((await call(node.base, 'GET', '/healthz')).status).toBe(200);
   });
 });
@@ -304,9 +360,14 @@ describe('path traversal', () => {
         { token: t.steward, body: csvOf(3, 'pt'), headers: { 'content-type': 'text/csv' } },
       );
       expect(res.status, `${name}: ${res.text}`).toBe(201);
-      const version = await call(node.base, 'GET', `/v1/resources/${resource.code}/versions/${res.json.versionNumber}`, {
-        token: t.steward,
-      });
+      const version = await call(
+        node.base,
+        'GET',
+        `/v1/resources/${resource.code}/versions/${res.json.versionNumber}`,
+        {
+          token: t.steward,
+        },
+      );
       expect(version.json.sourceName, name).toBe(base);
     }
     expect(statSync('/etc/passwd').mtimeMs).toBe(passwd.mtimeMs);
@@ -382,7 +443,9 @@ describe('credentials', () => {
           token,
           ...(r.method === 'GET' ? {} : { json: {} }),
         });
-        expect(res.status, `${r.key} with ${token ? token.slice(0, 8) : 'no credential'}: ${res.text}`).toBe(401);
+        expect(res.status, `${r.key} with ${token ? token.slice(0, 8) : 'no credential'}: ${res.text}`).toBe(
+          401,
+        );
         expect(res.json.error.code).toBe('UNAUTHENTICATED');
         checked++;
       }
@@ -397,7 +460,12 @@ describe('credentials', () => {
   it("refuses another organization's keys with 403 on the gateway and on organization-scoped objects", async () => {
     const cases: Array<[string, string, string, unknown?]> = [
       [t.enterpriseKey, 'GET', `/v1/gateway/contracts/${contract}/rows`],
-      [t.enterpriseKey, 'POST', `/v1/gateway/contracts/${contract}/aggregate`, { metrics: [{ fn: 'count' }] }],
+      [
+        t.enterpriseKey,
+        'POST',
+        `/v1/gateway/contracts/${contract}/aggregate`,
+        { metrics: [{ fn: 'count' }] },
+      ],
       [t.enterpriseKey, 'GET', `/v1/contracts/${contract}`],
       [t.enterpriseKey, 'GET', `/v1/contracts/${contract}/receipt`],
       [t.enterpriseKey, 'GET', `/v1/contracts/${contract}/usage`],
@@ -410,15 +478,27 @@ describe('credentials', () => {
       [t.psbKey, 'GET', `/v1/jobs/${jobId}`],
       [t.psbKey, 'POST', `/v1/resources/${resource.code}/versions/1/activate`],
       [t.psbKey, 'PATCH', `/v1/resources/${resource.code}`, { revision: 1, name: '被篡改的资源' }],
-      [t.psbKey, 'PUT', `/v1/resources/${resource.code}/fields/name/grade`, { grade: 'g1', reason: '越权降级' }],
+      [
+        t.psbKey,
+        'PUT',
+        `/v1/resources/${resource.code}/fields/name/grade`,
+        { grade: 'g1', reason: '越权降级' },
+      ],
       [t.psbKey, 'POST', `/v1/resources/${resource.code}/classification/scan`],
       [t.psbKey, 'POST', `/v1/applications/${applicationId}/approve`, {}],
       [t.psbKey, 'POST', `/v1/contracts/${contract}/suspend`, { reason: '越权暂停' }],
     ];
     const before = await databaseShape();
-    const contractBefore = await db.selectFrom('contracts').selectAll().where('id', '=', contract).executeTakeFirstOrThrow();
+    const contractBefore = await db
+      .selectFrom('contracts')
+      .selectAll()
+      .where('id', '=', contract)
+      .executeTakeFirstOrThrow();
     for (const [token, method, url, body] of cases) {
-      const res = await call(node.base, method, url, { token, ...(body === undefined ? {} : { json: body }) });
+      const res = await call(node.base, method, url, {
+        token,
+        ...(body === undefined ? {} : { json: body }),
+      });
       expect(res.status, `${method} ${url}: ${res.text}`).toBe(403);
       expect(res.text, url).not.toContain(row(0, 'h').record_no);
       expect(res.text, url).not.toContain('就诊');
@@ -431,9 +511,9 @@ describe('credentials', () => {
     expect(upload.status, upload.text).toBe(403);
     // Nothing changed, and the consumer's own key still works.
     expect(await databaseShape()).toEqual(before);
-    expect(await db.selectFrom('contracts').selectAll().where('id', '=', contract).executeTakeFirstOrThrow()).toEqual(
-      contractBefore,
-    );
+    expect(
+      await db.selectFrom('contracts').selectAll().where('id', '=', contract).executeTakeFirstOrThrow(),
+    ).toEqual(contractBefore);
     expect((await gateway('limit=1')).status).toBe(200);
     // The public catalog shows nothing of a resource that is not open.
     for (const url of ['/dcat/catalog.jsonld', '/api/3/action/package_search?q=门诊']) {

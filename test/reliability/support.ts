@@ -8,7 +8,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chownSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -115,6 +124,95 @@ export async function connect(url: string): Promise<DatabaseHandle> {
   const database = await openDatabase({ url, poolSize: 3 });
   cleanups.push(() => database.close());
   return database;
+}
+
+// ------------------------------------------------------------------ a throwaway PostgreSQL cluster
+
+export interface Cluster {
+  /** postgres://postgres@127.0.0.1:<port>/postgres */
+  url: string;
+  port: number;
+  /** Stops the server as a crash would (immediate: no checkpoint, recovery at the next start). */
+  crash(): Promise<void>;
+  start(): Promise<void>;
+}
+
+function exec(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * A PostgreSQL cluster of its own (never the machine's shared server), from the machine's
+ * binaries, in a temporary directory, on a free port, stopped and removed at clean-up. initdb
+ * and postgres refuse to run as root: as root the cluster belongs to an unprivileged user (the
+ * one .ci/run uses), run through runuser.
+ */
+export async function throwawayCluster(): Promise<Cluster> {
+  const bins = readdirSync('/usr/lib/postgresql', { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(`/usr/lib/postgresql/${d.name}/bin/initdb`))
+    .map((d) => d.name)
+    .sort((x, y) => Number(x) - Number(y));
+  if (bins.length === 0) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql/*/bin');
+  const bin = `/usr/lib/postgresql/${bins.at(-1)}/bin`;
+  const root = process.getuid?.() === 0;
+  const user = 'shutongci';
+  if (root && (await exec('id', ['-u', user])).code !== 0) {
+    const added = await exec('useradd', ['--system', '--no-create-home', user]);
+    if (added.code !== 0) throw new Error(`useradd ${user}: ${added.output}`);
+  }
+  const as = (command: string, args: string[]) =>
+    root ? exec('runuser', ['-u', user, '--', command, ...args]) : exec(command, args);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shutong-rel-pg-'));
+  if (root) chownSync(dir, Number((await exec('id', ['-u', user])).output.trim()), 0);
+  const port = await freePort();
+  const initdb = await as(`${bin}/initdb`, [
+    '-D',
+    `${dir}/data`,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ]);
+  if (initdb.code !== 0) throw new Error(`initdb: ${initdb.output}`);
+  const pgCtl = (...args: string[]) => as(`${bin}/pg_ctl`, ['-D', `${dir}/data`, ...args]);
+  const cluster: Cluster = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    async start() {
+      const started = await pgCtl(
+        '-l',
+        `${dir}/log`,
+        '-w',
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=60`,
+        'start',
+      );
+      if (started.code !== 0) throw new Error(`pg_ctl start: ${started.output}`);
+    },
+    async crash() {
+      const stopped = await pgCtl('-m', 'immediate', '-w', 'stop');
+      if (stopped.code !== 0) throw new Error(`pg_ctl stop: ${stopped.output}`);
+    },
+  };
+  cleanups.push(async () => {
+    await pgCtl('-m', 'fast', '-w', 'stop');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await cluster.start();
+  return cluster;
 }
 
 // ------------------------------------------------------------------ server processes

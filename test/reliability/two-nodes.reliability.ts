@@ -75,7 +75,11 @@ beforeAll(async () => {
   db = (await connect(scratch.url)).db;
   await recordJobEndings();
   // A node that died with work in hand: running jobs whose leases ran out.
-  const creator = await db.selectFrom('users').select('id').where('username', '=', 'steward.health').executeTakeFirstOrThrow();
+  const creator = await db
+    .selectFrom('users')
+    .select('id')
+    .where('username', '=', 'steward.health')
+    .executeTakeFirstOrThrow();
   await db
     .insertInto('jobs')
     .values(
@@ -139,12 +143,17 @@ describe('two server processes on one database', () => {
   it("runs a live node's import once, even when it outlasts several leases while the other node sweeps", async () => {
     const rows = 200_000;
     const started = Date.now();
-    const res = await call(a.base, 'POST', `/v1/resources/${resource.code}/versions?filename=long.csv&wait=true`, {
-      token: tokens.steward,
-      body: csvOf(rows, 'long'),
-      headers: { 'content-type': 'text/csv' },
-      timeoutMs: 170_000,
-    });
+    const res = await call(
+      a.base,
+      'POST',
+      `/v1/resources/${resource.code}/versions?filename=long.csv&wait=true`,
+      {
+        token: tokens.steward,
+        body: csvOf(rows, 'long'),
+        headers: { 'content-type': 'text/csv' },
+        timeoutMs: 170_000,
+      },
+    );
     const tookMs = Date.now() - started;
     expect(res.status, res.text).toBe(201);
     expect(res.json.rows).toBe(rows);
@@ -183,7 +192,11 @@ describe('two server processes on one database', () => {
       expect([x!.status, y!.status].sort(), `${x!.text} ${y!.text}`).toEqual([200, 409]);
       const loser = x!.status === 409 ? x! : y!;
       expect(loser.json.error.code).toBe('INVALID_TRANSITION');
-      const contracts = await db.selectFrom('contracts').select('id').where('application_id', '=', id).execute();
+      const contracts = await db
+        .selectFrom('contracts')
+        .select('id')
+        .where('application_id', '=', id)
+        .execute();
       expect(contracts).toHaveLength(1);
       const approvals = await db
         .selectFrom('audit_events')

@@ -186,6 +186,7 @@ export const zh = {
     calls: '调用次数',
     rows: '返回行数',
     noUsage: '近 14 天没有网关调用',
+    noApplications: '还没有共享申请',
     truncated: '数据较多，图表只统计前 1000 条。',
     allAlerts: '全部告警',
     noAlerts: '没有待处理的告警',
@@ -857,6 +858,7 @@ export const en: Dict = {
     calls: 'Calls',
     rows: 'Rows',
     noUsage: 'No gateway calls in the last 14 days',
+    noApplications: 'No applications yet',
     truncated: 'There is a lot of data; the charts count the first 1,000 items.',
     allAlerts: 'All alerts',
     noAlerts: 'No open alerts',
@@ -999,7 +1001,7 @@ export const en: Dict = {
     loading: 'Loading rows',
     progress: '{{rows}} rows loaded, {{bad}} bad, {{bytes}} read',
     done: 'Version {{number}} imported',
-    doneBody: '{{rows}} rows loaded, {{bad}} bad rows skipped',
+    doneBody: '{{rows}} rows loaded; bad rows skipped: {{bad}}',
     failed: 'The import failed',
     failedUnknown: 'The import failed for an unknown reason',
     ignoredColumns: 'Columns without a field, ignored: {{names}}',
@@ -1343,4 +1345,3 @@ export const en: Dict = {
     thresholds: 'Thresholds',
   },
 };
-

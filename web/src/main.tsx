@@ -1,6 +1,8 @@
 import { App as AntApp, ConfigProvider, unstableSetRender } from 'antd';
-import enUS from 'antd/locale/en_US';
-import zhCN from 'antd/locale/zh_CN';
+// The ES modules: antd/locale/* are CommonJS wrappers whose default import is `{ default: … }`,
+// which leaves antd's own texts (and the table's expand-button labels) unset.
+import enUS from 'antd/es/locale/en_US';
+import zhCN from 'antd/es/locale/zh_CN';
 import { StrictMode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { useTranslation } from 'react-i18next';

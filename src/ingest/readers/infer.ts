@@ -45,6 +45,11 @@ const DATE_ZH = /^(\d{4})年(\d{1,2})月(\d{1,2})日$/;
 const TIMESTAMP =
   /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const MOBILE = /^1\d{10}$/;
+// The canonical forms, by far the most frequent in exports: checked without rebuilding the text.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$/;
+/** At most 15 characters: exact as a Number, no BigInt round trip needed. */
+const SHORT_INTEGER = /^[+-]?\d{1,15}(?:\.0+)?$/;
 const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 
@@ -81,12 +86,22 @@ function isRealDate(year: number, month: number, day: number): boolean {
   return day <= days;
 }
 
+/** The number written by the ASCII digits text[start … start + length). */
+function digitsAt(text: string, start: number, length: number): number {
+  let n = 0;
+  for (let i = start; i < start + length; i++) n = n * 10 + text.charCodeAt(i) - 48;
+  return n;
+}
+
 function pad(n: number | string, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
 /** 'YYYY-MM-DD' for a date string in one of the accepted forms, else null. */
 function parseDate(text: string): string | null {
+  if (text.length === 10 && ISO_DATE.test(text)) {
+    return isRealDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2)) ? text : null;
+  }
   let year: number;
   let month: number;
   let day: number;
@@ -109,6 +124,17 @@ interface TimestampParts {
 }
 
 function parseTimestamp(text: string): TimestampParts | null {
+  if (text.length === 19 && ISO_TIMESTAMP.test(text)) {
+    const [hour, minute, second] = [digitsAt(text, 11, 2), digitsAt(text, 14, 2), digitsAt(text, 17, 2)];
+    if (!isRealDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2))) return null;
+    if (hour > 23 || minute > 59 || second > 59) return null;
+    return {
+      date: text.slice(0, 10),
+      time: text.slice(11),
+      offset: null,
+      midnight: hour === 0 && minute === 0 && second === 0,
+    };
+  }
   const match = TIMESTAMP.exec(text);
   if (!match) return null;
   const [, y, , mo, d, h, mi, s, fraction, zone] = match;
@@ -316,6 +342,8 @@ export function parseValue(type: FieldType, raw: CellValue, options: ParseOption
       if (typeof value === 'number') {
         return Number.isSafeInteger(value) ? { ok: true, value } : invalid('VALUE_NOT_INTEGER', raw);
       }
+      // `+ 0` turns -0 into 0, as the BigInt path below does.
+      if (SHORT_INTEGER.test(text)) return { ok: true, value: Number(text) + 0 };
       const match = /^([+-]?)(\d+)(?:\.0+)?$/.exec(text);
       if (!match) return invalid('VALUE_NOT_INTEGER', raw);
       const big = BigInt(`${match[1] === '-' ? '-' : ''}${match[2]}`);
@@ -327,7 +355,7 @@ export function parseValue(type: FieldType, raw: CellValue, options: ParseOption
       if (typeof value === 'boolean') return invalid('VALUE_NOT_DECIMAL', raw);
       if (typeof value === 'number') return { ok: true, value: String(value) };
       if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return invalid('VALUE_NOT_DECIMAL', raw);
-      return { ok: true, value: text.replace(/^\+/, '') };
+      return { ok: true, value: text.startsWith('+') ? text.slice(1) : text };
     }
     case 'boolean': {
       if (typeof value === 'boolean') return { ok: true, value };

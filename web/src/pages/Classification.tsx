@@ -3,8 +3,11 @@ import {
   App,
   Button,
   Card,
+  Descriptions,
   Form,
+  Grid,
   Input,
+  List,
   Modal,
   Select,
   Skeleton,
@@ -98,6 +101,7 @@ export function ClassificationReview({ id }: { id: string }) {
   const [scanning, setScanning] = useState(false);
   const [deciding, setDeciding] = useState<{ field: FieldClassification; override: boolean } | null>(null);
   const [clearing, setClearing] = useState(false);
+  const wide = Grid.useBreakpoint().md ?? true;
 
   const data =
     current && current.resourceId === classification.data?.resourceId ? current : classification.data;
@@ -139,6 +143,26 @@ export function ClassificationReview({ id }: { id: string }) {
       message.error(errorText(e));
     }
   };
+
+  const actionsFor = (f: FieldClassification) => (
+    <Space wrap>
+      <Button
+        size="small"
+        type="primary"
+        aria-label={t('classification.confirmFor', { field: f.label })}
+        onClick={() => void confirm(f)}
+      >
+        {t('classification.confirm')}
+      </Button>
+      <Button
+        size="small"
+        aria-label={t('classification.overrideFor', { field: f.label })}
+        onClick={() => setDeciding({ field: f, override: true })}
+      >
+        {t('classification.override')}
+      </Button>
+    </Space>
+  );
 
   if ((resource.loading && !r) || (classification.loading && !data))
     return <Skeleton active paragraph={{ rows: 8 }} />;
@@ -203,126 +227,72 @@ export function ClassificationReview({ id }: { id: string }) {
         />
       ) : null}
       <Card>
-        <Table<FieldClassification>
-          rowKey="name"
-          dataSource={data.fields}
-          pagination={data.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
-          scroll={{ x: 'max-content' }}
-          data-testid="classification-table"
-          columns={[
-            {
-              title: t('field.label'),
-              render: (_: unknown, f) => (
-                <Space direction="vertical" size={0}>
-                  <span>{f.label}</span>
-                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                    {f.name}
-                  </Typography.Text>
-                </Space>
-              ),
-            },
-            {
-              title: t('classification.detected'),
-              render: (_: unknown, f) =>
-                f.scan ? (
-                  f.scan.detector ? (
-                    <Space direction="vertical" size={0}>
-                      <Tag color="purple">
-                        {t(`detector.${f.scan.detector}`, { defaultValue: f.scan.detector })}
-                      </Tag>
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {t('classification.confidence', {
-                          confidence: fmtPercent(f.scan.confidence),
-                          ratio: fmtPercent(f.scan.ratio),
-                        })}
-                      </Typography.Text>
-                    </Space>
-                  ) : (
-                    <Typography.Text type="secondary">{t('classification.nothingFound')}</Typography.Text>
-                  )
-                ) : (
-                  <Typography.Text type="secondary">{t('classification.notScanned')}</Typography.Text>
-                ),
-            },
-            {
-              title: t('classification.evidence'),
-              render: (_: unknown, f) =>
-                f.scan && (f.scan.evidence.samples.length || f.scan.evidence.headerHint) ? (
-                  <Space direction="vertical" size={0} style={{ maxWidth: 260 }}>
-                    {f.scan.evidence.headerHint ? (
-                      <Typography.Text style={{ fontSize: 12 }}>
-                        {t('classification.headerHint')}: <Mono>{f.scan.evidence.headerHint}</Mono>
-                      </Typography.Text>
-                    ) : null}
-                    {f.scan.evidence.samples.slice(0, 3).map((s) => (
-                      <Mono key={s}>{s}</Mono>
-                    ))}
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {t('classification.scannedRows', {
-                        rows: fmtNumber(f.scan.rows),
-                        how: f.scan.sampled ? t('classification.sampled') : t('classification.allRows'),
-                      })}
-                    </Typography.Text>
+        <div data-testid="classification-table">
+          {wide ? (
+            <Table<FieldClassification>
+              rowKey="name"
+              dataSource={data.fields}
+              pagination={data.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
+              scroll={{ x: 980 }}
+              tableLayout="fixed"
+              columns={[
+                { title: t('field.label'), width: 130, render: (_: unknown, f) => <FieldName field={f} /> },
+                {
+                  title: t('classification.detected'),
+                  width: 160,
+                  render: (_: unknown, f) => <Detected field={f} />,
+                },
+                {
+                  title: t('classification.evidence'),
+                  width: 200,
+                  render: (_: unknown, f) => <Evidence field={f} />,
+                },
+                {
+                  title: t('classification.suggested'),
+                  width: 110,
+                  render: (_: unknown, f) => (f.scan ? <GradeTag grade={f.scan.suggestedGrade} /> : '—'),
+                },
+                { title: t('classification.effective'), render: (_: unknown, f) => <Effective field={f} /> },
+                ...(steward
+                  ? [
+                      {
+                        title: t('common.actions'),
+                        width: 150,
+                        fixed: 'right' as const,
+                        render: (_: unknown, f: FieldClassification) => actionsFor(f),
+                      },
+                    ]
+                  : []),
+              ]}
+            />
+          ) : (
+            <List
+              dataSource={data.fields}
+              renderItem={(f) => (
+                <List.Item key={f.name} style={{ display: 'block' }}>
+                  <Space direction="vertical" style={{ width: '100%' }}>
+                    <FieldName field={f} />
+                    <Descriptions size="small" column={1} bordered>
+                      <Descriptions.Item label={t('classification.detected')}>
+                        <Detected field={f} />
+                      </Descriptions.Item>
+                      <Descriptions.Item label={t('classification.evidence')}>
+                        <Evidence field={f} />
+                      </Descriptions.Item>
+                      <Descriptions.Item label={t('classification.suggested')}>
+                        {f.scan ? <GradeTag grade={f.scan.suggestedGrade} /> : '—'}
+                      </Descriptions.Item>
+                      <Descriptions.Item label={t('classification.effective')}>
+                        <Effective field={f} />
+                      </Descriptions.Item>
+                    </Descriptions>
+                    {steward ? actionsFor(f) : null}
                   </Space>
-                ) : (
-                  '—'
-                ),
-            },
-            {
-              title: t('classification.suggested'),
-              render: (_: unknown, f) => (f.scan ? <GradeTag grade={f.scan.suggestedGrade} /> : '—'),
-            },
-            {
-              title: t('classification.effective'),
-              render: (_: unknown, f) => (
-                <Space direction="vertical" size={0}>
-                  <GradeTag grade={f.grade} />
-                  {f.confirmation ? (
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {f.confirmation.by
-                        ? t('classification.confirmedBy', {
-                            who: f.confirmation.by.username ?? f.confirmation.by.id,
-                            time: fmtDateTime(f.confirmation.at),
-                          })
-                        : t('classification.declared')}
-                      {f.confirmation.reason ? ` · ${f.confirmation.reason}` : ''}
-                    </Typography.Text>
-                  ) : (
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {t('classification.unconfirmed')}
-                    </Typography.Text>
-                  )}
-                </Space>
-              ),
-            },
-            ...(steward
-              ? [
-                  {
-                    title: t('common.actions'),
-                    render: (_: unknown, f: FieldClassification) => (
-                      <Space wrap>
-                        <Button
-                          size="small"
-                          type="primary"
-                          aria-label={t('classification.confirmFor', { field: f.label })}
-                          onClick={() => void confirm(f)}
-                        >
-                          {t('classification.confirm')}
-                        </Button>
-                        <Button
-                          size="small"
-                          aria-label={t('classification.overrideFor', { field: f.label })}
-                          onClick={() => setDeciding({ field: f, override: true })}
-                        >
-                          {t('classification.override')}
-                        </Button>
-                      </Space>
-                    ),
-                  },
-                ]
-              : []),
-          ]}
-        />
+                </List.Item>
+              )}
+            />
+          )}
+        </div>
       </Card>
       <DecideGrade
         resourceId={id}
@@ -343,6 +313,78 @@ export function ClassificationReview({ id }: { id: string }) {
         }}
       />
     </>
+  );
+}
+
+function FieldName({ field: f }: { field: FieldClassification }) {
+  return (
+    <Space direction="vertical" size={0}>
+      <Typography.Text strong>{f.label}</Typography.Text>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {f.name}
+      </Typography.Text>
+    </Space>
+  );
+}
+
+function Detected({ field: f }: { field: FieldClassification }) {
+  const { t } = useTranslation();
+  if (!f.scan) return <Typography.Text type="secondary">{t('classification.notScanned')}</Typography.Text>;
+  if (!f.scan.detector)
+    return <Typography.Text type="secondary">{t('classification.nothingFound')}</Typography.Text>;
+  return (
+    <Space direction="vertical" size={0}>
+      <Tag color="purple">{t(`detector.${f.scan.detector}`, { defaultValue: f.scan.detector })}</Tag>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {t('classification.confidence', {
+          confidence: fmtPercent(f.scan.confidence),
+          ratio: fmtPercent(f.scan.ratio),
+        })}
+      </Typography.Text>
+    </Space>
+  );
+}
+
+function Evidence({ field: f }: { field: FieldClassification }) {
+  const { t } = useTranslation();
+  if (!f.scan || !(f.scan.evidence.samples.length || f.scan.evidence.headerHint)) return <>—</>;
+  return (
+    <Space direction="vertical" size={0}>
+      {f.scan.evidence.headerHint ? (
+        <Typography.Text style={{ fontSize: 12 }}>
+          {t('classification.headerHint')}: <Mono>{f.scan.evidence.headerHint}</Mono>
+        </Typography.Text>
+      ) : null}
+      {f.scan.evidence.samples.slice(0, 3).map((s) => (
+        <Mono key={s}>{s}</Mono>
+      ))}
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {t('classification.scannedRows', {
+          rows: fmtNumber(f.scan.rows),
+          how: f.scan.sampled ? t('classification.sampled') : t('classification.allRows'),
+        })}
+      </Typography.Text>
+    </Space>
+  );
+}
+
+function Effective({ field: f }: { field: FieldClassification }) {
+  const { t } = useTranslation();
+  return (
+    <Space direction="vertical" size={0}>
+      <GradeTag grade={f.grade} />
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {f.confirmation
+          ? f.confirmation.by
+            ? t('classification.confirmedBy', {
+                who: f.confirmation.by.username ?? f.confirmation.by.id,
+                time: fmtDateTime(f.confirmation.at),
+              })
+            : t('classification.declared')
+          : t('classification.unconfirmed')}
+        {f.confirmation?.reason ? ` · ${f.confirmation.reason}` : ''}
+      </Typography.Text>
+    </Space>
   );
 }
 

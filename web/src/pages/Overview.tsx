@@ -185,6 +185,7 @@ export function Overview() {
       top,
       themeCount: themes.length,
       hasConsumers: consumers.length > 0,
+      hasApplications: data.applications.items.length > 0,
       callsToday: days.at(-1)?.requests ?? 0,
       callsTotal: days.reduce((n, d) => n + d.requests, 0),
     };
@@ -258,12 +259,20 @@ export function Overview() {
           </Col>
           <Col xs={24} lg={12}>
             <Card title={<h2 className="card-title">{t('overview.byState')}</h2>}>
-              <Chart option={charts.states} label={t('overview.byState')} />
+              {charts.hasApplications ? (
+                <Chart option={charts.states} label={t('overview.byState')} />
+              ) : (
+                <Empty description={t('overview.noApplications')} />
+              )}
             </Card>
           </Col>
           <Col xs={24} lg={12}>
             <Card title={<h2 className="card-title">{t('overview.callsPerDay')}</h2>}>
-              <Chart option={charts.calls} label={t('overview.callsPerDay')} />
+              {charts.callsTotal > 0 ? (
+                <Chart option={charts.calls} label={t('overview.callsPerDay')} />
+              ) : (
+                <Empty description={t('overview.noUsage')} />
+              )}
             </Card>
           </Col>
           <Col xs={24} lg={12}>

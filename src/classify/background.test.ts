@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { makeResidentId } from '../standards/resident-id.ts';
+import { createRowScanner } from './background.ts';
+import { createColumnScanner } from './scan.ts';
+
+const HEADER = ['身份证号', '手机', '区县', '备注'];
+const row = (i: number) => [
+  makeResidentId('330106', `19${50 + (i % 45)}-0${1 + (i % 9)}-1${i % 10}`, i % 1000),
+  `13${i % 10}${String(10_000_000 + i * 7919).slice(-8)}`,
+  ['西湖区', '滨江区', '上城区'][i % 3],
+  i % 7 === 0 ? '' : `备注${i}`,
+];
+
+function inline(rows: number, options = {}) {
+  const scanner = createColumnScanner(HEADER, options);
+  for (let i = 0; i < rows; i++) scanner.add(row(i));
+  return { results: scanner.result(), rows: scanner.rows, sampled: scanner.sampled };
+}
+
+describe('row scanner for imports', () => {
+  it('gives on its worker thread exactly what the scanner gives inline, full scan and sampled', async () => {
+    for (const options of [{}, { fullScanRows: 8_000, sampleRows: 3_000 }]) {
+      const scanner = createRowScanner(HEADER, options);
+      for (let i = 0; i < 23_456; i++) scanner.add(row(i));
+      const summary = await scanner.finish();
+      expect(summary).toEqual(inline(23_456, options));
+      expect(summary.results.map((r) => r.type)).toEqual(['cn_resident_id', 'cn_mobile', null, null]);
+    }
+  }, 120_000);
+
+  it('scans small imports inline, and lets go of an import that will not finish', async () => {
+    const small = createRowScanner(HEADER, {});
+    for (let i = 0; i < 100; i++) small.add(row(i));
+    expect(await small.finish()).toEqual(inline(100));
+
+    const abandoned = createRowScanner(HEADER, {});
+    for (let i = 0; i < 12_000; i++) abandoned.add(row(i));
+    abandoned.close();
+    // The worker is still there for the next import.
+    const next = createRowScanner(HEADER, {}, { background: true });
+    for (let i = 0; i < 7_000; i++) next.add(row(i));
+    expect((await next.finish()).rows).toBe(7_000);
+  }, 120_000);
+});
