@@ -4,15 +4,15 @@
  *      a third GB18030 CSV), read back through the same path as `shutong classify`
  *      (goal: ≥ 0.98 overall, ≥ 0.95 per detector);
  *   2. scan throughput in MB/s (CSV bytes of the rows scanned per second, one thread), full scan
- *      and with the default reservoir beyond 200,000 rows;
+ *      and as imports scan by default (every row up to CLASSIFY_FULL_SCAN_ROWS, a reservoir beyond);
  *   3. what scanning adds to an import (goal ≤ 1.2×): the same file imported with scanning off,
  *      on (the default: rows scanned on a worker thread while they load) and inline in the
  *      importing thread, alternately, on the benchmark's PostgreSQL server.
  *
  *   npm run bench -- classify                       (or: node --import tsx bench/classify.bench.ts)
  *
- * CLASSIFY_BENCH_ROWS sets the rows of the imported file (default 200000), CLASSIFY_BENCH_ROUNDS
- * the imports per mode (default 3, after one warm-up round). Wall-clock times on a busy machine
+ * CLASSIFY_BENCH_ROWS sets the rows of the imported file (default 500000), CLASSIFY_BENCH_ROUNDS
+ * the imports per mode (default 2, after one warm-up round). Wall-clock times on a busy machine
  * vary: the minimum of the rounds is compared, and CPU time (this process, all its threads) is
  * shown beside it.
  */
@@ -25,6 +25,7 @@ import { classifyFile } from '../src/classify/cli.ts';
 import { type CorpusEvaluation, evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
 import { predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
 import { createColumnScanner } from '../src/classify/scan.ts';
+import { loadConfig } from '../src/core/config.ts';
 import * as ingest from '../src/ingest/service.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
@@ -186,11 +187,12 @@ function throughput() {
   };
   run(20_000, { fullScanRows: Number.POSITIVE_INFINITY }); // warm-up
   const full = run(100_000, { fullScanRows: Number.POSITIVE_INFINITY });
-  const sampled = run(1_000_000, {});
+  const { classifyFullScanRows, classifySampleRows } = loadConfig({});
+  const sampled = run(1_000_000, { fullScanRows: classifyFullScanRows, sampleRows: classifySampleRows });
   console.log(
     `\nScan throughput, one thread (${HEADER.length} columns, ${Math.round(bytes / distinct.length)} bytes a row): ` +
       `full scan ${full.mbps.toFixed(1)} MB/s (${Math.round(full.rowsPerSecond).toLocaleString('en')} rows/s); ` +
-      `default on 1,000,000 rows (full to 200,000, reservoir beyond) ${sampled.mbps.toFixed(1)} MB/s`,
+      `as imports do, 1,000,000 rows (every row to ${classifyFullScanRows.toLocaleString('en')}, reservoir beyond) ${sampled.mbps.toFixed(1)} MB/s`,
   );
   return { full, sampled };
 }
@@ -198,8 +200,8 @@ function throughput() {
 // ---------------------------------------------------------------- 3. import overhead
 
 async function importOverhead(ctx: BenchContext, dir: string) {
-  const rows = Number(process.env.CLASSIFY_BENCH_ROWS ?? 200_000);
-  const rounds = Number(process.env.CLASSIFY_BENCH_ROUNDS ?? 3);
+  const rows = Number(process.env.CLASSIFY_BENCH_ROWS ?? 500_000);
+  const rounds = Number(process.env.CLASSIFY_BENCH_ROUNDS ?? 2);
   const file = path.join(dir, 'register.csv');
   await writeFile(file, toCsv(registerRows(rows)));
   const size = (await stat(file)).size;
@@ -336,7 +338,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         },
       ],
       notes: [
-        `scan throughput, one thread: ${scan.full.mbps.toFixed(1)} MB/s full scan, ${scan.sampled.mbps.toFixed(1)} MB/s on 1,000,000 rows with the default reservoir`,
+        `scan throughput, one thread: ${scan.full.mbps.toFixed(1)} MB/s full scan, ${scan.sampled.mbps.toFixed(1)} MB/s on 1,000,000 rows as imports scan them`,
         `inline scan (importing thread): ${imports.inline.ratio.toFixed(2)}× wall clock; CPU of the whole process with the scan ${imports.worker.cpuRatio.toFixed(2)}× (worker), ${imports.inline.cpuRatio.toFixed(2)}× (inline)`,
         `${imports.rows.toLocaleString('en')}-row import of ${(imports.size / 1e6).toFixed(1)} MB without scan: ${seconds(imports.off.min)}`,
       ],

@@ -39,8 +39,11 @@ export function consoleBuildState(): { stale: boolean; reason: string } {
 }
 
 export async function buildConsole(): Promise<void> {
+  // Always a production bundle: Vite takes NODE_ENV from its environment, and a caller such as
+  // the test runner (NODE_ENV=test) would otherwise get React's development build.
+  process.env.NODE_ENV = 'production';
   const { build } = await import('vite');
-  await build({ configFile: path.join(WEB_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: path.join(WEB_DIR, 'vite.config.ts'), logLevel: 'warn', mode: 'production' });
 }
 
 /** Builds when needed; returns false when it could not (no Vite installed). */

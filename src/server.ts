@@ -45,6 +45,14 @@ const ErrorReply = Type.Object(
   { $id: 'ErrorReply', description: '错误 / Error' },
 );
 
+/**
+ * pg-pool's own timeouts: no connection within its connectionTimeoutMillis (all busy under load,
+ * or none can be opened). The database is not available to this request: 503, not 500 — a ping
+ * afterwards may well succeed, so the error handler's ping cannot tell.
+ */
+const POOL_TIMEOUT =
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/;
+
 /** Connection-level failures mean the database is away, not that the request was wrong: 503. */
 const DATABASE_DOWN = new Set([
   'ECONNREFUSED',
@@ -98,6 +106,7 @@ function toAppError(error: FastifyError & { code?: string }): AppError {
       );
   }
   if (error.code && DATABASE_DOWN.has(error.code)) return new AppError('NOT_READY');
+  if (POOL_TIMEOUT.test(error.message)) return new AppError('NOT_READY');
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError(
       'BAD_REQUEST',

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 export default function setup(): void {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ensure-console.ts'], {
     stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   if (result.status !== 0) {
     process.stderr.write('\n  console build failed; test/e2e/console.e2e.test.ts will fail\n\n');

@@ -339,7 +339,6 @@ interface Institution {
   district: string;
   address: string;
   phone: string;
-  index: number;
 }
 
 const KIND = {
@@ -536,7 +535,6 @@ class DemoCity {
       district: county.name,
       address: streetAddress(g, county.name),
       phone: landline(g),
-      index: i,
     };
   }
 

@@ -10,7 +10,7 @@ import { NODE_ID } from '../core/jobs.ts';
 import * as identity from '../identity/service.ts';
 import * as ingest from '../ingest/service.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS, demoCreditCodes, stewardUsername } from './city.ts';
-import { type DemoDataOptions, writeDemoCsv } from './data.ts';
+import type { DemoDataOptions } from './data.ts';
 import { DEMO_RESOURCES, type DemoResource } from './resources.ts';
 
 const SEEDED_KEY = 'demo.seeded';
@@ -245,6 +245,8 @@ async function loadVersion(
   dir: string,
 ): Promise<void> {
   const file = path.join(dir, `${resource.key}.csv`);
+  // Loaded when data is seeded, not at every start of the command line: faker is large.
+  const { writeDemoCsv } = await import('./data.ts');
   await writeDemoCsv(file, resource, rows, sizes);
   try {
     const prepared = await ingest.prepareImport(steward, code, file, { sourceName: `${resource.key}.csv` });
