@@ -17,10 +17,11 @@
  * shown beside it.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as catalog from '../src/catalog/service.ts';
+import { workerPaysOff } from '../src/classify/background.ts';
 import { classifyFile } from '../src/classify/cli.ts';
 import { type CorpusEvaluation, evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
 import { predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
@@ -223,7 +224,7 @@ async function importOverhead(ctx: BenchContext, dir: string) {
     });
     const modes = [
       ['off', false],
-      ['worker', true],
+      ['worker', 'worker'],
       ['inline', 'inline'],
     ] as const;
     const wall = new Map<string, number[]>(modes.map(([m]) => [m, []]));
@@ -288,6 +289,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const scan = throughput();
     const imports = await importOverhead(ctx, dir);
     const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    const chosen = workerPaysOff() ? 'worker' : 'inline';
     const worst = (key: 'precision' | 'recall') =>
       evaluation.perDetector.reduce((w, m) => (m[key] < w[key] ? m : w));
     return {
@@ -331,15 +333,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
           met: worst('recall').recall >= 0.95,
         },
         {
-          name: 'import with scan / import without (wall clock, scan on its worker)',
-          value: `${imports.worker.ratio.toFixed(2)}×`,
+          name: `import with scan / import without (wall clock; scan ${chosen === 'worker' ? 'on its worker, the default here' : 'inline, the default on a machine with fewer than 3 cores'})`,
+          value: `${imports[chosen].ratio.toFixed(2)}×`,
           goal: '≤ 1.2×',
-          met: imports.worker.ratio <= 1.2,
+          met: imports[chosen].ratio <= 1.2,
         },
       ],
       notes: [
         `scan throughput, one thread: ${scan.full.mbps.toFixed(1)} MB/s full scan, ${scan.sampled.mbps.toFixed(1)} MB/s on 1,000,000 rows as imports scan them`,
-        `inline scan (importing thread): ${imports.inline.ratio.toFixed(2)}× wall clock; CPU of the whole process with the scan ${imports.worker.cpuRatio.toFixed(2)}× (worker), ${imports.inline.cpuRatio.toFixed(2)}× (inline)`,
+        `wall clock with the scan: ${imports.worker.ratio.toFixed(2)}× on the worker, ${imports.inline.ratio.toFixed(2)}× inline; CPU of the whole process: ${imports.worker.cpuRatio.toFixed(2)}× (worker), ${imports.inline.cpuRatio.toFixed(2)}× (inline); ${availableParallelism()} cores`,
         `${imports.rows.toLocaleString('en')}-row import of ${(imports.size / 1e6).toFixed(1)} MB without scan: ${seconds(imports.off.min)}`,
       ],
     };

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliCtx } from '../src/core/context.ts';
+import { findDemoResource } from '../src/demo/resources.ts';
+import { seedDemo } from '../src/demo/seed.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
@@ -416,7 +419,7 @@ describe('classification', () => {
     ]);
   });
 
-  it('finds the same in a large import (scanned on the worker thread) as in an on-demand scan of its table', async () => {
+  it('finds the same in a large import (scanned while it loads) as in an on-demand scan of its table', async () => {
     const large = await createResource(steward, { name: '大文件导入' });
     const rows = Array.from({ length: 6_500 }, (_, i) => [
       id(i),
@@ -498,5 +501,27 @@ describe('classification', () => {
       expect.objectContaining({ via: 'import', version: 1 }),
       expect.objectContaining({ via: 'scan', version: 1, grade: { from: 'unassessed', to: 'g4' } }),
     ]);
+  });
+
+  it('grades the demo city’s resources as their first versions load', async () => {
+    // This app was seeded without the demo data; load it now, through the importer as on a first start.
+    await seedDemo(cliCtx(t.database.db, t.config), { force: true, data: true });
+    const demo = findDemoResource('residents')!;
+    const row = await t.database.db
+      .selectFrom('resources')
+      .select('code')
+      .where('name', '=', demo.name)
+      .executeTakeFirstOrThrow();
+    const view = await classification(row.code, consumer);
+    expect(view.grade).toBe('g4');
+    const idField = demo.fields.find((f) => f.label.includes('身份'))!;
+    expect(field(view, idField.name)).toMatchObject({ grade: 'g4', detector: 'cn_resident_id' });
+    expect(field(view, idField.name).scan.evidence.samples.length).toBeGreaterThan(0);
+    const graded = await t.database.db
+      .selectFrom('resources')
+      .select(['name', 'grade'])
+      .where('grade', '<>', 'unassessed')
+      .execute();
+    expect(graded.length).toBeGreaterThanOrEqual(10);
   });
 });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ColumnResult, createColumnScanner, type ScanOptions } from './scan.ts';
 import type { WorkerRequest } from './scan-worker.ts';
@@ -145,15 +146,24 @@ class BackgroundScan implements RowScanner {
 }
 
 /**
+ * A worker pays off only with a core to spare: the importing thread, the database and the scan
+ * each keep one busy. With fewer, shipping rows to a worker costs more than scanning them inline.
+ */
+export function workerPaysOff(): boolean {
+  return availableParallelism() >= 3;
+}
+
+/**
  * Rows go to a buffer until there are INLINE_ROWS of them, then to a background scan; an import
- * that ends before that is scanned inline. `background: false` always scans inline.
+ * that ends before that is scanned inline. `background: false` always scans inline, `true` always
+ * hands large imports to the worker; unset, the worker is used when it pays off.
  */
 export function createRowScanner(
   header: string[],
   options: PlainScanOptions,
-  mode: { background?: boolean } = {},
+  mode: { background?: boolean | undefined } = {},
 ): RowScanner {
-  const inlineOnly = mode.background === false;
+  const inlineOnly = !(mode.background ?? workerPaysOff());
   let buffer: (readonly unknown[])[] = [];
   let inline: ReturnType<typeof createColumnScanner> | undefined;
   let background: BackgroundScan | undefined;

@@ -285,18 +285,18 @@ export interface ImportScan {
 
 /**
  * A scanner for an import into `resource`, or null when scanning is turned off. Large imports
- * are scanned on a worker thread while they load (background.ts); `'inline'` scans in the
- * importing thread instead, to measure the difference.
+ * are scanned on a worker thread while they load when the machine has a core to spare
+ * (background.ts); `'inline'` and `'worker'` force one way, to measure the difference.
  */
 export function startImportScan(
   ctx: Ctx,
   resource: ResourceView,
-  options: { enabled?: boolean | 'inline' | undefined } = {},
+  options: { enabled?: boolean | 'inline' | 'worker' | undefined } = {},
 ): ImportScan | null {
   if (options.enabled === false) return null;
   const names = resource.fields.map((f) => f.name);
   const scanner = createRowScanner(resource.fields.map(scanHeader), scanOptions(ctx, resource), {
-    background: options.enabled !== 'inline',
+    background: options.enabled === 'inline' ? false : options.enabled === 'worker' ? true : undefined,
   });
   let summary: Promise<ScanSummary> | undefined;
   const finish = () => {

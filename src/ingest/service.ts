@@ -48,8 +48,8 @@ export interface ImportOptions {
   maxErrors?: number;
   /** When the resource has no fields yet, take the inferred ones (the steward has seen them). */
   adoptInferredFields?: boolean;
-  /** Classify the fields while loading (default true); false or 'inline' only to measure what scanning costs. */
-  classify?: boolean | 'inline';
+  /** Classify the fields while loading (default true); false, 'inline' or 'worker' only to measure what scanning costs. */
+  classify?: boolean | 'inline' | 'worker';
   /** SM3 of the source bytes when the caller computed it while receiving them. */
   sourceSm3?: string;
   onProgress?: (progress: JobProgress) => void;

@@ -64,7 +64,7 @@ const INJECTIONS = [
   "' OR 1=1--",
   "'; DROP TABLE users; --",
   '"; DROP TABLE organizations; --',
-  '1; SELECT pg_sleep(3)--',
+  '1; SELECT pg_sleep(10)--',
   "') OR ('a'='a",
   "%' OR '%'='",
   '$$; DELETE FROM audit_events; $$',
@@ -269,7 +269,7 @@ describe('SQL injection in every gateway parameter', () => {
       }
     }
     // pg_sleep never ran, nothing was dropped, deleted or copied.
-    expect(slowestMs).toBeLessThan(2_500);
+    expect(slowestMs).toBeLessThan(8_000);
     expect(await databaseShape()).toEqual(before);
     expect(existsSync('/tmp/x')).toBe(false);
     const sample = await gateway('select=record_no,district&limit=3');
