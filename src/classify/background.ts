@@ -146,11 +146,12 @@ class BackgroundScan implements RowScanner {
 }
 
 /**
- * A worker pays off only with a core to spare: the importing thread, the database and the scan
- * each keep one busy. With fewer, shipping rows to a worker costs more than scanning them inline.
+ * A worker pays off only with a second core: on one, shipping rows to it costs more than
+ * scanning them inline. (On a machine already saturated by other work it does not pay off
+ * either, but that cannot be told from here.)
  */
 export function workerPaysOff(): boolean {
-  return availableParallelism() >= 3;
+  return availableParallelism() >= 2;
 }
 
 /**

@@ -275,8 +275,11 @@ async function applyScan(
 export interface ImportScan {
   /** One good row's parsed values, in the order of the resource's fields. */
   add(values: readonly unknown[]): void;
-  /** Waits for the scan of the rows added so far (call before the final transaction). */
-  finish(): Promise<void>;
+  /**
+   * No more rows: the scan completes (on the worker, while the final transaction builds the
+   * version's index) and `save` collects it.
+   */
+  end(): void;
   /** Stores the outcome in the import's final transaction. */
   save(tx: Executor, version: { id: string; number: number }): Promise<void>;
   /** Lets go of the scan of an import that failed. */
@@ -300,13 +303,17 @@ export function startImportScan(
   });
   let summary: Promise<ScanSummary> | undefined;
   const finish = () => {
-    summary ??= scanner.finish();
+    if (!summary) {
+      summary = scanner.finish();
+      // Collected by save(); an import that fails before then must not leave it unhandled.
+      summary.catch(() => {});
+    }
     return summary;
   };
   return {
     add: (values) => scanner.add(values),
-    finish: async () => {
-      await finish();
+    end: () => {
+      finish();
     },
     async save(tx, version) {
       const { results, rows, sampled } = await finish();

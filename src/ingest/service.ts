@@ -368,7 +368,7 @@ async function load(
     }
     await flush();
     await loading;
-    await scan?.finish();
+    scan?.end();
     const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
     const columnStats: Record<string, ColumnStats> = {};
     fields.forEach((f, i) => {

@@ -34,7 +34,7 @@ import {
 } from './support.ts';
 
 const LEASE_SECONDS = 3;
-const BIG_ROWS = 300_000;
+const BIG_ROWS = 600_000;
 const PREVIOUS_ROWS = 200;
 
 let scratch: Scratch;

@@ -143,7 +143,7 @@ describe('two server processes on one database', () => {
   it("runs a live node's import once, even when it outlasts several leases while the other node sweeps", async () => {
     // Long enough to outlast a lease plus a sweep interval (3 s): a node that stopped renewing its
     // lease would lose the job to the other node's sweeper within that time.
-    const rows = 300_000;
+    const rows = 600_000;
     const started = Date.now();
     const res = await call(
       a.base,
