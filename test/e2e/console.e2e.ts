@@ -117,15 +117,30 @@ async function newPage(viewport = DESKTOP): Promise<Page> {
   return page;
 }
 
-/** Waits until nothing on the page is loading and charts have drawn. */
+/**
+ * Finite CSS animations and transitions (drawers, dialogs, pop-ups opening or closing, tab ink)
+ * still running: while one runs, an element may be moving, covered or about to vanish. Infinite
+ * ones (spinners, skeleton shimmer) are left to the loading check.
+ */
+const MOVING = `document.getAnimations().filter((a) => a.playState === 'running'
+  && a.effect && a.effect.getComputedTiming().iterations !== Infinity).length`;
+/** Charts on screen that ECharts has not finished drawing (components/Chart.tsx marks them). */
+const DRAWING = `[...document.querySelectorAll('[data-chart-state="drawing"]')]
+  .filter((c) => c.getClientRects().length > 0).length`;
+
+/** Waits until nothing moves and every visible chart has drawn. */
+async function still(page: Page): Promise<void> {
+  await page.waitForFunction(`(${MOVING}) === 0 && (${DRAWING}) === 0`, undefined, { timeout: 15_000 });
+}
+
+/** Waits until nothing on the page is loading, nothing moves and charts have drawn. */
 async function settle(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle').catch(() => {});
   await page
     .locator('.ant-skeleton, .ant-spin-spinning, .ant-btn-loading')
     .first()
-    .waitFor({ state: 'detached', timeout: 15_000 })
-    .catch(() => {});
-  await page.waitForTimeout(450);
+    .waitFor({ state: 'detached', timeout: 15_000 });
+  await still(page);
 }
 
 /** Asks Chromium which focusable controls have no accessible name. */
@@ -205,14 +220,30 @@ async function shot(page: Page, name: string): Promise<void> {
   await settle(page);
 }
 
-/** Logs in through the form with the keyboard only: Tab, typing and Enter. */
+/** Whether the element the locator finds has the keyboard focus. */
+function focused(locator: Locator): Promise<boolean> {
+  // Runs in the page; this file is type-checked without the DOM, hence the plain types.
+  return locator.evaluate(
+    (element: unknown) =>
+      element === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement,
+  );
+}
+
+/**
+ * Logs in with the keyboard only: the username field has the focus when the page opens; Tab
+ * goes to the password, Tab again to the login button, and Enter on it submits.
+ */
 async function login(page: Page, username: string): Promise<void> {
   await page.goto(`${base}/`);
-  await page.getByLabel('用户名').waitFor();
-  await page.getByLabel('用户名').focus();
+  const user = page.getByLabel('用户名');
+  await user.waitFor();
+  await expect.poll(() => focused(user)).toBe(true);
   await page.keyboard.type(username);
   await page.keyboard.press('Tab');
+  await expect.poll(() => focused(page.getByLabel('密码'))).toBe(true);
   await page.keyboard.type(DEMO_PASSWORD);
+  await page.keyboard.press('Tab');
+  await expect.poll(() => focused(page.getByRole('button', { name: '登录' }))).toBe(true);
   await page.keyboard.press('Enter');
   await page.locator('#main').waitFor();
   // At phone width the user, role and organization sit behind the account button.
@@ -227,17 +258,42 @@ async function menu(page: Page, label: string): Promise<void> {
   await settle(page);
 }
 
-/** Picks an option of an Ant Design Select found by its name: opened from the keyboard. */
-async function choose(page: Page, control: Locator, option: string | RegExp): Promise<void> {
+/**
+ * Picks an option of an Ant Design Select found by its name, with the keyboard only, as a
+ * keyboard user does: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks
+ * it. No mouse on a pop-up that may still be opening, flipping or (virtual list) not rendered yet:
+ * each step waits for what the select itself reports (aria-expanded, the active option).
+ */
+async function choose(page: Page, control: Locator, option: string): Promise<void> {
+  // A dialog or drawer that is still opening moves the control and may take the focus at its end.
+  await still(page);
+  await control.scrollIntoViewIfNeeded();
   await control.focus();
+  await expect.poll(() => focused(control)).toBe(true);
   await page.keyboard.press('ArrowDown');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('true');
   // This select's own pop-up (another one may still be fading out).
   const list = await control.getAttribute('aria-controls');
-  const item = page
-    .locator(`.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option`, { hasText: option })
-    .first();
-  await item.click();
-  await item.waitFor({ state: 'hidden' });
+  const dropdown = page.locator(`.ant-select-dropdown:has([id="${list}"])`);
+  const active = dropdown.locator('.ant-select-item-option-active .ant-select-item-option-content');
+  const seen: string[] = [];
+  for (;;) {
+    await active.waitFor();
+    const text = ((await active.textContent()) ?? '').trim();
+    if (text === option) break;
+    if (seen.includes(text))
+      throw new Error(`no option “${option}” in the select (options: ${seen.join(', ')})`);
+    seen.push(text);
+    await page.keyboard.press('ArrowDown');
+    // The next option is active once the select says so.
+    await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
+  }
+  await page.keyboard.press('Enter');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
+  const selected = control.locator(
+    'xpath=ancestor::div[contains(concat(" ", normalize-space(@class), " "), " ant-select ")][1]//*[contains(@class, "ant-select-selection-item")]',
+  );
+  await expect.poll(async () => ((await selected.textContent()) ?? '').trim()).toBe(option);
 }
 
 /** Closes the open drawer with its close button (Escape works only with focus inside it). */
@@ -248,6 +304,30 @@ async function closeDrawer(page: Page): Promise<void> {
 
 async function toast(page: Page, text: string | RegExp): Promise<void> {
   await page.locator('.ant-message-notice', { hasText: text }).first().waitFor();
+}
+
+/**
+ * Searches the audit log for an object until every action is listed. Entries may reach the log
+ * moments after the change that wrote them, so the test asks again, as a user would, rather than
+ * expecting them at once.
+ */
+async function auditShows(page: Page, objectId: string, actions: string[]): Promise<void> {
+  const entries = page.getByTestId('audit-entries');
+  await expect
+    .poll(
+      async () => {
+        await page.getByLabel('对象编号').fill(objectId);
+        await page.getByRole('button', { name: '查询' }).click();
+        await settle(page);
+        const missing: string[] = [];
+        for (const action of actions) {
+          if ((await entries.getByText(action, { exact: true }).count()) === 0) missing.push(action);
+        }
+        return missing;
+      },
+      { timeout: 60_000, interval: 500 },
+    )
+    .toEqual([]);
 }
 
 let resourceId = '';
@@ -472,27 +552,19 @@ describe('the web console', () => {
     await login(auditor, 'auditor');
     await menu(auditor, '审计日志');
     await shot(auditor, '26-audit-log');
-    await auditor.getByLabel('对象编号').fill(contractId);
-    await auditor.getByRole('button', { name: '查询' }).click();
-    await settle(auditor);
-    const entries = auditor.getByTestId('audit-entries');
-    for (const action of ['contract.create', 'gateway.rows', 'contract.revoke', 'gateway.refused']) {
-      await entries.getByText(action, { exact: true }).first().waitFor();
-    }
-    await shot(auditor, '27-audit-contract');
-    await auditor.getByLabel('对象编号').fill(applicationId);
-    await auditor.getByRole('button', { name: '查询' }).click();
-    await settle(auditor);
-    for (const action of [
+    await auditShows(auditor, applicationId, [
       'application.create',
       'application.provider_approve',
       'application.security_approve',
-    ]) {
-      await entries.getByText(action, { exact: true }).first().waitFor();
-    }
-    await auditor.getByLabel('对象编号').fill(contractId);
-    await auditor.getByRole('button', { name: '查询' }).click();
-    await settle(auditor);
+    ]);
+    await auditShows(auditor, contractId, [
+      'contract.create',
+      'gateway.rows',
+      'contract.revoke',
+      'gateway.refused',
+    ]);
+    await shot(auditor, '27-audit-contract');
+    const entries = auditor.getByTestId('audit-entries');
     const revokeRow = entries.locator('tr', { hasText: 'contract.revoke' });
     await revokeRow.getByRole('button', { name: /^验证第 \d+ 条$/ }).click();
     const proof = auditor.getByRole('dialog');

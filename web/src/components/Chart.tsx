@@ -46,6 +46,10 @@ export function Chart({
     if (!element) return;
     const instance = echarts.init(element, undefined, { renderer: 'canvas' });
     chart.current = instance;
+    // Drawn, animation included: what a screenshot (or a test) can wait for.
+    instance.on('finished', () => {
+      element.dataset.chartState = 'drawn';
+    });
     const observer = new ResizeObserver(() => instance.resize());
     observer.observe(element);
     return () => {
@@ -56,6 +60,7 @@ export function Chart({
   }, []);
 
   useEffect(() => {
+    if (ref.current) ref.current.dataset.chartState = 'drawing';
     chart.current?.setOption({ aria: { enabled: true }, animationDuration: 300, ...option }, true);
   }, [option]);
 
