@@ -3,8 +3,9 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
+import { integrateAudit } from '../src/audit/integrate.ts';
 import { toHex } from '../src/audit/merkle.ts';
-import { signHead, verifyLog } from '../src/audit/service.ts';
+import { platformKey, signHead, verifyLog } from '../src/audit/service.ts';
 import { readTreeState } from '../src/audit/store.ts';
 import { appendAudit } from '../src/core/audit-trail.ts';
 import { cliCtx } from '../src/core/context.ts';
@@ -25,6 +26,7 @@ async function target(): Promise<Target> {
 
 /** Every seq from 1 to n exactly once, and the tree state, the rows and a fresh signed head agree. */
 async function expectOneConsistentTree(db: Db, t: Target, n: number): Promise<void> {
+  await integrateAudit(db);
   const seqs = (await db.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => r.seq);
   expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i + FIRST_SEQ));
   const state = await readTreeState(db);
@@ -113,7 +115,7 @@ describe('concurrent appends', () => {
     await expectOneConsistentTree(database.db, t, done);
   });
 
-  it('appends outside a transaction and many times inside one are both leaves in order', async () => {
+  it('appends outside a transaction and many times inside one join the tree in append order', async () => {
     const t = await target();
     const database = await migrated(t);
     cleanups.push(() => database.close());
@@ -124,22 +126,81 @@ describe('concurrent appends', () => {
       objectType: 't',
       objectId: String(i),
     });
-    const lone = await appendAudit(database.db, ev(0));
-    expect(lone.seq).toBe(1);
-    const seqs = await database.db.transaction().execute(async (tx) => {
-      const out: number[] = [];
-      for (let i = 1; i <= 50; i++) out.push((await appendAudit(tx, ev(i))).seq);
-      return out;
+    await appendAudit(database.db, ev(0));
+    await database.db.transaction().execute(async (tx) => {
+      for (let i = 1; i <= 50; i++) await appendAudit(tx, ev(i));
+      // Integration inside the appending transaction sees (and positions) its own entries.
+      expect(await integrateAudit(tx)).toBe(51);
     });
-    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
-    // A savepoint rolled back after an append: the position is reused, the tree does not fork.
-    const again = await database.db.transaction().execute(async (tx) => {
+    // A savepoint rolled back after an append: the entry is gone, no position was spent on it.
+    await database.db.transaction().execute(async (tx) => {
       await sql`savepoint s`.execute(tx);
-      expect((await appendAudit(tx, ev(51))).seq).toBe(52);
+      await appendAudit(tx, ev(-1));
       await sql`rollback to savepoint s`.execute(tx);
-      return (await appendAudit(tx, ev(52))).seq;
+      await appendAudit(tx, ev(51));
     });
-    expect(again).toBe(52);
-    await expectOneConsistentTree(database.db, t, 52);
+    // A transaction that integrated and then rolled back takes its positions back with it.
+    await database.db
+      .transaction()
+      .execute(async (tx) => {
+        await appendAudit(tx, ev(-2));
+        expect(await integrateAudit(tx)).toBe(2);
+        throw new Error('rollback on purpose');
+      })
+      .catch((err: Error) => {
+        if (err.message !== 'rollback on purpose') throw err;
+      });
+    await appendAudit(database.db, ev(52));
+    await expectOneConsistentTree(database.db, t, 53);
+    const objects = (
+      await database.db.selectFrom('audit_events').select('object_id').orderBy('seq').execute()
+    ).map((r) => Number(r.object_id));
+    expect(objects).toEqual(Array.from({ length: 53 }, (_, i) => i));
+  });
+
+  it('an entry is pending until integrated: readers see it then, at the next position', async () => {
+    const t = await target();
+    const database = await migrated(t);
+    cleanups.push(() => database.close());
+    const appended = await appendAudit(database.db, {
+      actorId: null,
+      orgId: null,
+      action: 'test.pending',
+      objectType: 't',
+      objectId: 'p',
+    });
+    const before = await database.db.selectFrom('audit_events').select(['seq', 'leaf_hash']).execute();
+    expect(before).toEqual([{ seq: null, leaf_hash: null }]);
+    expect((await readTreeState(database.db)).frontier.size).toBe(0);
+    await platformKey(t.config);
+    // Verification integrates first, so it covers the entry.
+    const report = await verifyLog(cliCtx(database.db, t.config));
+    expect(report.ok).toBe(true);
+    expect(report.treeSize).toBe(1);
+    expect(report.pending).toBe(0);
+    const after = await database.db.selectFrom('audit_events').select(['id', 'seq']).execute();
+    expect(after).toEqual([{ id: appended.id, seq: FIRST_SEQ }]);
+  });
+
+  it('the database refuses any other change to a pending entry than its integration', async () => {
+    const t = await target();
+    const database = await migrated(t);
+    cleanups.push(() => database.close());
+    const { id } = await appendAudit(database.db, {
+      actorId: null,
+      orgId: null,
+      action: 'test.pending',
+      objectType: 't',
+      objectId: 'p',
+    });
+    const refused = (q: Promise<unknown>) => expect(q).rejects.toThrow(/append-only/);
+    await refused(sql`update audit_events set action = 'other' where id = ${id}`.execute(database.db));
+    await refused(
+      sql`update audit_events set seq = 1, leaf_hash = ${Buffer.alloc(32)}, action = 'x' where id = ${id}`.execute(
+        database.db,
+      ),
+    );
+    await refused(sql`delete from audit_events where id = ${id}`.execute(database.db));
+    await expectOneConsistentTree(database.db, t, 1);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendBulk } from '../src/audit/bulk.ts';
+import { integrateAudit } from '../src/audit/integrate.ts';
 import {
   consistencyProof,
   fromHex,
@@ -33,7 +34,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(keyDir, { recursive: true, force: true }));
 
 describe('rows written before the Merkle log (database migrated with 0001 only)', () => {
-  for (const via of ['the first append', 'the first-start backfill'] as const) {
+  for (const via of ['the first integration', 'the first-start backfill'] as const) {
     it(`are renumbered without gaps and brought into the tree by ${via}`, async () => {
       const { database, drop } = await freshDatabase();
       try {
@@ -66,7 +67,7 @@ describe('rows written before the Merkle log (database migrated with 0001 only)'
         await migrate(db);
         const state = await readTreeState(db);
         expect(state.backfillPending).toBe(true);
-        if (via === 'the first append') {
+        if (via === 'the first integration') {
           const appended = await appendAudit(db, {
             actorId: 'usr_new',
             orgId: null,
@@ -74,7 +75,13 @@ describe('rows written before the Merkle log (database migrated with 0001 only)'
             objectType: 'thing',
             objectId: '4',
           });
-          expect(appended.seq).toBe(4);
+          expect(await integrateAudit(db)).toBe(1);
+          const row = await db
+            .selectFrom('audit_events')
+            .select('seq')
+            .where('id', '=', appended.id)
+            .execute();
+          expect(row[0]?.seq).toBe(4);
         } else {
           expect(await ensureBackfilled(db)).toBe(3);
           expect(await ensureBackfilled(db)).toBe(0);
@@ -85,7 +92,7 @@ describe('rows written before the Merkle log (database migrated with 0001 only)'
           .orderBy('seq')
           .execute();
         expect(rows.map((r) => r.object_id)).toEqual(
-          via === 'the first append' ? ['1', '2', '3', '4'] : ['1', '2', '3'],
+          via === 'the first integration' ? ['1', '2', '3', '4'] : ['1', '2', '3'],
         );
         expect(rows.every((r) => r.leaf_hash?.length === 32)).toBe(true);
         expect((await readTreeState(db)).backfillPending).toBe(false);

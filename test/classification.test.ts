@@ -107,7 +107,7 @@ async function auditActions(objectId: string) {
     .selectFrom('audit_events')
     .select(['action', 'details', 'actor_id'])
     .where('object_id', '=', objectId)
-    .orderBy('seq')
+    .orderBy('queued')
     .execute();
 }
 

@@ -434,7 +434,7 @@ describe('alerts', () => {
       .selectFrom('audit_events')
       .select('action')
       .where('object_id', '=', alertId)
-      .orderBy('seq')
+      .orderBy('queued')
       .execute();
     expect(actions.map((a) => a.action)).toEqual([
       'monitor.alert.open',
@@ -545,7 +545,7 @@ describe('emergency stop', () => {
       .selectFrom('audit_events')
       .select(['action', 'object_type', 'object_id'])
       .where('action', 'like', 'monitor.freeze%')
-      .orderBy('seq')
+      .orderBy('queued')
       .execute();
     expect(audited.map((a) => `${a.action} ${a.object_type}`)).toEqual([
       'monitor.freeze contract',

@@ -135,7 +135,7 @@ describe('users', () => {
       .selectFrom('audit_events')
       .select('action')
       .where('object_id', '=', created.id)
-      .orderBy('seq')
+      .orderBy('queued')
       .execute();
     expect(events.map((e) => e.action)).toEqual(['user.create', 'user.disable']);
   });

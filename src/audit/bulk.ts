@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../core/db.ts';
 import { newId } from '../core/ids.ts';
 import { entryLeafHash, FIRST_SEQ } from './entry.ts';
-import { frontierToBytes, lockTreeState } from './store.ts';
+import { lockTreeState, saveTreeState } from './store.ts';
 
 export interface BulkEntry {
   time: Date;
@@ -63,10 +63,6 @@ export async function appendBulk(tx: Tx, count: number, make: (seq: number) => B
         ${cols[8]}::text[], ${cols[9]}::jsonb[], ${cols[10]}::bytea[])`.execute(tx);
     done += n;
   }
-  await tx
-    .updateTable('audit_tree_state')
-    .set({ size: frontier.size, frontier: frontierToBytes(frontier), updated_at: new Date() })
-    .where('id', '=', 1)
-    .execute();
+  await saveTreeState(tx, frontier);
   return frontier.size;
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../core/config.ts';
 import { cliCtx } from '../core/context.ts';
 import type { Db } from '../core/db.ts';
+import { startIntegrator } from './integrate.ts';
 import * as S from './schema.ts';
 import * as audit from './service.ts';
 
@@ -20,6 +21,16 @@ export interface AuditRoutesOptions {
  */
 export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, opts) => {
   const { config, db } = opts;
+  if (config && db && config.auditIntegrateMs > 0) {
+    let stop: (() => Promise<void>) | undefined;
+    // A listening server gives its appends their positions in the background (readers would too).
+    app.addHook('onListen', async () => {
+      stop ??= startIntegrator(db, config.auditIntegrateMs, app.log);
+    });
+    app.addHook('onClose', async () => {
+      await stop?.();
+    });
+  }
   if (config && db && config.auditSignIntervalSeconds > 0) {
     let stop: (() => Promise<void>) | undefined;
     // onListen, not onReady: servers driven by inject() (tests) sign only when asked.

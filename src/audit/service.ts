@@ -15,6 +15,7 @@ import { AppError, invalidField } from '../core/errors.ts';
 import type { Page } from '../core/paging.ts';
 import type { Role } from '../core/tables.ts';
 import { FIRST_SEQ } from './entry.ts';
+import { integrateAudit } from './integrate.ts';
 import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
 import { type AuditSegment, buildSegment } from './segment.ts';
@@ -82,6 +83,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
   }
   if (query.from && query.to && query.from >= query.to)
     throw invalidField('VALIDATION_FAILED', 'to', query.to);
+  await integrateAudit(ctx.db);
   const rows = await store.listEntries(ctx.db, query, { limit, after, order });
   const items = rows.slice(0, limit).map(entryView);
   return { items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null };
@@ -89,6 +91,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
 
 export async function getEntry(ctx: Ctx, seq: number): Promise<EntryView> {
   must(ctx);
+  await integrateAudit(ctx.db);
   const row = await store.findEntry(ctx.db, seq);
   if (!row) throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
   return entryView(row);
@@ -204,11 +207,12 @@ export async function publicKey(ctx: Ctx): Promise<PublicKeyView> {
 
 // ---------------------------------------------------------------------------- tree heads
 
-/** The committed tree, after the backfill of pre-0003 rows if it is still pending. */
+/**
+ * The committed tree, after every entry committed so far (inside a transaction: and its own)
+ * has joined it, and after the backfill of pre-0003 rows if that is still pending.
+ */
 async function committedTree(db: Executor): Promise<Frontier> {
-  const state = await store.readTreeState(db);
-  if (!state.backfillPending) return state.frontier;
-  await store.ensureBackfilled(db);
+  await integrateAudit(db);
   return (await store.readTreeState(db)).frontier;
 }
 
@@ -418,8 +422,10 @@ export async function proveConsistency(ctx: Ctx, from: number, to?: number): Pro
 // ------------------------------------------------------------------------------ verification
 
 export interface AuditVerification extends LogVerificationReport {
-  /** Tree size the state row records (what appends continue from). */
+  /** Tree size the state row records (what integration continues from). */
   stateSize: number;
+  /** Entries committed after this verification's integration, not yet in the tree (not checked). */
+  pending: number;
   publicKeyFingerprint: string;
 }
 
@@ -440,9 +446,11 @@ export interface VerifyOptions {
 export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<AuditVerification> {
   must(ctx);
   const publicKeyPem = options.publicKeyPem ?? (await trustedPublicKey(ctx.config));
-  await store.ensureBackfilled(ctx.db);
+  // Entries committed so far join the tree first (and the backfill of pre-0003 rows, if pending).
+  await integrateAudit(ctx.db);
   const run = async (tx: Tx) => {
     const { frontier: state } = await store.readTreeState(tx);
+    const pending = await store.countPending(tx);
     const heads = (await store.allHeads(tx)).map(store.toSignedHead);
     const verifier = new LogVerifier(heads, publicKeyPem, { maxProblems: options.maxProblems ?? 1000 });
     const extra: LogProblem[] = [];
@@ -493,6 +501,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       problems,
       problemCount: report.problemCount + extra.length,
       stateSize: state.size,
+      pending,
       publicKeyFingerprint: publicKeyFingerprint(publicKeyPem),
     };
   };

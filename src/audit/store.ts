@@ -1,7 +1,8 @@
 /**
- * The audit log's tables (migrations/0003_audit_log.sql): entries, the one tree-state row, signed
- * heads and the lazily filled subtree cache. Plain reads and writes; the rules live in
- * core/audit-trail.ts (append) and service.ts.
+ * The audit log's tables (migrations/0003_audit_log.sql, 0009): entries, the one tree-state row,
+ * signed heads and the lazily filled subtree cache. Plain reads and writes; the rules live in
+ * core/audit-trail.ts (append), integrate.ts (positions) and service.ts. Readers here see
+ * integrated entries only (seq not null).
  */
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Executor, Tx } from '../core/db.ts';
@@ -45,9 +46,10 @@ export async function readTreeState(db: Executor): Promise<{ frontier: Frontier;
 }
 
 /**
- * Locks the tree state for the rest of the transaction and returns its frontier. Every append
- * takes this lock first, so appends from any number of connections and processes are serialised
- * here and each one sees the size the previous one committed: no gaps, no forks.
+ * Locks the tree state for the rest of the transaction and returns its frontier. Whatever extends
+ * the tree (integration, bulk appends, the backfill) takes this lock first, so they are serialised
+ * across connections and processes and each sees the size the previous one committed: no gaps,
+ * no forks.
  */
 export async function lockTreeState(tx: Tx): Promise<Frontier> {
   const { rows } = await sql<StateRow>`
@@ -56,47 +58,6 @@ export async function lockTreeState(tx: Tx): Promise<Frontier> {
   if (!row) throw stateMissing();
   if (row.backfill_pending) return backfillLocked(tx);
   return frontierFromBytes(row.size, row.frontier);
-}
-
-/**
- * Inserts one leaf and moves the tree state from `from` to `next` in one statement (one round trip
- * per append). The UPDATE takes the state row's lock, and the insert happens only if the row
- * still holds exactly `from` (size and frontier): a caller that guessed the state from an earlier
- * append gets false and must lock and reload instead — it can never extend a tree it has not seen.
- * Concurrent appenders queue on the row lock; PostgreSQL re-checks the condition against the
- * version the previous holder committed.
- */
-export async function insertLeaf(
-  tx: Tx,
-  from: Frontier,
-  next: Frontier,
-  row: {
-    seq: number;
-    id: string;
-    time: Date;
-    actorId: string | null;
-    orgId: string | null;
-    action: string;
-    objectType: string;
-    objectId: string | null;
-    requestId: string | null;
-    detailsJson: string;
-    leafHash: Uint8Array;
-  },
-): Promise<boolean> {
-  const { rows } = await sql<{ seq: number }>`
-    with st as (
-      update audit_tree_state set size = ${next.size}, frontier = ${frontierToBytes(next)}
-       where id = 1 and size = ${from.size} and frontier = ${frontierToBytes(from)} and not backfill_pending
-      returning 1
-    )
-    insert into audit_events
-      (seq, id, time, actor_id, org_id, action, object_type, object_id, request_id, details, leaf_hash)
-    select ${row.seq}, ${row.id}, ${row.time}, ${row.actorId}, ${row.orgId}, ${row.action}, ${row.objectType},
-           ${row.objectId}, ${row.requestId}, ${row.detailsJson}::jsonb, ${row.leafHash}
-      from st
-    returning seq`.execute(tx);
-  return rows.length === 1;
 }
 
 const BACKFILL_BATCH = 1000;
@@ -110,13 +71,13 @@ async function backfillLocked(tx: Tx): Promise<Frontier> {
   const frontier = new Frontier();
   let after = FIRST_SEQ - 1;
   for (;;) {
-    const rows = await tx
+    const rows = (await tx
       .selectFrom('audit_events')
       .select(ENTRY_COLUMNS)
       .where('seq', '>', after)
       .orderBy('seq')
       .limit(BACKFILL_BATCH)
-      .execute();
+      .execute()) as EntryRow[];
     if (rows.length === 0) break;
     const updates: Array<{ seq: number; hash: Buffer }> = [];
     for (const row of rows) {
@@ -135,6 +96,12 @@ async function backfillLocked(tx: Tx): Promise<Frontier> {
     }
     after = rows.at(-1)!.seq;
   }
+  await saveTreeState(tx, frontier);
+  return frontier;
+}
+
+/** Records the tree's new size and frontier; the caller holds the lock (lockTreeState). */
+export async function saveTreeState(tx: Tx, frontier: Frontier): Promise<void> {
   await tx
     .updateTable('audit_tree_state')
     .set({
@@ -145,7 +112,6 @@ async function backfillLocked(tx: Tx): Promise<Frontier> {
     })
     .where('id', '=', 1)
     .execute();
-  return frontier;
 }
 
 /** Runs the backfill if migration 0003 left one pending; returns how many rows it covered. */
@@ -232,12 +198,26 @@ export async function listEntries(
   filter: EntryFilter,
   page: { limit: number; after?: number | undefined; order: 'asc' | 'desc' },
 ): Promise<EntryRow[]> {
-  let query = db.selectFrom('audit_events').select(ENTRY_COLUMNS).where(matching(filter));
+  let query = db
+    .selectFrom('audit_events')
+    .select(ENTRY_COLUMNS)
+    .where('seq', 'is not', null)
+    .where(matching(filter));
   if (page.after !== undefined) query = query.where('seq', page.order === 'asc' ? '>' : '<', page.after);
   return (await query
     .orderBy('seq', page.order)
     .limit(page.limit + 1)
     .execute()) as EntryRow[];
+}
+
+/** Entries waiting for integration. */
+export async function countPending(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('seq', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function findEntry(db: Executor, seq: number): Promise<EntryRow | undefined> {
@@ -264,13 +244,13 @@ export async function leafHashesBetween(
   from: number,
   to: number,
 ): Promise<Array<{ seq: number; leaf_hash: Uint8Array | null }>> {
-  return db
+  return (await db
     .selectFrom('audit_events')
     .select(['seq', 'leaf_hash'])
     .where('seq', '>=', from)
     .where('seq', '<=', to)
     .orderBy('seq')
-    .execute();
+    .execute()) as Array<{ seq: number; leaf_hash: Uint8Array | null }>;
 }
 
 /**
@@ -290,7 +270,7 @@ export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGener
       `declare ${name} no scroll cursor for select seq, ` +
         `to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "time", actor_id as "actorId", ` +
         'org_id as "orgId", action, object_type as "objectType", object_id as "objectId", ' +
-        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events order by seq',
+        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null order by seq',
     )
     .execute(tx);
   const fetch = () => {

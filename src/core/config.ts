@@ -21,6 +21,8 @@ export interface Config {
   auditKeyFile: string;
   /** How often a listening server signs a tree head when the audit log grew; 0 turns it off. */
   auditSignIntervalSeconds: number;
+  /** A listening server integrates pending audit entries this often (ms), and soon after its own appends. */
+  auditIntegrateMs: number;
   /** Imports and scans judge every row up to this many; beyond it, a reservoir sample. */
   classifyFullScanRows: number;
   /** Size of that reservoir sample (rows). */
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.AUDIT_KEY_FILE || path.join(env.DATA_DIR || '.shutong', 'audit-signing-key.pem'),
     ),
     auditSignIntervalSeconds: intFromEnv(env, 'AUDIT_SIGN_INTERVAL_SECONDS', 300),
+    auditIntegrateMs: intFromEnv(env, 'AUDIT_INTEGRATE_MS', 250),
     classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 50_000),
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),

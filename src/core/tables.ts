@@ -80,9 +80,13 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
 }
 
-/** Leaves of the Merkle audit log (migrations/0003): written only by core/audit-trail.ts. */
+/**
+ * Leaves of the Merkle audit log (migrations/0003, 0009): inserted by core/audit-trail.ts with no
+ * position; audit/integrate.ts gives each its seq and leaf hash.
+ */
 export interface AuditEventsTable {
-  seq: ColumnType<number, number, never>;
+  /** Null while the entry waits for integration. */
+  seq: ColumnType<number | null, number | undefined, number>;
   id: ColumnType<string, string, never>;
   time: ColumnType<Date, Date | string, never>;
   actor_id: ColumnType<string | null, string | null, never>;
@@ -92,7 +96,9 @@ export interface AuditEventsTable {
   object_id: ColumnType<string | null, string | null, never>;
   request_id: ColumnType<string | null, string | null, never>;
   details: ColumnType<Record<string, unknown>, string, never>;
-  leaf_hash: ColumnType<Uint8Array | null, Uint8Array, Uint8Array>;
+  leaf_hash: ColumnType<Uint8Array | null, Uint8Array | undefined, Uint8Array>;
+  /** Append order, which integration follows (not part of the leaf). */
+  queued: ColumnType<number, never, never>;
 }
 
 export interface AuditTreeStateTable {

@@ -1,3 +1,4 @@
+import { integrateAudit } from '../audit/integrate.ts';
 import { createColumnScanner } from '../classify/scan.ts';
 import { appendAudit } from '../core/audit-trail.ts';
 import { type AccessRule, authorize } from '../core/auth.ts';
@@ -144,6 +145,8 @@ export async function evaluateAlerts(
   const settings = options.settings ?? loadConfig({}).monitor;
   const week = workingWeekOf(settings);
   const total: Evaluation = { evaluated: false, windows: 0, events: 0, lastSeq: 0, opened: [], updated: 0 };
+  // Events are judged in log order, so those committed so far get their positions first.
+  await integrateAudit(db);
   for (let first = true; ; first = false) {
     const step = await db.transaction().execute((tx) =>
       evaluateWindow(tx, now, settings, week, {
@@ -217,7 +220,6 @@ async function evaluateWindow(
   );
   const lastSeq = events.at(-1)?.seq ?? Number(state.last_seq);
   await store.saveState(tx, lastSeq, NODE_ID);
-  // Last, so this transaction holds the audit log's append lock only for the moment before commit.
   for (const alert of opened) {
     await appendAudit(tx, {
       actorId: null,

@@ -1,0 +1,134 @@
+/**
+ * Integration: pending audit entries join the Merkle tree.
+ *
+ * An append (core/audit-trail.ts) is a plain insert with no position, so appends from any number
+ * of transactions, connections and processes never wait for one another. Here the committed
+ * pending entries are taken in the order they were appended under the tree-state lock, given the next
+ * positions, hashed into leaves and recorded with the new frontier in one transaction. Only the
+ * lock holder assigns positions, so the log has no gaps and no forks; a crash mid-way rolls the
+ * whole batch back and the next integration does it again.
+ *
+ * Readers that need positions (entries, proofs, heads, verification, alert evaluation) integrate
+ * first; a server also integrates shortly after its own appends and every AUDIT_INTEGRATE_MS. Until
+ * then an entry is protected by the table's append-only trigger like any other, but not yet by the
+ * tree: that window is what a database owner bypassing the trigger could exploit unseen.
+ */
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../core/db.ts';
+import { entryLeafHash, FIRST_SEQ } from './entry.ts';
+import { ENTRY_COLUMNS, type EntryRow, lockTreeState, saveTreeState, toEntry } from './store.ts';
+
+const BATCH = 2000;
+
+/** One batch in the caller's transaction; returns how many entries joined the tree. */
+export async function integrateBatch(tx: Tx, limit = BATCH): Promise<number> {
+  const frontier = await lockTreeState(tx);
+  const rows = (await tx
+    .selectFrom('audit_events')
+    .select(ENTRY_COLUMNS)
+    .where('seq', 'is', null)
+    .orderBy('queued')
+    .limit(limit)
+    .execute()) as Array<Omit<EntryRow, 'seq'> & { seq: null }>;
+  if (rows.length === 0) return 0;
+  const ids: string[] = [];
+  const seqs: number[] = [];
+  const hashes: Buffer[] = [];
+  for (const row of rows) {
+    const seq = frontier.size + FIRST_SEQ;
+    const leaf = entryLeafHash(toEntry({ ...row, seq }));
+    frontier.append(leaf);
+    ids.push(row.id);
+    seqs.push(seq);
+    hashes.push(leaf);
+  }
+  await sql`
+    update audit_events as e set seq = u.seq, leaf_hash = u.leaf_hash
+      from unnest(${ids}::text[], ${seqs}::bigint[], ${hashes}::bytea[]) as u(id, seq, leaf_hash)
+     where e.id = u.id`.execute(tx);
+  await saveTreeState(tx, frontier);
+  return rows.length;
+}
+
+/**
+ * Integrates every entry committed so far (and, inside a transaction, that transaction's own),
+ * a batch per transaction; returns how many joined the tree.
+ */
+export async function integrateAudit(db: Executor): Promise<number> {
+  if (db.isTransaction) {
+    let total = 0;
+    for (let n = await integrateBatch(db as Tx); n > 0; n = await integrateBatch(db as Tx)) total += n;
+    return total;
+  }
+  let total = 0;
+  for (;;) {
+    const n = await db.transaction().execute((tx) => integrateBatch(tx));
+    total += n;
+    if (n < BATCH) return total;
+  }
+}
+
+// ------------------------------------------------------------------------ background integration
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+
+/** Called by every append: a running integrator in this process runs soon after. */
+export function noteAppend(): void {
+  for (const listener of listeners) listener();
+}
+
+// Soon after an append, but not at once: the appending transaction has usually not committed yet.
+const AFTER_APPEND_MS = 50;
+
+/**
+ * Integrates every `intervalMs` and shortly after this process's appends; returns the stop
+ * function, which waits for a run in progress.
+ */
+export function startIntegrator(
+  db: Executor,
+  intervalMs: number,
+  log: { error(obj: object, msg: string): void },
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let soon: NodeJS.Timeout | undefined;
+  let again = false;
+  let stopped = false;
+  const run = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = integrateAudit(db)
+      .then(() => undefined)
+      .catch((err: unknown) => log.error({ err }, 'audit integration failed'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  };
+  const kick = () => {
+    if (soon || stopped) return;
+    soon = setTimeout(() => {
+      soon = undefined;
+      run();
+    }, AFTER_APPEND_MS);
+    soon.unref();
+  };
+  listeners.add(kick);
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    listeners.delete(kick);
+    clearInterval(timer);
+    if (soon) clearTimeout(soon);
+    await running;
+    // What this process appended last joins the tree before it lets go of the database.
+    await integrateAudit(db).catch((err: unknown) => log.error({ err }, 'audit integration failed'));
+  };
+}
