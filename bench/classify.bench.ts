@@ -6,8 +6,9 @@
  *   2. scan throughput in MB/s (CSV bytes of the rows scanned per second, one thread), full scan
  *      and as imports scan by default (every row up to CLASSIFY_FULL_SCAN_ROWS, a reservoir beyond);
  *   3. what scanning adds to an import (goal ≤ 1.2×): the same file imported with scanning off,
- *      on (the default: rows scanned on a worker thread while they load) and inline in the
- *      importing thread, alternately, on the benchmark's PostgreSQL server.
+ *      on (the default: the importing thread samples, a worker thread judges the rows it needs
+ *      while they load) and inline in the importing thread, alternately, on the benchmark's
+ *      PostgreSQL server.
  *
  *   npm run bench -- classify                       (or: node --import tsx bench/classify.bench.ts)
  *
@@ -25,7 +26,7 @@ import { workerPaysOff } from '../src/classify/background.ts';
 import { classifyFile } from '../src/classify/cli.ts';
 import { type CorpusEvaluation, evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
 import { predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
-import { createColumnScanner } from '../src/classify/scan.ts';
+import { createColumnScanner, createRowSampler, SKIP } from '../src/classify/scan.ts';
 import { loadConfig } from '../src/core/config.ts';
 import * as ingest from '../src/ingest/service.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
@@ -246,6 +247,13 @@ async function importOverhead(ctx: BenchContext, dir: string) {
       }
     }
     const graded = await catalog.getResource(steward, resource.id);
+    // The rows the sampler hands the judge (on the worker) depend only on the row count and seed.
+    const sampler = createRowSampler(0, {
+      fullScanRows: classifyFullScanRows,
+      sampleRows: classifySampleRows,
+    });
+    let judged = 0;
+    for (let i = 0; i < rows; i++) if (sampler.add([]) !== SKIP) judged++;
     const best = (m: string) => Math.min(...wall.get(m)!);
     const result = Object.fromEntries(
       modes.map(([m]) => [
@@ -265,7 +273,7 @@ async function importOverhead(ctx: BenchContext, dir: string) {
     console.log(
       `\nImport with and without the scan (${rows.toLocaleString('en')} rows, ${(size / 1e6).toFixed(1)} MB, ` +
         `${rounds} rounds per mode, PostgreSQL server; every row to ${classifyFullScanRows.toLocaleString('en')}, ` +
-        `reservoir of ${classifySampleRows.toLocaleString('en')} beyond):`,
+        `reservoir of ${classifySampleRows.toLocaleString('en')} beyond; ${judged.toLocaleString('en')} rows handed to the judge):`,
     );
     for (const [m] of modes) {
       const r = result[m];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeResidentId } from '../standards/resident-id.ts';
 import { createRowScanner } from './background.ts';
-import { createColumnScanner } from './scan.ts';
+import { createColumnScanner, createRowSampler, SKIP } from './scan.ts';
 
 const HEADER = ['身份证号', '手机', '区县', '备注'];
 const row = (i: number) => [
@@ -26,6 +26,35 @@ describe('row scanner for imports', () => {
       expect(summary).toEqual(inline(23_456, options));
       expect(summary.results.map((r) => r.type)).toEqual(['cn_resident_id', 'cn_mobile', null, null]);
     }
+  }, 120_000);
+
+  it('posts past the full-scan size only the reservoir draws, and still answers as inline', async () => {
+    // The content changes after the full-scan size: only a judge that saw the reservoir, not the
+    // first rows alone, calls the first column no ID column. Blanks past the limit count too.
+    const options = { fullScanRows: 6_000, sampleRows: 1_000, seed: 11 };
+    const late = (i: number) => {
+      const r = row(i);
+      return i < 6_000 ? r : [i % 10 === 0 ? r[0] : `订单${i}`, i % 3 === 0 ? '' : r[1], r[2], r[3]];
+    };
+    const rows = 60_000;
+    const expected = createColumnScanner(HEADER, options);
+    for (let i = 0; i < rows; i++) expected.add(late(i));
+    for (const background of [true, false]) {
+      const scanner = createRowScanner(HEADER, options, { background });
+      for (let i = 0; i < rows; i++) scanner.add(late(i));
+      const summary = await scanner.finish();
+      expect(summary).toEqual({ results: expected.result(), rows, sampled: true });
+    }
+    const [ids, mobiles] = expected.result();
+    expect(ids).toMatchObject({ type: null, nonEmpty: rows });
+    expect(mobiles).toMatchObject({ type: 'cn_mobile', nonEmpty: 6_000 + 36_000 });
+
+    // What the judge is handed: every row to the limit, then about sampleRows · ln(rows / limit).
+    const sampler = createRowSampler(HEADER.length, options);
+    let passed = 0;
+    for (let i = 0; i < rows; i++) if (sampler.add(late(i)) !== SKIP) passed++;
+    expect(passed - 6_000).toBeGreaterThan(1_000 * Math.log(10) * 0.8);
+    expect(passed - 6_000).toBeLessThan(1_000 * Math.log(10) * 1.2);
   }, 120_000);
 
   it('scans small imports inline, and lets go of an import that will not finish', async () => {

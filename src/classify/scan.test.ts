@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeResidentId } from '../standards/resident-id.ts';
-import { cellText, createColumnScanner, wilsonLower } from './scan.ts';
+import { cellText, createColumnScanner, hasText, wilsonLower } from './scan.ts';
 
 const ids = (n: number) =>
   Array.from({ length: n }, (_, i) =>
@@ -61,6 +61,22 @@ describe('column scanner', () => {
     expect(cellText(Number.NaN)).toBeNull();
     expect(cellText(13812345678)).toBe('13812345678');
     expect(cellText(new Date('1990-03-07T00:00:00Z'))).toBe('1990-03-07');
+  });
+
+  it('tells non-empty values exactly as cellText does, without building their text', () => {
+    const values: unknown[] = [null, undefined, '', 0, Number.NaN, 1.5, 10n, false, new Date(Number.NaN), {}];
+    for (const p of ['-', 'N/A', 'null', '暂无', '（空）', 'abc', '西湖区'])
+      values.push(p, ` ${p}\t`, `${p}\u3000`);
+    // Every character of the basic plane before, after and around text long enough to skip the
+    // placeholder check, and alone.
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      values.push(ch, `${ch}abcdef`, `abcdef${ch}`, `${ch}${ch}${ch}${ch}${ch}${ch}`, `${ch}ab${ch}`);
+    }
+    const differ = values.filter((v) => hasText(v) !== (cellText(v) !== null));
+    expect(
+      differ.map((v) => (typeof v === 'string' ? [...v].map((c) => c.codePointAt(0)) : String(v))),
+    ).toEqual([]);
   });
 
   it('needs fewer valid values under a supporting header, but some', () => {

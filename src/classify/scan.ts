@@ -87,6 +87,19 @@ const PLACEHOLDERS = new Set([
   '(空)',
 ]);
 
+// Their first characters (lower case): most short values are told apart from every placeholder by
+// their first character alone, without lowering their case.
+const PLACEHOLDER_STARTS = new Set([...PLACEHOLDERS].map((p) => p.charCodeAt(0)));
+
+/** Whether trimmed, non-empty text is a placeholder (in any case). */
+function isPlaceholder(text: string): boolean {
+  if (text.length > 5) return false;
+  const c = text.charCodeAt(0);
+  // Only ASCII capitals lower to the ASCII letters the placeholders start with.
+  if (!PLACEHOLDER_STARTS.has(c >= 0x41 && c <= 0x5a ? c + 0x20 : c)) return false;
+  return PLACEHOLDERS.has(text) || PLACEHOLDERS.has(text.toLowerCase());
+}
+
 /** The value as text, or null when it is empty or a placeholder. */
 export function cellText(value: unknown): string | null {
   let text: string;
@@ -101,8 +114,15 @@ export function cellText(value: unknown): string | null {
     const iso = value.toISOString();
     text = iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   } else return '\u0000object';
-  if (text === '' || (text.length <= 5 && PLACEHOLDERS.has(text.toLowerCase()))) return null;
+  if (text === '' || isPlaceholder(text)) return null;
   return text;
+}
+
+const DEFAULT_SEED = 0x5eed;
+
+/** The reservoir's seed: derived from the scan's, so the two generators never run in step. */
+function reservoirSeed(options: ScanOptions): number {
+  return ((options.seed ?? DEFAULT_SEED) ^ 0x9e3779b9) >>> 0;
 }
 
 /** Seeded 32-bit generator (mulberry32): reproducible sampling without a dependency. */
@@ -249,20 +269,101 @@ function round3(x: number): number {
 }
 
 /**
- * Streams rows through every detector and decides each column's type. Memory is bounded by the
- * reservoir (`sampleRows` rows) and small per-column counters, whatever the file size.
+ * What {@link RowSampler.add} decided for a row: SKIP, the row is not needed (past the full-scan
+ * size and not drawn into the reservoir); OBSERVE, it is judged but not kept; a slot (≥ 0), it is
+ * judged while within the full-scan size and kept in the reservoir at that slot.
  */
-export function createColumnScanner(header: readonly string[], options: ScanOptions = {}): ColumnScanner {
-  const detectors = options.detectors ?? DETECTORS;
+export const SKIP = -2;
+export const OBSERVE = -1;
+
+/** Whether the value has text: exactly `cellText(value) !== null`, without building the text. */
+export function hasText(value: unknown): boolean {
+  if (typeof value === 'string') {
+    const n = value.length;
+    if (n === 0) return false;
+    // Nothing to trim: the text is the value itself.
+    if (notTrimmed(value.charCodeAt(0)) && notTrimmed(value.charCodeAt(n - 1))) return !isPlaceholder(value);
+  }
+  return cellText(value) !== null;
+}
+
+// True only for characters String.prototype.trim keeps: printable ASCII, Latin-1 letters and
+// signs, and everything from the CJK punctuation block on (U+3000, the ideographic space, and
+// U+FEFF excepted). Other characters take the slow path.
+function notTrimmed(c: number): boolean {
+  if (c < 0x7f) return c > 0x20;
+  if (c < 0x100) return c > 0xa0;
+  return c > 0x3000 && c !== 0xfeff;
+}
+
+/**
+ * The cheap half of a scan, which sees every row: counts rows and non-empty values per column
+ * and draws the reservoir (its own generator, so the draw does not depend on what the detectors
+ * did). Imports run it on the importing thread and hand the judge ({@link createColumnJudge})
+ * only the rows it needs: every row up to `fullScanRows`, beyond that only rows drawn into the
+ * reservoir — about `sampleRows · ln(rows / fullScanRows)` of them.
+ */
+export interface RowSampler {
+  /** Counts the row and returns SKIP, OBSERVE or its reservoir slot. */
+  add(values: readonly unknown[]): number;
+  readonly rows: number;
+  readonly sampled: boolean;
+  /** Non-empty values per column, every row counted. */
+  readonly nonEmpty: readonly number[];
+}
+
+export function createRowSampler(width: number, options: ScanOptions = {}): RowSampler {
   const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
   const sampleRows = Math.max(1, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
-  const random = mulberry32(options.seed ?? 0x5eed);
   const keepReservoir = Number.isFinite(fullScanRows);
-  const width = header.length;
-  let exact: ColumnState[] | undefined = header.map(() => new ColumnState(detectors, random));
+  const random = mulberry32(reservoirSeed(options));
   const nonEmpty = new Array<number>(width).fill(0);
-  const reservoir: (string | null)[][] = [];
   let rows = 0;
+  return {
+    get rows() {
+      return rows;
+    },
+    get sampled() {
+      return rows > fullScanRows;
+    },
+    nonEmpty,
+    add(values) {
+      rows++;
+      for (let c = 0; c < width; c++) if (hasText(values[c])) nonEmpty[c]!++;
+      // Algorithm R: the first sampleRows rows fill the reservoir, row k replaces a random slot
+      // with probability sampleRows / k.
+      let slot = OBSERVE;
+      if (keepReservoir) {
+        if (rows <= sampleRows) slot = rows - 1;
+        else {
+          const j = Math.floor(random() * rows);
+          if (j < sampleRows) slot = j;
+        }
+      }
+      return slot === OBSERVE && rows > fullScanRows ? SKIP : slot;
+    },
+  };
+}
+
+/**
+ * The expensive half of a scan: runs every detector over the rows the sampler passes on (in the
+ * order it saw them) and keeps the reservoir; past `fullScanRows` it answers from the reservoir.
+ */
+export interface ColumnJudge {
+  /** A row the sampler did not skip, with what it returned for it. */
+  add(values: readonly unknown[], slot: number): void;
+  result(nonEmpty: readonly number[], sampled: boolean): ColumnResult[];
+}
+
+export function createColumnJudge(header: readonly string[], options: ScanOptions = {}): ColumnJudge {
+  const detectors = options.detectors ?? DETECTORS;
+  const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const width = header.length;
+  // The evidence generator (bounded measures per detector), separate from the reservoir's.
+  let exact: ColumnState[] | undefined = header.map(() => new ColumnState(detectors, mulberry32(seed)));
+  const reservoir: (string | null)[][] = [];
+  let observed = 0;
 
   const texts = (values: readonly unknown[]) => {
     const out = new Array<string | null>(width);
@@ -271,44 +372,22 @@ export function createColumnScanner(header: readonly string[], options: ScanOpti
   };
 
   return {
-    get rows() {
-      return rows;
-    },
-    get sampled() {
-      return rows > fullScanRows;
-    },
-    add(values) {
-      rows++;
-      if (rows <= fullScanRows) {
-        const row = texts(values);
+    add(values, slot) {
+      const row = texts(values);
+      if (observed < fullScanRows) {
+        observed++;
         for (let c = 0; c < width; c++) {
           const text = row[c];
-          if (text === null || text === undefined) continue;
-          nonEmpty[c]!++;
-          exact![c]!.observe(text);
+          if (text !== null && text !== undefined) exact![c]!.observe(text);
         }
-        if (keepReservoir) {
-          if (reservoir.length < sampleRows) reservoir.push(row);
-          else {
-            const j = Math.floor(random() * rows);
-            if (j < sampleRows) reservoir[j] = row;
-          }
-        }
-        return;
-      }
-      // Past the full-scan limit only the reservoir and the non-empty counts are maintained.
-      exact = undefined;
-      const j = Math.floor(random() * rows);
-      const row = j < sampleRows ? texts(values) : undefined;
-      for (let c = 0; c < width; c++) {
-        if ((row ? row[c] : cellText(values[c])) !== null) nonEmpty[c]!++;
-      }
-      if (row) reservoir[j] = row;
+      } else exact = undefined;
+      if (slot === reservoir.length) reservoir.push(row);
+      else if (slot >= 0) reservoir[slot] = row;
     },
-    result() {
+    result(nonEmpty, sampled) {
       let states = exact;
-      if (!states) {
-        states = header.map(() => new ColumnState(detectors, mulberry32(options.seed ?? 0x5eed)));
+      if (sampled || !states) {
+        states = header.map(() => new ColumnState(detectors, mulberry32(seed)));
         for (const row of reservoir) {
           for (let c = 0; c < width; c++) {
             const text = row[c];
@@ -316,7 +395,32 @@ export function createColumnScanner(header: readonly string[], options: ScanOpti
           }
         }
       }
-      return header.map((name, c) => decide(name, states[c]!, nonEmpty[c]!, detectors, options));
+      return header.map((name, c) => decide(name, states[c]!, nonEmpty[c] ?? 0, detectors, options));
+    },
+  };
+}
+
+/**
+ * Streams rows through every detector and decides each column's type: a sampler and a judge in
+ * one thread. Memory is bounded by the reservoir (`sampleRows` rows) and small per-column
+ * counters, whatever the file size.
+ */
+export function createColumnScanner(header: readonly string[], options: ScanOptions = {}): ColumnScanner {
+  const sampler = createRowSampler(header.length, options);
+  const judge = createColumnJudge(header, options);
+  return {
+    get rows() {
+      return sampler.rows;
+    },
+    get sampled() {
+      return sampler.sampled;
+    },
+    add(values) {
+      const slot = sampler.add(values);
+      if (slot !== SKIP) judge.add(values, slot);
+    },
+    result() {
+      return judge.result(sampler.nonEmpty, sampler.sampled);
     },
   };
 }
