@@ -1,18 +1,13 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
-import { toHex } from '../src/audit/merkle.ts';
-import { platformKey, signHead, verifyLog } from '../src/audit/service.ts';
+import { platformKey, verifyLog } from '../src/audit/service.ts';
 import { readTreeState } from '../src/audit/store.ts';
 import { appendAudit } from '../src/core/audit-trail.ts';
 import { cliCtx } from '../src/core/context.ts';
-import type { Db } from '../src/core/db.ts';
-import { diskTarget, migrated, type Target } from './audit-support.ts';
+import { diskTarget, expectOneConsistentTree, migrated, type Target } from './audit-support.ts';
 
-const WORKER = path.resolve('test/fixtures/audit-append-worker.ts');
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -24,62 +19,7 @@ async function target(): Promise<Target> {
   return t;
 }
 
-/** Every seq from 1 to n exactly once, and the tree state, the rows and a fresh signed head agree. */
-async function expectOneConsistentTree(db: Db, t: Target, n: number): Promise<void> {
-  await integrateAudit(db);
-  const seqs = (await db.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => r.seq);
-  expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i + FIRST_SEQ));
-  const state = await readTreeState(db);
-  expect(state.frontier.size).toBe(n);
-  const head = await signHead(cliCtx(db, t.config), { ifGrown: true });
-  const report = await verifyLog(cliCtx(db, t.config));
-  expect(report.problems).toEqual([]);
-  expect(report.ok).toBe(true);
-  expect(report.treeSize).toBe(n);
-  expect(report.rootHash).toBe(toHex(state.frontier.root()));
-  expect(head?.rootHash).toBe(report.rootHash);
-}
-
-function runWorker(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('concurrent appends', () => {
-  it.runIf(process.env.TEST_DATABASE_URL)(
-    'two OS processes appending to one PostgreSQL database at once give one gap-free, consistent tree',
-    async () => {
-      const t = await target();
-      const database = await migrated(t);
-      cleanups.push(() => database.close());
-      const startAt = String(Date.now() + 5_000);
-      const env = { DATABASE_URL: t.env.DATABASE_URL!, COUNT: '300', WORKERS: '4', START_AT: startAt };
-      const [a, b] = await Promise.all([runWorker({ ...env, TAG: 'a' }), runWorker({ ...env, TAG: 'b' })]);
-      expect(a.code, a.stderr).toBe(0);
-      expect(b.code, b.stderr).toBe(0);
-      expect(JSON.parse(a.stdout).rolledBack).toBeGreaterThan(0);
-      await expectOneConsistentTree(database.db, t, 600);
-      // The two processes really interleaved: the log switches between them many times.
-      const actions = (
-        await database.db.selectFrom('audit_events').select('action').orderBy('seq').execute()
-      ).map((r) => r.action);
-      const switches = actions.filter((a, i) => i > 0 && a !== actions[i - 1]).length;
-      expect(switches).toBeGreaterThan(10);
-    },
-  );
-
   it(`many concurrent transactions in one process (${process.env.TEST_DATABASE_URL ? 'PostgreSQL pool' : 'embedded: one process owns the data'}), some rolled back, give one gap-free tree`, async () => {
     const t = await target();
     const database = await migrated(t);

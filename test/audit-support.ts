@@ -5,7 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { signHead } from '../src/audit/service.ts';
+import { expect } from 'vitest';
+import { FIRST_SEQ } from '../src/audit/entry.ts';
+import { integrateAudit } from '../src/audit/integrate.ts';
+import { toHex } from '../src/audit/merkle.ts';
+import { signHead, verifyLog } from '../src/audit/service.ts';
+import { readTreeState } from '../src/audit/store.ts';
 import { appendAudit } from '../src/core/audit-trail.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
@@ -149,4 +154,20 @@ export async function migrated(target: Target): Promise<DatabaseHandle> {
   const database = await target.open();
   await migrate(database.db);
   return database;
+}
+
+/** Every seq from 1 to n exactly once, and the tree state, the rows and a fresh signed head agree. */
+export async function expectOneConsistentTree(db: Db, t: Target, n: number): Promise<void> {
+  await integrateAudit(db);
+  const seqs = (await db.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => r.seq);
+  expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i + FIRST_SEQ));
+  const state = await readTreeState(db);
+  expect(state.frontier.size).toBe(n);
+  const head = await signHead(cliCtx(db, t.config), { ifGrown: true });
+  const report = await verifyLog(cliCtx(db, t.config));
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+  expect(report.treeSize).toBe(n);
+  expect(report.rootHash).toBe(toHex(state.frontier.root()));
+  expect(head?.rootHash).toBe(report.rootHash);
 }
