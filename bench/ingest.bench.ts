@@ -7,7 +7,8 @@
  *   (b) by `COPY … FROM STDIN WITH (FORMAT csv, HEADER)` of the same file into a plain table with
  *       the same column types, through pg + pg-copy-streams,
  * on the same PostgreSQL server, in one run. COPY runs before and after Shutong; the faster of the
- * two is the baseline. INGEST_ROWS changes the size.
+ * two is the baseline. INGEST_ROWS changes the size; BENCH_CPU_PROF=<dir> writes a V8 CPU profile
+ * of the import process there (where the time goes).
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -115,7 +116,15 @@ async function importThroughShutong(url: string, code: string, file: string): Pr
   const script = path.join(import.meta.dirname, 'ingest-import.ts');
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', script, url, code, file],
+    [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+      '--import',
+      'tsx',
+      script,
+      url,
+      code,
+      file,
+    ],
     {
       maxBuffer: 1 << 20,
     },
