@@ -74,7 +74,8 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
           console.log(JSON.stringify(report, null, 2));
         } else {
           console.log(
-            `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize} entries)`,
+            `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize} entries)` +
+              (report.pending > 0 ? `; ${report.pending} appended meanwhile, not yet in the tree` : ''),
           );
           console.log(
             `signed heads: ${report.headsTotal} (${report.headsWithValidSignature} validly signed, ` +
