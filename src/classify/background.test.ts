@@ -57,6 +57,42 @@ describe('row scanner for imports', () => {
     expect(passed - 6_000).toBeLessThan(1_000 * Math.log(10) * 1.2);
   }, 120_000);
 
+  it('judges a table expected to be large on the reservoir from its first row, with the same answer', async () => {
+    const options = { fullScanRows: 6_000, sampleRows: 1_000, seed: 5 };
+    const rows = 60_000;
+    const expected = createColumnScanner(HEADER, options);
+    for (let i = 0; i < rows; i++) expected.add(row(i));
+    for (const background of [true, false]) {
+      const scanner = createRowScanner(HEADER, options, { background, expectedRows: () => rows });
+      for (let i = 0; i < rows; i++) scanner.add(row(i));
+      expect(await scanner.finish()).toEqual({ results: expected.result(), rows, sampled: true });
+    }
+    // The judge is handed the reservoir's draws only: about sampleRows · (1 + ln(rows / sampleRows)),
+    // not the first 6 000 rows on top.
+    const sampler = createRowSampler(HEADER.length, options, () => rows);
+    let passed = 0;
+    for (let i = 0; i < rows; i++) if (sampler.add(row(i)) !== SKIP) passed++;
+    const draws = 1_000 * (1 + Math.log(60));
+    expect(passed).toBeGreaterThan(draws * 0.8);
+    expect(passed).toBeLessThan(draws * 1.2);
+    expect(sampler.judgeOptions.fullScanRows).toBe(0);
+    // A small table or no estimate: judged row by row as before.
+    const small = createRowSampler(HEADER.length, options, () => 10_000);
+    small.add(row(0));
+    expect(small.judgeOptions).toBe(options);
+  }, 120_000);
+
+  it('says a scan was sampled when an estimate that was too high made it so', async () => {
+    const options = { fullScanRows: 6_000, sampleRows: 1_000 };
+    const scanner = createRowScanner(HEADER, options, { background: false, expectedRows: () => 1_000_000 });
+    for (let i = 0; i < 3_000; i++) scanner.add(row(i));
+    const summary = await scanner.finish();
+    expect(summary.sampled).toBe(true);
+    expect(summary.results.map((r) => r.type)).toEqual(['cn_resident_id', 'cn_mobile', null, null]);
+    expect(summary.results[3]).toMatchObject({ nonEmpty: 3_000 - Math.ceil(3_000 / 7) });
+    expect(inline(3_000, options).sampled).toBe(false);
+  }, 120_000);
+
   it('scans small imports inline, and lets go of an import that will not finish', async () => {
     const small = createRowScanner(HEADER, {});
     for (let i = 0; i < 100; i++) small.add(row(i));

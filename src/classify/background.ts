@@ -181,23 +181,28 @@ export function workerPaysOff(): boolean {
 export function createRowScanner(
   header: string[],
   options: PlainScanOptions,
-  mode: { background?: boolean | undefined } = {},
+  mode: {
+    background?: boolean | undefined;
+    /** An estimate of the table's length (asked at the first row): see createRowSampler. */
+    expectedRows?: (() => number | undefined) | undefined;
+  } = {},
 ): RowScanner {
   const inlineOnly = !(mode.background ?? workerPaysOff());
-  const sampler = createRowSampler(header.length, options);
+  const sampler = createRowSampler(header.length, options, mode.expectedRows);
   let buffer: { values: readonly unknown[]; slot: number }[] = [];
   let inline: ColumnJudge | undefined;
   let background: BackgroundScan | undefined;
-  if (inlineOnly) inline = createColumnJudge(header, options);
   return {
     add(values) {
       const slot = sampler.add(values);
       if (slot === SKIP) return;
+      // Judges are made after the sampler's first row, when it has decided how they judge.
+      if (inlineOnly) inline ??= createColumnJudge(header, sampler.judgeOptions);
       if (inline) return inline.add(values, slot);
       if (background) return background.add(values, slot);
       buffer.push({ values, slot });
       if (sampler.rows >= INLINE_ROWS) {
-        background = new BackgroundScan(header, options);
+        background = new BackgroundScan(header, sampler.judgeOptions);
         for (const row of buffer) background.add(row.values, row.slot);
         buffer = [];
       }
@@ -205,7 +210,7 @@ export function createRowScanner(
     async finish() {
       const { rows, sampled } = sampler;
       if (background) return { results: await background.finish(sampler.nonEmpty, sampled), rows, sampled };
-      const judge = inline ?? createColumnJudge(header, options);
+      const judge = inline ?? createColumnJudge(header, sampler.judgeOptions);
       for (const row of buffer) judge.add(row.values, row.slot);
       buffer = [];
       return { results: judge.result(sampler.nonEmpty, sampled), rows, sampled };

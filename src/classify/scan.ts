@@ -312,23 +312,42 @@ export interface RowSampler {
   readonly nonEmpty: readonly number[];
 }
 
-export function createRowSampler(width: number, options: ScanOptions = {}): RowSampler {
+/**
+ * Given `expectedRows` (an estimate, asked once at the first row), a table expected to be more
+ * than twice `fullScanRows` long is judged on the reservoir from its first row: judging its first
+ * `fullScanRows` rows one by one would be wasted, since past that size the reservoir decides.
+ * `judgeOptions` then tells the judge so. A wrong estimate costs speed, never truth: `sampled`
+ * reports what was actually done.
+ */
+export function createRowSampler(
+  width: number,
+  options: ScanOptions = {},
+  expectedRows?: () => number | undefined,
+): RowSampler & { readonly judgeOptions: ScanOptions } {
   const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
   const sampleRows = Math.max(1, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
   const keepReservoir = Number.isFinite(fullScanRows);
   const random = mulberry32(reservoirSeed(options));
   const nonEmpty = new Array<number>(width).fill(0);
   let rows = 0;
+  // Decided at the first row; until then nothing was judged either way.
+  let sampleOnly = false;
   return {
     get rows() {
       return rows;
     },
     get sampled() {
-      return rows > fullScanRows;
+      return rows > (sampleOnly ? sampleRows : fullScanRows);
+    },
+    get judgeOptions() {
+      return sampleOnly ? { ...options, fullScanRows: 0 } : options;
     },
     nonEmpty,
     add(values) {
       rows++;
+      if (rows === 1 && keepReservoir && expectedRows) {
+        sampleOnly = (expectedRows() ?? 0) > 2 * Math.max(fullScanRows, sampleRows);
+      }
       for (let c = 0; c < width; c++) if (hasText(values[c])) nonEmpty[c]!++;
       // Algorithm R: the first sampleRows rows fill the reservoir, row k replaces a random slot
       // with probability sampleRows / k.
@@ -340,7 +359,7 @@ export function createRowSampler(width: number, options: ScanOptions = {}): RowS
           if (j < sampleRows) slot = j;
         }
       }
-      return slot === OBSERVE && rows > fullScanRows ? SKIP : slot;
+      return slot === OBSERVE && (sampleOnly || rows > fullScanRows) ? SKIP : slot;
     },
   };
 }

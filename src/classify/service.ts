@@ -294,12 +294,17 @@ export interface ImportScan {
 export function startImportScan(
   ctx: Ctx,
   resource: ResourceView,
-  options: { enabled?: boolean | 'inline' | 'worker' | undefined } = {},
+  options: {
+    enabled?: boolean | 'inline' | 'worker' | undefined;
+    /** How many rows the file probably holds (from the bytes read so far), asked at the first row. */
+    expectedRows?: () => number | undefined;
+  } = {},
 ): ImportScan | null {
   if (options.enabled === false) return null;
   const names = resource.fields.map((f) => f.name);
   const scanner = createRowScanner(resource.fields.map(scanHeader), scanOptions(ctx, resource), {
     background: options.enabled === 'inline' ? false : options.enabled === 'worker' ? true : undefined,
+    expectedRows: options.expectedRows,
   });
   let summary: Promise<ScanSummary> | undefined;
   const finish = () => {

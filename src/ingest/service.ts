@@ -287,7 +287,14 @@ async function load(
     (f) => new ColumnStatsAccumulator(f.dataType === 'integer' || f.dataType === 'decimal'),
   );
   const bad = new BadRowReport(100);
-  const scan = startImportScan(ctx, resource, { enabled: options.classify });
+  const scan = startImportScan(ctx, resource, {
+    enabled: options.classify,
+    // Rows per byte so far, times the file's bytes: good enough to tell a large file from a small one.
+    expectedRows: () => {
+      const { rows, bytes, totalBytes } = table.progress();
+      return rows > 0 && bytes > 0 ? (rows * totalBytes) / bytes : undefined;
+    },
+  });
   const columnNames = fields.map((f) => f.name);
   let rows = 0;
   let csv = '';
