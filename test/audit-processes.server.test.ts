@@ -41,13 +41,16 @@ describe('concurrent appends from two processes', () => {
     const t = await target();
     const database = await migrated(t);
     cleanups.push(() => database.close());
-    const startAt = String(Date.now() + 5_000);
-    const env = { DATABASE_URL: t.env.DATABASE_URL!, COUNT: '300', WORKERS: '4', START_AT: startAt };
+    // Both must be running before the common start, or one could finish before the other begins.
+    const startAt = String(Date.now() + 20_000);
+    const env = { DATABASE_URL: t.env.DATABASE_URL!, COUNT: '600', WORKERS: '4', START_AT: startAt };
     const [a, b] = await Promise.all([runWorker({ ...env, TAG: 'a' }), runWorker({ ...env, TAG: 'b' })]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    expect(JSON.parse(a.stdout).rolledBack).toBeGreaterThan(0);
-    await expectOneConsistentTree(database.db, t, 600);
+    const [ra, rb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    expect([ra.late, rb.late], 'a process started after the common start time').toEqual([0, 0]);
+    expect(ra.rolledBack).toBeGreaterThan(0);
+    await expectOneConsistentTree(database.db, t, 1200);
     // The two processes really interleaved: the log switches between them many times.
     const actions = (
       await database.db.selectFrom('audit_events').select('action').orderBy('seq').execute()
