@@ -8,8 +8,10 @@
  *   shows those events and an inclusion proof verified in the browser.
  *
  * Every page is photographed in Chinese and English (and the main ones at phone width) into
- * test-output/screenshots/, and on every page the test asks Chromium's accessibility tree for
- * controls without a name.
+ * test-output/screenshots/; on every page, in both languages, the test asks Chromium's
+ * accessibility tree for controls without a name, and at phone width it checks that the page does
+ * not scroll sideways (wide tables scroll inside their own container). The main navigation and
+ * one real form (the steward's approval with changes) are driven by the keyboard alone.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +37,8 @@ const contexts: BrowserContext[] = [];
 const unnamed: string[] = [];
 /** Browser errors (uncaught exceptions, failed React renders): must stay empty. */
 const pageErrors: string[] = [];
+/** Phone-width pages wider than the screen (the whole page scrolls sideways): must stay empty. */
+const overflowing: string[] = [];
 
 // The file the steward imports: GB18030-encoded CSV with real-looking resident ID numbers and
 // one row whose date cannot be read (it goes to the bad-row report).
@@ -185,6 +189,14 @@ async function checkNames(page: Page, where: string): Promise<void> {
   await cdp.detach();
 }
 
+/** At phone width the page itself must not be wider than the screen. */
+async function checkWidth(page: Page, where: string): Promise<void> {
+  const [scroll, inner] = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, window.innerWidth]',
+  );
+  if (scroll > inner + 1) overflowing.push(`${where}: ${scroll} px wide on a ${inner} px screen`);
+}
+
 async function language(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
   const item = page.locator('.ant-segmented-item', { hasText: lang === 'en' ? 'EN' : '中文' }).first();
   // With a drawer or dialog open the header is behind its mask, as for any user; to photograph
@@ -192,10 +204,15 @@ async function language(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
   const overlay = await page
     .locator('.ant-drawer-open, .ant-modal-wrap:not([style*="display: none"])')
     .count();
-  if (overlay > 0) await item.dispatchEvent('click');
-  else await item.click();
+  // The synthetic click also moves the focus to the switch; a user who cannot reach the switch
+  // would not lose their place in the dialog either, so the focus goes back where it was.
+  if (overlay > 0) {
+    await page.evaluate('globalThis.focusBeforeLanguage = document.activeElement');
+    await item.dispatchEvent('click');
+  } else await item.click();
   // Strings, not functions: they run in the page, and this file is type-checked without the DOM.
   await page.waitForFunction(`document.documentElement.lang === '${lang}'`);
+  if (overlay > 0) await page.evaluate('globalThis.focusBeforeLanguage?.focus()');
 }
 
 /** Toasts of the previous step would cover the page in the other language's words. */
@@ -207,15 +224,22 @@ async function capture(page: Page, file: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, file), fullPage: true, style: SHOT_STYLE });
 }
 
-/** Photographs the page in Chinese and in English (then back to Chinese), and checks its names. */
+/**
+ * Photographs the page in Chinese and in English (then back to Chinese), checks its names in both
+ * languages and, at phone width, that it fits the screen in both.
+ */
 async function shot(page: Page, name: string): Promise<void> {
   await settle(page);
   const size = page.viewportSize()!.width < 600 ? 'phone' : 'desktop';
-  await capture(page, `${name}.${size}.zh-CN.png`);
-  await checkNames(page, `${name} (${size})`);
-  await language(page, 'en');
-  await settle(page);
-  await capture(page, `${name}.${size}.en.png`);
+  for (const lang of ['zh-CN', 'en'] as const) {
+    if (lang === 'en') {
+      await language(page, 'en');
+      await settle(page);
+    }
+    await capture(page, `${name}.${size}.${lang}.png`);
+    await checkNames(page, `${name} (${size}, ${lang})`);
+    if (size === 'phone') await checkWidth(page, `${name} (${lang})`);
+  }
   await language(page, 'zh-CN');
   await settle(page);
 }
@@ -228,6 +252,31 @@ function focused(locator: Locator): Promise<boolean> {
       element === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement,
   );
 }
+
+/** What has the focus, in a few words (for error messages). */
+const FOCUS = `(() => {
+  const a = document.activeElement;
+  if (!a) return 'nothing';
+  const name = a.getAttribute('aria-label') || a.id || (a.textContent || '').trim().slice(0, 20);
+  return a.tagName.toLowerCase() + (name ? '[' + name + ']' : '');
+})()`;
+
+/** Presses Tab (or Shift+Tab) until the control has the focus, as a keyboard user does. */
+async function tabTo(page: Page, control: Locator, key: 'Tab' | 'Shift+Tab' = 'Tab'): Promise<void> {
+  const trail: string[] = [];
+  for (let presses = 0; !(await focused(control)); presses++) {
+    trail.push(await page.evaluate<string>(FOCUS));
+    if (presses === 40)
+      throw new Error(`${key} never reached ${control}; the focus went ${trail.join(' → ')}`);
+    await page.keyboard.press(key);
+  }
+}
+
+/** The text of the main-navigation link that has the focus, or '' when the focus is elsewhere. */
+const NAV_FOCUS = `(() => {
+  const a = document.activeElement;
+  return a && a.tagName === 'A' && a.closest('ul[aria-label="主导航"]') ? a.textContent.trim() : '';
+})()`;
 
 /**
  * Logs in with the keyboard only: the username field has the focus when the page opens; Tab
@@ -365,9 +414,25 @@ describe('the web console', () => {
     await expect
       .poll(() => steward.evaluate<string>('document.activeElement ? document.activeElement.id : ""'))
       .toBe('main');
+    // Keyboard: the side menu. Shift+Tab from the content goes back through the header into the
+    // menu (its last entry); the arrow keys move along it; Enter opens the page.
+    for (let presses = 0; (await steward.evaluate<string>(NAV_FOCUS)) === ''; presses++) {
+      if (presses === 10) throw new Error('Shift+Tab from the content never reached the main navigation');
+      await steward.keyboard.press('Shift+Tab');
+    }
+    for (let presses = 0; ; presses++) {
+      const at = await steward.evaluate<string>(NAV_FOCUS);
+      if (at === '数据导入') break;
+      if (presses === 10) throw new Error(`ArrowUp never reached 数据导入 in the menu (stuck at “${at}”)`);
+      await steward.keyboard.press('ArrowUp');
+      // The menu moves the focus on the next frame.
+      await expect.poll(() => steward.evaluate<string>(NAV_FOCUS)).not.toBe(at);
+    }
+    await steward.keyboard.press('Enter');
+    await steward.waitForURL(`${base}/import`);
+    await expect.poll(() => steward.title()).toContain('数据导入');
 
     // ---------------------------------------------------------------- steward imports a file
-    await menu(steward, '数据导入');
     await shot(steward, '03-import-file');
     await steward.locator('input[type=file]').setInputFiles({
       name: '新冠疫苗接种记录.csv',
@@ -463,12 +528,23 @@ describe('the web console', () => {
     await steward.getByRole('button', { name: '查看' }).first().click();
     await steward.getByRole('dialog').getByText(applicationId).waitFor();
     await shot(steward, '15-approvals-inbox');
-    await steward.getByRole('dialog').getByRole('button', { name: '批准' }).click();
+    // Keyboard only: Tab to the drawer's approve button, Enter opens the dialog; Tab to each field,
+    // type; Tab to the dialog's approve button, Enter submits.
+    await tabTo(steward, steward.locator('.ant-drawer-open').getByRole('button', { name: '批准' }));
+    await steward.keyboard.press('Enter');
     const approve = steward.locator('.ant-modal-content');
-    await approve.getByLabel('每日行数上限').fill('5000');
-    await approve.getByLabel('理由').fill('同意，用于低保核验');
+    await approve.waitFor();
+    // The dialog takes the focus when it has finished opening.
+    await still(steward);
+    await tabTo(steward, approve.getByLabel('每日行数上限'));
+    await steward.keyboard.type('5000');
+    await tabTo(steward, approve.getByLabel('理由'));
+    await steward.keyboard.type('同意，用于低保核验');
+    await expect.poll(() => approve.getByLabel('每日行数上限').inputValue()).toBe('5000');
+    await expect.poll(() => approve.getByLabel('理由').inputValue()).toBe('同意，用于低保核验');
     await shot(steward, '16-approve-with-changes');
-    await approve.getByRole('button', { name: '批准' }).click();
+    await tabTo(steward, approve.getByRole('button', { name: '批准' }));
+    await steward.keyboard.press('Enter');
     await toast(steward, '已批准，转安全员复审');
     await closeDrawer(steward);
 
@@ -600,17 +676,42 @@ describe('the web console', () => {
     await phone.goto(`${base}/contracts/${contractId}`);
     await phone.getByTestId('contract-receipt').waitFor();
     await shot(phone, '44-contract');
+    await phone.goto(`${base}/api-keys`);
+    await phone.getByRole('button', { name: '创建密钥' }).waitFor();
+    await shot(phone, '45-api-keys');
     const phoneSteward = await newPage(PHONE);
     await login(phoneSteward, 'steward.health');
     await phoneSteward.goto(`${base}/catalog/${resourceId}/classification`);
-    await shot(phoneSteward, '45-classification');
+    await shot(phoneSteward, '46-classification');
+    // The import wizard up to its mapping step (the widest one); nothing is imported.
+    await phoneSteward.goto(`${base}/import`);
+    await shot(phoneSteward, '47-import-file');
+    await phoneSteward.locator('input[type=file]').setInputFiles({
+      name: '新冠疫苗接种记录.csv',
+      mimeType: 'text/csv',
+      buffer: iconv.encode(CSV, 'gb18030'),
+    });
+    await phoneSteward.getByRole('button', { name: '预览并检查' }).click();
+    await expect.poll(() => phoneSteward.getByTestId('detected-encoding').textContent()).toBe('gb18030');
+    await shot(phoneSteward, '48-import-mapping');
+    await phoneSteward.goto(`${base}/applications`);
+    await phoneSteward.getByRole('tab', { name: '待我审批' }).waitFor();
+    await shot(phoneSteward, '49-approvals-inbox');
+    // The inbox holds only what waits for this steward; the application of this run is under “all”.
+    await phoneSteward.getByRole('tab', { name: '全部' }).click();
+    await settle(phoneSteward);
+    await phoneSteward.getByRole('button', { name: '查看' }).first().click();
+    await phoneSteward.getByRole('dialog').getByText('申请详情').waitFor();
+    await shot(phoneSteward, '50-application-detail');
     const phoneAuditor = await newPage(PHONE);
     await login(phoneAuditor, 'auditor');
     await phoneAuditor.goto(`${base}/audit`);
-    await shot(phoneAuditor, '46-audit');
+    await shot(phoneAuditor, '51-audit');
 
     // Nothing on the page may be clickable without saying what it is, and nothing may crash.
     expect([...new Set(unnamed)]).toEqual([]);
     expect(pageErrors).toEqual([]);
+    // No phone page may scroll sideways.
+    expect(overflowing).toEqual([]);
   }, 420_000);
 });

@@ -677,6 +677,8 @@ export function ImportWizard() {
                 label={t('import.maxErrors')}
                 htmlFor="import-max-errors"
                 extra={t('import.maxErrorsHint')}
+                // An inline item is as wide as its hint; on a phone the hint wraps instead.
+                style={{ maxWidth: '100%', marginInlineEnd: 0 }}
               >
                 <InputNumber
                   id="import-max-errors"
