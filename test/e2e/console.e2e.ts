@@ -7,11 +7,13 @@
  *   shows masked values → steward revokes → the next gateway query is refused → the audit page
  *   shows those events and an inclusion proof verified in the browser.
  *
- * Every page is photographed in Chinese and English (and the main ones at phone width) into
- * test-output/screenshots/; on every page, in both languages, the test asks Chromium's
- * accessibility tree for controls without a name, and at phone width it checks that the page does
- * not scroll sideways (wide tables scroll inside their own container). The main navigation and
- * one real form (the steward's approval with changes) are driven by the keyboard alone.
+ * Every page is photographed in Chinese and English (and the main ones, with the dialogs and
+ * drawers of the flow, at phone width) into test-output/screenshots/; on every page, in both
+ * languages, the test asks Chromium's accessibility tree for controls without a name, and at phone
+ * width it checks that neither the page nor an open drawer or dialog scrolls sideways (wide tables
+ * scroll inside their own container). The main navigation and three real dialogs (the steward's
+ * approval with changes, the consumer's new API key, the steward's revocation with a reason) are
+ * driven by the keyboard alone.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -189,12 +191,37 @@ async function checkNames(page: Page, where: string): Promise<void> {
   await cdp.detach();
 }
 
-/** At phone width the page itself must not be wider than the screen. */
+/**
+ * An open drawer's or dialog's panel that sticks out of the screen, or whose content (or body) is
+ * wider than the panel, in a few words each. The page's own width does not show these: overlays
+ * are fixed, and a dialog too wide for the screen scrolls inside its own wrapper.
+ */
+const OVERLAY_OVERFLOW = `(() => {
+  const problems = [];
+  const panels = [...document.querySelectorAll(
+    '.ant-drawer-open .ant-drawer-content-wrapper, .ant-modal-wrap:not([style*="display: none"]) .ant-modal',
+  )].filter((panel) => panel.getClientRects().length > 0);
+  for (const panel of panels) {
+    const kind = panel.classList.contains('ant-modal') ? 'dialog' : 'drawer';
+    const box = panel.getBoundingClientRect();
+    if (box.left < -1 || box.right > window.innerWidth + 1)
+      problems.push(kind + ' spans ' + Math.round(box.left) + '…' + Math.round(box.right) + ' px');
+    for (const part of panel.querySelectorAll('.ant-drawer-content, .ant-drawer-body, .ant-modal-content, .ant-modal-body')) {
+      if (part.scrollWidth > part.clientWidth + 1)
+        problems.push(kind + ' ' + part.className.split(' ')[0] + ' holds ' + part.scrollWidth + ' px in ' + part.clientWidth + ' px');
+    }
+  }
+  return problems;
+})()`;
+
+/** At phone width neither the page nor an open drawer or dialog may be wider than the screen. */
 async function checkWidth(page: Page, where: string): Promise<void> {
   const [scroll, inner] = await page.evaluate<[number, number]>(
     '[document.documentElement.scrollWidth, window.innerWidth]',
   );
   if (scroll > inner + 1) overflowing.push(`${where}: ${scroll} px wide on a ${inner} px screen`);
+  for (const problem of await page.evaluate<string[]>(OVERLAY_OVERFLOW))
+    overflowing.push(`${where}: ${problem} on a ${inner} px screen`);
 }
 
 async function language(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
@@ -241,6 +268,22 @@ async function shot(page: Page, name: string): Promise<void> {
     if (size === 'phone') await checkWidth(page, `${name} (${lang})`);
   }
   await language(page, 'zh-CN');
+  await settle(page);
+}
+
+/** Whether the console is laid out for a wide screen (a side menu, not a menu drawer). */
+const SIDER = `!!document.querySelector('.ant-layout-sider')`;
+
+/**
+ * Shows what is on the screen once more at phone width, an open drawer or dialog with it: the
+ * same photographs and checks as shot(). Then back to the desktop size, where the flow goes on.
+ */
+async function atPhoneWidth(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(PHONE);
+  await page.waitForFunction(`!(${SIDER})`);
+  await shot(page, name);
+  await page.setViewportSize(DESKTOP);
+  await page.waitForFunction(SIDER);
   await settle(page);
 }
 
@@ -481,6 +524,7 @@ describe('the web console', () => {
     const gradeDialog = steward.getByRole('dialog');
     await choose(steward, gradeDialog.getByRole('combobox', { name: '级别' }), '一般数据3级');
     await gradeDialog.getByLabel('理由').fill('姓名属于一般个人信息');
+    await atPhoneWidth(steward, '06-classification-override');
     await gradeDialog.getByRole('button', { name: '保存' }).click();
     await toast(steward, '“姓名”定为一般数据3级');
     await shot(steward, '06-classification');
@@ -515,6 +559,7 @@ describe('the web console', () => {
     await consumer.getByLabel('法律法规或政策依据').fill('《社会救助暂行办法》第十一条');
     await consumer.getByLabel('业务场景').fill('低保审批窗口核验');
     await shot(consumer, '13-apply');
+    await atPhoneWidth(consumer, '13-apply');
     await consumer.getByRole('button', { name: '提交申请' }).click();
     await toast(consumer, '申请已提交');
     await consumer.getByRole('dialog').getByText('申请详情').waitFor();
@@ -565,14 +610,25 @@ describe('the web console', () => {
     await closeDrawer(security);
     await menu(security, '告警与应急');
     await shot(security, '18-alerts');
+    await atPhoneWidth(security, '18-alerts');
     await security.getByRole('tab', { name: '应急停止' }).click();
     await shot(security, '19-emergency-stop');
+    await atPhoneWidth(security, '19-emergency-stop');
 
     // ---------------------------------------------------------------- consumer makes a key; the test queries the gateway
     await menu(consumer, 'API 密钥');
-    await consumer.getByRole('button', { name: '创建密钥' }).click();
-    await consumer.getByRole('dialog').getByLabel('名称').fill('低保核验系统');
-    await consumer.getByRole('dialog').getByRole('button', { name: '创建' }).click();
+    // Keyboard only: Tab to the page's create button, Enter opens the dialog; type the name; Tab
+    // past the scopes and the expiry date to the dialog's create button, Enter creates the key.
+    await tabTo(consumer, consumer.getByRole('button', { name: '创建密钥' }));
+    await consumer.keyboard.press('Enter');
+    const keyDialog = consumer.locator('.ant-modal-content');
+    await keyDialog.waitFor();
+    await still(consumer);
+    await tabTo(consumer, keyDialog.getByLabel('名称'));
+    await consumer.keyboard.type('低保核验系统');
+    await expect.poll(() => keyDialog.getByLabel('名称').inputValue()).toBe('低保核验系统');
+    await tabTo(consumer, keyDialog.getByRole('button', { name: '创建', exact: true }));
+    await consumer.keyboard.press('Enter');
     await consumer.getByTestId('api-key-secret').waitFor();
     apiKey = ((await consumer.getByTestId('api-key-secret').textContent()) ?? '').trim();
     expect(apiKey).toMatch(/^stk_/);
@@ -612,9 +668,19 @@ describe('the web console', () => {
     await shot(steward, '24-contracts');
     await steward.getByRole('link', { name: contractId }).click();
     await settle(steward);
-    await steward.getByRole('button', { name: '撤销' }).click();
-    await steward.getByRole('dialog').getByLabel('理由').fill('项目结束，停止使用');
-    await steward.getByRole('dialog').getByRole('button', { name: '撤销' }).click();
+    // Keyboard only: Tab to the page's revoke button, Enter opens the dialog; type the reason; Tab
+    // to the dialog's revoke button, Enter revokes.
+    await tabTo(steward, steward.getByRole('button', { name: '撤销', exact: true }));
+    await steward.keyboard.press('Enter');
+    const revokeDialog = steward.locator('.ant-modal-content');
+    await revokeDialog.waitFor();
+    await still(steward);
+    await tabTo(steward, revokeDialog.getByLabel('理由'));
+    await steward.keyboard.type('项目结束，停止使用');
+    await expect.poll(() => revokeDialog.getByLabel('理由').inputValue()).toBe('项目结束，停止使用');
+    await atPhoneWidth(steward, '25-contract-revoke-dialog');
+    await tabTo(steward, revokeDialog.getByRole('button', { name: '撤销', exact: true }));
+    await steward.keyboard.press('Enter');
     await toast(steward, '协议已撤销');
     await steward.getByText('已撤销：项目结束，停止使用').waitFor();
     await shot(steward, '25-contract-revoked');
@@ -649,6 +715,7 @@ describe('the web console', () => {
     await proof.locator('[data-testid="proof-result"][data-verified="true"]').waitFor();
     await expect.poll(() => proof.textContent()).toContain('已在浏览器中验证通过');
     await shot(auditor, '28-audit-proof');
+    await atPhoneWidth(auditor, '28-audit-proof');
     await closeDrawer(auditor);
     await auditor.getByRole('tab', { name: '签名树头' }).click();
     await auditor.getByTestId('tree-heads').getByText('签名有效').first().waitFor();
