@@ -55,6 +55,9 @@ export async function integrateBatch(tx: Tx, limit = BATCH): Promise<number> {
  * a batch per transaction; returns how many joined the tree.
  */
 export async function integrateAudit(db: Executor): Promise<number> {
+  // Readers and the periodic run call this often, mostly with nothing to do: a look at the
+  // partial index spares them a transaction that would lock the tree state.
+  if (!(await workWaiting(db))) return 0;
   if (db.isTransaction) {
     let total = 0;
     for (let n = await integrateBatch(db as Tx); n > 0; n = await integrateBatch(db as Tx)) total += n;
@@ -66,6 +69,14 @@ export async function integrateAudit(db: Executor): Promise<number> {
     total += n;
     if (n < BATCH) return total;
   }
+}
+
+/** Pending entries, or pre-0003 rows still to be backfilled (which the state lock does first). */
+async function workWaiting(db: Executor): Promise<boolean> {
+  const { rows } = await sql<{ waiting: boolean }>`
+    select exists (select 1 from audit_events where seq is null)
+        or (select backfill_pending from audit_tree_state where id = 1) as waiting`.execute(db);
+  return rows[0]?.waiting !== false;
 }
 
 // ------------------------------------------------------------------------ background integration
