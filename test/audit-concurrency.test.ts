@@ -1,23 +1,14 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
 import { platformKey, verifyLog } from '../src/audit/service.ts';
 import { readTreeState } from '../src/audit/store.ts';
 import { appendAudit } from '../src/core/audit-trail.ts';
 import { cliCtx } from '../src/core/context.ts';
-import { diskTarget, expectOneConsistentTree, migrated, type Target } from './audit-support.ts';
+import { expectOneConsistentTree, migrated, targetsPerTest } from './audit-support.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function target(): Promise<Target> {
-  const t = await diskTarget();
-  cleanups.push(() => t.drop());
-  return t;
-}
+const { target, cleanups } = targetsPerTest();
 
 describe('concurrent appends', () => {
   it(`many concurrent transactions in one process (${process.env.TEST_DATABASE_URL ? 'PostgreSQL pool' : 'embedded: one process owns the data'}), some rolled back, give one gap-free tree`, async () => {

@@ -2,39 +2,15 @@
  * Audit appends from separate OS processes: PostgreSQL server only (an embedded database belongs
  * to one process), so vitest.config.ts runs *.server.test.ts files only when TEST_DATABASE_URL is set.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { diskTarget, expectOneConsistentTree, migrated, type Target } from './audit-support.ts';
+import { describe, expect, it } from 'vitest';
+import { expectOneConsistentTree, migrated, targetsPerTest } from './audit-support.ts';
+import { runNode } from './helpers.ts';
 
 const WORKER = path.resolve('test/fixtures/audit-append-worker.ts');
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const { target, cleanups } = targetsPerTest();
 
-async function target(): Promise<Target> {
-  const t = await diskTarget();
-  cleanups.push(() => t.drop());
-  return t;
-}
-
-function runWorker(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runWorker = (env: Record<string, string>) => runNode(['--import', 'tsx', WORKER], env);
 
 describe('concurrent appends from two processes', () => {
   it('two OS processes appending to one PostgreSQL database at once give one gap-free, consistent tree', async () => {

@@ -1,11 +1,9 @@
-/** Shared by the audit tests: a log on a database that child processes can open too. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
 import { toHex } from '../src/audit/merkle.ts';
@@ -17,7 +15,7 @@ import { cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, type Db, type Executor, openDatabase, withTx } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 
-export const BIN = path.resolve('bin/shutong.js');
+export { BIN, type RunResult, runCli } from './helpers.ts';
 
 /** A database on disk (embedded) or on the TEST_DATABASE_URL server, plus an audit key file. */
 export interface Target {
@@ -127,29 +125,6 @@ export async function tamper(db: Executor, statements: string[]): Promise<void> 
   await sql.raw('alter table audit_events enable trigger user').execute(db);
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runCli(args: string[], env: Record<string, string>): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: '', DATA_DIR: '', LOG_LEVEL: 'warn', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 export async function migrated(target: Target): Promise<DatabaseHandle> {
   const database = await target.open();
   await migrate(database.db);
@@ -170,4 +145,23 @@ export async function expectOneConsistentTree(db: Db, t: Target, n: number): Pro
   expect(report.treeSize).toBe(n);
   expect(report.rootHash).toBe(toHex(state.frontier.root()));
   expect(head?.rootHash).toBe(report.rootHash);
+}
+
+/**
+ * For a test file: `target()` makes a database (dropped after each test) and `cleanups` takes
+ * whatever else a test must undo, undone last-in first-out after each test.
+ */
+export function targetsPerTest(): { target(): Promise<Target>; cleanups: Array<() => Promise<void>> } {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  return {
+    cleanups,
+    async target() {
+      const t = await diskTarget();
+      cleanups.push(() => t.drop());
+      return t;
+    },
+  };
 }

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
@@ -100,4 +102,34 @@ export async function startTestApp(
       await drop();
     },
   };
+}
+
+/** The command line as `npx shutong` runs it. */
+export const BIN = path.resolve('bin/shutong.js');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node <args>` to its end with `env` over this process's environment. */
+export function runNode(args: string[], env: Record<string, string | undefined>): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `shutong <args>` with no database or data directory unless `env` gives them. */
+export function runCli(args: string[], env: Record<string, string>): Promise<RunResult> {
+  return runNode([BIN, ...args], { DATABASE_URL: '', DATA_DIR: '', LOG_LEVEL: 'warn', ...env });
 }

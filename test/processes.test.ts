@@ -7,14 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS } from '../src/demo/city.ts';
 import { DEMO_RESOURCES } from '../src/demo/resources.ts';
-import { freshDatabase } from './helpers.ts';
+import { BIN, freshDatabase, type RunResult, runCli } from './helpers.ts';
 
 /**
  * Shutong as separate processes, the way operators run it: `shutong migrate`, `shutong serve`
  * and the CLI commands, against a PostgreSQL server (TEST_DATABASE_URL) or an embedded data
  * directory otherwise.
  */
-const BIN = path.resolve('bin/shutong.js');
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -38,30 +37,12 @@ async function scratchTarget(): Promise<Target> {
   return { env: { DATA_DIR: dir }, server: false };
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const run = runCli;
 
-function run(args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: '', DATA_DIR: '', LOG_LEVEL: 'warn', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function serve(env: Record<string, string>, port: number): { child: ChildProcess; exited: Promise<Result> } {
+function serve(
+  env: Record<string, string>,
+  port: number,
+): { child: ChildProcess; exited: Promise<RunResult> } {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: { ...process.env, DATABASE_URL: '', DATA_DIR: '', LOG_LEVEL: 'warn', PORT: String(port), ...env },
   });
@@ -73,7 +54,7 @@ function serve(env: Record<string, string>, port: number): { child: ChildProcess
   child.stderr!.on('data', (d) => {
     stderr += d;
   });
-  const exited = new Promise<Result>((resolve) =>
+  const exited = new Promise<RunResult>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
   cleanups.push(async () => {

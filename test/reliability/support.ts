@@ -24,13 +24,16 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/core/config.ts';
+import { BIN, type RunResult, runNode } from '../helpers.ts';
+
+export { BIN };
+
 import { cliCtx } from '../../src/core/context.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/core/db.ts';
 import { migrate } from '../../src/core/migrate.ts';
 import { seedDemo } from '../../src/demo/seed.ts';
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-export const BIN = path.resolve('bin/shutong.js');
 export const DEMO_PASSWORD = 'shutong-demo';
 export const MiB = 1024 * 1024;
 
@@ -307,25 +310,9 @@ export async function waitReady(node: Node, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${node.name} was not ready within ${timeoutMs} ms:\n${node.output()}`);
 }
 
-/** Runs a `shutong` command line to its end. */
-export function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', TEST_DATABASE_URL: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs a `shutong` command line to its end (never on the test database by accident). */
+export function runCli(args: string[], env: Record<string, string>): Promise<RunResult> {
+  return runNode([BIN, ...args], { LOG_LEVEL: 'warn', TEST_DATABASE_URL: '', ...env });
 }
 
 /** Peak and current resident memory of a process, in MiB (from /proc). */
