@@ -389,6 +389,17 @@ async function choose(page: Page, control: Locator, option: string): Promise<voi
 }
 
 /** Closes the open drawer with its close button (Escape works only with focus inside it). */
+/** Picks the GB18030-encoded vaccination file in the import wizard and waits for its preview. */
+async function previewGbkFile(page: Page): Promise<void> {
+  await page.locator('input[type=file]').setInputFiles({
+    name: '新冠疫苗接种记录.csv',
+    mimeType: 'text/csv',
+    buffer: iconv.encode(CSV, 'gb18030'),
+  });
+  await page.getByRole('button', { name: '预览并检查' }).click();
+  await expect.poll(() => page.getByTestId('detected-encoding').textContent()).toBe('gb18030');
+}
+
 async function closeDrawer(page: Page): Promise<void> {
   await page.locator('.ant-drawer-open .ant-drawer-close').click();
   await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
@@ -477,13 +488,7 @@ describe('the web console', () => {
 
     // ---------------------------------------------------------------- steward imports a file
     await shot(steward, '03-import-file');
-    await steward.locator('input[type=file]').setInputFiles({
-      name: '新冠疫苗接种记录.csv',
-      mimeType: 'text/csv',
-      buffer: iconv.encode(CSV, 'gb18030'),
-    });
-    await steward.getByRole('button', { name: '预览并检查' }).click();
-    await expect.poll(() => steward.getByTestId('detected-encoding').textContent()).toBe('gb18030');
+    await previewGbkFile(steward);
     const names: Record<string, string> = {
       姓名: 'name',
       身份证号: 'id_number',
@@ -753,13 +758,7 @@ describe('the web console', () => {
     // The import wizard up to its mapping step (the widest one); nothing is imported.
     await phoneSteward.goto(`${base}/import`);
     await shot(phoneSteward, '47-import-file');
-    await phoneSteward.locator('input[type=file]').setInputFiles({
-      name: '新冠疫苗接种记录.csv',
-      mimeType: 'text/csv',
-      buffer: iconv.encode(CSV, 'gb18030'),
-    });
-    await phoneSteward.getByRole('button', { name: '预览并检查' }).click();
-    await expect.poll(() => phoneSteward.getByTestId('detected-encoding').textContent()).toBe('gb18030');
+    await previewGbkFile(phoneSteward);
     await shot(phoneSteward, '48-import-mapping');
     await phoneSteward.goto(`${base}/applications`);
     await phoneSteward.getByRole('tab', { name: '待我审批' }).waitFor();
