@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeResidentId } from '../standards/resident-id.ts';
-import { cellText, createColumnScanner, hasText, wilsonLower } from './scan.ts';
+import { cellText, createColumnScanner, hasText, sampleOrdinals, wilsonLower } from './scan.ts';
 
 const ids = (n: number) =>
   Array.from({ length: n }, (_, i) =>
@@ -199,5 +199,30 @@ describe('column scanner', () => {
     expect(col!.type).toBe('cn_resident_id');
     expect(col!.ratio).toBeGreaterThan(0.72);
     expect(col!.ratio).toBeLessThan(0.78);
+  });
+});
+
+describe('sampleOrdinals', () => {
+  it('reads every row of a table within the full-scan size', () => {
+    expect(sampleOrdinals(200_000)).toBeNull();
+    expect(sampleOrdinals(100, { fullScanRows: 100, sampleRows: 10 })).toBeNull();
+  });
+
+  it('draws sampleRows distinct rows of 1..rows, in order, the same for the same seed', () => {
+    const drawn = sampleOrdinals(1_000, { fullScanRows: 100, sampleRows: 200 })!;
+    expect(drawn).toHaveLength(200);
+    expect(new Set(drawn).size).toBe(200);
+    expect(drawn).toEqual([...drawn].sort((a, b) => a - b));
+    expect(drawn[0]).toBeGreaterThanOrEqual(1);
+    expect(drawn.at(-1)).toBeLessThanOrEqual(1_000);
+    expect(sampleOrdinals(1_000, { fullScanRows: 100, sampleRows: 200 })).toEqual(drawn);
+    expect(sampleOrdinals(1_000, { fullScanRows: 100, sampleRows: 200, seed: 7 })).not.toEqual(drawn);
+  });
+
+  it('is uniform: each tenth of the table gets about a tenth of the sample', () => {
+    const drawn = sampleOrdinals(1_000_000, { fullScanRows: 0, sampleRows: 20_000 })!;
+    const tenths = new Array<number>(10).fill(0);
+    for (const r of drawn) tenths[Math.floor((r - 1) / 100_000)]!++;
+    for (const n of tenths) expect(Math.abs(n - 2_000)).toBeLessThan(250);
   });
 });

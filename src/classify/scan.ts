@@ -365,6 +365,25 @@ export function createRowSampler(
 }
 
 /**
+ * The rows of a stored table of `rows` rows (numbered 1..rows) that a scan judges when it reads the
+ * table instead of a stream: all of them up to `fullScanRows`, beyond that a uniform sample of
+ * `sampleRows` drawn without replacement (Floyd's algorithm) by the reservoir's seeded generator,
+ * in ascending order. `null` means every row.
+ */
+export function sampleOrdinals(rows: number, options: ScanOptions = {}): number[] | null {
+  const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
+  const sampleRows = Math.max(1, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
+  if (rows <= Math.max(fullScanRows, sampleRows)) return null;
+  const random = mulberry32(reservoirSeed(options));
+  const chosen = new Set<number>();
+  for (let j = rows - sampleRows + 1; j <= rows; j++) {
+    const t = 1 + Math.floor(random() * j);
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+/**
  * The expensive half of a scan: runs every detector over the rows the sampler passes on (in the
  * order it saw them) and keeps the reservoir; past `fullScanRows` it answers from the reservoir.
  */

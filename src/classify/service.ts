@@ -7,7 +7,13 @@ import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { createRowScanner, type PlainScanOptions, type ScanSummary } from './background.ts';
 import { type Grade, gradeRank, highestGrade } from './grades.ts';
-import { type ColumnResult, createColumnScanner } from './scan.ts';
+import {
+  type ColumnResult,
+  createColumnJudge,
+  createColumnScanner,
+  hasText,
+  sampleOrdinals,
+} from './scan.ts';
 import { type ClassificationRow, type FlagEntry, type GradeFlag, classifyStore as store } from './store.ts';
 
 /**
@@ -341,6 +347,86 @@ export function startImportScan(
   };
 }
 
+/**
+ * Judges the columns of a stored table of `rowCount` rows: every row, read in batches, up to the
+ * full-scan size; beyond it a seeded uniform sample read by ordinal (sampleOrdinals). A full scan's
+ * non-empty counts are exact; a sample's are estimated from it.
+ */
+async function scanStoredTable(
+  db: Executor,
+  tableName: string,
+  fields: ReadonlyArray<{ name: string; label: string; dataType: string }>,
+  options: PlainScanOptions,
+  rowCount: number,
+): Promise<ScanSummary> {
+  const header = fields.map(scanHeader);
+  const columns = fields.map((f) => f.name);
+  const ordinals = sampleOrdinals(rowCount, options);
+  if (!ordinals) {
+    const scanner = createColumnScanner(header, options);
+    for (let after = 0; ; ) {
+      const batch = await store.rowBatch(db, tableName, columns, after, SCAN_BATCH_ROWS);
+      for (const row of batch.rows) scanner.add(row);
+      if (batch.rows.length < SCAN_BATCH_ROWS) break;
+      after = batch.last;
+    }
+    return { results: scanner.result(), rows: scanner.rows, sampled: scanner.sampled };
+  }
+  // Judged on the sample alone, as a reservoir is: fullScanRows 0.
+  const judge = createColumnJudge(header, { ...options, fullScanRows: 0 });
+  const seen = new Array<number>(fields.length).fill(0);
+  let slot = 0;
+  // One query: the server looks the ordinals up in a hash table during one pass over the table.
+  for (const row of await store.rowsAt(db, tableName, columns, ordinals)) {
+    judge.add(row, slot++);
+    for (let c = 0; c < row.length; c++) if (hasText(row[c])) seen[c]!++;
+  }
+  // Like the grades, the non-empty counts come from the sample: its share, scaled to the table.
+  const nonEmpty = seen.map((n) => (slot === 0 ? 0 : Math.round((n * rowCount) / slot)));
+  return { results: judge.result(nonEmpty, true), rows: rowCount, sampled: true };
+}
+
+/**
+ * The scan of an import that loaded in bulk (no row passed through this process): the loaded
+ * table is judged in the import's final transaction, before the version becomes current.
+ */
+export function loadedTableScan(
+  ctx: Ctx,
+  resource: ResourceView,
+  tableName: string,
+  rowCount: number,
+): Pick<ImportScan, 'save' | 'close'> & { prepare(): Promise<void> } {
+  let summary: Promise<ScanSummary> | undefined;
+  // The table is committed (still invisible): read on connections of its own, beside the import's other work.
+  const judged = () => {
+    summary ??= scanStoredTable(ctx.db, tableName, resource.fields, scanOptions(ctx, resource), rowCount);
+    return summary;
+  };
+  return {
+    async prepare() {
+      await judged();
+    },
+    async save(tx, version) {
+      const { results, rows, sampled } = await judged();
+      await applyScan(
+        ctx,
+        tx,
+        resource.id,
+        {
+          results: new Map(resource.fields.map((f, i) => [f.name, results[i]!])),
+          rows,
+          sampled,
+          versionId: version.id,
+          versionNumber: version.number,
+          at: new Date(),
+        },
+        'import',
+      );
+    },
+    close() {},
+  };
+}
+
 // ---------------------------------------------------------------- the API
 
 async function view(ctx: Ctx, resource: ResourceView) {
@@ -422,14 +508,13 @@ export async function scanResource(ctx: Ctx, resourceRef: string): Promise<Class
   const tableColumns = new Set(version.columns.map((c) => c.name));
   const fields = resource.fields.filter((f) => tableColumns.has(f.name));
   const columns = fields.map((f) => f.name);
-  const scanner = createColumnScanner(fields.map(scanHeader), scanOptions(ctx, resource));
-  for (let after = 0; ; ) {
-    const batch = await store.rowBatch(ctx.db, version.table_name, columns, after, SCAN_BATCH_ROWS);
-    for (const row of batch.rows) scanner.add(row);
-    if (batch.rows.length < SCAN_BATCH_ROWS) break;
-    after = batch.last;
-  }
-  const results = scanner.result();
+  const scanned = await scanStoredTable(
+    ctx.db,
+    version.table_name,
+    fields,
+    scanOptions(ctx, resource),
+    Number(version.row_count),
+  );
   await withTx(ctx.db, async (tx) => {
     const locked = await store.lockResource(tx, resource.id);
     // An import that committed meanwhile has scanned newer data: this scan must not overwrite it.
@@ -448,9 +533,9 @@ export async function scanResource(ctx: Ctx, resourceRef: string): Promise<Class
       tx,
       resource.id,
       {
-        results: new Map(columns.map((name, i) => [name, results[i]!])),
-        rows: scanner.rows,
-        sampled: scanner.sampled,
+        results: new Map(columns.map((name, i) => [name, scanned.results[i]!])),
+        rows: scanned.rows,
+        sampled: scanned.sampled,
         versionId: version.id,
         versionNumber: version.number,
         at: new Date(),

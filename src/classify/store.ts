@@ -158,7 +158,7 @@ export const classifyStore = {
   version(db: Executor, versionId: string) {
     return db
       .selectFrom('dataset_versions')
-      .select(['id', 'number', 'table_name', 'state', 'columns'])
+      .select(['id', 'number', 'table_name', 'state', 'columns', 'row_count'])
       .where('id', '=', versionId)
       .executeTakeFirst();
   },
@@ -191,5 +191,23 @@ export const classifyStore = {
       return columns.map((_, i) => row[`c${i}`] ?? null);
     });
     return { last, rows: out };
+  },
+
+  /** The rows at these ordinals (ascending), values as text, in the order of `columns`. */
+  async rowsAt(
+    db: Executor,
+    tableName: string,
+    columns: string[],
+    ordinals: readonly number[],
+  ): Promise<(string | null)[][]> {
+    const list = columns.map((c, i) => `${ident(c)}::text AS c${i}`);
+    const { rows } = await sql<
+      Record<string, string | null>
+    >`SELECT ${sql.raw(list.join(', '))} FROM ${sql.raw(
+      `${DATASET_SCHEMA}.${ident(tableName)}`,
+    )} WHERE ${sql.raw(ident(ROW_ORDINAL))} = ANY(${ordinals.map(String)}::bigint[]) ORDER BY ${sql.raw(ident(ROW_ORDINAL))}`.execute(
+      db,
+    );
+    return rows.map((row) => columns.map((_, i) => row[`c${i}`] ?? null));
   },
 };

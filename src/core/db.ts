@@ -53,6 +53,22 @@ export function copyCsv(db: Db, qualifiedTable: string, columns: string[], csv: 
   return copier(qualifiedTable, columns, csv);
 }
 
+/**
+ * COPY … FROM STDIN fed from a stream of bytes, in a transaction of its own: `session` statements
+ * run first (SET LOCAL …), and the load commits only if `accept` agrees with the row count COPY
+ * reports. Servers only: PGlite takes COPY input as one blob, so it has none.
+ */
+export type StreamCopier = (
+  copyStatement: string,
+  source: AsyncIterable<Uint8Array>,
+  options: { session?: string[]; accept?: (rows: number) => boolean },
+) => Promise<{ rows: number; committed: boolean }>;
+const streamCopiers = new WeakMap<Db, StreamCopier>();
+
+export function streamCopier(db: Db): StreamCopier | undefined {
+  return streamCopiers.get(db);
+}
+
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const copySql = (qualifiedTable: string, columns: string[], source: string) =>
   `COPY ${qualifiedTable} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
@@ -78,6 +94,28 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         await pipeline(Readable.from([csv]), stream);
       } finally {
         client.release();
+      }
+    });
+    streamCopiers.set(db, async (copyStatement, source, options) => {
+      const client = await pool.connect();
+      let broken: unknown;
+      try {
+        await client.query('BEGIN');
+        for (const statement of options.session ?? []) await client.query(statement);
+        const stream = client.query(copyFrom(copyStatement));
+        await pipeline(Readable.from(source), stream);
+        const rows = stream.rowCount;
+        const committed = options.accept?.(rows) ?? true;
+        await client.query(committed ? 'COMMIT' : 'ROLLBACK');
+        return { rows, committed };
+      } catch (error) {
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e;
+        });
+        throw error;
+      } finally {
+        // A connection that could not roll back is not given to the next caller.
+        client.release(broken instanceof Error ? broken : undefined);
       }
     });
     return {

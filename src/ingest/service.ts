@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
-import { startImportScan } from '../classify/service.ts';
+import { type ImportScan, loadedTableScan, startImportScan } from '../classify/service.ts';
 import { appendAudit } from '../core/audit-trail.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
@@ -21,6 +21,7 @@ import {
   sweepAbandonedJobs,
 } from '../core/jobs.ts';
 import type { DataType } from '../core/tables.ts';
+import { bulkColumns, bulkLoad } from './bulk.ts';
 import {
   BadRowReport,
   type CellValue,
@@ -34,8 +35,8 @@ import {
   type TableFormat,
   type TableRow,
 } from './readers/index.ts';
-import { type ColumnStats, ColumnStatsAccumulator } from './stats.ts';
-import { ingestStore as store } from './store.ts';
+import { type ColumnStats, columnStats } from './stats.ts';
+import { DATASET_SCHEMA, datasetTable, ingestStore as store } from './store.ts';
 
 export interface ImportOptions {
   /** The file name as the user knows it (the stored path may be a temporary file). */
@@ -50,6 +51,8 @@ export interface ImportOptions {
   adoptInferredFields?: boolean;
   /** Classify the fields while loading (default true); false, 'inline' or 'worker' only to measure what scanning costs. */
   classify?: boolean | 'inline' | 'worker';
+  /** Let a clean CSV go to COPY as it is (default true; bulk.ts); false loads row by row, to compare. */
+  bulk?: boolean;
   /** SM3 of the source bytes when the caller computed it while receiving them. */
   sourceSm3?: string;
   onProgress?: (progress: JobProgress) => void;
@@ -173,6 +176,10 @@ export interface ImportResult {
   missingFields: string[];
   unknownColumns: string[];
   duplicateKeys: number | null;
+  /** Whether the file went to COPY as it is (the bulk path, bulk.ts) rather than row by row. */
+  bulk: boolean;
+  /** Why the row path loaded it, when it did. */
+  bulkSkipped: string | null;
 }
 
 function stewardOf(ctx: Ctx, resource: ResourceView) {
@@ -225,7 +232,8 @@ export async function prepareImport(
     });
   }
   const size = (await stat(path)).size;
-  const sourceSm3 = options.sourceSm3 ?? (await sm3OfFile(path));
+  // Known when the upload computed it while receiving; otherwise taken while loading (see load).
+  const sourceSm3 = options.sourceSm3 ?? null;
   // Only the base name, whichever separator the client's system uses (browsers on Windows send
   // C:\fakepath\x.csv); control characters (NUL cannot be stored) become spaces.
   const sourceName = basename((options.sourceName ?? path).replaceAll('\\', '/'))
@@ -263,7 +271,7 @@ export async function prepareImport(
     jobId: job.id,
     versionId: version.id,
     versionNumber: version.number,
-    run: () => load(ctx, resource, table, mapping, { job, version, options }),
+    run: () => load(ctx, resource, table, mapping, { job, version, options, path, size }),
   };
 }
 
@@ -276,34 +284,217 @@ async function load(
     job: { id: string };
     version: { id: string; number: number; table_name: string };
     options: ImportOptions;
+    path: string;
+    size: number;
   },
 ): Promise<ImportResult> {
   const { job, version, options } = state;
-  const maxErrors = options.maxErrors ?? 0;
   const fields = resource.fields;
-  // For each field, the file column that feeds it (or none: the field stays null).
-  const sourceOf = fields.map((_, fieldIndex) => mapping.columnToField.indexOf(fieldIndex));
-  const stats = fields.map(
-    (f) => new ColumnStatsAccumulator(f.dataType === 'integer' || f.dataType === 'decimal'),
-  );
   const bad = new BadRowReport(100);
-  const scan = startImportScan(ctx, resource, {
-    enabled: options.classify,
-    // Rows per byte so far, times the file's bytes: good enough to tell a large file from a small one.
-    expectedRows: () => {
-      const { rows, bytes, totalBytes } = table.progress();
-      return rows > 0 && bytes > 0 ? (rows * totalBytes) / bytes : undefined;
-    },
+  // Refused values per field, for the column statistics.
+  const invalid = new Array<number>(fields.length).fill(0);
+  // Rows loaded so far, whichever path loads them.
+  const loaded = { rows: 0 };
+  let bulkProgress: JobProgress | null = null;
+  const progress = (): JobProgress => ({
+    ...(bulkProgress ?? table.progress()),
+    loadedRows: bulkProgress?.rows ?? loaded.rows,
+    badRows: bad.count,
   });
-  const columnNames = fields.map((f) => f.name);
-  let rows = 0;
-  let csv = '';
-  let lastProgress = 0;
-  const progress = (): JobProgress => ({ ...table.progress(), loadedRows: rows, badRows: bad.count });
   const heartbeat = setInterval(
     () => void reportProgress(ctx.db, job.id, progress()).catch(() => {}),
     Math.min(15_000, LEASE_SECONDS * 250),
   );
+  let scan: (Pick<ImportScan, 'save' | 'close'> & { prepare?: () => Promise<void> }) | null = null;
+  try {
+    const bulk = await tryBulk(ctx, table, mapping, fields, state, (p) => {
+      bulkProgress = p;
+    });
+    let sourceSm3 = options.sourceSm3 ?? bulk.sm3;
+    if (bulk.rows !== null) {
+      loaded.rows = bulk.rows;
+      scan =
+        options.classify === false ? null : loadedTableScan(ctx, resource, version.table_name, bulk.rows);
+    } else {
+      bulkProgress = null;
+      const rowScan = startImportScan(ctx, resource, {
+        enabled: options.classify,
+        // Rows per byte so far, times the file's bytes: good enough to tell a large file from a small one.
+        expectedRows: () => {
+          const { rows, bytes, totalBytes } = table.progress();
+          return rows > 0 && bytes > 0 ? (rows * totalBytes) / bytes : undefined;
+        },
+      });
+      scan = rowScan;
+      const digest = sourceSm3 === null ? sm3OfFile(state.path) : null;
+      digest?.catch(() => {});
+      await loadRows(ctx, table, mapping, fields, {
+        ...state,
+        bad,
+        invalid,
+        scan: rowScan,
+        loaded,
+        progress,
+      });
+      sourceSm3 ??= await digest;
+    }
+    const rows = loaded.rows;
+    const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
+    // Summaries of the loaded table, side by side on connections of their own: its statistics on
+    // one; on the other its ordinal index, then the key duplicates and the classification sample
+    // (looked up through that index) — which need nothing from each other.
+    const summarized = Promise.all([
+      columnStats(ctx.db, DATASET_SCHEMA, version.table_name, fields, invalid),
+      withTx(ctx.db, (tx) => store.indexOrdinal(tx, version.table_name)).then(() =>
+        Promise.all([
+          withTx(ctx.db, (tx) => store.duplicateKeys(tx, version.table_name, keyColumns)),
+          scan?.prepare?.(),
+        ]),
+      ),
+    ]);
+    const [stats, [duplicateKeys]] = await summarized;
+    const result = await withTx(ctx.db, async (tx) => {
+      const done = await store.completeVersion(tx, version.id, {
+        row_count: rows,
+        bad_row_count: bad.count,
+        duplicate_keys: duplicateKeys,
+        column_stats: JSON.stringify(stats),
+        source_sm3: sourceSm3,
+      });
+      if (!done) throw new AppError('IMPORT_FAILED', { reason: 'version_lost' });
+      await store.setCurrentVersion(tx, resource.id, version.id);
+      await scan?.save(tx, version);
+      const outcome: ImportResult = {
+        jobId: job.id,
+        versionId: version.id,
+        versionNumber: version.number,
+        rows,
+        badRows: bad.count,
+        badRowReport: bad.rows,
+        missingFields: mapping.missingFields,
+        unknownColumns: mapping.unknownColumns.map((c) => c.name),
+        duplicateKeys,
+        bulk: bulk.rows !== null,
+        bulkSkipped: bulk.skipped,
+      };
+      await endJob(tx, job.id, 'succeeded', {
+        result: { ...outcome },
+        progress: { ...progress(), percent: 100 },
+      });
+      await appendAudit(tx, {
+        actorId: ctx.principal?.userId ?? null,
+        orgId: ctx.principal?.orgId ?? null,
+        action: 'version.create',
+        objectType: 'resource',
+        objectId: resource.id,
+        requestId: ctx.requestId,
+        details: { version: version.number, rows, badRows: bad.count, source: table.format },
+      });
+      return outcome;
+    });
+    options.onProgress?.({ ...progress(), percent: 100 });
+    return result;
+  } catch (error) {
+    const appError =
+      error instanceof AppError
+        ? error
+        : error instanceof FileReadError
+          ? new AppError(
+              'FILE_REJECTED',
+              { fileError: error.code, ...error.details },
+              { zh: error.zh, en: error.en },
+            )
+          : new AppError('IMPORT_FAILED', { reason: error instanceof Error ? error.message : String(error) });
+    await abandon(ctx.db, version, job.id, {
+      code: appError.code,
+      message: appError.message,
+      details: { ...appError.details, firstBadRows: bad.rows, badRows: bad.count },
+    }).catch(() => {});
+    throw appError;
+  } finally {
+    clearInterval(heartbeat);
+    scan?.close();
+    await table.close().catch(() => {});
+  }
+}
+
+/**
+ * The bulk path (bulk.ts) when the file and the database allow it: `rows` is null when the row
+ * path must load the file, with the reason in `skipped`.
+ */
+async function tryBulk(
+  ctx: Ctx,
+  table: Table,
+  mapping: ReturnType<typeof mapHeader>,
+  fields: ResourceView['fields'],
+  state: {
+    job: { id: string };
+    version: { table_name: string };
+    options: ImportOptions;
+    path: string;
+    size: number;
+  },
+  setProgress: (progress: JobProgress) => void,
+): Promise<{ rows: number | null; sm3: string | null; skipped: string | null }> {
+  if (state.options.bulk === false) return { rows: null, sm3: null, skipped: 'turned off' };
+  const plan = bulkColumns(table, mapping.columnToField, fields);
+  if (typeof plan === 'string') return { rows: null, sm3: null, skipped: plan };
+  let lastProgress = 0;
+  const outcome = await bulkLoad(
+    ctx.db,
+    { table: datasetTable(state.version.table_name), ...plan },
+    {
+      path: state.path,
+      encoding: table.encoding as 'utf-8' | 'gb18030',
+      delimiter: table.delimiter!,
+      sm3: state.options.sourceSm3 === undefined,
+    },
+    (bytes, rows) => {
+      const snapshot = {
+        rows,
+        bytes,
+        totalBytes: state.size,
+        percent: state.size === 0 ? 100 : Math.min(99, Math.floor((100 * bytes) / state.size)),
+      };
+      setProgress(snapshot);
+      if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        state.options.onProgress?.({ ...snapshot, loadedRows: rows, badRows: 0 });
+        void reportProgress(ctx.db, state.job.id, { ...snapshot, loadedRows: rows, badRows: 0 }).catch(
+          () => {},
+        );
+      }
+    },
+  );
+  return outcome.skipped === null
+    ? { rows: outcome.rows, sm3: outcome.sm3, skipped: null }
+    : { rows: null, sm3: null, skipped: outcome.skipped };
+}
+
+/** The row path: every row parsed, checked and typed here, loaded as COPY text in chunks. */
+async function loadRows(
+  ctx: Ctx,
+  table: Table,
+  mapping: ReturnType<typeof mapHeader>,
+  fields: ResourceView['fields'],
+  state: {
+    job: { id: string };
+    version: { table_name: string };
+    options: ImportOptions;
+    bad: BadRowReport;
+    invalid: number[];
+    scan: ImportScan | null;
+    loaded: { rows: number };
+    progress: () => JobProgress;
+  },
+): Promise<void> {
+  const { job, version, options, bad, invalid, scan, loaded } = state;
+  const maxErrors = options.maxErrors ?? 0;
+  // For each field, the file column that feeds it (or none: the field stays null).
+  const sourceOf = fields.map((_, fieldIndex) => mapping.columnToField.indexOf(fieldIndex));
+  const columnNames = fields.map((f) => f.name);
+  let csv = '';
+  let lastProgress = 0;
   const isText = fields.map((f) => f.dataType === 'text');
   const cells: string[] = new Array(fields.length + 1);
   // One chunk loads while the next is parsed, so the server's COPY and this thread's work overlap.
@@ -343,6 +534,7 @@ async function load(
               en: `${fields[i]!.name}: ${result.reason.en}`,
               column,
             });
+            invalid[i]!++;
             rowBad = true;
             break;
           }
@@ -350,15 +542,10 @@ async function load(
         }
         if (rowBad) continue;
         scan?.add(parsed);
-        cells[0] = String(rows + 1);
-        for (let i = 0; i < parsed.length; i++) {
-          const value = parsed[i]!;
-          stats[i]!.add(typeof value === 'bigint' ? value.toString() : (value as CellValue));
-          cells[i + 1] = csvCell(value);
-        }
+        cells[0] = String(++loaded.rows);
+        for (let i = 0; i < parsed.length; i++) cells[i + 1] = csvCell(parsed[i]);
         // One flat string per row (join) rather than a rope of pieces to flatten later.
         csv += `${cells.join(',')}\n`;
-        rows++;
       }
       if (bad.count > maxErrors) {
         throw new AppError('TOO_MANY_BAD_ROWS', { maxErrors, badRows: bad.count, firstBadRows: bad.rows });
@@ -366,7 +553,7 @@ async function load(
       if (csv.length >= FLUSH_CHARS) await flush();
       if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
         lastProgress = Date.now();
-        const snapshot = progress();
+        const snapshot = state.progress();
         options.onProgress?.(snapshot);
         if (!(await reportProgress(ctx.db, job.id, snapshot))) {
           throw new AppError('IMPORT_FAILED', { reason: 'job_lost' });
@@ -376,74 +563,9 @@ async function load(
     await flush();
     await loading;
     scan?.end();
-    const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
-    const columnStats: Record<string, ColumnStats> = {};
-    fields.forEach((f, i) => {
-      columnStats[f.name] = stats[i]!.result();
-    });
-    const result = await withTx(ctx.db, async (tx) => {
-      await store.indexOrdinal(tx, version.table_name);
-      const duplicateKeys = await store.duplicateKeys(tx, version.table_name, keyColumns);
-      const done = await store.completeVersion(tx, version.id, {
-        row_count: rows,
-        bad_row_count: bad.count,
-        duplicate_keys: duplicateKeys,
-        column_stats: JSON.stringify(columnStats),
-      });
-      if (!done) throw new AppError('IMPORT_FAILED', { reason: 'version_lost' });
-      await store.setCurrentVersion(tx, resource.id, version.id);
-      await scan?.save(tx, version);
-      const outcome: ImportResult = {
-        jobId: job.id,
-        versionId: version.id,
-        versionNumber: version.number,
-        rows,
-        badRows: bad.count,
-        badRowReport: bad.rows,
-        missingFields: mapping.missingFields,
-        unknownColumns: mapping.unknownColumns.map((c) => c.name),
-        duplicateKeys,
-      };
-      await endJob(tx, job.id, 'succeeded', {
-        result: { ...outcome },
-        progress: { ...progress(), percent: 100 },
-      });
-      await appendAudit(tx, {
-        actorId: ctx.principal?.userId ?? null,
-        orgId: ctx.principal?.orgId ?? null,
-        action: 'version.create',
-        objectType: 'resource',
-        objectId: resource.id,
-        requestId: ctx.requestId,
-        details: { version: version.number, rows, badRows: bad.count, source: table.format },
-      });
-      return outcome;
-    });
-    options.onProgress?.({ ...progress(), percent: 100 });
-    return result;
-  } catch (error) {
+  } finally {
     // A chunk still loading would race the cleanup that drops its table.
     await loading.catch(() => {});
-    const appError =
-      error instanceof AppError
-        ? error
-        : error instanceof FileReadError
-          ? new AppError(
-              'FILE_REJECTED',
-              { fileError: error.code, ...error.details },
-              { zh: error.zh, en: error.en },
-            )
-          : new AppError('IMPORT_FAILED', { reason: error instanceof Error ? error.message : String(error) });
-    await abandon(ctx.db, version, job.id, {
-      code: appError.code,
-      message: appError.message,
-      details: { ...appError.details, firstBadRows: bad.rows, badRows: bad.count },
-    }).catch(() => {});
-    throw appError;
-  } finally {
-    clearInterval(heartbeat);
-    scan?.close();
-    await table.close().catch(() => {});
   }
 }
 

@@ -1,108 +1,103 @@
 /**
- * Column statistics gathered while rows stream by, in fixed memory per column: null rate,
- * min/max, invalid values, and a distinct-count estimate by K minimum values (KMV): keep the
- * K smallest 52-bit hashes seen; with K of them, the count is about (K − 1) / (K-th smallest).
- * Exact while fewer than K distinct values were seen.
+ * Column statistics of a version, computed by the database over the rows it stored — the same
+ * way whichever path loaded them (COPY of the file as is, or the row path): one aggregate pass for
+ * null counts and min/max, ANALYZE for the distinct estimate (exact while the table fits ANALYZE's
+ * sample, 30,000 rows by default; an estimate from that sample beyond), and the row path's count
+ * of refused values per column.
  */
-const K = 1024;
-const HASH_SPACE = 2 ** 52;
-
-/**
- * 52 well-mixed bits of a string (cyrb53: two multiply-xorshift lanes over the UTF-16 units).
- * KMV needs uniform hashes, not secret ones: a SHA-1 object per value cost more than parsing,
- * checking and loading the value together.
- */
-function hash52(value: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2_654_435_761);
-    h2 = Math.imul(h2 ^ c, 1_597_334_677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2_246_822_507) ^ Math.imul(h2 ^ (h2 >>> 13), 3_266_489_909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2_246_822_507) ^ Math.imul(h1 ^ (h1 >>> 13), 3_266_489_909);
-  return (h2 & 0xfffff) * 2 ** 32 + (h1 >>> 0);
-}
+import { sql } from 'kysely';
+import type { Executor } from '../core/db.ts';
+import type { DataType } from '../core/tables.ts';
 
 export interface ColumnStats {
   count: number;
   nulls: number;
   nullRate: number;
+  /** Values of this column that made their row a bad row. */
   invalid: number;
   distinctEstimate: number;
   min: string | number | null;
   max: string | number | null;
 }
 
-export class ColumnStatsAccumulator {
-  private count = 0;
-  private nulls = 0;
-  private invalid = 0;
-  private min: string | number | null = null;
-  private max: string | number | null = null;
-  // Sorted ascending; at most K entries.
-  private smallest: number[] = [];
-  private readonly members = new Set<number>();
-  /** Short values seen while fewer than K are kept: a repeat is answered without hashing. */
-  private seen: Set<string> | null = new Set();
-
-  constructor(private readonly numeric: boolean) {}
-
-  addInvalid(): void {
-    this.count++;
-    this.invalid++;
-  }
-
-  add(value: string | number | boolean | null): void {
-    this.count++;
-    if (value === null) {
-      this.nulls++;
-      return;
+/** How min and max of a column are read back: as JSON-friendly numbers or text. */
+function extremes(column: string, type: DataType): [string, string] {
+  switch (type) {
+    case 'integer':
+      return [`min(${column})`, `max(${column})`];
+    case 'decimal':
+      return [`min(${column})::float8`, `max(${column})::float8`];
+    case 'boolean':
+      return [`bool_and(${column})::text`, `bool_or(${column})::text`];
+    case 'date':
+      return [`to_char(min(${column}), 'YYYY-MM-DD')`, `to_char(max(${column}), 'YYYY-MM-DD')`];
+    case 'timestamp': {
+      // In China Standard Time, the offset parseValue gives values without one.
+      const at = (f: string) =>
+        `to_char(${f}(${column}) AT TIME ZONE INTERVAL '+08:00', 'YYYY-MM-DD"T"HH24:MI:SS') || '+08:00'`;
+      return [at('min'), at('max')];
     }
-    const comparable = this.numeric ? Number(value) : String(value);
-    if (this.min === null || comparable < this.min) this.min = comparable;
-    if (this.max === null || comparable > this.max) this.max = comparable;
-    const text = String(value);
-    if (this.seen?.has(text)) return;
-    const h = hash52(text);
-    const full = this.smallest.length === K;
-    // Once K hashes are kept, nearly every value is above the largest: one comparison, no lookup.
-    if (full && h >= this.smallest[K - 1]!) return;
-    if (this.members.has(h)) return;
-    if (full) this.members.delete(this.smallest.pop()!);
-    this.insert(h);
-    if (this.smallest.length === K) this.seen = null;
-    else if (text.length <= 64) this.seen?.add(text);
+    case 'text':
+      // Code point order, as JavaScript compares, whatever the database's collation.
+      return [`left(min(${column} COLLATE "C"), 65)`, `left(max(${column} COLLATE "C"), 65)`];
   }
+}
 
-  private insert(h: number): void {
-    let lo = 0;
-    let hi = this.smallest.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.smallest[mid]! < h) lo = mid + 1;
-      else hi = mid;
-    }
-    this.smallest.splice(lo, 0, h);
-    this.members.add(h);
-  }
+const clip = (v: string | number | null) =>
+  typeof v === 'string' && v.length > 64 ? `${v.slice(0, 64)}…` : v;
 
-  result(): ColumnStats {
-    const distinct =
-      this.smallest.length < K
-        ? this.smallest.length
-        : Math.round((K - 1) / (this.smallest[K - 1]! / HASH_SPACE));
-    const max = this.max;
-    const min = this.min;
-    return {
-      count: this.count,
-      nulls: this.nulls,
-      nullRate: this.count === 0 ? 0 : this.nulls / this.count,
-      invalid: this.invalid,
-      distinctEstimate: distinct,
-      min: typeof min === 'string' && min.length > 64 ? `${min.slice(0, 64)}…` : min,
-      max: typeof max === 'string' && max.length > 64 ? `${max.slice(0, 64)}…` : max,
+/**
+ * Statistics of every column of a loaded table. `qualifiedTable` is already quoted; `columns`
+ * are validated identifiers; `invalid` counts refused values per column (row path).
+ */
+export async function columnStats(
+  db: Executor,
+  schema: string,
+  tableName: string,
+  columns: ReadonlyArray<{ name: string; dataType: DataType }>,
+  invalid: readonly number[],
+): Promise<Record<string, ColumnStats>> {
+  const table = `"${schema}"."${tableName}"`;
+  const list = ['count(*) AS n'];
+  columns.forEach((c, i) => {
+    const [min, max] = extremes(`"${c.name}"`, c.dataType);
+    list.push(`count("${c.name}") AS c${i}`, `${min} AS lo${i}`, `${max} AS hi${i}`);
+  });
+  const { rows } = await sql
+    .raw<Record<string, string | number | null>>(`SELECT ${list.join(', ')} FROM ${table}`)
+    .execute(db);
+  const aggregate = rows[0] ?? {};
+  const total = Number(aggregate.n ?? 0);
+  await sql.raw(`ANALYZE ${table}`).execute(db);
+  const analyzed = await sql<{ attname: string; n_distinct: number }>`
+    SELECT attname, n_distinct FROM pg_stats WHERE schemaname = ${schema} AND tablename = ${tableName}`.execute(
+    db,
+  );
+  // n_distinct < 0 is a fraction of the rows: −0.5 means half the rows are distinct.
+  const distinct = new Map(
+    analyzed.rows.map((r) => {
+      const n = Number(r.n_distinct);
+      return [r.attname, Math.round(n >= 0 ? n : -n * total)];
+    }),
+  );
+  const out: Record<string, ColumnStats> = {};
+  columns.forEach((c, i) => {
+    const present = Number(aggregate[`c${i}`] ?? 0);
+    const number = (v: string | number | null | undefined) =>
+      v === null || v === undefined
+        ? null
+        : c.dataType === 'integer' || c.dataType === 'decimal'
+          ? Number(v)
+          : v;
+    out[c.name] = {
+      count: total,
+      nulls: total - present,
+      nullRate: total === 0 ? 0 : (total - present) / total,
+      invalid: invalid[i] ?? 0,
+      distinctEstimate: present === 0 ? 0 : (distinct.get(c.name) ?? 0),
+      min: clip(number(aggregate[`lo${i}`])),
+      max: clip(number(aggregate[`hi${i}`])),
     };
-  }
+  });
+  return out;
 }
