@@ -3,7 +3,9 @@
  * steward, the path the API and `shutong import` take), alone in its own process so that its peak
  * resident memory is its own and not the CSV generator's. Prints one JSON line.
  *
- *   node --import tsx bench/ingest-import.ts <database url> <resource code> <csv file>
+ *   node --import tsx bench/ingest-import.ts <database url> <resource code> <csv file> [rows]
+ *
+ * `rows` turns the bulk path off: the file is loaded row by row, as a file COPY cannot take as it is would be.
  */
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
@@ -11,7 +13,7 @@ import { openDatabase } from '../src/core/db.ts';
 import { stewardUsername } from '../src/demo/city.ts';
 import { prepareImport } from '../src/ingest/service.ts';
 
-const [url, code, file] = process.argv.slice(2);
+const [url, code, file, loader] = process.argv.slice(2);
 if (!url || !code || !file) {
   console.error('usage: ingest-import.ts <database url> <resource code> <csv file>');
   process.exit(2);
@@ -39,7 +41,7 @@ try {
   }, 20);
   const started = process.hrtime.bigint();
   const cpuBefore = process.cpuUsage();
-  const prepared = await prepareImport(ctx, code, file, { sourceName: 'bench.csv' });
+  const prepared = await prepareImport(ctx, code, file, { sourceName: 'bench.csv', bulk: loader !== 'rows' });
   const prepareSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const result = await prepared.run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -49,6 +51,7 @@ try {
     JSON.stringify({
       rows: result.rows,
       badRows: result.badRows,
+      bulk: result.bulk,
       seconds,
       prepareSeconds,
       // Every thread of the process (the classification worker's too): Shutong's own work, whatever the load.

@@ -51,8 +51,11 @@ const env = () => ({ JOB_LEASE_SECONDS: String(LEASE_SECONDS) });
 async function writeBigCsv(file: string, rows: number) {
   const out = createWriteStream(file);
   out.write(csvOf(0, 'big'));
+  // The row path: its chunks commit as they load, so a kill leaves a half-loaded table to clean up.
+  // (The bulk path is one COPY in one transaction: a kill leaves nothing but an empty table.)
   for (let from = 0; from < rows; from += 10_000) {
-    if (!out.write(csvOf(10_000, 'big', from).replace(/^.*\n/, ''))) await once(out, 'drain');
+    if (!out.write(csvOf(10_000, 'big', from, { rowPath: true }).replace(/^.*\n/, '')))
+      await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');

@@ -143,7 +143,7 @@ describe('two server processes on one database', () => {
   it("runs a live node's import once, even when it outlasts several leases while the other node sweeps", async () => {
     // Long enough to outlast a lease plus a sweep interval (3 s): a node that stopped renewing its
     // lease would lose the job to the other node's sweeper within that time.
-    const rows = 600_000;
+    const rows = 1_200_000;
     const started = Date.now();
     const res = await call(
       a.base,
@@ -151,7 +151,8 @@ describe('two server processes on one database', () => {
       `/v1/resources/${resource.code}/versions?filename=long.csv&wait=true`,
       {
         token: tokens.steward,
-        body: csvOf(rows, 'long'),
+        // The row path: the bulk path would load it well within a lease.
+        body: csvOf(rows, 'long', 0, { rowPath: true }),
         headers: { 'content-type': 'text/csv' },
         timeoutMs: 170_000,
       },
