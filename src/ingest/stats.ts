@@ -1,13 +1,16 @@
 /**
  * Column statistics of a version, computed by the database over the rows it stored — the same
  * way whichever path loaded them (COPY of the file as is, or the row path): one aggregate pass for
- * null counts and min/max, ANALYZE for the distinct estimate (exact while the table fits ANALYZE's
- * sample, 30,000 rows by default; an estimate from that sample beyond), and the row path's count
- * of refused values per column.
+ * null counts and min/max, ANALYZE for the distinct estimate (exact up to 30,000 rows, which
+ * ANALYZE reads whole; beyond, its estimate from a 9,000-row sample), and the row path's count of
+ * refused values per column.
  */
 import { sql } from 'kysely';
-import type { Executor } from '../core/db.ts';
+import { type Db, withTx } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
+
+/** Rows ANALYZE reads in full at its default statistics target: their distinct counts are exact. */
+const FULL_SAMPLE_ROWS = 30_000;
 
 export interface ColumnStats {
   count: number;
@@ -51,7 +54,7 @@ const clip = (v: string | number | null) =>
  * are validated identifiers; `invalid` counts refused values per column (row path).
  */
 export async function columnStats(
-  db: Executor,
+  db: Db,
   schema: string,
   tableName: string,
   columns: ReadonlyArray<{ name: string; dataType: DataType }>,
@@ -68,7 +71,12 @@ export async function columnStats(
     .execute(db);
   const aggregate = rows[0] ?? {};
   const total = Number(aggregate.n ?? 0);
-  await sql.raw(`ANALYZE ${table}`).execute(db);
+  // ANALYZE samples 300 × the target rows: the default (100) for tables that fit, a third of it
+  // beyond — the estimate from 9,000 rows is about as good, at a quarter of the cost.
+  await withTx(db, async (tx) => {
+    await sql.raw(`SET LOCAL default_statistics_target = ${total > FULL_SAMPLE_ROWS ? 30 : 100}`).execute(tx);
+    await sql.raw(`ANALYZE ${table}`).execute(tx);
+  });
   const analyzed = await sql<{ attname: string; n_distinct: number }>`
     SELECT attname, n_distinct FROM pg_stats WHERE schemaname = ${schema} AND tablename = ${tableName}`.execute(
     db,
