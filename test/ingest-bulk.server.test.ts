@@ -12,8 +12,11 @@ import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as catalog from '../src/catalog/service.ts';
+import * as classify from '../src/classify/service.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { AppError } from '../src/core/errors.ts';
+import { demoRows } from '../src/demo/data.ts';
+import { findDemoResource } from '../src/demo/resources.ts';
 import * as ingest from '../src/ingest/service.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 
@@ -233,5 +236,86 @@ describe('the bulk path', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('classifying a bulk import', () => {
+  let app: TestApp;
+  let steward: Ctx;
+  const FULL_SCAN = 1_000;
+  const SAMPLE = 400;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      CLASSIFY_FULL_SCAN_ROWS: String(FULL_SCAN),
+      CLASSIFY_SAMPLE_ROWS: String(SAMPLE),
+    });
+    const token = await app.login('steward.health');
+    const me = (await app.request({ method: 'GET', url: '/v1/me', token })).json();
+    steward = cliCtx(app.database.db, app.config, {
+      kind: 'cli',
+      credentialId: 'cli',
+      userId: me.user.id,
+      username: 'steward.health',
+      orgId: me.organization.id,
+      roles: ['data_steward'],
+      scopes: 'all',
+    });
+  });
+  afterAll(() => app.close());
+
+  it('judges a sample drawn while streaming and finds what the row path and an on-demand scan find', async () => {
+    const people = [...demoRows(findDemoResource('residents')!, 300)].filter((p) => p.mobile !== null);
+    const rows = 6_000;
+    let body = '公民身份号码,姓名,联系电话,就诊次数,备注\n';
+    for (let i = 0; i < rows; i++) {
+      const p = people[i % people.length]!;
+      body += `${p.id_number},${p.name},${p.mobile},${i % 9},${i % 3 ? '' : '复诊'}\n`;
+    }
+    const fields = [
+      { name: 'id_number', label: '公民身份号码', dataType: 'text' as const },
+      { name: 'name', label: '姓名', dataType: 'text' as const },
+      { name: 'mobile', label: '联系电话', dataType: 'text' as const },
+      { name: 'visits', label: '就诊次数', dataType: 'integer' as const },
+      { name: 'note', label: '备注', dataType: 'text' as const },
+    ];
+    const file = path.join(dir, 'people.csv');
+    await writeFile(file, body);
+    const detected = async (bulk: boolean) => {
+      const resource = await catalog.createResource(steward, {
+        name: `居民就诊 ${bulk}`,
+        theme: 'health',
+        updateCycle: 'daily',
+        sharingType: 'not_shared',
+        sharingConditions: '测试',
+        openType: 'not_open',
+        fields,
+      });
+      const result = await (await ingest.prepareImport(steward, resource.code, file, { bulk })).run();
+      expect(result.bulk).toBe(bulk);
+      const view = await classify.getClassification(steward, resource.code);
+      const rescanned = await classify.scanResource(steward, resource.code);
+      const pick = (v: typeof view) => v.fields.map((f) => [f.name, f.detector, f.grade]);
+      expect(pick(rescanned)).toEqual(pick(view));
+      return view;
+    };
+    const bulk = await detected(true);
+    const rowPath = await detected(false);
+    expect(bulk.fields.map((f) => [f.name, f.detector])).toEqual(
+      rowPath.fields.map((f) => [f.name, f.detector]),
+    );
+    expect(bulk.fields.map((f) => f.detector)).toEqual([
+      'cn_resident_id',
+      'person_name',
+      'cn_mobile',
+      null,
+      null,
+    ]);
+    const scan = bulk.fields[0]!.scan as unknown as { rows: number; sampled: boolean; nonEmpty: number };
+    expect(scan).toMatchObject({ rows, sampled: true });
+    // Every id is there; the count is the sample's share scaled to the table.
+    expect(scan.nonEmpty).toBe(rows);
+    const note = bulk.fields[4]!.scan as unknown as { nonEmpty: number };
+    expect(Math.abs(note.nonEmpty - rows / 3)).toBeLessThan(rows * 0.1);
   });
 });

@@ -364,6 +364,11 @@ export function createRowSampler(
   };
 }
 
+/** The reservoir's seeded generator, for samples drawn elsewhere (a bulk import's records). */
+export function sampleRandom(options: ScanOptions = {}): () => number {
+  return mulberry32(reservoirSeed(options));
+}
+
 /**
  * The rows of a stored table of `rows` rows (numbered 1..rows) that a scan judges when it reads the
  * table instead of a stream: all of them up to `fullScanRows`, beyond that a uniform sample of

@@ -11,8 +11,12 @@ import {
   type ColumnResult,
   createColumnJudge,
   createColumnScanner,
+  DEFAULT_FULL_SCAN_ROWS,
+  DEFAULT_SAMPLE_ROWS,
   hasText,
+  OBSERVE,
   sampleOrdinals,
+  sampleRandom,
 } from './scan.ts';
 import { type ClassificationRow, type FlagEntry, type GradeFlag, classifyStore as store } from './store.ts';
 
@@ -387,43 +391,61 @@ async function scanStoredTable(
 }
 
 /**
- * The scan of an import that loaded in bulk (no row passed through this process): the loaded
- * table is judged in the import's final transaction, before the version becomes current.
+ * The scan of a bulk import (ingest/bulk.ts), fed the records the bulk path draws while it streams
+ * the file to the server: each record with the same probability — sampleRows / the rows the file
+ * probably holds, or every record of a file expected within the full-scan size — judged as it
+ * comes, on the importing thread, which has time to spare while the server parses. A uniform
+ * (Bernoulli) sample of about sampleRows; its non-empty counts are scaled to the table.
+ * `add` takes one record's values in the order of the resource's fields.
  */
-export function loadedTableScan(
-  ctx: Ctx,
-  resource: ResourceView,
-  tableName: string,
-  rowCount: number,
-): Pick<ImportScan, 'save' | 'close'> & { prepare(): Promise<void> } {
-  let summary: Promise<ScanSummary> | undefined;
-  // The table is committed (still invisible): read on connections of its own, beside the import's other work.
-  const judged = () => {
-    summary ??= scanStoredTable(ctx.db, tableName, resource.fields, scanOptions(ctx, resource), rowCount);
-    return summary;
-  };
+export function sampledImportScan(ctx: Ctx, resource: ResourceView) {
+  const options = scanOptions(ctx, resource);
+  const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
+  const sampleRows = Math.max(1, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
+  // Every row it is given is judged at once (no reservoir): the drawing happened before.
+  const judge = createColumnJudge(resource.fields.map(scanHeader), {
+    ...options,
+    fullScanRows: Number.POSITIVE_INFINITY,
+  });
+  const seen = new Array<number>(resource.fields.length).fill(0);
+  let judged = 0;
   return {
-    async prepare() {
-      await judged();
+    start(expectedRows: number): () => boolean {
+      const probability = expectedRows > fullScanRows ? sampleRows / expectedRows : 1;
+      if (probability >= 1) return () => true;
+      const random = sampleRandom(options);
+      return () => random() < probability;
     },
-    async save(tx, version) {
-      const { results, rows, sampled } = await judged();
-      await applyScan(
-        ctx,
-        tx,
-        resource.id,
-        {
-          results: new Map(resource.fields.map((f, i) => [f.name, results[i]!])),
-          rows,
-          sampled,
-          versionId: version.id,
-          versionNumber: version.number,
-          at: new Date(),
+    add(values: readonly unknown[]) {
+      judge.add(values, OBSERVE);
+      judged++;
+      for (let c = 0; c < values.length; c++) if (hasText(values[c])) seen[c]!++;
+    },
+    /** The scan of the `rows` rows that were loaded, to be saved with the version. */
+    finish(rows: number): Pick<ImportScan, 'save' | 'close'> {
+      const sampled = judged < rows;
+      const nonEmpty = sampled ? seen.map((n) => (judged === 0 ? 0 : Math.round((n * rows) / judged))) : seen;
+      const results = judge.result(nonEmpty, false);
+      return {
+        async save(tx, version) {
+          await applyScan(
+            ctx,
+            tx,
+            resource.id,
+            {
+              results: new Map(resource.fields.map((f, i) => [f.name, results[i]!])),
+              rows,
+              sampled,
+              versionId: version.id,
+              versionNumber: version.number,
+              at: new Date(),
+            },
+            'import',
+          );
         },
-        'import',
-      );
+        close() {},
+      };
     },
-    close() {},
   };
 }
 

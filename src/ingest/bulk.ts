@@ -139,6 +139,12 @@ export class CanonicalCsvCheck {
   #eol = 0; // 0 unknown, LF, or CR for CRLF
   #rows = 0;
   #reason: string | null = null;
+  // Sampling: whether the record being read is taken, its bytes from earlier chunks, and the
+  // taken records not yet handed out.
+  #take: (() => boolean) | null = null;
+  #taking = false;
+  #carry: Uint8Array[] = [];
+  #taken: Uint8Array[] = [];
 
   constructor(types: readonly DataType[], delimiter: string) {
     this.#kinds = types.map((t) => KIND[t]);
@@ -149,6 +155,30 @@ export class CanonicalCsvCheck {
   /** Data records seen (the header not counted). */
   get rows(): number {
     return this.#rows;
+  }
+
+  /**
+   * Keeps the bytes (without line ending) of each data record for which `take` — asked once per
+   * record, in file order — says yes; `drainSampled` hands them out.
+   */
+  sampleRecords(take: () => boolean): void {
+    this.#take = take;
+  }
+
+  drainSampled(): Uint8Array[] {
+    const taken = this.#taken;
+    this.#taken = [];
+    return taken;
+  }
+
+  #keep(tail: Uint8Array): void {
+    let bytes = tail;
+    if (this.#carry.length > 0) {
+      bytes = Buffer.concat([...this.#carry, tail]);
+      this.#carry = [];
+    }
+    // The record's own CR of a CRLF ending.
+    this.#taken.push(bytes.at(-1) === CR ? bytes.subarray(0, -1) : bytes);
   }
 
   /** Why the file cannot take the bulk path, or null while it can. */
@@ -219,8 +249,10 @@ export class CanonicalCsvCheck {
     const recordDone = (eol: number): boolean => {
       if (this.#recordBytes + (i - recordStart) > this.#maxRecord)
         return this.#fail('record over the size limit');
+      if (this.#taking) this.#keep(chunk.subarray(recordStart, i));
       recordStart = i + 1;
       if (!this.#endRecord(eol)) return false;
+      this.#taking = this.#take !== null && !this.#header && this.#take();
       typed = !this.#header && this.#kinds[0] !== Kind.Text;
       return true;
     };
@@ -296,6 +328,7 @@ export class CanonicalCsvCheck {
       }
     }
     this.#recordBytes += chunk.length - recordStart;
+    if (this.#taking && recordStart < chunk.length) this.#carry.push(chunk.slice(recordStart));
     if (this.#recordBytes > this.#maxRecord) return this.#fail('record over the size limit');
     save();
     return true;
@@ -315,9 +348,51 @@ export class CanonicalCsvCheck {
     }
     const quoted = this.#state === State.QuoteInQuoted;
     if (!this.#endField(quoted)) return false;
+    if (this.#taking) this.#keep(new Uint8Array(0));
     // COPY reads a last line without a line break as a record, whatever the file's line endings.
     const eol = this.#eol;
     return this.#endRecord(eol === 0 ? LF : eol);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * The fields of one record the check took (bytes without line ending; structure already checked):
+ * an unquoted empty field is null and a quoted one the empty string, as the readers have it.
+ */
+export function parseRecord(bytes: Uint8Array, delimiter: string): (string | null)[] {
+  const text = utf8.decode(bytes);
+  const fields: (string | null)[] = [];
+  let i = 0;
+  for (;;) {
+    if (text[i] === '"') {
+      let value = '';
+      let from = i + 1;
+      for (;;) {
+        const close = text.indexOf('"', from);
+        value += text.slice(from, close);
+        if (text[close + 1] === '"') {
+          value += '"';
+          from = close + 2;
+        } else {
+          i = close + 1;
+          break;
+        }
+      }
+      fields.push(value);
+    } else {
+      const end = text.indexOf(delimiter, i);
+      const value = text.slice(i, end < 0 ? text.length : end);
+      fields.push(value === '' ? null : value);
+      i = end < 0 ? text.length : end;
+    }
+    if (i >= text.length) return fields;
+    i++; // the delimiter
+    if (i === text.length) {
+      fields.push(null);
+      return fields;
+    }
   }
 }
 
@@ -362,17 +437,38 @@ export interface BulkLoadOutcome {
  * COPY (embedded PGlite), the check refused the file, or the server refused a value; nothing is
  * loaded in those cases and the caller loads through the row path.
  */
+/**
+ * Records drawn while streaming, for the classification scan: `start` is told how many rows the
+ * file probably holds (from its first chunk) and returns the per-record draw; `add` gets each drawn
+ * record's fields in file column order.
+ */
+export interface RecordSample {
+  start(expectedRows: number): () => boolean;
+  add(fields: (string | null)[]): void;
+}
+
+function countLf(bytes: Uint8Array): number {
+  let n = 0;
+  for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, at + 1)) n++;
+  return n;
+}
+
 export async function bulkLoad(
   db: Db,
   target: { table: string; columns: string[]; types: DataType[] },
-  file: { path: string; encoding: 'utf-8' | 'gb18030'; delimiter: string; sm3: boolean },
+  file: { path: string; size: number; encoding: 'utf-8' | 'gb18030'; delimiter: string; sm3: boolean },
   onBytes: (bytes: number, rows: number) => void,
+  sample?: RecordSample,
 ): Promise<BulkLoadOutcome> {
   const copy = streamCopier(db);
   if (!copy) return { rows: 0, sm3: null, skipped: 'the embedded database loads row by row' };
   // The source digest is taken on the way, instead of reading the file once more for it.
   const hash = file.sm3 ? createHash('sm3') : null;
   const check = new CanonicalCsvCheck(target.types, file.delimiter);
+  // Drawn records are judged as they come: this thread waits on the server otherwise.
+  const judge = () => {
+    if (sample) for (const record of check.drainSampled()) sample.add(parseRecord(record, file.delimiter));
+  };
   async function* source(): AsyncGenerator<Uint8Array> {
     const stream = createReadStream(file.path, { highWaterMark: 1 << 20 });
     let first = true;
@@ -393,7 +489,12 @@ export async function bulkLoad(
           else if (bom) chunk = raw.subarray(bom.bomLength);
         }
         if (decoder) chunk = Buffer.from(decoder.decode(chunk), 'utf8');
+        if (sample && bytes === raw.length) {
+          // Rows per byte of the first chunk, times the file's bytes: enough to size the draw.
+          check.sampleRecords(sample.start(Math.round((countLf(raw) * file.size) / raw.length)));
+        }
         if (!check.feed(chunk)) throw new NotCanonical(check.reason ?? 'not canonical');
+        judge();
         onBytes(bytes, check.rows);
         yield chunk;
       }
@@ -403,6 +504,7 @@ export async function bulkLoad(
         yield rest;
       }
       if (!check.end()) throw new NotCanonical(check.reason ?? 'not canonical');
+      judge();
     } finally {
       stream.destroy();
     }

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
-import { type ImportScan, loadedTableScan, startImportScan } from '../classify/service.ts';
+import { type ImportScan, sampledImportScan, startImportScan } from '../classify/service.ts';
 import { appendAudit } from '../core/audit-trail.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
@@ -305,16 +305,15 @@ async function load(
     () => void reportProgress(ctx.db, job.id, progress()).catch(() => {}),
     Math.min(15_000, LEASE_SECONDS * 250),
   );
-  let scan: (Pick<ImportScan, 'save' | 'close'> & { prepare?: () => Promise<void> }) | null = null;
+  let scan: Pick<ImportScan, 'save' | 'close'> | null = null;
   try {
-    const bulk = await tryBulk(ctx, table, mapping, fields, state, (p) => {
+    const bulk = await tryBulk(ctx, resource, table, mapping, state, (p) => {
       bulkProgress = p;
     });
     let sourceSm3 = options.sourceSm3 ?? bulk.sm3;
     if (bulk.rows !== null) {
       loaded.rows = bulk.rows;
-      scan =
-        options.classify === false ? null : loadedTableScan(ctx, resource, version.table_name, bulk.rows);
+      scan = bulk.scan;
     } else {
       bulkProgress = null;
       const rowScan = startImportScan(ctx, resource, {
@@ -341,18 +340,13 @@ async function load(
     const rows = loaded.rows;
     const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
     // Summaries of the loaded table, side by side on connections of their own: its statistics on
-    // one; on the other its ordinal index, then the key duplicates and the classification sample
-    // (looked up through that index) — which need nothing from each other.
-    const summarized = Promise.all([
+    // one; its ordinal index, then the key duplicates, on the other.
+    const [stats, duplicateKeys] = await Promise.all([
       columnStats(ctx.db, DATASET_SCHEMA, version.table_name, fields, invalid),
       withTx(ctx.db, (tx) => store.indexOrdinal(tx, version.table_name)).then(() =>
-        Promise.all([
-          withTx(ctx.db, (tx) => store.duplicateKeys(tx, version.table_name, keyColumns)),
-          scan?.prepare?.(),
-        ]),
+        withTx(ctx.db, (tx) => store.duplicateKeys(tx, version.table_name, keyColumns)),
       ),
     ]);
-    const [stats, [duplicateKeys]] = await summarized;
     const result = await withTx(ctx.db, async (tx) => {
       const done = await store.completeVersion(tx, version.id, {
         row_count: rows,
@@ -424,9 +418,9 @@ async function load(
  */
 async function tryBulk(
   ctx: Ctx,
+  resource: ResourceView,
   table: Table,
   mapping: ReturnType<typeof mapHeader>,
-  fields: ResourceView['fields'],
   state: {
     job: { id: string };
     version: { table_name: string };
@@ -435,16 +429,28 @@ async function tryBulk(
     size: number;
   },
   setProgress: (progress: JobProgress) => void,
-): Promise<{ rows: number | null; sm3: string | null; skipped: string | null }> {
-  if (state.options.bulk === false) return { rows: null, sm3: null, skipped: 'turned off' };
+): Promise<{
+  rows: number | null;
+  sm3: string | null;
+  skipped: string | null;
+  scan: Pick<ImportScan, 'save' | 'close'> | null;
+}> {
+  const none = { rows: null, sm3: null, scan: null };
+  if (state.options.bulk === false) return { ...none, skipped: 'turned off' };
+  const fields = resource.fields;
   const plan = bulkColumns(table, mapping.columnToField, fields);
-  if (typeof plan === 'string') return { rows: null, sm3: null, skipped: plan };
+  if (typeof plan === 'string') return { ...none, skipped: plan };
+  // The classification judges the records the bulk path draws as it streams them (a new scan
+  // each attempt: a stopped one's judgements are dropped with it).
+  const scan = state.options.classify === false ? null : sampledImportScan(ctx, resource);
+  const fileColumnOf = fields.map((_, fieldIndex) => mapping.columnToField.indexOf(fieldIndex));
   let lastProgress = 0;
   const outcome = await bulkLoad(
     ctx.db,
     { table: datasetTable(state.version.table_name), ...plan },
     {
       path: state.path,
+      size: state.size,
       encoding: table.encoding as 'utf-8' | 'gb18030',
       delimiter: table.delimiter!,
       sm3: state.options.sourceSm3 === undefined,
@@ -465,10 +471,17 @@ async function tryBulk(
         );
       }
     },
+    scan
+      ? {
+          start: (expectedRows) => scan.start(expectedRows),
+          add: (record) =>
+            scan.add(fileColumnOf.map((column) => (column >= 0 ? (record[column] ?? null) : null))),
+        }
+      : undefined,
   );
   return outcome.skipped === null
-    ? { rows: outcome.rows, sm3: outcome.sm3, skipped: null }
-    : { rows: null, sm3: null, skipped: outcome.skipped };
+    ? { rows: outcome.rows, sm3: outcome.sm3, skipped: null, scan: scan?.finish(outcome.rows) ?? null }
+    : { ...none, skipped: outcome.skipped };
 }
 
 /** The row path: every row parsed, checked and typed here, loaded as COPY text in chunks. */
