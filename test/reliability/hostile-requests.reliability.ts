@@ -59,6 +59,9 @@ let table: string;
 let consumerUserId: string;
 let civilOrgId: string;
 
+// Where an injected COPY would write: a name of this run's own (a checkout may well live at /tmp/x).
+const COPY_TARGET = `/tmp/shutong-injected-${process.pid}-${Date.now()}`;
+
 const INJECTIONS = [
   "' OR '1'='1",
   "' OR 1=1--",
@@ -73,7 +76,7 @@ const INJECTIONS = [
   "admin'--",
   'district" OR "1"="1',
   "' || (SELECT current_user) || '",
-  "';COPY users TO '/tmp/x';--",
+  `';COPY users TO '${COPY_TARGET}';--`,
   '\\x27 OR 1=1',
   '（）；--',
 ];
@@ -271,7 +274,7 @@ describe('SQL injection in every gateway parameter', () => {
     // pg_sleep never ran, nothing was dropped, deleted or copied.
     expect(slowestMs).toBeLessThan(8_000);
     expect(await databaseShape()).toEqual(before);
-    expect(existsSync('/tmp/x')).toBe(false);
+    expect(existsSync(COPY_TARGET)).toBe(false);
     const sample = await gateway('select=record_no,district&limit=3');
     expect(sample.json.items).toEqual(
       [0, 1, 2].map((i) => ({ record_no: row(i, 'h').record_no, district: row(i, 'h').district })),
