@@ -149,7 +149,7 @@ describe('the bulk path', () => {
     expect(bulk.rows[3]!.visited_at).toBe('1987-06-01 04:00:00+00');
   });
 
-  it('reads CRLF files and GB18030 files, whose text arrives as the same Chinese', async () => {
+  it('reads CRLF files, other delimiters and GB18030 files, whose text arrives as the same Chinese', async () => {
     const body = [
       HEADER.join(','),
       '欧阳娜娜,2,9.9,false,2024-03-01,2024-03-01,R1',
@@ -157,6 +157,8 @@ describe('the bulk path', () => {
     ].join('\r\n');
     const crlf = await bothWays(`${body}\r\n`);
     expect(crlf.bulk).toMatchObject({ result: { bulk: true } });
+    const piped = await bothWays(`${body.replaceAll(',', '|')}\r\n`);
+    expect(piped.bulk).toMatchObject({ result: { bulk: true } });
     const gb = await bothWays(iconv.encode(`${body}\r\n`, 'gb18030'));
     expect(gb.bulk).toMatchObject({ result: { bulk: true } });
     if (!gb.bulk.ok) throw new Error('import failed');

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Executor } from '../core/db.ts';
 import type { FieldClassificationsTable, Grade } from '../core/tables.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../ingest/store.ts';
+import { DATASET_SCHEMA, ident, ROW_ORDINAL } from '../ingest/store.ts';
 
 export type ClassificationRow = Selectable<FieldClassificationsTable>;
 
@@ -37,11 +37,6 @@ export interface GradeFlag {
   raisedAt: string;
   fields: FlagEntry[];
 }
-
-const ident = (name: string) => {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
-  return `"${name}"`;
-};
 
 export const classifyStore = {
   /**

@@ -20,6 +20,7 @@ import type { DataType } from '../core/tables.ts';
 import { CheckedTextDecoder, detectBom } from './readers/encoding.ts';
 import type { Table } from './readers/index.ts';
 import { DEFAULT_LIMITS } from './readers/types.ts';
+import { ident } from './store.ts';
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -406,8 +407,14 @@ export function bulkColumns(
   if (table.encoding !== 'utf-8' && table.encoding !== 'gb18030') return `encoding ${table.encoding}`;
   if (table.headerLine !== 1 || table.title !== null) return 'title rows above the header';
   const delimiter = table.delimiter ?? '';
-  // Below 0x40 no GB18030 trail byte can be mistaken for it (and it is one byte in UTF-8).
-  if (delimiter.length !== 1 || delimiter.charCodeAt(0) >= 0x40 || delimiter === '\\')
+  const code = delimiter.charCodeAt(0);
+  // One ASCII byte, not COPY's escape; in GB18030 also below 0x40, where no trail byte can be.
+  if (
+    delimiter.length !== 1 ||
+    code >= 0x80 ||
+    delimiter === '\\' ||
+    (table.encoding === 'gb18030' && code >= 0x40)
+  )
     return `delimiter ${JSON.stringify(delimiter)}`;
   // A one-column file's `\.` line would end COPY's data; not worth a special case.
   if (table.header.length < 2) return 'fewer than two columns';
@@ -511,7 +518,7 @@ export async function bulkLoad(
   }
   const delimiter = file.delimiter === '\t' ? "E'\\t'" : `'${file.delimiter.replace("'", "''")}'`;
   const statement =
-    `COPY ${target.table} (${target.columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN ` +
+    `COPY ${target.table} (${target.columns.map(ident).join(', ')}) FROM STDIN ` +
     `WITH (FORMAT csv, HEADER true, DELIMITER ${delimiter}, ENCODING 'UTF8')`;
   try {
     // Timestamps without a zone are China Standard Time on both paths (parseValue's +08:00).

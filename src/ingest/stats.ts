@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import { type Db, withTx } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
+import { ident } from './store.ts';
 
 /** Rows ANALYZE reads in full at its default statistics target: their distinct counts are exact. */
 const FULL_SAMPLE_ROWS = 30_000;
@@ -49,10 +50,7 @@ function extremes(column: string, type: DataType): [string, string] {
 const clip = (v: string | number | null) =>
   typeof v === 'string' && v.length > 64 ? `${v.slice(0, 64)}…` : v;
 
-/**
- * Statistics of every column of a loaded table. `qualifiedTable` is already quoted; `columns`
- * are validated identifiers; `invalid` counts refused values per column (row path).
- */
+/** Statistics of every column of a loaded table; `invalid` counts refused values per column (row path). */
 export async function columnStats(
   db: Db,
   schema: string,
@@ -60,11 +58,11 @@ export async function columnStats(
   columns: ReadonlyArray<{ name: string; dataType: DataType }>,
   invalid: readonly number[],
 ): Promise<Record<string, ColumnStats>> {
-  const table = `"${schema}"."${tableName}"`;
+  const table = `${ident(schema)}.${ident(tableName)}`;
   const list = ['count(*) AS n'];
   columns.forEach((c, i) => {
-    const [min, max] = extremes(`"${c.name}"`, c.dataType);
-    list.push(`count("${c.name}") AS c${i}`, `${min} AS lo${i}`, `${max} AS hi${i}`);
+    const [min, max] = extremes(ident(c.name), c.dataType);
+    list.push(`count(${ident(c.name)}) AS c${i}`, `${min} AS lo${i}`, `${max} AS hi${i}`);
   });
   const { rows } = await sql
     .raw<Record<string, string | number | null>>(`SELECT ${list.join(', ')} FROM ${table}`)

@@ -17,7 +17,7 @@ const SQL_TYPES: Record<DataType, string> = {
 
 // Field names are validated as ^[a-z_][a-z0-9_]*$ and table names are built from ids; quoting
 // them anyway keeps reserved words (order, user, …) usable as column names.
-const ident = (name: string) => {
+export const ident = (name: string) => {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
   return `"${name}"`;
 };
