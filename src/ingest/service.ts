@@ -457,6 +457,8 @@ async function tryBulk(
     },
     (bytes, rows) => {
       const snapshot = {
+        // Said so the console and the job's readers can tell COPY of the file as it is from the row path.
+        bulk: true,
         rows,
         bytes,
         totalBytes: state.size,
