@@ -202,6 +202,8 @@ export interface ImportResult {
   missingFields: string[];
   unknownColumns: string[];
   duplicateKeys: number | null;
+  /** Loaded by COPY of the file as it is (the bulk path) rather than row by row. */
+  bulk?: boolean;
 }
 
 export interface Job {

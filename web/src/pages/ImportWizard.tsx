@@ -792,6 +792,9 @@ function ImportOutcome({ job, resourceId, onAgain }: { job: Job; resourceId?: st
           subTitle={t('import.doneBody', { rows: fmtNumber(r.rows), bad: fmtNumber(r.badRows) })}
           extra={actions}
         />
+        <Typography.Text type="secondary">
+          {t(r.bulk ? 'import.loadedBulk' : 'import.loadedRows')}
+        </Typography.Text>
         {r.unknownColumns.length ? (
           <Alert
             type="info"
