@@ -440,11 +440,6 @@ export interface BulkLoadOutcome {
 }
 
 /**
- * Streams the file through the check into COPY. Returns `skipped` when the server has no streaming
- * COPY (embedded PGlite), the check refused the file, or the server refused a value; nothing is
- * loaded in those cases and the caller loads through the row path.
- */
-/**
  * Records drawn while streaming, for the classification scan: `start` is told how many rows the
  * file probably holds (from its first chunk) and returns the per-record draw; `add` gets each drawn
  * record's fields in file column order.
@@ -460,6 +455,11 @@ function countLf(bytes: Uint8Array): number {
   return n;
 }
 
+/**
+ * Streams the file through the check into COPY. Returns `skipped` when the server has no streaming
+ * COPY (embedded PGlite), the check refused the file, or the server refused a value; nothing is
+ * loaded in those cases and the caller loads through the row path.
+ */
 export async function bulkLoad(
   db: Db,
   target: { table: string; columns: string[]; types: DataType[] },
@@ -506,7 +506,7 @@ export async function bulkLoad(
         yield chunk;
       }
       if (decoder) {
-        const rest = Buffer.from(decoder.decode(new Uint8Array(0)), 'utf8');
+        const rest = Buffer.from(decoder.end(), 'utf8');
         if (!check.feed(rest)) throw new NotCanonical(check.reason ?? 'not canonical');
         yield rest;
       }
@@ -531,6 +531,13 @@ export async function bulkLoad(
     return { rows, sm3: hash?.digest('hex') ?? null, skipped: null };
   } catch (error) {
     if (error instanceof NotCanonical) return { rows: 0, sm3: null, skipped: error.message };
+    // Anything else that stopped it — the file's decoding, the connection — the row path meets
+    // again and reports as it does.
+    if (
+      typeof (error as { code?: unknown }).code !== 'string' ||
+      !/^[0-9A-Z]{5}$/.test((error as { code: string }).code)
+    )
+      return { rows: 0, sm3: null, skipped: `the file could not be streamed: ${(error as Error).message}` };
     // The server refused a value (a date that does not exist, bad UTF-8…): the row path reports it.
     return { rows: 0, sm3: null, skipped: `the server refused the data: ${(error as Error).message}` };
   }
