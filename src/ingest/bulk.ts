@@ -17,14 +17,11 @@ import { createReadStream } from 'node:fs';
 import type { Db } from '../core/db.ts';
 import { streamCopier } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
+import { CR, LF, QUOTE } from './readers/csv.ts';
 import { CheckedTextDecoder, detectBom } from './readers/encoding.ts';
 import type { Table } from './readers/index.ts';
 import { DEFAULT_LIMITS } from './readers/types.ts';
 import { ident } from './store.ts';
-
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
 
 enum State {
   FieldStart = 0,
@@ -33,6 +30,9 @@ enum State {
   QuoteInQuoted = 3,
   AfterCr = 4,
 }
+
+/** What `ending` answers when the check failed at the field or record it ended. */
+const FAILED = -1;
 
 enum Kind {
   Text = 0,
@@ -257,6 +257,14 @@ export class CanonicalCsvCheck {
       typed = !this.#header && this.#kinds[0] !== Kind.Text;
       return true;
     };
+    // A delimiter ends the field, LF the field and the record, CR the field before its LF: the
+    // state that follows, FAILED, or null for any other byte.
+    const ending = (b: number): State | typeof FAILED | null => {
+      if (b === delimiter) return fieldDone() ? State.FieldStart : FAILED;
+      if (b === LF) return fieldDone() && recordDone(LF) ? State.FieldStart : FAILED;
+      if (b === CR) return fieldDone() ? State.AfterCr : FAILED;
+      return null;
+    };
     for (; i < chunk.length; i++) {
       const b = chunk[i]!;
       switch (state) {
@@ -271,32 +279,29 @@ export class CanonicalCsvCheck {
           state = State.Unquoted;
           i--;
           continue;
-        case State.Unquoted:
-          if (b === delimiter) {
-            if (!fieldDone()) return false;
-            state = State.FieldStart;
-          } else if (b === LF) {
-            if (!fieldDone() || !recordDone(LF)) return false;
-            state = State.FieldStart;
-          } else if (b === CR) {
-            if (!fieldDone()) return false;
-            state = State.AfterCr;
-          } else if (b === QUOTE) {
-            // The readers keep it literally (24" monitor); COPY would open a quoted section.
-            return this.#fail(`column ${this.#column + 1}: quote inside an unquoted field`);
-          } else if (typed) {
-            if (typedLength === MAX_TYPED_BYTES)
-              return this.#fail(`column ${this.#column + 1}: value too long`);
-            typedBuffer[typedLength++] = b;
-          } else {
-            // Text: skip to the next byte that means something (most bytes of a file are here).
-            let j = i + 1;
-            while (j < chunk.length && special[chunk[j]!] === 0) j++;
-            fieldBytes += j - i;
-            if (fieldBytes > this.#maxField) return this.#fail('field over the size limit');
-            i = j - 1;
+        case State.Unquoted: {
+          if (special[b] === 0) {
+            if (typed) {
+              if (typedLength === MAX_TYPED_BYTES)
+                return this.#fail(`column ${this.#column + 1}: value too long`);
+              typedBuffer[typedLength++] = b;
+            } else {
+              // Text: skip to the next byte that means something (most bytes of a file are here).
+              let j = i + 1;
+              while (j < chunk.length && special[chunk[j]!] === 0) j++;
+              fieldBytes += j - i;
+              if (fieldBytes > this.#maxField) return this.#fail('field over the size limit');
+              i = j - 1;
+            }
+            continue;
           }
+          // The readers keep it literally (24" monitor); COPY would open a quoted section.
+          if (b === QUOTE) return this.#fail(`column ${this.#column + 1}: quote inside an unquoted field`);
+          const next = ending(b);
+          if (next === FAILED || next === null) return false;
+          state = next;
           continue;
+        }
         case State.Quoted: {
           const close = chunk.indexOf(QUOTE, i);
           const end = close < 0 ? chunk.length : close;
@@ -306,21 +311,18 @@ export class CanonicalCsvCheck {
           i = end;
           continue;
         }
-        case State.QuoteInQuoted:
+        case State.QuoteInQuoted: {
           if (b === QUOTE) {
             state = State.Quoted;
             fieldBytes++;
-          } else if (b === delimiter) {
-            if (!fieldDone()) return false;
-            state = State.FieldStart;
-          } else if (b === LF) {
-            if (!fieldDone() || !recordDone(LF)) return false;
-            state = State.FieldStart;
-          } else if (b === CR) {
-            if (!fieldDone()) return false;
-            state = State.AfterCr;
-          } else return this.#fail(`column ${this.#column + 1}: text after a closing quote`);
+            continue;
+          }
+          const next = ending(b);
+          if (next === FAILED) return false;
+          if (next === null) return this.#fail(`column ${this.#column + 1}: text after a closing quote`);
+          state = next;
           continue;
+        }
         case State.AfterCr:
           if (b !== LF) return this.#fail('a carriage return without a line feed');
           if (!recordDone(CR)) return false;

@@ -20,9 +20,9 @@ import type { CellValue, RawRecord, ReadLimits } from './types.ts';
 
 export type CsvRecord = RawRecord;
 
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
+export const QUOTE = 0x22;
+export const LF = 0x0a;
+export const CR = 0x0d;
 
 enum State {
   FieldStart = 0,
