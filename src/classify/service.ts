@@ -208,6 +208,27 @@ function mergeFlag(flag: GradeFlag | null, entries: FlagEntry[], at: string): Gr
  * Stores a scan's outcome in the caller's transaction: scan results, effective grades, the
  * resource grade (its highest field grade), the flag, and the audit events.
  */
+/** Stores a scan of `version` whose results come in the order of `names`. */
+function saveScan(
+  ctx: Ctx,
+  tx: Executor,
+  resourceId: string,
+  names: readonly string[],
+  summary: ScanSummary,
+  version: { id: string; number: number },
+  via: 'import' | 'scan',
+) {
+  const outcome: ScanOutcome = {
+    results: new Map(names.map((name, i) => [name, summary.results[i]!])),
+    rows: summary.rows,
+    sampled: summary.sampled,
+    versionId: version.id,
+    versionNumber: version.number,
+    at: new Date(),
+  };
+  return applyScan(ctx, tx, resourceId, outcome, via);
+}
+
 async function applyScan(
   ctx: Ctx,
   tx: Executor,
@@ -331,21 +352,7 @@ export function startImportScan(
       finish();
     },
     async save(tx, version) {
-      const { results, rows, sampled } = await finish();
-      await applyScan(
-        ctx,
-        tx,
-        resource.id,
-        {
-          results: new Map(names.map((name, i) => [name, results[i]!])),
-          rows,
-          sampled,
-          versionId: version.id,
-          versionNumber: version.number,
-          at: new Date(),
-        },
-        'import',
-      );
+      await saveScan(ctx, tx, resource.id, names, await finish(), version, 'import');
     },
     close: () => scanner.close(),
   };
@@ -407,7 +414,8 @@ export function sampledImportScan(ctx: Ctx, resource: ResourceView) {
     ...options,
     fullScanRows: Number.POSITIVE_INFINITY,
   });
-  const seen = new Array<number>(resource.fields.length).fill(0);
+  const names = resource.fields.map((f) => f.name);
+  const seen = new Array<number>(names.length).fill(0);
   let judged = 0;
   return {
     start(expectedRows: number): () => boolean {
@@ -428,20 +436,7 @@ export function sampledImportScan(ctx: Ctx, resource: ResourceView) {
       const results = judge.result(nonEmpty, false);
       return {
         async save(tx, version) {
-          await applyScan(
-            ctx,
-            tx,
-            resource.id,
-            {
-              results: new Map(resource.fields.map((f, i) => [f.name, results[i]!])),
-              rows,
-              sampled,
-              versionId: version.id,
-              versionNumber: version.number,
-              at: new Date(),
-            },
-            'import',
-          );
+          await saveScan(ctx, tx, resource.id, names, { results, rows, sampled }, version, 'import');
         },
         close() {},
       };
@@ -550,20 +545,7 @@ export async function scanResource(ctx: Ctx, resourceRef: string): Promise<Class
         },
       );
     }
-    await applyScan(
-      ctx,
-      tx,
-      resource.id,
-      {
-        results: new Map(columns.map((name, i) => [name, scanned.results[i]!])),
-        rows: scanned.rows,
-        sampled: scanned.sampled,
-        versionId: version.id,
-        versionNumber: version.number,
-        at: new Date(),
-      },
-      'scan',
-    );
+    await saveScan(ctx, tx, resource.id, columns, scanned, version, 'scan');
   });
   return getClassification(ctx, resource.id);
 }
