@@ -275,18 +275,21 @@ export async function prepareImport(
   };
 }
 
+/** What one import's load works on: its job, its (invisible) version, the file and the options. */
+interface LoadState {
+  job: { id: string };
+  version: { id: string; number: number; table_name: string };
+  options: ImportOptions;
+  path: string;
+  size: number;
+}
+
 async function load(
   ctx: Ctx,
   resource: ResourceView,
   table: Table,
   mapping: ReturnType<typeof mapHeader>,
-  state: {
-    job: { id: string };
-    version: { id: string; number: number; table_name: string };
-    options: ImportOptions;
-    path: string;
-    size: number;
-  },
+  state: LoadState,
 ): Promise<ImportResult> {
   const { job, version, options } = state;
   const fields = resource.fields;
@@ -421,13 +424,7 @@ async function tryBulk(
   resource: ResourceView,
   table: Table,
   mapping: ReturnType<typeof mapHeader>,
-  state: {
-    job: { id: string };
-    version: { table_name: string };
-    options: ImportOptions;
-    path: string;
-    size: number;
-  },
+  state: LoadState,
   setProgress: (progress: JobProgress) => void,
 ): Promise<{
   rows: number | null;
@@ -492,10 +489,7 @@ async function loadRows(
   table: Table,
   mapping: ReturnType<typeof mapHeader>,
   fields: ResourceView['fields'],
-  state: {
-    job: { id: string };
-    version: { table_name: string };
-    options: ImportOptions;
+  state: LoadState & {
     bad: BadRowReport;
     invalid: number[];
     scan: ImportScan | null;
