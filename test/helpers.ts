@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/core/config.ts';
-import { cliCtx } from '../src/core/context.ts';
+import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
@@ -56,6 +56,8 @@ export interface TestApp {
   logs: string[];
   request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   login(username: string, password?: string): Promise<string>;
+  /** A context acting as `username`, as the command line acts, for calling services directly. */
+  actAs(username: string): Promise<Ctx>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,22 @@ export async function startTestApp(
       const res = await request({ method: 'POST', url: '/v1/auth/login', payload: { username, password } });
       if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);
       return res.json().token as string;
+    },
+    async actAs(username) {
+      const user = await database.db
+        .selectFrom('users')
+        .select(['id', 'username', 'org_id', 'roles'])
+        .where('username', '=', username)
+        .executeTakeFirstOrThrow();
+      return cliCtx(database.db, config, {
+        kind: 'cli',
+        credentialId: 'cli',
+        userId: user.id,
+        username: user.username,
+        orgId: user.org_id,
+        roles: user.roles,
+        scopes: 'all',
+      });
     },
     async close() {
       await app.close();

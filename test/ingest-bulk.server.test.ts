@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as catalog from '../src/catalog/service.ts';
 import * as classify from '../src/classify/service.ts';
-import { type Ctx, cliCtx } from '../src/core/context.ts';
+import type { Ctx } from '../src/core/context.ts';
 import { AppError } from '../src/core/errors.ts';
 import { demoRows } from '../src/demo/data.ts';
 import { findDemoResource } from '../src/demo/resources.ts';
@@ -37,18 +37,7 @@ const HEADER = FIELDS.map((f) => f.label);
 
 beforeAll(async () => {
   t = await startTestApp();
-  const principal = (
-    await t.request({ method: 'GET', url: '/v1/me', token: await t.login('steward.health') })
-  ).json();
-  ctx = cliCtx(t.database.db, t.config, {
-    kind: 'cli',
-    credentialId: 'cli',
-    userId: principal.user.id,
-    username: 'steward.health',
-    orgId: principal.organization.id,
-    roles: ['data_steward'],
-    scopes: 'all',
-  });
+  ctx = await t.actAs('steward.health');
   dir = await mkdtemp(path.join(tmpdir(), 'shutong-bulk-'));
 });
 afterAll(async () => {
@@ -252,17 +241,7 @@ describe('classifying a bulk import', () => {
       CLASSIFY_FULL_SCAN_ROWS: String(FULL_SCAN),
       CLASSIFY_SAMPLE_ROWS: String(SAMPLE),
     });
-    const token = await app.login('steward.health');
-    const me = (await app.request({ method: 'GET', url: '/v1/me', token })).json();
-    steward = cliCtx(app.database.db, app.config, {
-      kind: 'cli',
-      credentialId: 'cli',
-      userId: me.user.id,
-      username: 'steward.health',
-      orgId: me.organization.id,
-      roles: ['data_steward'],
-      scopes: 'all',
-    });
+    steward = await app.actAs('steward.health');
   });
   afterAll(() => app.close());
 

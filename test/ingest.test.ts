@@ -4,7 +4,6 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliCtx } from '../src/core/context.ts';
 import * as ingest from '../src/ingest/service.ts';
 import { sweepAbandonedImports } from '../src/ingest/service.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
@@ -321,19 +320,10 @@ describe('importing a version', () => {
 
   it('cleans up after an import whose node died: no partial version, the previous one still current', async () => {
     const before = await datasetRows(resourceCode);
-    const principal = (await t.request({ method: 'GET', url: '/v1/me', token: steward })).json();
     const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp('/tmp/shutong-ingest-'));
     const file = `${dir}/v.csv`;
     await import('node:fs/promises').then((fs) => fs.writeFile(file, csv));
-    const ctx = cliCtx(t.database.db, t.config, {
-      kind: 'cli',
-      credentialId: 'cli',
-      userId: principal.user.id,
-      username: 'steward.health',
-      orgId: principal.organization.id,
-      roles: ['data_steward'],
-      scopes: 'all',
-    });
+    const ctx = await t.actAs('steward.health');
     // Prepared (job and loading version exist) but never run: as if the node was killed.
     const prepared = await ingest.prepareImport(ctx, resourceCode, file, { sourceName: 'v.csv' });
     await t.database.db
