@@ -195,12 +195,11 @@ export const classifyStore = {
     columns: string[],
     ordinals: readonly number[],
   ): Promise<(string | null)[][]> {
-    const list = columns.map((c, i) => `${ident(c)}::text AS c${i}`);
-    const { rows } = await sql<
-      Record<string, string | null>
-    >`SELECT ${sql.raw(list.join(', '))} FROM ${sql.raw(
-      `${DATASET_SCHEMA}.${ident(tableName)}`,
-    )} WHERE ${sql.raw(ident(ROW_ORDINAL))} = ANY(${ordinals.map(String)}::bigint[]) ORDER BY ${sql.raw(ident(ROW_ORDINAL))}`.execute(
+    const list = sql.raw(columns.map((c, i) => `${ident(c)}::text AS c${i}`).join(', '));
+    const table = sql.raw(`${DATASET_SCHEMA}.${ident(tableName)}`);
+    const ordinal = sql.raw(ident(ROW_ORDINAL));
+    const { rows } = await sql<Record<string, string | null>>`
+      SELECT ${list} FROM ${table} WHERE ${ordinal} = ANY(${ordinals.map(String)}::bigint[]) ORDER BY ${ordinal}`.execute(
       db,
     );
     return rows.map((row) => columns.map((_, i) => row[`c${i}`] ?? null));

@@ -60,7 +60,7 @@ export function copyCsv(db: Db, qualifiedTable: string, columns: string[], csv: 
  */
 export type StreamCopier = (
   copyStatement: string,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: { session?: string[]; accept?: (rows: number) => boolean },
 ) => Promise<{ rows: number; committed: boolean }>;
 const streamCopiers = new WeakMap<Db, StreamCopier>();
@@ -87,16 +87,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // the process; with this listener its next query fails instead and the pool discards it.
     pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    copiers.set(db, async (qualifiedTable, columns, csv) => {
-      const client = await pool.connect();
-      try {
-        const stream = client.query(copyFrom(copySql(qualifiedTable, columns, 'STDIN')));
-        await pipeline(Readable.from([csv]), stream);
-      } finally {
-        client.release();
-      }
-    });
-    streamCopiers.set(db, async (copyStatement, source, options) => {
+    const streamCopy: StreamCopier = async (copyStatement, source, options) => {
       const client = await pool.connect();
       let broken: unknown;
       try {
@@ -117,6 +108,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         // A connection that could not roll back is not given to the next caller.
         client.release(broken instanceof Error ? broken : undefined);
       }
+    };
+    streamCopiers.set(db, streamCopy);
+    // The row path's chunks go through the same COPY, one text chunk each.
+    copiers.set(db, async (qualifiedTable, columns, csv) => {
+      await streamCopy(copySql(qualifiedTable, columns, 'STDIN'), [Buffer.from(csv)], {});
     });
     return {
       db,

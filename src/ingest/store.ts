@@ -84,7 +84,7 @@ export const ingestStore = {
   /**
    * Rows that repeat an earlier row's key: rows minus distinct keys (all-null keys are one key).
    * One key column is counted as a plain column (faster than a row value); the sort gets memory
-   * enough to stay off disk for a few million keys.
+   * enough to stay off disk for a few million keys (SET LOCAL: call it in a transaction).
    */
   async duplicateKeys(db: Executor, tableName: string, keyColumns: string[]): Promise<number | null> {
     if (keyColumns.length === 0) return null;
