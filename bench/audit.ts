@@ -17,15 +17,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { appendBulk } from '../src/audit/bulk.ts';
+import { type AuditEvent, appendAudit } from '../src/audit/append.ts';
 import { startIntegrator } from '../src/audit/integrate.ts';
 import { signHead, verifyLog } from '../src/audit/service.ts';
-import { type AuditEvent, appendAudit } from '../src/core/audit-trail.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { type Db, openDatabase, type Tx } from '../src/core/db.ts';
 import { newId } from '../src/core/ids.ts';
 import { migrate } from '../src/core/migrate.ts';
+import { appendBulk } from '../test/support/audit-bulk.ts';
 import { type BenchContext, type BenchReport, fmt } from './support.ts';
 
 const VERIFY_ENTRIES = Number(process.env.VERIFY_ENTRIES ?? 1_000_000);

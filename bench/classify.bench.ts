@@ -27,14 +27,14 @@ import { pathToFileURL } from 'node:url';
 import * as catalog from '../src/catalog/service.ts';
 import { workerPaysOff } from '../src/classify/background.ts';
 import { classifyFile } from '../src/classify/cli.ts';
-import { type CorpusEvaluation, evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
-import { predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
-import { createColumnScanner, createRowSampler, SKIP } from '../src/classify/scan.ts';
 import { loadConfig } from '../src/core/config.ts';
 import * as ingest from '../src/ingest/service.ts';
+import { createColumnScanner, createRowSampler, SKIP } from '../src/rules/scan.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
 import { makeUscc } from '../src/standards/uscc.ts';
+import { type CorpusEvaluation, evaluate, formatEvaluation, generateCorpus } from '../test/support/corpus.ts';
+import { predictFiles, writeCorpusFiles } from '../test/support/corpus-files.ts';
 import {
   type BenchContext,
   type BenchReport,

@@ -13,13 +13,13 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { maskSql } from '../src/classify/masking.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
-import { compileFilter } from '../src/gateway/filters.ts';
+import { compileFilter } from '../src/rules/filters.ts';
+import { maskSql } from '../src/rules/masking.ts';
 import { buildServer } from '../src/server.ts';
 
 const ROWS = 100_000;

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../src/audit/append.ts';
 import { entryLeafHash } from '../src/audit/entry.ts';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.ts';
 import { verifyTreeHead } from '../src/audit/signing.ts';
-import { appendAudit } from '../src/core/audit-trail.ts';
 import { withTx } from '../src/core/db.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 

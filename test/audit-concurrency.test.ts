@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { appendAudit } from '../src/audit/append.ts';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
 import { platformKey, verifyLog } from '../src/audit/service.ts';
 import { readTreeState } from '../src/audit/store.ts';
-import { appendAudit } from '../src/core/audit-trail.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { expectOneConsistentTree, migrated, targetsPerTest } from './audit-support.ts';
 

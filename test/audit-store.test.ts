@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendBulk } from '../src/audit/bulk.ts';
+import { appendAudit } from '../src/audit/append.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
 import {
   consistencyProof,
@@ -19,11 +19,11 @@ import { withStoredTree } from '../src/audit/nodes.ts';
 import { verifySegment } from '../src/audit/segment.ts';
 import { exportSegment, platformKey, proveInclusion, signHead, verifyLog } from '../src/audit/service.ts';
 import { ensureBackfilled, readTreeState } from '../src/audit/store.ts';
-import { appendAudit } from '../src/core/audit-trail.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { migrate, readMigrations } from '../src/core/migrate.ts';
 import { freshDatabase } from './helpers.ts';
+import { appendBulk } from './support/audit-bulk.ts';
 
 let keyDir: string;
 let config: Config;

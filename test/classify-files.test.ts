@@ -6,11 +6,11 @@ import { promisify } from 'node:util';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyFile, contractColumns } from '../src/classify/cli.ts';
-import { evaluate, formatEvaluation, generateCorpus } from '../src/classify/corpus.ts';
-import { type CorpusFile, predictFiles, writeCorpusFiles } from '../src/classify/corpus-files.ts';
-import { DETECTOR_IDS } from '../src/classify/detectors.ts';
-import { GRADES } from '../src/classify/grades.ts';
+import { DETECTOR_IDS } from '../src/rules/detectors.ts';
+import { GRADES } from '../src/rules/grades.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
+import { evaluate, formatEvaluation, generateCorpus } from './support/corpus.ts';
+import { type CorpusFile, predictFiles, writeCorpusFiles } from './support/corpus-files.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');

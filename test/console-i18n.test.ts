@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DETECTOR_IDS } from '../src/classify/detectors.ts';
-import { MASK_FAMILIES } from '../src/classify/masking.ts';
 import { ALERT_SEVERITIES, ALERT_STATES, FREEZE_SCOPES, GRADES, ROLES } from '../src/core/tables.ts';
+import { DETECTOR_IDS } from '../src/rules/detectors.ts';
+import { MASK_FAMILIES } from '../src/rules/masking.ts';
 import { en, zh } from '../web/src/locales.ts';
 
 // The console has two languages; a key missing in one shows as a raw key to its users. These

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Filter, matches } from '../src/gateway/filters.ts';
+import { type Filter, matches } from '../src/rules/filters.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { ROWS, sharingFixture } from './sharing-fixture.ts';
 

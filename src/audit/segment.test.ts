@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { makeLog, signHeads } from '../../test/support/audit-log.ts';
 import { type AuditEntry, entryLeafHash } from './entry.ts';
 import { fromHex, memoryHasher, toHex } from './merkle.ts';
 import { type AuditSegment, buildSegment, SEGMENT_FORMAT, verifySegment } from './segment.ts';
 import { generateSigningKeyPair } from './signing.ts';
-import { makeLog, signHeads } from './test-support.ts';
 
 const keys = generateSigningKeyPair();
 const otherKeys = generateSigningKeyPair();

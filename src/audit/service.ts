@@ -5,7 +5,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
-import { appendAudit } from '../core/audit-trail.ts';
 import { type AccessRule, authorize, type Principal } from '../core/auth.ts';
 import type { Config } from '../core/config.ts';
 import type { Ctx } from '../core/context.ts';
@@ -14,8 +13,12 @@ import { withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import type { Page } from '../core/paging.ts';
 import type { Role } from '../core/tables.ts';
+import { appendAudit } from './append.ts';
 import { FIRST_SEQ } from './entry.ts';
 import { integrateAudit } from './integrate.ts';
+
+/** Brings committed pending entries into the tree (readers that need positions call it first). */
+export { integrateAudit };
 import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
 import { type AuditSegment, buildSegment } from './segment.ts';

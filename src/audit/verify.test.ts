@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { makeEntry, makeLog, signHeads } from '../../test/support/audit-log.ts';
 import { entryLeafHash } from './entry.ts';
 import { Frontier, rootOf, toHex } from './merkle.ts';
 import { generateSigningKeyPair, signTreeHead } from './signing.ts';
-import { makeEntry, makeLog, signHeads } from './test-support.ts';
 import { type LogProblem, LogVerifier, type StoredAuditEntry, verifyLog } from './verify.ts';
 
 const keys = generateSigningKeyPair();

@@ -1,11 +1,11 @@
-import { highestGrade } from '../classify/grades.ts';
-import { appendAudit } from '../core/audit-trail.ts';
+import { appendAudit } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Category, DataType, Grade, OpenType, SharingType } from '../core/tables.ts';
+import { highestGrade } from '../rules/grades.ts';
 import { indexLexemes, parseQuery } from './search-text.ts';
 import { type FieldRow, type ResourceRow, type SearchDocument, catalogStore as store } from './store.ts';
 import { findTheme } from './themes.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createColumnScanner, createRowSampler, SKIP } from '../rules/scan.ts';
 import { makeResidentId } from '../standards/resident-id.ts';
 import { createRowScanner } from './background.ts';
-import { createColumnScanner, createRowSampler, SKIP } from './scan.ts';
 
 const HEADER = ['身份证号', '手机', '区县', '备注'];
 const row = (i: number) => [

@@ -7,7 +7,7 @@ import {
   createRowSampler,
   type ScanOptions,
   SKIP,
-} from './scan.ts';
+} from '../rules/scan.ts';
 import type { WorkerRequest } from './scan-worker.ts';
 
 /**

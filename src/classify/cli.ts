@@ -5,15 +5,10 @@
  */
 import { type Command, Option } from 'commander';
 import { AppError } from '../core/errors.ts';
-import {
-  FileReadError,
-  type OpenTableOptions,
-  openTable,
-  type TableFormat,
-} from '../ingest/readers/index.ts';
-import type { DetectorId } from './detectors.ts';
-import type { Grade } from './grades.ts';
-import { type ColumnResult, createColumnScanner, type ScanOptions } from './scan.ts';
+import { FileReadError, type OpenTableOptions, openTable, type TableFormat } from '../readers/index.ts';
+import type { DetectorId } from '../rules/detectors.ts';
+import type { Grade } from '../rules/grades.ts';
+import { type ColumnResult, createColumnScanner, type ScanOptions } from '../rules/scan.ts';
 
 export interface FileClassifyOptions {
   encoding?: string | undefined;

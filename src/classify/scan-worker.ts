@@ -5,7 +5,7 @@
  * counter, which the importing thread waits on when it runs too far ahead.
  */
 import { parentPort } from 'node:worker_threads';
-import { type ColumnJudge, createColumnJudge, type ScanOptions } from './scan.ts';
+import { type ColumnJudge, createColumnJudge, type ScanOptions } from '../rules/scan.ts';
 
 export type WorkerRequest =
   | {

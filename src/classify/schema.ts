@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { GRADES } from './grades.ts';
+import { GRADES } from '../rules/grades.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);

@@ -1,12 +1,11 @@
+import { appendAudit } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
-import { appendAudit } from '../core/audit-trail.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
-import { createRowScanner, type PlainScanOptions, type ScanSummary } from './background.ts';
-import { type Grade, gradeRank, highestGrade } from './grades.ts';
+import { type Grade, gradeRank, highestGrade } from '../rules/grades.ts';
 import {
   type ColumnResult,
   createColumnJudge,
@@ -17,7 +16,8 @@ import {
   OBSERVE,
   sampleOrdinals,
   sampleRandom,
-} from './scan.ts';
+} from '../rules/scan.ts';
+import { createRowScanner, type PlainScanOptions, type ScanSummary } from './background.ts';
 import { type ClassificationRow, type FlagEntry, type GradeFlag, classifyStore as store } from './store.ts';
 
 /**

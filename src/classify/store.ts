@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
+import { DATASET_SCHEMA, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Executor } from '../core/db.ts';
 import type { FieldClassificationsTable, Grade } from '../core/tables.ts';
-import { DATASET_SCHEMA, ident, ROW_ORDINAL } from '../ingest/store.ts';
 
 export type ClassificationRow = Selectable<FieldClassificationsTable>;
 

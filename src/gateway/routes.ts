@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
-import { FILTER_OPS } from './filters.ts';
+import { FILTER_OPS } from '../rules/filters.ts';
 import * as gateway from './service.ts';
 
 const access = { roles: 'any', scope: 'gateway' } as const;

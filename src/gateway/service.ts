@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
-import { derivePseudonymKey, maskSql } from '../classify/masking.ts';
-import { appendAudit } from '../core/audit-trail.ts';
+import { appendAudit } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
+import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { DataType } from '../core/tables.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../ingest/store.ts';
 import { guardGatewayCall } from '../monitor/service.ts';
-import { ipAllowed } from '../sharing/policy.ts';
-import { type ContractRow, effectiveState, findContract } from '../sharing/service.ts';
 import {
   checkFilter,
   compileFilter,
@@ -18,7 +15,9 @@ import {
   type FilterField,
   fieldsOf,
   parseQueryFilters,
-} from './filters.ts';
+} from '../rules/filters.ts';
+import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
+import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sharing/service.ts';
 
 /**
  * The contract-enforcing gateway. Every request reads the contract afresh from the database (so

@@ -1,4 +1,4 @@
-import { appendAudit, auditAs } from '../core/audit-trail.ts';
+import { appendAudit, auditAs } from '../audit/append.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SCOPES, type Scope } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../core/crypto.ts';

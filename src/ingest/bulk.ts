@@ -14,14 +14,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { ident } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { streamCopier } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
-import { CR, LF, QUOTE } from './readers/csv.ts';
-import { CheckedTextDecoder, detectBom } from './readers/encoding.ts';
-import type { Table } from './readers/index.ts';
-import { DEFAULT_LIMITS } from './readers/types.ts';
-import { ident } from './store.ts';
+import { CR, LF, QUOTE } from '../readers/csv.ts';
+import { CheckedTextDecoder, detectBom } from '../readers/encoding.ts';
+import type { Table } from '../readers/index.ts';
+import { DEFAULT_LIMITS } from '../readers/types.ts';
 
 enum State {
   FieldStart = 0,

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { appendAudit } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { type ImportScan, sampledImportScan, startImportScan } from '../classify/service.ts';
-import { appendAudit } from '../core/audit-trail.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
+import { DATASET_SCHEMA, datasetTable } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -21,7 +22,6 @@ import {
   sweepAbandonedJobs,
 } from '../core/jobs.ts';
 import type { DataType } from '../core/tables.ts';
-import { bulkColumns, bulkLoad } from './bulk.ts';
 import {
   BadRowReport,
   type CellValue,
@@ -34,9 +34,10 @@ import {
   type Table,
   type TableFormat,
   type TableRow,
-} from './readers/index.ts';
+} from '../readers/index.ts';
+import { bulkColumns, bulkLoad } from './bulk.ts';
 import { type ColumnStats, columnStats } from './stats.ts';
-import { DATASET_SCHEMA, datasetTable, ingestStore as store } from './store.ts';
+import { ingestStore as store } from './store.ts';
 
 export interface ImportOptions {
   /** The file name as the user knows it (the stored path may be a temporary file). */

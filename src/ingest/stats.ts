@@ -6,9 +6,9 @@
  * refused values per column.
  */
 import { sql } from 'kysely';
+import { ident } from '../core/datasets.ts';
 import { type Db, withTx } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
-import { ident } from './store.ts';
 
 /** Rows ANALYZE reads in full at its default statistics target: their distinct counts are exact. */
 const FULL_SAMPLE_ROWS = 30_000;

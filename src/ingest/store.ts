@@ -1,10 +1,7 @@
 import { sql } from 'kysely';
+import { datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import { copyCsv, type Db, type Executor } from '../core/db.ts';
 import type { DataType, VersionState } from '../core/tables.ts';
-
-/** Dataset rows live in schema `datasets`, one table per version: `datasets.v_<version id>`. */
-export const DATASET_SCHEMA = 'datasets';
-export const ROW_ORDINAL = '_row';
 
 const SQL_TYPES: Record<DataType, string> = {
   integer: 'bigint',
@@ -14,17 +11,6 @@ const SQL_TYPES: Record<DataType, string> = {
   timestamp: 'timestamptz',
   text: 'text',
 };
-
-// Field names are validated as ^[a-z_][a-z0-9_]*$ and table names are built from ids; quoting
-// them anyway keeps reserved words (order, user, …) usable as column names.
-export const ident = (name: string) => {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
-  return `"${name}"`;
-};
-
-export function datasetTable(tableName: string): string {
-  return `${DATASET_SCHEMA}.${ident(tableName)}`;
-}
 
 export const ingestStore = {
   async nextVersionNumber(db: Executor, resourceId: string): Promise<number> {

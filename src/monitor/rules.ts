@@ -1,7 +1,7 @@
-import { detectorById, isDetectorId } from '../classify/detectors.ts';
-import { type Grade, gradeRank } from '../classify/grades.ts';
 import type { MonitorSettings } from '../core/config.ts';
 import type { AlertSeverity } from '../core/tables.ts';
+import { detectorById, isDetectorId } from '../rules/detectors.ts';
+import { type Grade, gradeRank } from '../rules/grades.ts';
 
 /**
  * The early-warning rules as a declared table. Each rule is a pure function of one evaluation

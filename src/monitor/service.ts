@@ -1,6 +1,5 @@
-import { integrateAudit } from '../audit/integrate.ts';
-import { createColumnScanner } from '../classify/scan.ts';
-import { appendAudit } from '../core/audit-trail.ts';
+import { appendAudit } from '../audit/append.ts';
+import { integrateAudit } from '../audit/service.ts';
 import { type AccessRule, authorize } from '../core/auth.ts';
 import { type Config, loadConfig, type MonitorSettings } from '../core/config.ts';
 import type { Ctx } from '../core/context.ts';
@@ -10,6 +9,7 @@ import { newId } from '../core/ids.ts';
 import { NODE_ID } from '../core/jobs.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { AlertSeverity, AlertState, FreezeScope, Grade, Role } from '../core/tables.ts';
+import { createColumnScanner } from '../rules/scan.ts';
 import {
   bucketOf,
   type ContractFacts,

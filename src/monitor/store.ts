@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
+import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Executor } from '../core/db.ts';
 import type { AlertState, AlertsTable, FreezeScope, FreezesTable } from '../core/tables.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../ingest/store.ts';
 import type { ContractFacts, MonitorEvent, WindowSum } from './rules.ts';
 
 export type AlertRow = Selectable<AlertsTable>;

@@ -1,9 +1,9 @@
-import { defaultMaskFor, isDetectorId } from '../classify/detectors.ts';
-import { effectiveGrade, type Grade } from '../classify/grades.ts';
-import { isAtLeastAsStrict, isMaskRuleId, parseMaskRule } from '../classify/masking.ts';
 import { AppError } from '../core/errors.ts';
 import type { Operation } from '../core/tables.ts';
-import { checkFilter, type Filter, type FilterField } from '../gateway/filters.ts';
+import { defaultMaskFor, isDetectorId } from '../rules/detectors.ts';
+import { checkFilter, type Filter, type FilterField } from '../rules/filters.ts';
+import { effectiveGrade, type Grade } from '../rules/grades.ts';
+import { isAtLeastAsStrict, isMaskRuleId, parseMaskRule } from '../rules/masking.ts';
 
 /**
  * The sharing rules of REFERENCE.md as functions of a resource's fields and a request: which

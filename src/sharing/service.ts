@@ -1,8 +1,6 @@
+import { auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
-import { type Grade, isGrade } from '../classify/grades.ts';
-import { describeMaskRule } from '../classify/masking.ts';
-import { auditAs } from '../core/audit-trail.ts';
 import { authorize, hasRole, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
@@ -10,7 +8,9 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { ApplicationState, ContractState, Operation } from '../core/tables.ts';
-import { describeFilter, type Filter } from '../gateway/filters.ts';
+import { describeFilter, type Filter } from '../rules/filters.ts';
+import { type Grade, isGrade } from '../rules/grades.ts';
+import { describeMaskRule } from '../rules/masking.ts';
 import {
   addWorkingDays,
   autoApproves,
@@ -22,6 +22,9 @@ import {
   type TermChanges,
   type Terms,
 } from './policy.ts';
+
+/** Whether a caller's address is inside a contract's allowlist (the gateway asks on every request). */
+export { ipAllowed } from './policy.ts';
 
 /** DESIGN.md's application lifecycle. Approval goes to security review when the granted fields need it. */
 export const APPLICATION_LIFECYCLE: TransitionTable<

@@ -10,7 +10,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildZip, workbookParts } from '../../src/ingest/readers/test-support.ts';
+import { buildZip, workbookParts } from '../support/readers.ts';
 import {
   apiKey,
   call,

@@ -1,7 +1,7 @@
 import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 import { exactNumber, type JsonElement, JsonRowScanner } from './json.ts';
-import { makeTempDir, readAll, readError } from './test-support.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
 const dir = makeTempDir();

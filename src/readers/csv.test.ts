@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 import { CsvRecordParser, detectDelimiter } from './csv.ts';
-import { makeTempDir, readAll, readError } from './test-support.ts';
 import { DEFAULT_LIMITS, type RawRecord } from './types.ts';
 
 const dir = makeTempDir();

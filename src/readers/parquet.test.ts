@@ -2,7 +2,7 @@ import { type FileMetaData, parquetMetadata } from 'hyparquet';
 import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDir, readAll, readError } from './test-support.ts';
+import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 
 const dir = makeTempDir();
 afterAll(() => dir.remove());

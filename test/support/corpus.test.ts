@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createColumnScanner } from '../../src/rules/scan.ts';
 import { evaluate, formatEvaluation, formatMargins, generateCorpus } from './corpus.ts';
-import { createColumnScanner } from './scan.ts';
 
 describe('labelled corpus', () => {
   const corpus = generateCorpus();

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { FileReadError } from './errors.ts';
-import { type OpenTableOptions, openTable } from './index.ts';
-import type { TableRow } from './types.ts';
+import { FileReadError } from '../../src/readers/errors.ts';
+import { type OpenTableOptions, openTable } from '../../src/readers/index.ts';
+import type { TableRow } from '../../src/readers/types.ts';
 
 export interface TempDir {
   path: string;

@@ -1,9 +1,9 @@
 /** Deterministic audit logs for the tests of this folder. */
-import type { AuditEntry } from './entry.ts';
-import { entryLeafHash, FIRST_SEQ } from './entry.ts';
-import { Frontier, toHex } from './merkle.ts';
-import { type SignedTreeHead, signTreeHead } from './signing.ts';
-import type { StoredAuditEntry } from './verify.ts';
+import type { AuditEntry } from '../../src/audit/entry.ts';
+import { entryLeafHash, FIRST_SEQ } from '../../src/audit/entry.ts';
+import { Frontier, toHex } from '../../src/audit/merkle.ts';
+import { type SignedTreeHead, signTreeHead } from '../../src/audit/signing.ts';
+import type { StoredAuditEntry } from '../../src/audit/verify.ts';
 
 const ACTIONS = [
   'resource.create',

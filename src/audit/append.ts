@@ -1,6 +1,6 @@
-import { noteAppend } from '../audit/integrate.ts';
-import type { Executor } from './db.ts';
-import { newId } from './ids.ts';
+import type { Executor } from '../core/db.ts';
+import { newId } from '../core/ids.ts';
+import { noteAppend } from './integrate.ts';
 
 /**
  * The append-only record of state changes. Callers pass the transaction of the change itself,

@@ -10,8 +10,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import type { DetectorId } from '../../src/rules/detectors.ts';
 import type { LabelledColumn } from './corpus.ts';
-import type { DetectorId } from './detectors.ts';
 
 export type CorpusFileKind = 'csv-gb18030' | 'csv-utf8' | 'xlsx';
 

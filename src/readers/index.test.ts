@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 import { rowProblem } from './errors.ts';
 import { BadRowReport, detectFormat } from './index.ts';
-import { makeTempDir, readAll, readError } from './test-support.ts';
 
 const dir = makeTempDir();
 afterAll(() => dir.remove());

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildZip, makeTempDir, readAll, readError, workbookParts } from './test-support.ts';
+import { buildZip, makeTempDir, readAll, readError, workbookParts } from '../../test/support/readers.ts';
 import { classifyNumberFormat, excelSerialToText } from './xlsx.ts';
 
 const dir = makeTempDir();

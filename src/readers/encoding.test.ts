@@ -1,8 +1,8 @@
 import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 import { CheckedTextDecoder, detectEncoding, normalizeEncoding } from './encoding.ts';
 import { FileReadError } from './errors.ts';
-import { makeTempDir, readAll, readError } from './test-support.ts';
 
 const dir = makeTempDir();
 afterAll(() => dir.remove());

@@ -4,10 +4,10 @@
  * result is indistinguishable from entries appended one at a time.
  */
 import { sql } from 'kysely';
-import type { Tx } from '../core/db.ts';
-import { newId } from '../core/ids.ts';
-import { entryLeafHash, FIRST_SEQ } from './entry.ts';
-import { lockTreeState, saveTreeState } from './store.ts';
+import { entryLeafHash, FIRST_SEQ } from '../../src/audit/entry.ts';
+import { lockTreeState, saveTreeState } from '../../src/audit/store.ts';
+import type { Tx } from '../../src/core/db.ts';
+import { newId } from '../../src/core/ids.ts';
 
 export interface BulkEntry {
   time: Date;

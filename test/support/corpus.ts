@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { Faker, zh_CN } from '@faker-js/faker';
-import { luhnCheckDigit } from '../standards/luhn.ts';
-import { fullRegionName } from '../standards/region.ts';
-import { makeLegacyResidentId, makeResidentId } from '../standards/resident-id.ts';
-import { makeUscc, USCC_ALPHABET } from '../standards/uscc.ts';
-import { DETECTOR_IDS, DETECTORS, type DetectorId } from './detectors.ts';
-import { cellText } from './scan.ts';
+import { DETECTOR_IDS, DETECTORS, type DetectorId } from '../../src/rules/detectors.ts';
+import { cellText } from '../../src/rules/scan.ts';
+import { luhnCheckDigit } from '../../src/standards/luhn.ts';
+import { fullRegionName } from '../../src/standards/region.ts';
+import { makeLegacyResidentId, makeResidentId } from '../../src/standards/resident-id.ts';
+import { makeUscc, USCC_ALPHABET } from '../../src/standards/uscc.ts';
 
 /**
  * A labelled corpus of table columns for measuring the detectors: realistic columns of Chinese

@@ -6,8 +6,15 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  buildZip,
+  makeTempDir,
+  readAll,
+  readError,
+  rssMiB,
+  workbookParts,
+} from '../../test/support/readers.ts';
 import { openTable } from './index.ts';
-import { buildZip, makeTempDir, readAll, readError, rssMiB, workbookParts } from './test-support.ts';
 
 const dir = makeTempDir();
 afterAll(() => dir.remove());
