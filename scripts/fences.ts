@@ -1,0 +1,147 @@
+/**
+ * The architecture's fences, checked as part of `npm run lint` (and held by test/fences.test.ts):
+ *
+ * - libraries (`src/core`, `src/standards`, `src/rules`, `src/readers`) import no capability and no
+ *   part of the program;
+ * - a capability reaches another only through its public files: `service.ts`, `schema.ts`, and the
+ *   audit log's one writer `audit/append.ts` — never its store or other internals;
+ * - capability folders import each other without cycles.
+ *
+ * The program (`src/*.ts`, `src/demo/`) may import anything; tests are not fenced.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const LIBRARIES = ['core', 'standards', 'rules', 'readers'] as const;
+const PROGRAM_FOLDERS = ['demo'];
+const PUBLIC_FILES = ['service.ts', 'schema.ts'];
+const PUBLIC_PATHS = ['audit/append.ts'];
+
+export interface Violation {
+  file: string;
+  line: number;
+  target: string;
+  rule: 'library-imports-capability' | 'capability-internals' | 'imports-program' | 'cycle';
+  message: string;
+}
+
+type Layer = { kind: 'program' } | { kind: 'library'; name: string } | { kind: 'capability'; name: string };
+
+function layerOf(file: string): Layer | null {
+  const parts = file.split('/');
+  if (parts[0] !== 'src') return null;
+  if (parts.length === 2) return { kind: 'program' };
+  const folder = parts[1]!;
+  if (PROGRAM_FOLDERS.includes(folder)) return { kind: 'program' };
+  if ((LIBRARIES as readonly string[]).includes(folder)) return { kind: 'library', name: folder };
+  return { kind: 'capability', name: folder };
+}
+
+// Static imports and re-exports (`… from '…'`, over several lines too), side-effect imports and import().
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*\(?\s*['"]([^'"]+)['"]/g;
+
+function importsOf(source: string): { spec: string; line: number }[] {
+  const found: { spec: string; line: number }[] = [];
+  for (const match of source.matchAll(IMPORT)) {
+    const spec = match[1] ?? match[2]!;
+    if (!spec.startsWith('.')) continue;
+    found.push({ spec, line: source.slice(0, match.index).split('\n').length });
+  }
+  return found;
+}
+
+/** Checks a set of source files (repository-relative path → text); returns every fence crossed. */
+export function checkFences(files: ReadonlyMap<string, string>): Violation[] {
+  const violations: Violation[] = [];
+  const edges = new Map<string, Map<string, { file: string; line: number; target: string }>>();
+  for (const [file, source] of files) {
+    if (/\.test\.ts$/.test(file)) continue;
+    const from = layerOf(file);
+    if (!from || from.kind === 'program') continue;
+    for (const { spec, line } of importsOf(source)) {
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+      const to = layerOf(target);
+      if (!to) continue;
+      const at = { file, line, target };
+      if (to.kind === 'program') {
+        violations.push({
+          ...at,
+          rule: 'imports-program',
+          message: `${file} imports the program (${target})`,
+        });
+      } else if (from.kind === 'library' && to.kind === 'capability') {
+        violations.push({
+          ...at,
+          rule: 'library-imports-capability',
+          message: `library ${from.name} imports capability ${to.name} (${target})`,
+        });
+      } else if (from.kind === 'capability' && to.kind === 'capability' && to.name !== from.name) {
+        const inside = target.slice(`src/${to.name}/`.length);
+        if (!PUBLIC_FILES.includes(inside) && !PUBLIC_PATHS.includes(`${to.name}/${inside}`)) {
+          violations.push({
+            ...at,
+            rule: 'capability-internals',
+            message: `${file} reaches into ${to.name}'s internals (${target}); go through ${to.name}/service.ts`,
+          });
+        }
+        if (!edges.has(from.name)) edges.set(from.name, new Map());
+        if (!edges.get(from.name)!.has(to.name)) edges.get(from.name)!.set(to.name, at);
+      }
+    }
+  }
+  for (const cycle of cyclesOf(edges)) {
+    const first = edges.get(cycle[0]!)!.get(cycle[1]!)!;
+    violations.push({
+      ...first,
+      rule: 'cycle',
+      message: `capabilities import each other in a cycle: ${[...cycle, cycle[0]].join(' → ')}`,
+    });
+  }
+  return violations;
+}
+
+/** Each elementary cycle once (depth-first over the folder graph, smallest folder name first). */
+function cyclesOf(edges: Map<string, Map<string, unknown>>): string[][] {
+  const cycles: string[][] = [];
+  const nodes = [...edges.keys()].sort();
+  for (const start of nodes) {
+    const walk = (node: string, trail: string[]) => {
+      for (const next of edges.get(node)?.keys() ?? []) {
+        if (next === start) cycles.push(trail);
+        else if (next > start && !trail.includes(next)) walk(next, [...trail, next]);
+      }
+    };
+    walk(start, [start]);
+  }
+  return cycles;
+}
+
+export function sourcesOf(root: string): Map<string, string> {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const files = new Map<string, string>();
+  for (const file of listed.split('\n')) {
+    if (/\.(ts|mjs)$/.test(file)) {
+      try {
+        files.set(file, readFileSync(path.join(root, file), 'utf8'));
+      } catch {
+        // listed by git but deleted in the working tree
+      }
+    }
+  }
+  return files;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const violations = checkFences(sourcesOf(path.resolve(import.meta.dirname, '..')));
+  for (const v of violations) console.error(`${v.file}:${v.line}  ${v.rule}  ${v.message}`);
+  if (violations.length > 0) {
+    console.error(`\n${violations.length} fence(s) crossed (see scripts/fences.ts for the rules)`);
+    process.exit(1);
+  }
+  console.log('fences: every import keeps the layers');
+}

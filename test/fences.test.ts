@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { checkFences, sourcesOf } from '../scripts/fences.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** The real tree with one file's text replaced or added. */
+function treeWith(file: string, text: string): Map<string, string> {
+  const files = sourcesOf(root);
+  files.set(file, text);
+  return files;
+}
+
+describe('architecture fences (npm run lint)', () => {
+  it('holds for the tree as it is', () => {
+    expect(checkFences(sourcesOf(root))).toEqual([]);
+  });
+
+  it('refuses a capability importing another capability’s store', () => {
+    const gateway = sourcesOf(root).get('src/gateway/service.ts')!;
+    const violations = checkFences(
+      treeWith('src/gateway/service.ts', `import { ingestStore } from '../ingest/store.ts';\n${gateway}`),
+    );
+    expect(violations).toEqual([
+      expect.objectContaining({
+        file: 'src/gateway/service.ts',
+        line: 1,
+        rule: 'capability-internals',
+        target: 'src/ingest/store.ts',
+      }),
+    ]);
+  });
+
+  it('refuses a library importing a capability, also through a multi-line or dynamic import', () => {
+    const violations = checkFences(
+      treeWith(
+        'src/rules/leak.ts',
+        "import {\n  a,\n  b,\n} from '../catalog/service.ts';\nexport const c = () => import('../audit/append.ts');\n",
+      ),
+    );
+    expect(violations.map((v) => [v.rule, v.target, v.line])).toEqual([
+      ['library-imports-capability', 'src/catalog/service.ts', 1],
+      ['library-imports-capability', 'src/audit/append.ts', 5],
+    ]);
+  });
+
+  it('refuses a cycle between capability folders even through their services', () => {
+    for (const text of [
+      "import { x } from '../catalog/service.ts';\nexport { x };\n",
+      "import '../catalog/service.ts';\n",
+    ]) {
+      const cyclic = checkFences(treeWith('src/identity/extra.ts', text));
+      expect(cyclic.map((v) => v.rule)).toEqual(['cycle']);
+      expect(cyclic[0]!.message).toMatch(/catalog → identity → catalog/);
+    }
+  });
+
+  it('lets the program and tests import anything', () => {
+    expect(
+      checkFences(treeWith('src/demo/extra.ts', "import { ingestStore } from '../ingest/store.ts';\n")),
+    ).toEqual([]);
+    expect(
+      checkFences(treeWith('src/gateway/x.test.ts', "import { ingestStore } from '../ingest/store.ts';\n")),
+    ).toEqual([]);
+  });
+});
