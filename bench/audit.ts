@@ -18,13 +18,14 @@ import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type AuditEvent, appendAudit } from '../src/audit/append.ts';
-import { startIntegrator } from '../src/audit/integrate.ts';
 import { signHead, verifyLog } from '../src/audit/service.ts';
+import { addAuditIntegration } from '../src/background.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { type Db, openDatabase, type Tx } from '../src/core/db.ts';
 import { newId } from '../src/core/ids.ts';
 import { migrate } from '../src/core/migrate.ts';
+import { Scheduler } from '../src/core/schedule.ts';
 import { appendBulk } from '../test/support/audit-bulk.ts';
 import { type BenchContext, type BenchReport, fmt } from './support.ts';
 
@@ -77,8 +78,12 @@ async function rate(
 ): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
-  const stopIntegrator =
-    integrateEveryMs === undefined ? undefined : startIntegrator(db, integrateEveryMs, console);
+  let integrator: Scheduler | undefined;
+  if (integrateEveryMs !== undefined) {
+    integrator = new Scheduler(console);
+    addAuditIntegration(integrator, db, integrateEveryMs);
+    integrator.start();
+  }
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (next < total) {
@@ -91,7 +96,7 @@ async function rate(
     }),
   );
   // Waits for a run in progress, then integrates what is left.
-  await stopIntegrator?.();
+  await integrator?.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return total / seconds;
 }

@@ -5,7 +5,11 @@
  *   part of the program;
  * - a capability reaches another only through its public files: `service.ts`, `schema.ts`, and the
  *   audit log's one writer `audit/append.ts` — never its store or other internals;
- * - capability folders import each other without cycles.
+ * - capability folders import each other without cycles;
+ * - every table has one owner (TABLE_OWNERS), and only the owner's folder writes it — insertInto,
+ *   updateTable, deleteFrom, raw INSERT/UPDATE/DELETE, or a lifecycle declared on the table. A
+ *   table written anywhere without a declared owner is a violation too, so a new table must say
+ *   whose it is.
  *
  * The program (`src/*.ts`, `src/demo/`) may import anything; tests are not fenced.
  */
@@ -18,11 +22,45 @@ const PROGRAM_FOLDERS = ['demo'];
 const PUBLIC_FILES = ['service.ts', 'schema.ts'];
 const PUBLIC_PATHS = ['audit/append.ts'];
 
+/** Each table and the one folder that writes it (migrations/ creates them). */
+export const TABLE_OWNERS: Record<string, string> = {
+  organizations: 'identity',
+  users: 'identity',
+  sessions: 'identity',
+  api_keys: 'identity',
+  resources: 'catalog',
+  resource_fields: 'catalog',
+  resource_history: 'catalog',
+  resource_code_counters: 'catalog',
+  dataset_versions: 'ingest',
+  field_classifications: 'classify',
+  applications: 'sharing',
+  contracts: 'sharing',
+  contract_usage: 'gateway',
+  audit_events: 'audit',
+  audit_tree_state: 'audit',
+  audit_tree_heads: 'audit',
+  audit_tree_nodes: 'audit',
+  alerts: 'monitor',
+  freezes: 'monitor',
+  monitor_state: 'monitor',
+  monitor_counters: 'monitor',
+  jobs: 'core',
+  settings: 'core',
+  schema_migrations: 'core',
+};
+
 export interface Violation {
   file: string;
   line: number;
   target: string;
-  rule: 'library-imports-capability' | 'capability-internals' | 'imports-program' | 'cycle';
+  rule:
+    | 'library-imports-capability'
+    | 'capability-internals'
+    | 'imports-program'
+    | 'cycle'
+    | 'foreign-table-write'
+    | 'table-without-owner';
   message: string;
 }
 
@@ -52,6 +90,39 @@ function importsOf(source: string): { spec: string; line: number }[] {
   return found;
 }
 
+// Kysely's writers and lifecycle declarations name the table as a string; raw SQL names it after
+// the verb (only known tables count there, so prose like "update the frontier" is not a write).
+const QUERY_WRITE =
+  /\b(?:insertInto|updateTable|deleteFrom|mergeInto)\(\s*'([a-z_]+)'|\btable:\s*'([a-z_]+)'/g;
+const RAW_WRITE = /\b(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?)\s+([a-z_]+)\b/gi;
+
+function tableWrites(file: string, source: string, owner: string): Violation[] {
+  const found: Violation[] = [];
+  const lineOf = (index: number) => source.slice(0, index).split('\n').length;
+  const check = (table: string, index: number, declaredOnly: boolean) => {
+    const expected = TABLE_OWNERS[table];
+    const at = { file, line: lineOf(index), target: table };
+    if (expected === undefined) {
+      if (!declaredOnly) {
+        found.push({
+          ...at,
+          rule: 'table-without-owner',
+          message: `${file} writes ${table}, which has no owner in TABLE_OWNERS`,
+        });
+      }
+    } else if (expected !== owner) {
+      found.push({
+        ...at,
+        rule: 'foreign-table-write',
+        message: `${file} writes ${table}, which only ${expected} writes; ask ${expected}/service.ts`,
+      });
+    }
+  };
+  for (const m of source.matchAll(QUERY_WRITE)) check((m[1] ?? m[2])!, m.index, false);
+  for (const m of source.matchAll(RAW_WRITE)) check(m[1]!.toLowerCase(), m.index, true);
+  return found;
+}
+
 /** Checks a set of source files (repository-relative path → text); returns every fence crossed. */
 export function checkFences(files: ReadonlyMap<string, string>): Violation[] {
   const violations: Violation[] = [];
@@ -60,6 +131,7 @@ export function checkFences(files: ReadonlyMap<string, string>): Violation[] {
     if (/\.test\.ts$/.test(file)) continue;
     const from = layerOf(file);
     if (!from || from.kind === 'program') continue;
+    violations.push(...tableWrites(file, source, from.name));
     for (const { spec, line } of importsOf(source)) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
       const to = layerOf(target);
@@ -143,5 +215,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`\n${violations.length} fence(s) crossed (see scripts/fences.ts for the rules)`);
     process.exit(1);
   }
-  console.log('fences: every import keeps the layers');
+  console.log('fences: every import keeps the layers; every table is written by its owner');
 }

@@ -155,23 +155,7 @@ keys
   .option('--expires-at <iso-time>', 'expiry, e.g. 2027-12-31T00:00:00Z')
   .action(async (opts: { user: string; name: string; scopes: string[]; expiresAt?: string }) => {
     await withDatabase(async (database) => {
-      const user = await database.db
-        .selectFrom('users')
-        .select(['id', 'username', 'org_id', 'roles', 'status'])
-        .where('username', '=', opts.user.toLowerCase())
-        .executeTakeFirst();
-      if (!user) throw new AppError('NOT_FOUND', { field: 'user', value: opts.user });
-      if (user.status !== 'active')
-        throw new AppError('FORBIDDEN', { field: 'user', reason: 'user_disabled' });
-      const principal: Principal = {
-        kind: 'cli',
-        credentialId: 'cli',
-        userId: user.id,
-        username: user.username,
-        orgId: user.org_id,
-        roles: user.roles,
-        scopes: 'all',
-      };
+      const principal = await identity.actingAs(database.db, { username: opts.user });
       const key = await identity.createApiKey(cliCtx(database.db, config, principal), {
         name: opts.name,
         scopes: opts.scopes,

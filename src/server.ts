@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { auditRoutes } from './audit/routes.ts';
+import { backgroundWork } from './background.ts';
 import { catalogRoutes } from './catalog/routes.ts';
 import { classifyRoutes } from './classify/routes.ts';
 import { consolePlugin } from './console.ts';
@@ -18,7 +19,9 @@ import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
 import { ingestRoutes } from './ingest/routes.ts';
+import * as ingest from './ingest/service.ts';
 import { monitorRoutes } from './monitor/routes.ts';
+import * as monitor from './monitor/service.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -235,11 +238,27 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(identityRoutes);
   await app.register(catalogRoutes);
   await app.register(classifyRoutes);
-  await app.register(ingestRoutes, { db: database.db, embedded: database.kind === 'embedded' });
+  await app.register(ingestRoutes);
   await app.register(sharingRoutes);
   await app.register(gatewayRoutes);
   await app.register(usageRoutes);
-  await app.register(auditRoutes, { config, db: database.db });
-  await app.register(monitorRoutes, { config, db: database.db });
+  await app.register(auditRoutes);
+  await app.register(monitorRoutes);
+
+  // A malformed working week stops the start, not the first gateway request.
+  monitor.workingWeekOf(config.monitor);
+  // Imports of a node that died are failed and cleaned up by whichever node notices first; an
+  // embedded database has one process, so at its start every other node's import is dead.
+  app.addHook('onReady', async () => {
+    await ingest.sweepAbandonedImports(database.db, { allForeign: database.kind === 'embedded' });
+  });
+  // Background work runs on listening servers only (onListen, not onReady): servers driven by
+  // inject() in tests integrate, sign and evaluate only when asked.
+  const background = backgroundWork(database.db, config, app.log);
+  app.addHook('onListen', async () => background.start());
+  app.addHook('onClose', async () => {
+    await background.stop();
+    await monitor.settleDeliveries();
+  });
   return app;
 }

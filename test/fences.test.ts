@@ -63,3 +63,29 @@ describe('architecture fences (npm run lint)', () => {
     ).toEqual([]);
   });
 });
+
+describe('one owner per table (npm run lint)', () => {
+  it('refuses a write to another capability’s table, by query builder, raw SQL or lifecycle', () => {
+    for (const text of [
+      "export const f = (db) => db.updateTable('contracts').set({ state: 'expired' }).execute();\n",
+      'export const f = (db) => sql`UPDATE resources SET grade = $1`.execute(db);\n',
+      "export const L = { objectType: 'user', table: 'users', transitions: [] };\n",
+    ]) {
+      const violations = checkFences(treeWith('src/gateway/extra.ts', text));
+      expect(violations.map((v) => v.rule)).toEqual(['foreign-table-write']);
+    }
+  });
+
+  it('refuses a written table that has no declared owner, and allows the owner', () => {
+    expect(
+      checkFences(
+        treeWith('src/gateway/extra.ts', "export const f = (db) => db.insertInto('fresh_table');\n"),
+      ).map((v) => v.rule),
+    ).toEqual(['table-without-owner']);
+    expect(
+      checkFences(
+        treeWith('src/sharing/extra.ts', "export const f = (db) => db.updateTable('contracts');\n"),
+      ),
+    ).toEqual([]);
+  });
+});

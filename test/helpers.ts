@@ -9,6 +9,7 @@ import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
+import { actingAs } from '../src/identity/service.ts';
 import { buildServer } from '../src/server.ts';
 
 export const DEMO_PASSWORD = 'shutong-demo';
@@ -100,20 +101,7 @@ export async function startTestApp(
       return res.json().token as string;
     },
     async actAs(username) {
-      const user = await database.db
-        .selectFrom('users')
-        .select(['id', 'username', 'org_id', 'roles'])
-        .where('username', '=', username)
-        .executeTakeFirstOrThrow();
-      return cliCtx(database.db, config, {
-        kind: 'cli',
-        credentialId: 'cli',
-        userId: user.id,
-        username: user.username,
-        orgId: user.org_id,
-        roles: user.roles,
-        scopes: 'all',
-      });
+      return cliCtx(database.db, config, await actingAs(database.db, { username }));
     },
     async close() {
       await app.close();

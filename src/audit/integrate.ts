@@ -1,7 +1,7 @@
 /**
  * Integration: pending audit entries join the Merkle tree.
  *
- * An append (core/audit-trail.ts) is a plain insert with no position, so appends from any number
+ * An append (audit/append.ts) is a plain insert with no position, so appends from any number
  * of transactions, connections and processes never wait for one another. Here the committed
  * pending entries are taken in the order they were appended under the tree-state lock, given the next
  * positions, hashed into leaves and recorded with the new frontier in one transaction. Only the
@@ -89,57 +89,8 @@ export function noteAppend(): void {
   for (const listener of listeners) listener();
 }
 
-// Soon after an append, but not at once: the appending transaction has usually not committed yet.
-const AFTER_APPEND_MS = 50;
-
-/**
- * Integrates every `intervalMs` and shortly after this process's appends; returns the stop
- * function, which waits for a run in progress.
- */
-export function startIntegrator(
-  db: Executor,
-  intervalMs: number,
-  log: { error(obj: object, msg: string): void },
-): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let soon: NodeJS.Timeout | undefined;
-  let again = false;
-  let stopped = false;
-  const run = () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = integrateAudit(db)
-      .then(() => undefined)
-      .catch((err: unknown) => log.error({ err }, 'audit integration failed'))
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          kick();
-        }
-      });
-  };
-  const kick = () => {
-    if (soon || stopped) return;
-    soon = setTimeout(() => {
-      soon = undefined;
-      run();
-    }, AFTER_APPEND_MS);
-    soon.unref();
-  };
-  listeners.add(kick);
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    listeners.delete(kick);
-    clearInterval(timer);
-    if (soon) clearTimeout(soon);
-    await running;
-    // What this process appended last joins the tree before it lets go of the database.
-    await integrateAudit(db).catch((err: unknown) => log.error({ err }, 'audit integration failed'));
-  };
+/** Subscribes to this process's appends; returns the unsubscribe function. */
+export function onAppend(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }

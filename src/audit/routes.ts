@@ -1,47 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Config } from '../core/config.ts';
-import { cliCtx } from '../core/context.ts';
-import type { Db } from '../core/db.ts';
-import { startIntegrator } from './integrate.ts';
 import * as S from './schema.ts';
 import * as audit from './service.ts';
 
 const read = audit.AUDIT_READ;
 const tags = ['audit'];
 
-export interface AuditRoutesOptions {
-  /** Given, a listening server signs a head every config.auditSignIntervalSeconds when the log grew. */
-  config?: Config;
-  db?: Db;
-}
-
 /**
  * Read-only by design: there is no route that changes or removes an entry (PUT, PATCH and
  * DELETE answer 404). The only write is signing a new tree head.
  */
-export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, opts) => {
-  const { config, db } = opts;
-  if (config && db && config.auditIntegrateMs > 0) {
-    let stop: (() => Promise<void>) | undefined;
-    // A listening server gives its appends their positions in the background (readers would too).
-    app.addHook('onListen', async () => {
-      stop ??= startIntegrator(db, config.auditIntegrateMs, app.log);
-    });
-    app.addHook('onClose', async () => {
-      await stop?.();
-    });
-  }
-  if (config && db && config.auditSignIntervalSeconds > 0) {
-    let stop: (() => Promise<void>) | undefined;
-    // onListen, not onReady: servers driven by inject() (tests) sign only when asked.
-    app.addHook('onListen', async () => {
-      stop ??= audit.startPeriodicSigning(cliCtx(db, config), config.auditSignIntervalSeconds, app.log);
-    });
-    app.addHook('onClose', async () => {
-      await stop?.();
-    });
-  }
-
+export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/audit/entries',
     {

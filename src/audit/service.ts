@@ -19,6 +19,7 @@ import { integrateAudit } from './integrate.ts';
 
 /** Brings committed pending entries into the tree (readers that need positions call it first). */
 export { integrateAudit };
+
 import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
 import { type AuditSegment, buildSegment } from './segment.ts';
@@ -288,33 +289,17 @@ export async function latestHead(ctx: Ctx): Promise<HeadView> {
   return headView(row);
 }
 
-/** Starts signing a head every `seconds` when the log grew; returns the stop function. */
-export function startPeriodicSigning(
+/** One run of the periodic signer (src/background.ts): signs a head when the log grew since the last. */
+export async function signHeadIfGrown(
   ctx: Ctx,
-  seconds: number,
-  log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void },
-): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = signHead(ctx, { ifGrown: true })
-      .then((head) => {
-        if (head) log.info({ treeSize: head.treeSize, rootHash: head.rootHash }, 'audit tree head signed');
-      })
-      .catch((err: unknown) => log.error({ err }, 'audit tree head signing failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, seconds * 1000);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+  log: { info(obj: object, msg: string): void },
+): Promise<void> {
+  const head = await signHead(ctx, { ifGrown: true });
+  if (head) log.info({ treeSize: head.treeSize, rootHash: head.rootHash }, 'audit tree head signed');
 }
+
+/** Calls `listener` after every audit append in this process (the integrator runs soon after). */
+export { onAppend } from './integrate.ts';
 
 // -------------------------------------------------------------------------------- proofs
 

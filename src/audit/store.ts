@@ -6,6 +6,7 @@
  */
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Executor, Tx } from '../core/db.ts';
+import { settleSetting } from '../core/settings.ts';
 import type { Database } from '../core/tables.ts';
 import { type AuditEntry, entryLeafHash, FIRST_SEQ } from './entry.ts';
 import { Frontier, HASH_SIZE } from './merkle.ts';
@@ -404,15 +405,5 @@ export interface RegisteredKey {
 
 /** Records this database's signing key on first use and returns whichever key is recorded. */
 export async function registerKey(db: Executor, key: RegisteredKey): Promise<RegisteredKey> {
-  await db
-    .insertInto('settings')
-    .values({ key: KEY_SETTING, value: JSON.stringify(key), updated_at: new Date() })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', KEY_SETTING)
-    .executeTakeFirstOrThrow();
-  return row.value as RegisteredKey;
+  return settleSetting(db, KEY_SETTING, key);
 }

@@ -1,13 +1,22 @@
 import { appendAudit } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { withTx } from '../core/db.ts';
+import { type Executor, withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Category, DataType, Grade, OpenType, SharingType } from '../core/tables.ts';
 import { highestGrade } from '../rules/grades.ts';
 import { indexLexemes, parseQuery } from './search-text.ts';
-import { type FieldRow, type ResourceRow, type SearchDocument, catalogStore as store } from './store.ts';
+import {
+  type FieldRow,
+  type GradingState,
+  type ResourceRow,
+  type SearchDocument,
+  catalogStore as store,
+} from './store.ts';
+
+export type { GradingState };
+
 import { findTheme } from './themes.ts';
 
 export interface FieldInput {
@@ -407,4 +416,24 @@ export async function searchCatalog(
     terms: query?.terms ?? [],
     total,
   };
+}
+
+/**
+ * What classification writes into the catalog: effective field grades, the resource grade (a new
+ * revision with its history row) and the flag. Called inside the classification's own transaction,
+ * after it authorized the caller; the catalog owns these columns and writes them only here.
+ */
+export const grading = {
+  /** Locks the resource row for the rest of the transaction (grade decisions must not interleave). */
+  lockResource: store.lockResource,
+  flag: store.gradeFlag,
+  fields: store.gradingFields,
+  setFieldGrades: store.setFieldGrades,
+  setResourceGrade: store.setResourceGrade,
+  setFlag: store.setGradeFlag,
+};
+
+/** Makes a loaded version the resource's current one (ingest calls it in the transaction that completes or activates the version). */
+export function setCurrentVersion(tx: Executor, resourceId: string, versionId: string): Promise<unknown> {
+  return store.setCurrentVersion(tx, resourceId, versionId);
 }

@@ -2,7 +2,21 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import type { Executor } from '../core/db.ts';
 import type { Database, Grade, OpenType, ResourcesTable, SharingType } from '../core/tables.ts';
 
-// grade_flag belongs to classification (src/classify/store.ts), which reads and writes it itself.
+/** The resource as classification needs it, read under its row lock. */
+export interface GradingState {
+  id: string;
+  code: string;
+  provider_org_id: string;
+  grade: Grade;
+  revision: number;
+  sharing_type: string;
+  open_type: string;
+  current_version_id: string | null;
+  /** What classification flagged; its shape is classification's (src/classify/store.ts GradeFlag). */
+  grade_flag: unknown;
+}
+
+// grade_flag is classification's: the catalog stores it (catalog.grading) but never reads its content.
 export type ResourceRow = Omit<
   ResourcesTable,
   'search_vector' | 'title_vector' | 'created_at' | 'updated_at' | 'grade_flag'
@@ -308,6 +322,90 @@ export const catalogStore = {
       .selectFrom('organizations')
       .select(['id', 'name', 'uscc', 'region_code'])
       .where('id', 'in', ids)
+      .execute();
+  },
+
+  // ------------------------------------------------ grading (classification decides, the catalog records)
+
+  /**
+   * Locks the resource row for the rest of the transaction: grade decisions read fields and
+   * confirmations and write them back, and two of them (an import and a steward) must not interleave.
+   */
+  async lockResource(db: Executor, resourceId: string): Promise<GradingState | undefined> {
+    const { rows } = await sql<GradingState>`
+      SELECT id, code, provider_org_id, grade, revision, sharing_type, open_type, current_version_id, grade_flag
+      FROM resources WHERE id = ${resourceId} FOR UPDATE`.execute(db);
+    return rows[0];
+  },
+
+  async gradeFlag(db: Executor, resourceId: string): Promise<unknown> {
+    const { rows } = await sql<{ grade_flag: unknown }>`
+      SELECT grade_flag FROM resources WHERE id = ${resourceId}`.execute(db);
+    return rows[0]?.grade_flag ?? null;
+  },
+
+  gradingFields(db: Executor, resourceId: string) {
+    return db
+      .selectFrom('resource_fields')
+      .select(['name', 'label', 'position', 'grade', 'detector'])
+      .where('resource_id', '=', resourceId)
+      .orderBy('position')
+      .execute();
+  },
+
+  /** Sets the effective grade and detector of several fields in one statement. */
+  async setFieldGrades(
+    db: Executor,
+    resourceId: string,
+    fields: Array<{ name: string; grade: Grade; detector: string | null }>,
+  ) {
+    if (fields.length === 0) return;
+    await sql`
+      UPDATE resource_fields AS f SET grade = v.grade, detector = v.detector
+      FROM unnest(${fields.map((f) => f.name)}::text[], ${fields.map((f) => f.grade)}::text[],
+                  ${fields.map((f) => f.detector)}::text[]) AS v(name, grade, detector)
+      WHERE f.resource_id = ${resourceId} AND f.name = v.name`.execute(db);
+  },
+
+  /**
+   * A grade change is a change of the catalog entry: a new revision with its history row, so that
+   * a steward editing the entry from an older revision gets a conflict rather than overwriting it.
+   */
+  async setResourceGrade(
+    db: Executor,
+    resource: { id: string; revision: number },
+    grade: Grade,
+    history: { actorId: string; changes: Record<string, unknown> },
+  ) {
+    const row = await db
+      .updateTable('resources')
+      .set({ grade, revision: resource.revision + 1, updated_at: new Date() })
+      .where('id', '=', resource.id)
+      .where('revision', '=', resource.revision)
+      .returning('revision')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('resource_history')
+      .values({
+        resource_id: resource.id,
+        revision: row.revision,
+        actor_id: history.actorId,
+        changes: JSON.stringify(history.changes),
+      })
+      .execute();
+    return row.revision;
+  },
+
+  async setGradeFlag(db: Executor, resourceId: string, flag: object | null) {
+    await sql`UPDATE resources SET grade_flag = ${flag === null ? null : JSON.stringify(flag)}::jsonb
+      WHERE id = ${resourceId}`.execute(db);
+  },
+
+  setCurrentVersion(db: Executor, resourceId: string, versionId: string) {
+    return db
+      .updateTable('resources')
+      .set({ current_version_id: versionId })
+      .where('id', '=', resourceId)
       .execute();
   },
 };

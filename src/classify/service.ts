@@ -5,6 +5,7 @@ import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
+import * as identity from '../identity/service.ts';
 import { type Grade, gradeRank, highestGrade } from '../rules/grades.ts';
 import {
   type ColumnResult,
@@ -18,7 +19,18 @@ import {
   sampleRandom,
 } from '../rules/scan.ts';
 import { createRowScanner, type PlainScanOptions, type ScanSummary } from './background.ts';
-import { type ClassificationRow, type FlagEntry, type GradeFlag, classifyStore as store } from './store.ts';
+import {
+  type ClassificationRow,
+  type FlagEntry,
+  type GradeFlag,
+  type ResourceState,
+  classifyStore as store,
+} from './store.ts';
+
+// The catalog keeps the flag as classification wrote it; these give it back its type.
+const lockResource = (tx: Executor, id: string) =>
+  catalog.grading.lockResource(tx, id) as Promise<ResourceState | undefined>;
+const gradeFlagOf = (db: Executor, id: string) => catalog.grading.flag(db, id) as Promise<GradeFlag | null>;
 
 /**
  * Classification on the platform: scans on import and on demand, grade suggestions, the data
@@ -236,10 +248,10 @@ async function applyScan(
   scan: ScanOutcome,
   via: 'import' | 'scan',
 ) {
-  const resource = await store.lockResource(tx, resourceId);
+  const resource = await lockResource(tx, resourceId);
   if (!resource) throw new AppError('NOT_FOUND', { objectType: 'resource', id: resourceId });
   const [fields, previous] = await Promise.all([
-    store.fields(tx, resourceId),
+    catalog.grading.fields(tx, resourceId),
     store.classifications(tx, resourceId),
   ]);
   const decided = reconcile(resourceId, fields, new Map(previous.map((p) => [p.field_name, p])), scan);
@@ -250,7 +262,7 @@ async function applyScan(
     fields.map((f) => f.name),
   );
   const changedNames = new Set(Object.keys(decided.changed));
-  await store.setFieldGrades(
+  await catalog.grading.setFieldGrades(
     tx,
     resourceId,
     decided.fields.filter((f) => changedNames.has(f.name)),
@@ -258,7 +270,7 @@ async function applyScan(
   const grade = highestGrade(...decided.fields.map((f) => f.grade));
   const actorId = ctx.principal?.userId ?? 'system';
   if (changedNames.size > 0 || grade !== resource.grade) {
-    await store.setResourceGrade(tx, resource, grade, {
+    await catalog.grading.setResourceGrade(tx, resource, grade, {
       actorId,
       changes: {
         classification: { version: scan.versionNumber, fields: decided.changed },
@@ -267,7 +279,7 @@ async function applyScan(
     });
   }
   const flag = mergeFlag(resource.grade_flag, decided.flagged, scan.at.toISOString());
-  if (decided.flagged.length > 0) await store.setGradeFlag(tx, resourceId, flag);
+  if (decided.flagged.length > 0) await catalog.grading.setFlag(tx, resourceId, flag);
   const audit = (action: string, details: Record<string, unknown>) =>
     appendAudit(tx, {
       actorId: ctx.principal?.userId ?? null,
@@ -448,18 +460,16 @@ export function sampledImportScan(ctx: Ctx, resource: ResourceView) {
 
 async function view(ctx: Ctx, resource: ResourceView) {
   const [fields, rows, flag] = await Promise.all([
-    store.fields(ctx.db, resource.id),
+    catalog.grading.fields(ctx.db, resource.id),
     store.classifications(ctx.db, resource.id),
-    store.gradeFlag(ctx.db, resource.id),
+    gradeFlagOf(ctx.db, resource.id),
   ]);
   const byName = new Map(rows.map((r) => [r.field_name, r]));
   const versionIds = [...new Set(rows.map((r) => r.scanned_version_id).filter((v): v is string => !!v))];
   const confirmers = [...new Set(rows.map((r) => r.confirmed_by).filter((v): v is string => !!v))];
   const [versions, users] = await Promise.all([
     store.versionNumbers(ctx.db, versionIds),
-    confirmers.length === 0
-      ? Promise.resolve([])
-      : ctx.db.selectFrom('users').select(['id', 'username']).where('id', 'in', confirmers).execute(),
+    confirmers.length === 0 ? Promise.resolve([]) : identity.usernames(ctx.db, confirmers),
   ]);
   const numberOf = new Map(versions.map((v) => [v.id, v.number]));
   const usernameOf = new Map(users.map((u) => [u.id, u.username]));
@@ -533,7 +543,7 @@ export async function scanResource(ctx: Ctx, resourceRef: string): Promise<Class
     Number(version.row_count),
   );
   await withTx(ctx.db, async (tx) => {
-    const locked = await store.lockResource(tx, resource.id);
+    const locked = await lockResource(tx, resource.id);
     // An import that committed meanwhile has scanned newer data: this scan must not overwrite it.
     if (locked?.current_version_id !== version.id) {
       throw new AppError(
@@ -565,9 +575,9 @@ export async function confirmGrade(
   const principal = stewardOf(ctx, resource.provider.id);
   const reason = input.reason?.trim() ?? '';
   await withTx(ctx.db, async (tx) => {
-    const locked = await store.lockResource(tx, resource.id);
+    const locked = await lockResource(tx, resource.id);
     if (!locked) throw new AppError('NOT_FOUND', { objectType: 'resource', id: resourceRef });
-    const fields = await store.fields(tx, resource.id);
+    const fields = await catalog.grading.fields(tx, resource.id);
     const field = fields.find((f) => f.name === fieldName);
     if (!field) throw new AppError('NOT_FOUND', { objectType: 'field', id: fieldName, field: 'name' });
     const previous = (await store.classifications(tx, resource.id)).find((r) => r.field_name === fieldName);
@@ -607,10 +617,10 @@ export async function confirmGrade(
     const after = fields.map((f) => (f.name === fieldName ? { ...f, grade: input.grade } : f));
     const grade = highestGrade(...after.map((f) => f.grade));
     if (field.grade !== input.grade) {
-      await store.setFieldGrades(tx, resource.id, [
+      await catalog.grading.setFieldGrades(tx, resource.id, [
         { name: fieldName, grade: input.grade, detector: field.detector },
       ]);
-      await store.setResourceGrade(tx, locked, grade, {
+      await catalog.grading.setResourceGrade(tx, locked, grade, {
         actorId: principal.userId,
         changes: {
           fieldGrade: { field: fieldName, from: field.grade, to: input.grade, reason: reason || null },
@@ -621,7 +631,7 @@ export async function confirmGrade(
     let flagResolved = false;
     if (locked.grade_flag?.fields.some((e) => e.field === fieldName)) {
       const rest = locked.grade_flag.fields.filter((e) => e.field !== fieldName);
-      await store.setGradeFlag(
+      await catalog.grading.setFlag(
         tx,
         resource.id,
         rest.length > 0 ? { ...locked.grade_flag, fields: rest } : null,
@@ -656,7 +666,7 @@ export async function clearFlag(ctx: Ctx, resourceRef: string, reason: string): 
   const principal = stewardOf(ctx, resource.provider.id);
   if (reason.trim() === '') throw new AppError('VALIDATION_FAILED', { field: 'reason' });
   await withTx(ctx.db, async (tx) => {
-    const locked = await store.lockResource(tx, resource.id);
+    const locked = await lockResource(tx, resource.id);
     if (!locked?.grade_flag) {
       throw new AppError('INVALID_TRANSITION', {
         objectType: 'resource',
@@ -664,7 +674,7 @@ export async function clearFlag(ctx: Ctx, resourceRef: string, reason: string): 
         event: 'clear_flag',
       });
     }
-    await store.setGradeFlag(tx, resource.id, null);
+    await catalog.grading.setFlag(tx, resource.id, null);
     await appendAudit(tx, {
       actorId: principal.userId,
       orgId: principal.orgId,

@@ -1,22 +1,13 @@
 import { type Selectable, sql } from 'kysely';
+import type { GradingState } from '../catalog/service.ts';
 import { DATASET_SCHEMA, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Executor } from '../core/db.ts';
 import type { FieldClassificationsTable, Grade } from '../core/tables.ts';
 
 export type ClassificationRow = Selectable<FieldClassificationsTable>;
 
-/** The resource as classification needs it, read under its row lock. */
-export interface ResourceState {
-  id: string;
-  code: string;
-  provider_org_id: string;
-  grade: Grade;
-  revision: number;
-  sharing_type: string;
-  open_type: string;
-  current_version_id: string | null;
-  grade_flag: GradeFlag | null;
-}
+/** The resource as classification needs it, read under its row lock (catalog.grading.lockResource). */
+export type ResourceState = Omit<GradingState, 'grade_flag'> & { grade_flag: GradeFlag | null };
 
 export interface FlagEntry {
   field: string;
@@ -39,32 +30,6 @@ export interface GradeFlag {
 }
 
 export const classifyStore = {
-  /**
-   * Locks the resource row for the rest of the transaction: grade decisions read fields and
-   * confirmations and write them back, and two of them (an import and a steward) must not interleave.
-   */
-  async lockResource(db: Executor, resourceId: string): Promise<ResourceState | undefined> {
-    const { rows } = await sql<ResourceState>`
-      SELECT id, code, provider_org_id, grade, revision, sharing_type, open_type, current_version_id, grade_flag
-      FROM resources WHERE id = ${resourceId} FOR UPDATE`.execute(db);
-    return rows[0];
-  },
-
-  async gradeFlag(db: Executor, resourceId: string): Promise<GradeFlag | null> {
-    const { rows } = await sql<{ grade_flag: GradeFlag | null }>`
-      SELECT grade_flag FROM resources WHERE id = ${resourceId}`.execute(db);
-    return rows[0]?.grade_flag ?? null;
-  },
-
-  fields(db: Executor, resourceId: string) {
-    return db
-      .selectFrom('resource_fields')
-      .select(['name', 'label', 'position', 'grade', 'detector'])
-      .where('resource_id', '=', resourceId)
-      .orderBy('position')
-      .execute();
-  },
-
   classifications(db: Executor, resourceId: string) {
     return db.selectFrom('field_classifications').selectAll().where('resource_id', '=', resourceId).execute();
   },
@@ -102,54 +67,8 @@ export const classifyStore = {
     await q.execute();
   },
 
-  /** Sets the effective grade and detector of several fields in one statement. */
-  async setFieldGrades(
-    db: Executor,
-    resourceId: string,
-    fields: Array<{ name: string; grade: Grade; detector: string | null }>,
-  ) {
-    if (fields.length === 0) return;
-    await sql`
-      UPDATE resource_fields AS f SET grade = v.grade, detector = v.detector
-      FROM unnest(${fields.map((f) => f.name)}::text[], ${fields.map((f) => f.grade)}::text[],
-                  ${fields.map((f) => f.detector)}::text[]) AS v(name, grade, detector)
-      WHERE f.resource_id = ${resourceId} AND f.name = v.name`.execute(db);
-  },
-
-  /**
-   * A grade change is a change of the catalog entry: a new revision with its history row, so that
-   * a steward editing the entry from an older revision gets a conflict rather than overwriting it.
-   */
-  async setResourceGrade(
-    db: Executor,
-    resource: { id: string; revision: number },
-    grade: Grade,
-    history: { actorId: string; changes: Record<string, unknown> },
-  ) {
-    const row = await db
-      .updateTable('resources')
-      .set({ grade, revision: resource.revision + 1, updated_at: new Date() })
-      .where('id', '=', resource.id)
-      .where('revision', '=', resource.revision)
-      .returning('revision')
-      .executeTakeFirstOrThrow();
-    await db
-      .insertInto('resource_history')
-      .values({
-        resource_id: resource.id,
-        revision: row.revision,
-        actor_id: history.actorId,
-        changes: JSON.stringify(history.changes),
-      })
-      .execute();
-    return row.revision;
-  },
-
-  async setGradeFlag(db: Executor, resourceId: string, flag: GradeFlag | null) {
-    await sql`UPDATE resources SET grade_flag = ${flag === null ? null : JSON.stringify(flag)}::jsonb
-      WHERE id = ${resourceId}`.execute(db);
-  },
-
+  // Versions are ingest's (dataset_versions); classification reads their table names and shape
+  // here because ingest calls classification during an import (a service call back would be a cycle).
   version(db: Executor, versionId: string) {
     return db
       .selectFrom('dataset_versions')

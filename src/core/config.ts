@@ -29,6 +29,8 @@ export interface Config {
   classifySampleRows: number;
   /** How often a listening server evaluates the alert rules (src/monitor); 0 turns the timer off. */
   monitorIntervalSeconds: number;
+  /** How often a listening server turns active contracts past their end into expired ones (0: never). */
+  contractExpirySeconds: number;
   /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
   monitorWebhookUrl: string | undefined;
   monitor: MonitorSettings;
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 50_000),
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
+    contractExpirySeconds: intFromEnv(env, 'CONTRACT_EXPIRY_SECONDS', 60),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {
       windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),

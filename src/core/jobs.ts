@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Executor } from './db.ts';
+import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
+import { applyTransition, type Lifecycle } from './lifecycle.ts';
 import type { JobState } from './tables.ts';
 
 /**
@@ -28,6 +30,21 @@ function leaseSeconds(raw: string | undefined): number {
   }
   return value;
 }
+
+/**
+ * A job starts running on its node (there is no queue: an import's file is on that node's disk)
+ * and ends once. Its outcome is recorded by the work it did (an import's `version.create`), so the
+ * transitions themselves write no audit entry.
+ */
+export const JOB_LIFECYCLE = [
+  { from: ['running'], event: 'succeed', to: 'succeeded' },
+  { from: ['running'], event: 'fail', to: 'failed' },
+] as const satisfies readonly { from: readonly JobState[]; event: string; to: JobState }[];
+const JOBS: Lifecycle<JobState, (typeof JOB_LIFECYCLE)[number]['event']> = {
+  objectType: 'job',
+  table: 'jobs',
+  transitions: JOB_LIFECYCLE,
+};
 
 export interface JobProgress {
   rows?: number;
@@ -87,19 +104,21 @@ export async function endJob(
   state: Extract<JobState, 'succeeded' | 'failed'>,
   outcome: { result?: Record<string, unknown>; error?: Record<string, unknown>; progress?: JobProgress },
 ) {
-  await db
-    .updateTable('jobs')
-    .set({
-      state,
+  await applyTransition(db, JOBS, { id, state: 'running' }, state === 'succeeded' ? 'succeed' : 'fail', {
+    set: {
       result: outcome.result ? JSON.stringify(outcome.result) : null,
       error: outcome.error ? JSON.stringify(outcome.error) : null,
       ...(outcome.progress ? { progress: JSON.stringify(outcome.progress) } : {}),
       lease_until: null,
       finished_at: new Date(),
-    })
-    .where('id', '=', id)
-    .where('state', '=', 'running')
-    .execute();
+    },
+    audit: null,
+  }).catch(ignoreLostRace);
+}
+
+/** A job another node already ended (a sweep that judged it lost) stays as that node left it. */
+function ignoreLostRace(err: unknown): void {
+  if (!(err instanceof AppError && err.code === 'INVALID_TRANSITION')) throw err;
 }
 
 export function findJob(db: Executor, id: string) {
@@ -141,10 +160,8 @@ export async function sweepAbandonedJobs(
         .executeTakeFirst();
       if (!job) return false;
       await cleanUp(tx, job);
-      await tx
-        .updateTable('jobs')
-        .set({
-          state: 'failed',
+      await applyTransition(tx, JOBS, { id, state: 'running' }, 'fail', {
+        set: {
           error: JSON.stringify({
             code: 'NODE_LOST',
             message:
@@ -152,9 +169,9 @@ export async function sweepAbandonedJobs(
           }),
           lease_until: null,
           finished_at: new Date(),
-        })
-        .where('id', '=', id)
-        .execute();
+        },
+        audit: null,
+      });
       return true;
     }
   }

@@ -216,7 +216,7 @@ export interface ResourceCodeCountersTable {
   last_value: number;
 }
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+export type JobState = 'running' | 'succeeded' | 'failed';
 
 export interface JobsTable {
   id: string;

@@ -150,22 +150,7 @@ async function releaseLoading(db: Executor): Promise<void> {
 /** The context of an organization's demo data steward, at the command line. */
 async function stewardCtx(ctx: Ctx, orgKey: string): Promise<Ctx> {
   const username = stewardUsername(orgKey);
-  const user = await ctx.db
-    .selectFrom('users')
-    .select(['id', 'username', 'org_id', 'roles'])
-    .where('username', '=', username)
-    .where('status', '=', 'active')
-    .executeTakeFirst();
-  if (!user) throw new AppError('NOT_FOUND', { field: 'steward', value: username });
-  return cliCtx(ctx.db, ctx.config, {
-    kind: 'cli',
-    credentialId: 'cli',
-    userId: user.id,
-    username: user.username,
-    orgId: user.org_id,
-    roles: user.roles,
-    scopes: 'all',
-  });
+  return cliCtx(ctx.db, ctx.config, await identity.actingAs(ctx.db, { username }));
 }
 
 async function seedData(ctx: Ctx, rows: number | undefined) {

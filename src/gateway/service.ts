@@ -6,6 +6,7 @@ import type { Ctx } from '../core/context.ts';
 import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
+import { settleSetting } from '../core/settings.ts';
 import type { DataType } from '../core/tables.ts';
 import { guardGatewayCall } from '../monitor/service.ts';
 import {
@@ -42,18 +43,8 @@ let masterKey: Promise<Buffer> | undefined;
 /** The platform's pseudonymisation master key, made once per database and kept in settings. */
 function pseudonymMasterKey(db: Db): Promise<Buffer> {
   masterKey ??= (async () => {
-    const fresh = randomBytes(32).toString('hex');
-    await db
-      .insertInto('settings')
-      .values({ key: 'gateway.pseudonym_key', value: JSON.stringify(fresh), updated_at: new Date() })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
-    const row = await db
-      .selectFrom('settings')
-      .select('value')
-      .where('key', '=', 'gateway.pseudonym_key')
-      .executeTakeFirstOrThrow();
-    return Buffer.from(String(row.value), 'hex');
+    const stored = await settleSetting(db, 'gateway.pseudonym_key', randomBytes(32).toString('hex'));
+    return Buffer.from(String(stored), 'hex');
   })().catch((error) => {
     masterKey = undefined;
     throw error;
@@ -117,15 +108,9 @@ export async function admit(
   // Emergency stop and the working-hours term, read from the database on every request.
   await guardGatewayCall(ctx, contract);
   const state = effectiveState(contract);
+  // An active contract past its end is refused as expired at once; the scheduler records the
+  // transition (sharing.expireDueContracts), not this read.
   if (state === 'expired' || contract.valid_from.getTime() > Date.now()) {
-    if (state === 'expired' && contract.state === 'active') {
-      await ctx.db
-        .updateTable('contracts')
-        .set({ state: 'expired', updated_at: new Date() })
-        .where('id', '=', contract.id)
-        .where('state', '=', 'active')
-        .execute();
-    }
     throw new AppError('CONTRACT_EXPIRED', {
       validFrom: contract.valid_from.toISOString(),
       validTo: contract.valid_to.toISOString(),

@@ -2,7 +2,7 @@ import { appendAudit, auditAs } from '../audit/append.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SCOPES, type Scope } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../core/crypto.ts';
-import { withTx } from '../core/db.ts';
+import { type Executor, withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
@@ -564,4 +564,52 @@ export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKeyPublic> 
     return row;
   });
   return keyView(revoked);
+}
+
+/** Usernames of the given user ids (for showing who confirmed or decided something). */
+export function usernames(db: Executor, ids: string[]): Promise<Array<{ id: string; username: string }>> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute();
+}
+
+/**
+ * A principal for acting at the command line (or in tests and the demo seeding) as one user: the
+ * user named, or the first active user of an organization who has a role. The user's current
+ * roles apply, with every scope: the command line is the server's console, the roles still decide.
+ */
+export async function actingAs(
+  db: Executor,
+  who: { username: string } | { orgId: string; role: Role },
+): Promise<Principal> {
+  let query = db
+    .selectFrom('users')
+    .select(['id', 'username', 'org_id', 'roles', 'status'])
+    .orderBy('id')
+    .limit(1);
+  query =
+    'username' in who
+      ? query.where('username', '=', who.username.toLowerCase())
+      : query
+          .where('org_id', '=', who.orgId)
+          .where('status', '=', 'active')
+          .where((eb) => eb(eb.val(who.role), '=', eb.fn.any('roles')));
+  const user = await query.executeTakeFirst();
+  if (!user) {
+    throw new AppError(
+      'NOT_FOUND',
+      'username' in who
+        ? { field: 'user', value: who.username }
+        : { field: 'user', reason: `the organization has no active ${who.role}` },
+    );
+  }
+  if (user.status !== 'active') throw new AppError('FORBIDDEN', { field: 'user', reason: 'user_disabled' });
+  return {
+    kind: 'cli',
+    credentialId: 'cli',
+    userId: user.id,
+    username: user.username,
+    orgId: user.org_id,
+    roles: user.roles,
+    scopes: 'all',
+  };
 }

@@ -5,12 +5,14 @@
  * server's console, but the catalog rule "only the provider's stewards load its data" still holds.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import * as catalog from '../catalog/service.ts';
 import type { Principal } from '../core/auth.ts';
 import type { Config } from '../core/config.ts';
 import { cliCtx } from '../core/context.ts';
 import type { DatabaseHandle } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { JobProgress } from '../core/jobs.ts';
+import * as identity from '../identity/service.ts';
 import * as ingest from './service.ts';
 
 type WithDatabase = <T>(work: (database: DatabaseHandle) => Promise<T>) => Promise<T>;
@@ -38,44 +40,16 @@ function progressPrinter() {
   };
 }
 
+/** The steward to act as: `--as`, or the provider's first active data steward. */
 async function stewardPrincipal(
   database: DatabaseHandle,
+  config: Config,
   resourceRef: string,
   username: string | undefined,
 ): Promise<Principal> {
-  const resource = await database.db
-    .selectFrom('resources')
-    .select(['id', 'provider_org_id'])
-    .where((eb) => eb.or([eb('id', '=', resourceRef), eb('code', '=', resourceRef)]))
-    .executeTakeFirst();
-  if (!resource) throw new AppError('NOT_FOUND', { field: 'resource', value: resourceRef });
-  let query = database.db
-    .selectFrom('users')
-    .select(['id', 'username', 'org_id', 'roles'])
-    .where('status', '=', 'active')
-    .orderBy('id')
-    .limit(1);
-  query = username
-    ? query.where('username', '=', username.toLowerCase())
-    : query
-        .where('org_id', '=', resource.provider_org_id)
-        .where((eb) => eb(eb.val('data_steward'), '=', eb.fn.any('roles')));
-  const user = await query.executeTakeFirst();
-  if (!user) {
-    throw new AppError('NOT_FOUND', {
-      field: '--as',
-      reason: username ? 'no such active user' : 'the provider has no active data steward',
-    });
-  }
-  return {
-    kind: 'cli',
-    credentialId: 'cli',
-    userId: user.id,
-    username: user.username,
-    orgId: user.org_id,
-    roles: user.roles,
-    scopes: 'all',
-  };
+  if (username) return identity.actingAs(database.db, { username });
+  const resource = await catalog.getResource(cliCtx(database.db, config), resourceRef);
+  return identity.actingAs(database.db, { orgId: resource.provider.id, role: 'data_steward' });
 }
 
 export function importCommand(program: Command, config: Config, withDatabase: WithDatabase): void {
@@ -117,7 +91,7 @@ export function importCommand(program: Command, config: Config, withDatabase: Wi
       ) => {
         await withDatabase(async (database) => {
           await ingest.sweepAbandonedImports(database.db, { allForeign: database.kind === 'embedded' });
-          const principal = await stewardPrincipal(database, opts.resource, opts.as);
+          const principal = await stewardPrincipal(database, config, opts.resource, opts.as);
           const ctx = cliCtx(database.db, config, principal);
           const options: ingest.ImportOptions = {
             maxErrors: opts.maxErrors,

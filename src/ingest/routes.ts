@@ -7,17 +7,13 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { LEASE_SECONDS } from '../core/jobs.ts';
 import * as ingest from './service.ts';
 
 const read = { roles: 'any', scope: 'catalog:read' } as const;
 const write = { roles: 'any', scope: 'catalog:write' } as const;
 const tags = ['ingest'];
-// Twice per lease: a dead node's import is failed within about 1.5 leases of its last renewal.
-const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
 const PREVIEW_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const FileOptions = {
@@ -100,10 +96,7 @@ function fileOptions(q: {
   return options;
 }
 
-export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean }> = async (
-  app,
-  { db, embedded },
-) => {
+export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Uploads are raw bodies of any type, streamed by the handler (this plugin only).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -204,13 +197,4 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean
     },
     (req) => ingest.getImportJob(req.ctx, req.params.id),
   );
-
-  // Imports whose node died are failed and cleaned up by whichever node notices first.
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    await ingest.sweepAbandonedImports(db, { allForeign: embedded });
-    timer = setInterval(() => void ingest.sweepAbandonedImports(db).catch(() => {}), SWEEP_EVERY_MS);
-    timer.unref();
-  });
-  app.addHook('onClose', async () => clearInterval(timer));
 };

@@ -279,7 +279,7 @@ export async function prepareImport(
 /** What one import's load works on: its job, its (invisible) version, the file and the options. */
 interface LoadState {
   job: { id: string };
-  version: { id: string; number: number; table_name: string };
+  version: { id: string; number: number; table_name: string; resource_id: string };
   options: ImportOptions;
   path: string;
   size: number;
@@ -352,15 +352,28 @@ async function load(
       ),
     ]);
     const result = await withTx(ctx.db, async (tx) => {
-      const done = await store.completeVersion(tx, version.id, {
-        row_count: rows,
-        bad_row_count: bad.count,
-        duplicate_keys: duplicateKeys,
-        column_stats: JSON.stringify(stats),
-        source_sm3: sourceSm3,
-      });
-      if (!done) throw new AppError('IMPORT_FAILED', { reason: 'version_lost' });
-      await store.setCurrentVersion(tx, resource.id, version.id);
+      await store.completeVersion(
+        tx,
+        version.id,
+        {
+          row_count: rows,
+          bad_row_count: bad.count,
+          duplicate_keys: duplicateKeys,
+          column_stats: JSON.stringify(stats),
+          source_sm3: sourceSm3,
+        },
+        (tx) =>
+          appendAudit(tx, {
+            actorId: ctx.principal?.userId ?? null,
+            orgId: ctx.principal?.orgId ?? null,
+            action: 'version.create',
+            objectType: 'resource',
+            objectId: resource.id,
+            requestId: ctx.requestId,
+            details: { version: version.number, rows, badRows: bad.count, source: table.format },
+          }),
+      );
+      await catalog.setCurrentVersion(tx, resource.id, version.id);
       await scan?.save(tx, version);
       const outcome: ImportResult = {
         jobId: job.id,
@@ -378,15 +391,6 @@ async function load(
       await endJob(tx, job.id, 'succeeded', {
         result: { ...outcome },
         progress: { ...progress(), percent: 100 },
-      });
-      await appendAudit(tx, {
-        actorId: ctx.principal?.userId ?? null,
-        orgId: ctx.principal?.orgId ?? null,
-        action: 'version.create',
-        objectType: 'resource',
-        objectId: resource.id,
-        requestId: ctx.requestId,
-        details: { version: version.number, rows, badRows: bad.count, source: table.format },
       });
       return outcome;
     });
@@ -581,12 +585,12 @@ async function loadRows(
 
 async function abandon(
   db: Executor,
-  version: { id: string; table_name: string },
+  version: { id: string; table_name: string; resource_id: string; number: number },
   jobId: string,
   error: Record<string, unknown>,
 ) {
   await withTx(db as Parameters<typeof withTx>[0], async (tx) => {
-    await store.setVersionState(tx, version.id, 'loading', 'failed');
+    await store.failVersion(tx, version, String(error.code));
     await store.dropDatasetTable(tx, version.table_name);
     await endJob(tx, jobId, 'failed', { error });
   });
@@ -600,7 +604,7 @@ export function sweepAbandonedImports(db: Executor, options: { allForeign?: bool
       if (job.kind !== 'import') return;
       const version = await store.findVersionByJob(tx, job.id);
       if (!version || version.state !== 'loading') return;
-      await store.setVersionState(tx, version.id, 'loading', 'failed');
+      await store.failVersion(tx, version, 'NODE_LOST');
       await store.dropDatasetTable(tx, version.table_name);
     },
     options,
@@ -677,7 +681,7 @@ export async function activateVersion(ctx: Ctx, resourceRef: string, number: num
     });
   }
   await withTx(ctx.db, async (tx) => {
-    await store.setCurrentVersion(tx, resource.id, version.id);
+    await catalog.setCurrentVersion(tx, resource.id, version.id);
     await appendAudit(tx, {
       actorId: principal.userId,
       orgId: principal.orgId,

@@ -1,7 +1,10 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
+import { appendAudit } from '../audit/append.ts';
 import { datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import { copyCsv, type Db, type Executor } from '../core/db.ts';
-import type { DataType, VersionState } from '../core/tables.ts';
+import { AppError } from '../core/errors.ts';
+import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
+import type { DatasetVersionsTable, DataType, VersionState } from '../core/tables.ts';
 
 const SQL_TYPES: Record<DataType, string> = {
   integer: 'bigint',
@@ -10,6 +13,18 @@ const SQL_TYPES: Record<DataType, string> = {
   date: 'date',
   timestamp: 'timestamptz',
   text: 'text',
+};
+
+/** A version loads once: it becomes ready (and may then be made current) or fails. */
+export const VERSION_LIFECYCLE = [
+  { from: ['loading'], event: 'complete', to: 'ready' },
+  { from: ['loading'], event: 'fail', to: 'failed' },
+] as const satisfies readonly { from: readonly VersionState[]; event: string; to: VersionState }[];
+type VersionEvent = (typeof VERSION_LIFECYCLE)[number]['event'];
+const VERSIONS: Lifecycle<VersionState, VersionEvent> = {
+  objectType: 'version',
+  table: 'dataset_versions',
+  transitions: VERSION_LIFECYCLE,
 };
 
 export const ingestStore = {
@@ -89,8 +104,9 @@ export const ingestStore = {
     await sql.raw(`CREATE UNIQUE INDEX ON ${datasetTable(tableName)} (${ROW_ORDINAL})`).execute(db);
   },
 
+  /** loading → ready, with its figures, and the audit entry that records the new version. */
   completeVersion(
-    db: Executor,
+    tx: Executor,
     id: string,
     done: {
       row_count: number;
@@ -99,23 +115,40 @@ export const ingestStore = {
       column_stats: string;
       source_sm3: string | null;
     },
+    audit: (tx: Executor) => Promise<unknown>,
   ) {
-    return db
-      .updateTable('dataset_versions')
-      .set({ ...done, state: 'ready', completed_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'loading')
-      .returningAll()
-      .executeTakeFirst();
+    return applyTransition<VersionState, VersionEvent, Selectable<DatasetVersionsTable>>(
+      tx,
+      VERSIONS,
+      { id, state: 'loading' },
+      'complete',
+      { set: { ...done, completed_at: new Date() }, audit },
+    );
   },
 
-  setVersionState(db: Executor, id: string, from: VersionState, to: VersionState) {
-    return db
-      .updateTable('dataset_versions')
-      .set({ state: to })
-      .where('id', '=', id)
-      .where('state', '=', from)
-      .execute();
+  /** loading → failed (an import that failed or whose node died); false when it was no longer loading. */
+  async failVersion(
+    tx: Executor,
+    version: { id: string; resource_id: string; number: number },
+    reason: string,
+  ) {
+    try {
+      await applyTransition(tx, VERSIONS, { id: version.id, state: 'loading' }, 'fail', {
+        audit: (tx) =>
+          appendAudit(tx, {
+            actorId: null,
+            orgId: null,
+            action: 'version.fail',
+            objectType: 'resource',
+            objectId: version.resource_id,
+            details: { version: version.number, reason },
+          }),
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INVALID_TRANSITION') return false;
+      throw err;
+    }
   },
 
   findVersionByJob(db: Executor, jobId: string) {
@@ -141,14 +174,6 @@ export const ingestStore = {
       .selectAll()
       .where('resource_id', '=', resourceId)
       .orderBy('number', 'desc')
-      .execute();
-  },
-
-  setCurrentVersion(db: Executor, resourceId: string, versionId: string) {
-    return db
-      .updateTable('resources')
-      .set({ current_version_id: versionId })
-      .where('id', '=', resourceId)
       .execute();
   },
 };

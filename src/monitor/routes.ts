@@ -1,39 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Config } from '../core/config.ts';
-import type { Db } from '../core/db.ts';
 import * as S from './schema.ts';
 import * as monitor from './service.ts';
-import { settleDeliveries } from './webhook.ts';
 
 const read = monitor.MONITOR_READ;
 const act = monitor.MONITOR_ACT;
 const tags = ['monitor'];
 
-export interface MonitorRoutesOptions {
-  /** Given, a listening server evaluates the alert rules every config.monitorIntervalSeconds. */
-  config?: Config;
-  db?: Db;
-}
-
-export const monitorRoutes: FastifyPluginAsyncTypebox<MonitorRoutesOptions> = async (app, opts) => {
-  const { config, db } = opts;
-  if (config && db) {
-    // A malformed working week stops the start, not the first gateway request.
-    monitor.workingWeekOf(config.monitor);
-    app.addHook('onClose', settleDeliveries);
-    if (config.monitorIntervalSeconds > 0) {
-      let stop: (() => Promise<void>) | undefined;
-      // onListen, not onReady: servers driven by inject() (tests) evaluate only when asked.
-      app.addHook('onListen', async () => {
-        stop ??= monitor.startMonitor(db, config, config.monitorIntervalSeconds, app.log);
-      });
-      app.addHook('onClose', async () => {
-        await stop?.();
-      });
-    }
-  }
-
+export const monitorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/monitor/alerts',
     {

@@ -442,43 +442,29 @@ export async function evaluateNow(ctx: Ctx, log: WebhookLog) {
 }
 
 /**
- * Evaluates every `seconds` on a listening server. Every node runs the timer; a tick skips when
- * another node is evaluating or evaluated within 90 % of the interval, so the cluster keeps about
- * one evaluation per interval and every window is judged once. Returns the stop function.
+ * One run of the periodic evaluation (src/background.ts, every MONITOR_INTERVAL_SECONDS on every
+ * listening node). It skips when another node is evaluating or evaluated within 90 % of the
+ * interval, so the cluster keeps about one evaluation per interval and every window is judged once;
+ * then it delivers what the webhook still owes.
  */
-export function startMonitor(
+export async function evaluateAndDeliver(
   db: Db,
   config: Config,
-  seconds: number,
-  log: WebhookLog & { error(obj: object, msg: string): void },
-) {
-  const settings = config.monitor;
-  workingWeekOf(settings);
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = evaluateAlerts(db, new Date(), { settings, wait: false, minIntervalMs: seconds * 900 })
-      .then((result) => {
-        if (result.opened.length > 0) {
-          log.info({ opened: result.opened.map((a) => a.id), events: result.events }, 'alerts opened');
-        }
-        return deliverPending(db, config.monitorWebhookUrl, alertView, log);
-      })
-      .catch((err: unknown) => log.error({ err }, 'alert evaluation failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, seconds * 1000);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-    await settleDeliveries();
-  };
+  log: WebhookLog & { info(obj: object, msg: string): void },
+): Promise<void> {
+  const result = await evaluateAlerts(db, new Date(), {
+    settings: config.monitor,
+    wait: false,
+    minIntervalMs: config.monitorIntervalSeconds * 900,
+  });
+  if (result.opened.length > 0) {
+    log.info({ opened: result.opened.map((a) => a.id), events: result.events }, 'alerts opened');
+  }
+  await deliverPending(db, config.monitorWebhookUrl, alertView, log);
 }
+
+/** Waits for webhook deliveries in flight (a closing server calls it). */
+export { settleDeliveries };
 
 // ---------------------------------------------------------------------------- alerts
 

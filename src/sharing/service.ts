@@ -6,7 +6,7 @@ import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { nextState, type TransitionTable } from '../core/lifecycle.ts';
+import { applyTransition, type Lifecycle, nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { ApplicationState, ContractState, Operation } from '../core/tables.ts';
 import { describeFilter, type Filter } from '../rules/filters.ts';
 import { type Grade, isGrade } from '../rules/grades.ts';
@@ -47,6 +47,13 @@ export const CONTRACT_LIFECYCLE: TransitionTable<ContractState, 'suspend' | 'res
     { from: ['active', 'suspended'], event: 'revoke', to: 'revoked' },
     { from: ['active', 'suspended'], event: 'expire', to: 'expired' },
   ];
+
+type ContractEvent = (typeof CONTRACT_LIFECYCLE)[number]['event'];
+const CONTRACTS: Lifecycle<ContractState, ContractEvent> = {
+  objectType: 'contract',
+  table: 'contracts',
+  transitions: CONTRACT_LIFECYCLE,
+};
 
 export const ANSWER_WORKING_DAYS = 10;
 const MAX_PERIOD_DAYS = 3 * 366;
@@ -606,25 +613,55 @@ export async function changeContract(
     orgId: contract.provider_org_id,
     crossOrg: ['security_officer'],
   });
-  const from = effectiveState(contract);
-  const to = nextState(CONTRACT_LIFECYCLE, 'contract', from, event);
   return withTx(ctx.db, async (tx) => {
-    const row = await tx
-      .updateTable('contracts')
-      .set({ state: to, state_reason: reason, updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', contract.state)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row)
-      throw new AppError('INVALID_TRANSITION', {
-        objectType: 'contract',
-        state: from,
-        reason: 'changed_concurrently',
-      });
-    await auditAs(ctx, tx, `contract.${event}`, 'contract', id, { reason });
+    const row = await applyTransition<ContractState, ContractEvent, ContractRow>(
+      tx,
+      CONTRACTS,
+      contract,
+      event,
+      {
+        effective: effectiveState(contract),
+        set: { state_reason: reason, updated_at: new Date() },
+        audit: (tx) => auditAs(ctx, tx, `contract.${event}`, 'contract', id, { reason }),
+      },
+    );
     return contractView(row);
   });
+}
+
+/**
+ * Time's transition: every active or suspended contract past its end becomes expired, through the
+ * lifecycle and audited (`contract.expire`). The scheduler runs it (src/background.ts); until it
+ * does, `effectiveState` already treats such a contract as expired, so nothing is served late.
+ */
+export async function expireDueContracts(ctx: Ctx, now = new Date(), limit = 500): Promise<number> {
+  const due = await ctx.db
+    .selectFrom('contracts')
+    .select(['id', 'state', 'valid_to'])
+    .where('state', 'in', ['active', 'suspended'])
+    .where('valid_to', '<=', now)
+    .orderBy('valid_to')
+    .limit(limit)
+    .execute();
+  let expired = 0;
+  for (const contract of due) {
+    try {
+      await withTx(ctx.db, (tx) =>
+        applyTransition(tx, CONTRACTS, contract, 'expire', {
+          set: { state_reason: 'valid_to passed', updated_at: now },
+          audit: (tx) =>
+            auditAs(ctx, tx, 'contract.expire', 'contract', contract.id, {
+              validTo: contract.valid_to.toISOString(),
+            }),
+        }),
+      );
+      expired++;
+    } catch (err) {
+      // Another node expired (or revoked) it first: nothing left to do for this one.
+      if (!(err instanceof AppError && err.code === 'INVALID_TRANSITION')) throw err;
+    }
+  }
+  return expired;
 }
 
 /** The agreement in words, in Chinese and English, for the people who sign off and the auditors. */

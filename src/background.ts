@@ -1,0 +1,79 @@
+/**
+ * The server's background work, all on one scheduler (core/schedule.ts), started when the server
+ * listens and stopped (awaited) when it closes. Servers driven by inject() in tests never run it by
+ * themselves: tests call the same functions when they want them.
+ *
+ * | task              | every                       | what                                                   |
+ * |-------------------|-----------------------------|--------------------------------------------------------|
+ * | audit.integrate   | AUDIT_INTEGRATE_MS (+ 50 ms after this process's appends) | pending audit entries join the tree; once more at stop |
+ * | audit.sign        | AUDIT_SIGN_INTERVAL_SECONDS | signs a tree head when the log grew                    |
+ * | monitor.evaluate  | MONITOR_INTERVAL_SECONDS    | alert rules over new audit events, webhook deliveries  |
+ * | ingest.sweep      | half an import lease        | fails and cleans up imports whose node died            |
+ * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
+ */
+import * as audit from './audit/service.ts';
+import type { Config } from './core/config.ts';
+import { cliCtx } from './core/context.ts';
+import type { Db } from './core/db.ts';
+import { LEASE_SECONDS } from './core/jobs.ts';
+import { Scheduler } from './core/schedule.ts';
+import * as ingest from './ingest/service.ts';
+import * as monitor from './monitor/service.ts';
+import * as sharing from './sharing/service.ts';
+
+// Soon after an append, but not at once: the appending transaction has usually not committed yet.
+const INTEGRATE_AFTER_APPEND_MS = 50;
+// Twice per lease: a dead node's import is failed within about 1.5 leases of its last renewal.
+const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
+
+type Log = { error(obj: object, msg: string): void; info(obj: object, msg: string): void } & Parameters<
+  typeof monitor.evaluateAndDeliver
+>[2];
+
+export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
+  const schedule = new Scheduler(log);
+  if (config.auditIntegrateMs > 0) addAuditIntegration(schedule, db, config.auditIntegrateMs);
+  if (config.auditSignIntervalSeconds > 0) {
+    schedule.add({
+      name: 'audit.sign',
+      everyMs: config.auditSignIntervalSeconds * 1000,
+      run: () => audit.signHeadIfGrown(cliCtx(db, config), log),
+    });
+  }
+  if (config.monitorIntervalSeconds > 0) {
+    schedule.add({
+      name: 'monitor.evaluate',
+      everyMs: config.monitorIntervalSeconds * 1000,
+      run: () => monitor.evaluateAndDeliver(db, config, log),
+      onStop: () => monitor.settleDeliveries(),
+    });
+  }
+  schedule.add({
+    name: 'ingest.sweep',
+    everyMs: SWEEP_EVERY_MS,
+    run: () => ingest.sweepAbandonedImports(db),
+  });
+  if (config.contractExpirySeconds > 0) {
+    schedule.add({
+      name: 'sharing.expire',
+      everyMs: config.contractExpirySeconds * 1000,
+      run: () => sharing.expireDueContracts(cliCtx(db, config)),
+    });
+  }
+  return schedule;
+}
+
+/** Integration every `everyMs` and soon after this process's appends (also what the audit bench runs). */
+export function addAuditIntegration(schedule: Scheduler, db: Db, everyMs: number): void {
+  const unsubscribe = audit.onAppend(() => schedule.kick('audit.integrate', INTEGRATE_AFTER_APPEND_MS));
+  schedule.add({
+    name: 'audit.integrate',
+    everyMs,
+    run: () => audit.integrateAudit(db),
+    // What this process appended last joins the tree before it lets go of the database.
+    onStop: async () => {
+      unsubscribe();
+      await audit.integrateAudit(db);
+    },
+  });
+}
