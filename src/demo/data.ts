@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { base, Faker, type Randomizer, zh_CN } from '@faker-js/faker';
+import { Mulberry32 } from '../core/random.ts';
 import { luhnCheckDigit } from '../standards/luhn.ts';
 import { countiesOf } from '../standards/region.ts';
 import { makeResidentId } from '../standards/resident-id.ts';
@@ -50,24 +51,18 @@ function hashText(text: string): number {
 }
 
 /** Mulberry32 as faker's randomizer: reseeding it per entity is cheap, unlike the Mersenne Twister. */
-function mulberry32(): Randomizer {
-  let state = 0;
+function seededRandomizer(): Randomizer {
+  const generator = new Mulberry32();
   return {
-    next() {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    },
+    next: () => generator.next(),
     seed(seed) {
-      state = Array.isArray(seed) ? mix(...seed) : seed >>> 0;
+      generator.seed(Array.isArray(seed) ? mix(...seed) : seed);
     },
   };
 }
 
 class Rng {
-  private readonly randomizer = mulberry32();
+  private readonly randomizer = seededRandomizer();
   readonly faker = new Faker({ locale: [zh_CN, base], randomizer: this.randomizer });
 
   reseed(...parts: number[]): this {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../core/random.ts';
 import {
   type ColumnFacts,
   currentDay,
@@ -123,18 +124,6 @@ const DEFAULT_SEED = 0x5eed;
 /** The reservoir's seed: derived from the scan's, so the two generators never run in step. */
 function reservoirSeed(options: ScanOptions): number {
   return ((options.seed ?? DEFAULT_SEED) ^ 0x9e3779b9) >>> 0;
-}
-
-/** Seeded 32-bit generator (mulberry32): reproducible sampling without a dependency. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Lower bound of the Wilson score interval (95 %): a ratio discounted for small samples. */
