@@ -2,7 +2,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { openConfiguredDatabase, startShutong } from './app.ts';
 import { auditCommands } from './audit/cli.ts';
 import { classifyCommand } from './classify/cli.ts';
-import type { Principal } from './core/auth.ts';
 import { SCOPES } from './core/auth.ts';
 import { loadConfig } from './core/config.ts';
 import { cliCtx } from './core/context.ts';

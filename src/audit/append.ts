@@ -52,7 +52,7 @@ export function auditAs(
   tx: Executor,
   action: string,
   objectType: string,
-  objectId: string,
+  objectId: string | null,
   details: Record<string, unknown> = {},
 ): Promise<AppendedAudit> {
   return appendAudit(tx, {

@@ -1,4 +1,4 @@
-import { appendAudit } from '../audit/append.ts';
+import { auditAs } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
@@ -217,14 +217,9 @@ export async function createResource(ctx: Ctx, input: ResourceInput): Promise<Re
       actor_id: principal.userId,
       changes: JSON.stringify({ created: { to: base.code } }),
     });
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'resource.create',
-      objectType: 'resource',
-      objectId: created.id,
-      requestId: ctx.requestId,
-      details: { code: created.code, name: created.name },
+    await auditAs(ctx, tx, 'resource.create', 'resource', created.id, {
+      code: created.code,
+      name: created.name,
     });
     return created;
   });
@@ -322,14 +317,9 @@ export async function updateResource(
       actor_id: principal.userId,
       changes: JSON.stringify(changes),
     });
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'resource.update',
-      objectType: 'resource',
-      objectId: id,
-      requestId: ctx.requestId,
-      details: { revision: row.revision, changed: Object.keys(changes) },
+    await auditAs(ctx, tx, 'resource.update', 'resource', id, {
+      revision: row.revision,
+      changed: Object.keys(changes),
     });
     return row;
   });

@@ -1,4 +1,4 @@
-import { appendAudit } from '../audit/append.ts';
+import { auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { authorize } from '../core/auth.ts';
@@ -281,15 +281,7 @@ async function applyScan(
   const flag = mergeFlag(resource.grade_flag, decided.flagged, scan.at.toISOString());
   if (decided.flagged.length > 0) await catalog.grading.setFlag(tx, resourceId, flag);
   const audit = (action: string, details: Record<string, unknown>) =>
-    appendAudit(tx, {
-      actorId: ctx.principal?.userId ?? null,
-      orgId: ctx.principal?.orgId ?? null,
-      action,
-      objectType: 'resource',
-      objectId: resourceId,
-      requestId: ctx.requestId,
-      details,
-    });
+    auditAs(ctx, tx, action, 'resource', resourceId, details);
   await audit('classification.scan', {
     via,
     version: scan.versionNumber,
@@ -638,23 +630,15 @@ export async function confirmGrade(
       );
       flagResolved = true;
     }
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'field.grade.confirm',
-      objectType: 'resource',
-      objectId: resource.id,
-      requestId: ctx.requestId,
-      details: {
-        field: fieldName,
-        from: field.grade,
-        to: input.grade,
-        suggested,
-        override,
-        reason: reason === '' ? null : reason,
-        resourceGrade: { from: locked.grade, to: grade },
-        flagResolved,
-      },
+    await auditAs(ctx, tx, 'field.grade.confirm', 'resource', resource.id, {
+      field: fieldName,
+      from: field.grade,
+      to: input.grade,
+      suggested,
+      override,
+      reason: reason === '' ? null : reason,
+      resourceGrade: { from: locked.grade, to: grade },
+      flagResolved,
     });
   });
   return getClassification(ctx, resource.id);
@@ -663,7 +647,7 @@ export async function confirmGrade(
 /** A steward has looked at what the flag reports and says why it needs nothing more. */
 export async function clearFlag(ctx: Ctx, resourceRef: string, reason: string): Promise<ClassificationView> {
   const resource = await catalog.getResource(ctx, resourceRef);
-  const principal = stewardOf(ctx, resource.provider.id);
+  stewardOf(ctx, resource.provider.id);
   if (reason.trim() === '') throw new AppError('VALIDATION_FAILED', { field: 'reason' });
   await withTx(ctx.db, async (tx) => {
     const locked = await lockResource(tx, resource.id);
@@ -675,14 +659,9 @@ export async function clearFlag(ctx: Ctx, resourceRef: string, reason: string): 
       });
     }
     await catalog.grading.setFlag(tx, resource.id, null);
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'classification.flag.clear',
-      objectType: 'resource',
-      objectId: resource.id,
-      requestId: ctx.requestId,
-      details: { reason: reason.trim(), fields: locked.grade_flag.fields.map((e) => e.field) },
+    await auditAs(ctx, tx, 'classification.flag.clear', 'resource', resource.id, {
+      reason: reason.trim(),
+      fields: locked.grade_flag.fields.map((e) => e.field),
     });
   });
   return getClassification(ctx, resource.id);

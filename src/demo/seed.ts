@@ -5,7 +5,6 @@ import { sql } from 'kysely';
 import * as catalog from '../catalog/service.ts';
 import { type Ctx, cliCtx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
-import { AppError } from '../core/errors.ts';
 import { NODE_ID } from '../core/jobs.ts';
 import * as identity from '../identity/service.ts';
 import * as ingest from '../ingest/service.ts';

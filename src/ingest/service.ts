@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { appendAudit } from '../audit/append.ts';
+import { auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { type ImportScan, sampledImportScan, startImportScan } from '../classify/service.ts';
@@ -363,14 +363,11 @@ async function load(
           source_sm3: sourceSm3,
         },
         (tx) =>
-          appendAudit(tx, {
-            actorId: ctx.principal?.userId ?? null,
-            orgId: ctx.principal?.orgId ?? null,
-            action: 'version.create',
-            objectType: 'resource',
-            objectId: resource.id,
-            requestId: ctx.requestId,
-            details: { version: version.number, rows, badRows: bad.count, source: table.format },
+          auditAs(ctx, tx, 'version.create', 'resource', resource.id, {
+            version: version.number,
+            rows,
+            badRows: bad.count,
+            source: table.format,
           }),
       );
       await catalog.setCurrentVersion(tx, resource.id, version.id);
@@ -670,7 +667,7 @@ export async function getVersion(ctx: Ctx, resourceRef: string, number: number) 
 /** Makes an earlier ready version the current one again (or a later one: any ready version). */
 export async function activateVersion(ctx: Ctx, resourceRef: string, number: number) {
   const resource = await catalog.getResource(ctx, resourceRef);
-  const principal = stewardOf(ctx, resource);
+  stewardOf(ctx, resource);
   const version = await store.findVersion(ctx.db, resource.id, number);
   if (!version) throw new AppError('NOT_FOUND', { objectType: 'version', id: `${resource.code}#${number}` });
   if (version.state !== 'ready') {
@@ -682,14 +679,9 @@ export async function activateVersion(ctx: Ctx, resourceRef: string, number: num
   }
   await withTx(ctx.db, async (tx) => {
     await catalog.setCurrentVersion(tx, resource.id, version.id);
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'version.activate',
-      objectType: 'resource',
-      objectId: resource.id,
-      requestId: ctx.requestId,
-      details: { version: number, previous: resource.currentVersionId },
+    await auditAs(ctx, tx, 'version.activate', 'resource', resource.id, {
+      version: number,
+      previous: resource.currentVersionId,
     });
   });
   return versionView(version, version.id, true);

@@ -1,4 +1,4 @@
-import { appendAudit } from '../audit/append.ts';
+import { auditAs } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
@@ -95,14 +95,11 @@ export async function changeAlert(
           ? { acknowledged_by: principal.userId, acknowledged_at: at, acknowledge_note: text, updated_at: at }
           : { resolved_by: principal.userId, resolved_at: at, resolve_note: text, updated_at: at },
       audit: (tx, change) =>
-        appendAudit(tx, {
-          actorId: principal.userId,
-          orgId: principal.orgId,
-          action: `monitor.alert.${event}`,
-          objectType: 'alert',
-          objectId: id,
-          requestId: ctx.requestId,
-          details: { rule: alert.rule, from: change.from, to: change.to, note: text },
+        auditAs(ctx, tx, `monitor.alert.${event}`, 'alert', id, {
+          rule: alert.rule,
+          from: change.from,
+          to: change.to,
+          note: text,
         }),
     });
     return alertView(row);

@@ -1,4 +1,4 @@
-import { appendAudit } from '../audit/append.ts';
+import { auditAs } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
@@ -111,14 +111,10 @@ export async function freeze(ctx: Ctx, input: FreezeInput): Promise<FreezeView> 
         .returningAll()
         .executeTakeFirstOrThrow();
       // Recorded against the frozen object, so its own audit trail shows the stop.
-      await appendAudit(tx, {
-        actorId: principal.userId,
-        orgId: principal.orgId,
-        action: 'monitor.freeze',
-        objectType: input.scope,
-        objectId: target,
-        requestId: ctx.requestId,
-        details: { freezeId: row.id, scope: input.scope, reason: row.reason },
+      await auditAs(ctx, tx, 'monitor.freeze', input.scope, target, {
+        freezeId: row.id,
+        scope: input.scope,
+        reason: row.reason,
       });
       return freezeView(row);
     });
@@ -151,19 +147,11 @@ export async function liftFreeze(ctx: Ctx, id: string, reason: string): Promise<
         reason: 'changed_concurrently',
       });
     }
-    await appendAudit(tx, {
-      actorId: principal.userId,
-      orgId: principal.orgId,
-      action: 'monitor.freeze.lift',
-      objectType: row.scope,
-      objectId: row.target,
-      requestId: ctx.requestId,
-      details: {
-        freezeId: row.id,
-        scope: row.scope,
-        reason: row.lift_reason,
-        frozenSince: freezeView(row).createdAt,
-      },
+    await auditAs(ctx, tx, 'monitor.freeze.lift', row.scope, row.target, {
+      freezeId: row.id,
+      scope: row.scope,
+      reason: row.lift_reason,
+      frozenSince: freezeView(row).createdAt,
     });
     return freezeView(row);
   });
