@@ -49,3 +49,24 @@ CREATE TABLE dp_releases (
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX dp_releases_contract_idx ON dp_releases (contract_id, id);
+
+-- Approved computations: a named query template a consumer submits under its contract; once the
+-- provider (and, for g4 or more sensitive fields, the security officer) approves one, the
+-- contract runs only approved templates, with parameter values, through DP or exact suppression.
+CREATE TABLE query_templates (
+  id             text PRIMARY KEY,
+  contract_id    text NOT NULL REFERENCES contracts (id),
+  name           text NOT NULL,
+  metrics        jsonb NOT NULL,
+  group_by       text[] NOT NULL DEFAULT '{}',
+  filter         jsonb,
+  params         jsonb NOT NULL DEFAULT '{}'::jsonb,
+  mode           text NOT NULL CHECK (mode IN ('dp', 'exact')),
+  state          text NOT NULL CHECK (state IN ('submitted', 'security_review', 'approved', 'rejected')),
+  needs_security boolean NOT NULL DEFAULT false,
+  decisions      jsonb NOT NULL DEFAULT '[]'::jsonb,
+  created_by     text NOT NULL REFERENCES users (id),
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (contract_id, name)
+);

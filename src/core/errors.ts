@@ -150,6 +150,11 @@ export const ERRORS = {
     zh: '含个人信息的资源只能通过差分隐私接口统计',
     en: 'Resources with personal information are aggregated through the differential privacy endpoints',
   },
+  TEMPLATE_REQUIRED: {
+    status: 403,
+    zh: '该协议只允许运行已批准的查询模板',
+    en: 'The contract allows only its approved query templates',
+  },
   NO_DATA_VERSION: {
     status: 409,
     zh: '该资源还没有可用的数据版本',

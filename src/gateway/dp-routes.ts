@@ -3,6 +3,7 @@ import { AppError } from '../core/errors.ts';
 import * as dp from './dp.ts';
 import * as S from './dp-schema.ts';
 import { recordCall } from './service.ts';
+import * as templates from './templates.ts';
 
 const tags = ['gateway'];
 const gatewayAccess = { roles: 'any', scope: 'gateway' } as const;
@@ -120,5 +121,76 @@ export const dpRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => dp.putSettings(req.ctx, req.params.code, req.body),
+  );
+  app.post(
+    '/v1/gateway/contracts/:id/templates',
+    {
+      config: { access: gatewayAccess },
+      schema: {
+        tags,
+        summary: '提交查询模板 / Submit a query template',
+        description:
+          'A named computation (metrics, group-by, a filter whose values may be typed parameters). Once the provider ' +
+          '(and the security officer for g4 or more sensitive fields) approves one, the contract runs only approved templates.',
+        params: S.ContractParams,
+        body: S.TemplateInput,
+        response: { 201: S.Template },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(
+          await templates.submitTemplate(req.ctx, req.params.id, req.body as templates.TemplateInput, req.ip),
+        ),
+  );
+
+  app.get(
+    '/v1/gateway/contracts/:id/templates',
+    {
+      config: { access: { roles: 'any', scope: 'gateway' } },
+      schema: {
+        tags,
+        summary: '协议的查询模板 / Query templates of a contract',
+        params: S.ContractParams,
+        response: { 200: S.TemplateList },
+      },
+    },
+    async (req) => templates.listTemplates(req.ctx, req.params.id),
+  );
+
+  for (const event of ['approve', 'reject'] as const) {
+    app.post(
+      `/v1/gateway/templates/:id/${event}`,
+      {
+        config: { access: { roles: ['data_steward', 'security_officer'], scope: 'sharing' } },
+        schema: {
+          tags,
+          summary:
+            event === 'approve'
+              ? '批准查询模板 / Approve a query template'
+              : '驳回查询模板 / Reject a query template',
+          params: S.TemplateParams,
+          body: S.TemplateDecision,
+          response: { 200: S.Template },
+        },
+      },
+      async (req) => templates.decideTemplate(req.ctx, req.params.id, event, req.body.reason ?? ''),
+    );
+  }
+
+  app.post(
+    '/v1/gateway/templates/:id/run',
+    {
+      config: { access: gatewayAccess },
+      schema: {
+        tags,
+        summary: '运行已批准的查询模板 / Run an approved query template',
+        params: S.TemplateParams,
+        body: S.TemplateRunInput,
+        response: { 200: S.TemplateRun },
+      },
+    },
+    async (req) => templates.runTemplate(req.ctx, req.params.id, req.body, req.ip),
   );
 };

@@ -126,3 +126,72 @@ export const DpSettings = Type.Object({
   domains: Type.Record(Type.String(), Type.Array(Type.String())),
   updatedAt: Type.String({ format: 'date-time' }),
 });
+
+// ——— approved computations ———
+
+export const TemplateParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const TemplateInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    metrics: Type.Array(DpMetric, { minItems: 1, maxItems: 10 }),
+    groupBy: Type.Optional(Type.Array(FieldName, { maxItems: 3, uniqueItems: true })),
+    filter: Type.Optional(
+      Type.Unknown({
+        description: 'A gateway filter; a value may be {"param": name} to take a declared parameter',
+      }),
+    ),
+    params: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }),
+        Type.Enum(['text', 'integer', 'decimal', 'date', 'boolean'] as const),
+        {
+          maxProperties: 10,
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Template = Type.Object({
+  id: Type.String(),
+  contractId: Type.String(),
+  name: Type.String(),
+  metrics: Type.Array(Type.Unknown()),
+  groupBy: Type.Array(Type.String()),
+  filter: Type.Unknown(),
+  params: Type.Record(Type.String(), Type.String()),
+  mode: Type.Enum(['dp', 'exact'] as const),
+  state: Type.Enum(['submitted', 'security_review', 'approved', 'rejected'] as const),
+  needsSecurity: Type.Boolean(),
+  decisions: Type.Array(Type.Unknown()),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const TemplateList = Type.Object({ items: Type.Array(Template) });
+
+export const TemplateDecision = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+
+export const TemplateRunInput = Type.Object(
+  {
+    params: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 32 }),
+        Type.Unknown({ description: 'a string, number or boolean of the declared type' }),
+      ),
+    ),
+    rho: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TemplateRun = Type.Object({
+  template: Type.String(),
+  mode: Type.Enum(['dp', 'exact'] as const),
+  result: Type.Unknown({ description: 'The DP aggregate answer, or the exact aggregate answer' }),
+});

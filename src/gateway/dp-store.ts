@@ -192,3 +192,85 @@ export async function releaseCount(db: Executor, contractId: string): Promise<nu
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+// ——— approved computations ———
+
+export interface QueryTemplatesTable {
+  id: string;
+  contract_id: string;
+  name: string;
+  metrics: unknown;
+  group_by: string[];
+  filter: unknown;
+  params: Record<string, string>;
+  mode: 'dp' | 'exact';
+  state: 'submitted' | 'security_review' | 'approved' | 'rejected';
+  needs_security: boolean;
+  decisions: unknown;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+interface TemplateDatabase extends Database {
+  query_templates: QueryTemplatesTable;
+}
+const tpl = (db: Executor) => db as unknown as Kysely<TemplateDatabase>;
+export type TemplateRow = QueryTemplatesTable;
+
+export function insertTemplate(db: Executor, row: Omit<QueryTemplatesTable, 'created_at' | 'updated_at'>) {
+  return tpl(db)
+    .insertInto('query_templates')
+    .values({
+      ...row,
+      metrics: JSON.stringify(row.metrics),
+      filter: row.filter === null ? null : JSON.stringify(row.filter),
+      params: JSON.stringify(row.params),
+      decisions: JSON.stringify(row.decisions),
+      created_at: new Date(),
+      updated_at: new Date(),
+    } as never)
+    .onConflict((oc) => oc.columns(['contract_id', 'name']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function findTemplate(db: Executor, id: string) {
+  return tpl(db).selectFrom('query_templates').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function templatesOf(db: Executor, contractId: string) {
+  return tpl(db)
+    .selectFrom('query_templates')
+    .selectAll()
+    .where('contract_id', '=', contractId)
+    .orderBy('id')
+    .execute();
+}
+
+export async function hasApprovedTemplate(db: Executor, contractId: string): Promise<boolean> {
+  const row = await tpl(db)
+    .selectFrom('query_templates')
+    .select('id')
+    .where('contract_id', '=', contractId)
+    .where('state', '=', 'approved')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** A template's state change as a conditional update; undefined when it was not in `from`. */
+export function moveTemplate(
+  db: Executor,
+  id: string,
+  from: QueryTemplatesTable['state'],
+  to: QueryTemplatesTable['state'],
+  decisions: unknown,
+) {
+  return tpl(db)
+    .updateTable('query_templates')
+    .set({ state: to, decisions: JSON.stringify(decisions), updated_at: new Date() } as never)
+    .where('id', '=', id)
+    .where('state', '=', from)
+    .returningAll()
+    .executeTakeFirst();
+}

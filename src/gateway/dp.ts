@@ -58,6 +58,22 @@ export const DP_RELEASE_LIFECYCLE: TransitionTable<
 
 type Granted = Awaited<ReturnType<typeof admit>>;
 
+/** Admissions made for a run of an approved template (gateway/templates.ts): free-form queries are not. */
+const templateRuns = new WeakSet<object>();
+export function markTemplateRun(granted: Granted): Granted {
+  templateRuns.add(granted);
+  return granted;
+}
+
+/** Once a contract has an approved template, only approved templates run under it (issue 14 §3). */
+async function assertFreeFormAllowed(ctx: Ctx, granted: Granted): Promise<void> {
+  if (templateRuns.has(granted)) return;
+  if (await store.hasApprovedTemplate(ctx.db, granted.contract.id))
+    throw new AppError('TEMPLATE_REQUIRED', {
+      templates: `/v1/gateway/contracts/${granted.contract.id}/templates`,
+    });
+}
+
 export interface DpRequest {
   metrics: DpMetric[];
   groupBy?: string[] | undefined;
@@ -183,6 +199,7 @@ export async function isPersonal(ctx: Ctx, resourceId: string): Promise<boolean>
  * information an aggregate-only contract is a DP contract (differencing beats suppression).
  */
 export async function assertExactAggregateAllowed(ctx: Ctx, granted: Granted): Promise<void> {
+  await assertFreeFormAllowed(ctx, granted);
   if (granted.contract.operations.includes('rows')) return;
   if (!(await isPersonal(ctx, granted.contract.resource_id))) return;
   throw new AppError(
@@ -302,8 +319,11 @@ async function prepare(
   contractId: string,
   request: DpRequest,
   clientIp: string,
+  template = false,
 ): Promise<Prepared> {
-  const granted = await admit(ctx, contractId, 'aggregate', clientIp);
+  const admitted = await admit(ctx, contractId, 'aggregate', clientIp);
+  const granted = template ? markTemplateRun(admitted) : admitted;
+  await assertFreeFormAllowed(ctx, granted);
   const row = await store.findSettings(ctx.db, granted.contract.resource_id);
   if (!row) throw new AppError('DP_NOT_CONFIGURED', { resource: granted.contract.resource_id });
   const settings: DpSettings = {
@@ -380,13 +400,27 @@ export async function aggregate(
   request: DpRequest,
   clientIp: string,
   source: RandomSource = cryptoSource,
+  options: { template?: string } = {},
 ) {
-  const { granted, settings, plan, filter } = await prepare(ctx, contractId, request, clientIp);
+  const { granted, settings, plan, filter } = await prepare(
+    ctx,
+    contractId,
+    request,
+    clientIp,
+    options.template !== undefined,
+  );
   await countRequest(ctx, granted.contract);
   const { budget, bucket } = await budgetState(ctx, contractId);
   const cost = toDecimal(plan.rho, 15);
   const releaseId = newId('dpr');
-  const details = { release: releaseId, rho: cost, metrics: request.metrics, groupBy: plan.groupBy, filter };
+  const details = {
+    release: releaseId,
+    rho: cost,
+    metrics: request.metrics,
+    groupBy: plan.groupBy,
+    filter,
+    template: options.template ?? null,
+  };
   const actor = {
     actorId: ctx.principal?.userId ?? null,
     orgId: ctx.principal?.orgId ?? null,
