@@ -161,4 +161,38 @@ describe('approved computations', () => {
     expect(free.statusCode).toBe(403);
     expect(free.json().error.code).toBe('TEMPLATE_REQUIRED');
   });
+  it('a template that needs the security officer goes to security review after the provider, and only the officer finishes it', async () => {
+    const code = await f.resource('门诊统计（模板，安全审核）', 'conditional', 'g1');
+    const contract = await f.contractFor(code, { operations: ['aggregate'] }, { operations: ['aggregate'] });
+    const tpl = (
+      await post(`/v1/gateway/contracts/${contract}/templates`, { name: '总数', metrics: [{ fn: 'count' }] })
+    ).json();
+    expect(tpl.needsSecurity).toBe(false);
+    // As submission sets it when a touched field ranks g4 or above.
+    await t.database.db
+      .updateTable('query_templates' as never)
+      .set({ needs_security: true } as never)
+      .where('id' as never, '=', tpl.id as never)
+      .execute();
+    const first = await post(`/v1/gateway/templates/${tpl.id}/approve`, {}, f.tokens.steward);
+    expect(first.json().state).toBe('security_review');
+    expect((await post(`/v1/gateway/templates/${tpl.id}/approve`, {}, f.tokens.steward)).statusCode).toBe(
+      403,
+    );
+    expect((await post(`/v1/gateway/templates/${tpl.id}/run`, {})).statusCode).toBe(403);
+    const second = await post(
+      `/v1/gateway/templates/${tpl.id}/approve`,
+      { reason: '已核' },
+      f.tokens.security,
+    );
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json().state).toBe('approved');
+    expect(second.json().decisions.map((d: { role: string }) => d.role)).toEqual([
+      'data_steward',
+      'security_officer',
+    ]);
+    const run = await post(`/v1/gateway/templates/${tpl.id}/run`, {});
+    expect(run.statusCode, run.body).toBe(200);
+    expect(run.json().result.groups).toEqual([{ count: 40 }]);
+  });
 });
