@@ -244,7 +244,7 @@ function budgetView(state: Awaited<ReturnType<typeof budgetState>>) {
     bucket: state.bucket,
     total: rhoView(state.total),
     spent: rhoView(state.spent),
-    remaining: { rho: Number(toDecimal(state.left)) },
+    remaining: { rho: Number(toDecimal(state.left, 12, 'down')) },
   };
 }
 
@@ -387,7 +387,7 @@ export async function preview(ctx: Ctx, contractId: string, request: DpRequest, 
   return {
     cost: rhoView(plan.rho, DISPLAY_DELTA + plan.selectionDelta),
     ci95: previewIntervals(plan),
-    remaining: { rho: Number(toDecimal(state.left)) },
+    remaining: { rho: Number(toDecimal(state.left, 12, 'down')) },
     affordable: cmp(plan.rho, state.left) <= 0,
     bounding: planView(plan),
   };
@@ -450,7 +450,7 @@ export async function aggregate(
     const state = await budgetState(ctx, contractId);
     throw new AppError('DP_BUDGET_EXHAUSTED', {
       asked: Number(cost),
-      remaining: Number(toDecimal(state.left)),
+      remaining: Number(toDecimal(state.left, 12, 'down')),
       period: budget.period,
     });
   }
@@ -504,7 +504,7 @@ export async function aggregate(
     rows: released.rows,
     ci95: released.ci95,
     spent: rhoView(plan.rho, DISPLAY_DELTA + plan.selectionDelta),
-    remaining: { rho: Number(toDecimal(cmp(left, rational(0n)) > 0 ? left : rational(0n))) },
+    remaining: { rho: Number(toDecimal(cmp(left, rational(0n)) > 0 ? left : rational(0n), 12, 'down')) },
     release: releaseId,
     bounding: planView(plan),
   };

@@ -57,10 +57,10 @@ export function fromNumber(x: number): Rational {
   return parseDecimal(text.includes('e') && !text.includes('.') ? text : text);
 }
 
-/** Fixed-point decimal rendering, rounded up at `places` (budgets shown never understate a spend). */
-export function toDecimal(a: Rational, places = 12): string {
+/** Fixed-point decimal rendering of a non-negative rational, rounded up at `places` (a spend is never understated) or down (nor a remainder overstated). */
+export function toDecimal(a: Rational, places = 12, round: 'up' | 'down' = 'up'): string {
   const scale = 10n ** BigInt(places);
-  const scaled = (a.n * scale + a.d - 1n) / a.d;
+  const scaled = round === 'up' ? (a.n * scale + a.d - 1n) / a.d : (a.n * scale) / a.d;
   const whole = scaled / scale;
   const frac = (scaled % scale).toString().padStart(places, '0').replace(/0+$/, '');
   return frac ? `${whole}.${frac}` : `${whole}`;
