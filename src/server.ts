@@ -14,6 +14,7 @@ import type { Ctx } from './core/context.ts';
 import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
+import { dpRoutes } from './gateway/dp-routes.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
@@ -241,6 +242,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(ingestRoutes);
   await app.register(sharingRoutes);
   await app.register(gatewayRoutes);
+  await app.register(dpRoutes);
   await app.register(usageRoutes);
   await app.register(auditRoutes);
   await app.register(monitorRoutes);

@@ -228,7 +228,9 @@ describe('gateway', () => {
   });
 
   it('aggregates with small groups suppressed, and aggregate-only contracts serve nothing else', async () => {
-    const aggOnly = await contractFor(code, { operations: ['aggregate'], minGroupSize: 10 });
+    // The exact aggregate is for resources without personal information (issue 14: personal data is aggregated under DP).
+    const plain = await resource('门诊统计（无个人信息）', 'conditional', 'g1');
+    const aggOnly = await contractFor(plain, { operations: ['aggregate'], minGroupSize: 10 });
     const res = await t.request({
       method: 'POST',
       url: `/v1/gateway/contracts/${aggOnly}/aggregate`,
@@ -242,7 +244,7 @@ describe('gateway', () => {
       { district: '滨江区', count: 10, sum_visits: expect.anything() },
       { district: '西湖区', count: 20, sum_visits: expect.anything() },
     ]);
-    const bigger = await contractFor(code, { operations: ['aggregate'], minGroupSize: 15 });
+    const bigger = await contractFor(plain, { operations: ['aggregate'], minGroupSize: 15 });
     const suppressed = (
       await t.request({
         method: 'POST',
@@ -253,13 +255,15 @@ describe('gateway', () => {
     ).json();
     expect(suppressed.groups).toEqual([{ district: '西湖区', count: 20 }]);
     expect(suppressed.suppressedGroups).toBe(2);
+    const personal = await contractFor(code, { operations: ['aggregate'] });
     const byMasked = await t.request({
       method: 'POST',
-      url: `/v1/gateway/contracts/${aggOnly}/aggregate`,
+      url: `/v1/gateway/contracts/${personal}/aggregate`,
       token: tokens.key,
       payload: { groupBy: ['person_id'], metrics: [{ fn: 'count' }] },
     });
     expect(byMasked.statusCode).toBe(403);
+    expect(byMasked.json().error.code).toBe('DP_REQUIRED');
     const rowsRefused = await rows(aggOnly);
     expect(rowsRefused.statusCode).toBe(403);
     expect(rowsRefused.json().error.code).toBe('OPERATION_NOT_ALLOWED');

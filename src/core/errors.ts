@@ -135,6 +135,26 @@ export const ERRORS = {
   },
   RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
   QUOTA_EXCEEDED: { status: 429, zh: '今日行数配额已用完', en: "Today's row quota is used up" },
+  DP_BUDGET_EXHAUSTED: {
+    status: 403,
+    zh: '协议的隐私预算不足以支付本次统计',
+    en: "The contract's privacy budget cannot pay for this release",
+  },
+  DP_NOT_CONFIGURED: {
+    status: 409,
+    zh: '提供方尚未为该资源声明差分隐私设置（隐私单位与裁剪界）',
+    en: 'The provider has not declared differential privacy settings (privacy unit, bounds) for the resource',
+  },
+  DP_REQUIRED: {
+    status: 403,
+    zh: '含个人信息的资源只能通过差分隐私接口统计',
+    en: 'Resources with personal information are aggregated through the differential privacy endpoints',
+  },
+  TEMPLATE_REQUIRED: {
+    status: 403,
+    zh: '该协议只允许运行已批准的查询模板',
+    en: 'The contract allows only its approved query templates',
+  },
   NO_DATA_VERSION: {
     status: 409,
     zh: '该资源还没有可用的数据版本',

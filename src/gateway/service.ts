@@ -19,6 +19,7 @@ import {
 } from '../rules/filters.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
 import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sharing/service.ts';
+import { assertExactAggregateAllowed } from './dp.ts';
 
 /**
  * The contract-enforcing gateway. Every request reads the contract afresh from the database (so
@@ -155,7 +156,7 @@ export async function admit(
 }
 
 /** Rate limit per minute; both counters live in the database so every node sees the same count. */
-async function countRequest(ctx: Ctx, contract: ContractRow): Promise<void> {
+export async function countRequest(ctx: Ctx, contract: ContractRow): Promise<void> {
   const { minute, nextMinute } = buckets();
   const row = await ctx.db
     .insertInto('contract_usage')
@@ -355,6 +356,7 @@ export interface AggregateRequest {
 }
 
 export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRequest) {
+  await assertExactAggregateAllowed(ctx, granted);
   const groupBy = (request.groupBy ?? []).map((name, i) => usable(granted, name, `groupBy.${i}`));
   const metrics = request.metrics.map((m, i) => {
     if (m.fn === 'count' && !m.field) return { ...m, alias: 'count', expr: sql`count(*)` };

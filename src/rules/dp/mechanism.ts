@@ -1,0 +1,276 @@
+import { type RawBuilder, sql } from 'kysely';
+import { ci95HalfWidth, epsilonOf, partitionThreshold, sigma2For } from './accounting.ts';
+import { div, type Rational, rational, toDecimal, toNumber } from './rational.ts';
+import { cryptoSource, discreteGaussian, type RandomSource } from './sampler.ts';
+
+/**
+ * A DP aggregate as a plan: contribution bounds, which noisy measurements it makes, and the
+ * noise of each (exact σ² from the ρ it spends). The plan is public: it depends on the request
+ * and the declared settings, never on the data.
+ */
+export interface NumericBound {
+  lower: number;
+  upper: number;
+  /** Decimal places kept: values are scaled by 10^precision to integers before clamping. */
+  precision: number;
+}
+
+export interface DpSettings {
+  unit: string;
+  /** Most groups one unit contributes to (L0) and rows per unit per group (L∞). */
+  maxGroups: number;
+  maxRowsPerGroup: number;
+  bounds: Record<string, NumericBound>;
+  /** Public group-key domains: group-by on such a field releases every value, found or not. */
+  domains: Record<string, string[]>;
+}
+
+export type DpMetric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
+
+/** One noisy measurement: a per-group count or sum of scaled, clamped values. */
+export interface Measurement {
+  key: string;
+  kind: 'count' | 'sum' | 'nonnull';
+  field?: string;
+  sensitivity2: Rational;
+  sigma2: Rational;
+  halfWidth: number;
+  /** 10^precision of a sum; 1 for counts. */
+  scale: number;
+}
+
+export interface DpPlan {
+  metrics: DpMetric[];
+  groupBy: string[];
+  /** The public domain of each group-by field, or null when partitions are selected privately. */
+  domains: Array<string[] | null>;
+  measurements: Measurement[];
+  rho: Rational;
+  l0: number;
+  linf: number;
+  /** Partition selection: groups released only when the noisy count reaches it (null with public domains). */
+  threshold: number | null;
+  selectionDelta: number;
+}
+
+export const SELECTION_DELTA = 1e-9;
+
+/** Builds the plan; throws a RangeError with a message for an impossible request. */
+export function planRelease(
+  settings: DpSettings,
+  metrics: DpMetric[],
+  groupBy: string[],
+  rho: Rational,
+  minGroupSize: number,
+): DpPlan {
+  if (rho.n <= 0n) throw new RangeError('rho must be > 0');
+  const domains = groupBy.map((g) => settings.domains[g] ?? null);
+  const publicDomain = domains.every((d) => d !== null);
+  // With public domains a unit reaches at most as many groups as exist.
+  const groupsPossible = publicDomain ? domains.reduce((n, d) => n * d!.length, 1) : Number.POSITIVE_INFINITY;
+  const l0 = groupBy.length === 0 ? 1 : Math.max(1, Math.min(settings.maxGroups, groupsPossible));
+  const linf = settings.maxRowsPerGroup;
+  const wanted: Array<Pick<Measurement, 'key' | 'kind' | 'field'> & { bound: number; scale: number }> = [];
+  const add = (kind: Measurement['kind'], field?: string) => {
+    const key = field ? `${kind}:${field}` : kind;
+    if (wanted.some((m) => m.key === key)) return;
+    if (kind === 'sum') {
+      const b = settings.bounds[field!]!;
+      const scale = 10 ** b.precision;
+      const bound = Math.max(Math.abs(Math.round(b.lower * scale)), Math.abs(Math.round(b.upper * scale)));
+      wanted.push({ key, kind, field, bound, scale });
+    } else wanted.push({ key, kind, ...(field ? { field } : {}), bound: 1, scale: 1 });
+  };
+  for (const m of metrics) {
+    if (m.fn === 'count') add('count');
+    else {
+      if (!settings.bounds[m.field]) throw new RangeError(`no clamping bounds declared for ${m.field}`);
+      add('sum', m.field);
+      if (m.fn === 'mean') add('nonnull', m.field);
+    }
+  }
+  // Private partition selection thresholds a noisy count: make one if none was asked for.
+  if (!publicDomain && !wanted.some((m) => m.kind === 'count')) add('count');
+  const share = div(rho, rational(BigInt(wanted.length)));
+  const measurements = wanted.map((m) => {
+    const perGroup = BigInt(linf) * BigInt(m.bound);
+    const sensitivity2 = rational(BigInt(l0) * perGroup * perGroup);
+    const sigma2 = sigma2For(sensitivity2, share);
+    return {
+      key: m.key,
+      kind: m.kind,
+      ...(m.field ? { field: m.field } : {}),
+      sensitivity2,
+      sigma2,
+      halfWidth: ci95HalfWidth(sigma2),
+      scale: m.scale,
+    };
+  });
+  const count = measurements.find((m) => m.kind === 'count');
+  const threshold =
+    publicDomain || !count ? null : partitionThreshold(count.sigma2, l0, linf, minGroupSize, SELECTION_DELTA);
+  return {
+    metrics,
+    groupBy,
+    domains,
+    measurements,
+    rho,
+    l0,
+    linf,
+    threshold,
+    selectionDelta: publicDomain ? 0 : SELECTION_DELTA,
+  };
+}
+
+const alias = (m: Pick<Measurement, 'key'>) => m.key.replace(':', '__');
+
+/**
+ * The bounded aggregate in one SQL statement. Rows of units outside the filter or with no unit
+ * are dropped; each unit keeps at most L∞ rows per group (`row_number() over (partition by unit,
+ * group order by row)`) and at most L0 groups (`dense_rank() over (partition by unit order by
+ * hash(group), group)` — a pseudo-random choice among its groups); numeric values are scaled to
+ * integers and clamped to the declared bounds. Both windows share one sort.
+ */
+export function boundedAggregateSql(
+  plan: DpPlan,
+  settings: DpSettings,
+  source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null; ordinal: string },
+): RawBuilder<Record<string, unknown>> {
+  const unit = sql.ref(settings.unit);
+  const groups = plan.groupBy.map((g, i) => ({ ref: sql.ref(g), as: `g${i}` }));
+  const conditions: RawBuilder<boolean>[] = [sql<boolean>`${unit} IS NOT NULL`];
+  if (source.where) conditions.push(source.where);
+  plan.groupBy.forEach((g, i) => {
+    const domain = plan.domains[i];
+    if (domain)
+      conditions.push(sql<boolean>`${sql.ref(g)}::text IN (${sql.join(domain.map((v) => sql`${v}`))})`);
+  });
+  const valueFields = [...new Set(plan.measurements.filter((m) => m.field).map((m) => m.field!))];
+  const values = valueFields.map((f, i) => {
+    const b = settings.bounds[f]!;
+    const scale = 10 ** b.precision;
+    const lo = Math.round(b.lower * scale);
+    const hi = Math.round(b.upper * scale);
+    return {
+      field: f,
+      as: `v${i}`,
+      expr: sql`least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${lo}::bigint), ${hi}::bigint)`,
+    };
+  });
+  const groupCols = groups.map((g) => sql`${g.ref}::text AS ${sql.ref(g.as)}`);
+  const groupRefs = groups.map((g) => sql.ref(g.as));
+  const hash = groups.length > 0 ? sql`hashtext(concat_ws(chr(31), ${sql.join(groupRefs)}))` : sql`0`;
+  const inner = sql`SELECT ${sql.join([
+    sql`${unit}::text AS u`,
+    sql`${sql.ref(source.ordinal)} AS o`,
+    ...groupCols,
+    ...values.map((v) => sql`${v.expr} AS ${sql.ref(v.as)}`),
+  ])} FROM ${source.table} WHERE ${sql.join(conditions, sql` AND `)}`;
+  const partitionGroups = groupRefs.length > 0 ? sql`, h, ${sql.join(groupRefs)}` : sql``;
+  const orderGroups = groupRefs.length > 0 ? sql`h, ${sql.join(groupRefs)}` : sql`h`;
+  const ranked = sql`SELECT *, row_number() OVER (PARTITION BY u${partitionGroups} ORDER BY o) AS rn,
+    dense_rank() OVER (PARTITION BY u ORDER BY ${orderGroups}) AS gr
+    FROM (SELECT *, ${hash} AS h FROM (${inner}) base) hashed`;
+  const outputs = plan.measurements.map((m) => {
+    const v = m.field ? sql.ref(values.find((x) => x.field === m.field)!.as) : null;
+    const expr =
+      m.kind === 'count' ? sql`count(*)` : m.kind === 'sum' ? sql`coalesce(sum(${v}), 0)` : sql`count(${v})`;
+    return sql`(${expr})::text AS ${sql.ref(alias(m))}`;
+  });
+  const groupClause = groupRefs.length > 0 ? sql`GROUP BY ${sql.join(groupRefs)}` : sql``;
+  return sql<Record<string, unknown>>`SELECT ${sql.join([...groupRefs, ...outputs])}
+    FROM (${ranked}) r WHERE rn <= ${plan.linf} AND gr <= ${plan.l0} ${groupClause}`;
+}
+
+export interface Released {
+  rows: Array<Record<string, string | number | null>>;
+  ci95: Array<Record<string, [number, number] | null>>;
+}
+
+function cartesian(domains: string[][]): string[][] {
+  return domains.reduce<string[][]>((acc, d) => acc.flatMap((prefix) => d.map((v) => [...prefix, v])), [[]]);
+}
+
+/** Adds the noise to the bounded aggregate and applies partition selection: the release. */
+export function release(
+  plan: DpPlan,
+  exact: Array<Record<string, unknown>>,
+  source: RandomSource = cryptoSource,
+): Released {
+  const keyOf = (row: Record<string, unknown>) => plan.groupBy.map((_, i) => String(row[`g${i}`] ?? ''));
+  const byKey = new Map(exact.map((row) => [JSON.stringify(keyOf(row)), row]));
+  const publicDomain = plan.threshold === null;
+  const keys =
+    plan.groupBy.length === 0
+      ? [[]]
+      : publicDomain
+        ? cartesian(plan.domains as string[][])
+        : exact.map(keyOf);
+  const rows: Released['rows'] = [];
+  const ci95: Released['ci95'] = [];
+  for (const key of keys) {
+    const row = byKey.get(JSON.stringify(key));
+    const noisy = new Map<string, bigint>();
+    for (const m of plan.measurements) {
+      const trueValue = BigInt(String(row?.[alias(m)] ?? '0'));
+      noisy.set(m.key, trueValue + discreteGaussian(m.sigma2, source));
+    }
+    if (plan.threshold !== null && Number(noisy.get('count')) < plan.threshold) continue;
+    const out: Record<string, string | number | null> = {};
+    const intervals: Record<string, [number, number] | null> = {};
+    plan.groupBy.forEach((g, i) => {
+      out[g] = key[i] ?? null;
+    });
+    for (const metric of plan.metrics) {
+      if (metric.fn === 'count') {
+        const m = plan.measurements.find((x) => x.kind === 'count')!;
+        const value = Number(noisy.get('count'));
+        out.count = value;
+        intervals.count = [value - m.halfWidth, value + m.halfWidth];
+        continue;
+      }
+      const sum = plan.measurements.find((x) => x.key === `sum:${metric.field}`)!;
+      const s = Number(noisy.get(sum.key));
+      if (metric.fn === 'sum') {
+        out[`sum_${metric.field}`] = s / sum.scale;
+        intervals[`sum_${metric.field}`] = [(s - sum.halfWidth) / sum.scale, (s + sum.halfWidth) / sum.scale];
+        continue;
+      }
+      const n = plan.measurements.find((x) => x.key === `nonnull:${metric.field}`)!;
+      const c = Number(noisy.get(n.key));
+      const name = `mean_${metric.field}`;
+      out[name] = c > 0 ? round(s / sum.scale / c) : null;
+      // Both ends of both 95% intervals (a conservative interval for the ratio), when the count's is positive.
+      const cLow = c - n.halfWidth;
+      if (cLow <= 0) {
+        intervals[name] = null;
+        continue;
+      }
+      const ends = [s - sum.halfWidth, s + sum.halfWidth].flatMap((x) => [x / cLow, x / (c + n.halfWidth)]);
+      intervals[name] = [round(Math.min(...ends) / sum.scale), round(Math.max(...ends) / sum.scale)];
+    }
+    rows.push(out);
+    ci95.push(intervals);
+  }
+  return { rows, ci95 };
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** The interval each released number will carry, before spending: what a preview shows. */
+export function previewIntervals(plan: DpPlan): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const metric of plan.metrics) {
+    if (metric.fn === 'count') out.count = plan.measurements.find((m) => m.kind === 'count')!.halfWidth;
+    else {
+      const sum = plan.measurements.find((m) => m.key === `sum:${metric.field}`)!;
+      out[`${metric.fn}_${metric.field}`] = metric.fn === 'sum' ? sum.halfWidth / sum.scale : null;
+    }
+  }
+  return out;
+}
+
+/** ρ as the API shows it, with ε at δ. */
+export function spendView(rho: Rational, delta: number) {
+  return { rho: Number(toDecimal(rho)), epsilon: epsilonOf(toNumber(rho), delta), delta };
+}
