@@ -1,6 +1,6 @@
 import { appendAudit } from '../audit/append.ts';
 import { integrateAudit } from '../audit/service.ts';
-import { type AccessRule, authorize } from '../core/auth.ts';
+import { type AccessRule, authorize, hasRole } from '../core/auth.ts';
 import { type Config, loadConfig, type MonitorSettings } from '../core/config.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Db, type Tx, withTx } from '../core/db.ts';
@@ -742,19 +742,27 @@ export async function guardGatewayCall(
 ): Promise<void> {
   const frozen = await store.activeFreezeFor(ctx.db, contract);
   if (frozen) {
+    // The reason is the security officer's internal note: only the platform side reads it (here
+    // and in GET /v1/monitor/freezes); a consumer is told that, and since when, not why.
+    const platform =
+      ctx.principal !== null && ctx.principal !== undefined && hasRole(ctx.principal, ...ACTORS);
     throw new AppError(
       'FROZEN',
-      {
-        scope: frozen.scope,
-        target: frozen.target,
-        reason: frozen.reason,
-        freezeId: frozen.id,
-        since: new Date(frozen.created_at).toISOString(),
-      },
-      {
-        zh: `冻结范围 ${frozen.scope}，原因：${frozen.reason}`,
-        en: `${frozen.scope} frozen: ${frozen.reason}`,
-      },
+      platform
+        ? {
+            scope: frozen.scope,
+            target: frozen.target,
+            reason: frozen.reason,
+            freezeId: frozen.id,
+            since: new Date(frozen.created_at).toISOString(),
+          }
+        : { scope: frozen.scope, since: new Date(frozen.created_at).toISOString() },
+      platform
+        ? {
+            zh: `冻结范围 ${frozen.scope}，原因：${frozen.reason}`,
+            en: `${frozen.scope} frozen: ${frozen.reason}`,
+          }
+        : { zh: '访问已暂停，请联系数据提供方', en: 'access is suspended; contact the data provider' },
     );
   }
   if (contract.working_hours_only) {
