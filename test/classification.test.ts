@@ -532,7 +532,8 @@ describe('classification', () => {
       .select('code')
       .where('name', '=', demo.name)
       .executeTakeFirstOrThrow();
-    const view = await classification(row.code, consumer);
+    // The security officer sees the evidence samples (a consumer would see detector and grade only).
+    const view = await classification(row.code, await t.login('security'));
     expect(view.grade).toBe('g4');
     const idField = demo.fields.find((f) => f.label.includes('身份'))!;
     expect(field(view, idField.name)).toMatchObject({ grade: 'g4', detector: 'cn_resident_id' });

@@ -247,8 +247,8 @@ describe('alert rules', () => {
     const contract = await smallContract();
     const noisy = await newKey(tokens.enterprise);
     const quiet = await newKey(tokens.consumer);
-    // The enterprise is not this contract's consumer: every call is refused.
-    for (let i = 0; i < 5; i++) expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(403);
+    // The enterprise is not this contract's consumer: every call is refused (404: ids cannot be probed).
+    for (let i = 0; i < 5; i++) expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(404);
     for (let i = 0; i < 2; i++) {
       expect((await rowsVia(t.app, contract, quiet.secret, '?select=password')).statusCode).toBe(403);
     }
@@ -257,11 +257,11 @@ describe('alert rules', () => {
     expect(alert).toMatchObject({
       severity: 'warning',
       subject: { type: 'api_key', id: noisy.id },
-      details: { refused: 5, recentOutcomes: { FORBIDDEN: 5 } },
+      details: { refused: 5, recentOutcomes: { NOT_FOUND: 5 } },
     });
     expect(await alertsFor(quiet.id)).toEqual([]);
     // More refusals in the same window update the open alert instead of opening another.
-    expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(403);
+    expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(404);
     await evaluate();
     const again = await alertsFor(noisy.id, 'refused_burst');
     expect(again).toHaveLength(1);

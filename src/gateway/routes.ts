@@ -63,8 +63,10 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'PostgREST-style: `select=a,b`, filters `field=op.value` with op one of ' +
           `${FILTER_OPS.join(', ')} (in.(a,b), like.张*, is.null), \`order=a.desc,b\`, \`limit\` (≤ ${gateway.MAX_PAGE}), ` +
-          '`cursor`. JSON by default; CSV or NDJSON (streamed) by `Accept` or `format=`. Masked and ungranted fields ' +
-          'cannot be filtered or ordered by.',
+          '`cursor` (signed, bound to contract, query and version). JSON by default; CSV or NDJSON (streamed) by ' +
+          '`Accept` or `format=`. Masked and ungranted fields cannot be filtered or ordered by. Rows come in a ' +
+          'per-contract keyed order, not file order. Fields re-graded since approval are served under the stricter ' +
+          'mask (core ones not at all) and named in `x-changed-fields` / `changedFields`.',
         params: ContractParams,
         querystring: Type.Object(
           {
@@ -152,7 +154,9 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '按协议统计 / Aggregate under a contract',
         description:
-          "Group by granted unmasked fields with count, sum, avg, min, max; groups smaller than the contract's minimum are suppressed.",
+          'Group by granted fields served raw with count, sum, avg, min, max over fields served raw (no aggregate of a ' +
+          "masked field); groups smaller than the contract's minimum, and cells that differ by fewer than that many " +
+          'rows from the same query without one filter condition, are withheld without saying how many.',
         params: ContractParams,
         body: Type.Object(
           {

@@ -204,9 +204,8 @@ export async function admit(
     if (mask === null) withheld.push(c.name);
     else fields.push({ name: c.name, dataType: c.dataType as DataType, label: label?.label ?? c.name, mask });
   }
-  if (changedFields.length > 0 || contract.review_flag) {
-    if (changedFields.length > 0) await flagContractForReview(ctx, contract, changedFields);
-  }
+  // The provider reviews the contract; the flag stays until then, even if the grade comes back.
+  if (changedFields.length > 0) await flagContractForReview(ctx, contract, changedFields);
   const master = await pseudonymMasterKey(ctx.db);
   const pseudonymKey = derivePseudonymKey(master, contract.id);
   const orderKey = createHmac('sm3', master).update(`shutong/order/v1/${contract.id}`, 'utf8').digest();
