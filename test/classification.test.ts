@@ -128,7 +128,7 @@ describe('classification', () => {
   it('grades an import: ID numbers g4, phones and names g3 with masked evidence, ordinary fields unassessed', async () => {
     resource = await createResource(steward);
     await upload(resource.code, firstFile);
-    const view = await classification(resource.code, consumer);
+    const view = await classification(resource.code);
     expect(view.grade).toBe('g4');
     expect(view.flag).toBeNull();
     expect(field(view, 'id_number')).toMatchObject({
@@ -170,6 +170,26 @@ describe('classification', () => {
       grade: 'g4',
       detector: 'cn_resident_id',
     });
+  });
+
+  it('shows evidence samples only to the provider’s stewards, security officers and admins (issue #14)', async () => {
+    const samplesOf = (view: { fields: FieldView[] }) =>
+      view.fields.flatMap((f) => f.scan?.evidence.samples ?? []);
+    expect(samplesOf(await classification(resource.code)).length).toBeGreaterThan(0);
+    expect(samplesOf(await classification(resource.code, await t.login('security'))).length).toBeGreaterThan(
+      0,
+    );
+    // A consumer, and another provider's steward, see the detector and the grade, never samples:
+    // masked samples of many resources together single residents out.
+    for (const token of [consumer, otherSteward]) {
+      const view = await classification(resource.code, token);
+      expect(samplesOf(view)).toEqual([]);
+      expect(field(view, 'id_number')).toMatchObject({
+        grade: 'g4',
+        detector: 'cn_resident_id',
+        scan: { detector: 'cn_resident_id', evidence: { headerHint: '身份号码' } },
+      });
+    }
   });
 
   it('grades ordinary fields from the metadata: g2 when shared unconditionally, g1 when open', async () => {
@@ -512,7 +532,8 @@ describe('classification', () => {
       .select('code')
       .where('name', '=', demo.name)
       .executeTakeFirstOrThrow();
-    const view = await classification(row.code, consumer);
+    // The security officer sees the evidence samples (a consumer would see detector and grade only).
+    const view = await classification(row.code, await t.login('security'));
     expect(view.grade).toBe('g4');
     const idField = demo.fields.find((f) => f.label.includes('身份'))!;
     expect(field(view, idField.name)).toMatchObject({ grade: 'g4', detector: 'cn_resident_id' });

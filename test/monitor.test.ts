@@ -247,8 +247,8 @@ describe('alert rules', () => {
     const contract = await smallContract();
     const noisy = await newKey(tokens.enterprise);
     const quiet = await newKey(tokens.consumer);
-    // The enterprise is not this contract's consumer: every call is refused.
-    for (let i = 0; i < 5; i++) expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(403);
+    // The enterprise is not this contract's consumer: every call is refused (404: ids cannot be probed).
+    for (let i = 0; i < 5; i++) expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(404);
     for (let i = 0; i < 2; i++) {
       expect((await rowsVia(t.app, contract, quiet.secret, '?select=password')).statusCode).toBe(403);
     }
@@ -257,11 +257,11 @@ describe('alert rules', () => {
     expect(alert).toMatchObject({
       severity: 'warning',
       subject: { type: 'api_key', id: noisy.id },
-      details: { refused: 5, recentOutcomes: { FORBIDDEN: 5 } },
+      details: { refused: 5, recentOutcomes: { NOT_FOUND: 5 } },
     });
     expect(await alertsFor(quiet.id)).toEqual([]);
     // More refusals in the same window update the open alert instead of opening another.
-    expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(403);
+    expect((await rowsVia(t.app, contract, noisy.secret)).statusCode).toBe(404);
     await evaluate();
     const again = await alertsFor(noisy.id, 'refused_burst');
     expect(again).toHaveLength(1);
@@ -528,10 +528,9 @@ describe('emergency stop', () => {
       expect(frozen.json()).toMatchObject({ scope, active: true, reason });
       const refused = await rowsVia(otherNode, contract, key);
       expect(refused.statusCode, scope).toBe(423);
-      expect(refused.json().error).toMatchObject({
-        code: 'FROZEN',
-        details: { scope, reason, freezeId: frozen.json().id },
-      });
+      // The consumer learns that it is frozen and since when; the reason is the platform's.
+      expect(refused.json().error).toMatchObject({ code: 'FROZEN', details: { scope } });
+      expect(refused.body).not.toContain(reason);
       const active = (await call('GET', '/v1/monitor/freezes', auditor)).json().items;
       expect(active.map((f: { id: string }) => f.id)).toEqual([frozen.json().id]);
       const lifted = await call('POST', `/v1/monitor/freezes/${frozen.json().id}/lift`, tokens.security, {

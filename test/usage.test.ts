@@ -40,7 +40,8 @@ describe('contract usage', () => {
     const usage = res.json();
     expect(usage).toMatchObject({ contractId, quotaRowsPerDay: 500 });
     expect(usage.days.map((d: { date: string }) => d.date)).toEqual(shanghaiDays(7));
-    expect(usage.days.at(-1)).toMatchObject({ date: today(), requests: 3, rows: 12 });
+    // 5 + 7 rows, and the aggregate's three groups (aggregates spend the row quota too).
+    expect(usage.days.at(-1)).toMatchObject({ date: today(), requests: 3, rows: 15 });
     expect(usage.days.slice(0, -1).every((d: { requests: number }) => d.requests === 0)).toBe(true);
   });
 
@@ -48,7 +49,7 @@ describe('contract usage', () => {
     expect((await call('GET', `/v1/contracts/${contractId}/usage`, tokens.steward)).statusCode).toBe(200);
     expect((await call('GET', `/v1/contracts/${contractId}/usage`, tokens.security)).statusCode).toBe(200);
     const other = await call('GET', `/v1/contracts/${contractId}/usage`, tokens.enterprise);
-    expect(other.statusCode).toBe(403);
+    expect(other.statusCode).toBe(404);
     expect((await call('GET', '/v1/contracts/ctr_nope/usage', tokens.consumer)).statusCode).toBe(404);
   });
 
@@ -65,9 +66,9 @@ describe('usage summary', () => {
     expect(res.statusCode, res.body).toBe(200);
     const summary = res.json();
     expect(summary.days).toHaveLength(3);
-    expect(summary.days.at(-1)).toMatchObject({ date: today(), requests: 3, rows: 12 });
+    expect(summary.days.at(-1)).toMatchObject({ date: today(), requests: 3, rows: 15 });
     expect(summary.topConsumers).toEqual([
-      expect.objectContaining({ name: '云岚市民政局', requests: 3, rows: 12 }),
+      expect.objectContaining({ name: '云岚市民政局', requests: 3, rows: 15 }),
     ]);
   });
 

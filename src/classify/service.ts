@@ -1,7 +1,7 @@
 import { auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
-import { authorize } from '../core/auth.ts';
+import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
@@ -464,6 +464,14 @@ async function view(ctx: Ctx, resource: ResourceView) {
     confirmers.length === 0 ? Promise.resolve([]) : identity.usernames(ctx.db, confirmers),
   ]);
   const numberOf = new Map(versions.map((v) => [v.id, v.number]));
+  // Sample values, even masked, single people out when combined across resources: only the
+  // provider's data stewards, security officers and platform admins see them. Everyone else sees
+  // the detector, the grade and the counts.
+  const principal = ctx.principal;
+  const seesSamples =
+    !!principal &&
+    (hasRole(principal, 'security_officer', 'platform_admin') ||
+      (principal.orgId === resource.provider.id && hasRole(principal, 'data_steward')));
   const usernameOf = new Map(users.map((u) => [u.id, u.username]));
   return {
     resourceId: resource.id,
@@ -483,7 +491,9 @@ async function view(ctx: Ctx, resource: ResourceView) {
               confidence: r.confidence ?? 0,
               ratio: r.ratio ?? 0,
               nonEmpty: Number(r.non_empty ?? 0),
-              evidence: r.evidence ?? { samples: [], headerHint: null },
+              evidence: seesSamples
+                ? (r.evidence ?? { samples: [], headerHint: null })
+                : { samples: [], headerHint: r.evidence?.headerHint ?? null },
               suggestedGrade: r.suggested_grade ?? ('unassessed' as Grade),
               versionId: r.scanned_version_id,
               versionNumber: r.scanned_version_id ? (numberOf.get(r.scanned_version_id) ?? null) : null,
@@ -509,7 +519,10 @@ async function view(ctx: Ctx, resource: ResourceView) {
 }
 export type ClassificationView = Awaited<ReturnType<typeof view>>;
 
-/** Anyone who may read the catalog sees grades and evidence: evidence samples are masked. */
+/**
+ * Anyone who may read the catalog sees grades and detectors; masked evidence samples only the
+ * provider's stewards, security officers and platform admins (see view).
+ */
 export async function getClassification(ctx: Ctx, resourceRef: string): Promise<ClassificationView> {
   return view(ctx, await catalog.getResource(ctx, resourceRef));
 }

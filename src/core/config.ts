@@ -34,6 +34,13 @@ export interface Config {
   /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
   monitorWebhookUrl: string | undefined;
   monitor: MonitorSettings;
+  /**
+   * Re-identification risk at approval of row access with masks (src/sharing): equivalence
+   * classes of the served quasi-identifiers smaller than `reidK` put their records at risk; above
+   * `reidRiskPercent` percent of records at risk the approval needs the security officer.
+   */
+  reidK: number;
+  reidRiskPercent: number;
 }
 
 /** Alert-rule thresholds (MONITOR_* variables; src/monitor/rules.ts says what each one means). */
@@ -96,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
     contractExpirySeconds: intFromEnv(env, 'CONTRACT_EXPIRY_SECONDS', 60),
+    reidK: Math.max(2, intFromEnv(env, 'SHARING_REID_K', 5)),
+    reidRiskPercent: Math.min(100, intFromEnv(env, 'SHARING_REID_RISK_PERCENT', 5)),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {
       windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),

@@ -113,6 +113,11 @@ export const ERRORS = {
     en: 'The contract does not allow this operation',
   },
   FIELD_NOT_GRANTED: { status: 403, zh: '协议未授予该字段', en: 'The contract does not grant this field' },
+  AGGREGATE_ON_MASKED_FIELD: {
+    status: 403,
+    zh: '不能对脱敏字段做任何统计（求和、平均、最值、计数）',
+    en: 'No aggregate (sum, avg, min, max, count) of a masked field is served',
+  },
   FILTER_ON_MASKED_FIELD: {
     status: 403,
     zh: '不能按脱敏或未授予的字段过滤、排序或分组',

@@ -287,12 +287,25 @@ export interface ApplicationsTable {
   requested_to: Timestamp;
   needs_security: boolean;
   granted: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  /** Re-identification risk computed at approval (migration 0011). */
+  reid_risk: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   decisions: Json<Array<Record<string, unknown>>>;
   due_at: Timestamp | null;
   submitted_at: Timestamp | null;
   contract_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export interface ReviewFlag {
+  since: string;
+  fields: Array<{
+    name: string;
+    grade: string;
+    detector: string | null;
+    contractMask: string;
+    mask: string | null;
+  }>;
 }
 
 export interface ContractsTable {
@@ -318,6 +331,14 @@ export interface ContractsTable {
   security_signoff: boolean;
   /** Access only in working hours (migration 0007; src/monitor enforces and watches it). */
   working_hours_only: Generated<boolean>;
+  /** Grade and detector of each granted field at issue (migration 0011). */
+  granted_grades: ColumnType<
+    Record<string, { grade: string; detector: string | null }> | null,
+    string | null | undefined,
+    string | null
+  >;
+  /** Fields whose grade rose after approval, set by the gateway (migration 0011). */
+  review_flag: ColumnType<ReviewFlag | null, string | null | undefined, string | null>;
   state_reason: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;

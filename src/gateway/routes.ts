@@ -37,6 +37,14 @@ async function recorded<T>(
   }
 }
 
+/**
+ * Fields whose grade rose since the contract was approved (served under a stricter mask, or core
+ * and no longer served): named on every answer, in `x-changed-fields` and in JSON `changedFields`.
+ */
+function changedHeader(reply: FastifyReply, changed: ReadonlyArray<{ name: string }>) {
+  if (changed.length > 0) reply.header('x-changed-fields', changed.map((f) => f.name).join(','));
+}
+
 function rateHeaders(reply: FastifyReply, error: unknown) {
   if (error instanceof AppError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED')) {
     const resetAt = String(error.details.resetAt);
@@ -55,15 +63,17 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'PostgREST-style: `select=a,b`, filters `field=op.value` with op one of ' +
           `${FILTER_OPS.join(', ')} (in.(a,b), like.张*, is.null), \`order=a.desc,b\`, \`limit\` (≤ ${gateway.MAX_PAGE}), ` +
-          '`cursor`. JSON by default; CSV or NDJSON (streamed) by `Accept` or `format=`. Masked and ungranted fields ' +
-          'cannot be filtered or ordered by.',
+          '`cursor` (signed, bound to contract, query and version). JSON by default; CSV or NDJSON (streamed) by ' +
+          '`Accept` or `format=`. Masked and ungranted fields cannot be filtered or ordered by. Rows come in a ' +
+          'per-contract keyed order, not file order. Fields re-graded since approval are served under the stricter ' +
+          'mask (core ones not at all) and named in `x-changed-fields` / `changedFields`.',
         params: ContractParams,
         querystring: Type.Object(
           {
             select: Type.Optional(Type.String({ maxLength: 2000 })),
             order: Type.Optional(Type.String({ maxLength: 500 })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: gateway.MAX_PAGE })),
-            cursor: Type.Optional(Type.String({ maxLength: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 300 })),
             format: Type.Optional(Type.String({ maxLength: 10 })),
           },
           { additionalProperties: Type.String({ maxLength: 2000 }) },
@@ -83,6 +93,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
           const kind = formatOf(req, format);
           const granted = await gateway.admit(req.ctx, req.params.id, 'rows', req.ip);
           const result = await gateway.queryRows(req.ctx, granted, { select, order, limit, cursor, filters });
+          changedHeader(reply, result.changedFields);
           const names = result.fields.map((f) => f.name);
           const record = (bytes: number) =>
             gateway.recordCall(req.ctx, {
@@ -100,6 +111,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
               items: result.items,
               nextCursor: result.nextCursor,
               fields: result.fields,
+              ...(result.changedFields.length > 0 ? { changedFields: result.changedFields } : {}),
             });
             await record(Buffer.byteLength(body));
             return reply.type('application/json; charset=utf-8').send(body);
@@ -142,7 +154,9 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '按协议统计 / Aggregate under a contract',
         description:
-          "Group by granted unmasked fields with count, sum, avg, min, max; groups smaller than the contract's minimum are suppressed.",
+          'Group by granted fields served raw with count, sum, avg, min, max over fields served raw (no aggregate of a ' +
+          "masked field); groups smaller than the contract's minimum, and cells that differ by fewer than that many " +
+          'rows from the same query without one filter condition, are withheld without saying how many.',
         params: ContractParams,
         body: Type.Object(
           {
@@ -169,8 +183,9 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
       try {
         return await recorded(req, 'aggregate', req.params.id, async (started) => {
           const granted = await gateway.admit(req.ctx, req.params.id, 'aggregate', req.ip);
-          const result = await gateway.aggregate(req.ctx, granted, req.body);
-          const body = JSON.stringify(result);
+          const { changedFields, ...result } = await gateway.aggregate(req.ctx, granted, req.body);
+          changedHeader(reply, changedFields);
+          const body = JSON.stringify({ ...result, ...(changedFields.length > 0 ? { changedFields } : {}) });
           await gateway.recordCall(req.ctx, {
             operation: 'aggregate',
             contractId: req.params.id,

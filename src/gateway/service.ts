@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
 import { appendAudit } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
@@ -7,7 +7,7 @@ import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
-import type { DataType } from '../core/tables.ts';
+import type { DataType, ReviewFlag } from '../core/tables.ts';
 import { guardGatewayCall } from '../monitor/service.ts';
 import {
   checkFilter,
@@ -17,8 +17,16 @@ import {
   fieldsOf,
   parseQueryFilters,
 } from '../rules/filters.ts';
+import { isGrade } from '../rules/grades.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
-import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sharing/service.ts';
+import {
+  type ContractRow,
+  effectiveMask,
+  effectiveState,
+  findContract,
+  flagContractForReview,
+  ipAllowed,
+} from '../sharing/service.ts';
 import { assertExactAggregateAllowed } from './dp.ts';
 
 /**
@@ -34,9 +42,17 @@ const DEFAULT_PAGE = 100;
 interface Granted {
   contract: ContractRow;
   table: string;
-  /** Granted fields that exist in the served version, with their mask rule. */
+  versionId: string;
+  /** Granted fields that exist in the served version, with the mask they are served under today. */
   fields: Array<FilterField & { mask: string }>;
+  /** Granted fields re-graded to core since approval: never served, named when asked for. */
+  withheld: string[];
+  /** Fields whose grade rose after approval: what the consumer is told on every answer. */
+  changedFields: ReviewFlag['fields'];
   pseudonymKey: Buffer;
+  /** Keys of the default row order and of cursor signatures, per contract. */
+  orderKey: Buffer;
+  cursorKey: Buffer;
 }
 
 let masterKey: Promise<Buffer> | undefined;
@@ -103,9 +119,12 @@ export async function admit(
 ): Promise<Granted> {
   const principal: Principal = authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
   const contract = await findContract(ctx.db, contractId);
-  if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
-  if (contract.consumer_org_id !== principal.orgId)
-    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  // Another organization's contract is answered exactly like a missing one: ids cannot be probed.
+  if (!contract || contract.consumer_org_id !== principal.orgId)
+    throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
+  // Every call the consumer makes on its contract counts against the rate limit, refused or not:
+  // refusals must not be a free oracle.
+  await countRequest(ctx, contract);
   // Emergency stop and the working-hours term, read from the database on every request.
   await guardGatewayCall(ctx, contract);
   const state = effectiveState(contract);
@@ -121,7 +140,8 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
-  // The served version (pinned, or the resource's current one) and the field labels, in one query.
+  // The served version (pinned, or the resource's current one) and the fields' labels and
+  // current grades, in one query.
   const served = await ctx.db
     .selectFrom('resources')
     .leftJoin('dataset_versions', (join) =>
@@ -129,30 +149,64 @@ export async function admit(
         sql<boolean>`dataset_versions.id = coalesce(${contract.pinned_version_id}, resources.current_version_id)`,
       ),
     )
-    .select(['dataset_versions.table_name', 'dataset_versions.columns', 'dataset_versions.state'])
+    .select([
+      'dataset_versions.id as version_id',
+      'dataset_versions.table_name',
+      'dataset_versions.columns',
+      'dataset_versions.state',
+    ])
     .select((eb) =>
       eb
         .selectFrom('resource_fields')
-        .select(sql<Record<string, string>>`coalesce(json_object_agg(name, label), '{}'::json)`.as('labels'))
+        .select(
+          sql<
+            Record<string, { label: string; grade: string; detector: string | null }>
+          >`coalesce(json_object_agg(name, json_build_object('label', label, 'grade', grade, 'detector', detector)), '{}'::json)`.as(
+            'labels',
+          ),
+        )
         .whereRef('resource_fields.resource_id', '=', 'resources.id')
         .as('labels'),
     )
     .where('resources.id', '=', contract.resource_id)
     .executeTakeFirst();
-  if (!served?.table_name || served.state !== 'ready' || !served.columns) {
+  if (!served?.table_name || !served.version_id || served.state !== 'ready' || !served.columns) {
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
   }
   const labels = served.labels ?? {};
-  const fields = served.columns
-    .filter((c) => contract.fields.includes(c.name))
-    .map((c) => ({
-      name: c.name,
-      dataType: c.dataType as DataType,
-      label: labels[c.name] ?? c.name,
-      mask: contract.masking[c.name] ?? 'null',
-    }));
-  const pseudonymKey = derivePseudonymKey(await pseudonymMasterKey(ctx.db), contract.id);
-  return { contract, table: served.table_name, fields, pseudonymKey };
+  const atGrant = contract.granted_grades ?? {};
+  const fields: Granted['fields'] = [];
+  const withheld: string[] = [];
+  const changedFields: ReviewFlag['fields'] = [];
+  for (const c of served.columns) {
+    if (!contract.fields.includes(c.name)) continue;
+    const label = labels[c.name];
+    const contractMask = contract.masking[c.name] ?? 'null';
+    const grade = label && isGrade(label.grade) ? label.grade : 'unassessed';
+    const detector = label?.detector ?? null;
+    // The stricter of the contract's mask and the current grade's default, on every request.
+    const mask = effectiveMask(contractMask, { grade, detector }, atGrant[c.name], contract.security_signoff);
+    if (mask !== contractMask) changedFields.push({ name: c.name, grade, detector, contractMask, mask });
+    if (mask === null) withheld.push(c.name);
+    else fields.push({ name: c.name, dataType: c.dataType as DataType, label: label?.label ?? c.name, mask });
+  }
+  // The provider reviews the contract; the flag stays until then, even if the grade comes back.
+  if (changedFields.length > 0) await flagContractForReview(ctx, contract, changedFields);
+  const master = await pseudonymMasterKey(ctx.db);
+  const pseudonymKey = derivePseudonymKey(master, contract.id);
+  const orderKey = createHmac('sm3', master).update(`shutong/order/v1/${contract.id}`, 'utf8').digest();
+  const cursorKey = createHmac('sm3', master).update('shutong/cursor/v1', 'utf8').digest();
+  return {
+    contract,
+    table: served.table_name,
+    versionId: served.version_id,
+    fields,
+    withheld,
+    changedFields,
+    pseudonymKey,
+    orderKey,
+    cursorKey,
+  };
 }
 
 /** Rate limit per minute; both counters live in the database so every node sees the same count. */
@@ -230,8 +284,20 @@ async function settleRows(
     .execute();
 }
 
+/** A granted field re-graded to core since approval: refused, naming it. */
+function refuseWithheld(granted: Granted, name: string, where: string) {
+  if (granted.withheld.includes(name)) {
+    throw new AppError('CORE_DATA_NOT_SERVED', {
+      field: where,
+      name,
+      changedFields: granted.changedFields,
+    });
+  }
+}
+
 /** Only granted fields served raw may be filtered, ordered or grouped by: otherwise the query is an oracle. */
 function usable(granted: Granted, name: string, where: string) {
+  refuseWithheld(granted, name, where);
   const field = granted.fields.find((f) => f.name === name);
   if (!field || field.mask !== 'none') {
     throw new AppError('FILTER_ON_MASKED_FIELD', {
@@ -250,6 +316,7 @@ function selected(granted: Granted, select: string | undefined) {
     .map((s) => s.trim())
     .filter(Boolean);
   return names.map((name) => {
+    refuseWithheld(granted, name, 'select');
     const field = granted.fields.find((f) => f.name === name);
     if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: 'select', name });
     return field;
@@ -269,11 +336,47 @@ export interface RowsQuery {
   filters: Record<string, string>;
 }
 
-function decodeCursor(cursor: string | undefined): { after?: number; offset?: number } {
-  if (!cursor) return {};
-  const match = /^(r|o):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new AppError('VALIDATION_FAILED', { field: 'cursor' });
-  return match[1] === 'r' ? { after: Number(match[2]) } : { offset: Number(match[2]) };
+/**
+ * Cursors are signed (HMAC-SM3 under a key derived from the platform's master secret) over the
+ * contract, the served version and the query, so a cursor cannot be forged, altered, or replayed
+ * on another query, contract or version: any of these is a 400 naming `cursor`.
+ */
+type Position = { after: string } | { offset: number };
+
+function cursorMac(granted: Granted, binding: string, payload: string): Buffer {
+  return createHmac('sm3', granted.cursorKey)
+    .update(`${granted.contract.id}\n${granted.versionId}\n${binding}\n${payload}`, 'utf8')
+    .digest()
+    .subarray(0, 16);
+}
+
+function encodeCursor(granted: Granted, binding: string, position: Position): string {
+  const payload = 'after' in position ? `h:${position.after}` : `o:${position.offset}`;
+  return `${Buffer.from(payload).toString('base64url')}.${cursorMac(granted, binding, payload).toString('base64url')}`;
+}
+
+function decodeCursor(granted: Granted, binding: string, cursor: string | undefined): Position | null {
+  if (!cursor) return null;
+  const invalid = () =>
+    new AppError(
+      'VALIDATION_FAILED',
+      { field: 'cursor' },
+      { zh: '游标无效或不属于此查询', en: 'the cursor is invalid or belongs to another query' },
+    );
+  const [encoded, mac, extra] = cursor.split('.');
+  if (!encoded || !mac || extra !== undefined) throw invalid();
+  const payload = Buffer.from(encoded, 'base64url').toString('utf8');
+  const given = Buffer.from(mac, 'base64url');
+  const expected = cursorMac(granted, binding, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+  const match = /^(?:h:([0-9a-f]{64})|o:(\d{1,15}))$/.exec(payload);
+  if (!match) throw invalid();
+  return match[1] ? { after: match[1] } : { offset: Number(match[2]) };
+}
+
+/** The default order: a keyed hash of the row ordinal, per contract (not the provider's file order). */
+function rowKey(granted: Granted): RawBuilder<unknown> {
+  return sql`hmac(convert_to(${sql.ref(ROW_ORDINAL)}::text, 'UTF8'), decode(${granted.orderKey.toString('hex')}::text, 'hex'), 'sha256'::text)`;
 }
 
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
@@ -288,35 +391,39 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((term) => {
-      const [name, direction = 'asc'] = term.split('.');
-      if (direction !== 'asc' && direction !== 'desc')
+      const [name, direction = 'asc', extra] = term.split('.');
+      if ((direction !== 'asc' && direction !== 'desc') || extra !== undefined)
         throw new AppError('VALIDATION_FAILED', { field: 'order', value: term });
       usable(granted, name!, 'order');
       return { name: name!, direction };
     });
   const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
-  const cursor = decodeCursor(query.cursor);
-  await countRequest(ctx, granted.contract);
+  const binding = JSON.stringify({
+    select: fields.map((f) => f.name),
+    order,
+    filters: Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  });
+  const cursor = decodeCursor(granted, binding, query.cursor);
   const reservation = await reserveRows(ctx, granted.contract, limit);
   const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
   const conditions: RawBuilder<boolean>[] = [];
   if (rowFilter) conditions.push(compileFilter(rowFilter));
   if (userFilter) conditions.push(compileFilter(userFilter));
-  if (cursor.after !== undefined && order.length === 0)
-    conditions.push(sql<boolean>`${sql.ref(ROW_ORDINAL)} > ${cursor.after}`);
+  if (cursor && 'after' in cursor && order.length === 0)
+    conditions.push(sql<boolean>`${rowKey(granted)} > decode(${cursor.after}::text, 'hex')`);
   const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
   const orderBy = sql.join([
     ...order.map(
       (o) =>
         sql`${sql.ref(o.name)} ${sql.raw(o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS LAST')}`,
     ),
-    sql`${sql.ref(ROW_ORDINAL)}`,
+    sql`_k`,
   ]);
   const columns = sql.join([
-    sql`${sql.ref(ROW_ORDINAL)}`,
+    sql`encode(${rowKey(granted)}, 'hex') AS _k`,
     ...fields.map((f) => sql`${columnExpr(granted, f)} AS ${sql.ref(f.name)}`),
   ]);
-  const offset = order.length > 0 ? (cursor.offset ?? 0) : 0;
+  const offset = order.length > 0 && cursor && 'offset' in cursor ? cursor.offset : 0;
   let rows: Record<string, unknown>[] = [];
   try {
     const result = await sql<
@@ -333,9 +440,11 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   const nextCursor =
     !full || !last
       ? null
-      : Buffer.from(
-          order.length > 0 ? `o:${offset + rows.length}` : `r:${Number(last[ROW_ORDINAL])}`,
-        ).toString('base64url');
+      : encodeCursor(
+          granted,
+          binding,
+          order.length > 0 ? { offset: offset + rows.length } : { after: String(last._k) },
+        );
   const items = rows.map((row) => {
     const out: Record<string, unknown> = {};
     for (const f of fields) out[f.name] = row[f.name] ?? null;
@@ -345,6 +454,7 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
     items,
     nextCursor,
     fields: fields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType, mask: f.mask })),
+    changedFields: granted.changedFields,
     filter: userFilter,
   };
 }
@@ -355,21 +465,53 @@ export interface AggregateRequest {
   filter?: unknown;
 }
 
+/**
+ * One-condition relaxations of the user's filter: the same filter with one top-level condition
+ * left out (a single predicate relaxes to no filter). A cell is withheld when it differs from any
+ * of them by fewer than k rows, because that difference is a small cell the consumer could
+ * compute by subtraction (the textbook differencing attack: `district = X` minus
+ * `district = X and id ≠ p`). This stops that shape; only differential privacy stops
+ * differencing in general (combinations over several queries, nested conditions).
+ */
+function relaxations(filter: Filter | null): Array<Filter | null> {
+  if (!filter) return [];
+  if ('and' in filter || 'or' in filter) {
+    const children = 'and' in filter ? filter.and : filter.or;
+    return children.map((_, i) => {
+      const rest = children.filter((__, j) => j !== i);
+      if (rest.length === 0) return null;
+      if (rest.length === 1) return rest[0]!;
+      return 'and' in filter ? { and: rest } : { or: rest };
+    });
+  }
+  return [null];
+}
+
 export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRequest) {
   await assertExactAggregateAllowed(ctx, granted);
   const groupBy = (request.groupBy ?? []).map((name, i) => usable(granted, name, `groupBy.${i}`));
+  const filter =
+    request.filter === undefined || request.filter === null
+      ? null
+      : checkFilter(request.filter, granted.fields, 'filter');
+  for (const name of fieldsOf(filter)) usable(granted, name, 'filter');
+  const matched = filter ? compileFilter(filter) : null;
+  const within = (expr: RawBuilder<unknown>) => (matched ? sql`${expr} FILTER (WHERE ${matched})` : expr);
   const metrics = request.metrics.map((m, i) => {
-    if (m.fn === 'count' && !m.field) return { ...m, alias: 'count', expr: sql`count(*)` };
-    if (!m.field) throw new AppError('VALIDATION_FAILED', { field: `metrics.${i}.field` });
+    if (m.fn === 'count' && !m.field) return { ...m, alias: 'count', expr: within(sql`count(*)`) };
+    const where = `metrics.${i}.field`;
+    if (!m.field) throw new AppError('VALIDATION_FAILED', { field: where });
+    refuseWithheld(granted, m.field, where);
     const field = granted.fields.find((f) => f.name === m.field);
-    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: `metrics.${i}.field`, name: m.field });
-    // min and max return a value of the field itself: only for fields served raw.
-    if ((m.fn === 'min' || m.fn === 'max') && field.mask !== 'none')
-      usable(granted, m.field, `metrics.${i}.field`);
+    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: where, name: m.field });
+    // No aggregate of any kind over a field the contract does not serve raw: two sums that differ
+    // by one person would give that person's value, count(field) whether they have one.
+    if (field.mask !== 'none')
+      throw new AppError('AGGREGATE_ON_MASKED_FIELD', { field: where, name: m.field, mask: field.mask });
     if ((m.fn === 'sum' || m.fn === 'avg') && field.dataType !== 'integer' && field.dataType !== 'decimal') {
       throw new AppError(
         'VALIDATION_FAILED',
-        { field: `metrics.${i}.field` },
+        { field: where },
         { zh: '求和与平均只用于数值字段', en: 'sum and avg apply to numeric fields' },
       );
     }
@@ -377,44 +519,54 @@ export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRe
     const column = sql.ref(field.name);
     const expr =
       m.fn === 'count'
-        ? sql`count(${column})`
+        ? within(sql`count(${column})`)
         : m.fn === 'avg'
-          ? sql`round(avg(${column})::numeric, 4)`
-          : sql`${sql.raw(m.fn)}(${column})`;
+          ? sql`round((${within(sql`avg(${column})`)})::numeric, 4)`
+          : within(sql`${sql.raw(m.fn)}(${column})`);
     return { ...m, alias, expr };
   });
-  const filter =
-    request.filter === undefined || request.filter === null
-      ? null
-      : checkFilter(request.filter, granted.fields, 'filter');
-  for (const name of fieldsOf(filter)) usable(granted, name, 'filter');
-  await countRequest(ctx, granted.contract);
   const k = granted.contract.min_group_size;
+  const reservation = await reserveRows(ctx, granted.contract, MAX_PAGE);
   const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
-  const conditions = [rowFilter, filter].filter((f): f is Filter => f !== null).map(compileFilter);
-  const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+  const relaxed = relaxations(filter);
+  // Rows that matter: those of the contract's row filter that match the filter or any relaxation.
+  const scope: RawBuilder<boolean>[] = rowFilter ? [compileFilter(rowFilter)] : [];
+  if (matched && !relaxed.includes(null))
+    scope.push(sql<boolean>`(${sql.join([matched, ...relaxed.map((r) => compileFilter(r!))], sql` OR `)})`);
+  const where = scope.length > 0 ? sql`WHERE ${sql.join(scope, sql` AND `)}` : sql``;
   const table = sql.table(`${DATASET_SCHEMA}.${granted.table}`);
   const groupCols = groupBy.map((g) => sql`${sql.ref(g.name)}`);
   const groupClause = groupCols.length > 0 ? sql`GROUP BY ${sql.join(groupCols)}` : sql``;
   const selectList = sql.join([...groupCols, ...metrics.map((m) => sql`${m.expr} AS ${sql.ref(m.alias)}`)]);
-  const [kept, suppressed] = await Promise.all([
-    sql<
+  const size = within(sql`count(*)`);
+  const having = [
+    sql`${size} >= ${k}`,
+    ...relaxed.map(
+      (r) =>
+        sql`abs(${r ? sql`count(*) FILTER (WHERE ${compileFilter(r)})` : sql`count(*)`} - ${size}) NOT BETWEEN 1 AND ${k - 1}`,
+    ),
+  ];
+  let groups: Record<string, unknown>[] = [];
+  try {
+    const kept = await sql<
       Record<string, unknown>
-    >`SELECT ${selectList} FROM ${table} ${where} ${groupClause} HAVING count(*) >= ${k} ${groupCols.length > 0 ? sql`ORDER BY ${sql.join(groupCols)}` : sql``} LIMIT ${MAX_PAGE}`.execute(
+    >`SELECT ${selectList} FROM ${table} ${where} ${groupClause} HAVING ${sql.join(having, sql` AND `)} ${groupCols.length > 0 ? sql`ORDER BY ${sql.join(groupCols)}` : sql``} LIMIT ${reservation.granted}`.execute(
       ctx.db,
-    ),
-    sql<{
-      n: number;
-    }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${table} ${where} ${groupClause} HAVING count(*) < ${k}) small`.execute(
-      ctx.db,
-    ),
-  ]);
-  return {
-    groups: kept.rows.map((row) =>
+    );
+    groups = kept.rows.map((row) =>
       Object.fromEntries(Object.entries(row).map(([key, v]) => [key, typeof v === 'bigint' ? Number(v) : v])),
-    ),
-    suppressedGroups: Number(suppressed.rows[0]?.n ?? 0),
+    );
+  } finally {
+    // Every answer spends at least one row of the day's quota, each released group one.
+    const used = Math.min(reservation.granted, Math.max(1, groups.length));
+    await settleRows(ctx, granted.contract, reservation.day, reservation.granted, used, 0);
+  }
+  return {
+    // Groups smaller than minGroupSize, and cells a one-condition difference would reveal, are
+    // left out; how many were left out is not said (that would tell whether a person exists).
+    groups,
     minGroupSize: k,
+    changedFields: granted.changedFields,
     filter,
   };
 }
@@ -423,6 +575,8 @@ export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRe
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   let text = value instanceof Date ? value.toISOString() : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  // Formula starts, also behind leading whitespace and in their full-width forms (＝＋－＠),
+  // which spreadsheets normalise.
+  if (/^[\s\u3000\u00a0\ufeff]*[=+\-@＝＋－＠]/u.test(text) || /^[\t\r\n]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
 }

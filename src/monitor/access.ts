@@ -3,6 +3,6 @@ import type { Role } from '../core/tables.ts';
 
 /** Who reads monitoring (alerts, freezes, rules) and who acts on it. */
 const READERS: Role[] = ['security_officer', 'platform_admin', 'auditor'];
-const ACTORS: Role[] = ['security_officer', 'platform_admin'];
+export const ACTORS: Role[] = ['security_officer', 'platform_admin'];
 export const MONITOR_READ: AccessRule = { roles: READERS, scope: 'monitor' };
 export const MONITOR_ACT: AccessRule = { roles: ACTORS, scope: 'monitor' };

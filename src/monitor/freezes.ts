@@ -1,12 +1,12 @@
 import { auditAs } from '../audit/append.ts';
-import { authorize } from '../core/auth.ts';
+import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { FreezeScope } from '../core/tables.ts';
-import { MONITOR_ACT, MONITOR_READ } from './access.ts';
+import { ACTORS, MONITOR_ACT, MONITOR_READ } from './access.ts';
 import { workingWeekOf } from './evaluate.ts';
 import { isWorkingTime } from './rules.ts';
 import { type FreezeRow, monitorStore as store } from './store.ts';
@@ -192,19 +192,27 @@ export async function guardGatewayCall(
 ): Promise<void> {
   const frozen = await store.activeFreezeFor(ctx.db, contract);
   if (frozen) {
+    // The reason is the security officer's internal note: only the platform side reads it (here
+    // and in GET /v1/monitor/freezes); a consumer is told that, and since when, not why.
+    const platform =
+      ctx.principal !== null && ctx.principal !== undefined && hasRole(ctx.principal, ...ACTORS);
     throw new AppError(
       'FROZEN',
-      {
-        scope: frozen.scope,
-        target: frozen.target,
-        reason: frozen.reason,
-        freezeId: frozen.id,
-        since: new Date(frozen.created_at).toISOString(),
-      },
-      {
-        zh: `冻结范围 ${frozen.scope}，原因：${frozen.reason}`,
-        en: `${frozen.scope} frozen: ${frozen.reason}`,
-      },
+      platform
+        ? {
+            scope: frozen.scope,
+            target: frozen.target,
+            reason: frozen.reason,
+            freezeId: frozen.id,
+            since: new Date(frozen.created_at).toISOString(),
+          }
+        : { scope: frozen.scope, since: new Date(frozen.created_at).toISOString() },
+      platform
+        ? {
+            zh: `冻结范围 ${frozen.scope}，原因：${frozen.reason}`,
+            en: `${frozen.scope} frozen: ${frozen.reason}`,
+          }
+        : { zh: '访问已暂停，请联系数据提供方', en: 'access is suspended; contact the data provider' },
     );
   }
   if (contract.working_hours_only) {

@@ -31,32 +31,65 @@ const MAX_IN = 100;
 const bad = (field: string, zh: string, en: string, details: Record<string, unknown> = {}) =>
   new AppError('VALIDATION_FAILED', { field, ...details }, { zh, en });
 
+/** A real calendar day with a year PostgreSQL accepts (2023-02-29 and 0000-01-01 are not). */
+function calendarDay(y: number, m: number, d: number): boolean {
+  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(2000, m, 0)).getUTCDate() - (m === 2 && !leap(y) ? 1 : 0);
+}
+const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
 function typedValue(field: FilterField, raw: unknown, where: string): Scalar {
+  // Only scalars are values: an object, array or null is refused here, never handed to SQL.
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+    throw bad(where, `${field.name} 的值必须是字符串或数字`, `${field.name} needs a string or number value`);
+  }
   const text = typeof raw === 'string' ? raw : String(raw);
+  // PostgreSQL text cannot hold NUL: refused for every type, with the field named.
+  if (text.includes('\u0000'))
+    throw bad(where, `${field.name} 的值含有空字符`, `${field.name}: NUL in value`);
+  if (text.length > 1000) throw bad(where, '值过长', 'value too long');
   switch (field.dataType) {
-    case 'integer':
-      if (!/^[+-]?\d{1,18}$/.test(text))
+    case 'integer': {
+      const n = Number(text);
+      if (!/^[+-]?\d{1,18}$/.test(text) || !Number.isSafeInteger(n))
         throw bad(where, `${field.name} 需要整数`, `${field.name} needs an integer`);
-      return Number(text);
+      return n;
+    }
     case 'decimal':
-      if (!/^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(text))
+      if (!/^[+-]?(?:\d{1,100}\.?\d{0,100}|\.\d{1,100})$/.test(text))
         throw bad(where, `${field.name} 需要数字`, `${field.name} needs a number`);
       return text;
     case 'boolean':
       if (!/^(true|false)$/.test(text))
         throw bad(where, `${field.name} 需要 true 或 false`, `${field.name} needs true or false`);
       return text === 'true';
-    case 'date':
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(text))) {
+    case 'date': {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+      if (!m || !calendarDay(Number(m[1]), Number(m[2]), Number(m[3]))) {
         throw bad(where, `${field.name} 需要日期 YYYY-MM-DD`, `${field.name} needs a date YYYY-MM-DD`);
       }
       return text;
-    case 'timestamp':
-      if (Number.isNaN(Date.parse(text)))
-        throw bad(where, `${field.name} 需要时间`, `${field.name} needs a timestamp`);
-      return new Date(text).toISOString();
+    }
+    case 'timestamp': {
+      const m = TIMESTAMP.exec(text);
+      const ok =
+        m !== null &&
+        calendarDay(Number(m[1]), Number(m[2]), Number(m[3])) &&
+        Number(m[4] ?? 0) < 24 &&
+        Number(m[5] ?? 0) < 60 &&
+        Number(m[6] ?? 0) < 60 &&
+        (m[7] === undefined || m[7] === 'Z' || Number(m[7].slice(1, 3)) < 16) &&
+        !Number.isNaN(Date.parse(text.replace(' ', 'T')));
+      if (!ok)
+        throw bad(where, `${field.name} 需要时间 (ISO 8601)`, `${field.name} needs an ISO 8601 timestamp`);
+      const iso = new Date(text.replace(' ', 'T')).toISOString();
+      if (!/^\d{4}-/.test(iso) || iso.startsWith('0000'))
+        throw bad(where, `${field.name} 超出时间范围`, `${field.name} is out of range`);
+      return iso;
+    }
     default:
-      if (text.length > 1000) throw bad(where, '值过长', 'value too long');
       return text;
   }
 }
@@ -93,11 +126,18 @@ export function checkFilter(
   if (!FILTER_OPS.includes(op))
     throw bad(`${where}.op`, `未知运算符 ${String(node.op)}`, `unknown operator ${String(node.op)}`);
   if (op === 'is') {
-    if (!['null', 'not_null', 'true', 'false'].includes(String(node.value))) {
+    if (typeof node.value !== 'string' || !['null', 'not_null', 'true', 'false'].includes(node.value)) {
       throw bad(
         `${where}.value`,
         'is 只接受 null、not_null、true、false',
         'is takes null, not_null, true or false',
+      );
+    }
+    if ((node.value === 'true' || node.value === 'false') && field.dataType !== 'boolean') {
+      throw bad(
+        `${where}.value`,
+        `${field.name} 不是布尔字段，is 只接受 null 或 not_null`,
+        `${field.name} is not boolean: is takes null or not_null`,
       );
     }
     return { field: field.name, op, value: String(node.value) as 'null' };
@@ -177,7 +217,8 @@ export function compileFilter(filter: Filter): RawBuilder<boolean> {
     case 'in':
       return sql<boolean>`${column} IN (${sql.join(filter.value.map((v) => sql`${v}`))})`;
     case 'like':
-      return sql<boolean>`${column} LIKE ${filter.value}`;
+      // No escape character: a pattern ending in a backslash is a literal backslash, not an error.
+      return sql<boolean>`${column} LIKE ${filter.value} ESCAPE ''`;
     default:
       return sql<boolean>`${column} ${sql.raw(SQL_OPS[filter.op])} ${filter.value}`;
   }

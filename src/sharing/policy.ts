@@ -259,3 +259,27 @@ export function addWorkingDays(from: Date, days: number): Date {
   }
   return date;
 }
+
+/**
+ * The mask the gateway serves a granted field under today: the stricter of the contract's mask
+ * and the default of the field's current grade (a field re-graded after approval, or flagged by
+ * classification in a new version, is served under its new grade's default at once). A security
+ * officer's sign-off of a weaker mask holds only while the field keeps the grade and detector it
+ * was given for. When neither rule is at least as strict as the other, the value is suppressed.
+ * `null` means the field is not served at all (core data).
+ */
+export function effectiveMask(
+  contractMask: string,
+  current: { grade: Grade; detector: string | null },
+  atGrant: { grade: string; detector: string | null } | undefined,
+  securitySignoff: boolean,
+): string | null {
+  if (current.grade === 'core') return null;
+  const unchanged =
+    atGrant === undefined || (atGrant.grade === current.grade && atGrant.detector === current.detector);
+  if (securitySignoff && unchanged) return contractMask;
+  const gradeDefault = defaultMask({ name: '', dataType: 'text', ...current });
+  if (isAtLeastAsStrict(gradeDefault, contractMask)) return contractMask;
+  if (isAtLeastAsStrict(contractMask, gradeDefault)) return gradeDefault;
+  return 'null';
+}

@@ -1,16 +1,18 @@
-import { auditAs } from '../audit/append.ts';
+import { sql } from 'kysely';
+import { appendAudit, auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { authorize, hasRole, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
+import { DATASET_SCHEMA } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle, nextState, type TransitionTable } from '../core/lifecycle.ts';
-import type { ApplicationState, ContractState, Operation } from '../core/tables.ts';
-import { describeFilter, type Filter } from '../rules/filters.ts';
+import type { ApplicationState, ContractState, Operation, ReviewFlag } from '../core/tables.ts';
+import { compileFilter, describeFilter, type Filter } from '../rules/filters.ts';
 import { type Grade, isGrade } from '../rules/grades.ts';
-import { describeMaskRule } from '../rules/masking.ts';
+import { describeMaskRule, maskSql } from '../rules/masking.ts';
 import {
   addWorkingDays,
   autoApproves,
@@ -24,7 +26,7 @@ import {
 } from './policy.ts';
 
 /** Whether a caller's address is inside a contract's allowlist (the gateway asks on every request). */
-export { ipAllowed } from './policy.ts';
+export { effectiveMask, ipAllowed } from './policy.ts';
 
 /** DESIGN.md's application lifecycle. Approval goes to security review when the granted fields need it. */
 export const APPLICATION_LIFECYCLE: TransitionTable<
@@ -108,6 +110,7 @@ function applicationView(a: ApplicationRow) {
     requestedTo: a.requested_to.toISOString(),
     needsSecurityReview: a.needs_security,
     granted: a.granted as Terms | null,
+    reidentification: (a.reid_risk ?? null) as ReidRisk | null,
     decisions: a.decisions,
     submittedAt: a.submitted_at?.toISOString() ?? null,
     dueAt: a.due_at?.toISOString() ?? null,
@@ -130,6 +133,7 @@ async function transitionApplication(
     submitted_at: Date;
     contract_id: string;
     needs_security: boolean;
+    reid_risk: string | null;
   }>,
 ): Promise<ApplicationRow> {
   const row = await tx
@@ -406,12 +410,15 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
   const terms = reviseTerms(base, { ...changes, pinnedVersionId }, all, { isSecurityOfficer: asSecurity });
   const grantedFields = all.filter((f) => terms.fields.includes(f.name));
   const event = asSecurity ? 'security_approve' : 'provider_approve';
+  const risk = await reidentificationRisk(ctx, resource, terms);
+  const riskTooHigh = risk !== null && risk.risk * 100 > risk.thresholdPercent;
+  const needsSecurity = needsSecurityReview(grantedFields) || riskTooHigh;
   const to = nextState(
     APPLICATION_LIFECYCLE,
     'application',
     app.state,
     event,
-    needsSecurityReview(grantedFields) ? ['needs_security'] : [],
+    needsSecurity ? ['needs_security'] : [],
   );
   const decisions = [
     ...(app.decisions ?? []),
@@ -428,11 +435,92 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
     let row = await transitionApplication(tx, app, to, {
       granted: JSON.stringify(terms),
       decisions: JSON.stringify(decisions),
+      ...(needsSecurity && !asSecurity ? { needs_security: true } : {}),
+      reid_risk: risk === null ? null : JSON.stringify(risk),
     });
-    await auditAs(ctx, tx, `application.${event}`, 'application', id, { to, changes: decision });
+    await auditAs(ctx, tx, `application.${event}`, 'application', id, {
+      to,
+      changes: decision,
+      ...(risk ? { reidentification: risk } : {}),
+    });
     if (to === 'approved') row = await issueContract(ctx, tx, row, resource, terms);
     return applicationView(row);
   });
+}
+
+export interface ReidRisk {
+  /** Served fields an attacker may know about a person: content-bearing masks, record keys excluded. */
+  quasiIdentifiers: string[];
+  k: number;
+  records: number;
+  /** Records in equivalence classes (same served values of all quasi-identifiers) smaller than k. */
+  recordsAtRisk: number;
+  /** recordsAtRisk / records: the prosecutor model's share of records re-identifiable (ARX). */
+  risk: number;
+  thresholdPercent: number;
+  versionId: string;
+  computedAt: string;
+}
+
+/**
+ * The prosecutor re-identification risk of row access as granted, on the actual data: the share
+ * of records (within the contract's row filter) whose combination of served quasi-identifier
+ * values — after masking, computed in SQL with the gateway's mask expressions — is shared by
+ * fewer than k records. Computed when rows are granted with at least one masked field; null
+ * otherwise, or when there is no ready data version yet.
+ */
+async function reidentificationRisk(
+  ctx: Ctx,
+  resource: ResourceView,
+  terms: Terms,
+): Promise<ReidRisk | null> {
+  if (!terms.operations.includes('rows')) return null;
+  if (!terms.fields.some((f) => (terms.masking[f] ?? 'none') !== 'none')) return null;
+  const version = await ctx.db
+    .selectFrom('resources')
+    .innerJoin('dataset_versions', (join) =>
+      join.on(
+        sql<boolean>`dataset_versions.id = coalesce(${terms.pinnedVersionId}, resources.current_version_id)`,
+      ),
+    )
+    .select([
+      'dataset_versions.id',
+      'dataset_versions.table_name',
+      'dataset_versions.columns',
+      'dataset_versions.state',
+    ])
+    .where('resources.id', '=', resource.id)
+    .executeTakeFirst();
+  if (!version?.table_name || version.state !== 'ready' || !version.columns) return null;
+  const present = new Set(version.columns.map((c) => c.name));
+  const quasi = terms.fields.filter((name) => {
+    const field = resource.fields.find((f) => f.name === name);
+    const mask = terms.masking[name] ?? 'none';
+    return present.has(name) && field && !field.isKey && mask !== 'null' && mask !== 'pseudonym';
+  });
+  const k = ctx.config.reidK;
+  const table = sql.table(`${DATASET_SCHEMA}.${version.table_name}`);
+  const where = terms.rowFilter ? sql`WHERE ${compileFilter(terms.rowFilter)}` : sql``;
+  const keys = quasi.map((name) => {
+    const mask = terms.masking[name] ?? 'none';
+    return mask === 'none' ? sql`${sql.ref(name)}::text` : maskSql(mask, name);
+  });
+  const groupBy = keys.length > 0 ? sql`GROUP BY ${sql.join(keys)}` : sql``;
+  const { rows } = await sql<{ records: string | number; at_risk: string | number }>`
+    SELECT coalesce(sum(c), 0) AS records, coalesce(sum(c) FILTER (WHERE c < ${k}), 0) AS at_risk
+    FROM (SELECT count(*) AS c FROM ${table} ${where} ${groupBy}) classes`.execute(ctx.db);
+  const records = Number(rows[0]?.records ?? 0);
+  const recordsAtRisk = Number(rows[0]?.at_risk ?? 0);
+  return {
+    quasiIdentifiers: quasi,
+    k,
+    records,
+    recordsAtRisk,
+    risk: records === 0 ? 0 : Math.round((recordsAtRisk / records) * 10_000) / 10_000,
+    thresholdPercent: ctx.config.reidRiskPercent,
+    versionId: version.id,
+    computedAt: new Date().toISOString(),
+  };
 }
 
 export async function rejectApplication(ctx: Ctx, id: string, reason: string): Promise<ApplicationView> {
@@ -505,6 +593,13 @@ async function issueContract(
       security_signoff: terms.securitySignoff,
       working_hours_only: terms.workingHoursOnly ?? false,
       pinned_version_id: terms.pinnedVersionId ?? null,
+      granted_grades: JSON.stringify(
+        Object.fromEntries(
+          resource.fields
+            .filter((f) => terms.fields.includes(f.name))
+            .map((f) => [f.name, { grade: f.grade, detector: f.detector }]),
+        ),
+      ),
       updated_at: new Date(),
     })
     .execute();
@@ -556,6 +651,7 @@ function contractView(c: ContractRow) {
     pinnedVersionId: c.pinned_version_id,
     securitySignoff: c.security_signoff,
     workingHoursOnly: c.working_hours_only,
+    reviewFlag: c.review_flag ?? null,
     stateReason: c.state_reason,
     createdAt: c.created_at.toISOString(),
     updatedAt: c.updated_at.toISOString(),
@@ -566,10 +662,47 @@ export type ContractView = ReturnType<typeof contractView>;
 export async function loadContract(ctx: Ctx, id: string): Promise<ContractRow> {
   const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
   const contract = await findContract(ctx.db, id);
-  if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id });
-  if (!canSee(principal, contract, contract.provider_org_id))
-    throw new AppError('FORBIDDEN', { reason: 'organization' });
+  // A contract the caller may not see is answered exactly like one that does not exist: ids
+  // cannot be probed.
+  if (!contract || !canSee(principal, contract, contract.provider_org_id))
+    throw new AppError('NOT_FOUND', { objectType: 'contract', id });
   return contract;
+}
+
+/**
+ * The gateway found granted fields whose grade rose after approval (served under a stricter mask,
+ * or core and refused): the contract is flagged for the provider's review, audited once per change
+ * of the set of fields.
+ */
+export async function flagContractForReview(
+  ctx: Ctx,
+  contract: ContractRow,
+  fields: ReviewFlag['fields'],
+): Promise<void> {
+  const key = (f: ReviewFlag['fields']) =>
+    JSON.stringify(f.map((x) => [x.name, x.grade, x.detector, x.mask]));
+  if (contract.review_flag && key(contract.review_flag.fields) === key(fields)) return;
+  const flag: ReviewFlag = { since: new Date().toISOString(), fields };
+  await withTx(ctx.db, async (tx) => {
+    const updated = await tx
+      .updateTable('contracts')
+      .set({ review_flag: JSON.stringify(flag) })
+      .where('id', '=', contract.id)
+      .where(
+        sql<boolean>`review_flag IS NOT DISTINCT FROM ${contract.review_flag ? JSON.stringify(contract.review_flag) : null}::jsonb`,
+      )
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return;
+    await appendAudit(tx, {
+      actorId: null,
+      orgId: null,
+      action: 'contract.review_flag',
+      objectType: 'contract',
+      objectId: contract.id,
+      requestId: ctx.requestId,
+      details: { fields },
+    });
+  });
 }
 
 export async function getContract(ctx: Ctx, id: string): Promise<ContractView> {

@@ -4,7 +4,7 @@
  * refused with a 4xx or answered as plain values — never a 5xx, never a changed database, never a
  * stack trace or SQL in the answer; oversized bodies get 413; path traversal in file names stores
  * only a base name and writes nothing outside the upload area; every route refuses callers without
- * credentials (401), with a revoked key (401) or with another organization's key (403), leaking
+ * credentials (401), with a revoked key (401) or with another organization's key (403; 404 for its contracts), leaking
  * nothing.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -460,7 +460,7 @@ describe('credentials', () => {
     });
   });
 
-  it("refuses another organization's keys with 403 on the gateway and on organization-scoped objects", async () => {
+  it("refuses another organization's keys on the gateway (404) and on organization-scoped objects (403)", async () => {
     const cases: Array<[string, string, string, unknown?]> = [
       [t.enterpriseKey, 'GET', `/v1/gateway/contracts/${contract}/rows`],
       [
@@ -502,7 +502,8 @@ describe('credentials', () => {
         token,
         ...(body === undefined ? {} : { json: body }),
       });
-      expect(res.status, `${method} ${url}: ${res.text}`).toBe(403);
+      // A contract the caller may not see is answered like a missing one (404): ids cannot be probed.
+      expect(res.status, `${method} ${url}: ${res.text}`).toBe(url.includes('/contracts/') ? 404 : 403);
       expect(res.text, url).not.toContain(row(0, 'h').record_no);
       expect(res.text, url).not.toContain('就诊');
     }

@@ -430,6 +430,9 @@ export const zh = {
     consumer: '申请机构',
     fields: '字段数',
     securityReview: '需安全审查',
+    reidRisk: '重识别风险',
+    reidRiskValue:
+      '{{percent}}% 的记录（{{atRisk}}/{{records}}）所在等价类小于 {{k}}（检察官模型，准标识符：{{fields}}；阈值 {{threshold}}%）',
     submittedAt: '提交时间',
     due: '答复期限',
     overdue: '已超期',
@@ -1106,6 +1109,9 @@ export const en: Dict = {
     consumer: 'Applicant',
     fields: 'Fields',
     securityReview: 'needs security review',
+    reidRisk: 'Re-identification risk',
+    reidRiskValue:
+      '{{percent}}% of records ({{atRisk}}/{{records}}) in classes smaller than {{k}} (prosecutor model; quasi-identifiers: {{fields}}; threshold {{threshold}}%)',
     submittedAt: 'Submitted',
     due: 'Answer due',
     overdue: 'overdue',

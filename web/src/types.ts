@@ -271,6 +271,15 @@ export interface Application {
   requestedTo: string;
   needsSecurityReview: boolean;
   granted: Terms | null;
+  /** Prosecutor re-identification risk of the served quasi-identifiers, computed at approval. */
+  reidentification?: {
+    quasiIdentifiers: string[];
+    k: number;
+    records: number;
+    recordsAtRisk: number;
+    risk: number;
+    thresholdPercent: number;
+  } | null;
   decisions: DecisionRecord[];
   submittedAt: string | null;
   dueAt: string | null;

@@ -331,6 +331,24 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
             {app.needsSecurityReview ? <Tag color="purple">{t('applications.securityReview')}</Tag> : null}
           </Space>
         </Descriptions.Item>
+        {app.reidentification ? (
+          <Descriptions.Item label={t('applications.reidRisk')}>
+            <Typography.Text
+              type={
+                app.reidentification.risk * 100 > app.reidentification.thresholdPercent ? 'danger' : undefined
+              }
+            >
+              {t('applications.reidRiskValue', {
+                percent: Math.round(app.reidentification.risk * 1000) / 10,
+                atRisk: app.reidentification.recordsAtRisk,
+                records: app.reidentification.records,
+                k: app.reidentification.k,
+                fields: app.reidentification.quasiIdentifiers.join(', ') || '—',
+                threshold: app.reidentification.thresholdPercent,
+              })}
+            </Typography.Text>
+          </Descriptions.Item>
+        ) : null}
         <Descriptions.Item label={t('apply.purposeCategory')}>
           {t(`purpose.${app.purposeCategory}`)}
         </Descriptions.Item>
