@@ -141,7 +141,10 @@ describe('accepted formats: a column counts values valid in any accepted format'
 describe('shape rules', () => {
   const counter = (start: number, step: (i: number) => number, n = 60) => {
     let x = start;
-    return Array.from({ length: n }, (_, i) => String((x += step(i))));
+    return Array.from({ length: n }, (_, i) => {
+      x += step(i);
+      return String(x);
+    });
   };
 
   it('serial_header: strictly increasing 11-digit numbers starting 139 under 流水号 are not mobiles', () => {

@@ -1001,6 +1001,12 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
     }
     columns.push({ header, values, label: null, kind: serialHeader ? 'serial_header' : 'dense_sequence' });
   }
+  // ICD-10 codes: health data, decidable only with their header.
+  for (let c = 0; c < Math.round(perDetector / 4); c++) {
+    const header = g.pick(['ICD10编码', '诊断编码', 'icd10', '疾病编码', '主要诊断代码']);
+    const values = Array.from({ length: g.int(minRows, maxRows) }, () => g.pick(ICD_CODES));
+    columns.push({ header, values, label: 'health', kind: 'icd_codes' });
+  }
   // Mixed columns: a 联系电话 column holding mobiles and landlines is a mobile column when most
   // values are mobiles; a landline column when most are landlines.
   for (let c = 0; c < Math.round(perDetector / 4); c++) {
