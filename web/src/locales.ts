@@ -166,6 +166,7 @@ export const zh = {
     plate: '号牌保留省份字母和末位',
     ip_prefix: 'IP 保留前缀',
     round_coord: '坐标取整到 0.01°',
+    redact_spans: '自由文本逐段遮盖',
   },
   field: {
     label: '字段名称',
@@ -846,6 +847,7 @@ export const en: Dict = {
     plate: 'Plate: province, letter, last character',
     ip_prefix: 'IP prefix only',
     round_coord: 'Coordinates to 0.01°',
+    redact_spans: 'Free text: each entity span masked',
   },
   field: {
     label: 'Field',
