@@ -104,7 +104,7 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   },
   {
     type: 'address',
-    pattern: `${ADMIN}${ROAD}([0-9]{1,5})(号|栋|幢|室|弄)([0-9]{1,5}(号|栋|幢|室|弄|单元|楼|层))*`,
+    pattern: `${ADMIN}${ROAD}([0-9]{1,5})(号|栋|幢|室|弄|组)([0-9]{1,5}(号|栋|幢|室|弄|组|单元|楼|层))*`,
     replacement: [1, '****'],
     accept: (m) => addressStrength(m[0]) >= 1,
   },

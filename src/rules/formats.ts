@@ -42,7 +42,10 @@ export const CELL_FORMAT_BITS: Readonly<Record<'excel_text' | 'excel_formula' | 
   full_width: 4,
 };
 
-const FULL_WIDTH = /[\uff01-\uff5e\u3000]/;
+// Full-width digits, letters, the signs numbers and addresses use (（）＋－．＠＃) and the
+// ideographic space; Chinese punctuation (，：；) stays what it is.
+const FULL_WIDTH =
+  /[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff08\uff09\uff0b\uff0d\uff0e\uff20\uff03\u3000]/;
 const EXCEL_FORMULA = /^="(.*)"$/s;
 
 export interface NormalisedCell {
@@ -54,7 +57,8 @@ export interface NormalisedCell {
 /**
  * The formats every detector accepts, undone: a leading apostrophe (Excel's text marker, also
  * in its full-width form), the formula form `="…"` that CSV exports use to keep leading zeros,
- * and full-width ASCII (０-９, Ａ-Ｚ, （）, －, the ideographic space) mapped to ASCII. `text`
+ * and full-width digits, letters and number signs (０-９, Ａ-Ｚ, （）, ＋, －, the ideographic space)
+ * mapped to ASCII. `text`
  * is trimmed again afterwards.
  */
 export function normaliseCell(text: string): NormalisedCell {
@@ -78,16 +82,14 @@ export function normaliseCell(text: string): NormalisedCell {
   return { text: v, bits };
 }
 
-/** Full-width ASCII forms and the ideographic space to ASCII; everything else unchanged. */
+const FULL_WIDTH_ALL = new RegExp(FULL_WIDTH.source, 'g');
+
+/** The full-width forms above to ASCII; everything else unchanged. */
 export function toHalfWidth(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
-    else if (c === 0x3000) out += ' ';
-    else out += text[i];
-  }
-  return out;
+  return text.replace(FULL_WIDTH_ALL, (ch) => {
+    const c = ch.charCodeAt(0);
+    return c === 0x3000 ? ' ' : String.fromCharCode(c - 0xfee0);
+  });
 }
 
 const GROUPED = /^[0-9A-Za-z]+(?:[ -][0-9A-Za-z]+)+$/;

@@ -227,3 +227,59 @@ describe('sensitive categories', () => {
     expect(scan(header, many(values)).type).toBeNull();
   });
 });
+
+describe('free-text columns', () => {
+  const remarks = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      i % 3 === 0
+        ? `申请人王${'伟芳娜敏静'[i % 5]}，联系电话${mobile(i)}，住址杭州市西湖区文三路${i + 1}号。`
+        : i % 3 === 1
+          ? '材料齐全，同意受理，转交属地街道处理。'
+          : `当事人李${'强磊军'[i % 3]}（身份证号${id18(i)}）申请补办。`,
+    );
+
+  it('finds entities inside sentences, reports them with counts, typed by the most sensitive', () => {
+    const col = scan('备注', remarks(30));
+    expect(col.type).toBe('cn_resident_id');
+    expect(col.grade).toBe('g4');
+    expect(col.evidence.freeText).toEqual({
+      entities: { cn_resident_id: 10, cn_mobile: 10, person_name: 20, address: 10 },
+      valuesWithEntities: 20,
+      mask: 'redact_spans',
+    });
+    // Samples are masked span by span.
+    expect(col.evidence.samples[0]).toMatch(
+      /^申请人王\*\*，联系电话13\d\*{4}\d{4}，住址杭州市西湖区\*{4}。$/,
+    );
+    for (const s of col.evidence.samples) expect(s).not.toMatch(/\d{11}/);
+  });
+
+  it('a sentence column with an address inside is free text, not an address column', () => {
+    const values = Array.from(
+      { length: 20 },
+      (_, i) => `现场核查地点：浙江省杭州市西湖区文三路${i + 1}号，情况属实。`,
+    );
+    const col = scan('情况说明', values);
+    expect(col.type).toBe('address');
+    expect(col.evidence.freeText?.mask).toBe('redact_spans');
+  });
+
+  it('sentences without entities, and one stray number, are no free-text finding', () => {
+    expect(
+      scan(
+        '备注',
+        remarks(30).filter((_, i) => i % 3 === 1),
+      ).type,
+    ).toBeNull();
+    const one = [
+      ...Array.from({ length: 20 }, () => '材料齐全，同意受理。'),
+      `联系电话${mobile(1)}，请回电。`,
+    ];
+    expect(scan('备注', one).type).toBeNull();
+    const numbers = Array.from(
+      { length: 20 },
+      (_, i) => `根据2023年第${i + 1}号文件，补贴标准为每人每月1200元。`,
+    );
+    expect(scan('备注', numbers).type).toBeNull();
+  });
+});

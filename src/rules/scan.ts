@@ -6,13 +6,15 @@ import {
   type DetectorId,
   type DetectorSpec,
   DISTINCT_CAP,
+  detectorById,
   headerContradicts,
   headerHintFor,
   headerWords,
   suggestGrade,
 } from './detectors.ts';
+import { countEntities, redactSpans } from './entities.ts';
 import { CELL_FORMAT_BITS, type FormatId, normaliseCell } from './formats.ts';
-import type { Grade } from './grades.ts';
+import { type Grade, gradeRank } from './grades.ts';
 import { applyMask } from './masking.ts';
 
 export interface ColumnEvidence {
@@ -28,6 +30,15 @@ export interface ColumnEvidence {
   rules?: string[];
   /** Where the winning detector's category comes from (a vocabulary's source). */
   basis?: string;
+  /**
+   * Set for a free-text column: entities found inside its values, per type, and the mask that
+   * replaces each span. `type` is then the most sensitive entity type.
+   */
+  freeText?: {
+    entities: Partial<Record<DetectorId, number>>;
+    valuesWithEntities: number;
+    mask: 'redact_spans';
+  };
 }
 
 export interface ColumnResult {
@@ -161,6 +172,25 @@ export function wilsonLower(successes: number, n: number, z = 1.96): number {
 const DIGITS = /^[0-9]+$/;
 
 /**
+ * Free text: a column is free text when at least {@link FREE_TEXT_SHARE} of its values are
+ * sentences (at least {@link FREE_TEXT_MIN_LENGTH} characters with a clause separator or space);
+ * it is classed by the entities inside (entities.ts) when at least two values contain one. Its
+ * type is then the most sensitive entity type found (highest default grade, then table order),
+ * its mask `redact_spans`, and this takes precedence over a detector that matched whole values
+ * (a sentence that contains an address is not an address column).
+ */
+export const FREE_TEXT_MIN_LENGTH = 12;
+export const FREE_TEXT_SHARE = 0.5;
+const SENTENCE = /[，。；！？,;:：、 ]/;
+const MAX_TEXT_SAMPLE = 120;
+
+function sum(counts: ReadonlyMap<unknown, number>): number {
+  let s = 0;
+  for (const v of counts.values()) s += v;
+  return s;
+}
+
+/**
  * Shape rules: evidence from the column as a whole that values alone cannot give. Each applies to
  * detectors whose values are drawn from a population of people (`population` in detectors.ts:
  * resident IDs, mobiles, landlines, bank cards, passports, permits).
@@ -211,6 +241,11 @@ class ColumnState {
   private max = Number.NEGATIVE_INFINITY;
   minLength = Number.POSITIVE_INFINITY;
   maxLength = 0;
+  // Free text: sentence-like values, those with entities, entities per type, samples.
+  sentences = 0;
+  withEntities = 0;
+  readonly entities = new Map<DetectorId, number>();
+  readonly textSamples: string[] = [];
 
   constructor(
     private readonly detectors: readonly DetectorSpec[],
@@ -231,6 +266,7 @@ class ColumnState {
     const { text, bits } = normaliseCell(raw);
     if (text.length === 0) return;
     this.observeShape(text);
+    if (text.length >= FREE_TEXT_MIN_LENGTH && SENTENCE.test(text)) this.observeSentence(text);
     const detectors = this.detectors;
     for (let i = 0; i < detectors.length; i++) {
       const d = detectors[i]!;
@@ -256,6 +292,16 @@ class ColumnState {
     if (bits & CELL_FORMAT_BITS.excel_text) add('excel_text');
     if (bits & CELL_FORMAT_BITS.excel_formula) add('excel_formula');
     if (bits & CELL_FORMAT_BITS.full_width) add('full_width');
+  }
+
+  private observeSentence(text: string): void {
+    this.sentences++;
+    const before = this.entities.size === 0 ? 0 : sum(this.entities);
+    countEntities(text, this.entities);
+    if (sum(this.entities) > before) {
+      this.withEntities++;
+      if (this.textSamples.length < MAX_SAMPLES) this.textSamples.push(text);
+    }
   }
 
   private observeShape(text: string): void {
@@ -316,6 +362,9 @@ function decide(
     shape.monotonic >= SEQUENCE_MONOTONIC &&
     shape.meanGap <= SEQUENCE_MAX_GAP;
   const rules: string[] = [];
+  if (n > 0 && state.sentences >= n * FREE_TEXT_SHARE && state.withEntities >= 2) {
+    return freeTextResult(name, state, nonEmptyTotal, detectors, options, shape);
+  }
   for (let i = 0; i < detectors.length; i++) {
     const d = detectors[i]!;
     const hint = headerHintFor(name, d);
@@ -388,6 +437,47 @@ function decide(
       shape,
       ...(rules.length > 0 ? { rules } : {}),
       ...(d.basis ? { basis: d.basis } : {}),
+    },
+  };
+}
+
+function freeTextResult(
+  name: string,
+  state: ColumnState,
+  nonEmptyTotal: number,
+  detectors: readonly DetectorSpec[],
+  options: ScanOptions,
+  shape: ColumnShape,
+): ColumnResult {
+  const order = new Map(detectors.map((d, i) => [d.id, i]));
+  let type: DetectorId | null = null;
+  for (const t of state.entities.keys()) {
+    if (type === null) type = t;
+    else {
+      const a = gradeRank(detectorById(t).defaultGrade);
+      const b = gradeRank(detectorById(type).defaultGrade);
+      if (a > b || (a === b && (order.get(t) ?? 99) < (order.get(type) ?? 99))) type = t;
+    }
+  }
+  const n = state.nonEmpty;
+  const hint = type ? headerHintFor(name, detectorById(type)) : null;
+  return {
+    name,
+    type,
+    grade: suggestGrade(type, options.resourceGrade),
+    confidence: round3(wilsonLower(state.withEntities, state.sentences)),
+    ratio: round3(state.withEntities / n),
+    nonEmpty: nonEmptyTotal,
+    evidence: {
+      // Masked first, then shortened: a cut must not leave half a number unmasked.
+      samples: state.textSamples.map((t) => Array.from(redactSpans(t)).slice(0, MAX_TEXT_SAMPLE).join('')),
+      headerHint: hint,
+      shape,
+      freeText: {
+        entities: Object.fromEntries(state.entities) as Partial<Record<DetectorId, number>>,
+        valuesWithEntities: state.withEntities,
+        mask: 'redact_spans',
+      },
     },
   };
 }

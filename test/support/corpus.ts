@@ -907,6 +907,78 @@ function mess(g: Gen, label: DetectorId, value: string | number): string | numbe
   return fullWidth(value);
 }
 
+// Most sensitive first, as the scanner ranks entity types (default grade, then detector order).
+const ENTITY_RANK: DetectorId[] = [
+  'cn_resident_id',
+  'bank_card',
+  'cn_mobile',
+  'cn_landline',
+  'email',
+  'person_name',
+  'address',
+];
+
+function corpusName(g: Gen): string {
+  const surname = g.chance(0.04) ? g.pick(CORPUS_COMPOUND) : g.pick([...CORPUS_SURNAMES]);
+  return surname + g.chars(GIVEN, g.chance(0.3) ? 1 : 2);
+}
+
+const PLAIN_SENTENCES = [
+  '材料齐全，同意受理，转交属地街道处理。',
+  '根据2023年第15号文件，补贴标准为每人每月1200元。',
+  '已电话回访，群众表示满意，办结。',
+  '请于5个工作日内补充营业执照副本，逾期视为撤回。',
+  '市场监管局2024年第3号通告已转发各单位。',
+  '系统于2024-03-15 10:30:00自动归档，批次号20240315001。',
+  '经核查，申请材料与原件一致，予以通过。',
+];
+
+/** A free-text column: remarks built from sentence templates, with the entity types they carry. */
+function freeTextColumn(
+  g: Gen,
+  rows: number,
+): { header: string; values: unknown[]; label: DetectorId | null } {
+  const header = g.pick(['备注', '事项说明', '处理意见', '情况说明', 'remark', '办理过程', '来电内容']);
+  const templates: [DetectorId[], () => string][] = [
+    [
+      ['person_name', 'cn_mobile', 'address'],
+      () => `申请人${corpusName(g)}，联系电话${mobile(g, 0)}，住址${address(g)}。`,
+    ],
+    [
+      ['person_name', 'cn_mobile'],
+      () => `${corpusName(g).slice(0, 1)}${g.pick(['先生', '女士'])}来电咨询，回拨号码${mobile(g, 0)}。`,
+    ],
+    [
+      ['person_name', 'cn_resident_id'],
+      () => `当事人${corpusName(g)}（身份证号${residentId(g)}）申请补办证件。`,
+    ],
+    [
+      ['person_name', 'cn_landline'],
+      () =>
+        `联系人：${corpusName(g)}，办公电话${g.pick(AREA_CODES)}-${g.int(2, 9)}${g.digits(6)}${g.digits(1)}`,
+    ],
+    [['bank_card'], () => `退款已原路退回银行卡${bankCard(g).replaceAll(' ', '')}，请注意查收。`],
+    [['email'], () => `受理回执已发送至${email(g)}，请查收。`],
+    [['address'], () => `现场核查地点：${address(g)}，情况属实。`],
+  ];
+  const chosen = Array.from({ length: g.int(1, 3) }, () => g.pick(templates));
+  const clean = g.chance(0.3) ? 1 : 0.3 + g.rng() * 0.5;
+  const present = new Set<DetectorId>();
+  const values: unknown[] = [];
+  for (let i = 0; i < rows; i++) {
+    if (g.rng() < clean) values.push(g.pick(PLAIN_SENTENCES));
+    else {
+      const [types, make] = g.pick(chosen);
+      for (const t of types) present.add(t);
+      values.push(make());
+    }
+  }
+  // At least two values with entities make a free-text column; fewer is labelled clean.
+  const withEntities = values.filter((v) => !PLAIN_SENTENCES.includes(v as string)).length;
+  const label = withEntities >= 2 ? (ENTITY_RANK.find((t) => present.has(t)) ?? null) : null;
+  return { header, values, label };
+}
+
 const JUNK = ['见附件', '同上', '待核实', '0', '1', '/', '？', 'xxx', '已注销', '本人'];
 
 function corrupt(g: Gen, value: string): string {
@@ -1000,6 +1072,12 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
       values.push(g.chance(0.2) ? n : String(n));
     }
     columns.push({ header, values, label: null, kind: serialHeader ? 'serial_header' : 'dense_sequence' });
+  }
+  // Free text (备注, 事项说明): sentences with entities inside, labelled with the most sensitive
+  // entity type present; and sentences without any, with numbers that are no entities.
+  for (let c = 0; c < perDetector; c++) {
+    const { header, values, label } = freeTextColumn(g, g.int(minRows, maxRows));
+    columns.push({ header, values, label, kind: label === null ? 'free_text_clean' : 'free_text' });
   }
   // ICD-10 codes: health data, decidable only with their header.
   for (let c = 0; c < Math.round(perDetector / 4); c++) {
