@@ -79,8 +79,48 @@ export const Classification = Type.Object({
           ratio: Type.Number({ minimum: 0, maximum: 1, description: 'share of non-empty values validated' }),
           nonEmpty: Type.Integer(),
           evidence: Type.Object({
-            samples: Type.Array(Type.String(), { description: 'masked with the detector’s default rule' }),
+            samples: Type.Array(Type.String(), {
+              description: 'masked with the detector’s default rule (free text: redact_spans)',
+            }),
             headerHint: Nullable(Type.String()),
+            formats: Type.Optional(
+              Type.Record(Type.String(), Type.Integer(), {
+                description:
+                  'validated values per accepted format other than the plain one (src/rules/formats.ts)',
+              }),
+            ),
+            shape: Type.Optional(
+              Type.Object(
+                {
+                  digitValues: Type.Integer(),
+                  monotonic: Type.Number(),
+                  meanGap: Type.Number(),
+                  unique: Type.Number(),
+                  minLength: Type.Integer(),
+                  maxLength: Type.Integer(),
+                },
+                { description: 'the column’s shape (src/rules/scan.ts, shape rules)' },
+              ),
+            ),
+            rules: Type.Optional(
+              Type.Array(Type.String(), {
+                description:
+                  'shape rules that decided against a detector or lowered confidence: rule:detector',
+              }),
+            ),
+            basis: Type.Optional(
+              Type.String({ description: 'source of a sensitive category’s vocabulary or standard' }),
+            ),
+            freeText: Type.Optional(
+              Type.Object(
+                {
+                  entities: Type.Record(Type.String(), Type.Integer()),
+                  valuesWithEntities: Type.Integer(),
+                  mask: Type.Literal('redact_spans'),
+                },
+                { description: 'a free-text column: entities found inside its values, per type' },
+              ),
+            ),
           }),
           suggestedGrade: Grade,
           versionId: Nullable(Type.String()),

@@ -38,6 +38,13 @@ const GOOD: Record<DetectorId, string[]> = {
   ],
   geo_coordinate: ['120.155070,30.274085', '30.2741, 120.1551', 'POINT(120.1551 30.2741)'],
   birth_date: ['1990-03-07', '19900307', '1990年3月7日', '1990/3/7'],
+  ethnicity: ['汉族', '维吾尔族', '蒙古', '鄂伦春族'],
+  marital_status: ['未婚', '已婚', '丧偶', '离异'],
+  religion: ['佛教', '伊斯兰教', '无宗教信仰'],
+  health: ['2型糖尿病', '原发性高血压伴肾损害', '乙肝疫苗', '九价HPV疫苗第2剂', '流感疫苗'],
+  criminal_record: ['无犯罪记录', '盗窃罪', '因诈骗罪判处有期徒刑三年', '判处拘役六个月'],
+  // Amounts are weak evidence only: nothing validates without a header.
+  financial: [],
 };
 
 const BAD: Record<DetectorId, string[]> = {
@@ -56,6 +63,12 @@ const BAD: Record<DetectorId, string[]> = {
   address: ['杭州市西湖区人民政府', '浙江省杭州市', '甘肃省建华林业有限公司'],
   geo_coordinate: ['120.15,30.27', '200.123456,30.123456', '120.123456,120.123456'],
   birth_date: ['1990-02-30', '2990-01-01', '1899-12-31', '1990-03-07 12:00:00', '07/03/1990'],
+  ethnicity: ['汉', '中国', '男', '群众', '美国'],
+  marital_status: ['是', '否', '本科', '结婚证'],
+  religion: ['无', '群众', '佛山', '基督教青年会活动中心'],
+  health: ['E11.9', '疾病预防控制中心', '健康', '正常', '卫生健康委员会'],
+  criminal_record: ['罪', '无', '违法建筑', '有期'],
+  financial: ['12345.67', '3.5万元', '1,234,567.00'],
 };
 
 describe('detector table', () => {

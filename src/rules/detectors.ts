@@ -5,6 +5,15 @@ import { isValidLandline, isValidMobile } from '../standards/phone.ts';
 import { isAcceptedRegionCode, isValidResidentId } from '../standards/resident-id.ts';
 import { isValidHkMacauPermit, isValidPassport } from '../standards/travel-documents.ts';
 import { isValidUscc, orgCodeCheckChar } from '../standards/uscc.ts';
+import {
+  ethnicityStrength,
+  healthStrength,
+  isAmount,
+  isCriminalRecord,
+  isMaritalStatus,
+  isReligion,
+} from './categories.ts';
+import { type FormatId, ungroup } from './formats.ts';
 import { type Grade, gradeRank, highestGrade } from './grades.ts';
 import {
   addressStrength,
@@ -41,6 +50,12 @@ export const DETECTOR_IDS = [
   'address',
   'geo_coordinate',
   'birth_date',
+  'ethnicity',
+  'marital_status',
+  'religion',
+  'health',
+  'criminal_record',
+  'financial',
 ] as const;
 export type DetectorId = (typeof DETECTOR_IDS)[number];
 
@@ -54,6 +69,22 @@ export interface ColumnFacts {
   /** A bounded sample of the detector's `measure` over validated values. */
   measures: readonly number[];
   today: CalendarDate;
+  /** The column's shape (see scan.ts, shape rules). */
+  shape: ColumnShape;
+}
+
+/** What the order and spread of a column's values say, whatever their type. */
+export interface ColumnShape {
+  /** Values of 6–19 digits (after normalisation), the basis of the two sequence measures. */
+  digitValues: number;
+  /** Share of consecutive digit values that strictly increase. */
+  monotonic: number;
+  /** Mean step between consecutive digit values in sorted order: (max − min) / (count − 1). */
+  meanGap: number;
+  /** Distinct values per non-empty value (distinct values counted up to DISTINCT_CAP). */
+  unique: number;
+  minLength: number;
+  maxLength: number;
 }
 
 export const DISTINCT_CAP = 1024;
@@ -61,6 +92,20 @@ export const DISTINCT_CAP = 1024;
 export interface DetectorSpec {
   id: DetectorId;
   name: { zh: string; en: string };
+  /**
+   * The formats of its own type the validator accepts besides the plain one (every detector also
+   * accepts the cell formats undone by `normaliseCell` in formats.ts).
+   */
+  formats: readonly FormatId[];
+  /** Which of its accepted formats a validated value is written in (undefined: plain). */
+  formatOf?(value: string): FormatId | undefined;
+  /**
+   * Values drawn from a population (people's numbers): a column whose values form a dense
+   * increasing sequence, or increase under a serial-number header, is not of this type.
+   */
+  population?: boolean;
+  /** Where the category comes from, for the evidence (vocabulary source, standard). */
+  basis?: string;
   /** Strong evidence: the value is of this type by itself. */
   validate(value: string): boolean;
   /** Shapes that fit but prove nothing alone; counted only under a matching header. */
@@ -118,6 +163,32 @@ function isCreditCode(value: string): boolean {
   return region === '100000' || isAcceptedRegionCode(region);
 }
 
+const RESIDENT_ID_OPTIONS = () => ({ latestBirth: currentDay() });
+
+/** An 18- or 15-character resident ID number, plain or in groups (`330106 19850312 1234`). */
+function isResidentIdValue(v: string): boolean {
+  if (v.length === 18 || v.length === 15)
+    return startsWithAny(v, '123456789') && isValidResidentId(v, RESIDENT_ID_OPTIONS());
+  if (v.length < 17 || v.length > 22 || !startsWithAny(v, '123456789')) return false;
+  const joined = ungroup(v);
+  return (
+    joined !== undefined &&
+    (joined.length === 18 || joined.length === 15) &&
+    isValidResidentId(joined, RESIDENT_ID_OPTIONS())
+  );
+}
+
+/**
+ * 18 digits ending in 0 whose region code and birth date are right: a number a spreadsheet stored
+ * as a double, which keeps 17 significant digits at most.
+ */
+function isResidentIdLostDigits(v: string): boolean {
+  if (v.length !== 18 || !v.endsWith('0') || !/^[1-9]\d{17}$/.test(v)) return false;
+  if (!isAcceptedRegionCode(v.slice(0, 6))) return false;
+  const date = `${v.slice(6, 10)}-${v.slice(10, 12)}-${v.slice(12, 14)}`;
+  return parseBirthDate(date, currentDay()) !== undefined;
+}
+
 // Cheap first-character and character-class tests that spare the full validators most values:
 // a scan runs every detector on every cell.
 function startsWithAny(value: string, firstChars: string): boolean {
@@ -140,10 +211,20 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_resident_id',
     name: { zh: '居民身份证号码', en: 'resident identity number' },
-    validate: (v) =>
-      (v.length === 18 || v.length === 15) &&
-      startsWithAny(v, '123456789') &&
-      isValidResidentId(v, { latestBirth: currentDay() }),
+    formats: ['grouped', 'lower_case', 'legacy_15'],
+    formatOf: (v) =>
+      v.length > 18 || /[ -]/.test(v)
+        ? 'grouped'
+        : v.length === 15
+          ? 'legacy_15'
+          : v.endsWith('x')
+            ? 'lower_case'
+            : undefined,
+    population: true,
+    validate: isResidentIdValue,
+    // An 18-digit number read back from a numeric spreadsheet cell has lost its last digits
+    // (double precision): its region and birth date still say what it was.
+    weak: isResidentIdLostDigits,
     headerHints: {
       zh: ['身份证', '证件号', '身份号码', '公民身份'],
       en: [
@@ -166,6 +247,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_uscc',
     name: { zh: '统一社会信用代码', en: 'unified social credit code' },
+    formats: ['lower_case'],
+    formatOf: (v) => (/[a-z]/.test(v) ? 'lower_case' : undefined),
     validate: (v) => v.length === 18 && isCreditCode(v),
     headerHints: {
       zh: ['信用代码', '社会信用', '纳税人识别号'],
@@ -178,6 +261,10 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_mobile',
     name: { zh: '手机号码', en: 'mobile number' },
+    formats: ['grouped', 'country_prefix'],
+    formatOf: (v) =>
+      v.length > 11 && /^(?:\+|0086|86)/.test(v) ? 'country_prefix' : /[ -]/.test(v) ? 'grouped' : undefined,
+    population: true,
     validate: (v) => v.length >= 11 && v.length <= 17 && startsWithAny(v, '1+80') && isValidMobile(v),
     headerHints: {
       zh: ['手机', '移动电话', '联系电话', '联系方式', '电话'],
@@ -194,6 +281,18 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_landline',
     name: { zh: '固定电话', en: 'landline number' },
+    formats: ['grouped', 'country_prefix', 'area_brackets', 'extension'],
+    formatOf: (v) =>
+      /转|分机|ext|#|^[^-]*-[^-]*-/i.test(v)
+        ? 'extension'
+        : v.startsWith('(')
+          ? 'area_brackets'
+          : v.startsWith('+') || v.startsWith('0086')
+            ? 'country_prefix'
+            : / /.test(v)
+              ? 'grouped'
+              : undefined,
+    population: true,
     validate: (v) => v.length >= 10 && v.length <= 30 && startsWithAny(v, '0(+') && isValidLandline(v),
     headerHints: {
       zh: ['固定电话', '座机', '办公电话', '联系电话', '电话', '传真'],
@@ -206,6 +305,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'email',
     name: { zh: '电子邮箱', en: 'email address' },
+    formats: [],
     validate: isEmail,
     headerHints: { zh: ['邮箱', '邮件', '电邮'], en: ['email', 'e_mail', 'mail', 'dzyx', 'yx'] },
     defaultGrade: 'g3',
@@ -215,6 +315,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'ipv4',
     name: { zh: 'IPv4地址', en: 'IPv4 address' },
+    formats: [],
     validate: (v) => v.length <= 15 && isIpv4(v),
     headerHints: {
       zh: ['ip地址', '网络地址'],
@@ -229,6 +330,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'ipv6',
     name: { zh: 'IPv6地址', en: 'IPv6 address' },
+    formats: ['lower_case'],
     validate: (v) => v.length >= 2 && v.length <= 64 && isIpv6(v),
     headerHints: {
       zh: ['ip地址', '网络地址'],
@@ -241,6 +343,9 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'bank_card',
     name: { zh: '银行卡号', en: 'bank card number' },
+    formats: ['grouped'],
+    formatOf: (v) => (/[ -]/.test(v) ? 'grouped' : undefined),
+    population: true,
     validate: (v) => v.length >= 15 && v.length <= 23 && isValidBankCard(v),
     headerHints: {
       zh: ['银行卡', '卡号', '银行账号', '银行帐号', '账号', '帐号', '开户'],
@@ -263,6 +368,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_passport',
     name: { zh: '护照号码', en: 'passport number' },
+    formats: [],
+    population: true,
     validate: (v) => v.length === 9 && isValidPassport(v),
     headerHints: { zh: ['护照'], en: ['passport', 'hzhm', 'hzh'] },
     defaultGrade: 'g4',
@@ -272,6 +379,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'hk_macau_permit',
     name: { zh: '往来港澳通行证', en: 'mainland travel permit for Hong Kong and Macao' },
+    formats: [],
+    population: true,
     validate: (v) => v.length === 9 && isValidHkMacauPermit(v),
     headerHints: { zh: ['港澳通行证', '通行证'], en: ['permit', 'hk_macau', 'gatxz', 'txz'] },
     defaultGrade: 'g4',
@@ -281,6 +390,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'cn_license_plate',
     name: { zh: '机动车号牌', en: 'licence plate' },
+    formats: ['plate_separator', 'lower_case'],
+    formatOf: (v) => (/[·•\- ]/.test(v) ? 'plate_separator' : /[a-z]/.test(v) ? 'lower_case' : undefined),
     validate: (v) => v.length >= 7 && v.length <= 10 && isValidLicensePlate(v),
     headerHints: {
       zh: ['车牌', '号牌', '车辆号码'],
@@ -293,6 +404,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'person_name',
     name: { zh: '姓名', en: 'personal name' },
+    formats: [],
     validate: (v) => v.length <= 20 && v.charCodeAt(0) >= 0x3400 && isPersonName(v),
     headerHints: {
       zh: [
@@ -357,6 +469,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'address',
     name: { zh: '地址', en: 'address' },
+    formats: [],
     validate: (v) => HOUSE_UNIT.test(v) && addressStrength(v) === 2,
     weak: (v) => HOUSE_UNIT.test(v) && addressStrength(v) === 1,
     headerHints: {
@@ -374,6 +487,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'geo_coordinate',
     name: { zh: '地理坐标', en: 'geographic coordinate' },
+    formats: [],
     validate: (v) =>
       v.length <= 60 && v.includes('.') && startsWithAny(v, '0123456789+-Pp') && coordinateStrength(v) === 2,
     weak: (v) =>
@@ -402,6 +516,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     ...base,
     id: 'birth_date',
     name: { zh: '出生日期', en: 'date of birth' },
+    formats: [],
     validate: (v) =>
       v.length >= 8 && v.length <= 24 && DATE_START.test(v) && parseBirthDate(v, currentDay()) !== undefined,
     measure: (v) => parseBirthDate(v, currentDay())?.year,
@@ -421,6 +536,128 @@ export const DETECTORS: readonly DetectorSpec[] = [
       const p90 = quantile(f.measures, 0.9);
       return p10 <= f.today.year - 40 && p90 - p10 >= 20;
     },
+  },
+  // Sensitive categories that are not identifiers (PIPL art. 28, GB/T 35273-2020 annex B):
+  // graded g4 (sensitive personal information) and suppressed in row access by default, since
+  // no partial form of a diagnosis or a religion is safe to show. Vocabularies: src/rules/vocab.
+  {
+    ...base,
+    id: 'ethnicity',
+    name: { zh: '民族', en: 'ethnicity' },
+    basis: 'GB/T 3304-1991 (56 ethnic groups)',
+    formats: [],
+    validate: (v) => ethnicityStrength(v) === 2,
+    weak: (v) => ethnicityStrength(v) === 1,
+    headerHints: { zh: ['民族', '族别'], en: ['ethnicity', 'ethnic', 'ethnic_group', 'mz', 'minzu'] },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
+  },
+  {
+    ...base,
+    id: 'marital_status',
+    name: { zh: '婚姻状况', en: 'marital status' },
+    basis: 'GB/T 2261.2-2003',
+    formats: [],
+    validate: isMaritalStatus,
+    headerHints: { zh: ['婚姻', '婚否', '婚史'], en: ['marital', 'marriage', 'marital_status', 'hyzk'] },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
+  },
+  {
+    ...base,
+    id: 'religion',
+    name: { zh: '宗教信仰', en: 'religious belief' },
+    basis: 'Regulations on Religious Affairs (2017)',
+    formats: [],
+    validate: isReligion,
+    headerHints: { zh: ['宗教', '信仰'], en: ['religion', 'religious', 'belief', 'faith', 'zjxy'] },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
+  },
+  {
+    ...base,
+    id: 'health',
+    name: { zh: '健康医疗信息', en: 'health information' },
+    basis: 'ICD-10 (national clinical edition 2.0), National Immunization Program vaccines',
+    formats: [],
+    validate: (v) => healthStrength(v) === 2,
+    weak: (v) => healthStrength(v) === 1,
+    headerHints: {
+      zh: [
+        '诊断',
+        '疾病',
+        '病种',
+        '病名',
+        '病史',
+        '既往史',
+        '疫苗',
+        '接种',
+        '病情',
+        '主诉',
+        '健康状况',
+        '病因',
+      ],
+      en: [
+        'diagnosis',
+        'disease',
+        'icd',
+        'icd10',
+        'vaccine',
+        'vaccination',
+        'illness',
+        'condition',
+        'zd',
+        'jbzd',
+      ],
+    },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
+  },
+  {
+    ...base,
+    id: 'criminal_record',
+    name: { zh: '犯罪记录', en: 'criminal record' },
+    basis: 'Criminal Law of the PRC (charge names)',
+    formats: [],
+    validate: isCriminalRecord,
+    headerHints: {
+      zh: ['犯罪', '前科', '刑事', '罪名', '判决', '刑罚', '违法记录'],
+      en: ['criminal', 'conviction', 'crime', 'offence', 'offense', 'fzjl'],
+    },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
+  },
+  {
+    ...base,
+    id: 'financial',
+    name: { zh: '个人财产信息', en: 'personal financial information' },
+    basis: 'GB/T 35273-2020 annex B (personal property information)',
+    formats: [],
+    // An amount says nothing by itself; only under a balance, income or tax header.
+    validate: () => false,
+    weak: isAmount,
+    headerHints: {
+      zh: [
+        '余额',
+        '收入',
+        '工资',
+        '薪资',
+        '薪酬',
+        '月薪',
+        '年薪',
+        '纳税',
+        '税额',
+        '个税',
+        '存款',
+        '负债',
+        '资产',
+        '缴存基数',
+      ],
+      en: ['balance', 'income', 'salary', 'wage', 'wages', 'tax', 'deposit', 'debt', 'assets', 'ye', 'gz'],
+    },
+    headerExclude: { zh: ['数量', '次数', '流量'], en: ['count', 'bytes'] },
+    defaultGrade: 'g4',
+    defaultMask: 'null',
   },
 ];
 

@@ -124,6 +124,43 @@ const SHAPED: Record<string, fc.Arbitrary<string>> = {
     fc.constantFrom('-0.004', '-0.005', '0.005', '+1.995', '007.5', '179.999', '-0.00,-0.0049'),
   ),
   pseudonym: anyText,
+  redact_spans: fc
+    .array(
+      fc.oneof(
+        pick(
+          '申请人联系当事户主患者姓名先生女士王李张欧阳明小为是：:，。 区县市镇路号栋幢室单元楼层杭州西湖文三',
+          6,
+        ),
+        digits(1, 19),
+        fc.constantFrom(
+          '13800138000',
+          '+8613912345678',
+          '138-0013-8000',
+          '0571-87654321',
+          '010 62345678',
+          '330106198503121234',
+          '33010619850312123X',
+          '330106850312123',
+          '6222021234567890123',
+          'zhang.san@example.com',
+          'a@b.c',
+          '申请人王某某',
+          '联系人：欧阳娜娜',
+          '王先生',
+          '李小明女士',
+          '杭州市西湖区文三路90号3幢2单元',
+          '市场监督管理局3号',
+          '-',
+          ' ',
+          '@',
+          '+',
+          'X',
+        ),
+        anyText,
+      ),
+      { maxLength: 12 },
+    )
+    .map((parts) => parts.join('')),
 };
 
 const RULES_UNDER_TEST: [rule: string, shaped: fc.Arbitrary<string>][] = [
@@ -143,6 +180,7 @@ const RULES_UNDER_TEST: [rule: string, shaped: fc.Arbitrary<string>][] = [
   ['ip_prefix', SHAPED.ip_prefix!],
   ['round_coord', SHAPED.round_coord!],
   ['pseudonym', SHAPED.pseudonym!],
+  ['redact_spans', SHAPED.redact_spans!],
 ];
 
 const KEY = derivePseudonymKey('test master secret', 'contract-1');
@@ -253,6 +291,18 @@ describe('masking rules: documented outputs', () => {
     ['round_coord', '30.275', '30.28'],
     ['null', '13812345678', null],
     ['none', '13812345678', '13812345678'],
+    [
+      'redact_spans',
+      '申请人王某某，联系电话13800138000，住址杭州市西湖区文三路90号3幢。',
+      '申请人王**，联系电话138****8000，住址杭州市西湖区****。',
+    ],
+    ['redact_spans', '请李先生致电0571-87654321', '请李**先生致电057-******21'],
+    [
+      'redact_spans',
+      '身份证330106198503121234，邮箱zhang.san@example.com',
+      '身份证330106********1234，邮箱z***@example.com',
+    ],
+    ['redact_spans', '材料齐全，同意受理', '材料齐全，同意受理'],
   ];
   it.each(cases)('%s(%s) = %s', (rule, value, expected) => {
     expect(applyMask(rule, value)).toBe(expected);
@@ -338,6 +388,7 @@ describe('rule ids and strictness', () => {
       'plate',
       'ip_prefix',
       'round_coord',
+      'redact_spans',
       'keep_first_last(0,0)',
       'keep_first_last(1,3)',
       'keep_first_last(6,4)',

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
 import { COMPOUND_SURNAMES } from '../standards/surnames.ts';
+import { redactSpans, SPAN_DEFINITIONS, sqlReplacement } from './entities.ts';
 
 /**
  * Masking rules. Every rule exists twice: a JavaScript function for values already in memory
@@ -16,7 +17,7 @@ import { COMPOUND_SURNAMES } from '../standards/surnames.ts';
  *
  * Rule ids: `none`, `null`, `keep_first_last(m,n)`, `mobile`, `landline`, `name_surname`,
  * `bank_last4`, `year_only`, `district_only`, `email`, `plate`, `ip_prefix`, `round_coord`,
- * `pseudonym`.
+ * `pseudonym`, `redact_spans` (free text: each entity span replaced, see entities.ts).
  */
 export const MASK_FALLBACK = '***';
 /** Hex characters kept from the HMAC-SM3 digest: 128 bits, ample against collisions. */
@@ -36,7 +37,8 @@ export type MaskFamily =
   | 'plate'
   | 'ip_prefix'
   | 'round_coord'
-  | 'pseudonym';
+  | 'pseudonym'
+  | 'redact_spans';
 
 export interface MaskRule {
   id: string;
@@ -254,6 +256,13 @@ export function pseudonymSqlProbe(): { query: RawBuilder<{ h: string }>; expecte
 const affix = (first: number, last: number) => (): Reveal => ({ kind: 'affix', first, last });
 const generalised = (family: MaskFamily) => (): Reveal => ({ kind: 'generalised', family });
 
+function redactSpansSql(t: Sql): Sql {
+  let out: Sql = t;
+  for (const d of SPAN_DEFINITIONS)
+    out = sql`regexp_replace(${out}, ${txt(d.pattern)}, ${txt(sqlReplacement(d))}, 'g')`;
+  return out;
+}
+
 /** The declared table of masking rules. */
 export const MASK_FAMILIES: readonly MaskFamilySpec[] = [
   {
@@ -422,6 +431,17 @@ export const MASK_FAMILIES: readonly MaskFamilySpec[] = [
         WHEN ${t} ~ ${txt(COORD_PAIR)} THEN ${part(1)} || ',' || ${part(3)}
         ELSE ${txt(MASK_FALLBACK)} END`;
     },
+  },
+  {
+    family: 'redact_spans',
+    arity: 0,
+    description: {
+      zh: '自由文本：逐段遮盖其中的证件号、手机号、姓名、地址等',
+      en: 'free text: each identifier, phone number, name or address inside replaced',
+    },
+    reveal: generalised('redact_spans'),
+    js: (v) => redactSpans(v),
+    sql: (t) => redactSpansSql(t),
   },
   {
     family: 'pseudonym',

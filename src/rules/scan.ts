@@ -1,16 +1,21 @@
 import { mulberry32 } from '../core/random.ts';
 import {
   type ColumnFacts,
+  type ColumnShape,
   currentDay,
   DETECTORS,
   type DetectorId,
   type DetectorSpec,
   DISTINCT_CAP,
+  detectorById,
   headerContradicts,
   headerHintFor,
+  headerWords,
   suggestGrade,
 } from './detectors.ts';
-import type { Grade } from './grades.ts';
+import { countEntities, redactSpans } from './entities.ts';
+import { CELL_FORMAT_BITS, type FormatId, normaliseCell } from './formats.ts';
+import { type Grade, gradeRank } from './grades.ts';
 import { applyMask } from './masking.ts';
 
 export interface ColumnEvidence {
@@ -18,6 +23,23 @@ export interface ColumnEvidence {
   samples: string[];
   /** The header word that supported the detector (or, with no detector, any that matched). */
   headerHint: string | null;
+  /** Validated values per accepted format other than the plain one (`{ legacy_15: 12 }`). */
+  formats?: Partial<Record<FormatId, number>>;
+  /** The column's shape (see {@link SHAPE_RULES}). */
+  shape?: ColumnShape;
+  /** Shape rules that decided against a detector or lowered confidence: `rule:detector`. */
+  rules?: string[];
+  /** Where the winning detector's category comes from (a vocabulary's source). */
+  basis?: string;
+  /**
+   * Set for a free-text column: entities found inside its values, per type, and the mask that
+   * replaces each span. `type` is then the most sensitive entity type.
+   */
+  freeText?: {
+    entities: Partial<Record<DetectorId, number>>;
+    valuesWithEntities: number;
+    mask: 'redact_spans';
+  };
 }
 
 export interface ColumnResult {
@@ -136,6 +158,59 @@ export function wilsonLower(successes: number, n: number, z = 1.96): number {
   return Math.max(0, (centre - margin) / (1 + z2 / n));
 }
 
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * Free text: a column is free text when at least {@link FREE_TEXT_SHARE} of its values are
+ * sentences (at least {@link FREE_TEXT_MIN_LENGTH} characters with a clause separator or space);
+ * it is classed by the entities inside (entities.ts) when at least two values contain one. Its
+ * type is then the most sensitive entity type found (highest default grade, then table order),
+ * its mask `redact_spans`, and this takes precedence over a detector that matched whole values
+ * (a sentence that contains an address is not an address column).
+ */
+export const FREE_TEXT_MIN_LENGTH = 12;
+export const FREE_TEXT_SHARE = 0.5;
+const SENTENCE = /[，。；！？,;:：、 ]/;
+const MAX_TEXT_SAMPLE = 120;
+
+function sum(counts: ReadonlyMap<unknown, number>): number {
+  let s = 0;
+  for (const v of counts.values()) s += v;
+  return s;
+}
+
+/**
+ * Shape rules: evidence from the column as a whole that values alone cannot give. Each applies to
+ * detectors whose values are drawn from a population of people (`population` in detectors.ts:
+ * resident IDs, mobiles, landlines, bank cards, passports, permits).
+ *
+ * - `sequence`: at least {@link SEQUENCE_MIN_VALUES} digit values, {@link SEQUENCE_MONOTONIC} of
+ *   consecutive pairs strictly increasing, and a mean step of at most {@link SEQUENCE_MAX_GAP}:
+ *   a generated counter (order numbers, serials), whatever the header says. People's numbers are
+ *   never that dense: a sorted column of 300 mobiles spans a step of millions.
+ * - `serial_header`: the header names a serial or sequence number (流水号, 编号, 序号, 单号,
+ *   批次, serial, seq …) and the values increase ({@link SEQUENCE_MONOTONIC}) by a mean step of
+ *   at most {@link SERIAL_MAX_GAP}: not called. (ID numbers sorted by birth date step by
+ *   billions; counters with gaps by thousands.)
+ * - `serial_header_confidence`: such a header over values that are not such a sequence (a
+ *   register whose 编号 column really holds ID numbers): called, at 0.6× confidence.
+ */
+export const SHAPE_RULES = ['sequence', 'serial_header', 'serial_header_confidence'] as const;
+export const SEQUENCE_MIN_VALUES = 10;
+export const SEQUENCE_MONOTONIC = 0.9;
+export const SEQUENCE_MAX_GAP = 1000;
+export const SERIAL_MAX_GAP = 1_000_000;
+const SERIAL_HEADER_ZH = ['流水号', '编号', '序号', '单号', '批次', '批号', '票号', '凭证号', '顺序号'];
+const SERIAL_HEADER_EN = ['serial', 'seq', 'sequence', 'batch', 'no', 'num', 'sn', 'lsh', 'xh', 'bh'];
+
+/** Whether the header names a serial or sequence number (see {@link SHAPE_RULES}). */
+export function isSerialHeader(header: string): boolean {
+  const lower = header.toLowerCase();
+  if (SERIAL_HEADER_ZH.some((w) => lower.includes(w))) return true;
+  const words = headerWords(header);
+  return SERIAL_HEADER_EN.some((w) => words.includes(w));
+}
+
 class ColumnState {
   nonEmpty = 0;
   readonly strong: Uint32Array;
@@ -145,6 +220,21 @@ class ColumnState {
   readonly measures: number[][];
   readonly measureSeen: Uint32Array;
   readonly distinct = new Set<string>();
+  /** Per detector, validated values per format (index into FORMAT_KEYS). */
+  readonly formats: Map<FormatId, number>[];
+  // Shape: digit values in arrival order.
+  digitValues = 0;
+  increasing = 0;
+  private previous: string | undefined;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+  minLength = Number.POSITIVE_INFINITY;
+  maxLength = 0;
+  // Free text: sentence-like values, those with entities, entities per type, samples.
+  sentences = 0;
+  withEntities = 0;
+  readonly entities = new Map<DetectorId, number>();
+  readonly textSamples: string[] = [];
 
   constructor(
     private readonly detectors: readonly DetectorSpec[],
@@ -156,16 +246,23 @@ class ColumnState {
     this.samples = detectors.map(() => []);
     this.weakSamples = detectors.map(() => []);
     this.measures = detectors.map(() => []);
+    this.formats = detectors.map(() => new Map());
   }
 
-  observe(text: string): void {
+  observe(raw: string): void {
     this.nonEmpty++;
-    if (this.distinct.size < DISTINCT_CAP) this.distinct.add(text);
+    if (this.distinct.size < DISTINCT_CAP) this.distinct.add(raw);
+    const { text, bits } = normaliseCell(raw);
+    if (text.length === 0) return;
+    this.observeShape(text);
+    if (text.length >= FREE_TEXT_MIN_LENGTH && SENTENCE.test(text)) this.observeSentence(text);
     const detectors = this.detectors;
     for (let i = 0; i < detectors.length; i++) {
       const d = detectors[i]!;
       if (d.validate(text)) {
         this.strong[i]!++;
+        const format = d.formatOf?.(text);
+        if (format !== undefined || bits !== 0) this.countFormats(i, format, bits);
         const samples = this.samples[i]!;
         if (samples.length < MAX_SAMPLES && !samples.includes(text)) samples.push(text);
         if (d.measure) this.addMeasure(i, d.measure(text));
@@ -175,6 +272,52 @@ class ColumnState {
         if (samples.length < MAX_SAMPLES && !samples.includes(text)) samples.push(text);
       }
     }
+  }
+
+  private countFormats(i: number, format: FormatId | undefined, bits: number): void {
+    const counts = this.formats[i]!;
+    const add = (f: FormatId) => counts.set(f, (counts.get(f) ?? 0) + 1);
+    if (format !== undefined) add(format);
+    if (bits & CELL_FORMAT_BITS.excel_text) add('excel_text');
+    if (bits & CELL_FORMAT_BITS.excel_formula) add('excel_formula');
+    if (bits & CELL_FORMAT_BITS.full_width) add('full_width');
+  }
+
+  private observeSentence(text: string): void {
+    this.sentences++;
+    const before = this.entities.size === 0 ? 0 : sum(this.entities);
+    countEntities(text, this.entities);
+    if (sum(this.entities) > before) {
+      this.withEntities++;
+      if (this.textSamples.length < MAX_SAMPLES) this.textSamples.push(text);
+    }
+  }
+
+  private observeShape(text: string): void {
+    const n = text.length;
+    if (n < this.minLength) this.minLength = n;
+    if (n > this.maxLength) this.maxLength = n;
+    if (n < 6 || n > 19 || !DIGITS.test(text)) return;
+    this.digitValues++;
+    const prev = this.previous;
+    // Same-length digit strings compare as numbers; a longer one is larger.
+    if (prev !== undefined && (n > prev.length || (n === prev.length && text > prev))) this.increasing++;
+    this.previous = text;
+    const x = Number(text);
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+  }
+
+  shape(): ColumnShape {
+    const pairs = this.digitValues - 1;
+    return {
+      digitValues: this.digitValues,
+      monotonic: pairs > 0 ? round3(this.increasing / pairs) : 0,
+      meanGap: pairs > 0 ? (this.max - this.min) / pairs : 0,
+      unique: this.nonEmpty > 0 ? round3(this.distinct.size / Math.min(this.nonEmpty, DISTINCT_CAP)) : 0,
+      minLength: this.nonEmpty > 0 && Number.isFinite(this.minLength) ? this.minLength : 0,
+      maxLength: this.maxLength,
+    };
   }
 
   private addMeasure(i: number, value: number | undefined): void {
@@ -201,6 +344,16 @@ function decide(
   let best: { index: number; validated: number; hint: string | null; score: number } | undefined;
   let bestAnyRatio = 0;
   let anyHint: string | null = null;
+  const shape = state.shape();
+  const serialHeader = isSerialHeader(name);
+  const sequence =
+    shape.digitValues >= SEQUENCE_MIN_VALUES &&
+    shape.monotonic >= SEQUENCE_MONOTONIC &&
+    shape.meanGap <= SEQUENCE_MAX_GAP;
+  const rules: string[] = [];
+  if (n > 0 && state.sentences >= n * FREE_TEXT_SHARE && state.withEntities >= 2) {
+    return freeTextResult(name, state, nonEmptyTotal, detectors, options, shape);
+  }
   for (let i = 0; i < detectors.length; i++) {
     const d = detectors[i]!;
     const hint = headerHintFor(name, d);
@@ -211,12 +364,27 @@ function decide(
     bestAnyRatio = Math.max(bestAnyRatio, ratio);
     if (ratio < (hint ? d.minRatioWithHint : d.minRatio) || validated === 0) continue;
     if (!hint && headerContradicts(name, d)) continue;
+    if (d.population && sequence) {
+      rules.push(`sequence:${d.id}`);
+      continue;
+    }
+    if (
+      d.population &&
+      serialHeader &&
+      shape.digitValues >= SEQUENCE_MIN_VALUES &&
+      shape.monotonic >= SEQUENCE_MONOTONIC &&
+      shape.meanGap <= SERIAL_MAX_GAP
+    ) {
+      rules.push(`serial_header:${d.id}`);
+      continue;
+    }
     const facts: ColumnFacts = {
       nonEmpty: n,
       validated,
       distinct: state.distinct.size,
       measures: state.measures[i]!,
       today,
+      shape,
     };
     if (d.columnCheck && !d.columnCheck(facts, hint !== null)) continue;
     // A header hint breaks near ties (联系电话 holding both mobiles and landlines).
@@ -231,12 +399,17 @@ function decide(
       confidence: round3(n === 0 ? 0 : wilsonLower(n - Math.round(bestAnyRatio * n), n)),
       ratio: 0,
       nonEmpty: nonEmptyTotal,
-      evidence: { samples: [], headerHint: anyHint },
+      evidence: { samples: [], headerHint: anyHint, shape, ...(rules.length > 0 ? { rules } : {}) },
     };
   }
   const d = detectors[best.index]!;
   const lower = wilsonLower(best.validated, n);
-  const confidence = best.hint ? lower + (1 - lower) * 0.3 : lower;
+  let confidence = best.hint ? lower + (1 - lower) * 0.3 : lower;
+  if (d.population && serialHeader) {
+    confidence *= 0.6;
+    rules.push(`serial_header_confidence:${d.id}`);
+  }
+  const formats = Object.fromEntries(state.formats[best.index]!) as Partial<Record<FormatId, number>>;
   return {
     name,
     type: d.id,
@@ -247,8 +420,53 @@ function decide(
     evidence: {
       samples: [...state.samples[best.index]!, ...(best.hint ? state.weakSamples[best.index]! : [])]
         .slice(0, MAX_SAMPLES)
-        .map((v) => applyMask(d.defaultMask, v) ?? ''),
+        .map((v) => applyMask(d.defaultMask, normaliseCell(v).text) ?? ''),
       headerHint: best.hint,
+      ...(Object.keys(formats).length > 0 ? { formats } : {}),
+      shape,
+      ...(rules.length > 0 ? { rules } : {}),
+      ...(d.basis ? { basis: d.basis } : {}),
+    },
+  };
+}
+
+function freeTextResult(
+  name: string,
+  state: ColumnState,
+  nonEmptyTotal: number,
+  detectors: readonly DetectorSpec[],
+  options: ScanOptions,
+  shape: ColumnShape,
+): ColumnResult {
+  const order = new Map(detectors.map((d, i) => [d.id, i]));
+  let type: DetectorId | null = null;
+  for (const t of state.entities.keys()) {
+    if (type === null) type = t;
+    else {
+      const a = gradeRank(detectorById(t).defaultGrade);
+      const b = gradeRank(detectorById(type).defaultGrade);
+      if (a > b || (a === b && (order.get(t) ?? 99) < (order.get(type) ?? 99))) type = t;
+    }
+  }
+  const n = state.nonEmpty;
+  const hint = type ? headerHintFor(name, detectorById(type)) : null;
+  return {
+    name,
+    type,
+    grade: suggestGrade(type, options.resourceGrade),
+    confidence: round3(wilsonLower(state.withEntities, state.sentences)),
+    ratio: round3(state.withEntities / n),
+    nonEmpty: nonEmptyTotal,
+    evidence: {
+      // Masked first, then shortened: a cut must not leave half a number unmasked.
+      samples: state.textSamples.map((t) => Array.from(redactSpans(t)).slice(0, MAX_TEXT_SAMPLE).join('')),
+      headerHint: hint,
+      shape,
+      freeText: {
+        entities: Object.fromEntries(state.entities) as Partial<Record<DetectorId, number>>,
+        valuesWithEntities: state.withEntities,
+        mask: 'redact_spans',
+      },
     },
   };
 }

@@ -528,7 +528,7 @@ interface Positive {
   /** Headers that carry a hint, and neutral headers that do not. */
   hinted: string[];
   neutral: string[];
-  value(g: Gen, columnStyle: number): string;
+  value(g: Gen, columnStyle: number): string | number;
 }
 
 const NEUTRAL = ['编号', '字段1', 'col_3', 'value', '备用字段', 'f7', '数据项', 'attr'];
@@ -626,6 +626,94 @@ const POSITIVES: Positive[] = [
   },
 ];
 
+// Sensitive categories: wordings written for the corpus (not read from src/rules/vocab).
+const MINORITIES = ['回族', '满族', '苗族', '白族', '壮族', '蒙古族', '藏族', '维吾尔族', '土家族', '彝族'];
+const DIAGNOSES = [
+  '高血压',
+  '2型糖尿病',
+  '慢性胃炎',
+  '社区获得性肺炎',
+  '冠心病',
+  '脑梗死',
+  '支气管哮喘',
+  '类风湿关节炎',
+  '抑郁症',
+  '肺结核',
+  '乳腺癌',
+  '上呼吸道感染',
+];
+const VACCINES = [
+  '乙肝疫苗',
+  '卡介苗',
+  '麻腮风疫苗',
+  '流感疫苗',
+  '新冠病毒疫苗',
+  '九价HPV疫苗',
+  '狂犬病疫苗',
+];
+const ICD_CODES = ['I10', 'E11.9', 'K29.5', 'J18.9', 'I25.1', 'I63.9', 'J45.9', 'M06.9', 'F32.9', 'A15.0'];
+
+function healthValue(g: Gen, style: number): string {
+  if (style < 0.5) return g.pick(DIAGNOSES) + g.pick(['', '', '', '（待查）', '伴并发症']);
+  return g.pick(VACCINES) + g.pick(['', '', '第1剂', '第2剂', '加强针']);
+}
+
+function criminalValue(g: Gen): string {
+  const r = g.rng();
+  if (r < 0.55) return '无犯罪记录';
+  if (r < 0.7) return '有犯罪记录';
+  const charge = g.pick(['盗窃罪', '诈骗罪', '危险驾驶罪', '故意伤害罪', '寻衅滋事罪', '交通肇事罪']);
+  if (r < 0.85) return charge;
+  return `因${charge}判处有期徒刑${g.pick(['一', '二', '三'])}年`;
+}
+
+function amountValue(g: Gen, style: number): string | number {
+  const x = g.int(0, 50_000_000) / 100;
+  if (style < 0.6) return x.toFixed(2);
+  if (style < 0.8) return x;
+  return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+const CATEGORY_POSITIVES: Positive[] = [
+  {
+    label: 'ethnicity',
+    hinted: ['民族', 'mz', '族别', '民族名称'],
+    neutral: NEUTRAL,
+    value: (g) => (g.chance(0.8) ? '汉族' : g.pick(MINORITIES)),
+  },
+  {
+    label: 'marital_status',
+    hinted: ['婚姻状况', '婚姻状态', '婚否', 'hyzk', 'marital_status'],
+    neutral: NEUTRAL,
+    value: (g) => g.pick(['未婚', '已婚', '已婚', '离异', '丧偶', '初婚', '再婚', '离婚']),
+  },
+  {
+    label: 'religion',
+    hinted: ['宗教信仰', '宗教', 'religion', '信仰'],
+    neutral: NEUTRAL,
+    value: (g) => g.pick(['无宗教信仰', '无宗教信仰', '佛教', '道教', '伊斯兰教', '基督教', '天主教']),
+  },
+  {
+    label: 'health',
+    hinted: ['诊断', '疾病名称', '主要诊断', '接种疫苗', '疫苗名称', 'diagnosis', '既往病史'],
+    neutral: NEUTRAL,
+    value: healthValue,
+  },
+  {
+    label: 'criminal_record',
+    hinted: ['犯罪记录', '有无犯罪记录', '前科情况', '罪名', '刑事处罚记录'],
+    neutral: NEUTRAL,
+    value: criminalValue,
+  },
+  {
+    label: 'financial',
+    hinted: ['账户余额', '月收入', '年收入', '工资', '应纳税额', '存款余额', 'balance', 'income', 'salary'],
+    // Amounts without a telling header are not personal financial data by themselves.
+    neutral: ['账户余额', '月收入', 'balance', 'monthly_income'],
+    value: amountValue,
+  },
+];
+
 interface Negative {
   kind: string;
   headers: string[];
@@ -681,7 +769,7 @@ const NEGATIVES: Negative[] = [
   // Harder still: values of the detector's shape, told apart only by their distribution or header.
   {
     kind: 'amount_in_phone_range',
-    headers: ['金额（分）', 'amount_fen', '累计流量（字节）', 'total_bytes', '余额'],
+    headers: ['金额（分）', 'amount_fen', '累计流量（字节）', 'total_bytes', '交易金额'],
     value: (g) => String(g.int(13_000_000_000, 19_999_999_999)),
   },
   {
@@ -707,12 +795,6 @@ const NEGATIVES: Negative[] = [
     value: (g) => (g.chance(0.5) ? 'true' : 'false'),
   },
   { kind: 'gender', headers: ['性别', 'gender', 'xb'], value: (g) => g.pick(['男', '女']) },
-  {
-    kind: 'ethnicity',
-    headers: ['民族', 'mz'],
-    value: (g) =>
-      g.chance(0.8) ? '汉族' : g.pick(['回族', '满族', '苗族', '白族', '壮族', '蒙古族', '藏族', '维吾尔族']),
-  },
   {
     kind: 'political_status',
     headers: ['政治面貌', 'zzmm'],
@@ -794,6 +876,109 @@ const NEGATIVES: Negative[] = [
   },
 ];
 
+const FULL_WIDTH_DIGITS = '０１２３４５６７８９';
+const fullWidth = (v: string) => v.replace(/[0-9]/g, (d) => FULL_WIDTH_DIGITS[Number(d)]!);
+
+/**
+ * A value as messy exports write it: spreadsheet text markers (`'…`, `="…"`), full-width digits,
+ * numeric cells, and the separators of each type (`330106 19850312 1234`, `138-0013-8000`).
+ */
+function mess(g: Gen, label: DetectorId, value: string | number): string | number {
+  if (typeof value === 'number') return value;
+  const r = g.rng();
+  if (label === 'cn_resident_id' && r < 0.4) {
+    if (value.length === 15 && g.chance(0.5)) return Number(value);
+    return value.length === 18
+      ? `${value.slice(0, 6)}${g.pick([' ', '-'])}${value.slice(6, 14)}${g.pick([' ', '-'])}${value.slice(14)}`
+      : value;
+  }
+  if (label === 'cn_mobile' && /^1\d{10}$/.test(value) && r < 0.5) {
+    const s = g.rng();
+    if (s < 0.3) return Number(value);
+    if (s < 0.6) return `${value.slice(0, 3)}-${value.slice(3, 7)}-${value.slice(7)}`;
+    return `${g.pick(['+86 ', '0086', '+86-'])}${value}`;
+  }
+  if (label === 'cn_license_plate' && r < 0.4)
+    return `${value.slice(0, 2)}·${value.slice(2).replace(/^·/, '')}`;
+  if (label === 'bank_card' && r < 0.4 && /^\d+$/.test(value)) return value.replace(/(\d{4})(?=\d)/g, '$1 ');
+  const s = g.rng();
+  if (!/\d/.test(value) || s < 0.4) return `'${value}`;
+  if (s < 0.7) return `="${value}"`;
+  return fullWidth(value);
+}
+
+// Most sensitive first, as the scanner ranks entity types (default grade, then detector order).
+const ENTITY_RANK: DetectorId[] = [
+  'cn_resident_id',
+  'bank_card',
+  'cn_mobile',
+  'cn_landline',
+  'email',
+  'person_name',
+  'address',
+];
+
+function corpusName(g: Gen): string {
+  const surname = g.chance(0.04) ? g.pick(CORPUS_COMPOUND) : g.pick([...CORPUS_SURNAMES]);
+  return surname + g.chars(GIVEN, g.chance(0.3) ? 1 : 2);
+}
+
+const PLAIN_SENTENCES = [
+  '材料齐全，同意受理，转交属地街道处理。',
+  '根据2023年第15号文件，补贴标准为每人每月1200元。',
+  '已电话回访，群众表示满意，办结。',
+  '请于5个工作日内补充营业执照副本，逾期视为撤回。',
+  '市场监管局2024年第3号通告已转发各单位。',
+  '系统于2024-03-15 10:30:00自动归档，批次号20240315001。',
+  '经核查，申请材料与原件一致，予以通过。',
+];
+
+/** A free-text column: remarks built from sentence templates, with the entity types they carry. */
+function freeTextColumn(
+  g: Gen,
+  rows: number,
+): { header: string; values: unknown[]; label: DetectorId | null } {
+  const header = g.pick(['备注', '事项说明', '处理意见', '情况说明', 'remark', '办理过程', '来电内容']);
+  const templates: [DetectorId[], () => string][] = [
+    [
+      ['person_name', 'cn_mobile', 'address'],
+      () => `申请人${corpusName(g)}，联系电话${mobile(g, 0)}，住址${address(g)}。`,
+    ],
+    [
+      ['person_name', 'cn_mobile'],
+      () => `${corpusName(g).slice(0, 1)}${g.pick(['先生', '女士'])}来电咨询，回拨号码${mobile(g, 0)}。`,
+    ],
+    [
+      ['person_name', 'cn_resident_id'],
+      () => `当事人${corpusName(g)}（身份证号${residentId(g)}）申请补办证件。`,
+    ],
+    [
+      ['person_name', 'cn_landline'],
+      () =>
+        `联系人：${corpusName(g)}，办公电话${g.pick(AREA_CODES)}-${g.int(2, 9)}${g.digits(6)}${g.digits(1)}`,
+    ],
+    [['bank_card'], () => `退款已原路退回银行卡${bankCard(g).replaceAll(' ', '')}，请注意查收。`],
+    [['email'], () => `受理回执已发送至${email(g)}，请查收。`],
+    [['address'], () => `现场核查地点：${address(g)}，情况属实。`],
+  ];
+  const chosen = Array.from({ length: g.int(1, 3) }, () => g.pick(templates));
+  const clean = g.chance(0.3) ? 1 : 0.3 + g.rng() * 0.5;
+  const present = new Set<DetectorId>();
+  const values: unknown[] = [];
+  for (let i = 0; i < rows; i++) {
+    if (g.rng() < clean) values.push(g.pick(PLAIN_SENTENCES));
+    else {
+      const [types, make] = g.pick(chosen);
+      for (const t of types) present.add(t);
+      values.push(make());
+    }
+  }
+  // At least two values with entities make a free-text column; fewer is labelled clean.
+  const withEntities = values.filter((v) => !PLAIN_SENTENCES.includes(v as string)).length;
+  const label = withEntities >= 2 ? (ENTITY_RANK.find((t) => present.has(t)) ?? null) : null;
+  return { header, values, label };
+}
+
 const JUNK = ['见附件', '同上', '待核实', '0', '1', '/', '？', 'xxx', '已注销', '本人'];
 
 function corrupt(g: Gen, value: string): string {
@@ -825,7 +1010,7 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
   const g = new Gen(mulberry32(seed), faker);
   const columns: LabelledColumn[] = [];
 
-  for (const p of POSITIVES) {
+  for (const p of [...POSITIVES, ...CATEGORY_POSITIVES]) {
     for (let c = 0; c < perDetector; c++) {
       // About a quarter of the columns have headers that say nothing; messy columns (a fifth
       // to a third of junk values) occur only under helpful headers, as in real registers.
@@ -837,6 +1022,9 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
       const style = g.rng();
       const blank = blanks(g);
       const rows = g.int(minRows, maxRows);
+      // Messy exports: in about a third of the columns a minority of values (up to 40 %) is
+      // written in another accepted format.
+      const messShare = g.chance(0.35) ? 0.1 + g.rng() * 0.3 : 0;
       const values: unknown[] = [];
       for (let i = 0; i < rows; i++) {
         const b = blank();
@@ -844,8 +1032,9 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
           values.push(b);
           continue;
         }
-        const v = p.value(g, style);
-        values.push(g.rng() < noise ? (g.chance(0.6) ? corrupt(g, v) : g.pick(JUNK)) : v);
+        let v = p.value(g, style);
+        if (messShare > 0 && g.rng() < messShare) v = mess(g, p.label, v);
+        values.push(g.rng() < noise ? (g.chance(0.6) ? corrupt(g, String(v)) : g.pick(JUNK)) : v);
       }
       columns.push({ header, values, label: p.label, kind: p.label });
     }
@@ -863,6 +1052,39 @@ export function generateCorpus(options: CorpusOptions = {}): LabelledColumn[] {
     }
   }
 
+  // Sequential numbers in the shape of people's numbers: counters starting 139…, bank-card-like
+  // serials and ID-like order numbers, under serial headers and neutral ones.
+  for (let c = 0; c < Math.round(perDetector / 2); c++) {
+    const serialHeader = c % 2 === 0;
+    const header = g.pick(
+      serialHeader
+        ? ['流水号', '单据编号', 'serial_no', '序号', '批次号', '业务单号']
+        : ['id', 'value', '字段2', 'f3'],
+    );
+    const rows = g.int(minRows, maxRows);
+    const r = g.rng();
+    // Under a serial header, steps up to 5000; elsewhere dense (steps of 1–20).
+    const maxStep = serialHeader ? g.pick([1, 50, 5000]) : g.pick([1, 3, 20]);
+    let n = r < 0.6 ? 13_900_000_000 + g.int(0, 99_999_999) : 6_222_020_000_000_000 + g.int(0, 999_999);
+    const values: unknown[] = [];
+    for (let i = 0; i < rows; i++) {
+      n += g.int(1, maxStep);
+      values.push(g.chance(0.2) ? n : String(n));
+    }
+    columns.push({ header, values, label: null, kind: serialHeader ? 'serial_header' : 'dense_sequence' });
+  }
+  // Free text (备注, 事项说明): sentences with entities inside, labelled with the most sensitive
+  // entity type present; and sentences without any, with numbers that are no entities.
+  for (let c = 0; c < perDetector; c++) {
+    const { header, values, label } = freeTextColumn(g, g.int(minRows, maxRows));
+    columns.push({ header, values, label, kind: label === null ? 'free_text_clean' : 'free_text' });
+  }
+  // ICD-10 codes: health data, decidable only with their header.
+  for (let c = 0; c < Math.round(perDetector / 4); c++) {
+    const header = g.pick(['ICD10编码', '诊断编码', 'icd10', '疾病编码', '主要诊断代码']);
+    const values = Array.from({ length: g.int(minRows, maxRows) }, () => g.pick(ICD_CODES));
+    columns.push({ header, values, label: 'health', kind: 'icd_codes' });
+  }
   // Mixed columns: a 联系电话 column holding mobiles and landlines is a mobile column when most
   // values are mobiles; a landline column when most are landlines.
   for (let c = 0; c < Math.round(perDetector / 4); c++) {

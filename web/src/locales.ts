@@ -144,6 +144,12 @@ export const zh = {
     address: '地址',
     geo_coordinate: '经纬度',
     birth_date: '出生日期',
+    ethnicity: '民族',
+    marital_status: '婚姻状况',
+    religion: '宗教信仰',
+    health: '健康医疗信息',
+    criminal_record: '犯罪记录',
+    financial: '个人财产信息',
   },
   mask: {
     none: '不脱敏',
@@ -160,6 +166,7 @@ export const zh = {
     plate: '号牌保留省份字母和末位',
     ip_prefix: 'IP 保留前缀',
     round_coord: '坐标取整到 0.01°',
+    redact_spans: '自由文本逐段遮盖',
   },
   field: {
     label: '字段名称',
@@ -821,6 +828,12 @@ export const en: Dict = {
     address: 'Address',
     geo_coordinate: 'Coordinates',
     birth_date: 'Birth date',
+    ethnicity: 'Ethnicity',
+    marital_status: 'Marital status',
+    religion: 'Religious belief',
+    health: 'Health information',
+    criminal_record: 'Criminal record',
+    financial: 'Personal financial information',
   },
   mask: {
     none: 'No masking',
@@ -837,6 +850,7 @@ export const en: Dict = {
     plate: 'Plate: province, letter, last character',
     ip_prefix: 'IP prefix only',
     round_coord: 'Coordinates to 0.01°',
+    redact_spans: 'Free text: each entity span masked',
   },
   field: {
     label: 'Field',

@@ -1,0 +1,207 @@
+import { isValidBankCard } from '../standards/bank-card.ts';
+import { isValidLandline, isValidMobile } from '../standards/phone.ts';
+import { isValidResidentId } from '../standards/resident-id.ts';
+import { SINGLE_SURNAMES } from '../standards/surnames.ts';
+import type { DetectorId } from './detectors.ts';
+import { addressStrength, isEmail, isPersonName } from './validators.ts';
+
+/**
+ * Entities inside free text (备注, 事项说明): identifiers, names and addresses found as spans.
+ *
+ * One table of span definitions serves two purposes. Detection runs each pattern over a text and
+ * keeps the matches its validator accepts (check digits, surname list, address parts), counting
+ * entities per type. The `redact_spans` mask (masking.ts) applies the same patterns, in the same
+ * order, as global replacements in JavaScript and as nested `regexp_replace` in PostgreSQL: the
+ * mask replaces every span of the entity's shape whether or not it validates (a mask must not
+ * depend on a check digit SQL cannot compute), so it redacts at least what detection finds.
+ *
+ * The patterns stay in the subset where JavaScript (u flag) and PostgreSQL's advanced regular
+ * expressions find the same matches: ASCII ranges and literal characters in brackets, no `.`, no
+ * `\d`, lookarounds only of bracket classes, only greedy quantifiers, and at each start position
+ * at most one possible extent (a run ends where its class ends, alternatives are never prefixes of
+ * one another), so backtracking order (JavaScript) and longest match (PostgreSQL) agree. The
+ * replacement keeps only groups at fixed places (a surname, the first three and last four digits).
+ */
+export interface SpanDefinition {
+  /** The entity type, a detector id. */
+  type: DetectorId;
+  pattern: string;
+  /** Literal text and group numbers, rendered as `$n` (JavaScript) or `\n` (PostgreSQL). */
+  replacement: readonly (string | number)[];
+  /** Whether a match is an entity of the type (detection only; the mask does not validate). */
+  accept(match: RegExpExecArray): boolean;
+}
+
+const SURNAME_CLASS = `[${[...SINGLE_SURNAMES].join('')}]`;
+// Characters that end a given name in running text: what follows names in register remarks.
+const STOP = '[电联住身先女的于在是和与及等已现年男性手证号码地家户称说因到来去向办申]';
+const GIVEN = `((?!${STOP})[一-龥])`;
+const CONTEXT =
+  '(申请人|联系人|当事人|户主|患者|经办人|法定代表人|负责人|监护人|收件人|姓名|委托人|被申请人)';
+const ADMIN = '(区|县|市|旗|镇|乡)';
+const ROAD = '([^区县市旗镇乡0-9，。；、,;：:！？!? ]{1,20})';
+
+/** In application order; `redact_spans` applies them one after another. */
+export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
+  {
+    type: 'email',
+    pattern: '(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+([.][A-Za-z0-9-]+)+)',
+    replacement: [1, '***@', 2],
+    accept: (m) => isEmail(m[0]),
+  },
+  {
+    type: 'cn_resident_id',
+    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])',
+    replacement: [1, '********', 2],
+    accept: (m) => isValidResidentId(m[0]),
+  },
+  {
+    type: 'cn_resident_id',
+    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])',
+    replacement: [1, '******', 2],
+    accept: (m) => isValidResidentId(m[0]),
+  },
+  {
+    type: 'bank_card',
+    pattern: '(?<![0-9A-Za-z])[0-9]{12,15}([0-9]{4})(?![0-9A-Za-z])',
+    replacement: ['************', 1],
+    accept: (m) => isValidBankCard(m[0]),
+  },
+  {
+    type: 'cn_mobile',
+    pattern: '(?<![0-9+])(([+]?86)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
+    replacement: [1, '****', 3],
+    accept: (m) => isValidMobile(m[0]),
+  },
+  {
+    type: 'cn_mobile',
+    pattern: '(?<![0-9])(1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
+    replacement: [1, '-****-', 2],
+    accept: (m) => isValidMobile(m[0]),
+  },
+  {
+    type: 'cn_landline',
+    pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?-?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
+    replacement: [1, '-******', 2],
+    accept: (m) => isValidLandline(m[0]),
+  },
+  {
+    type: 'person_name',
+    // Up to three characters after the surname: compound surnames (欧阳娜娜) are masked whole.
+    pattern: `${CONTEXT}([：:为是]?)(${SURNAME_CLASS})${GIVEN}{1,3}`,
+    replacement: [1, 2, 3, '**'],
+    accept: (m) => {
+      const name = m[0].slice(m[1]!.length + m[2]!.length);
+      for (let n = Math.min(4, name.length); n >= 2; n--) if (isPersonName(name.slice(0, n))) return true;
+      return false;
+    },
+  },
+  {
+    type: 'person_name',
+    pattern: `(${SURNAME_CLASS})${GIVEN}{0,2}(先生|女士)`,
+    replacement: [1, '**', 3],
+    accept: (m) => m[0].length <= 5,
+  },
+  {
+    type: 'address',
+    pattern: `${ADMIN}${ROAD}([0-9]{1,5})(号|栋|幢|室|弄|组)([0-9]{1,5}(号|栋|幢|室|弄|组|单元|楼|层))*`,
+    replacement: [1, '****'],
+    accept: (m) => addressStrength(m[0]) >= 1,
+  },
+];
+
+const COMPILED = SPAN_DEFINITIONS.map((d) => ({ d, re: new RegExp(d.pattern, 'gu') }));
+// A text without any digit, '@', context word or honorific has no entity.
+const MAYBE = /[0-9@人主者名先女区县市旗镇乡]/;
+
+export interface Entity {
+  type: DetectorId;
+  start: number;
+  end: number;
+}
+
+/**
+ * The entities in a text: every match of a span definition that its validator accepts, in text
+ * order per definition. Definitions later in the table see the text as the earlier ones matched
+ * it (an ID number is not also read as a bank card).
+ */
+export function findEntities(text: string): Entity[] {
+  const out: Entity[] = [];
+  if (!MAYBE.test(text)) return out;
+  let working = text;
+  for (const { d, re } of COMPILED) {
+    re.lastIndex = 0;
+    const found: Entity[] = [];
+    for (let m = re.exec(working); m !== null; m = re.exec(working)) {
+      if (d.accept(m)) found.push({ type: d.type, start: m.index, end: m.index + m[0].length });
+    }
+    if (found.length === 0) continue;
+    out.push(...found);
+    // Blank out what was found so the next definitions do not read it again (same lengths).
+    let next = '';
+    let at = 0;
+    for (const e of found) {
+      next += working.slice(at, e.start) + '\u0000'.repeat(e.end - e.start);
+      at = e.end;
+    }
+    working = next + working.slice(at);
+  }
+  return out;
+}
+
+/** Entities per type in a text. */
+export function countEntities(
+  text: string,
+  into: Map<DetectorId, number> = new Map(),
+): Map<DetectorId, number> {
+  for (const e of findEntities(text)) into.set(e.type, (into.get(e.type) ?? 0) + 1);
+  return into;
+}
+
+function render(
+  parts: readonly (string | number)[],
+  group: (n: number) => string,
+  literal: (s: string) => string,
+) {
+  return parts.map((p) => (typeof p === 'number' ? group(p) : literal(p))).join('');
+}
+
+/** The JavaScript replacement string of a definition. */
+export function jsReplacement(d: SpanDefinition): string {
+  return render(
+    d.replacement,
+    (n) => `$${n}`,
+    (s) => s.replaceAll('$', '$$$$'),
+  );
+}
+
+/** The PostgreSQL replacement string of a definition. */
+export function sqlReplacement(d: SpanDefinition): string {
+  return render(
+    d.replacement,
+    (n) => `\\${n}`,
+    (s) => s.replaceAll('\\', '\\\\').replaceAll('&', '\\&'),
+  );
+}
+
+const JS_SPANS = SPAN_DEFINITIONS.map((d) => ({
+  re: new RegExp(d.pattern, 'gu'),
+  replacement: jsReplacement(d),
+}));
+
+/** `redact_spans` in JavaScript: every span definition replaced in order. */
+export function redactSpans(text: string): string {
+  let out = text;
+  for (const { re, replacement } of JS_SPANS) out = out.replace(re, replacement);
+  return out;
+}
+
+/** The most sensitive entity type of a count: highest default grade, then table order. */
+export function mostSensitive(
+  counts: ReadonlyMap<DetectorId, number>,
+  rank: (type: DetectorId) => number,
+): DetectorId | null {
+  let best: DetectorId | null = null;
+  for (const type of counts.keys()) if (best === null || rank(type) > rank(best)) best = type;
+  return best;
+}
