@@ -122,7 +122,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ db: Db; embedded: boolean
     async (req, reply) => {
       const upload = await receive(req, reply, PREVIEW_LIMIT_BYTES);
       try {
-        return await ingest.previewFile(upload.file, fileOptions(req.query));
+        return await ingest.previewFile(upload.file, {
+          ...fileOptions(req.query),
+          memoryBytes: ingest.importMemoryBytes(req.ctx.config),
+        });
       } finally {
         await rm(upload.file, { force: true });
       }
