@@ -79,7 +79,7 @@ describe('Parquet (kinds 2 and 7)', () => {
     // Under a memory budget the refusal names the budget, and nothing was reserved past it.
     const table = await openTable(path, { limits: { memoryBytes: 2 * 1024 * 1024 } });
     await expect(readRows(table)).rejects.toMatchObject({ code: 'FILE_OVER_BUDGET' });
-    expect(table.memory.refusals).toBe(1);
+    expect(table.memory.refusals).toBeGreaterThanOrEqual(1);
     expect(table.memory.peak).toBeLessThanOrEqual(2 * 1024 * 1024);
   });
 
@@ -95,6 +95,7 @@ describe('Parquet (kinds 2 and 7)', () => {
     const path = dir.file('many-groups.parquet', new Uint8Array(bytes));
     parquetWork.rangesExamined = 0;
     parquetWork.groupsPlanned = 0;
+    parquetWork.reads = 0;
     const result = await readAll(path);
     expect(result.rows).toHaveLength(groups);
     expect(result.rows[groups - 1]!.values).toEqual([groups - 1, `n${groups - 1}`]);
@@ -102,6 +103,8 @@ describe('Parquet (kinds 2 and 7)', () => {
     // each group, that was groups² = 100 million steps), and each slice examines its own ranges.
     expect(parquetWork.groupsPlanned).toBe(groups);
     expect(parquetWork.rangesExamined).toBeLessThanOrEqual(4 * 2 * groups);
+    // Small groups are read in runs: one hyparquet read per run, not per group.
+    expect(parquetWork.reads).toBeLessThanOrEqual(Math.ceil(groups / 1024) + 1);
   });
 });
 
