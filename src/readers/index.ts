@@ -60,6 +60,8 @@ export interface OpenTableOptions {
   /** 1-based line (XLSX: row number) of the header; default the first non-blank row below any title rows. */
   headerRow?: number;
   limits?: Partial<ReadLimits>;
+  /** The budget to reserve from (default: a new one of limits.memoryBytes); tests pass one to inspect it. */
+  memory?: MemoryBudget;
 }
 
 export interface Table {
@@ -114,7 +116,7 @@ export async function openTable(path: string, options: OpenTableOptions = {}): P
     const name = options.name ?? path;
     const format = checkFormat(name, head, options.format);
     const progress = new ProgressCounter(size);
-    const memory = new MemoryBudget(limits.memoryBytes);
+    const memory = options.memory ?? new MemoryBudget(limits.memoryBytes);
     const context: OpenContext = { path: name, handle, size, head, options, limits, progress, memory };
     const opened = await openFormat(format, context);
     const source = closing(opened.batches, progress, close);

@@ -2,13 +2,17 @@
  * Issue #16, the reader side: memory reserved before it is allocated, NDJSON rows never swallowed,
  * linear work in row groups. Each test here failed on the code before the fix.
  */
+
+import fc from 'fast-check';
 import { parquetMetadata } from 'hyparquet';
 import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { blownUpWorkbook, escapedStringsJson, lyingParquetGroup } from '../../test/support/hostile-files.ts';
 import { makeTempDir, readAll, readError } from '../../test/support/readers.ts';
 import { openTable } from './index.ts';
 import { parquetWork } from './parquet.ts';
+import { MemoryBudget } from './types.ts';
 
 const dir = makeTempDir();
 afterAll(() => dir.remove());
@@ -113,3 +117,73 @@ async function readRows(table: Awaited<ReturnType<typeof openTable>>) {
   for await (const _ of table.rows) n++;
   return n;
 }
+
+describe('the memory budget holds for random structural blow-ups (property)', () => {
+  const LIMIT = 8 * 1024 * 1024;
+  const shapes = fc.oneof(
+    fc.record({ kind: fc.constant('sheets' as const), n: fc.integer({ min: 1, max: 120_000 }) }),
+    fc.record({ kind: fc.constant('relationships' as const), n: fc.integer({ min: 1, max: 120_000 }) }),
+    fc.record({ kind: fc.constant('cellFormats' as const), n: fc.integer({ min: 1, max: 120_000 }) }),
+    fc.record({
+      kind: fc.constant('sharedStrings' as const),
+      n: fc.integer({ min: 1, max: 100_000 }),
+      chars: fc.integer({ min: 1, max: 100 }),
+    }),
+    fc.record({
+      kind: fc.constant('jsonEscapes' as const),
+      n: fc.integer({ min: 1, max: 5 }),
+      chars: fc.integer({ min: 1, max: 600_000 }),
+    }),
+    fc.record({
+      kind: fc.constant('parquetPages' as const),
+      n: fc.integer({ min: 1, max: 24 }),
+      chars: fc.integer({ min: 16, max: 512 }),
+    }),
+  );
+
+  function make(shape: { kind: string; n: number; chars?: number }): [string, Buffer | string] {
+    switch (shape.kind) {
+      case 'jsonEscapes':
+        return ['blow.json', escapedStringsJson(shape.n, shape.chars!)];
+      case 'parquetPages':
+        return ['blow.parquet', lyingParquetGroup(shape.n, shape.chars! * 1024)];
+      case 'sharedStrings':
+        return [
+          'blow.xlsx',
+          blownUpWorkbook({ sharedStrings: shape.n, stringChars: shape.chars, varied: true }),
+        ];
+      default:
+        return ['blow.xlsx', blownUpWorkbook({ [shape.kind]: shape.n })];
+    }
+  }
+
+  it('every reservation stays under the budget: the file reads, or is refused before the budget is passed', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapes, async (shape) => {
+        const [name, content] = make(shape);
+        const path = dir.file(name, content);
+        const memory = new MemoryBudget(LIMIT);
+        const limits = { memoryBytes: LIMIT, maxFieldChars: 2_000_000 };
+        let outcome: string;
+        try {
+          const table = await openTable(path, { limits, memory });
+          for await (const _ of table.rows) {
+            // drained
+          }
+          outcome = 'read';
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          // Refused by the budget, by an entry or size limit, or (JSON) no object row in the sample.
+          expect(['FILE_OVER_BUDGET', 'FILE_PART_TOO_LARGE', 'FILE_EMPTY', 'FILE_XLSX_BOMB']).toContain(code);
+          outcome = code!;
+        }
+        expect(memory.peak, `${JSON.stringify(shape)} → ${outcome}`).toBeLessThanOrEqual(LIMIT);
+        if (shape.kind === 'sheets' || shape.kind === 'relationships' || shape.kind === 'cellFormats') {
+          // A count over the limit is refused whatever the memory: 100,000 entries by default.
+          expect(outcome === 'FILE_OVER_BUDGET').toBe(shape.n > 100_000 || memory.refusals > 0);
+        }
+      }),
+      { numRuns: 12, seed: 20_261_204 },
+    );
+  });
+});
