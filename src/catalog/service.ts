@@ -1,6 +1,7 @@
 import { auditAs } from '../audit/append.ts';
 import { authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
+import { RESERVED_COLUMN_NAMES } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -81,6 +82,10 @@ function checkFields(fields: FieldInput[] | undefined): FieldRow[] {
   const seen = new Set<string>();
   return (fields ?? []).map((f, position) => {
     if (seen.has(f.name)) throw invalidField('VALIDATION_FAILED', `fields.${position}.name`, f.name);
+    // The dataset table's ordinal and PostgreSQL's system columns cannot be a field's column.
+    if (RESERVED_COLUMN_NAMES.has(f.name)) {
+      throw invalidField('VALIDATION_FAILED', `fields.${position}.name`, f.name);
+    }
     seen.add(f.name);
     return {
       position,

@@ -15,6 +15,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Largest file accepted by an upload (streamed to the node's disk, never held in memory). */
   uploadLimitBytes: number;
+  /** Memory one import's file reader may hold (IMPORT_MEMORY_MB, default 256): see src/readers MemoryBudget. */
+  importMemoryMb: number;
   /** The address users reach Shutong at, for links in DCAT and CKAN views; else taken from the request. */
   publicUrl: string | undefined;
   /** The SM2 private key that signs audit tree heads; created (mode 0600) on first start. */
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: env.SEED_DEMO !== 'false',
     bodyLimitBytes: intFromEnv(env, 'BODY_LIMIT_BYTES', 1_048_576),
     uploadLimitBytes: intFromEnv(env, 'UPLOAD_LIMIT_BYTES', 4 * 1024 ** 3),
+    importMemoryMb: Math.max(16, intFromEnv(env, 'IMPORT_MEMORY_MB', 256)),
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     auditKeyFile: path.resolve(
       env.AUDIT_KEY_FILE || path.join(env.DATA_DIR || '.shutong', 'audit-signing-key.pem'),

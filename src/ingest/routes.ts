@@ -115,7 +115,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const upload = await receive(req, reply, PREVIEW_LIMIT_BYTES);
       try {
-        return await ingest.previewFile(upload.file, fileOptions(req.query));
+        return await ingest.previewFile(upload.file, {
+          ...fileOptions(req.query),
+          memoryBytes: ingest.importMemoryBytes(req.ctx.config),
+        });
       } finally {
         await rm(upload.file, { force: true });
       }

@@ -8,7 +8,7 @@ import * as catalog from '../catalog/service.ts';
 import { type ImportScan, sampledImportScan, startImportScan } from '../classify/service.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { DATASET_SCHEMA, datasetTable } from '../core/datasets.ts';
+import { DATASET_SCHEMA, datasetTable, RESERVED_COLUMN_NAMES } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -36,7 +36,7 @@ import {
   type TableRow,
 } from '../readers/index.ts';
 import { bulkColumns, bulkLoad } from './bulk.ts';
-import { type ColumnStats, columnStats } from './stats.ts';
+import { type ColumnStats, columnStats, MAX_IMPORT_COLUMNS } from './stats.ts';
 import { ingestStore as store } from './store.ts';
 
 export interface ImportOptions {
@@ -54,6 +54,8 @@ export interface ImportOptions {
   classify?: boolean | 'inline' | 'worker';
   /** Let a clean CSV go to COPY as it is (default true; bulk.ts); false loads row by row, to compare. */
   bulk?: boolean;
+  /** The memory the file's reader may hold (default: the reader's 256 MiB; routes pass IMPORT_MEMORY_MB). */
+  memoryBytes?: number;
   /** SM3 of the source bytes when the caller computed it while receiving them. */
   sourceSm3?: string;
   onProgress?: (progress: JobProgress) => void;
@@ -80,8 +82,18 @@ function fileError(error: unknown): never {
   throw error;
 }
 
+/** The memory one import's reader may hold (IMPORT_MEMORY_MB, default 256). */
+export function importMemoryBytes(config: Pick<Ctx['config'], 'importMemoryMb'>): number {
+  return config.importMemoryMb * 1024 * 1024;
+}
+
 async function open(path: string, options: ImportOptions): Promise<Table> {
-  const tableOptions: OpenTableOptions = {};
+  // The column ceiling is the import's own (derived from PostgreSQL's target-list limit, stats.ts),
+  // the same in preview and import.
+  const tableOptions: OpenTableOptions = { limits: { maxColumns: MAX_IMPORT_COLUMNS } };
+  if (options.memoryBytes) tableOptions.limits!.memoryBytes = options.memoryBytes;
+  // The stored path is a temporary file: the user's file name decides the format and delimiter.
+  if (options.sourceName) tableOptions.name = options.sourceName;
   if (options.format) tableOptions.format = options.format;
   if (options.encoding) tableOptions.encoding = options.encoding;
   if (options.delimiter) tableOptions.delimiter = options.delimiter;
@@ -89,27 +101,70 @@ async function open(path: string, options: ImportOptions): Promise<Table> {
   return openTable(path, tableOptions).catch(fileError);
 }
 
-/** A field name usable as a column: the header itself when it is one, else col_N (label keeps the header). */
-function fieldNameFor(title: string, index: number, used: Set<string>): string {
+/** PostgreSQL truncates identifiers beyond 63 bytes (NAMEDATALEN − 1); ident() refuses them. */
+const MAX_IDENTIFIER = 63;
+/** A field's label is at most this long (the catalog's limit); the preview clips what it shows. */
+const MAX_LABEL = 100;
+const PREVIEW_SHEETS = 100;
+const PREVIEW_CELL_CHARS = 200;
+const PREVIEW_HEADER_CHARS = 1000;
+/** The preview's sample of rows stops at this many characters, whatever SAMPLE_ROWS says. */
+const PREVIEW_SAMPLE_CHARS = 8 * 1024 * 1024;
+
+/**
+ * A field name usable as a column: the header itself when it is a safe identifier, else col_N (the
+ * label keeps the header). Never the ordinal column or a PostgreSQL system column (_row, ctid, xmin,
+ * tableoid …), never past 63 bytes, also once a de-duplicating suffix is added.
+ */
+export function fieldNameFor(title: string, index: number, used: Set<string>): string {
   const candidate = title
     .normalize('NFKC')
+    .replace(/\p{Cc}/gu, '')
     .trim()
     .toLowerCase()
     .replace(/[\s-]+/g, '_');
-  let name = /^[a-z_][a-z0-9_]{0,62}$/.test(candidate) ? candidate : `col_${index + 1}`;
-  for (let n = 2; used.has(name); n++) name = `${name.replace(/_\d+$/, '')}_${n}`;
+  const safe = /^[a-z_][a-z0-9_]{0,62}$/.test(candidate) && !RESERVED_COLUMN_NAMES.has(candidate);
+  const base = safe ? candidate : `col_${index + 1}`;
+  let name = base;
+  for (let n = 2; used.has(name) || RESERVED_COLUMN_NAMES.has(name); n++) {
+    const suffix = `_${n}`;
+    name = `${base.slice(0, MAX_IDENTIFIER - suffix.length)}${suffix}`;
+  }
   used.add(name);
   return name;
+}
+
+/** The label of an inferred field: the header without control characters, clipped to the catalog's limit. */
+export function fieldLabelFor(title: string, index: number): string {
+  const clean = title.replace(/\p{Cc}/gu, ' ').trim();
+  const clipped =
+    clean.length > MAX_LABEL ? clean.slice(0, MAX_LABEL).replace(/[\uD800-\uDBFF]$/, '') : clean;
+  return clipped || `第${index + 1}列`;
+}
+
+function clip(value: string, chars: number): string {
+  return value.length > chars ? `${value.slice(0, chars).replace(/[\uD800-\uDBFF]$/, '')}…` : value;
+}
+
+function rowChars(row: TableRow): number {
+  let chars = 16;
+  for (const value of row.values) chars += typeof value === 'string' ? value.length + 8 : 8;
+  return chars;
 }
 
 /** Reads the head of a file and says what Shutong sees in it: format, encoding, header, inferred fields, sample. */
 export async function previewFile(path: string, options: ImportOptions = {}) {
   const table = await open(path, options);
   const sample: TableRow[] = [];
+  let sampleChars = 0;
   try {
     for await (const batch of table.batches) {
-      sample.push(...batch);
-      if (sample.length >= SAMPLE_ROWS) break;
+      for (const row of batch) {
+        sample.push(row);
+        sampleChars += rowChars(row);
+        if (sample.length >= SAMPLE_ROWS || sampleChars >= PREVIEW_SAMPLE_CHARS) break;
+      }
+      if (sample.length >= SAMPLE_ROWS || sampleChars >= PREVIEW_SAMPLE_CHARS) break;
     }
   } catch (error) {
     fileError(error);
@@ -121,7 +176,7 @@ export async function previewFile(path: string, options: ImportOptions = {}) {
   const inferred = inferFields(table.header, good).map(
     (f, i): ProposedField => ({
       name: fieldNameFor(f.title, i, used),
-      label: f.title.trim() || `第${i + 1}列`,
+      label: fieldLabelFor(f.title, i),
       dataType: f.type,
     }),
   );
@@ -130,16 +185,34 @@ export async function previewFile(path: string, options: ImportOptions = {}) {
     encoding: table.encoding,
     delimiter: table.delimiter,
     sheet: table.sheet,
-    sheets: table.sheets,
-    title: table.title,
-    header: table.header,
+    // What the preview answers is bounded too: a workbook may list a hundred thousand sheets.
+    sheets: table.sheets.slice(0, PREVIEW_SHEETS),
+    sheetCount: table.sheets.length,
+    title: table.title === null ? null : clip(table.title, PREVIEW_HEADER_CHARS),
+    header: table.header.map((name) => clip(name, PREVIEW_HEADER_CHARS)),
     inferredFields: inferred,
-    sampleRows: good.slice(0, 20).map((r) => r.values),
+    sampleRows: good
+      .slice(0, 20)
+      .map((r) => r.values.map((v) => (typeof v === 'string' ? clip(v, PREVIEW_CELL_CHARS) : v))),
     sampleProblems: sample
       .filter((r) => r.problem)
       .slice(0, 20)
       .map((r) => ({ line: r.line, ...r.problem })),
   };
+}
+
+/**
+ * A copy without NUL characters (as U+FFFD): PostgreSQL's jsonb cannot hold them, and header names
+ * and keys from a file may contain them (job results and errors are jsonb).
+ */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string')
+    return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+  }
+  return value;
 }
 
 async function sm3OfFile(path: string): Promise<string> {
@@ -204,8 +277,12 @@ export async function prepareImport(
   path: string,
   options: ImportOptions = {},
 ): Promise<PreparedImport> {
+  options = { ...options, memoryBytes: options.memoryBytes ?? importMemoryBytes(ctx.config) };
   let resource = await catalog.getResource(ctx, resourceRef);
   const principal = stewardOf(ctx, resource);
+  // Fields adopted from the file are written to the resource in the transaction that makes the
+  // version current: a failed import leaves the resource as it was (no fields).
+  let adopt: ProposedField[] | null = null;
   if (resource.fields.length === 0) {
     const preview = await previewFile(path, options);
     if (!options.adoptInferredFields) {
@@ -215,16 +292,45 @@ export async function prepareImport(
         header: preview.header,
       });
     }
-    resource = await catalog.updateResource(ctx, resource.id, resource.revision, {
-      fields: preview.inferredFields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType })),
-    });
+    adopt = preview.inferredFields;
+    resource = {
+      ...resource,
+      fields: adopt.map((f) => ({
+        name: f.name,
+        label: f.label,
+        dataType: f.dataType,
+        description: '',
+        grade: 'unassessed',
+        isKey: false,
+        detector: null,
+      })),
+    };
   }
   const fields = resource.fields;
+  if (fields.length > MAX_IMPORT_COLUMNS) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'fields', count: fields.length, limit: MAX_IMPORT_COLUMNS },
+      {
+        zh: `资源有 ${fields.length} 个字段，导入至多 ${MAX_IMPORT_COLUMNS} 个`,
+        en: `the resource has ${fields.length} fields; an import takes at most ${MAX_IMPORT_COLUMNS}`,
+      },
+    );
+  }
   const table = await open(path, options);
-  const mapping = mapHeader(
-    table.header,
-    fields.map((f) => ({ name: f.name, title: f.label })),
-  );
+  // Fields inferred from this very file map to its columns by position (duplicate or empty header
+  // names included); otherwise by name or label.
+  const mapping: ReturnType<typeof mapHeader> = adopt
+    ? {
+        columnToField: table.header.map((_, i) => (i < fields.length ? i : null)),
+        missingFields: [],
+        unknownColumns: [],
+        duplicateColumns: [],
+      }
+    : mapHeader(
+        table.header,
+        fields.map((f) => ({ name: f.name, title: f.label })),
+      );
   if (mapping.columnToField.every((f) => f === null)) {
     await table.close();
     throw new AppError('HEADER_MISMATCH', {
@@ -272,7 +378,7 @@ export async function prepareImport(
     jobId: job.id,
     versionId: version.id,
     versionNumber: version.number,
-    run: () => load(ctx, resource, table, mapping, { job, version, options, path, size }),
+    run: () => load(ctx, resource, table, mapping, { job, version, options, path, size, adopt }),
   };
 }
 
@@ -283,6 +389,8 @@ interface LoadState {
   options: ImportOptions;
   path: string;
   size: number;
+  /** Fields to adopt on the resource when the version is made current (adoptInferredFields). */
+  adopt: ProposedField[] | null;
 }
 
 async function load(
@@ -352,6 +460,17 @@ async function load(
       ),
     ]);
     const result = await withTx(ctx.db, async (tx) => {
+      if (state.adopt) {
+        // In this transaction: the fields, their search text and history commit with the version.
+        await catalog.updateResource(
+          { ...ctx, db: tx as unknown as Ctx['db'] },
+          resource.id,
+          resource.revision,
+          {
+            fields: state.adopt.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType })),
+          },
+        );
+      }
       await store.completeVersion(
         tx,
         version.id,
@@ -380,13 +499,13 @@ async function load(
         badRows: bad.count,
         badRowReport: bad.rows,
         missingFields: mapping.missingFields,
-        unknownColumns: mapping.unknownColumns.map((c) => c.name),
+        unknownColumns: mapping.unknownColumns.map((c) => withoutNul(c.name)),
         duplicateKeys,
         bulk: bulk.rows !== null,
         bulkSkipped: bulk.skipped,
       };
       await endJob(tx, job.id, 'succeeded', {
-        result: { ...outcome },
+        result: withoutNul({ ...outcome }),
         progress: { ...progress(), percent: 100 },
       });
       return outcome;
@@ -404,11 +523,16 @@ async function load(
               { zh: error.zh, en: error.en },
             )
           : new AppError('IMPORT_FAILED', { reason: error instanceof Error ? error.message : String(error) });
-    await abandon(ctx.db, version, job.id, {
-      code: appError.code,
-      message: appError.message,
-      details: { ...appError.details, firstBadRows: bad.rows, badRows: bad.count },
-    }).catch(() => {});
+    await abandon(
+      ctx.db,
+      version,
+      job.id,
+      withoutNul({
+        code: appError.code,
+        message: appError.message,
+        details: { ...appError.details, firstBadRows: bad.rows, badRows: bad.count },
+      }),
+    ).catch(() => {});
     throw appError;
   } finally {
     clearInterval(heartbeat);
@@ -519,8 +643,11 @@ async function loadRows(
     // Its failure is seen where it is awaited (next flush, the end, or the error path).
     loading.catch(() => {});
   };
+  // Every row read is either loaded or reported bad: checked at the end, never silently dropped.
+  let read = 0;
   try {
     for await (const batch of table.batches) {
+      read += batch.length;
       for (const row of batch) {
         if (row.problem) {
           bad.add(row.line, row.problem);
@@ -573,6 +700,14 @@ async function loadRows(
     }
     await flush();
     await loading;
+    if (loaded.rows + bad.count !== read) {
+      throw new AppError('IMPORT_FAILED', {
+        reason: 'rows_unaccounted',
+        read,
+        loaded: loaded.rows,
+        badRows: bad.count,
+      });
+    }
     scan?.end();
   } finally {
     // A chunk still loading would race the cleanup that drops its table.

@@ -10,6 +10,16 @@ import { ident } from '../core/datasets.ts';
 import { type Db, withTx } from '../core/db.ts';
 import type { DataType } from '../core/tables.ts';
 
+/** PostgreSQL refuses a query whose target list has more entries than this (MaxTupleAttributeNumber). */
+export const PG_TARGET_LIST_MAX = 1664;
+/**
+ * The most columns an import takes, in preview and import alike: the statistics query below reads
+ * the row count and three expressions per column in one target list, the widest query of an import
+ * (COPY has no target list; classification reads one per column): (1664 − 1) / 3 = 554. Measured:
+ * 554 columns load on PGlite and PostgreSQL 15, 555 made this query fail (test/ingest-hostile.test.ts).
+ */
+export const MAX_IMPORT_COLUMNS = Math.floor((PG_TARGET_LIST_MAX - 1) / 3);
+
 /** Rows ANALYZE reads in full at its default statistics target: their distinct counts are exact. */
 const FULL_SAMPLE_ROWS = 30_000;
 

@@ -49,6 +49,14 @@ export const FILE_ERRORS = {
     zh: 'Parquet 文件使用了不支持的特性',
     en: 'The Parquet file uses an unsupported feature',
   },
+  FILE_OVER_BUDGET: {
+    zh: '读取该文件所需的内存超过导入内存上限',
+    en: 'Reading this file would take more memory than an import may use',
+  },
+  FILE_FORMAT_MISMATCH: {
+    zh: '文件名（或指定的格式）与文件内容不符',
+    en: 'The file name (or the format given) does not match the content',
+  },
   FILE_PART_TOO_LARGE: {
     zh: '文件的某一部分超过大小上限',
     en: 'A part of the file exceeds the size limit',

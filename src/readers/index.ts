@@ -26,6 +26,7 @@ import { buildJsonTable, type JsonElement, JsonRowScanner } from './json.ts';
 import { openParquet } from './parquet.ts';
 import {
   DEFAULT_LIMITS,
+  MemoryBudget,
   ProgressCounter,
   type RawRecord,
   type ReadLimits,
@@ -43,7 +44,12 @@ export * from './infer.ts';
 export * from './types.ts';
 
 export interface OpenTableOptions {
-  /** Overrides detection from the extension and content. */
+  /**
+   * The file's name as the user knows it (the path may be a temporary file): its extension decides the
+   * format and the delimiter (.tsv) unless `format`/`delimiter` are given. Defaults to the path.
+   */
+  name?: string;
+  /** Decides the format (over the name); content that is plainly another format is FILE_FORMAT_MISMATCH. */
   format?: TableFormat;
   /** Text formats: overrides detection. 'gbk', 'gb2312', 'cp936' are read as GB18030. */
   encoding?: string;
@@ -54,6 +60,8 @@ export interface OpenTableOptions {
   /** 1-based line (XLSX: row number) of the header; default the first non-blank row below any title rows. */
   headerRow?: number;
   limits?: Partial<ReadLimits>;
+  /** The budget to reserve from (default: a new one of limits.memoryBytes); tests pass one to inspect it. */
+  memory?: MemoryBudget;
 }
 
 export interface Table {
@@ -79,6 +87,8 @@ export interface Table {
    */
   readonly batches: AsyncIterable<TableRow[]>;
   progress(): TableProgress;
+  /** What the reader reserved of its memory budget (limits.memoryBytes): for tests and reports. */
+  readonly memory: MemoryBudget;
   /** Releases the file; done automatically when `rows` is iterated to the end or the loop exits early. */
   close(): Promise<void>;
 }
@@ -103,9 +113,11 @@ export async function openTable(path: string, options: OpenTableOptions = {}): P
     if (size === 0) throw new FileReadError('FILE_EMPTY');
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
     await handle.read(head, 0, head.length, 0);
-    const format = options.format ?? detectFormat(path, head);
+    const name = options.name ?? path;
+    const format = checkFormat(name, head, options.format);
     const progress = new ProgressCounter(size);
-    const context: OpenContext = { path, handle, size, head, options, limits, progress };
+    const memory = options.memory ?? new MemoryBudget(limits.memoryBytes);
+    const context: OpenContext = { path: name, handle, size, head, options, limits, progress, memory };
     const opened = await openFormat(format, context);
     const source = closing(opened.batches, progress, close);
     return {
@@ -122,6 +134,7 @@ export async function openTable(path: string, options: OpenTableOptions = {}): P
       rows: { [Symbol.asyncIterator]: () => flatten(source, progress) },
       batches: { [Symbol.asyncIterator]: () => counted(source, progress) },
       progress: () => progress.snapshot(),
+      memory,
       close,
     };
   } catch (error) {
@@ -138,6 +151,7 @@ interface OpenContext {
   options: OpenTableOptions;
   limits: ReadLimits;
   progress: ProgressCounter;
+  memory: MemoryBudget;
 }
 
 interface OpenedFormat {
@@ -161,10 +175,16 @@ async function openFormat(format: TableFormat, context: OpenContext): Promise<Op
     case 'xlsx':
       return openXlsx(context);
     case 'parquet': {
-      const { handle, size, limits, progress } = context;
-      const source = await openParquet(handle, size, limits, (bytes) => {
-        progress.bytes += bytes;
-      });
+      const { handle, size, limits, progress, memory } = context;
+      const source = await openParquet(
+        handle,
+        size,
+        limits,
+        (bytes) => {
+          progress.bytes += bytes;
+        },
+        memory,
+      );
       return { header: source.header, headerLine: null, encoding: () => null, batches: source.rows };
     }
   }
@@ -315,6 +335,7 @@ async function openJson(format: 'json' | 'ndjson', context: OpenContext): Promis
   const table = await buildJsonTable(elements(), {
     maxColumns: limits.maxColumns,
     sampleFull: () => progress.bytes >= JSON_SAMPLE_BYTES,
+    memory: context.memory,
   });
   return {
     header: table.header,
@@ -325,10 +346,17 @@ async function openJson(format: 'json' | 'ndjson', context: OpenContext): Promis
 }
 
 async function openXlsx(context: OpenContext): Promise<OpenedFormat> {
-  const { handle, size, options, limits, progress } = context;
-  const source = await openXlsxSheet(handle, size, options.sheet, limits, (bytes) => {
-    progress.bytes = Math.min(progress.totalBytes, progress.bytes + bytes);
-  });
+  const { handle, size, options, limits, progress, memory } = context;
+  const source = await openXlsxSheet(
+    handle,
+    size,
+    options.sheet,
+    limits,
+    (bytes) => {
+      progress.bytes = Math.min(progress.totalBytes, progress.bytes + bytes);
+    },
+    memory,
+  );
   const { choice, rest } = await takeHeader(source.records, {
     headerRow: options.headerRow,
     maxColumns: limits.maxColumns,
@@ -344,7 +372,7 @@ async function openXlsx(context: OpenContext): Promise<OpenedFormat> {
   };
 }
 
-const TEXT_EXTENSIONS: Record<string, TableFormat> = {
+const EXTENSIONS: Record<string, TableFormat> = {
   '.csv': 'csv',
   '.tsv': 'csv',
   '.tab': 'csv',
@@ -352,6 +380,17 @@ const TEXT_EXTENSIONS: Record<string, TableFormat> = {
   '.json': 'json',
   '.ndjson': 'ndjson',
   '.jsonl': 'ndjson',
+  '.xlsx': 'xlsx',
+  '.xlsm': 'xlsx',
+  '.parquet': 'parquet',
+};
+
+const FORMAT_NAMES: Record<TableFormat, string> = {
+  csv: 'CSV/TSV',
+  xlsx: 'XLSX',
+  json: 'JSON',
+  ndjson: 'NDJSON',
+  parquet: 'Parquet',
 };
 
 function startsWith(head: Uint8Array, bytes: number[]): boolean {
@@ -362,13 +401,8 @@ function unknownFormat(zh: string, en: string): FileReadError {
   return new FileReadError('FILE_FORMAT_UNKNOWN', {}, { zh, en });
 }
 
-/**
- * Format from the file's first bytes and its extension. Binary signatures win over the extension
- * (an .xlsx renamed .csv is still read as XLSX); among text formats the extension decides, and
- * without a known extension the first character does ('[' JSON, '{' NDJSON, else CSV).
- */
-export function detectFormat(path: string, head: Uint8Array): TableFormat {
-  const extension = extname(path).toLowerCase();
+/** What the first bytes plainly are: a format we read, another binary format (refused), or text. */
+function sniff(head: Uint8Array): 'xlsx' | 'parquet' | 'text' {
   if (startsWith(head, [0x50, 0x4b, 0x03, 0x04])) return 'xlsx';
   if (startsWith(head, [0x50, 0x41, 0x52, 0x31])) return 'parquet';
   if (startsWith(head, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) {
@@ -387,24 +421,70 @@ export function detectFormat(path: string, head: Uint8Array): TableFormat {
   for (const [signature, name] of binary) {
     if (startsWith(head, signature)) throw unknownFormat(`这是 ${name} 文件`, `this is a ${name} file`);
   }
-  if (extension === '.xlsx' || extension === '.xlsm' || extension === '.parquet') {
-    throw unknownFormat(
-      `扩展名为 ${extension}，但内容不是`,
-      `the extension is ${extension} but the content is not`,
-    );
-  }
+  return 'text';
+}
+
+function mismatch(declared: string, format: TableFormat, content: { zh: string; en: string }): FileReadError {
+  return new FileReadError(
+    'FILE_FORMAT_MISMATCH',
+    { declared, format, content: content.en },
+    {
+      zh: `${declared} 表示 ${FORMAT_NAMES[format]}，但内容是${content.zh}`,
+      en: `${declared} says ${FORMAT_NAMES[format]} but the content is ${content.en}`,
+    },
+  );
+}
+
+/**
+ * The format to read. The explicit `format`, else the name's extension, decides; the content only
+ * fills the gap when neither says (binary signatures, then '[' JSON, '{' NDJSON, else CSV). Content
+ * that is plainly another format than the one declared is FILE_FORMAT_MISMATCH naming both, never
+ * silently read as something else.
+ */
+export function checkFormat(name: string, head: Uint8Array, explicit?: TableFormat): TableFormat {
+  const extension = extname(name).toLowerCase();
+  const declared = explicit ?? EXTENSIONS[extension];
+  const what = explicit ? `format=${explicit}` : `"${extension}"`;
+  const kind = sniff(head);
   const first = firstSignificantChar(head);
+  if (declared !== undefined) {
+    const content =
+      kind === 'text' ? { zh: '文本', en: 'text' } : { zh: ` ${FORMAT_NAMES[kind]}`, en: FORMAT_NAMES[kind] };
+    if (declared === 'xlsx' || declared === 'parquet') {
+      if (kind !== declared) throw mismatch(what, declared, content);
+      return declared;
+    }
+    if (kind !== 'text') throw mismatch(what, declared, content);
+    if ((declared === 'json' || declared === 'ndjson') && first !== '[' && first !== '{') {
+      const shown = JSON.stringify(first ?? '');
+      throw mismatch(what, declared, {
+        zh: `以 ${shown} 而不是 [ 或 { 开头的文本`,
+        en: `text starting with ${shown}, not [ or {`,
+      });
+    }
+    if (declared === 'csv' && first === '<') {
+      throw unknownFormat(
+        'HTML/XML 文件（常见于伪装成 .xls 的网页表格）',
+        'an HTML/XML file (often a web table saved as .xls)',
+      );
+    }
+    return declared;
+  }
+  if (kind !== 'text') return kind;
   if (first === '<') {
     throw unknownFormat(
       'HTML/XML 文件（常见于伪装成 .xls 的网页表格）',
       'an HTML/XML file (often a web table saved as .xls)',
     );
   }
-  const byExtension = TEXT_EXTENSIONS[extension];
-  if (byExtension) return byExtension;
   if (first === '[') return 'json';
   if (first === '{') return 'ndjson';
   return 'csv';
+}
+
+/** The format a file of this name and head is read as (checkFormat without an explicit format). */
+export function detectFormat(path: string, head: Uint8Array): TableFormat {
+  return checkFormat(path, head);
 }
 
 /** First character that is not whitespace, a BOM or a NUL (UTF-16), assuming an ASCII-compatible start. */

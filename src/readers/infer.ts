@@ -40,6 +40,29 @@ export function isNullLike(value: CellValue): boolean {
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * PostgreSQL's numeric: an exponent of at most ±1000 in the input, at most 131,072 digits before the
+ * decimal point and 16,383 after it. A decimal text beyond any of these is refused by the database
+ * (COPY fails the whole load), so it is refused here, row by row. `text` has passed a decimal pattern.
+ */
+const NUMERIC_MAX_EXPONENT = 1000;
+const NUMERIC_MAX_INTEGER_DIGITS = 131_072;
+const NUMERIC_MAX_SCALE = 16_383;
+
+export function numericFits(text: string): boolean {
+  const match = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!match) return false;
+  const exponentText = match[3] ?? '0';
+  // More than 5 digits of exponent is beyond ±1000 whatever they are (and BigInt-free to compare).
+  if (exponentText.replace(/^[+-]?0*/, '').length > 5) return false;
+  const exponent = Number(exponentText);
+  if (Math.abs(exponent) > NUMERIC_MAX_EXPONENT) return false;
+  const integerDigits = (match[1] ?? '').replace(/^0+/, '').length;
+  const fractionDigits = (match[2] ?? '').length;
+  if (integerDigits + exponent > NUMERIC_MAX_INTEGER_DIGITS) return false;
+  return fractionDigits - exponent <= NUMERIC_MAX_SCALE;
+}
 const DATE = /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$/;
 const DATE_ZH = /^(\d{4})年(\d{1,2})月(\d{1,2})日$/;
 const TIMESTAMP =
@@ -230,7 +253,7 @@ export class ColumnTypeTracker {
     }
     this.integer = false;
     this.allMobile = false;
-    if (!fromNumber && !DECIMAL.test(text)) this.decimal = false;
+    if (!fromNumber && !(DECIMAL.test(text) && numericFits(text))) this.decimal = false;
   }
 
   result(columnName?: string): InferredType {
@@ -288,6 +311,7 @@ export type ValueProblemCode =
   | 'VALUE_NOT_INTEGER'
   | 'VALUE_OUT_OF_RANGE'
   | 'VALUE_NOT_DECIMAL'
+  | 'VALUE_NUMERIC_RANGE'
   | 'VALUE_NOT_BOOLEAN'
   | 'VALUE_NOT_DATE'
   | 'VALUE_NOT_TIMESTAMP';
@@ -309,6 +333,10 @@ const PROBLEM_TEXT: Record<ValueProblemCode, { zh: string; en: string }> = {
   VALUE_NOT_INTEGER: { zh: '不是整数', en: 'is not an integer' },
   VALUE_OUT_OF_RANGE: { zh: '超出 64 位整数范围', en: 'is outside the 64-bit integer range' },
   VALUE_NOT_DECIMAL: { zh: '不是数字', en: 'is not a number' },
+  VALUE_NUMERIC_RANGE: {
+    zh: '超出数据库数值范围（指数至多 ±1000，整数部分至多 131072 位，小数至多 16383 位）',
+    en: 'is outside the database numeric range (exponent at most ±1000, 131,072 integer digits, 16,383 decimals)',
+  },
   VALUE_NOT_BOOLEAN: {
     zh: '不是布尔值（是/否、true/false、1/0）',
     en: 'is not a boolean (true/false, yes/no, 是/否, 1/0)',
@@ -355,6 +383,7 @@ export function parseValue(type: FieldType, raw: CellValue, options: ParseOption
       if (typeof value === 'boolean') return invalid('VALUE_NOT_DECIMAL', raw);
       if (typeof value === 'number') return { ok: true, value: String(value) };
       if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return invalid('VALUE_NOT_DECIMAL', raw);
+      if (!numericFits(text)) return invalid('VALUE_NUMERIC_RANGE', raw);
       return { ok: true, value: text.startsWith('+') ? text.slice(1) : text };
     }
     case 'boolean': {

@@ -15,7 +15,14 @@
 import type { RowProblem } from './errors.ts';
 import { FileReadError, rowProblem } from './errors.ts';
 import { shapeRecord } from './header.ts';
-import type { CellValue, RawRecord, ReadLimits, TableRow } from './types.ts';
+import {
+  type CellValue,
+  type MemoryBudget,
+  type RawRecord,
+  type ReadLimits,
+  stringBytes,
+  type TableRow,
+} from './types.ts';
 
 export type JsonRow =
   | { kind: 'object'; entries: Map<string, CellValue> }
@@ -71,6 +78,8 @@ export class JsonRowScanner {
   /** True right after a '[' (so that ']' may close an empty array). */
   private afterOpen = false;
   private out: JsonElement[] = [];
+  /** NDJSON: the row of the current line, handed out once its line ends (a line is one row, or one bad row). */
+  private held: JsonElement | null = null;
 
   private rowKind: 'object' | 'array' | null = null;
   private entries = new Map<string, CellValue>();
@@ -78,7 +87,10 @@ export class JsonRowScanner {
   private key: string | null = null;
   private problem: RowProblem | undefined;
 
+  /** The string being read: whole pieces joined in `str`, the latest short ones in `parts` (see appendString). */
   private str = '';
+  private parts: string[] = [];
+  private strLength = 0;
   private strIsKey = false;
   private unicode = '';
   private literal = '';
@@ -141,10 +153,13 @@ export class JsonRowScanner {
     if (!complete) {
       this.syntaxError({ zh: '文件在 JSON 值中途结束', en: 'the file ends in the middle of a JSON value' });
     }
+    this.releaseHeld();
   }
 
   private syntaxError(message: { zh: string; en: string }): void {
     if (this.mode === 'array') throw new FileReadError('FILE_JSON_INVALID', { line: this.line }, message);
+    // The line's row so far (if any) is replaced by one bad row for the whole line.
+    this.held = null;
     this.out.push({
       line: this.rowLine,
       row: { kind: 'invalid' },
@@ -184,8 +199,12 @@ export class JsonRowScanner {
     let i = from;
     while (i < text.length) {
       const c = text.charCodeAt(i);
-      if (c === 0x0a) this.line++;
-      else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) break;
+      if (c === 0x0a) {
+        // NDJSON: a row ends at its line break; one still open is broken, and the next line is read afresh.
+        if (this.mode === 'lines' && this.level > this.rowLevel) throw lineBreakInRow();
+        this.releaseHeld();
+        this.line++;
+      } else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) break;
       i++;
     }
     if (i >= text.length) return i;
@@ -217,7 +236,7 @@ export class JsonRowScanner {
 
   private startKey(ch: string, i: number): number {
     if (ch !== '"') throw unexpected(ch, '"');
-    this.str = '';
+    this.clearString();
     this.strIsKey = true;
     this.state = S.String;
     return i + 1;
@@ -250,7 +269,7 @@ export class JsonRowScanner {
       return this.inCapture(text, i);
     }
     if (ch === '"') {
-      this.str = '';
+      this.clearString();
       this.strIsKey = false;
       this.state = S.String;
       return i + 1;
@@ -265,7 +284,8 @@ export class JsonRowScanner {
 
   private afterValue(ch: string, text: string, i: number): number {
     if (this.mode === 'lines' && this.level === 0) {
-      // NDJSON: the next row simply starts, no separator.
+      // NDJSON: one value per line; anything after it on the line makes the line one bad row.
+      if (this.held) throw unexpected(ch, 'a line break');
       this.state = S.Value;
       return this.startValue(ch, text, i);
     }
@@ -307,8 +327,16 @@ export class JsonRowScanner {
   private emit(row: JsonRow): void {
     const element: JsonElement = { line: this.rowLine, row };
     if (this.problem) element.problem = this.problem;
-    this.out.push(element);
+    if (this.mode === 'lines') this.held = element;
+    else this.out.push(element);
     this.resetRow();
+  }
+
+  private releaseHeld(): void {
+    if (this.held) {
+      this.out.push(this.held);
+      this.held = null;
+    }
   }
 
   private resetRow(): void {
@@ -317,7 +345,7 @@ export class JsonRowScanner {
     this.rowKind = null;
     this.key = null;
     this.problem = undefined;
-    this.str = '';
+    this.clearString();
     this.capture = '';
     this.literal = '';
   }
@@ -354,7 +382,15 @@ export class JsonRowScanner {
     while (j < text.length) {
       c = text.charCodeAt(j);
       if (c === 0x22 || c === 0x5c) break;
-      if (c === 0x0a) this.line++;
+      if (c === 0x0a) {
+        // A raw line break cannot be inside a JSON string: in NDJSON the string is unterminated and the
+        // row ends here, so the next line is still read (its row is not swallowed).
+        if (this.mode === 'lines') {
+          if (j > i) this.appendString(text.slice(i, j));
+          throw lineBreakInRow();
+        }
+        this.line++;
+      }
       j++;
     }
     if (j > i) this.appendString(text.slice(i, j));
@@ -363,8 +399,7 @@ export class JsonRowScanner {
       this.state = S.Escape;
       return j + 1;
     }
-    const value = this.str;
-    this.str = '';
+    const value = this.takeString();
     if (this.strIsKey) {
       this.key = value;
       this.state = S.Colon;
@@ -404,9 +439,33 @@ export class JsonRowScanner {
     return i;
   }
 
+  private clearString(): void {
+    this.str = '';
+    this.parts.length = 0;
+    this.strLength = 0;
+  }
+
+  private takeString(): string {
+    const value = this.parts.length > 0 ? this.str + this.parts.join('') : this.str;
+    this.clearString();
+    return value;
+  }
+
+  /**
+   * Appending one escaped character at a time to a string would build a rope of ~32 bytes per
+   * character; short pieces are collected and joined into flat strings of up to 1024 pieces instead.
+   */
   private appendString(piece: string): void {
-    this.str += piece;
-    if (this.str.length > this.limits.maxFieldChars) {
+    this.strLength += piece.length;
+    if (piece.length >= 256 && this.parts.length === 0) this.str += piece;
+    else {
+      this.parts.push(piece);
+      if (this.parts.length >= 1024) {
+        this.str += this.parts.join('');
+        this.parts.length = 0;
+      }
+    }
+    if (this.strLength > this.limits.maxFieldChars) {
       throw new FileReadError(
         'FILE_FIELD_TOO_LARGE',
         { line: this.rowLine, limit: this.limits.maxFieldChars },
@@ -461,7 +520,10 @@ export class JsonRowScanner {
     let done = false;
     for (; j < text.length; j++) {
       const c = text.charCodeAt(j);
-      if (c === 0x0a) this.line++;
+      if (c === 0x0a) {
+        if (this.mode === 'lines') throw lineBreakInRow();
+        this.line++;
+      }
       if (this.captureInString) {
         if (this.captureEscape) this.captureEscape = false;
         else if (c === 0x5c) this.captureEscape = true;
@@ -545,8 +607,13 @@ const EXPECTED_ZH: Record<string, string> = {
   '"': '“"”',
   'a value': '一个值',
   'a matching bracket': '配对的括号',
+  'a line break': '换行',
   ', ] or }': '“,”“]”或“}”',
 };
+
+function lineBreakInRow(): JsonSyntaxError {
+  return new JsonSyntaxError('该行在 JSON 值中途结束', 'the line ends in the middle of a JSON value');
+}
 
 function unexpected(ch: string, expected: string): JsonSyntaxError {
   const shown = JSON.stringify(ch);
@@ -575,6 +642,30 @@ export interface JsonTable {
   rows: AsyncGenerator<TableRow[]>;
 }
 
+function valueBytes(value: CellValue): number {
+  return typeof value === 'string' ? stringBytes(value.length) + 8 : 16;
+}
+
+/** Estimated heap bytes of a scanned row (strings, map entries, arrays). */
+export function elementBytes(row: JsonRow): number {
+  switch (row.kind) {
+    case 'object': {
+      let bytes = 96;
+      for (const [key, value] of row.entries) bytes += stringBytes(key.length) + valueBytes(value) + 32;
+      return bytes;
+    }
+    case 'array': {
+      let bytes = 48;
+      for (const value of row.values) bytes += valueBytes(value) + 8;
+      return bytes;
+    }
+    case 'scalar':
+      return 64 + valueBytes(row.value);
+    default:
+      return 64;
+  }
+}
+
 /** How many leading rows are read to collect object keys (also bounded by `sampleFull`). */
 export const JSON_KEY_SAMPLE_ROWS = 1000;
 
@@ -587,14 +678,17 @@ export const JSON_KEY_SAMPLE_ROWS = 1000;
  */
 export async function buildJsonTable(
   batches: AsyncIterator<JsonElement[]>,
-  options: { maxColumns: number; sampleFull: () => boolean },
+  options: { maxColumns: number; sampleFull: () => boolean; memory?: MemoryBudget },
 ): Promise<JsonTable> {
   let pending: JsonElement[] = [];
   let at = 0;
   const sample: JsonElement[] = [];
   let kind: 'object' | 'array' | null = null;
   let headerElement: JsonElement | null = null;
-  while (sample.length < JSON_KEY_SAMPLE_ROWS && !(kind === 'object' && options.sampleFull())) {
+  // The sample is held until the header is known: its size is reserved from the import's budget
+  // (whatever the rows are: scalar rows before any object row count too), and bounded by bytes read.
+  let sampleBytes = 0;
+  while (sample.length < JSON_KEY_SAMPLE_ROWS && !options.sampleFull()) {
     if (at >= pending.length) {
       const next = await batches.next();
       if (next.done) break;
@@ -603,6 +697,9 @@ export async function buildJsonTable(
       continue;
     }
     const element = pending[at++]!;
+    const cost = elementBytes(element.row);
+    options.memory?.reserve('JSON header sample', cost);
+    sampleBytes += cost;
     if (kind === null && element.row.kind === 'array') {
       kind = 'array';
       headerElement = element;
@@ -693,6 +790,7 @@ export async function buildJsonTable(
   async function* rows(): AsyncGenerator<TableRow[]> {
     const first = convert([...sample, ...pending.slice(at)]);
     sample.length = 0;
+    options.memory?.release(sampleBytes);
     pending = [];
     if (first.length > 0) yield first;
     for (;;) {

@@ -18,7 +18,7 @@ import { parquetMetadataAsync, parquetRead, parquetSchema, snappyUncompress } fr
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { getTreePath } from 'hyparquet/src/schema.js';
 import { FileReadError, rowProblem } from './errors.ts';
-import type { CellValue, ReadLimits, TableRow } from './types.ts';
+import { type CellValue, MemoryBudget, type ReadLimits, type TableRow } from './types.ts';
 
 export interface ParquetSource {
   header: string[];
@@ -30,9 +30,30 @@ interface ChunkRange {
   start: number;
   end: number;
   group: number;
+  /** Set once its page headers have been checked (a range re-read is not checked or counted twice). */
+  checked: boolean;
 }
 
+/** What one row group may take, known from the footer: its compressed bytes and its cells. */
+interface GroupShape {
+  rows: number;
+  compressedBytes: number;
+  /** Sum of the declared uncompressed sizes of its pages, added up as their headers are checked. */
+  pageBytes: number;
+}
+
+/** Decoded values cost about this much each (a JS value in an array, more for strings: see pages). */
+const BYTES_PER_CELL = 16;
+/** The parsed footer costs about this many times its bytes (thrift objects for every column chunk; measured 13.5–14×). */
+const FOOTER_HEAP_FACTOR = 16;
+
 const MAGIC = 0x31524150; // "PAR1"
+
+/**
+ * Work counters, for tests that check reading is linear in the number of row groups without timing
+ * anything: column chunk ranges examined by slices, and row groups handed to hyparquet's planner.
+ */
+export const parquetWork = { rangesExamined: 0, groupsPlanned: 0, reads: 0 };
 
 function corrupt(en: string, zh: string, details: Record<string, unknown> = {}): FileReadError {
   return new FileReadError('FILE_PARQUET_CORRUPT', details, { zh, en });
@@ -47,6 +68,7 @@ export async function openParquet(
   fileSize: number,
   limits: ReadLimits,
   onBytes: (bytes: number) => void,
+  memory: MemoryBudget = new MemoryBudget(limits.memoryBytes),
 ): Promise<ParquetSource> {
   if (fileSize < 12) throw corrupt('too small to be a Parquet file', '文件太小，不是 Parquet 文件');
   const ends = Buffer.alloc(8);
@@ -72,10 +94,15 @@ export async function openParquet(
     });
   }
 
-  // Column chunk ranges are known once the metadata is read; slices covering them get their pages checked.
+  memory.reserve('Parquet footer', footerLength * FOOTER_HEAP_FACTOR);
+
+  // Column chunk ranges are known once the metadata is read, sorted by start; slices covering them get
+  // their pages checked (found by binary search: a slice costs its own ranges, not all of the file's).
   let chunkRanges: ChunkRange[] = [];
-  let groupRows: number[] = [];
+  let groups: GroupShape[] = [];
   const maxSlice = Math.max(limits.maxParquetRowGroupBytes, footerLength + 8);
+  let window: { start: number; bytes: Uint8Array; ready: Promise<void> } | null = null;
+  memory.reserve('Parquet read-ahead window', WINDOW_BYTES);
   const direct = {
     async slice(start: number, end: number = fileSize): Promise<ArrayBuffer> {
       if (!(start >= 0 && end <= fileSize && start <= end)) {
@@ -91,20 +118,48 @@ export async function openParquet(
         });
       }
       const buffer = new Uint8Array(end - start);
-      let done = 0;
-      while (done < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
-        if (bytesRead === 0) throw corrupt('unexpected end of file', '文件意外结束');
-        done += bytesRead;
+      if (end - start <= WINDOW_BYTES / 4) {
+        // Small reads (many small row groups) are served from a window read ahead: one read of the
+        // file per window rather than one per column chunk.
+        // Slices run concurrently (hyparquet prefetches): a window is used once its read is done.
+        let current = window;
+        if (!(current && start >= current.start && end <= current.start + current.bytes.length)) {
+          const bytes = new Uint8Array(Math.min(WINDOW_BYTES, fileSize - start));
+          current = { start, bytes, ready: readFully(handle, bytes, start) };
+          window = current;
+        }
+        await current.ready;
+        buffer.set(current.bytes.subarray(start - current.start, end - current.start));
+      } else {
+        await readFully(handle, buffer, start);
       }
-      for (const range of chunkRanges) {
-        if (range.start >= start && range.end <= end) {
-          checkPages(
-            buffer.subarray(range.start - start, range.end - start),
-            groupRows[range.group] ?? 0,
-            limits,
+      for (let i = firstRangeFrom(chunkRanges, start); i < chunkRanges.length; i++) {
+        const range = chunkRanges[i]!;
+        parquetWork.rangesExamined++;
+        if (range.start >= end) break;
+        if (range.end > end || range.checked) continue;
+        range.checked = true;
+        const group = groups[range.group]!;
+        const pageBytes = checkPages(
+          buffer.subarray(range.start - start, range.end - start),
+          group.rows,
+          limits,
+        );
+        group.pageBytes += pageBytes;
+        // What the pages inflate to, summed over the row group, before any page is inflated: a group
+        // whose declared size is small while its pages each inflate to the page limit stops here.
+        if (group.pageBytes > limits.maxParquetRowGroupBytes) {
+          throw tooLarge(
+            'the pages of a Parquet row group inflate past the limit',
+            'Parquet 行组的数据页解压后过大',
+            {
+              rowGroup: range.group,
+              bytes: group.pageBytes,
+              limit: limits.maxParquetRowGroupBytes,
+            },
           );
         }
+        memory.reserve(`Parquet row group ${range.group} pages`, pageBytes);
       }
       return buffer.buffer;
     },
@@ -141,13 +196,13 @@ export async function openParquet(
   if (header.length > limits.maxColumns) {
     throw new FileReadError('FILE_TOO_MANY_COLUMNS', { count: header.length, limit: limits.maxColumns });
   }
-  ({ chunkRanges, groupRows } = validateRowGroups(metadata, header.length, fileSize, limits));
-  const rowCount = groupRows.reduce((sum, rows) => sum + rows, 0);
+  ({ chunkRanges, groups } = validateRowGroups(metadata, header.length, fileSize, limits));
+  const rowCount = groups.reduce((sum, group) => sum + group.rows, 0);
 
   return {
     header,
     rowCount,
-    rows: readRows(file, metadata, header, groupRows, chunkRanges, limits, onBytes),
+    rows: readRows(file, metadata, header, groups, limits, onBytes, memory),
   };
 }
 
@@ -156,9 +211,9 @@ function validateRowGroups(
   columns: number,
   fileSize: number,
   limits: ReadLimits,
-): { chunkRanges: ChunkRange[]; groupRows: number[] } {
+): { chunkRanges: ChunkRange[]; groups: GroupShape[] } {
   const chunkRanges: ChunkRange[] = [];
-  const groupRows: number[] = [];
+  const groups: GroupShape[] = [];
   let total = 0;
   const tree = parquetSchema(metadata);
   metadata.row_groups.forEach((group, index) => {
@@ -175,6 +230,7 @@ function validateRowGroups(
       });
     }
     let uncompressed = 0;
+    let compressed = 0;
     for (const chunk of group.columns) {
       const meta = chunk.meta_data;
       if (!meta) throw corrupt('a column chunk has no metadata', '列块缺少元数据');
@@ -202,7 +258,8 @@ function validateRowGroups(
         );
       }
       uncompressed += dataSize;
-      chunkRanges.push({ start, end, group: index });
+      compressed += size;
+      chunkRanges.push({ start, end, group: index, checked: false });
     }
     if (uncompressed > limits.maxParquetRowGroupBytes) {
       throw tooLarge('a Parquet row group is too large', 'Parquet 行组过大', {
@@ -211,7 +268,7 @@ function validateRowGroups(
         limit: limits.maxParquetRowGroupBytes,
       });
     }
-    groupRows.push(rows);
+    groups.push({ rows, compressedBytes: compressed, pageBytes: 0 });
     total += rows;
   });
   if (BigInt(total) !== metadata.num_rows) {
@@ -220,11 +277,40 @@ function validateRowGroups(
       `文件尾声明 ${metadata.num_rows} 行，但各行组合计 ${total} 行`,
     );
   }
-  return { chunkRanges, groupRows };
+  chunkRanges.sort((a, b) => a.start - b.start);
+  return { chunkRanges, groups };
 }
 
-/** Walks the page headers of one column chunk, checking what hyparquet will allocate from them. */
-function checkPages(bytes: Uint8Array, rows: number, limits: ReadLimits): void {
+const WINDOW_BYTES = 1024 * 1024;
+
+async function readFully(handle: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
+    if (bytesRead === 0) throw corrupt('unexpected end of file', '文件意外结束');
+    done += bytesRead;
+  }
+}
+
+/** Index of the first range starting at or after `position` (ranges sorted by start). */
+function firstRangeFrom(ranges: ChunkRange[], position: number): number {
+  let low = 0;
+  let high = ranges.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ranges[middle]!.start < position) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Walks the page headers of one column chunk, checking what hyparquet will allocate from them;
+ * returns the sum of the pages' declared uncompressed sizes (what decompression may produce: the
+ * decompressors refuse to produce more than a page declares).
+ */
+function checkPages(bytes: Uint8Array, rows: number, limits: ReadLimits): number {
+  let total = 0;
   const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
   // A repeated (list) column has more values than rows; the cell limit bounds both.
   const maxValues = Math.max(limits.maxParquetRowGroupCells, rows);
@@ -267,40 +353,75 @@ function checkPages(bytes: Uint8Array, rows: number, limits: ReadLimits): void {
         values,
       });
     }
+    total += page.uncompressed_page_size;
     reader.offset += page.compressed_page_size;
   }
+  return total;
 }
 
 async function* readRows(
   file: AsyncBuffer,
   metadata: FileMetaData,
   header: string[],
-  groupRows: number[],
-  chunkRanges: ChunkRange[],
+  groups: GroupShape[],
   limits: ReadLimits,
   onBytes: (bytes: number) => void,
+  memory: MemoryBudget,
 ): AsyncGenerator<TableRow[]> {
   const compressors = makeCompressors(limits.maxParquetRowGroupBytes);
+  const width = Math.max(header.length, 1);
   let groupStart = 0;
-  for (let group = 0; group < groupRows.length; group++) {
-    const rows = groupRows[group]!;
+  for (let first = 0; first < groups.length; ) {
+    // Small consecutive row groups are read together (up to READ_ROWS rows, READ_GROUPS groups):
+    // hyparquet's fixed cost per read is paid once per run of small groups, not once per group.
+    let last = first;
+    let rows = groups[first]!.rows;
+    let compressed = groups[first]!.compressedBytes;
+    while (
+      last + 1 < groups.length &&
+      last + 1 - first < READ_GROUPS &&
+      rows + groups[last + 1]!.rows <= READ_ROWS &&
+      compressed + groups[last + 1]!.compressedBytes <= WINDOW_BYTES
+    ) {
+      last++;
+      rows += groups[last]!.rows;
+      compressed += groups[last]!.compressedBytes;
+    }
+    const what = first === last ? `row group ${first}` : `row groups ${first}–${last}`;
+    const whatZh = first === last ? `第 ${first} 个行组` : `第 ${first}–${last} 个行组`;
     const chunks = new Map<string, ColumnData[]>();
+    // The groups' compressed bytes and decoded cells are reserved before hyparquet reads them (their
+    // pages' inflated sizes as their headers are checked, in slice); all released once yielded.
+    const usedBefore = memory.used;
+    memory.reserve(`Parquet ${what}`, compressed + rows * width * BYTES_PER_CELL);
     try {
+      // hyparquet plans a read by walking every row group of the metadata it is given: given the
+      // whole file's, reading group by group would be quadratic in the number of groups. Each read
+      // gets metadata holding only the groups it reads.
+      const readMetadata = {
+        ...metadata,
+        row_groups: metadata.row_groups.slice(first, last + 1),
+        num_rows: BigInt(rows),
+      };
+      parquetWork.groupsPlanned += readMetadata.row_groups.length;
+      parquetWork.reads++;
+      const start = groupStart;
       await parquetRead({
         file,
-        metadata,
-        rowStart: groupStart,
-        rowEnd: groupStart + rows,
+        metadata: readMetadata,
+        rowStart: 0,
+        rowEnd: rows,
         compressors,
         parsers: PARSERS,
         onChunk: (chunk) => {
+          const shifted = { ...chunk, rowStart: chunk.rowStart + start, rowEnd: chunk.rowEnd + start };
           const list = chunks.get(chunk.columnName);
-          if (list) list.push(chunk);
-          else chunks.set(chunk.columnName, [chunk]);
+          if (list) list.push(shifted);
+          else chunks.set(chunk.columnName, [shifted]);
         },
       });
     } catch (error) {
-      throw asReadError(error, `row group ${group} cannot be decoded`, `第 ${group} 个行组无法解码`);
+      throw asReadError(error, `${what} cannot be decoded`, `${whatZh}无法解码`);
     }
     const cursors = header.map((name) => new ColumnCursor(chunks.get(name) ?? []));
     let batch: TableRow[] = [];
@@ -310,8 +431,8 @@ async function* readRows(
         const found = cursors[c]!.at(row);
         if (found === MISSING) {
           throw corrupt(
-            `column "${header[c]}" has fewer values than the ${rows} rows its row group declares`,
-            `列“${header[c]}”的值少于行组声明的 ${rows} 行`,
+            `column "${header[c]}" has fewer values than the ${rows} rows its ${what} declare`,
+            `列“${header[c]}”的值少于${whatZh}声明的 ${rows} 行`,
             { line: row + 1 },
           );
         }
@@ -329,13 +450,16 @@ async function* readRows(
       }
     }
     if (batch.length > 0) yield batch;
-    const groupBytes = chunkRanges
-      .filter((range) => range.group === group)
-      .reduce((sum, r) => sum + r.end - r.start, 0);
-    onBytes(groupBytes);
+    memory.release(memory.used - usedBefore);
+    onBytes(compressed);
     groupStart += rows;
+    first = last + 1;
   }
 }
+
+/** A run of small row groups read at once: at most this many rows and groups. */
+const READ_ROWS = 4096;
+const READ_GROUPS = 1024;
 
 const MISSING = Symbol('missing');
 const BATCH_ROWS = 1024;

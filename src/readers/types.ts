@@ -1,4 +1,4 @@
-import type { RowProblem } from './errors.ts';
+import { FileReadError, type RowProblem } from './errors.ts';
 
 /** One cell as read from the file, before it is converted to the resource's field type. */
 export type CellValue = string | number | boolean | null;
@@ -50,6 +50,14 @@ export interface ReadLimits {
   maxParquetRowGroupCells: number;
   /** Largest Parquet footer (metadata). */
   maxParquetFooterBytes: number;
+  /**
+   * The memory one import's reader may hold at once (IMPORT_MEMORY_MB): zip directory, relationships,
+   * sheet list, shared strings, styles, a Parquet row group's pages and values, the JSON key sample.
+   * Each is reserved from a MemoryBudget BEFORE it is allocated; a file that would exceed it is refused.
+   */
+  memoryBytes: number;
+  /** Most entries a part may list (sheets in a workbook, relationships, styles), whatever their size. */
+  maxListedEntries: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ReadLimits> = Object.freeze({
@@ -63,7 +71,70 @@ export const DEFAULT_LIMITS: Readonly<ReadLimits> = Object.freeze({
   maxParquetRowGroupBytes: 256 * 1024 * 1024,
   maxParquetRowGroupCells: 20_000_000,
   maxParquetFooterBytes: 16 * 1024 * 1024,
+  memoryBytes: 256 * 1024 * 1024,
+  maxListedEntries: 100_000,
 });
+
+/**
+ * What one import's reader holds, reserved before it is allocated. `reserve` throws FILE_OVER_BUDGET
+ * naming the part and the limit when the reservation would exceed the budget, so a refusal happens
+ * before the memory is taken; `peak` and `refusals` let tests check that it did.
+ */
+export class MemoryBudget {
+  used = 0;
+  peak = 0;
+  reservations = 0;
+  refusals = 0;
+  constructor(readonly limitBytes: number) {}
+
+  reserve(part: string, bytes: number): void {
+    if (!(bytes >= 0)) bytes = Number.POSITIVE_INFINITY;
+    if (this.used + bytes > this.limitBytes) {
+      this.refusals++;
+      const mib = (n: number) => (Number.isFinite(n) ? `${Math.ceil(n / 1048576)} MiB` : 'unbounded');
+      throw new FileReadError(
+        'FILE_OVER_BUDGET',
+        {
+          part,
+          neededBytes: Number.isFinite(bytes) ? bytes : null,
+          usedBytes: this.used,
+          limitBytes: this.limitBytes,
+        },
+        {
+          zh: `“${part}”需要约 ${mib(bytes)}，超过导入内存上限 ${mib(this.limitBytes)}（IMPORT_MEMORY_MB）`,
+          en: `"${part}" needs about ${mib(bytes)}, over the import memory limit of ${mib(this.limitBytes)} (IMPORT_MEMORY_MB)`,
+        },
+      );
+    }
+    this.used += bytes;
+    this.reservations++;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  /** Checks a count of listed entries against `max` (refused as FILE_OVER_BUDGET naming the part). */
+  count(part: string, n: number, max: number): void {
+    if (n > max) {
+      this.refusals++;
+      throw new FileReadError(
+        'FILE_OVER_BUDGET',
+        { part, count: n, limit: max },
+        {
+          zh: `“${part}”列出的条目超过 ${max} 个`,
+          en: `"${part}" lists more than ${max} entries`,
+        },
+      );
+    }
+  }
+}
+
+/** Estimated bytes a JS string of `chars` UTF-16 units costs on the heap (header included). */
+export function stringBytes(chars: number): number {
+  return 24 + 2 * chars;
+}
 
 export interface TableProgress {
   /** Data rows yielded so far (bad rows included, header excluded). */

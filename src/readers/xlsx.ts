@@ -15,7 +15,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { FileReadError, type RowProblem, rowProblem } from './errors.ts';
-import type { CellValue, RawRecord, ReadLimits } from './types.ts';
+import { type CellValue, MemoryBudget, type RawRecord, type ReadLimits, stringBytes } from './types.ts';
 import { attribute, decodeEntities, type XmlHandler, XmlScanner } from './xml.ts';
 import { InflateBudget, readZipDirectory, readZipEntry, type ZipEntry } from './zip.ts';
 
@@ -36,8 +36,10 @@ export async function openXlsxSheet(
   requested: string | number | undefined,
   limits: ReadLimits,
   onCompressed: (bytes: number) => void,
+  memory: MemoryBudget = new MemoryBudget(limits.memoryBytes),
 ): Promise<XlsxSheetSource> {
-  const entries = await readZipDirectory(handle, fileSize);
+  const entries = await readZipDirectory(handle, fileSize, memory);
+  const list = new ListBudget(memory, limits.maxListedEntries);
   const budget = new InflateBudget(limits.maxXlsxUncompressedBytes, limits.maxXlsxCompressionRatio);
   const readPart = async (path: string, handler: XmlHandler): Promise<void> => {
     const entry = entries.get(path);
@@ -45,7 +47,7 @@ export async function openXlsxSheet(
     await scanPart(handle, fileSize, entry, budget, handler, onCompressed, () => false);
   };
 
-  const rootRels = new RelsHandler();
+  const rootRels = new RelsHandler(list, '_rels/.rels');
   if (entries.has('_rels/.rels')) await readPart('_rels/.rels', rootRels);
   const workbookPath =
     [...rootRels.byId.values()]
@@ -61,10 +63,10 @@ export async function openXlsxSheet(
     ? workbookPath.slice(0, workbookPath.lastIndexOf('/') + 1)
     : '';
 
-  const workbook = new WorkbookHandler();
+  const workbook = new WorkbookHandler(list, workbookPath);
   await readPart(workbookPath, workbook);
-  const rels = new RelsHandler();
   const relsPath = `${workbookDir}_rels/${workbookPath.slice(workbookDir.length)}.rels`;
+  const rels = new RelsHandler(list, relsPath);
   if (entries.has(relsPath)) await readPart(relsPath, rels);
   const resolve = (target: string) =>
     target.startsWith('/') ? target.slice(1) : normalizePath(workbookDir + target);
@@ -83,10 +85,10 @@ export async function openXlsxSheet(
     if (requested === undefined) throw corrupt('the workbook has no sheets', '工作簿中没有工作表');
     throw new FileReadError(
       'FILE_XLSX_SHEET_NOT_FOUND',
-      { sheet: requested, available: names },
+      { sheet: requested, available: names.slice(0, 20), sheetCount: names.length },
       {
-        zh: `“${requested}”，现有：${names.join('、')}`,
-        en: `"${requested}"; the workbook has: ${names.join(', ')}`,
+        zh: `“${requested}”，现有：${names.slice(0, 20).join('、')}${names.length > 20 ? ` 等 ${names.length} 个` : ''}`,
+        en: `"${requested}"; the workbook has: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`,
       },
     );
   }
@@ -108,9 +110,9 @@ export async function openXlsxSheet(
     ...(stylesEntry ? [stylesEntry] : []),
   ]);
 
-  const styles = new StylesHandler();
+  const styles = new StylesHandler(list, stylesEntry?.name ?? 'styles');
   if (stylesEntry) await scanPart(handle, fileSize, stylesEntry, budget, styles, onCompressed, () => false);
-  const shared = new SharedStringsHandler(limits);
+  const shared = new SharedStringsHandler(limits, list, sharedStringsEntry?.name ?? 'sharedStrings');
   if (sharedStringsEntry)
     await scanPart(handle, fileSize, sharedStringsEntry, budget, shared, onCompressed, () => false);
 
@@ -197,14 +199,47 @@ function cellText(raw: string): string {
   return unescapeOoxml(decodeEntities(raw));
 }
 
+/**
+ * Entries a part lists (relationships, sheets, styles, shared strings): each is counted against
+ * maxListedEntries and its memory reserved from the import's budget before it is kept, so a part
+ * listing a million of them stops at the limit, not after the heap has grown.
+ */
+class ListBudget {
+  private readonly counts = new Map<string, number>();
+  constructor(
+    readonly memory: MemoryBudget,
+    private readonly max: number,
+  ) {}
+
+  add(part: string, bytes: number): void {
+    const n = (this.counts.get(part) ?? 0) + 1;
+    this.counts.set(part, n);
+    this.memory.count(part, n, this.max);
+    this.memory.reserve(part, bytes);
+  }
+}
+
+/** Heap bytes of a kept entry: an object with these strings. */
+function entryBytes(...texts: string[]): number {
+  let bytes = 64;
+  for (const text of texts) bytes += stringBytes(text.length);
+  return bytes;
+}
+
 class RelsHandler implements XmlHandler {
   readonly byId = new Map<string, Relationship>();
+  constructor(
+    private readonly list: ListBudget,
+    private readonly part: string,
+  ) {}
   open(name: string, tag: string): void {
     if (name !== 'Relationship') return;
     const id = attribute(tag, 'Id');
     const target = attribute(tag, 'Target');
     if (id && target && attribute(tag, 'TargetMode') !== 'External') {
-      this.byId.set(id, { target, type: attribute(tag, 'Type') ?? '' });
+      const type = attribute(tag, 'Type') ?? '';
+      this.list.add(this.part, entryBytes(id, target, type) + 48);
+      this.byId.set(id, { target, type });
     }
   }
   close(): void {}
@@ -214,13 +249,19 @@ class RelsHandler implements XmlHandler {
 class WorkbookHandler implements XmlHandler {
   readonly sheets: { name: string; relId: string; state: string }[] = [];
   date1904 = false;
+  constructor(
+    private readonly list: ListBudget,
+    private readonly part: string,
+  ) {}
   open(name: string, tag: string): void {
     if (name === 'sheet') {
-      this.sheets.push({
+      const sheet = {
         name: attribute(tag, 'name') ?? '',
         relId: attribute(tag, 'id') ?? '',
         state: attribute(tag, 'state') ?? 'visible',
-      });
+      };
+      this.list.add(`${this.part} (sheets)`, entryBytes(sheet.name, sheet.relId, sheet.state));
+      this.sheets.push(sheet);
     } else if (name === 'workbookPr') {
       const value = attribute(tag, 'date1904');
       this.date1904 = value === '1' || value === 'true';
@@ -263,14 +304,23 @@ class StylesHandler implements XmlHandler {
   private readonly custom = new Map<number, string>();
   private readonly xfFormats: number[] = [];
   private inCellXfs = false;
+  constructor(
+    private readonly list: ListBudget,
+    private readonly part: string,
+  ) {}
   open(name: string, tag: string): void {
     if (name === 'numFmt') {
       const id = Number(attribute(tag, 'numFmtId'));
       const code = attribute(tag, 'formatCode');
-      if (Number.isInteger(id) && code !== null) this.custom.set(id, code);
+      if (Number.isInteger(id) && code !== null) {
+        this.list.add(`${this.part} (number formats)`, entryBytes(code) + 32);
+        this.custom.set(id, code);
+      }
     } else if (name === 'cellXfs') {
       this.inCellXfs = true;
     } else if (name === 'xf' && this.inCellXfs) {
+      // Twice: the format ids, and the date kinds derived from them.
+      this.list.add(`${this.part} (cell formats)`, 32);
       this.xfFormats.push(Number(attribute(tag, 'numFmtId') ?? 0));
     }
   }
@@ -297,7 +347,11 @@ class SharedStringsHandler implements XmlHandler {
   private phonetic = 0;
   private raw = '';
   private used = 0;
-  constructor(private readonly limits: ReadLimits) {}
+  constructor(
+    private readonly limits: ReadLimits,
+    private readonly list: ListBudget,
+    private readonly part: string,
+  ) {}
   open(name: string): void {
     if (name === 'si') {
       this.inItem = true;
@@ -315,6 +369,8 @@ class SharedStringsHandler implements XmlHandler {
       this.inItem = false;
       const text = cellText(this.raw);
       this.raw = '';
+      // Not counted (a sheet may well have millions of distinct strings): their memory is reserved.
+      this.list.memory.reserve(this.part, stringBytes(text.length) + 8);
       this.strings.push(text);
       this.used += text.length + SHARED_STRING_OVERHEAD;
       if (this.used > this.limits.maxSharedStringsChars) {

@@ -9,6 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { createInflateRaw } from 'node:zlib';
 import { FileReadError } from './errors.ts';
+import type { MemoryBudget } from './types.ts';
 
 export interface ZipEntry {
   name: string;
@@ -39,7 +40,11 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 }
 
 /** Reads the central directory into a name → entry map. */
-export async function readZipDirectory(handle: FileHandle, fileSize: number): Promise<Map<string, ZipEntry>> {
+export async function readZipDirectory(
+  handle: FileHandle,
+  fileSize: number,
+  memory?: MemoryBudget,
+): Promise<Map<string, ZipEntry>> {
   const tailLength = Math.min(fileSize, 22 + 65535);
   if (tailLength < 22) throw corrupt('too small to be a zip archive', '文件太小，不是压缩包');
   const tail = await readAt(handle, fileSize - tailLength, tailLength);
@@ -77,6 +82,8 @@ export async function readZipDirectory(handle: FileHandle, fileSize: number): Pr
     throw corrupt('the zip directory is out of bounds', '压缩包目录越界');
   }
 
+  // The directory's bytes, and an entry object with its name for each entry, before reading them.
+  memory?.reserve('zip directory', directorySize * 3 + entryCount * 160);
   const directory = await readAt(handle, directoryOffset, directorySize);
   const entries = new Map<string, ZipEntry>();
   let at = 0;

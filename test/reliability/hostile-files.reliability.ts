@@ -10,6 +10,13 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  blownUpWorkbook,
+  brokenNdjson,
+  escapedStringsJson,
+  hostileHeaderCsv,
+  manyRowGroupsParquet,
+} from '../support/hostile-files.ts';
 import { buildZip, workbookParts } from '../support/readers.ts';
 import {
   apiKey,
@@ -222,6 +229,33 @@ const cases: Case[] = [
     make: () => file('deep-cell.ndjson', `{"record_no":"R1","note":${'['.repeat(200_000)}`),
     fileError: 'FILE_JSON_TOO_DEEP',
   },
+  // Issue #16: structural blow-ups, small on disk, refused before the memory is taken.
+  {
+    name: 'a workbook listing 200,000 sheets',
+    make: () => file('sheets.xlsx', blownUpWorkbook({ sheets: 200_000 })),
+    fileError: 'FILE_OVER_BUDGET',
+  },
+  {
+    name: 'a workbook listing 200,000 relationships',
+    make: () => file('rels.xlsx', blownUpWorkbook({ relationships: 200_000 })),
+    fileError: 'FILE_OVER_BUDGET',
+  },
+  {
+    name: 'a workbook with 200,000 cell formats',
+    make: () => file('styles.xlsx', blownUpWorkbook({ cellFormats: 200_000 })),
+    fileError: 'FILE_OVER_BUDGET',
+  },
+  {
+    name: 'JSON whose first rows are strings of a million escapes each',
+    make: () => file('escapes.json', escapedStringsJson(6, 1_000_000)),
+    fileError: 'FILE_EMPTY',
+  },
+  {
+    name: 'CSV text named .xlsx',
+    make: () => file('named.xlsx', `${HEADER}\nR1,西湖区,1,张三,x\n`),
+    fileError: 'FILE_FORMAT_MISMATCH',
+    query: '&filename=named.xlsx',
+  },
   {
     name: 'a Parquet file whose footer claims more metadata than the file has',
     make: () => file('lying-footer.parquet', lyingFooter(0x7fff_fff0)),
@@ -278,6 +312,92 @@ describe('hostile files', () => {
       await expectUnharmed(c.name, before);
     });
   }
+
+  it('broken NDJSON lines: each is one bad row, the next line still loads; every row accounted for', async () => {
+    const lines = 2_000;
+    const { text, bad } = brokenNdjson(lines, 13);
+    const rows = text
+      .trimEnd()
+      .split('\n')
+      .map((line, i) => {
+        try {
+          JSON.parse(line);
+        } catch {
+          return line;
+        }
+        return JSON.stringify({ record_no: `N${i}`, district: '西湖区', visits: 1, name: '张三', note: 'n' });
+      });
+    const path = file('broken.ndjson', `${rows.join('\n')}\n`);
+    const target = await createResource(node.base, steward, 'NDJSON 断行测试');
+    const res = await uploadFile(
+      node.base,
+      `/v1/resources/${target.code}/versions?wait=true&maxErrors=100000&filename=broken.ndjson`,
+      path,
+      steward,
+    );
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.badRows).toBe(bad);
+    expect(res.json.rows + res.json.badRows).toBe(lines);
+    expect(node.alive()).toBe(true);
+  });
+
+  it('hostile header names and a decimal PostgreSQL cannot hold: safe columns, bad rows, no 500', async () => {
+    const empty = await call(node.base, 'POST', '/v1/resources', {
+      token: steward,
+      json: {
+        name: '表头测试（恶意文件）',
+        theme: 'health',
+        updateCycle: 'monthly',
+        sharingType: 'conditional',
+        sharingConditions: '依法履职需要',
+        openType: 'not_open',
+        fields: [],
+      },
+    });
+    expect(empty.status, empty.text).toBe(201);
+    const { csv } = hostileHeaderCsv();
+    const path = file('names.csv', `${csv.trimEnd()}\n${csv.split('\n')[1]!.replace(/^0/, '1e999999')}\n`);
+    const res = await uploadFile(
+      node.base,
+      `/v1/resources/${empty.json.code}/versions?wait=true&adoptInferredFields=true&maxErrors=10&filename=names.csv`,
+      path,
+      steward,
+    );
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.rows + res.json.badRows).toBe(2);
+    expect(node.alive()).toBe(true);
+  });
+
+  it('5,000 one-row Parquet groups load whole (linear in row groups)', async () => {
+    const target = await call(node.base, 'POST', '/v1/resources', {
+      token: steward,
+      json: {
+        name: 'Parquet 行组测试',
+        theme: 'health',
+        updateCycle: 'monthly',
+        sharingType: 'conditional',
+        sharingConditions: '依法履职需要',
+        openType: 'not_open',
+        fields: [
+          { name: 'id', label: '编号', dataType: 'integer' },
+          { name: 'name', label: '名称', dataType: 'text' },
+        ],
+      },
+    });
+    expect(target.status, target.text).toBe(201);
+    const path = file('groups.parquet', manyRowGroupsParquet(5_000));
+    const started = Date.now();
+    const res = await uploadFile(
+      node.base,
+      `/v1/resources/${target.json.code}/versions?wait=true&filename=groups.parquet`,
+      path,
+      steward,
+      300_000,
+    );
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.rows).toBe(5_000);
+    report('hostile files: 5,000 one-row Parquet groups', { ms: Date.now() - started });
+  });
 
   it('stray NUL bytes: a row-level report naming the lines, and nothing imported', async () => {
     const path = file(
