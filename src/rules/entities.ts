@@ -30,6 +30,8 @@ export interface SpanDefinition {
   replacement: readonly (string | number)[];
   /** Whether a match is an entity of the type (detection only; the mask does not validate). */
   accept(match: RegExpExecArray): boolean;
+  /** A text with none of these can have no match (a prefilter for speed only). */
+  needs: RegExp;
 }
 
 const SURNAME_CLASS = `[${[...SINGLE_SURNAMES].join('')}]`;
@@ -45,42 +47,49 @@ const ROAD = '([^区县市旗镇乡0-9，。；、,;：:！？!? ]{1,20})';
 export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'email',
+    needs: /@/,
     pattern: '(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+([.][A-Za-z0-9-]+)+)',
     replacement: [1, '***@', 2],
     accept: (m) => isEmail(m[0]),
   },
   {
     type: 'cn_resident_id',
+    needs: /[0-9]{15}/,
     pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])',
     replacement: [1, '********', 2],
     accept: (m) => isValidResidentId(m[0]),
   },
   {
     type: 'cn_resident_id',
+    needs: /[0-9]{15}/,
     pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])',
     replacement: [1, '******', 2],
     accept: (m) => isValidResidentId(m[0]),
   },
   {
     type: 'bank_card',
+    needs: /[0-9]{16}/,
     pattern: '(?<![0-9A-Za-z])[0-9]{12,15}([0-9]{4})(?![0-9A-Za-z])',
     replacement: ['************', 1],
     accept: (m) => isValidBankCard(m[0]),
   },
   {
     type: 'cn_mobile',
+    needs: /1[3-9][0-9]/,
     pattern: '(?<![0-9+])(([+]?86)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
     replacement: [1, '****', 3],
     accept: (m) => isValidMobile(m[0]),
   },
   {
     type: 'cn_mobile',
+    needs: /1[3-9][0-9]/,
     pattern: '(?<![0-9])(1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
     replacement: [1, '-****-', 2],
     accept: (m) => isValidMobile(m[0]),
   },
   {
     type: 'cn_landline',
+    needs: /0[1-9][0-9]/,
     pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?-?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
     replacement: [1, '-******', 2],
     accept: (m) => isValidLandline(m[0]),
@@ -88,6 +97,7 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'person_name',
     // Up to three characters after the surname: compound surnames (欧阳娜娜) are masked whole.
+    needs: new RegExp(CONTEXT),
     pattern: `${CONTEXT}([：:为是]?)(${SURNAME_CLASS})${GIVEN}{1,3}`,
     replacement: [1, 2, 3, '**'],
     accept: (m) => {
@@ -98,12 +108,14 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   },
   {
     type: 'person_name',
+    needs: /先生|女士/,
     pattern: `(${SURNAME_CLASS})${GIVEN}{0,2}(先生|女士)`,
     replacement: [1, '**', 3],
     accept: (m) => m[0].length <= 5,
   },
   {
     type: 'address',
+    needs: /[区县市旗镇乡][^0-9]*[0-9]+[号栋幢室弄组]/,
     pattern: `${ADMIN}${ROAD}([0-9]{1,5})(号|栋|幢|室|弄|组)([0-9]{1,5}(号|栋|幢|室|弄|组|单元|楼|层))*`,
     replacement: [1, '****'],
     accept: (m) => addressStrength(m[0]) >= 1,
@@ -122,31 +134,33 @@ export interface Entity {
 
 /**
  * The entities in a text: every match of a span definition that its validator accepts, in text
- * order per definition. Definitions later in the table see the text as the earlier ones matched
- * it (an ID number is not also read as a bank card).
+ * order per definition. A match overlapping an entity of an earlier definition is skipped (an ID
+ * number is not also read as a bank card).
  */
 export function findEntities(text: string): Entity[] {
   const out: Entity[] = [];
   if (!MAYBE.test(text)) return out;
-  let working = text;
   for (const { d, re } of COMPILED) {
+    if (!d.needs.test(text)) continue;
     re.lastIndex = 0;
-    const found: Entity[] = [];
-    for (let m = re.exec(working); m !== null; m = re.exec(working)) {
-      if (d.accept(m)) found.push({ type: d.type, start: m.index, end: m.index + m[0].length });
+    const before = out.length;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (before > 0 && overlaps(out, before, start, end)) continue;
+      if (d.accept(m)) out.push({ type: d.type, start, end });
     }
-    if (found.length === 0) continue;
-    out.push(...found);
-    // Blank out what was found so the next definitions do not read it again (same lengths).
-    let next = '';
-    let at = 0;
-    for (const e of found) {
-      next += working.slice(at, e.start) + '\u0000'.repeat(e.end - e.start);
-      at = e.end;
-    }
-    working = next + working.slice(at);
   }
   return out;
+}
+
+/** Whether [start, end) overlaps any of the first `count` entities. */
+function overlaps(entities: readonly Entity[], count: number, start: number, end: number): boolean {
+  for (let i = 0; i < count; i++) {
+    const e = entities[i]!;
+    if (start < e.end && e.start < end) return true;
+  }
+  return false;
 }
 
 /** Entities per type in a text. */
