@@ -135,6 +135,16 @@ export const ERRORS = {
   },
   RATE_LIMITED: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
   QUOTA_EXCEEDED: { status: 429, zh: '今日行数配额已用完', en: "Today's row quota is used up" },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    zh: '无法按请求的格式作答',
+    en: 'The answer cannot be given in the requested form',
+  },
+  RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    zh: '请求的行范围超出结果',
+    en: 'The requested range is past the end of the result',
+  },
   NO_DATA_VERSION: {
     status: 409,
     zh: '该资源还没有可用的数据版本',

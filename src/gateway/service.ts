@@ -8,15 +8,9 @@ import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { DataType } from '../core/tables.ts';
 import { guardGatewayCall } from '../monitor/service.ts';
-import {
-  checkFilter,
-  compileFilter,
-  type Filter,
-  type FilterField,
-  fieldsOf,
-  parseQueryFilters,
-} from '../rules/filters.ts';
+import { checkFilter, compileFilter, type Filter, type FilterField, fieldsOf } from '../rules/filters.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
+import type { OrderTerm, SelectItem } from '../rules/postgrest.ts';
 import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sharing/service.ts';
 
 /**
@@ -29,7 +23,7 @@ import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sh
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
-interface Granted {
+export interface Granted {
   contract: ContractRow;
   table: string;
   /** Granted fields that exist in the served version, with their mask rule. */
@@ -257,30 +251,28 @@ function usable(granted: Granted, name: string, where: string) {
   return field;
 }
 
-function selected(granted: Granted, select: string | undefined) {
-  if (!select) return granted.fields;
-  const names = select
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return names.map((name) => {
-    const field = granted.fields.find((f) => f.name === name);
-    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: 'select', name });
-    return field;
-  });
-}
-
 function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
   if (field.mask === 'none') return sql`${sql.ref(field.name)}`;
   return maskSql(field.mask, field.name, { pseudonymKey: granted.pseudonymKey });
 }
 
+/**
+ * A read, already parsed and checked against the granted fields by `src/rules/postgrest.ts`
+ * (select on granted fields, filter and order on fields served raw).
+ */
 export interface RowsQuery {
-  select?: string | undefined;
-  order?: string | undefined;
+  select: SelectItem[];
+  filter: Filter | null;
+  order: OrderTerm[];
+  /** Capped at MAX_PAGE (as PostgREST's db-max-rows); DEFAULT_PAGE when absent. */
   limit?: number | undefined;
+  /** Rows to skip: PostgREST's `offset` / `Range`; not with a cursor. */
+  offset?: number | undefined;
   cursor?: string | undefined;
-  filters: Record<string, string>;
+  /** Also count every row the contract's and the query's filters admit. */
+  count?: boolean | undefined;
+  /** Fetch no rows (HEAD): only the count, which takes no row quota. */
+  head?: boolean | undefined;
 }
 
 function decodeCursor(cursor: string | undefined): { after?: number; offset?: number } {
@@ -291,59 +283,74 @@ function decodeCursor(cursor: string | undefined): { after?: number; offset?: nu
 }
 
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
-  const fields = selected(granted, query.select);
-  for (const name of Object.keys(query.filters)) usable(granted, name, name);
-  const userFilter = parseQueryFilters(
-    query.filters,
-    granted.fields.filter((f) => f.mask === 'none'),
-  );
-  const order = (query.order ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((term) => {
-      const [name, direction = 'asc'] = term.split('.');
-      if (direction !== 'asc' && direction !== 'desc')
-        throw new AppError('VALIDATION_FAILED', { field: 'order', value: term });
-      usable(granted, name!, 'order');
-      return { name: name!, direction };
-    });
+  const fields = query.select.map((s) => ({
+    ...granted.fields.find((f) => f.name === s.field)!,
+    alias: s.alias,
+  }));
+  const userFilter = query.filter;
+  for (const name of fieldsOf(userFilter)) usable(granted, name, 'filter');
+  const order = query.order.map((o) => {
+    usable(granted, o.field, 'order');
+    return o;
+  });
   const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+  if (query.cursor && query.offset)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'offset' },
+      { zh: '不能与 cursor 同用', en: 'not with a cursor' },
+    );
   const cursor = decodeCursor(query.cursor);
   await countRequest(ctx, granted.contract);
-  const reservation = await reserveRows(ctx, granted.contract, limit);
   const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
   const conditions: RawBuilder<boolean>[] = [];
   if (rowFilter) conditions.push(compileFilter(rowFilter));
   if (userFilter) conditions.push(compileFilter(userFilter));
+  const table = sql.table(`${DATASET_SCHEMA}.${granted.table}`);
+  const total = query.count
+    ? Number(
+        (
+          await sql<{ n: string }>`SELECT count(*) AS n FROM ${table} ${
+            conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``
+          }`.execute(ctx.db)
+        ).rows[0]?.n ?? 0,
+      )
+    : null;
   if (cursor.after !== undefined && order.length === 0)
     conditions.push(sql<boolean>`${sql.ref(ROW_ORDINAL)} > ${cursor.after}`);
   const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
   const orderBy = sql.join([
     ...order.map(
       (o) =>
-        sql`${sql.ref(o.name)} ${sql.raw(o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS LAST')}`,
+        sql`${sql.ref(o.field)} ${sql.raw(o.direction === 'desc' ? 'DESC' : 'ASC')}${sql.raw(
+          o.nulls === 'first' ? ' NULLS FIRST' : o.nulls === 'last' ? ' NULLS LAST' : '',
+        )}`,
     ),
     sql`${sql.ref(ROW_ORDINAL)}`,
   ]);
   const columns = sql.join([
     sql`${sql.ref(ROW_ORDINAL)}`,
-    ...fields.map((f) => sql`${columnExpr(granted, f)} AS ${sql.ref(f.name)}`),
+    ...fields.map((f, i) => sql`${columnExpr(granted, f)} AS ${sql.ref(`c${i}`)}`),
   ]);
-  const offset = order.length > 0 ? (cursor.offset ?? 0) : 0;
+  const offset = cursor.offset ?? (cursor.after === undefined ? (query.offset ?? 0) : 0);
   let rows: Record<string, unknown>[] = [];
-  try {
-    const result = await sql<
-      Record<string, unknown>
-    >`SELECT ${columns} FROM ${sql.table(`${DATASET_SCHEMA}.${granted.table}`)} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}`.execute(
-      ctx.db,
-    );
-    rows = result.rows;
-  } finally {
-    await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
+  let reserved = 0;
+  if (!query.head && limit > 0) {
+    const reservation = await reserveRows(ctx, granted.contract, limit);
+    reserved = reservation.granted;
+    try {
+      const result = await sql<
+        Record<string, unknown>
+      >`SELECT ${columns} FROM ${table} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}`.execute(
+        ctx.db,
+      );
+      rows = result.rows;
+    } finally {
+      await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
+    }
   }
   const last = rows.at(-1);
-  const full = rows.length === reservation.granted && reservation.granted === limit;
+  const full = rows.length === reserved && reserved === limit;
   const nextCursor =
     !full || !last
       ? null
@@ -352,13 +359,19 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
         ).toString('base64url');
   const items = rows.map((row) => {
     const out: Record<string, unknown> = {};
-    for (const f of fields) out[f.name] = row[f.name] ?? null;
+    for (const [i, f] of fields.entries()) out[f.alias] = row[`c${i}`] ?? null;
     return out;
   });
   return {
     items,
     nextCursor,
-    fields: fields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType, mask: f.mask })),
+    /** The first row's position in the whole result, for Content-Range. */
+    offset,
+    /** Rows the filters admit, when asked (`count`). */
+    total,
+    /** Rows a HEAD request would have served (from the count). */
+    wouldServe: query.head && total !== null ? Math.max(0, Math.min(limit, total - offset)) : items.length,
+    fields: fields.map((f) => ({ name: f.alias, label: f.label, dataType: f.dataType, mask: f.mask })),
     filter: userFilter,
   };
 }
