@@ -76,7 +76,7 @@ export function checkFilter(
   const node = filter as Record<string, unknown>;
   if ('not' in node) {
     if (Object.keys(node).length !== 1) throw bad(where, 'not 只含一个条件', 'not takes one filter');
-    return { not: checkFilter(node.not, fields, `${where}.not`, depth + 1, count) };
+    return { not: checkFilter(node.not, fields, `${where}.not`, depth, count) };
   }
   for (const combinator of ['and', 'or'] as const) {
     if (combinator in node) {
@@ -104,6 +104,12 @@ export function checkFilter(
         'is takes null, not_null, true or false',
       );
     }
+    if ((node.value === 'true' || node.value === 'false') && field.dataType !== 'boolean')
+      throw bad(
+        `${where}.value`,
+        'is.true 与 is.false 只用于布尔字段',
+        'is.true and is.false apply to boolean fields',
+      );
     return { field: field.name, op, value: String(node.value) as 'null' };
   }
   if (op === 'in') {
