@@ -104,6 +104,35 @@ export function splitTop(text: string, param: string): string[] {
   return parts;
 }
 
+/**
+ * The items of an `in.(…)` list: split on commas; an item that starts with a double quote runs to
+ * the closing quote (backslash escapes), as PostgREST reads it. Parentheses inside are literal.
+ */
+function splitList(text: string): string[] {
+  const items: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === '"') {
+      let j = i + 1;
+      let value = '';
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\' && j + 1 < text.length) j++;
+        value += text[j++];
+      }
+      if (j < text.length && (text[j + 1] === ',' || j + 1 === text.length)) {
+        items.push(value);
+        i = j + 2;
+        continue;
+      }
+    }
+    const comma = text.indexOf(',', i);
+    const end = comma < 0 ? text.length : comma;
+    items.push(text.slice(i, end).trim());
+    i = end + 1;
+  }
+  return items;
+}
+
 function unquote(value: string): string {
   const trimmed = value.trim();
   if (trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"'))
@@ -126,7 +155,7 @@ function operation(field: string, text: string, param: string, inTree: boolean):
       param,
       `${param}：过滤写法应为 运算符.值，如 eq.西湖区`,
       `${param}: write filters as operator.value, e.g. eq.西湖区`,
-      { value: text },
+      { value: text.slice(0, 100) },
     );
   }
   if (!(READ_OPS as readonly string[]).includes(op)) {
@@ -143,7 +172,7 @@ function operation(field: string, text: string, param: string, inTree: boolean):
   if (op === 'in') {
     const list = /^\(([\s\S]*)\)$/.exec(String(value));
     if (!list) throw grammar(param, `${param}：in 的写法为 in.(a,b)`, `${param}: write in.(a,b)`);
-    value = list[1] === '' ? [] : splitTop(list[1]!, param).map(unquote);
+    value = list[1] === '' ? [] : splitList(list[1]!);
   }
   if (op === 'like' || op === 'ilike') value = String(value).replaceAll('*', '%');
   const predicate = { field, op, value };

@@ -109,7 +109,9 @@ function expectSafe(res: Reply, what: string) {
 }
 
 const gateway = (query: string, token = t.consumerKey) =>
-  timed(() => call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?${query}`, { token }));
+  timed(() =>
+    call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?format=page&${query}`, { token }),
+  );
 
 async function databaseShape() {
   const { rows } = await sql<{ schemaname: string; n: number }>`
