@@ -193,30 +193,28 @@ async function reserveRows(
 ): Promise<{ granted: number; day: string }> {
   const { day, nextDay } = buckets();
   const quota = Number(contract.quota_rows_per_day);
-  const granted = await ctx.db.transaction().execute(async (tx) => {
-    await tx
+  // One statement: the subquery locks today's counter row (waiting for, then reading, the latest
+  // version when another request holds it), the update adds what it could take. No transaction
+  // round trips, and the row lock is held for this statement only.
+  const take = async () =>
+    (
+      await sql<{ take: string }>`UPDATE contract_usage AS u SET rows = u.rows + t.take
+        FROM (SELECT least(${wanted}::bigint, greatest(0, ${quota}::bigint - rows)) AS take
+              FROM contract_usage WHERE contract_id = ${contract.id} AND bucket = ${day} FOR UPDATE) AS t
+        WHERE u.contract_id = ${contract.id} AND u.bucket = ${day}
+        RETURNING t.take`.execute(ctx.db)
+    ).rows[0];
+  let row = await take();
+  if (!row) {
+    // The first request of the day makes the counter.
+    await ctx.db
       .insertInto('contract_usage')
       .values({ contract_id: contract.id, bucket: day })
       .onConflict((oc) => oc.columns(['contract_id', 'bucket']).doNothing())
       .execute();
-    const current = await tx
-      .selectFrom('contract_usage')
-      .select('rows')
-      .where('contract_id', '=', contract.id)
-      .where('bucket', '=', day)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const take = Math.max(0, Math.min(wanted, quota - Number(current.rows)));
-    if (take > 0) {
-      await tx
-        .updateTable('contract_usage')
-        .set({ rows: sql`rows + ${take}` })
-        .where('contract_id', '=', contract.id)
-        .where('bucket', '=', day)
-        .execute();
-    }
-    return take;
-  });
+    row = await take();
+  }
+  const granted = Number(row?.take ?? 0);
   if (granted === 0)
     throw new AppError('QUOTA_EXCEEDED', { quotaRowsPerDay: quota, resetAt: nextDay.toISOString() });
   return { granted, day };
@@ -230,6 +228,7 @@ async function settleRows(
   used: number,
   bytes: number,
 ) {
+  if (reserved === used && bytes === 0) return; // nothing to give back
   await ctx.db
     .updateTable('contract_usage')
     .set({ rows: sql`rows - ${reserved - used}`, bytes: sql`bytes + ${bytes}` })
