@@ -183,6 +183,55 @@ async function countRequest(ctx: Ctx, contract: ContractRow): Promise<void> {
 }
 
 /**
+ * countRequest and reserveRows in one statement, one round trip and one commit: the minute counter
+ * goes up; when it is within the rate limit, up to `wanted` rows of today's quota are taken (the
+ * day's counter row locked for this statement only). The counters' commit does not wait for the
+ * WAL flush (`synchronous_commit` off for this transaction only): a database crash may forget the
+ * last fraction of a second of counts — a few rows of quota — never a served row's audit entry,
+ * which commits durably.
+ */
+async function countAndReserve(
+  ctx: Ctx,
+  contract: ContractRow,
+  wanted: number,
+): Promise<{ granted: number; day: string }> {
+  const { minute, nextMinute, day } = buckets();
+  const quota = Number(contract.quota_rows_per_day);
+  const row = (
+    await sql<{ requests: string; take: string | null }>`WITH relaxed AS (
+        SELECT set_config('synchronous_commit', 'off', true) AS v),
+      m AS (
+        INSERT INTO contract_usage (contract_id, bucket, requests) VALUES (${contract.id}, ${minute}, 1)
+        ON CONFLICT (contract_id, bucket) DO UPDATE SET requests = contract_usage.requests + 1
+        RETURNING requests),
+      t AS (
+        SELECT least(${wanted}::bigint, greatest(0, ${quota}::bigint - rows)) AS take FROM contract_usage
+        WHERE contract_id = ${contract.id} AND bucket = ${day}
+          AND (SELECT requests FROM m) <= ${contract.rate_limit_per_minute} FOR UPDATE),
+      d AS (
+        UPDATE contract_usage AS u SET rows = u.rows + t.take FROM t
+        WHERE u.contract_id = ${contract.id} AND u.bucket = ${day} RETURNING t.take)
+      SELECT (SELECT requests FROM m) AS requests, (SELECT take FROM d) AS take,
+        (SELECT v FROM relaxed) AS relaxed`.execute(ctx.db)
+  ).rows[0]!;
+  if (Number(row.requests) > contract.rate_limit_per_minute) {
+    throw new AppError('RATE_LIMITED', {
+      limitPerMinute: contract.rate_limit_per_minute,
+      resetAt: nextMinute.toISOString(),
+    });
+  }
+  // No counter for today yet (the day's first request): make it and reserve.
+  if (row.take === null) return reserveRows(ctx, contract, wanted);
+  const granted = Number(row.take);
+  if (granted === 0)
+    throw new AppError('QUOTA_EXCEEDED', {
+      quotaRowsPerDay: quota,
+      resetAt: buckets().nextDay.toISOString(),
+    });
+  return { granted, day };
+}
+
+/**
  * Reserves up to `wanted` rows of today's quota atomically (so two nodes cannot both spend the
  * last rows); the caller gives back what it did not use.
  */
@@ -300,7 +349,10 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
       { zh: '不能与 cursor 同用', en: 'not with a cursor' },
     );
   const cursor = decodeCursor(query.cursor);
-  await countRequest(ctx, granted.contract);
+  const fetching = !query.head && limit > 0;
+  // Rate limit and row quota in one statement when rows are fetched; only the rate limit otherwise.
+  const reservation = fetching ? await countAndReserve(ctx, granted.contract, limit) : null;
+  if (!reservation) await countRequest(ctx, granted.contract);
   const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
   const conditions: RawBuilder<boolean>[] = [];
   if (rowFilter) conditions.push(compileFilter(rowFilter));
@@ -334,8 +386,7 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   const offset = cursor.offset ?? (cursor.after === undefined ? (query.offset ?? 0) : 0);
   let rows: Record<string, unknown>[] = [];
   let reserved = 0;
-  if (!query.head && limit > 0) {
-    const reservation = await reserveRows(ctx, granted.contract, limit);
+  if (reservation) {
     reserved = reservation.granted;
     try {
       const result = await sql<
