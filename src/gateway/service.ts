@@ -11,7 +11,7 @@ import { guardGatewayCall } from '../monitor/service.ts';
 import { checkFilter, compileFilter, type Filter, type FilterField, fieldsOf } from '../rules/filters.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
 import type { OrderTerm, SelectItem } from '../rules/postgrest.ts';
-import { type ContractRow, effectiveState, findContract, ipAllowed } from '../sharing/service.ts';
+import { type ContractRow, effectiveState, ipAllowed } from '../sharing/service.ts';
 
 /**
  * The contract-enforcing gateway. Every request reads the contract afresh from the database (so
@@ -63,6 +63,44 @@ function buckets(now = new Date()) {
   return { minute: `m:${local.slice(0, 16)}`, day: `d:${local.slice(0, 10)}`, nextMinute, nextDay };
 }
 
+/**
+ * A version's table and columns never change once it is ready; the labels are the resource's and
+ * change with it. So this node keeps them by (version, resource updated_at): the contract query
+ * reads both afresh on every request, and a new version or an edited resource misses the cache.
+ */
+const servedCache = new Map<
+  string,
+  { table_name: string; columns: Array<{ name: string; dataType: string }>; labels: Record<string, string> }
+>();
+
+async function servedVersion(
+  ctx: Ctx,
+  versionId: string,
+  resourceId: string,
+  resourceUpdatedAt: Date | null,
+) {
+  const key = `${versionId}|${resourceUpdatedAt?.getTime() ?? ''}`;
+  const cached = servedCache.get(key);
+  if (cached) return cached;
+  const row = await ctx.db
+    .selectFrom('dataset_versions')
+    .select(['dataset_versions.table_name', 'dataset_versions.columns'])
+    .select(() =>
+      ctx.db
+        .selectFrom('resource_fields')
+        .select(sql<Record<string, string>>`coalesce(json_object_agg(name, label), '{}'::json)`.as('labels'))
+        .where('resource_fields.resource_id', '=', resourceId)
+        .as('labels'),
+    )
+    .where('dataset_versions.id', '=', versionId)
+    .executeTakeFirst();
+  if (!row?.table_name || !row.columns) throw new AppError('NO_DATA_VERSION', { resource: resourceId });
+  const value = { table_name: row.table_name, columns: row.columns, labels: row.labels ?? {} };
+  if (servedCache.size > 1000) servedCache.clear();
+  servedCache.set(key, value);
+  return value;
+}
+
 export interface CallRecord {
   operation: 'rows' | 'aggregate';
   contractId: string;
@@ -104,8 +142,26 @@ export async function admit(
   clientIp: string,
 ): Promise<Granted> {
   const principal: Principal = authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
-  const contract = await findContract(ctx.db, contractId);
-  if (!contract) throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
+  // The contract, read afresh on every request, with the id and state of the version it serves
+  // (pinned, or the resource's current one) in the same query.
+  const found = await ctx.db
+    .selectFrom('contracts')
+    .leftJoin('resources', 'resources.id', 'contracts.resource_id')
+    .leftJoin('dataset_versions', (join) =>
+      join.on(
+        sql<boolean>`dataset_versions.id = coalesce(contracts.pinned_version_id, resources.current_version_id)`,
+      ),
+    )
+    .selectAll('contracts')
+    .select([
+      'dataset_versions.id as served_id',
+      'dataset_versions.state as served_state',
+      'resources.updated_at as resource_updated_at',
+    ])
+    .where('contracts.id', '=', contractId)
+    .executeTakeFirst();
+  if (!found) throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
+  const { served_id, served_state, resource_updated_at, ...contract } = found;
   if (contract.consumer_org_id !== principal.orgId)
     throw new AppError('FORBIDDEN', { reason: 'organization' });
   // Emergency stop and the working-hours term, read from the database on every request.
@@ -129,27 +185,9 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
-  // The served version (pinned, or the resource's current one) and the field labels, in one query.
-  const served = await ctx.db
-    .selectFrom('resources')
-    .leftJoin('dataset_versions', (join) =>
-      join.on(
-        sql<boolean>`dataset_versions.id = coalesce(${contract.pinned_version_id}, resources.current_version_id)`,
-      ),
-    )
-    .select(['dataset_versions.table_name', 'dataset_versions.columns', 'dataset_versions.state'])
-    .select((eb) =>
-      eb
-        .selectFrom('resource_fields')
-        .select(sql<Record<string, string>>`coalesce(json_object_agg(name, label), '{}'::json)`.as('labels'))
-        .whereRef('resource_fields.resource_id', '=', 'resources.id')
-        .as('labels'),
-    )
-    .where('resources.id', '=', contract.resource_id)
-    .executeTakeFirst();
-  if (!served?.table_name || served.state !== 'ready' || !served.columns) {
+  if (!served_id || served_state !== 'ready')
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
-  }
+  const served = await servedVersion(ctx, served_id, contract.resource_id, resource_updated_at);
   const labels = served.labels ?? {};
   const fields = served.columns
     .filter((c) => contract.fields.includes(c.name))
