@@ -133,11 +133,13 @@ export function sharingFixture(t: TestApp) {
     return res.json().contractId as string;
   }
 
+  /** The rows endpoint in Shutong's paged envelope ({items, nextCursor, fields}). */
   const rows = (contractId: string, query = '', token = tokens.key) =>
     t.request({
       method: 'GET',
       url: `/v1/gateway/contracts/${contractId}/rows${query ? `?${query}` : ''}`,
       token,
+      headers: { accept: 'application/vnd.shutong.page+json' },
     });
 
   return { tokens, call, login, resource, application, apply, contractFor, rows };

@@ -160,6 +160,16 @@ export const ERRORS = {
     zh: '该协议只允许运行已批准的查询模板',
     en: 'The contract allows only its approved query templates',
   },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    zh: '无法按请求的格式作答',
+    en: 'The answer cannot be given in the requested form',
+  },
+  RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    zh: '请求的行范围超出结果',
+    en: 'The requested range is past the end of the result',
+  },
   NO_DATA_VERSION: {
     status: 409,
     zh: '该资源还没有可用的数据版本',

@@ -32,7 +32,7 @@ import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
 import * as store from './dp-store.ts';
-import { admit, countRequest } from './service.ts';
+import { admit } from './service.ts';
 
 /**
  * Differential privacy as the way personal data is aggregated (issue 14). A release: admit the
@@ -409,7 +409,7 @@ export async function aggregate(
     clientIp,
     options.template !== undefined,
   );
-  await countRequest(ctx, granted.contract);
+  // The rate limit was counted at admission (every call counts, refused or not).
   const { budget, bucket } = await budgetState(ctx, contractId);
   const cost = toDecimal(plan.rho, 15);
   const releaseId = newId('dpr');

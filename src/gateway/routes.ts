@@ -3,23 +3,31 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
-import { FILTER_OPS } from '../rules/filters.ts';
+import {
+  contentRange,
+  parseRange,
+  parseRead,
+  preferredCount,
+  READ_OPS,
+  rangeStatus,
+  requestedWindow,
+} from '../rules/postgrest.ts';
+import {
+  answerKind,
+  contractOpenApi,
+  notExactlyOne,
+  OBJECT_TYPE,
+  PAGE_TYPE,
+  setContentRange,
+  withPostgrestFields,
+} from './postgrest.ts';
 import * as gateway from './service.ts';
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 const access = { roles: 'any', scope: 'gateway' } as const;
 const tags = ['gateway'];
 const ContractParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const RESERVED = new Set(['select', 'order', 'limit', 'cursor', 'format']);
-
-function formatOf(req: FastifyRequest, format: string | undefined): 'json' | 'csv' | 'ndjson' {
-  if (format === 'csv' || format === 'ndjson' || format === 'json') return format;
-  if (format !== undefined) throw new AppError('VALIDATION_FAILED', { field: 'format', value: format });
-  const accept = req.headers.accept ?? '';
-  if (accept.includes('text/csv')) return 'csv';
-  if (accept.includes('application/x-ndjson')) return 'ndjson';
-  return 'json';
-}
-
 /** Runs a gateway call, recording it in the audit log whether it is served or refused. */
 async function recorded<T>(
   req: FastifyRequest,
@@ -53,70 +61,155 @@ function rateHeaders(reply: FastifyReply, error: unknown) {
 }
 
 export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // PostgREST clients read `code`, `message`, `details` and `hint` at the top of an error body.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode < 400 || !req.url.startsWith('/v1/gateway/contracts/')) return payload;
+    return withPostgrestFields(payload);
+  });
+
   app.get(
-    '/v1/gateway/contracts/:id/rows',
+    '/v1/gateway/contracts/:id/',
     {
       config: { access },
       schema: {
         tags,
-        summary: '按协议查询明细 / Query rows under a contract',
+        summary: '协议的 OpenAPI 描述 / OpenAPI description of a contract',
         description:
-          'PostgREST-style: `select=a,b`, filters `field=op.value` with op one of ' +
-          `${FILTER_OPS.join(', ')} (in.(a,b), like.张*, is.null), \`order=a.desc,b\`, \`limit\` (≤ ${gateway.MAX_PAGE}), ` +
-          '`cursor` (signed, bound to contract, query and version). JSON by default; CSV or NDJSON (streamed) by ' +
-          '`Accept` or `format=`. Masked and ungranted fields cannot be filtered or ordered by. Rows come in a ' +
-          'per-contract keyed order, not file order. Fields re-graded since approval are served under the stricter ' +
-          'mask (core ones not at all) and named in `x-changed-fields` / `changedFields`.',
+          'The fields the contract grants, their types, masks and the filter operators allowed on each, ' +
+          'as OpenAPI 3.0 for generators and tools (PostgREST serves the same at its root).',
         params: ContractParams,
-        querystring: Type.Object(
-          {
-            select: Type.Optional(Type.String({ maxLength: 2000 })),
-            order: Type.Optional(Type.String({ maxLength: 500 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: gateway.MAX_PAGE })),
-            cursor: Type.Optional(Type.String({ maxLength: 300 })),
-            format: Type.Optional(Type.String({ maxLength: 10 })),
-          },
-          { additionalProperties: Type.String({ maxLength: 2000 }) },
-        ),
       },
     },
-    async (req, reply) => {
-      const { select, order, limit, cursor, format, ...rest } = req.query as Record<
-        string,
-        string | undefined
-      > & { limit?: number };
-      const filters = Object.fromEntries(
-        Object.entries(rest).filter(([k, v]) => !RESERVED.has(k) && typeof v === 'string'),
-      ) as Record<string, string>;
+    async (req) => {
+      let granted: gateway.Granted;
       try {
-        return await recorded(req, 'rows', req.params.id, async (started) => {
-          const kind = formatOf(req, format);
-          const granted = await gateway.admit(req.ctx, req.params.id, 'rows', req.ip);
-          const result = await gateway.queryRows(req.ctx, granted, { select, order, limit, cursor, filters });
+        granted = await gateway.admit(req.ctx, req.params.id, 'rows', req.ip);
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== 'OPERATION_NOT_ALLOWED') throw error;
+        granted = await gateway.admit(req.ctx, req.params.id, 'aggregate', req.ip);
+      }
+      return contractOpenApi(granted, `/v1/gateway/contracts/${req.params.id}`);
+    },
+  );
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/v1/gateway/contracts/:id/rows',
+    config: { access },
+    schema: {
+      tags,
+      summary: '按协议查询明细 / Query rows under a contract',
+      description:
+        "PostgREST's read dialect within the contract: `select=a,alias:b,*`; filters `field=[not.]op.value` " +
+        `(repeatable) with op one of ${READ_OPS.join(', ')} (in.(a,b), like.张*, ilike.*abc*, is.null|not_null|true|false); ` +
+        '`or=(a.eq.1,and(b.gt.2,c.is.null))`, `and=(…)`, `not.or=(…)`; `order=a.desc.nullslast,b`; `limit` ' +
+        `(≤ ${gateway.MAX_PAGE}), \`offset\`, \`Range: 0-9\` (answered with \`Content-Range\`, 206 when partial), ` +
+        '`Prefer: count=exact|planned|estimated`, HEAD. A bare JSON array by default; one object with ' +
+        `\`Accept: ${OBJECT_TYPE}\` (406 unless exactly one row); the paged envelope {items, nextCursor, fields} ` +
+        `with \`Accept: ${PAGE_TYPE}\` (\`cursor\` paging); CSV or NDJSON (streamed) by \`Accept\` or \`format=\`. ` +
+        'Masked and ungranted fields cannot be filtered or ordered by. `cursor` is signed and bound to the ' +
+        'contract, the query and the version. Rows come in a per-contract keyed order, not file order. Fields ' +
+        're-graded since approval are served under the stricter mask (core ones not at all) and named in ' +
+        '`x-changed-fields` / `changedFields`.',
+      params: ContractParams,
+      querystring: Type.Object(
+        {
+          select: Type.Optional(Type.String({ maxLength: 2000 })),
+          order: Type.Optional(Type.String({ maxLength: 500 })),
+          limit: Type.Optional(Type.String({ maxLength: 10 })),
+          offset: Type.Optional(Type.String({ maxLength: 10 })),
+          cursor: Type.Optional(Type.String({ maxLength: 300 })),
+          format: Type.Optional(Type.String({ maxLength: 10 })),
+        },
+        {
+          additionalProperties: Type.Union([
+            Type.String({ maxLength: 2000 }),
+            Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 20 }),
+          ]),
+        },
+      ),
+    },
+    handler: async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      const head = req.method === 'HEAD';
+      try {
+        return await recorded(req, 'rows', id, async (started) => {
+          const search = req.url.indexOf('?');
+          const params = [...new URLSearchParams(search < 0 ? '' : req.url.slice(search + 1))];
+          const granted = await gateway.admit(req.ctx, id, 'rows', req.ip);
+          const read = parseRead(params, granted);
+          const kind = answerKind(req, read.format);
+          const range = parseRange(header(req.headers.range), header(req.headers['range-unit']));
+          const window = requestedWindow(read, range);
+          const wantCount = preferredCount(header(req.headers.prefer)) !== null;
+          // One object needs exactly one row: two are enough to tell, and take no more of the quota.
+          const limit =
+            kind === 'object'
+              ? Math.min(window.limit ?? 2, 2)
+              : (window.limit ?? (kind === 'page' ? undefined : gateway.MAX_PAGE));
+          const result = await gateway.queryRows(req.ctx, granted, {
+            select: read.select,
+            filter: read.filter,
+            order: read.order,
+            limit,
+            offset: window.offset,
+            cursor: read.cursor,
+            count: wantCount || head,
+            head,
+          });
           changedHeader(reply, result.changedFields);
+          const served = head ? result.wouldServe : result.items.length;
+          const total = wantCount ? result.total : null;
+          const status = rangeStatus(result.offset, served, total);
+          setContentRange(reply, contentRange(result.offset, served, total));
+          if (status === 416) {
+            throw new AppError('RANGE_NOT_SATISFIABLE', {
+              pgrst: 'PGRST103',
+              offset: result.offset,
+              total,
+              pgrstDetails: `An offset of ${result.offset} was requested, but there are only ${total} rows.`,
+            });
+          }
+          if (kind === 'object' && !head && result.items.length !== 1)
+            throw notExactlyOne(result.items.length);
+          if (result.nextCursor) reply.header('x-next-cursor', result.nextCursor);
+          reply.status(status);
           const names = result.fields.map((f) => f.name);
           const record = (bytes: number) =>
             gateway.recordCall(req.ctx, {
               operation: 'rows',
-              contractId: req.params.id,
-              fields: names,
+              contractId: id,
+              fields: read.select.map((s) => s.field),
               filter: result.filter,
               rows: result.items.length,
               bytes,
               outcome: 'ok',
               started,
             });
-          if (kind === 'json') {
-            const body = JSON.stringify({
-              items: result.items,
-              nextCursor: result.nextCursor,
-              fields: result.fields,
-              ...(result.changedFields.length > 0 ? { changedFields: result.changedFields } : {}),
-            });
+          if (kind === 'array' || kind === 'object' || kind === 'page') {
+            const type = kind === 'object' ? OBJECT_TYPE : kind === 'page' ? PAGE_TYPE : 'application/json';
+            const body = head
+              ? ''
+              : JSON.stringify(
+                  kind === 'array'
+                    ? result.items
+                    : kind === 'object'
+                      ? result.items[0]
+                      : {
+                          items: result.items,
+                          nextCursor: result.nextCursor,
+                          fields: result.fields,
+                          ...(result.changedFields.length > 0 ? { changedFields: result.changedFields } : {}),
+                        },
+                );
             await record(Buffer.byteLength(body));
-            return reply.type('application/json; charset=utf-8').send(body);
+            return reply.type(`${type}; charset=utf-8`).send(body);
           }
-          if (result.nextCursor) reply.header('x-next-cursor', result.nextCursor);
+          const type = kind === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+          if (head) {
+            await record(0);
+            return reply.type(type).send('');
+          }
           let bytes = 0;
           const lines = function* () {
             if (kind === 'csv') yield `\ufeff${names.map(gateway.csvCell).join(',')}\r\n`;
@@ -135,16 +228,14 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
             })(),
           );
           stream.on('end', () => void record(bytes).catch(() => {}));
-          return reply
-            .type(kind === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-            .send(stream);
+          return reply.type(type).send(stream);
         });
       } catch (error) {
         rateHeaders(reply, error);
         throw error;
       }
     },
-  );
+  });
 
   app.post(
     '/v1/gateway/contracts/:id/aggregate',

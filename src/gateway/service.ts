@@ -9,21 +9,14 @@ import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { DataType, ReviewFlag } from '../core/tables.ts';
 import { guardGatewayCall } from '../monitor/service.ts';
-import {
-  checkFilter,
-  compileFilter,
-  type Filter,
-  type FilterField,
-  fieldsOf,
-  parseQueryFilters,
-} from '../rules/filters.ts';
+import { checkFilter, compileFilter, type Filter, type FilterField, fieldsOf } from '../rules/filters.ts';
 import { isGrade } from '../rules/grades.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
+import type { OrderTerm, SelectItem } from '../rules/postgrest.ts';
 import {
   type ContractRow,
   effectiveMask,
   effectiveState,
-  findContract,
   flagContractForReview,
   ipAllowed,
 } from '../sharing/service.ts';
@@ -39,7 +32,7 @@ import { assertExactAggregateAllowed } from './dp.ts';
 export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
-interface Granted {
+export interface Granted {
   contract: ContractRow;
   table: string;
   versionId: string;
@@ -75,6 +68,47 @@ function buckets(now = new Date()) {
   const nextMinute = new Date(Math.floor(now.getTime() / 60_000) * 60_000 + 60_000);
   const nextDay = new Date(Date.parse(`${local.slice(0, 10)}T00:00:00+08:00`) + 86_400_000);
   return { minute: `m:${local.slice(0, 16)}`, day: `d:${local.slice(0, 10)}`, nextMinute, nextDay };
+}
+
+/**
+ * A version's table and columns never change once it is ready, so this node keeps them by version
+ * id. The fields' labels, grades and detectors are read afresh on every request: a re-graded field
+ * must be served under its stricter mask from the next request on, on every node.
+ */
+const versionShapes = new Map<
+  string,
+  { table_name: string; columns: Array<{ name: string; dataType: string }> }
+>();
+
+type FieldFacts = Record<string, { label: string; grade: string; detector: string | null }>;
+
+async function servedVersion(ctx: Ctx, versionId: string, resourceId: string) {
+  const labelsQuery = ctx.db
+    .selectFrom('resource_fields')
+    .select(
+      sql<FieldFacts>`coalesce(json_object_agg(name, json_build_object('label', label, 'grade', grade, 'detector', detector)), '{}'::json)`.as(
+        'labels',
+      ),
+    )
+    .where('resource_fields.resource_id', '=', resourceId);
+  let shape = versionShapes.get(versionId);
+  let labels: FieldFacts;
+  if (shape) {
+    labels = (await labelsQuery.executeTakeFirst())?.labels ?? {};
+  } else {
+    const row = await ctx.db
+      .selectFrom('dataset_versions')
+      .select(['dataset_versions.table_name', 'dataset_versions.columns'])
+      .select(() => labelsQuery.as('labels'))
+      .where('dataset_versions.id', '=', versionId)
+      .executeTakeFirst();
+    if (!row?.table_name || !row.columns) throw new AppError('NO_DATA_VERSION', { resource: resourceId });
+    shape = { table_name: row.table_name, columns: row.columns };
+    if (versionShapes.size > 1000) versionShapes.clear();
+    versionShapes.set(versionId, shape);
+    labels = row.labels ?? {};
+  }
+  return { version_id: versionId, ...shape, labels };
 }
 
 export interface CallRecord {
@@ -118,10 +152,24 @@ export async function admit(
   clientIp: string,
 ): Promise<Granted> {
   const principal: Principal = authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
-  const contract = await findContract(ctx.db, contractId);
+  // The contract, read afresh on every request, with the id and state of the version it serves
+  // (pinned, or the resource's current one) in the same query.
+  const found = await ctx.db
+    .selectFrom('contracts')
+    .leftJoin('resources', 'resources.id', 'contracts.resource_id')
+    .leftJoin('dataset_versions', (join) =>
+      join.on(
+        sql<boolean>`dataset_versions.id = coalesce(contracts.pinned_version_id, resources.current_version_id)`,
+      ),
+    )
+    .selectAll('contracts')
+    .select(['dataset_versions.id as served_id', 'dataset_versions.state as served_state'])
+    .where('contracts.id', '=', contractId)
+    .executeTakeFirst();
   // Another organization's contract is answered exactly like a missing one: ids cannot be probed.
-  if (!contract || contract.consumer_org_id !== principal.orgId)
+  if (!found || found.consumer_org_id !== principal.orgId)
     throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
+  const { served_id, served_state, ...contract } = found;
   // Every call the consumer makes on its contract counts against the rate limit, refused or not:
   // refusals must not be a free oracle.
   await countRequest(ctx, contract);
@@ -140,39 +188,9 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
-  // The served version (pinned, or the resource's current one) and the fields' labels and
-  // current grades, in one query.
-  const served = await ctx.db
-    .selectFrom('resources')
-    .leftJoin('dataset_versions', (join) =>
-      join.on(
-        sql<boolean>`dataset_versions.id = coalesce(${contract.pinned_version_id}, resources.current_version_id)`,
-      ),
-    )
-    .select([
-      'dataset_versions.id as version_id',
-      'dataset_versions.table_name',
-      'dataset_versions.columns',
-      'dataset_versions.state',
-    ])
-    .select((eb) =>
-      eb
-        .selectFrom('resource_fields')
-        .select(
-          sql<
-            Record<string, { label: string; grade: string; detector: string | null }>
-          >`coalesce(json_object_agg(name, json_build_object('label', label, 'grade', grade, 'detector', detector)), '{}'::json)`.as(
-            'labels',
-          ),
-        )
-        .whereRef('resource_fields.resource_id', '=', 'resources.id')
-        .as('labels'),
-    )
-    .where('resources.id', '=', contract.resource_id)
-    .executeTakeFirst();
-  if (!served?.table_name || !served.version_id || served.state !== 'ready' || !served.columns) {
+  if (!served_id || served_state !== 'ready')
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
-  }
+  const served = await servedVersion(ctx, served_id, contract.resource_id);
   const labels = served.labels ?? {};
   const atGrant = contract.granted_grades ?? {};
   const fields: Granted['fields'] = [];
@@ -239,30 +257,28 @@ async function reserveRows(
 ): Promise<{ granted: number; day: string }> {
   const { day, nextDay } = buckets();
   const quota = Number(contract.quota_rows_per_day);
-  const granted = await ctx.db.transaction().execute(async (tx) => {
-    await tx
+  // One statement: the subquery locks today's counter row (waiting for, then reading, the latest
+  // version when another request holds it), the update adds what it could take. No transaction
+  // round trips, and the row lock is held for this statement only.
+  const take = async () =>
+    (
+      await sql<{ take: string }>`UPDATE contract_usage AS u SET rows = u.rows + t.take
+        FROM (SELECT least(${wanted}::bigint, greatest(0, ${quota}::bigint - rows)) AS take
+              FROM contract_usage WHERE contract_id = ${contract.id} AND bucket = ${day} FOR UPDATE) AS t
+        WHERE u.contract_id = ${contract.id} AND u.bucket = ${day}
+        RETURNING t.take`.execute(ctx.db)
+    ).rows[0];
+  let row = await take();
+  if (!row) {
+    // The first request of the day makes the counter.
+    await ctx.db
       .insertInto('contract_usage')
       .values({ contract_id: contract.id, bucket: day })
       .onConflict((oc) => oc.columns(['contract_id', 'bucket']).doNothing())
       .execute();
-    const current = await tx
-      .selectFrom('contract_usage')
-      .select('rows')
-      .where('contract_id', '=', contract.id)
-      .where('bucket', '=', day)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const take = Math.max(0, Math.min(wanted, quota - Number(current.rows)));
-    if (take > 0) {
-      await tx
-        .updateTable('contract_usage')
-        .set({ rows: sql`rows + ${take}` })
-        .where('contract_id', '=', contract.id)
-        .where('bucket', '=', day)
-        .execute();
-    }
-    return take;
-  });
+    row = await take();
+  }
+  const granted = Number(row?.take ?? 0);
   if (granted === 0)
     throw new AppError('QUOTA_EXCEEDED', { quotaRowsPerDay: quota, resetAt: nextDay.toISOString() });
   return { granted, day };
@@ -276,6 +292,7 @@ async function settleRows(
   used: number,
   bytes: number,
 ) {
+  if (reserved === used && bytes === 0) return; // nothing to give back
   await ctx.db
     .updateTable('contract_usage')
     .set({ rows: sql`rows - ${reserved - used}`, bytes: sql`bytes + ${bytes}` })
@@ -309,31 +326,28 @@ function usable(granted: Granted, name: string, where: string) {
   return field;
 }
 
-function selected(granted: Granted, select: string | undefined) {
-  if (!select) return granted.fields;
-  const names = select
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return names.map((name) => {
-    refuseWithheld(granted, name, 'select');
-    const field = granted.fields.find((f) => f.name === name);
-    if (!field) throw new AppError('FIELD_NOT_GRANTED', { field: 'select', name });
-    return field;
-  });
-}
-
 function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
   if (field.mask === 'none') return sql`${sql.ref(field.name)}`;
   return maskSql(field.mask, field.name, { pseudonymKey: granted.pseudonymKey });
 }
 
+/**
+ * A read, already parsed and checked against the granted fields by `src/rules/postgrest.ts`
+ * (select on granted fields, filter and order on fields served raw).
+ */
 export interface RowsQuery {
-  select?: string | undefined;
-  order?: string | undefined;
+  select: SelectItem[];
+  filter: Filter | null;
+  order: OrderTerm[];
+  /** Capped at MAX_PAGE (as PostgREST's db-max-rows); DEFAULT_PAGE when absent. */
   limit?: number | undefined;
+  /** Rows to skip: PostgREST's `offset` / `Range`; not with a cursor. */
+  offset?: number | undefined;
   cursor?: string | undefined;
-  filters: Record<string, string>;
+  /** Also count every row the contract's and the query's filters admit. */
+  count?: boolean | undefined;
+  /** Fetch no rows (HEAD): only the count, which takes no row quota. */
+  head?: boolean | undefined;
 }
 
 /**
@@ -380,63 +394,81 @@ function rowKey(granted: Granted): RawBuilder<unknown> {
 }
 
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
-  const fields = selected(granted, query.select);
-  for (const name of Object.keys(query.filters)) usable(granted, name, name);
-  const userFilter = parseQueryFilters(
-    query.filters,
-    granted.fields.filter((f) => f.mask === 'none'),
-  );
-  const order = (query.order ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((term) => {
-      const [name, direction = 'asc', extra] = term.split('.');
-      if ((direction !== 'asc' && direction !== 'desc') || extra !== undefined)
-        throw new AppError('VALIDATION_FAILED', { field: 'order', value: term });
-      usable(granted, name!, 'order');
-      return { name: name!, direction };
-    });
+  for (const s of query.select) refuseWithheld(granted, s.field, 'select');
+  const fields = query.select.map((s) => ({
+    ...granted.fields.find((f) => f.name === s.field)!,
+    alias: s.alias,
+  }));
+  const userFilter = query.filter;
+  for (const name of fieldsOf(userFilter)) usable(granted, name, 'filter');
+  const order = query.order.map((o) => {
+    usable(granted, o.field, 'order');
+    return o;
+  });
   const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+  if (query.cursor && query.offset)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'offset' },
+      { zh: '不能与 cursor 同用', en: 'not with a cursor' },
+    );
+  // A cursor continues exactly the query it came from: same fields, filter and order.
   const binding = JSON.stringify({
-    select: fields.map((f) => f.name),
+    select: query.select.map((s) => [s.field, s.alias]),
     order,
-    filters: Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    filter: userFilter,
   });
   const cursor = decodeCursor(granted, binding, query.cursor);
-  const reservation = await reserveRows(ctx, granted.contract, limit);
+  // The rate limit was counted at admission; here only rows of today's quota are reserved.
+  const reservation = !query.head && limit > 0 ? await reserveRows(ctx, granted.contract, limit) : null;
   const rowFilter = (granted.contract.row_filter ?? null) as Filter | null;
   const conditions: RawBuilder<boolean>[] = [];
   if (rowFilter) conditions.push(compileFilter(rowFilter));
   if (userFilter) conditions.push(compileFilter(userFilter));
+  const table = sql.table(`${DATASET_SCHEMA}.${granted.table}`);
+  const total = query.count
+    ? Number(
+        (
+          await sql<{ n: string }>`SELECT count(*) AS n FROM ${table} ${
+            conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``
+          }`.execute(ctx.db)
+        ).rows[0]?.n ?? 0,
+      )
+    : null;
   if (cursor && 'after' in cursor && order.length === 0)
     conditions.push(sql<boolean>`${rowKey(granted)} > decode(${cursor.after}::text, 'hex')`);
   const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
   const orderBy = sql.join([
     ...order.map(
       (o) =>
-        sql`${sql.ref(o.name)} ${sql.raw(o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS LAST')}`,
+        sql`${sql.ref(o.field)} ${sql.raw(o.direction === 'desc' ? 'DESC' : 'ASC')}${sql.raw(
+          o.nulls === 'first' ? ' NULLS FIRST' : o.nulls === 'last' ? ' NULLS LAST' : '',
+        )}`,
     ),
     sql`_k`,
   ]);
   const columns = sql.join([
     sql`encode(${rowKey(granted)}, 'hex') AS _k`,
-    ...fields.map((f) => sql`${columnExpr(granted, f)} AS ${sql.ref(f.name)}`),
+    ...fields.map((f, i) => sql`${columnExpr(granted, f)} AS ${sql.ref(`c${i}`)}`),
   ]);
-  const offset = order.length > 0 && cursor && 'offset' in cursor ? cursor.offset : 0;
+  const offset = cursor && 'offset' in cursor ? cursor.offset : cursor ? 0 : (query.offset ?? 0);
   let rows: Record<string, unknown>[] = [];
-  try {
-    const result = await sql<
-      Record<string, unknown>
-    >`SELECT ${columns} FROM ${sql.table(`${DATASET_SCHEMA}.${granted.table}`)} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}`.execute(
-      ctx.db,
-    );
-    rows = result.rows;
-  } finally {
-    await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
+  let reserved = 0;
+  if (reservation) {
+    reserved = reservation.granted;
+    try {
+      const result = await sql<
+        Record<string, unknown>
+      >`SELECT ${columns} FROM ${table} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}`.execute(
+        ctx.db,
+      );
+      rows = result.rows;
+    } finally {
+      await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
+    }
   }
   const last = rows.at(-1);
-  const full = rows.length === reservation.granted && reservation.granted === limit;
+  const full = rows.length === reserved && reserved === limit;
   const nextCursor =
     !full || !last
       ? null
@@ -447,13 +479,19 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
         );
   const items = rows.map((row) => {
     const out: Record<string, unknown> = {};
-    for (const f of fields) out[f.name] = row[f.name] ?? null;
+    for (const [i, f] of fields.entries()) out[f.alias] = row[`c${i}`] ?? null;
     return out;
   });
   return {
     items,
     nextCursor,
-    fields: fields.map((f) => ({ name: f.name, label: f.label, dataType: f.dataType, mask: f.mask })),
+    /** The first row's position in the whole result, for Content-Range. */
+    offset,
+    /** Rows the filters admit, when asked (`count`). */
+    total,
+    /** Rows a HEAD request would have served (from the count). */
+    wouldServe: query.head && total !== null ? Math.max(0, Math.min(limit, total - offset)) : items.length,
+    fields: fields.map((f) => ({ name: f.alias, label: f.label, dataType: f.dataType, mask: f.mask })),
     changedFields: granted.changedFields,
     filter: userFilter,
   };

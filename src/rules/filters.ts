@@ -8,7 +8,7 @@ import type { DataType } from '../core/tables.ts';
  * value is converted to the field's type and travels as a bind parameter, and the tree compiles
  * to SQL only here.
  */
-export const FILTER_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'in', 'is'] as const;
+export const FILTER_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'ilike', 'in', 'is'] as const;
 export type FilterOp = (typeof FILTER_OPS)[number];
 type Scalar = string | number | boolean;
 
@@ -16,7 +16,7 @@ export type Predicate =
   | { field: string; op: Exclude<FilterOp, 'in' | 'is'>; value: Scalar }
   | { field: string; op: 'in'; value: Scalar[] }
   | { field: string; op: 'is'; value: 'null' | 'not_null' | 'true' | 'false' };
-export type Filter = Predicate | { and: Filter[] } | { or: Filter[] };
+export type Filter = Predicate | { and: Filter[] } | { or: Filter[] } | { not: Filter };
 
 export interface FilterField {
   name: string;
@@ -107,6 +107,10 @@ export function checkFilter(
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter))
     throw bad(where, '过滤条件格式错误', 'malformed filter');
   const node = filter as Record<string, unknown>;
+  if ('not' in node) {
+    if (Object.keys(node).length !== 1) throw bad(where, 'not 只含一个条件', 'not takes one filter');
+    return { not: checkFilter(node.not, fields, `${where}.not`, depth, count) };
+  }
   for (const combinator of ['and', 'or'] as const) {
     if (combinator in node) {
       const list = node[combinator];
@@ -148,8 +152,8 @@ export function checkFilter(
     }
     return { field: field.name, op, value: node.value.map((v) => typedValue(field, v, `${where}.value`)) };
   }
-  if (op === 'like' && field.dataType !== 'text')
-    throw bad(`${where}.op`, 'like 只用于文本字段', 'like applies to text fields');
+  if ((op === 'like' || op === 'ilike') && field.dataType !== 'text')
+    throw bad(`${where}.op`, `${op} 只用于文本字段`, `${op} applies to text fields`);
   return { field: field.name, op, value: typedValue(field, node.value, `${where}.value`) };
 }
 
@@ -190,10 +194,11 @@ export function fieldsOf(filter: Filter | null): string[] {
   if (!filter) return [];
   if ('and' in filter) return filter.and.flatMap(fieldsOf);
   if ('or' in filter) return filter.or.flatMap(fieldsOf);
+  if ('not' in filter) return fieldsOf(filter.not);
   return [filter.field];
 }
 
-const SQL_OPS: Record<Exclude<FilterOp, 'in' | 'is' | 'like'>, string> = {
+const SQL_OPS: Record<Exclude<FilterOp, 'in' | 'is' | 'like' | 'ilike'>, string> = {
   eq: '=',
   neq: '<>',
   gt: '>',
@@ -206,6 +211,7 @@ const SQL_OPS: Record<Exclude<FilterOp, 'in' | 'is' | 'like'>, string> = {
 export function compileFilter(filter: Filter): RawBuilder<boolean> {
   if ('and' in filter) return sql<boolean>`(${sql.join(filter.and.map(compileFilter), sql` AND `)})`;
   if ('or' in filter) return sql<boolean>`(${sql.join(filter.or.map(compileFilter), sql` OR `)})`;
+  if ('not' in filter) return sql<boolean>`(NOT ${compileFilter(filter.not)})`;
   const column = sql.ref(filter.field);
   switch (filter.op) {
     case 'is':
@@ -219,22 +225,41 @@ export function compileFilter(filter: Filter): RawBuilder<boolean> {
     case 'like':
       // No escape character: a pattern ending in a backslash is a literal backslash, not an error.
       return sql<boolean>`${column} LIKE ${filter.value} ESCAPE ''`;
+    case 'ilike':
+      return sql<boolean>`${column} ILIKE ${filter.value} ESCAPE ''`;
     default:
       return sql<boolean>`${column} ${sql.raw(SQL_OPS[filter.op])} ${filter.value}`;
   }
 }
 
-/** Evaluates the filter on a row in memory: the tests' oracle for what the SQL must return. */
+/**
+ * Evaluates the filter on a row in memory with SQL's three-valued logic (a comparison with NULL is
+ * unknown, and `not` of unknown stays unknown): the tests' oracle for what the SQL must return.
+ */
 export function matches(filter: Filter, row: Record<string, unknown>): boolean {
-  if ('and' in filter) return filter.and.every((f) => matches(f, row));
-  if ('or' in filter) return filter.or.some((f) => matches(f, row));
+  return evaluate(filter, row) === true;
+}
+
+function evaluate(filter: Filter, row: Record<string, unknown>): boolean | null {
+  if ('and' in filter) {
+    const values = filter.and.map((f) => evaluate(f, row));
+    return values.includes(false) ? false : values.includes(null) ? null : true;
+  }
+  if ('or' in filter) {
+    const values = filter.or.map((f) => evaluate(f, row));
+    return values.includes(true) ? true : values.includes(null) ? null : false;
+  }
+  if ('not' in filter) {
+    const value = evaluate(filter.not, row);
+    return value === null ? null : !value;
+  }
   const value = row[filter.field];
   if (filter.op === 'is') {
     if (filter.value === 'null') return value === null || value === undefined;
     if (filter.value === 'not_null') return value !== null && value !== undefined;
     return value === (filter.value === 'true');
   }
-  if (value === null || value === undefined) return false;
+  if (value === null || value === undefined) return null;
   const cmp = (a: unknown, b: unknown) => {
     const x =
       typeof b === 'number' || (typeof a === 'number' && typeof b === 'string') ? Number(a) : String(a);
@@ -244,13 +269,14 @@ export function matches(filter: Filter, row: Record<string, unknown>): boolean {
   switch (filter.op) {
     case 'in':
       return filter.value.some((v) => cmp(value, v) === 0);
-    case 'like': {
+    case 'like':
+    case 'ilike': {
       const pattern = new RegExp(
         `^${String(filter.value)
           .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
           .replaceAll('%', '.*')
           .replaceAll('_', '.')}$`,
-        's',
+        filter.op === 'ilike' ? 'si' : 's',
       );
       return pattern.test(String(value));
     }
@@ -277,6 +303,7 @@ const OP_TEXT: Record<FilterOp, string> = {
   lt: '<',
   lte: '≤',
   like: '匹配',
+  ilike: '匹配（不分大小写）',
   in: '属于',
   is: '为',
 };
@@ -286,6 +313,7 @@ export function describeFilter(filter: Filter | null, fields: readonly FilterFie
   if (!filter) return '全部行 / all rows';
   if ('and' in filter) return filter.and.map((f) => describeFilter(f, fields)).join(' 且 ');
   if ('or' in filter) return `(${filter.or.map((f) => describeFilter(f, fields)).join(' 或 ')})`;
+  if ('not' in filter) return `非 (${describeFilter(filter.not, fields)})`;
   const label = fields.find((f) => f.name === filter.field)?.label ?? filter.field;
   const value = Array.isArray(filter.value) ? `(${filter.value.join(', ')})` : String(filter.value);
   return `${label} ${OP_TEXT[filter.op]} ${value}`;

@@ -641,7 +641,7 @@ describe('the web console', () => {
     await consumer.getByRole('button', { name: '我已保存' }).click();
     await shot(consumer, '21-api-keys');
 
-    const rowsUrl = `${base}/v1/gateway/contracts/${contractId}/rows?limit=10`;
+    const rowsUrl = `${base}/v1/gateway/contracts/${contractId}/rows?limit=10&format=page`;
     const served = await fetch(rowsUrl, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(served.status).toBe(200);
     const body = (await served.json()) as { items: Record<string, string | null>[] };

@@ -81,7 +81,7 @@ async function gatewayRecords() {
   const res = await call(
     node.base,
     'GET',
-    `/v1/gateway/contracts/${contract}/rows?select=record_no&limit=1000`,
+    `/v1/gateway/contracts/${contract}/rows?select=record_no&limit=1000&format=page`,
     {
       token: key,
     },

@@ -109,7 +109,9 @@ function expectSafe(res: Reply, what: string) {
 }
 
 const gateway = (query: string, token = t.consumerKey) =>
-  timed(() => call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?${query}`, { token }));
+  timed(() =>
+    call(node.base, 'GET', `/v1/gateway/contracts/${contract}/rows?format=page&${query}`, { token }),
+  );
 
 async function databaseShape() {
   const { rows } = await sql<{ schemaname: string; n: number }>`
@@ -444,12 +446,13 @@ describe('credentials', () => {
       for (const token of [undefined, 'stk_notarealkey', 'sts_notarealsession', t.revokedKey]) {
         const res = await call(node.base, r.method, r.url, {
           token,
-          ...(r.method === 'GET' ? {} : { json: {} }),
+          ...(r.method === 'GET' || r.method === 'HEAD' ? {} : { json: {} }),
         });
         expect(res.status, `${r.key} with ${token ? token.slice(0, 8) : 'no credential'}: ${res.text}`).toBe(
           401,
         );
-        expect(res.json.error.code).toBe('UNAUTHENTICATED');
+        // A HEAD answer has no body (the gateway's rows endpoint answers HEAD, as PostgREST).
+        if (r.method !== 'HEAD') expect(res.json.error.code).toBe('UNAUTHENTICATED');
         checked++;
       }
     }

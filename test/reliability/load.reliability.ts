@@ -102,30 +102,30 @@ async function gatewayVariants(): Promise<Variant[]> {
   const first = await rows('', '_row', 100);
   return [
     {
-      path: `${base}?limit=50&select=record_no,district,visits`,
+      path: `${base}?format=page&limit=50&select=record_no,district,visits`,
       expected: first
         .slice(0, 50)
         .map(({ record_no, district, visits }) => ({ record_no, district, visits })),
       pick: items,
     },
     {
-      path: `${base}?district=eq.${encodeURIComponent('西湖区')}&limit=20&select=record_no,visits`,
+      path: `${base}?format=page&district=eq.${encodeURIComponent('西湖区')}&limit=20&select=record_no,visits`,
       expected: west.map(({ record_no, visits }) => ({ record_no, visits })),
       pick: items,
     },
     {
-      path: `${base}?visits=gte.90&order=visits.desc&limit=30&select=record_no,visits`,
+      path: `${base}?format=page&visits=gte.90&order=visits.desc&limit=30&select=record_no,visits`,
       expected: busy.map(({ record_no, visits }) => ({ record_no, visits })),
       pick: items,
     },
     {
-      path: `${base}?record_no=in.(ld00000007,ld00004242)&select=record_no,district`,
+      path: `${base}?format=page&record_no=in.(ld00000007,ld00004242)&select=record_no,district`,
       expected: two.map(({ record_no, district }) => ({ record_no, district })),
       pick: items,
     },
     {
       // The masked name: never the raw value, always the same mask of it.
-      path: `${base}?limit=100&select=record_no,name`,
+      path: `${base}?format=page&limit=100&select=record_no,name`,
       expected: first.map((r) => ({ record_no: r.record_no, rawNameHidden: true })),
       pick: (body) =>
         (body.items as Array<{ record_no: string; name: string }>).map((item, i) => ({

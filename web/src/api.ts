@@ -123,7 +123,8 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   }
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';
-  if (type.includes('application/json')) return (await res.json()) as T;
+  // application/json and its +json relatives (the gateway's paged envelope).
+  if (/[/+]json\b/.test(type)) return (await res.json()) as T;
   return (await res.text()) as T;
 }
 

@@ -336,6 +336,7 @@ function Sample({ resource }: { resource: Resource }) {
       setRows(
         await api.get<GatewayRows>(`/v1/gateway/contracts/${encodeURIComponent(contractId)}/rows`, {
           limit: 10,
+          format: 'page',
         }),
       );
     } catch (e) {
