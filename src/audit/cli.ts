@@ -74,8 +74,13 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
           console.log(JSON.stringify(report, null, 2));
         } else {
           console.log(
-            `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize} entries)` +
-              (report.pending > 0 ? `; ${report.pending} appended meanwhile, not yet in the tree` : ''),
+            `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize ?? 'unreadable'} entries)` +
+              (report.pending > 0
+                ? `; ${report.pending} pending (committed, not yet integrated: not checked)`
+                : ''),
+          );
+          console.log(
+            `read-only check; subtree cache: ${report.cacheNodesChecked} cached node(s) checked against the recomputed tree`,
           );
           console.log(
             `signed heads: ${report.headsTotal} (${report.headsWithValidSignature} validly signed, ` +

@@ -25,7 +25,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async 
     let stop: (() => Promise<void>) | undefined;
     // A listening server gives its appends their positions in the background (readers would too).
     app.addHook('onListen', async () => {
-      stop ??= startIntegrator(db, config.auditIntegrateMs, app.log);
+      stop ??= startIntegrator(db, config.auditIntegrateMs, app.log, config.auditClockSkewMs);
     });
     app.addHook('onClose', async () => {
       await stop?.();

@@ -19,9 +19,18 @@ import { integrateAudit } from './integrate.ts';
 
 /** Brings committed pending entries into the tree (readers that need positions call it first). */
 export { integrateAudit };
-import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
+
+import {
+  consistencyProof,
+  emptyRoot,
+  type Frontier,
+  hashEquals,
+  inclusionProof,
+  nodeHash,
+  toHex,
+} from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
-import { type AuditSegment, buildSegment } from './segment.ts';
+import { type AuditSegment, buildSegment, verifySegment } from './segment.ts';
 import {
   AuditKeyError,
   loadOrCreateSigningKey,
@@ -86,7 +95,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
   }
   if (query.from && query.to && query.from >= query.to)
     throw invalidField('VALIDATION_FAILED', 'to', query.to);
-  await integrateAudit(ctx.db);
+  await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
   const rows = await store.listEntries(ctx.db, query, { limit, after, order });
   const items = rows.slice(0, limit).map(entryView);
   return { items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null };
@@ -94,7 +103,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
 
 export async function getEntry(ctx: Ctx, seq: number): Promise<EntryView> {
   must(ctx);
-  await integrateAudit(ctx.db);
+  await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
   const row = await store.findEntry(ctx.db, seq);
   if (!row) throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
   return entryView(row);
@@ -214,8 +223,8 @@ export async function publicKey(ctx: Ctx): Promise<PublicKeyView> {
  * The committed tree, after every entry committed so far (inside a transaction: and its own)
  * has joined it, and after the backfill of pre-0003 rows if that is still pending.
  */
-async function committedTree(db: Executor): Promise<Frontier> {
-  await integrateAudit(db);
+async function committedTree(db: Executor, config: Config): Promise<Frontier> {
+  await integrateAudit(db, { clockSkewMs: config.auditClockSkewMs });
   return (await store.readTreeState(db)).frontier;
 }
 
@@ -256,7 +265,7 @@ export async function signHead(
         details: options.reason ? { reason: options.reason } : {},
       });
     }
-    const frontier = await committedTree(tx);
+    const frontier = await committedTree(tx, ctx.config);
     if (options.ifGrown) {
       const latest = await store.latestHead(tx);
       if (latest && latest.tree_size >= frontier.size) return null;
@@ -344,7 +353,7 @@ export interface InclusionProofView {
 /** Without treeSize, proves against the newest signed head (409 if none covers the entry yet). */
 export async function proveInclusion(ctx: Ctx, seq: number, treeSize?: number): Promise<InclusionProofView> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   let head: store.HeadRow | undefined;
   if (treeSize === undefined) {
     head = await store.latestHead(ctx.db);
@@ -391,7 +400,7 @@ export interface ConsistencyProofView {
 /** Without `to`, proves against the newest signed head. */
 export async function proveConsistency(ctx: Ctx, from: number, to?: number): Promise<ConsistencyProofView> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   let toHead: store.HeadRow | undefined;
   if (to === undefined) {
     toHead = await store.latestHead(ctx.db);
@@ -425,11 +434,13 @@ export async function proveConsistency(ctx: Ctx, from: number, to?: number): Pro
 // ------------------------------------------------------------------------------ verification
 
 export interface AuditVerification extends LogVerificationReport {
-  /** Tree size the state row records (what integration continues from). */
-  stateSize: number;
-  /** Entries committed after this verification's integration, not yet in the tree (not checked). */
+  /** Tree size the state row records (what integration continues from); null if unreadable. */
+  stateSize: number | null;
+  /** Entries committed but not yet integrated: not in the tree, not judged (verify never integrates). */
   pending: number;
   publicKeyFingerprint: string;
+  /** Subtree cache rows checked against the recomputed tree. */
+  cacheNodesChecked: number;
 }
 
 export interface VerifyOptions {
@@ -438,64 +449,226 @@ export interface VerifyOptions {
   batchSize?: number;
   onProgress?: (rows: number) => void;
   maxProblems?: number;
+  /** Recomputed roots wanted at these sizes (witnessed checkpoints), in `roots` of the report. */
+  rootsAt?: readonly number[];
+}
+
+const CACHE_STEP = 8;
+const FANOUT = 2 ** CACHE_STEP;
+
+/**
+ * Checks audit_tree_nodes against the tree recomputed leaf by leaf: each cached perfect subtree
+ * (level 8, 16, …) is rebuilt from the 256 nodes below it as the leaves stream past, with one
+ * buffer of at most 256 hashes per level. Cached nodes the stream never reaches lie beyond the log.
+ */
+class CacheChecker {
+  readonly #cache: Map<number, Map<number, Buffer>>;
+  readonly #maxLevel: number;
+  readonly #buffers: Buffer[][] = [];
+  readonly #problems: LogProblem[] = [];
+  #checked = 0;
+
+  constructor(rows: Array<{ level: number; idx: number; hash: Uint8Array }>) {
+    this.#cache = new Map();
+    let max = 0;
+    for (const r of rows) {
+      const level = this.#cache.get(r.level) ?? new Map<number, Buffer>();
+      this.#cache.set(r.level, level);
+      level.set(Number(r.idx), Buffer.from(r.hash));
+      max = Math.max(max, r.level);
+    }
+    this.#maxLevel = max;
+  }
+
+  get active(): boolean {
+    return this.#cache.size > 0;
+  }
+
+  leaf(_index: number, leaf: Buffer): void {
+    this.#push(0, leaf);
+  }
+
+  #push(level: number, hash: Buffer): void {
+    if (level >= this.#maxLevel) return;
+    const slot = level / CACHE_STEP;
+    const buffer = this.#buffers[slot] ?? [];
+    this.#buffers[slot] = buffer;
+    buffer.push(hash);
+    if (buffer.length < FANOUT) return;
+    let layer: Buffer[] = buffer.splice(0);
+    while (layer.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < layer.length; i += 2) next.push(nodeHash(layer[i]!, layer[i + 1]!));
+      layer = next;
+    }
+    const up = level + CACHE_STEP;
+    const counter = (this.#counts[up] ?? -1) + 1;
+    this.#counts[up] = counter;
+    const cached = this.#cache.get(up)?.get(counter);
+    if (cached) {
+      this.#checked++;
+      this.#cache.get(up)!.delete(counter);
+      if (!hashEquals(cached, layer[0]!)) {
+        const first = counter * 2 ** up + FIRST_SEQ;
+        this.#problems.push({
+          kind: 'cache-mismatch',
+          position: first,
+          through: first + 2 ** up - 1,
+          reason: `the cached subtree hash at level ${up}, index ${counter} (audit_tree_nodes) differs from the tree recomputed from the entries: proofs and exports built from it would fail`,
+        });
+      }
+    }
+    this.#push(up, layer[0]!);
+  }
+
+  readonly #counts: Record<number, number> = {};
+
+  finish(treeSize: number): { problems: LogProblem[]; checked: number } {
+    for (const [level, nodes] of this.#cache) {
+      for (const idx of nodes.keys()) {
+        this.#checked++;
+        const first = idx * 2 ** level + FIRST_SEQ;
+        this.#problems.push({
+          kind: 'cache-mismatch',
+          position: first,
+          through: first + 2 ** level - 1,
+          reason: `audit_tree_nodes holds a subtree at level ${level}, index ${idx} over entries the log (${treeSize} entries) does not have complete`,
+        });
+      }
+    }
+    return { problems: this.#problems, checked: this.#checked };
+  }
+}
+
+async function readStateForVerify(
+  tx: Tx,
+): Promise<{ frontier: Frontier | null; backfillPending: boolean; problem: LogProblem | null }> {
+  try {
+    const state = await store.readTreeState(tx);
+    return { frontier: state.frontier, backfillPending: state.backfillPending, problem: null };
+  } catch (err) {
+    return {
+      frontier: null,
+      backfillPending: false,
+      problem: {
+        kind: 'state-corrupt',
+        position: FIRST_SEQ - 1,
+        reason: `the tree state row (audit_tree_state) cannot be used: ${(err as Error).message}`,
+      },
+    };
+  }
 }
 
 /**
  * Recomputes the whole tree from the rows, in seq order through a cursor (memory stays bounded),
- * checks every signed head against it, and compares the result with the state row appends
- * continue from. Reads one snapshot, so appends running meanwhile are neither half-seen nor
- * reported. Problems carry the seq they concern.
+ * checks every signed head and the subtree cache against it, and compares the result with the
+ * state row appends continue from. Read-only: one repeatable-read, read-only snapshot; it never
+ * integrates, backfills or caches, so an auditor can run it against a replica or with a
+ * read-only role, and it judges the rows as they are (pending entries are counted, not judged).
+ * A damaged state row, head row or cache is a finding like any other; entry findings are still
+ * listed. Problems carry the seq they concern.
  */
 export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<AuditVerification> {
   must(ctx);
   const publicKeyPem = options.publicKeyPem ?? (await trustedPublicKey(ctx.config));
-  // Entries committed so far join the tree first (and the backfill of pre-0003 rows, if pending).
-  await integrateAudit(ctx.db);
+  const skewMs = ctx.config.auditClockSkewMs;
   const run = async (tx: Tx) => {
-    const { frontier: state } = await store.readTreeState(tx);
-    const pending = await store.countPending(tx);
-    const heads = (await store.allHeads(tx)).map(store.toSignedHead);
-    const verifier = new LogVerifier(heads, publicKeyPem, { maxProblems: options.maxProblems ?? 1000 });
     const extra: LogProblem[] = [];
+    const stateRead = await readStateForVerify(tx);
+    if (stateRead.problem) extra.push(stateRead.problem);
+    const state = stateRead.frontier;
+    const pending = await store.countPending(tx);
+    for (const r of await store.listRefused(tx)) {
+      extra.push({
+        kind: 'refused',
+        position: (state?.size ?? 0) + FIRST_SEQ,
+        reason: `pending entry ${r.id} (${r.action}, dated ${r.time.toISOString()}) was refused by integration: ${r.reason}`,
+      });
+    }
+    const heads: SignedTreeHead[] = [];
+    for (const row of await store.allHeads(tx)) {
+      try {
+        heads.push(store.toSignedHead(row));
+      } catch (err) {
+        extra.push({
+          kind: 'head-corrupt',
+          position: Number.isSafeInteger(row.tree_size) ? row.tree_size + FIRST_SEQ - 1 : FIRST_SEQ - 1,
+          reason: `signed head row ${row.id} cannot be read: ${(err as Error).message}`,
+        });
+      }
+    }
+    const cache = new CacheChecker(await store.allCachedNodes(tx));
+    const verifier = new LogVerifier(heads, publicKeyPem, {
+      maxProblems: options.maxProblems ?? 1000,
+      ...(cache.active ? { onLeaf: (i: number, leaf: Buffer) => cache.leaf(i, leaf) } : {}),
+      ...(options.rootsAt ? { rootsAt: options.rootsAt } : {}),
+    });
+    let previousTime: string | null = null;
+    let previousSeq = 0;
     for await (const batch of store.streamStoredEntries(tx, options.batchSize)) {
       for (const entry of batch) {
         // A recorded hash that was removed proves nothing; the state row says none should be missing.
-        if (entry.leafHash === null && extra.length < 1000) {
+        if (entry.leafHash === null && !stateRead.backfillPending && extra.length < 1000) {
           extra.push({
             kind: 'edited',
             position: entry.seq,
             reason: `seq ${entry.seq} has no recorded leaf hash (the column was cleared)`,
           });
         }
+        if (previousTime !== null && typeof entry.time === 'string') {
+          const back = Date.parse(previousTime) - Date.parse(entry.time);
+          if (back > skewMs && extra.length < 1000) {
+            extra.push({
+              kind: 'out-of-order',
+              position: entry.seq,
+              reason: `seq ${entry.seq} is dated ${entry.time}, ${back} ms before seq ${previousSeq} (${previousTime}); the clock-skew allowance is ${skewMs} ms`,
+            });
+          }
+        }
+        if (typeof entry.time === 'string') {
+          previousTime = entry.time;
+          previousSeq = entry.seq;
+        }
         verifier.add(entry);
       }
       options.onProgress?.(verifier.rows);
     }
     const report = verifier.finish();
+    let cacheNodesChecked = 0;
+    if (cache.active) {
+      const checked = cache.finish(report.treeSize);
+      extra.push(...checked.problems);
+      cacheNodesChecked = checked.checked;
+    }
     const last = report.lastSeq ?? FIRST_SEQ - 1;
-    const stateLast = state.size + FIRST_SEQ - 1;
     const reported = (kind: string, position: number) =>
       report.problems.some((p) => p.kind === kind && p.position === position);
-    if (stateLast > last && !reported('truncated', last + 1)) {
-      extra.push({
-        kind: 'truncated',
-        position: last + 1,
-        ...(stateLast > last + 1 ? { through: stateLast } : {}),
-        reason: `the log ends at seq ${last} but the tree state records ${state.size} entries: seq ${last + 1}..${stateLast} are missing`,
-      });
-    } else if (stateLast < last) {
-      extra.push({
-        kind: 'inserted',
-        position: stateLast + 1,
-        ...(last > stateLast + 1 ? { through: last } : {}),
-        reason: `rows up to seq ${last} exist but the tree state records only ${state.size} entries: seq ${stateLast + 1}..${last} were added outside the log`,
-      });
-    } else if (report.problemCount === 0 && extra.length === 0 && toHex(state.root()) !== report.rootHash) {
-      extra.push({
-        kind: 'root-mismatch',
-        position: stateLast,
-        reason: `the rows hash to ${report.rootHash} but the tree state's frontier gives ${toHex(state.root())}`,
-      });
+    if (stateRead.backfillPending) {
+      // Rows from before the Merkle log wait for the backfill (the first start does it); the state
+      // row records nothing yet to compare with.
+    } else if (state) {
+      const stateLast = state.size + FIRST_SEQ - 1;
+      if (stateLast > last && !reported('truncated', last + 1)) {
+        extra.push({
+          kind: 'truncated',
+          position: last + 1,
+          ...(stateLast > last + 1 ? { through: stateLast } : {}),
+          reason: `the log ends at seq ${last} but the tree state records ${state.size} entries: seq ${last + 1}..${stateLast} are missing`,
+        });
+      } else if (stateLast < last) {
+        extra.push({
+          kind: 'inserted',
+          position: stateLast + 1,
+          ...(last > stateLast + 1 ? { through: last } : {}),
+          reason: `rows up to seq ${last} exist but the tree state records only ${state.size} entries: seq ${stateLast + 1}..${last} were added outside the log`,
+        });
+      } else if (report.problemCount === 0 && extra.length === 0 && toHex(state.root()) !== report.rootHash) {
+        extra.push({
+          kind: 'root-mismatch',
+          position: stateLast,
+          reason: `the rows hash to ${report.rootHash} but the tree state's frontier gives ${toHex(state.root())}`,
+        });
+      }
     }
     const problems = [...report.problems, ...extra].sort((a, b) => a.position - b.position);
     return {
@@ -503,13 +676,20 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       ok: report.ok && extra.length === 0,
       problems,
       problemCount: report.problemCount + extra.length,
-      stateSize: state.size,
+      stateSize: state ? state.size : null,
       pending,
       publicKeyFingerprint: publicKeyFingerprint(publicKeyPem),
+      cacheNodesChecked,
     };
   };
   if (ctx.db.isTransaction) return run(ctx.db as Tx);
-  return ctx.db.transaction().setIsolationLevel('repeatable read').execute(run);
+  return ctx.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (tx) => {
+      await sql`set transaction read only`.execute(tx);
+      return run(tx);
+    });
 }
 
 // ---------------------------------------------------------------------------------- export
@@ -521,7 +701,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
  */
 export async function exportSegment(ctx: Ctx, from: number, to: number): Promise<AuditSegment> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   const last = frontier.size + FIRST_SEQ - 1;
   sizeField('from', from, last, FIRST_SEQ);
   sizeField('to', to, last, from);
@@ -537,5 +717,20 @@ export async function exportSegment(ctx: Ctx, from: number, to: number): Promise
   if (rows.length !== to - from + 1) throw new AppError('AUDIT_LOG_DAMAGED', { seq: from + rows.length });
   const signed = store.toSignedHead(head);
   const entries = rows.map(store.toEntry);
-  return withStoredTree(ctx.db, signed.treeSize, (h) => buildSegment(entries, signed, h));
+  const segment = await withStoredTree(ctx.db, signed.treeSize, (h) => buildSegment(entries, signed, h));
+  // What an auditor will check, checked before anything is written: a damaged cache or leaf hash
+  // fails here, naming what is wrong, instead of in the auditor's hands.
+  const check = verifySegment(segment, (await platformKey(ctx.config)).publicKeyPem);
+  if (!check.ok) {
+    const reason = `the export of seq ${from}..${to} fails its own check (${check.problems
+      .slice(0, 3)
+      .map((p) => p.reason)
+      .join('; ')}); run \`shutong audit verify\``;
+    throw new AppError(
+      'AUDIT_LOG_DAMAGED',
+      { from, to, problems: check.problems.slice(0, 10) },
+      { zh: reason, en: reason },
+    );
+  }
+  return segment;
 }

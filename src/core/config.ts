@@ -23,6 +23,12 @@ export interface Config {
   auditSignIntervalSeconds: number;
   /** A listening server integrates pending audit entries this often (ms), and soon after its own appends. */
   auditIntegrateMs: number;
+  /** Integration refuses an entry dated more than this (ms) before the last integrated one. */
+  auditClockSkewMs: number;
+  /** A directory (another host's disk) every signed head is published to as a checkpoint first. */
+  auditWitnessDir: string | undefined;
+  /** HTTP witnesses (`shutong witness serve`) every signed head must be cosigned by first. */
+  auditWitnessUrls: string[];
   /** Imports and scans judge every row up to this many; beyond it, a reservoir sample. */
   classifyFullScanRows: number;
   /** Size of that reservoir sample (rows). */
@@ -90,6 +96,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     auditSignIntervalSeconds: intFromEnv(env, 'AUDIT_SIGN_INTERVAL_SECONDS', 300),
     auditIntegrateMs: intFromEnv(env, 'AUDIT_INTEGRATE_MS', 250),
+    auditClockSkewMs: intFromEnv(env, 'AUDIT_CLOCK_SKEW_MS', 60_000),
+    auditWitnessDir: env.AUDIT_WITNESS_DIR ? path.resolve(env.AUDIT_WITNESS_DIR) : undefined,
+    auditWitnessUrls: textFromEnv(env, 'AUDIT_WITNESS_URLS', '', /^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/)
+      .split(',')
+      .filter((u) => u !== ''),
     classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 50_000),
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
