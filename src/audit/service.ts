@@ -20,6 +20,7 @@ import { integrateAudit } from './integrate.ts';
 /** Brings committed pending entries into the tree (readers that need positions call it first). */
 export { integrateAudit };
 
+import { originFor, type ParsedNote, signCheckpoint, verifyLogSignature } from './checkpoint.ts';
 import {
   consistencyProof,
   emptyRoot,
@@ -43,6 +44,7 @@ import {
 } from './signing.ts';
 import * as store from './store.ts';
 import { type LogProblem, type LogVerificationReport, LogVerifier } from './verify.ts';
+import { configuredWitnesses, type Witness, WitnessError } from './witness.ts';
 
 /** Who reads the audit log: across every organization. */
 export const AUDIT_READERS: Role[] = ['auditor', 'security_officer', 'platform_admin'];
@@ -274,8 +276,61 @@ export async function signHead(
       { treeSize: frontier.size, rootHash: toHex(frontier.root()), timestamp: new Date().toISOString() },
       key.privateKey,
     );
+    // Out of the database first: a head counts as signed only once every witness holds it.
+    await publishCheckpoint(tx, key, head, configuredWitnesses(ctx.config));
     return headView(await store.insertHead(tx, head, key.fingerprint));
   });
+}
+
+function witnessRefused(witness: Witness, err: unknown): AppError {
+  const message = `${witness.label}: ${err instanceof Error ? err.message : String(err)}`;
+  return new AppError(
+    'AUDIT_WITNESS_REFUSED',
+    { witness: witness.label, refusal: err instanceof WitnessError ? err.kind : 'unavailable' },
+    { zh: `见证方拒绝或不可达：${message}`, en: message },
+  );
+}
+
+/**
+ * Publishes the head as a checkpoint to every witness, each with a consistency proof from the
+ * checkpoint it holds. A witness holding a larger size (the log was rolled back) or another root
+ * (rewritten) refuses, and so does this: the head is not recorded.
+ */
+async function publishCheckpoint(
+  tx: Tx,
+  key: PlatformKey,
+  head: SignedTreeHead,
+  witnesses: Witness[],
+): Promise<void> {
+  if (witnesses.length === 0) return;
+  const origin = originFor(key.fingerprint);
+  const note = signCheckpoint(
+    { origin, size: head.treeSize, rootHash: head.rootHash },
+    key.privateKey,
+    key.publicKeyPem,
+  );
+  for (const witness of witnesses) {
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const held = await witness.latest(origin);
+        const oldSize = held && held.size <= head.treeSize ? held.size : (held?.size ?? 0);
+        const proof =
+          held && held.size > 0 && held.size < head.treeSize
+            ? await withStoredTree(tx, head.treeSize, (h) => consistencyProof(h, held.size, head.treeSize))
+            : [];
+        try {
+          await witness.add(note, oldSize, proof, key.publicKeyPem);
+          break;
+        } catch (err) {
+          // Another node published meanwhile: prove from what the witness holds now.
+          if (err instanceof WitnessError && err.kind === 'conflict' && attempt < 3) continue;
+          throw err;
+        }
+      }
+    } catch (err) {
+      throw witnessRefused(witness, err);
+    }
+  }
 }
 
 export async function listHeads(ctx: Ctx, limit = 50, cursor?: string): Promise<Page<HeadView>> {
@@ -441,6 +496,27 @@ export interface AuditVerification extends LogVerificationReport {
   publicKeyFingerprint: string;
   /** Subtree cache rows checked against the recomputed tree. */
   cacheNodesChecked: number;
+  /** The log's checkpoint origin (from the public key). */
+  origin: string;
+  /** What each witness or checkpoint file holds and whether the log is consistent with it. */
+  witnesses: WitnessCheck[];
+  /** False when no witness was consulted: a rollback or a rewrite after the last kept head goes unseen. */
+  rollbackDetectable: boolean;
+}
+
+export interface WitnessCheck {
+  source: string;
+  /** The witnessed size and root; null when the source holds nothing for this log or failed. */
+  size: number | null;
+  rootHash: string | null;
+  status: 'consistent' | 'rollback' | 'rewrite' | 'unsigned' | 'empty' | 'unavailable';
+  message: string;
+}
+
+/** A witnessed checkpoint to check the log against: from a witness, or a note given as a file. */
+export interface WitnessSource {
+  label: string;
+  latest(origin: string): Promise<ParsedNote | null>;
 }
 
 export interface VerifyOptions {
@@ -449,8 +525,8 @@ export interface VerifyOptions {
   batchSize?: number;
   onProgress?: (rows: number) => void;
   maxProblems?: number;
-  /** Recomputed roots wanted at these sizes (witnessed checkpoints), in `roots` of the report. */
-  rootsAt?: readonly number[];
+  /** Witnesses (or checkpoint files) to check the log against; none means rollback is undetectable. */
+  witnesses?: WitnessSource[];
 }
 
 const CACHE_STEP = 8;
@@ -572,6 +648,17 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
   must(ctx);
   const publicKeyPem = options.publicKeyPem ?? (await trustedPublicKey(ctx.config));
   const skewMs = ctx.config.auditClockSkewMs;
+  const origin = originFor(publicKeyFingerprint(publicKeyPem));
+  // Read the witnesses first: a checkpoint published after the snapshot is taken would look ahead of it.
+  const witnessed: Array<{ source: string; note: ParsedNote | null; error?: string }> = [];
+  for (const w of options.witnesses ?? []) {
+    try {
+      witnessed.push({ source: w.label, note: await w.latest(origin) });
+    } catch (err) {
+      witnessed.push({ source: w.label, note: null, error: (err as Error).message });
+    }
+  }
+  const rootsAt = witnessed.flatMap((w) => (w.note ? [w.note.size] : []));
   const run = async (tx: Tx) => {
     const extra: LogProblem[] = [];
     const stateRead = await readStateForVerify(tx);
@@ -601,7 +688,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
     const verifier = new LogVerifier(heads, publicKeyPem, {
       maxProblems: options.maxProblems ?? 1000,
       ...(cache.active ? { onLeaf: (i: number, leaf: Buffer) => cache.leaf(i, leaf) } : {}),
-      ...(options.rootsAt ? { rootsAt: options.rootsAt } : {}),
+      rootsAt,
     });
     let previousTime: string | null = null;
     let previousSeq = 0;
@@ -670,9 +757,54 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
         });
       }
     }
+    const witnesses: WitnessCheck[] = witnessed.map(({ source, note, error }) => {
+      if (error) {
+        extra.push({ kind: 'witness-unavailable', position: FIRST_SEQ - 1, reason: `${source}: ${error}` });
+        return { source, size: null, rootHash: null, status: 'unavailable', message: error };
+      }
+      if (!note) {
+        return {
+          source,
+          size: null,
+          rootHash: null,
+          status: 'empty',
+          message: `holds no checkpoint of ${origin}`,
+        };
+      }
+      const base = { source, size: note.size, rootHash: note.rootHash };
+      if (!verifyLogSignature(note, publicKeyPem)) {
+        const message = `${source} holds a checkpoint over ${note.size} entries that this key did not sign`;
+        extra.push({ kind: 'bad-signature', position: note.size + FIRST_SEQ - 1, reason: message });
+        return { ...base, status: 'unsigned', message };
+      }
+      if (report.treeSize < note.size) {
+        const message = `rollback: ${source} witnessed ${note.size} entries (root ${note.rootHash}) but the log holds only ${report.treeSize}: seq ${report.treeSize + FIRST_SEQ}..${note.size + FIRST_SEQ - 1} and their heads were removed`;
+        extra.push({
+          kind: 'rollback',
+          position: report.treeSize + FIRST_SEQ,
+          ...(note.size > report.treeSize + 1 ? { through: note.size + FIRST_SEQ - 1 } : {}),
+          reason: message,
+        });
+        return { ...base, status: 'rollback', message };
+      }
+      const root = report.roots[note.size];
+      if (root !== note.rootHash) {
+        const message = `rewrite: the first ${note.size} entries hash to ${root} but ${source} witnessed root ${note.rootHash} at that size: entries up to seq ${note.size + FIRST_SEQ - 1} were rewritten`;
+        extra.push({ kind: 'rewrite', position: note.size + FIRST_SEQ - 1, reason: message });
+        return { ...base, status: 'rewrite', message };
+      }
+      return {
+        ...base,
+        status: 'consistent',
+        message: `consistent with the checkpoint over ${note.size} entries`,
+      };
+    });
     const problems = [...report.problems, ...extra].sort((a, b) => a.position - b.position);
     return {
       ...report,
+      origin,
+      witnesses,
+      rollbackDetectable: witnesses.some((w) => w.status !== 'unavailable'),
       ok: report.ok && extra.length === 0,
       problems,
       problemCount: report.problemCount + extra.length,

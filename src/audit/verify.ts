@@ -43,7 +43,9 @@ export type LogProblemKind =
   /** The log is shorter than a size a witness holds a checkpoint for. */
   | 'rollback'
   /** The log's root at a witnessed size differs from the witnessed root. */
-  | 'rewrite';
+  | 'rewrite'
+  /** A witness could not be asked. */
+  | 'witness-unavailable';
 
 export interface LogProblem {
   kind: LogProblemKind;
