@@ -141,7 +141,7 @@ export function platformKey(config: Config): Promise<PlatformKey> {
   if (!pending) {
     pending = (async () => {
       try {
-        const pair = await loadOrCreateSigningKey(file);
+        const pair = await loadOrCreateSigningKey(file, config.auditKeyPassphrase);
         return {
           privateKey: loadPrivateKey(pair.privateKeyPem),
           publicKeyPem: pair.publicKeyPem,
@@ -164,7 +164,7 @@ export function platformKey(config: Config): Promise<PlatformKey> {
  */
 export async function trustedPublicKey(config: Config): Promise<string> {
   try {
-    return publicKeyPemOf(await readPrivateKeyFile(config.auditKeyFile));
+    return publicKeyPemOf(await readPrivateKeyFile(config.auditKeyFile, config.auditKeyPassphrase));
   } catch (err) {
     throw keyProblem(err, config.auditKeyFile);
   }
