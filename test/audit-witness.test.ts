@@ -22,7 +22,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import type { Db, Executor } from '../src/core/db.ts';
 import { buildSignedLog, diskTarget, migrated, runCli, type Target } from './audit-support.ts';
-import { BIN } from './helpers.ts';
+import { BIN, startTestApp } from './helpers.ts';
 
 /**
  * Witnesses catch what the database alone cannot: a database owner who deletes the newest entries
@@ -306,5 +306,33 @@ describe('a Shutong witness for another instance, over HTTP', () => {
     const caught = await runCli(['audit', 'verify', '--witness', url], noWitness);
     expect(caught.code, caught.stderr).toBe(1);
     expect(caught.stdout).toMatch(/seq 13\.\.20\s+rollback/);
+  });
+});
+
+describe('GET /v1/audit/witnesses (the console audit page)', () => {
+  it('shows each witness, its last witnessed size and whether the log is consistent with it', async () => {
+    const dir = tempDir('shutong-wapi-');
+    const wdir = path.join(dir, 'witness');
+    const app = await startTestApp({
+      AUDIT_KEY_FILE: path.join(dir, 'key.pem'),
+      AUDIT_WITNESS_DIR: wdir,
+    });
+    cleanups.push(() => app.close());
+    const token = await app.login('auditor');
+    const signed = await app.request({ method: 'POST', url: '/v1/audit/tree-heads', token });
+    expect(signed.statusCode, signed.body).toBeLessThan(300);
+    const size = signed.json().treeSize as number;
+    const res = await app.request({ method: 'GET', url: '/v1/audit/witnesses', token });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      origin: expect.stringMatching(/^shutong\.audit\//),
+      latestSignedSize: size,
+      rollbackDetectable: true,
+      witnesses: [{ source: `directory ${wdir}`, size, status: 'consistent' }],
+    });
+    const consumer = await app.login('consumer.civil');
+    expect(
+      (await app.request({ method: 'GET', url: '/v1/audit/witnesses', token: consumer })).statusCode,
+    ).toBe(403);
   });
 });

@@ -824,6 +824,81 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
     });
 }
 
+// ------------------------------------------------------------------------------ witnesses
+
+export interface WitnessOverview {
+  origin: string;
+  treeSize: number;
+  latestSignedSize: number;
+  witnesses: WitnessCheck[];
+  rollbackDetectable: boolean;
+}
+
+/**
+ * The configured witnesses, the newest checkpoint each holds, and whether the log (its stored
+ * leaf hashes) is consistent with it, for the console. Cheap: one root per witness from the
+ * subtree cache; `shutong audit verify` is the full check.
+ */
+export async function witnessOverview(ctx: Ctx): Promise<WitnessOverview> {
+  must(ctx);
+  const key = await platformKey(ctx.config);
+  const origin = originFor(key.fingerprint);
+  const { frontier } = await store.readTreeState(ctx.db);
+  const latest = await store.latestHead(ctx.db);
+  const witnesses: WitnessCheck[] = [];
+  for (const w of configuredWitnesses(ctx.config)) {
+    let note: ParsedNote | null;
+    try {
+      note = await w.latest(origin);
+    } catch (err) {
+      const message = (err as Error).message;
+      witnesses.push({ source: w.label, size: null, rootHash: null, status: 'unavailable', message });
+      continue;
+    }
+    if (!note) {
+      witnesses.push({
+        source: w.label,
+        size: null,
+        rootHash: null,
+        status: 'empty',
+        message: 'holds no checkpoint yet',
+      });
+      continue;
+    }
+    const base = { source: w.label, size: note.size, rootHash: note.rootHash };
+    if (!verifyLogSignature(note, key.publicKeyPem)) {
+      witnesses.push({ ...base, status: 'unsigned', message: 'holds a checkpoint this log did not sign' });
+    } else if (note.size > frontier.size) {
+      witnesses.push({
+        ...base,
+        status: 'rollback',
+        message: `witnessed ${note.size} entries; the log holds ${frontier.size}`,
+      });
+    } else {
+      const root =
+        note.size === 0
+          ? toHex(emptyRoot())
+          : toHex(await withStoredTree(ctx.db, note.size, (h) => h(0, note.size)));
+      witnesses.push(
+        root === note.rootHash
+          ? {
+              ...base,
+              status: 'consistent',
+              message: `consistent with the checkpoint over ${note.size} entries`,
+            }
+          : { ...base, status: 'rewrite', message: `the log's root at ${note.size} is ${root}` },
+      );
+    }
+  }
+  return {
+    origin,
+    treeSize: frontier.size,
+    latestSignedSize: latest?.tree_size ?? 0,
+    witnesses,
+    rollbackDetectable: witnesses.length > 0,
+  };
+}
+
 // ---------------------------------------------------------------------------------- export
 
 /**
