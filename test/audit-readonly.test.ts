@@ -36,7 +36,7 @@ beforeAll(async () => {
   } finally {
     await database.close();
   }
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
