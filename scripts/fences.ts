@@ -46,6 +46,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   audit_tree_state: 'audit',
   audit_tree_heads: 'audit',
   audit_tree_nodes: 'audit',
+  audit_refused: 'audit',
   alerts: 'monitor',
   freezes: 'monitor',
   monitor_state: 'monitor',

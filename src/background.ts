@@ -26,13 +26,20 @@ const INTEGRATE_AFTER_APPEND_MS = 50;
 // Twice per lease: a dead node's import is failed within about 1.5 leases of its last renewal.
 const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
 
-type Log = { error(obj: object, msg: string): void; info(obj: object, msg: string): void } & Parameters<
-  typeof monitor.evaluateAndDeliver
->[2];
+type Log = {
+  error(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+} & Parameters<typeof monitor.evaluateAndDeliver>[2];
 
 export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
   const schedule = new Scheduler(log);
-  if (config.auditIntegrateMs > 0) addAuditIntegration(schedule, db, config.auditIntegrateMs);
+  if (config.auditIntegrateMs > 0) {
+    addAuditIntegration(schedule, db, config.auditIntegrateMs, {
+      clockSkewMs: config.auditClockSkewMs,
+      onRefused: (id, reason) => log.warn({ id, reason }, 'audit entry refused: out of time order'),
+    });
+  }
   if (config.auditSignIntervalSeconds > 0) {
     schedule.add({
       name: 'audit.sign',
@@ -64,12 +71,17 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
 }
 
 /** Integration every `everyMs` and soon after this process's appends (also what the audit bench runs). */
-export function addAuditIntegration(schedule: Scheduler, db: Db, everyMs: number): void {
+export function addAuditIntegration(
+  schedule: Scheduler,
+  db: Db,
+  everyMs: number,
+  options: audit.IntegrateOptions = {},
+): void {
   const unsubscribe = audit.onAppend(() => schedule.kick('audit.integrate', INTEGRATE_AFTER_APPEND_MS));
   schedule.add({
     name: 'audit.integrate',
     everyMs,
-    run: () => audit.integrateAudit(db),
+    run: () => audit.integrateAudit(db, options),
     // What this process appended last joins the tree before it lets go of the database.
     onStop: async () => {
       unsubscribe();

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openConfiguredDatabase, startShutong } from './app.ts';
-import { auditCommands } from './audit/cli.ts';
+import { auditCommands, witnessCommands } from './audit/cli.ts';
 import { classifyCommand } from './classify/cli.ts';
 import { SCOPES } from './core/auth.ts';
 import { loadConfig } from './core/config.ts';
@@ -166,6 +166,7 @@ keys
   });
 
 auditCommands(program, config, withDatabase);
+witnessCommands(program);
 importCommand(program, config, withDatabase);
 classifyCommand(program);
 

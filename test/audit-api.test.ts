@@ -276,6 +276,7 @@ describe('signed tree heads and proofs', () => {
       '/v1/audit/proofs/inclusion',
       '/v1/audit/proofs/consistency',
       '/v1/audit/public-key',
+      '/v1/audit/witnesses',
     ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }

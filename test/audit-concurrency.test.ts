@@ -104,7 +104,14 @@ describe('concurrent appends', () => {
     expect(before).toEqual([{ seq: null, leaf_hash: null }]);
     expect((await readTreeState(database.db)).frontier.size).toBe(0);
     await platformKey(t.config);
-    // Verification integrates first, so it covers the entry.
+    // Verification is read-only: it reports the entry as pending and leaves it so.
+    const pending = await verifyLog(cliCtx(database.db, t.config));
+    expect(pending.ok).toBe(true);
+    expect(pending.treeSize).toBe(0);
+    expect(pending.pending).toBe(1);
+    expect((await readTreeState(database.db)).frontier.size).toBe(0);
+    // Readers that need positions integrate first; then verification covers the entry.
+    await integrateAudit(database.db);
     const report = await verifyLog(cliCtx(database.db, t.config));
     expect(report.ok).toBe(true);
     expect(report.treeSize).toBe(1);

@@ -7,10 +7,42 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../core/config.ts';
 import { cliCtx } from '../core/context.ts';
 import type { DatabaseHandle } from '../core/db.ts';
+import { parseNote } from './checkpoint.ts';
 import type { AuditSegment } from './segment.ts';
 import { verifySegment } from './segment.ts';
 import * as audit from './service.ts';
 import type { LogProblem } from './verify.ts';
+import {
+  CheckpointDir,
+  configuredWitnesses,
+  directoryWitness,
+  httpWitness,
+  listWitnessed,
+  startWitnessServer,
+} from './witness.ts';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number 0..65535');
+  return n;
+}
+
+/** A checkpoint note saved to a file, as a witness source. */
+function checkpointFile(file: string): audit.WitnessSource {
+  return {
+    label: `checkpoint ${file}`,
+    async latest(origin) {
+      const note = parseNote(await fs.readFile(file, 'utf8'));
+      if (note.origin !== origin)
+        throw new Error(`the checkpoint is of ${note.origin}, not of this log (${origin})`);
+      return note;
+    },
+  };
+}
 
 type WithDatabase = <T>(work: (database: DatabaseHandle) => Promise<T>) => Promise<T>;
 
@@ -51,47 +83,93 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
         'prints each problem with its seq and exits 1 if there is any',
     )
     .option('--pubkey <file>', 'PEM public key the heads must be signed with (default: from AUDIT_KEY_FILE)')
+    .option(
+      '--witness-dir <dir>',
+      'check against the newest checkpoint in this witness directory (repeatable)',
+      collect,
+    )
+    .option(
+      '--witness <url>',
+      'check against the newest checkpoint this HTTP witness cosigned (repeatable)',
+      collect,
+    )
+    .option('--checkpoint <file>', 'check against a checkpoint note saved earlier (repeatable)', collect)
     .option('--json', 'print the full report as JSON')
-    .action(async (opts: { pubkey?: string; json?: boolean }) => {
-      const publicKeyPem = opts.pubkey ? await readPublicKey(opts.pubkey) : undefined;
-      await withDatabase(async (database) => {
-        const started = Date.now();
-        let lastPrint = started;
-        const report = await audit.verifyLog(cliCtx(database.db, config), {
-          ...(publicKeyPem ? { publicKeyPem } : {}),
-          onProgress: (rows) => {
-            const now = Date.now();
-            if (now - lastPrint < 2000) return;
-            lastPrint = now;
-            const rate = Math.round(rows / ((now - started) / 1000));
-            process.stderr.write(
-              `  … ${rows.toLocaleString('en')} entries checked (${rate.toLocaleString('en')}/s)\n`,
-            );
-          },
-        });
-        const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        if (opts.json) {
-          console.log(JSON.stringify(report, null, 2));
-        } else {
-          console.log(
-            `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize} entries)` +
-              (report.pending > 0 ? `; ${report.pending} appended meanwhile, not yet in the tree` : ''),
+    .action(
+      async (opts: {
+        pubkey?: string;
+        json?: boolean;
+        witnessDir?: string[];
+        witness?: string[];
+        checkpoint?: string[];
+      }) => {
+        const publicKeyPem = opts.pubkey ? await readPublicKey(opts.pubkey) : undefined;
+        const given: audit.WitnessSource[] = [
+          ...(opts.witnessDir ?? []).map(directoryWitness),
+          ...(opts.witness ?? []).map(httpWitness),
+          ...(opts.checkpoint ?? []).map(checkpointFile),
+        ];
+        const witnesses = given.length > 0 ? given : configuredWitnesses(config);
+        if (!opts.pubkey) {
+          console.error(
+            `warning: checking heads with the public half of the local key file ${config.auditKeyFile}; ` +
+              'whoever can write that file can re-sign a rewritten log. Give --pubkey with the key published elsewhere.',
           );
-          console.log(
-            `signed heads: ${report.headsTotal} (${report.headsWithValidSignature} validly signed, ` +
-              `${report.headsMatched} match the entries); verified through seq ${report.verifiedSize}, ` +
-              `${report.unsignedRows} newer entries not yet covered by a signed head`,
-          );
-          console.log(`key ${report.publicKeyFingerprint.slice(0, 16)}…, ${seconds} s`);
-          if (report.ok) console.log('OK: no entry was edited, deleted, inserted or reordered');
-          else {
-            console.log(`FAILED: ${report.problemCount} problem(s)`);
-            printProblems(report.problems, report.problemCount);
-          }
         }
-        if (!report.ok) process.exitCode = 1;
-      });
-    });
+        await withDatabase(async (database) => {
+          const started = Date.now();
+          let lastPrint = started;
+          const report = await audit.verifyLog(cliCtx(database.db, config), {
+            ...(publicKeyPem ? { publicKeyPem } : {}),
+            witnesses,
+            onProgress: (rows) => {
+              const now = Date.now();
+              if (now - lastPrint < 2000) return;
+              lastPrint = now;
+              const rate = Math.round(rows / ((now - started) / 1000));
+              process.stderr.write(
+                `  … ${rows.toLocaleString('en')} entries checked (${rate.toLocaleString('en')}/s)\n`,
+              );
+            },
+          });
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          if (opts.json) {
+            console.log(JSON.stringify(report, null, 2));
+          } else {
+            console.log(
+              `audit log: ${report.rows} entries, root ${report.rootHash} (tree state: ${report.stateSize ?? 'unreadable'} entries)` +
+                (report.pending > 0
+                  ? `; ${report.pending} pending (committed, not yet integrated: not checked)`
+                  : ''),
+            );
+            console.log(
+              `read-only check; subtree cache: ${report.cacheNodesChecked} cached node(s) checked against the recomputed tree`,
+            );
+            console.log(
+              `signed heads: ${report.headsTotal} (${report.headsWithValidSignature} validly signed, ` +
+                `${report.headsMatched} match the entries); verified through seq ${report.verifiedSize}, ` +
+                `${report.unsignedRows} newer entries not yet covered by a signed head`,
+            );
+            console.log(
+              `key ${report.publicKeyFingerprint.slice(0, 16)}…, origin ${report.origin}, ${seconds} s`,
+            );
+            for (const w of report.witnesses) console.log(`witness: ${w.source}: ${w.status}: ${w.message}`);
+            if (!report.rollbackDetectable) {
+              console.log(
+                'WARNING: no witness consulted: a rollback (newest entries and heads deleted together) or a rewrite ' +
+                  'after the last retained head cannot be detected. Use --witness-dir, --witness or --checkpoint.',
+              );
+            }
+            if (report.ok) console.log('OK: no entry was edited, deleted, inserted or reordered');
+            else {
+              console.log(`FAILED: ${report.problemCount} problem(s)`);
+              printProblems(report.problems, report.problemCount);
+            }
+          }
+          if (!report.ok) process.exitCode = 1;
+        });
+      },
+    );
 
   group
     .command('export')
@@ -164,5 +242,50 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
       const key = await audit.platformKey(config);
       process.stdout.write(key.publicKeyPem);
       console.error(`SM2, signer ID empty; fingerprint (SM3 of the key) ${key.fingerprint}`);
+    });
+}
+
+/** `shutong witness …`: run a witness for another log, list what it cosigned. */
+export function witnessCommands(program: Command): void {
+  const group = program
+    .command('witness')
+    .description("witness another Shutong's audit log: check and cosign its checkpoints");
+  group
+    .command('serve')
+    .description('listen for checkpoints over HTTP, cosign those consistent with the last one held')
+    .requiredOption('--dir <dir>', 'where this witness keeps its key (witness-key.pem) and the checkpoints')
+    .option('--port <port>', 'TCP port', port, 8090)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--name <name>', 'the name in its cosignatures (default: from its key)')
+    .action(async (opts: { dir: string; port: number; host: string; name?: string }) => {
+      const server = await startWitnessServer({
+        dir: opts.dir,
+        port: opts.port,
+        host: opts.host,
+        ...(opts.name ? { name: opts.name } : {}),
+      });
+      console.log(`witness ${server.name} listening on ${server.url}`);
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+  group
+    .command('list')
+    .description('the logs a witness directory holds: newest size, root and time, number of checkpoints')
+    .requiredOption('--dir <dir>', 'the witness directory (of `witness serve` or AUDIT_WITNESS_DIR)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const logs = await listWitnessed(new CheckpointDir(opts.dir));
+      if (opts.json) {
+        console.log(JSON.stringify(logs, null, 2));
+        return;
+      }
+      if (logs.length === 0) console.log('no checkpoints');
+      for (const l of logs) {
+        console.log(`${l.origin}  size ${l.size}  root ${l.rootHash}  at ${l.at}  (${l.count} checkpoints)`);
+      }
     });
 }

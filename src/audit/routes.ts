@@ -39,6 +39,19 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/v1/audit/witnesses',
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '审计见证方 / Witnesses of the audit log and whether the log is consistent with them',
+        response: { 200: S.WitnessOverview },
+      },
+    },
+    (req) => audit.witnessOverview(req.ctx),
+  );
+
+  app.get(
     '/v1/audit/entries/:seq',
     {
       config: { access: read },

@@ -115,3 +115,22 @@ export const PublicKey = Type.Object({
   publicKeyPem: Type.String(),
   fingerprint: Type.String({ description: 'SM3 of the SubjectPublicKeyInfo DER, hex' }),
 });
+
+export const WitnessStatus = Type.Object({
+  source: Type.String({ description: '见证方（目录或地址）/ witness directory or URL' }),
+  size: Nullable(Size('见证的日志长度 / witnessed tree size')),
+  rootHash: Nullable(Hash),
+  status: Type.Enum(['consistent', 'rollback', 'rewrite', 'unsigned', 'empty', 'unavailable'] as const, {
+    description:
+      'consistent: the log extends the witnessed checkpoint; rollback: the log is shorter; rewrite: another root at that size',
+  }),
+  message: Type.String(),
+});
+
+export const WitnessOverview = Type.Object({
+  origin: Type.String({ description: '检查点来源名 / checkpoint origin of this log' }),
+  treeSize: Size('当前日志长度 / current tree size'),
+  latestSignedSize: Size('最新签名树头覆盖的长度 / size of the newest signed head'),
+  witnesses: Type.Array(WitnessStatus),
+  rollbackDetectable: Type.Boolean({ description: 'false when no witness is configured' }),
+});

@@ -17,12 +17,22 @@ import { appendAudit } from './append.ts';
 import { FIRST_SEQ } from './entry.ts';
 import { integrateAudit } from './integrate.ts';
 
+export type { IntegrateOptions } from './integrate.ts';
 /** Brings committed pending entries into the tree (readers that need positions call it first). */
 export { integrateAudit };
 
-import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
+import { originFor, type ParsedNote, signCheckpoint, verifyLogSignature } from './checkpoint.ts';
+import {
+  consistencyProof,
+  emptyRoot,
+  type Frontier,
+  hashEquals,
+  inclusionProof,
+  nodeHash,
+  toHex,
+} from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
-import { type AuditSegment, buildSegment } from './segment.ts';
+import { type AuditSegment, buildSegment, verifySegment } from './segment.ts';
 import {
   AuditKeyError,
   loadOrCreateSigningKey,
@@ -35,6 +45,7 @@ import {
 } from './signing.ts';
 import * as store from './store.ts';
 import { type LogProblem, type LogVerificationReport, LogVerifier } from './verify.ts';
+import { configuredWitnesses, type Witness, WitnessError } from './witness.ts';
 
 /** Who reads the audit log: across every organization. */
 export const AUDIT_READERS: Role[] = ['auditor', 'security_officer', 'platform_admin'];
@@ -87,7 +98,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
   }
   if (query.from && query.to && query.from >= query.to)
     throw invalidField('VALIDATION_FAILED', 'to', query.to);
-  await integrateAudit(ctx.db);
+  await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
   const rows = await store.listEntries(ctx.db, query, { limit, after, order });
   const items = rows.slice(0, limit).map(entryView);
   return { items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null };
@@ -95,7 +106,7 @@ export async function listEntries(ctx: Ctx, query: EntryQuery): Promise<Page<Ent
 
 export async function getEntry(ctx: Ctx, seq: number): Promise<EntryView> {
   must(ctx);
-  await integrateAudit(ctx.db);
+  await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
   const row = await store.findEntry(ctx.db, seq);
   if (!row) throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
   return entryView(row);
@@ -131,7 +142,7 @@ export function platformKey(config: Config): Promise<PlatformKey> {
   if (!pending) {
     pending = (async () => {
       try {
-        const pair = await loadOrCreateSigningKey(file);
+        const pair = await loadOrCreateSigningKey(file, config.auditKeyPassphrase);
         return {
           privateKey: loadPrivateKey(pair.privateKeyPem),
           publicKeyPem: pair.publicKeyPem,
@@ -154,7 +165,7 @@ export function platformKey(config: Config): Promise<PlatformKey> {
  */
 export async function trustedPublicKey(config: Config): Promise<string> {
   try {
-    return publicKeyPemOf(await readPrivateKeyFile(config.auditKeyFile));
+    return publicKeyPemOf(await readPrivateKeyFile(config.auditKeyFile, config.auditKeyPassphrase));
   } catch (err) {
     throw keyProblem(err, config.auditKeyFile);
   }
@@ -215,8 +226,8 @@ export async function publicKey(ctx: Ctx): Promise<PublicKeyView> {
  * The committed tree, after every entry committed so far (inside a transaction: and its own)
  * has joined it, and after the backfill of pre-0003 rows if that is still pending.
  */
-async function committedTree(db: Executor): Promise<Frontier> {
-  await integrateAudit(db);
+async function committedTree(db: Executor, config: Config): Promise<Frontier> {
+  await integrateAudit(db, { clockSkewMs: config.auditClockSkewMs });
   return (await store.readTreeState(db)).frontier;
 }
 
@@ -257,7 +268,7 @@ export async function signHead(
         details: options.reason ? { reason: options.reason } : {},
       });
     }
-    const frontier = await committedTree(tx);
+    const frontier = await committedTree(tx, ctx.config);
     if (options.ifGrown) {
       const latest = await store.latestHead(tx);
       if (latest && latest.tree_size >= frontier.size) return null;
@@ -266,8 +277,61 @@ export async function signHead(
       { treeSize: frontier.size, rootHash: toHex(frontier.root()), timestamp: new Date().toISOString() },
       key.privateKey,
     );
+    // Out of the database first: a head counts as signed only once every witness holds it.
+    await publishCheckpoint(tx, key, head, configuredWitnesses(ctx.config));
     return headView(await store.insertHead(tx, head, key.fingerprint));
   });
+}
+
+function witnessRefused(witness: Witness, err: unknown): AppError {
+  const message = `${witness.label}: ${err instanceof Error ? err.message : String(err)}`;
+  return new AppError(
+    'AUDIT_WITNESS_REFUSED',
+    { witness: witness.label, refusal: err instanceof WitnessError ? err.kind : 'unavailable' },
+    { zh: `见证方拒绝或不可达：${message}`, en: message },
+  );
+}
+
+/**
+ * Publishes the head as a checkpoint to every witness, each with a consistency proof from the
+ * checkpoint it holds. A witness holding a larger size (the log was rolled back) or another root
+ * (rewritten) refuses, and so does this: the head is not recorded.
+ */
+async function publishCheckpoint(
+  tx: Tx,
+  key: PlatformKey,
+  head: SignedTreeHead,
+  witnesses: Witness[],
+): Promise<void> {
+  if (witnesses.length === 0) return;
+  const origin = originFor(key.fingerprint);
+  const note = signCheckpoint(
+    { origin, size: head.treeSize, rootHash: head.rootHash },
+    key.privateKey,
+    key.publicKeyPem,
+  );
+  for (const witness of witnesses) {
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const held = await witness.latest(origin);
+        const oldSize = held && held.size <= head.treeSize ? held.size : (held?.size ?? 0);
+        const proof =
+          held && held.size > 0 && held.size < head.treeSize
+            ? await withStoredTree(tx, head.treeSize, (h) => consistencyProof(h, held.size, head.treeSize))
+            : [];
+        try {
+          await witness.add(note, oldSize, proof, key.publicKeyPem);
+          break;
+        } catch (err) {
+          // Another node published meanwhile: prove from what the witness holds now.
+          if (err instanceof WitnessError && err.kind === 'conflict' && attempt < 3) continue;
+          throw err;
+        }
+      }
+    } catch (err) {
+      throw witnessRefused(witness, err);
+    }
+  }
 }
 
 export async function listHeads(ctx: Ctx, limit = 50, cursor?: string): Promise<Page<HeadView>> {
@@ -329,7 +393,7 @@ export interface InclusionProofView {
 /** Without treeSize, proves against the newest signed head (409 if none covers the entry yet). */
 export async function proveInclusion(ctx: Ctx, seq: number, treeSize?: number): Promise<InclusionProofView> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   let head: store.HeadRow | undefined;
   if (treeSize === undefined) {
     head = await store.latestHead(ctx.db);
@@ -376,7 +440,7 @@ export interface ConsistencyProofView {
 /** Without `to`, proves against the newest signed head. */
 export async function proveConsistency(ctx: Ctx, from: number, to?: number): Promise<ConsistencyProofView> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   let toHead: store.HeadRow | undefined;
   if (to === undefined) {
     toHead = await store.latestHead(ctx.db);
@@ -410,11 +474,34 @@ export async function proveConsistency(ctx: Ctx, from: number, to?: number): Pro
 // ------------------------------------------------------------------------------ verification
 
 export interface AuditVerification extends LogVerificationReport {
-  /** Tree size the state row records (what integration continues from). */
-  stateSize: number;
-  /** Entries committed after this verification's integration, not yet in the tree (not checked). */
+  /** Tree size the state row records (what integration continues from); null if unreadable. */
+  stateSize: number | null;
+  /** Entries committed but not yet integrated: not in the tree, not judged (verify never integrates). */
   pending: number;
   publicKeyFingerprint: string;
+  /** Subtree cache rows checked against the recomputed tree. */
+  cacheNodesChecked: number;
+  /** The log's checkpoint origin (from the public key). */
+  origin: string;
+  /** What each witness or checkpoint file holds and whether the log is consistent with it. */
+  witnesses: WitnessCheck[];
+  /** False when no witness was consulted: a rollback or a rewrite after the last kept head goes unseen. */
+  rollbackDetectable: boolean;
+}
+
+export interface WitnessCheck {
+  source: string;
+  /** The witnessed size and root; null when the source holds nothing for this log or failed. */
+  size: number | null;
+  rootHash: string | null;
+  status: 'consistent' | 'rollback' | 'rewrite' | 'unsigned' | 'empty' | 'unavailable';
+  message: string;
+}
+
+/** A witnessed checkpoint to check the log against: from a witness, or a note given as a file. */
+export interface WitnessSource {
+  label: string;
+  latest(origin: string): Promise<ParsedNote | null>;
 }
 
 export interface VerifyOptions {
@@ -423,78 +510,378 @@ export interface VerifyOptions {
   batchSize?: number;
   onProgress?: (rows: number) => void;
   maxProblems?: number;
+  /** Witnesses (or checkpoint files) to check the log against; none means rollback is undetectable. */
+  witnesses?: WitnessSource[];
+}
+
+const CACHE_STEP = 8;
+const FANOUT = 2 ** CACHE_STEP;
+
+/**
+ * Checks audit_tree_nodes against the tree recomputed leaf by leaf: each cached perfect subtree
+ * (level 8, 16, …) is rebuilt from the 256 nodes below it as the leaves stream past, with one
+ * buffer of at most 256 hashes per level. Cached nodes the stream never reaches lie beyond the log.
+ */
+class CacheChecker {
+  readonly #cache: Map<number, Map<number, Buffer>>;
+  readonly #maxLevel: number;
+  readonly #buffers: Buffer[][] = [];
+  readonly #problems: LogProblem[] = [];
+  #checked = 0;
+
+  constructor(rows: Array<{ level: number; idx: number; hash: Uint8Array }>) {
+    this.#cache = new Map();
+    let max = 0;
+    for (const r of rows) {
+      const level = this.#cache.get(r.level) ?? new Map<number, Buffer>();
+      this.#cache.set(r.level, level);
+      level.set(Number(r.idx), Buffer.from(r.hash));
+      max = Math.max(max, r.level);
+    }
+    this.#maxLevel = max;
+  }
+
+  get active(): boolean {
+    return this.#cache.size > 0;
+  }
+
+  leaf(_index: number, leaf: Buffer): void {
+    this.#push(0, leaf);
+  }
+
+  #push(level: number, hash: Buffer): void {
+    if (level >= this.#maxLevel) return;
+    const slot = level / CACHE_STEP;
+    const buffer = this.#buffers[slot] ?? [];
+    this.#buffers[slot] = buffer;
+    buffer.push(hash);
+    if (buffer.length < FANOUT) return;
+    let layer: Buffer[] = buffer.splice(0);
+    while (layer.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < layer.length; i += 2) next.push(nodeHash(layer[i]!, layer[i + 1]!));
+      layer = next;
+    }
+    const up = level + CACHE_STEP;
+    const counter = (this.#counts[up] ?? -1) + 1;
+    this.#counts[up] = counter;
+    const cached = this.#cache.get(up)?.get(counter);
+    if (cached) {
+      this.#checked++;
+      this.#cache.get(up)!.delete(counter);
+      if (!hashEquals(cached, layer[0]!)) {
+        const first = counter * 2 ** up + FIRST_SEQ;
+        this.#problems.push({
+          kind: 'cache-mismatch',
+          position: first,
+          through: first + 2 ** up - 1,
+          reason: `the cached subtree hash at level ${up}, index ${counter} (audit_tree_nodes) differs from the tree recomputed from the entries: proofs and exports built from it would fail`,
+        });
+      }
+    }
+    this.#push(up, layer[0]!);
+  }
+
+  readonly #counts: Record<number, number> = {};
+
+  finish(treeSize: number): { problems: LogProblem[]; checked: number } {
+    for (const [level, nodes] of this.#cache) {
+      for (const idx of nodes.keys()) {
+        this.#checked++;
+        const first = idx * 2 ** level + FIRST_SEQ;
+        this.#problems.push({
+          kind: 'cache-mismatch',
+          position: first,
+          through: first + 2 ** level - 1,
+          reason: `audit_tree_nodes holds a subtree at level ${level}, index ${idx} over entries the log (${treeSize} entries) does not have complete`,
+        });
+      }
+    }
+    return { problems: this.#problems, checked: this.#checked };
+  }
+}
+
+async function readStateForVerify(
+  tx: Tx,
+): Promise<{ frontier: Frontier | null; backfillPending: boolean; problem: LogProblem | null }> {
+  try {
+    const state = await store.readTreeState(tx);
+    return { frontier: state.frontier, backfillPending: state.backfillPending, problem: null };
+  } catch (err) {
+    return {
+      frontier: null,
+      backfillPending: false,
+      problem: {
+        kind: 'state-corrupt',
+        position: FIRST_SEQ - 1,
+        reason: `the tree state row (audit_tree_state) cannot be used: ${(err as Error).message}`,
+      },
+    };
+  }
 }
 
 /**
  * Recomputes the whole tree from the rows, in seq order through a cursor (memory stays bounded),
- * checks every signed head against it, and compares the result with the state row appends
- * continue from. Reads one snapshot, so appends running meanwhile are neither half-seen nor
- * reported. Problems carry the seq they concern.
+ * checks every signed head and the subtree cache against it, and compares the result with the
+ * state row appends continue from. Read-only: one repeatable-read, read-only snapshot; it never
+ * integrates, backfills or caches, so an auditor can run it against a replica or with a
+ * read-only role, and it judges the rows as they are (pending entries are counted, not judged).
+ * A damaged state row, head row or cache is a finding like any other; entry findings are still
+ * listed. Problems carry the seq they concern.
  */
 export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<AuditVerification> {
   must(ctx);
   const publicKeyPem = options.publicKeyPem ?? (await trustedPublicKey(ctx.config));
-  // Entries committed so far join the tree first (and the backfill of pre-0003 rows, if pending).
-  await integrateAudit(ctx.db);
+  const skewMs = ctx.config.auditClockSkewMs;
+  const origin = originFor(publicKeyFingerprint(publicKeyPem));
+  // Read the witnesses first: a checkpoint published after the snapshot is taken would look ahead of it.
+  const witnessed: Array<{ source: string; note: ParsedNote | null; error?: string }> = [];
+  for (const w of options.witnesses ?? []) {
+    try {
+      witnessed.push({ source: w.label, note: await w.latest(origin) });
+    } catch (err) {
+      witnessed.push({ source: w.label, note: null, error: (err as Error).message });
+    }
+  }
+  const rootsAt = witnessed.flatMap((w) => (w.note ? [w.note.size] : []));
   const run = async (tx: Tx) => {
-    const { frontier: state } = await store.readTreeState(tx);
-    const pending = await store.countPending(tx);
-    const heads = (await store.allHeads(tx)).map(store.toSignedHead);
-    const verifier = new LogVerifier(heads, publicKeyPem, { maxProblems: options.maxProblems ?? 1000 });
     const extra: LogProblem[] = [];
+    const stateRead = await readStateForVerify(tx);
+    if (stateRead.problem) extra.push(stateRead.problem);
+    const state = stateRead.frontier;
+    const pending = await store.countPending(tx);
+    for (const r of await store.listRefused(tx)) {
+      extra.push({
+        kind: 'refused',
+        position: (state?.size ?? 0) + FIRST_SEQ,
+        reason: `pending entry ${r.id} (${r.action}, dated ${r.time.toISOString()}) was refused by integration: ${r.reason}`,
+      });
+    }
+    const heads: SignedTreeHead[] = [];
+    for (const row of await store.allHeads(tx)) {
+      try {
+        heads.push(store.toSignedHead(row));
+      } catch (err) {
+        extra.push({
+          kind: 'head-corrupt',
+          position: Number.isSafeInteger(row.tree_size) ? row.tree_size + FIRST_SEQ - 1 : FIRST_SEQ - 1,
+          reason: `signed head row ${row.id} cannot be read: ${(err as Error).message}`,
+        });
+      }
+    }
+    const cache = new CacheChecker(await store.allCachedNodes(tx));
+    const verifier = new LogVerifier(heads, publicKeyPem, {
+      maxProblems: options.maxProblems ?? 1000,
+      ...(cache.active ? { onLeaf: (i: number, leaf: Buffer) => cache.leaf(i, leaf) } : {}),
+      rootsAt,
+    });
+    let previousTime: string | null = null;
+    let previousSeq = 0;
     for await (const batch of store.streamStoredEntries(tx, options.batchSize)) {
       for (const entry of batch) {
         // A recorded hash that was removed proves nothing; the state row says none should be missing.
-        if (entry.leafHash === null && extra.length < 1000) {
+        if (entry.leafHash === null && !stateRead.backfillPending && extra.length < 1000) {
           extra.push({
             kind: 'edited',
             position: entry.seq,
             reason: `seq ${entry.seq} has no recorded leaf hash (the column was cleared)`,
           });
         }
+        if (previousTime !== null && typeof entry.time === 'string') {
+          const back = Date.parse(previousTime) - Date.parse(entry.time);
+          if (back > skewMs && extra.length < 1000) {
+            extra.push({
+              kind: 'out-of-order',
+              position: entry.seq,
+              reason: `seq ${entry.seq} is dated ${entry.time}, ${back} ms before seq ${previousSeq} (${previousTime}); the clock-skew allowance is ${skewMs} ms`,
+            });
+          }
+        }
+        if (typeof entry.time === 'string') {
+          previousTime = entry.time;
+          previousSeq = entry.seq;
+        }
         verifier.add(entry);
       }
       options.onProgress?.(verifier.rows);
     }
     const report = verifier.finish();
+    let cacheNodesChecked = 0;
+    if (cache.active) {
+      const checked = cache.finish(report.treeSize);
+      extra.push(...checked.problems);
+      cacheNodesChecked = checked.checked;
+    }
     const last = report.lastSeq ?? FIRST_SEQ - 1;
-    const stateLast = state.size + FIRST_SEQ - 1;
     const reported = (kind: string, position: number) =>
       report.problems.some((p) => p.kind === kind && p.position === position);
-    if (stateLast > last && !reported('truncated', last + 1)) {
-      extra.push({
-        kind: 'truncated',
-        position: last + 1,
-        ...(stateLast > last + 1 ? { through: stateLast } : {}),
-        reason: `the log ends at seq ${last} but the tree state records ${state.size} entries: seq ${last + 1}..${stateLast} are missing`,
-      });
-    } else if (stateLast < last) {
-      extra.push({
-        kind: 'inserted',
-        position: stateLast + 1,
-        ...(last > stateLast + 1 ? { through: last } : {}),
-        reason: `rows up to seq ${last} exist but the tree state records only ${state.size} entries: seq ${stateLast + 1}..${last} were added outside the log`,
-      });
-    } else if (report.problemCount === 0 && extra.length === 0 && toHex(state.root()) !== report.rootHash) {
-      extra.push({
-        kind: 'root-mismatch',
-        position: stateLast,
-        reason: `the rows hash to ${report.rootHash} but the tree state's frontier gives ${toHex(state.root())}`,
-      });
+    if (stateRead.backfillPending) {
+      // Rows from before the Merkle log wait for the backfill (the first start does it); the state
+      // row records nothing yet to compare with.
+    } else if (state) {
+      const stateLast = state.size + FIRST_SEQ - 1;
+      if (stateLast > last && !reported('truncated', last + 1)) {
+        extra.push({
+          kind: 'truncated',
+          position: last + 1,
+          ...(stateLast > last + 1 ? { through: stateLast } : {}),
+          reason: `the log ends at seq ${last} but the tree state records ${state.size} entries: seq ${last + 1}..${stateLast} are missing`,
+        });
+      } else if (stateLast < last) {
+        extra.push({
+          kind: 'inserted',
+          position: stateLast + 1,
+          ...(last > stateLast + 1 ? { through: last } : {}),
+          reason: `rows up to seq ${last} exist but the tree state records only ${state.size} entries: seq ${stateLast + 1}..${last} were added outside the log`,
+        });
+      } else if (report.problemCount === 0 && extra.length === 0 && toHex(state.root()) !== report.rootHash) {
+        extra.push({
+          kind: 'root-mismatch',
+          position: stateLast,
+          reason: `the rows hash to ${report.rootHash} but the tree state's frontier gives ${toHex(state.root())}`,
+        });
+      }
     }
+    const witnesses: WitnessCheck[] = witnessed.map(({ source, note, error }) => {
+      if (error) {
+        extra.push({ kind: 'witness-unavailable', position: FIRST_SEQ - 1, reason: `${source}: ${error}` });
+        return { source, size: null, rootHash: null, status: 'unavailable', message: error };
+      }
+      if (!note) {
+        return {
+          source,
+          size: null,
+          rootHash: null,
+          status: 'empty',
+          message: `holds no checkpoint of ${origin}`,
+        };
+      }
+      const base = { source, size: note.size, rootHash: note.rootHash };
+      if (!verifyLogSignature(note, publicKeyPem)) {
+        const message = `${source} holds a checkpoint over ${note.size} entries that this key did not sign`;
+        extra.push({ kind: 'bad-signature', position: note.size + FIRST_SEQ - 1, reason: message });
+        return { ...base, status: 'unsigned', message };
+      }
+      if (report.treeSize < note.size) {
+        const message = `rollback: ${source} witnessed ${note.size} entries (root ${note.rootHash}) but the log holds only ${report.treeSize}: seq ${report.treeSize + FIRST_SEQ}..${note.size + FIRST_SEQ - 1} and their heads were removed`;
+        extra.push({
+          kind: 'rollback',
+          position: report.treeSize + FIRST_SEQ,
+          ...(note.size > report.treeSize + 1 ? { through: note.size + FIRST_SEQ - 1 } : {}),
+          reason: message,
+        });
+        return { ...base, status: 'rollback', message };
+      }
+      const root = report.roots[note.size];
+      if (root !== note.rootHash) {
+        const message = `rewrite: the first ${note.size} entries hash to ${root} but ${source} witnessed root ${note.rootHash} at that size: entries up to seq ${note.size + FIRST_SEQ - 1} were rewritten`;
+        extra.push({ kind: 'rewrite', position: note.size + FIRST_SEQ - 1, reason: message });
+        return { ...base, status: 'rewrite', message };
+      }
+      return {
+        ...base,
+        status: 'consistent',
+        message: `consistent with the checkpoint over ${note.size} entries`,
+      };
+    });
     const problems = [...report.problems, ...extra].sort((a, b) => a.position - b.position);
     return {
       ...report,
+      origin,
+      witnesses,
+      rollbackDetectable: witnesses.some((w) => w.status !== 'unavailable'),
       ok: report.ok && extra.length === 0,
       problems,
       problemCount: report.problemCount + extra.length,
-      stateSize: state.size,
+      stateSize: state ? state.size : null,
       pending,
       publicKeyFingerprint: publicKeyFingerprint(publicKeyPem),
+      cacheNodesChecked,
     };
   };
   if (ctx.db.isTransaction) return run(ctx.db as Tx);
-  return ctx.db.transaction().setIsolationLevel('repeatable read').execute(run);
+  return ctx.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (tx) => {
+      await sql`set transaction read only`.execute(tx);
+      return run(tx);
+    });
+}
+
+// ------------------------------------------------------------------------------ witnesses
+
+export interface WitnessOverview {
+  origin: string;
+  treeSize: number;
+  latestSignedSize: number;
+  witnesses: WitnessCheck[];
+  rollbackDetectable: boolean;
+}
+
+/**
+ * The configured witnesses, the newest checkpoint each holds, and whether the log (its stored
+ * leaf hashes) is consistent with it, for the console. Cheap: one root per witness from the
+ * subtree cache; `shutong audit verify` is the full check.
+ */
+export async function witnessOverview(ctx: Ctx): Promise<WitnessOverview> {
+  must(ctx);
+  const key = await platformKey(ctx.config);
+  const origin = originFor(key.fingerprint);
+  const { frontier } = await store.readTreeState(ctx.db);
+  const latest = await store.latestHead(ctx.db);
+  const witnesses: WitnessCheck[] = [];
+  for (const w of configuredWitnesses(ctx.config)) {
+    let note: ParsedNote | null;
+    try {
+      note = await w.latest(origin);
+    } catch (err) {
+      const message = (err as Error).message;
+      witnesses.push({ source: w.label, size: null, rootHash: null, status: 'unavailable', message });
+      continue;
+    }
+    if (!note) {
+      witnesses.push({
+        source: w.label,
+        size: null,
+        rootHash: null,
+        status: 'empty',
+        message: 'holds no checkpoint yet',
+      });
+      continue;
+    }
+    const base = { source: w.label, size: note.size, rootHash: note.rootHash };
+    if (!verifyLogSignature(note, key.publicKeyPem)) {
+      witnesses.push({ ...base, status: 'unsigned', message: 'holds a checkpoint this log did not sign' });
+    } else if (note.size > frontier.size) {
+      witnesses.push({
+        ...base,
+        status: 'rollback',
+        message: `witnessed ${note.size} entries; the log holds ${frontier.size}`,
+      });
+    } else {
+      const root =
+        note.size === 0
+          ? toHex(emptyRoot())
+          : toHex(await withStoredTree(ctx.db, note.size, (h) => h(0, note.size)));
+      witnesses.push(
+        root === note.rootHash
+          ? {
+              ...base,
+              status: 'consistent',
+              message: `consistent with the checkpoint over ${note.size} entries`,
+            }
+          : { ...base, status: 'rewrite', message: `the log's root at ${note.size} is ${root}` },
+      );
+    }
+  }
+  return {
+    origin,
+    treeSize: frontier.size,
+    latestSignedSize: latest?.tree_size ?? 0,
+    witnesses,
+    rollbackDetectable: witnesses.length > 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------- export
@@ -506,7 +893,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
  */
 export async function exportSegment(ctx: Ctx, from: number, to: number): Promise<AuditSegment> {
   must(ctx);
-  const frontier = await committedTree(ctx.db);
+  const frontier = await committedTree(ctx.db, ctx.config);
   const last = frontier.size + FIRST_SEQ - 1;
   sizeField('from', from, last, FIRST_SEQ);
   sizeField('to', to, last, from);
@@ -522,5 +909,20 @@ export async function exportSegment(ctx: Ctx, from: number, to: number): Promise
   if (rows.length !== to - from + 1) throw new AppError('AUDIT_LOG_DAMAGED', { seq: from + rows.length });
   const signed = store.toSignedHead(head);
   const entries = rows.map(store.toEntry);
-  return withStoredTree(ctx.db, signed.treeSize, (h) => buildSegment(entries, signed, h));
+  const segment = await withStoredTree(ctx.db, signed.treeSize, (h) => buildSegment(entries, signed, h));
+  // What an auditor will check, checked before anything is written: a damaged cache or leaf hash
+  // fails here, naming what is wrong, instead of in the auditor's hands.
+  const check = verifySegment(segment, (await platformKey(ctx.config)).publicKeyPem);
+  if (!check.ok) {
+    const reason = `the export of seq ${from}..${to} fails its own check (${check.problems
+      .slice(0, 3)
+      .map((p) => p.reason)
+      .join('; ')}); run \`shutong audit verify\``;
+    throw new AppError(
+      'AUDIT_LOG_DAMAGED',
+      { from, to, problems: check.problems.slice(0, 10) },
+      { zh: reason, en: reason },
+    );
+  }
+  return segment;
 }

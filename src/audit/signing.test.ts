@@ -271,4 +271,48 @@ describe('private key file', () => {
     await fs.writeFile(file, 'not a key', { mode: 0o600 });
     await expect(readPrivateKeyFile(file)).rejects.toMatchObject({ code: 'KEY_INVALID' });
   });
+
+  it('is encrypted (PBES2) with a passphrase, and useless without the right one', async () => {
+    const file = path.join(dir, 'encrypted.pem');
+    const created = await loadOrCreateSigningKey(file, 'correct horse battery staple');
+    const text = await fs.readFile(file, 'utf8');
+    expect(text).toContain('BEGIN ENCRYPTED PRIVATE KEY');
+    expect(text).not.toContain(created.privateKeyPem.split('\n')[1]!);
+    const again = await loadOrCreateSigningKey(file, 'correct horse battery staple');
+    expect(again.created).toBe(false);
+    expect(again.publicKeyPem).toBe(created.publicKeyPem);
+    await expect(readPrivateKeyFile(file)).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: expect.stringContaining('AUDIT_KEY_PASSPHRASE'),
+    });
+    await expect(readPrivateKeyFile(file, 'wrong')).rejects.toMatchObject({ code: 'KEY_INVALID' });
+  });
+});
+
+describe('where the key lives by default', () => {
+  it('outside the data directory (user config dir), unless AUDIT_KEY_FILE or an existing key there says otherwise', async () => {
+    const { loadConfig } = await import('../core/config.ts');
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'shutong-home-'));
+    try {
+      const dataDir = path.join(home, 'data');
+      const fresh = loadConfig({ DATA_DIR: dataDir, XDG_CONFIG_HOME: path.join(home, 'cfg') });
+      expect(fresh.auditKeyFile.startsWith(path.join(home, 'cfg', 'shutong') + path.sep)).toBe(true);
+      expect(fresh.auditKeyFile.startsWith(dataDir)).toBe(false);
+      const other = loadConfig({
+        DATA_DIR: path.join(home, 'data2'),
+        XDG_CONFIG_HOME: path.join(home, 'cfg'),
+      });
+      expect(other.auditKeyFile).not.toBe(fresh.auditKeyFile);
+      await fs.mkdir(dataDir, { recursive: true });
+      await fs.writeFile(path.join(dataDir, 'audit-signing-key.pem'), 'x');
+      expect(loadConfig({ DATA_DIR: dataDir, XDG_CONFIG_HOME: path.join(home, 'cfg') }).auditKeyFile).toBe(
+        path.join(dataDir, 'audit-signing-key.pem'),
+      );
+      expect(loadConfig({ DATA_DIR: dataDir, AUDIT_KEY_FILE: path.join(home, 'k.pem') }).auditKeyFile).toBe(
+        path.join(home, 'k.pem'),
+      );
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+    }
+  });
 });

@@ -187,14 +187,22 @@ export function sm2Verify(data: Uint8Array, signature: Uint8Array, publicKey: st
  * hard-linked into place, so a crash never leaves a half-written key and an existing key is never
  * overwritten (two nodes starting at once cannot clobber each other's key).
  */
-export async function writePrivateKeyFile(file: string, privateKeyPem: string): Promise<void> {
-  loadPrivateKey(privateKeyPem);
+export async function writePrivateKeyFile(
+  file: string,
+  privateKeyPem: string,
+  passphrase?: string,
+): Promise<void> {
+  const key = loadPrivateKey(privateKeyPem);
+  // PBES2 (PBKDF2 + AES-256-CBC) encrypted PKCS#8 when a passphrase is given.
+  const text = passphrase
+    ? (key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string)
+    : privateKeyPem;
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
   const handle = await fs.open(tmp, 'wx', 0o600);
   try {
     await handle.chmod(0o600); // in case the file system ignores the mode given at creation
-    await handle.writeFile(privateKeyPem, 'utf8');
+    await handle.writeFile(text, 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
@@ -219,7 +227,7 @@ export async function writePrivateKeyFile(file: string, privateKeyPem: string): 
  * can no longer vouch for the log. Checks the opened file itself, so a swap between check and
  * read cannot slip through.
  */
-export async function readPrivateKeyFile(file: string): Promise<string> {
+export async function readPrivateKeyFile(file: string, passphrase?: string): Promise<string> {
   const handle = await fs.open(file, fsConstants.O_RDONLY);
   try {
     const st = await handle.stat();
@@ -241,29 +249,52 @@ export async function readPrivateKeyFile(file: string): Promise<string> {
         );
       }
     }
-    const pem = await handle.readFile('utf8');
-    loadPrivateKey(pem);
-    return pem;
+    const text = await handle.readFile('utf8');
+    if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+      if (!passphrase) {
+        throw new AuditKeyError(
+          'KEY_INVALID',
+          `the audit signing key ${file} is encrypted; set AUDIT_KEY_PASSPHRASE`,
+        );
+      }
+      let decrypted: KeyObject;
+      try {
+        decrypted = crypto.createPrivateKey({ key: text, format: 'pem', passphrase });
+      } catch {
+        throw new AuditKeyError(
+          'KEY_INVALID',
+          `cannot decrypt the audit signing key ${file}: wrong AUDIT_KEY_PASSPHRASE?`,
+        );
+      }
+      const pem = decrypted.export({ type: 'pkcs8', format: 'pem' }) as string;
+      loadPrivateKey(pem);
+      return pem;
+    }
+    loadPrivateKey(text);
+    return text;
   } finally {
     await handle.close();
   }
 }
 
 /** The platform key: read it, or generate and store it on first start. */
-export async function loadOrCreateSigningKey(file: string): Promise<SigningKeyPair & { created: boolean }> {
+export async function loadOrCreateSigningKey(
+  file: string,
+  passphrase?: string,
+): Promise<SigningKeyPair & { created: boolean }> {
   try {
-    const privateKeyPem = await readPrivateKeyFile(file);
+    const privateKeyPem = await readPrivateKeyFile(file, passphrase);
     return { privateKeyPem, publicKeyPem: publicKeyPemOf(privateKeyPem), created: false };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const pair = generateSigningKeyPair();
   try {
-    await writePrivateKeyFile(file, pair.privateKeyPem);
+    await writePrivateKeyFile(file, pair.privateKeyPem, passphrase);
   } catch (err) {
     // Another process won the race to create it; use theirs.
     if (err instanceof AuditKeyError && err.code === 'KEY_FILE_EXISTS') {
-      const privateKeyPem = await readPrivateKeyFile(file);
+      const privateKeyPem = await readPrivateKeyFile(file, passphrase);
       return { privateKeyPem, publicKeyPem: publicKeyPemOf(privateKeyPem), created: false };
     }
     throw err;

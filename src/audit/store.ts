@@ -221,6 +221,44 @@ export async function countPending(db: Executor): Promise<number> {
   return Number(row.n);
 }
 
+export interface RefusedRow {
+  id: string;
+  action: string;
+  time: Date;
+  reason: string;
+}
+
+/** Pending entries integration refused (migration 0010), still pending. */
+export async function listRefused(db: Executor): Promise<RefusedRow[]> {
+  return (await db
+    .selectFrom('audit_refused as r')
+    .innerJoin('audit_events as e', 'e.id', 'r.id')
+    .select(['r.id', 'e.action', 'e.time', 'r.reason'])
+    .where('e.seq', 'is', null)
+    .orderBy('e.queued')
+    .execute()) as RefusedRow[];
+}
+
+/** Records that integration refused a pending entry (idempotent). */
+export async function refuseEntry(db: Executor, id: string, reason: string): Promise<void> {
+  await db
+    .insertInto('audit_refused')
+    .values({ id, reason, refused_at: new Date() })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Time of the last integrated entry (seq = size), or null for an empty tree. */
+export async function lastIntegratedTime(db: Executor, size: number): Promise<Date | null> {
+  if (size === 0) return null;
+  const row = await db
+    .selectFrom('audit_events')
+    .select('time')
+    .where('seq', '=', size + FIRST_SEQ - 1)
+    .executeTakeFirst();
+  return row?.time ?? null;
+}
+
 export async function findEntry(db: Executor, seq: number): Promise<EntryRow | undefined> {
   return (await db
     .selectFrom('audit_events')
@@ -375,6 +413,18 @@ export async function cachedNodes(
     .select(['idx', 'hash'])
     .where('level', '=', level)
     .where('idx', 'in', indexes)
+    .execute();
+}
+
+/** Every cached subtree hash, for verification (a few per 256 entries). */
+export async function allCachedNodes(
+  db: Executor,
+): Promise<Array<{ level: number; idx: number; hash: Uint8Array }>> {
+  return db
+    .selectFrom('audit_tree_nodes')
+    .select(['level', 'idx', 'hash'])
+    .orderBy('level')
+    .orderBy('idx')
     .execute();
 }
 

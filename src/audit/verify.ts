@@ -29,7 +29,23 @@ export type LogProblemKind =
   | 'invalid-entry'
   | 'root-mismatch'
   | 'bad-signature'
-  | 'fork';
+  | 'fork'
+  /** The tree-state row cannot be read (missing, or its frontier does not fit its size). */
+  | 'state-corrupt'
+  /** A signed-head row that cannot be read as a head. */
+  | 'head-corrupt'
+  /** A cached subtree hash (audit_tree_nodes) that differs from the recomputed tree. */
+  | 'cache-mismatch'
+  /** An entry dated earlier than the one before it by more than the clock-skew allowance. */
+  | 'out-of-order'
+  /** A pending entry integration refused (see integrate.ts), still waiting. */
+  | 'refused'
+  /** The log is shorter than a size a witness holds a checkpoint for. */
+  | 'rollback'
+  /** The log's root at a witnessed size differs from the witnessed root. */
+  | 'rewrite'
+  /** A witness could not be asked. */
+  | 'witness-unavailable';
 
 export interface LogProblem {
   kind: LogProblemKind;
@@ -48,6 +64,10 @@ export interface StoredAuditEntry extends AuditEntryInput {
 export interface VerifyLogOptions {
   /** Problems kept in the report (all are counted). Default 1000. */
   maxProblems?: number;
+  /** Called with each recomputed leaf hash, leaf index first (e.g. to check a subtree cache). */
+  onLeaf?: (index: number, leaf: Buffer) => void;
+  /** Tree sizes whose recomputed root the report should carry (e.g. witnessed checkpoints). */
+  rootsAt?: readonly number[];
 }
 
 export interface LogVerificationReport {
@@ -70,6 +90,8 @@ export interface LogVerificationReport {
   unsignedRows: number;
   problems: LogProblem[];
   problemCount: number;
+  /** Recomputed roots (hex) at the sizes asked for with `rootsAt` that the log reached. */
+  roots: Record<number, string>;
 }
 
 interface Run {
@@ -112,6 +134,9 @@ export class LogVerifier {
   #problems: LogProblem[] = [];
   #problemCount = 0;
   #finished = false;
+  readonly #onLeaf: ((index: number, leaf: Buffer) => void) | undefined;
+  readonly #rootsAt: Set<number>;
+  readonly #roots: Record<number, string> = {};
 
   constructor(
     heads: readonly SignedTreeHead[],
@@ -119,6 +144,9 @@ export class LogVerifier {
     options: VerifyLogOptions = {},
   ) {
     this.#maxProblems = options.maxProblems ?? 1000;
+    this.#onLeaf = options.onLeaf;
+    this.#rootsAt = new Set(options.rootsAt ?? []);
+    if (this.#rootsAt.has(0)) this.#roots[0] = toHex(this.#frontier.root());
     const key = loadPublicKey(publicKey);
     this.#headsTotal = heads.length;
     const valid: SignedTreeHead[] = [];
@@ -217,7 +245,13 @@ export class LogVerifier {
       unsignedRows: Math.max(0, this.#rows - largestHead),
       problems,
       problemCount: this.#problemCount,
+      roots: { ...this.#roots },
     };
+  }
+
+  /** Adds a problem found outside the rows (tree state, cache, witnesses) to the count and list. */
+  report(problem: LogProblem): void {
+    this.#report(problem);
   }
 
   #report(problem: LogProblem): void {
@@ -348,7 +382,10 @@ export class LogVerifier {
   }
 
   #append(leaf: Buffer): void {
+    this.#onLeaf?.(this.#frontier.size, leaf);
     this.#frontier.append(leaf);
+    if (this.#rootsAt.has(this.#frontier.size))
+      this.#roots[this.#frontier.size] = toHex(this.#frontier.root());
     this.#checkHeads();
   }
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Runtime configuration, read once from the environment. Every knob is listed in the README. */
@@ -21,10 +24,18 @@ export interface Config {
   publicUrl: string | undefined;
   /** The SM2 private key that signs audit tree heads; created (mode 0600) on first start. */
   auditKeyFile: string;
+  /** Encrypts the key file (PBES2: PBKDF2 + AES-256-CBC PKCS#8) when set. */
+  auditKeyPassphrase: string | undefined;
   /** How often a listening server signs a tree head when the audit log grew; 0 turns it off. */
   auditSignIntervalSeconds: number;
   /** A listening server integrates pending audit entries this often (ms), and soon after its own appends. */
   auditIntegrateMs: number;
+  /** Integration refuses an entry dated more than this (ms) before the last integrated one. */
+  auditClockSkewMs: number;
+  /** A directory (another host's disk) every signed head is published to as a checkpoint first. */
+  auditWitnessDir: string | undefined;
+  /** HTTP witnesses (`shutong witness serve`) every signed head must be cosigned by first. */
+  auditWitnessUrls: string[];
   /** Imports and scans judge every row up to this many; beyond it, a reservoir sample. */
   classifyFullScanRows: number;
   /** Size of that reservoir sample (rows). */
@@ -83,6 +94,22 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return value;
 }
 
+/**
+ * Where the audit signing key lives: AUDIT_KEY_FILE; else a key a data directory already holds
+ * (installations from before issue 15 keep theirs); else outside the data directory, under the
+ * user's config directory, one file per data directory, so whoever holds the data
+ * directory does not also hold the key that vouches for it.
+ */
+function auditKeyFile(env: NodeJS.ProcessEnv): string {
+  if (env.AUDIT_KEY_FILE) return path.resolve(env.AUDIT_KEY_FILE);
+  const dataDir = path.resolve(env.DATA_DIR || '.shutong');
+  const legacy = path.join(dataDir, 'audit-signing-key.pem');
+  if (fs.existsSync(legacy)) return legacy;
+  const configHome = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  const which = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  return path.join(configHome, 'shutong', `audit-signing-key-${which}.pem`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intFromEnv(env, 'PORT', 8080),
@@ -97,11 +124,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadLimitBytes: intFromEnv(env, 'UPLOAD_LIMIT_BYTES', 4 * 1024 ** 3),
     importMemoryMb: Math.max(16, intFromEnv(env, 'IMPORT_MEMORY_MB', 256)),
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
-    auditKeyFile: path.resolve(
-      env.AUDIT_KEY_FILE || path.join(env.DATA_DIR || '.shutong', 'audit-signing-key.pem'),
-    ),
+    auditKeyFile: auditKeyFile(env),
+    auditKeyPassphrase: env.AUDIT_KEY_PASSPHRASE || undefined,
     auditSignIntervalSeconds: intFromEnv(env, 'AUDIT_SIGN_INTERVAL_SECONDS', 300),
     auditIntegrateMs: intFromEnv(env, 'AUDIT_INTEGRATE_MS', 250),
+    auditClockSkewMs: intFromEnv(env, 'AUDIT_CLOCK_SKEW_MS', 60_000),
+    auditWitnessDir: env.AUDIT_WITNESS_DIR ? path.resolve(env.AUDIT_WITNESS_DIR) : undefined,
+    auditWitnessUrls: textFromEnv(env, 'AUDIT_WITNESS_URLS', '', /^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/)
+      .split(',')
+      .filter((u) => u !== ''),
     classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 50_000),
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),

@@ -58,6 +58,11 @@ export const ERRORS = {
     zh: '审计日志已损坏，请运行 shutong audit verify',
     en: 'The audit log is damaged; run `shutong audit verify`',
   },
+  AUDIT_WITNESS_REFUSED: {
+    status: 409,
+    zh: '审计见证方拒绝了新的检查点（日志可能被回滚或改写），树头未签发',
+    en: 'A witness refused the new checkpoint (the log may have been rolled back or rewritten); the head was not signed',
+  },
   AUDIT_KEY_PROBLEM: {
     status: 500,
     zh: '审计签名密钥不可用',

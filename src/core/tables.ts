@@ -118,6 +118,13 @@ export interface AuditTreeHeadsTable {
   key_fingerprint: string;
 }
 
+/** Pending audit entries integration refused (migration 0010): dated too far before the tree's end. */
+export interface AuditRefusedTable {
+  id: string;
+  reason: string;
+  refused_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface AuditTreeNodesTable {
   level: number;
   idx: number;
@@ -427,6 +434,7 @@ export interface Database {
   audit_tree_state: AuditTreeStateTable;
   audit_tree_heads: AuditTreeHeadsTable;
   audit_tree_nodes: AuditTreeNodesTable;
+  audit_refused: AuditRefusedTable;
   settings: SettingsTable;
   resources: ResourcesTable;
   resource_fields: ResourceFieldsTable;

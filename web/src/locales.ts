@@ -562,7 +562,7 @@ export const zh = {
   },
   audit: {
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
-    tabs: { entries: '日志条目', heads: '签名树头', key: '验签公钥' },
+    tabs: { entries: '日志条目', heads: '签名树头', key: '验签公钥', witnesses: '见证方' },
     filters: '日志筛选条件',
     action: '动作',
     objectType: '对象类型',
@@ -615,6 +615,12 @@ export const zh = {
     fingerprintOk: '指纹已核对',
     fingerprintBad: '指纹不符',
     keyHint: '离线核对：shutong audit verify-export <文件> --pubkey <公钥文件>',
+    witnessSource: '见证方',
+    witnessSize: '最近见证的长度',
+    witnessStatus: '与日志是否一致',
+    noWitness:
+      '未配置见证方：无法发现回滚（删除最新条目及树头）。请设置 AUDIT_WITNESS_DIR 或 AUDIT_WITNESS_URLS。',
+    witnessOrigin: '检查点来源名',
   },
   alerts: {
     sub: '安全员与平台管理员：处理告警，必要时紧急冻结网关',
@@ -1251,7 +1257,7 @@ export const en: Dict = {
   },
   audit: {
     sub: 'Tamper-evident audit log: an SM3 Merkle tree with SM2-signed tree heads, checked in your browser',
-    tabs: { entries: 'Entries', heads: 'Signed tree heads', key: 'Public key' },
+    tabs: { entries: 'Entries', heads: 'Signed tree heads', key: 'Public key', witnesses: 'Witnesses' },
     filters: 'Audit log filters',
     action: 'Action',
     objectType: 'Object type',
@@ -1304,6 +1310,12 @@ export const en: Dict = {
     fingerprintOk: 'fingerprint checked',
     fingerprintBad: 'fingerprint differs',
     keyHint: 'Offline check: shutong audit verify-export <file> --pubkey <key file>',
+    witnessSource: 'Witness',
+    witnessSize: 'Last witnessed size',
+    witnessStatus: 'Consistent with the log',
+    noWitness:
+      'No witness configured: a rollback (newest entries and heads deleted) cannot be detected. Set AUDIT_WITNESS_DIR or AUDIT_WITNESS_URLS.',
+    witnessOrigin: 'Checkpoint origin',
   },
   alerts: {
     sub: 'Security officers and platform admins: handle alerts and, if need be, stop the gateway',

@@ -92,6 +92,7 @@ export function Audit() {
             { key: 'entries', label: t('audit.tabs.entries'), children: <Entries /> },
             { key: 'heads', label: t('audit.tabs.heads'), children: <TreeHeads /> },
             { key: 'key', label: t('audit.tabs.key'), children: <PublicKey /> },
+            { key: 'witnesses', label: t('audit.tabs.witnesses'), children: <Witnesses /> },
           ]}
         />
       </Card>
@@ -547,6 +548,53 @@ function PublicKey() {
         <pre style={{ margin: 0 }}>{data.view.publicKeyPem}</pre>
       </Typography.Paragraph>
       <Typography.Text type="secondary">{t('audit.keyHint')}</Typography.Text>
+    </Space>
+  );
+}
+
+interface WitnessOverview {
+  origin: string;
+  treeSize: number;
+  latestSignedSize: number;
+  rollbackDetectable: boolean;
+  witnesses: Array<{
+    source: string;
+    size: number | null;
+    rootHash: string | null;
+    status: string;
+    message: string;
+  }>;
+}
+
+function Witnesses() {
+  const { t } = useTranslation();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<WitnessOverview>('/v1/audit/witnesses', {}, signal),
+    [],
+  );
+  const { data, error, loading, reload } = useLoader(load);
+  if (loading && !data) return <Skeleton active />;
+  if (!data) return <ErrorAlert error={error} onRetry={reload} />;
+  return (
+    <Space direction="vertical" style={{ width: '100%' }}>
+      <Typography.Text type="secondary">
+        {t('audit.witnessOrigin')}: <Mono>{data.origin}</Mono>
+      </Typography.Text>
+      {data.witnesses.length === 0 ? (
+        <Typography.Text type="warning">{t('audit.noWitness')}</Typography.Text>
+      ) : (
+        <Descriptions bordered size="small" column={1}>
+          {data.witnesses.map((w) => (
+            <Descriptions.Item key={w.source} label={w.source}>
+              {t('audit.witnessSize')}: {w.size === null ? '—' : fmtNumber(w.size)}{' '}
+              <Tag color={w.status === 'consistent' ? 'success' : w.status === 'empty' ? 'default' : 'error'}>
+                {w.status}
+              </Tag>{' '}
+              <Typography.Text type="secondary">{w.message}</Typography.Text>
+            </Descriptions.Item>
+          ))}
+        </Descriptions>
+      )}
     </Space>
   );
 }
