@@ -19,7 +19,6 @@ import { integrateAudit } from './integrate.ts';
 
 /** Brings committed pending entries into the tree (readers that need positions call it first). */
 export { integrateAudit };
-
 import { consistencyProof, emptyRoot, type Frontier, inclusionProof, toHex } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
 import { type AuditSegment, buildSegment } from './segment.ts';
