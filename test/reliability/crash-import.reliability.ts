@@ -105,7 +105,7 @@ describe('a server killed with SIGKILL in the middle of a large import', () => {
       ).json.find((v: { current: boolean }) => v.current);
       if (path === 'rows') {
         expect(before).toHaveLength(PREVIOUS_ROWS);
-        expect(before[0]).toBe(row(0, 'prev').record_no);
+        expect(before).toContain(row(0, 'prev').record_no); // keyed order, not file order
       }
 
       const file = `${tempDir('crash-file')}/big.csv`;
