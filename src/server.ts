@@ -19,6 +19,7 @@ import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { monitorRoutes } from './monitor/routes.ts';
+import { qualityRoutes } from './quality/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -241,5 +242,6 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(usageRoutes);
   await app.register(auditRoutes, { config, db: database.db });
   await app.register(monitorRoutes, { config, db: database.db });
+  await app.register(qualityRoutes);
   return app;
 }

@@ -16,7 +16,9 @@ export type IdPrefix =
   | 'app'
   | 'ctr'
   | 'alr'
-  | 'frz';
+  | 'frz'
+  | 'qrp'
+  | 'qal';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,
