@@ -463,6 +463,75 @@ export async function onVersionCurrent(ctx: Ctx, event: ingest.VersionCurrent): 
 /** Registers the hook with ingest (the server does this once at start; registering again is a no-op). */
 export function startQuality(): void {
   ingest.onVersionCurrent(onVersionCurrent);
+  catalog.addCatalogAnnex(catalogAnnex);
+}
+
+const DIMENSION_LABELS: Record<string, [string, string]> = {
+  completeness: ['完整性', 'Completeness'],
+  conformance: ['规范性', 'Conformance'],
+  accuracy: ['准确性', 'Accuracy'],
+  consistency: ['一致性', 'Consistency'],
+  timeliness: ['时效性', 'Timeliness'],
+  accessibility: ['可访问性', 'Accessibility'],
+  overall: ['综合得分', 'Overall score'],
+  level: ['质量等级（1 优 … 5 不合格）', 'Quality level (1 best … 5 worst)'],
+};
+
+/** W3C DQV measurements of a report: one per assessed dimension, the overall score and the level. */
+export function dqvMeasurements(base: string, datasetIri: string, report: Report) {
+  const metric = (name: string, type: 'decimal' | 'integer') => ({
+    '@id': `${base}/dcat/quality/metrics/${name}`,
+    '@type': 'dqv:Metric',
+    'skos:prefLabel': [
+      { '@value': DIMENSION_LABELS[name]![0], '@language': 'zh-CN' },
+      { '@value': DIMENSION_LABELS[name]![1], '@language': 'en' },
+    ],
+    'dqv:expectedDataType': { '@id': `http://www.w3.org/2001/XMLSchema#${type}` },
+    'dqv:inDimension': {
+      '@id': `${base}/dcat/quality/dimensions/${['overall', 'level'].includes(name) ? 'overall' : name}`,
+      '@type': 'dqv:Dimension',
+    },
+  });
+  const measurement = (name: string, value: number, type: 'decimal' | 'integer') => ({
+    '@id': `${datasetIri}#quality-v${report.version}-${name}`,
+    '@type': 'dqv:QualityMeasurement',
+    'dqv:computedOn': { '@id': datasetIri },
+    'dqv:isMeasurementOf': metric(name, type),
+    'dqv:value': { '@value': type === 'integer' ? String(value) : value.toFixed(2), '@type': `xsd:${type}` },
+    'prov:generatedAtTime': report.evaluatedAt,
+  });
+  return [
+    ...report.dimensions
+      .filter((d) => d.score !== null)
+      .map((d) => measurement(d.dimension, d.score as number, 'decimal')),
+    measurement('overall', report.score, 'decimal'),
+    measurement('level', report.level, 'integer'),
+  ];
+}
+
+/** The catalog's DCAT (dqv:hasQualityMeasurement) and CKAN extras (quality_*) from the current versions' reports. */
+async function catalogAnnex(ctx: Ctx, base: string, resources: ResourceView[]) {
+  const reports = await currentReports(ctx, resources);
+  const out = new Map<string, catalog.CatalogAnnex>();
+  for (const r of resources) {
+    const report = reports.get(r.id);
+    if (!report) continue;
+    const iri = `${base}/dcat/datasets/${encodeURIComponent(r.code)}`;
+    out.set(r.id, {
+      dcat: { 'dqv:hasQualityMeasurement': dqvMeasurements(base, iri, report) },
+      ckanExtras: [
+        { key: 'quality_score', value: report.score.toFixed(2) },
+        { key: 'quality_level', value: String(report.level) },
+        { key: 'quality_level_name', value: report.levelName['zh-CN'] },
+        { key: 'quality_version', value: String(report.version) },
+        { key: 'quality_evaluated_at', value: report.evaluatedAt },
+        ...report.dimensions
+          .filter((d) => d.score !== null)
+          .map((d) => ({ key: `quality_${d.dimension}`, value: (d.score as number).toFixed(2) })),
+      ],
+    });
+  }
+  return out;
 }
 
 function pickVersion(versions: VersionRow[], resource: ResourceView, number: number | undefined) {
