@@ -61,6 +61,7 @@ const LANGUAGE = 'http://publications.europa.eu/resource/authority/language/';
 const AVAILABILITY = 'http://publications.europa.eu/resource/authority/planned-availability/';
 const DATA_THEME = 'http://publications.europa.eu/resource/authority/data-theme/';
 const PUBLISHER_TYPE = 'http://purl.org/adms/publishertype/';
+const COUNTRY = 'http://publications.europa.eu/resource/authority/country/';
 
 /** Our themes matched to the EU data themes where one fits (skos:exactMatch); the rest have none. */
 export const EU_THEMES: Record<string, string> = {
@@ -99,9 +100,27 @@ export function publisherType(facts: ProviderFacts | undefined): string {
   return `${PUBLISHER_TYPE}LocalAuthority`;
 }
 
-function concept(iri: string, label?: string) {
-  return { '@id': iri, '@type': 'skos:Concept', ...(label ? { 'skos:prefLabel': en(label) } : {}) };
+/** The concept scheme (authority table) an authority IRI belongs to: its namespace without the slash. */
+const schemeOf = (iri: string) => ({ '@id': iri.slice(0, iri.lastIndexOf('/')) });
+
+/**
+ * An authority-table concept, typed and placed in its scheme inline, so that a validator without
+ * the EU vocabularies loaded still sees what they would say (class, skos:inScheme, label).
+ */
+function concept(
+  iri: string,
+  label: string,
+  types: string | string[] = 'skos:Concept',
+  scheme = schemeOf(iri),
+) {
+  return {
+    '@id': iri,
+    '@type': types,
+    'skos:prefLabel': en(label),
+    'skos:inScheme': scheme,
+  };
 }
+const lastSegment = (iri: string) => iri.slice(iri.lastIndexOf('/') + 1);
 
 /** The gateway as a DCAT-AP data service; `serves` lists the datasets it serves (all of them in the catalog). */
 export function gatewayService(base: string, serves: string[]) {
@@ -113,11 +132,32 @@ export function gatewayService(base: string, serves: string[]) {
     'dcat:endpointURL': `${base}/v1/gateway`,
     'dcat:endpointDescription': `${base}/openapi.json`,
     'dcat:servesDataset': serves,
-    'dct:accessRights': `${ACCESS_RIGHTS}RESTRICTED`,
+    'dct:accessRights': concept(`${ACCESS_RIGHTS}RESTRICTED`, 'RESTRICTED', [
+      'skos:Concept',
+      'dct:RightsStatement',
+    ]),
+    'dct:conformsTo': { '@id': 'https://spec.openapis.org/oas/v3.1.0', '@type': 'dct:Standard' },
+    'dct:publisher': catalogPublisher(base),
+    'dcat:contactPoint': {
+      '@id': `${base}/#contact`,
+      '@type': ['vcard:Kind', 'vcard:Organization'],
+      'vcard:fn': zh('数通公共数据平台'),
+      'vcard:hasURL': `${base}/`,
+    },
+    'dcat:keyword': [zh('数据网关'), zh('共享协议'), en('data gateway')],
+    'dcat:theme': concept(`${DATA_THEME}GOVE`, 'Government and public sector'),
   };
 }
 
+const publisherConcept = (iri: string) =>
+  concept(iri, lastSegment(iri), 'skos:Concept', { '@id': 'http://purl.org/adms/publishertype/1.0' });
+
 const datasetIri = (base: string, code: string) => `${base}/dcat/datasets/${encodeURIComponent(code)}`;
+
+function accessRights(r: ResourceView) {
+  const code = ACCESS[r.openType];
+  return concept(`${ACCESS_RIGHTS}${code}`, code, ['skos:Concept', 'dct:RightsStatement']);
+}
 
 function license(base: string, r: ResourceView) {
   // Shutong resources are used under the terms of a sharing contract (or the open conditions):
@@ -127,7 +167,12 @@ function license(base: string, r: ResourceView) {
     '@id': `${base}/dcat/licences/${open ? 'open' : 'contract'}`,
     '@type': 'dct:LicenseDocument',
     'dct:title': zh(open ? '无条件开放使用条件' : '按共享协议使用'),
-    'dct:type': concept(`http://purl.org/adms/licencetype/${open ? 'Attribution' : 'ReuseWithObligations'}`),
+    'dct:type': concept(
+      `http://purl.org/adms/licencetype/${open ? 'Attribution' : 'ReuseWithObligations'}`,
+      open ? 'Attribution' : 'Reuse with obligations',
+      'skos:Concept',
+      { '@id': 'http://purl.org/adms/licencetype/1.0' },
+    ),
   };
 }
 
@@ -150,7 +195,7 @@ export function dcatDataset(
       '@id': `${base}/v1/organizations/${r.provider.id}`,
       '@type': ['foaf:Agent', 'foaf:Organization'],
       'foaf:name': zh(r.provider.name),
-      'dct:type': concept(publisherType(extra.provider)),
+      'dct:type': publisherConcept(publisherType(extra.provider)),
     },
     'dcat:contactPoint': {
       '@id': `${base}/v1/organizations/${r.provider.id}#contact`,
@@ -167,18 +212,26 @@ export function dcatDataset(
     },
     // A resource without keywords is found by its theme (DCAT-AP recommends at least one keyword).
     'dcat:keyword': (r.keywords.length > 0 ? r.keywords : [theme?.zh ?? r.theme]).map(zh),
-    'dct:accessRights': `${ACCESS_RIGHTS}${ACCESS[r.openType]}`,
-    'dct:accrualPeriodicity': `${FREQUENCY}${FREQUENCIES[r.updateCycle] ?? 'UNKNOWN'}`,
-    ...(region
-      ? {
-          'dct:spatial': {
-            '@id': `${base}/dcat/regions/${region}`,
-            '@type': 'dct:Location',
-            'skos:notation': region,
-            ...(extra.provider?.regionName ? { 'skos:prefLabel': zh(extra.provider.regionName) } : {}),
-          },
-        }
-      : {}),
+    'dct:accessRights': accessRights(r),
+    'dct:accrualPeriodicity': concept(
+      `${FREQUENCY}${FREQUENCIES[r.updateCycle] ?? 'UNKNOWN'}`,
+      FREQUENCIES[r.updateCycle] ?? 'UNKNOWN',
+      ['skos:Concept', 'dct:Frequency'],
+    ),
+    // China in the EU country table, and the provider's GB/T 2260 division (no EU table has it).
+    'dct:spatial': [
+      concept(`${COUNTRY}CHN`, 'China', ['skos:Concept', 'dct:Location']),
+      ...(region
+        ? [
+            {
+              '@id': `${base}/dcat/regions/${region}`,
+              '@type': 'dct:Location',
+              'skos:notation': region,
+              ...(extra.provider?.regionName ? { 'skos:prefLabel': zh(extra.provider.regionName) } : {}),
+            },
+          ]
+        : []),
+    ],
     'dct:temporal': {
       '@type': 'dct:PeriodOfTime',
       'dcat:startDate': r.publishedOn ?? r.createdAt.slice(0, 10),
@@ -194,10 +247,10 @@ export function dcatDataset(
         'dct:description': zh('经数据网关按共享协议提供的 JSON 行数据与统计'),
         'dcat:accessURL': `${base}/v1/resources/${encodeURIComponent(r.code)}`,
         'dcat:accessService': { '@id': `${base}/dcat/services/gateway`, '@type': 'dcat:DataService' },
-        'dct:format': { '@id': `${FILE_TYPE}JSON`, '@type': 'dct:MediaTypeOrExtent' },
+        'dct:format': concept(`${FILE_TYPE}JSON`, 'JSON', ['skos:Concept', 'dct:MediaTypeOrExtent']),
         'dct:license': license(base, r),
         'dcatap:availability': concept(`${AVAILABILITY}STABLE`, 'stable'),
-        'dct:accessRights': `${ACCESS_RIGHTS}${ACCESS[r.openType]}`,
+        'dct:accessRights': accessRights(r),
       },
     ],
     ...(extra.annex ?? {}),
@@ -210,7 +263,7 @@ function catalogPublisher(base: string) {
     '@id': `${base}/#publisher`,
     '@type': ['foaf:Agent', 'foaf:Organization'],
     'foaf:name': zh('数通公共数据平台'),
-    'dct:type': concept(`${PUBLISHER_TYPE}LocalAuthority`),
+    'dct:type': publisherConcept(`${PUBLISHER_TYPE}LocalAuthority`),
   };
 }
 
@@ -237,12 +290,15 @@ export function dcatCatalog(
     'dct:title': [zh('数通公共数据资源目录'), en('Shutong public data resource catalog')],
     'dct:description': zh('公共数据资源目录（DCAT-AP 3.0）'),
     'dct:publisher': catalogPublisher(base),
-    'dct:language': { '@id': `${LANGUAGE}ZHO`, '@type': 'dct:LinguisticSystem' },
+    'dct:spatial': concept(`${COUNTRY}CHN`, 'China', ['skos:Concept', 'dct:Location']),
+    'dct:language': concept(`${LANGUAGE}ZHO`, 'Chinese', ['skos:Concept', 'dct:LinguisticSystem']),
     'dct:license': {
       '@id': `${base}/dcat/licences/catalog`,
       '@type': 'dct:LicenseDocument',
       'dct:title': zh('目录元数据可自由使用'),
-      'dct:type': concept('http://purl.org/adms/licencetype/PublicDomain'),
+      'dct:type': concept('http://purl.org/adms/licencetype/PublicDomain', 'Public domain', 'skos:Concept', {
+        '@id': 'http://purl.org/adms/licencetype/1.0',
+      }),
     },
     ...(issued ? { 'dct:issued': issued.slice(0, 10) } : {}),
     ...(modified ? { 'dct:modified': modified } : {}),
