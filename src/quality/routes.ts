@@ -40,6 +40,28 @@ export const qualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     (req) => quality.evaluateNow(req.ctx, req.params.id, req.query.version),
   );
 
+  for (const url of ['/v1/resources/:id/card', '/v1/resources/:id/card.jsonld']) {
+    app.get(
+      url,
+      {
+        config: { access: read },
+        schema: {
+          tags,
+          summary:
+            '数据集卡片（Croissant 1.0 JSON-LD，含 ODRL 使用条件）/ Dataset card (Croissant 1.0 JSON-LD with ODRL terms)',
+          params: S.ResourceParams,
+          querystring: S.CardQuery,
+          response: { 200: S.Card },
+        },
+      },
+      async (req, reply) => {
+        const base = req.ctx.config.publicUrl ?? `${req.protocol}://${req.host}`;
+        const card = await quality.getCard(req.ctx, base, req.params.id, req.query.contract);
+        return reply.type('application/ld+json; charset=utf-8').send(card);
+      },
+    );
+  }
+
   app.get(
     '/v1/resources/:id/quality/rules',
     {

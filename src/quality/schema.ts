@@ -244,3 +244,17 @@ export const VersionQuery = Type.Object({
     Type.Integer({ minimum: 1, description: 'version number (default: the current one)' }),
   ),
 });
+
+export const CardQuery = Type.Object({
+  contract: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'a contract on the resource: its terms as the ODRL policy',
+    }),
+  ),
+});
+export const Card = Type.Object(
+  { '@context': Type.Unknown(), '@id': Type.String(), '@type': Type.String() },
+  { additionalProperties: true, description: 'Croissant 1.0 JSON-LD (schema.org Dataset)' },
+);

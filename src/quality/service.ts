@@ -8,7 +8,9 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { DataType } from '../core/tables.ts';
 import * as ingest from '../ingest/service.ts';
+import * as sharing from '../sharing/service.ts';
 import { allRegionCodes } from '../standards/region.ts';
+import { croissantCard } from './card.ts';
 import {
   type CompileContext,
   compileRowRule,
@@ -599,4 +601,43 @@ export async function currentReports(ctx: Ctx, resources: ResourceView[]) {
     if (row) out.set(r.id, reportView(row, false));
   }
   return out;
+}
+
+/**
+ * The Croissant 1.0 card of a resource's current version (or of the version a contract is pinned
+ * to), with its quality and its usage terms: an ODRL Offer, or a contract's Agreement when
+ * `contractId` is given (the contract's consumer or provider only; the card then lists the
+ * granted fields).
+ */
+export async function getCard(ctx: Ctx, base: string, resourceRef: string, contractId?: string) {
+  authorize(ctx.principal, READ);
+  const resource = await catalog.getResource(ctx, resourceRef);
+  const contract = contractId ? await sharing.getContract(ctx, contractId) : undefined;
+  if (contract && contract.resourceId !== resource.id) {
+    throw new AppError('VALIDATION_FAILED', { field: 'contract', reason: 'other_resource' });
+  }
+  const versions = await store.versions(ctx.db, resource.id);
+  const wanted = contract?.pinnedVersionId ?? resource.currentVersionId;
+  const version = versions.find((v) => v.id === wanted) ?? null;
+  const report = version
+    ? ((await store.latestReport(ctx.db, version.id)) ??
+      (await evaluateVersion({ ...ctx, principal: SYSTEM_PRINCIPAL }, resource, version, 'demand')))
+    : null;
+  return croissantCard({
+    base,
+    resource,
+    version: version
+      ? {
+          number: version.number,
+          sourceName: version.source_name,
+          sourceFormat: version.source_format,
+          sourceSize: Number(version.source_size),
+          sourceSm3: version.source_sm3,
+          rowCount: Number(version.row_count),
+          completedAt: version.completed_at?.toISOString() ?? null,
+        }
+      : null,
+    report: report ? reportView(report, false) : null,
+    ...(contract ? { contract } : {}),
+  });
 }

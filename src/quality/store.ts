@@ -67,6 +67,7 @@ export const qualityStore = {
         'dataset_versions.row_count',
         'dataset_versions.completed_at',
         'dataset_versions.source_sm3',
+        'dataset_versions.source_name',
         'dataset_versions.source_format',
         'dataset_versions.source_size',
         'dataset_versions.columns',
