@@ -23,6 +23,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import * as ingest from './ingest/service.ts';
 import { monitorRoutes } from './monitor/routes.ts';
 import * as monitor from './monitor/service.ts';
+import { qualityRoutes } from './quality/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -246,6 +247,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(usageRoutes);
   await app.register(auditRoutes);
   await app.register(monitorRoutes);
+  await app.register(qualityRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

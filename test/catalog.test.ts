@@ -270,7 +270,7 @@ describe('DCAT 3 JSON-LD', () => {
     expect(datasets.length).toBe(doc['dcat:dataset'].length);
     expect(
       doc['dcat:dataset'].every(
-        (d: Record<string, string>) => !d['dct:accessRights']!.endsWith('NON_PUBLIC'),
+        (d: Record<string, { '@id': string }>) => !d['dct:accessRights']!['@id'].endsWith('NON_PUBLIC'),
       ),
     ).toBe(true);
     for (const term of [
@@ -302,8 +302,8 @@ describe('DCAT 3 JSON-LD', () => {
     const one = await t.request({ method: 'GET', url: `/dcat/datasets/${code}.jsonld` });
     expect(one.statusCode).toBe(200);
     expect(one.json()['@type']).toBe('dcat:Dataset');
-    const hidden = all['dcat:dataset'].find((d: Record<string, string>) =>
-      d['dct:accessRights']!.endsWith('NON_PUBLIC'),
+    const hidden = all['dcat:dataset'].find((d: Record<string, { '@id': string }>) =>
+      d['dct:accessRights']!['@id'].endsWith('NON_PUBLIC'),
     );
     expect(
       (await t.request({ method: 'GET', url: `/dcat/datasets/${hidden['dct:identifier']}` })).statusCode,

@@ -53,7 +53,11 @@ export function ckanOrganization(org: {
   };
 }
 
-export function ckanPackage(base: string, r: ResourceView) {
+export function ckanPackage(
+  base: string,
+  r: ResourceView,
+  extras: Array<{ key: string; value: string }> = [],
+) {
   const theme = findTheme(r.theme);
   return {
     id: r.id,
@@ -83,7 +87,7 @@ export function ckanPackage(base: string, r: ResourceView) {
         package_id: r.id,
         name: `${r.name}（数据网关）`,
         url: `${base}/v1/resources/${encodeURIComponent(r.code)}`,
-        format: r.format,
+        format: 'JSON',
       },
     ],
     extras: [
@@ -92,6 +96,7 @@ export function ckanPackage(base: string, r: ResourceView) {
       { key: 'open_type', value: r.openType },
       { key: 'update_cycle', value: r.updateCycle },
       { key: 'grade', value: r.grade },
+      ...extras,
     ],
   };
 }

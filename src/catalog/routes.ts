@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
 import * as identity from '../identity/service.ts';
 import { ckanEnvelope, ckanError, ckanOrganization, ckanPackage, parseFq } from './ckan.ts';
-import { DCAT_CONTEXT, dcatCatalog, dcatDataset } from './dcat.ts';
+import { DCAT_CONTEXT, dcatCatalog, dcatDataset, gatewayService } from './dcat.ts';
 import * as S from './schema.ts';
 import * as catalog from './service.ts';
 import { THEMES } from './themes.ts';
@@ -123,9 +123,20 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { limit: size, offset: (page - 1) * size },
         { publicOnly: !req.ctx.principal },
       );
+      const base = baseUrl(req);
+      const [providers, annexes] = await Promise.all([
+        catalog.providerFacts(
+          req.ctx,
+          result.items.map((r) => r.provider.id),
+        ),
+        catalog.catalogAnnexes(req.ctx, base, result.items),
+      ]);
+      const dcat = new Map([...annexes].map(([id, a]) => [id, a.dcat]));
       return reply
         .type(JSON_LD)
-        .send(dcatCatalog(baseUrl(req), result.items, page, result.nextCursor !== null));
+        .send(
+          dcatCatalog(base, result.items, page, result.nextCursor !== null, { providers, annexes: dcat }),
+        );
     },
   );
 
@@ -148,7 +159,18 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
       const resource = found.items[0];
       if (!resource) throw new AppError('NOT_FOUND', { objectType: 'dataset', id: code });
-      return reply.type(JSON_LD).send({ '@context': DCAT_CONTEXT, ...dcatDataset(baseUrl(req), resource) });
+      const base = baseUrl(req);
+      const [providers, annexes] = await Promise.all([
+        catalog.providerFacts(req.ctx, [resource.provider.id]),
+        catalog.catalogAnnexes(req.ctx, base, [resource]),
+      ]);
+      const provider = providers.get(resource.provider.id);
+      const annex = annexes.get(resource.id)?.dcat;
+      return reply.type(JSON_LD).send({
+        '@context': DCAT_CONTEXT,
+        ...dcatDataset(base, resource, { ...(provider ? { provider } : {}), ...(annex ? { annex } : {}) }),
+        'dcat:service': gatewayService(base, [`${base}/dcat/datasets/${encodeURIComponent(resource.code)}`]),
+      });
     },
   );
 
@@ -180,7 +202,12 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { q, ...fq, limit: Math.max(req.query.rows ?? 10, 1), offset: req.query.start ?? 0, withTotal: true },
         { publicOnly: !req.ctx.principal },
       );
-      const results = req.query.rows === 0 ? [] : result.items.map((r) => ckanPackage(base, r));
+      const annexes =
+        req.query.rows === 0 ? new Map() : await catalog.catalogAnnexes(req.ctx, base, result.items);
+      const results =
+        req.query.rows === 0
+          ? []
+          : result.items.map((r) => ckanPackage(base, r, annexes.get(r.id)?.ckanExtras ?? []));
       return ckanEnvelope(base, 'package_search', {
         count: result.total ?? 0,
         sort: q ? 'score desc' : 'metadata_created desc',
@@ -211,7 +238,12 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const resource = found.items[0];
       if (!resource)
         return reply.status(404).send(ckanError(base, 'package_show', 'Not Found Error', 'Not found'));
-      return ckanEnvelope(base, 'package_show', ckanPackage(base, resource));
+      const annexes = await catalog.catalogAnnexes(req.ctx, base, [resource]);
+      return ckanEnvelope(
+        base,
+        'package_show',
+        ckanPackage(base, resource, annexes.get(resource.id)?.ckanExtras ?? []),
+      );
     },
   );
 

@@ -7,6 +7,8 @@ import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Category, DataType, Grade, OpenType, SharingType } from '../core/tables.ts';
 import { highestGrade } from '../rules/grades.ts';
+import { fullRegionName } from '../standards/region.ts';
+import type { DatasetAnnex, ProviderFacts } from './dcat.ts';
 import { indexLexemes, parseQuery } from './search-text.ts';
 import {
   type FieldRow,
@@ -431,4 +433,57 @@ export const grading = {
 /** Makes a loaded version the resource's current one (ingest calls it in the transaction that completes or activates the version). */
 export function setCurrentVersion(tx: Executor, resourceId: string, versionId: string): Promise<unknown> {
   return store.setCurrentVersion(tx, resourceId, versionId);
+}
+
+// ------------------------------------------------- what other capabilities add to the open-data views
+
+/** A capability's statements about datasets for the DCAT view (JSON-LD properties) and CKAN's extras. */
+export interface CatalogAnnex {
+  dcat?: DatasetAnnex;
+  ckanExtras?: Array<{ key: string; value: string }>;
+}
+export type CatalogAnnexProvider = (
+  ctx: Ctx,
+  base: string,
+  resources: ResourceView[],
+) => Promise<Map<string, CatalogAnnex>>;
+const annexProviders = new Set<CatalogAnnexProvider>();
+
+/**
+ * Lets a capability that depends on the catalog add to its DCAT and CKAN views (quality adds its
+ * DQV measurements) without the catalog importing it. Registering the same function again is a no-op.
+ */
+export function addCatalogAnnex(provider: CatalogAnnexProvider): void {
+  annexProviders.add(provider);
+}
+
+/** The annexes of every registered provider, merged per resource id. */
+export async function catalogAnnexes(ctx: Ctx, base: string, resources: ResourceView[]) {
+  const merged = new Map<string, Required<CatalogAnnex>>();
+  for (const provider of annexProviders) {
+    const annexes = await provider(ctx, base, resources);
+    for (const [id, annex] of annexes) {
+      const into = merged.get(id) ?? { dcat: {}, ckanExtras: [] };
+      Object.assign(into.dcat, annex.dcat ?? {});
+      into.ckanExtras.push(...(annex.ckanExtras ?? []));
+      merged.set(id, into);
+    }
+  }
+  return merged;
+}
+
+/** The providers' type, administrative level and GB/T 2260 region, for DCAT-AP publisher and spatial. */
+export async function providerFacts(ctx: Ctx, ids: string[]): Promise<Map<string, ProviderFacts>> {
+  const rows = await store.providers(ctx.db, [...new Set(ids)]);
+  return new Map(
+    rows.map((o) => [
+      o.id,
+      {
+        type: o.type,
+        level: o.level,
+        regionCode: o.region_code,
+        regionName: o.region_code ? (fullRegionName(o.region_code) ?? null) : null,
+      },
+    ]),
+  );
 }

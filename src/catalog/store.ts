@@ -320,7 +320,7 @@ export const catalogStore = {
     if (ids.length === 0) return Promise.resolve([]);
     return db
       .selectFrom('organizations')
-      .select(['id', 'name', 'uscc', 'region_code'])
+      .select(['id', 'name', 'uscc', 'region_code', 'type', 'level'])
       .where('id', 'in', ids)
       .execute();
   },

@@ -180,6 +180,16 @@ export const ERRORS = {
     zh: '该资源还没有可用的数据版本',
     en: 'The resource has no data version yet',
   },
+  QUALITY_RULE_INVALID: {
+    status: 400,
+    zh: '质量规则无效（字段不存在、类型不符或引用不可用）',
+    en: 'Invalid quality rule (unknown field, wrong type or unusable reference)',
+  },
+  EXPORT_NOT_ALLOWED: {
+    status: 403,
+    zh: '该协议不允许导出明细数据（仅允许统计）',
+    en: 'This contract does not allow exporting rows (aggregates only)',
+  },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;

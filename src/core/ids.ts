@@ -18,7 +18,9 @@ export type IdPrefix =
   | 'alr'
   | 'frz'
   | 'dpr'
-  | 'tpl';
+  | 'tpl'
+  | 'qrp'
+  | 'qal';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

@@ -425,6 +425,45 @@ export interface FreezesTable {
   lift_reason: string | null;
 }
 
+/** Quality rules declared per resource (quality/): a JSON array of rules, see quality/schema.ts. */
+export interface QualityRulesTable {
+  resource_id: string;
+  rules: ColumnType<unknown, string, string>;
+  revision: number;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
+export interface QualityReportsTable {
+  id: string;
+  resource_id: string;
+  version_id: string;
+  version_number: number;
+  row_count: ColumnType<string | number, number, number>;
+  score: number;
+  level: number;
+  dimensions: ColumnType<unknown, string, string>;
+  results: ColumnType<unknown, string, string>;
+  rules_source: 'declared' | 'default';
+  trigger: 'version' | 'demand';
+  evaluated_by: string | null;
+  evaluated_at: Timestamp;
+  duration_ms: number;
+}
+
+export interface QualityAlertsTable {
+  id: string;
+  resource_id: string;
+  version_id: string;
+  report_id: string;
+  previous_version_id: string;
+  from_level: number;
+  to_level: number;
+  from_score: number;
+  to_score: number;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -450,6 +489,9 @@ export interface Database {
   monitor_state: MonitorStateTable;
   monitor_counters: MonitorCountersTable;
   freezes: FreezesTable;
+  quality_rules: QualityRulesTable;
+  quality_reports: QualityReportsTable;
+  quality_alerts: QualityAlertsTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

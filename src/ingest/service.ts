@@ -67,6 +67,30 @@ export interface ProposedField {
   dataType: DataType;
 }
 
+/** A version became its resource's current one (committed): what listeners are told. */
+export interface VersionCurrent {
+  resourceId: string;
+  versionId: string;
+  versionNumber: number;
+  reason: 'import' | 'activate';
+}
+export type VersionCurrentListener = (ctx: Ctx, event: VersionCurrent) => Promise<void>;
+const versionListeners = new Set<VersionCurrentListener>();
+
+/**
+ * Lets another capability act after a version becomes current (quality evaluates it), without
+ * ingest importing it. Listeners run after the commit, one after another; a listener's failure
+ * never fails the import. Registering the same function again is a no-op.
+ */
+export function onVersionCurrent(listener: VersionCurrentListener): () => void {
+  versionListeners.add(listener);
+  return () => versionListeners.delete(listener);
+}
+
+async function versionBecameCurrent(ctx: Ctx, event: VersionCurrent): Promise<void> {
+  for (const listener of versionListeners) await listener(ctx, event).catch(() => {});
+}
+
 const SAMPLE_ROWS = 1000;
 const FLUSH_CHARS = 4 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 1000;
@@ -510,6 +534,12 @@ async function load(
       });
       return outcome;
     });
+    await versionBecameCurrent(ctx, {
+      resourceId: resource.id,
+      versionId: version.id,
+      versionNumber: version.number,
+      reason: 'import',
+    });
     options.onProgress?.({ ...progress(), percent: 100 });
     return result;
   } catch (error) {
@@ -818,6 +848,12 @@ export async function activateVersion(ctx: Ctx, resourceRef: string, number: num
       version: number,
       previous: resource.currentVersionId,
     });
+  });
+  await versionBecameCurrent(ctx, {
+    resourceId: resource.id,
+    versionId: version.id,
+    versionNumber: version.number,
+    reason: 'activate',
   });
   return versionView(version, version.id, true);
 }

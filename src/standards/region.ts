@@ -54,6 +54,11 @@ export function findRegion(code: string): Region | undefined {
   return load().get(code);
 }
 
+/** Every current code (provinces, prefectures, counties), e.g. as a code list checked in SQL. */
+export function allRegionCodes(): string[] {
+  return [...load().keys()];
+}
+
 export function isRegionCode(code: string): boolean {
   return findRegion(code) !== undefined;
 }
