@@ -19,6 +19,8 @@ import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { monitorRoutes } from './monitor/routes.ts';
+import { operationRoutes } from './operation/routes.ts';
+import { registryRoutes } from './registry/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -241,5 +243,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(usageRoutes);
   await app.register(auditRoutes, { config, db: database.db });
   await app.register(monitorRoutes, { config, db: database.db });
+  await app.register(registryRoutes);
+  await app.register(operationRoutes);
   return app;
 }

@@ -32,6 +32,10 @@ export interface Config {
   /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
   monitorWebhookUrl: string | undefined;
   monitor: MonitorSettings;
+  /** Length of a registration's public notice in working days (26号: 10). */
+  registryNoticeWorkingDays: number;
+  /** Longest term of an authorized operation agreement in years (27号: in principle 5). */
+  operationMaxTermYears: number;
 }
 
 /** Alert-rule thresholds (MONITOR_* variables; src/monitor/rules.ts says what each one means). */
@@ -93,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifyFullScanRows: intFromEnv(env, 'CLASSIFY_FULL_SCAN_ROWS', 50_000),
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
+    registryNoticeWorkingDays: Math.max(1, intFromEnv(env, 'REGISTRY_NOTICE_WORKING_DAYS', 10)),
+    operationMaxTermYears: Math.max(1, intFromEnv(env, 'OPERATION_MAX_TERM_YEARS', 5)),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {
       windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),

@@ -16,7 +16,15 @@ export type IdPrefix =
   | 'app'
   | 'ctr'
   | 'alr'
-  | 'frz';
+  | 'frz'
+  // registry and operation (migration 0016)
+  | 'rgn'
+  | 'obj'
+  | 'pln'
+  | 'agr'
+  | 'prd'
+  | 'sub'
+  | 'bil';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,
