@@ -492,7 +492,9 @@ describe('certificates', () => {
     // 9, 10, 11 (make-up Saturday), 13–17, 20, 21 October.
     expect(accepted.dates.reviewDue).toBe('2025-10-21');
     await registry.actOnRegistration(admin, cancel.id, 'review', {}, at('2025-10-09'));
-    expect((await refused(registry.actOnRegistration(admin, cancel.id, 'publish'))).code).not.toBe('');
+    expect((await refused(registry.actOnRegistration(admin, cancel.id, 'publish'))).code).toBe(
+      'INVALID_TRANSITION',
+    );
     const cancelled = await registry.actOnRegistration(admin, cancel.id, 'register', {}, at('2025-10-09'));
     expect(cancelled.state).toBe('registered');
     expect((await registry.getRegistration(admin, changed.id)).state).toBe('cancelled');

@@ -73,10 +73,10 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const staffSteps = [
-    ['accept', '受理 / Accept', S.EmptyBody],
-    ['review', '形式审核通过 / Pass the review', S.EmptyBody],
-    ['publish', '公示 / Start the public notice', S.EmptyBody],
-    ['register', '登记赋码 / Register and issue the certificate', S.EmptyBody],
+    ['accept', '受理 / Accept', null],
+    ['review', '形式审核通过 / Pass the review', null],
+    ['publish', '公示 / Start the public notice', null],
+    ['register', '登记赋码 / Register and issue the certificate', null],
     ['return', '退回补正 / Return for correction', S.ReasonBody],
     ['reject', '不予登记 / Reject', S.ReasonBody],
   ] as const;
@@ -85,7 +85,13 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       `/v1/registry/registrations/:id/${event}`,
       {
         config: { access: staff },
-        schema: { tags, summary, params: S.IdParams, body, response: { 200: S.Registration } },
+        schema: {
+          tags,
+          summary,
+          params: S.IdParams,
+          ...(body ? { body } : {}),
+          response: { 200: S.Registration },
+        },
       },
       (req) =>
         registry.actOnRegistration(req.ctx, req.params.id, event, (req.body ?? {}) as registry.ActInput),
@@ -103,7 +109,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: S.Registration },
       },
     },
-    (req) => registry.actOnRegistration(req.ctx, req.params.id, 'resubmit', req.body ?? {}),
+    (req) => registry.actOnRegistration(req.ctx, req.params.id, 'resubmit', req.body),
   );
   app.post(
     '/v1/registry/registrations/:id/withdraw',
@@ -113,7 +119,6 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '撤回 / Withdraw',
         params: S.IdParams,
-        body: S.EmptyBody,
         response: { 200: S.Registration },
       },
     },

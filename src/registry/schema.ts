@@ -61,12 +61,9 @@ export const SubmitBody = Type.Object(
 );
 
 export const ReasonBody = Type.Object({ reason: Text(2000) }, { additionalProperties: false });
-export const EmptyBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
-export const ResubmitBody = Type.Optional(
-  Type.Object(
-    { content: Type.Optional(Content), commitment: Type.Optional(Commitment) },
-    { additionalProperties: false },
-  ),
+export const ResubmitBody = Type.Object(
+  { content: Type.Optional(Content), commitment: Type.Optional(Commitment) },
+  { additionalProperties: false },
 );
 export const ObjectionBody = Type.Object(
   { realName: Text(100), text: Text(4000) },

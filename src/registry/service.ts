@@ -9,13 +9,7 @@ import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
 import * as identity from '../identity/service.ts';
-import {
-  addCalendarDays,
-  addWorkingDays,
-  calendarCovers,
-  chinaDate,
-  workingDaysBetween,
-} from '../standards/working-days.ts';
+import { addWorkingDays, calendarCovers, chinaDate, workingDaysBetween } from '../standards/working-days.ts';
 import {
   CERTIFICATE_TYPE,
   isRegistrationCode,
@@ -63,7 +57,7 @@ export const REGISTRATION_LIFECYCLE: TransitionTable<RegistrationState, Registra
   { from: ['returned'], event: 'resubmit', to: 'submitted' },
   { from: ['submitted', 'returned'], event: 'withdraw', to: 'withdrawn' },
   { from: ['accepted'], event: 'review', to: 'reviewed' },
-  { from: ['reviewed'], event: 'publish', to: 'notice' },
+  { from: ['reviewed'], event: 'publish', to: 'notice', when: 'needs_notice' },
   // A cancellation is not put on notice: it is registered once reviewed.
   { from: ['reviewed'], event: 'register', to: 'registered', when: 'cancellation' },
   { from: ['notice'], event: 'register', to: 'registered' },
@@ -340,11 +334,15 @@ export async function actOnRegistration(
   const byRegistrant = event === 'resubmit' || event === 'withdraw';
   const principal = authorize(ctx.principal, byRegistrant ? REGISTRANTS : REGISTRY_STAFF);
   const today = chinaDate(now);
+  // Read before the transaction: on embedded PGlite the transaction holds the one connection.
+  const before = await load(ctx, id);
+  const holder =
+    event === 'register' ? await identity.getOrganization(platformCtx(ctx), before.registrant_org_id) : null;
   return withTx(ctx.db, async (tx) => {
     const r = await store.findForUpdate(tx, id);
     if (!r) throw notFound(id);
     if (byRegistrant) authorize(principal, { ...REGISTRANTS, orgId: r.registrant_org_id });
-    const facts = r.kind === 'cancellation' ? ['cancellation'] : [];
+    const facts = r.kind === 'cancellation' ? ['cancellation'] : ['needs_notice'];
     const to = nextState(REGISTRATION_LIFECYCLE, 'registration', r.state, event, facts);
     const changes: Parameters<typeof store.transition>[4] = {};
     let certificate: SignedCertificate | null = null;
@@ -384,7 +382,7 @@ export async function actOnRegistration(
           const open = objections.filter((o) => o.answer === null || o.upheld === true);
           if (open.length > 0) throw new AppError('OBJECTIONS_OPEN', { objections: open.map((o) => o.id) });
         }
-        certificate = await register(ctx, tx, r, today, now, changes);
+        certificate = await register(ctx, tx, r, holder!, today, now, changes);
         break;
       }
     }
@@ -406,17 +404,27 @@ function nextStateRace(r: RegistrationRow) {
   return new AppError('INVALID_TRANSITION', { objectType: 'registration', id: r.id, state: r.state });
 }
 
+function addYears(day: string, years: number): string {
+  const shifted = `${Number(day.slice(0, 4)) + years}${day.slice(4)}`;
+  // 29 February of a year that has none: the 28th.
+  return Number.isNaN(Date.parse(`${shifted}T00:00:00Z`)) ||
+    new Date(`${shifted}T00:00:00Z`).getUTCDate() !== Number(shifted.slice(8))
+    ? `${shifted.slice(0, 8)}28`
+    : shifted;
+}
+
 /** Gives the code (first registration) or its next version, retires the previous one, signs. */
 async function register(
   ctx: Ctx,
   tx: Executor,
   r: RegistrationRow,
+  holder: { id: string; name: string; uscc: string },
   today: string,
   now: Date,
   changes: Parameters<typeof store.transition>[4] & object,
 ): Promise<SignedCertificate> {
   let code = r.code;
-  let validUntil = addCalendarDays(today, 0).replace(/^\d{4}/, (y) => String(Number(y) + VALIDITY_YEARS));
+  let validUntil = addYears(today, VALIDITY_YEARS);
   if (r.kind === 'first') {
     const year = Number(today.slice(0, 4));
     code = registrationCode(year, await store.nextCodeNumber(tx, year));
@@ -435,7 +443,6 @@ async function register(
   changes.registered_on = today;
   changes.valid_until = r.kind === 'cancellation' ? today : validUntil;
   const version = (await store.lastVersion(tx, code!)) + 1;
-  const holder = await identity.getOrganization(platformCtx(ctx), r.registrant_org_id);
   const key = await platformKey(ctx.config);
   const certificate = {
     type: CERTIFICATE_TYPE,
