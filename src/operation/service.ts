@@ -858,7 +858,7 @@ export async function issueBill(
   if (!sub) throw notFound('product_subscription', subscriptionId);
   const product = (await store.findProduct(ctx.db, sub.product_id))!;
   authorize(ctx.principal, { ...OPERATOR, orgId: product.operator_org_id });
-  if (monthRange(month).to > new Date())
+  if (monthRange(month).to > now)
     throw invalid('month', '只能为已结束的月份出账', 'only a month that has ended can be billed');
   const existing = await store.billFor(ctx.db, sub.id, month);
   if (existing) return billView(existing);
