@@ -895,8 +895,17 @@ export async function reproduceBill(ctx: Ctx, id: string) {
   const bill = await getBill(ctx, id);
   const sub = (await store.findSubscription(ctx.db, bill.subscriptionId))!;
   const again = await computeBill(ctx, sub, bill.month);
+  // jsonb keeps its own key order: compare line by line, field by field.
+  const same = (a: BillLine, b: BillLine) =>
+    a.description === b.description &&
+    a.unit === b.unit &&
+    a.quantity === b.quantity &&
+    a.unitPriceFen === b.unitPriceFen &&
+    a.amountFen === b.amountFen;
   const matches =
-    again.totalFen === bill.totalFen && JSON.stringify(again.lines) === JSON.stringify(bill.lines);
+    again.totalFen === bill.totalFen &&
+    again.lines.length === bill.lines.length &&
+    again.lines.every((line, i) => same(line, bill.lines[i]!));
   return {
     billId: id,
     matches,
