@@ -12,6 +12,7 @@ import { ROLES, type Role } from './core/tables.ts';
 import { seedDemo } from './demo/seed.ts';
 import * as identity from './identity/service.ts';
 import { importCommand } from './ingest/cli.ts';
+import { registryCommands } from './registry/cli.ts';
 import { VERSION } from './server.ts';
 
 const config = loadConfig();
@@ -167,6 +168,7 @@ keys
 
 auditCommands(program, config, withDatabase);
 witnessCommands(program);
+registryCommands(program);
 importCommand(program, config, withDatabase);
 classifyCommand(program);
 

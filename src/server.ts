@@ -23,7 +23,9 @@ import { ingestRoutes } from './ingest/routes.ts';
 import * as ingest from './ingest/service.ts';
 import { monitorRoutes } from './monitor/routes.ts';
 import * as monitor from './monitor/service.ts';
+import { operationRoutes } from './operation/routes.ts';
 import { qualityRoutes } from './quality/routes.ts';
+import { registryRoutes } from './registry/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -248,6 +250,8 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(auditRoutes);
   await app.register(monitorRoutes);
   await app.register(qualityRoutes);
+  await app.register(registryRoutes);
+  await app.register(operationRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

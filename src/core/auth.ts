@@ -14,6 +14,8 @@ export const SCOPES = {
   gateway: 'Query data through your contracts (rows and aggregates)',
   'audit:read': 'Read the audit log, its signed tree heads and proofs',
   monitor: 'Read alerts and freezes; acknowledge, resolve, freeze and lift (security officers)',
+  registry: 'Submit and handle registrations of public data resources and data products; lodge objections',
+  operation: 'Authorized operation: plans, agreements, data products, prices, subscriptions and bills',
 } as const;
 export type Scope = keyof typeof SCOPES;
 

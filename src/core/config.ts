@@ -54,6 +54,10 @@ export interface Config {
    */
   reidK: number;
   reidRiskPercent: number;
+  /** Length of a registration's public notice in working days (26号: 10). */
+  registryNoticeWorkingDays: number;
+  /** Longest term of an authorized operation agreement in years (27号: in principle 5). */
+  operationMaxTermYears: number;
 }
 
 /** Alert-rule thresholds (MONITOR_* variables; src/monitor/rules.ts says what each one means). */
@@ -139,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     contractExpirySeconds: intFromEnv(env, 'CONTRACT_EXPIRY_SECONDS', 60),
     reidK: Math.max(2, intFromEnv(env, 'SHARING_REID_K', 5)),
     reidRiskPercent: Math.min(100, intFromEnv(env, 'SHARING_REID_RISK_PERCENT', 5)),
+    registryNoticeWorkingDays: Math.max(1, intFromEnv(env, 'REGISTRY_NOTICE_WORKING_DAYS', 10)),
+    operationMaxTermYears: Math.max(1, intFromEnv(env, 'OPERATION_MAX_TERM_YEARS', 5)),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {
       windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),

@@ -190,6 +190,42 @@ export const ERRORS = {
     zh: '该协议不允许导出明细数据（仅允许统计）',
     en: 'This contract does not allow exporting rows (aggregates only)',
   },
+  // Registry and authorized operation (src/registry, src/operation)
+  NOTICE_NOT_OVER: {
+    status: 409,
+    zh: '公示期尚未届满',
+    en: 'The public notice period has not ended yet',
+  },
+  OBJECTIONS_OPEN: {
+    status: 409,
+    zh: '尚有异议未答复，或异议成立（应驳回登记）',
+    en: 'An objection is unanswered, or one was upheld (the registration must be rejected)',
+  },
+  CERTIFICATE_INVALID: {
+    status: 422,
+    zh: '登记证书签名无效或内容被篡改',
+    en: 'The registration certificate signature is invalid or its content was altered',
+  },
+  PRICE_ABOVE_CAP: {
+    status: 422,
+    zh: '实际收费高于上限收费标准',
+    en: 'The price is above the cap fee',
+  },
+  FREE_PURPOSE: {
+    status: 422,
+    zh: '公共治理、公益事业用途须免费',
+    en: 'Public governance and public-welfare use is free of charge',
+  },
+  TERM_TOO_LONG: {
+    status: 422,
+    zh: '授权运营期限超过允许的最长期限',
+    en: 'The operation term exceeds the allowed maximum',
+  },
+  OUT_OF_SCOPE: {
+    status: 422,
+    zh: '超出授权运营范围',
+    en: 'Outside the scope of the authorized operation agreement',
+  },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;

@@ -20,7 +20,16 @@ export type IdPrefix =
   | 'dpr'
   | 'tpl'
   | 'qrp'
-  | 'qal';
+  | 'qal'
+
+  // registry and operation (migration 0016)
+  | 'rgn'
+  | 'obj'
+  | 'pln'
+  | 'agr'
+  | 'prd'
+  | 'sub'
+  | 'bil';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,
