@@ -28,6 +28,7 @@ import * as catalog from '../src/catalog/service.ts';
 import { workerPaysOff } from '../src/classify/background.ts';
 import { classifyFile } from '../src/classify/cli.ts';
 import { loadConfig } from '../src/core/config.ts';
+import { mulberry32 } from '../src/core/random.ts';
 import * as ingest from '../src/ingest/service.ts';
 import { createColumnScanner, createRowSampler, SKIP } from '../src/rules/scan.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
@@ -100,16 +101,7 @@ const USCCS = [
 ];
 const STATUS = ['正常参保', '暂停缴费', '终止参保'];
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const rng = mulberry32;
 
 /** Rows of a social insurance register: a third of the columns sensitive, the rest plain. */
 export function registerRows(n: number, seed = 42): string[][] {

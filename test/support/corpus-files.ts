@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import { mulberry32 } from '../../src/core/random.ts';
 import type { DetectorId } from '../../src/rules/detectors.ts';
 import type { LabelledColumn } from './corpus.ts';
 
@@ -26,14 +27,7 @@ export interface CorpusFile {
 const KINDS: readonly CorpusFileKind[] = ['csv-gb18030', 'csv-utf8', 'xlsx'];
 
 function shuffled(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const random = mulberry32(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

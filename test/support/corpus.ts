@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Faker, zh_CN } from '@faker-js/faker';
+import { mulberry32 } from '../../src/core/random.ts';
 import { DETECTOR_IDS, DETECTORS, type DetectorId } from '../../src/rules/detectors.ts';
 import { cellText } from '../../src/rules/scan.ts';
 import { luhnCheckDigit } from '../../src/standards/luhn.ts';
@@ -31,17 +32,6 @@ export interface CorpusOptions {
 }
 
 type Rng = () => number;
-
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Gen {
   constructor(
