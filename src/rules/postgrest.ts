@@ -51,6 +51,8 @@ export interface OrderTerm {
 
 export interface ReadFields {
   fields: ReadonlyArray<FilterField & { mask: string }>;
+  /** Granted fields the gateway no longer serves (re-graded to core): named, they are refused as such. */
+  withheld?: readonly string[];
 }
 
 export interface ParsedRead {
@@ -226,7 +228,11 @@ function rawField(fields: ReadFields['fields'], name: string, where: string): Fi
   return field;
 }
 
-function parseSelect(text: string | undefined, fields: ReadFields['fields']): SelectItem[] {
+function parseSelect(
+  text: string | undefined,
+  fields: ReadFields['fields'],
+  withheld: readonly string[] = [],
+): SelectItem[] {
   const all = () => fields.map((f) => ({ field: f.name, alias: f.name }));
   if (text === undefined || text.trim() === '' || text.trim() === '*') return all();
   const out: SelectItem[] = [];
@@ -248,6 +254,7 @@ function parseSelect(text: string | undefined, fields: ReadFields['fields']): Se
     }
     const name = match[2]!.trim();
     const alias = (match[1] ?? name).trim();
+    if (withheld.includes(name)) throw new AppError('CORE_DATA_NOT_SERVED', { field: 'select', name });
     if (!fields.some((f) => f.name === name))
       throw new AppError('FIELD_NOT_GRANTED', { field: 'select', name });
     if (!alias) throw grammar('select', 'select：别名为空', 'select: empty alias');
@@ -283,7 +290,10 @@ function parseOrder(text: string | undefined, fields: ReadFields['fields']): Ord
  * Reads the query parameters (in order, repeated names kept) under the granted fields. Throws 400
  * (PGRST100-like) on grammar, 403 FIELD_NOT_GRANTED / FILTER_ON_MASKED_FIELD on fields.
  */
-export function parseRead(params: ReadonlyArray<[string, string]>, { fields }: ReadFields): ParsedRead {
+export function parseRead(
+  params: ReadonlyArray<[string, string]>,
+  { fields, withheld }: ReadFields,
+): ParsedRead {
   if (params.length > MAX_PARAMS)
     throw grammar('query', '查询参数过多', 'too many query parameters', { max: MAX_PARAMS });
   const single = new Map<string, string>();
@@ -324,7 +334,7 @@ export function parseRead(params: ReadonlyArray<[string, string]>, { fields }: R
     return checkFilter(term, raw, param);
   });
   const read: ParsedRead = {
-    select: parseSelect(single.get('select'), fields),
+    select: parseSelect(single.get('select'), fields, withheld),
     filter: checked.length === 0 ? null : checked.length === 1 ? checked[0]! : { and: checked },
     order: parseOrder(single.get('order'), fields),
   };
