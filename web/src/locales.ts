@@ -74,6 +74,7 @@ export const zh = {
   sharing: { unconditional: '无条件共享', conditional: '有条件共享', not_shared: '不予共享' },
   open: { unconditional: '无条件开放', conditional: '有条件开放', not_open: '不予开放' },
   category: { base: '基础资源', theme: '主题资源', department: '部门资源' },
+  resourceFormat: { table: '数据表', file: '文件', api: '接口' },
   cycle: {
     realtime: '实时',
     daily: '每日',
@@ -171,7 +172,7 @@ export const zh = {
     description: '说明',
   },
   overview: {
-    sub: '{{org}} 的数据共享全景',
+    sub: '{{org}}的数据共享全景',
     resources: '数据资源',
     applications: '共享申请',
     waitingForMe: '待我审批',
@@ -550,6 +551,54 @@ export const zh = {
     revokeConfirm: '确定吊销“{{name}}”？使用它的程序将立即失效。',
     revoked: '已吊销“{{name}}”',
   },
+  auditAction: {
+    session: {
+      login: '登录',
+      logout: '退出登录',
+      login_failed: '登录失败',
+      lockout: '账号锁定',
+    },
+    resource: {
+      create: '登记资源',
+    },
+    version: {
+      create: '导入版本',
+    },
+    application: {
+      create: '新建申请',
+      submit: '提交申请',
+      provider_approve: '提供方审批通过',
+      security_approve: '安全审批通过',
+      reject: '驳回申请',
+    },
+    contract: {
+      create: '生成协议',
+      suspend: '暂停协议',
+      resume: '恢复协议',
+      revoke: '撤销协议',
+    },
+    gateway: {
+      rows: '网关查询明细',
+      aggregate: '网关统计查询',
+      refused: '网关拒绝请求',
+    },
+    api_key: {
+      create: '新建 API 密钥',
+    },
+    audit: {
+      tree_head: {
+        sign: '签署树头',
+      },
+    },
+    organization: {
+      create: '新建机构',
+    },
+    field: {
+      grade: {
+        confirm: '确认字段分级',
+      },
+    },
+  },
   audit: {
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
     tabs: { entries: '日志条目', heads: '签名树头', key: '验签公钥' },
@@ -748,6 +797,7 @@ export const en: Dict = {
   },
   open: { unconditional: 'Open unconditionally', conditional: 'Open on conditions', not_open: 'Not open' },
   category: { base: 'Base resource', theme: 'Theme resource', department: 'Department resource' },
+  resourceFormat: { table: 'Table', file: 'File', api: 'API' },
   cycle: {
     realtime: 'Real time',
     daily: 'Daily',
@@ -1228,6 +1278,54 @@ export const en: Dict = {
     revokeNamed: 'Revoke the key “{{name}}”',
     revokeConfirm: 'Revoke “{{name}}”? Programs using it stop working at once.',
     revoked: 'Revoked “{{name}}”',
+  },
+  auditAction: {
+    session: {
+      login: 'Log in',
+      logout: 'Log out',
+      login_failed: 'Failed login',
+      lockout: 'Account locked',
+    },
+    resource: {
+      create: 'Register resource',
+    },
+    version: {
+      create: 'Import version',
+    },
+    application: {
+      create: 'Create application',
+      submit: 'Submit application',
+      provider_approve: 'Provider approval',
+      security_approve: 'Security approval',
+      reject: 'Reject application',
+    },
+    contract: {
+      create: 'Create contract',
+      suspend: 'Suspend contract',
+      resume: 'Resume contract',
+      revoke: 'Revoke contract',
+    },
+    gateway: {
+      rows: 'Gateway row query',
+      aggregate: 'Gateway aggregate query',
+      refused: 'Gateway refusal',
+    },
+    api_key: {
+      create: 'Create API key',
+    },
+    audit: {
+      tree_head: {
+        sign: 'Sign tree head',
+      },
+    },
+    organization: {
+      create: 'Create organization',
+    },
+    field: {
+      grade: {
+        confirm: 'Confirm field grade',
+      },
+    },
   },
   audit: {
     sub: 'Tamper-evident audit log: an SM3 Merkle tree with SM2-signed tree heads, checked in your browser',

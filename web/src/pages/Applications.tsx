@@ -621,6 +621,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="quotaRowsPerDay" label={t('contract.quota')}>
               <InputNumber
+                controls={false}
                 min={1}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.quotaRowsPerDay) : '100000'}
@@ -630,6 +631,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="rateLimitPerMinute" label={t('contract.rate')}>
               <InputNumber
+                controls={false}
                 min={1}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.rateLimitPerMinute) : '120'}
@@ -639,6 +641,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="minGroupSize" label={t('contract.minGroup')}>
               <InputNumber
+                controls={false}
                 min={2}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.minGroupSize) : '10'}
@@ -647,7 +650,7 @@ function ApproveModal({
           </Col>
           <Col xs={12} md={8}>
             <Form.Item name="pinVersion" label={t('applications.pinVersion')}>
-              <InputNumber min={1} style={{ width: '100%' }} />
+              <InputNumber controls={false} min={1} style={{ width: '100%' }} />
             </Form.Item>
           </Col>
           <Col xs={24} md={8}>

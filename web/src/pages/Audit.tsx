@@ -19,6 +19,7 @@ import {
   Table,
   Tabs,
   Tag,
+  Tooltip,
   Typography,
 } from 'antd';
 import { useCallback, useEffect, useMemo, useState } from 'react';
@@ -33,7 +34,9 @@ import { sm3, toHex } from '../lib/sm3.ts';
 import type { AuditEntry, AuditPublicKey, InclusionProof, Page, TreeHead } from '../types.ts';
 
 const COMMON_ACTIONS = [
-  'auth.login',
+  'session.login',
+  'session.login_failed',
+  'session.lockout',
   'resource.create',
   'version.create',
   'application.create',
@@ -239,7 +242,15 @@ function Entries() {
             title: t('audit.action'),
             dataIndex: 'action',
             render: (a: string) => (
-              <Tag color={a.includes('refused') || a.endsWith('revoke') ? 'red' : 'blue'}>{a}</Tag>
+              <Tooltip title={a}>
+                <Tag
+                  color={
+                    a.includes('refused') || a.endsWith('revoke') || a.endsWith('_failed') ? 'red' : 'blue'
+                  }
+                >
+                  {t(`auditAction.${a}`, { defaultValue: a })}
+                </Tag>
+              </Tooltip>
             ),
           },
           {
