@@ -27,7 +27,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, errorText } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber, startOfShanghaiDay } from '../format.ts';
-import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
+import { useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
 import { entryLeafHashHex, verifyInclusionHex } from '../lib/merkle.ts';
 import { parsePublicKeyPem, type Sm2PublicKey, verifyTreeHeadSignature } from '../lib/sm2.ts';
 import { sm3, toHex } from '../lib/sm3.ts';
@@ -129,6 +129,7 @@ function Entries() {
     [filters],
   );
   const pages = useCursorPages(fetchPage);
+  const usernames = useUsernames(pages.items.map((e) => e.actorId));
 
   return (
     <>
@@ -261,7 +262,11 @@ function Entries() {
               </span>
             ),
           },
-          { title: t('audit.actor'), dataIndex: 'actorId', render: (a: string | null) => a ?? '—' },
+          {
+            title: t('audit.actor'),
+            dataIndex: 'actorId',
+            render: (a: string | null) => (a ? <Tooltip title={a}>{usernames.get(a) ?? a}</Tooltip> : '—'),
+          },
           { title: t('audit.org'), dataIndex: 'orgId', render: (o: string | null) => <OrgName id={o} /> },
           {
             title: t('audit.proof'),
