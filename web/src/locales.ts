@@ -394,6 +394,7 @@ export const zh = {
     fields: '申请字段',
     fieldsLabel: '选择需要的字段（显示级别）',
     fieldsRequired: '至少选择一个字段',
+    unassessedWarning: '所选字段 {{fields}} 尚未定级：定级前网关对其返回空值或脱敏值。请联系提供方定级。',
     gradeHint: '一般数据4级和重要数据需要安全员复审；重要数据默认仅能统计分析；核心数据不予提供。',
     coreNever: '核心数据不予提供',
     selectAll: '全选可申请字段',
@@ -455,6 +456,8 @@ export const zh = {
     toContract: '查看协议 {{id}}',
     approveTitle: '批准申请（可附修改）',
     approveSecurityTitle: '安全审查：批准（可附修改）',
+    unassessedWarning:
+      '字段 {{fields}} 尚未定级，批准后网关将对其返回空值或脱敏值。请先定级，或确认按此批准。',
     narrowOnly: '审批只能收紧条款：减少字段、加强脱敏、缩短期限、增加行过滤、降低限额。',
     grantFields: '授予的字段',
     masking: '脱敏规则',
@@ -1118,6 +1121,8 @@ export const en: Dict = {
     fields: 'Fields',
     fieldsLabel: 'Choose the fields you need (grades shown)',
     fieldsRequired: 'Choose at least one field',
+    unassessedWarning:
+      'The fields {{fields}} are not graded yet: until they are, the gateway serves them blank or masked. Ask the provider to grade them.',
     gradeHint:
       'Level-4 and important data also need the security officer; important data is aggregate-only by default; core data is never served.',
     coreNever: 'core data is never served',
@@ -1180,6 +1185,8 @@ export const en: Dict = {
     toContract: 'Open contract {{id}}',
     approveTitle: 'Approve, optionally with changes',
     approveSecurityTitle: 'Security review: approve, optionally with changes',
+    unassessedWarning:
+      'The fields {{fields}} are not graded: once approved, the gateway serves them blank or masked. Grade them first, or approve knowing this.',
     narrowOnly:
       'Approval can only narrow the terms: fewer fields, stronger masks, a shorter period, a row filter, lower limits.',
     grantFields: 'Fields granted',

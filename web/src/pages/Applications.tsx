@@ -498,6 +498,9 @@ function ApproveModal({
   const baseOps = base?.operations ?? app.operations;
   const fields = Form.useWatch('fields', form) ?? baseFields;
   const maskOptions = useMemo(() => MASK_RULES.map((r) => ({ value: r, label: maskText(t, r) })), [t]);
+  const unassessed = (resource?.fields ?? [])
+    .filter((f) => f.grade === 'unassessed' && fields.includes(f.name))
+    .map((f) => f.label);
 
   const submit = async (v: ApproveForm) => {
     const body: Record<string, unknown> = {};
@@ -555,6 +558,15 @@ function ApproveModal({
       destroyOnHidden
     >
       <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
+      {unassessed.length > 0 ? (
+        <Alert
+          type="warning"
+          showIcon
+          data-testid="unassessed-warning"
+          message={t('applications.unassessedWarning', { fields: unassessed.join('、') })}
+          style={{ marginBottom: 16 }}
+        />
+      ) : null}
       <Form<ApproveForm>
         form={form}
         layout="vertical"
