@@ -703,7 +703,7 @@ describe('the web console', () => {
     await auditShows(auditor, contractId, ['生成协议', '网关查询明细', '撤销协议', '网关拒绝请求']);
     await shot(auditor, '27-audit-contract');
     const entries = auditor.getByTestId('audit-entries');
-    const revokeRow = entries.locator('tr', { hasText: 'contract.revoke' });
+    const revokeRow = entries.locator('tr', { hasText: '撤销协议' });
     await revokeRow.getByRole('button', { name: /^验证第 \d+ 条$/ }).click();
     const proof = auditor.getByRole('dialog');
     // No head covers the newest entries yet: the console offers to sign one, then verifies.
