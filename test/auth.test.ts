@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrateAudit } from '../src/audit/service.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from './helpers.ts';
 
 let t: TestApp;
@@ -50,6 +51,45 @@ describe('login and sessions', () => {
     });
     expect(res.statusCode).toBe(429);
     expect(res.json().error.code).toBe('ACCOUNT_LOCKED');
+  });
+
+  it('audits failed logins and the lockout, never the password', async () => {
+    for (let i = 0; i < 10; i++) {
+      await t.request({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { username: 'consumer.enterprise', password: `secret-guess-${i}` },
+      });
+    }
+    await t.request({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'consumer.enterprise', password: DEMO_PASSWORD },
+    });
+    await t.request({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'no.such.person', password: 'typed-password-here' },
+    });
+    await integrateAudit(t.database.db);
+    const token = await t.login('auditor');
+    const list = async (action: string) =>
+      (await t.request({ method: 'GET', url: `/v1/audit/entries?action=${action}&limit=200`, token })).json()
+        .items as { actorId: string | null; details: Record<string, unknown> }[];
+    const failed = await list('session.login_failed');
+    const mine = failed.filter((e) => e.details.username === 'consumer.enterprise');
+    expect(mine.filter((e) => e.details.reason === 'bad_password')).toHaveLength(10);
+    expect(mine.filter((e) => e.details.reason === 'locked')).toHaveLength(1);
+    expect(failed.some((e) => e.actorId === null && e.details.reason === 'unknown_user')).toBe(true);
+    const lockouts = (await list('session.lockout')).filter(
+      (e) => e.details.username === 'consumer.enterprise',
+    );
+    expect(lockouts).toHaveLength(1);
+    const text = JSON.stringify(failed);
+    expect(text).not.toContain('secret-guess');
+    expect(text).not.toContain(DEMO_PASSWORD);
+    expect(text).not.toContain('typed-password');
+    expect(text).not.toContain('no.such.person');
   });
 
   it('ends a session at logout', async () => {

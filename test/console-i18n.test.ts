@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_SEVERITIES, ALERT_STATES, FREEZE_SCOPES, GRADES, ROLES } from '../src/core/tables.ts';
 import { DETECTOR_IDS } from '../src/rules/detectors.ts';
 import { MASK_FAMILIES } from '../src/rules/masking.ts';
+import i18n from '../web/src/i18n.ts';
 import { en, zh } from '../web/src/locales.ts';
 
 // The console has two languages; a key missing in one shows as a raw key to its users. These
@@ -79,6 +80,36 @@ describe('console translations', () => {
       )
       .map((u) => `${path.basename(u.file)}: ${u.key}`);
     expect(missing).toEqual([]);
+  });
+
+  it('reads keys holding a colon (API-key scopes) as keys, not as namespace:key', async () => {
+    for (const lang of ['zh-CN', 'en'] as const) {
+      await i18n.changeLanguage(lang);
+      const dict = (lang === 'en' ? en : zh) as Tree;
+      for (const scope of [
+        'catalog:read',
+        'catalog:write',
+        'identity:read',
+        'identity:write',
+        'audit:read',
+      ]) {
+        expect(i18n.t(`scope.${scope}`)).toBe(lookup(dict, `scope.${scope}`));
+      }
+    }
+  });
+
+  it('names the resource formats and the login audit actions', () => {
+    for (const key of [
+      'resourceFormat.table',
+      'resourceFormat.file',
+      'resourceFormat.api',
+      'auditAction.session.login',
+      'auditAction.session.login_failed',
+      'auditAction.session.lockout',
+    ]) {
+      expect(typeof lookup(zh as Tree, key), `zh ${key}`).toBe('string');
+      expect(typeof lookup(en as Tree, key), `en ${key}`).toBe('string');
+    }
   });
 
   it('names every grade, state, role, detector and mask rule the API can send', () => {

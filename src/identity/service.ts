@@ -76,16 +76,63 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
 
 export async function login(ctx: Ctx, username: string, password: string) {
   const user = await store.findUserForLogin(ctx.db, username.trim().toLowerCase());
+  // Failed attempts are audited (never the password; the typed name only when it is a real user,
+  // since people sometimes type their password into the name field).
+  const failed = (actor: { id: string; org_id: string } | null, details: Record<string, unknown>) =>
+    withTx(ctx.db, (tx) =>
+      appendAudit(tx, {
+        actorId: actor?.id ?? null,
+        orgId: actor?.org_id ?? null,
+        action: 'session.login_failed',
+        objectType: 'user',
+        objectId: actor?.id ?? null,
+        requestId: ctx.requestId,
+        details,
+      }),
+    );
   if (!user) {
     await verifyPassword(await decoyPasswordHash(), password);
+    await failed(null, { reason: 'unknown_user' });
     throw new AppError('LOGIN_FAILED');
   }
   if (user.locked_until && user.locked_until > new Date()) {
+    await failed(user, { reason: 'locked', username: user.username });
     throw new AppError('ACCOUNT_LOCKED', { lockedUntil: user.locked_until.toISOString() });
   }
   const ok = await verifyPassword(user.password_hash, password);
   if (!ok || user.status !== 'active') {
-    if (!ok) await store.recordFailedLogin(ctx.db, user.id, MAX_FAILED_LOGINS, LOCK_MINUTES);
+    if (!ok) {
+      await withTx(ctx.db, async (tx) => {
+        const after = await store.recordFailedLogin(tx, user.id, MAX_FAILED_LOGINS, LOCK_MINUTES);
+        const event = {
+          actorId: user.id,
+          orgId: user.org_id,
+          objectType: 'user',
+          objectId: user.id,
+          requestId: ctx.requestId,
+        };
+        await appendAudit(tx, {
+          ...event,
+          action: 'session.login_failed',
+          details: {
+            reason: 'bad_password',
+            username: user.username,
+            failures: after?.failed_logins ?? null,
+          },
+        });
+        const lockedNow = after?.locked_until && after.locked_until > new Date();
+        const wasLocked = user.locked_until && user.locked_until > new Date();
+        if (lockedNow && !wasLocked) {
+          await appendAudit(tx, {
+            ...event,
+            action: 'session.lockout',
+            details: { username: user.username, lockedUntil: after.locked_until!.toISOString() },
+          });
+        }
+      });
+    } else {
+      await failed(user, { reason: 'inactive', username: user.username });
+    }
     throw new AppError('LOGIN_FAILED');
   }
   const token = newSecret('sts');

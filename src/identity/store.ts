@@ -121,7 +121,8 @@ export const identityStore = {
           then now() + make_interval(mins => ${lockMinutes}) else locked_until end`,
       })
       .where('id', '=', id)
-      .execute();
+      .returning(['failed_logins', 'locked_until'])
+      .executeTakeFirst();
   },
 
   insertSession(

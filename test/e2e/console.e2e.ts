@@ -410,7 +410,7 @@ async function toast(page: Page, text: string | RegExp): Promise<void> {
 }
 
 /**
- * Searches the audit log for an object until every action is listed. Entries may reach the log
+ * Searches the audit log for an object until every action is listed (by its Chinese name; the code is the tooltip). Entries may reach the log
  * moments after the change that wrote them, so the test asks again, as a user would, rather than
  * expecting them at once.
  */
@@ -699,20 +699,11 @@ describe('the web console', () => {
     await login(auditor, 'auditor');
     await menu(auditor, '审计日志');
     await shot(auditor, '26-audit-log');
-    await auditShows(auditor, applicationId, [
-      'application.create',
-      'application.provider_approve',
-      'application.security_approve',
-    ]);
-    await auditShows(auditor, contractId, [
-      'contract.create',
-      'gateway.rows',
-      'contract.revoke',
-      'gateway.refused',
-    ]);
+    await auditShows(auditor, applicationId, ['新建申请', '提供方审批通过', '安全审批通过']);
+    await auditShows(auditor, contractId, ['生成协议', '网关查询明细', '撤销协议', '网关拒绝请求']);
     await shot(auditor, '27-audit-contract');
     const entries = auditor.getByTestId('audit-entries');
-    const revokeRow = entries.locator('tr', { hasText: 'contract.revoke' });
+    const revokeRow = entries.locator('tr', { hasText: '撤销协议' });
     await revokeRow.getByRole('button', { name: /^验证第 \d+ 条$/ }).click();
     const proof = auditor.getByRole('dialog');
     // No head covers the newest entries yet: the console offers to sign one, then verifies.

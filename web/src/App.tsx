@@ -256,7 +256,11 @@ export function Shell() {
   );
 
   const logoutButton = (
-    <Button icon={<LogoutOutlined />} onClick={() => void logout().then(() => navigate('/'))}>
+    <Button
+      icon={<LogoutOutlined />}
+      aria-label={t('header.logout')}
+      onClick={() => void logout().then(() => navigate('/'))}
+    >
       {t('header.logout')}
     </Button>
   );

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api } from './api.ts';
-import type { Organization, Page, Resource } from './types.ts';
+import type { Organization, Page, Resource, User } from './types.ts';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -116,6 +116,37 @@ export function resourceById(id: string): Promise<Resource> {
 }
 export function forgetResource(id: string): void {
   resources.delete(id);
+}
+
+const users = new Map<string, Promise<User>>();
+function userById(id: string): Promise<User> {
+  let found = users.get(id);
+  if (!found) {
+    found = api.get<User>(`/v1/users/${encodeURIComponent(id)}`);
+    found.catch(() => users.delete(id));
+    users.set(id, found);
+  }
+  return found;
+}
+
+/** Usernames by user id for the ids a list shows (the audit log's actors); ids the caller may not read stay out. */
+export function useUsernames(ids: readonly (string | null)[]): Map<string, string> {
+  const [map, setMap] = useState<Map<string, string>>(new Map());
+  const key = [...new Set(ids.filter((id): id is string => !!id))].sort().join(',');
+  useEffect(() => {
+    let live = true;
+    const wanted = key ? key.split(',') : [];
+    Promise.all(wanted.map((id) => userById(id).catch(() => null))).then((list) => {
+      if (!live) return;
+      const next = new Map<string, string>();
+      for (const u of list) if (u) next.set(u.id, u.username);
+      setMap(next);
+    });
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return map;
 }
 
 export function useOrganizations(): Map<string, Organization> {

@@ -25,6 +25,8 @@ void i18n.use(initReactI18next).init({
   fallbackLng: 'zh-CN',
   interpolation: { escapeValue: false },
   returnNull: false,
+  // Keys such as scope.catalog:read contain a colon; it is not a namespace separator here.
+  nsSeparator: false,
 });
 
 export function setLanguage(lang: Lang): void {

@@ -74,6 +74,7 @@ export const zh = {
   sharing: { unconditional: '无条件共享', conditional: '有条件共享', not_shared: '不予共享' },
   open: { unconditional: '无条件开放', conditional: '有条件开放', not_open: '不予开放' },
   category: { base: '基础资源', theme: '主题资源', department: '部门资源' },
+  resourceFormat: { table: '数据表', file: '文件', api: '接口' },
   cycle: {
     realtime: '实时',
     daily: '每日',
@@ -178,7 +179,7 @@ export const zh = {
     description: '说明',
   },
   overview: {
-    sub: '{{org}} 的数据共享全景',
+    sub: '{{org}}的数据共享全景',
     resources: '数据资源',
     applications: '共享申请',
     waitingForMe: '待我审批',
@@ -400,6 +401,7 @@ export const zh = {
     fields: '申请字段',
     fieldsLabel: '选择需要的字段（显示级别）',
     fieldsRequired: '至少选择一个字段',
+    unassessedWarning: '所选字段 {{fields}} 尚未定级：定级前网关对其返回空值或脱敏值。请联系提供方定级。',
     gradeHint: '一般数据4级和重要数据需要安全员复审；重要数据默认仅能统计分析；核心数据不予提供。',
     coreNever: '核心数据不予提供',
     selectAll: '全选可申请字段',
@@ -464,6 +466,8 @@ export const zh = {
     toContract: '查看协议 {{id}}',
     approveTitle: '批准申请（可附修改）',
     approveSecurityTitle: '安全审查：批准（可附修改）',
+    unassessedWarning:
+      '字段 {{fields}} 尚未定级，批准后网关将对其返回空值或脱敏值。请先定级，或确认按此批准。',
     narrowOnly: '审批只能收紧条款：减少字段、加强脱敏、缩短期限、增加行过滤、降低限额。',
     grantFields: '授予的字段',
     masking: '脱敏规则',
@@ -559,6 +563,54 @@ export const zh = {
     revokeNamed: '吊销密钥“{{name}}”',
     revokeConfirm: '确定吊销“{{name}}”？使用它的程序将立即失效。',
     revoked: '已吊销“{{name}}”',
+  },
+  auditAction: {
+    session: {
+      login: '登录',
+      logout: '退出登录',
+      login_failed: '登录失败',
+      lockout: '账号锁定',
+    },
+    resource: {
+      create: '登记资源',
+    },
+    version: {
+      create: '导入版本',
+    },
+    application: {
+      create: '新建申请',
+      submit: '提交申请',
+      provider_approve: '提供方审批通过',
+      security_approve: '安全审批通过',
+      reject: '驳回申请',
+    },
+    contract: {
+      create: '生成协议',
+      suspend: '暂停协议',
+      resume: '恢复协议',
+      revoke: '撤销协议',
+    },
+    gateway: {
+      rows: '网关查询明细',
+      aggregate: '网关统计查询',
+      refused: '网关拒绝请求',
+    },
+    api_key: {
+      create: '新建 API 密钥',
+    },
+    audit: {
+      tree_head: {
+        sign: '签署树头',
+      },
+    },
+    organization: {
+      create: '新建机构',
+    },
+    field: {
+      grade: {
+        confirm: '确认字段分级',
+      },
+    },
   },
   audit: {
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
@@ -764,6 +816,7 @@ export const en: Dict = {
   },
   open: { unconditional: 'Open unconditionally', conditional: 'Open on conditions', not_open: 'Not open' },
   category: { base: 'Base resource', theme: 'Theme resource', department: 'Department resource' },
+  resourceFormat: { table: 'Table', file: 'File', api: 'API' },
   cycle: {
     realtime: 'Real time',
     daily: 'Daily',
@@ -1091,6 +1144,8 @@ export const en: Dict = {
     fields: 'Fields',
     fieldsLabel: 'Choose the fields you need (grades shown)',
     fieldsRequired: 'Choose at least one field',
+    unassessedWarning:
+      'The fields {{fields}} are not graded yet: until they are, the gateway serves them blank or masked. Ask the provider to grade them.',
     gradeHint:
       'Level-4 and important data also need the security officer; important data is aggregate-only by default; core data is never served.',
     coreNever: 'core data is never served',
@@ -1156,6 +1211,8 @@ export const en: Dict = {
     toContract: 'Open contract {{id}}',
     approveTitle: 'Approve, optionally with changes',
     approveSecurityTitle: 'Security review: approve, optionally with changes',
+    unassessedWarning:
+      'The fields {{fields}} are not graded: once approved, the gateway serves them blank or masked. Grade them first, or approve knowing this.',
     narrowOnly:
       'Approval can only narrow the terms: fewer fields, stronger masks, a shorter period, a row filter, lower limits.',
     grantFields: 'Fields granted',
@@ -1254,6 +1311,54 @@ export const en: Dict = {
     revokeNamed: 'Revoke the key “{{name}}”',
     revokeConfirm: 'Revoke “{{name}}”? Programs using it stop working at once.',
     revoked: 'Revoked “{{name}}”',
+  },
+  auditAction: {
+    session: {
+      login: 'Log in',
+      logout: 'Log out',
+      login_failed: 'Failed login',
+      lockout: 'Account locked',
+    },
+    resource: {
+      create: 'Register resource',
+    },
+    version: {
+      create: 'Import version',
+    },
+    application: {
+      create: 'Create application',
+      submit: 'Submit application',
+      provider_approve: 'Provider approval',
+      security_approve: 'Security approval',
+      reject: 'Reject application',
+    },
+    contract: {
+      create: 'Create contract',
+      suspend: 'Suspend contract',
+      resume: 'Resume contract',
+      revoke: 'Revoke contract',
+    },
+    gateway: {
+      rows: 'Gateway row query',
+      aggregate: 'Gateway aggregate query',
+      refused: 'Gateway refusal',
+    },
+    api_key: {
+      create: 'Create API key',
+    },
+    audit: {
+      tree_head: {
+        sign: 'Sign tree head',
+      },
+    },
+    organization: {
+      create: 'Create organization',
+    },
+    field: {
+      grade: {
+        confirm: 'Confirm field grade',
+      },
+    },
   },
   audit: {
     sub: 'Tamper-evident audit log: an SM3 Merkle tree with SM2-signed tree heads, checked in your browser',

@@ -516,6 +516,9 @@ function ApproveModal({
   const baseOps = base?.operations ?? app.operations;
   const fields = Form.useWatch('fields', form) ?? baseFields;
   const maskOptions = useMemo(() => MASK_RULES.map((r) => ({ value: r, label: maskText(t, r) })), [t]);
+  const unassessed = (resource?.fields ?? [])
+    .filter((f) => f.grade === 'unassessed' && fields.includes(f.name))
+    .map((f) => f.label);
 
   const submit = async (v: ApproveForm) => {
     const body: Record<string, unknown> = {};
@@ -573,6 +576,15 @@ function ApproveModal({
       destroyOnHidden
     >
       <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
+      {unassessed.length > 0 ? (
+        <Alert
+          type="warning"
+          showIcon
+          data-testid="unassessed-warning"
+          message={t('applications.unassessedWarning', { fields: unassessed.join('、') })}
+          style={{ marginBottom: 16 }}
+        />
+      ) : null}
       <Form<ApproveForm>
         form={form}
         layout="vertical"
@@ -639,6 +651,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="quotaRowsPerDay" label={t('contract.quota')}>
               <InputNumber
+                controls={false}
                 min={1}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.quotaRowsPerDay) : '100000'}
@@ -648,6 +661,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="rateLimitPerMinute" label={t('contract.rate')}>
               <InputNumber
+                controls={false}
                 min={1}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.rateLimitPerMinute) : '120'}
@@ -657,6 +671,7 @@ function ApproveModal({
           <Col xs={12} md={8}>
             <Form.Item name="minGroupSize" label={t('contract.minGroup')}>
               <InputNumber
+                controls={false}
                 min={2}
                 style={{ width: '100%' }}
                 placeholder={base ? String(base.minGroupSize) : '10'}
@@ -665,7 +680,7 @@ function ApproveModal({
           </Col>
           <Col xs={12} md={8}>
             <Form.Item name="pinVersion" label={t('applications.pinVersion')}>
-              <InputNumber min={1} style={{ width: '100%' }} />
+              <InputNumber controls={false} min={1} style={{ width: '100%' }} />
             </Form.Item>
           </Col>
           <Col xs={24} md={8}>

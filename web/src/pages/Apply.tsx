@@ -47,6 +47,7 @@ export function Apply({ id }: { id: string }) {
   );
   const { data: resource, error, loading, reload } = useLoader(load);
   const [form] = Form.useForm<ApplyForm>();
+  const chosen = Form.useWatch('fields', form) as string[] | undefined;
   const [busy, setBusy] = useState<'submit' | 'draft' | null>(null);
   const [failure, setFailure] = useState<unknown>(null);
 
@@ -103,6 +104,9 @@ export function Apply({ id }: { id: string }) {
   };
 
   const selectable = resource.fields.filter((f) => f.grade !== 'core');
+  const unassessed = resource.fields
+    .filter((f) => f.grade === 'unassessed' && (chosen ?? []).includes(f.name))
+    .map((f) => f.label);
   return (
     <>
       <PageTitle
@@ -147,6 +151,15 @@ export function Apply({ id }: { id: string }) {
                   </Flex>
                 </Checkbox.Group>
               </Form.Item>
+              {unassessed.length > 0 ? (
+                <Alert
+                  type="warning"
+                  showIcon
+                  data-testid="unassessed-warning"
+                  message={t('apply.unassessedWarning', { fields: unassessed.join('、') })}
+                  style={{ marginBottom: 12 }}
+                />
+              ) : null}
               <Space>
                 <Button
                   onClick={() =>

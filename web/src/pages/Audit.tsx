@@ -19,6 +19,7 @@ import {
   Table,
   Tabs,
   Tag,
+  Tooltip,
   Typography,
 } from 'antd';
 import { useCallback, useEffect, useMemo, useState } from 'react';
@@ -26,14 +27,16 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, errorText } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber, startOfShanghaiDay } from '../format.ts';
-import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
+import { useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
 import { entryLeafHashHex, verifyInclusionHex } from '../lib/merkle.ts';
 import { parsePublicKeyPem, type Sm2PublicKey, verifyTreeHeadSignature } from '../lib/sm2.ts';
 import { sm3, toHex } from '../lib/sm3.ts';
 import type { AuditEntry, AuditPublicKey, InclusionProof, Page, TreeHead } from '../types.ts';
 
 const COMMON_ACTIONS = [
-  'auth.login',
+  'session.login',
+  'session.login_failed',
+  'session.lockout',
   'resource.create',
   'version.create',
   'application.create',
@@ -127,6 +130,7 @@ function Entries() {
     [filters],
   );
   const pages = useCursorPages(fetchPage);
+  const usernames = useUsernames(pages.items.map((e) => e.actorId));
 
   return (
     <>
@@ -240,7 +244,15 @@ function Entries() {
             title: t('audit.action'),
             dataIndex: 'action',
             render: (a: string) => (
-              <Tag color={a.includes('refused') || a.endsWith('revoke') ? 'red' : 'blue'}>{a}</Tag>
+              <Tooltip title={a}>
+                <Tag
+                  color={
+                    a.includes('refused') || a.endsWith('revoke') || a.endsWith('_failed') ? 'red' : 'blue'
+                  }
+                >
+                  {t(`auditAction.${a}`, { defaultValue: a })}
+                </Tag>
+              </Tooltip>
             ),
           },
           {
@@ -251,7 +263,11 @@ function Entries() {
               </span>
             ),
           },
-          { title: t('audit.actor'), dataIndex: 'actorId', render: (a: string | null) => a ?? '—' },
+          {
+            title: t('audit.actor'),
+            dataIndex: 'actorId',
+            render: (a: string | null) => (a ? <Tooltip title={a}>{usernames.get(a) ?? a}</Tooltip> : '—'),
+          },
           { title: t('audit.org'), dataIndex: 'orgId', render: (o: string | null) => <OrgName id={o} /> },
           {
             title: t('audit.proof'),

@@ -681,6 +681,7 @@ export function ImportWizard() {
                 style={{ maxWidth: '100%', marginInlineEnd: 0 }}
               >
                 <InputNumber
+                  controls={false}
                   id="import-max-errors"
                   min={0}
                   max={1_000_000}

@@ -125,7 +125,9 @@ function Metadata({ resource: r }: { resource: Resource }) {
       <Descriptions.Item label={t('resource.grade')}>
         <GradeTag grade={r.grade} />
       </Descriptions.Item>
-      <Descriptions.Item label={t('resource.format')}>{r.format || '—'}</Descriptions.Item>
+      <Descriptions.Item label={t('resource.format')}>
+        {r.format ? t(`resourceFormat.${r.format}`, { defaultValue: r.format }) : '—'}
+      </Descriptions.Item>
       <Descriptions.Item label={t('resource.updateCycle')}>
         {t(`cycle.${r.updateCycle}`, { defaultValue: r.updateCycle })}
       </Descriptions.Item>
