@@ -9,11 +9,18 @@ import { en, zh } from './locales.ts';
 const LANG_KEY = 'shutong.lang';
 export type Lang = 'zh-CN' | 'en';
 
+// The browser's storage; absent where this module is loaded outside a page (the i18n tests under Node).
+const storage = (
+  globalThis as {
+    localStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+  }
+).localStorage;
+
 export const resources = { 'zh-CN': { translation: zh }, en: { translation: en } };
 
 function initialLanguage(): Lang {
   try {
-    return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh-CN';
+    return storage?.getItem(LANG_KEY) === 'en' ? 'en' : 'zh-CN';
   } catch {
     return 'zh-CN';
   }
@@ -31,7 +38,7 @@ void i18n.use(initReactI18next).init({
 
 export function setLanguage(lang: Lang): void {
   try {
-    localStorage.setItem(LANG_KEY, lang);
+    storage?.setItem(LANG_KEY, lang);
   } catch {
     // Private mode: the choice lasts for this page only.
   }
