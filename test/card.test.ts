@@ -83,8 +83,8 @@ describe('Croissant dataset card', () => {
     expect(duties.some((duty) => duty[`${ODRL}target`]![0]!['@id'].endsWith('#records/person_id'))).toBe(
       true,
     );
-    // Another organization cannot read a contract's terms through the card.
+    // Another organization cannot read a contract's terms through the card, nor learn that it exists.
     const other = await card(`/v1/resources/${shared}/card?contract=${contractId}`, sx.tokens.enterprise);
-    expect(other.statusCode).toBe(403);
+    expect(other.statusCode).toBe(404);
   });
 });
