@@ -422,6 +422,14 @@ describe('credentials', () => {
     'GET /api/3/action/package_show',
     'GET /api/3/action/organization_list',
     'GET /api/3/action/organization_show',
+    // The public registry and the yearly disclosure of authorized operation (issue 19).
+    'GET /v1/registry/public-key',
+    'GET /v1/registry/certificates/{code}',
+    'GET /v1/registry/certificates/{code}/versions/{version}',
+    'GET /v1/registry/certificates/{code}/pdf',
+    'POST /v1/registry/certificates/verify',
+    'GET /v1/operation/disclosures/{year}',
+    'GET /v1/operation/disclosures/{year}/pdf',
   ]);
 
   async function routes() {

@@ -78,7 +78,10 @@ interface Variant {
   pick: (body: Record<string, unknown>) => unknown;
 }
 
-/** Gateway pages and what the dataset table says they must contain. */
+/**
+ * Gateway pages and what the dataset table says they must contain. Each asks for an explicit order:
+ * without one, rows come in the contract's keyed order, which the table cannot predict.
+ */
 async function gatewayVariants(): Promise<Variant[]> {
   const version = await db
     .selectFrom('dataset_versions')
@@ -96,36 +99,36 @@ async function gatewayVariants(): Promise<Variant[]> {
     ).rows;
   const base = `/v1/gateway/contracts/${contract}/rows`;
   const items = (body: Record<string, unknown>) => body.items;
-  const west = await rows(`where district = '西湖区'`, '_row', 20);
-  const busy = await rows('where visits >= 90', 'visits desc, _row', 30);
-  const two = await rows(`where record_no in ('ld00000007', 'ld00004242')`, '_row', 100);
-  const first = await rows('', '_row', 100);
+  const west = await rows(`where district = '西湖区'`, 'record_no', 20);
+  const busy = await rows('where visits >= 90', 'visits desc, record_no', 30);
+  const two = await rows(`where record_no in ('ld00000007', 'ld00004242')`, 'record_no', 100);
+  const first = await rows('', 'record_no', 100);
   return [
     {
-      path: `${base}?format=page&limit=50&select=record_no,district,visits`,
+      path: `${base}?format=page&limit=50&select=record_no,district,visits&order=record_no`,
       expected: first
         .slice(0, 50)
         .map(({ record_no, district, visits }) => ({ record_no, district, visits })),
       pick: items,
     },
     {
-      path: `${base}?format=page&district=eq.${encodeURIComponent('西湖区')}&limit=20&select=record_no,visits`,
+      path: `${base}?format=page&district=eq.${encodeURIComponent('西湖区')}&limit=20&select=record_no,visits&order=record_no`,
       expected: west.map(({ record_no, visits }) => ({ record_no, visits })),
       pick: items,
     },
     {
-      path: `${base}?format=page&visits=gte.90&order=visits.desc&limit=30&select=record_no,visits`,
+      path: `${base}?format=page&visits=gte.90&order=visits.desc,record_no&limit=30&select=record_no,visits`,
       expected: busy.map(({ record_no, visits }) => ({ record_no, visits })),
       pick: items,
     },
     {
-      path: `${base}?format=page&record_no=in.(ld00000007,ld00004242)&select=record_no,district`,
+      path: `${base}?format=page&record_no=in.(ld00000007,ld00004242)&select=record_no,district&order=record_no`,
       expected: two.map(({ record_no, district }) => ({ record_no, district })),
       pick: items,
     },
     {
       // The masked name: never the raw value, always the same mask of it.
-      path: `${base}?format=page&limit=100&select=record_no,name`,
+      path: `${base}?format=page&limit=100&select=record_no,name&order=record_no`,
       expected: first.map((r) => ({ record_no: r.record_no, rawNameHidden: true })),
       pick: (body) =>
         (body.items as Array<{ record_no: string; name: string }>).map((item, i) => ({
