@@ -14,6 +14,7 @@ import type { Ctx } from './core/context.ts';
 import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
+import { lingerBeforeClosing } from './core/linger.ts';
 import { dpRoutes } from './gateway/dp-routes.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
@@ -153,6 +154,9 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     genReqId: () => newId('req'),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // A refused upload's answer must reach the client that is still sending (see core/linger.ts).
+  const linger = lingerBeforeClosing(app.server);
+  app.addHook('preClose', async () => linger.closeLingering());
 
   app.addSchema(ErrorReply);
 
