@@ -3,10 +3,13 @@
  * steward, the path the API and `shutong import` take), alone in its own process so that its peak
  * resident memory is its own and not the CSV generator's. Prints one JSON line.
  *
- *   node --import tsx bench/ingest-import.ts <database url> <resource code> <csv file> [rows]
+ *   node --import tsx bench/ingest-import.ts <database url> <resource code> <file> [rows]
+ *
+ * The file's name decides its format, as an upload's does.
  *
  * `rows` turns the bulk path off: the file is loaded row by row, as a file COPY cannot take as it is would be.
  */
+import path from 'node:path';
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import { openDatabase } from '../src/core/db.ts';
@@ -41,7 +44,10 @@ try {
   }, 20);
   const started = process.hrtime.bigint();
   const cpuBefore = process.cpuUsage();
-  const prepared = await prepareImport(ctx, code, file, { sourceName: 'bench.csv', bulk: loader !== 'rows' });
+  const prepared = await prepareImport(ctx, code, file, {
+    sourceName: path.basename(file),
+    bulk: loader !== 'rows',
+  });
   const prepareSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const result = await prepared.run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

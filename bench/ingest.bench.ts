@@ -117,7 +117,7 @@ async function copyPlain(url: string, file: string): Promise<number> {
   }
 }
 
-interface ImportMeasure {
+export interface ImportMeasure {
   rows: number;
   badRows: number;
   bulk: boolean;
@@ -129,7 +129,7 @@ interface ImportMeasure {
   maxRssMb: number;
 }
 
-async function importThroughShutong(
+export async function importThroughShutong(
   url: string,
   code: string,
   file: string,
