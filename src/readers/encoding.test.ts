@@ -67,6 +67,38 @@ describe('detectEncoding', () => {
     expect(() => detectEncoding(binary, true)).toThrowError(expect.objectContaining({ code: 'FILE_BINARY' }));
   });
 
+  it('names UTF-32 (with or without its mark, either byte order) instead of misreading it', () => {
+    const utf32 = (text: string, littleEndian: boolean) => {
+      const points = [...text].map((c) => c.codePointAt(0)!);
+      const bytes = Buffer.alloc(points.length * 4);
+      for (const [i, p] of points.entries()) {
+        if (littleEndian) bytes.writeUInt32LE(p, 4 * i);
+        else bytes.writeUInt32BE(p, 4 * i);
+      }
+      return bytes;
+    };
+    const text = '姓名,年龄\n张三,30\n李四,41\n';
+    for (const [littleEndian, name] of [
+      [true, 'utf-32le'],
+      [false, 'utf-32be'],
+    ] as const) {
+      const mark = littleEndian ? [0xff, 0xfe, 0, 0] : [0, 0, 0xfe, 0xff];
+      for (const bytes of [
+        Buffer.concat([Buffer.from(mark), utf32(text, littleEndian)]),
+        utf32(text, littleEndian),
+      ]) {
+        expect(() => detectEncoding(bytes, true)).toThrowError(
+          expect.objectContaining({ code: 'FILE_ENCODING_UNKNOWN', details: { encoding: name } }),
+        );
+      }
+    }
+    // UTF-16 is still UTF-16, and an array of small binary integers is still binary.
+    expect(detectEncoding(Buffer.from('name,age\nab,30\n', 'utf16le'), true).encoding).toBe('utf-16le');
+    const ints = Buffer.alloc(4096);
+    for (let i = 0; i < ints.length; i += 4) ints[i] = 1 + (i % 200);
+    expect(() => detectEncoding(ints, true)).toThrowError(expect.objectContaining({ code: 'FILE_BINARY' }));
+  });
+
   it('normalises encoding names', () => {
     expect(normalizeEncoding('GBK')).toBe('gb18030');
     expect(normalizeEncoding('gb2312')).toBe('gb18030');

@@ -50,6 +50,10 @@ export interface EncodingGuess {
 /** Recognises a byte-order mark; GB18030 has one too (84 31 95 33), rarely used. */
 export function detectBom(bytes: Uint8Array): EncodingGuess | null {
   const [a, b, c, d] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+  // UTF-32's marks begin like UTF-16's (FF FE 00 00): checked first, or the file would be read as
+  // UTF-16 and refused for a header it does not have.
+  if (a === 0xff && b === 0xfe && c === 0 && d === 0) refuseUtf32('utf-32le');
+  if (a === 0 && b === 0 && c === 0xfe && d === 0xff) refuseUtf32('utf-32be');
   if (a === 0xef && b === 0xbb && c === 0xbf) return { encoding: 'utf-8', bomLength: 3 };
   if (a === 0xff && b === 0xfe) return { encoding: 'utf-16le', bomLength: 2 };
   if (a === 0xfe && b === 0xff) return { encoding: 'utf-16be', bomLength: 2 };
@@ -66,6 +70,8 @@ export function detectEncoding(sample: Uint8Array, atEnd: boolean): EncodingGues
   const bom = detectBom(sample);
   if (bom) return bom;
 
+  const utf32 = detectUtf32WithoutBom(sample);
+  if (utf32) refuseUtf32(utf32);
   const utf16 = detectUtf16WithoutBom(sample);
   if (utf16) return { encoding: utf16, bomLength: 0 };
 
@@ -122,6 +128,43 @@ function guessFromHighBytes(bytes: Uint8Array, atEnd: boolean): TextEncodingName
 
 function looksLikeUtf8Chinese(scanner: ByteScanner): boolean {
   return scanner.lineCjk > 0 && scanner.lineCjk >= scanner.lineTwoByte;
+}
+
+/**
+ * UTF-32 is refused by name: no Chinese government system or spreadsheet exports it, and TextDecoder
+ * cannot read it; saying what it is tells the uploader what to do.
+ */
+function refuseUtf32(encoding: 'utf-32le' | 'utf-32be'): never {
+  throw new FileReadError(
+    'FILE_ENCODING_UNKNOWN',
+    { encoding },
+    {
+      zh: `文件是 ${encoding.toUpperCase()} 编码，不受支持；请另存为 UTF-8 或 GB18030`,
+      en: `the file is ${encoding.toUpperCase()}, which is not supported; save it as UTF-8 or GB18030`,
+    },
+  );
+}
+
+/** UTF-32 text of mostly ASCII or CJK characters has NULs in the same two or three bytes of every four. */
+function detectUtf32WithoutBom(sample: Uint8Array): 'utf-32le' | 'utf-32be' | null {
+  const units = Math.min(sample.length, 4096) >> 2;
+  if (units < 8) return null;
+  let le = 0;
+  let be = 0;
+  let leLines = 0;
+  let beLines = 0;
+  for (let i = 0; i < units; i++) {
+    const at = 4 * i;
+    // A code point is at most 0x10FFFF: its highest byte is always NUL, and for BMP text the next too.
+    if (sample[at + 3] === 0 && sample[at + 2] === 0 && sample[at] !== 0) le++;
+    if (sample[at] === 0 && sample[at + 1] === 0 && sample[at + 3] !== 0) be++;
+    if (sample[at] === 0x0a && le > 0) leLines++;
+    if (sample[at + 3] === 0x0a && be > 0) beLines++;
+  }
+  // Text has line breaks; an array of small binary integers has the same NULs but none.
+  if (le > units * 0.9 && leLines > 0) return 'utf-32le';
+  if (be > units * 0.9 && beLines > 0) return 'utf-32be';
+  return null;
 }
 
 /** UTF-16 text of mostly ASCII characters has a NUL in every other byte. */
