@@ -1,4 +1,4 @@
-import { faker } from '@faker-js/faker/locale/zh_CN';
+import { Mulberry32 } from '../core/random.ts';
 import type { AdminLevel, OrgType, Role } from '../core/tables.ts';
 import { makeUscc, USCC_ALPHABET } from '../standards/uscc.ts';
 
@@ -118,13 +118,15 @@ const USCC_PREFIX: Record<OrgType, [string, string]> = {
 
 /** Deterministic credit codes: the same seed always gives the same city. */
 export function demoCreditCodes(seed = DEMO_SEED): Map<string, string> {
-  faker.seed(seed);
+  // A seeded generator of our own, not faker: this module loads at every start, faker is ~36 MB.
+  const random = new Mulberry32(seed);
+  const alphabet = [...USCC_ALPHABET.slice(0, 10), ...'ABCDEFGHJKLMNPQRTUWXY'];
   const codes = new Map<string, string>();
   for (const org of DEMO_ORGANIZATIONS) {
     const [authority, category] = USCC_PREFIX[org.type];
-    const body = Array.from({ length: 8 }, () =>
-      faker.helpers.arrayElement([...USCC_ALPHABET.slice(0, 10), ...'ABCDEFGHJKLMNPQRTUWXY']),
-    ).join('');
+    const body = Array.from({ length: 8 }, () => alphabet[Math.floor(random.next() * alphabet.length)]).join(
+      '',
+    );
     codes.set(org.key, makeUscc(authority, category, org.regionCode, body));
   }
   return codes;
