@@ -169,9 +169,11 @@ describe('the bulk path', () => {
     // A date the calendar lacks passes the check's shape test; the server refuses it, nothing stays,
     // and the row path reports the row.
     const { bulk } = await bothWays(
-      csvLine(HEADER) + csvLine(['张三', '1', '1', 't', '2023-02-29', '2024-01-01 08:00:00', 'R1']),
+      csvLine(HEADER) +
+        csvLine(['张三', '1', '1', 't', '2023-02-29', '2024-01-01 08:00:00', 'R1']) +
+        csvLine(['李四', '2', '2', 'f', '2023-03-01', '2024-01-01 08:00:00', 'R2']),
     );
-    expect(bulk).toMatchObject({ result: { bulk: false, rows: 0, badRows: 1 } });
+    expect(bulk).toMatchObject({ result: { bulk: false, rows: 1, badRows: 1 } });
     if (bulk.ok) expect(bulk.result.bulkSkipped).toContain('the server refused the data');
   });
 

@@ -213,6 +213,26 @@ describe('importing a version', () => {
     });
   });
 
+  it('refuses a header-only file or one whose every row is bad, unless an empty version is asked for', async () => {
+    const code = (await createResource(steward, FIELDS, '空文件检验')).code;
+    expect((await upload(code, csv, 'filename=v1.csv&wait=true')).statusCode).toBe(201);
+    const before = await datasetRows(code);
+    for (const [body, query] of [
+      [`${header}\n`, 'filename=empty.csv&wait=true'],
+      [`${header}\n赵六,西湖区,很多,2024-01-05,R009\n`, 'filename=bad.csv&maxErrors=5&wait=true'],
+    ] as const) {
+      const res = await upload(code, body, query);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().error).toMatchObject({ code: 'NO_ROWS' });
+      expect(res.json().error.message).toMatch(/allowEmpty/);
+      expect((await datasetRows(code)).version.id).toBe(before.version.id);
+    }
+    const empty = await upload(code, `${header}\n`, 'filename=empty.csv&allowEmpty=true&wait=true');
+    expect(empty.statusCode, empty.body).toBe(201);
+    expect(empty.json()).toMatchObject({ rows: 0, badRows: 0 });
+    expect((await datasetRows(code)).rows).toEqual([]);
+  });
+
   it('proposes inferred fields for a resource without fields and adopts them when asked', async () => {
     const bare = await createResource(steward, [], '空气质量监测');
     const file =

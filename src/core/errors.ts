@@ -85,6 +85,11 @@ export const ERRORS = {
     zh: '错误行超过允许的数量，本次导入未生效',
     en: 'More bad rows than allowed; nothing was imported',
   },
+  NO_ROWS: {
+    status: 422,
+    zh: '文件没有数据行（只有表头或全部为错误行），本次导入未生效；确需发布空版本请设置 allowEmpty',
+    en: 'The file has no data rows (a header only, or every row bad); nothing was imported — set allowEmpty to publish an empty version on purpose',
+  },
   FIELDS_REQUIRED: {
     status: 409,
     zh: '资源尚未定义字段：请确认推断出的字段后再导入',

@@ -74,6 +74,7 @@ export function importCommand(program: Command, config: Config, withDatabase: Wi
     .option('--sheet <name-or-number>', 'XLSX sheet (the first when absent)')
     .option('--max-errors <n>', 'bad rows tolerated before the import fails', wholeNumber, 0)
     .option('--accept-inferred', 'when the resource has no fields yet, adopt the inferred ones')
+    .option('--allow-empty', 'make a version of no rows (a header-only file) current')
     .option('--as <username>', "the data steward to act as (default: the provider's first active steward)")
     .action(
       async (
@@ -86,6 +87,7 @@ export function importCommand(program: Command, config: Config, withDatabase: Wi
           sheet?: string;
           maxErrors: number;
           acceptInferred?: boolean;
+          allowEmpty?: boolean;
           as?: string;
         },
       ) => {
@@ -96,6 +98,7 @@ export function importCommand(program: Command, config: Config, withDatabase: Wi
           const options: ingest.ImportOptions = {
             maxErrors: opts.maxErrors,
             adoptInferredFields: opts.acceptInferred ?? false,
+            allowEmpty: opts.allowEmpty ?? false,
             onProgress: progressPrinter(),
           };
           if (opts.encoding) options.encoding = opts.encoding;

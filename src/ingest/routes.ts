@@ -30,6 +30,9 @@ const ImportQuery = Type.Object({
   ...FileOptions,
   maxErrors: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
   adoptInferredFields: Type.Optional(Type.Boolean({ default: false })),
+  allowEmpty: Type.Optional(
+    Type.Boolean({ default: false, description: 'make a version of no rows (a header-only file) current' }),
+  ),
   wait: Type.Optional(Type.Boolean({ default: false, description: 'answer when the import has finished' })),
 });
 const ResourceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -149,6 +152,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
           sourceSm3: upload.sm3,
           maxErrors: req.query.maxErrors ?? 0,
           adoptInferredFields: req.query.adoptInferredFields ?? false,
+          allowEmpty: req.query.allowEmpty ?? false,
         });
       } catch (error) {
         await rm(upload.file, { force: true });

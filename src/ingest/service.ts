@@ -50,6 +50,8 @@ export interface ImportOptions {
   maxErrors?: number;
   /** When the resource has no fields yet, take the inferred ones (the steward has seen them). */
   adoptInferredFields?: boolean;
+  /** Make a version of no rows current (default false: a header-only file is refused, NO_ROWS). */
+  allowEmpty?: boolean;
   /** Classify the fields while loading (default true); false, 'inline' or 'worker' only to measure what scanning costs. */
   classify?: boolean | 'inline' | 'worker';
   /** Let a clean CSV go to COPY as it is (default true; bulk.ts); false loads row by row, to compare. */
@@ -474,6 +476,9 @@ async function load(
       sourceSm3 ??= await digest;
     }
     const rows = loaded.rows;
+    // A header-only export is far more often a failed extract than a real "nothing this period": an
+    // empty current version would silently blank every consumer's view, so it takes a deliberate flag.
+    if (rows === 0 && !options.allowEmpty) throw new AppError('NO_ROWS', { badRows: bad.count });
     const keyColumns = fields.filter((f) => f.isKey).map((f) => f.name);
     // Summaries of the loaded table, side by side on connections of their own: its statistics on
     // one; its ordinal index, then the key duplicates, on the other.
