@@ -117,3 +117,11 @@ export const HistoryEntry = Type.Object({
 });
 
 export const IdOrCode = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Theme = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  category: Type.String(),
+  zh: Type.String(),
+  en: Type.String(),
+});
