@@ -15,6 +15,13 @@ export const Json = Type.Unknown();
 /** An object whose properties are not fixed (terms, flags, reports), sent as it is. */
 export const JsonObject = Type.Unsafe<object>({ type: 'object', additionalProperties: {} });
 
+/** A PDF document, sent as its bytes. */
+export const PdfBody = Type.Unsafe<Buffer>({
+  type: 'string',
+  format: 'binary',
+  description: 'application/pdf',
+});
+
 /**
  * The one error body of the whole API (core/errors.ts builds it): registered once by the server
  * and referenced by every route's 4xx and 5xx answers.
