@@ -15,6 +15,7 @@ import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
+import { ErrorRef, ErrorReply } from './core/schemas.ts';
 import { dpRoutes } from './gateway/dp-routes.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
@@ -40,18 +41,6 @@ declare module 'fastify' {
 }
 
 export const VERSION = '0.1.0';
-
-const ErrorReply = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      messages: Type.Object({ 'zh-CN': Type.String(), en: Type.String() }),
-      details: Type.Record(Type.String(), Type.Unknown()),
-    }),
-  },
-  { $id: 'ErrorReply', description: '错误 / Error' },
-);
 
 /**
  * pg-pool's own timeouts: no connection within its connectionTimeoutMillis (all busy under load,
@@ -130,9 +119,16 @@ export interface ServerOptions {
   database: DatabaseHandle;
   /** Where log lines go (stdout by default); the redaction rules apply whatever the destination. */
   logStream?: NodeJS.WritableStream;
+  /** Called before any route is registered, so its hooks reach every route (tests watch replies). */
+  instrument?: (app: FastifyInstance) => void;
 }
 
-export async function buildServer({ config, database, logStream }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  database,
+  logStream,
+  instrument,
+}: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -159,6 +155,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   app.addHook('preClose', async () => linger.closeLingering());
 
   app.addSchema(ErrorReply);
+  instrument?.(app as unknown as FastifyInstance);
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) {
@@ -169,13 +166,21 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     if (route.schema) {
       const errors = { '4xx': { $ref: 'ErrorReply#' }, '5xx': { $ref: 'ErrorReply#' } };
       route.schema = { ...route.schema, response: { ...errors, ...(route.schema.response as object) } };
-      if (route.schema && typeof route.config.access === 'object') {
-        route.schema = { ...route.schema, security: [{ bearer: [] }] };
+      // OpenAPI's way to say "a bearer credential", and for optional routes "or none" ({}).
+      const access = route.config.access;
+      if (access !== 'public') {
+        const security: Record<string, string[]>[] =
+          access === 'optional' ? [{ bearer: [] }, {}] : [{ bearer: [] }];
+        route.schema = { ...route.schema, security };
       }
     }
   });
 
   await app.register(swagger, {
+    // Shared schemas appear in the document under their own names (ErrorReply), not `def-0`.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}`,
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -220,7 +225,14 @@ export async function buildServer({ config, database, logStream }: ServerOptions
 
   app.get(
     '/healthz',
-    { config: { access: 'public' }, schema: { tags: ['platform'], summary: '进程存活 / Process is up' } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['platform'],
+        summary: '进程存活 / Process is up',
+        response: { 200: Type.Object({ status: Type.String(), version: Type.String() }) },
+      },
+    },
     async () => ({ status: 'ok', version: VERSION }),
   );
 
@@ -228,7 +240,14 @@ export async function buildServer({ config, database, logStream }: ServerOptions
     '/readyz',
     {
       config: { access: 'public' },
-      schema: { tags: ['platform'], summary: '数据库可用 / Database reachable' },
+      schema: {
+        tags: ['platform'],
+        summary: '数据库可用 / Database reachable',
+        response: {
+          200: Type.Object({ status: Type.String(), database: Type.Enum(['embedded', 'postgres']) }),
+          503: ErrorRef,
+        },
+      },
     },
     async (_req, reply) => {
       if (await database.ping()) return { status: 'ready', database: database.kind };

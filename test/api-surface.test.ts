@@ -2,6 +2,37 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers.ts';
 
+/**
+ * The operations anyone may call without a credential, on purpose: the one list. Every other
+ * operation must declare its security in the document (a bearer credential, or optionally one).
+ */
+const PUBLIC_OPERATIONS = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /v1/auth/login',
+  // The audit log's and the registry's signatures are checked by anyone with the public key.
+  'GET /v1/audit/public-key',
+  'GET /v1/registry/public-key',
+  'GET /v1/registry/certificates/{code}',
+  'GET /v1/registry/certificates/{code}/versions/{version}',
+  'GET /v1/registry/certificates/{code}/pdf',
+  'POST /v1/registry/certificates/verify',
+  // The operator's yearly disclosure is public by law (operation/).
+  'GET /v1/operation/disclosures/{year}',
+  'GET /v1/operation/disclosures/{year}/pdf',
+];
+const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete']);
+
+interface Operation {
+  parameters?: { in: string; name: string }[];
+  responses?: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  security?: Record<string, string[]>[];
+}
+interface OpenApi {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+}
+
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
@@ -32,6 +63,49 @@ describe('platform endpoints', () => {
     }
     expect(doc.paths['/v1/organizations'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/v1/auth/login'].post.security).toBeUndefined();
+  });
+
+  it('describes every operation: its parameters, its answers (the one error shape for 4xx) and who may call it', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json() as OpenApi;
+    const problems: string[] = [];
+    const unsecured: string[] = [];
+    let operations = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.has(method)) continue;
+        operations++;
+        const name = `${method.toUpperCase()} ${path}`;
+        const responses = Object.entries(op.responses ?? {});
+        // A success answer with its body described (204 and HEAD answers have none to describe).
+        const success = responses.filter(([code]) => /^2/.test(code));
+        const described = success.some(
+          ([code, r]) =>
+            code === '204' || method === 'head' || Object.values(r.content ?? {}).some((c) => c.schema),
+        );
+        if (!described) problems.push(`${name}: no schema for a 2xx answer`);
+        // The 4xx answers of Shutong's own API are the one ErrorReply; CKAN's routes answer in
+        // CKAN's error shape, which they declare per status.
+        const clientErrors = responses.filter(([code]) => /^4/.test(code));
+        if (clientErrors.length === 0) problems.push(`${name}: no 4xx answer`);
+        const errorRef = op.responses?.['4XX']?.content?.['application/json']?.schema?.$ref;
+        if (errorRef !== '#/components/schemas/ErrorReply') problems.push(`${name}: 4XX is not ErrorReply`);
+        for (const param of path.match(/\{\w+\}/g) ?? []) {
+          const declared = (op.parameters ?? []).some((p) => p.in === 'path' && `{${p.name}}` === param);
+          if (!declared) problems.push(`${name}: path parameter ${param} has no schema`);
+        }
+        if (op.security === undefined || op.security.length === 0) unsecured.push(name);
+      }
+    }
+    expect(operations).toBeGreaterThan(100);
+    expect(problems).toEqual([]);
+    expect(unsecured.sort()).toEqual([...PUBLIC_OPERATIONS].sort());
+    expect(doc.components.schemas.ErrorReply).toBeDefined();
+  });
+
+  it('declares optional credentials on the open-data routes: anonymous harvesters and signed-in callers', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json() as OpenApi;
+    expect(doc.paths['/dcat/catalog.jsonld']!.get!.security).toEqual([{ bearer: [] }, {}]);
+    expect(doc.paths['/api/3/action/package_search']!.get!.security).toEqual([{ bearer: [] }, {}]);
   });
 
   it('serves the interactive docs page and the landing page', async () => {

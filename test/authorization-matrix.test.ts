@@ -257,3 +257,33 @@ describe('authorization matrix of the identity routes', () => {
     expect(exposed.filter((route) => !covered.has(route))).toEqual([]);
   });
 });
+
+describe('the anonymous column for every route the server exposes', () => {
+  it('answers 401 UNAUTHENTICATED to a call without a credential, and to a bad one, on every secured route', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+    };
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        // Public routes have no security; optional ones ({} among the alternatives) serve anyone.
+        if (!op.security || op.security.some((s) => Object.keys(s).length === 0)) continue;
+        const url = path.replace(/\{\w+\}/g, '1');
+        for (const token of [undefined, 'not-a-credential']) {
+          const res = await t.request({ method: method.toUpperCase() as 'GET', url, token });
+          checked++;
+          // A HEAD answer has no body to name the code.
+          const code = method === 'head' ? 'UNAUTHENTICATED' : res.json().error?.code;
+          if (res.statusCode !== 401 || code !== 'UNAUTHENTICATED') {
+            wrong.push(
+              `${method.toUpperCase()} ${path} (${token ? 'bad' : 'no'} credential): ${res.statusCode}`,
+            );
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
+    expect(wrong).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@ import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
 import { actingAs } from '../src/identity/service.ts';
 import { buildServer } from '../src/server.ts';
+import { watchReplyShapes } from './support/reply-shape.ts';
 
 export const DEMO_PASSWORD = 'shutong-demo';
 
@@ -82,13 +83,24 @@ export async function startTestApp(
       done();
     },
   });
-  const app = await buildServer({ config, database, logStream: stream });
+  const lostInReplies: string[] = [];
+  const app = await buildServer({
+    config,
+    database,
+    logStream: stream,
+    instrument: (app) => watchReplyShapes(app, lostInReplies),
+  });
   await app.ready();
-  const request = ({ token, headers, ...options }: InjectOptions & { token?: string }) =>
-    app.inject({
+  const request = async ({ token, headers, ...options }: InjectOptions & { token?: string }) => {
+    const res = await app.inject({
       ...options,
       headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     });
+    // A field the response schema forgot would vanish from the reply unseen: fail the test instead.
+    const lost = lostInReplies.splice(0);
+    if (lost.length > 0) throw new Error(`the response schema drops ${lost.join('; ')}`);
+    return res;
+  };
   return {
     app,
     database,

@@ -1,10 +1,9 @@
 import { Type } from 'typebox';
 import { pageSchema } from '../core/paging.ts';
+import { Nullable } from '../core/schemas.ts';
 
 const DateTime = Type.String({ format: 'date-time' });
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SM3 hash, lowercase hex' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const Text = (description: string) =>
   Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
 const Seq = (description: string) =>

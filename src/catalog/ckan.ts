@@ -7,7 +7,7 @@ import { findTheme } from './themes.ts';
  * url-safe slug; organizations are named by their id.
  */
 export function ckanEnvelope<T>(base: string, action: string, result: T) {
-  return { help: `${base}/api/3/action/help_show?name=${action}`, success: true, result };
+  return { help: `${base}/api/3/action/help_show?name=${action}`, success: true as const, result };
 }
 
 export function ckanError(

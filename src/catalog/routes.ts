@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
+import { Json, JsonObject } from '../core/schemas.ts';
 import * as identity from '../identity/service.ts';
 import { ckanEnvelope, ckanError, ckanOrganization, ckanPackage, parseFq } from './ckan.ts';
 import { DCAT_CONTEXT, dcatCatalog, dcatDataset, gatewayService } from './dcat.ts';
@@ -13,6 +14,8 @@ const read = { roles: 'any', scope: 'catalog:read' } as const;
 const write = { roles: 'any', scope: 'catalog:write' } as const;
 const tags = ['catalog'];
 const JSON_LD = 'application/ld+json; charset=utf-8';
+/** DCAT 3 as JSON-LD (catalog/dcat.ts builds it): a document of terms, sent as built. */
+const JsonLd = Type.Unsafe<object>({ ...JsonObject, description: 'DCAT 3 JSON-LD' });
 const CkanErrorReply = Type.Object({
   help: Type.String(),
   success: Type.Literal(false),
@@ -20,7 +23,10 @@ const CkanErrorReply = Type.Object({
 });
 /** CKAN clients expect CKAN's error shape from these routes, not Shutong's. */
 const ckanErrors = {
-  200: Type.Unknown({ description: 'CKAN envelope: { help, success, result }' }),
+  200: Type.Object(
+    { help: Type.String(), success: Type.Literal(true), result: Json },
+    { description: "CKAN's envelope; `result` as CKAN 2.x answers the action" },
+  ),
   404: CkanErrorReply,
   409: CkanErrorReply,
 };
@@ -49,8 +55,11 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/catalog/themes',
-    { config: { access: read }, schema: { tags, summary: '目录主题 / Catalog themes' } },
-    async () => THEMES,
+    {
+      config: { access: read },
+      schema: { tags, summary: '目录主题 / Catalog themes', response: { 200: Type.Array(S.Theme) } },
+    },
+    async () => [...THEMES],
   );
 
   app.post(
@@ -113,6 +122,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({
           page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1 })),
         }),
+        response: { 200: JsonLd },
       },
     },
     async (req, reply) => {
@@ -148,6 +158,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: dcatTags,
         summary: 'DCAT 数据集 / DCAT dataset',
         params: Type.Object({ code: Type.String({ maxLength: 80 }) }),
+        response: { 200: JsonLd },
       },
     },
     async (req, reply) => {
@@ -251,7 +262,11 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/3/action/organization_list',
     {
       config: { access: 'optional' },
-      schema: { tags: ckanTags, querystring: Type.Object({ all_fields: Type.Optional(Type.Boolean()) }) },
+      schema: {
+        tags: ckanTags,
+        querystring: Type.Object({ all_fields: Type.Optional(Type.Boolean()) }),
+        response: ckanErrors,
+      },
     },
     async (req) => {
       const orgs = [];

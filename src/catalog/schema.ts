@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
+import { Nullable } from '../core/schemas.ts';
 import { CATEGORIES, DATA_TYPES, GRADES, OPEN_TYPES, SHARING_TYPES } from '../core/tables.ts';
 import { THEME_IDS, UPDATE_CYCLES } from './themes.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const FieldName = Type.String({
   pattern: '^[a-z_][a-z0-9_]{0,62}$',
   description: 'column name: lower-case letters, digits and _',
@@ -117,3 +116,11 @@ export const HistoryEntry = Type.Object({
 });
 
 export const IdOrCode = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Theme = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  category: Type.String(),
+  zh: Type.String(),
+  en: Type.String(),
+});

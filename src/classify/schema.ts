@@ -1,8 +1,7 @@
 import { Type } from 'typebox';
+import { Nullable } from '../core/schemas.ts';
 import { GRADES } from '../rules/grades.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const Grade = Type.Enum(GRADES);
 const Time = Type.String({ format: 'date-time' });
 

@@ -21,6 +21,7 @@ import {
   setContentRange,
   withPostgrestFields,
 } from './postgrest.ts';
+import { Aggregate, ContractOpenApi, rowsContent } from './schema.ts';
 import * as gateway from './service.ts';
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -78,6 +79,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The fields the contract grants, their types, masks and the filter operators allowed on each, ' +
           'as OpenAPI 3.0 for generators and tools (PostgREST serves the same at its root).',
         params: ContractParams,
+        response: { 200: ContractOpenApi },
       },
     },
     async (req) => {
@@ -128,6 +130,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ]),
         },
       ),
+      response: { 200: rowsContent(OBJECT_TYPE, PAGE_TYPE), 206: rowsContent(OBJECT_TYPE, PAGE_TYPE) },
     },
     handler: async (req, reply) => {
       const id = (req.params as { id: string }).id;
@@ -228,7 +231,8 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
             })(),
           );
           stream.on('end', () => void record(bytes).catch(() => {}));
-          return reply.type(type).send(stream);
+          // A stream is sent as it is; the schema types the JSON answers only.
+          return reply.type(type).send(stream as never);
         });
       } catch (error) {
         rateHeaders(reply, error);
@@ -268,6 +272,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: Aggregate },
       },
     },
     async (req, reply) => {
@@ -287,7 +292,8 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
             outcome: 'ok',
             started,
           });
-          return reply.type('application/json; charset=utf-8').send(body);
+          // Serialized once above (its size is the usage record's); a string is not serialized again.
+          return reply.type('application/json; charset=utf-8').send(body as never);
         });
       } catch (error) {
         rateHeaders(reply, error);

@@ -1,14 +1,13 @@
 import { Type } from 'typebox';
 import { SCOPES } from '../core/auth.ts';
 import { pageSchema } from '../core/paging.ts';
+import { Nullable } from '../core/schemas.ts';
 import { ADMIN_LEVELS, ORG_TYPES, ROLES } from '../core/tables.ts';
 
 export const OrgType = Type.Enum(ORG_TYPES);
 export const AdminLevel = Type.Enum(ADMIN_LEVELS);
 export const RoleSchema = Type.Enum(ROLES);
 const DateTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 

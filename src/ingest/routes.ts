@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { FilePreview, ImportJob, ImportResult, ImportStarted, Version } from './schema.ts';
 import * as ingest from './service.ts';
 
 const read = { roles: 'any', scope: 'catalog:read' } as const;
@@ -113,6 +114,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: '预览文件：编码、表头、推断字段 / Preview a file: encoding, header, inferred fields',
         description: 'Send the file (or its first megabytes) as the raw request body.',
         querystring: Type.Object(FileOptions),
+        response: { 200: FilePreview },
       },
     },
     async (req, reply) => {
@@ -140,6 +142,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Answers 202 with the import job, or with wait=true 201 with the result when it has finished.',
         params: ResourceParams,
         querystring: ImportQuery,
+        response: { 201: ImportResult, 202: ImportStarted },
       },
     },
     async (req, reply) => {
@@ -169,13 +172,29 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/resources/:id/versions',
-    { config: { access: read }, schema: { tags, summary: '数据版本 / Versions', params: ResourceParams } },
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '数据版本 / Versions',
+        params: ResourceParams,
+        response: { 200: Type.Array(Version) },
+      },
+    },
     (req) => ingest.listVersions(req.ctx, req.params.id),
   );
 
   app.get(
     '/v1/resources/:id/versions/:number',
-    { config: { access: read }, schema: { tags, params: VersionParams } },
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '一个数据版本 / One version',
+        params: VersionParams,
+        response: { 200: Version },
+      },
+    },
     (req) => ingest.getVersion(req.ctx, req.params.id, req.params.number),
   );
 
@@ -187,6 +206,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '切换当前版本（回滚）/ Make a version current (roll back)',
         params: VersionParams,
+        response: { 200: Version },
       },
     },
     (req) => ingest.activateVersion(req.ctx, req.params.id, req.params.number),
@@ -200,6 +220,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '任务状态与进度 / Job status and progress',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 200: ImportJob },
       },
     },
     (req) => ingest.getImportJob(req.ctx, req.params.id),

@@ -220,10 +220,7 @@ export async function previewFile(path: string, options: ImportOptions = {}) {
     sampleRows: good
       .slice(0, 20)
       .map((r) => r.values.map((v) => (typeof v === 'string' ? clip(v, PREVIEW_CELL_CHARS) : v))),
-    sampleProblems: sample
-      .filter((r) => r.problem)
-      .slice(0, 20)
-      .map((r) => ({ line: r.line, ...r.problem })),
+    sampleProblems: sample.flatMap((r) => (r.problem ? [{ line: r.line, ...r.problem }] : [])).slice(0, 20),
   };
 }
 

@@ -1,11 +1,10 @@
 import { Type } from 'typebox';
 import { pageSchema } from '../core/paging.ts';
+import { Nullable } from '../core/schemas.ts';
 import { ALERT_SEVERITIES, ALERT_STATES, FREEZE_SCOPES } from '../core/tables.ts';
 import { RULE_IDS } from './rules.ts';
 
 const DateTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const Cursor = Type.Optional(
   Type.String({
     maxLength: 64,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
 import { PdfFontMissing } from '../core/pdf.ts';
+import { PdfBody } from '../core/schemas.ts';
 import { disclosurePage, disclosurePdf } from './render.ts';
 import * as S from './schema.ts';
 import * as op from './service.ts';
@@ -317,7 +318,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: '年度信息披露 PDF / Disclosure PDF',
         params: S.YearParams,
         response: {
-          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'application/pdf' }),
+          200: PdfBody,
         },
       },
     },

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Nullable } from '../core/schemas.ts';
 import {
   AGREEMENT_STATES,
   AUTH_MODES,
@@ -12,7 +13,6 @@ import {
 const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 const Fen = Type.Integer({ minimum: 0, maximum: 1e13, description: '金额（分）/ amount in fen' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(s: T) => Type.Union([s, Type.Null()]);
 const Id = Text(64);
 const ResourceScope = Type.Array(
   Type.Object(

@@ -1,11 +1,10 @@
 import { type Static, Type } from 'typebox';
+import { Nullable } from '../core/schemas.ts';
 
 /**
  * Quality rules (GB/T 36344-2018's six dimensions) as the API declares them, and the report
  * shapes. Each rule kind belongs to one dimension (see DIMENSION_OF in rules.ts).
  */
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const FieldName = Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', description: 'field (column) name' });
 const Time = Type.String({ format: 'date-time' });
 

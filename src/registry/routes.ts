@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
 import { PdfFontMissing } from '../core/pdf.ts';
+import { PdfBody } from '../core/schemas.ts';
 import { certificatePage, certificatePdf } from './render.ts';
 import * as S from './schema.ts';
 import * as registry from './service.ts';
@@ -199,7 +200,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: '可打印证书 PDF（含二维码）/ Printable PDF with QR code',
         params: S.CodeParams,
         response: {
-          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'application/pdf' }),
+          200: PdfBody,
         },
       },
     },

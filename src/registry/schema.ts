@@ -1,11 +1,10 @@
 import { Type } from 'typebox';
 import { pageSchema } from '../core/paging.ts';
+import { Nullable } from '../core/schemas.ts';
 import { REGISTRATION_KINDS, REGISTRATION_STATES, SUBJECT_TYPES } from './store.ts';
 
 const Text = (maxLength: number, minLength = 1) => Type.String({ minLength, maxLength });
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (China civil date)' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const Code = Type.String({ pattern: '^DJ\\d{10}[0-9A-Z*]$', description: '登记编码 / registration code' });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

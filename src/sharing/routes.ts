@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { Application, ApplicationPage, Contract, ContractPage } from './schema.ts';
 import * as sharing from './service.ts';
 
 const access = { roles: 'any', scope: 'sharing' } as const;
@@ -75,24 +76,41 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/applications',
     {
       config: { access },
-      schema: { tags, summary: '申请共享数据 / Apply for data', body: ApplicationCreate },
+      schema: {
+        tags,
+        summary: '申请共享数据 / Apply for data',
+        body: ApplicationCreate,
+        response: { 201: Application },
+      },
     },
     async (req, reply) => reply.status(201).send(await sharing.createApplication(req.ctx, req.body)),
   );
   app.get(
     '/v1/applications',
-    { config: { access }, schema: { tags, summary: '申请列表 / Applications', querystring: ListQuery } },
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '申请列表 / Applications',
+        querystring: ListQuery,
+        response: { 200: ApplicationPage },
+      },
+    },
     (req) => sharing.listApplications(req.ctx, { ...req.query, state: req.query.state as never }),
   );
-  app.get('/v1/applications/:id', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
-    sharing.getApplication(req.ctx, req.params.id),
+  app.get(
+    '/v1/applications/:id',
+    { config: { access }, schema: { tags, params: IdParams, response: { 200: Application } } },
+    (req) => sharing.getApplication(req.ctx, req.params.id),
   );
-  app.post('/v1/applications/:id/submit', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
-    sharing.submitApplication(req.ctx, req.params.id),
+  app.post(
+    '/v1/applications/:id/submit',
+    { config: { access }, schema: { tags, params: IdParams, response: { 200: Application } } },
+    (req) => sharing.submitApplication(req.ctx, req.params.id),
   );
   app.post(
     '/v1/applications/:id/withdraw',
-    { config: { access }, schema: { tags, params: IdParams } },
+    { config: { access }, schema: { tags, params: IdParams, response: { 200: Application } } },
     (req) => sharing.withdrawApplication(req.ctx, req.params.id),
   );
   app.post(
@@ -106,34 +124,67 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "The provider's data steward answers submitted applications; a security officer answers those in security review.",
         params: IdParams,
         body: Decision,
+        response: { 200: Application },
       },
     },
     (req) => sharing.approveApplication(req.ctx, req.params.id, req.body),
   );
   app.post(
     '/v1/applications/:id/reject',
-    { config: { access }, schema: { tags, summary: '拒绝 / Reject', params: IdParams, body: Reason } },
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '拒绝 / Reject',
+        params: IdParams,
+        body: Reason,
+        response: { 200: Application },
+      },
+    },
     (req) => sharing.rejectApplication(req.ctx, req.params.id, req.body.reason),
   );
 
   app.get(
     '/v1/contracts',
-    { config: { access }, schema: { tags, summary: '数据使用协议 / Contracts', querystring: ListQuery } },
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '数据使用协议 / Contracts',
+        querystring: ListQuery,
+        response: { 200: ContractPage },
+      },
+    },
     (req) => sharing.listContracts(req.ctx, { ...req.query, state: req.query.state as never }),
   );
-  app.get('/v1/contracts/:id', { config: { access }, schema: { tags, params: IdParams } }, (req) =>
-    sharing.getContract(req.ctx, req.params.id),
+  app.get(
+    '/v1/contracts/:id',
+    { config: { access }, schema: { tags, params: IdParams, response: { 200: Contract } } },
+    (req) => sharing.getContract(req.ctx, req.params.id),
   );
   app.get(
     '/v1/contracts/:id/receipt',
-    { config: { access }, schema: { tags, summary: '协议文本 / Human-readable receipt', params: IdParams } },
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '协议文本 / Human-readable receipt',
+        params: IdParams,
+        response: {
+          200: { description: 'the receipt', content: { 'text/plain': { schema: Type.String() } } },
+        },
+      },
+    },
     async (req, reply) =>
       reply.type('text/plain; charset=utf-8').send(await sharing.contractReceipt(req.ctx, req.params.id)),
   );
   for (const event of ['suspend', 'resume', 'revoke'] as const) {
     app.post(
       `/v1/contracts/:id/${event}`,
-      { config: { access }, schema: { tags, params: IdParams, body: Reason } },
+      {
+        config: { access },
+        schema: { tags, params: IdParams, body: Reason, response: { 200: Contract } },
+      },
       (req) => sharing.changeContract(req.ctx, req.params.id, event, req.body.reason),
     );
   }
