@@ -94,8 +94,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const qualified = sql.table(`datasets.${table}`);
     const loadStarted = Date.now();
     await sql`TRUNCATE ${qualified}`.execute(scratch.database.db);
+    // Person ids zero-padded: padded with '3', persons 3, 33, 333, … were one and the same.
     await sql`INSERT INTO ${qualified} (_row, record_no, person_id, district, amount)
-      SELECT g, 'R' || g, lpad((g % ${PERSONS})::text, 18, '3'), (${sql.val(districts)}::text[])[1 + (g * 7919) % ${districts.length}],
+      SELECT g, 'R' || g, lpad((g % ${PERSONS})::text, 18, '0'), (${sql.val(districts)}::text[])[1 + (g * 7919) % ${districts.length}],
              ((g * 37) % 100000) / 100.0
       FROM generate_series(1::bigint, ${ROWS}::bigint) g`.execute(scratch.database.db);
     await sql`ANALYZE ${qualified}`.execute(scratch.database.db);

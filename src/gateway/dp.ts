@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/append.ts';
 import { getResource } from '../catalog/service.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
+import { DATASET_SCHEMA } from '../core/datasets.ts';
 import { withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -463,7 +463,6 @@ export async function aggregate(
     const query = boundedAggregateSql(plan, settings, {
       table: sql.table(`${DATASET_SCHEMA}.${granted.table}`),
       where,
-      ordinal: ROW_ORDINAL,
     });
     const exact = await query.execute(ctx.db);
     released = release(plan, exact.rows, source);

@@ -71,6 +71,61 @@ const ListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+const ReviewFlag = Type.Object({
+  since: Type.String(),
+  fields: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      grade: Type.String(),
+      detector: Nullable(Type.String()),
+      contractMask: Type.String(),
+      mask: Nullable(Type.String()),
+    }),
+  ),
+});
+const Contract = Type.Object({
+  id: Type.String(),
+  applicationId: Type.String(),
+  resourceId: Type.String(),
+  providerOrgId: Type.String(),
+  consumerOrgId: Type.String(),
+  state: Type.String(),
+  fields: Type.Array(Type.String()),
+  masking: Type.Record(Type.String(), Type.String()),
+  rowFilter: Type.Unknown(),
+  operations: Type.Array(Operation),
+  purpose: Type.String(),
+  validFrom: Type.String({ format: 'date-time' }),
+  validTo: Type.String({ format: 'date-time' }),
+  rateLimitPerMinute: Type.Integer(),
+  quotaRowsPerDay: Type.Number(),
+  ipAllowlist: Type.Array(Type.String()),
+  onwardTransfer: Type.Boolean(),
+  minGroupSize: Type.Integer(),
+  pinnedVersionId: Nullable(Type.String()),
+  securitySignoff: Type.Boolean(),
+  workingHoursOnly: Type.Boolean(),
+  reviewFlag: Nullable(ReviewFlag),
+  stateReason: Nullable(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+const Review = Type.Object(
+  {
+    reason: Type.String({ minLength: 2, maxLength: 2000 }),
+    since: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          '复核的标记时间（防止清除之后新出现的标记）/ the flag read, so a newer one is not cleared',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/applications',
@@ -177,6 +232,22 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) =>
       reply.type('text/plain; charset=utf-8').send(await sharing.contractReceipt(req.ctx, req.params.id)),
+  );
+  app.post(
+    '/v1/contracts/:id/review',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '复核定级变更并清除标记 / Review grade changes and clear the flag',
+        description:
+          "The provider's data steward or a security officer accepts the stricter masks the gateway serves since grades rose (a field now core leaves the contract) and clears the review flag.",
+        params: IdParams,
+        body: Review,
+        response: { 200: Contract },
+      },
+    },
+    (req) => sharing.reviewContract(req.ctx, req.params.id, req.body),
   );
   for (const event of ['suspend', 'resume', 'revoke'] as const) {
     app.post(

@@ -705,6 +705,84 @@ export async function flagContractForReview(
   });
 }
 
+const flagConflict = (details: Record<string, unknown>, zh: string, en: string) =>
+  new AppError('CONFLICT', { objectType: 'contract', ...details }, { zh, en });
+const flagChanged = (details: Record<string, unknown>) =>
+  flagConflict(
+    details,
+    '复核标记在查看后已更新，请重新查看',
+    'The review flag changed since it was read: read it again',
+  );
+
+/**
+ * The provider's data steward or a security officer reviews a contract the gateway flagged
+ * (grades rose after approval) and clears the flag by accepting what the gateway already serves:
+ * each flagged field's contract mask becomes the stricter mask served and its grade at grant the
+ * current one, so the gateway finds nothing changed and does not flag it again; a field now core
+ * leaves the contract. Not a state of the contract lifecycle (the contract stays active, suspended
+ * …): one conditional update on the flag the reviewer saw (409 if it changed or is gone — `since`
+ * pins the one read), audited `contract.review`.
+ */
+export async function reviewContract(
+  ctx: Ctx,
+  id: string,
+  input: { reason: string; since?: string | undefined },
+): Promise<ContractView> {
+  const contract = await loadContract(ctx, id);
+  authorize(ctx.principal, {
+    roles: ['data_steward', 'security_officer'],
+    scope: 'sharing',
+    orgId: contract.provider_org_id,
+    crossOrg: ['security_officer'],
+  });
+  const flag = contract.review_flag;
+  if (!flag) throw flagConflict({ id }, '该协议没有待复核的标记', 'The contract has no review flag to clear');
+  if (input.since !== undefined && input.since !== flag.since) throw flagChanged({ id, since: flag.since });
+  const masking = { ...contract.masking };
+  const grades = { ...(contract.granted_grades ?? {}) };
+  const dropped: string[] = [];
+  for (const f of flag.fields) {
+    if (f.mask === null) {
+      dropped.push(f.name);
+      delete masking[f.name];
+      delete grades[f.name];
+    } else {
+      masking[f.name] = f.mask;
+      grades[f.name] = { grade: f.grade, detector: f.detector };
+    }
+  }
+  const fields = contract.fields.filter((f) => !dropped.includes(f));
+  if (fields.length === 0)
+    throw flagConflict(
+      { id, dropped },
+      '复核后协议不再有可提供的字段，请撤销协议',
+      'No field of the contract could still be served: revoke it instead',
+    );
+  return withTx(ctx.db, async (tx) => {
+    const row = await tx
+      .updateTable('contracts')
+      .set({
+        fields,
+        masking: JSON.stringify(masking),
+        granted_grades: JSON.stringify(grades),
+        review_flag: null,
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .where(sql<boolean>`review_flag IS NOT DISTINCT FROM ${JSON.stringify(flag)}::jsonb`)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw flagChanged({ id });
+    await auditAs(ctx, tx, 'contract.review', 'contract', id, {
+      reason: input.reason,
+      flaggedSince: flag.since,
+      fields: flag.fields,
+      dropped,
+    });
+    return contractView(row);
+  });
+}
+
 export async function getContract(ctx: Ctx, id: string): Promise<ContractView> {
   return contractView(await loadContract(ctx, id));
 }

@@ -48,6 +48,8 @@ export interface DpPlan {
   rho: Rational;
   l0: number;
   linf: number;
+  /** Whether a unit may reach more than L0 groups, so the SQL must choose (else L0 holds by construction). */
+  boundGroups: boolean;
   /** Partition selection: groups released only when the noisy count reaches it (null with public domains). */
   threshold: number | null;
   selectionDelta: number;
@@ -117,6 +119,7 @@ export function planRelease(
     rho,
     l0,
     linf,
+    boundGroups: groupBy.length > 0 && l0 < groupsPossible,
     threshold,
     selectionDelta: publicDomain ? 0 : SELECTION_DELTA,
   };
@@ -125,19 +128,37 @@ export function planRelease(
 const alias = (m: Pick<Measurement, 'key'>) => m.key.replace(':', '__');
 
 /**
- * The bounded aggregate in one SQL statement. Rows of units outside the filter or with no unit
- * are dropped; each unit keeps at most L∞ rows per group (`row_number() over (partition by unit,
- * group order by row)`) and at most L0 groups (`dense_rank() over (partition by unit order by
- * hash(group), group)` — a pseudo-random choice among its groups); numeric values are scaled to
- * integers and clamped to the declared bounds. Both windows share one sort.
+ * The bounded aggregate in one SQL statement, bounding in two levels so that only one sort of
+ * the filtered rows is needed and the per-unit window runs over (unit, group) pairs, not rows:
+ *
+ * 1. rows of the filter with a non-null unit, group keys inside their public domains; numeric
+ *    values scaled to integers and clamped to [lo, hi] (so |v| ≤ B = max(|lo|, |hi|));
+ * 2. one row per (unit, group): c = rows, s = Σv, n = non-null values;
+ * 3. L∞: the pair's count becomes min(c, L∞), its sum and non-null count are scaled by
+ *    min(1, L∞/c) and truncated toward zero (`div`) — the unit's own mean, L∞ times;
+ * 4. L0: each unit keeps at most L0 of its pairs (`row_number() over (partition by unit order by
+ *    hashtext(unit, group), group)`: a pseudo-random choice among the unit's own groups, different
+ *    for every unit). Skipped when the plan says a unit cannot reach more than L0 groups anyway
+ *    (no group-by, or a public domain of at most L0 groups — the WHERE keeps keys inside it);
+ * 5. per group: Σ counts, Σ sums, Σ non-null counts, as text (BigInt in JS).
+ *
+ * Sensitivity (add/remove one unit u, which is the neighbouring relation the budget is for):
+ * every step up to 4 depends only on u's own rows (the filter is row-wise, pairs and the window
+ * are partitioned by unit, the hash depends on u and the key), so the released vector of a
+ * measurement changes by exactly u's bounded contribution x_u. x_u has at most L0 non-zero
+ * entries (step 4, or by construction when skipped). Each entry: a count min(c, L∞) ≤ L∞; a sum
+ * |trunc(s·min(1, L∞/c))| ≤ |s|·min(1, L∞/c) ≤ c·B·min(1, L∞/c) = min(c, L∞)·B ≤ L∞·B; a
+ * non-null count ≤ min(c, L∞) ≤ L∞. Hence ‖x_u‖₂² ≤ L0·(L∞·B)² (B = 1 for counts) — the Δ₂²
+ * of `planRelease`. Collation "C" on the unit and keys only makes the sort cheaper: grouping
+ * and partitioning compare for equality, which no collation changes.
  */
 export function boundedAggregateSql(
   plan: DpPlan,
   settings: DpSettings,
-  source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null; ordinal: string },
+  source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null },
 ): RawBuilder<Record<string, unknown>> {
   const unit = sql.ref(settings.unit);
-  const groups = plan.groupBy.map((g, i) => ({ ref: sql.ref(g), as: `g${i}` }));
+  const groups = plan.groupBy.map((g, i) => ({ ref: sql.ref(g), as: sql.ref(`g${i}`) }));
   const conditions: RawBuilder<boolean>[] = [sql<boolean>`${unit} IS NOT NULL`];
   if (source.where) conditions.push(source.where);
   plan.groupBy.forEach((g, i) => {
@@ -149,37 +170,52 @@ export function boundedAggregateSql(
   const values = valueFields.map((f, i) => {
     const b = settings.bounds[f]!;
     const scale = 10 ** b.precision;
-    const lo = Math.round(b.lower * scale);
-    const hi = Math.round(b.upper * scale);
     return {
       field: f,
-      as: `v${i}`,
-      expr: sql`least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${lo}::bigint), ${hi}::bigint)`,
+      v: sql.ref(`v${i}`),
+      s: sql.ref(`s${i}`),
+      n: sql.ref(`n${i}`),
+      expr: sql`least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${Math.round(b.lower * scale)}::bigint), ${Math.round(b.upper * scale)}::bigint)`,
     };
   });
-  const groupCols = groups.map((g) => sql`${g.ref}::text AS ${sql.ref(g.as)}`);
-  const groupRefs = groups.map((g) => sql.ref(g.as));
-  const hash = groups.length > 0 ? sql`hashtext(concat_ws(chr(31), ${sql.join(groupRefs)}))` : sql`0`;
-  const inner = sql`SELECT ${sql.join([
-    sql`${unit}::text AS u`,
-    sql`${sql.ref(source.ordinal)} AS o`,
-    ...groupCols,
-    ...values.map((v) => sql`${v.expr} AS ${sql.ref(v.as)}`),
-  ])} FROM ${source.table} WHERE ${sql.join(conditions, sql` AND `)}`;
-  const partitionGroups = groupRefs.length > 0 ? sql`, h, ${sql.join(groupRefs)}` : sql``;
-  const orderGroups = groupRefs.length > 0 ? sql`h, ${sql.join(groupRefs)}` : sql`h`;
-  const ranked = sql`SELECT *, row_number() OVER (PARTITION BY u${partitionGroups} ORDER BY o) AS rn,
-    dense_rank() OVER (PARTITION BY u ORDER BY ${orderGroups}) AS gr
-    FROM (SELECT *, ${hash} AS h FROM (${inner}) base) hashed`;
+  const keys = groups.map((g) => g.as);
+  const linf = sql.lit(plan.linf);
+  const hashed = plan.boundGroups ? [sql.ref('h')] : [];
+  const order = sql.join([sql.ref('u'), ...hashed, ...keys]);
+  const rows = sql`SELECT ${sql.join([
+    sql`${unit}::text COLLATE "C" AS u`,
+    ...groups.map((g) => sql`${g.ref}::text COLLATE "C" AS ${g.as}`),
+    ...(plan.boundGroups
+      ? [sql`hashtext(concat_ws(chr(31), ${unit}::text, ${sql.join(groups.map((g) => g.ref))})) AS h`]
+      : []),
+    ...values.map((v) => sql`${v.expr} AS ${v.v}`),
+  ])} FROM ${source.table} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${order}`;
+  // Sorted input: the pairs come out of a group aggregate in the order the window needs.
+  const pairs = sql`SELECT ${sql.join([
+    order,
+    sql`count(*) AS c`,
+    ...values.flatMap((v) => [sql`sum(${v.v}) AS ${v.s}`, sql`count(${v.v}) AS ${v.n}`]),
+  ])} FROM (${rows}) r GROUP BY ${order}`;
+  const bounded = sql`SELECT ${sql.join([
+    ...(keys.length > 0 ? keys : [sql`1 AS one`]),
+    sql`least(c, ${linf}) AS c`,
+    ...values.flatMap((v) => [
+      sql`CASE WHEN c <= ${linf} THEN ${v.s} ELSE div(${v.s} * ${linf}, c) END AS ${v.s}`,
+      sql`CASE WHEN c <= ${linf} THEN ${v.n} ELSE ${v.n} * ${linf} / c END AS ${v.n}`,
+    ]),
+    ...(plan.boundGroups
+      ? [sql`row_number() OVER (PARTITION BY u ORDER BY ${sql.join([...hashed, ...keys])}) AS gr`]
+      : []),
+  ])} FROM (${pairs}) p`;
   const outputs = plan.measurements.map((m) => {
-    const v = m.field ? sql.ref(values.find((x) => x.field === m.field)!.as) : null;
-    const expr =
-      m.kind === 'count' ? sql`count(*)` : m.kind === 'sum' ? sql`coalesce(sum(${v}), 0)` : sql`count(${v})`;
-    return sql`(${expr})::text AS ${sql.ref(alias(m))}`;
+    const v = m.field ? values.find((x) => x.field === m.field)! : null;
+    const summed = m.kind === 'count' ? sql.ref('c') : m.kind === 'sum' ? v!.s : v!.n;
+    return sql`coalesce(sum(${summed}), 0)::text AS ${sql.ref(alias(m))}`;
   });
-  const groupClause = groupRefs.length > 0 ? sql`GROUP BY ${sql.join(groupRefs)}` : sql``;
-  return sql<Record<string, unknown>>`SELECT ${sql.join([...groupRefs, ...outputs])}
-    FROM (${ranked}) r WHERE rn <= ${plan.linf} AND gr <= ${plan.l0} ${groupClause}`;
+  const where = plan.boundGroups ? sql`WHERE gr <= ${sql.lit(plan.l0)}` : sql``;
+  const groupClause = keys.length > 0 ? sql`GROUP BY ${sql.join(keys)}` : sql``;
+  return sql<Record<string, unknown>>`SELECT ${sql.join([...keys, ...outputs])}
+    FROM (${bounded}) b ${where} ${groupClause}`;
 }
 
 export interface Released {
