@@ -3,7 +3,6 @@ import {
   type ColumnFacts,
   type ColumnShape,
   currentDay,
-  DETECTORS,
   type DetectorId,
   type DetectorSpec,
   DISTINCT_CAP,
@@ -12,6 +11,7 @@ import {
   headerHintFor,
   headerWords,
   suggestGrade,
+  VALUE_DETECTORS,
 } from './detectors.ts';
 import { countEntities, redactSpans } from './entities.ts';
 import { CELL_FORMAT_BITS, type FormatId, normaliseCell } from './formats.ts';
@@ -606,7 +606,7 @@ export interface ColumnJudge {
 }
 
 export function createColumnJudge(header: readonly string[], options: ScanOptions = {}): ColumnJudge {
-  const detectors = options.detectors ?? DETECTORS;
+  const detectors = options.detectors ?? VALUE_DETECTORS;
   const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
   const seed = options.seed ?? DEFAULT_SEED;
   const width = header.length;
