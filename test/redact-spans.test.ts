@@ -2,8 +2,11 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../src/core/db.ts';
+import { detectorById } from '../src/rules/detectors.ts';
 import { findEntities, SPAN_DEFINITIONS } from '../src/rules/entities.ts';
+import { normaliseCell } from '../src/rules/formats.ts';
 import { applyMask, maskSqlExpression } from '../src/rules/masking.ts';
+import { makeLegacyResidentId, makeResidentId } from '../src/standards/resident-id.ts';
 import { freshDatabase } from './helpers.ts';
 
 // redact_spans on the database the suite runs against (embedded, or TEST_DATABASE_URL's server):
@@ -90,5 +93,113 @@ describe('redact_spans: SQL equals JavaScript', () => {
       for (const part of d.replacement)
         if (typeof part === 'number') expect(part).toBeLessThanOrEqual(groups);
     }
+  });
+});
+
+// Identifiers in every format the column detectors accept, inside random text: neither the JS nor
+// the SQL form of the mask may leave one readable. The text around an identifier touches it with
+// anything but a digit (or a `+` before a mobile): digits that run on make a longer number.
+const region = fc.constantFrom('330106', '110101', '440305', '510104', '650102', '330225');
+const birth = fc.date({
+  min: new Date('1901-01-01T00:00:00Z'),
+  max: new Date('2019-12-31T00:00:00Z'),
+  noInvalidDate: true,
+});
+const group = (v: string, sizes: readonly number[], sep: string) => {
+  const parts: string[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    parts.push(v.slice(at, at + n));
+    at += n;
+  }
+  return parts.join(sep);
+};
+const residentId = fc
+  .tuple(
+    region,
+    birth,
+    fc.integer({ min: 0, max: 999 }),
+    fc.integer({ min: 0, max: 5 }),
+    fc.constantFrom(' ', '-'),
+  )
+  .map(([r, d, seq, format, sep]) => {
+    const day = d.toISOString().slice(0, 10);
+    const id = makeResidentId(r, day, seq);
+    if (format === 1) return id.toLowerCase();
+    if (format === 2) return group(id, [6, 8, 4], sep);
+    if (format === 3) return group(id, [6, 4, 4, 4], sep);
+    if (format === 4 && day < '2000') return makeLegacyResidentId(r, day, seq);
+    return id;
+  });
+const mobile = fc
+  .tuple(
+    fc.constantFrom('13', '15', '17', '18', '19'),
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 9, maxLength: 9 }),
+    fc.constantFrom('', '86', '+86', '0086', '+86 ', '0086-'),
+    fc.constantFrom('', ' ', '-'),
+  )
+  .map(([head, rest, prefix, sep]) => prefix + group(head + rest, [3, 4, 4], sep));
+const around = fc.oneof(
+  fc.constantFrom(
+    '',
+    '申请人',
+    '联系电话',
+    '身份证号',
+    '：',
+    '，',
+    '。',
+    'ID',
+    'sfz',
+    'Tel:',
+    '(',
+    ')',
+    '住址',
+  ),
+  fc.string({
+    unit: fc.constantFrom(...'王李张先生女士号码电话住址申请人备注abcXx。，；： 0123456789'),
+    maxLength: 10,
+  }),
+);
+const NOT_DIGIT = /[^0-9]/u;
+/** Surrounding text that ends (before) or starts (after) with something other than a digit. */
+const edge = (before: boolean, banned: RegExp) =>
+  around.map((s) => {
+    const c = before ? s.at(-1) : s[0];
+    return c === undefined || (NOT_DIGIT.test(c) && !banned.test(c)) ? s : before ? `${s}，` : `，${s}`;
+  });
+
+describe('redact_spans: no identifier survives', () => {
+  it('masks every detector-valid ID number and mobile inside random text, in JS and in SQL', async () => {
+    // Only what the column detector itself accepts (a mobile's number segment must exist).
+    const valid = (type: 'cn_resident_id' | 'cn_mobile') => (v: string) =>
+      detectorById(type).validate(normaliseCell(v).text);
+    const entity = fc.oneof(
+      residentId.filter(valid('cn_resident_id')).map((v) => ({ v, type: 'cn_resident_id' as const })),
+      mobile.filter(valid('cn_mobile')).map((v) => ({ v, type: 'cn_mobile' as const })),
+    );
+    const sample = fc.array(fc.tuple(edge(true, /[+]/), entity, edge(false, /$^/)), {
+      minLength: 1,
+      maxLength: 30,
+    });
+    await fc.assert(
+      fc.asyncProperty(sample, async (items) => {
+        for (const [, e] of items)
+          expect(detectorById(e.type).validate(normaliseCell(e.v).text), e.v).toBe(true);
+        const texts = items.map(([b, e, a]) => b + e.v + a);
+        const expression = maskSqlExpression('redact_spans', sql`t.v`);
+        const { rows } = await sql<{ m: string }>`SELECT ${expression} AS m
+          FROM unnest(${texts}::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i`.execute(handle.database.db);
+        for (const [i, [, e]] of items.entries()) {
+          // The national number, digits only: the last 11 of a mobile, the 15 or 18 of an ID.
+          const digits = e.v.replace(/[^0-9Xx]/g, '');
+          const national = e.type === 'cn_mobile' ? digits.slice(-11) : digits;
+          for (const masked of [applyMask('redact_spans', texts[i]!)!, rows[i]!.m]) {
+            expect(masked.includes(e.v), `${texts[i]} → ${masked}`).toBe(false);
+            expect(masked.replace(/[- ]/g, '').includes(national), `${texts[i]} → ${masked}`).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -52,19 +52,29 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
     replacement: [1, '***@', 2],
     accept: (m) => isEmail(m[0]),
   },
+  // ID numbers end where the digits end, whatever letters touch them (`sfz330106…`): a mask errs
+  // on the side of masking. Written plain, with a lower-case x, as legacy 15-digit numbers, and in
+  // groups (6-8-4 or 6-4-4-4, by spaces or hyphens) as the column detector accepts them.
   {
     type: 'cn_resident_id',
     needs: /[0-9]{15}/,
-    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])',
+    pattern: '(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])',
     replacement: [1, '********', 2],
     accept: (m) => isValidResidentId(m[0]),
   },
   {
     type: 'cn_resident_id',
     needs: /[0-9]{15}/,
-    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])',
+    pattern: '(?<![0-9])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9])',
     replacement: [1, '******', 2],
     accept: (m) => isValidResidentId(m[0]),
+  },
+  {
+    type: 'cn_resident_id',
+    needs: /[0-9]{4}[- ][0-9]{4}/,
+    pattern: '(?<![0-9])([1-9][0-9]{5})[- ][0-9]{4}[- ]?[0-9]{4}[- ]([0-9]{3}[0-9Xx])(?![0-9])',
+    replacement: [1, '********', 2],
+    accept: (m) => isValidResidentId(m[0].replace(/[- ]/g, '')),
   },
   {
     type: 'bank_card',
@@ -76,15 +86,16 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'cn_mobile',
     needs: /1[3-9][0-9]/,
-    pattern: '(?<![0-9+])(([+]?86)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
+    // With the country prefix as the column detector accepts it: 86, +86, 0086.
+    pattern: '(?<![0-9+])(([+]?86|0086)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
     replacement: [1, '****', 3],
     accept: (m) => isValidMobile(m[0]),
   },
   {
     type: 'cn_mobile',
     needs: /1[3-9][0-9]/,
-    pattern: '(?<![0-9])(1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
-    replacement: [1, '-****-', 2],
+    pattern: '(?<![0-9+])(([+]?86|0086)?1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
+    replacement: [1, '-****-', 3],
     accept: (m) => isValidMobile(m[0]),
   },
   {
