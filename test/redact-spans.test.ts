@@ -6,6 +6,7 @@ import { detectorById } from '../src/rules/detectors.ts';
 import { findEntities, SPAN_DEFINITIONS } from '../src/rules/entities.ts';
 import { normaliseCell } from '../src/rules/formats.ts';
 import { applyMask, maskSqlExpression } from '../src/rules/masking.ts';
+import { luhnCheckDigit } from '../src/standards/luhn.ts';
 import { makeLegacyResidentId, makeResidentId } from '../src/standards/resident-id.ts';
 import { freshDatabase } from './helpers.ts';
 
@@ -96,7 +97,8 @@ describe('redact_spans: SQL equals JavaScript', () => {
   });
 });
 
-// Identifiers in every format the column detectors accept, inside random text: neither the JS nor
+// Identifiers in every format the column detectors accept (ID numbers, mobiles, bank cards,
+// landlines), inside random text: neither the JS nor
 // the SQL form of the mask may leave one readable. The text around an identifier touches it with
 // anything but a digit (or a `+` before a mobile): digits that run on make a longer number.
 const region = fc.constantFrom('330106', '110101', '440305', '510104', '650102', '330225');
@@ -139,6 +141,38 @@ const mobile = fc
     fc.constantFrom('', ' ', '-'),
   )
   .map(([head, rest, prefix, sep]) => prefix + group(head + rest, [3, 4, 4], sep));
+const digits = (n: number) =>
+  fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: n, maxLength: n });
+const bankCard = fc
+  .tuple(
+    fc.constantFrom('6222', '6217', '6228', '4367', '6259'),
+    digits(14),
+    fc.boolean(),
+    fc.integer({ min: 0, max: 2 }),
+  )
+  .map(([bin, rest, long, format]) => {
+    const body = (bin + rest).slice(0, long ? 18 : 15);
+    const card = body + luhnCheckDigit(body);
+    if (format === 0) return card;
+    return group(card, long ? [4, 4, 4, 4, 3] : [4, 4, 4, 4], format === 1 ? ' ' : '-');
+  });
+const landline = fc
+  .tuple(
+    fc.constantFrom('010', '021', '0571', '0755', '0851'),
+    fc.constantFrom(...'23456789'),
+    digits(7),
+    fc.integer({ min: 0, max: 4 }),
+  )
+  .map(([area, first, rest, format]) => {
+    const local = first + rest;
+    return [
+      `${area}${local}`,
+      `${area}-${local}`,
+      `${area} ${local}`,
+      `(${area})${local}`,
+      `（${area}）${local}`,
+    ][format]!;
+  });
 const around = fc.oneof(
   fc.constantFrom(
     '',
@@ -169,13 +203,32 @@ const edge = (before: boolean, banned: RegExp) =>
   });
 
 describe('redact_spans: no identifier survives', () => {
-  it('masks every detector-valid ID number and mobile inside random text, in JS and in SQL', async () => {
+  it('finds and masks the formats registers write (examples)', () => {
+    const card = `622202123456789${luhnCheckDigit('622202123456789')}`;
+    const id = makeResidentId('330106', '1985-03-12', 123);
+    const grouped = `${card.slice(0, 4)} ${card.slice(4, 8)} ${card.slice(8, 12)} ${card.slice(12)}`;
+    const text = `经办人李明，卡号${grouped}，电话（0571）87654321，身份证${id.slice(0, 6)} ${id.slice(6, 14)} ${id.slice(14).toLowerCase()}。`;
+    expect(findEntities(text).map((e) => e.type)).toEqual([
+      'cn_resident_id',
+      'bank_card',
+      'cn_landline',
+      'person_name',
+    ]);
+    expect(applyMask('redact_spans', text)).toBe(
+      `经办人李**，卡号**** **** **** ${card.slice(12)}，电话057-******21，身份证330106********${id.slice(14).toLowerCase()}。`,
+    );
+  });
+
+  it('masks every detector-valid ID number, mobile, bank card and landline inside random text, in JS and in SQL', async () => {
     // Only what the column detector itself accepts (a mobile's number segment must exist).
-    const valid = (type: 'cn_resident_id' | 'cn_mobile') => (v: string) =>
-      detectorById(type).validate(normaliseCell(v).text);
+    type Kind = 'cn_resident_id' | 'cn_mobile' | 'bank_card' | 'cn_landline';
+    const of = (type: Kind, values: fc.Arbitrary<string>) =>
+      values.filter((v) => detectorById(type).validate(normaliseCell(v).text)).map((v) => ({ v, type }));
     const entity = fc.oneof(
-      residentId.filter(valid('cn_resident_id')).map((v) => ({ v, type: 'cn_resident_id' as const })),
-      mobile.filter(valid('cn_mobile')).map((v) => ({ v, type: 'cn_mobile' as const })),
+      of('cn_resident_id', residentId),
+      of('cn_mobile', mobile),
+      of('bank_card', bankCard),
+      of('cn_landline', landline),
     );
     const sample = fc.array(fc.tuple(edge(true, /[+]/), entity, edge(false, /$^/)), {
       minLength: 1,
@@ -190,9 +243,9 @@ describe('redact_spans: no identifier survives', () => {
         const { rows } = await sql<{ m: string }>`SELECT ${expression} AS m
           FROM unnest(${texts}::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i`.execute(handle.database.db);
         for (const [i, [, e]] of items.entries()) {
-          // The national number, digits only: the last 11 of a mobile, the 15 or 18 of an ID.
-          const digits = e.v.replace(/[^0-9Xx]/g, '');
-          const national = e.type === 'cn_mobile' ? digits.slice(-11) : digits;
+          // The number, digits only: the national 11 of a mobile, every digit of the others.
+          const all = e.v.replace(/[^0-9Xx]/g, '');
+          const national = e.type === 'cn_mobile' ? all.slice(-11) : all;
           for (const masked of [applyMask('redact_spans', texts[i]!)!, rows[i]!.m]) {
             expect(masked.includes(e.v), `${texts[i]} → ${masked}`).toBe(false);
             expect(masked.replace(/[- ]/g, '').includes(national), `${texts[i]} → ${masked}`).toBe(false);

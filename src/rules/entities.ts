@@ -3,6 +3,7 @@ import { isValidLandline, isValidMobile } from '../standards/phone.ts';
 import { isValidResidentId } from '../standards/resident-id.ts';
 import { SINGLE_SURNAMES } from '../standards/surnames.ts';
 import type { DetectorId } from './detectors.ts';
+import { toHalfWidth } from './formats.ts';
 import { addressStrength, isEmail, isPersonName } from './validators.ts';
 
 /**
@@ -60,7 +61,7 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
     replacement: [1, '***@', 2],
     accept: (m) => isEmail(m[0]),
   },
-  // ID numbers end where the digits end, whatever letters touch them (`sfz330106…`): a mask errs
+  // ID numbers (and cards) end where the digits end, whatever letters touch them (`sfz330106…`): a mask errs
   // on the side of masking. Written plain, with a lower-case x, as legacy 15-digit numbers, and in
   // groups (6-8-4 or 6-4-4-4, by spaces or hyphens) as the column detector accepts them.
   {
@@ -87,9 +88,24 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'bank_card',
     guard: '[0-9]{16}',
-    pattern: '(?<![0-9A-Za-z])[0-9]{12,15}([0-9]{4})(?![0-9A-Za-z])',
+    pattern: '(?<![0-9])[0-9]{12,15}([0-9]{4})(?![0-9])',
     replacement: ['************', 1],
     accept: (m) => isValidBankCard(m[0]),
+  },
+  // Cards written in groups of four, as printed (16 digits, or 19 with a last group of three).
+  {
+    type: 'bank_card',
+    guard: '[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{3}',
+    pattern: '(?<![0-9])[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ]([0-9]{3})(?![0-9])',
+    replacement: ['**** **** **** **** ', 1],
+    accept: (m) => isValidBankCard(m[0].replace(/[- ]/g, '')),
+  },
+  {
+    type: 'bank_card',
+    guard: '[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}',
+    pattern: '(?<![0-9])[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
+    replacement: ['**** **** **** ', 1],
+    accept: (m) => isValidBankCard(m[0].replace(/[- ]/g, '')),
   },
   {
     type: 'cn_mobile',
@@ -109,9 +125,17 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'cn_landline',
     guard: '0[1-9][0-9]',
-    pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?-?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
+    pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?[- ]?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
     replacement: [1, '-******', 2],
     accept: (m) => isValidLandline(m[0]),
+  },
+  {
+    // The area code in brackets, half- or full-width: (0571)87654321.
+    type: 'cn_landline',
+    guard: '[(（]0[1-9][0-9]',
+    pattern: '[(（](0[1-9][0-9])[0-9]?[)）][- ]?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
+    replacement: [1, '-******', 2],
+    accept: (m) => isValidLandline(toHalfWidth(m[0])),
   },
   {
     type: 'person_name',
