@@ -102,7 +102,12 @@ describe('classification on real-world data', () => {
     expect(field('ethnicity')).toMatchObject({ grade: 'g4', detector: 'ethnicity' });
     expect(field('ethnicity').scan.evidence.basis).toMatch(/GB\/T 3304/);
 
-    expect(field('note')).toMatchObject({ grade: 'g3', detector: 'cn_mobile' });
+    // The field is free text (its default mask redact_spans); the scan names the entity type.
+    expect(field('note')).toMatchObject({
+      grade: 'g3',
+      detector: 'free_text',
+      scan: { detector: 'cn_mobile' },
+    });
     expect(field('note').scan.evidence.freeText).toEqual({
       entities: { cn_mobile: 30, person_name: 30, address: 30 },
       valuesWithEntities: 30,

@@ -2,8 +2,12 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../src/core/db.ts';
+import { detectorById } from '../src/rules/detectors.ts';
 import { findEntities, SPAN_DEFINITIONS } from '../src/rules/entities.ts';
+import { normaliseCell } from '../src/rules/formats.ts';
 import { applyMask, maskSqlExpression } from '../src/rules/masking.ts';
+import { luhnCheckDigit } from '../src/standards/luhn.ts';
+import { makeLegacyResidentId, makeResidentId } from '../src/standards/resident-id.ts';
 import { freshDatabase } from './helpers.ts';
 
 // redact_spans on the database the suite runs against (embedded, or TEST_DATABASE_URL's server):
@@ -90,5 +94,165 @@ describe('redact_spans: SQL equals JavaScript', () => {
       for (const part of d.replacement)
         if (typeof part === 'number') expect(part).toBeLessThanOrEqual(groups);
     }
+  });
+});
+
+// Identifiers in every format the column detectors accept (ID numbers, mobiles, bank cards,
+// landlines), inside random text: neither the JS nor
+// the SQL form of the mask may leave one readable. The text around an identifier touches it with
+// anything but a digit (or a `+` before a mobile): digits that run on make a longer number.
+const region = fc.constantFrom('330106', '110101', '440305', '510104', '650102', '330225');
+const birth = fc.date({
+  min: new Date('1901-01-01T00:00:00Z'),
+  max: new Date('2019-12-31T00:00:00Z'),
+  noInvalidDate: true,
+});
+const group = (v: string, sizes: readonly number[], sep: string) => {
+  const parts: string[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    parts.push(v.slice(at, at + n));
+    at += n;
+  }
+  return parts.join(sep);
+};
+const residentId = fc
+  .tuple(
+    region,
+    birth,
+    fc.integer({ min: 0, max: 999 }),
+    fc.integer({ min: 0, max: 5 }),
+    fc.constantFrom(' ', '-'),
+  )
+  .map(([r, d, seq, format, sep]) => {
+    const day = d.toISOString().slice(0, 10);
+    const id = makeResidentId(r, day, seq);
+    if (format === 1) return id.toLowerCase();
+    if (format === 2) return group(id, [6, 8, 4], sep);
+    if (format === 3) return group(id, [6, 4, 4, 4], sep);
+    if (format === 4 && day < '2000') return makeLegacyResidentId(r, day, seq);
+    return id;
+  });
+const mobile = fc
+  .tuple(
+    fc.constantFrom('13', '15', '17', '18', '19'),
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 9, maxLength: 9 }),
+    fc.constantFrom('', '86', '+86', '0086', '+86 ', '0086-'),
+    fc.constantFrom('', ' ', '-'),
+  )
+  .map(([head, rest, prefix, sep]) => prefix + group(head + rest, [3, 4, 4], sep));
+const digits = (n: number) =>
+  fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: n, maxLength: n });
+const bankCard = fc
+  .tuple(
+    fc.constantFrom('6222', '6217', '6228', '4367', '6259'),
+    digits(14),
+    fc.boolean(),
+    fc.integer({ min: 0, max: 2 }),
+  )
+  .map(([bin, rest, long, format]) => {
+    const body = (bin + rest).slice(0, long ? 18 : 15);
+    const card = body + luhnCheckDigit(body);
+    if (format === 0) return card;
+    return group(card, long ? [4, 4, 4, 4, 3] : [4, 4, 4, 4], format === 1 ? ' ' : '-');
+  });
+const landline = fc
+  .tuple(
+    fc.constantFrom('010', '021', '0571', '0755', '0851'),
+    fc.constantFrom(...'23456789'),
+    digits(7),
+    fc.integer({ min: 0, max: 4 }),
+  )
+  .map(([area, first, rest, format]) => {
+    const local = first + rest;
+    return [
+      `${area}${local}`,
+      `${area}-${local}`,
+      `${area} ${local}`,
+      `(${area})${local}`,
+      `（${area}）${local}`,
+    ][format]!;
+  });
+const around = fc.oneof(
+  fc.constantFrom(
+    '',
+    '申请人',
+    '联系电话',
+    '身份证号',
+    '：',
+    '，',
+    '。',
+    'ID',
+    'sfz',
+    'Tel:',
+    '(',
+    ')',
+    '住址',
+  ),
+  fc.string({
+    unit: fc.constantFrom(...'王李张先生女士号码电话住址申请人备注abcXx。，；： 0123456789'),
+    maxLength: 10,
+  }),
+);
+const NOT_DIGIT = /[^0-9]/u;
+/** Surrounding text that ends (before) or starts (after) with something other than a digit. */
+const edge = (before: boolean, banned: RegExp) =>
+  around.map((s) => {
+    const c = before ? s.at(-1) : s[0];
+    return c === undefined || (NOT_DIGIT.test(c) && !banned.test(c)) ? s : before ? `${s}，` : `，${s}`;
+  });
+
+describe('redact_spans: no identifier survives', () => {
+  it('finds and masks the formats registers write (examples)', () => {
+    const card = `622202123456789${luhnCheckDigit('622202123456789')}`;
+    const id = makeResidentId('330106', '1985-03-12', 123);
+    const grouped = `${card.slice(0, 4)} ${card.slice(4, 8)} ${card.slice(8, 12)} ${card.slice(12)}`;
+    const text = `经办人李明，卡号${grouped}，电话（0571）87654321，身份证${id.slice(0, 6)} ${id.slice(6, 14)} ${id.slice(14).toLowerCase()}。`;
+    expect(findEntities(text).map((e) => e.type)).toEqual([
+      'cn_resident_id',
+      'bank_card',
+      'cn_landline',
+      'person_name',
+    ]);
+    expect(applyMask('redact_spans', text)).toBe(
+      `经办人李**，卡号**** **** **** ${card.slice(12)}，电话057-******21，身份证330106********${id.slice(14).toLowerCase()}。`,
+    );
+  });
+
+  it('masks every detector-valid ID number, mobile, bank card and landline inside random text, in JS and in SQL', async () => {
+    // Only what the column detector itself accepts (a mobile's number segment must exist).
+    type Kind = 'cn_resident_id' | 'cn_mobile' | 'bank_card' | 'cn_landline';
+    const of = (type: Kind, values: fc.Arbitrary<string>) =>
+      values.filter((v) => detectorById(type).validate(normaliseCell(v).text)).map((v) => ({ v, type }));
+    const entity = fc.oneof(
+      of('cn_resident_id', residentId),
+      of('cn_mobile', mobile),
+      of('bank_card', bankCard),
+      of('cn_landline', landline),
+    );
+    const sample = fc.array(fc.tuple(edge(true, /[+]/), entity, edge(false, /$^/)), {
+      minLength: 1,
+      maxLength: 30,
+    });
+    await fc.assert(
+      fc.asyncProperty(sample, async (items) => {
+        for (const [, e] of items)
+          expect(detectorById(e.type).validate(normaliseCell(e.v).text), e.v).toBe(true);
+        const texts = items.map(([b, e, a]) => b + e.v + a);
+        const expression = maskSqlExpression('redact_spans', sql`t.v`);
+        const { rows } = await sql<{ m: string }>`SELECT ${expression} AS m
+          FROM unnest(${texts}::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i`.execute(handle.database.db);
+        for (const [i, [, e]] of items.entries()) {
+          // The number, digits only: the national 11 of a mobile, every digit of the others.
+          const all = e.v.replace(/[^0-9Xx]/g, '');
+          const national = e.type === 'cn_mobile' ? all.slice(-11) : all;
+          for (const masked of [applyMask('redact_spans', texts[i]!)!, rows[i]!.m]) {
+            expect(masked.includes(e.v), `${texts[i]} → ${masked}`).toBe(false);
+            expect(masked.replace(/[- ]/g, '').includes(national), `${texts[i]} → ${masked}`).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -163,7 +163,10 @@ export function reconcile(
     }
     const kept = reason === null ? confirmation : null;
     const grade = kept ? kept.grade : suggested;
-    const detector = r.type ?? (kept ? f.detector : null);
+    // A free-text field's effective detector is the kind, `free_text`, whose default mask replaces
+    // each entity span; the scan keeps the most sensitive entity type (and the grade it implies).
+    const found = r.evidence.freeText ? 'free_text' : r.type;
+    const detector = found ?? (kept ? f.detector : null);
     out.fields.push({ name: f.name, grade, detector });
     if (grade !== f.grade || detector !== f.detector) {
       out.changed[f.name] = {

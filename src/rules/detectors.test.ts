@@ -45,6 +45,7 @@ const GOOD: Record<DetectorId, string[]> = {
   criminal_record: ['无犯罪记录', '盗窃罪', '因诈骗罪判处有期徒刑三年', '判处拘役六个月'],
   // Amounts are weak evidence only: nothing validates without a header.
   financial: [],
+  free_text: [],
 };
 
 const BAD: Record<DetectorId, string[]> = {
@@ -69,6 +70,8 @@ const BAD: Record<DetectorId, string[]> = {
   health: ['E11.9', '疾病预防控制中心', '健康', '正常', '卫生健康委员会'],
   criminal_record: ['罪', '无', '违法建筑', '有期'],
   financial: ['12345.67', '3.5万元', '1,234,567.00'],
+  // Decided per column by the free-text rule, never per value.
+  free_text: ['申请人王某，联系电话13800138000，住址杭州市西湖区文三路90号。'],
 };
 
 describe('detector table', () => {
@@ -159,5 +162,11 @@ describe('grades and default masks', () => {
     expect(defaultMaskFor('core', null)).toBe('null');
     expect(defaultMaskFor('g2', 'cn_resident_id')).toBe('none');
     expect(defaultMaskFor('g1', null)).toBe('none');
+    // A free-text field: each entity span masked at g3/g4, the rest of the text kept.
+    expect(defaultMaskFor('g4', 'free_text')).toBe('redact_spans');
+    expect(defaultMaskFor('g3', 'free_text')).toBe('redact_spans');
+    expect(defaultMaskFor('unassessed', 'free_text')).toBe('redact_spans');
+    expect(defaultMaskFor('important', 'free_text')).toBe('null');
+    expect(defaultMaskFor('g2', 'free_text')).toBe('none');
   });
 });

@@ -56,6 +56,7 @@ export const DETECTOR_IDS = [
   'health',
   'criminal_record',
   'financial',
+  'free_text',
 ] as const;
 export type DetectorId = (typeof DETECTOR_IDS)[number];
 
@@ -134,6 +135,11 @@ export interface DetectorSpec {
   minRatioWithHint: number;
   /** Column-level plausibility beyond the share of valid values. */
   columnCheck?(facts: ColumnFacts, hinted: boolean): boolean;
+  /**
+   * A kind of column, not a type of value: never run on values (see {@link VALUE_DETECTORS}); the
+   * scanner decides it by its own column rule and it names the field's effective detector.
+   */
+  columnKind?: true;
 }
 
 // Thresholds tuned on the labelled corpus (corpus.test.ts). Sweeping them, precision and recall
@@ -659,7 +665,25 @@ export const DETECTORS: readonly DetectorSpec[] = [
     defaultGrade: 'g4',
     defaultMask: 'null',
   },
+  {
+    // A free-text column with personal data inside (备注, 事项说明): the scanner's free-text rule
+    // (scan.ts) decides it, and its grade comes from the entities found, not from this default.
+    // Its mask replaces each entity span and keeps the rest of the text.
+    id: 'free_text',
+    name: { zh: '含个人信息的自由文本', en: 'free text with personal data inside' },
+    formats: [],
+    columnKind: true,
+    validate: () => false,
+    headerHints: { zh: [], en: [] },
+    defaultGrade: 'g3',
+    defaultMask: 'redact_spans',
+    minRatio: 1,
+    minRatioWithHint: 1,
+  },
 ];
+
+/** The detectors the scanner runs on every value: the table without the kinds of column. */
+export const VALUE_DETECTORS: readonly DetectorSpec[] = DETECTORS.filter((d) => !d.columnKind);
 
 const BY_ID = new Map(DETECTORS.map((d) => [d.id, d]));
 

@@ -3,6 +3,7 @@ import { isValidLandline, isValidMobile } from '../standards/phone.ts';
 import { isValidResidentId } from '../standards/resident-id.ts';
 import { SINGLE_SURNAMES } from '../standards/surnames.ts';
 import type { DetectorId } from './detectors.ts';
+import { toHalfWidth } from './formats.ts';
 import { addressStrength, isEmail, isPersonName } from './validators.ts';
 
 /**
@@ -21,6 +22,9 @@ import { addressStrength, isEmail, isPersonName } from './validators.ts';
  * at most one possible extent (a run ends where its class ends, alternatives are never prefixes of
  * one another), so backtracking order (JavaScript) and longest match (PostgreSQL) agree. The
  * replacement keeps only groups at fixed places (a surname, the first three and last four digits).
+ * Every other group is non-capturing and single-character alternatives are bracket classes:
+ * PostgreSQL dissects a match into its capturing groups, which costs more than the match itself
+ * (bench/redact-spans.bench.ts).
  */
 export interface SpanDefinition {
   /** The entity type, a detector id. */
@@ -30,74 +34,113 @@ export interface SpanDefinition {
   replacement: readonly (string | number)[];
   /** Whether a match is an entity of the type (detection only; the mask does not validate). */
   accept(match: RegExpExecArray): boolean;
-  /** A text with none of these can have no match (a prefilter for speed only). */
-  needs: RegExp;
+  /**
+   * A necessary condition on the original text: detection and the JavaScript mask skip the
+   * definition when it fails (the result is the same; it spares the pattern's run). The replacements
+   * never lengthen a digit run or add the characters a guard looks for, so a text that fails it
+   * cannot match further down the chain either.
+   */
+  guard: string;
 }
 
 const SURNAME_CLASS = `[${[...SINGLE_SURNAMES].join('')}]`;
 // Characters that end a given name in running text: what follows names in register remarks.
 const STOP = '[电联住身先女的于在是和与及等已现年男性手证号码地家户称说因到来去向办申]';
-const GIVEN = `((?!${STOP})[一-龥])`;
+const GIVEN = `(?:(?!${STOP})[一-龥])`;
 const CONTEXT =
   '(申请人|联系人|当事人|户主|患者|经办人|法定代表人|负责人|监护人|收件人|姓名|委托人|被申请人)';
-const ADMIN = '(区|县|市|旗|镇|乡)';
-const ROAD = '([^区县市旗镇乡0-9，。；、,;：:！？!? ]{1,20})';
+const ADMIN = '([区县市旗镇乡])';
+const ROAD = '[^区县市旗镇乡0-9，。；、,;：:！？!? ]{1,20}';
 
 /** In application order; `redact_spans` applies them one after another. */
 export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   {
     type: 'email',
-    needs: /@/,
-    pattern: '(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+([.][A-Za-z0-9-]+)+)',
+    guard: '@',
+    pattern: '(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:[.][A-Za-z0-9-]+)+)',
     replacement: [1, '***@', 2],
     accept: (m) => isEmail(m[0]),
   },
+  // ID numbers (and cards) end where the digits end, whatever letters touch them (`sfz330106…`): a mask errs
+  // on the side of masking. Written plain, with a lower-case x, as legacy 15-digit numbers, and in
+  // groups (6-8-4 or 6-4-4-4, by spaces or hyphens) as the column detector accepts them.
   {
     type: 'cn_resident_id',
-    needs: /[0-9]{15}/,
-    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])',
+    guard: '[0-9]{17}',
+    pattern: '(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])',
     replacement: [1, '********', 2],
     accept: (m) => isValidResidentId(m[0]),
   },
   {
     type: 'cn_resident_id',
-    needs: /[0-9]{15}/,
-    pattern: '(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])',
+    guard: '[0-9]{15}',
+    pattern: '(?<![0-9])([1-9][0-9]{5})[0-9]{6}([0-9]{3})(?![0-9])',
     replacement: [1, '******', 2],
     accept: (m) => isValidResidentId(m[0]),
   },
   {
+    type: 'cn_resident_id',
+    guard: '[0-9]{6}[- ][0-9]{4}',
+    pattern: '(?<![0-9])([1-9][0-9]{5})[- ][0-9]{4}[- ]?[0-9]{4}[- ]([0-9]{3}[0-9Xx])(?![0-9])',
+    replacement: [1, '********', 2],
+    accept: (m) => isValidResidentId(m[0].replace(/[- ]/g, '')),
+  },
+  {
     type: 'bank_card',
-    needs: /[0-9]{16}/,
-    pattern: '(?<![0-9A-Za-z])[0-9]{12,15}([0-9]{4})(?![0-9A-Za-z])',
+    guard: '[0-9]{16}',
+    pattern: '(?<![0-9])[0-9]{12,15}([0-9]{4})(?![0-9])',
     replacement: ['************', 1],
     accept: (m) => isValidBankCard(m[0]),
   },
+  // Cards written in groups of four, as printed (16 digits, or 19 with a last group of three).
+  {
+    type: 'bank_card',
+    guard: '[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{3}',
+    pattern: '(?<![0-9])[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ]([0-9]{3})(?![0-9])',
+    replacement: ['**** **** **** **** ', 1],
+    accept: (m) => isValidBankCard(m[0].replace(/[- ]/g, '')),
+  },
+  {
+    type: 'bank_card',
+    guard: '[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4}',
+    pattern: '(?<![0-9])[0-9]{4}[- ][0-9]{4}[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
+    replacement: ['**** **** **** ', 1],
+    accept: (m) => isValidBankCard(m[0].replace(/[- ]/g, '')),
+  },
   {
     type: 'cn_mobile',
-    needs: /1[3-9][0-9]/,
-    pattern: '(?<![0-9+])(([+]?86)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
-    replacement: [1, '****', 3],
+    guard: '1[3-9][0-9]{9}',
+    // With the country prefix as the column detector accepts it: 86, +86, 0086.
+    pattern: '(?<![0-9+])((?:[+]?86|0086)?1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])',
+    replacement: [1, '****', 2],
     accept: (m) => isValidMobile(m[0]),
   },
   {
     type: 'cn_mobile',
-    needs: /1[3-9][0-9]/,
-    pattern: '(?<![0-9])(1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
+    guard: '1[3-9][0-9][- ][0-9]{4}[- ]',
+    pattern: '(?<![0-9+])((?:[+]?86|0086)?1[3-9][0-9])[- ][0-9]{4}[- ]([0-9]{4})(?![0-9])',
     replacement: [1, '-****-', 2],
     accept: (m) => isValidMobile(m[0]),
   },
   {
     type: 'cn_landline',
-    needs: /0[1-9][0-9]/,
-    pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?-?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
+    guard: '0[1-9][0-9]',
+    pattern: '(?<![0-9])(0[1-9][0-9])[0-9]?[- ]?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
     replacement: [1, '-******', 2],
     accept: (m) => isValidLandline(m[0]),
   },
   {
+    // The area code in brackets, half- or full-width: (0571)87654321.
+    type: 'cn_landline',
+    guard: '[(（]0[1-9][0-9]',
+    pattern: '[(（](0[1-9][0-9])[0-9]?[)）][- ]?[2-9][0-9]{4,5}([0-9]{2})(?![0-9])',
+    replacement: [1, '-******', 2],
+    accept: (m) => isValidLandline(toHalfWidth(m[0])),
+  },
+  {
     type: 'person_name',
     // Up to three characters after the surname: compound surnames (欧阳娜娜) are masked whole.
-    needs: new RegExp(CONTEXT),
+    guard: CONTEXT,
     pattern: `${CONTEXT}([：:为是]?)(${SURNAME_CLASS})${GIVEN}{1,3}`,
     replacement: [1, 2, 3, '**'],
     accept: (m) => {
@@ -108,23 +151,31 @@ export const SPAN_DEFINITIONS: readonly SpanDefinition[] = [
   },
   {
     type: 'person_name',
-    needs: /先生|女士/,
+    guard: '先生|女士',
     pattern: `(${SURNAME_CLASS})${GIVEN}{0,2}(先生|女士)`,
-    replacement: [1, '**', 3],
+    replacement: [1, '**', 2],
     accept: (m) => m[0].length <= 5,
   },
   {
     type: 'address',
-    needs: /[区县市旗镇乡][^0-9]*[0-9]+[号栋幢室弄组]/,
-    pattern: `${ADMIN}${ROAD}([0-9]{1,5})(号|栋|幢|室|弄|组)([0-9]{1,5}(号|栋|幢|室|弄|组|单元|楼|层))*`,
+    guard: '[区县市旗镇乡][^0-9]*[0-9]+[号栋幢室弄组]',
+    pattern: `${ADMIN}${ROAD}[0-9]{1,5}[号栋幢室弄组](?:[0-9]{1,5}(?:[号栋幢室弄组楼层]|单元))*`,
     replacement: [1, '****'],
     accept: (m) => addressStrength(m[0]) >= 1,
   },
 ];
 
-const COMPILED = SPAN_DEFINITIONS.map((d) => ({ d, re: new RegExp(d.pattern, 'gu') }));
-// A text without any digit, '@', context word or honorific has no entity.
-const MAYBE = /[0-9@人主者名先女区县市旗镇乡]/;
+const COMPILED = SPAN_DEFINITIONS.map((d) => ({
+  d,
+  re: new RegExp(d.pattern, 'gu'),
+  guard: new RegExp(d.guard, 'u'),
+}));
+/**
+ * A character every span contains (a digit, '@', a character of each context word or honorific,
+ * an administrative unit): a text without one has no span, so detection and the SQL mask skip it.
+ */
+export const SPAN_GUARD = '[0-9@人主者名先女区县市旗镇乡]';
+const MAYBE = new RegExp(SPAN_GUARD, 'u');
 
 export interface Entity {
   type: DetectorId;
@@ -140,8 +191,8 @@ export interface Entity {
 export function findEntities(text: string): Entity[] {
   const out: Entity[] = [];
   if (!MAYBE.test(text)) return out;
-  for (const { d, re } of COMPILED) {
-    if (!d.needs.test(text)) continue;
+  for (const { d, re, guard } of COMPILED) {
+    if (!guard.test(text)) continue;
     re.lastIndex = 0;
     const before = out.length;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -198,15 +249,13 @@ export function sqlReplacement(d: SpanDefinition): string {
   );
 }
 
-const JS_SPANS = SPAN_DEFINITIONS.map((d) => ({
-  re: new RegExp(d.pattern, 'gu'),
-  replacement: jsReplacement(d),
-}));
+const JS_SPANS = COMPILED.map(({ d, re, guard }) => ({ re, guard, replacement: jsReplacement(d) }));
 
-/** `redact_spans` in JavaScript: every span definition replaced in order. */
+/** `redact_spans` in JavaScript: every span definition whose guard the text passes, in order. */
 export function redactSpans(text: string): string {
+  if (!MAYBE.test(text)) return text;
   let out = text;
-  for (const { re, replacement } of JS_SPANS) out = out.replace(re, replacement);
+  for (const { re, guard, replacement } of JS_SPANS) if (guard.test(text)) out = out.replace(re, replacement);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
 import { COMPOUND_SURNAMES } from '../standards/surnames.ts';
-import { redactSpans, SPAN_DEFINITIONS, sqlReplacement } from './entities.ts';
+import { redactSpans, SPAN_DEFINITIONS, SPAN_GUARD, sqlReplacement } from './entities.ts';
 
 /**
  * Masking rules. Every rule exists twice: a JavaScript function for values already in memory
@@ -260,7 +260,10 @@ function redactSpansSql(t: Sql): Sql {
   let out: Sql = t;
   for (const d of SPAN_DEFINITIONS)
     out = sql`regexp_replace(${out}, ${txt(d.pattern)}, ${txt(sqlReplacement(d))}, 'g')`;
-  return out;
+  // A text no span can match is served as it is, without running the chain: the guard is a
+  // necessary condition of every pattern, so the result is the same. Per-definition guards (as
+  // the JS form has) cost PostgreSQL more than the calls they spare (measured on the bench's data).
+  return sql`CASE WHEN ${t} ~ ${txt(SPAN_GUARD)} THEN ${out} ELSE ${t} END`;
 }
 
 /** The declared table of masking rules. */

@@ -97,6 +97,16 @@ describe('accepted formats: a column counts values valid in any accepted format'
       return i % 2 ? card.replace(/(\d{4})(?=\d)/g, '$1 ') : card;
     });
     expect(scan('attr', cards)).toMatchObject({ type: 'bank_card', ratio: 1 });
+    // Numbers in groups contain spaces but are no sentences: the column is not free text.
+    const grouped = Array.from({ length: 30 }, (_, i) => id18(i).replace(/^(\d{6})(\d{8})/, '$1 $2 '));
+    const ids = scan('attr', grouped);
+    expect(ids).toMatchObject({ type: 'cn_resident_id', ratio: 1 });
+    expect(ids.evidence.freeText).toBeUndefined();
+    const landlines = Array.from(
+      { length: 30 },
+      (_, i) => `(0571) 8${String(1_000_000 + i * 7919).slice(-7)}`,
+    );
+    expect(scan('attr', landlines).evidence.freeText).toBeUndefined();
     const plates = Array.from(
       { length: 30 },
       (_, i) => `浙A${i % 2 ? '·' : ''}${String(10_000 + ((i * 7919) % 89_999)).slice(-5)}`,

@@ -3,7 +3,6 @@ import {
   type ColumnFacts,
   type ColumnShape,
   currentDay,
-  DETECTORS,
   type DetectorId,
   type DetectorSpec,
   DISTINCT_CAP,
@@ -12,6 +11,7 @@ import {
   headerHintFor,
   headerWords,
   suggestGrade,
+  VALUE_DETECTORS,
 } from './detectors.ts';
 import { countEntities, redactSpans } from './entities.ts';
 import { CELL_FORMAT_BITS, type FormatId, normaliseCell } from './formats.ts';
@@ -171,6 +171,8 @@ const DIGITS = /^[0-9]+$/;
 export const FREE_TEXT_MIN_LENGTH = 12;
 export const FREE_TEXT_SHARE = 0.5;
 const SENTENCE = /[，。；！？,;:：、 ]/;
+// A number written in groups (`6222 0212 3456 7890`, `(0571) 8765 4321`) is one value, not a sentence.
+const GROUPED_NUMBER = /^[0-9Xx+()（）.\- ]+$/;
 const MAX_TEXT_SAMPLE = 120;
 
 function sum(counts: ReadonlyMap<unknown, number>): number {
@@ -255,7 +257,8 @@ class ColumnState {
     const { text, bits } = normaliseCell(raw);
     if (text.length === 0) return;
     this.observeShape(text);
-    if (text.length >= FREE_TEXT_MIN_LENGTH && SENTENCE.test(text)) this.observeSentence(text);
+    if (text.length >= FREE_TEXT_MIN_LENGTH && SENTENCE.test(text) && !GROUPED_NUMBER.test(text))
+      this.observeSentence(text);
     const detectors = this.detectors;
     for (let i = 0; i < detectors.length; i++) {
       const d = detectors[i]!;
@@ -606,7 +609,7 @@ export interface ColumnJudge {
 }
 
 export function createColumnJudge(header: readonly string[], options: ScanOptions = {}): ColumnJudge {
-  const detectors = options.detectors ?? DETECTORS;
+  const detectors = options.detectors ?? VALUE_DETECTORS;
   const fullScanRows = options.fullScanRows ?? DEFAULT_FULL_SCAN_ROWS;
   const seed = options.seed ?? DEFAULT_SEED;
   const width = header.length;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Faker, zh_CN } from '@faker-js/faker';
 import { mulberry32 } from '../../src/core/random.ts';
-import { DETECTOR_IDS, DETECTORS, type DetectorId } from '../../src/rules/detectors.ts';
+import { type DetectorId, VALUE_DETECTORS } from '../../src/rules/detectors.ts';
 import { cellText } from '../../src/rules/scan.ts';
 import { luhnCheckDigit } from '../../src/standards/luhn.ts';
 import { fullRegionName } from '../../src/standards/region.ts';
@@ -1128,7 +1128,8 @@ export function evaluate(
   predictions: readonly (DetectorId | null)[],
 ): CorpusEvaluation {
   const ratio = (a: number, b: number) => (b === 0 ? 1 : a / b);
-  const perDetector = DETECTOR_IDS.map((detector) => {
+  // Per detector of values: a free-text column is labelled with its most sensitive entity type.
+  const perDetector = VALUE_DETECTORS.map(({ id: detector }) => {
     let tp = 0;
     let fp = 0;
     let fn = 0;
@@ -1186,7 +1187,7 @@ export function formatMargins(columns: readonly LabelledColumn[]): string {
   for (const col of columns) {
     const texts = col.values.map(cellText).filter((t): t is string => t !== null);
     if (texts.length === 0) continue;
-    const ratios = DETECTORS.map((d) => ({
+    const ratios = VALUE_DETECTORS.map((d) => ({
       id: d.id,
       ratio: texts.filter((t) => d.validate(t)).length / texts.length,
     }));

@@ -151,6 +151,7 @@ export const zh = {
     health: '健康医疗信息',
     criminal_record: '犯罪记录',
     financial: '个人财产信息',
+    free_text: '含个人信息的自由文本',
   },
   mask: {
     none: '不脱敏',
@@ -893,6 +894,7 @@ export const en: Dict = {
     health: 'Health information',
     criminal_record: 'Criminal record',
     financial: 'Personal financial information',
+    free_text: 'Free text with personal data inside',
   },
   mask: {
     none: 'No masking',
