@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AppError } from '../core/errors.ts';
+import { PdfFontMissing } from '../core/pdf.ts';
+import * as agreement from './agreement.ts';
 import * as sharing from './service.ts';
 
 const access = { roles: 'any', scope: 'sharing' } as const;
@@ -62,6 +65,16 @@ const Decision = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const Bilingual = Type.Object({ zh: Type.String(), en: Type.String() });
+const AgreementView = Type.Object({
+  record: Type.Record(Type.String(), Type.Unknown(), { description: 'what the SM3 code covers' }),
+  names: Type.Record(Type.String(), Type.Unknown()),
+  code: Type.String({ description: 'SM3 of the record, hex' }),
+  state: Type.String(),
+  stateReason: Type.Union([Type.String(), Type.Null()]),
+  terms: Type.Array(Type.Object({ key: Type.String(), label: Bilingual, text: Bilingual })),
+});
 
 const ListQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 20 })),
@@ -128,7 +141,71 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/contracts/:id/receipt',
     { config: { access }, schema: { tags, summary: '协议文本 / Human-readable receipt', params: IdParams } },
     async (req, reply) =>
-      reply.type('text/plain; charset=utf-8').send(await sharing.contractReceipt(req.ctx, req.params.id)),
+      reply
+        .type('text/plain; charset=utf-8')
+        .send(agreement.agreementText(await agreement.contractAgreement(req.ctx, req.params.id))),
+  );
+  app.get(
+    '/v1/contracts/:id/agreement',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '协议文书（条款、核验码）/ The agreement: terms in words and its verification code',
+        params: IdParams,
+        response: { 200: AgreementView },
+      },
+    },
+    (req) => agreement.contractAgreement(req.ctx, req.params.id),
+  );
+  app.get(
+    '/v1/contracts/:id/agreement.pdf',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '可打印的协议 PDF / Printable agreement (PDF)',
+        params: IdParams,
+        response: {
+          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'application/pdf' }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const doc = await agreement.contractAgreement(req.ctx, req.params.id);
+      try {
+        const pdf = await agreement.agreementPdf(
+          doc,
+          `/v1/contracts/${doc.record.contract}/agreement/verify`,
+        );
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `inline; filename="agreement-${doc.record.contract}.pdf"`)
+          .send(pdf);
+      } catch (err) {
+        if (err instanceof PdfFontMissing) throw new AppError('NOT_READY', { reason: 'cjk_font_missing' });
+        throw err;
+      }
+    },
+  );
+  app.post(
+    '/v1/contracts/:id/agreement/verify',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '核验协议文书 / Check a printed agreement against the contract',
+        params: IdParams,
+        body: Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 200, description: 'the printed SM3 code' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ valid: Type.Boolean(), code: Type.String(), state: Type.String() }),
+        },
+      },
+    },
+    (req) => agreement.verifyAgreement(req.ctx, req.params.id, req.body.code),
   );
   for (const event of ['suspend', 'resume', 'revoke'] as const) {
     app.post(
