@@ -613,10 +613,17 @@ export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKeyPublic> 
   return keyView(revoked);
 }
 
-/** Usernames of the given user ids (for showing who confirmed or decided something). */
-export function usernames(db: Executor, ids: string[]): Promise<Array<{ id: string; username: string }>> {
+/** Usernames and display names of the given user ids (for showing who confirmed or decided something). */
+export function usernames(
+  db: Executor,
+  ids: string[],
+): Promise<Array<{ id: string; username: string; displayName: string }>> {
   if (ids.length === 0) return Promise.resolve([]);
-  return db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute();
+  return db
+    .selectFrom('users')
+    .select(['id', 'username', 'display_name as displayName'])
+    .where('id', 'in', ids)
+    .execute();
 }
 
 /**

@@ -309,7 +309,10 @@ const OP_TEXT: Record<FilterOp, string> = {
 };
 
 /** Human-readable form for receipts: 所属区县 = 西湖区 且 年份 ≥ 2023. */
-export function describeFilter(filter: Filter | null, fields: readonly FilterField[]): string {
+export function describeFilter(
+  filter: Filter | null,
+  fields: readonly Pick<FilterField, 'name' | 'label'>[],
+): string {
   if (!filter) return '全部行 / all rows';
   if ('and' in filter) return filter.and.map((f) => describeFilter(f, fields)).join(' 且 ');
   if ('or' in filter) return `(${filter.or.map((f) => describeFilter(f, fields)).join(' 或 ')})`;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyMask,
   derivePseudonymKey,
+  describeMaskRule,
   isAtLeastAsStrict,
   isMaskRuleId,
   MASK_FAMILIES,
@@ -306,6 +307,14 @@ describe('masking rules: documented outputs', () => {
   ];
   it.each(cases)('%s(%s) = %s', (rule, value, expected) => {
     expect(applyMask(rule, value)).toBe(expected);
+  });
+
+  it('says a rule in words with its parameters', () => {
+    expect(describeMaskRule('keep_first_last(6,4)')).toEqual({
+      zh: '保留前6位和后4位',
+      en: 'keep the first 6 and last 4 characters',
+    });
+    expect(describeMaskRule('mobile').zh).toBe('手机号保留前3后4位');
   });
 
   it('null stays null under every rule', () => {

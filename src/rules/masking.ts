@@ -69,7 +69,8 @@ type Sql = RawBuilder<unknown>;
 export interface MaskFamilySpec {
   family: MaskFamily;
   arity: number;
-  description: { zh: string; en: string };
+  /** In words; a family with parameters says them (保留前6位和后4位, never the bare template). */
+  description: { zh: string; en: string } | ((args: readonly number[]) => { zh: string; en: string });
   reveal(args: readonly number[]): Reveal;
   /** Applied to non-null text; null always maps to null. */
   js(value: string, args: readonly number[], context: MaskContext): string | null;
@@ -287,7 +288,10 @@ export const MASK_FAMILIES: readonly MaskFamilySpec[] = [
   {
     family: 'keep_first_last',
     arity: 2,
-    description: { zh: '保留前m位和后n位', en: 'keep the first m and last n characters' },
+    description: ([m, n]) => ({
+      zh: `保留前${m}位和后${n}位`,
+      en: `keep the first ${m} and last ${n} characters`,
+    }),
     reveal: ([m, n]) => ({ kind: 'affix', first: m!, last: n! }),
     js: (v, [m, n]) => keepFirstLastJs(v, m!, n!),
     sql: (t, [m, n]) => keepFirstLastSql(t, m!, n!),
@@ -495,7 +499,8 @@ function resolve(rule: string | MaskRule): { rule: MaskRule; spec: MaskFamilySpe
 }
 
 export function describeMaskRule(rule: string | MaskRule): { zh: string; en: string } {
-  return resolve(rule).spec.description;
+  const { rule: r, spec } = resolve(rule);
+  return typeof spec.description === 'function' ? spec.description(r.args) : spec.description;
 }
 
 /** The JavaScript form. Non-string inputs must be rendered as the database renders them as text. */

@@ -1,5 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AppError } from '../core/errors.ts';
+import { PdfFontMissing } from '../core/pdf.ts';
+import { PdfBody } from '../core/schemas.ts';
+import * as agreement from './agreement.ts';
 import { Application, ApplicationPage, Contract, ContractPage } from './schema.ts';
 import * as sharing from './service.ts';
 
@@ -64,6 +68,16 @@ const Decision = Type.Object(
   { additionalProperties: false },
 );
 
+const Bilingual = Type.Object({ zh: Type.String(), en: Type.String() });
+const AgreementView = Type.Object({
+  record: Type.Record(Type.String(), Type.Unknown(), { description: 'what the SM3 code covers' }),
+  names: Type.Record(Type.String(), Type.Unknown()),
+  code: Type.String({ description: 'SM3 of the record, hex' }),
+  state: Type.String(),
+  stateReason: Type.Union([Type.String(), Type.Null()]),
+  terms: Type.Array(Type.Object({ key: Type.String(), label: Bilingual, text: Bilingual })),
+});
+
 const ListQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 20 })),
   resource: Type.Optional(Type.String({ maxLength: 64 })),
@@ -71,47 +85,6 @@ const ListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
-const ReviewFlag = Type.Object({
-  since: Type.String(),
-  fields: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      grade: Type.String(),
-      detector: Nullable(Type.String()),
-      contractMask: Type.String(),
-      mask: Nullable(Type.String()),
-    }),
-  ),
-});
-const Contract = Type.Object({
-  id: Type.String(),
-  applicationId: Type.String(),
-  resourceId: Type.String(),
-  providerOrgId: Type.String(),
-  consumerOrgId: Type.String(),
-  state: Type.String(),
-  fields: Type.Array(Type.String()),
-  masking: Type.Record(Type.String(), Type.String()),
-  rowFilter: Type.Unknown(),
-  operations: Type.Array(Operation),
-  purpose: Type.String(),
-  validFrom: Type.String({ format: 'date-time' }),
-  validTo: Type.String({ format: 'date-time' }),
-  rateLimitPerMinute: Type.Integer(),
-  quotaRowsPerDay: Type.Number(),
-  ipAllowlist: Type.Array(Type.String()),
-  onwardTransfer: Type.Boolean(),
-  minGroupSize: Type.Integer(),
-  pinnedVersionId: Nullable(Type.String()),
-  securitySignoff: Type.Boolean(),
-  workingHoursOnly: Type.Boolean(),
-  reviewFlag: Nullable(ReviewFlag),
-  stateReason: Nullable(Type.String()),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
 const Review = Type.Object(
   {
     reason: Type.String({ minLength: 2, maxLength: 2000 }),
@@ -231,7 +204,71 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) =>
-      reply.type('text/plain; charset=utf-8').send(await sharing.contractReceipt(req.ctx, req.params.id)),
+      reply
+        .type('text/plain; charset=utf-8')
+        .send(agreement.agreementText(await agreement.contractAgreement(req.ctx, req.params.id))),
+  );
+  app.get(
+    '/v1/contracts/:id/agreement',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '协议文书（条款、核验码）/ The agreement: terms in words and its verification code',
+        params: IdParams,
+        response: { 200: AgreementView },
+      },
+    },
+    (req) => agreement.contractAgreement(req.ctx, req.params.id),
+  );
+  app.get(
+    '/v1/contracts/:id/agreement.pdf',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '可打印的协议 PDF / Printable agreement (PDF)',
+        params: IdParams,
+        response: {
+          200: PdfBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const doc = await agreement.contractAgreement(req.ctx, req.params.id);
+      try {
+        const pdf = await agreement.agreementPdf(
+          doc,
+          `/v1/contracts/${doc.record.contract}/agreement/verify`,
+        );
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `inline; filename="agreement-${doc.record.contract}.pdf"`)
+          .send(pdf);
+      } catch (err) {
+        if (err instanceof PdfFontMissing) throw new AppError('NOT_READY', { reason: 'cjk_font_missing' });
+        throw err;
+      }
+    },
+  );
+  app.post(
+    '/v1/contracts/:id/agreement/verify',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '核验协议文书 / Check a printed agreement against the contract',
+        params: IdParams,
+        body: Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 200, description: 'the printed SM3 code' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ valid: Type.Boolean(), code: Type.String(), state: Type.String() }),
+        },
+      },
+    },
+    (req) => agreement.verifyAgreement(req.ctx, req.params.id, req.body.code),
   );
   app.post(
     '/v1/contracts/:id/review',

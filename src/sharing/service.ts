@@ -10,9 +10,9 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle, nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { ApplicationState, ContractState, Operation, ReviewFlag } from '../core/tables.ts';
-import { compileFilter, describeFilter, type Filter } from '../rules/filters.ts';
+import { compileFilter, type Filter } from '../rules/filters.ts';
 import { type Grade, isGrade } from '../rules/grades.ts';
-import { describeMaskRule, maskSql } from '../rules/masking.ts';
+import { maskSql } from '../rules/masking.ts';
 import {
   addWorkingDays,
   autoApproves,
@@ -873,42 +873,4 @@ export async function expireDueContracts(ctx: Ctx, now = new Date(), limit = 500
     }
   }
   return expired;
-}
-
-/** The agreement in words, in Chinese and English, for the people who sign off and the auditors. */
-export async function contractReceipt(ctx: Ctx, id: string): Promise<string> {
-  const contract = await loadContract(ctx, id);
-  const resource = await catalog.getResource(ctx, contract.resource_id);
-  const orgs = await ctx.db
-    .selectFrom('organizations')
-    .select(['id', 'name'])
-    .where('id', 'in', [contract.provider_org_id, contract.consumer_org_id])
-    .execute();
-  const name = (orgId: string) => orgs.find((o) => o.id === orgId)?.name ?? orgId;
-  const view = contractView(contract);
-  const fieldLines = view.fields.map((f) => {
-    const field = resource.fields.find((x) => x.name === f);
-    const rule = view.masking[f] ?? 'none';
-    const text = describeMaskRule(rule);
-    return `  - ${field?.label ?? f} (${f}, ${field?.grade ?? '?'}): ${text.zh} / ${text.en}`;
-  });
-  const lines = [
-    `数据使用协议 / Data-use agreement ${view.id}`,
-    `状态 / State: ${view.state}${view.stateReason ? ` (${view.stateReason})` : ''}`,
-    `提供方 / Provider: ${name(view.providerOrgId)}`,
-    `使用方 / Consumer: ${name(view.consumerOrgId)}`,
-    `数据资源 / Resource: ${resource.name} (${resource.code})`,
-    `用途 / Purpose: ${view.purpose}`,
-    `有效期 / Valid: ${view.validFrom} — ${view.validTo}`,
-    `允许操作 / Operations: ${view.operations.map((o) => (o === 'rows' ? '明细查询 rows' : '统计分析 aggregate')).join(', ')}`,
-    '字段与脱敏 / Fields and masking:',
-    ...fieldLines,
-    `行范围 / Rows: ${describeFilter(view.rowFilter, resource.fields)}`,
-    `限额 / Limits: ${view.rateLimitPerMinute} 次/分钟 requests per minute; ${view.quotaRowsPerDay} 行/天 rows per day; 统计最小分组 min group ${view.minGroupSize}`,
-    `来源地址 / IP allowlist: ${view.ipAllowlist.length > 0 ? view.ipAllowlist.join(', ') : '不限 / any'}`,
-    `对外提供 / Onward transfer: ${view.onwardTransfer ? '允许 / allowed' : '不允许 / not allowed'}`,
-    '使用方仅可将数据用于上述用途，不得向第三方提供；每次访问均被记录。',
-    'The consumer may use the data only for the purpose above and must not pass it on; every access is recorded.',
-  ];
-  return `${lines.join('\n')}\n`;
 }

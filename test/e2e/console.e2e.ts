@@ -666,6 +666,17 @@ describe('the web console', () => {
     await shot(consumer, '22-resource-sample-masked');
     await consumer.goto(`${base}/contracts/${contractId}`);
     await consumer.getByTestId('contract-receipt').waitFor();
+    // The agreement says masks with their numbers and times in Beijing time, and its printed
+    // verification code checks against the contract (#18).
+    const receiptText = (await consumer.getByTestId('contract-receipt').textContent()) ?? '';
+    expect(receiptText).toContain('保留前6位和后4位');
+    expect(receiptText).toContain('（北京时间）');
+    expect(receiptText).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:/);
+    const printed = /Verification code \(SM3\): ([0-9A-F ]+)/.exec(receiptText)?.[1]?.trim() ?? '';
+    expect(printed).toMatch(/^[0-9A-F]{8}( [0-9A-F]{8}){7}$/);
+    await consumer.getByLabel('输入纸质协议上的核验码').fill(printed);
+    await consumer.getByRole('button', { name: '核验', exact: true }).click();
+    await consumer.getByTestId('agreement-check').filter({ hasText: '核验码与协议当前条款一致' }).waitFor();
     await shot(consumer, '23-contract-consumer');
 
     // ---------------------------------------------------------------- steward revokes; the next query is refused

@@ -136,6 +136,18 @@ export const api = {
   patch: <T>(path: string, body?: unknown) => request<T>(path, { method: 'PATCH', body: body ?? {} }),
 };
 
+/** A binary resource (a PDF) fetched with the login token, as a Blob for an object URL. */
+export async function fetchBlob(path: string): Promise<Blob> {
+  const token = tokenStore.get();
+  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) {
+    const error = await toError(res);
+    if (res.status === 401) unauthenticated?.();
+    throw error;
+  }
+  return res.blob();
+}
+
 /**
  * Sends a file as the raw request body (the import endpoints stream it), reporting upload
  * progress. XMLHttpRequest because fetch has no upload progress.

@@ -129,7 +129,10 @@ function userById(id: string): Promise<User> {
   return found;
 }
 
-/** Usernames by user id for the ids a list shows (the audit log's actors); ids the caller may not read stay out. */
+/**
+ * Names by user id for the ids a list shows (the audit log's actors): the display name with the
+ * username, as people know each other by name; ids the caller may not read stay out.
+ */
 export function useUsernames(ids: readonly (string | null)[]): Map<string, string> {
   const [map, setMap] = useState<Map<string, string>>(new Map());
   const key = [...new Set(ids.filter((id): id is string => !!id))].sort().join(',');
@@ -139,7 +142,8 @@ export function useUsernames(ids: readonly (string | null)[]): Map<string, strin
     Promise.all(wanted.map((id) => userById(id).catch(() => null))).then((list) => {
       if (!live) return;
       const next = new Map<string, string>();
-      for (const u of list) if (u) next.set(u.id, u.username);
+      for (const u of list)
+        if (u) next.set(u.id, u.displayName ? `${u.displayName}（${u.username}）` : u.username);
       setMap(next);
     });
     return () => {

@@ -289,6 +289,14 @@ export interface Application {
   updatedAt: string;
 }
 
+/** GET /v1/contracts/{id}/agreement: the terms in words and the SM3 verification code. */
+export interface Agreement {
+  record: { fields: Array<{ name: string; grade: string | null; mask: string }> };
+  code: string;
+  state: string;
+  terms: Array<{ key: string; label: { zh: string; en: string }; text: { zh: string; en: string } }>;
+}
+
 export interface Contract {
   id: string;
   applicationId: string;

@@ -5,6 +5,7 @@ import {
   Card,
   Col,
   Descriptions,
+  Input,
   Row,
   Select,
   Skeleton,
@@ -15,7 +16,7 @@ import {
 import type { EChartsCoreOption } from 'echarts/core';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api.ts';
+import { api, fetchBlob } from '../api.ts';
 import { Chart } from '../components/Chart.tsx';
 import {
   ErrorAlert,
@@ -28,11 +29,11 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
-import { fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
+import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { resourceById, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { Contract, ContractUsage, Me } from '../types.ts';
+import type { Agreement, Contract, ContractUsage, Me } from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 type Change = 'suspend' | 'resume' | 'revoke';
@@ -51,11 +52,12 @@ export function ContractDetail({ id }: { id: string }) {
   const load = useCallback(
     async (signal: AbortSignal) => {
       const contract = await api.get<Contract>(`/v1/contracts/${encodeURIComponent(id)}`, undefined, signal);
-      const [resource, receipt] = await Promise.all([
+      const [resource, receipt, agreement] = await Promise.all([
         resourceById(contract.resourceId).catch(() => undefined),
         api.get<string>(`/v1/contracts/${encodeURIComponent(id)}/receipt`, undefined, signal),
+        api.get<Agreement>(`/v1/contracts/${encodeURIComponent(id)}/agreement`, undefined, signal),
       ]);
-      return { contract, resource, receipt };
+      return { contract, resource, receipt, agreement };
     },
     [id],
   );
@@ -68,6 +70,7 @@ export function ContractDetail({ id }: { id: string }) {
   );
   const usage = useLoader(loadUsage);
   const [change, setChange] = useState<Change | null>(null);
+  const [check, setCheck] = useState<{ valid: boolean } | null>(null);
 
   const chart = useMemo((): EChartsCoreOption | null => {
     if (!usage.data) return null;
@@ -124,7 +127,23 @@ export function ContractDetail({ id }: { id: string }) {
 
   if (loading && !data) return <Skeleton active paragraph={{ rows: 12 }} />;
   if (!data) return <ErrorAlert error={error} onRetry={reload} />;
-  const { contract: c, resource, receipt } = data;
+  const { contract: c, resource, receipt, agreement } = data;
+  // Approvals as the agreement states them: who, in which role, when (Beijing time).
+  const approvals = agreement.terms.filter((x) => x.key.startsWith('approval.'));
+  const unassessed = c.fields.filter(
+    (name) =>
+      agreement.record.fields.find((f) => f.name === name)?.grade === 'unassessed' ||
+      resource?.fields.find((f) => f.name === name)?.grade === 'unassessed',
+  );
+  const label = (name: string) => resource?.fields.find((f) => f.name === name)?.label ?? name;
+  const openPdf = async () => {
+    try {
+      const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.pdf`);
+      window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+    } catch (err) {
+      message.error(err instanceof Error ? err.message : String(err));
+    }
+  };
   const changeable = canChange(me, c);
   const consumerSide = c.consumerOrgId === me.organization.id;
   const usageTotals = usage.data?.days.reduce(
@@ -141,10 +160,15 @@ export function ContractDetail({ id }: { id: string }) {
   return (
     <>
       <PageTitle
-        title={`${t('contract.title')} ${c.id}`}
+        title={
+          resource
+            ? t('contract.titleWithResource', { resource: resource.name })
+            : `${t('contract.title')} ${c.id}`
+        }
         sub={
           <Space wrap>
             <StateTag state={c.state} />
+            <Mono>{c.id}</Mono>
             {resource ? <Link to={`/catalog/${resource.id}`}>{resource.name}</Link> : c.resourceId}
           </Space>
         }
@@ -204,9 +228,16 @@ export function ContractDetail({ id }: { id: string }) {
               <Descriptions.Item label={t('contract.onward')}>
                 {c.onwardTransfer ? t('common.yes') : t('common.no')}
               </Descriptions.Item>
-              <Descriptions.Item label={t('contract.signoff')}>
-                {c.securitySignoff ? t('common.yes') : t('common.no')}
-              </Descriptions.Item>
+              {approvals.map((a) => (
+                <Descriptions.Item key={a.key} label={bilingual(a.label)}>
+                  {bilingual(a.text)}
+                </Descriptions.Item>
+              ))}
+              {c.securitySignoff ? (
+                <Descriptions.Item label={t('contract.weakerSignoff')}>
+                  {t('contract.weakerSignoffText')}
+                </Descriptions.Item>
+              ) : null}
               <Descriptions.Item label={t('contract.pinned')}>
                 {c.pinnedVersionId ?? t('contract.followsCurrent')}
               </Descriptions.Item>
@@ -221,6 +252,15 @@ export function ContractDetail({ id }: { id: string }) {
         </Col>
         <Col xs={24} xl={12}>
           <Card title={<h2 className="card-title">{t('contract.fields')}</h2>} style={{ marginBottom: 16 }}>
+            {unassessed.length > 0 ? (
+              <Alert
+                type="warning"
+                showIcon
+                data-testid="contract-unassessed"
+                style={{ marginBottom: 12 }}
+                message={t('contract.unassessed', { fields: unassessed.map(label).join('、') })}
+              />
+            ) : null}
             <Table
               size="small"
               rowKey="name"
@@ -299,6 +339,36 @@ export function ContractDetail({ id }: { id: string }) {
         <Col span={24}>
           <Card title={<h2 className="card-title">{t('contract.receipt')}</h2>}>
             <Typography.Paragraph type="secondary">{t('contract.receiptNote')}</Typography.Paragraph>
+            <Space wrap style={{ marginBottom: 12 }}>
+              <Button type="primary" onClick={openPdf} data-testid="agreement-pdf">
+                {t('contract.pdf')}
+              </Button>
+              <Input.Search
+                aria-label={t('contract.verifyCode')}
+                placeholder={t('contract.verifyCode')}
+                enterButton={t('contract.verify')}
+                style={{ minWidth: 280, maxWidth: 520 }}
+                onChange={() => setCheck(null)}
+                onSearch={async (code) => {
+                  if (!code.trim()) return;
+                  setCheck(
+                    await api.post<{ valid: boolean }>(
+                      `/v1/contracts/${encodeURIComponent(c.id)}/agreement/verify`,
+                      { code },
+                    ),
+                  );
+                }}
+              />
+            </Space>
+            {check ? (
+              <Alert
+                type={check.valid ? 'success' : 'error'}
+                showIcon
+                data-testid="agreement-check"
+                style={{ marginBottom: 12 }}
+                message={check.valid ? t('contract.verifyOk') : t('contract.verifyBad')}
+              />
+            ) : null}
             <Typography.Paragraph copyable={{ text: receipt }} style={{ marginBottom: 0 }}>
               <pre data-testid="contract-receipt" style={{ whiteSpace: 'pre-wrap', margin: 0, fontSize: 13 }}>
                 {receipt}
