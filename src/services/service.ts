@@ -327,6 +327,11 @@ export async function allSavings(ctx: Ctx): Promise<SavingsLine[]> {
 
 function applicationView(a: ApplicationRow, bundle: BundleRow, steps: StepRow[], today: string) {
   const names = new Map(bundle.steps.map((s) => [s.key, s.name]));
+  // In the bundle's declared order (ids made in the same millisecond do not sort by creation).
+  const position = new Map(bundle.steps.map((s, i) => [s.key, i]));
+  const ordered = [...steps].sort(
+    (a, b) => (position.get(a.step_key) ?? 0) - (position.get(b.step_key) ?? 0),
+  );
   return {
     id: a.id,
     bundle: { id: bundle.id, code: bundle.code, name: bundle.name },
@@ -337,7 +342,7 @@ function applicationView(a: ApplicationRow, bundle: BundleRow, steps: StepRow[],
     submittedOn: a.submitted_on,
     dueOn: a.due_on,
     overdue: a.state === 'open' && a.due_on < today,
-    steps: steps.map((s) => ({
+    steps: ordered.map((s) => ({
       key: s.step_key,
       name: names.get(s.step_key) ?? s.step_key,
       orgId: s.org_id,
