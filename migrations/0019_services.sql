@@ -55,6 +55,8 @@ CREATE TABLE service_application_steps (
   -- Field → { value, contractId, auditId }: what the department pulled through its contracts.
   prefill         jsonb NOT NULL DEFAULT '{}'::jsonb,
   reason          text,
+  -- The due date an overdue report (audit `service_step.overdue`, a monitor alert) was made for.
+  overdue_reported_for text,
   updated_at      timestamptz NOT NULL DEFAULT now(),
   UNIQUE (application_id, step_key)
 );
@@ -94,6 +96,8 @@ CREATE TABLE rectification_cases (
   -- Each step's note, by event: { verify: {...}, rectify: {...}, ... }.
   notes           jsonb NOT NULL DEFAULT '{}'::jsonb,
   closed_on       text,
+  -- Set when the overdue report (audit `rectification.overdue`, a monitor alert) was made.
+  overdue_reported boolean NOT NULL DEFAULT false,
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX rectification_cases_org_idx ON rectification_cases (org_id, state);

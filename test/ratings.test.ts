@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrateAudit } from '../src/audit/integrate.ts';
+import { cliCtx } from '../src/core/context.ts';
 import { nextState } from '../src/core/lifecycle.ts';
 import * as ratings from '../src/ratings/service.ts';
 import { CASE_LIFECYCLE } from '../src/ratings/service.ts';
@@ -179,6 +181,22 @@ describe('好差评 and rectification', () => {
     const late = await ratings.listCases(ctx, { overdue: true }, new Date('2025-10-16T02:00:00Z'));
     expect(late.items).toEqual([
       expect.objectContaining({ id: rating.case!.id, overdue: true, workingDaysOverdue: 2 }),
+    ]);
+    // The scheduler's sweep reports it once; the monitor raises it for the department.
+    const system = cliCtx(t.database.db, t.config);
+    expect(await ratings.reportOverdueCases(system, new Date('2025-10-16T02:00:00Z'))).toBe(1);
+    expect(await ratings.reportOverdueCases(system, new Date('2025-10-17T02:00:00Z'))).toBe(0);
+    await expect(ratings.reportOverdueCases(ctx)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await integrateAudit(t.database.db);
+    const security = await t.login('security');
+    expect((await call('POST', '/v1/monitor/evaluate', security, {})).statusCode).toBe(200);
+    const alerts = (await call('GET', '/v1/monitor/alerts?rule=service_overdue', security)).json().items;
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        subject: { type: 'organization', id: rating.orgId },
+        details: expect.objectContaining({ objectId: rating.case!.id, dueOn: '2025-10-14' }),
+      }),
     ]);
     // An anonymous bad rating needs no return visit before its case closes.
     expect(rating.case?.returnVisit).toBe(false);

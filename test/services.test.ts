@@ -345,6 +345,24 @@ describe('service bundles', () => {
     expect(
       await services.overdueSteps(await t.actAs('consumer.civil'), new Date('2025-10-14T02:00:00Z')),
     ).toEqual([]);
+    // Reported once for its due date, as an audit entry the monitor turns into an alert.
+    const system = cliCtx(t.database.db, t.config, SYSTEM_PRINCIPAL);
+    expect(
+      await services.reportOverdueSteps(system, new Date('2025-10-14T02:00:00Z')),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await services.reportOverdueSteps(system, new Date('2025-10-15T02:00:00Z'))).toBe(0);
+    await integrateAudit(t.database.db);
+    const entries = await fx.call(
+      'GET',
+      `/v1/audit/entries?action=service_step.overdue&objectId=${a.id}`,
+      await t.login('auditor'),
+    );
+    expect(entries.json().items).toEqual([
+      expect.objectContaining({
+        orgId: org.health,
+        details: expect.objectContaining({ step: 'birth_cert', dueOn: '2025-10-10' }),
+      }),
+    ]);
   });
 
   it('asks the citizen again once the contract is revoked (no contract, no exemption)', async () => {

@@ -1,4 +1,4 @@
-import { auditAs } from '../audit/append.ts';
+import { appendAudit, auditAs } from '../audit/append.ts';
 import { type AccessRule, authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
@@ -282,6 +282,33 @@ export async function actOnCase(
     }),
   );
   return caseView(row, today);
+}
+
+/**
+ * The scheduler's sweep (with the services' one): each open case past its deadline is reported
+ * once as `rectification.overdue`, which the monitor's `service_overdue` rule raises as an alert.
+ */
+export async function reportOverdueCases(ctx: Ctx, now = new Date()): Promise<number> {
+  authorize(ctx.principal, services.PLATFORM);
+  const today = chinaDate(now);
+  let reported = 0;
+  for (const c of await store.unreportedOverdue(ctx.db, today)) {
+    const claimed = await withTx(ctx.db, async (tx) => {
+      if (!(await store.claimOverdueReport(tx, c.id))) return false;
+      await appendAudit(tx, {
+        actorId: null,
+        orgId: c.org_id,
+        action: 'rectification.overdue',
+        objectType: 'rectification_case',
+        objectId: c.id,
+        requestId: ctx.requestId,
+        details: { state: c.state, dueOn: c.due_on, workingDaysOverdue: workingDaysBetween(c.due_on, today) },
+      });
+      return true;
+    });
+    if (claimed) reported += 1;
+  }
+  return reported;
 }
 
 /**

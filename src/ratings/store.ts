@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Executor } from '../core/db.ts';
 
@@ -52,6 +52,7 @@ export interface RectificationCasesTable {
   return_visit: boolean;
   notes: Json<Record<string, CaseNote>>;
   closed_on: string | null;
+  overdue_reported: Generated<boolean>;
   updated_at: Timestamp;
 }
 
@@ -139,6 +140,29 @@ export const ratingsStore = {
         .where('rectification_cases.due_on', '<', q.overdueOn);
     if (q.cursor) query = query.where('rectification_cases.id', '>', q.cursor);
     return query.execute();
+  },
+
+  /** Open cases past their due date not yet reported. */
+  unreportedOverdue(db: Executor, today: string) {
+    return db
+      .selectFrom('rectification_cases')
+      .selectAll()
+      .where('state', 'in', ['open', 'verified', 'appealed'])
+      .where('due_on', '<', today)
+      .where('overdue_reported', '=', false)
+      .orderBy('id')
+      .execute();
+  },
+
+  /** True for the one caller that marks the case reported. */
+  async claimOverdueReport(tx: Executor, id: string): Promise<boolean> {
+    const result = await tx
+      .updateTable('rectification_cases')
+      .set({ overdue_reported: true })
+      .where('id', '=', id)
+      .where('overdue_reported', '=', false)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   },
 
   /**

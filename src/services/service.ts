@@ -1,4 +1,4 @@
-import { auditAs } from '../audit/append.ts';
+import { appendAudit, auditAs } from '../audit/append.ts';
 import * as catalog from '../catalog/service.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SYSTEM_PRINCIPAL } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
@@ -93,6 +93,9 @@ export const DEPARTMENT_STAFF_OR_ADMIN: AccessRule = {
   roles: ['org_admin', 'data_steward', 'consumer', 'platform_admin'],
   scope: 'services',
 };
+
+/** The platform itself (the scheduler at the command line's principal). */
+export const PLATFORM: AccessRule = { roles: ['platform_admin'], scope: 'services' };
 
 function notFound(objectType: string, id: string) {
   return new AppError('NOT_FOUND', { objectType, id });
@@ -665,6 +668,39 @@ export async function overdueSteps(ctx: Ctx, now = new Date()) {
     dueOn: s.due_on!,
     workingDaysOverdue: workingDaysBetween(s.due_on!, today),
   }));
+}
+
+/**
+ * The scheduler's sweep (src/background.ts `services.overdue`): each open step past its deadline
+ * is reported once per due date as `service_step.overdue` in the audit log, which the monitor's
+ * `service_overdue` rule turns into an alert for the department. Returns how many were reported.
+ */
+export async function reportOverdueSteps(ctx: Ctx, now = new Date()): Promise<number> {
+  authorize(ctx.principal, PLATFORM);
+  const today = chinaDate(now);
+  let reported = 0;
+  for (const s of await store.overdueSteps(ctx.db, today, null)) {
+    if (s.overdue_reported_for === s.due_on) continue;
+    const claimed = await withTx(ctx.db, async (tx) => {
+      if (!(await store.claimOverdueReport(tx, s.id, s.due_on!))) return false;
+      await appendAudit(tx, {
+        actorId: null,
+        orgId: s.org_id,
+        action: 'service_step.overdue',
+        objectType: 'service_application',
+        objectId: s.application_id,
+        requestId: ctx.requestId,
+        details: {
+          step: s.step_key,
+          dueOn: s.due_on,
+          workingDaysOverdue: workingDaysBetween(s.due_on!, today),
+        },
+      });
+      return true;
+    });
+    if (claimed) reported += 1;
+  }
+  return reported;
 }
 
 // ---------------------------------------------------------------------------- for ratings

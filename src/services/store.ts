@@ -91,6 +91,7 @@ export interface ServiceApplicationStepsTable {
   done_on: string | null;
   prefill: Json<Record<string, Prefilled>>;
   reason: string | null;
+  overdue_reported_for: string | null;
   updated_at: Timestamp;
 }
 
@@ -199,6 +200,21 @@ export const servicesStore = {
       .set({ prefill: JSON.stringify(prefill), updated_at: new Date() })
       .where('id', '=', stepId)
       .execute();
+  },
+
+  /**
+   * Claims the report of an overdue step for its current due date: true for the one caller that
+   * made the change (a resubmitted step has a new due date and may be reported again).
+   */
+  async claimOverdueReport(tx: Executor, stepId: string, dueOn: string): Promise<boolean> {
+    const result = await tx
+      .updateTable('service_application_steps')
+      .set({ overdue_reported_for: dueOn })
+      .where('id', '=', stepId)
+      .where('due_on', '=', dueOn)
+      .where((eb) => eb.or([eb('overdue_reported_for', 'is', null), eb('overdue_reported_for', '!=', dueOn)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   },
 
   /** Open steps past their due date, of one organization (all when null). */
