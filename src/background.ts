@@ -10,6 +10,7 @@
  * | monitor.evaluate  | MONITOR_INTERVAL_SECONDS    | alert rules over new audit events, webhook deliveries  |
  * | ingest.sweep      | half an import lease        | fails and cleans up imports whose node died            |
  * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
+ * | services.overdue  | 10 minutes                  | steps and rectification cases past their deadline are reported once (→ monitor alert) |
  */
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
@@ -19,12 +20,16 @@ import { LEASE_SECONDS } from './core/jobs.ts';
 import { Scheduler } from './core/schedule.ts';
 import * as ingest from './ingest/service.ts';
 import * as monitor from './monitor/service.ts';
+import * as ratings from './ratings/service.ts';
+import * as services from './services/service.ts';
 import * as sharing from './sharing/service.ts';
 
 // Soon after an append, but not at once: the appending transaction has usually not committed yet.
 const INTEGRATE_AFTER_APPEND_MS = 50;
 // Twice per lease: a dead node's import is failed within about 1.5 leases of its last renewal.
 const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
+// Deadlines are days: a report within minutes of the day turning is soon enough.
+const OVERDUE_EVERY_MS = 10 * 60_000;
 
 type Log = {
   error(obj: object, msg: string): void;
@@ -67,6 +72,15 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
       run: () => sharing.expireDueContracts(cliCtx(db, config)),
     });
   }
+  schedule.add({
+    name: 'services.overdue',
+    everyMs: OVERDUE_EVERY_MS,
+    run: async () => {
+      const ctx = cliCtx(db, config);
+      await services.reportOverdueSteps(ctx);
+      await ratings.reportOverdueCases(ctx);
+    },
+  });
   return schedule;
 }
 

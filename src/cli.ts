@@ -14,6 +14,7 @@ import * as identity from './identity/service.ts';
 import { importCommand } from './ingest/cli.ts';
 import { registryCommands } from './registry/cli.ts';
 import { VERSION } from './server.ts';
+import { servicesCommands } from './services/cli.ts';
 
 const config = loadConfig();
 
@@ -171,6 +172,7 @@ witnessCommands(program);
 registryCommands(program);
 importCommand(program, config, withDatabase);
 classifyCommand(program);
+servicesCommands(program, config, withDatabase);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,7 +27,9 @@ import { monitorRoutes } from './monitor/routes.ts';
 import * as monitor from './monitor/service.ts';
 import { operationRoutes } from './operation/routes.ts';
 import { qualityRoutes } from './quality/routes.ts';
+import { ratingsRoutes } from './ratings/routes.ts';
 import { registryRoutes } from './registry/routes.ts';
+import { servicesRoutes } from './services/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
 
 declare module 'fastify' {
@@ -275,6 +277,8 @@ export async function buildServer({
   await app.register(qualityRoutes);
   await app.register(registryRoutes);
   await app.register(operationRoutes);
+  await app.register(servicesRoutes);
+  await app.register(ratingsRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

@@ -16,6 +16,7 @@ export const SCOPES = {
   monitor: 'Read alerts and freezes; acknowledge, resolve, freeze and lift (security officers)',
   registry: 'Submit and handle registrations of public data resources and data products; lodge objections',
   operation: 'Authorized operation: plans, agreements, data products, prices, subscriptions and bills',
+  services: 'One-thing service bundles: apply, follow, handle steps; rate services and rectify bad ratings',
 } as const;
 export type Scope = keyof typeof SCOPES;
 

@@ -56,6 +56,8 @@ export interface Config {
   reidRiskPercent: number;
   /** Length of a registration's public notice in working days (26号: 10). */
   registryNoticeWorkingDays: number;
+  /** Working days a department has to handle a bad rating (local practice: 5 to 15). */
+  ratingsRectifyWorkingDays: number;
   /** Longest term of an authorized operation agreement in years (27号: in principle 5). */
   operationMaxTermYears: number;
 }
@@ -144,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reidK: Math.max(2, intFromEnv(env, 'SHARING_REID_K', 5)),
     reidRiskPercent: Math.min(100, intFromEnv(env, 'SHARING_REID_RISK_PERCENT', 5)),
     registryNoticeWorkingDays: Math.max(1, intFromEnv(env, 'REGISTRY_NOTICE_WORKING_DAYS', 10)),
+    ratingsRectifyWorkingDays: Math.min(15, Math.max(5, intFromEnv(env, 'RATINGS_RECTIFY_WORKING_DAYS', 10))),
     operationMaxTermYears: Math.max(1, intFromEnv(env, 'OPERATION_MAX_TERM_YEARS', 5)),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {

@@ -29,7 +29,14 @@ export type IdPrefix =
   | 'agr'
   | 'prd'
   | 'sub'
-  | 'bil';
+  | 'bil'
+
+  // service bundles and ratings (migration 0019)
+  | 'bdl'
+  | 'sap'
+  | 'stp'
+  | 'rat'
+  | 'rcf';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

@@ -99,6 +99,7 @@ export const RULE_IDS = [
   'api_key_burst',
   'undeclared_sensitive_field',
   'contract_expiring',
+  'service_overdue',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -134,6 +135,8 @@ function windowOf(bucket: Date, s: MonitorSettings) {
 }
 
 const GATEWAY_ACTIONS = new Set(['gateway.rows', 'gateway.aggregate', 'gateway.refused']);
+/** What the service bundles and ratings report when a step or a rectification case passes its deadline. */
+const OVERDUE_ACTIONS = new Set(['service_step.overdue', 'rectification.overdue']);
 
 export const RULES: readonly Rule[] = [
   {
@@ -387,6 +390,39 @@ export const RULES: readonly Rule[] = [
           at: now,
         };
       });
+    },
+  },
+  {
+    id: 'service_overdue',
+    title: {
+      zh: '一件事办理步骤或差评整改超过工作日时限',
+      en: 'A service step or a bad-rating rectification is past its working-day deadline',
+    },
+    // Reported once per deadline by its owner's sweep; a resolved alert is the answer.
+    standing: true,
+    thresholds: [],
+    evaluate({ events }) {
+      return events
+        .filter((e) => OVERDUE_ACTIONS.has(e.action) && e.objectId && e.orgId)
+        .map((e) => {
+          const step = typeof e.details.step === 'string' ? e.details.step : null;
+          const what = step
+            ? { zh: `申请 ${e.objectId} 的步骤 ${step}`, en: `step ${step} of application ${e.objectId}` }
+            : { zh: `差评整改 ${e.objectId}`, en: `rectification case ${e.objectId}` };
+          return {
+            subjectType: 'organization' as const,
+            subjectId: e.orgId!,
+            orgId: e.orgId,
+            dedupKey: `service_overdue:${e.objectId}:${step ?? ''}:${String(e.details.dueOn)}`,
+            severity: 'warning' as const,
+            summary: {
+              zh: `${what.zh}已超过时限（${String(e.details.dueOn)}）`,
+              en: `${what.en} is past its deadline (${String(e.details.dueOn)})`,
+            },
+            details: { objectType: e.objectType, objectId: e.objectId, ...e.details },
+            at: e.time,
+          };
+        });
     },
   },
 ];

@@ -781,6 +781,45 @@ export async function reviewContract(
     });
     return contractView(row);
   });
+
+/**
+ * The contracts in force today of the given consumers on the given resources: what another
+ * capability (the service bundles) asks to know which data a department may pull instead of asking
+ * the citizen. A read for a caller the capability has already authorized; not a route.
+ */
+export async function contractsInForce(
+  db: Executor,
+  consumerOrgIds: readonly string[],
+  resourceIds: readonly string[],
+  now = new Date(),
+): Promise<Array<Pick<ContractRow, 'id' | 'consumer_org_id' | 'resource_id' | 'fields' | 'operations'>>> {
+  if (consumerOrgIds.length === 0 || resourceIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('contracts')
+    .select([
+      'id',
+      'consumer_org_id',
+      'resource_id',
+      'fields',
+      'operations',
+      'state',
+      'valid_from',
+      'valid_to',
+    ])
+    .where('consumer_org_id', 'in', [...consumerOrgIds])
+    .where('resource_id', 'in', [...resourceIds])
+    .where('state', '=', 'active')
+    .orderBy('id')
+    .execute();
+  return rows
+    .filter((c) => effectiveState(c, now) === 'active' && c.valid_from.getTime() <= now.getTime())
+    .map(({ id, consumer_org_id, resource_id, fields, operations }) => ({
+      id,
+      consumer_org_id,
+      resource_id,
+      fields,
+      operations,
+    }));
 }
 
 export async function getContract(ctx: Ctx, id: string): Promise<ContractView> {

@@ -1,0 +1,185 @@
+import { Type } from 'typebox';
+import { pageSchema } from '../core/paging.ts';
+
+export { PageQuery } from '../core/paging.ts';
+
+import { APPLICATION_STATES, BUNDLE_STATES, STEP_STATES } from './store.ts';
+
+const Text = (maxLength: number, minLength = 1) => Type.String({ minLength, maxLength });
+const Key = Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$', description: 'step or field key' });
+const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (China civil date)' });
+const NullableDay = Type.Union([Day, Type.Null()]);
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+
+export const IdParams = Type.Object({ id: Id });
+export const StepParams = Type.Object({ id: Id, step: Key });
+
+const Source = Type.Object(
+  {
+    resourceId: Id,
+    field: Text(128),
+    keyField: Text(128),
+  },
+  {
+    additionalProperties: false,
+    description:
+      '共享数据来源 / the catalog resource and field a contract can give, found by the applicant key',
+  },
+);
+
+const StepField = Type.Object(
+  { name: Key, label: Text(100), source: Type.Optional(Source) },
+  { additionalProperties: false },
+);
+
+const StepDefinition = Type.Object(
+  {
+    key: Key,
+    name: Text(100),
+    orgId: Id,
+    dependsOn: Type.Array(Key, { maxItems: 20, uniqueItems: true }),
+    workingDays: Type.Integer({ minimum: 1, maximum: 60 }),
+    fields: Type.Array(StepField, { maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const BundleBody = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }),
+    name: Text(100),
+    nameEn: Text(200),
+    eventKind: Type.Union([Type.Literal('life'), Type.Literal('business')]),
+    leadOrgId: Id,
+    promisedWorkingDays: Type.Integer({ minimum: 1, maximum: 60 }),
+    steps: Type.Array(StepDefinition, { minItems: 1, maxItems: 30 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Savings = Type.Object(
+  {
+    steps: Type.Integer(),
+    departments: Type.Integer(),
+    separateFields: Type.Integer({
+      description: 'fields filled when applying to each department separately',
+    }),
+    mergedFields: Type.Integer({ description: 'distinct fields of the one merged form' }),
+    exemptedFields: Type.Integer({
+      description: 'merged-form fields contracts give every step needing them (免提交)',
+    }),
+    askedFields: Type.Integer({ description: 'fields the citizen still fills' }),
+    fieldsNotAsked: Type.Integer({ description: 'separateFields − askedFields' }),
+    materialsExempted: Type.Integer({
+      description: '(step, field) pairs a department gets through a contract',
+    }),
+    countersAvoided: Type.Integer({ description: 'departments − 1: one window instead of each counter' }),
+    sequentialWorkingDays: Type.Integer(),
+    bundleWorkingDays: Type.Integer({ description: 'the longest dependency chain' }),
+  },
+  { description: '一件事节省 / what the bundle saves, computed from the steps and the contracts in force' },
+);
+
+const FieldPlan = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  provenance: Type.Union([Type.Literal('contract'), Type.Literal('no_contract'), Type.Literal('asked')]),
+  contractId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const Bundle = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  name: Type.String(),
+  nameEn: Type.String(),
+  eventKind: Type.String(),
+  leadOrgId: Type.String(),
+  state: Type.Enum(BUNDLE_STATES),
+  promisedWorkingDays: Type.Integer(),
+  steps: Type.Array(
+    Type.Object({
+      key: Type.String(),
+      name: Type.String(),
+      orgId: Type.String(),
+      dependsOn: Type.Array(Type.String()),
+      workingDays: Type.Integer(),
+      fields: Type.Array(FieldPlan),
+    }),
+  ),
+  savings: Savings,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export const BundlePage = pageSchema(Bundle);
+
+export const SavingsList = Type.Array(
+  Type.Object({
+    code: Type.String(),
+    name: Type.String(),
+    state: Type.Enum(BUNDLE_STATES),
+    savings: Savings,
+  }),
+);
+
+export const ApplyBody = Type.Object(
+  {
+    subjectKey: Text(64),
+    form: Type.Record(Key, Type.String({ maxLength: 2000 }), { maxProperties: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ReasonBody = Type.Object({ reason: Text(2000) }, { additionalProperties: false });
+
+export const Application = Type.Object({
+  id: Type.String(),
+  bundle: Type.Object({ id: Type.String(), code: Type.String(), name: Type.String() }),
+  applicantUserId: Type.String(),
+  subjectKey: Type.String(),
+  form: Type.Record(Type.String(), Type.String()),
+  state: Type.Enum(APPLICATION_STATES),
+  submittedOn: Day,
+  dueOn: Day,
+  overdue: Type.Boolean(),
+  steps: Type.Array(
+    Type.Object({
+      key: Type.String(),
+      name: Type.String(),
+      orgId: Type.String(),
+      state: Type.Enum(STEP_STATES),
+      dependsOn: Type.Array(Type.String()),
+      workingDays: Type.Integer(),
+      releasedOn: NullableDay,
+      dueOn: NullableDay,
+      doneOn: NullableDay,
+      overdue: Type.Boolean(),
+      workingDaysOverdue: Type.Integer(),
+      prefill: Type.Record(Type.String(), Type.Object({ value: Type.Unknown(), contractId: Type.String() }), {
+        description: '经共享数据预填 / filled through the named contract',
+      }),
+      reason: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export const ApplicationPage = pageSchema(Application);
+
+export const PrefillResult = Type.Object({
+  application: Application,
+  filled: Type.Array(Type.String()),
+  missing: Type.Array(Type.String(), {
+    description: 'sourced fields no contract in force gave: ask the applicant',
+  }),
+});
+
+export const OverdueSteps = Type.Array(
+  Type.Object({
+    applicationId: Type.String(),
+    step: Type.String(),
+    orgId: Type.String(),
+    state: Type.Enum(STEP_STATES),
+    dueOn: Day,
+    workingDaysOverdue: Type.Integer(),
+  }),
+);

@@ -1,0 +1,232 @@
+import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { Executor } from '../core/db.ts';
+
+/**
+ * The service bundles' tables (migration 0019), written only here. Their TypeScript view is
+ * merged into the platform's `Database`, so the schema travels with the capability.
+ */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T> = ColumnType<T, string, string>;
+
+export const BUNDLE_STATES = ['draft', 'published', 'retired'] as const;
+export type BundleState = (typeof BUNDLE_STATES)[number];
+export const APPLICATION_STATES = ['open', 'done', 'refused'] as const;
+export type ApplicationState = (typeof APPLICATION_STATES)[number];
+export const STEP_STATES = [
+  'waiting',
+  'submitted',
+  'accepted',
+  'in_progress',
+  'done',
+  'returned',
+  'refused',
+] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+/** Where a field's value can come from instead of the citizen: a catalog resource's field, found by a key. */
+export interface FieldSource {
+  resourceId: string;
+  field: string;
+  /** The resource's field holding the applicant's key (resident ID, credit code). */
+  keyField: string;
+}
+export interface StepField {
+  name: string;
+  label: string;
+  source?: FieldSource | undefined;
+}
+export interface StepDefinition {
+  key: string;
+  name: string;
+  orgId: string;
+  dependsOn: string[];
+  workingDays: number;
+  fields: StepField[];
+}
+
+export interface ServiceBundlesTable {
+  id: string;
+  code: string;
+  name: string;
+  name_en: string;
+  event_kind: 'life' | 'business';
+  lead_org_id: string;
+  state: BundleState;
+  promised_working_days: number;
+  steps: Json<StepDefinition[]>;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ServiceApplicationsTable {
+  id: string;
+  bundle_id: string;
+  applicant_user_id: string;
+  form: Json<Record<string, string>>;
+  subject_key: string;
+  state: ApplicationState;
+  submitted_on: string;
+  due_on: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface Prefilled {
+  value: unknown;
+  contractId: string;
+}
+
+export interface ServiceApplicationStepsTable {
+  id: string;
+  application_id: string;
+  step_key: string;
+  org_id: string;
+  depends_on: string[];
+  state: StepState;
+  working_days: number;
+  released_on: string | null;
+  due_on: string | null;
+  done_on: string | null;
+  prefill: Json<Record<string, Prefilled>>;
+  reason: string | null;
+  overdue_reported_for: string | null;
+  updated_at: Timestamp;
+}
+
+declare module '../core/tables.ts' {
+  interface Database {
+    service_bundles: ServiceBundlesTable;
+    service_applications: ServiceApplicationsTable;
+    service_application_steps: ServiceApplicationStepsTable;
+  }
+}
+
+export type BundleRow = Selectable<ServiceBundlesTable>;
+export type ApplicationRow = Selectable<ServiceApplicationsTable>;
+export type StepRow = Selectable<ServiceApplicationStepsTable>;
+
+export const servicesStore = {
+  async insertBundle(tx: Executor, row: Insertable<ServiceBundlesTable>) {
+    await tx.insertInto('service_bundles').values(row).execute();
+  },
+
+  findBundle(db: Executor, idOrCode: string) {
+    return db
+      .selectFrom('service_bundles')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrCode), eb('code', '=', idOrCode)]))
+      .executeTakeFirst();
+  },
+
+  findBundleByCode(db: Executor, code: string) {
+    return db.selectFrom('service_bundles').selectAll().where('code', '=', code).executeTakeFirst();
+  },
+
+  /** Published bundles, and the drafts and retired ones of `orgId` (all of them when null). */
+  listBundles(db: Executor, visibleOrg: string | null, limit: number, cursor?: string) {
+    let query = db
+      .selectFrom('service_bundles')
+      .selectAll()
+      .orderBy('id')
+      .limit(limit + 1);
+    if (visibleOrg !== null)
+      query = query.where((eb) => eb.or([eb('state', '=', 'published'), eb('lead_org_id', '=', visibleOrg)]));
+    if (cursor) query = query.where('id', '>', cursor);
+    return query.execute();
+  },
+
+  async insertApplication(
+    tx: Executor,
+    row: Insertable<ServiceApplicationsTable>,
+    steps: Insertable<ServiceApplicationStepsTable>[],
+  ) {
+    await tx.insertInto('service_applications').values(row).execute();
+    await tx.insertInto('service_application_steps').values(steps).execute();
+  },
+
+  findApplication(db: Executor, id: string) {
+    return db.selectFrom('service_applications').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  stepsOf(db: Executor, applicationId: string) {
+    return db
+      .selectFrom('service_application_steps')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .orderBy('id')
+      .execute();
+  },
+
+  /** Applications of one applicant, or those with a step at `orgId`, or all (both null). */
+  listApplications(
+    db: Executor,
+    who: { applicant: string | null; org: string | null },
+    limit: number,
+    cursor?: string,
+  ) {
+    let query = db
+      .selectFrom('service_applications')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    const { applicant, org } = who;
+    if (applicant !== null || org !== null)
+      query = query.where((eb) =>
+        eb.or([
+          ...(applicant !== null ? [eb('applicant_user_id', '=', applicant)] : []),
+          ...(org !== null
+            ? [
+                eb(
+                  'id',
+                  'in',
+                  eb
+                    .selectFrom('service_application_steps')
+                    .select('application_id')
+                    .where('org_id', '=', org),
+                ),
+              ]
+            : []),
+        ]),
+      );
+    if (cursor) query = query.where('id', '<', cursor);
+    return query.execute();
+  },
+
+  async setPrefill(tx: Executor, stepId: string, prefill: Record<string, Prefilled>) {
+    await tx
+      .updateTable('service_application_steps')
+      .set({ prefill: JSON.stringify(prefill), updated_at: new Date() })
+      .where('id', '=', stepId)
+      .execute();
+  },
+
+  /**
+   * Claims the report of an overdue step for its current due date: true for the one caller that
+   * made the change (a resubmitted step has a new due date and may be reported again).
+   */
+  async claimOverdueReport(tx: Executor, stepId: string, dueOn: string): Promise<boolean> {
+    const result = await tx
+      .updateTable('service_application_steps')
+      .set({ overdue_reported_for: dueOn })
+      .where('id', '=', stepId)
+      .where('due_on', '=', dueOn)
+      .where((eb) => eb.or([eb('overdue_reported_for', 'is', null), eb('overdue_reported_for', '!=', dueOn)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** Open steps past their due date, of one organization (all when null). */
+  overdueSteps(db: Executor, today: string, org: string | null) {
+    let query = db
+      .selectFrom('service_application_steps')
+      .selectAll()
+      .where('state', 'in', ['submitted', 'accepted', 'in_progress', 'returned'])
+      .where('due_on', '<', today)
+      .orderBy('due_on')
+      .orderBy('id');
+    if (org !== null) query = query.where('org_id', '=', org);
+    return query.execute();
+  },
+};
