@@ -20,6 +20,7 @@ import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
+import { indicatorRoutes } from './indicators/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import * as ingest from './ingest/service.ts';
 import { monitorRoutes } from './monitor/routes.ts';
@@ -256,6 +257,7 @@ export async function buildServer({ config, database, logStream }: ServerOptions
   await app.register(qualityRoutes);
   await app.register(registryRoutes);
   await app.register(operationRoutes);
+  await app.register(indicatorRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

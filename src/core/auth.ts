@@ -16,6 +16,8 @@ export const SCOPES = {
   monitor: 'Read alerts and freezes; acknowledge, resolve, freeze and lift (security officers)',
   registry: 'Submit and handle registrations of public data resources and data products; lodge objections',
   operation: 'Authorized operation: plans, agreements, data products, prices, subscriptions and bills',
+  indicators:
+    'The indicator dictionary, one-form reporting (forms, submissions, to-dos) and evaluation indices',
 } as const;
 export type Scope = keyof typeof SCOPES;
 

@@ -29,7 +29,13 @@ export type IdPrefix =
   | 'agr'
   | 'prd'
   | 'sub'
-  | 'bil';
+  | 'bil'
+  // indicators, one-form reporting and evaluation (migration 0020)
+  | 'ind'
+  | 'frm'
+  | 'rsb'
+  | 'ivl'
+  | 'eix';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

@@ -248,8 +248,10 @@ describe('properties', () => {
         (n, agg, rows, unit, column, raise) => {
           const spec = specOf(n, agg);
           const before = computeIndex(spec, tableOf(rows))[unit]!.score!;
-          const raised = rows.map((r) => [...r] as [number, number, number]);
-          raised[unit]![column] += raise;
+          const raised = rows.map(
+            (r, i) =>
+              r.map((v, j) => (i === unit && j === column ? v + raise : v)) as [number, number, number],
+          );
           const after = computeIndex(spec, tableOf(raised))[unit]!.score!;
           expect(after).toBeGreaterThanOrEqual(before - 1e-12);
         },
