@@ -161,6 +161,14 @@ const Burden = {
   items: Type.Integer({ description: 'item slots over all forms' }),
   indicators: Type.Integer({ description: 'distinct indicators: what is collected once' }),
 };
+/** An indicator as a form shows it. */
+const ItemShape = {
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  unit: Type.String(),
+  dataType: Type.Enum(DATA_TYPES),
+};
 export const Form = Type.Object({
   id: Type.String(),
   code: Type.String(),
@@ -174,15 +182,7 @@ export const Form = Type.Object({
   approval: Nullable(Type.String()),
   checks: Type.Array(SumCheck),
   state: Type.Enum(FORM_STATES),
-  indicators: Type.Array(
-    Type.Object({
-      code: Type.String(),
-      nameZh: Type.String(),
-      nameEn: Type.String(),
-      unit: Type.String(),
-      dataType: Type.Enum(DATA_TYPES),
-    }),
-  ),
+  indicators: Type.Array(Type.Object(ItemShape)),
   createdAt: Time,
 });
 export const Catalogue = Type.Object({ forms: Type.Array(Form), measure: Type.Object(Burden) });
@@ -237,11 +237,7 @@ export const Todo = Type.Object({
   ),
   items: Type.Array(
     Type.Object({
-      code: Type.String(),
-      nameZh: Type.String(),
-      nameEn: Type.String(),
-      unit: Type.String(),
-      dataType: Type.Enum(DATA_TYPES),
+      ...ItemShape,
       rule: Rule,
       forms: Type.Array(Type.String()),
       prefill: Nullable(Type.Object({ value: Type.Number(), submissionId: Type.String(), reportedAt: Time })),

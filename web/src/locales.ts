@@ -110,6 +110,7 @@ export const zh = {
     'identity:write': '创建和修改机构、用户',
     'audit:read': '读取审计日志和证明',
     monitor: '查看告警与冻结；安全员可确认、处置、冻结',
+    indicators: '指标字典、一表通报送与评价指数',
   },
   state: {
     draft: '草稿',
@@ -852,6 +853,7 @@ export const en: Dict = {
     'identity:write': 'Create and change organizations and users',
     'audit:read': 'Read the audit log and its proofs',
     monitor: 'Read alerts and freezes; security officers act on them',
+    indicators: 'The indicator dictionary, one-form reporting and evaluation indices',
   },
   state: {
     draft: 'Draft',
