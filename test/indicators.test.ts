@@ -340,9 +340,31 @@ describe('one-form reporting (一表通)', () => {
     expect(same.json().items.find((i: { code: string }) => i.code === 'POP').source).toBe('reused');
   });
 
+  it('of two forms racing to report different figures for one unit, exactly one wins', async () => {
+    const unit = '330106002001';
+    const [a, b] = await Promise.all([
+      post('/v1/forms/F-CIVIL/submissions', xihu, {
+        period: '2026',
+        unitCode: unit,
+        values: { POP: 10, ELD: 4, YOUNG: 6 },
+      }),
+      post('/v1/forms/F-HEALTH/submissions', xihu, {
+        period: '2026',
+        unitCode: unit,
+        values: { POP: 11, ELD: 5, CLINICS: 1 },
+      }),
+    ]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([201, 409]);
+    const loser = a.statusCode === 409 ? a : b;
+    expect(loser.json().error.code).toBe('VALUE_ALREADY_REPORTED');
+    const held = (await get(`/v1/indicators/POP/values?period=2026&within=${unit}`, civil)).json();
+    expect(held).toHaveLength(1);
+    expect(held[0].value).toBe(a.statusCode === 201 ? 10 : 11);
+  });
+
   it('lets every department read the one value, with where it came from', async () => {
     for (const token of [health, civil, await t.login('consumer.civil')]) {
-      const res = await get('/v1/indicators/POP/values?period=2026', token);
+      const res = await get('/v1/indicators/POP/values?period=2026&within=330106001', token);
       expect(res.statusCode).toBe(200);
       expect(res.json().map((v: { unitCode: string; value: number }) => [v.unitCode, v.value])).toEqual([
         [UNIT1, 1000],
@@ -411,6 +433,7 @@ describe('one-form reporting (一表通)', () => {
     expect(actions.map((a) => a.action).sort()).toEqual(
       [
         'submission.accept',
+        'submission.create',
         'submission.create',
         'submission.create',
         'submission.create',
@@ -495,7 +518,7 @@ describe('the evaluation index', () => {
 
   it('scores, ranks and traces every input back to the value reported', async () => {
     const res = await get(
-      '/v1/evaluation/indexes/AGEING/results?period=2026&previousPeriod=2025&within=330106',
+      '/v1/evaluation/indexes/AGEING/results?period=2026&previousPeriod=2025&within=330106001',
       health,
     );
     expect(res.statusCode, res.body).toBe(200);

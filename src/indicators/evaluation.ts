@@ -7,7 +7,7 @@ import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import { computeIndex, type IndexSpec, type Normalization, type RawTable } from '../rules/composite.ts';
 import { periodKind } from './forms.ts';
-import { INDICATOR_READ } from './service.ts';
+import { INDICATOR_READ, raced } from './service.ts';
 import {
   type IndexRow,
   type IndexState,
@@ -113,25 +113,27 @@ export async function createIndex(ctx: Ctx, input: IndexInput): Promise<IndexVie
     throw new AppError('VALIDATION_FAILED', { field: 'dimensions', reason: 'mixed_level_or_period' });
   }
   const { code, nameZh, nameEn, ...definition } = input;
-  return withTx(ctx.db, async (tx) => {
-    if (await store.findIndex(tx, code)) throw new AppError('CONFLICT', { field: 'code', code });
-    const id = newId('eix');
-    const now = new Date();
-    await store.insertIndex(tx, {
-      id,
-      code,
-      name_zh: nameZh,
-      name_en: nameEn,
-      definition: JSON.stringify(definition),
-      state: 'draft',
-      owner_org_id: principal.orgId,
-      created_by: principal.userId,
-      created_at: now,
-      updated_at: now,
-    });
-    await auditAs(ctx, tx, 'evaluation_index.create', 'evaluation_index', id, { code, indicators: codes });
-    return indexView((await store.findIndex(tx, code))!);
-  });
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      if (await store.findIndex(tx, code)) throw new AppError('CONFLICT', { field: 'code', code });
+      const id = newId('eix');
+      const now = new Date();
+      await store.insertIndex(tx, {
+        id,
+        code,
+        name_zh: nameZh,
+        name_en: nameEn,
+        definition: JSON.stringify(definition),
+        state: 'draft',
+        owner_org_id: principal.orgId,
+        created_by: principal.userId,
+        created_at: now,
+        updated_at: now,
+      });
+      await auditAs(ctx, tx, 'evaluation_index.create', 'evaluation_index', id, { code, indicators: codes });
+      return indexView((await store.findIndex(tx, code))!);
+    }),
+  );
 }
 
 export async function listIndexes(ctx: Ctx) {

@@ -7,7 +7,7 @@ import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import * as identity from '../identity/service.ts';
 import { unitLevel, unitWithin } from '../standards/division-units.ts';
-import { isPlatformAdmin, platformCtx } from './service.ts';
+import { isPlatformAdmin, platformCtx, raced } from './service.ts';
 import {
   type FormBasis,
   type FormRow,
@@ -191,40 +191,42 @@ export async function createForm(ctx: Ctx, input: FormInput): Promise<FormView> 
     }
   }
   const ordered = codes.map((code) => rows.find((r) => r.code === code)!);
-  return withTx(ctx.db, async (tx) => {
-    if (await store.findForm(tx, input.code))
-      throw new AppError('CONFLICT', { field: 'code', code: input.code });
-    const now = new Date();
-    const id = newId('frm');
-    await store.insertForm(
-      tx,
-      {
-        id,
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      if (await store.findForm(tx, input.code))
+        throw new AppError('CONFLICT', { field: 'code', code: input.code });
+      const now = new Date();
+      const id = newId('frm');
+      await store.insertForm(
+        tx,
+        {
+          id,
+          code: input.code,
+          name_zh: input.nameZh,
+          name_en: input.nameEn,
+          year: input.year,
+          period: input.period,
+          level: input.level,
+          owner_org_id: principal.orgId,
+          basis: input.basis,
+          approval: input.approval ?? null,
+          checks: JSON.stringify(input.checks ?? []),
+          state: 'draft',
+          created_by: principal.userId,
+          created_at: now,
+          updated_at: now,
+        },
+        ordered.map((r) => r.id),
+      );
+      await auditAs(ctx, tx, 'form.create', 'form', id, {
         code: input.code,
-        name_zh: input.nameZh,
-        name_en: input.nameEn,
-        year: input.year,
-        period: input.period,
-        level: input.level,
-        owner_org_id: principal.orgId,
         basis: input.basis,
-        approval: input.approval ?? null,
-        checks: JSON.stringify(input.checks ?? []),
-        state: 'draft',
-        created_by: principal.userId,
-        created_at: now,
-        updated_at: now,
-      },
-      ordered.map((r) => r.id),
-    );
-    await auditAs(ctx, tx, 'form.create', 'form', id, {
-      code: input.code,
-      basis: input.basis,
-      approval: input.approval,
-    });
-    const form = (await store.findForm(tx, input.code))!;
-    return formView(form, await store.itemsOf(tx, [id]));
-  });
+        approval: input.approval,
+      });
+      const form = (await store.findForm(tx, input.code))!;
+      return formView(form, await store.itemsOf(tx, [id]));
+    }),
+  );
 }
 
 export async function getForm(ctx: Ctx, code: string): Promise<FormView> {
@@ -373,117 +375,120 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
   const extra = Object.keys(input.values).filter((c) => !onForm.has(c));
   if (extra.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', notOnForm: extra });
 
-  return withTx(ctx.db, async (tx) => {
-    const existing = await store.findSubmissionFor(tx, form.id, input.period, input.unitCode);
-    if (existing && existing.state !== 'returned') {
-      throw new AppError('SUBMISSION_DUPLICATE', { submissionId: existing.id, state: existing.state });
-    }
-    const submissionId = existing?.id ?? newId('rsb');
-    const held = new Map(
-      (
-        await store.heldValues(
-          tx,
-          items.map((i) => i.id),
-          input.period,
-          input.unitCode,
-          true,
-        )
-      ).map((v) => [v.indicator_id, v]),
-    );
-    const conflicts: Array<{ indicator: string; held: number; given: number; submissionId: string }> = [];
-    const missing: string[] = [];
-    const final = new Map<string, number>();
-    const plan: Array<{ item: ItemRow; value: number; source: ItemSource; held: ValueRow | undefined }> = [];
-    for (const item of items) {
-      const given = input.values[item.code];
-      const h = held.get(item.id);
-      const own = h?.submission_id === submissionId;
-      if (h && !own && given !== undefined && given !== h.value) {
-        conflicts.push({ indicator: item.code, held: h.value, given, submissionId: h.submission_id });
-        continue;
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      const existing = await store.findSubmissionFor(tx, form.id, input.period, input.unitCode);
+      if (existing && existing.state !== 'returned') {
+        throw new AppError('SUBMISSION_DUPLICATE', { submissionId: existing.id, state: existing.state });
       }
-      const value = given ?? h?.value;
-      if (value === undefined) {
-        missing.push(item.code);
-        continue;
-      }
-      final.set(item.code, value);
-      plan.push({ item, value, source: h && !own ? 'reused' : 'entered', held: h });
-    }
-    if (conflicts.length > 0) throw new AppError('VALUE_ALREADY_REPORTED', { conflicts });
-    if (missing.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', missing });
-    const failures = [
-      ...plan.flatMap((p) => (p.source === 'entered' ? valueFailures(p.item, p.value) : [])),
-      ...checkFailures(form.checks, final),
-    ];
-    if (failures.length > 0) throw new AppError('REPORT_CHECK_FAILED', { failures });
-
-    const now = new Date();
-    let row: SubmissionRow;
-    const entered = plan.filter((p) => p.source === 'entered').length;
-    const audit = {
-      form: code,
-      period: input.period,
-      unitCode: input.unitCode,
-      entered,
-      reused: plan.length - entered,
-    };
-    if (existing) {
-      row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
-        tx,
-        SUBMISSIONS,
-        existing,
-        'resubmit',
-        {
-          set: { reason: null, submitted_by: principal.userId, updated_at: now },
-          audit: (tx) => auditAs(ctx, tx, 'submission.resubmit', 'submission', submissionId, audit),
-        },
+      const submissionId = existing?.id ?? newId('rsb');
+      const held = new Map(
+        (
+          await store.heldValues(
+            tx,
+            items.map((i) => i.id),
+            input.period,
+            input.unitCode,
+            true,
+          )
+        ).map((v) => [v.indicator_id, v]),
       );
-    } else {
-      await store.insertSubmission(tx, {
-        id: submissionId,
-        form_id: form.id,
+      const conflicts: Array<{ indicator: string; held: number; given: number; submissionId: string }> = [];
+      const missing: string[] = [];
+      const final = new Map<string, number>();
+      const plan: Array<{ item: ItemRow; value: number; source: ItemSource; held: ValueRow | undefined }> =
+        [];
+      for (const item of items) {
+        const given = input.values[item.code];
+        const h = held.get(item.id);
+        const own = h?.submission_id === submissionId;
+        if (h && !own && given !== undefined && given !== h.value) {
+          conflicts.push({ indicator: item.code, held: h.value, given, submissionId: h.submission_id });
+          continue;
+        }
+        const value = given ?? h?.value;
+        if (value === undefined) {
+          missing.push(item.code);
+          continue;
+        }
+        final.set(item.code, value);
+        plan.push({ item, value, source: h && !own ? 'reused' : 'entered', held: h });
+      }
+      if (conflicts.length > 0) throw new AppError('VALUE_ALREADY_REPORTED', { conflicts });
+      if (missing.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', missing });
+      const failures = [
+        ...plan.flatMap((p) => (p.source === 'entered' ? valueFailures(p.item, p.value) : [])),
+        ...checkFailures(form.checks, final),
+      ];
+      if (failures.length > 0) throw new AppError('REPORT_CHECK_FAILED', { failures });
+
+      const now = new Date();
+      let row: SubmissionRow;
+      const entered = plan.filter((p) => p.source === 'entered').length;
+      const audit = {
+        form: code,
         period: input.period,
-        unit_code: input.unitCode,
-        org_id: principal.orgId,
-        state: 'submitted',
-        submitted_by: principal.userId,
-        created_at: now,
-        updated_at: now,
-      });
-      await auditAs(ctx, tx, 'submission.create', 'submission', submissionId, audit);
-      row = (await store.findSubmission(tx, submissionId))!;
-    }
-    for (const p of plan) {
-      if (p.held && p.source === 'entered' && p.held.value !== p.value)
-        await store.updateValue(tx, p.held.id, p.value, principal.userId);
-    }
-    await store.insertValues(
-      tx,
-      plan
-        .filter((p) => !p.held)
-        .map((p) => ({
-          id: newId('ivl'),
-          indicator_id: p.item.id,
+        unitCode: input.unitCode,
+        entered,
+        reused: plan.length - entered,
+      };
+      if (existing) {
+        row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
+          tx,
+          SUBMISSIONS,
+          existing,
+          'resubmit',
+          {
+            set: { reason: null, submitted_by: principal.userId, updated_at: now },
+            audit: (tx) => auditAs(ctx, tx, 'submission.resubmit', 'submission', submissionId, audit),
+          },
+        );
+      } else {
+        await store.insertSubmission(tx, {
+          id: submissionId,
+          form_id: form.id,
           period: input.period,
           unit_code: input.unitCode,
+          org_id: principal.orgId,
+          state: 'submitted',
+          submitted_by: principal.userId,
+          created_at: now,
+          updated_at: now,
+        });
+        await auditAs(ctx, tx, 'submission.create', 'submission', submissionId, audit);
+        row = (await store.findSubmission(tx, submissionId))!;
+      }
+      for (const p of plan) {
+        if (p.held && p.source === 'entered' && p.held.value !== p.value)
+          await store.updateValue(tx, p.held.id, p.value, principal.userId);
+      }
+      await store.insertValues(
+        tx,
+        plan
+          .filter((p) => !p.held)
+          .map((p) => ({
+            id: newId('ivl'),
+            indicator_id: p.item.id,
+            period: input.period,
+            unit_code: input.unitCode,
+            value: p.value,
+            submission_id: submissionId,
+            reported_by: principal.userId,
+            reported_at: now,
+          })),
+      );
+      return submissionView(
+        row,
+        form,
+        plan.map((p) => ({
+          code: p.item.code,
           value: p.value,
-          submission_id: submissionId,
-          reported_by: principal.userId,
-          reported_at: now,
+          source: p.source,
+          from: p.source === 'reused' ? p.held!.submission_id : submissionId,
         })),
-    );
-    return submissionView(
-      row,
-      form,
-      plan.map((p) => ({
-        code: p.item.code,
-        value: p.value,
-        source: p.source,
-        from: p.source === 'reused' ? p.held!.submission_id : submissionId,
-      })),
-    );
-  });
+      );
+    }),
+  );
 }
 
 export async function listSubmissions(ctx: Ctx, code: string) {

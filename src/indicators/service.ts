@@ -46,6 +46,26 @@ export const INDICATOR_WRITE: AccessRule = {
 /** The data bureau keeps the dictionary whole: merging duplicates is its call. */
 export const INDICATOR_ADMIN: AccessRule = { roles: ['platform_admin'], scope: 'indicators' };
 
+/**
+ * Runs a transaction whose checks a racing node may have passed too: the unique constraints of
+ * migration 0020 then decide, and the loser gets the 409 the check would have given it.
+ */
+export async function raced<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code !== '23505') throw error;
+    const details = { reason: 'changed_concurrently', constraint };
+    if (constraint?.startsWith('indicator_values')) throw new AppError('VALUE_ALREADY_REPORTED', details);
+    if (constraint?.startsWith('report_submissions')) throw new AppError('SUBMISSION_DUPLICATE', details);
+    if (constraint === 'indicators_definition_key' || constraint === 'indicators_source_key') {
+      throw new AppError('INDICATOR_DUPLICATE', details);
+    }
+    throw new AppError('CONFLICT', details);
+  }
+}
+
 /** Lookups made on the caller's behalf after the caller has been authorized. */
 export function platformCtx(ctx: Ctx): Ctx {
   return { ...ctx, principal: SYSTEM_PRINCIPAL };
@@ -175,48 +195,50 @@ export async function createIndicator(ctx: Ctx, input: IndicatorInput): Promise<
   await checkSource(ctx, input.source, input.level, input.period);
   const key = definitionKey(input.definition);
   const source = sourceKey(input.source);
-  return withTx(ctx.db, async (tx) => {
-    if (await store.findIndicator(tx, input.code)) {
-      throw new AppError('CONFLICT', { field: 'code', code: input.code });
-    }
-    const existing = await store.findDuplicate(tx, key, source || null, null);
-    if (existing) throw duplicateError(existing, key);
-    const now = new Date();
-    const id = newId('ind');
-    await store.insertIndicator(tx, {
-      id,
-      code: input.code,
-      name_zh: input.nameZh,
-      name_en: input.nameEn,
-      definition: input.definition,
-      definition_key: key,
-      unit: input.unit,
-      data_type: input.dataType,
-      period: input.period,
-      level: input.level,
-      owner_org_id: ownerOrgId,
-      source_kind: input.source.kind,
-      source_key: source,
-      source: JSON.stringify(input.source),
-      rule: JSON.stringify(input.rule ?? {}),
-      state: 'active',
-      created_by: principal.userId,
-      created_at: now,
-      updated_at: now,
-    });
-    const row = (await store.findIndicator(tx, input.code))!;
-    await store.insertVersion(tx, {
-      indicator_id: id,
-      version: 1,
-      snapshot: JSON.stringify(snapshot(row)),
-      changed_by: principal.userId,
-    });
-    await auditAs(ctx, tx, 'indicator.create', 'indicator', id, {
-      code: input.code,
-      source: input.source.kind,
-    });
-    return indicatorView(row);
-  });
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      if (await store.findIndicator(tx, input.code)) {
+        throw new AppError('CONFLICT', { field: 'code', code: input.code });
+      }
+      const existing = await store.findDuplicate(tx, key, source || null, null);
+      if (existing) throw duplicateError(existing, key);
+      const now = new Date();
+      const id = newId('ind');
+      await store.insertIndicator(tx, {
+        id,
+        code: input.code,
+        name_zh: input.nameZh,
+        name_en: input.nameEn,
+        definition: input.definition,
+        definition_key: key,
+        unit: input.unit,
+        data_type: input.dataType,
+        period: input.period,
+        level: input.level,
+        owner_org_id: ownerOrgId,
+        source_kind: input.source.kind,
+        source_key: source,
+        source: JSON.stringify(input.source),
+        rule: JSON.stringify(input.rule ?? {}),
+        state: 'active',
+        created_by: principal.userId,
+        created_at: now,
+        updated_at: now,
+      });
+      const row = (await store.findIndicator(tx, input.code))!;
+      await store.insertVersion(tx, {
+        indicator_id: id,
+        version: 1,
+        snapshot: JSON.stringify(snapshot(row)),
+        changed_by: principal.userId,
+      });
+      await auditAs(ctx, tx, 'indicator.create', 'indicator', id, {
+        code: input.code,
+        source: input.source.kind,
+      });
+      return indicatorView(row);
+    }),
+  );
 }
 
 /** A change makes the next version; the versions before it stay readable. */
@@ -229,48 +251,50 @@ export async function updateIndicator(ctx: Ctx, code: string, patch: IndicatorPa
   if (patch.source) await checkSource(ctx, patch.source, next.level, next.period);
   const key = definitionKey(next.definition);
   const source = sourceKey(next.source);
-  return withTx(ctx.db, async (tx) => {
-    const row = await store.findIndicator(tx, code);
-    if (!row || row.version !== current.version || row.state !== 'active') {
-      throw new AppError('INVALID_TRANSITION', {
-        objectType: 'indicator',
-        state: row?.state,
-        event: 'update',
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      const row = await store.findIndicator(tx, code);
+      if (!row || row.version !== current.version || row.state !== 'active') {
+        throw new AppError('INVALID_TRANSITION', {
+          objectType: 'indicator',
+          state: row?.state,
+          event: 'update',
+        });
+      }
+      const existing = await store.findDuplicate(tx, key, source || null, row.id);
+      if (existing) throw duplicateError(existing, key);
+      const version = row.version + 1;
+      await store.updateIndicator(tx, row.id, {
+        version,
+        name_zh: next.nameZh,
+        name_en: next.nameEn,
+        definition: next.definition,
+        definition_key: key,
+        unit: next.unit,
+        data_type: next.dataType,
+        period: next.period,
+        level: next.level,
+        source_kind: next.source.kind,
+        source_key: source,
+        source: JSON.stringify(next.source),
+        rule: JSON.stringify(next.rule),
+        updated_at: new Date(),
       });
-    }
-    const existing = await store.findDuplicate(tx, key, source || null, row.id);
-    if (existing) throw duplicateError(existing, key);
-    const version = row.version + 1;
-    await store.updateIndicator(tx, row.id, {
-      version,
-      name_zh: next.nameZh,
-      name_en: next.nameEn,
-      definition: next.definition,
-      definition_key: key,
-      unit: next.unit,
-      data_type: next.dataType,
-      period: next.period,
-      level: next.level,
-      source_kind: next.source.kind,
-      source_key: source,
-      source: JSON.stringify(next.source),
-      rule: JSON.stringify(next.rule),
-      updated_at: new Date(),
-    });
-    const updated = (await store.findIndicator(tx, code))!;
-    await store.insertVersion(tx, {
-      indicator_id: row.id,
-      version,
-      snapshot: JSON.stringify(snapshot(updated)),
-      changed_by: principal.userId,
-    });
-    await auditAs(ctx, tx, 'indicator.update', 'indicator', row.id, {
-      code,
-      version,
-      changed: Object.keys(patch),
-    });
-    return indicatorView(updated);
-  });
+      const updated = (await store.findIndicator(tx, code))!;
+      await store.insertVersion(tx, {
+        indicator_id: row.id,
+        version,
+        snapshot: JSON.stringify(snapshot(updated)),
+        changed_by: principal.userId,
+      });
+      await auditAs(ctx, tx, 'indicator.update', 'indicator', row.id, {
+        code,
+        version,
+        changed: Object.keys(patch),
+      });
+      return indicatorView(updated);
+    }),
+  );
 }
 
 export async function getIndicator(ctx: Ctx, code: string) {
