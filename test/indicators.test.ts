@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countiesOf } from '../src/standards/region.ts';
 import { makeUscc } from '../src/standards/uscc.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from './helpers.ts';
 
@@ -270,6 +272,19 @@ describe('one-form reporting (一表通)', () => {
     });
     expect(outside.statusCode).toBe(403);
     expect(outside.json().error.code).toBe('OUTSIDE_JURISDICTION');
+  });
+
+  it('property: a reporter reaches the units of their own area and no other', async () => {
+    const counties = countiesOf('330100').map((c) => c.code);
+    const digits = fc.integer({ min: 1, max: 999 }).map((n) => String(n).padStart(3, '0'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...counties), digits, digits, async (county, town, community) => {
+        const unitCode = `${county}${town}${community}`;
+        const res = await get(`/v1/forms/todo?unitCode=${unitCode}&period=2026`, binjiang);
+        expect(res.statusCode).toBe(county === '330108' ? 200 : 403);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('collects once: a figure entered on one form fills the other; a different figure is refused', async () => {
