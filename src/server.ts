@@ -21,6 +21,7 @@ import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { authenticateBearer } from './identity/service.ts';
+import { indicatorRoutes } from './indicators/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import * as ingest from './ingest/service.ts';
 import { monitorRoutes } from './monitor/routes.ts';
@@ -279,6 +280,7 @@ export async function buildServer({
   await app.register(operationRoutes);
   await app.register(servicesRoutes);
   await app.register(ratingsRoutes);
+  await app.register(indicatorRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

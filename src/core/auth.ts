@@ -17,6 +17,8 @@ export const SCOPES = {
   registry: 'Submit and handle registrations of public data resources and data products; lodge objections',
   operation: 'Authorized operation: plans, agreements, data products, prices, subscriptions and bills',
   services: 'One-thing service bundles: apply, follow, handle steps; rate services and rectify bad ratings',
+  indicators:
+    'The indicator dictionary, one-form reporting (forms, submissions, to-dos) and evaluation indices',
 } as const;
 export type Scope = keyof typeof SCOPES;
 

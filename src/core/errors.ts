@@ -195,6 +195,32 @@ export const ERRORS = {
     zh: '该协议不允许导出明细数据（仅允许统计）',
     en: 'This contract does not allow exporting rows (aggregates only)',
   },
+  // Indicators, one-form reporting and evaluation (src/indicators)
+  INDICATOR_DUPLICATE: {
+    status: 409,
+    zh: '已有相同定义或相同来源的指标（一数一源，请引用或合并）',
+    en: 'An indicator with the same definition or the same source exists (reference or merge it)',
+  },
+  VALUE_ALREADY_REPORTED: {
+    status: 409,
+    zh: '该指标本期已由本单位报送过不同的数值（一次采集，如需更正请退回原报表）',
+    en: 'A different value of this indicator was already reported for this unit and period (collect once; correct it through the first submission)',
+  },
+  SUBMISSION_DUPLICATE: {
+    status: 409,
+    zh: '该报表本期已由本单位报送',
+    en: 'This form was already submitted for this unit and period',
+  },
+  REPORT_CHECK_FAILED: {
+    status: 422,
+    zh: '报送数值未通过校验规则',
+    en: 'The reported values fail the validation rules',
+  },
+  OUTSIDE_JURISDICTION: {
+    status: 403,
+    zh: '报送单位不在本机构辖区内',
+    en: "The reporting unit is outside your organization's area",
+  },
   // Registry and authorized operation (src/registry, src/operation)
   NOTICE_NOT_OVER: {
     status: 409,

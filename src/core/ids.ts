@@ -36,7 +36,13 @@ export type IdPrefix =
   | 'sap'
   | 'stp'
   | 'rat'
-  | 'rcf';
+  | 'rcf'
+  // indicators, one-form reporting and evaluation (migration 0020)
+  | 'ind'
+  | 'frm'
+  | 'rsb'
+  | 'ivl'
+  | 'eix';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

@@ -781,6 +781,7 @@ export async function reviewContract(
     });
     return contractView(row);
   });
+}
 
 /**
  * The contracts in force today of the given consumers on the given resources: what another

@@ -6,6 +6,7 @@ import {
   DashboardOutlined,
   DatabaseOutlined,
   FileProtectOutlined,
+  FundOutlined,
   LogoutOutlined,
   MenuFoldOutlined,
   MenuOutlined,
@@ -43,6 +44,7 @@ import { ClassificationList, ClassificationReview } from './pages/Classification
 import { ContractDetail } from './pages/ContractDetail.tsx';
 import { Contracts } from './pages/Contracts.tsx';
 import { ImportWizard } from './pages/ImportWizard.tsx';
+import { Indicators } from './pages/Indicators.tsx';
 import { Login } from './pages/Login.tsx';
 import { Overview } from './pages/Overview.tsx';
 import { ResourceDetail } from './pages/ResourceDetail.tsx';
@@ -70,6 +72,7 @@ const NAV: NavItem[] = [
   { key: 'applications', path: '/applications', icon: <SolutionOutlined /> },
   { key: 'contracts', path: '/contracts', icon: <FileProtectOutlined /> },
   { key: 'apiKeys', path: '/api-keys', icon: <ApiOutlined /> },
+  { key: 'indicators', path: '/indicators', icon: <FundOutlined /> },
   {
     key: 'audit',
     path: '/audit',
@@ -106,6 +109,7 @@ const ROUTES: RouteDef[] = [
   { pattern: '/contracts', nav: 'contracts', render: () => <Contracts /> },
   { pattern: '/contracts/:id', nav: 'contracts', render: (p) => <ContractDetail id={p.id!} /> },
   { pattern: '/api-keys', nav: 'apiKeys', render: () => <ApiKeys /> },
+  { pattern: '/indicators', nav: 'indicators', render: () => <Indicators /> },
   { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
   { pattern: '/alerts', nav: 'alerts', render: () => <Alerts /> },
 ];

@@ -1,0 +1,642 @@
+import { auditAs } from '../audit/append.ts';
+import { type AccessRule, authorize } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import { withTx } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
+import * as identity from '../identity/service.ts';
+import { unitLevel, unitWithin } from '../standards/division-units.ts';
+import { isPlatformAdmin, platformCtx, raced } from './service.ts';
+import {
+  type FormBasis,
+  type FormRow,
+  type FormState,
+  type IndicatorRow,
+  type IndicatorRule,
+  type Level,
+  type PeriodKind,
+  type SubmissionRow,
+  type SubmissionState,
+  type SumCheck,
+  indicatorStore as store,
+  type ValueRow,
+} from './store.ts';
+
+/**
+ * One-form reporting (一表通). A form is a set of dictionary indicators with a period and a level of
+ * collection; it is on the year's catalogue (only the data bureau puts it there) or issued outside
+ * it with a recorded one-off approval (一事一报) or after-the-fact filing. A grassroots unit reports
+ * each figure once: a value is kept per indicator, period and unit whichever form brought it, so
+ * a second form asking for it is pre-filled, a different figure for it is refused, and every
+ * department reads the one value. Submissions are accepted or returned for correction by the form's
+ * department; a returned one is corrected and submitted again.
+ */
+
+export type FormEvent = 'issue' | 'withdraw';
+export const FORMS: Lifecycle<FormState, FormEvent> = {
+  objectType: 'form',
+  table: 'report_forms',
+  transitions: [
+    { from: ['draft'], event: 'issue', to: 'issued' },
+    { from: ['draft', 'issued'], event: 'withdraw', to: 'withdrawn' },
+  ],
+};
+
+export type SubmissionEvent = 'accept' | 'return' | 'resubmit';
+export const SUBMISSIONS: Lifecycle<SubmissionState, SubmissionEvent> = {
+  objectType: 'submission',
+  table: 'report_submissions',
+  transitions: [
+    { from: ['submitted'], event: 'accept', to: 'accepted' },
+    { from: ['submitted'], event: 'return', to: 'returned' },
+    { from: ['returned'], event: 'resubmit', to: 'submitted' },
+  ],
+};
+
+/** Departments design and issue forms and decide on what comes back; grassroots stewards report. */
+export const FORM_STAFF: AccessRule = {
+  roles: ['data_steward', 'org_admin', 'platform_admin'],
+  scope: 'indicators',
+};
+export const REPORTERS = FORM_STAFF;
+
+// ---------------------------------------------------------------------------- periods and units
+
+const PERIOD_PATTERN: Record<PeriodKind, RegExp> = {
+  year: /^(\d{4})$/,
+  quarter: /^(\d{4})-Q[1-4]$/,
+  month: /^(\d{4})-(0[1-9]|1[0-2])$/,
+};
+
+/** The kind of a period string ('2026', '2026-Q1', '2026-03'), or undefined. */
+export function periodKind(period: string): PeriodKind | undefined {
+  return (Object.keys(PERIOD_PATTERN) as PeriodKind[]).find((k) => PERIOD_PATTERN[k].test(period));
+}
+
+function checkPeriod(form: FormRow, period: string) {
+  const match = PERIOD_PATTERN[form.period].exec(period);
+  if (!match || Number(match[1]) !== form.year) {
+    throw new AppError('VALIDATION_FAILED', {
+      field: 'period',
+      period,
+      expected: form.period,
+      year: form.year,
+    });
+  }
+}
+
+function checkUnit(unitCode: string, level: Level) {
+  const actual = unitLevel(unitCode);
+  if (actual !== level) {
+    throw new AppError('VALIDATION_FAILED', {
+      field: 'unitCode',
+      unitCode,
+      expected: level,
+      actual: actual ?? null,
+    });
+  }
+}
+
+/** A reporter reports for units in their organization's area; the platform admin for any. */
+async function checkJurisdiction(ctx: Ctx, unitCode: string) {
+  if (isPlatformAdmin(ctx)) return;
+  const org = await identity.getOrganization(platformCtx(ctx), ctx.principal!.orgId);
+  if (!org.regionCode || !unitWithin(unitCode, org.regionCode)) {
+    throw new AppError('OUTSIDE_JURISDICTION', { unitCode, regionCode: org.regionCode });
+  }
+}
+
+// ---------------------------------------------------------------------------- forms
+
+export interface FormInput {
+  code: string;
+  nameZh: string;
+  nameEn: string;
+  year: number;
+  period: PeriodKind;
+  level: Level;
+  basis: FormBasis;
+  approval?: string | undefined;
+  indicators: string[];
+  checks?: SumCheck[] | undefined;
+}
+
+type ItemRow = IndicatorRow & { form_id: string; position: number };
+
+function formView(row: FormRow, items: ItemRow[]) {
+  return {
+    id: row.id,
+    code: row.code,
+    nameZh: row.name_zh,
+    nameEn: row.name_en,
+    year: row.year,
+    period: row.period,
+    level: row.level,
+    ownerOrgId: row.owner_org_id,
+    basis: row.basis,
+    approval: row.approval,
+    checks: row.checks,
+    state: row.state,
+    indicators: items
+      .filter((i) => i.form_id === row.id)
+      .map((i) => ({
+        code: i.code,
+        nameZh: i.name_zh,
+        nameEn: i.name_en,
+        unit: i.unit,
+        dataType: i.data_type,
+      })),
+    createdAt: row.created_at.toISOString(),
+  };
+}
+export type FormView = ReturnType<typeof formView>;
+
+async function findForm(ctx: Ctx, code: string): Promise<FormRow> {
+  const row = await store.findForm(ctx.db, code);
+  if (!row) throw new AppError('NOT_FOUND', { objectType: 'form', code });
+  return row;
+}
+
+export async function createForm(ctx: Ctx, input: FormInput): Promise<FormView> {
+  const principal = authorize(ctx.principal, FORM_STAFF);
+  // The catalogue is the data bureau's: a department issues outside it only with an approval on record.
+  if (input.basis === 'catalogue') authorize(principal, { ...FORM_STAFF, roles: ['platform_admin'] });
+  if (input.basis !== 'catalogue' && !input.approval) {
+    throw new AppError('VALIDATION_FAILED', { field: 'approval', reason: 'required_outside_catalogue' });
+  }
+  const codes = [...new Set(input.indicators)];
+  if (codes.length !== input.indicators.length) {
+    throw new AppError('VALIDATION_FAILED', { field: 'indicators', reason: 'repeated' });
+  }
+  const rows = await store.indicatorsByCodes(ctx.db, codes);
+  for (const code of codes) {
+    const row = rows.find((r) => r.code === code);
+    if (!row || row.state !== 'active')
+      throw new AppError('VALIDATION_FAILED', { field: 'indicators', code, reason: 'unknown_or_inactive' });
+    if (row.source_kind === 'formula')
+      throw new AppError('VALIDATION_FAILED', { field: 'indicators', code, reason: 'computed' });
+    if (row.period !== input.period || row.level !== input.level) {
+      throw new AppError('VALIDATION_FAILED', {
+        field: 'indicators',
+        code,
+        reason: 'period_or_level_differ',
+      });
+    }
+  }
+  for (const check of input.checks ?? []) {
+    for (const code of [check.total, ...check.parts]) {
+      if (!codes.includes(code))
+        throw new AppError('VALIDATION_FAILED', { field: 'checks', code, reason: 'not_on_form' });
+    }
+  }
+  const ordered = codes.map((code) => rows.find((r) => r.code === code)!);
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      if (await store.findForm(tx, input.code))
+        throw new AppError('CONFLICT', { field: 'code', code: input.code });
+      const now = new Date();
+      const id = newId('frm');
+      await store.insertForm(
+        tx,
+        {
+          id,
+          code: input.code,
+          name_zh: input.nameZh,
+          name_en: input.nameEn,
+          year: input.year,
+          period: input.period,
+          level: input.level,
+          owner_org_id: principal.orgId,
+          basis: input.basis,
+          approval: input.approval ?? null,
+          checks: JSON.stringify(input.checks ?? []),
+          state: 'draft',
+          created_by: principal.userId,
+          created_at: now,
+          updated_at: now,
+        },
+        ordered.map((r) => r.id),
+      );
+      await auditAs(ctx, tx, 'form.create', 'form', id, {
+        code: input.code,
+        basis: input.basis,
+        approval: input.approval,
+      });
+      const form = (await store.findForm(tx, input.code))!;
+      return formView(form, await store.itemsOf(tx, [id]));
+    }),
+  );
+}
+
+export async function getForm(ctx: Ctx, code: string): Promise<FormView> {
+  authorize(ctx.principal, { roles: 'any', scope: 'indicators' });
+  const form = await findForm(ctx, code);
+  return formView(form, await store.itemsOf(ctx.db, [form.id]));
+}
+
+/**
+ * The catalogue of a year with its burden measured: forms and item slots as issued, and the
+ * distinct indicators they come to once every figure is collected once.
+ */
+export async function formCatalogue(
+  ctx: Ctx,
+  query: { year?: number | undefined; state?: FormState | undefined },
+) {
+  authorize(ctx.principal, { roles: 'any', scope: 'indicators' });
+  const forms = await store.listForms(ctx.db, query);
+  const items = await store.itemsOf(
+    ctx.db,
+    forms.map((f) => f.id),
+  );
+  return {
+    forms: forms.map((f) => formView(f, items)),
+    measure: burden(forms, items),
+  };
+}
+
+function burden(forms: FormRow[], items: ItemRow[]) {
+  return {
+    forms: forms.length,
+    onCatalogue: forms.filter((f) => f.basis === 'catalogue').length,
+    items: items.length,
+    indicators: new Set(items.map((i) => i.id)).size,
+  };
+}
+
+export async function actOnForm(ctx: Ctx, code: string, event: FormEvent): Promise<FormView> {
+  const principal = authorize(ctx.principal, FORM_STAFF);
+  const form = await findForm(ctx, code);
+  authorize(principal, { ...FORM_STAFF, orgId: form.owner_org_id });
+  return withTx(ctx.db, async (tx) => {
+    const row = await applyTransition<FormState, FormEvent, FormRow>(tx, FORMS, form, event, {
+      set: { updated_at: new Date() },
+      audit: (tx) => auditAs(ctx, tx, `form.${event}`, 'form', form.id, { code }),
+    });
+    return formView(row, await store.itemsOf(tx, [form.id]));
+  });
+}
+
+// ---------------------------------------------------------------------------- validation
+
+export interface Failure {
+  indicator: string;
+  rule: string;
+  value?: number | undefined;
+  limit?: number | undefined;
+  expected?: number | undefined;
+}
+
+/** Type and range of one value. */
+export function valueFailures(
+  indicator: Pick<IndicatorRow, 'code' | 'data_type' | 'rule'>,
+  value: number,
+): Failure[] {
+  const failures: Failure[] = [];
+  const code = indicator.code;
+  if (!Number.isFinite(value)) return [{ indicator: code, rule: 'finite', value }];
+  if (indicator.data_type === 'integer' && !Number.isInteger(value))
+    failures.push({ indicator: code, rule: 'integer', value });
+  if (indicator.data_type === 'boolean' && value !== 0 && value !== 1)
+    failures.push({ indicator: code, rule: 'boolean', value });
+  if (indicator.data_type === 'percent' && (value < 0 || value > 100))
+    failures.push({ indicator: code, rule: 'percent', value });
+  const rule = indicator.rule as IndicatorRule;
+  if (rule.min !== undefined && value < rule.min)
+    failures.push({ indicator: code, rule: 'min', value, limit: rule.min });
+  if (rule.max !== undefined && value > rule.max)
+    failures.push({ indicator: code, rule: 'max', value, limit: rule.max });
+  return failures;
+}
+
+/** Cross-indicator checks: the parts add up to the total (to a millionth, for decimals). */
+export function checkFailures(checks: SumCheck[], values: ReadonlyMap<string, number>): Failure[] {
+  const failures: Failure[] = [];
+  for (const check of checks) {
+    const total = values.get(check.total);
+    const sum = check.parts.reduce((a, code) => a + (values.get(code) ?? 0), 0);
+    if (total !== undefined && Math.abs(total - sum) > 1e-6 * Math.max(1, Math.abs(total))) {
+      failures.push({ indicator: check.total, rule: 'sum', value: total, expected: sum });
+    }
+  }
+  return failures;
+}
+
+// ---------------------------------------------------------------------------- submissions
+
+export interface SubmitInput {
+  period: string;
+  unitCode: string;
+  values: Record<string, number>;
+}
+
+type ItemSource = 'entered' | 'reused';
+
+function submissionView(
+  row: SubmissionRow,
+  form: FormRow,
+  items: Array<{ code: string; value: number | null; source: ItemSource | null; from: string | null }> = [],
+) {
+  return {
+    id: row.id,
+    formCode: form.code,
+    period: row.period,
+    unitCode: row.unit_code,
+    orgId: row.org_id,
+    state: row.state,
+    reason: row.reason,
+    submittedBy: row.submitted_by,
+    decidedBy: row.decided_by,
+    items,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+export type SubmissionView = ReturnType<typeof submissionView>;
+
+/**
+ * Submits a form for a unit and period. Each item is entered, or taken from the value already
+ * held for its indicator, period and unit (reused — whichever form brought it). A figure that
+ * differs from the one held is refused (VALUE_ALREADY_REPORTED) unless it is this submission's own,
+ * being corrected after a return. A second submission of the same form, unit and period is refused
+ * (SUBMISSION_DUPLICATE) unless the first was returned, which this one then resubmits.
+ */
+export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Promise<SubmissionView> {
+  const principal = authorize(ctx.principal, REPORTERS);
+  const form = await findForm(ctx, code);
+  if (form.state !== 'issued') {
+    throw new AppError('INVALID_TRANSITION', { objectType: 'form', state: form.state, event: 'submit' });
+  }
+  checkPeriod(form, input.period);
+  checkUnit(input.unitCode, form.level);
+  await checkJurisdiction(ctx, input.unitCode);
+  const items = await store.itemsOf(ctx.db, [form.id]);
+  const onForm = new Set(items.map((i) => i.code));
+  const extra = Object.keys(input.values).filter((c) => !onForm.has(c));
+  if (extra.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', notOnForm: extra });
+
+  return raced(() =>
+    withTx(ctx.db, async (tx) => {
+      const existing = await store.findSubmissionFor(tx, form.id, input.period, input.unitCode);
+      if (existing && existing.state !== 'returned') {
+        throw new AppError('SUBMISSION_DUPLICATE', { submissionId: existing.id, state: existing.state });
+      }
+      const submissionId = existing?.id ?? newId('rsb');
+      const held = new Map(
+        (
+          await store.heldValues(
+            tx,
+            items.map((i) => i.id),
+            input.period,
+            input.unitCode,
+            true,
+          )
+        ).map((v) => [v.indicator_id, v]),
+      );
+      const conflicts: Array<{ indicator: string; held: number; given: number; submissionId: string }> = [];
+      const missing: string[] = [];
+      const final = new Map<string, number>();
+      const plan: Array<{ item: ItemRow; value: number; source: ItemSource; held: ValueRow | undefined }> =
+        [];
+      for (const item of items) {
+        const given = input.values[item.code];
+        const h = held.get(item.id);
+        const own = h?.submission_id === submissionId;
+        if (h && !own && given !== undefined && given !== h.value) {
+          conflicts.push({ indicator: item.code, held: h.value, given, submissionId: h.submission_id });
+          continue;
+        }
+        const value = given ?? h?.value;
+        if (value === undefined) {
+          missing.push(item.code);
+          continue;
+        }
+        final.set(item.code, value);
+        plan.push({ item, value, source: h && !own ? 'reused' : 'entered', held: h });
+      }
+      if (conflicts.length > 0) throw new AppError('VALUE_ALREADY_REPORTED', { conflicts });
+      if (missing.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', missing });
+      const failures = [
+        ...plan.flatMap((p) => (p.source === 'entered' ? valueFailures(p.item, p.value) : [])),
+        ...checkFailures(form.checks, final),
+      ];
+      if (failures.length > 0) throw new AppError('REPORT_CHECK_FAILED', { failures });
+
+      const now = new Date();
+      let row: SubmissionRow;
+      const entered = plan.filter((p) => p.source === 'entered').length;
+      const audit = {
+        form: code,
+        period: input.period,
+        unitCode: input.unitCode,
+        entered,
+        reused: plan.length - entered,
+      };
+      if (existing) {
+        row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
+          tx,
+          SUBMISSIONS,
+          existing,
+          'resubmit',
+          {
+            set: { reason: null, submitted_by: principal.userId, updated_at: now },
+            audit: (tx) => auditAs(ctx, tx, 'submission.resubmit', 'submission', submissionId, audit),
+          },
+        );
+      } else {
+        await store.insertSubmission(tx, {
+          id: submissionId,
+          form_id: form.id,
+          period: input.period,
+          unit_code: input.unitCode,
+          org_id: principal.orgId,
+          state: 'submitted',
+          submitted_by: principal.userId,
+          created_at: now,
+          updated_at: now,
+        });
+        await auditAs(ctx, tx, 'submission.create', 'submission', submissionId, audit);
+        row = (await store.findSubmission(tx, submissionId))!;
+      }
+      for (const p of plan) {
+        if (p.held && p.source === 'entered' && p.held.value !== p.value)
+          await store.updateValue(tx, p.held.id, p.value, principal.userId);
+      }
+      await store.insertValues(
+        tx,
+        plan
+          .filter((p) => !p.held)
+          .map((p) => ({
+            id: newId('ivl'),
+            indicator_id: p.item.id,
+            period: input.period,
+            unit_code: input.unitCode,
+            value: p.value,
+            submission_id: submissionId,
+            reported_by: principal.userId,
+            reported_at: now,
+          })),
+      );
+      return submissionView(
+        row,
+        form,
+        plan.map((p) => ({
+          code: p.item.code,
+          value: p.value,
+          source: p.source,
+          from: p.source === 'reused' ? p.held!.submission_id : submissionId,
+        })),
+      );
+    }),
+  );
+}
+
+export async function listSubmissions(ctx: Ctx, code: string) {
+  const principal = authorize(ctx.principal, FORM_STAFF);
+  const form = await findForm(ctx, code);
+  authorize(principal, { ...FORM_STAFF, orgId: form.owner_org_id });
+  return (await store.listSubmissions(ctx.db, form.id)).map((s) => submissionView(s, form));
+}
+
+/** The form's department accepts a submission or returns it for correction with a reason. */
+export async function decideSubmission(
+  ctx: Ctx,
+  id: string,
+  event: 'accept' | 'return',
+  reason?: string | undefined,
+): Promise<SubmissionView> {
+  const principal = authorize(ctx.principal, FORM_STAFF);
+  const submission = await store.findSubmission(ctx.db, id);
+  if (!submission) throw new AppError('NOT_FOUND', { objectType: 'submission', id });
+  const form = (await store.findFormById(ctx.db, submission.form_id))!;
+  authorize(principal, { ...FORM_STAFF, orgId: form.owner_org_id });
+  return withTx(ctx.db, async (tx) => {
+    const row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
+      tx,
+      SUBMISSIONS,
+      submission,
+      event,
+      {
+        set: { reason: reason ?? null, decided_by: principal.userId, updated_at: new Date() },
+        audit: (tx) => auditAs(ctx, tx, `submission.${event}`, 'submission', id, { form: form.code, reason }),
+      },
+    );
+    return submissionView(row, form);
+  });
+}
+
+// ---------------------------------------------------------------------------- to-do and roll-up
+
+/**
+ * What a grassroots unit has to report for a period, merged: every issued form of the unit's
+ * level and period kind, their indicators each listed once, each pre-filled with the value
+ * already held (and where it came from). The measure says how much merging and pre-filling saved.
+ */
+export async function todo(ctx: Ctx, query: { unitCode: string; period: string }) {
+  authorize(ctx.principal, REPORTERS);
+  const level = unitLevel(query.unitCode);
+  if (!level) throw new AppError('VALIDATION_FAILED', { field: 'unitCode', unitCode: query.unitCode });
+  const kind = periodKind(query.period);
+  if (!kind) throw new AppError('VALIDATION_FAILED', { field: 'period', period: query.period });
+  await checkJurisdiction(ctx, query.unitCode);
+  const year = Number(query.period.slice(0, 4));
+  const forms = (await store.listForms(ctx.db, { year, state: 'issued' })).filter(
+    (f) => f.level === level && f.period === kind,
+  );
+  const items = await store.itemsOf(
+    ctx.db,
+    forms.map((f) => f.id),
+  );
+  const held = new Map(
+    (await store.heldValues(ctx.db, [...new Set(items.map((i) => i.id))], query.period, query.unitCode)).map(
+      (v) => [v.indicator_id, v],
+    ),
+  );
+  const submitted = new Set<string>();
+  for (const f of forms) {
+    const s = await store.findSubmissionFor(ctx.db, f.id, query.period, query.unitCode);
+    if (s && s.state !== 'returned') submitted.add(f.id);
+  }
+  const merged = new Map<string, { item: ItemRow; forms: string[] }>();
+  for (const item of items) {
+    const formCode = forms.find((f) => f.id === item.form_id)!.code;
+    const entry = merged.get(item.id) ?? { item, forms: [] };
+    entry.forms.push(formCode);
+    merged.set(item.id, entry);
+  }
+  const list = [...merged.values()].map(({ item, forms: usedBy }) => {
+    const h = held.get(item.id);
+    return {
+      code: item.code,
+      nameZh: item.name_zh,
+      nameEn: item.name_en,
+      unit: item.unit,
+      dataType: item.data_type,
+      rule: item.rule,
+      forms: usedBy,
+      prefill: h
+        ? { value: h.value, submissionId: h.submission_id, reportedAt: h.reported_at.toISOString() }
+        : null,
+    };
+  });
+  const prefilled = list.filter((i) => i.prefill).length;
+  return {
+    unitCode: query.unitCode,
+    level,
+    period: query.period,
+    forms: forms.map((f) => ({
+      code: f.code,
+      nameZh: f.name_zh,
+      nameEn: f.name_en,
+      submitted: submitted.has(f.id),
+    })),
+    items: list,
+    measure: {
+      ...burden(forms, items),
+      prefilled,
+      prefilledShare: list.length > 0 ? prefilled / list.length : 0,
+    },
+  };
+}
+
+/**
+ * Roll-up of a form for a unit: the accepted submissions of the units below it, summed
+ * per indicator (counts and amounts add up; a percent is averaged over the units reporting; a
+ * yes/no counts the units answering yes).
+ */
+export async function rollup(ctx: Ctx, code: string, query: { unitCode: string; period: string }) {
+  authorize(ctx.principal, { roles: 'any', scope: 'indicators' });
+  const form = await findForm(ctx, code);
+  checkPeriod(form, query.period);
+  if (!unitLevel(query.unitCode))
+    throw new AppError('VALIDATION_FAILED', { field: 'unitCode', unitCode: query.unitCode });
+  const items = await store.itemsOf(ctx.db, [form.id]);
+  const accepted = (await store.listSubmissions(ctx.db, form.id)).filter(
+    (s) =>
+      s.state === 'accepted' &&
+      s.period === query.period &&
+      s.unit_code.startsWith(query.unitCode) &&
+      s.unit_code !== query.unitCode,
+  );
+  const values = await store.valuesOf(
+    ctx.db,
+    items.map((i) => i.id),
+    [query.period],
+    query.unitCode,
+  );
+  const acceptedUnits = new Set(accepted.map((s) => s.unit_code));
+  return {
+    formCode: form.code,
+    unitCode: query.unitCode,
+    period: query.period,
+    units: acceptedUnits.size,
+    items: items.map((item) => {
+      const vs = values
+        .filter((v) => v.indicator_id === item.id && acceptedUnits.has(v.unit_code))
+        .map((v) => v.value);
+      const sum = vs.reduce((a, b) => a + b, 0);
+      const value = vs.length === 0 ? null : item.data_type === 'percent' ? sum / vs.length : sum;
+      return { code: item.code, value, units: vs.length };
+    }),
+  };
+}

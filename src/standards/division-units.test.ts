@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parentUnit, regionPrefix, unitLevel, unitWithin } from './division-units.ts';
+
+describe('reporting units (统计用区划代码)', () => {
+  it('names the level of a unit code, checking the GB/T 2260 part', () => {
+    expect(unitLevel('330100')).toBe('city');
+    expect(unitLevel('330106')).toBe('district');
+    expect(unitLevel('330106001')).toBe('town');
+    expect(unitLevel('330106001002')).toBe('community');
+    for (const bad of [
+      '330000',
+      '999999',
+      '330106000',
+      '330106001000',
+      '3301060010',
+      '33010600100x',
+      '330100001',
+    ]) {
+      expect(unitLevel(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('places units in regions and under their parents', () => {
+    expect(regionPrefix('330000')).toBe('33');
+    expect(regionPrefix('330100')).toBe('3301');
+    expect(unitWithin('330106001002', '330100')).toBe(true);
+    expect(unitWithin('330108001002', '330106')).toBe(false);
+    expect(parentUnit('330106001002')).toBe('330106001');
+    expect(parentUnit('330106001')).toBe('330106');
+    expect(parentUnit('330106')).toBe('330100');
+    expect(parentUnit('330100')).toBeNull();
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Issue #23 in the browser: a grassroots steward, at phone width, opens the merged to-do of a
+ * community, sees the figures another form already brought marked as held, enters the one missing
+ * and submits; the data bureau reads the index results at desktop width. Screenshots go to
+ * test-output/screenshots/ (indicators-*.png).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { consoleBuildState } from '../../scripts/ensure-console.ts';
+import { makeUscc } from '../../src/standards/uscc.ts';
+import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.resolve('test-output/screenshots');
+const UNIT = '330106001001';
+
+let t: TestApp;
+let base: string;
+let browser: Browser;
+const pageErrors: string[] = [];
+
+async function call(method: 'POST' | 'GET', url: string, token: string, payload?: object) {
+  const res = await t.request({ method, url, token, ...(payload ? { payload } : {}) });
+  expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
+  return res.json();
+}
+
+const indicator = (code: string, nameZh: string, unit = '人') => ({
+  code,
+  nameZh,
+  nameEn: code,
+  definition: nameZh,
+  unit,
+  dataType: 'integer',
+  period: 'year',
+  level: 'community',
+  source: { kind: 'reported' },
+  rule: { min: 0 },
+});
+
+let admin: string;
+let grid: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}`);
+  const build = consoleBuildState();
+  if (build.stale)
+    throw new Error(`the web console build is not usable (${build.reason}): run npm run build`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  t = await startTestApp({
+    LOG_LEVEL: 'warn',
+    AUDIT_SIGN_INTERVAL_SECONDS: '0',
+    MONITOR_INTERVAL_SECONDS: '0',
+  });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  base = `http://127.0.0.1:${address.port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+
+  admin = await t.login('admin');
+  const civil = await t.login('steward.civil');
+  const health = await t.login('steward.health');
+  const org = await call('POST', '/v1/organizations', admin, {
+    name: '云岚市西湖区留下街道办事处',
+    type: 'government_department',
+    level: 'county',
+    regionCode: '330106',
+    uscc: makeUscc('1', '1', '330106', '23230106'),
+  });
+  await call('POST', '/v1/users', admin, {
+    orgId: org.id,
+    username: 'grid.liuxia',
+    displayName: '留下街道网格员',
+    password: DEMO_PASSWORD,
+    roles: ['data_steward'],
+  });
+  grid = await t.login('grid.liuxia');
+  for (const [code, name] of [
+    ['POP', '社区常住人口总数'],
+    ['ELD', '社区60周岁及以上常住人口数'],
+  ]) {
+    await call('POST', '/v1/indicators', civil, indicator(code!, name!));
+  }
+  await call('POST', '/v1/indicators', health, indicator('CLINICS', '社区卫生服务站数量', '个'));
+  const form = { year: 2026, period: 'year', level: 'community' };
+  await call('POST', '/v1/forms', admin, {
+    ...form,
+    code: 'F-CIVIL',
+    nameZh: '社区人口年报',
+    nameEn: 'Community population',
+    basis: 'catalogue',
+    indicators: ['POP', 'ELD'],
+  });
+  await call('POST', '/v1/forms', health, {
+    ...form,
+    code: 'F-HEALTH',
+    nameZh: '社区卫生年报',
+    nameEn: 'Community health',
+    basis: 'one_off',
+    approval: '云岚数据〔2026〕7号',
+    indicators: ['POP', 'ELD', 'CLINICS'],
+  });
+  await call('POST', '/v1/forms/F-CIVIL/issue', admin);
+  await call('POST', '/v1/forms/F-HEALTH/issue', health);
+  await call('POST', '/v1/forms/F-CIVIL/submissions', grid, {
+    period: '2026',
+    unitCode: UNIT,
+    values: { POP: 1000, ELD: 300 },
+  });
+  // A second community, so the index has two units to rank.
+  await call('POST', '/v1/forms/F-HEALTH/submissions', grid, {
+    period: '2026',
+    unitCode: '330106001002',
+    values: { POP: 500, ELD: 100, CLINICS: 5 },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+async function open(token: string, viewport: { width: number; height: number }): Promise<Page> {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  await context.addInitScript(`localStorage.setItem('shutong.token', ${JSON.stringify(token)})`);
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  await page.goto(`${base}/indicators`);
+  await page.locator('#main').waitFor();
+  return page;
+}
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(SHOTS, `indicators-${name}.png`), fullPage: true });
+
+it('a grassroots steward fills the merged, pre-filled to-do on a phone', async () => {
+  const page = await open(grid, { width: 390, height: 844 });
+  await page.getByLabel('填报单位代码（12 位社区）').fill(UNIT);
+  await page.getByRole('button', { name: '查看待填' }).click();
+  await expect.poll(() => page.getByText('已有数据，无需重填').count()).toBe(2);
+  await expect.poll(() => page.getByText('2 张报表、5 个填报项合并为 3 个指标，已预填 67%').count()).toBe(1);
+  await shot(page, 'todo-phone');
+  const width = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, window.innerWidth]',
+  );
+  expect(width[0]).toBeLessThanOrEqual(width[1] + 1);
+
+  await page.getByRole('spinbutton', { name: '社区卫生服务站数量' }).fill('3');
+  await page.getByRole('button', { name: '报送：社区卫生年报' }).click();
+  await page.getByRole('button', { name: '已报送：社区卫生年报' }).waitFor();
+  await shot(page, 'todo-phone-submitted');
+  const values = await call('GET', `/v1/indicators/CLINICS/values?period=2026&within=${UNIT}`, admin);
+  expect(values).toMatchObject([{ unitCode: UNIT, value: 3 }]);
+});
+
+it('the data bureau reads the index results', async () => {
+  await call('POST', '/v1/evaluation/indexes', admin, {
+    code: 'CARE',
+    nameZh: '社区卫生服务指数',
+    nameEn: 'Community health service index',
+    aggregation: 'arithmetic',
+    dimensions: [
+      {
+        code: 'clinics',
+        nameZh: '服务站',
+        nameEn: 'Clinics',
+        weight: 1,
+        indicators: [{ code: 'CLINICS', weight: 1, normalization: { method: 'fixed', min: 0, max: 10 } }],
+      },
+    ],
+  });
+  await call('POST', '/v1/evaluation/indexes/CARE/publish', admin);
+  const page = await open(admin, { width: 1366, height: 768 });
+  await page.getByRole('tab', { name: '评价指数' }).click();
+  await page.getByRole('combobox', { name: '评价指数' }).click();
+  await page.locator('.ant-select-item-option', { hasText: '社区卫生服务指数' }).click();
+  await expect.poll(() => page.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(2);
+  await expect.poll(() => page.locator('.ant-table-tbody').textContent()).toContain('0.5000');
+  await shot(page, 'results-desktop');
+  await page.getByRole('tab', { name: '报表目录' }).click();
+  await expect.poll(() => page.locator('.ant-statistic').count()).toBe(4);
+  await shot(page, 'catalogue-desktop');
+  expect(pageErrors).toEqual([]);
+});

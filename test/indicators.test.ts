@@ -1,0 +1,563 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countiesOf } from '../src/standards/region.ts';
+import { makeUscc } from '../src/standards/uscc.ts';
+import { DEMO_PASSWORD, startTestApp, type TestApp } from './helpers.ts';
+
+/**
+ * Issue #23 through HTTP: one indicator dictionary, one-form reporting that collects each figure
+ * once, and the evaluation index computed from the values reported.
+ */
+let t: TestApp;
+let admin: string;
+let civil: string; // 民政局 steward: owns the population indicators
+let health: string; // 卫健委 steward: a second department needing the same figures
+let xihu: string; // a grassroots steward in 西湖区 (330106)
+let binjiang: string; // a grassroots steward in 滨江区 (330108)
+
+const UNIT1 = '330106001001';
+const UNIT2 = '330106001002';
+
+async function grassroots(region: string, username: string) {
+  const org = await t.request({
+    method: 'POST',
+    url: '/v1/organizations',
+    token: admin,
+    payload: {
+      name: `云岚市${username}街道办事处`,
+      type: 'government_department',
+      level: 'county',
+      regionCode: region,
+      uscc: makeUscc('1', '1', region, Math.random().toString().slice(2, 10)),
+    },
+  });
+  expect(org.statusCode).toBe(201);
+  const user = await t.request({
+    method: 'POST',
+    url: '/v1/users',
+    token: admin,
+    payload: {
+      orgId: org.json().id,
+      username,
+      displayName: `${username} 网格员`,
+      password: DEMO_PASSWORD,
+      roles: ['data_steward'],
+    },
+  });
+  expect(user.statusCode).toBe(201);
+  return t.login(username);
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await t.login('admin');
+  civil = await t.login('steward.civil');
+  health = await t.login('steward.health');
+  xihu = await grassroots('330106', 'grid.xihu');
+  binjiang = await grassroots('330108', 'grid.binjiang');
+});
+afterAll(() => t.close());
+
+const post = (url: string, token: string, payload?: object) =>
+  t.request({ method: 'POST', url, token, ...(payload ? { payload } : {}) });
+const get = (url: string, token: string) => t.request({ method: 'GET', url, token });
+
+const indicator = (code: string, definition: string, extra: Record<string, unknown> = {}) => ({
+  code,
+  nameZh: definition,
+  nameEn: code,
+  definition,
+  unit: '人',
+  dataType: 'integer',
+  period: 'year',
+  level: 'community',
+  source: { kind: 'reported' },
+  rule: { min: 0 },
+  ...extra,
+});
+
+describe('the indicator dictionary', () => {
+  it('defines each indicator once and refuses a second one with the same definition', async () => {
+    for (const [code, definition] of [
+      ['POP', '社区常住人口总数'],
+      ['ELD', '社区60周岁及以上常住人口数'],
+      ['YOUNG', '社区60周岁以下常住人口数'],
+    ] as const) {
+      const res = await post('/v1/indicators', civil, indicator(code, definition));
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json()).toMatchObject({ code, version: 1, state: 'active', source: { kind: 'reported' } });
+    }
+    const clinics = await post(
+      '/v1/indicators',
+      health,
+      indicator('CLINICS', '社区卫生服务站数量', { unit: '个' }),
+    );
+    expect(clinics.statusCode).toBe(201);
+    // The same definition in other spacing and punctuation is the same figure.
+    const again = await post('/v1/indicators', health, indicator('H-ELD', '社区 60 周岁及以上常住人口数。'));
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toMatchObject({
+      code: 'INDICATOR_DUPLICATE',
+      details: { existing: 'ELD', reason: 'same_definition' },
+    });
+    expect(again.json().error.messages['zh-CN']).toContain('指标');
+  });
+
+  it('keeps versions, and only the owning department revises', async () => {
+    const res = await t.request({
+      method: 'PATCH',
+      url: '/v1/indicators/POP',
+      token: civil,
+      payload: { nameEn: 'Resident population', rule: { min: 0, max: 100000 } },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ version: 2, nameEn: 'Resident population' });
+    const detail = (await get('/v1/indicators/POP', health)).json();
+    expect(detail.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(detail.versions[0].snapshot.nameEn).toBe('POP');
+    const foreign = await t.request({
+      method: 'PATCH',
+      url: '/v1/indicators/POP',
+      token: health,
+      payload: { unit: '户' },
+    });
+    expect(foreign.statusCode).toBe(403);
+  });
+
+  it('finds near-duplicates and merges them (the data bureau only)', async () => {
+    expect(
+      (await post('/v1/indicators', health, indicator('H-OLD', '社区60周岁及以上常住老年人口数'))).statusCode,
+    ).toBe(201);
+    const pairs = (await get('/v1/indicators/near-duplicates', civil)).json();
+    expect(pairs).toContainEqual(expect.objectContaining({ a: 'ELD', b: 'H-OLD' }));
+    expect((await post('/v1/indicators/H-OLD/merge', health, { into: 'ELD' })).statusCode).toBe(403);
+    const merged = await post('/v1/indicators/H-OLD/merge', admin, { into: 'ELD' });
+    expect(merged.statusCode, merged.body).toBe(200);
+    expect(merged.json()).toMatchObject({ state: 'merged' });
+    expect(merged.json().mergedInto).toMatch(/^ind_/);
+    // A merged indicator cannot be merged or retired again: the lifecycle refuses.
+    const twice = await post('/v1/indicators/H-OLD/retire', health);
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().error.code).toBe('INVALID_TRANSITION');
+  });
+
+  it('refuses bad input with 400', async () => {
+    const bad = [
+      indicator('X1', '甲', { dataType: 'text' }),
+      indicator('X2', '乙', { source: { kind: 'formula', op: 'ratio', of: ['POP', 'ELD', 'YOUNG'] } }),
+      indicator('X3', '丙', { source: { kind: 'formula', op: 'sum', of: ['POP', 'NOPE'] } }),
+      indicator('X4', '丁', { rule: { min: 5, max: 1 } }),
+      { ...indicator('X5', '戊'), extra: true },
+    ];
+    for (const payload of bad) {
+      const res = await post('/v1/indicators', civil, payload);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+});
+
+let submission1: string;
+
+describe('one-form reporting (一表通)', () => {
+  it('keeps the catalogue to the data bureau; outside it a form needs an approval on record', async () => {
+    const form = {
+      code: 'F-CIVIL',
+      nameZh: '社区人口年报',
+      nameEn: 'Community population',
+      year: 2026,
+      period: 'year',
+      level: 'community',
+      indicators: ['POP', 'ELD', 'YOUNG'],
+      checks: [{ kind: 'sum', total: 'POP', parts: ['ELD', 'YOUNG'] }],
+    };
+    expect((await post('/v1/forms', civil, { ...form, basis: 'catalogue' })).statusCode).toBe(403);
+    const noApproval = await post('/v1/forms', civil, { ...form, basis: 'one_off' });
+    expect(noApproval.statusCode).toBe(400);
+    const created = await post('/v1/forms', admin, { ...form, basis: 'catalogue' });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ state: 'draft', basis: 'catalogue' });
+    const oneOff = await post('/v1/forms', health, {
+      code: 'F-HEALTH',
+      nameZh: '社区卫生年报',
+      nameEn: 'Community health',
+      year: 2026,
+      period: 'year',
+      level: 'community',
+      basis: 'one_off',
+      approval: '云岚数据〔2026〕7号 一事一报审批',
+      indicators: ['POP', 'ELD', 'CLINICS'],
+    });
+    expect(oneOff.statusCode, oneOff.body).toBe(201);
+    // A merged indicator is no longer offered.
+    const merged = await post('/v1/forms', health, {
+      ...form,
+      code: 'F-X',
+      basis: 'after_filing',
+      approval: '备案',
+      indicators: ['H-OLD'],
+      checks: [],
+    });
+    expect(merged.statusCode).toBe(400);
+  });
+
+  it('refuses submissions to a form not issued, then issues', async () => {
+    const early = await post('/v1/forms/F-CIVIL/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { POP: 1, ELD: 0, YOUNG: 1 },
+    });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error.code).toBe('INVALID_TRANSITION');
+    expect((await post('/v1/forms/F-CIVIL/issue', health)).statusCode).toBe(403);
+    expect((await post('/v1/forms/F-CIVIL/issue', admin)).json().state).toBe('issued');
+    expect((await post('/v1/forms/F-HEALTH/issue', health)).json().state).toBe('issued');
+    expect((await post('/v1/forms/F-HEALTH/issue', health)).statusCode).toBe(409);
+  });
+
+  it('shows a unit one merged to-do: 2 forms, 6 item slots, 4 indicators', async () => {
+    const res = await get(`/v1/forms/todo?unitCode=${UNIT1}&period=2026`, xihu);
+    expect(res.statusCode, res.body).toBe(200);
+    const todo = res.json();
+    expect(todo.measure).toMatchObject({
+      forms: 2,
+      items: 6,
+      indicators: 4,
+      prefilled: 0,
+      prefilledShare: 0,
+    });
+    expect(todo.items.find((i: { code: string }) => i.code === 'POP').forms).toEqual(['F-CIVIL', 'F-HEALTH']);
+    const catalogue = (await get('/v1/forms?year=2026', civil)).json();
+    expect(catalogue.measure).toMatchObject({ forms: 2, onCatalogue: 1, items: 6, indicators: 4 });
+  });
+
+  it('validates values: types, ranges and parts adding up to the total', async () => {
+    const submit = (values: Record<string, number>) =>
+      post('/v1/forms/F-CIVIL/submissions', xihu, { period: '2026', unitCode: UNIT1, values });
+    const sum = await submit({ POP: 1000, ELD: 300, YOUNG: 600 });
+    expect(sum.statusCode).toBe(422);
+    expect(sum.json().error).toMatchObject({
+      code: 'REPORT_CHECK_FAILED',
+      details: { failures: [{ indicator: 'POP', rule: 'sum', value: 1000, expected: 900 }] },
+    });
+    const types = await submit({ POP: 1000.5, ELD: -1, YOUNG: 1001.5 });
+    expect(types.statusCode).toBe(422);
+    expect(
+      types
+        .json()
+        .error.details.failures.map((f: { rule: string }) => f.rule)
+        .sort(),
+    ).toEqual(['integer', 'integer', 'min']);
+    const missing = await submit({ POP: 1000 });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.details.missing).toEqual(['ELD', 'YOUNG']);
+    expect((await submit({ POP: 1, ELD: 0, YOUNG: 1, CLINICS: 2 })).statusCode).toBe(400);
+  });
+
+  it('refuses units of the wrong level, periods of the wrong year and units outside the area', async () => {
+    const base = { values: { POP: 1000, ELD: 300, YOUNG: 700 } };
+    for (const [period, unitCode] of [
+      ['2026', '330106001'],
+      ['2025', UNIT1],
+      ['2026-03', UNIT1],
+      ['2026', '999999001001'],
+    ]) {
+      const res = await post('/v1/forms/F-CIVIL/submissions', xihu, { ...base, period, unitCode });
+      expect(res.statusCode, `${period} ${unitCode}`).toBe(400);
+    }
+    const outside = await post('/v1/forms/F-CIVIL/submissions', binjiang, {
+      ...base,
+      period: '2026',
+      unitCode: UNIT1,
+    });
+    expect(outside.statusCode).toBe(403);
+    expect(outside.json().error.code).toBe('OUTSIDE_JURISDICTION');
+  });
+
+  it('property: a reporter reaches the units of their own area and no other', async () => {
+    const counties = countiesOf('330100').map((c) => c.code);
+    const digits = fc.integer({ min: 1, max: 999 }).map((n) => String(n).padStart(3, '0'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...counties), digits, digits, async (county, town, community) => {
+        const unitCode = `${county}${town}${community}`;
+        const res = await get(`/v1/forms/todo?unitCode=${unitCode}&period=2026`, binjiang);
+        expect(res.statusCode).toBe(county === '330108' ? 200 : 403);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('collects once: a figure entered on one form fills the other; a different figure is refused', async () => {
+    const first = await post('/v1/forms/F-CIVIL/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { POP: 1000, ELD: 300, YOUNG: 700 },
+    });
+    expect(first.statusCode, first.body).toBe(201);
+    submission1 = first.json().id;
+    expect(first.json().items.every((i: { source: string }) => i.source === 'entered')).toBe(true);
+
+    const twice = await post('/v1/forms/F-CIVIL/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { POP: 1000, ELD: 300, YOUNG: 700 },
+    });
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().error).toMatchObject({
+      code: 'SUBMISSION_DUPLICATE',
+      details: { submissionId: submission1 },
+    });
+
+    const todo = (await get(`/v1/forms/todo?unitCode=${UNIT1}&period=2026`, xihu)).json();
+    expect(todo.measure).toMatchObject({ indicators: 4, prefilled: 3, prefilledShare: 0.75 });
+    expect(todo.items.find((i: { code: string }) => i.code === 'POP').prefill).toMatchObject({
+      value: 1000,
+      submissionId: submission1,
+    });
+
+    // The health form asks for POP and ELD again: only the clinics are entered.
+    const second = await post('/v1/forms/F-HEALTH/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { CLINICS: 3 },
+    });
+    expect(second.statusCode, second.body).toBe(201);
+    const items = Object.fromEntries(second.json().items.map((i: { code: string }) => [i.code, i]));
+    expect(items.POP).toMatchObject({ value: 1000, source: 'reused', from: submission1 });
+    expect(items.CLINICS).toMatchObject({ value: 3, source: 'entered' });
+
+    // Another unit: a second, different population figure is refused, the same one is merged.
+    expect(
+      (
+        await post('/v1/forms/F-CIVIL/submissions', xihu, {
+          period: '2026',
+          unitCode: UNIT2,
+          values: { POP: 500, ELD: 100, YOUNG: 400 },
+        })
+      ).statusCode,
+    ).toBe(201);
+    const conflict = await post('/v1/forms/F-HEALTH/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT2,
+      values: { POP: 501, CLINICS: 5 },
+    });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error).toMatchObject({
+      code: 'VALUE_ALREADY_REPORTED',
+      details: { conflicts: [{ indicator: 'POP', held: 500, given: 501 }] },
+    });
+    const same = await post('/v1/forms/F-HEALTH/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT2,
+      values: { POP: 500, CLINICS: 5 },
+    });
+    expect(same.statusCode, same.body).toBe(201);
+    expect(same.json().items.find((i: { code: string }) => i.code === 'POP').source).toBe('reused');
+  });
+
+  it('of two forms racing to report different figures for one unit, exactly one wins', async () => {
+    const unit = '330106002001';
+    const [a, b] = await Promise.all([
+      post('/v1/forms/F-CIVIL/submissions', xihu, {
+        period: '2026',
+        unitCode: unit,
+        values: { POP: 10, ELD: 4, YOUNG: 6 },
+      }),
+      post('/v1/forms/F-HEALTH/submissions', xihu, {
+        period: '2026',
+        unitCode: unit,
+        values: { POP: 11, ELD: 5, CLINICS: 1 },
+      }),
+    ]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([201, 409]);
+    const loser = a.statusCode === 409 ? a : b;
+    expect(loser.json().error.code).toBe('VALUE_ALREADY_REPORTED');
+    const held = (await get(`/v1/indicators/POP/values?period=2026&within=${unit}`, civil)).json();
+    expect(held).toHaveLength(1);
+    expect(held[0].value).toBe(a.statusCode === 201 ? 10 : 11);
+  });
+
+  it('lets every department read the one value, with where it came from', async () => {
+    for (const token of [health, civil, await t.login('consumer.civil')]) {
+      const res = await get('/v1/indicators/POP/values?period=2026&within=330106001', token);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().map((v: { unitCode: string; value: number }) => [v.unitCode, v.value])).toEqual([
+        [UNIT1, 1000],
+        [UNIT2, 500],
+      ]);
+      expect(res.json()[0].submissionId).toBe(submission1);
+    }
+  });
+
+  it('returns for correction, resubmits, accepts — and refuses moves the lifecycle does not have', async () => {
+    expect(
+      (await post(`/v1/forms/submissions/${submission1}/return`, health, { reason: 'x' })).statusCode,
+    ).toBe(403);
+    const returned = await post(`/v1/forms/submissions/${submission1}/return`, admin, {
+      reason: '人口数有误',
+    });
+    expect(returned.statusCode).toBe(200);
+    expect(returned.json()).toMatchObject({ state: 'returned', reason: '人口数有误' });
+    const acceptReturned = await post(`/v1/forms/submissions/${submission1}/accept`, admin);
+    expect(acceptReturned.statusCode).toBe(409);
+    expect(acceptReturned.json().error.code).toBe('INVALID_TRANSITION');
+
+    const corrected = await post('/v1/forms/F-CIVIL/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { POP: 1001, YOUNG: 701 },
+    });
+    expect(corrected.statusCode, corrected.body).toBe(201);
+    expect(corrected.json()).toMatchObject({ id: submission1, state: 'submitted', reason: null });
+    // The corrected figure is the one every form and department now reads.
+    const values = (await get('/v1/indicators/POP/values?period=2026&within=330106001001', health)).json();
+    expect(values).toMatchObject([{ unitCode: UNIT1, value: 1001 }]);
+
+    expect((await post(`/v1/forms/submissions/${submission1}/accept`, admin)).json().state).toBe('accepted');
+    expect(
+      (await post(`/v1/forms/submissions/${submission1}/return`, admin, { reason: 'y' })).statusCode,
+    ).toBe(409);
+    // An accepted figure is not changed by another form either.
+    const late = await post('/v1/forms/F-CIVIL/submissions', xihu, {
+      period: '2026',
+      unitCode: UNIT1,
+      values: { POP: 1002, ELD: 300, YOUNG: 702 },
+    });
+    expect(late.statusCode).toBe(409);
+  });
+
+  it('rolls accepted submissions up to the town', async () => {
+    const res = await get(`/v1/forms/F-CIVIL/rollup?unitCode=330106001&period=2026`, civil);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      units: 1,
+      items: [
+        { code: 'POP', value: 1001, units: 1 },
+        { code: 'ELD', value: 300, units: 1 },
+        { code: 'YOUNG', value: 701, units: 1 },
+      ],
+    });
+  });
+
+  it('records every step in the audit log', async () => {
+    const actions = await t.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('action', 'like', 'submission.%')
+      .execute();
+    expect(actions.map((a) => a.action).sort()).toEqual(
+      [
+        'submission.accept',
+        'submission.create',
+        'submission.create',
+        'submission.create',
+        'submission.create',
+        'submission.create',
+        'submission.resubmit',
+        'submission.return',
+      ].sort(),
+    );
+  });
+});
+
+describe('the evaluation index', () => {
+  const definition = {
+    code: 'AGEING',
+    nameZh: '社区养老服务指数',
+    nameEn: 'Community elderly-care index',
+    aggregation: 'arithmetic',
+    dimensions: [
+      {
+        code: 'ageing',
+        nameZh: '老龄化',
+        nameEn: 'Ageing',
+        weight: 1,
+        indicators: [
+          {
+            code: 'ELD-SHARE',
+            weight: 1,
+            normalization: { method: 'fixed', min: 0, max: 1 },
+            direction: 'lower',
+          },
+        ],
+      },
+      {
+        code: 'services',
+        nameZh: '服务设施',
+        nameEn: 'Services',
+        weight: 1,
+        indicators: [{ code: 'CLINICS', weight: 1, normalization: { method: 'minmax' } }],
+      },
+    ],
+  };
+
+  it('computes from a formula over dictionary indicators: ELD-SHARE = ELD / POP', async () => {
+    const res = await post(
+      '/v1/indicators',
+      civil,
+      indicator('ELD-SHARE', '社区60周岁及以上人口占常住人口比例', {
+        unit: '比例',
+        dataType: 'decimal',
+        source: { kind: 'formula', op: 'ratio', of: ['ELD', 'POP'] },
+        rule: {},
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(201);
+    // Computed figures are not asked of anyone.
+    const onForm = await post('/v1/forms', admin, {
+      code: 'F-SHARE',
+      nameZh: '比例',
+      nameEn: 'Share',
+      year: 2026,
+      period: 'year',
+      level: 'community',
+      basis: 'catalogue',
+      indicators: ['ELD-SHARE'],
+    });
+    expect(onForm.statusCode).toBe(400);
+  });
+
+  it('is defined and published by the data bureau only', async () => {
+    expect((await post('/v1/evaluation/indexes', civil, definition)).statusCode).toBe(403);
+    const unknown = structuredClone(definition);
+    unknown.code = 'BAD';
+    unknown.dimensions[1]!.indicators[0]!.code = 'NOPE';
+    expect((await post('/v1/evaluation/indexes', admin, unknown)).statusCode).toBe(400);
+    const created = await post('/v1/evaluation/indexes', admin, definition);
+    expect(created.statusCode, created.body).toBe(201);
+    const early = await get('/v1/evaluation/indexes/AGEING/results?period=2026', civil);
+    expect(early.statusCode).toBe(409);
+    expect((await post('/v1/evaluation/indexes/AGEING/publish', civil)).statusCode).toBe(403);
+    expect((await post('/v1/evaluation/indexes/AGEING/publish', admin)).json().state).toBe('published');
+  });
+
+  it('scores, ranks and traces every input back to the value reported', async () => {
+    const res = await get(
+      '/v1/evaluation/indexes/AGEING/results?period=2026&previousPeriod=2025&within=330106001',
+      health,
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const [first, second] = res.json().units;
+    // Unit 2: share 100/500 = 0.2 → 1 − 0.2 = 0.8; clinics 5 is the max → 1; mean 0.9.
+    expect(first).toMatchObject({ unitCode: UNIT2, rank: 1, previousScore: null, change: null });
+    expect(first.score).toBeCloseTo(0.9, 12);
+    // Unit 1: share 300/1001 → 1 − 0.2997003 = 0.7002997; clinics 3 is the min → 0; mean 0.35014985.
+    expect(second).toMatchObject({ unitCode: UNIT1, rank: 2, coverage: 1 });
+    expect(second.score).toBeCloseTo((1 - 300 / 1001) / 2, 12);
+    expect(second.dimensions.map((d: { contribution: number }) => d.contribution)).toEqual([
+      expect.closeTo((1 - 300 / 1001) / 2, 12),
+      0,
+    ]);
+    const inputs = Object.fromEntries(second.inputs.map((i: { indicator: string }) => [i.indicator, i]));
+    expect(inputs['ELD-SHARE']).toMatchObject({ derivedFrom: ['ELD', 'POP'], valueId: null });
+    expect(inputs['ELD-SHARE'].value).toBeCloseTo(300 / 1001, 12);
+    expect(inputs.CLINICS).toMatchObject({ value: 3, normalized: 0 });
+    expect(inputs.CLINICS.submissionId).toMatch(/^rsb_/);
+    expect(inputs.CLINICS.valueId).toMatch(/^ivl_/);
+  });
+
+  it('refuses a period of another kind', async () => {
+    expect((await get('/v1/evaluation/indexes/AGEING/results?period=2026-Q1', civil)).statusCode).toBe(400);
+    expect((await get('/v1/evaluation/indexes/AGEING/results?period=26', civil)).statusCode).toBe(400);
+  });
+});

@@ -1,0 +1,391 @@
+import {
+  App,
+  Button,
+  Card,
+  Col,
+  Empty,
+  Flex,
+  Input,
+  InputNumber,
+  List,
+  Row,
+  Select,
+  Space,
+  Statistic,
+  Table,
+  Tabs,
+  Tag,
+  Typography,
+} from 'antd';
+import { useCallback, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText } from '../api.ts';
+import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
+import { fmtNumber, fmtPercent } from '../format.ts';
+import { useLoader } from '../hooks.ts';
+
+/**
+ * The indicator dictionary, one-form reporting (一表通) and the evaluation index (issue #23): the
+ * dictionary and the catalogue with its burden, a grassroots unit's merged, pre-filled to-do
+ * (laid out for a phone: one column of items), and an index's results by unit.
+ */
+
+interface Indicator {
+  code: string;
+  version: number;
+  nameZh: string;
+  nameEn: string;
+  unit: string;
+  dataType: string;
+  period: string;
+  level: string;
+  source: { kind: string };
+  state: string;
+}
+
+interface Burden {
+  forms: number;
+  onCatalogue: number;
+  items: number;
+  indicators: number;
+}
+
+interface Catalogue {
+  forms: Array<{
+    code: string;
+    nameZh: string;
+    nameEn: string;
+    year: number;
+    basis: string;
+    state: string;
+    indicators: unknown[];
+  }>;
+  measure: Burden;
+}
+
+interface Todo {
+  forms: Array<{ code: string; nameZh: string; nameEn: string; submitted: boolean }>;
+  items: Array<{
+    code: string;
+    nameZh: string;
+    nameEn: string;
+    unit: string;
+    forms: string[];
+    prefill: { value: number; submissionId: string } | null;
+  }>;
+  measure: Burden & { prefilled: number; prefilledShare: number };
+}
+
+interface IndexDef {
+  code: string;
+  nameZh: string;
+  nameEn: string;
+  state: string;
+}
+
+interface Results {
+  units: Array<{
+    unitCode: string;
+    score: number | null;
+    rank: number | null;
+    coverage: number;
+    change: number | null;
+    dimensions: Array<{ code: string; score: number | null }>;
+  }>;
+}
+
+function useName() {
+  const { i18n } = useTranslation();
+  return (x: { nameZh: string; nameEn: string }) => (i18n.language === 'en' ? x.nameEn : x.nameZh);
+}
+
+export function Indicators() {
+  const { t } = useTranslation();
+  return (
+    <>
+      <PageTitle title={t('nav.indicators')} sub={t('indicators.sub')} />
+      <Card>
+        <Tabs
+          items={[
+            { key: 'report', label: t('indicators.tabs.report'), children: <Report /> },
+            { key: 'dictionary', label: t('indicators.tabs.dictionary'), children: <Dictionary /> },
+            { key: 'forms', label: t('indicators.tabs.forms'), children: <Forms /> },
+            { key: 'evaluation', label: t('indicators.tabs.evaluation'), children: <Evaluation /> },
+          ]}
+        />
+      </Card>
+    </>
+  );
+}
+
+function Dictionary() {
+  const { t } = useTranslation();
+  const name = useName();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Indicator[]>('/v1/indicators', undefined, signal),
+    [],
+  );
+  const { data, error, loading, reload } = useLoader(load);
+  return (
+    <>
+      <ErrorAlert error={error} onRetry={reload} />
+      <Table<Indicator>
+        rowKey="code"
+        size="small"
+        loading={loading}
+        dataSource={data ?? []}
+        scroll={{ x: true }}
+        columns={[
+          { title: t('indicators.code'), dataIndex: 'code', render: (v: string) => <Mono>{v}</Mono> },
+          { title: t('indicators.name'), render: (_, r) => name(r) },
+          { title: t('indicators.unit'), dataIndex: 'unit' },
+          { title: t('indicators.period'), dataIndex: 'period' },
+          { title: t('indicators.level'), dataIndex: 'level' },
+          { title: t('indicators.source'), render: (_, r) => r.source.kind },
+          { title: t('indicators.version'), dataIndex: 'version' },
+          { title: t('indicators.state'), dataIndex: 'state', render: (v: string) => <Tag>{v}</Tag> },
+        ]}
+      />
+    </>
+  );
+}
+
+function BurdenStats({ measure }: { measure: Burden }) {
+  const { t } = useTranslation();
+  return (
+    <Row gutter={[16, 16]} style={{ marginBottom: 16 }}>
+      <Col xs={12} md={6}>
+        <Statistic title={t('indicators.measure.forms')} value={measure.forms} />
+      </Col>
+      <Col xs={12} md={6}>
+        <Statistic title={t('indicators.measure.onCatalogue')} value={measure.onCatalogue} />
+      </Col>
+      <Col xs={12} md={6}>
+        <Statistic title={t('indicators.measure.items')} value={measure.items} />
+      </Col>
+      <Col xs={12} md={6}>
+        <Statistic title={t('indicators.measure.indicators')} value={measure.indicators} />
+      </Col>
+    </Row>
+  );
+}
+
+function Forms() {
+  const { t } = useTranslation();
+  const name = useName();
+  const load = useCallback((signal: AbortSignal) => api.get<Catalogue>('/v1/forms', undefined, signal), []);
+  const { data, error, loading, reload } = useLoader(load);
+  return (
+    <>
+      <ErrorAlert error={error} onRetry={reload} />
+      {data && <BurdenStats measure={data.measure} />}
+      <Table
+        rowKey="code"
+        size="small"
+        loading={loading}
+        dataSource={data?.forms ?? []}
+        scroll={{ x: true }}
+        columns={[
+          { title: t('indicators.code'), dataIndex: 'code', render: (v: string) => <Mono>{v}</Mono> },
+          { title: t('indicators.name'), render: (_, r) => name(r) },
+          { title: t('indicators.year'), dataIndex: 'year' },
+          { title: t('indicators.basis'), dataIndex: 'basis' },
+          { title: t('indicators.items'), render: (_, r) => r.indicators.length },
+          { title: t('indicators.state'), dataIndex: 'state', render: (v: string) => <Tag>{v}</Tag> },
+        ]}
+      />
+    </>
+  );
+}
+
+/** The grassroots entry page: one merged list, pre-filled values marked, one submit per form. */
+function Report() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const name = useName();
+  const [unitCode, setUnitCode] = useState('');
+  const [period, setPeriod] = useState(String(new Date().getFullYear()));
+  const [query, setQuery] = useState<{ unitCode: string; period: string } | null>(null);
+  const [values, setValues] = useState<Record<string, number>>({});
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Todo>('/v1/forms/todo', query ?? undefined, signal),
+    [query],
+  );
+  const { data, error, loading, reload } = useLoader(query ? load : null);
+
+  async function submit(formCode: string) {
+    const form = data!.items.filter((i) => i.forms.includes(formCode) && !i.prefill);
+    const entered = Object.fromEntries(
+      form.filter((i) => values[i.code] !== undefined).map((i) => [i.code, values[i.code]!]),
+    );
+    try {
+      await api.post(`/v1/forms/${encodeURIComponent(formCode)}/submissions`, { ...query, values: entered });
+      message.success(t('indicators.report.submitted'));
+      setValues({});
+      reload();
+    } catch (err) {
+      message.error(errorText(err));
+    }
+  }
+
+  return (
+    <Space direction="vertical" style={{ width: '100%' }}>
+      <Flex wrap gap={8}>
+        <Input
+          aria-label={t('indicators.report.unitCode')}
+          placeholder={t('indicators.report.unitCode')}
+          value={unitCode}
+          onChange={(e) => setUnitCode(e.target.value.trim())}
+          style={{ maxWidth: 220 }}
+        />
+        <Input
+          aria-label={t('indicators.period')}
+          value={period}
+          onChange={(e) => setPeriod(e.target.value.trim())}
+          style={{ maxWidth: 120 }}
+        />
+        <Button type="primary" disabled={!unitCode || !period} onClick={() => setQuery({ unitCode, period })}>
+          {t('indicators.report.load')}
+        </Button>
+      </Flex>
+      <ErrorAlert error={error} onRetry={reload} />
+      {!query && <Empty description={t('indicators.report.hint')} />}
+      {data && (
+        <>
+          <Typography.Text>
+            {t('indicators.report.summary', {
+              forms: data.measure.forms,
+              items: data.measure.items,
+              indicators: data.measure.indicators,
+              prefilled: fmtPercent(data.measure.prefilledShare),
+            })}
+          </Typography.Text>
+          <List
+            loading={loading}
+            dataSource={data.items}
+            renderItem={(item) => (
+              <List.Item>
+                <Flex vertical gap={4} style={{ width: '100%' }}>
+                  <Flex justify="space-between" wrap gap={8}>
+                    <Typography.Text strong>{name(item)}</Typography.Text>
+                    <Mono>{item.code}</Mono>
+                  </Flex>
+                  {item.prefill ? (
+                    <Space>
+                      <Typography.Text>
+                        {fmtNumber(item.prefill.value)} {item.unit}
+                      </Typography.Text>
+                      <Tag color="green">{t('indicators.report.prefilled')}</Tag>
+                    </Space>
+                  ) : (
+                    <InputNumber
+                      aria-label={name(item)}
+                      style={{ width: '100%' }}
+                      addonAfter={item.unit}
+                      value={values[item.code] ?? null}
+                      onChange={(v) =>
+                        setValues((s) => {
+                          const next = { ...s };
+                          if (v === null) delete next[item.code];
+                          else next[item.code] = Number(v);
+                          return next;
+                        })
+                      }
+                    />
+                  )}
+                  <Typography.Text type="secondary">{item.forms.join(' · ')}</Typography.Text>
+                </Flex>
+              </List.Item>
+            )}
+          />
+          <Flex wrap gap={8}>
+            {data.forms.map((f) => (
+              <Button key={f.code} type="primary" disabled={f.submitted} onClick={() => void submit(f.code)}>
+                {f.submitted
+                  ? t('indicators.report.done', { form: name(f) })
+                  : t('indicators.report.submit', { form: name(f) })}
+              </Button>
+            ))}
+          </Flex>
+        </>
+      )}
+    </Space>
+  );
+}
+
+function Evaluation() {
+  const { t } = useTranslation();
+  const name = useName();
+  const [code, setCode] = useState<string>();
+  const [period, setPeriod] = useState(String(new Date().getFullYear()));
+  const loadIndexes = useCallback(
+    (signal: AbortSignal) => api.get<IndexDef[]>('/v1/evaluation/indexes', undefined, signal),
+    [],
+  );
+  const indexes = useLoader(loadIndexes);
+  const loadResults = useCallback(
+    (signal: AbortSignal) =>
+      api.get<Results>(
+        `/v1/evaluation/indexes/${encodeURIComponent(code!)}/results`,
+        { period, previousPeriod: /^\d{4}$/.test(period) ? String(Number(period) - 1) : undefined },
+        signal,
+      ),
+    [code, period],
+  );
+  const results = useLoader(code && /^\d{4}/.test(period) ? loadResults : null);
+  const published = (indexes.data ?? []).filter((i) => i.state === 'published');
+  const dimensions = results.data?.units[0]?.dimensions.map((d) => d.code) ?? [];
+  const score = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+  return (
+    <Space direction="vertical" style={{ width: '100%' }}>
+      <Flex wrap gap={8}>
+        <Select
+          aria-label={t('indicators.evaluation.index')}
+          placeholder={t('indicators.evaluation.index')}
+          style={{ minWidth: 240 }}
+          value={code}
+          onChange={setCode}
+          options={published.map((i) => ({ value: i.code, label: name(i) }))}
+        />
+        <Input
+          aria-label={t('indicators.period')}
+          value={period}
+          onChange={(e) => setPeriod(e.target.value.trim())}
+          style={{ maxWidth: 120 }}
+        />
+      </Flex>
+      <ErrorAlert error={indexes.error ?? results.error} />
+      <Table
+        rowKey="unitCode"
+        size="small"
+        loading={results.loading}
+        dataSource={results.data?.units ?? []}
+        scroll={{ x: true }}
+        columns={[
+          {
+            title: t('indicators.evaluation.rank'),
+            dataIndex: 'rank',
+            render: (v: number | null) => v ?? '—',
+          },
+          {
+            title: t('indicators.evaluation.unit'),
+            dataIndex: 'unitCode',
+            render: (v: string) => <Mono>{v}</Mono>,
+          },
+          { title: t('indicators.evaluation.score'), dataIndex: 'score', render: score },
+          { title: t('indicators.evaluation.change'), dataIndex: 'change', render: score },
+          {
+            title: t('indicators.evaluation.coverage'),
+            dataIndex: 'coverage',
+            render: (v: number) => fmtPercent(v),
+          },
+          ...dimensions.map((d, i) => ({
+            title: d,
+            key: d,
+            render: (_: unknown, r: Results['units'][number]) => score(r.dimensions[i]?.score ?? null),
+          })),
+        ]}
+      />
+    </Space>
+  );
+}
