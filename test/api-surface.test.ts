@@ -20,6 +20,8 @@ const PUBLIC_OPERATIONS = [
   // The operator's yearly disclosure is public by law (operation/).
   'GET /v1/operation/disclosures/{year}',
   'GET /v1/operation/disclosures/{year}/pdf',
+  // 好差评 results are published by department (aggregates only; ratings/).
+  'GET /v1/ratings/stats',
 ];
 const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete']);
 
