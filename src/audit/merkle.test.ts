@@ -268,6 +268,27 @@ describe('Frontier', () => {
     );
   });
 
+  it('property: appending a perfect subtree by its root equals appending its leaves one by one', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 7 }), (height, subtrees) => {
+        const width = 2 ** height;
+        const leaves = data(width * subtrees).map(leafHash);
+        const byLeaf = new Frontier();
+        const bySubtree = new Frontier();
+        for (let at = 0; at < leaves.length; at += width) {
+          const chunk = leaves.slice(at, at + width);
+          for (const l of chunk) byLeaf.append(l);
+          bySubtree.appendSubtree(rootOf(chunk), height);
+          expect(bySubtree.toJSON()).toEqual(byLeaf.toJSON());
+        }
+      }),
+      { numRuns: 40 },
+    );
+    const f = new Frontier();
+    f.append(leafHash(Buffer.from('a')));
+    expect(() => f.appendSubtree(emptyRoot(), 1)).toThrow(/cannot follow 1 leaves/);
+  });
+
   it('stores one subtree root per set bit of the size', () => {
     const leaves = data(13).map(leafHash); // 13 = 8 + 4 + 1
     const f = new Frontier();

@@ -123,6 +123,25 @@ export class Frontier {
     this.#size += 1;
   }
 
+  /**
+   * Appends a perfect subtree of 2^height leaves given by its root: the same frontier as appending
+   * its leaves one by one, for a size that is a multiple of 2^height (the carry starts that high).
+   */
+  appendSubtree(root: Uint8Array, height: number): void {
+    if (root.length !== HASH_SIZE) throw new RangeError(`subtree root must be ${HASH_SIZE} bytes`);
+    const width = 2 ** height;
+    if (!Number.isSafeInteger(width) || this.#size % width !== 0)
+      throw new RangeError(`a subtree of 2^${height} leaves cannot follow ${this.#size} leaves`);
+    let carry: Buffer = Buffer.from(root);
+    let s = this.#size / width;
+    while (s % 2 === 1) {
+      carry = nodeHash(this.#roots.pop()!, carry);
+      s = (s - 1) / 2;
+    }
+    this.#roots.push(carry);
+    this.#size += width;
+  }
+
   root(): Buffer {
     const roots = this.#roots;
     if (roots.length === 0) return emptyRoot();

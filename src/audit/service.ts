@@ -4,6 +4,7 @@
  * capability appends in its own transactions.
  */
 import type { KeyObject } from 'node:crypto';
+import os from 'node:os';
 import { sql } from 'kysely';
 import { type AccessRule, authorize, type Principal } from '../core/auth.ts';
 import type { Config } from '../core/config.ts';
@@ -44,7 +45,8 @@ import {
   signTreeHead,
 } from './signing.ts';
 import * as store from './store.ts';
-import { type LogProblem, type LogVerificationReport, LogVerifier } from './verify.ts';
+import { type LogProblem, type LogVerificationReport, LogVerifier, RowChecks } from './verify.ts';
+import { DEFAULT_CHUNK_ROWS, DEFAULT_MEMORY_BUDGET, verifyChunks } from './verify-pool.ts';
 import { configuredWitnesses, type Witness, WitnessError } from './witness.ts';
 
 /** Who reads the audit log: across every organization. */
@@ -512,6 +514,15 @@ export interface VerifyOptions {
   maxProblems?: number;
   /** Witnesses (or checkpoint files) to check the log against; none means rollback is undetectable. */
   witnesses?: WitnessSource[];
+  /**
+   * Worker threads that hash the rows (verify-pool.ts); 0 verifies in this thread, reading
+   * through a cursor. Default: os.availableParallelism(). The findings are the same either way.
+   */
+  workers?: number;
+  /** Rows per chunk handed to a worker, a power of two (default 4096). */
+  chunkRows?: number;
+  /** Bytes the chunks in flight may take (estimated; default 128 MiB). */
+  memoryBudget?: number;
 }
 
 const CACHE_STEP = 8;
@@ -562,14 +573,23 @@ class CacheChecker {
       for (let i = 0; i < layer.length; i += 2) next.push(nodeHash(layer[i]!, layer[i + 1]!));
       layer = next;
     }
-    const up = level + CACHE_STEP;
+    this.#arrive(level + CACHE_STEP, layer[0]!);
+  }
+
+  /** The next level-8 node, from a worker that hashed its 256 leaves (instead of `leaf` for each). */
+  level8(hash: Buffer): void {
+    this.#arrive(CACHE_STEP, hash);
+  }
+
+  /** The next node of a cached level: compared with the cache, then on up. */
+  #arrive(up: number, hash: Buffer): void {
     const counter = (this.#counts[up] ?? -1) + 1;
     this.#counts[up] = counter;
     const cached = this.#cache.get(up)?.get(counter);
     if (cached) {
       this.#checked++;
       this.#cache.get(up)!.delete(counter);
-      if (!hashEquals(cached, layer[0]!)) {
+      if (!hashEquals(cached, hash)) {
         const first = counter * 2 ** up + FIRST_SEQ;
         this.#problems.push({
           kind: 'cache-mismatch',
@@ -579,7 +599,7 @@ class CacheChecker {
         });
       }
     }
-    this.#push(up, layer[0]!);
+    this.#push(up, hash);
   }
 
   readonly #counts: Record<number, number> = {};
@@ -675,35 +695,46 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       ...(cache.active ? { onLeaf: (i: number, leaf: Buffer) => cache.leaf(i, leaf) } : {}),
       rootsAt,
     });
-    let previousTime: string | null = null;
-    let previousSeq = 0;
-    for await (const batch of store.streamStoredEntries(tx, options.batchSize)) {
-      for (const entry of batch) {
-        // A recorded hash that was removed proves nothing; the state row says none should be missing.
-        if (entry.leafHash === null && !stateRead.backfillPending && extra.length < 1000) {
-          extra.push({
-            kind: 'edited',
-            position: entry.seq,
-            reason: `seq ${entry.seq} has no recorded leaf hash (the column was cleared)`,
-          });
+    const rowChecks = new RowChecks(skewMs, stateRead.backfillPending);
+    const addExtra = (p: LogProblem) => {
+      if (extra.length < 1000) extra.push(p);
+    };
+    const workers = options.workers ?? os.availableParallelism();
+    if (workers > 0) {
+      const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+      // The next chunk is asked for as soon as this one is in, so the database works meanwhile.
+      const fetch = (after: store.EntryKey | null) => {
+        const next = store.fetchEntryChunk(tx, after, chunkRows);
+        next.catch(() => {}); // awaited below; this only keeps a failure meanwhile from counting as unhandled
+        return next;
+      };
+      let pending: Promise<store.EntryRowText[]> | null = fetch(null);
+      await verifyChunks(
+        async () => {
+          if (!pending) return null;
+          const rows = await pending;
+          const last = rows[rows.length - 1];
+          pending = last ? fetch({ seq: last.seqKey, id: last.id }) : null;
+          return rows;
+        },
+        {
+          verifier,
+          rowChecks,
+          extra: addExtra,
+          needsLevel8: cache.active,
+          level8: (node) => cache.level8(node),
+          onProgress: options.onProgress,
+        },
+        { workers, chunkRows, memoryBudget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET },
+      );
+    } else {
+      for await (const batch of store.streamStoredEntries(tx, options.batchSize)) {
+        for (const entry of batch) {
+          for (const p of rowChecks.check(entry)) addExtra(p);
+          verifier.add(entry);
         }
-        if (previousTime !== null && typeof entry.time === 'string') {
-          const back = Date.parse(previousTime) - Date.parse(entry.time);
-          if (back > skewMs && extra.length < 1000) {
-            extra.push({
-              kind: 'out-of-order',
-              position: entry.seq,
-              reason: `seq ${entry.seq} is dated ${entry.time}, ${back} ms before seq ${previousSeq} (${previousTime}); the clock-skew allowance is ${skewMs} ms`,
-            });
-          }
-        }
-        if (typeof entry.time === 'string') {
-          previousTime = entry.time;
-          previousSeq = entry.seq;
-        }
-        verifier.add(entry);
+        options.onProgress?.(verifier.rows);
       }
-      options.onProgress?.(verifier.rows);
     }
     const report = verifier.finish();
     let cacheNodesChecked = 0;

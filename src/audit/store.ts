@@ -302,14 +302,18 @@ export async function leafHashesBetween(
  * parsing and printing per row), and the next batch is requested before this one is handed out,
  * so the database works while the verifier hashes.
  */
+// The entry time as Date#toISOString prints it, done by the server (no Date per row in JS).
+const TIME_TEXT = `to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGenerator<StoredAuditEntry[]> {
   const name = `audit_scan_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   await sql
     .raw(
       `declare ${name} no scroll cursor for select seq, ` +
-        `to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "time", actor_id as "actorId", ` +
+        `${TIME_TEXT} as "time", actor_id as "actorId", ` +
         'org_id as "orgId", action, object_type as "objectType", object_id as "objectId", ' +
-        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null order by seq',
+        // id breaks ties as in fetchEntryChunk, should a tamperer have made two rows share a seq.
+        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null order by seq, id',
     )
     .execute(tx);
   const fetch = () => {
@@ -330,6 +334,51 @@ export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGener
     await pending.catch(() => {});
     await sql.raw(`close ${name}`).execute(tx);
   }
+}
+
+/** Where a keyset-ordered read stopped: the (seq, id) of the last row read. */
+export interface EntryKey {
+  /** As text: a seq past 2^53 (only a tamperer makes one) must not be rounded, or paging would stall. */
+  seq: string;
+  id: string;
+}
+
+/** A row as verification workers read it: details as JSON text, the recorded hash as hex. */
+export interface EntryRowText {
+  id: string;
+  seq: number;
+  seqKey: string;
+  time: string;
+  actorId: string | null;
+  orgId: string | null;
+  action: string;
+  objectType: string;
+  objectId: string | null;
+  requestId: string | null;
+  details: string | null;
+  leafHash: string | null;
+}
+
+/**
+ * The next `limit` rows after `after` in (seq, id) order (keyset paging, so no cursor is needed),
+ * for verification on worker threads: the same rows, order and values as streamStoredEntries, but
+ * details left as JSON text and the recorded hash as hex, so the reading thread parses neither;
+ * the worker does.
+ */
+export async function fetchEntryChunk(
+  db: Executor,
+  after: EntryKey | null,
+  limit: number,
+): Promise<EntryRowText[]> {
+  const from = after
+    ? sql`and seq >= ${after.seq}::bigint and (seq > ${after.seq}::bigint or id > ${after.id})`
+    : sql``;
+  const { rows } = await sql<EntryRowText>`
+    select id, seq, seq::text as "seqKey", ${sql.raw(TIME_TEXT)} as "time", actor_id as "actorId", org_id as "orgId", action,
+           object_type as "objectType", object_id as "objectId", request_id as "requestId",
+           details::text as details, encode(leaf_hash, 'hex') as "leafHash"
+    from audit_events where seq is not null ${from} order by seq, id limit ${limit}`.execute(db);
+  return rows;
 }
 
 // -------------------------------------------------------------------------------- tree heads

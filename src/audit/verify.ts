@@ -104,6 +104,62 @@ interface Run {
 
 const PLACEHOLDER_LEAF = Buffer.alloc(HASH_SIZE);
 
+/** Outcomes of hashing one row (`LeafCheck.code`, low bits); the flags add what a mismatch matches. */
+export const LEAF_OK = 0;
+export const LEAF_UNRECORDED = 1;
+export const LEAF_MISMATCH = 2;
+export const LEAF_BAD_SEQ = 3;
+export const LEAF_BAD_ENTRY = 4;
+/** A mismatching recorded hash is the content's hash under seq − 1 (the row moved up one). */
+export const LEAF_PLUS = 8;
+/** … under seq + 1 (the row moved down one). */
+export const LEAF_MINUS = 16;
+
+/**
+ * Everything the verifier needs from one row's hashing, which is most of the work: computed here
+ * by `add`, or on a worker thread (verify-worker.ts) and handed to `addChecked`, which is what
+ * keeps both paths' findings identical.
+ */
+export interface LeafCheck {
+  code: number;
+  /** The recomputed leaf hash; null when the row has no valid seq or cannot be encoded. */
+  leaf: Buffer | null;
+  /** LEAF_BAD_SEQ: the seq as JSON; LEAF_BAD_ENTRY: why the row cannot be encoded. */
+  note?: string;
+}
+
+function shiftedMatch(entry: StoredAuditEntry, seq: number, d: number, recorded: Buffer): boolean {
+  if (seq - d < FIRST_SEQ) return false;
+  try {
+    return hashEquals(entryLeafHash({ ...entry, seq: seq - d }), recorded);
+  } catch {
+    return false;
+  }
+}
+
+/** Hashes one row and compares it with its recorded hash (also shifted by one seq either way on a mismatch). */
+export function checkLeaf(entry: StoredAuditEntry): LeafCheck {
+  const seq = entry?.seq;
+  if (!Number.isSafeInteger(seq)) return { code: LEAF_BAD_SEQ, leaf: null, note: `${JSON.stringify(seq)}` };
+  let leaf: Buffer;
+  try {
+    leaf = entryLeafHash(entry);
+  } catch (err) {
+    return { code: LEAF_BAD_ENTRY, leaf: null, note: (err as Error).message };
+  }
+  if (entry.leafHash === undefined || entry.leafHash === null) return { code: LEAF_UNRECORDED, leaf };
+  const recorded = parseRecorded(entry.leafHash);
+  if (recorded !== null && hashEquals(recorded, leaf)) return { code: LEAF_OK, leaf };
+  // Someone who renumbers rows to hide an insertion or deletion leaves each row's recorded hash
+  // valid for its old seq: the verifier tells that from an edit with these two.
+  let code = LEAF_MISMATCH;
+  if (recorded !== null) {
+    if (shiftedMatch(entry, seq, 1, recorded)) code |= LEAF_PLUS;
+    if (shiftedMatch(entry, seq, -1, recorded)) code |= LEAF_MINUS;
+  }
+  return { code, leaf };
+}
+
 function headPosition(size: number): number {
   return Number.isSafeInteger(size) ? FIRST_SEQ + size - 1 : FIRST_SEQ - 1;
 }
@@ -182,39 +238,58 @@ export class LogVerifier {
   }
 
   add(entry: StoredAuditEntry): void {
+    const check = checkLeaf(entry);
+    this.addChecked(entry?.seq, check.code, check.leaf, check.note);
+  }
+
+  /**
+   * One row whose hashing was done already (`checkLeaf`, maybe on another thread). With
+   * `deferred`, its leaf is not appended: the caller appends the subtree of a run of such rows
+   * with `appendSubtree`.
+   */
+  addChecked(seq: number, code: number, leaf: Uint8Array | null, note?: string, deferred = false): void {
     if (this.#finished) throw new Error('LogVerifier.add after finish');
     this.#rows++;
-    const seq = entry?.seq;
-    if (!Number.isSafeInteger(seq)) {
+    const status = code & 7;
+    if (status === LEAF_BAD_SEQ) {
       this.#closeRun();
       this.#report({
         kind: 'invalid-entry',
         position: this.#expectedSeq,
-        reason: `row ${this.#rows} has no valid seq (${JSON.stringify(seq)})`,
+        reason: `row ${this.#rows} has no valid seq (${note})`,
       });
       this.#expectedSeq++;
-      this.#append(PLACEHOLDER_LEAF);
+      if (!deferred) this.#append(PLACEHOLDER_LEAF);
       return;
     }
     this.#checkSeq(seq);
-
-    let leaf: Buffer;
-    try {
-      leaf = entryLeafHash(entry);
-    } catch (err) {
+    if (status === LEAF_BAD_ENTRY) {
       this.#closeRun();
-      this.#report({
-        kind: 'invalid-entry',
-        position: seq,
-        reason: `cannot be encoded: ${(err as Error).message}`,
-      });
-      this.#append(PLACEHOLDER_LEAF);
+      this.#report({ kind: 'invalid-entry', position: seq, reason: `cannot be encoded: ${note}` });
+      if (!deferred) this.#append(PLACEHOLDER_LEAF);
       return;
     }
-    if (entry.leafHash !== undefined && entry.leafHash !== null)
-      this.#checkRecorded(entry, seq, leaf, entry.leafHash);
+    if (status === LEAF_MISMATCH) this.#mismatch(seq, code);
     else this.#closeRun();
-    this.#append(leaf);
+    if (!deferred) this.#append(leaf ?? PLACEHOLDER_LEAF);
+  }
+
+  /**
+   * True when a signed head or a root asked for falls strictly inside the next `count` leaves:
+   * those must be appended one by one, not as one subtree.
+   */
+  needsLeavesWithin(count: number): boolean {
+    const from = this.#frontier.size;
+    const head = this.#heads[this.#nextHead];
+    if (head !== undefined && head.treeSize < from + count) return true;
+    for (const size of this.#rootsAt) if (size > from && size < from + count) return true;
+    return false;
+  }
+
+  /** The subtree of 2^height rows just added with `deferred` (onLeaf is not called for them). */
+  appendSubtree(root: Uint8Array, height: number): void {
+    this.#frontier.appendSubtree(root, height);
+    this.#afterAppend();
   }
 
   addAll(entries: Iterable<StoredAuditEntry>): void {
@@ -287,30 +362,15 @@ export class LogVerifier {
     if (this.#maxSeq === null || seq > this.#maxSeq) this.#maxSeq = seq;
   }
 
-  #checkRecorded(entry: StoredAuditEntry, seq: number, leaf: Buffer, recordedRaw: string | Uint8Array): void {
-    const recorded = parseRecorded(recordedRaw);
-    if (recorded !== null && hashEquals(recorded, leaf)) {
-      this.#closeRun();
-      return;
-    }
-    // Someone who renumbers rows to hide an insertion or deletion leaves each row's recorded hash
-    // valid for its old seq. Trying the run's shift first keeps this to one extra hash per row.
+  #mismatch(seq: number, code: number): void {
+    // The run's own shift first: a renumbered run continues as long as it can.
     const run = this.#run;
     const shifts = run?.kind === 'renumbered' ? [run.shift, 1, -1] : [1, -1];
     let shift = 0;
-    if (recorded !== null) {
-      for (const d of shifts) {
-        if (seq - d < FIRST_SEQ) continue;
-        let shifted: Buffer;
-        try {
-          shifted = entryLeafHash({ ...entry, seq: seq - d });
-        } catch {
-          continue;
-        }
-        if (hashEquals(shifted, recorded)) {
-          shift = d;
-          break;
-        }
+    for (const d of shifts) {
+      if (code & (d === 1 ? LEAF_PLUS : LEAF_MINUS)) {
+        shift = d;
+        break;
       }
     }
     const kind = shift === 0 ? 'edited' : 'renumbered';
@@ -381,9 +441,13 @@ export class LogVerifier {
     }
   }
 
-  #append(leaf: Buffer): void {
-    this.#onLeaf?.(this.#frontier.size, leaf);
+  #append(leaf: Uint8Array): void {
+    this.#onLeaf?.(this.#frontier.size, leaf as Buffer);
     this.#frontier.append(leaf);
+    this.#afterAppend();
+  }
+
+  #afterAppend(): void {
     if (this.#rootsAt.has(this.#frontier.size))
       this.#roots[this.#frontier.size] = toHex(this.#frontier.root());
     this.#checkHeads();
@@ -453,4 +517,53 @@ export async function verifyLog(
     verifier.addAll(entries);
   }
   return verifier.finish();
+}
+
+/** A row's seq and time, for the time-order check. */
+export interface DatedRow {
+  seq: number;
+  time: string;
+}
+
+/** The entry dated before its predecessor by more than the clock-skew allowance, if `cur` is. */
+export function timeOrderProblem(prev: DatedRow, cur: DatedRow, skewMs: number): LogProblem | null {
+  const back = Date.parse(prev.time) - Date.parse(cur.time);
+  if (!(back > skewMs)) return null;
+  return {
+    kind: 'out-of-order',
+    position: cur.seq,
+    reason: `seq ${cur.seq} is dated ${cur.time}, ${back} ms before seq ${prev.seq} (${prev.time}); the clock-skew allowance is ${skewMs} ms`,
+  };
+}
+
+/**
+ * The row checks beside the tree, in row order: a recorded hash that was cleared (when the state
+ * row says none should be missing) and time order. `previous` is the last dated row seen.
+ */
+export class RowChecks {
+  previous: DatedRow | null = null;
+
+  constructor(
+    readonly skewMs: number,
+    readonly backfillPending: boolean,
+  ) {}
+
+  check(entry: StoredAuditEntry): LogProblem[] {
+    const found: LogProblem[] = [];
+    // A recorded hash that was removed proves nothing; the state row says none should be missing.
+    if (entry.leafHash === null && !this.backfillPending) {
+      found.push({
+        kind: 'edited',
+        position: entry.seq,
+        reason: `seq ${entry.seq} has no recorded leaf hash (the column was cleared)`,
+      });
+    }
+    if (typeof entry.time === 'string') {
+      const cur = { seq: entry.seq, time: entry.time };
+      const late = this.previous === null ? null : timeOrderProblem(this.previous, cur, this.skewMs);
+      if (late) found.push(late);
+      this.previous = cur;
+    }
+    return found;
+  }
 }
