@@ -1,28 +1,10 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers.ts';
+import { PUBLIC_OPERATIONS } from './support/public-routes.ts';
 
-/**
- * The operations anyone may call without a credential, on purpose: the one list. Every other
- * operation must declare its security in the document (a bearer credential, or optionally one).
- */
-const PUBLIC_OPERATIONS = [
-  'GET /healthz',
-  'GET /readyz',
-  'POST /v1/auth/login',
-  // The audit log's and the registry's signatures are checked by anyone with the public key.
-  'GET /v1/audit/public-key',
-  'GET /v1/registry/public-key',
-  'GET /v1/registry/certificates/{code}',
-  'GET /v1/registry/certificates/{code}/versions/{version}',
-  'GET /v1/registry/certificates/{code}/pdf',
-  'POST /v1/registry/certificates/verify',
-  // The operator's yearly disclosure is public by law (operation/).
-  'GET /v1/operation/disclosures/{year}',
-  'GET /v1/operation/disclosures/{year}/pdf',
-  // 好差评 results are published by department (aggregates only; ratings/).
-  'GET /v1/ratings/stats',
-];
+// PUBLIC_OPERATIONS: the operations anyone may call without a credential, on purpose. Every other
+// operation must declare its security in the document (a bearer credential, or optionally one).
 const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete']);
 
 interface Operation {
