@@ -6,7 +6,7 @@ import {
   encodeEntry as serverEncodeEntry,
 } from '../src/audit/entry.ts';
 import { inclusionProof, rootOf, leafHash as serverLeafHash } from '../src/audit/merkle.ts';
-import { generateSigningKeyPair, signTreeHead } from '../src/audit/signing.ts';
+import { generateSigningKeyPair, signTreeHead, sm2Sign } from '../src/audit/signing.ts';
 import {
   canonicalJson,
   encodeEntry,
@@ -14,11 +14,17 @@ import {
   rootFromInclusionProof,
   verifyInclusionHex,
 } from '../web/src/lib/merkle.ts';
-import { parsePublicKeyPem, sm2VerifyBase64, verifyTreeHeadSignature } from '../web/src/lib/sm2.ts';
+import {
+  parsePublicKeyPem,
+  sm2Verify,
+  sm2VerifyBase64,
+  verifyTreeHeadSignature,
+} from '../web/src/lib/sm2.ts';
 import { fromHex, sm3, toHex } from '../web/src/lib/sm3.ts';
 
-// The console checks audit proofs and signed heads in the browser with its own SM3, SM2 and
-// Merkle code; these tests hold that code to the server's (node:crypto) implementation.
+// The console checks audit proofs and signed heads in the browser (SM3 and SM2 from the maintained
+// sm-crypto-v2, strict parsing and the Merkle code our own); these tests hold it to the server's
+// node:crypto implementation.
 
 describe('console SM3', () => {
   it('matches the GB/T 32905 test vectors', () => {
@@ -137,5 +143,43 @@ describe('console SM2 tree-head verification', () => {
     expect(sm2VerifyBase64(new TextEncoder().encode('shutong sm2 self-test'), signature, key)).toBe(true);
     expect(sm2VerifyBase64(new TextEncoder().encode('shutong sm2 self-test!'), signature, key)).toBe(false);
     expect(sm2VerifyBase64(new TextEncoder().encode('shutong sm2 self-test'), 'AAAA', key)).toBe(false);
+  });
+
+  it('accepts exactly what node:crypto signs, for any message', () => {
+    const keys = generateSigningKeyPair();
+    const key = parsePublicKeyPem(keys.publicKeyPem);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(199), (message, flip) => {
+        const signature = sm2Sign(message, keys.privateKeyPem);
+        expect(sm2Verify(message, signature, key)).toBe(true);
+        const altered = Uint8Array.from(message.length > 0 ? message : [0]);
+        altered[flip % altered.length]! ^= 1;
+        if (message.length > 0) expect(sm2Verify(altered, signature, key)).toBe(false);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('gives one signature one encoding: s + n, trailing bytes and a key off the curve are refused', () => {
+    const keys = generateSigningKeyPair();
+    const key = parsePublicKeyPem(keys.publicKeyPem);
+    const message = new TextEncoder().encode('tree head');
+    const der = sm2Sign(message, keys.privateKeyPem);
+    expect(sm2Verify(message, der, key)).toBe(true);
+    expect(sm2Verify(message, Buffer.concat([der, Buffer.of(0)]), key)).toBe(false);
+    // Re-encode with s replaced by s + n: the same curve point, a second encoding — refused.
+    const rLen = der[3]!;
+    const r = der.subarray(4, 4 + rLen);
+    const sBytes = der.subarray(6 + rLen);
+    const n = BigInt('0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123');
+    const sPlusN = (BigInt(`0x${Buffer.from(sBytes).toString('hex')}`) + n).toString(16);
+    const sHex = Buffer.from(sPlusN.padStart(sPlusN.length + (sPlusN.length % 2), '0'), 'hex');
+    const sField = sHex[0]! & 0x80 ? Buffer.concat([Buffer.of(0), sHex]) : sHex;
+    const inner = Buffer.concat([Buffer.of(2, rLen), r, Buffer.of(2, sField.length), sField]);
+    expect(sm2Verify(message, Buffer.concat([Buffer.of(0x30, inner.length), inner]), key)).toBe(false);
+    const spki = crypto.createPublicKey(keys.publicKeyPem).export({ type: 'spki', format: 'der' });
+    spki[spki.length - 1]! ^= 1; // y changed by one bit: no longer a point of the curve
+    const offCurve = `-----BEGIN PUBLIC KEY-----\n${spki.toString('base64')}\n-----END PUBLIC KEY-----`;
+    expect(() => parsePublicKeyPem(offCurve)).toThrow();
   });
 });
