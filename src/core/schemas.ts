@@ -16,7 +16,7 @@ export const Json = Type.Unknown();
 export const JsonObject = Type.Unsafe<object>({ type: 'object', additionalProperties: {} });
 
 /** A PDF document, sent as its bytes. */
-export const PdfBody = Type.Unsafe<Buffer>({
+export const PdfBody = Type.Unsafe<Uint8Array>({
   type: 'string',
   format: 'binary',
   description: 'application/pdf',

@@ -30,7 +30,7 @@ export const RowsPage = Type.Object({
       name: Type.String(),
       label: Type.String(),
       dataType: Type.String(),
-      mask: Nullable(Type.String()),
+      mask: Type.String({ description: 'the mask applied (none: served as stored)' }),
     }),
   ),
   changedFields: ChangedFields,

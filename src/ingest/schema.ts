@@ -47,6 +47,20 @@ export const ImportResult = Type.Object({
   bulkSkipped: Nullable(Type.String({ description: 'why the row path loaded it' })),
 });
 
+/** Per-column statistics of a version (src/ingest/stats.ts). */
+export const ColumnStats = Type.Object(
+  {
+    count: Type.Integer(),
+    nulls: Type.Integer(),
+    nullRate: Type.Number(),
+    invalid: Type.Integer({ description: 'values that made their row a bad row' }),
+    distinctEstimate: Type.Number(),
+    min: Type.Optional(Nullable(Type.Union([Type.String(), Type.Number()]))),
+    max: Type.Optional(Nullable(Type.Union([Type.String(), Type.Number()]))),
+  },
+  { additionalProperties: true },
+);
+
 export const Version = Type.Object({
   id: Type.String(),
   number: Type.Integer(),
@@ -62,7 +76,7 @@ export const Version = Type.Object({
   badRowCount: Type.Integer(),
   duplicateKeys: Nullable(Type.Integer()),
   columnStats: Nullable(
-    Type.Record(Type.String(), Json, {
+    Type.Record(Type.String(), ColumnStats, {
       description: "per column; minimum and maximum only for the provider's people",
     }),
   ),

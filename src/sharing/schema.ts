@@ -5,6 +5,59 @@ import { Json, JsonObject, Nullable } from '../core/schemas.ts';
 const Operations = Type.Array(Type.Enum(['rows', 'aggregate']));
 const Time = Type.String({ format: 'date-time' });
 
+// Stored as JSON and sent as stored: the properties below are what the server writes today,
+// and `additionalProperties` keeps anything a later version adds from being dropped on the way out.
+const open = { additionalProperties: true } as const;
+
+/** The terms granted by approval (src/sharing/policy.ts Terms). */
+export const Terms = Type.Object(
+  {
+    fields: Type.Array(Type.String()),
+    masking: Type.Record(Type.String(), Type.String()),
+    rowFilter: Json,
+    operations: Operations,
+    validFrom: Time,
+    validTo: Time,
+    rateLimitPerMinute: Type.Integer(),
+    quotaRowsPerDay: Type.Integer(),
+    ipAllowlist: Type.Array(Type.String()),
+    minGroupSize: Type.Integer(),
+    onwardTransfer: Type.Boolean(),
+    securitySignoff: Type.Boolean(),
+    workingHoursOnly: Type.Optional(Type.Boolean()),
+    pinnedVersionId: Nullable(Type.String()),
+  },
+  open,
+);
+
+/** One reviewer's decision on an application, in the order made. */
+export const DecisionRecord = Type.Object(
+  {
+    by: Type.String({ description: "user id, or 'system' for automatic approval" }),
+    role: Type.Optional(Type.String()),
+    decision: Type.Enum(['approve', 'reject']),
+    at: Time,
+    reason: Type.String(),
+    changes: Type.Optional(JsonObject),
+  },
+  open,
+);
+
+/** The prosecutor re-identification risk of the served quasi-identifiers, computed at approval. */
+export const Reidentification = Type.Object(
+  {
+    quasiIdentifiers: Type.Array(Type.String()),
+    k: Type.Integer(),
+    records: Type.Integer(),
+    recordsAtRisk: Type.Integer(),
+    risk: Type.Number(),
+    thresholdPercent: Type.Number(),
+    versionId: Type.Optional(Type.String()),
+    computedAt: Type.Optional(Time),
+  },
+  open,
+);
+
 export const Application = Type.Object({
   id: Type.String(),
   resourceId: Type.String(),
@@ -20,9 +73,9 @@ export const Application = Type.Object({
   requestedFrom: Time,
   requestedTo: Time,
   needsSecurityReview: Type.Boolean(),
-  granted: Nullable(JsonObject),
-  reidentification: Nullable(JsonObject),
-  decisions: Type.Array(JsonObject),
+  granted: Nullable(Terms),
+  reidentification: Nullable(Reidentification),
+  decisions: Type.Array(DecisionRecord),
   submittedAt: Nullable(Time),
   dueAt: Nullable(Time),
   overdue: Type.Boolean(),

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Static } from 'typebox';
 import { appendAudit, auditAs } from '../audit/append.ts';
 import type { ResourceView } from '../catalog/service.ts';
 import * as catalog from '../catalog/service.ts';
@@ -24,6 +25,7 @@ import {
   type TermChanges,
   type Terms,
 } from './policy.ts';
+import type { DecisionRecord } from './schema.ts';
 
 /** Whether a caller's address is inside a contract's allowlist (the gateway asks on every request). */
 export { effectiveMask, ipAllowed } from './policy.ts';
@@ -92,6 +94,9 @@ function findApplication(db: Executor, id: string) {
   return db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A decision as stored in the application's JSON column (schema.ts DecisionRecord). */
+type DecisionRecordView = Static<typeof DecisionRecord>;
+
 function applicationView(a: ApplicationRow) {
   const open = a.state === 'submitted' || a.state === 'security_review';
   return {
@@ -111,7 +116,7 @@ function applicationView(a: ApplicationRow) {
     needsSecurityReview: a.needs_security,
     granted: a.granted as Terms | null,
     reidentification: (a.reid_risk ?? null) as ReidRisk | null,
-    decisions: a.decisions,
+    decisions: a.decisions as DecisionRecordView[],
     submittedAt: a.submitted_at?.toISOString() ?? null,
     dueAt: a.due_at?.toISOString() ?? null,
     overdue: open && a.due_at !== null && a.due_at.getTime() < Date.now(),
