@@ -456,6 +456,9 @@ describe('the web console', () => {
       .poll(() => steward.getByTestId('current-user').textContent())
       .toContain('云岚市卫生健康委员会');
     await shot(steward, '02-overview');
+    // The to-do card opens the list it counts (#18 item 4).
+    await steward.getByTestId('overview-applications').click();
+    await steward.waitForURL(`${base}/applications`);
 
     // Keyboard: on a fresh page the first Tab reaches the skip link, and Enter moves focus to the content.
     await steward.goto(`${base}/`);
@@ -612,6 +615,17 @@ describe('the web console', () => {
     const contractLink = security.getByRole('link', { name: /查看协议 ctr_/ });
     contractId = ((await contractLink.textContent()) ?? '').replace('查看协议', '').trim();
     expect(contractId).toMatch(/^ctr_/);
+    // The application's progress in one timeline, the security tag marked done (#18 item 4).
+    const timeline = security.getByTestId('application-timeline');
+    await expect.poll(() => timeline.textContent()).toContain('协议生效');
+    const progress = (await timeline.textContent()) ?? '';
+    expect(progress).toContain('新建申请');
+    expect(progress).toContain('提交申请');
+    expect(progress).toMatch(/批准 · 数据管理员 · .+同意，用于低保核验/);
+    expect(progress).toMatch(/批准 · 安全员 · .+脱敏规则符合一般数据4级要求/);
+    await security.getByRole('dialog').getByText('安全员已复审').waitFor();
+    expect(await security.getByRole('dialog').getByText('需安全审查').count()).toBe(0);
+    await shot(security, '17b-application-progress');
     await closeDrawer(security);
     await menu(security, '告警与应急');
     await shot(security, '18-alerts');

@@ -40,7 +40,7 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
-import { resourceById, useCursorPages, useLoader, useResources } from '../hooks.ts';
+import { resourceById, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Application, Me, Operation, Page, Resource } from '../types.ts';
@@ -183,9 +183,7 @@ export function Applications() {
               render: (_: unknown, a) => (
                 <Space size={4}>
                   {fmtNumber(a.fields.length)}
-                  {a.needsSecurityReview ? (
-                    <Tag color="purple">{t('applications.securityReview')}</Tag>
-                  ) : null}
+                  <SecurityTag app={a} />
                 </Space>
               ),
             },
@@ -328,7 +326,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
         <Descriptions.Item label={t('applications.state')}>
           <Space>
             <StateTag state={app.state} />
-            {app.needsSecurityReview ? <Tag color="purple">{t('applications.securityReview')}</Tag> : null}
+            <SecurityTag app={app} />
           </Space>
         </Descriptions.Item>
         {app.reidentification ? (
@@ -428,26 +426,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
         <Typography.Title level={2} style={{ fontSize: 16 }}>
           {t('applications.decisions')}
         </Typography.Title>
-        {app.decisions.length ? (
-          <Timeline
-            items={app.decisions.map((d) => ({
-              key: `${d.at}-${d.by}`,
-              color: d.decision === 'approve' ? 'green' : 'red',
-              children: (
-                <Space direction="vertical" size={0}>
-                  <Typography.Text strong>
-                    {t(`applications.decision.${d.decision}`)} ·{' '}
-                    {d.role ? t(`role.${d.role}`, { defaultValue: d.role }) : d.by}
-                  </Typography.Text>
-                  <Typography.Text type="secondary">{fmtDateTime(d.at)}</Typography.Text>
-                  {d.reason ? <Typography.Text>{d.reason}</Typography.Text> : null}
-                </Space>
-              ),
-            }))}
-          />
-        ) : (
-          <Typography.Text type="secondary">{t('applications.noDecisions')}</Typography.Text>
-        )}
+        <ProgressTimeline app={app} />
       </div>
       <ApproveModal
         open={approving}
@@ -474,6 +453,78 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
         }}
       />
     </Space>
+  );
+}
+
+/** Security review: asked for while it is pending, shown as done once a security officer approved. */
+function SecurityTag({ app }: { app: Application }) {
+  const { t } = useTranslation();
+  if (!app.needsSecurityReview) return null;
+  if (app.decisions.some((d) => d.role === 'security_officer' && d.decision === 'approve'))
+    return <Tag color="green">{t('applications.securityReviewed')}</Tag>;
+  if (app.state !== 'submitted' && app.state !== 'security_review') return null;
+  return <Tag color="purple">{t('applications.securityReview')}</Tag>;
+}
+
+/**
+ * The application's progress as one timeline: created, submitted, every decision with the
+ * decider's name, the contract — and, while it is open, whose turn it is.
+ */
+function ProgressTimeline({ app }: { app: Application }) {
+  const { t } = useTranslation();
+  const names = useUsernames([app.applicantId, ...app.decisions.map((d) => d.by)]);
+  const who = (id: string) => names.get(id) ?? (id === 'system' ? t('applications.system') : id);
+  const step = (
+    key: string,
+    title: string,
+    at: string | null,
+    by?: string,
+    note?: string,
+    color?: string,
+  ) => ({
+    key,
+    color: color ?? 'blue',
+    children: (
+      <Space direction="vertical" size={0}>
+        <Typography.Text strong>
+          {title}
+          {by ? ` · ${by}` : ''}
+        </Typography.Text>
+        {at ? <Typography.Text type="secondary">{fmtDateTime(at)}</Typography.Text> : null}
+        {note ? <Typography.Text>{note}</Typography.Text> : null}
+      </Space>
+    ),
+  });
+  const items = [step('created', t('applications.timeline.created'), app.createdAt, who(app.applicantId))];
+  if (app.submittedAt) items.push(step('submitted', t('applications.timeline.submitted'), app.submittedAt));
+  app.decisions.forEach((d, i) => {
+    const role = d.role ? t(`role.${d.role}`, { defaultValue: d.role }) : '';
+    items.push(
+      step(
+        `decision-${i}`,
+        `${t(`applications.decision.${d.decision}`)}${role ? ` · ${role}` : ''}`,
+        d.at,
+        who(d.by),
+        d.reason,
+        d.decision === 'approve' ? 'green' : 'red',
+      ),
+    );
+  });
+  if (app.contractId) items.push(step('contract', t('applications.timeline.contract'), null, app.contractId));
+  if (app.state === 'withdrawn')
+    items.push(
+      step('withdrawn', t('applications.timeline.withdrawn'), app.updatedAt, undefined, undefined, 'gray'),
+    );
+  const waiting =
+    app.state === 'submitted'
+      ? t('applications.timeline.waitingProvider')
+      : app.state === 'security_review'
+        ? t('applications.timeline.waitingSecurity')
+        : null;
+  return (
+    <div data-testid="application-timeline">
+      <Timeline pending={waiting ?? undefined} items={items} />
+    </div>
   );
 }
 

@@ -213,17 +213,22 @@ export function Overview() {
             </Card>
           </Col>
           <Col xs={12} md={6}>
-            <Card>
-              <Statistic
-                title={reviewer ? t('overview.waitingForMe') : t('overview.applications')}
-                value={reviewer ? waiting : data.applications.items.length}
-              />
-            </Card>
+            {/* The to-do card opens the list it counts. */}
+            <Link to="/applications" data-testid="overview-applications">
+              <Card hoverable>
+                <Statistic
+                  title={reviewer ? t('overview.waitingForMe') : t('overview.applications')}
+                  value={reviewer ? waiting : data.applications.items.length}
+                />
+              </Card>
+            </Link>
           </Col>
           <Col xs={12} md={6}>
-            <Card>
-              <Statistic title={t('overview.activeContracts')} value={data.contracts.items.length} />
-            </Card>
+            <Link to="/contracts">
+              <Card hoverable>
+                <Statistic title={t('overview.activeContracts')} value={data.contracts.items.length} />
+              </Card>
+            </Link>
           </Col>
           <Col xs={12} md={6}>
             <Card>
