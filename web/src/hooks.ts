@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api } from './api.ts';
+import { App } from 'antd';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, errorText } from './api.ts';
 import type { Organization, Page, Resource, User } from './types.ts';
 
 export interface Loaded<T> {
@@ -188,4 +189,39 @@ export function useResources(ids: readonly string[]): Map<string, Resource> {
     };
   }, [key]);
   return map;
+}
+
+export interface Action<K> {
+  /** True while an action runs (a second click waits for it). */
+  busy: boolean;
+  /** Which action runs, when a page starts several kinds (submit or save, one version of many). */
+  running: K | undefined;
+  /** Runs `work`; its error is shown as the server's message, never thrown. True when it succeeded. */
+  run(work: () => Promise<unknown>, key?: K): Promise<boolean>;
+}
+
+/** A user's action on a page: busy while it runs, its failure said in a message. */
+export function useAction<K = never>(): Action<K> {
+  const { message } = App.useApp();
+  const [state, setState] = useState<{ key: K | undefined } | null>(null);
+  const running = useRef(false);
+  const run = useCallback(
+    async (work: () => Promise<unknown>, key?: K) => {
+      if (running.current) return false;
+      running.current = true;
+      setState({ key });
+      try {
+        await work();
+        return true;
+      } catch (error) {
+        message.error(errorText(error));
+        return false;
+      } finally {
+        running.current = false;
+        setState(null);
+      }
+    },
+    [message],
+  );
+  return { busy: state !== null, running: state?.key, run };
 }

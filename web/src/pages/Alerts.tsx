@@ -20,10 +20,10 @@ import {
 } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
-import { useCursorPages, useLoader } from '../hooks.ts';
+import { useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { MonitorAlert, MonitorFreeze, MonitorRule, Page } from '../types.ts';
@@ -79,7 +79,7 @@ function AlertList({ actor }: { actor: boolean }) {
   const [state, setState] = useState<string | undefined>('open');
   const [severity, setSeverity] = useState<string | undefined>();
   const [rule, setRule] = useState<string | undefined>();
-  const [evaluating, setEvaluating] = useState(false);
+  const evaluation = useAction();
   const [acting, setActing] = useState<{ alert: MonitorAlert; action: 'acknowledge' | 'resolve' } | null>(
     null,
   );
@@ -91,9 +91,8 @@ function AlertList({ actor }: { actor: boolean }) {
   const pages = useCursorPages(fetchPage);
   const ruleTitle = useMemo(() => new Map(rules.map((r) => [r.id, r.title])), [rules]);
 
-  const evaluate = async () => {
-    setEvaluating(true);
-    try {
+  const evaluate = () =>
+    evaluation.run(async () => {
       const result = await api.post<{ events: number; opened: unknown[]; updated: number }>(
         '/v1/monitor/evaluate',
       );
@@ -105,12 +104,7 @@ function AlertList({ actor }: { actor: boolean }) {
         }),
       );
       pages.reload();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setEvaluating(false);
-    }
-  };
+    });
 
   return (
     <>
@@ -154,7 +148,7 @@ function AlertList({ actor }: { actor: boolean }) {
         {actor ? (
           <Col xs={24} md={4}>
             <Form.Item>
-              <Button icon={<SyncOutlined />} loading={evaluating} onClick={() => void evaluate()}>
+              <Button icon={<SyncOutlined />} loading={evaluation.busy} onClick={() => void evaluate()}>
                 {t('alerts.evaluate')}
               </Button>
             </Form.Item>
@@ -260,7 +254,7 @@ function NoteModal({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [form] = Form.useForm<{ note?: string }>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const resolve = target?.action === 'resolve';
   return (
     <Modal
@@ -268,7 +262,7 @@ function NoteModal({
       title={resolve ? t('alerts.resolveTitle') : t('alerts.acknowledgeTitle')}
       okText={resolve ? t('alerts.resolve') : t('alerts.acknowledge')}
       cancelText={t('common.cancel')}
-      confirmLoading={busy}
+      confirmLoading={action.busy}
       onCancel={onClose}
       onOk={() => form.submit()}
       destroyOnHidden
@@ -278,10 +272,9 @@ function NoteModal({
         form={form}
         layout="vertical"
         preserve={false}
-        onFinish={async ({ note }) => {
-          if (!target) return;
-          setBusy(true);
-          try {
+        onFinish={({ note }) =>
+          action.run(async () => {
+            if (!target) return;
             const body = note?.trim() ? { note: note.trim() } : {};
             await api.post(
               `/v1/monitor/alerts/${encodeURIComponent(target.alert.id)}/${target.action}`,
@@ -289,12 +282,8 @@ function NoteModal({
             );
             message.success(resolve ? t('alerts.resolved') : t('alerts.acknowledged'));
             onDone();
-          } catch (e) {
-            message.error(errorText(e));
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         <Form.Item
           name="note"
@@ -320,7 +309,7 @@ function Freezes({ actor }: { actor: boolean }) {
   const [lifting, setLifting] = useState<MonitorFreeze | null>(null);
   const [form] = Form.useForm<{ scope: (typeof FREEZE_SCOPES)[number]; target?: string; reason: string }>();
   const scope = Form.useWatch('scope', form);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
       api.get<Page<MonitorFreeze>>('/v1/monitor/freezes', { state, limit: 20, cursor }, signal),
@@ -329,9 +318,8 @@ function Freezes({ actor }: { actor: boolean }) {
   const pages = useCursorPages(fetchPage);
 
   const freeze = async (v: { scope: string; target?: string; reason: string }) => {
-    const send = async () => {
-      setBusy(true);
-      try {
+    const send = () =>
+      action.run(async () => {
         await api.post('/v1/monitor/freezes', {
           scope: v.scope,
           ...(v.scope !== 'gateway' && v.target?.trim() ? { target: v.target.trim() } : {}),
@@ -341,12 +329,7 @@ function Freezes({ actor }: { actor: boolean }) {
         setCreating(false);
         form.resetFields();
         pages.reload();
-      } catch (e) {
-        message.error(errorText(e));
-      } finally {
-        setBusy(false);
-      }
-    };
+      });
     if (v.scope === 'gateway') {
       modal.confirm({
         title: t('alerts.gatewayConfirmTitle'),
@@ -439,7 +422,7 @@ function Freezes({ actor }: { actor: boolean }) {
         okText={t('alerts.stop')}
         okButtonProps={{ danger: true }}
         cancelText={t('common.cancel')}
-        confirmLoading={busy}
+        confirmLoading={action.busy}
         onCancel={() => setCreating(false)}
         onOk={() => form.submit()}
         destroyOnHidden

@@ -18,10 +18,10 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import { ErrorAlert, Pager, PageTitle, StateTag } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, shanghaiDate } from '../format.ts';
-import { useCursorPages } from '../hooks.ts';
+import { useAction, useCursorPages } from '../hooks.ts';
 import { useMe } from '../session.tsx';
 import type { ApiKey, Page } from '../types.ts';
 
@@ -49,11 +49,10 @@ export function ApiKeys() {
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [form] = Form.useForm<{ name: string; scopes: string[]; expires?: string }>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  const create = async (v: { name: string; scopes: string[]; expires?: string }) => {
-    setBusy(true);
-    try {
+  const create = (v: { name: string; scopes: string[]; expires?: string }) =>
+    action.run(async () => {
       const key = await api.post<ApiKey & { secret: string }>('/v1/api-keys', {
         name: v.name.trim(),
         scopes: v.scopes,
@@ -64,22 +63,14 @@ export function ApiKeys() {
       setSecret({ name: key.name, secret: key.secret });
       message.success(t('apiKeys.created', { name: key.name }));
       pages.reload();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
-  const revoke = async (key: ApiKey) => {
-    try {
+  const revoke = (key: ApiKey) =>
+    action.run(async () => {
       await api.post(`/v1/api-keys/${encodeURIComponent(key.id)}/revoke`);
       message.success(t('apiKeys.revoked', { name: key.name }));
       pages.reload();
-    } catch (e) {
-      message.error(errorText(e));
-    }
-  };
+    });
 
   return (
     <>
@@ -158,7 +149,7 @@ export function ApiKeys() {
         title={t('apiKeys.create')}
         okText={t('apiKeys.createOk')}
         cancelText={t('common.cancel')}
-        confirmLoading={busy}
+        confirmLoading={action.busy}
         onCancel={() => setCreating(false)}
         onOk={() => form.submit()}
         destroyOnHidden

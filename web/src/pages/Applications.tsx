@@ -27,7 +27,7 @@ import {
 } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import {
   ErrorAlert,
   GradeTag,
@@ -40,7 +40,7 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
-import { resourceById, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
+import { resourceById, useAction, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Application, Me, Operation, Page, Resource } from '../types.ts';
@@ -256,7 +256,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
   const { data, error, loading, reload } = useLoader(load);
   const [approving, setApproving] = useState(false);
   const [rejecting, setRejecting] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
   if (loading && !data) return <Skeleton active paragraph={{ rows: 12 }} />;
   if (!data) return <ErrorAlert error={error} onRetry={reload} />;
@@ -268,18 +268,12 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
     reload();
     onChanged();
   };
-  const simple = async (action: 'submit' | 'withdraw') => {
-    setBusy(true);
-    try {
-      await api.post(`/v1/applications/${encodeURIComponent(app.id)}/${action}`);
-      message.success(t(`applications.${action}Done`));
+  const simple = (step: 'submit' | 'withdraw') =>
+    action.run(async () => {
+      await api.post(`/v1/applications/${encodeURIComponent(app.id)}/${step}`);
+      message.success(t(`applications.${step}Done`));
       done();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
@@ -295,7 +289,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
           </Button>
         ) : null}
         {own && app.state === 'draft' ? (
-          <Button type="primary" loading={busy} onClick={() => void simple('submit')}>
+          <Button type="primary" loading={action.busy} onClick={() => void simple('submit')}>
             {t('applications.submit')}
           </Button>
         ) : null}
@@ -306,7 +300,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
             cancelText={t('common.cancel')}
             onConfirm={() => simple('withdraw')}
           >
-            <Button loading={busy}>{t('applications.withdraw')}</Button>
+            <Button loading={action.busy}>{t('applications.withdraw')}</Button>
           </Popconfirm>
         ) : null}
         {app.contractId ? (
@@ -561,7 +555,7 @@ function ApproveModal({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [form] = Form.useForm<ApproveForm>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const base = app.granted;
   const baseFields = base?.fields ?? app.fields;
   const baseOps = base?.operations ?? app.operations;
@@ -594,8 +588,7 @@ function ApproveModal({
       }
     }
     if (security && v.allowWeakerMasking) body.allowWeakerMasking = true;
-    setBusy(true);
-    try {
+    await action.run(async () => {
       const next = await api.post<Application>(
         `/v1/applications/${encodeURIComponent(app.id)}/approve`,
         body,
@@ -607,11 +600,7 @@ function ApproveModal({
       );
       form.resetFields();
       onDone();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -621,7 +610,7 @@ function ApproveModal({
       title={security ? t('applications.approveSecurityTitle') : t('applications.approveTitle')}
       okText={t('applications.approve')}
       cancelText={t('common.cancel')}
-      confirmLoading={busy}
+      confirmLoading={action.busy}
       onCancel={onClose}
       onOk={() => form.submit()}
       destroyOnHidden
@@ -779,9 +768,8 @@ export function ReasonModal({
   onSubmit(reason: string): Promise<void>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<{ reason: string }>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   return (
     <Modal
       open={open}
@@ -789,7 +777,7 @@ export function ReasonModal({
       okText={okText}
       okButtonProps={{ danger }}
       cancelText={t('common.cancel')}
-      confirmLoading={busy}
+      confirmLoading={action.busy}
       onCancel={onClose}
       onOk={() => form.submit()}
       destroyOnHidden
@@ -798,17 +786,12 @@ export function ReasonModal({
         form={form}
         layout="vertical"
         preserve={false}
-        onFinish={async ({ reason }) => {
-          setBusy(true);
-          try {
+        onFinish={({ reason }) =>
+          action.run(async () => {
             await onSubmit(reason.trim());
             form.resetFields();
-          } catch (e) {
-            message.error(errorText(e));
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         <Form.Item
           name="reason"

@@ -16,10 +16,10 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, PageTitle } from '../components/common.tsx';
 import { endOfShanghaiDay, shanghaiDate, startOfShanghaiDay } from '../format.ts';
-import { useLoader } from '../hooks.ts';
+import { useAction, useLoader } from '../hooks.ts';
 import { navigate } from '../router.tsx';
 import { useMe } from '../session.tsx';
 import type { Application, Operation, Resource } from '../types.ts';
@@ -48,7 +48,7 @@ export function Apply({ id }: { id: string }) {
   const { data: resource, error, loading, reload } = useLoader(load);
   const [form] = Form.useForm<ApplyForm>();
   const chosen = Form.useWatch('fields', form) as string[] | undefined;
-  const [busy, setBusy] = useState<'submit' | 'draft' | null>(null);
+  const action = useAction<'submit' | 'draft'>();
   const [failure, setFailure] = useState<unknown>(null);
 
   if (loading && !resource) return <Skeleton active paragraph={{ rows: 10 }} />;
@@ -76,31 +76,33 @@ export function Apply({ id }: { id: string }) {
     } catch {
       return;
     }
-    setBusy(submit ? 'submit' : 'draft');
     setFailure(null);
-    try {
-      const created = await api.post<Application>('/v1/applications', {
-        resource: resource.id,
-        fields: values.fields,
-        purposeCategory: values.purposeCategory,
-        purpose: values.purpose.trim(),
-        legalBasis: values.legalBasis.trim(),
-        scenario: values.scenario.trim(),
-        operations: values.operations,
-        ...(values.from && values.from > shanghaiDate()
-          ? { requestedFrom: startOfShanghaiDay(values.from) }
-          : {}),
-        requestedTo: endOfShanghaiDay(values.to),
-        submit,
-      });
-      message.success(submit ? t('apply.submitted') : t('apply.drafted'));
-      navigate(`/applications?id=${created.id}`);
-    } catch (e) {
-      setFailure(e);
-      message.error(errorText(e));
-    } finally {
-      setBusy(null);
-    }
+    await action.run(
+      async () => {
+        try {
+          const created = await api.post<Application>('/v1/applications', {
+            resource: resource.id,
+            fields: values.fields,
+            purposeCategory: values.purposeCategory,
+            purpose: values.purpose.trim(),
+            legalBasis: values.legalBasis.trim(),
+            scenario: values.scenario.trim(),
+            operations: values.operations,
+            ...(values.from && values.from > shanghaiDate()
+              ? { requestedFrom: startOfShanghaiDay(values.from) }
+              : {}),
+            requestedTo: endOfShanghaiDay(values.to),
+            submit,
+          });
+          message.success(submit ? t('apply.submitted') : t('apply.drafted'));
+          navigate(`/applications?id=${created.id}`);
+        } catch (e) {
+          setFailure(e);
+          throw e;
+        }
+      },
+      submit ? 'submit' : 'draft',
+    );
   };
 
   const selectable = resource.fields.filter((f) => f.grade !== 'core');
@@ -249,13 +251,17 @@ export function Apply({ id }: { id: string }) {
         <Space wrap>
           <Button
             type="primary"
-            loading={busy === 'submit'}
-            disabled={busy !== null}
+            loading={action.running === 'submit'}
+            disabled={action.busy}
             onClick={() => void send(true)}
           >
             {t('apply.submit')}
           </Button>
-          <Button loading={busy === 'draft'} disabled={busy !== null} onClick={() => void send(false)}>
+          <Button
+            loading={action.running === 'draft'}
+            disabled={action.busy}
+            onClick={() => void send(false)}
+          >
             {t('apply.saveDraft')}
           </Button>
           <LinkButton to={`/catalog/${resource.id}`}>{t('common.cancel')}</LinkButton>

@@ -24,10 +24,10 @@ import {
 } from 'antd';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError, api, errorText } from '../api.ts';
+import { ApiError, api } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber, startOfShanghaiDay } from '../format.ts';
-import { useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
+import { useAction, useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
 import { entryLeafHashHex, verifyInclusionHex } from '../lib/merkle.ts';
 import { parsePublicKeyPem, type Sm2PublicKey, verifyTreeHeadSignature } from '../lib/sm2.ts';
 import { sm3, toHex } from '../lib/sm3.ts';
@@ -339,7 +339,7 @@ function ProofDrawer({ entry, onClose }: { entry: AuditEntry | null; onClose(): 
   const [result, setResult] = useState<Verification | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [signing, setSigning] = useState(false);
+  const signing = useAction();
 
   const run = useCallback(async (seq: number) => {
     setBusy(true);
@@ -358,19 +358,13 @@ function ProofDrawer({ entry, onClose }: { entry: AuditEntry | null; onClose(): 
     if (entry) void run(entry.seq);
   }, [entry, run]);
 
-  const sign = async () => {
-    if (!entry) return;
-    setSigning(true);
-    try {
+  const sign = () =>
+    signing.run(async () => {
+      if (!entry) return;
       const head = await api.post<TreeHead>('/v1/audit/tree-heads');
       message.success(t('audit.signed', { size: fmtNumber(head.treeSize) }));
       await run(entry.seq);
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setSigning(false);
-    }
-  };
+    });
 
   const notSigned = error instanceof ApiError && error.code === 'AUDIT_NOT_SIGNED';
   return (
@@ -389,7 +383,7 @@ function ProofDrawer({ entry, onClose }: { entry: AuditEntry | null; onClose(): 
           message={t('audit.notSigned')}
           description={t('audit.notSignedBody')}
           action={
-            <Button type="primary" loading={signing} onClick={() => void sign()}>
+            <Button type="primary" loading={signing.busy} onClick={() => void sign()}>
               {t('audit.signNow')}
             </Button>
           }
@@ -456,7 +450,7 @@ function TreeHeads() {
   const pages = useCursorPages(fetchPage);
   const loadKey = useCallback(() => platformKey(), []);
   const key = useLoader(loadKey);
-  const [signing, setSigning] = useState(false);
+  const signing = useAction();
   const verified = useMemo(() => {
     const result = new Map<number, boolean>();
     if (!key.data) return result;
@@ -464,23 +458,17 @@ function TreeHeads() {
     return result;
   }, [pages.items, key.data]);
 
-  const sign = async () => {
-    setSigning(true);
-    try {
+  const sign = () =>
+    signing.run(async () => {
       const head = await api.post<TreeHead>('/v1/audit/tree-heads');
       message.success(t('audit.signed', { size: fmtNumber(head.treeSize) }));
       pages.reload();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setSigning(false);
-    }
-  };
+    });
 
   return (
     <>
       <Space style={{ marginBottom: 12 }} wrap>
-        <Button type="primary" loading={signing} onClick={() => void sign()}>
+        <Button type="primary" loading={signing.busy} onClick={() => void sign()}>
           {t('audit.signNow')}
         </Button>
         <Typography.Text type="secondary">{t('audit.headsHint')}</Typography.Text>

@@ -18,10 +18,10 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, Mono, Pager, PageTitle } from '../components/common.tsx';
 import { fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
-import { forgetResource, useCursorPages, useLoader } from '../hooks.ts';
+import { forgetResource, useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Classification, FieldClassification, Grade, Page, Resource } from '../types.ts';
@@ -98,7 +98,8 @@ export function ClassificationReview({ id }: { id: string }) {
   );
   const classification = useLoader(loadClassification);
   const [current, setCurrent] = useState<Classification | null>(null);
-  const [scanning, setScanning] = useState(false);
+  const scanning = useAction();
+  const confirming = useAction<string>();
   const [deciding, setDeciding] = useState<{ field: FieldClassification; override: boolean } | null>(null);
   const [clearing, setClearing] = useState(false);
   const wide = Grid.useBreakpoint().md ?? true;
@@ -113,17 +114,11 @@ export function ClassificationReview({ id }: { id: string }) {
     forgetResource(id);
   };
 
-  const scan = async () => {
-    setScanning(true);
-    try {
+  const scan = () =>
+    scanning.run(async () => {
       updated(await api.post<Classification>(`/v1/resources/${encodeURIComponent(id)}/classification/scan`));
       message.success(t('classification.scanned'));
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setScanning(false);
-    }
-  };
+    });
 
   const confirm = async (field: FieldClassification) => {
     const suggested = field.scan?.suggestedGrade;
@@ -131,7 +126,7 @@ export function ClassificationReview({ id }: { id: string }) {
       setDeciding({ field, override: true });
       return;
     }
-    try {
+    await confirming.run(async () => {
       updated(
         await api.put<Classification>(
           `/v1/resources/${encodeURIComponent(id)}/fields/${encodeURIComponent(field.name)}/grade`,
@@ -139,9 +134,7 @@ export function ClassificationReview({ id }: { id: string }) {
         ),
       );
       message.success(t('classification.confirmed', { field: field.label, grade: t(`grade.${suggested}`) }));
-    } catch (e) {
-      message.error(errorText(e));
-    }
+    }, field.name);
   };
 
   const actionsFor = (f: FieldClassification) => (
@@ -150,6 +143,7 @@ export function ClassificationReview({ id }: { id: string }) {
         size="small"
         type="primary"
         aria-label={t('classification.confirmFor', { field: f.label })}
+        loading={confirming.running === f.name}
         onClick={() => void confirm(f)}
       >
         {t('classification.confirm')}
@@ -190,7 +184,7 @@ export function ClassificationReview({ id }: { id: string }) {
           <>
             <LinkButton to={`/catalog/${r.id}`}>{t('classification.toResource')}</LinkButton>
             {steward ? (
-              <Button type="primary" loading={scanning} onClick={() => void scan()}>
+              <Button type="primary" loading={scanning.busy} onClick={() => void scan()}>
                 {t('classification.scan')}
               </Button>
             ) : null}
@@ -402,13 +396,12 @@ function DecideGrade({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [form] = Form.useForm<{ grade: Grade; reason?: string }>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const suggested = target?.field.scan?.suggestedGrade;
 
-  const submit = async (values: { grade: Grade; reason?: string }) => {
-    if (!target) return;
-    setBusy(true);
-    try {
+  const submit = (values: { grade: Grade; reason?: string }) =>
+    action.run(async () => {
+      if (!target) return;
       const next = await api.put<Classification>(
         `/v1/resources/${encodeURIComponent(resourceId)}/fields/${encodeURIComponent(target.field.name)}/grade`,
         { grade: values.grade, ...(values.reason?.trim() ? { reason: values.reason.trim() } : {}) },
@@ -418,12 +411,7 @@ function DecideGrade({
       );
       form.resetFields();
       onDone(next);
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <Modal
@@ -432,7 +420,7 @@ function DecideGrade({
       onCancel={onClose}
       okText={t('common.save')}
       cancelText={t('common.cancel')}
-      confirmLoading={busy}
+      confirmLoading={action.busy}
       onOk={() => form.submit()}
       destroyOnHidden
     >
@@ -489,22 +477,16 @@ function ClearFlag({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [form] = Form.useForm<{ reason: string }>();
-  const [busy, setBusy] = useState(false);
-  const submit = async ({ reason }: { reason: string }) => {
-    setBusy(true);
-    try {
+  const action = useAction();
+  const submit = ({ reason }: { reason: string }) =>
+    action.run(async () => {
       const next = await api.post<Classification>(
         `/v1/resources/${encodeURIComponent(resourceId)}/classification/flag/clear`,
         { reason: reason.trim() },
       );
       message.success(t('classification.flagCleared'));
       onDone(next);
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Modal
       open={open}
@@ -512,7 +494,7 @@ function ClearFlag({
       onCancel={onClose}
       okText={t('common.save')}
       cancelText={t('common.cancel')}
-      confirmLoading={busy}
+      confirmLoading={action.busy}
       onOk={() => form.submit()}
       destroyOnHidden
     >

@@ -30,7 +30,7 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
-import { resourceById, useLoader } from '../hooks.ts';
+import { resourceById, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Agreement, Contract, ContractUsage, Me } from '../types.ts';
@@ -69,6 +69,7 @@ export function ContractDetail({ id }: { id: string }) {
     [id, days],
   );
   const usage = useLoader(loadUsage);
+  const pdf = useAction();
   const [change, setChange] = useState<Change | null>(null);
   const [check, setCheck] = useState<{ valid: boolean } | null>(null);
 
@@ -136,14 +137,11 @@ export function ContractDetail({ id }: { id: string }) {
       resource?.fields.find((f) => f.name === name)?.grade === 'unassessed',
   );
   const label = (name: string) => resource?.fields.find((f) => f.name === name)?.label ?? name;
-  const openPdf = async () => {
-    try {
+  const openPdf = () =>
+    pdf.run(async () => {
       const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.pdf`);
       window.open(URL.createObjectURL(blob), '_blank', 'noopener');
-    } catch (err) {
-      message.error(err instanceof Error ? err.message : String(err));
-    }
-  };
+    });
   const changeable = canChange(me, c);
   const consumerSide = c.consumerOrgId === me.organization.id;
   const usageTotals = usage.data?.days.reduce(
@@ -340,7 +338,12 @@ export function ContractDetail({ id }: { id: string }) {
           <Card title={<h2 className="card-title">{t('contract.receipt')}</h2>}>
             <Typography.Paragraph type="secondary">{t('contract.receiptNote')}</Typography.Paragraph>
             <Space wrap style={{ marginBottom: 12 }}>
-              <Button type="primary" onClick={openPdf} data-testid="agreement-pdf">
+              <Button
+                type="primary"
+                loading={pdf.busy}
+                onClick={() => void openPdf()}
+                data-testid="agreement-pdf"
+              >
                 {t('contract.pdf')}
               </Button>
               <Input.Search

@@ -19,10 +19,10 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
-import { useLoader } from '../hooks.ts';
+import { useAction, useLoader } from '../hooks.ts';
 
 /**
  * The indicator dictionary, one-form reporting (一表通) and the evaluation index (issue #23): the
@@ -212,20 +212,19 @@ function Report() {
     [query],
   );
   const { data, error, loading, reload } = useLoader(query ? load : null);
+  const submission = useAction<string>();
 
   async function submit(formCode: string) {
     const form = data!.items.filter((i) => i.forms.includes(formCode) && !i.prefill);
     const entered = Object.fromEntries(
       form.filter((i) => values[i.code] !== undefined).map((i) => [i.code, values[i.code]!]),
     );
-    try {
+    await submission.run(async () => {
       await api.post(`/v1/forms/${encodeURIComponent(formCode)}/submissions`, { ...query, values: entered });
       message.success(t('indicators.report.submitted'));
       setValues({});
       reload();
-    } catch (err) {
-      message.error(errorText(err));
-    }
+    }, formCode);
   }
 
   return (
@@ -300,7 +299,13 @@ function Report() {
           />
           <Flex wrap gap={8}>
             {data.forms.map((f) => (
-              <Button key={f.code} type="primary" disabled={f.submitted} onClick={() => void submit(f.code)}>
+              <Button
+                key={f.code}
+                type="primary"
+                disabled={f.submitted}
+                loading={submission.running === f.code}
+                onClick={() => void submit(f.code)}
+              >
                 {f.submitted
                   ? t('indicators.report.done', { form: name(f) })
                   : t('indicators.report.submit', { form: name(f) })}

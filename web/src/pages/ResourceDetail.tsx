@@ -16,7 +16,7 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText } from '../api.ts';
+import { api } from '../api.ts';
 import {
   ErrorAlert,
   GradeTag,
@@ -28,7 +28,7 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { bilingual, fmtBytes, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
-import { collectAll, forgetResource, useLoader } from '../hooks.ts';
+import { collectAll, forgetResource, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Contract, GatewayRows, HistoryEntry, Me, Page, Resource, Version } from '../types.ts';
@@ -196,21 +196,15 @@ function Versions({
     [resource.id],
   );
   const { data, error, loading, reload } = useLoader(load);
-  const [busy, setBusy] = useState<number | null>(null);
+  const activation = useAction<number>();
 
-  const activate = async (v: Version) => {
-    setBusy(v.number);
-    try {
+  const activate = (v: Version) =>
+    activation.run(async () => {
       await api.post(`/v1/resources/${encodeURIComponent(resource.id)}/versions/${v.number}/activate`);
       message.success(t('resource.activated', { number: v.number }));
       reload();
       onChange();
-    } catch (e) {
-      message.error(errorText(e));
-    } finally {
-      setBusy(null);
-    }
-  };
+    }, v.number);
 
   return (
     <>
@@ -267,7 +261,11 @@ function Versions({
                   title: t('common.actions'),
                   render: (_: unknown, v: Version) =>
                     !v.current && v.state === 'ready' ? (
-                      <Button size="small" loading={busy === v.number} onClick={() => void activate(v)}>
+                      <Button
+                        size="small"
+                        loading={activation.running === v.number}
+                        onClick={() => void activate(v)}
+                      >
                         {t('version.activate')}
                       </Button>
                     ) : null,
