@@ -92,6 +92,7 @@ type FieldView = {
   scan: {
     confidence: number;
     versionNumber: number;
+    suggestedGrade: string;
     evidence: { samples: string[]; headerHint: string | null };
   };
   confirmation: unknown;
@@ -292,6 +293,69 @@ describe('classification', () => {
     const bad = await setGrade(resource.code, 'phone', { grade: 'unassessed', reason: 'x' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.details.field).toBe('grade');
+  });
+
+  it('decides many fields at once, all or nothing, exactly as one decision after another would', async () => {
+    const decide = (code: string, payload: Record<string, unknown>, token = steward) =>
+      t.request({ method: 'POST', url: `/v1/resources/${code}/classification/decisions`, token, payload });
+    const bulk = await createResource(steward);
+    await upload(bulk.code, firstFile);
+
+    // A field with nothing to confirm refuses the whole request, naming it; nothing is written.
+    const noSuggestion = await decide(bulk.code, { fields: ['phone', 'district'] });
+    expect(noSuggestion.statusCode).toBe(400);
+    expect(noSuggestion.json().error.details).toMatchObject({ field: 'fields', name: 'district' });
+    const unknown = await decide(bulk.code, { fields: ['phone', 'nope'] });
+    expect(unknown.statusCode).toBe(404);
+    const noReason = await decide(bulk.code, { fields: ['district', 'visits'], grade: 'g1' });
+    expect(noReason.statusCode).toBe(400);
+    expect(noReason.json().error.details).toMatchObject({ field: 'reason', name: 'district' });
+    expect((await decide(bulk.code, { fields: ['phone', 'phone'] })).statusCode).toBe(400);
+    for (const token of [consumer, otherSteward])
+      expect((await decide(bulk.code, { fields: ['phone'] }, token)).statusCode).toBe(403);
+    expect((await classification(bulk.code)).fields.every((f: FieldView) => f.confirmation === null)).toBe(
+      true,
+    );
+    expect((await auditActions(bulk.id)).some((e) => e.action === 'field.grade.confirm')).toBe(false);
+
+    const confirmed = await decide(bulk.code, { fields: ['id_number', 'phone', 'name'] });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    const plain = await decide(bulk.code, {
+      fields: ['district', 'visits', 'note'],
+      grade: 'g1',
+      reason: '统计口径字段，不涉及个人信息',
+    });
+    expect(plain.statusCode, plain.body).toBe(200);
+
+    // The same decisions one by one on a twin resource give the same grades and confirmations.
+    const twin = await createResource(steward);
+    await upload(twin.code, firstFile);
+    for (const name of ['id_number', 'phone', 'name']) {
+      const suggested = field(await classification(twin.code), name).scan.suggestedGrade;
+      expect((await setGrade(twin.code, name, { grade: suggested })).statusCode).toBe(200);
+    }
+    for (const name of ['district', 'visits', 'note'])
+      expect(
+        (await setGrade(twin.code, name, { grade: 'g1', reason: '统计口径字段，不涉及个人信息' })).statusCode,
+      ).toBe(200);
+    const shape = (view: {
+      grade: string;
+      fields: Array<FieldView & { confirmation: { grade: string; reason: string | null } | null }>;
+    }) => ({
+      grade: view.grade,
+      fields: view.fields.map((f) => [f.name, f.grade, f.confirmation?.grade, f.confirmation?.reason]),
+    });
+    expect(shape(plain.json())).toEqual(shape(await classification(twin.code)));
+    expect(shape(plain.json()).grade).toBe('g4');
+    const audited = (await auditActions(bulk.id)).filter((e) => e.action === 'field.grade.confirm');
+    expect(audited.map((e) => (e.details as { field: string }).field)).toEqual([
+      'id_number',
+      'phone',
+      'name',
+      'district',
+      'visits',
+      'note',
+    ]);
   });
 
   it('flags a later import that contradicts the declared grades or brings a new sensitive column', async () => {

@@ -51,6 +51,24 @@ export const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post(
+    '/v1/resources/:id/classification/decisions',
+    {
+      config: { access: write },
+      schema: {
+        tags,
+        summary: '批量确认或定级 / Confirm or set many field grades at once',
+        description:
+          'Each named field takes its scan suggestion, or `grade` for all of them (a reason is then required ' +
+          'where it differs from a suggestion). All or nothing; each field is audited as `field.grade.confirm`.',
+        params: S.ResourceParams,
+        body: S.GradeDecisions,
+        response: { 200: S.Classification },
+      },
+    },
+    (req) => classify.decideFieldGrades(req.ctx, req.params.id, req.body),
+  );
+
+  app.post(
     '/v1/resources/:id/classification/flag/clear',
     {
       config: { access: write },

@@ -27,6 +27,34 @@ export const GradeDecision = Type.Object(
   { additionalProperties: false },
 );
 
+export const GradeDecisions = Type.Object(
+  {
+    fields: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), {
+      minItems: 1,
+      maxItems: 1000,
+      uniqueItems: true,
+      description: '要定级的字段 / the fields to decide',
+    }),
+    grade: Type.Optional(
+      Type.Enum(
+        GRADES.filter((g) => g !== 'unassessed'),
+        {
+          description:
+            '统一定为此级别；省略则各字段确认其建议级别 / one grade for all; omitted: each field’s suggestion',
+        },
+      ),
+    ),
+    reason: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        description:
+          '理由；任一字段与建议不同时必填 / why; required when any field differs from its suggestion',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const FlagClear = Type.Object(
   {
     reason: Type.String({

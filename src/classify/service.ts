@@ -568,94 +568,152 @@ export async function scanResource(ctx: Ctx, resourceRef: string): Promise<Class
   return getClassification(ctx, resource.id);
 }
 
+type DecidedGrade = Exclude<Grade, 'unassessed'>;
+interface GradeDecision {
+  field: string;
+  grade: DecidedGrade;
+  reason: string;
+}
+
 /**
  * A steward confirms or overrides a field's grade. A grade other than the suggestion needs a
  * reason; either way the decision is audited, becomes the field's effective grade and resolves
  * the field's part of the flag.
  */
-export async function confirmGrade(
+export function confirmGrade(
   ctx: Ctx,
   resourceRef: string,
   fieldName: string,
-  input: { grade: Exclude<Grade, 'unassessed'>; reason?: string | undefined },
+  input: { grade: DecidedGrade; reason?: string | undefined },
+): Promise<ClassificationView> {
+  return decideGrades(ctx, resourceRef, () => [
+    { field: fieldName, grade: input.grade, reason: input.reason?.trim() ?? '' },
+  ]);
+}
+
+/**
+ * Many fields decided at once, as a steward does after reading a scan: each named field takes its
+ * scan's suggestion, or `grade` when given (one reason for all of them). All or nothing: one field
+ * that cannot be decided (unknown, no suggestion to confirm, a reason missing) refuses the whole
+ * request, naming it. Each field's decision is audited as if confirmed alone.
+ */
+export function decideFieldGrades(
+  ctx: Ctx,
+  resourceRef: string,
+  input: { fields: string[]; grade?: DecidedGrade | undefined; reason?: string | undefined },
+): Promise<ClassificationView> {
+  const reason = input.reason?.trim() ?? '';
+  return decideGrades(ctx, resourceRef, (suggestionOf) =>
+    input.fields.map((field) => {
+      if (input.grade) return { field, grade: input.grade, reason };
+      const suggested = suggestionOf(field);
+      if (!suggested || suggested === 'unassessed') {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          { field: 'fields', name: field, suggestedGrade: suggested ?? null },
+          {
+            zh: `字段 ${field} 没有可确认的建议级别，请指定级别并说明理由`,
+            en: `field ${field} has no suggested grade to confirm; give a grade and a reason`,
+          },
+        );
+      }
+      return { field, grade: suggested, reason };
+    }),
+  );
+}
+
+async function decideGrades(
+  ctx: Ctx,
+  resourceRef: string,
+  decide: (suggestionOf: (field: string) => Grade | null) => GradeDecision[],
 ): Promise<ClassificationView> {
   const resource = await catalog.getResource(ctx, resourceRef);
   const principal = stewardOf(ctx, resource.provider.id);
-  const reason = input.reason?.trim() ?? '';
   await withTx(ctx.db, async (tx) => {
-    const locked = await lockResource(tx, resource.id);
-    if (!locked) throw new AppError('NOT_FOUND', { objectType: 'resource', id: resourceRef });
-    const fields = await catalog.grading.fields(tx, resource.id);
-    const field = fields.find((f) => f.name === fieldName);
-    if (!field) throw new AppError('NOT_FOUND', { objectType: 'field', id: fieldName, field: 'name' });
-    const previous = (await store.classifications(tx, resource.id)).find((r) => r.field_name === fieldName);
-    const suggested = previous?.scanned_at ? previous.suggested_grade : null;
-    const override = input.grade !== suggested;
-    if (override && reason === '') {
-      throw new AppError(
-        'VALIDATION_FAILED',
-        { field: 'reason', grade: input.grade, suggestedGrade: suggested },
-        {
-          zh: '所定级别与建议级别不同（或尚无扫描建议），必须说明理由',
-          en: 'a grade other than the suggestion (or with no suggestion yet) needs a reason',
-        },
-      );
-    }
+    const row = await lockResource(tx, resource.id);
+    if (!row) throw new AppError('NOT_FOUND', { objectType: 'resource', id: resourceRef });
+    let locked: ResourceState = row;
+    let fields = await catalog.grading.fields(tx, resource.id);
+    const rows = new Map((await store.classifications(tx, resource.id)).map((r) => [r.field_name, r]));
+    const suggestionOf = (name: string) => {
+      if (!fields.some((f) => f.name === name))
+        throw new AppError('NOT_FOUND', { objectType: 'field', id: name, field: 'name' });
+      const row = rows.get(name);
+      return row?.scanned_at ? row.suggested_grade : null;
+    };
     const now = new Date();
-    await store.upsert(tx, [
-      {
-        resource_id: resource.id,
-        field_name: fieldName,
-        detector: previous?.detector ?? null,
-        confidence: previous?.confidence ?? null,
-        ratio: previous?.ratio ?? null,
-        non_empty: previous?.non_empty ?? null,
-        evidence: previous?.evidence ?? null,
-        suggested_grade: previous?.suggested_grade ?? null,
-        scanned_version_id: previous?.scanned_version_id ?? null,
-        scanned_rows: previous?.scanned_rows ?? null,
-        sampled: previous?.sampled ?? null,
-        scanned_at: previous?.scanned_at ?? null,
-        confirmed_grade: input.grade,
-        confirmed_by: principal.userId,
-        confirmed_at: now,
-        confirmed_reason: reason === '' ? null : reason,
-      },
-    ]);
-    const after = fields.map((f) => (f.name === fieldName ? { ...f, grade: input.grade } : f));
-    const grade = highestGrade(...after.map((f) => f.grade));
-    if (field.grade !== input.grade) {
-      await catalog.grading.setFieldGrades(tx, resource.id, [
-        { name: fieldName, grade: input.grade, detector: field.detector },
-      ]);
-      await catalog.grading.setResourceGrade(tx, locked, grade, {
-        actorId: principal.userId,
-        changes: {
-          fieldGrade: { field: fieldName, from: field.grade, to: input.grade, reason: reason || null },
-          ...(grade !== locked.grade ? { grade: { from: locked.grade, to: grade } } : {}),
+    for (const { field: fieldName, grade: decided, reason } of decide(suggestionOf)) {
+      const field = fields.find((f) => f.name === fieldName);
+      if (!field) throw new AppError('NOT_FOUND', { objectType: 'field', id: fieldName, field: 'name' });
+      const previous = rows.get(fieldName);
+      const suggested = suggestionOf(fieldName);
+      const override = decided !== suggested;
+      if (override && reason === '') {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          { field: 'reason', name: fieldName, grade: decided, suggestedGrade: suggested },
+          {
+            zh: `字段 ${fieldName} 所定级别与建议级别不同（或尚无扫描建议），必须说明理由`,
+            en: `field ${fieldName}: a grade other than the suggestion (or with no suggestion yet) needs a reason`,
+          },
+        );
+      }
+      await store.upsert(tx, [
+        {
+          resource_id: resource.id,
+          field_name: fieldName,
+          detector: previous?.detector ?? null,
+          confidence: previous?.confidence ?? null,
+          ratio: previous?.ratio ?? null,
+          non_empty: previous?.non_empty ?? null,
+          evidence: previous?.evidence ?? null,
+          suggested_grade: previous?.suggested_grade ?? null,
+          scanned_version_id: previous?.scanned_version_id ?? null,
+          scanned_rows: previous?.scanned_rows ?? null,
+          sampled: previous?.sampled ?? null,
+          scanned_at: previous?.scanned_at ?? null,
+          confirmed_grade: decided,
+          confirmed_by: principal.userId,
+          confirmed_at: now,
+          confirmed_reason: reason === '' ? null : reason,
         },
+      ]);
+      const after = fields.map((f) => (f.name === fieldName ? { ...f, grade: decided } : f));
+      const grade = highestGrade(...after.map((f) => f.grade));
+      const gradeBefore = locked.grade;
+      if (field.grade !== decided) {
+        await catalog.grading.setFieldGrades(tx, resource.id, [
+          { name: fieldName, grade: decided, detector: field.detector },
+        ]);
+        const revision = await catalog.grading.setResourceGrade(tx, locked, grade, {
+          actorId: principal.userId,
+          changes: {
+            fieldGrade: { field: fieldName, from: field.grade, to: decided, reason: reason || null },
+            ...(grade !== locked.grade ? { grade: { from: locked.grade, to: grade } } : {}),
+          },
+        });
+        locked = { ...locked, grade, revision };
+      }
+      let flagResolved = false;
+      if (locked.grade_flag?.fields.some((e) => e.field === fieldName)) {
+        const rest = locked.grade_flag.fields.filter((e) => e.field !== fieldName);
+        const flag = rest.length > 0 ? { ...locked.grade_flag, fields: rest } : null;
+        await catalog.grading.setFlag(tx, resource.id, flag);
+        locked = { ...locked, grade_flag: flag };
+        flagResolved = true;
+      }
+      await auditAs(ctx, tx, 'field.grade.confirm', 'resource', resource.id, {
+        field: fieldName,
+        from: field.grade,
+        to: decided,
+        suggested,
+        override,
+        reason: reason === '' ? null : reason,
+        resourceGrade: { from: gradeBefore, to: grade },
+        flagResolved,
       });
+      fields = after;
     }
-    let flagResolved = false;
-    if (locked.grade_flag?.fields.some((e) => e.field === fieldName)) {
-      const rest = locked.grade_flag.fields.filter((e) => e.field !== fieldName);
-      await catalog.grading.setFlag(
-        tx,
-        resource.id,
-        rest.length > 0 ? { ...locked.grade_flag, fields: rest } : null,
-      );
-      flagResolved = true;
-    }
-    await auditAs(ctx, tx, 'field.grade.confirm', 'resource', resource.id, {
-      field: fieldName,
-      from: field.grade,
-      to: input.grade,
-      suggested,
-      override,
-      reason: reason === '' ? null : reason,
-      resourceGrade: { from: locked.grade, to: grade },
-      flagResolved,
-    });
   });
   return getClassification(ctx, resource.id);
 }

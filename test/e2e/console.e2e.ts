@@ -535,6 +535,22 @@ describe('the web console', () => {
     await atPhoneWidth(steward, '06-classification-override');
     await gradeDialog.getByRole('button', { name: '保存' }).click();
     await toast(steward, '“姓名”定为一般数据3级');
+    // Many fields at once: the two plain columns graded together with one reason, then a suggestion confirmed.
+    const table = steward.getByTestId('classification-table');
+    for (const name of ['vaccinated_on', 'dose'])
+      await table.locator('tr', { hasText: name }).getByRole('checkbox').check();
+    await steward.getByTestId('bulk-bar').getByText('已选 2 项').waitFor();
+    await steward.getByRole('button', { name: '所选定级…' }).click();
+    const bulkDialog = steward.getByRole('dialog');
+    await bulkDialog.getByText('为所选 2 个字段定级').waitFor();
+    await choose(steward, bulkDialog.getByRole('combobox', { name: '级别' }), '一般数据1级');
+    await bulkDialog.getByLabel('理由').fill('接种日期与剂次不识别个人');
+    await bulkDialog.getByRole('button', { name: '保存' }).click();
+    await toast(steward, '“接种日期、剂次”定为一般数据1级');
+    await table.locator('tr', { hasText: 'mobile' }).getByRole('checkbox').check();
+    await steward.getByRole('button', { name: '确认所选建议' }).click();
+    await toast(steward, '已确认 1 个字段的建议级别');
+    await steward.getByTestId('bulk-bar').getByText('已选 0 项').waitFor();
     await shot(steward, '06-classification');
     await menu(steward, '分类分级');
     await shot(steward, '07-classification-list');

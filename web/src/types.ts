@@ -14,9 +14,10 @@ import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
 import type * as monitor from '../../src/monitor/schema.ts';
+import type { Filter, FilterOp } from '../../src/rules/filters.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
 
-export type { DataType, Grade, OpenType, Role, SharingType };
+export type { DataType, Filter, FilterOp, Grade, OpenType, Role, SharingType };
 export { DATA_TYPES, GRADES, OPEN_TYPES, ROLES, SHARING_TYPES };
 
 export const UPDATE_CYCLES = [

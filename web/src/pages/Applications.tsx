@@ -39,11 +39,12 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
 import { resourceById, useAction, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { Application, Me, Operation, Page, Resource } from '../types.ts';
+import type { Application, Filter, Me, Operation, Page, Resource } from '../types.ts';
 import { APPLICATION_STATES } from '../types.ts';
 
 export const MASK_RULES = [
@@ -412,7 +413,9 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
             })}
           </Descriptions.Item>
           <Descriptions.Item label={t('contract.rowFilter')}>
-            {app.granted.rowFilter ? <JsonBlock value={app.granted.rowFilter} /> : t('contract.allRows')}
+            {app.granted.rowFilter
+              ? describeFilter(app.granted.rowFilter as Filter, (n: string) => fieldOf(n)?.label ?? n, t)
+              : t('contract.allRows')}
           </Descriptions.Item>
         </Descriptions>
       ) : null}
@@ -532,7 +535,7 @@ interface ApproveForm {
   rateLimitPerMinute?: number | null;
   minGroupSize?: number | null;
   ipAllowlist?: string[];
-  rowFilter?: string;
+  rowFilter?: Filter;
   pinVersion?: number | null;
   allowWeakerMasking?: boolean;
 }
@@ -579,14 +582,8 @@ function ApproveModal({
       if (typeof v[key] === 'number') body[key] = v[key];
     }
     if (v.ipAllowlist?.length) body.ipAllowlist = v.ipAllowlist;
-    if (v.rowFilter?.trim()) {
-      try {
-        body.rowFilter = JSON.parse(v.rowFilter);
-      } catch {
-        form.setFields([{ name: 'rowFilter', errors: [t('applications.badJson')] }]);
-        return;
-      }
-    }
+    const rowFilter = completeFilter(v.rowFilter);
+    if (rowFilter) body.rowFilter = rowFilter;
     if (security && v.allowWeakerMasking) body.allowWeakerMasking = true;
     await action.run(async () => {
       const next = await api.post<Application>(
@@ -736,7 +733,13 @@ function ApproveModal({
           </Col>
         </Row>
         <Form.Item name="rowFilter" label={t('contract.rowFilter')} extra={t('applications.rowFilterHint')}>
-          <Input.TextArea rows={2} placeholder='{"and":[{"field":"district","op":"eq","value":"西湖区"}]}' />
+          <FilterBuilder
+            fields={(resource?.fields ?? []).map((f) => ({
+              name: f.name,
+              label: f.label,
+              dataType: f.dataType,
+            }))}
+          />
         </Form.Item>
         {security ? (
           <Form.Item name="allowWeakerMasking" valuePropName="checked">

@@ -4,6 +4,7 @@ import {
   Button,
   Card,
   Descriptions,
+  Flex,
   Form,
   Grid,
   Input,
@@ -100,7 +101,9 @@ export function ClassificationReview({ id }: { id: string }) {
   const [current, setCurrent] = useState<Classification | null>(null);
   const scanning = useAction();
   const confirming = useAction<string>();
-  const [deciding, setDeciding] = useState<{ field: FieldClassification; override: boolean } | null>(null);
+  const [deciding, setDeciding] = useState<FieldClassification[] | null>(null);
+  const [selected, setSelected] = useState<string[]>([]);
+  const bulk = useAction();
   const [clearing, setClearing] = useState(false);
   const wide = Grid.useBreakpoint().md ?? true;
 
@@ -123,7 +126,7 @@ export function ClassificationReview({ id }: { id: string }) {
   const confirm = async (field: FieldClassification) => {
     const suggested = field.scan?.suggestedGrade;
     if (!suggested || suggested === 'unassessed') {
-      setDeciding({ field, override: true });
+      setDeciding([field]);
       return;
     }
     await confirming.run(async () => {
@@ -136,6 +139,20 @@ export function ClassificationReview({ id }: { id: string }) {
       message.success(t('classification.confirmed', { field: field.label, grade: t(`grade.${suggested}`) }));
     }, field.name);
   };
+
+  const chosen = (data?.fields ?? []).filter((f) => selected.includes(f.name));
+  const confirmable =
+    chosen.length > 0 && chosen.every((f) => f.scan && f.scan.suggestedGrade !== 'unassessed');
+  const confirmSelected = () =>
+    bulk.run(async () => {
+      const next = await api.post<Classification>(
+        `/v1/resources/${encodeURIComponent(id)}/classification/decisions`,
+        { fields: chosen.map((f) => f.name) },
+      );
+      updated(next);
+      setSelected([]);
+      message.success(t('classification.bulkConfirmed', { count: chosen.length }));
+    });
 
   const actionsFor = (f: FieldClassification) => (
     <Space wrap>
@@ -151,7 +168,7 @@ export function ClassificationReview({ id }: { id: string }) {
       <Button
         size="small"
         aria-label={t('classification.overrideFor', { field: f.label })}
-        onClick={() => setDeciding({ field: f, override: true })}
+        onClick={() => setDeciding([f])}
       >
         {t('classification.override')}
       </Button>
@@ -221,11 +238,47 @@ export function ClassificationReview({ id }: { id: string }) {
         />
       ) : null}
       <Card>
+        {steward ? (
+          <Flex wrap gap={8} align="center" style={{ marginBottom: 12 }} data-testid="bulk-bar">
+            <Button
+              size="small"
+              onClick={() => setSelected(data.fields.filter((f) => !f.confirmation).map((f) => f.name))}
+            >
+              {t('classification.selectUnconfirmed')}
+            </Button>
+            <Typography.Text type="secondary">
+              {t('classification.selected', { count: chosen.length })}
+            </Typography.Text>
+            <Button
+              size="small"
+              type="primary"
+              disabled={!confirmable}
+              loading={bulk.busy}
+              title={chosen.length > 0 && !confirmable ? t('classification.bulkNoSuggestion') : undefined}
+              onClick={() => void confirmSelected()}
+            >
+              {t('classification.bulkConfirm')}
+            </Button>
+            <Button size="small" disabled={chosen.length === 0} onClick={() => setDeciding(chosen)}>
+              {t('classification.bulkSet')}
+            </Button>
+            {chosen.length > 0 ? (
+              <Button size="small" type="link" onClick={() => setSelected([])}>
+                {t('classification.clearSelection')}
+              </Button>
+            ) : null}
+          </Flex>
+        ) : null}
         <div data-testid="classification-table">
           {wide ? (
             <Table<FieldClassification>
               rowKey="name"
               dataSource={data.fields}
+              rowSelection={
+                steward
+                  ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys.map(String)) }
+                  : undefined
+              }
               pagination={data.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
               scroll={{ x: 980 }}
               tableLayout="fixed"
@@ -295,6 +348,7 @@ export function ClassificationReview({ id }: { id: string }) {
         onDone={(next) => {
           updated(next);
           setDeciding(null);
+          setSelected([]);
         }}
       />
       <ClearFlag
@@ -389,7 +443,7 @@ function DecideGrade({
   onDone,
 }: {
   resourceId: string;
-  target: { field: FieldClassification; override: boolean } | null;
+  target: FieldClassification[] | null;
   onClose(): void;
   onDone(next: Classification): void;
 }) {
@@ -397,18 +451,25 @@ function DecideGrade({
   const { message } = App.useApp();
   const [form] = Form.useForm<{ grade: Grade; reason?: string }>();
   const action = useAction();
-  const suggested = target?.field.scan?.suggestedGrade;
+  const one = target?.length === 1 ? target[0] : undefined;
+  const suggestions = new Set((target ?? []).map((f) => f.scan?.suggestedGrade));
+  const suggested = suggestions.size === 1 ? [...suggestions][0] : undefined;
 
   const submit = (values: { grade: Grade; reason?: string }) =>
     action.run(async () => {
       if (!target) return;
-      const next = await api.put<Classification>(
-        `/v1/resources/${encodeURIComponent(resourceId)}/fields/${encodeURIComponent(target.field.name)}/grade`,
-        { grade: values.grade, ...(values.reason?.trim() ? { reason: values.reason.trim() } : {}) },
-      );
-      message.success(
-        t('classification.confirmed', { field: target.field.label, grade: t(`grade.${values.grade}`) }),
-      );
+      const reason = values.reason?.trim() ? { reason: values.reason.trim() } : {};
+      const next = one
+        ? await api.put<Classification>(
+            `/v1/resources/${encodeURIComponent(resourceId)}/fields/${encodeURIComponent(one.name)}/grade`,
+            { grade: values.grade, ...reason },
+          )
+        : await api.post<Classification>(
+            `/v1/resources/${encodeURIComponent(resourceId)}/classification/decisions`,
+            { fields: target.map((f) => f.name), grade: values.grade, ...reason },
+          );
+      const fields = target.map((f) => f.label).join('、');
+      message.success(t('classification.confirmed', { field: fields, grade: t(`grade.${values.grade}`) }));
       form.resetFields();
       onDone(next);
     });
@@ -416,7 +477,11 @@ function DecideGrade({
   return (
     <Modal
       open={!!target}
-      title={target ? t('classification.overrideTitle', { field: target.field.label }) : ''}
+      title={
+        one
+          ? t('classification.overrideTitle', { field: one.label })
+          : t('classification.bulkTitle', { count: target?.length ?? 0 })
+      }
       onCancel={onClose}
       okText={t('common.save')}
       cancelText={t('common.cancel')}
@@ -424,12 +489,17 @@ function DecideGrade({
       onOk={() => form.submit()}
       destroyOnHidden
     >
+      {one ? null : (
+        <Typography.Paragraph type="secondary" data-testid="bulk-fields">
+          {(target ?? []).map((f) => f.label).join('、')}
+        </Typography.Paragraph>
+      )}
       <Form
         form={form}
         layout="vertical"
         onFinish={submit}
         preserve={false}
-        initialValues={{ grade: target?.field.grade !== 'unassessed' ? target?.field.grade : undefined }}
+        initialValues={{ grade: one && one.grade !== 'unassessed' ? one.grade : undefined }}
       >
         <Form.Item
           name="grade"
@@ -450,7 +520,8 @@ function DecideGrade({
           rules={[
             ({ getFieldValue }) => ({
               validator: (_, v: string | undefined) =>
-                getFieldValue('grade') !== suggested && !(v ?? '').trim()
+                (target ?? []).some((f) => f.scan?.suggestedGrade !== getFieldValue('grade')) &&
+                !(v ?? '').trim()
                   ? Promise.reject(new Error(t('classification.reasonRequired')))
                   : Promise.resolve(),
             }),

@@ -29,11 +29,12 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { describeFilter } from '../components/FilterBuilder.tsx';
 import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { resourceById, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { Agreement, Contract, ContractUsage, Me } from '../types.ts';
+import type { Agreement, Contract, ContractUsage, Filter, Me } from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 type Change = 'suspend' | 'resume' | 'revoke';
@@ -243,7 +244,7 @@ export function ContractDetail({ id }: { id: string }) {
                 <Link to={`/applications?id=${c.applicationId}`}>{c.applicationId}</Link>
               </Descriptions.Item>
               <Descriptions.Item label={t('contract.rowFilter')}>
-                {c.rowFilter ? <JsonBlock value={c.rowFilter} /> : t('contract.allRows')}
+                {c.rowFilter ? describeFilter(c.rowFilter as Filter, label, t) : t('contract.allRows')}
               </Descriptions.Item>
             </Descriptions>
           </Card>
