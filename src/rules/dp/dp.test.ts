@@ -169,4 +169,23 @@ describe('release plans', () => {
     expect(out2.rows.map((r) => r.district)).toEqual(['A']);
     expect(out2.ci95[0]!.count![1] - out2.ci95[0]!.count![0]).toBeGreaterThan(0);
   });
+
+  it('a NULL group key is its own group, released as null — not merged with the empty string', () => {
+    const privatePlan = planRelease(
+      { ...settings, domains: {} },
+      [{ fn: 'count' }],
+      ['district'],
+      rational(1n),
+      10,
+    );
+    const rows = [
+      { g0: null, count: '100000' },
+      { g0: '', count: '500000' },
+    ];
+    const out = release(privatePlan, rows, seededSource('null-key'));
+    expect(out.rows.map((r) => r.district)).toEqual([null, '']);
+    // Each group carries its own count (noise is a few dozen here), not the other's.
+    expect(Math.abs(Number(out.rows[0]!.count) - 100000)).toBeLessThan(1000);
+    expect(Math.abs(Number(out.rows[1]!.count) - 500000)).toBeLessThan(1000);
+  });
 });
