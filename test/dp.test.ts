@@ -394,6 +394,36 @@ describe('differential privacy', () => {
     const trueCount = ROWS.filter((r) => r.district === '西湖区').length;
     expect(Math.abs(answers.reduce((a, b) => a + b, 0) / answers.length - trueCount)).toBeLessThan(60);
   });
+
+  it('a repeated query is answered from the memo of exact aggregates, yet spends ρ every time and draws fresh noise', async () => {
+    const id = await aggOnly();
+    await setBudget(id, 0.05);
+    const body = {
+      metrics: [{ fn: 'count' }, { fn: 'sum', field: 'visits' }],
+      groupBy: ['district'],
+      rho: 0.01,
+    };
+    const before = dp.exactMemoStats();
+    const answers: Array<Array<Record<string, unknown>>> = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await dpAggregate(id, body);
+      expect(res.statusCode, res.body).toBe(200);
+      answers.push(res.json().rows);
+      expect((await budget(id)).spent.rho).toBeCloseTo(0.01 * (i + 1), 12);
+    }
+    const after = dp.exactMemoStats();
+    // One execution of the bounding SQL, four answers from the memo.
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.hits - before.hits).toBe(4);
+    expect((await budget(id)).releases).toBe(5);
+    // σ ≈ 14 on each count and ≈ 141 on each sum: equal answers would mean a cached noisy release.
+    for (let i = 1; i < answers.length; i++) expect(answers[i]).not.toEqual(answers[0]);
+    // The memo does not extend the budget: the sixth identical query is refused like any other.
+    const refused = await dpAggregate(id, body);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('DP_BUDGET_EXHAUSTED');
+    expect((await budget(id)).releases).toBe(5);
+  });
 });
 
 async function serverUrlOf(t: TestApp): Promise<string> {

@@ -233,7 +233,7 @@ function cartesian(domains: string[][]): string[][] {
 /** Adds the noise to the bounded aggregate and applies partition selection: the release. */
 export function release(
   plan: DpPlan,
-  exact: Array<Record<string, unknown>>,
+  exact: ReadonlyArray<Readonly<Record<string, unknown>>>,
   source: RandomSource = cryptoSource,
 ): Released {
   // A NULL group key stays null: mapped to '' it would merge with a real '' group and be released as ''.
