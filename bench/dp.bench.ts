@@ -9,6 +9,7 @@
  */
 import { sql } from 'kysely';
 import { loadConfig } from '../src/core/config.ts';
+import { clearExactMemo } from '../src/gateway/dp.ts';
 import { buildServer } from '../src/server.ts';
 import { countiesOf } from '../src/standards/region.ts';
 import { type BenchContext, type BenchReport, fmt, scratchDatabase } from './support.ts';
@@ -132,35 +133,54 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       groupBy: ['district'],
       rho: 0.1,
     };
-    // Warm both (plans, caches), then alternate them so a noisy neighbour hurts both alike.
+    const dpCall = () => inject('POST', `/v1/gateway/contracts/${contractId}/dp/aggregate`, key, dpBody);
+    // Warm both (plans, caches), then alternate them so a noisy neighbour hurts all alike.
     await exactQuery.execute(scratch.database.db);
-    await inject('POST', `/v1/gateway/contracts/${contractId}/dp/aggregate`, key, dpBody);
+    await dpCall();
     const exactMs: number[] = [];
-    const dpMs: number[] = [];
+    const firstMs: number[] = [];
+    const repeatMs: number[] = [];
     let sample: { rows: Array<Record<string, unknown>> } | undefined;
     for (let i = 0; i < REPEATS; i++) {
       let t0 = performance.now();
       await exactQuery.execute(scratch.database.db);
       exactMs.push(performance.now() - t0);
+      // A first query: this node has no exact bounded aggregate for it, the bounding SQL runs.
+      clearExactMemo();
       t0 = performance.now();
-      sample = await inject('POST', `/v1/gateway/contracts/${contractId}/dp/aggregate`, key, dpBody);
-      dpMs.push(performance.now() - t0);
+      sample = await dpCall();
+      firstMs.push(performance.now() - t0);
+      // The same query again: answered from the memo of exact aggregates (ρ spent, fresh noise).
+      t0 = performance.now();
+      await dpCall();
+      repeatMs.push(performance.now() - t0);
     }
     const exact = median(exactMs);
-    const dp = median(dpMs);
-    const ratio = dp / exact;
+    const first = median(firstMs);
+    const repeat = median(repeatMs);
+    const row = (xs: number[]) => ({
+      'median ms': median(xs).toFixed(1),
+      'min ms': Math.min(...xs).toFixed(1),
+    });
     return {
       title: `DP count and sum by district (${districts.length} GB/T 2260 counties) over ${fmt(ROWS)} rows, ${fmt(PERSONS)} persons; median of ${REPEATS}`,
       table: {
-        'exact SQL (direct)': { 'median ms': exact.toFixed(1), 'min ms': Math.min(...exactMs).toFixed(1) },
-        'DP aggregate (gateway)': { 'median ms': dp.toFixed(1), 'min ms': Math.min(...dpMs).toFixed(1) },
+        'exact SQL (direct)': row(exactMs),
+        'DP aggregate, first query (gateway)': row(firstMs),
+        'DP aggregate, repeated (memo hit)': row(repeatMs),
       },
       goals: [
         {
-          name: 'DP aggregate / exact aggregate',
-          value: `${ratio.toFixed(2)}×`,
+          name: 'DP aggregate (first query) / exact aggregate',
+          value: `${(first / exact).toFixed(2)}×`,
           goal: '≤ 1.50×',
-          met: ratio <= 1.5,
+          met: first / exact <= 1.5,
+        },
+        {
+          name: 'DP aggregate (repeated query) / exact aggregate',
+          value: `${(repeat / exact).toFixed(2)}×`,
+          goal: '≤ 1.50×',
+          met: repeat / exact <= 1.5,
         },
       ],
       notes: [

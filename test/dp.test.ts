@@ -394,6 +394,86 @@ describe('differential privacy', () => {
     const trueCount = ROWS.filter((r) => r.district === '西湖区').length;
     expect(Math.abs(answers.reduce((a, b) => a + b, 0) / answers.length - trueCount)).toBeLessThan(60);
   });
+
+  it('a repeated query is answered from the memo of exact aggregates, yet spends ρ every time and draws fresh noise', async () => {
+    const id = await aggOnly();
+    await setBudget(id, 0.05);
+    const body = {
+      metrics: [{ fn: 'count' }, { fn: 'sum', field: 'visits' }],
+      groupBy: ['district'],
+      rho: 0.01,
+    };
+    const before = dp.exactMemoStats();
+    const answers: Array<Array<Record<string, unknown>>> = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await dpAggregate(id, body);
+      expect(res.statusCode, res.body).toBe(200);
+      answers.push(res.json().rows);
+      expect((await budget(id)).spent.rho).toBeCloseTo(0.01 * (i + 1), 12);
+    }
+    const after = dp.exactMemoStats();
+    // One execution of the bounding SQL, four answers from the memo.
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.hits - before.hits).toBe(4);
+    expect((await budget(id)).releases).toBe(5);
+    // σ ≈ 14 on each count and ≈ 141 on each sum: equal answers would mean a cached noisy release.
+    for (let i = 1; i < answers.length; i++) expect(answers[i]).not.toEqual(answers[0]);
+    // The memo does not extend the budget: the sixth identical query is refused like any other.
+    const refused = await dpAggregate(id, body);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('DP_BUDGET_EXHAUSTED');
+    expect((await budget(id)).releases).toBe(5);
+  });
+
+  // Last: it publishes a new version of the shared resource and changes its settings.
+  it('the memo follows the data: a new version or new settings are computed afresh', async () => {
+    const id = await aggOnly();
+    await setBudget(id, 1000);
+    const body = { metrics: [{ fn: 'count' }], groupBy: ['district'], rho: 10 };
+    const countIn = async (district: string) => {
+      const res = await dpAggregate(id, body);
+      expect(res.statusCode, res.body).toBe(200);
+      return Number(res.json().rows.find((r: { district: string }) => r.district === district).count);
+    };
+    const misses = () => dp.exactMemoStats().misses;
+    const start = misses();
+    // 拱墅区 is empty in the first version; σ² = 0.2, so |noise| ≥ 3 has probability below e⁻²².
+    expect(Math.abs(await countIn('拱墅区'))).toBeLessThanOrEqual(2);
+    expect(Math.abs(await countIn('拱墅区'))).toBeLessThanOrEqual(2);
+    expect(misses() - start).toBe(1);
+    const header = 'record_no,person_id,name,district,visits,note';
+    const added = Array.from(
+      { length: 30 },
+      (_, i) => `N${i},3301061990020${String(10000 + i).slice(-5)},新${i},拱墅区,1,新增`,
+    );
+    const old = ROWS.map((r) => [r.record_no, r.person_id, r.name, r.district, r.visits, `备注`].join(','));
+    const up = await t.request({
+      method: 'POST',
+      url: `/v1/resources/${code}/versions?filename=v2.csv&wait=true`,
+      token: f.tokens.steward,
+      headers: { 'content-type': 'text/csv' },
+      payload: `${header}\n${[...old, ...added].join('\n')}\n`,
+    });
+    expect(up.statusCode, up.body).toBe(201);
+    // Thirty new persons, one row each (L0 = 1, so each counts once).
+    expect(Math.abs((await countIn('拱墅区')) - 30)).toBeLessThanOrEqual(2);
+    expect(misses() - start).toBe(2);
+    const settings = await t.request({
+      method: 'PUT',
+      url: `/v1/gateway/resources/${code}/dp`,
+      token: f.tokens.steward,
+      payload: {
+        unit: 'person_id',
+        maxGroups: 1,
+        maxRowsPerGroup: 3,
+        bounds: { visits: { lower: 0, upper: 10 } },
+        domains: { district: { values: DISTRICTS } },
+      },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    await countIn('拱墅区');
+    expect(misses() - start).toBe(3);
+  });
 });
 
 async function serverUrlOf(t: TestApp): Promise<string> {

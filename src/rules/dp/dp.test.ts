@@ -42,9 +42,12 @@ const critical = (dof: number) => dof + 4.5 * Math.sqrt(2 * dof) + 10;
 
 describe('exact samplers (Canonne, Kamath, Steinke 2020)', () => {
   it('Bernoulli(exp(−γ)) hits exp(−γ) for γ below and above 1', () => {
+    // Also given in other than lowest terms (the samplers build such fractions in their loops).
     for (const [gamma, n] of [
       [rational(1n, 3n), 20_000],
       [rational(5n, 2n), 20_000],
+      [{ n: 2n, d: 6n }, 20_000],
+      [{ n: 10n, d: 4n }, 20_000],
     ] as const) {
       const source = seededSource(`bexp-${gamma.n}/${gamma.d}`);
       let hits = 0;
@@ -89,6 +92,35 @@ describe('exact samplers (Canonne, Kamath, Steinke 2020)', () => {
     // σ = 10^15; the mean of 200 draws is within 4σ/√200 ≈ 2.9·10^14.
     expect(mean < 3n * 10n ** 14n && mean > -3n * 10n ** 14n).toBe(true);
     expect(draws.some((d) => d > 10n ** 14n || d < -(10n ** 14n))).toBe(true);
+  });
+
+  it('ranges above 2^48 (drawn from bytes) are uniform (chi-square, fixed seed)', () => {
+    const source = seededSource('big-range');
+    const n = 3n * 2n ** 70n + 1n;
+    const bins = new Array<number>(6).fill(0);
+    for (let i = 0; i < 12_000; i++) {
+      const x = source.below(n);
+      expect(x >= 0n && x < n).toBe(true);
+      bins[Number((x * 6n) / n)]!++;
+    }
+    const stat = bins.reduce((acc, c) => acc + (c - 2000) ** 2 / 2000, 0);
+    expect(stat).toBeLessThan(critical(5));
+  });
+
+  it('the discrete Gaussian of a sum-sized σ² (8·10^11) has the normal shape in units of σ (chi-square, fixed seed)', () => {
+    const source = seededSource('sum-sized');
+    const sigma = Math.sqrt(8e11);
+    // P(Z ≤ −2), P(−2 < Z ≤ −1), P(−1 < Z ≤ 0), then the mirror image.
+    const half = [0.0227501, 0.1359051, 0.3413447];
+    const expected = [...half, ...[...half].reverse()];
+    const bins = new Array<number>(6).fill(0);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const z = Number(discreteGaussian(rational(800_000_000_000n), source)) / sigma;
+      bins[z <= -2 ? 0 : z <= -1 ? 1 : z <= 0 ? 2 : z <= 1 ? 3 : z <= 2 ? 4 : 5]!++;
+    }
+    const stat = bins.reduce((acc, c, i) => acc + (c - n * expected[i]!) ** 2 / (n * expected[i]!), 0);
+    expect(stat).toBeLessThan(critical(5));
   });
 
   it('the 95% half-width covers at least 95% of the noise', () => {
@@ -168,5 +200,24 @@ describe('release plans', () => {
     const out2 = release(privatePlan, rows, seededSource('release2'));
     expect(out2.rows.map((r) => r.district)).toEqual(['A']);
     expect(out2.ci95[0]!.count![1] - out2.ci95[0]!.count![0]).toBeGreaterThan(0);
+  });
+
+  it('a NULL group key is its own group, released as null — not merged with the empty string', () => {
+    const privatePlan = planRelease(
+      { ...settings, domains: {} },
+      [{ fn: 'count' }],
+      ['district'],
+      rational(1n),
+      10,
+    );
+    const rows = [
+      { g0: null, count: '100000' },
+      { g0: '', count: '500000' },
+    ];
+    const out = release(privatePlan, rows, seededSource('null-key'));
+    expect(out.rows.map((r) => r.district)).toEqual([null, '']);
+    // Each group carries its own count (noise is a few dozen here), not the other's.
+    expect(Math.abs(Number(out.rows[0]!.count) - 100000)).toBeLessThan(1000);
+    expect(Math.abs(Number(out.rows[1]!.count) - 500000)).toBeLessThan(1000);
   });
 });

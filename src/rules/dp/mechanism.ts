@@ -132,7 +132,8 @@ const alias = (m: Pick<Measurement, 'key'>) => m.key.replace(':', '__');
  * the filtered rows is needed and the per-unit window runs over (unit, group) pairs, not rows:
  *
  * 1. rows of the filter with a non-null unit, group keys inside their public domains; numeric
- *    values scaled to integers and clamped to [lo, hi] (so |v| ≤ B = max(|lo|, |hi|));
+ *    values scaled to integers and clamped to [lo, hi] (so |v| ≤ B = max(|lo|, |hi|)); a NULL
+ *    value stays NULL (not clamped to lo): it counts as a row, never as a value;
  * 2. one row per (unit, group): c = rows, s = Σv, n = non-null values;
  * 3. L∞: the pair's count becomes min(c, L∞), its sum and non-null count are scaled by
  *    min(1, L∞/c) and truncated toward zero (`div`) — the unit's own mean, L∞ times;
@@ -175,7 +176,9 @@ export function boundedAggregateSql(
       v: sql.ref(`v${i}`),
       s: sql.ref(`s${i}`),
       n: sql.ref(`n${i}`),
-      expr: sql`least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${Math.round(b.lower * scale)}::bigint), ${Math.round(b.upper * scale)}::bigint)`,
+      // greatest/least skip NULL arguments: a bare least(greatest(NULL, lo), hi) is lo, which
+      // would count a missing value as present (in a mean's non-null count) and add lo to the sum.
+      expr: sql`CASE WHEN ${sql.ref(f)} IS NULL THEN NULL ELSE least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${Math.round(b.lower * scale)}::bigint), ${Math.round(b.upper * scale)}::bigint) END`,
     };
   });
   const keys = groups.map((g) => g.as);
@@ -230,13 +233,18 @@ function cartesian(domains: string[][]): string[][] {
 /** Adds the noise to the bounded aggregate and applies partition selection: the release. */
 export function release(
   plan: DpPlan,
-  exact: Array<Record<string, unknown>>,
+  exact: ReadonlyArray<Readonly<Record<string, unknown>>>,
   source: RandomSource = cryptoSource,
 ): Released {
-  const keyOf = (row: Record<string, unknown>) => plan.groupBy.map((_, i) => String(row[`g${i}`] ?? ''));
+  // A NULL group key stays null: mapped to '' it would merge with a real '' group and be released as ''.
+  const keyOf = (row: Record<string, unknown>): Array<string | null> =>
+    plan.groupBy.map((_, i) => {
+      const value = row[`g${i}`];
+      return value === null || value === undefined ? null : String(value);
+    });
   const byKey = new Map(exact.map((row) => [JSON.stringify(keyOf(row)), row]));
   const publicDomain = plan.threshold === null;
-  const keys =
+  const keys: Array<Array<string | null>> =
     plan.groupBy.length === 0
       ? [[]]
       : publicDomain

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { floor, isqrt, type Rational, rational } from './rational.ts';
+import { floor, isqrt, type Rational } from './rational.ts';
 
 /**
  * Exact samplers of Canonne, Kamath and Steinke, "The Discrete Gaussian for Differential
@@ -15,14 +15,52 @@ export interface RandomSource {
 
 const RANDOM_INT_LIMIT = 2n ** 48n - 1n;
 
+/** Bits of n ≥ 1, without formatting n as a binary string. */
+function bitLength(n: bigint): number {
+  let bits = 0;
+  while (n >= 1n << 64n) {
+    n >>= 64n;
+    bits += 64;
+  }
+  let low = Number(n);
+  while (low >= 1) {
+    low = Math.floor(low / 2);
+    bits++;
+  }
+  return bits;
+}
+
+/** Rejection sampling on ⌈bits/8⌉ bytes, the excess bits dropped: uniform on [0, n), acceptance ≥ 1/2. */
 function belowFromBytes(n: bigint, bytes: (count: number) => Buffer): bigint {
-  const bits = n.toString(2).length;
+  const bits = bitLength(n);
   const count = Math.ceil(bits / 8);
   const excess = BigInt(count * 8 - bits);
   for (;;) {
-    const value = BigInt(`0x${bytes(count).toString('hex')}`) >> excess;
+    const chunk = bytes(count);
+    let value = 0n;
+    let i = 0;
+    for (; i + 6 <= count; i += 6) value = (value << 48n) | BigInt(chunk.readUIntBE(i, 6));
+    if (i < count) value = (value << BigInt(8 * (count - i))) | BigInt(chunk.readUIntBE(i, count - i));
+    value >>= excess;
     if (value < n) return value;
   }
+}
+
+/**
+ * The CSPRNG's bytes taken from a pool refilled 4 KiB at a time: one call into OpenSSL per pool,
+ * not per draw (the noise of a sum asks for ranges above 2^48 several times per number).
+ */
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function pooledBytes(count: number): Buffer {
+  if (poolAt + count > pool.length) {
+    pool = randomBytes(Math.max(POOL_SIZE, count));
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + count);
+  poolAt += count;
+  return out;
 }
 
 /** The operating system's CSPRNG through node:crypto: what releases use. */
@@ -30,7 +68,7 @@ export const cryptoSource: RandomSource = {
   below(n) {
     if (n < 1n) throw new RangeError('below(n) needs n ≥ 1');
     if (n <= RANDOM_INT_LIMIT) return BigInt(randomInt(Number(n)));
-    return belowFromBytes(n, randomBytes);
+    return belowFromBytes(n, pooledBytes);
   },
 };
 
@@ -58,23 +96,32 @@ export function seededSource(seed: string): RandomSource {
   };
 }
 
-/** Bernoulli(p) for a rational p in [0, 1]. */
+/**
+ * A fraction n/d (d > 0) not reduced to lowest terms. The samplers only compare uniform integers
+ * with numerators (P(below(d) < n) = n/d whatever the common factors), so the gcd that
+ * `rational` takes on every construction — most of a draw's time for a sum's large σ² — is
+ * skipped inside the loops. Same distribution, exactly.
+ */
+const frac = (n: bigint, d: bigint): Rational => ({ n, d });
+const ONE = frac(1n, 1n);
+
+/** Bernoulli(p) for a rational p in [0, 1] (lowest terms or not). */
 export function bernoulli(p: Rational, source: RandomSource): boolean {
   return source.below(p.d) < p.n;
 }
 
-/** Bernoulli(exp(−γ)) for a rational γ ≥ 0 (CKS Algorithm 1). */
+/** Bernoulli(exp(−γ)) for a rational γ ≥ 0 (CKS Algorithm 1), γ in lowest terms or not. */
 export function bernoulliExp(gamma: Rational, source: RandomSource): boolean {
-  if (gamma.n < 0n) throw new RangeError('γ must be ≥ 0');
+  if (gamma.n < 0n || gamma.d <= 0n) throw new RangeError('γ must be ≥ 0');
   if (gamma.n <= gamma.d) {
     // γ ≤ 1: K is the first index with A_K = 0 for A_k ~ Bernoulli(γ/k); exp(−γ) = P(K odd).
     let k = 1n;
-    while (bernoulli(rational(gamma.n, gamma.d * k), source)) k += 1n;
+    while (source.below(gamma.d * k) < gamma.n) k += 1n;
     return k % 2n === 1n;
   }
-  const whole = floor(gamma);
-  for (let i = 0n; i < whole; i++) if (!bernoulliExp(rational(1n), source)) return false;
-  return bernoulliExp(rational(gamma.n - whole * gamma.d, gamma.d), source);
+  const whole = gamma.n / gamma.d;
+  for (let i = 0n; i < whole; i++) if (!bernoulliExp(ONE, source)) return false;
+  return bernoulliExp(frac(gamma.n - whole * gamma.d, gamma.d), source);
 }
 
 /**
@@ -87,9 +134,9 @@ export function discreteLaplace(scale: Rational, source: RandomSource): bigint {
   if (t <= 0n) throw new RangeError('scale must be > 0');
   for (;;) {
     const u = source.below(t);
-    if (!bernoulliExp(rational(u, t), source)) continue;
+    if (!bernoulliExp(frac(u, t), source)) continue;
     let v = 0n;
-    while (bernoulliExp(rational(1n), source)) v += 1n;
+    while (bernoulliExp(ONE, source)) v += 1n;
     const x = u + t * v;
     const y = x / s;
     const negative = source.below(2n) === 1n;
@@ -103,13 +150,13 @@ export function discreteGaussian(sigma2: Rational, source: RandomSource): bigint
   if (sigma2.n <= 0n) throw new RangeError('σ² must be > 0');
   const t = isqrt(floor(sigma2)) + 1n; // ⌊σ⌋ + 1
   for (;;) {
-    const y = discreteLaplace(rational(t), source);
+    const y = discreteLaplace(frac(t, 1n), source);
     const abs = y < 0n ? -y : y;
     // γ = (|y| − σ²/t)² / 2σ² with σ² = a/b: (|y|·t·b − a)² / (2·a·t²·b).
     const a = sigma2.n;
     const b = sigma2.d;
     const diff = abs * t * b - a;
-    if (bernoulliExp(rational(diff * diff, 2n * a * t * t * b), source)) return y;
+    if (bernoulliExp(frac(diff * diff, 2n * a * t * t * b), source)) return y;
   }
 }
 
