@@ -37,6 +37,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Every route declares who may call it; the server refuses to start a route that does not. */
     access?: RouteAccess;
+    /**
+     * The route only reads, and an answer a moment stale harms nobody (catalog search, public
+     * feeds): it reads through DATABASE_READ_URL's replicas when set. Authentication still reads
+     * the primary, so a revoked key or session is refused on the very next request.
+     */
+    staleRead?: boolean;
   }
   interface FastifyRequest {
     ctx: Ctx;
@@ -51,10 +57,15 @@ export const VERSION = '0.1.0';
  * afterwards may well succeed, so the error handler's ping cannot tell.
  */
 const POOL_TIMEOUT =
-  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/;
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly)$/;
+
+/** How long a client is asked to wait before retrying a 503 NOT_READY (a failover takes seconds). */
+export const NOT_READY_RETRY_AFTER_SECONDS = 2;
 
 /** Connection-level failures mean the database is away, not that the request was wrong: 503. */
 const DATABASE_DOWN = new Set([
+  // read_only_sql_transaction: the server this pool reaches is a replica now (failover under way).
+  '25006',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -62,6 +73,7 @@ const DATABASE_DOWN = new Set([
   '57P01',
   '57P02',
   '57P03',
+  '57P04',
   '08000',
   '08003',
   '08006',
@@ -203,20 +215,33 @@ export async function buildServer({
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     req.ctx = { db: database.db, config, principal: null, requestId: req.id };
-    const access = req.routeOptions.config?.access;
-    if (!access || access === 'public') return;
+    const routeConfig = req.routeOptions.config;
+    const access = routeConfig?.access;
+    if (!access || access === 'public') {
+      if (routeConfig?.staleRead) req.ctx.db = database.readDb;
+      return;
+    }
+    // The primary is known to be away (a failover under way): answer now, not after a pool timeout.
+    if (!database.available()) throw new AppError('NOT_READY', { database: database.kind });
     req.ctx.principal = await authenticateBearer(req.ctx, req.headers.authorization);
     if (access === 'optional') {
       if (req.headers.authorization && !req.ctx.principal) throw new AppError('UNAUTHENTICATED');
-      return;
+    } else {
+      authorize(req.ctx.principal, access);
     }
-    authorize(req.ctx.principal, access);
+    if (routeConfig.staleRead) req.ctx.db = database.readDb;
   });
 
   app.setErrorHandler(async (error: FastifyError, req, reply) => {
     let appError = toAppError(error);
     // Whatever broke while the database is unreachable, the honest answer is "try again later".
     if (appError.code === 'INTERNAL' && !(await database.ping(1_000))) appError = new AppError('NOT_READY');
+    if (appError.code === 'NOT_READY') {
+      // The primary itself failed (not a replica, not a missing font): fail fast until it is back.
+      const throughReplica = database.readDb !== database.db && req.ctx?.db === database.readDb;
+      if (!(error instanceof AppError) && !throughReplica) database.markUnavailable();
+      reply.header('retry-after', NOT_READY_RETRY_AFTER_SECONDS);
+    }
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed');
     return reply.status(appError.status).send(appError.toBody());
   });
@@ -253,7 +278,10 @@ export async function buildServer({
       },
     },
     async (_req, reply) => {
-      if (await database.ping()) return { status: 'ready', database: database.kind };
+      if (database.available() && (await database.ping()))
+        return { status: 'ready', database: database.kind };
+      database.markUnavailable();
+      reply.header('retry-after', NOT_READY_RETRY_AFTER_SECONDS);
       return reply.status(503).send(new AppError('NOT_READY', { database: database.kind }).toBody());
     },
   );

@@ -17,9 +17,21 @@ export type Executor = Db | Tx;
 
 export interface DatabaseHandle {
   db: Db;
+  /**
+   * Where reads that tolerate staleness go: the replicas' pool when DATABASE_READ_URL is set,
+   * otherwise `db` itself. Nothing that decides access reads through it.
+   */
+  readDb: Db;
   kind: 'postgres' | 'embedded';
-  /** Answers within the timeout whether the database takes a query. */
+  /** Answers within the timeout whether the database takes writes (reachable and not read-only). */
   ping(timeoutMs?: number): Promise<boolean>;
+  /**
+   * False while the primary is known to be away (a connection-level failure was seen and no probe
+   * has succeeded since): requests answer 503 at once instead of queueing for a connection.
+   */
+  available(): boolean;
+  /** A request saw the primary away or read-only: fail fast until a probe finds it writable again. */
+  markUnavailable(): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +43,8 @@ export interface DatabaseOptions {
   /** How long an embedded open waits for another process to release the data directory. */
   lockWaitMs?: number;
   poolSize?: number;
+  /** postgres://… of the read replicas (DATABASE_READ_URL); only with `url`. */
+  readUrl?: string | undefined;
 }
 
 // int8 (counts, sequence numbers) as JavaScript numbers on both drivers; PGlite already does.
@@ -73,20 +87,57 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const copySql = (qualifiedTable: string, columns: string[], source: string) =>
   `COPY ${qualifiedTable} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 
+function serverPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+  // A dropped server connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  // The pool listens for errors on idle clients only. A client checked out between two
+  // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
+  // the process; with this listener its next query fails instead and the pool discards it.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/**
+ * The fail-fast gate: once a request has seen the primary away, later requests are refused at
+ * once (503) rather than each waiting for a connection that will not come, while one probe at a
+ * time asks the database every PROBE_MS whether it takes writes again.
+ */
+const PROBE_MS = 250;
+function availabilityGate(probe: () => Promise<boolean>) {
+  let down = false;
+  let probing: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    probing = setTimeout(async () => {
+      if (await probe()) {
+        down = false;
+        probing = undefined;
+      } else if (probing) schedule();
+    }, PROBE_MS);
+    probing.unref();
+  };
+  return {
+    available: () => !down,
+    markUnavailable() {
+      down = true;
+      if (!probing) schedule();
+    },
+    stop() {
+      clearTimeout(probing);
+      probing = undefined;
+    },
+  };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5_000,
-    });
-    // A dropped server connection must not crash the process; the next query reconnects.
-    pool.on('error', () => {});
-    // The pool listens for errors on idle clients only. A client checked out between two
-    // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
-    // the process; with this listener its next query fails instead and the pool discards it.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = serverPool(options.url, options.poolSize ?? 10);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const readDb = options.readUrl
+      ? new Kysely<Database>({
+          dialect: new PostgresDialect({ pool: serverPool(options.readUrl, options.poolSize ?? 10) }),
+        })
+      : db;
     const streamCopy: StreamCopier = async (copyStatement, source, options) => {
       const client = await pool.connect();
       let broken: unknown;
@@ -114,11 +165,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     copiers.set(db, async (qualifiedTable, columns, csv) => {
       await streamCopy(copySql(qualifiedTable, columns, 'STDIN'), [Buffer.from(csv)], {});
     });
+    const gate = availabilityGate(() => ping(db, 1_000));
     return {
       db,
+      readDb,
       kind: 'postgres',
       ping: (timeoutMs) => ping(db, timeoutMs),
-      close: () => db.destroy(),
+      available: gate.available,
+      markUnavailable: gate.markUnavailable,
+      async close() {
+        gate.stop();
+        if (readDb !== db) await readDb.destroy();
+        await db.destroy();
+      },
     };
   }
   let lock: DataDirLock | undefined;
@@ -143,8 +202,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   );
   return {
     db,
+    readDb: db,
     kind: 'embedded',
     ping: (timeoutMs) => ping(db, timeoutMs),
+    // The embedded database lives in this process: it is never away while the process runs.
+    available: () => true,
+    markUnavailable: () => {},
     async close() {
       await db.destroy();
       lock?.release();
@@ -159,8 +222,9 @@ async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
   });
   try {
     return await Promise.race([
-      sql`select 1`.execute(db).then(
-        () => true,
+      // A server in recovery (a replica, or a primary demoted during a failover) takes no writes.
+      sql<{ standby: boolean }>`select pg_is_in_recovery() as standby`.execute(db).then(
+        ({ rows }) => rows[0]?.standby === false,
         () => false,
       ),
       timeout,
