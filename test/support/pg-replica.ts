@@ -24,6 +24,8 @@ export interface ReplicatedCluster {
   caughtUp(): Promise<void>;
   /** Stops the primary as a crash would (pg_ctl -m immediate). */
   crashPrimary(): Promise<void>;
+  /** Starts the crashed primary again (crash recovery, same port). */
+  startPrimary(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -182,6 +184,13 @@ export async function replicatedCluster(): Promise<ReplicatedCluster> {
     async crashPrimary() {
       await must('pg_ctl stop (primary)', pgCtl('primary', '-m', 'immediate', '-w', 'stop'));
       started.splice(started.indexOf('primary'), 1);
+    },
+    async startPrimary() {
+      await must(
+        'pg_ctl start (primary)',
+        pgCtl('primary', '-l', `${dir}/primary.log`, '-w', '-o', options(primaryPort), 'start'),
+      );
+      started.unshift('primary');
     },
     stop,
   };
