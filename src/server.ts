@@ -221,8 +221,9 @@ export async function buildServer({
       if (routeConfig?.staleRead) req.ctx.db = database.readDb;
       return;
     }
-    // The primary is known to be away (a failover under way): answer now, not after a pool timeout.
-    if (!database.available()) throw new AppError('NOT_READY', { database: database.kind });
+    // The primary is known to be away (a failover under way): wait out a short switchover, and
+    // beyond that answer now rather than after a pool timeout.
+    if (!(await database.waitAvailable())) throw new AppError('NOT_READY', { database: database.kind });
     req.ctx.principal = await authenticateBearer(req.ctx, req.headers.authorization);
     if (access === 'optional') {
       if (req.headers.authorization && !req.ctx.principal) throw new AppError('UNAUTHENTICATED');

@@ -159,6 +159,22 @@ describe('reads that tolerate staleness go to the replica', () => {
     );
   });
 
+  it('reads the primary when no replica gives a connection', async () => {
+    const urls = cluster.database('shutong');
+    // Port 1 on localhost: nothing listens, every replica connection is refused.
+    const noReplica = await openDatabase({
+      url: urls.primary,
+      readUrl: 'postgres://postgres@127.0.0.1:1/shutong',
+    });
+    const server = await buildServer({ config, database: noReplica });
+    try {
+      expect(await searchNames(server, '读路由甲资源')).toEqual(['读路由甲资源']);
+    } finally {
+      await server.close();
+      await noReplica.close();
+    }
+  });
+
   it('refuses DATABASE_READ_URL without DATABASE_URL, in both languages', () => {
     expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://replica/db' })).toThrow(
       /DATABASE_READ_URL.*DATABASE_URL.*DATABASE_READ_URL needs DATABASE_URL/,

@@ -32,6 +32,11 @@ export interface DatabaseHandle {
   available(): boolean;
   /** A request saw the primary away or read-only: fail fast until a probe finds it writable again. */
   markUnavailable(): void;
+  /**
+   * True at once when available; early in an outage, true when a probe finds the primary back
+   * within the ride-through window; false (refuse now) once the outage has lasted longer.
+   */
+  waitAvailable(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -99,32 +104,77 @@ function serverPool(url: string, max: number): pg.Pool {
 }
 
 /**
- * The fail-fast gate: once a request has seen the primary away, later requests are refused at
- * once (503) rather than each waiting for a connection that will not come, while one probe at a
- * time asks the database every PROBE_MS whether it takes writes again.
+ * The replicas' pool, falling back to the primary's when no replica gives a connection (all
+ * restarting during a switchover, or none left): a stale-tolerant read may always read the leader,
+ * and nothing has been sent yet, so the second try is safe.
  */
-const PROBE_MS = 250;
+function replicasOrPrimary(replicas: pg.Pool, primary: pg.Pool) {
+  return {
+    async connect() {
+      try {
+        return await replicas.connect();
+      } catch {
+        return primary.connect();
+      }
+    },
+    end: () => replicas.end(),
+  };
+}
+
+/**
+ * The fail-fast gate: once a request has seen the primary away, one probe at a time asks the
+ * database every PROBE_MS whether it takes writes again. Requests arriving in the first
+ * RIDE_THROUGH_MS of an outage wait for that probe (a planned switchover or a quick promotion is
+ * over within it, and they then succeed); after that they are refused at once (503) rather than
+ * each queueing for a connection that will not come.
+ */
+const PROBE_MS = 200;
+export const RIDE_THROUGH_MS = 3_000;
 function availabilityGate(probe: () => Promise<boolean>) {
-  let down = false;
+  let downSince: number | undefined;
   let probing: NodeJS.Timeout | undefined;
+  let waiters: Array<(up: boolean) => void> = [];
+  const open = (up: boolean) => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake(up);
+  };
   const schedule = () => {
     probing = setTimeout(async () => {
       if (await probe()) {
-        down = false;
+        downSince = undefined;
         probing = undefined;
+        open(true);
       } else if (probing) schedule();
     }, PROBE_MS);
     probing.unref();
   };
   return {
-    available: () => !down,
+    available: () => downSince === undefined,
     markUnavailable() {
-      down = true;
+      downSince ??= Date.now();
       if (!probing) schedule();
+    },
+    waitAvailable(): Promise<boolean> {
+      if (downSince === undefined) return Promise.resolve(true);
+      const left = downSince + RIDE_THROUGH_MS - Date.now();
+      if (left <= 0) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== wake);
+          resolve(false);
+        }, left);
+        const wake = (up: boolean) => {
+          clearTimeout(timer);
+          resolve(up);
+        };
+        waiters.push(wake);
+      });
     },
     stop() {
       clearTimeout(probing);
       probing = undefined;
+      open(false);
     },
   };
 }
@@ -135,7 +185,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const readDb = options.readUrl
       ? new Kysely<Database>({
-          dialect: new PostgresDialect({ pool: serverPool(options.readUrl, options.poolSize ?? 10) }),
+          dialect: new PostgresDialect({
+            pool: replicasOrPrimary(serverPool(options.readUrl, options.poolSize ?? 10), pool),
+          }),
         })
       : db;
     const streamCopy: StreamCopier = async (copyStatement, source, options) => {
@@ -173,6 +225,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       ping: (timeoutMs) => ping(db, timeoutMs),
       available: gate.available,
       markUnavailable: gate.markUnavailable,
+      waitAvailable: gate.waitAvailable,
       async close() {
         gate.stop();
         if (readDb !== db) await readDb.destroy();
@@ -208,6 +261,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // The embedded database lives in this process: it is never away while the process runs.
     available: () => true,
     markUnavailable: () => {},
+    waitAvailable: async () => true,
     async close() {
       await db.destroy();
       lock?.release();
