@@ -11,7 +11,7 @@ import { consolePlugin } from './console.ts';
 import { authorize, type RouteAccess } from './core/auth.ts';
 import type { Config } from './core/config.ts';
 import type { Ctx } from './core/context.ts';
-import type { DatabaseHandle } from './core/db.ts';
+import { type DatabaseHandle, isDatabaseAway } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
@@ -51,33 +51,8 @@ declare module 'fastify' {
 
 export const VERSION = '0.1.0';
 
-/**
- * pg-pool's own timeouts: no connection within its connectionTimeoutMillis (all busy under load,
- * or none can be opened). The database is not available to this request: 503, not 500 — a ping
- * afterwards may well succeed, so the error handler's ping cannot tell.
- */
-const POOL_TIMEOUT =
-  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly)$/;
-
 /** How long a client is asked to wait before retrying a 503 NOT_READY (a failover takes seconds). */
 export const NOT_READY_RETRY_AFTER_SECONDS = 2;
-
-/** Connection-level failures mean the database is away, not that the request was wrong: 503. */
-const DATABASE_DOWN = new Set([
-  // read_only_sql_transaction: the server this pool reaches is a replica now (failover under way).
-  '25006',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '57P04',
-  '08000',
-  '08003',
-  '08006',
-]);
 
 function toAppError(error: FastifyError & { code?: string }): AppError {
   if (error instanceof AppError) return error;
@@ -117,8 +92,9 @@ function toAppError(error: FastifyError & { code?: string }): AppError {
         { zh: '请求体不是有效的 JSON', en: 'the body is not valid JSON' },
       );
   }
-  if (error.code && DATABASE_DOWN.has(error.code)) return new AppError('NOT_READY');
-  if (POOL_TIMEOUT.test(error.message)) return new AppError('NOT_READY');
+  // The database is away, not the request wrong: 503 — a ping afterwards may well succeed, so the
+  // error handler's ping cannot tell.
+  if (isDatabaseAway(error)) return new AppError('NOT_READY');
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError(
       'BAD_REQUEST',

@@ -129,6 +129,7 @@ function replicasOrPrimary(replicas: pg.Pool, primary: pg.Pool) {
  * each queueing for a connection that will not come.
  */
 const PROBE_MS = 200;
+const gates = new WeakMap<Db, ReturnType<typeof availabilityGate>>();
 export const RIDE_THROUGH_MS = 3_000;
 function availabilityGate(probe: () => Promise<boolean>) {
   let downSince: number | undefined;
@@ -218,6 +219,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await streamCopy(copySql(qualifiedTable, columns, 'STDIN'), [Buffer.from(csv)], {});
     });
     const gate = availabilityGate(() => ping(db, 1_000));
+    gates.set(db, gate);
     return {
       db,
       readDb,
@@ -288,11 +290,58 @@ async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
   }
 }
 
+/** Connection-level failures and a read-only server: the database is away, the request was fine. */
+const DATABASE_AWAY = new Set([
+  // read_only_sql_transaction: the server this pool reaches is a replica now (failover under way).
+  '25006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57P04',
+  '08000',
+  '08003',
+  '08006',
+]);
+/**
+ * pg-pool's own timeouts (no connection within connectionTimeoutMillis: all busy under load, or
+ * none can be opened) and a connection the server or a proxy closed under it.
+ */
+const POOL_GAVE_UP =
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly)$/;
+
+export function isDatabaseAway(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && DATABASE_AWAY.has(code)) || POOL_GAVE_UP.test(error.message);
+}
+
 /**
  * Runs `work` in a transaction, joining the caller's when there is one: services compose, and
  * a caller that needs several service calls to commit together (seeding) wraps them once.
+ *
+ * A transaction cut by a failover before its COMMIT was sent (the server shut down or went
+ * read-only under it) committed nothing, so it is run once more when the primary is back within
+ * the ride-through window: a planned switchover then costs the caller nothing. A failure during
+ * COMMIT is never retried — the commit may have happened — and surfaces as 503.
  */
-export function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Tx);
-  return db.transaction().execute(work);
+  let workDone = false;
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const result = await work(tx);
+      workDone = true;
+      return result;
+    });
+  } catch (error) {
+    const gate = gates.get(db);
+    if (workDone || !gate || !isDatabaseAway(error)) throw error;
+    gate.markUnavailable();
+    if (!(await gate.waitAvailable())) throw error;
+    return db.transaction().execute(work);
+  }
 }
