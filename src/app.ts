@@ -9,7 +9,12 @@ import { seedDemo } from './demo/seed.ts';
 import { buildServer } from './server.ts';
 
 export async function openConfiguredDatabase(config: Config, lockWaitMs = 0): Promise<DatabaseHandle> {
-  return openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, lockWaitMs });
+  return openDatabase({
+    url: config.databaseUrl,
+    readUrl: config.databaseReadUrl,
+    dataDir: config.dataDir,
+    lockWaitMs,
+  });
 }
 
 export interface Running {
@@ -50,7 +55,9 @@ function printBanner(config: Config, database: DatabaseHandle, url: string, seed
   const storage =
     database.kind === 'embedded'
       ? `嵌入式 PostgreSQL (PGlite) / embedded PostgreSQL in ${config.dataDir}`
-      : 'PostgreSQL server (DATABASE_URL)';
+      : config.databaseReadUrl
+        ? 'PostgreSQL server (DATABASE_URL), stale-tolerant reads on replicas (DATABASE_READ_URL)'
+        : 'PostgreSQL server (DATABASE_URL)';
   const lines = [
     '',
     `  数通 Shutong is running${seededNow ? ' — demo city 云岚市 seeded' : ''}`,

@@ -11,7 +11,7 @@ import { consolePlugin } from './console.ts';
 import { authorize, type RouteAccess } from './core/auth.ts';
 import type { Config } from './core/config.ts';
 import type { Ctx } from './core/context.ts';
-import type { DatabaseHandle } from './core/db.ts';
+import { type DatabaseHandle, isDatabaseAway } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
@@ -37,6 +37,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Every route declares who may call it; the server refuses to start a route that does not. */
     access?: RouteAccess;
+    /**
+     * The route only reads, and an answer a moment stale harms nobody (catalog search, public
+     * feeds): it reads through DATABASE_READ_URL's replicas when set. Authentication still reads
+     * the primary, so a revoked key or session is refused on the very next request.
+     */
+    staleRead?: boolean;
   }
   interface FastifyRequest {
     ctx: Ctx;
@@ -45,27 +51,8 @@ declare module 'fastify' {
 
 export const VERSION = '0.1.0';
 
-/**
- * pg-pool's own timeouts: no connection within its connectionTimeoutMillis (all busy under load,
- * or none can be opened). The database is not available to this request: 503, not 500 — a ping
- * afterwards may well succeed, so the error handler's ping cannot tell.
- */
-const POOL_TIMEOUT =
-  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/;
-
-/** Connection-level failures mean the database is away, not that the request was wrong: 503. */
-const DATABASE_DOWN = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08003',
-  '08006',
-]);
+/** How long a client is asked to wait before retrying a 503 NOT_READY (a failover takes seconds). */
+export const NOT_READY_RETRY_AFTER_SECONDS = 2;
 
 function toAppError(error: FastifyError & { code?: string }): AppError {
   if (error instanceof AppError) return error;
@@ -105,8 +92,9 @@ function toAppError(error: FastifyError & { code?: string }): AppError {
         { zh: '请求体不是有效的 JSON', en: 'the body is not valid JSON' },
       );
   }
-  if (error.code && DATABASE_DOWN.has(error.code)) return new AppError('NOT_READY');
-  if (POOL_TIMEOUT.test(error.message)) return new AppError('NOT_READY');
+  // The database is away, not the request wrong: 503 — a ping afterwards may well succeed, so the
+  // error handler's ping cannot tell.
+  if (isDatabaseAway(error)) return new AppError('NOT_READY');
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError(
       'BAD_REQUEST',
@@ -203,20 +191,34 @@ export async function buildServer({
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     req.ctx = { db: database.db, config, principal: null, requestId: req.id };
-    const access = req.routeOptions.config?.access;
-    if (!access || access === 'public') return;
+    const routeConfig = req.routeOptions.config;
+    const access = routeConfig?.access;
+    if (!access || access === 'public') {
+      if (routeConfig?.staleRead) req.ctx.db = database.readDb;
+      return;
+    }
+    // The primary is known to be away (a failover under way): wait out a short switchover, and
+    // beyond that answer now rather than after a pool timeout.
+    if (!(await database.waitAvailable())) throw new AppError('NOT_READY', { database: database.kind });
     req.ctx.principal = await authenticateBearer(req.ctx, req.headers.authorization);
     if (access === 'optional') {
       if (req.headers.authorization && !req.ctx.principal) throw new AppError('UNAUTHENTICATED');
-      return;
+    } else {
+      authorize(req.ctx.principal, access);
     }
-    authorize(req.ctx.principal, access);
+    if (routeConfig.staleRead) req.ctx.db = database.readDb;
   });
 
   app.setErrorHandler(async (error: FastifyError, req, reply) => {
     let appError = toAppError(error);
     // Whatever broke while the database is unreachable, the honest answer is "try again later".
     if (appError.code === 'INTERNAL' && !(await database.ping(1_000))) appError = new AppError('NOT_READY');
+    if (appError.code === 'NOT_READY') {
+      // The primary itself failed (not a replica, not a missing font): fail fast until it is back.
+      const throughReplica = database.readDb !== database.db && req.ctx?.db === database.readDb;
+      if (!(error instanceof AppError) && !throughReplica) database.markUnavailable();
+      reply.header('retry-after', NOT_READY_RETRY_AFTER_SECONDS);
+    }
     if (appError.status >= 500) req.log.error({ err: error }, 'request failed');
     return reply.status(appError.status).send(appError.toBody());
   });
@@ -253,7 +255,10 @@ export async function buildServer({
       },
     },
     async (_req, reply) => {
-      if (await database.ping()) return { status: 'ready', database: database.kind };
+      if (database.available() && (await database.ping()))
+        return { status: 'ready', database: database.kind };
+      database.markUnavailable();
+      reply.header('retry-after', NOT_READY_RETRY_AFTER_SECONDS);
       return reply.status(503).send(new AppError('NOT_READY', { database: database.kind }).toBody());
     },
   );

@@ -39,7 +39,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/catalog/search',
     {
-      config: { access: read },
+      config: { access: read, staleRead: true },
       schema: {
         tags,
         summary: '目录检索 / Search the catalog',
@@ -115,7 +115,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/dcat/catalog.jsonld',
     {
-      config: { access: 'optional' },
+      config: { access: 'optional', staleRead: true },
       schema: {
         tags: dcatTags,
         summary: 'DCAT 3 目录 / DCAT 3 catalog (JSON-LD, paged)',

@@ -9,6 +9,11 @@ export interface Config {
   host: string;
   /** postgres://… selects a PostgreSQL server; absent selects embedded PGlite in dataDir. */
   databaseUrl: string | undefined;
+  /**
+   * postgres://… of read replicas (e.g. HAProxy's read-only port): routes marked `staleRead` read
+   * there; absent, everything goes to DATABASE_URL. Needs DATABASE_URL.
+   */
+  databaseReadUrl: string | undefined;
   dataDir: string;
   logLevel: string;
   sessionTtlHours: number;
@@ -116,11 +121,22 @@ function auditKeyFile(env: NodeJS.ProcessEnv): string {
   return path.join(configHome, 'shutong', `audit-signing-key-${which}.pem`);
 }
 
+function readUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_READ_URL || undefined;
+  if (url && !env.DATABASE_URL) {
+    throw new Error(
+      '环境变量 DATABASE_READ_URL 需要同时设置 DATABASE_URL（只读副本不能单独使用）/ DATABASE_READ_URL needs DATABASE_URL: the replicas serve reads beside a primary, not alone',
+    );
+  }
+  return url;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intFromEnv(env, 'PORT', 8080),
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseReadUrl: readUrl(env),
     dataDir: path.resolve(env.DATA_DIR || '.shutong'),
     logLevel: env.LOG_LEVEL || 'info',
     sessionTtlHours: intFromEnv(env, 'SESSION_TTL_HOURS', 12),

@@ -17,9 +17,26 @@ export type Executor = Db | Tx;
 
 export interface DatabaseHandle {
   db: Db;
+  /**
+   * Where reads that tolerate staleness go: the replicas' pool when DATABASE_READ_URL is set,
+   * otherwise `db` itself. Nothing that decides access reads through it.
+   */
+  readDb: Db;
   kind: 'postgres' | 'embedded';
-  /** Answers within the timeout whether the database takes a query. */
+  /** Answers within the timeout whether the database takes writes (reachable and not read-only). */
   ping(timeoutMs?: number): Promise<boolean>;
+  /**
+   * False while the primary is known to be away (a connection-level failure was seen and no probe
+   * has succeeded since): requests answer 503 at once instead of queueing for a connection.
+   */
+  available(): boolean;
+  /** A request saw the primary away or read-only: fail fast until a probe finds it writable again. */
+  markUnavailable(): void;
+  /**
+   * True at once when available; early in an outage, true when a probe finds the primary back
+   * within the ride-through window; false (refuse now) once the outage has lasted longer.
+   */
+  waitAvailable(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -31,6 +48,8 @@ export interface DatabaseOptions {
   /** How long an embedded open waits for another process to release the data directory. */
   lockWaitMs?: number;
   poolSize?: number;
+  /** postgres://… of the read replicas (DATABASE_READ_URL); only with `url`. */
+  readUrl?: string | undefined;
 }
 
 // int8 (counts, sequence numbers) as JavaScript numbers on both drivers; PGlite already does.
@@ -73,20 +92,105 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const copySql = (qualifiedTable: string, columns: string[], source: string) =>
   `COPY ${qualifiedTable} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 
+function serverPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+  // A dropped server connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  // The pool listens for errors on idle clients only. A client checked out between two
+  // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
+  // the process; with this listener its next query fails instead and the pool discards it.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/**
+ * The replicas' pool, falling back to the primary's when no replica gives a connection (all
+ * restarting during a switchover, or none left): a stale-tolerant read may always read the leader,
+ * and nothing has been sent yet, so the second try is safe.
+ */
+function replicasOrPrimary(replicas: pg.Pool, primary: pg.Pool) {
+  return {
+    async connect() {
+      try {
+        return await replicas.connect();
+      } catch {
+        return primary.connect();
+      }
+    },
+    end: () => replicas.end(),
+  };
+}
+
+/**
+ * The fail-fast gate: once a request has seen the primary away, one probe at a time asks the
+ * database every PROBE_MS whether it takes writes again. Requests arriving in the first
+ * RIDE_THROUGH_MS of an outage wait for that probe (a planned switchover or a quick promotion is
+ * over within it, and they then succeed); after that they are refused at once (503) rather than
+ * each queueing for a connection that will not come.
+ */
+const PROBE_MS = 200;
+const gates = new WeakMap<Db, ReturnType<typeof availabilityGate>>();
+export const RIDE_THROUGH_MS = 3_000;
+function availabilityGate(probe: () => Promise<boolean>) {
+  let downSince: number | undefined;
+  let probing: NodeJS.Timeout | undefined;
+  let waiters: Array<(up: boolean) => void> = [];
+  const open = (up: boolean) => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake(up);
+  };
+  const schedule = () => {
+    probing = setTimeout(async () => {
+      if (await probe()) {
+        downSince = undefined;
+        probing = undefined;
+        open(true);
+      } else if (probing) schedule();
+    }, PROBE_MS);
+    probing.unref();
+  };
+  return {
+    available: () => downSince === undefined,
+    markUnavailable() {
+      downSince ??= Date.now();
+      if (!probing) schedule();
+    },
+    waitAvailable(): Promise<boolean> {
+      if (downSince === undefined) return Promise.resolve(true);
+      const left = downSince + RIDE_THROUGH_MS - Date.now();
+      if (left <= 0) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== wake);
+          resolve(false);
+        }, left);
+        const wake = (up: boolean) => {
+          clearTimeout(timer);
+          resolve(up);
+        };
+        waiters.push(wake);
+      });
+    },
+    stop() {
+      clearTimeout(probing);
+      probing = undefined;
+      open(false);
+    },
+  };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5_000,
-    });
-    // A dropped server connection must not crash the process; the next query reconnects.
-    pool.on('error', () => {});
-    // The pool listens for errors on idle clients only. A client checked out between two
-    // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
-    // the process; with this listener its next query fails instead and the pool discards it.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = serverPool(options.url, options.poolSize ?? 10);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const readDb = options.readUrl
+      ? new Kysely<Database>({
+          dialect: new PostgresDialect({
+            pool: replicasOrPrimary(serverPool(options.readUrl, options.poolSize ?? 10), pool),
+          }),
+        })
+      : db;
     const streamCopy: StreamCopier = async (copyStatement, source, options) => {
       const client = await pool.connect();
       let broken: unknown;
@@ -114,11 +218,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     copiers.set(db, async (qualifiedTable, columns, csv) => {
       await streamCopy(copySql(qualifiedTable, columns, 'STDIN'), [Buffer.from(csv)], {});
     });
+    const gate = availabilityGate(() => ping(db, 1_000));
+    gates.set(db, gate);
     return {
       db,
+      readDb,
       kind: 'postgres',
       ping: (timeoutMs) => ping(db, timeoutMs),
-      close: () => db.destroy(),
+      available: gate.available,
+      markUnavailable: gate.markUnavailable,
+      waitAvailable: gate.waitAvailable,
+      async close() {
+        gate.stop();
+        if (readDb !== db) await readDb.destroy();
+        await db.destroy();
+      },
     };
   }
   let lock: DataDirLock | undefined;
@@ -143,8 +257,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   );
   return {
     db,
+    readDb: db,
     kind: 'embedded',
     ping: (timeoutMs) => ping(db, timeoutMs),
+    // The embedded database lives in this process: it is never away while the process runs.
+    available: () => true,
+    markUnavailable: () => {},
+    waitAvailable: async () => true,
     async close() {
       await db.destroy();
       lock?.release();
@@ -159,8 +278,9 @@ async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
   });
   try {
     return await Promise.race([
-      sql`select 1`.execute(db).then(
-        () => true,
+      // A server in recovery (a replica, or a primary demoted during a failover) takes no writes.
+      sql<{ standby: boolean }>`select pg_is_in_recovery() as standby`.execute(db).then(
+        ({ rows }) => rows[0]?.standby === false,
         () => false,
       ),
       timeout,
@@ -170,11 +290,58 @@ async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
   }
 }
 
+/** Connection-level failures and a read-only server: the database is away, the request was fine. */
+const DATABASE_AWAY = new Set([
+  // read_only_sql_transaction: the server this pool reaches is a replica now (failover under way).
+  '25006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57P04',
+  '08000',
+  '08003',
+  '08006',
+]);
+/**
+ * pg-pool's own timeouts (no connection within connectionTimeoutMillis: all busy under load, or
+ * none can be opened) and a connection the server or a proxy closed under it.
+ */
+const POOL_GAVE_UP =
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly)$/;
+
+export function isDatabaseAway(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && DATABASE_AWAY.has(code)) || POOL_GAVE_UP.test(error.message);
+}
+
 /**
  * Runs `work` in a transaction, joining the caller's when there is one: services compose, and
  * a caller that needs several service calls to commit together (seeding) wraps them once.
+ *
+ * A transaction cut by a failover before its COMMIT was sent (the server shut down or went
+ * read-only under it) committed nothing, so it is run once more when the primary is back within
+ * the ride-through window: a planned switchover then costs the caller nothing. A failure during
+ * COMMIT is never retried — the commit may have happened — and surfaces as 503.
  */
-export function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Tx);
-  return db.transaction().execute(work);
+  let workDone = false;
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const result = await work(tx);
+      workDone = true;
+      return result;
+    });
+  } catch (error) {
+    const gate = gates.get(db);
+    if (workDone || !gate || !isDatabaseAway(error)) throw error;
+    gate.markUnavailable();
+    if (!(await gate.waitAvailable())) throw error;
+    return db.transaction().execute(work);
+  }
 }

@@ -23,7 +23,7 @@ export const ratingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/ratings/stats',
     {
-      config: { access: 'public' },
+      config: { access: 'public', staleRead: true },
       schema: {
         tags,
         summary: '评价统计（公开）/ Satisfaction and rectification by department (public feed)',

@@ -1,0 +1,197 @@
+/**
+ * A throwaway PostgreSQL primary with one streaming replica, made from the machine's own
+ * PostgreSQL binaries (initdb, then pg_basebackup -R) on free ports in a temporary directory. The
+ * machine's server on 5432 is never touched. Missing binaries fail the test with a message: the
+ * read routing is a promise about real replication, so it is not skipped.
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface ReplicatedCluster {
+  primaryUrl: string;
+  replicaUrl: string;
+  /** Runs SQL on the primary's `postgres` database. */
+  primary(statement: string): Promise<pg.QueryResult>;
+  /** Runs SQL on the replica's `postgres` database. */
+  replica(statement: string): Promise<pg.QueryResult>;
+  /** Database URLs of one database on both servers. */
+  database(name: string): { primary: string; replica: string };
+  /** Waits until the replica has replayed everything the primary has written so far. */
+  caughtUp(): Promise<void>;
+  /** Stops the primary as a crash would (pg_ctl -m immediate). */
+  crashPrimary(): Promise<void>;
+  /** Starts the crashed primary again (crash recovery, same port). */
+  startPrimary(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function exec(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('error', (e) => {
+      output += String(e);
+    });
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The newest PostgreSQL's bin directory under /usr/lib/postgresql, or a clear error. */
+export function postgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(`${root}/${d.name}/bin/pg_basebackup`))
+        .map((d) => d.name)
+        .sort((x, y) => Number(x) - Number(y))
+    : [];
+  if (versions.length === 0) {
+    throw new Error(
+      'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) are missing under /usr/lib/postgresql/*/bin: ' +
+        'install them (apt-get install postgresql) — the read-routing test needs a real streaming replica',
+    );
+  }
+  return `${root}/${versions.at(-1)}/bin`;
+}
+
+async function query(url: string, statement: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function replicatedCluster(): Promise<ReplicatedCluster> {
+  const bin = postgresBin();
+  // initdb and postgres refuse to run as root: as root, the cluster belongs to an unprivileged user.
+  const root = process.getuid?.() === 0;
+  const user = 'shutongci';
+  if (root && (await exec('id', ['-u', user])).code !== 0) {
+    const added = await exec('useradd', ['--system', '--no-create-home', user]);
+    if (added.code !== 0) throw new Error(`useradd ${user}: ${added.output}`);
+  }
+  const as = (command: string, args: string[]) =>
+    root ? exec('runuser', ['-u', user, '--', command, ...args]) : exec(command, args);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shutong-replica-'));
+  if (root) chownSync(dir, Number((await exec('id', ['-u', user])).output.trim()), 0);
+  const [primaryPort, replicaPort] = [await freePort(), await freePort()];
+  const must = async (what: string, run: Promise<{ code: number | null; output: string }>) => {
+    const result = await run;
+    if (result.code !== 0) throw new Error(`${what}: ${result.output}`);
+  };
+  const options = (port: number) =>
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=60`;
+  const pgCtl = (data: string, ...args: string[]) => as(`${bin}/pg_ctl`, ['-D', `${dir}/${data}`, ...args]);
+  const started: string[] = [];
+  const stop = async () => {
+    for (const data of started.reverse()) await pgCtl(data, '-m', 'immediate', '-w', 'stop');
+    started.length = 0;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await must(
+      'initdb',
+      as(`${bin}/initdb`, [
+        '-D',
+        `${dir}/primary`,
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '-E',
+        'UTF8',
+        '--locale=C.UTF-8',
+        '--no-sync',
+      ]),
+    );
+    await must(
+      'pg_ctl start (primary)',
+      pgCtl('primary', '-l', `${dir}/primary.log`, '-w', '-o', options(primaryPort), 'start'),
+    );
+    started.push('primary');
+    // -R writes primary_conninfo and standby.signal: the copy starts as a streaming replica.
+    await must(
+      'pg_basebackup',
+      as(`${bin}/pg_basebackup`, [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primaryPort),
+        '-U',
+        'postgres',
+        '-D',
+        `${dir}/replica`,
+        '-R',
+        '-X',
+        'stream',
+        '--no-sync',
+      ]),
+    );
+    await must(
+      'pg_ctl start (replica)',
+      pgCtl('replica', '-l', `${dir}/replica.log`, '-w', '-o', options(replicaPort), 'start'),
+    );
+    started.push('replica');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const url = (port: number, name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;
+  const primaryUrl = url(primaryPort, 'postgres');
+  const replicaUrl = url(replicaPort, 'postgres');
+  return {
+    primaryUrl,
+    replicaUrl,
+    primary: (statement) => query(primaryUrl, statement),
+    replica: (statement) => query(replicaUrl, statement),
+    database: (name) => ({ primary: url(primaryPort, name), replica: url(replicaPort, name) }),
+    async caughtUp() {
+      const { rows } = await query(primaryUrl, 'select pg_current_wal_lsn()::text as lsn');
+      const target = rows[0].lsn as string;
+      for (;;) {
+        const replayed = await query(
+          replicaUrl,
+          `select pg_last_wal_replay_lsn() >= '${target}'::pg_lsn as done, pg_is_wal_replay_paused() as paused`,
+        );
+        if (replayed.rows[0].done) return;
+        if (replayed.rows[0].paused) throw new Error('the replica is paused: it cannot catch up');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async crashPrimary() {
+      await must('pg_ctl stop (primary)', pgCtl('primary', '-m', 'immediate', '-w', 'stop'));
+      started.splice(started.indexOf('primary'), 1);
+    },
+    async startPrimary() {
+      await must(
+        'pg_ctl start (primary)',
+        pgCtl('primary', '-l', `${dir}/primary.log`, '-w', '-o', options(primaryPort), 'start'),
+      );
+      started.unshift('primary');
+    },
+    stop,
+  };
+}
