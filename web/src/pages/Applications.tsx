@@ -31,7 +31,6 @@ import { api } from '../api.ts';
 import {
   ErrorAlert,
   GradeTag,
-  JsonBlock,
   MaskTag,
   maskText,
   OrgName,

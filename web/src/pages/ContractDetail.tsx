@@ -21,7 +21,6 @@ import { Chart } from '../components/Chart.tsx';
 import {
   ErrorAlert,
   GradeTag,
-  JsonBlock,
   LinkButton,
   MaskTag,
   Mono,
