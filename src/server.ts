@@ -17,6 +17,7 @@ import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
 import { ErrorRef, ErrorReply } from './core/schemas.ts';
 import { dpRoutes } from './gateway/dp-routes.ts';
+import { exportRoutes } from './gateway/export-routes.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { usageRoutes } from './gateway/usage.ts';
 import { identityRoutes } from './identity/routes.ts';
@@ -277,6 +278,7 @@ export async function buildServer({
   await app.register(sharingRoutes);
   await app.register(gatewayRoutes);
   await app.register(dpRoutes);
+  await app.register(exportRoutes);
   await app.register(usageRoutes);
   await app.register(auditRoutes);
   await app.register(monitorRoutes);

@@ -42,6 +42,8 @@ describe('platform endpoints', () => {
       '/v1/organizations',
       '/v1/users/{id}',
       '/v1/api-keys/{id}/revoke',
+      '/v1/gateway/contracts/{id}/export',
+      '/v1/gateway/contracts/{id}/export/manifest',
     ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type RawBuilder, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type DataDirLock, lockDataDir } from './datadir-lock.ts';
@@ -83,6 +84,12 @@ export type StreamCopier = (
   options: { session?: string[]; accept?: (rows: number) => boolean },
 ) => Promise<{ rows: number; committed: boolean }>;
 const streamCopiers = new WeakMap<Db, StreamCopier>();
+
+/**
+ * Handles over a server's pool: each query may get another connection, so a scan leases one for
+ * its cursor's life. PGlite is one session already, and leasing it would stop every other request.
+ */
+const pooled = new WeakSet<Db>();
 
 export function streamCopier(db: Db): StreamCopier | undefined {
   return streamCopiers.get(db);
@@ -214,6 +221,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       }
     };
     streamCopiers.set(db, streamCopy);
+    pooled.add(db);
     // The row path's chunks go through the same COPY, one text chunk each.
     copiers.set(db, async (qualifiedTable, columns, csv) => {
       await streamCopy(copySql(qualifiedTable, columns, 'STDIN'), [Buffer.from(csv)], {});
@@ -343,5 +351,54 @@ export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T
     gate.markUnavailable();
     if (!(await gate.waitAvailable())) throw error;
     return db.transaction().execute(work);
+  }
+}
+
+/** Holds one pooled connection until `release` is called (a cursor lives in one session). */
+function lease(db: Db): Promise<{ session: Db; release: () => void }> {
+  return new Promise((resolve, reject) => {
+    let release!: () => void;
+    const done = new Promise<void>((r) => {
+      release = r;
+    });
+    db.connection()
+      .execute(async (session) => {
+        resolve({ session, release });
+        await done;
+      })
+      .catch(reject);
+  });
+}
+
+/**
+ * Reads a query's rows in batches of `batchSize` through a server-side cursor, so the process
+ * holds one batch at a time whatever the result's size. The cursor is WITH HOLD: PostgreSQL keeps
+ * its result (in memory up to work_mem, then in a temporary file) after the declaring statement's
+ * implicit commit, and every FETCH is a statement of its own — on PGlite other requests' queries
+ * run between batches. The cursor is closed when the caller stops early or a batch fails.
+ */
+export async function* scanBatches<R>(
+  db: Db,
+  query: RawBuilder<R>,
+  batchSize: number,
+): AsyncGenerator<R[], void, undefined> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
+  const { session, release } =
+    pooled.has(db) && !db.isTransaction ? await lease(db) : { session: db, release: () => {} };
+  const cursor = sql.id(`scan_${randomBytes(8).toString('hex')}`);
+  let declared = false;
+  try {
+    await sql`DECLARE ${cursor} NO SCROLL CURSOR WITH HOLD FOR ${query}`.execute(session);
+    declared = true;
+    for (;;) {
+      const { rows } = await sql<R>`FETCH FORWARD ${sql.raw(String(batchSize))} FROM ${cursor}`.execute(
+        session,
+      );
+      if (rows.length > 0) yield rows;
+      if (rows.length < batchSize) return;
+    }
+  } finally {
+    if (declared) await sql`CLOSE ${cursor}`.execute(session).catch(() => {});
+    release();
   }
 }

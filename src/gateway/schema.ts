@@ -63,3 +63,63 @@ export function rowsContent(objectType: string, pageType: string) {
     },
   };
 }
+
+export const ExportFormatQuery = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Union([Type.Literal('jsonl'), Type.Literal('parquet')], {
+        default: 'jsonl',
+        description: 'jsonl (one JSON object a line, UTF-8) or parquet',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ExportField = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  dataType: Type.String({ description: "the field's type in the catalog" }),
+  mask: Type.String({ description: 'the mask applied (none: served as stored; masked values are text)' }),
+  jsonType: Type.String({ description: 'integer, number, boolean or string' }),
+  parquetType: Type.String({
+    description: 'INT64, DOUBLE, BOOLEAN, STRING or TIMESTAMP (milliseconds, UTC)',
+  }),
+});
+
+export const ExportManifest = Type.Object({
+  contractId: Type.String(),
+  format: Type.String(),
+  mediaType: Type.String(),
+  rows: Type.Integer(),
+  bytes: Type.Integer(),
+  sm3: Type.String({ description: "SM3 of the export file's bytes, hex" }),
+  fields: Type.Array(ExportField),
+  version: Type.Object({
+    id: Type.String(),
+    number: Type.Integer(),
+    sourceSm3: Nullable(Type.String({ description: 'SM3 of the file the version was loaded from' })),
+    completedAt: Nullable(Type.String()),
+    pinned: Type.Boolean({ description: 'the contract is pinned to this version' }),
+  }),
+  terms: Type.Object({
+    purpose: Type.String(),
+    validFrom: Type.String(),
+    validTo: Type.String(),
+    operations: Type.Array(Type.String()),
+    quotaRowsPerDay: Type.Integer(),
+    onwardTransfer: Type.Boolean(),
+    rowFilter: Json,
+    masking: Type.Record(Type.String(), Type.String()),
+  }),
+  changedFields: Type.Array(ChangedField),
+});
+
+/** The export's body: a file, streamed. */
+export const exportContent = {
+  description: 'the file, streamed',
+  content: {
+    'application/jsonl': { schema: Type.String() },
+    'application/vnd.apache.parquet': { schema: Type.String({ format: 'binary' }) },
+  },
+};

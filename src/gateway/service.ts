@@ -63,7 +63,7 @@ function pseudonymMasterKey(db: Db): Promise<Buffer> {
 }
 
 /** Shanghai calendar day and minute buckets: quotas reset at local midnight. */
-function buckets(now = new Date()) {
+export function buckets(now = new Date()) {
   const local = new Date(now.getTime() + 8 * 3_600_000).toISOString();
   const nextMinute = new Date(Math.floor(now.getTime() / 60_000) * 60_000 + 60_000);
   const nextDay = new Date(Date.parse(`${local.slice(0, 10)}T00:00:00+08:00`) + 86_400_000);
@@ -120,6 +120,8 @@ export interface CallRecord {
   bytes?: number;
   outcome: string;
   started: number;
+  /** An export (a rows read of the whole view as a file): its format, and whether it was sent whole. */
+  export?: { format: string; complete: boolean; manifest?: boolean };
 }
 
 /** Every call is recorded, allowed or refused, in the audit log. */
@@ -139,6 +141,7 @@ export async function recordCall(ctx: Ctx, call: CallRecord): Promise<void> {
       rows: call.rows ?? 0,
       bytes: call.bytes ?? 0,
       outcome: call.outcome,
+      ...(call.export ? { export: call.export } : {}),
       latencyMs: Date.now() - call.started,
     },
   });
@@ -250,7 +253,7 @@ export async function countRequest(ctx: Ctx, contract: ContractRow): Promise<voi
  * Reserves up to `wanted` rows of today's quota atomically (so two nodes cannot both spend the
  * last rows); the caller gives back what it did not use.
  */
-async function reserveRows(
+export async function reserveRows(
   ctx: Ctx,
   contract: ContractRow,
   wanted: number,
@@ -284,7 +287,7 @@ async function reserveRows(
   return { granted, day };
 }
 
-async function settleRows(
+export async function settleRows(
   ctx: Ctx,
   contract: ContractRow,
   day: string,
@@ -326,7 +329,7 @@ function usable(granted: Granted, name: string, where: string) {
   return field;
 }
 
-function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
+export function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
   if (field.mask === 'none') return sql`${sql.ref(field.name)}`;
   return maskSql(field.mask, field.name, { pseudonymKey: granted.pseudonymKey });
 }
@@ -399,7 +402,7 @@ function decodeCursor(granted: Granted, binding: string, cursor: string | undefi
 const MIX = [1540483477, 668265263, 374761393];
 const MASK31 = 2147483647;
 
-function rowKey(granted: Granted): RawBuilder<unknown> {
+export function rowKey(granted: Granted): RawBuilder<unknown> {
   const keys = [0, 1, 2, 3].map((i) => granted.orderKey.readUInt32BE(i * 4) & MASK31);
   let x: RawBuilder<unknown> = sql`((${sql.ref(ROW_ORDINAL)} & ${MASK31}::bigint) # ${keys[0]}::bigint)`;
   for (const [i, c] of MIX.entries()) {

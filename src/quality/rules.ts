@@ -86,12 +86,38 @@ const ref = (name: string) => sql.ref(name);
 const text = (name: string) => sql`btrim(${ref(name)}::text)`;
 const present = (name: string) => sql<boolean>`(${ref(name)} IS NOT NULL AND ${text(name)} <> '')`;
 
-/** GB 11643 check character computed in SQL over an 18-character value `v` (17 digits and one). */
+/** Every character of `v` is an ASCII digit (or one of `also`): one C call, no regular expression. */
+const onlyDigits = (v: RawBuilder<unknown>) => sql<boolean>`translate(${v}, '0123456789', '') = ''`;
+
+/**
+ * The weighted sum of GB 11643 modulo 11, read three digits at a time: a chunk's contribution
+ * (its digits times their weights, mod 11) is looked up in a constant array of 1,000 entries.
+ * Six lookups instead of seventeen digit casts and products: the check character was ~60% of a
+ * version's evaluation (PostgreSQL evaluates each occurrence of an expression anew).
+ */
+const RESIDENT_CHUNKS = [1, 4, 7, 10, 13, 16].map((start) => {
+  const length = Math.min(3, 18 - start);
+  const table = Array.from({ length: 10 ** length }, (_, value) => {
+    let sum = 0;
+    const digits = String(value).padStart(length, '0');
+    for (let j = 0; j < length; j++) sum += Number(digits[j]) * RESIDENT_WEIGHTS[start - 1 + j]!;
+    return sum % 11;
+  });
+  return { start, length, table: sql.raw(`ARRAY[${table.join(',')}]::int[]`) };
+});
+
+/**
+ * GB 11643 check character computed in SQL over a trimmed value `v` (15 digits pass: they have
+ * none). A last character other than a digit or X never equals the computed one, so it fails
+ * without a test of its own.
+ */
 function residentCheckFails(v: RawBuilder<unknown>): RawBuilder<boolean> {
-  const terms = RESIDENT_WEIGHTS.map((w, i) => sql`substr(${v}, ${sql.lit(i + 1)}, 1)::int * ${sql.lit(w)}`);
-  return sql<boolean>`CASE WHEN ${v} ~ '^[0-9]{15}$' THEN false
-    WHEN ${v} !~ '^[0-9]{17}[0-9Xx]$' THEN true
-    ELSE substr('10X98765432', ((${sql.join(terms, sql` + `)}) % 11) + 1, 1) <> upper(substr(${v}, 18, 1)) END`;
+  const terms = RESIDENT_CHUNKS.map(
+    (c) => sql`(${c.table})[substr(${v}, ${sql.lit(c.start)}, ${sql.lit(c.length)})::int + 1]`,
+  );
+  return sql<boolean>`CASE WHEN length(${v}) = 15 AND ${onlyDigits(v)} THEN false
+    WHEN length(${v}) <> 18 OR NOT ${onlyDigits(sql`left(${v}, 17)`)} THEN true
+    ELSE substr('10X98765432', ((${sql.join(terms, sql` + `)}) % 11) + 1, 1) <> upper(right(${v}, 1)) END`;
 }
 
 /** GB 32100 check character in SQL. */
