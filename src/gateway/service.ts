@@ -3,7 +3,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { appendAudit } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
+import { DATASET_SCHEMA, datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
@@ -399,14 +399,67 @@ function decodeCursor(granted: Granted, binding: string, cursor: string | undefi
 const MIX = [1540483477, 668265263, 374761393];
 const MASK31 = 2147483647;
 
-function rowKey(granted: Granted): RawBuilder<unknown> {
-  const keys = [0, 1, 2, 3].map((i) => granted.orderKey.readUInt32BE(i * 4) & MASK31);
-  let x: RawBuilder<unknown> = sql`((${sql.ref(ROW_ORDINAL)} & ${MASK31}::bigint) # ${keys[0]}::bigint)`;
+/**
+ * The key expression as SQL text with its constants written out: the index definition and the
+ * query carry the same text, which is what lets the planner read a page from the index in key
+ * order (stopping after `limit` matches) instead of scanning and sorting every row in scope. The
+ * values are those of the earlier parameterised form, so cursors issued before stay valid.
+ */
+function rowKeyText(orderKey: Buffer): string {
+  const keys = [0, 1, 2, 3].map((i) => orderKey.readUInt32BE(i * 4) & MASK31);
+  let x = `((${ident(ROW_ORDINAL)} & ${MASK31}::bigint) # ${keys[0]}::bigint)`;
   for (const [i, c] of MIX.entries()) {
-    const y = sql`((${x} * ${c}::bigint) & ${MASK31}::bigint)`;
-    x = sql`((${y} # (${y} >> 15)) # ${keys[i + 1]}::bigint)`;
+    const y = `((${x} * ${c}::bigint) & ${MASK31}::bigint)`;
+    x = `((${y} # (${y} >> 15)) # ${keys[i + 1]}::bigint)`;
   }
   return x;
+}
+
+function rowKey(granted: Granted): RawBuilder<unknown> {
+  return sql.raw(rowKeyText(granted.orderKey));
+}
+
+/**
+ * Per node: the order indexes known to exist (true) or being built (the build). An index is per
+ * contract and version (the key is the contract's), built the first time the contract reads the
+ * version; until it exists the page is chosen by a scan and a top-N sort, with the same result.
+ * Versions are never written once ready, so the build blocks nothing.
+ */
+const orderIndexes = new Map<string, true | Promise<void>>();
+
+function orderIndexName(granted: Granted): string {
+  const digest = createHmac('sm3', granted.orderKey)
+    .update(`${granted.table}\n${ORDER_INDEX_VERSION}`)
+    .digest('hex');
+  return `gk_${digest.slice(0, 40)}`;
+}
+const ORDER_INDEX_VERSION = 'v1';
+
+/** Starts building the contract's order index on its version when it is missing; true when it exists. */
+export function ensureOrderIndex(ctx: Ctx, granted: Granted): { ready: boolean; built: Promise<void> } {
+  const name = orderIndexName(granted);
+  const known = orderIndexes.get(name);
+  if (known === true) return { ready: true, built: Promise.resolve() };
+  if (known) return { ready: false, built: known };
+  const build = (async () => {
+    const { rows } = await sql<{ one: number }>`SELECT 1 AS one FROM pg_indexes
+      WHERE schemaname = ${DATASET_SCHEMA} AND indexname = ${name}`.execute(ctx.db);
+    if (rows.length === 0) {
+      await sql
+        .raw(
+          `CREATE INDEX IF NOT EXISTS ${ident(name)} ON ${datasetTable(granted.table)} ((${rowKeyText(granted.orderKey)}))`,
+        )
+        .execute(ctx.db);
+    }
+    if (orderIndexes.size > 10_000) orderIndexes.clear();
+    orderIndexes.set(name, true);
+  })().catch(() => {
+    // Two nodes building the same index at once: one loses on the catalog's unique name and the
+    // next request looks again. Until then the sort path serves.
+    orderIndexes.delete(name);
+  });
+  orderIndexes.set(name, build);
+  return { ready: false, built: build };
 }
 
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
@@ -470,6 +523,8 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   const offset = cursor && 'offset' in cursor ? cursor.offset : cursor ? 0 : (query.offset ?? 0);
   let rows: Record<string, unknown>[] = [];
   let reserved = 0;
+  // The default order reads from the contract's index once it exists (the first read starts it).
+  if (order.length === 0 && reservation) ensureOrderIndex(ctx, granted);
   if (reservation) {
     reserved = reservation.granted;
     try {
