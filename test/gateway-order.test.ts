@@ -140,3 +140,64 @@ describe('the default order, read from its index', () => {
     expect(orderB).not.toEqual(orderA);
   });
 });
+
+describe('admission in one statement still reads everything afresh', () => {
+  it('a consumer paging fast meets a raised grade, a freeze and a revocation on the very next request', async () => {
+    const id = await contract(['record_no', 'district', 'note']);
+    const page = () => fx.rows(id, 'select=record_no,note&limit=5');
+    const first = await page();
+    expect(first.statusCode).toBe(200);
+    expect(first.json().items[0].note).toMatch(/^备注\d+$/);
+    // The note is re-graded personal (g3 with a name detector): served masked from the next request.
+    const resource = await t.database.db
+      .selectFrom('resources')
+      .select('id')
+      .where('code', '=', code)
+      .executeTakeFirstOrThrow();
+    await t.database.db
+      .updateTable('resource_fields')
+      .set({ grade: 'g3', detector: 'person_name' })
+      .where('resource_id', '=', resource.id)
+      .where('name', '=', 'note')
+      .execute();
+    const regraded = await page();
+    expect(regraded.statusCode, regraded.body).toBe(200);
+    expect(regraded.headers['x-changed-fields']).toBe('note');
+    for (const row of regraded.json().items) expect(row.note).not.toMatch(/^备注\d+$/);
+    const frozen = await fx.call('POST', '/v1/monitor/freezes', fx.tokens.security, {
+      scope: 'contract',
+      target: id,
+      reason: '核查',
+    });
+    expect(frozen.statusCode, frozen.body).toBe(201);
+    expect((await page()).statusCode).toBe(423);
+    await fx.call('POST', `/v1/monitor/freezes/${frozen.json().id}/lift`, fx.tokens.security, {
+      reason: '完毕',
+    });
+    expect((await page()).statusCode).toBe(200);
+    const revoked = await fx.call('POST', `/v1/contracts/${id}/revoke`, fx.tokens.security, {
+      reason: '超范围使用',
+    });
+    expect(revoked.json().state).toBe('revoked');
+    const after = await page();
+    expect(after.statusCode).toBe(403);
+    expect(after.json().error.code).toBe('CONTRACT_NOT_ACTIVE');
+    await t.database.db
+      .updateTable('resource_fields')
+      .set({ grade: 'g1', detector: null })
+      .where('resource_id', '=', resource.id)
+      .where('name', '=', 'note')
+      .execute();
+  });
+
+  it('counts every call against the rate limit, refused ones included, and only the consumer’s own', async () => {
+    const id = await fx.contractFor(code, { fields: ['record_no'], rateLimitPerMinute: 4 });
+    // Another organization's probes are 404 and spend nothing of the consumer's limit.
+    for (let i = 0; i < 3; i++) expect((await fx.rows(id, '', fx.tokens.otherKey)).statusCode).toBe(404);
+    expect((await fx.rows(id, 'order=person_id')).statusCode).toBe(403);
+    for (let i = 0; i < 3; i++) expect((await fx.rows(id)).statusCode).toBe(200);
+    const limited = await fx.rows(id);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().error.code).toBe('RATE_LIMITED');
+  });
+});
