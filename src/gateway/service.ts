@@ -448,6 +448,7 @@ function orderIndexName(granted: Granted): string {
   return `gk_${digest.slice(0, 40)}`;
 }
 const ORDER_INDEX_VERSION = 'v1';
+const ORDER_INDEX_RETRY_MS = 60_000;
 
 /** Starts building the contract's order index on its version when it is missing; true when it exists. */
 export function ensureOrderIndex(ctx: Ctx, granted: Granted): { ready: boolean; built: Promise<void> } {
@@ -468,9 +469,11 @@ export function ensureOrderIndex(ctx: Ctx, granted: Granted): { ready: boolean; 
     if (orderIndexes.size > 10_000) orderIndexes.clear();
     orderIndexes.set(name, true);
   })().catch(() => {
-    // Two nodes building the same index at once: one loses on the catalog's unique name and the
-    // next request looks again. Until then the sort path serves.
-    orderIndexes.delete(name);
+    // Two nodes building the same index at once (one loses on the catalog's unique name), or a
+    // role that may not create indexes: a request after a pause looks again; until then the sort
+    // path serves, and a persistent failure costs no statement per request.
+    const retry = setTimeout(() => orderIndexes.delete(name), ORDER_INDEX_RETRY_MS);
+    retry.unref();
   });
   orderIndexes.set(name, build);
   return { ready: false, built: build };
