@@ -44,6 +44,62 @@ async function load(url: string, headers: Record<string, string>): Promise<Measu
   };
 }
 
+/** What a statement the server sends is for, by its text: the per-request breakdown's rows. */
+function stageOf(text: string): string {
+  if (/api_keys|sessions/.test(text)) return 'authenticate (credential)';
+  if (text.startsWith('WITH c AS')) return 'admit (contract, version, fields, freeze, rate count)';
+  if (text.includes('UPDATE contract_usage AS u')) return 'quota reservation';
+  if (/^update "contract_usage"/i.test(text)) return 'quota give-back';
+  if (text.includes('"datasets".') || text.includes('datasets.')) return 'row query (masked page)';
+  if (/insert into "audit_events"/i.test(text)) return 'audit append';
+  if (/audit_/.test(text)) return 'audit integration (background)';
+  return `other: ${text.slice(0, 50)}`;
+}
+
+/**
+ * Times every statement the server's pool sends while `work` runs one request after another: how
+ * long each stage takes from sending its statement to its answer.
+ */
+async function breakdown(requests: number, work: () => Promise<void>) {
+  const totals = new Map<string, { ms: number; count: number }>();
+  const original = pg.Client.prototype.query;
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query has many overloads; this passes them on.
+  (pg.Client.prototype as any).query = function timed(this: pg.Client, ...args: any[]) {
+    const text = typeof args[0] === 'string' ? args[0] : String(args[0]?.text ?? '');
+    const started = performance.now();
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    const result = (original as any).apply(this, args);
+    if (result && typeof result.then === 'function') {
+      result.then(
+        () => {
+          const stage = stageOf(text.trim());
+          const entry = totals.get(stage) ?? { ms: 0, count: 0 };
+          entry.ms += performance.now() - started;
+          entry.count++;
+          totals.set(stage, entry);
+        },
+        () => {},
+      );
+    }
+    return result;
+  };
+  const started = performance.now();
+  try {
+    for (let i = 0; i < requests; i++) await work();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  const wall = (performance.now() - started) / requests;
+  const table: Record<string, { 'statements / request': string; 'ms / request': string }> = {};
+  for (const [stage, { ms, count }] of [...totals].sort((a, b) => b[1].ms - a[1].ms)) {
+    table[stage] = {
+      'statements / request': (count / requests).toFixed(2),
+      'ms / request': (ms / requests).toFixed(1),
+    };
+  }
+  return { wall, table };
+}
+
 export async function run(): Promise<void> {
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const name = `shutong_bench_gw_${randomBytes(4).toString('hex')}`;
@@ -215,6 +271,19 @@ export async function run(): Promise<void> {
       },
     });
     console.log(`gateway / bare = ${ratio.toFixed(2)}× (goal ≥ 0.80×)`);
+    // Where a request's time goes, one request at a time (the database's answers, not the load).
+    const sequential = 30;
+    const bareOne = await breakdown(sequential, async () => {
+      await (await fetch(`http://127.0.0.1:${bareAddress.port}/`)).arrayBuffer();
+    });
+    const gatewayOne = await breakdown(sequential, async () => {
+      const res = await fetch(gatewayUrl, { headers: { authorization: `Bearer ${key}` } });
+      await res.arrayBuffer();
+    });
+    console.log(
+      `\nPer request, ${sequential} sequential requests: bare ${bareOne.wall.toFixed(1)} ms, gateway ${gatewayOne.wall.toFixed(1)} ms`,
+    );
+    console.table(gatewayOne.table);
   } finally {
     await app.close().catch(() => {});
     await new Promise((resolve) => (bare ? bare.close(resolve) : resolve(undefined)));

@@ -1,5 +1,7 @@
+import type { Insertable } from 'kysely';
 import type { Executor } from '../core/db.ts';
 import { newId } from '../core/ids.ts';
+import type { AuditEventsTable } from '../core/tables.ts';
 import { noteAppend } from './integrate.ts';
 
 /**
@@ -25,25 +27,91 @@ export interface AppendedAudit {
   id: string;
 }
 
+function entryRow(event: AuditEvent): Insertable<AuditEventsTable> & { id: string } {
+  return {
+    id: newId('aud'),
+    // Milliseconds, the precision a leaf records (a Date has no more).
+    time: new Date(),
+    actor_id: event.actorId,
+    org_id: event.orgId,
+    action: event.action,
+    object_type: event.objectType,
+    object_id: event.objectId,
+    request_id: event.requestId ?? null,
+    details: JSON.stringify(event.details ?? {}),
+  };
+}
+
 export async function appendAudit(tx: Executor, event: AuditEvent): Promise<AppendedAudit> {
-  const id = newId('aud');
-  await tx
-    .insertInto('audit_events')
-    .values({
-      id,
-      // Milliseconds, the precision a leaf records (a Date has no more).
-      time: new Date(),
-      actor_id: event.actorId,
-      org_id: event.orgId,
-      action: event.action,
-      object_type: event.objectType,
-      object_id: event.objectId,
-      request_id: event.requestId ?? null,
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .execute();
+  const row = entryRow(event);
+  await tx.insertInto('audit_events').values(row).execute();
   noteAppend();
-  return { id };
+  return { id: row.id };
+}
+
+interface Waiting {
+  row: Insertable<AuditEventsTable> & { id: string };
+  done: (error?: unknown) => void;
+}
+const groups = new WeakMap<object, { waiting: Waiting[]; flushing: boolean }>();
+const GROUP_MAX = 500;
+
+/**
+ * For an entry that joins no transaction of a change (a gateway call is a read: its record is the
+ * only write). Entries arriving while an insert is in flight go together in the next one: one
+ * statement and one commit's WAL flush for many callers. Each caller's promise settles only once
+ * its own entry has committed durably, exactly as with `appendAudit` — nothing is acknowledged from
+ * memory, so a crash loses no entry whose caller was answered. No timer: an idle node inserts at
+ * once. One faulty entry does not fail the others: a failed group is retried entry by entry.
+ */
+export function appendAuditGrouped(db: Executor, event: AuditEvent): Promise<AppendedAudit> {
+  if (db.isTransaction) return appendAudit(db, event);
+  let group = groups.get(db);
+  if (!group) {
+    group = { waiting: [], flushing: false };
+    groups.set(db, group);
+  }
+  const row = entryRow(event);
+  const settled = new Promise<AppendedAudit>((resolve, reject) => {
+    group.waiting.push({
+      row,
+      done: (error) => (error === undefined ? resolve({ id: row.id }) : reject(error)),
+    });
+  });
+  if (!group.flushing) void flushGroup(db, group);
+  return settled;
+}
+
+async function flushGroup(db: Executor, group: { waiting: Waiting[]; flushing: boolean }) {
+  group.flushing = true;
+  try {
+    while (group.waiting.length > 0) {
+      const batch = group.waiting.splice(0, GROUP_MAX);
+      try {
+        await db
+          .insertInto('audit_events')
+          .values(batch.map((w) => w.row))
+          .execute();
+        for (const w of batch) w.done();
+      } catch {
+        await Promise.all(
+          batch.map((w) =>
+            db
+              .insertInto('audit_events')
+              .values(w.row)
+              .execute()
+              .then(
+                () => w.done(),
+                (error: unknown) => w.done(error ?? new Error('audit append failed')),
+              ),
+          ),
+        );
+      }
+      noteAppend();
+    }
+  } finally {
+    group.flushing = false;
+  }
 }
 
 /** Appends an event about `ctx`'s caller: actor, organization and request id come from the context. */

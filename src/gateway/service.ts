@@ -1,14 +1,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
-import { appendAudit } from '../audit/append.ts';
+import { appendAuditGrouped } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
+import { DATASET_SCHEMA, datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { DataType, ReviewFlag } from '../core/tables.ts';
-import { guardGatewayCall } from '../monitor/service.ts';
+import { gatewayFreezeSql, guardGatewayCall } from '../monitor/service.ts';
 import { checkFilter, compileFilter, type Filter, type FilterField, fieldsOf } from '../rules/filters.ts';
 import { isGrade } from '../rules/grades.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
@@ -70,46 +70,7 @@ export function buckets(now = new Date()) {
   return { minute: `m:${local.slice(0, 16)}`, day: `d:${local.slice(0, 10)}`, nextMinute, nextDay };
 }
 
-/**
- * A version's table and columns never change once it is ready, so this node keeps them by version
- * id. The fields' labels, grades and detectors are read afresh on every request: a re-graded field
- * must be served under its stricter mask from the next request on, on every node.
- */
-const versionShapes = new Map<
-  string,
-  { table_name: string; columns: Array<{ name: string; dataType: string }> }
->();
-
 type FieldFacts = Record<string, { label: string; grade: string; detector: string | null }>;
-
-async function servedVersion(ctx: Ctx, versionId: string, resourceId: string) {
-  const labelsQuery = ctx.db
-    .selectFrom('resource_fields')
-    .select(
-      sql<FieldFacts>`coalesce(json_object_agg(name, json_build_object('label', label, 'grade', grade, 'detector', detector)), '{}'::json)`.as(
-        'labels',
-      ),
-    )
-    .where('resource_fields.resource_id', '=', resourceId);
-  let shape = versionShapes.get(versionId);
-  let labels: FieldFacts;
-  if (shape) {
-    labels = (await labelsQuery.executeTakeFirst())?.labels ?? {};
-  } else {
-    const row = await ctx.db
-      .selectFrom('dataset_versions')
-      .select(['dataset_versions.table_name', 'dataset_versions.columns'])
-      .select(() => labelsQuery.as('labels'))
-      .where('dataset_versions.id', '=', versionId)
-      .executeTakeFirst();
-    if (!row?.table_name || !row.columns) throw new AppError('NO_DATA_VERSION', { resource: resourceId });
-    shape = { table_name: row.table_name, columns: row.columns };
-    if (versionShapes.size > 1000) versionShapes.clear();
-    versionShapes.set(versionId, shape);
-    labels = row.labels ?? {};
-  }
-  return { version_id: versionId, ...shape, labels };
-}
 
 export interface CallRecord {
   operation: 'rows' | 'aggregate';
@@ -126,7 +87,8 @@ export interface CallRecord {
 
 /** Every call is recorded, allowed or refused, in the audit log. */
 export async function recordCall(ctx: Ctx, call: CallRecord): Promise<void> {
-  await appendAudit(ctx.db, {
+  // Durable before the answer, grouped with the concurrent calls' entries into one insert.
+  await appendAuditGrouped(ctx.db, {
     actorId: ctx.principal?.userId ?? null,
     orgId: ctx.principal?.orgId ?? null,
     action: call.outcome === 'ok' ? `gateway.${call.operation}` : 'gateway.refused',
@@ -147,6 +109,62 @@ export async function recordCall(ctx: Ctx, call: CallRecord): Promise<void> {
   });
 }
 
+/**
+ * One statement admits a call: the contract (read afresh, so a suspension or revocation made on any
+ * node holds from the next request), the version it serves with its table, columns and the fields'
+ * current labels, grades and detectors (a re-graded field is served under its stricter mask from
+ * the next request), the emergency stop (monitor's subquery), and the count of this request against
+ * the rate limit in the minute bucket — counted only for the contract's own consumer, so another
+ * organization cannot spend it. Its commit is asynchronous: the audit entry every call commits
+ * durably before it is answered comes later in the same WAL, so flushing it flushes this too.
+ */
+async function admission(ctx: Ctx, contractId: string, orgId: string) {
+  const { minute } = buckets();
+  const freeze = gatewayFreezeSql({
+    contractId: sql.ref('contracts.id'),
+    orgId: sql.ref('contracts.consumer_org_id'),
+    resourceId: sql.ref('contracts.resource_id'),
+  });
+  const { rows } = await sql<
+    ContractRow & {
+      served_id: string | null;
+      served_state: string | null;
+      served_table: string | null;
+      served_columns: Array<{ name: string; dataType: string }> | null;
+      labels: FieldFacts | null;
+      freeze: Parameters<typeof guardGatewayCall>[2];
+      _async?: string;
+      requests: number | string | null;
+    }
+  >`WITH c AS (
+      SELECT contracts.*, v.id AS served_id, v.state AS served_state, v.table_name AS served_table,
+        v.columns AS served_columns,
+        (SELECT coalesce(json_object_agg(f.name, json_build_object('label', f.label, 'grade', f.grade,
+            'detector', f.detector)), '{}'::json)
+           FROM resource_fields f WHERE f.resource_id = contracts.resource_id) AS labels,
+        ${freeze} AS freeze
+      FROM contracts
+      LEFT JOIN resources ON resources.id = contracts.resource_id
+      LEFT JOIN dataset_versions v ON v.id = coalesce(contracts.pinned_version_id, resources.current_version_id)
+      WHERE contracts.id = ${contractId}
+    ), counted AS (
+      INSERT INTO contract_usage (contract_id, bucket, requests)
+      SELECT id, ${minute}, 1 FROM c WHERE consumer_org_id = ${orgId}
+      ON CONFLICT (contract_id, bucket) DO UPDATE SET requests = contract_usage.requests + 1
+      RETURNING requests
+    )
+    SELECT c.*, (SELECT requests FROM counted) AS requests${asyncCommit(ctx)} FROM c`.execute(ctx.db);
+  return rows[0];
+}
+
+/**
+ * Counters commit asynchronously outside a caller's transaction (see `admission`); inside one, the
+ * caller's commit keeps its own durability.
+ */
+function asyncCommit(ctx: Ctx) {
+  return ctx.db.isTransaction ? sql`` : sql`, set_config('synchronous_commit', 'off', true) AS _async`;
+}
+
 /** Loads and checks the contract for one request: who, state, period, operation, address. */
 export async function admit(
   ctx: Ctx,
@@ -155,29 +173,31 @@ export async function admit(
   clientIp: string,
 ): Promise<Granted> {
   const principal: Principal = authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
-  // The contract, read afresh on every request, with the id and state of the version it serves
-  // (pinned, or the resource's current one) in the same query.
-  const found = await ctx.db
-    .selectFrom('contracts')
-    .leftJoin('resources', 'resources.id', 'contracts.resource_id')
-    .leftJoin('dataset_versions', (join) =>
-      join.on(
-        sql<boolean>`dataset_versions.id = coalesce(contracts.pinned_version_id, resources.current_version_id)`,
-      ),
-    )
-    .selectAll('contracts')
-    .select(['dataset_versions.id as served_id', 'dataset_versions.state as served_state'])
-    .where('contracts.id', '=', contractId)
-    .executeTakeFirst();
+  const found = await admission(ctx, contractId, principal.orgId);
   // Another organization's contract is answered exactly like a missing one: ids cannot be probed.
   if (!found || found.consumer_org_id !== principal.orgId)
     throw new AppError('NOT_FOUND', { objectType: 'contract', id: contractId });
-  const { served_id, served_state, ...contract } = found;
+  const {
+    served_id,
+    served_state,
+    served_table,
+    served_columns,
+    labels: servedLabels,
+    freeze,
+    requests,
+    _async,
+    ...contract
+  } = found;
   // Every call the consumer makes on its contract counts against the rate limit, refused or not:
   // refusals must not be a free oracle.
-  await countRequest(ctx, contract);
-  // Emergency stop and the working-hours term, read from the database on every request.
-  await guardGatewayCall(ctx, contract);
+  if (Number(requests) > contract.rate_limit_per_minute) {
+    throw new AppError('RATE_LIMITED', {
+      limitPerMinute: contract.rate_limit_per_minute,
+      resetAt: buckets().nextMinute.toISOString(),
+    });
+  }
+  // Emergency stop (read in the same statement) and the working-hours term.
+  await guardGatewayCall(ctx, contract, freeze ?? null);
   const state = effectiveState(contract);
   // An active contract past its end is refused as expired at once; the scheduler records the
   // transition (sharing.expireDueContracts), not this read.
@@ -191,15 +211,14 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
-  if (!served_id || served_state !== 'ready')
+  if (!served_id || served_state !== 'ready' || !served_table || !served_columns)
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
-  const served = await servedVersion(ctx, served_id, contract.resource_id);
-  const labels = served.labels ?? {};
+  const labels = servedLabels ?? {};
   const atGrant = contract.granted_grades ?? {};
   const fields: Granted['fields'] = [];
   const withheld: string[] = [];
   const changedFields: ReviewFlag['fields'] = [];
-  for (const c of served.columns) {
+  for (const c of served_columns) {
     if (!contract.fields.includes(c.name)) continue;
     const label = labels[c.name];
     const contractMask = contract.masking[c.name] ?? 'null';
@@ -214,39 +233,33 @@ export async function admit(
   // The provider reviews the contract; the flag stays until then, even if the grade comes back.
   if (changedFields.length > 0) await flagContractForReview(ctx, contract, changedFields);
   const master = await pseudonymMasterKey(ctx.db);
-  const pseudonymKey = derivePseudonymKey(master, contract.id);
-  const orderKey = createHmac('sm3', master).update(`shutong/order/v1/${contract.id}`, 'utf8').digest();
-  const cursorKey = createHmac('sm3', master).update('shutong/cursor/v1', 'utf8').digest();
+  const keys = contractKeys(master, contract.id);
   return {
     contract,
-    table: served.table_name,
-    versionId: served.version_id,
+    table: served_table,
+    versionId: served_id,
     fields,
     withheld,
     changedFields,
-    pseudonymKey,
-    orderKey,
-    cursorKey,
+    ...keys,
   };
 }
 
-/** Rate limit per minute; both counters live in the database so every node sees the same count. */
-export async function countRequest(ctx: Ctx, contract: ContractRow): Promise<void> {
-  const { minute, nextMinute } = buckets();
-  const row = await ctx.db
-    .insertInto('contract_usage')
-    .values({ contract_id: contract.id, bucket: minute, requests: 1 })
-    .onConflict((oc) =>
-      oc.columns(['contract_id', 'bucket']).doUpdateSet({ requests: sql`contract_usage.requests + 1` }),
-    )
-    .returning('requests')
-    .executeTakeFirstOrThrow();
-  if (Number(row.requests) > contract.rate_limit_per_minute) {
-    throw new AppError('RATE_LIMITED', {
-      limitPerMinute: contract.rate_limit_per_minute,
-      resetAt: nextMinute.toISOString(),
-    });
+/** Keys derived from the master secret per contract: HMACs, so computed once per contract and node. */
+const derivedKeys = new Map<string, { pseudonymKey: Buffer; orderKey: Buffer; cursorKey: Buffer }>();
+function contractKeys(master: Buffer, contractId: string) {
+  const id = `${master.toString('hex')}/${contractId}`;
+  let keys = derivedKeys.get(id);
+  if (!keys) {
+    keys = {
+      pseudonymKey: derivePseudonymKey(master, contractId),
+      orderKey: createHmac('sm3', master).update(`shutong/order/v1/${contractId}`, 'utf8').digest(),
+      cursorKey: createHmac('sm3', master).update('shutong/cursor/v1', 'utf8').digest(),
+    };
+    if (derivedKeys.size > 10_000) derivedKeys.clear();
+    derivedKeys.set(id, keys);
   }
+  return keys;
 }
 
 /**
@@ -262,14 +275,15 @@ export async function reserveRows(
   const quota = Number(contract.quota_rows_per_day);
   // One statement: the subquery locks today's counter row (waiting for, then reading, the latest
   // version when another request holds it), the update adds what it could take. No transaction
-  // round trips, and the row lock is held for this statement only.
+  // round trips, and the row lock is held for this statement only. Its commit is asynchronous,
+  // made durable by the audit entry's flush before the answer (see `admission`).
   const take = async () =>
     (
       await sql<{ take: string }>`UPDATE contract_usage AS u SET rows = u.rows + t.take
         FROM (SELECT least(${wanted}::bigint, greatest(0, ${quota}::bigint - rows)) AS take
               FROM contract_usage WHERE contract_id = ${contract.id} AND bucket = ${day} FOR UPDATE) AS t
         WHERE u.contract_id = ${contract.id} AND u.bucket = ${day}
-        RETURNING t.take`.execute(ctx.db)
+        RETURNING t.take${asyncCommit(ctx)}`.execute(ctx.db)
     ).rows[0];
   let row = await take();
   if (!row) {
@@ -402,14 +416,70 @@ function decodeCursor(granted: Granted, binding: string, cursor: string | undefi
 const MIX = [1540483477, 668265263, 374761393];
 const MASK31 = 2147483647;
 
-export function rowKey(granted: Granted): RawBuilder<unknown> {
-  const keys = [0, 1, 2, 3].map((i) => granted.orderKey.readUInt32BE(i * 4) & MASK31);
-  let x: RawBuilder<unknown> = sql`((${sql.ref(ROW_ORDINAL)} & ${MASK31}::bigint) # ${keys[0]}::bigint)`;
+/**
+ * The key expression as SQL text with its constants written out: the index definition and the
+ * query carry the same text, which is what lets the planner read a page from the index in key
+ * order (stopping after `limit` matches) instead of scanning and sorting every row in scope. The
+ * values are those of the earlier parameterised form, so cursors issued before stay valid.
+ */
+function rowKeyText(orderKey: Buffer): string {
+  const keys = [0, 1, 2, 3].map((i) => orderKey.readUInt32BE(i * 4) & MASK31);
+  let x = `((${ident(ROW_ORDINAL)} & ${MASK31}::bigint) # ${keys[0]}::bigint)`;
   for (const [i, c] of MIX.entries()) {
-    const y = sql`((${x} * ${c}::bigint) & ${MASK31}::bigint)`;
-    x = sql`((${y} # (${y} >> 15)) # ${keys[i + 1]}::bigint)`;
+    const y = `((${x} * ${c}::bigint) & ${MASK31}::bigint)`;
+    x = `((${y} # (${y} >> 15)) # ${keys[i + 1]}::bigint)`;
   }
   return x;
+}
+
+export function rowKey(granted: Granted): RawBuilder<unknown> {
+  return sql.raw(rowKeyText(granted.orderKey));
+}
+
+/**
+ * Per node: the order indexes known to exist (true) or being built (the build). An index is per
+ * contract and version (the key is the contract's), built the first time the contract reads the
+ * version; until it exists the page is chosen by a scan and a top-N sort, with the same result.
+ * Versions are never written once ready, so the build blocks nothing.
+ */
+const orderIndexes = new Map<string, true | Promise<void>>();
+
+function orderIndexName(granted: Granted): string {
+  const digest = createHmac('sm3', granted.orderKey)
+    .update(`${granted.table}\n${ORDER_INDEX_VERSION}`)
+    .digest('hex');
+  return `gk_${digest.slice(0, 40)}`;
+}
+const ORDER_INDEX_VERSION = 'v1';
+const ORDER_INDEX_RETRY_MS = 60_000;
+
+/** Starts building the contract's order index on its version when it is missing; true when it exists. */
+export function ensureOrderIndex(ctx: Ctx, granted: Granted): { ready: boolean; built: Promise<void> } {
+  const name = orderIndexName(granted);
+  const known = orderIndexes.get(name);
+  if (known === true) return { ready: true, built: Promise.resolve() };
+  if (known) return { ready: false, built: known };
+  const build = (async () => {
+    const { rows } = await sql<{ one: number }>`SELECT 1 AS one FROM pg_indexes
+      WHERE schemaname = ${DATASET_SCHEMA} AND indexname = ${name}`.execute(ctx.db);
+    if (rows.length === 0) {
+      await sql
+        .raw(
+          `CREATE INDEX IF NOT EXISTS ${ident(name)} ON ${datasetTable(granted.table)} ((${rowKeyText(granted.orderKey)}))`,
+        )
+        .execute(ctx.db);
+    }
+    if (orderIndexes.size > 10_000) orderIndexes.clear();
+    orderIndexes.set(name, true);
+  })().catch(() => {
+    // Two nodes building the same index at once (one loses on the catalog's unique name), or a
+    // role that may not create indexes: a request after a pause looks again; until then the sort
+    // path serves, and a persistent failure costs no statement per request.
+    const retry = setTimeout(() => orderIndexes.delete(name), ORDER_INDEX_RETRY_MS);
+    retry.unref();
+  });
+  orderIndexes.set(name, build);
+  return { ready: false, built: build };
 }
 
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
@@ -473,6 +543,8 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   const offset = cursor && 'offset' in cursor ? cursor.offset : cursor ? 0 : (query.offset ?? 0);
   let rows: Record<string, unknown>[] = [];
   let reserved = 0;
+  // The default order reads from the contract's index once it exists (the first read starts it).
+  if (order.length === 0 && reservation) ensureOrderIndex(ctx, granted);
   if (reservation) {
     reserved = reservation.granted;
     try {

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import { auditAs } from '../audit/append.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
@@ -182,6 +183,19 @@ export async function getFreeze(ctx: Ctx, id: string): Promise<FreezeView> {
 // ---------------------------------------------------------------------------- the gateway's check
 
 /**
+ * The active freeze stopping a gateway call on the contract whose id, consumer organization and
+ * resource are the given columns: a scalar subquery for the gateway's admission query, so the
+ * emergency stop is still read from the database on every request, without a round trip of its own.
+ */
+export function gatewayFreezeSql(ids: {
+  contractId: RawBuilder<unknown>;
+  orgId: RawBuilder<unknown>;
+  resourceId: RawBuilder<unknown>;
+}): RawBuilder<FreezeRow | null> {
+  return store.activeFreezeJson(ids);
+}
+
+/**
  * Called by the gateway for every request once the contract is loaded and the caller is its
  * consumer: the emergency stop (read from the database each time, so a freeze made on any node
  * holds on all of them from the next request), then the contract's working-hours term.
@@ -189,8 +203,10 @@ export async function getFreeze(ctx: Ctx, id: string): Promise<FreezeView> {
 export async function guardGatewayCall(
   ctx: Ctx,
   contract: { id: string; consumer_org_id: string; resource_id: string; working_hours_only?: boolean },
+  /** The freeze already read in the caller's query (`gatewayFreezeSql`); read here when not given. */
+  found?: FreezeRow | null,
 ): Promise<void> {
-  const frozen = await store.activeFreezeFor(ctx.db, contract);
+  const frozen = found === undefined ? await store.activeFreezeFor(ctx.db, contract) : found;
   if (frozen) {
     // The reason is the security officer's internal note: only the platform side reads it (here
     // and in GET /v1/monitor/freezes); a consumer is told that, and since when, not why.

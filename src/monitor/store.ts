@@ -1,4 +1,4 @@
-import { type Selectable, sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import { DATASET_SCHEMA, ROW_ORDINAL } from '../core/datasets.ts';
 import type { Executor } from '../core/db.ts';
 import type { AlertState, AlertsTable, FreezeScope, FreezesTable } from '../core/tables.ts';
@@ -270,6 +270,23 @@ export const monitorStore = {
        ORDER BY array_position(ARRAY['gateway', 'organization', 'resource', 'contract'], scope)
        LIMIT 1`.execute(db);
     return rows[0];
+  },
+
+  /**
+   * The same freeze as a scalar subquery (the row as JSON, or null) over the caller's columns, so
+   * the gateway reads it in its admission query instead of a round trip of its own.
+   */
+  activeFreezeJson(ids: {
+    contractId: RawBuilder<unknown>;
+    orgId: RawBuilder<unknown>;
+    resourceId: RawBuilder<unknown>;
+  }) {
+    return sql<FreezeRow | null>`(SELECT row_to_json(f) FROM freezes f
+       WHERE f.lifted_at IS NULL
+         AND (f.scope, coalesce(f.target, '')) IN (('gateway', ''), ('contract', ${ids.contractId}),
+              ('organization', ${ids.orgId}), ('resource', ${ids.resourceId}))
+       ORDER BY array_position(ARRAY['gateway', 'organization', 'resource', 'contract'], f.scope)
+       LIMIT 1)`;
   },
 
   activeFreezeOn(db: Executor, scope: FreezeScope, target: string | null) {
