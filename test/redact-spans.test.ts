@@ -138,6 +138,28 @@ describe('redact_spans: SQL equals JavaScript', () => {
     );
   });
 
+  it('skips a definition only when it cannot match: its guard and needed strings are necessary conditions', () => {
+    const compiled = SPAN_DEFINITIONS.map((d) => ({
+      d,
+      re: new RegExp(d.pattern, 'u'),
+      guard: new RegExp(d.guard, 'u'),
+    }));
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const { d, re, guard } of compiled) {
+          if (!re.test(t)) continue;
+          expect(guard.test(t), `${d.pattern} ${t}`).toBe(true);
+          if (d.needs)
+            expect(
+              d.needs.some((n) => t.includes(n)),
+              `${d.pattern} ${t}`,
+            ).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('declares each pattern once, with groups the replacement uses', () => {
     for (const d of SPAN_DEFINITIONS) {
       const groups = new RegExp(`${d.pattern}|`, 'u').exec('')!.length - 1;
