@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../src/core/db.ts';
 import { detectorById } from '../src/rules/detectors.ts';
 import { findEntities, SPAN_DEFINITIONS } from '../src/rules/entities.ts';
-import { normaliseCell } from '../src/rules/formats.ts';
+import { normaliseCell, toHalfWidth } from '../src/rules/formats.ts';
 import { applyMask, maskSqlExpression } from '../src/rules/masking.ts';
 import { luhnCheckDigit } from '../src/standards/luhn.ts';
 import { makeLegacyResidentId, makeResidentId } from '../src/standards/resident-id.ts';
 import { freshDatabase } from './helpers.ts';
+import { redactSpansBefore } from './redact-spans-before.ts';
 
 // redact_spans on the database the suite runs against (embedded, or TEST_DATABASE_URL's server):
 // the SQL form gives exactly the JavaScript form on random Chinese texts with embedded entities.
@@ -50,8 +51,22 @@ const piece = fc.oneof(
     'example.com',
     '.cn',
     'X',
+    '＋８６',
+    '０５７１－',
+    '（',
+    '）',
+    '　',
+    'Ｘ',
+    'ｘ',
   ),
   fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 19 }),
+  // Full-width digits and signs, alone and mixed with half-width ones.
+  fc.string({ unit: fc.constantFrom(...'０１２３４５６７８９'), minLength: 1, maxLength: 19 }),
+  fc.string({
+    unit: fc.constantFrom(...'0123456789０１２３４５６７８９－　 -'),
+    minLength: 1,
+    maxLength: 22,
+  }),
   fc.string({
     unit: fc.constantFrom(
       ...'的了是在有人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严',
@@ -61,6 +76,19 @@ const piece = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 6 }).filter((s) => !s.includes('\u0000')),
 );
 const text = fc.array(piece, { maxLength: 16 }).map((parts) => parts.join(''));
+
+/** Half-width digits and signs to their full-width forms where `pick` says so (a mix, per character). */
+function fullWidth(value: string, pick: (i: number) => boolean = () => true): string {
+  return [...value]
+    .map((ch, i) => {
+      if (!pick(i)) return ch;
+      if (ch === ' ') return '\u3000';
+      return /[0-9Xx+()-]/.test(ch) ? String.fromCharCode(ch.charCodeAt(0) + 0xfee0) : ch;
+    })
+    .join('');
+}
+// What the masking before full-width support did not know: full-width digits, signs, X and spaces.
+const FULL_WIDTH_SIGN = /[０-９＋－Ｘｘ　（）]/u;
 
 describe('redact_spans: SQL equals JavaScript', () => {
   it('on random texts with embedded entities', async () => {
@@ -75,6 +103,28 @@ describe('redact_spans: SQL equals JavaScript', () => {
     );
   });
 
+  it('masks as before full-width support on every text without a full-width digit or sign', () => {
+    const plainText = fc.oneof(
+      text,
+      fc
+        .array(
+          fc.oneof(
+            piece,
+            piece.map((p) => p.replace(/[ -]/g, '')),
+          ),
+          { maxLength: 24 },
+        )
+        .map((p) => p.join('')),
+    );
+    fc.assert(
+      fc.property(plainText, (t) => {
+        fc.pre(!FULL_WIDTH_SIGN.test(t));
+        expect(applyMask('redact_spans', t)).toBe(redactSpansBefore(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('masks every entity that detection finds (no detected span survives the mask)', () => {
     fc.assert(
       fc.property(text, (t) => {
@@ -85,6 +135,28 @@ describe('redact_spans: SQL equals JavaScript', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('skips a definition only when it cannot match: its guard and needed strings are necessary conditions', () => {
+    const compiled = SPAN_DEFINITIONS.map((d) => ({
+      d,
+      re: new RegExp(d.pattern, 'u'),
+      guard: new RegExp(d.guard, 'u'),
+    }));
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const { d, re, guard } of compiled) {
+          if (!re.test(t)) continue;
+          expect(guard.test(t), `${d.pattern} ${t}`).toBe(true);
+          if (d.needs)
+            expect(
+              d.needs.some((n) => t.includes(n)),
+              `${d.pattern} ${t}`,
+            ).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 
@@ -173,6 +245,13 @@ const landline = fc
       `（${area}）${local}`,
     ][format]!;
   });
+/** An identifier as written, or with some or all of its digits and signs in full-width form. */
+const anyWidth = (values: fc.Arbitrary<string>) =>
+  fc
+    .tuple(values, fc.integer({ min: 0, max: 2 }), fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }))
+    .map(([v, width, mix]) =>
+      width === 0 ? v : width === 1 ? fullWidth(v) : fullWidth(v, (i) => mix[i % 24]!),
+    );
 const around = fc.oneof(
   fc.constantFrom(
     '',
@@ -190,11 +269,11 @@ const around = fc.oneof(
     '住址',
   ),
   fc.string({
-    unit: fc.constantFrom(...'王李张先生女士号码电话住址申请人备注abcXx。，；： 0123456789'),
+    unit: fc.constantFrom(...'王李张先生女士号码电话住址申请人备注abcXx。，；： 0123456789０１９（）＋－　'),
     maxLength: 10,
   }),
 );
-const NOT_DIGIT = /[^0-9]/u;
+const NOT_DIGIT = /[^0-9０-９]/u;
 /** Surrounding text that ends (before) or starts (after) with something other than a digit. */
 const edge = (before: boolean, banned: RegExp) =>
   around.map((s) => {
@@ -219,18 +298,35 @@ describe('redact_spans: no identifier survives', () => {
     );
   });
 
-  it('masks every detector-valid ID number, mobile, bank card and landline inside random text, in JS and in SQL', async () => {
+  it('finds and masks numbers written in full-width digits and signs (examples)', async () => {
+    const id = makeResidentId('330106', '1985-03-12', 123);
+    const text = `电话１３８００１３８０００，身份证${fullWidth(id)}，手机＋８６ １３９－００１３－８０００，座机（０５７１）８７６５４３２１`;
+    expect(findEntities(text).map((e) => e.type)).toEqual([
+      'cn_resident_id',
+      'cn_mobile',
+      'cn_mobile',
+      'cn_landline',
+    ]);
+    const masked = `电话１３８****８０００，身份证３３０１０６********${fullWidth(id.slice(14))}，手机＋８６ １３９-****-８０００，座机０５７-******２１`;
+    expect(applyMask('redact_spans', text)).toBe(masked);
+    const { rows } = await sql<{
+      m: string;
+    }>`SELECT ${maskSqlExpression('redact_spans', sql`${text}::text`)} AS m`.execute(handle.database.db);
+    expect(rows[0]!.m).toBe(masked);
+  });
+
+  it('masks every detector-valid ID number, mobile, bank card and landline inside random text, half- or full-width, in JS and in SQL', async () => {
     // Only what the column detector itself accepts (a mobile's number segment must exist).
     type Kind = 'cn_resident_id' | 'cn_mobile' | 'bank_card' | 'cn_landline';
     const of = (type: Kind, values: fc.Arbitrary<string>) =>
       values.filter((v) => detectorById(type).validate(normaliseCell(v).text)).map((v) => ({ v, type }));
     const entity = fc.oneof(
-      of('cn_resident_id', residentId),
-      of('cn_mobile', mobile),
-      of('bank_card', bankCard),
-      of('cn_landline', landline),
+      of('cn_resident_id', anyWidth(residentId)),
+      of('cn_mobile', anyWidth(mobile)),
+      of('bank_card', anyWidth(bankCard)),
+      of('cn_landline', anyWidth(landline)),
     );
-    const sample = fc.array(fc.tuple(edge(true, /[+]/), entity, edge(false, /$^/)), {
+    const sample = fc.array(fc.tuple(edge(true, /[+＋]/u), entity, edge(false, /$^/)), {
       minLength: 1,
       maxLength: 30,
     });
@@ -243,12 +339,14 @@ describe('redact_spans: no identifier survives', () => {
         const { rows } = await sql<{ m: string }>`SELECT ${expression} AS m
           FROM unnest(${texts}::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i`.execute(handle.database.db);
         for (const [i, [, e]] of items.entries()) {
-          // The number, digits only: the national 11 of a mobile, every digit of the others.
-          const all = e.v.replace(/[^0-9Xx]/g, '');
+          // The number, digits only: the national 11 of a mobile, every digit of the others, read
+          // in half-width form whatever width each digit was written in.
+          const all = toHalfWidth(e.v).replace(/[^0-9Xx]/g, '');
           const national = e.type === 'cn_mobile' ? all.slice(-11) : all;
           for (const masked of [applyMask('redact_spans', texts[i]!)!, rows[i]!.m]) {
             expect(masked.includes(e.v), `${texts[i]} → ${masked}`).toBe(false);
-            expect(masked.replace(/[- ]/g, '').includes(national), `${texts[i]} → ${masked}`).toBe(false);
+            const digits = toHalfWidth(masked).replace(/[- ]/g, '');
+            expect(digits.includes(national), `${texts[i]} → ${masked}`).toBe(false);
           }
         }
       }),
