@@ -1,3 +1,4 @@
+import type { CheckboxProps } from 'antd';
 import {
   Alert,
   App,
@@ -276,7 +277,15 @@ export function ClassificationReview({ id }: { id: string }) {
               dataSource={data.fields}
               rowSelection={
                 steward
-                  ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys.map(String)) }
+                  ? {
+                      selectedRowKeys: selected,
+                      onChange: (keys) => setSelected(keys.map(String)),
+                      // The label reaches the checkbox's input (antd passes unknown props down to it).
+                      getCheckboxProps: (f) =>
+                        ({
+                          'aria-label': t('classification.selectField', { field: f.label }),
+                        }) as CheckboxProps,
+                    }
                   : undefined
               }
               pagination={data.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
