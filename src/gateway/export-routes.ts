@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../core/errors.ts';
 import { EXPORT_BATCH_ROWS, EXPORT_MEDIA_TYPES, exportManifest, startExport } from './export.ts';
 import { ExportFormatQuery, ExportManifest, exportContent } from './schema.ts';
 import * as gateway from './service.ts';
@@ -31,30 +30,24 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const started = Date.now();
       const format = req.query.format ?? 'jsonl';
+      const call = { contractId: req.params.id, operation: 'rows' as const, clientIp: req.ip };
       try {
-        const granted = await gateway.admit(req.ctx, req.params.id, 'rows', req.ip);
-        const exported = await startExport(req.ctx, granted, format, started);
-        if (granted.changedFields.length > 0)
-          reply.header('x-changed-fields', granted.changedFields.map((f) => f.name).join(','));
-        reply.header('x-export-rows', String(exported.rows));
-        reply.header(
-          'content-disposition',
-          `attachment; filename="${granted.contract.id}-${granted.versionId}.${format}"`,
-        );
-        // A stream is sent as it is; the schema documents the body.
-        return reply.type(EXPORT_MEDIA_TYPES[format]).send(Readable.from(exported.stream) as never);
+        return await gateway.underContract(req.ctx, call, async (granted, started) => {
+          const exported = await startExport(req.ctx, granted, format, started);
+          if (granted.changedFields.length > 0)
+            reply.header('x-changed-fields', granted.changedFields.map((f) => f.name).join(','));
+          reply.header('x-export-rows', String(exported.rows));
+          reply.header(
+            'content-disposition',
+            `attachment; filename="${granted.contract.id}-${granted.versionId}.${format}"`,
+          );
+          // A stream is sent as it is; the schema documents the body.
+          return reply.type(EXPORT_MEDIA_TYPES[format]).send(Readable.from(exported.stream) as never);
+        });
       } catch (error) {
-        const outcome = error instanceof AppError ? error.code : 'INTERNAL';
-        await gateway
-          .recordCall(req.ctx, { operation: 'rows', contractId: req.params.id, outcome, started })
-          .catch(() => {});
-        if (error instanceof AppError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED')) {
-          const resetAt = Date.parse(String(error.details.resetAt));
-          if (Number.isFinite(resetAt))
-            reply.header('retry-after', Math.max(1, Math.ceil((resetAt - Date.now()) / 1000)));
-        }
+        const seconds = gateway.retryAfterSeconds(error);
+        if (seconds !== null) reply.header('retry-after', seconds);
         throw error;
       }
     },
@@ -76,27 +69,20 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ExportManifest },
       },
     },
-    async (req) => {
-      const started = Date.now();
+    (req) => {
       const format = req.query.format ?? 'jsonl';
-      let outcome = 'ok';
-      try {
-        const granted = await gateway.admit(req.ctx, req.params.id, 'rows', req.ip);
-        return await exportManifest(req.ctx, granted, format);
-      } catch (error) {
-        outcome = error instanceof AppError ? error.code : 'INTERNAL';
-        throw error;
-      } finally {
-        await gateway
-          .recordCall(req.ctx, {
-            operation: 'rows',
-            contractId: req.params.id,
-            outcome,
-            started,
-            export: { format, complete: outcome === 'ok', manifest: true },
-          })
-          .catch(() => {});
-      }
+      const exported = { format, complete: true, manifest: true };
+      const call = {
+        contractId: req.params.id,
+        operation: 'rows' as const,
+        clientIp: req.ip,
+        export: exported,
+      };
+      return gateway.underContract(req.ctx, call, async (granted, started) => {
+        const manifest = await exportManifest(req.ctx, granted, format);
+        await gateway.recordCall(req.ctx, { ...call, outcome: 'ok', started, export: exported });
+        return manifest;
+      });
     },
   );
 };

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../core/errors.ts';
 import {
@@ -29,23 +29,6 @@ const header = (value: string | string[] | undefined) => (Array.isArray(value) ?
 const access = { roles: 'any', scope: 'gateway' } as const;
 const tags = ['gateway'];
 const ContractParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-/** Runs a gateway call, recording it in the audit log whether it is served or refused. */
-async function recorded<T>(
-  req: FastifyRequest,
-  operation: 'rows' | 'aggregate',
-  contractId: string,
-  work: (started: number) => Promise<T>,
-) {
-  const started = Date.now();
-  try {
-    return await work(started);
-  } catch (error) {
-    const outcome = error instanceof AppError ? error.code : 'INTERNAL';
-    await gateway.recordCall(req.ctx, { operation, contractId, outcome, started }).catch(() => {});
-    throw error;
-  }
-}
-
 /**
  * Fields whose grade rose since the contract was approved (served under a stricter mask, or core
  * and no longer served): named on every answer, in `x-changed-fields` and in JSON `changedFields`.
@@ -54,11 +37,10 @@ function changedHeader(reply: FastifyReply, changed: ReadonlyArray<{ name: strin
   if (changed.length > 0) reply.header('x-changed-fields', changed.map((f) => f.name).join(','));
 }
 
+/** A refusal for rate or quota says when to come back. */
 function rateHeaders(reply: FastifyReply, error: unknown) {
-  if (error instanceof AppError && (error.code === 'RATE_LIMITED' || error.code === 'QUOTA_EXCEEDED')) {
-    const resetAt = String(error.details.resetAt);
-    reply.header('retry-after', Math.max(1, Math.ceil((Date.parse(resetAt) - Date.now()) / 1000)));
-  }
+  const seconds = gateway.retryAfterSeconds(error);
+  if (seconds !== null) reply.header('retry-after', seconds);
 }
 
 export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -136,10 +118,10 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = (req.params as { id: string }).id;
       const head = req.method === 'HEAD';
       try {
-        return await recorded(req, 'rows', id, async (started) => {
+        const call = { contractId: id, operation: 'rows' as const, clientIp: req.ip };
+        return await gateway.underContract(req.ctx, call, async (granted, started) => {
           const search = req.url.indexOf('?');
           const params = [...new URLSearchParams(search < 0 ? '' : req.url.slice(search + 1))];
-          const granted = await gateway.admit(req.ctx, id, 'rows', req.ip);
           const read = parseRead(params, granted);
           const kind = answerKind(req, read.format);
           const range = parseRange(header(req.headers.range), header(req.headers['range-unit']));
@@ -277,8 +259,8 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       try {
-        return await recorded(req, 'aggregate', req.params.id, async (started) => {
-          const granted = await gateway.admit(req.ctx, req.params.id, 'aggregate', req.ip);
+        const call = { contractId: req.params.id, operation: 'aggregate' as const, clientIp: req.ip };
+        return await gateway.underContract(req.ctx, call, async (granted, started) => {
           const { changedFields, ...result } = await gateway.aggregate(req.ctx, granted, req.body);
           changedHeader(reply, changedFields);
           const body = JSON.stringify({ ...result, ...(changedFields.length > 0 ? { changedFields } : {}) });

@@ -165,6 +165,46 @@ function asyncCommit(ctx: Ctx) {
   return ctx.db.isTransaction ? sql`` : sql`, set_config('synchronous_commit', 'off', true) AS _async`;
 }
 
+/**
+ * A call under a contract, as every gateway endpoint makes it: admitted (credential, contract,
+ * rate, freeze, grades), then `work` on what was granted; a refusal or failure at any point is
+ * recorded in the audit log with its code before it is thrown. `work` records the served call
+ * itself, since only it knows what was sent (rows, bytes, whether a download finished).
+ */
+export async function underContract<T>(
+  ctx: Ctx,
+  call: {
+    contractId: string;
+    operation: 'rows' | 'aggregate';
+    clientIp: string;
+    export?: CallRecord['export'];
+  },
+  work: (granted: Granted, started: number) => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work(await admit(ctx, call.contractId, call.operation, call.clientIp), started);
+  } catch (error) {
+    const outcome = error instanceof AppError ? error.code : 'INTERNAL';
+    await recordCall(ctx, {
+      operation: call.operation,
+      contractId: call.contractId,
+      outcome,
+      started,
+      ...(call.export ? { export: { ...call.export, complete: false } } : {}),
+    }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Seconds until a rate limit or quota refusal lifts (the Retry-After header), else null. */
+export function retryAfterSeconds(error: unknown, now = Date.now()): number | null {
+  if (!(error instanceof AppError) || (error.code !== 'RATE_LIMITED' && error.code !== 'QUOTA_EXCEEDED'))
+    return null;
+  const resetAt = Date.parse(String(error.details.resetAt));
+  return Number.isFinite(resetAt) ? Math.max(1, Math.ceil((resetAt - now) / 1000)) : null;
+}
+
 /** Loads and checks the contract for one request: who, state, period, operation, address. */
 export async function admit(
   ctx: Ctx,
