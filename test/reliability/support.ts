@@ -19,10 +19,10 @@ import {
   statSync,
 } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { exec, freePort } from '../../scripts/processes.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { BIN, type RunResult, runNode } from '../helpers.ts';
 
@@ -63,17 +63,6 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `shutong-rel-${prefix}-`));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // ------------------------------------------------------------------ databases
@@ -138,20 +127,6 @@ export interface Cluster {
   /** Stops the server as a crash would (immediate: no checkpoint, recovery at the next start). */
   crash(): Promise<void>;
   start(): Promise<void>;
-}
-
-function exec(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('close', (code) => resolve({ code, output }));
-  });
 }
 
 /**

@@ -4,12 +4,11 @@
  * machine's server on 5432 is never touched. Missing binaries fail the test with a message: the
  * read routing is a promise about real replication, so it is not skipped.
  */
-import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { exec, freePort } from '../../scripts/processes.ts';
 
 export interface ReplicatedCluster {
   primaryUrl: string;
@@ -27,34 +26,6 @@ export interface ReplicatedCluster {
   /** Starts the crashed primary again (crash recovery, same port). */
   startPrimary(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function exec(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('error', (e) => {
-      output += String(e);
-    });
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The newest PostgreSQL's bin directory under /usr/lib/postgresql, or a clear error. */
