@@ -593,6 +593,12 @@ describe('the web console', () => {
     await closeDrawer(consumer);
 
     // ---------------------------------------------------------------- steward approves, with changes
+    // The bell lists the new application as the steward's to-do and opens it.
+    await steward.getByTestId('notifications-button').click();
+    await steward.getByTestId('notifications').getByText('审批“新冠疫苗接种记录”的共享申请').waitFor();
+    await shot(steward, '14b-notifications');
+    await steward.getByTestId('notifications-button').click();
+    await steward.getByTestId('notifications').waitFor({ state: 'hidden' });
     await menu(steward, '共享申请');
     await steward.getByRole('button', { name: '查看' }).first().click();
     await steward.getByRole('dialog').getByText(applicationId).waitFor();
@@ -658,7 +664,15 @@ describe('the web console', () => {
     await shot(security, '19-emergency-stop');
     await atPhoneWidth(security, '19-emergency-stop');
 
-    // ---------------------------------------------------------------- consumer makes a key; the test queries the gateway
+    // ---------------------------------------------------------------- the consumer is told, then makes a key
+    await consumer.getByTestId('notifications-button').click();
+    const told = consumer.getByTestId('notifications');
+    await told.getByText('“新冠疫苗接种记录”的申请已批准，协议已生效').waitFor();
+    await told.getByRole('button', { name: '全部标为已读' }).click();
+    await expect.poll(() => told.getByText('“新冠疫苗接种记录”的申请已批准，协议已生效').count()).toBe(0);
+    await consumer.getByTestId('notifications-button').click();
+    await told.waitFor({ state: 'hidden' });
+    // ---------------------------------------------------------------- the test queries the gateway
     await menu(consumer, 'API 密钥');
     // Keyboard only: Tab to the page's create button, Enter opens the dialog; type the name; Tab
     // past the scopes and the expiry date to the dialog's create button, Enter creates the key.

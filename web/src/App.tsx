@@ -33,6 +33,7 @@ import {
 import type { ReactNode } from 'react';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Notifications } from './components/Notifications.tsx';
 import { setLanguage } from './i18n.ts';
 import { Alerts } from './pages/Alerts.tsx';
 import { ApiKeys } from './pages/ApiKeys.tsx';
@@ -342,12 +343,14 @@ export function Shell() {
           <div style={{ flex: 1 }} />
           {desktop ? (
             <Flex align="center" gap={16} style={{ padding: '8px 0' }}>
+              <Notifications me={me} />
               <UserBlock me={me} />
               <LanguageSwitch />
               {logoutButton}
             </Flex>
           ) : (
             <Flex align="center" gap={8}>
+              <Notifications me={me} />
               <LanguageSwitch compact />
               <Popover
                 trigger="click"
