@@ -615,11 +615,11 @@ describe('the web console', () => {
     await steward.keyboard.type('5000');
     await tabTo(steward, approve.getByLabel('理由'));
     await steward.keyboard.type('同意，用于低保核验');
-    // The row filter is built from a condition, not typed as JSON (every row has a dose of 1 to 3).
+    // The row filter is built from a condition, not typed as JSON: first doses only (16 of 48 rows).
     await tabTo(steward, approve.getByRole('button', { name: '添加条件' }), 'Shift+Tab');
     await steward.keyboard.press('Enter');
     await choose(steward, approve.getByRole('combobox', { name: '条件 1 的字段' }), '剂次');
-    await choose(steward, approve.getByRole('combobox', { name: '条件 1 的运算' }), '不小于');
+    await choose(steward, approve.getByRole('combobox', { name: '条件 1 的运算' }), '等于');
     await tabTo(steward, approve.getByLabel('条件 1 的值'));
     await steward.keyboard.type('1');
     await expect.poll(() => approve.getByLabel('每日行数上限').inputValue()).toBe('5000');
@@ -653,7 +653,7 @@ describe('the web console', () => {
     expect(progress).toMatch(/批准 · 数据管理员 · .+同意，用于低保核验/);
     expect(progress).toMatch(/批准 · 安全员 · .+脱敏规则符合一般数据4级要求/);
     await security.getByRole('dialog').getByText('安全员已复审').waitFor();
-    await security.getByRole('dialog').getByText('剂次 不小于 1').waitFor();
+    await security.getByRole('dialog').getByText('剂次 等于 1').waitFor();
     expect(await security.getByRole('dialog').getByText('需安全审查').count()).toBe(0);
     await shot(security, '17b-application-progress');
     await closeDrawer(security);
