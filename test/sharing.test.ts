@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/server.ts';
+import { ANSWER_WORKING_DAYS } from '../src/sharing/service.ts';
+import { chinaDate, isWorkingDay, workingDaysBetween } from '../src/standards/working-days.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { type Actors, sharingFixture } from './sharing-fixture.ts';
 
@@ -50,7 +52,15 @@ describe('applications', () => {
   it('sends g4 fields through security review after the provider, and lets reviewers narrow the terms', async () => {
     const app = await apply(code);
     expect(app).toMatchObject({ state: 'submitted', needsSecurityReview: true, overdue: false });
-    expect(new Date(app.dueAt).getTime()).toBeGreaterThan(Date.now() + 12 * 86_400_000);
+    // Ten working days on the official calendar, to the end of the last one in Beijing time,
+    // whatever day and hour the application came in.
+    const due = new Date(app.dueAt);
+    const dueDay = chinaDate(due);
+    expect(isWorkingDay(dueDay)).toBe(true);
+    expect(workingDaysBetween(chinaDate(new Date(app.submittedAt as string)), dueDay)).toBe(
+      ANSWER_WORKING_DAYS,
+    );
+    expect(chinaDate(new Date(due.getTime() + 1))).not.toBe(dueDay);
     const byConsumer = await call('POST', `/v1/applications/${app.id}/approve`, tokens.consumer, {});
     expect(byConsumer.statusCode).toBe(403);
     const first = await call('POST', `/v1/applications/${app.id}/approve`, tokens.steward, {

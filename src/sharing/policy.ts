@@ -247,19 +247,6 @@ export function ipAllowed(ip: string, allowlist: readonly string[]): boolean {
   });
 }
 
-/** Ten working days (Monday to Friday) after a moment: the provider's answer deadline. */
-export function addWorkingDays(from: Date, days: number): Date {
-  const date = new Date(from);
-  let left = days;
-  while (left > 0) {
-    date.setUTCDate(date.getUTCDate() + 1);
-    // Asia/Shanghai weekday: shift by 8 hours before asking.
-    const weekday = new Date(date.getTime() + 8 * 3_600_000).getUTCDay();
-    if (weekday !== 0 && weekday !== 6) left--;
-  }
-  return date;
-}
-
 /**
  * The mask the gateway serves a granted field under today: the stricter of the contract's mask
  * and the default of the field's current grade (a field re-graded after approval, or flagged by

@@ -14,8 +14,8 @@ import type { ApplicationState, ContractState, Operation, ReviewFlag } from '../
 import { compileFilter, type Filter } from '../rules/filters.ts';
 import { type Grade, isGrade } from '../rules/grades.ts';
 import { maskSql } from '../rules/masking.ts';
+import { addWorkingDays, chinaDate, endOfChinaDay } from '../standards/working-days.ts';
 import {
-  addWorkingDays,
   autoApproves,
   checkRequestedFields,
   needsSecurityReview,
@@ -242,7 +242,7 @@ export async function submitApplication(ctx: Ctx, id: string): Promise<Applicati
       nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'submit'),
       {
         submitted_at: now,
-        due_at: addWorkingDays(now, ANSWER_WORKING_DAYS),
+        due_at: endOfChinaDay(addWorkingDays(chinaDate(now), ANSWER_WORKING_DAYS)),
       },
     );
     await auditAs(ctx, tx, 'application.submit', 'application', id);

@@ -4,6 +4,7 @@ import {
   calendarCovers,
   chinaDate,
   deadline,
+  endOfChinaDay,
   isMakeUpWorkingDay,
   isWorkingDay,
   workingDaysBetween,
@@ -42,5 +43,9 @@ describe('working days under the official holiday calendar', () => {
   it('uses the civil date in China', () => {
     expect(chinaDate(new Date('2025-09-30T16:30:00Z'))).toBe('2025-10-01');
     expect(() => addWorkingDays('2025-13-01', 1)).toThrow(RangeError);
+    // The day ends at midnight Beijing time, 16:00 UTC.
+    expect(endOfChinaDay('2025-10-01').toISOString()).toBe('2025-10-01T15:59:59.999Z');
+    expect(chinaDate(endOfChinaDay('2025-10-01'))).toBe('2025-10-01');
+    expect(chinaDate(new Date(endOfChinaDay('2025-10-01').getTime() + 1))).toBe('2025-10-02');
   });
 });

@@ -24,6 +24,14 @@ export function chinaDate(instant: Date = new Date()): string {
   return new Date(instant.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 }
 
+/**
+ * The last instant of a civil date in China: "within n working days" runs to the end of the n-th
+ * working day, whatever hour the clock started.
+ */
+export function endOfChinaDay(date: string): Date {
+  return new Date(Date.parse(`${check(date)}T23:59:59.999+08:00`));
+}
+
 /** The date `days` calendar days after (negative: before) `date`. */
 export function addCalendarDays(date: string, days: number): string {
   const t = Date.parse(`${check(date)}T00:00:00Z`) + days * 86_400_000;
