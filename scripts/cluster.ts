@@ -11,24 +11,14 @@
  *
  * As root, every process runs as the unprivileged user `shutongci` (PostgreSQL refuses root).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { exec, freePort } from './processes.ts';
+import { exec, freePort, postgresBin, unprivileged } from './processes.ts';
 
-const USER = 'shutongci';
 const PACKAGES = ['patroni', 'etcd-server', 'etcd-client', 'haproxy'];
 const TOOLS = ['/usr/bin/patroni', '/usr/bin/etcd', '/usr/sbin/haproxy'];
 
@@ -67,18 +57,6 @@ export interface LocalCluster {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function postgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(`${root}/${v}/bin/initdb`))
-        .sort((a, b) => Number(a) - Number(b))
-    : [];
-  if (versions.length === 0)
-    throw new Error('PostgreSQL server binaries are missing: apt-get install postgresql');
-  return `${root}/${versions.at(-1)}/bin`;
-}
 
 /** Installs Patroni, etcd and HAProxy with apt when one is missing (root only; otherwise says how). */
 export async function ensurePackages(): Promise<void> {
@@ -194,26 +172,19 @@ async function restGet(port: number, route: string): Promise<{ status: number; b
 export async function startLocalCluster(options: { database?: string } = {}): Promise<LocalCluster> {
   await ensurePackages();
   const bin = postgresBin();
-  const root = process.getuid?.() === 0;
-  if (root && (await exec('id', ['-u', USER])).code !== 0) {
-    const added = await exec('useradd', ['--system', '--no-create-home', USER]);
-    if (added.code !== 0) throw new Error(`useradd ${USER}: ${added.output}`);
-  }
-  const uid = root ? Number((await exec('id', ['-u', USER])).output.trim()) : undefined;
+  const user = await unprivileged();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shutong-cluster-'));
-  if (uid !== undefined) chownSync(dir, uid, 0);
+  user.own(dir);
   const children: ChildProcess[] = [];
   const run = (name: string, command: string, args: string[]) => {
     const log = openSync(path.join(dir, `${name}.log`), 'a');
-    const child = root
-      ? spawn('runuser', ['-u', USER, '--', command, ...args], { stdio: ['ignore', log, log] })
-      : spawn(command, args, { stdio: ['ignore', log, log] });
+    const child = user.spawn(command, args, { stdio: ['ignore', log, log] });
     children.push(child);
     return child;
   };
   const write = (file: string, text: string) => {
     writeFileSync(file, text, { mode: 0o600 });
-    if (uid !== undefined) chownSync(file, uid, 0);
+    user.own(file);
   };
 
   const [etcdPort, etcdPeer, rwPort, roPort] = [

@@ -8,21 +8,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  chownSync,
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { exec, freePort } from '../../scripts/processes.ts';
+import { freePort, postgresBin, unprivileged } from '../../scripts/processes.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { BIN, type RunResult, runNode } from '../helpers.ts';
 
@@ -136,22 +127,11 @@ export interface Cluster {
  * one .ci/run uses), run through runuser.
  */
 export async function throwawayCluster(): Promise<Cluster> {
-  const bins = readdirSync('/usr/lib/postgresql', { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(`/usr/lib/postgresql/${d.name}/bin/initdb`))
-    .map((d) => d.name)
-    .sort((x, y) => Number(x) - Number(y));
-  if (bins.length === 0) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql/*/bin');
-  const bin = `/usr/lib/postgresql/${bins.at(-1)}/bin`;
-  const root = process.getuid?.() === 0;
-  const user = 'shutongci';
-  if (root && (await exec('id', ['-u', user])).code !== 0) {
-    const added = await exec('useradd', ['--system', '--no-create-home', user]);
-    if (added.code !== 0) throw new Error(`useradd ${user}: ${added.output}`);
-  }
-  const as = (command: string, args: string[]) =>
-    root ? exec('runuser', ['-u', user, '--', command, ...args]) : exec(command, args);
+  const bin = postgresBin();
+  const user = await unprivileged();
+  const as = user.exec;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shutong-rel-pg-'));
-  if (root) chownSync(dir, Number((await exec('id', ['-u', user])).output.trim()), 0);
+  user.own(dir);
   const port = await freePort();
   const initdb = await as(`${bin}/initdb`, [
     '-D',

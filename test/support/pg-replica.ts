@@ -4,11 +4,11 @@
  * machine's server on 5432 is never touched. Missing binaries fail the test with a message: the
  * read routing is a promise about real replication, so it is not skipped.
  */
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { exec, freePort } from '../../scripts/processes.ts';
+import { freePort, postgresBin, unprivileged } from '../../scripts/processes.ts';
 
 export interface ReplicatedCluster {
   primaryUrl: string;
@@ -28,24 +28,6 @@ export interface ReplicatedCluster {
   stop(): Promise<void>;
 }
 
-/** The newest PostgreSQL's bin directory under /usr/lib/postgresql, or a clear error. */
-export function postgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && existsSync(`${root}/${d.name}/bin/pg_basebackup`))
-        .map((d) => d.name)
-        .sort((x, y) => Number(x) - Number(y))
-    : [];
-  if (versions.length === 0) {
-    throw new Error(
-      'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) are missing under /usr/lib/postgresql/*/bin: ' +
-        'install them (apt-get install postgresql) — the read-routing test needs a real streaming replica',
-    );
-  }
-  return `${root}/${versions.at(-1)}/bin`;
-}
-
 async function query(url: string, statement: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -58,17 +40,10 @@ async function query(url: string, statement: string): Promise<pg.QueryResult> {
 
 export async function replicatedCluster(): Promise<ReplicatedCluster> {
   const bin = postgresBin();
-  // initdb and postgres refuse to run as root: as root, the cluster belongs to an unprivileged user.
-  const root = process.getuid?.() === 0;
-  const user = 'shutongci';
-  if (root && (await exec('id', ['-u', user])).code !== 0) {
-    const added = await exec('useradd', ['--system', '--no-create-home', user]);
-    if (added.code !== 0) throw new Error(`useradd ${user}: ${added.output}`);
-  }
-  const as = (command: string, args: string[]) =>
-    root ? exec('runuser', ['-u', user, '--', command, ...args]) : exec(command, args);
+  const user = await unprivileged();
+  const as = user.exec;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shutong-replica-'));
-  if (root) chownSync(dir, Number((await exec('id', ['-u', user])).output.trim()), 0);
+  user.own(dir);
   const [primaryPort, replicaPort] = [await freePort(), await freePort()];
   const must = async (what: string, run: Promise<{ code: number | null; output: string }>) => {
     const result = await run;
