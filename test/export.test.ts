@@ -152,7 +152,8 @@ describe('export under a contract', () => {
       .select(['action', 'details'])
       .where('object_id', '=', small)
       .where('action', 'in', ['gateway.rows', 'gateway.refused'])
-      .orderBy('seq')
+      // Append order: positions (seq) come later, from the integrator, and pending ones are null.
+      .orderBy('queued')
       .execute();
     const details = events.map(
       (e) => ({ action: e.action, ...(e.details as object) }) as Record<string, unknown>,
@@ -164,6 +165,8 @@ describe('export under a contract', () => {
     });
     expect(details[0]!.bytes).toBeGreaterThan(0);
     expect(details[1]).toMatchObject({ action: 'gateway.refused', outcome: 'QUOTA_EXCEEDED' });
+    expect(details[2]).toMatchObject({ action: 'gateway.rows', rows: 20 });
+    expect(details).toHaveLength(3);
   });
 
   it('refuses revoked, suspended and expired contracts, aggregate-only ones, and other organizations', async () => {
