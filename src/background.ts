@@ -10,7 +10,7 @@
  * | monitor.evaluate  | MONITOR_INTERVAL_SECONDS    | alert rules over new audit events, webhook deliveries  |
  * | ingest.sweep      | half an import lease        | fails and cleans up imports whose node died            |
  * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
- * | services.overdue  | 10 minutes                  | steps and rectification cases past their deadline are reported once (→ monitor alert) |
+ * | deadlines.overdue | 10 minutes                  | service steps, rectification cases and registry steps past their deadline are reported once (→ monitor alert) |
  */
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
@@ -21,6 +21,7 @@ import { Scheduler } from './core/schedule.ts';
 import * as ingest from './ingest/service.ts';
 import * as monitor from './monitor/service.ts';
 import * as ratings from './ratings/service.ts';
+import * as registry from './registry/service.ts';
 import * as services from './services/service.ts';
 import * as sharing from './sharing/service.ts';
 
@@ -73,12 +74,13 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
     });
   }
   schedule.add({
-    name: 'services.overdue',
+    name: 'deadlines.overdue',
     everyMs: OVERDUE_EVERY_MS,
     run: async () => {
       const ctx = cliCtx(db, config);
       await services.reportOverdueSteps(ctx);
       await ratings.reportOverdueCases(ctx);
+      await registry.reportOverdueRegistrations(ctx);
     },
   });
   return schedule;

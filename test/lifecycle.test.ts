@@ -100,7 +100,7 @@ describe('background work', () => {
       'monitor.evaluate',
       'ingest.sweep',
       'sharing.expire',
-      'services.overdue',
+      'deadlines.overdue',
     ]);
   });
 });

@@ -2,8 +2,9 @@ import * as fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrateAudit } from '../src/audit/integrate.ts';
 import * as catalog from '../src/catalog/service.ts';
-import type { Ctx } from '../src/core/context.ts';
+import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { AppError } from '../src/core/errors.ts';
 import { DEFAULT_CJK_FONT } from '../src/core/pdf.ts';
 import { isRegistrationCode, verifyCertificate } from '../src/registry/certificate.ts';
@@ -199,6 +200,71 @@ describe('registration workflow with working-day deadlines', () => {
     expect(registered.dates.validUntil).toBe('2028-10-27');
     expect(registered.step).toBeNull();
     expect(await registry.overdueAt(t.database.db, '2025-12-01')).toEqual([]);
+  });
+
+  it('reports each late step once per deadline, and the monitor raises it as an alert', async () => {
+    const resource = await newResource('逾期登记');
+    const r = await registry.submitRegistration(
+      holder,
+      {
+        kind: 'first',
+        subjectType: 'resource',
+        subjectId: resource.id,
+        content: content(resource.name),
+        commitment,
+      },
+      at('2025-09-26'),
+    );
+    const system = cliCtx(t.database.db, t.config);
+    const reports = async () =>
+      (
+        await t.database.db
+          .selectFrom('audit_events')
+          .select(['org_id', 'details'])
+          .where('action', '=', 'registration.overdue')
+          .where('object_id', '=', r.id)
+          .orderBy('queued')
+          .execute()
+      ).map((e) => ({ orgId: e.org_id, ...(e.details as { step: string }) }));
+    // In time on the due day; late after the holiday, reported once however often the sweep runs.
+    await registry.reportOverdueRegistrations(system, at('2025-09-30'));
+    expect(await reports()).toEqual([]);
+    expect(await registry.reportOverdueRegistrations(system, at('2025-10-09'))).toBeGreaterThanOrEqual(1);
+    expect(await registry.reportOverdueRegistrations(system, at('2025-10-09'))).toBe(0);
+    await registry.reportOverdueRegistrations(system, at('2025-10-10'));
+    expect(await reports()).toEqual([
+      {
+        orgId: r.registrantOrgId,
+        step: 'accept',
+        dueOn: '2025-09-30',
+        workingDaysOverdue: 1,
+        calendarCertain: true,
+      },
+    ]);
+    // The next step has its own deadline, reported again when it passes.
+    await registry.actOnRegistration(admin, r.id, 'accept', {}, at('2025-10-10'));
+    await registry.reportOverdueRegistrations(system, at('2025-11-07'));
+    await registry.reportOverdueRegistrations(system, at('2025-11-08'));
+    expect((await reports()).map((e) => e.step)).toEqual(['accept', 'review']);
+    await expect(registry.reportOverdueRegistrations(holder)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+
+    await integrateAudit(t.database.db);
+    const security = await t.login('security');
+    const monitor = (method: 'GET' | 'POST', url: string) =>
+      t.request({ method, url, token: security, ...(method === 'POST' ? { payload: {} } : {}) });
+    expect((await monitor('POST', '/v1/monitor/evaluate')).statusCode).toBe(200);
+    const alerts = (await monitor('GET', '/v1/monitor/alerts?rule=registry_overdue&limit=100')).json()
+      .items as Array<{ details: { objectId: string; step: string } }>;
+    expect(
+      alerts
+        .filter((a) => a.details.objectId === r.id)
+        .map((a) => a.details.step)
+        .sort(),
+    ).toEqual(['accept', 'review']);
+    expect(alerts.find((a) => a.details.objectId === r.id)).toMatchObject({
+      severity: 'warning',
+      subject: { type: 'organization', id: r.registrantOrgId },
+    });
   });
 
   it('refuses every transition the table does not declare, and callers without the role', async () => {

@@ -100,6 +100,7 @@ export const RULE_IDS = [
   'undeclared_sensitive_field',
   'contract_expiring',
   'service_overdue',
+  'registry_overdue',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -136,7 +137,51 @@ function windowOf(bucket: Date, s: MonitorSettings) {
 
 const GATEWAY_ACTIONS = new Set(['gateway.rows', 'gateway.aggregate', 'gateway.refused']);
 /** What the service bundles and ratings report when a step or a rectification case passes its deadline. */
-const OVERDUE_ACTIONS = new Set(['service_step.overdue', 'rectification.overdue']);
+const REGISTRY_STEPS: Record<string, { zh: string; en: string }> = {
+  accept: { zh: '受理', en: 'acceptance' },
+  review: { zh: '审核', en: 'review' },
+  notice: { zh: '公示后决定', en: 'post-notice decision' },
+};
+
+/**
+ * A late step reported once per deadline by its owner's sweep (an audit entry of one of `actions`
+ * with `details.step` and `details.dueOn`) becomes a standing warning on the organization
+ * concerned; a resolved alert is the answer, a new deadline raises it again.
+ */
+function overdueRule(
+  id: RuleId,
+  title: { zh: string; en: string },
+  actions: ReadonlySet<string>,
+  what: (e: MonitorEvent, step: string | null) => { zh: string; en: string },
+): Rule {
+  return {
+    id,
+    title,
+    standing: true,
+    thresholds: [],
+    evaluate({ events }) {
+      return events
+        .filter((e) => actions.has(e.action) && e.objectId && e.orgId)
+        .map((e) => {
+          const step = typeof e.details.step === 'string' ? e.details.step : null;
+          const subject = what(e, step);
+          return {
+            subjectType: 'organization' as const,
+            subjectId: e.orgId!,
+            orgId: e.orgId,
+            dedupKey: `${id}:${e.objectId}:${step ?? ''}:${String(e.details.dueOn)}`,
+            severity: 'warning' as const,
+            summary: {
+              zh: `${subject.zh}已超过时限（${String(e.details.dueOn)}）`,
+              en: `${subject.en} is past its deadline (${String(e.details.dueOn)})`,
+            },
+            details: { objectType: e.objectType, objectId: e.objectId, ...e.details },
+            at: e.time,
+          };
+        });
+    },
+  };
+}
 
 export const RULES: readonly Rule[] = [
   {
@@ -392,39 +437,30 @@ export const RULES: readonly Rule[] = [
       });
     },
   },
-  {
-    id: 'service_overdue',
-    title: {
+  overdueRule(
+    'service_overdue',
+    {
       zh: '一件事办理步骤或差评整改超过工作日时限',
       en: 'A service step or a bad-rating rectification is past its working-day deadline',
     },
-    // Reported once per deadline by its owner's sweep; a resolved alert is the answer.
-    standing: true,
-    thresholds: [],
-    evaluate({ events }) {
-      return events
-        .filter((e) => OVERDUE_ACTIONS.has(e.action) && e.objectId && e.orgId)
-        .map((e) => {
-          const step = typeof e.details.step === 'string' ? e.details.step : null;
-          const what = step
-            ? { zh: `申请 ${e.objectId} 的步骤 ${step}`, en: `step ${step} of application ${e.objectId}` }
-            : { zh: `差评整改 ${e.objectId}`, en: `rectification case ${e.objectId}` };
-          return {
-            subjectType: 'organization' as const,
-            subjectId: e.orgId!,
-            orgId: e.orgId,
-            dedupKey: `service_overdue:${e.objectId}:${step ?? ''}:${String(e.details.dueOn)}`,
-            severity: 'warning' as const,
-            summary: {
-              zh: `${what.zh}已超过时限（${String(e.details.dueOn)}）`,
-              en: `${what.en} is past its deadline (${String(e.details.dueOn)})`,
-            },
-            details: { objectType: e.objectType, objectId: e.objectId, ...e.details },
-            at: e.time,
-          };
-        });
+    new Set(['service_step.overdue', 'rectification.overdue']),
+    (e, step) =>
+      step
+        ? { zh: `申请 ${e.objectId} 的步骤 ${step}`, en: `step ${step} of application ${e.objectId}` }
+        : { zh: `差评整改 ${e.objectId}`, en: `rectification case ${e.objectId}` },
+  ),
+  overdueRule(
+    'registry_overdue',
+    {
+      zh: '公共数据产品登记的受理、审核或公示结束后的决定超过工作日时限',
+      en: "A registration's acceptance, review or post-notice decision is past its working-day deadline",
     },
-  },
+    new Set(['registration.overdue']),
+    (e, step) => ({
+      zh: `登记 ${e.objectId} 的${REGISTRY_STEPS[step ?? '']?.zh ?? step ?? ''}环节`,
+      en: `the ${REGISTRY_STEPS[step ?? '']?.en ?? step ?? ''} step of registration ${e.objectId}`,
+    }),
+  ),
 ];
 
 export function ruleById(id: string): Rule | undefined {

@@ -1,4 +1,4 @@
-import { auditAs } from '../audit/append.ts';
+import { appendAudit, auditAs } from '../audit/append.ts';
 import { platformKey } from '../audit/service.ts';
 import * as catalog from '../catalog/service.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SYSTEM_PRINCIPAL } from '../core/auth.ts';
@@ -596,6 +596,41 @@ export async function overdueAt(db: Executor, today: string): Promise<OverdueIte
     });
   }
   return items;
+}
+
+/**
+ * The scheduler's sweep (src/background.ts `deadlines.overdue`): each late step of a registration is
+ * reported once per step and due date as `registration.overdue` in the audit log, which the
+ * monitor's `registry_overdue` rule turns into an alert. A claim on the row makes two nodes sweeping
+ * at once report it once. Returns how many were reported.
+ */
+export async function reportOverdueRegistrations(ctx: Ctx, now = new Date()): Promise<number> {
+  authorize(ctx.principal, REGISTRY_STAFF);
+  let reported = 0;
+  for (const item of await overdueAt(ctx.db, chinaDate(now))) {
+    const { registration } = item;
+    const key = `${item.step}:${item.due}`;
+    const claimed = await withTx(ctx.db, async (tx) => {
+      if (!(await store.claimOverdueReport(tx, registration.id, key))) return false;
+      await appendAudit(tx, {
+        actorId: null,
+        orgId: registration.registrantOrgId,
+        action: 'registration.overdue',
+        objectType: 'registration',
+        objectId: registration.id,
+        requestId: ctx.requestId,
+        details: {
+          step: item.step,
+          dueOn: item.due,
+          workingDaysOverdue: item.workingDaysOverdue,
+          calendarCertain: item.calendarCertain,
+        },
+      });
+      return true;
+    });
+    if (claimed) reported += 1;
+  }
+  return reported;
 }
 
 // ---------------------------------------------------------------------------- certificates

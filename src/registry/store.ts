@@ -51,6 +51,8 @@ export interface RegistrationsTable {
   registered_on: string | null;
   valid_until: string | null;
   reason: string | null;
+  /** The "step:due" whose lateness was last reported (a step reported once per deadline). */
+  overdue_reported_for: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -154,6 +156,20 @@ export const registryStore = {
       .where('state', 'in', ['submitted', 'accepted', 'notice'])
       .orderBy('id')
       .execute();
+  },
+
+  /**
+   * Claims the report of a late step for its deadline: true for the one caller that made the
+   * change, so two nodes sweeping at once report it once; a later step has a new key.
+   */
+  async claimOverdueReport(tx: Executor, id: string, key: string): Promise<boolean> {
+    const result = await tx
+      .updateTable('registrations')
+      .set({ overdue_reported_for: key })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('overdue_reported_for', 'is', null), eb('overdue_reported_for', '!=', key)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   },
 
   /** Whether another registration of the subject is still open (one at a time per subject). */

@@ -671,7 +671,7 @@ export async function overdueSteps(ctx: Ctx, now = new Date()) {
 }
 
 /**
- * The scheduler's sweep (src/background.ts `services.overdue`): each open step past its deadline
+ * The scheduler's sweep (src/background.ts `deadlines.overdue`): each open step past its deadline
  * is reported once per due date as `service_step.overdue` in the audit log, which the monitor's
  * `service_overdue` rule turns into an alert for the department. Returns how many were reported.
  */
