@@ -101,6 +101,7 @@ describe('background work', () => {
       'ingest.sweep',
       'sharing.expire',
       'services.overdue',
+      'idempotency.purge',
     ]);
   });
 });
