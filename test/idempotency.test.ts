@@ -87,8 +87,21 @@ describe('Idempotency-Key', () => {
   it('of concurrent requests with one key exactly one is applied', async () => {
     const key = unique('race');
     const name = unique('key');
-    const answers = await Promise.all([1, 2, 3, 4].map(() => createKey(alice, name, key)));
+    // The write takes a moment, so the others arrive while it runs (on a server; PGlite has one
+    // connection, so there they queue behind it and replay instead).
+    await sql`
+      create or replace function idem_test_slow() returns trigger language plpgsql as $$
+      begin perform pg_sleep(0.3); return new; end $$`.execute(t.database.db);
+    await sql`create trigger idem_test_slow before insert on api_keys for each row
+      when (new.name = ${sql.lit(name)}) execute function idem_test_slow()`.execute(t.database.db);
+    let answers: Awaited<ReturnType<typeof createKey>>[];
+    try {
+      answers = await Promise.all([1, 2, 3, 4].map(() => createKey(alice, name, key)));
+    } finally {
+      await sql`drop trigger idem_test_slow on api_keys`.execute(t.database.db);
+    }
     const statuses = answers.map((a) => a.statusCode);
+    if (process.env.TEST_DATABASE_URL) expect(statuses).toContain(409);
     const fresh = answers.filter((a) => a.statusCode === 201 && !a.headers['idempotent-replayed']);
     expect(fresh).toHaveLength(1);
     for (const a of answers) {
