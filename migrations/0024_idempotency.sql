@@ -10,6 +10,12 @@ CREATE TABLE idempotency_keys (
   -- SM3 of the request body as parsed (hex): the same key with another body is a client bug.
   body_hash      text NOT NULL,
   state          text NOT NULL CHECK (state IN ('in_progress', 'completed')),
+  -- The request holding the claim (a random token); a stale claim is taken over by a new owner.
+  owner          text NOT NULL,
+  -- Set in the same transaction as the write itself (core/db.ts withTx): whether the write
+  -- committed is then known even when its answer was lost, so a claim is released, or taken
+  -- over, only when the write did not happen.
+  applied_at     timestamptz,
   status_code    integer,
   content_type   text,
   location       text,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purgeExpiredKeys } from '../src/core/idempotency.ts';
+import { bodyHash, CLAIM_LEASE_SECONDS, purgeExpiredKeys } from '../src/core/idempotency.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 
 /**
@@ -147,6 +147,92 @@ describe('Idempotency-Key', () => {
     expect(res.json().error.code).toBe('IDEMPOTENCY_IN_PROGRESS');
     expect(first.statusCode).toBe(201);
     expect(await applied(name)).toEqual({ rows: 1, audit: 1 });
+  });
+
+  it('marks the claim applied in the write’s own transaction', async () => {
+    const key = unique('mark');
+    expect((await createKey(alice, unique('key'), key)).statusCode).toBe(201);
+    const row = await t.database.db
+      .selectFrom('idempotency_keys')
+      .select(['applied_at', 'completed_at'])
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    expect(row.applied_at).not.toBeNull();
+    expect(row.applied_at!.getTime()).toBeLessThanOrEqual(row.completed_at!.getTime());
+  });
+
+  /** A claim as a request left it when its node died (or the database went away) mid-write. */
+  async function abandonedClaim(key: string, name: string, applied: boolean) {
+    const me = await t.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', 'steward.health')
+      .executeTakeFirstOrThrow();
+    const past = new Date(Date.now() - (CLAIM_LEASE_SECONDS + 5) * 1000);
+    await t.database.db
+      .insertInto('idempotency_keys')
+      .values({
+        scope: me.id,
+        key,
+        method: 'POST',
+        path: '/v1/api-keys',
+        body_hash: bodyHash({ name, scopes: ['catalog:read'] })!,
+        state: 'in_progress',
+        owner: 'dead-request',
+        applied_at: applied ? past : null,
+        status_code: null,
+        content_type: null,
+        location: null,
+        response_body: null,
+        completed_at: null,
+        created_at: past,
+        expires_at: new Date(Date.now() + 3_600_000),
+      })
+      .execute();
+  }
+
+  it('takes over a stale claim whose write never committed, and applies it once', async () => {
+    const key = unique('stale');
+    const name = unique('key');
+    await abandonedClaim(key, name, false);
+    const res = await createKey(alice, name, key);
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['idempotent-replayed']).toBeUndefined();
+    expect(await applied(name)).toEqual({ rows: 1, audit: 1 });
+    expect((await createKey(alice, name, key)).headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('never runs again a stale claim whose write committed (its answer was lost): 409 ANSWER_LOST', async () => {
+    const key = unique('lost');
+    const name = unique('key');
+    await abandonedClaim(key, name, true);
+    const res = await createKey(alice, name, key);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.code).toBe('IDEMPOTENCY_ANSWER_LOST');
+    expect(await applied(name)).toEqual({ rows: 0, audit: 0 });
+  });
+
+  it('a request whose claim was taken over meanwhile cannot commit its write', async () => {
+    const key = unique('taken');
+    const name = unique('key');
+    // While this write runs, another node takes its (presumed dead) claim over.
+    await sql`
+      create or replace function idem_test_take() returns trigger language plpgsql as $$
+      begin update idempotency_keys set owner = 'another-node' where key = tg_argv[0]; return new; end $$`.execute(
+      t.database.db,
+    );
+    await sql`create trigger idem_test_take before insert on api_keys for each row
+      when (new.name = ${sql.lit(name)}) execute function idem_test_take(${sql.lit(key)})`.execute(
+      t.database.db,
+    );
+    try {
+      const res = await createKey(alice, name, key);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error.details.reason).toBe('claim_taken_over');
+    } finally {
+      await sql`drop trigger idem_test_take on api_keys`.execute(t.database.db);
+    }
+    expect(await applied(name)).toEqual({ rows: 0, audit: 0 });
   });
 
   it('releases the key on a 5xx so that the retry is applied', async () => {

@@ -278,6 +278,11 @@ export const ERRORS = {
     zh: '使用该 Idempotency-Key 的请求仍在处理中，请稍后重试',
     en: 'A request with this Idempotency-Key is still in progress; retry later',
   },
+  IDEMPOTENCY_ANSWER_LOST: {
+    status: 409,
+    zh: '使用该 Idempotency-Key 的写入已生效，但应答在数据库故障中丢失；请查询对象的当前状态，不要重试',
+    en: 'The write with this Idempotency-Key was applied, but its answer was lost in a database failure; read the object instead of retrying',
+  },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;

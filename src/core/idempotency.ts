@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db, Executor } from './db.ts';
+import { type Db, type Executor, joinEachWrite, type Tx } from './db.ts';
 import { AppError } from './errors.ts';
 
 /**
@@ -21,9 +21,17 @@ import { AppError } from './errors.ts';
  * with, or replays, another user's. Anonymous requests have no one to scope a key to, so a key on
  * them is refused (400) rather than silently ignored — ignoring it would promise what is not kept.
  *
- * This is the one writer of `idempotency_keys`. Deliberately not here: a claim whose release
- * failed (the database went away between the handler and the answer) stays in progress until it
- * expires, because the write may have committed — answering 409 is safe, running it again is not.
+ * A failover can cut a write's COMMIT: the client gets 503 and cannot know whether it happened.
+ * So each `withTx` transaction of the request also sets the claim's `applied_at` (core/db.ts
+ * `joinEachWrite`), in the same COMMIT: a claim is released, or a stale one (older than
+ * CLAIM_LEASE_SECONDS, its request presumably dead) taken over, only when `applied_at` is null,
+ * i.e. when the write did not commit. Taking over changes the owner, and the old request's mark
+ * (and with it its write) then fails, so even a slow first request cannot commit after a retry ran.
+ * A stale claim whose write did commit but whose answer was lost answers 409
+ * IDEMPOTENCY_ANSWER_LOST: the client reads the object instead. Writes outside `withTx` are still
+ * claimed, but cannot be told applied or not after a cut COMMIT.
+ *
+ * This is the one writer of `idempotency_keys`.
  */
 
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -31,6 +39,12 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotent-replayed';
 /** What a client is told to wait when the first request with its key is still running. */
 export const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
+/**
+ * A claim older than this whose write has not committed belongs to a request presumed dead (its
+ * node crashed, or the database went away before the claim could be released): a retry takes it
+ * over. Longer than any write route runs (uploads, the long ones, take no key).
+ */
+export const CLAIM_LEASE_SECONDS = 30;
 
 // Printable ASCII (space to tilde); Node has already trimmed surrounding whitespace.
 const KEY_PATTERN = /^[\x20-\x7e]{1,200}$/;
@@ -70,6 +84,8 @@ export function bodyHash(body: unknown): string | null {
 }
 
 export interface IdempotentRequest {
+  /** The claiming request's own token. */
+  owner: string;
   scope: string;
   key: string;
   method: string;
@@ -106,6 +122,8 @@ export async function claimKey(
         path: request.path,
         body_hash: request.bodyHash,
         state: 'in_progress',
+        owner: request.owner,
+        applied_at: null,
         status_code: null,
         content_type: null,
         location: null,
@@ -139,6 +157,25 @@ export async function claimKey(
       throw new AppError('IDEMPOTENCY_KEY_REUSED', { method: row.method, path: row.path });
     }
     if (row.state === 'in_progress' || row.status_code === null) {
+      const stale = now.getTime() - row.created_at.getTime() > CLAIM_LEASE_SECONDS * 1000;
+      if (stale && row.applied_at !== null) {
+        throw new AppError('IDEMPOTENCY_ANSWER_LOST', { appliedAt: row.applied_at.toISOString() });
+      }
+      if (stale) {
+        // Its request is gone and its write never committed: this request runs it instead. The
+        // conditions make two retries racing for it (or the old owner's late mark) lose cleanly.
+        const taken = await db
+          .updateTable('idempotency_keys')
+          .set({ owner: request.owner, created_at: now, expires_at: expiresAt })
+          .where('scope', '=', request.scope)
+          .where('key', '=', request.key)
+          .where('owner', '=', row.owner)
+          .where('state', '=', 'in_progress')
+          .where('applied_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(taken.numUpdatedRows) === 1) return { kind: 'claimed' };
+        continue;
+      }
       throw new AppError('IDEMPOTENCY_IN_PROGRESS', {
         since: row.created_at.toISOString(),
         retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS,
@@ -158,13 +195,32 @@ export async function claimKey(
   throw new AppError('IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS });
 }
 
+export interface Claim {
+  scope: string;
+  key: string;
+  owner: string;
+}
+
+/**
+ * Marks the claim applied inside the write's own transaction. A claim taken over meanwhile (this
+ * request was presumed dead) fails the transaction: the retry owns the write now.
+ */
+export async function markApplied(tx: Tx, claim: Claim): Promise<void> {
+  const marked = await tx
+    .updateTable('idempotency_keys')
+    .set({ applied_at: new Date() })
+    .where('scope', '=', claim.scope)
+    .where('key', '=', claim.key)
+    .where('owner', '=', claim.owner)
+    .where('state', '=', 'in_progress')
+    .executeTakeFirst();
+  if (Number(marked.numUpdatedRows) !== 1) {
+    throw new AppError('IDEMPOTENCY_IN_PROGRESS', { reason: 'claim_taken_over' });
+  }
+}
+
 /** Stores the answer of the request that holds the claim. */
-export async function completeKey(
-  db: Executor,
-  scope: string,
-  key: string,
-  answer: StoredAnswer,
-): Promise<void> {
+export async function completeKey(db: Executor, claim: Claim, answer: StoredAnswer): Promise<void> {
   await db
     .updateTable('idempotency_keys')
     .set({
@@ -175,20 +231,27 @@ export async function completeKey(
       response_body: answer.body,
       completed_at: new Date(),
     })
-    .where('scope', '=', scope)
-    .where('key', '=', key)
+    .where('scope', '=', claim.scope)
+    .where('key', '=', claim.key)
+    .where('owner', '=', claim.owner)
     .where('state', '=', 'in_progress')
     .execute();
 }
 
-/** Gives the key back (the outcome was not one to keep): the client's retry runs the request. */
-export async function releaseKey(db: Executor, scope: string, key: string): Promise<void> {
-  await db
+/**
+ * Gives the key back so that the client's retry runs the request — only if the write did not
+ * commit (false otherwise: the claim stays, and the caller keeps the answer instead).
+ */
+export async function releaseKey(db: Executor, claim: Claim): Promise<boolean> {
+  const released = await db
     .deleteFrom('idempotency_keys')
-    .where('scope', '=', scope)
-    .where('key', '=', key)
+    .where('scope', '=', claim.scope)
+    .where('key', '=', claim.key)
+    .where('owner', '=', claim.owner)
     .where('state', '=', 'in_progress')
-    .execute();
+    .where('applied_at', 'is', null)
+    .executeTakeFirst();
+  return Number(released.numDeletedRows) === 1;
 }
 
 /** Removes expired keys (the background task `idempotency.purge`); returns how many. */
@@ -197,24 +260,37 @@ export async function purgeExpiredKeys(db: Executor, now: Date = new Date()): Pr
   return Number(result.numDeletedRows);
 }
 
+// When the database is away as the answer goes out, settling the claim is tried again this often,
+// this many times (a failover takes seconds): a claim left unsettled costs the client a lease.
+const SETTLE_RETRY_MS = 1_000;
+const SETTLE_ATTEMPTS = 30;
+
 /**
  * The two Fastify hooks, registered by the server: `preHandler` (after authentication and
- * validation) claims or replays, `onSend` stores or releases. The claim is remembered per request
- * object, not on it, so nothing else can see or change it.
+ * validation) claims or replays, and runs the rest of the request with the claim's mark joined to
+ * its transactions; `onSend` stores the answer or releases the claim. The claim is remembered per
+ * request object, not on it, so nothing else can see or change it.
  */
 export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
-  const claims = new WeakMap<FastifyRequest, { scope: string; key: string }>();
+  const claims = new WeakMap<FastifyRequest, Claim & { open: boolean }>();
 
-  async function preHandler(req: FastifyRequest, reply: FastifyReply) {
-    if (!IDEMPOTENT_METHODS.has(req.method) || !req.url.startsWith('/v1/')) return;
+  async function claimFor(req: FastifyRequest, reply: FastifyReply): Promise<Claim | 'replayed' | null> {
+    if (!IDEMPOTENT_METHODS.has(req.method) || !req.url.startsWith('/v1/')) return null;
     const key = parseIdempotencyKey(req.headers[IDEMPOTENCY_HEADER]);
-    if (key === null) return;
+    if (key === null) return null;
     // The server's request context (server.ts); core does not know its type beyond this.
     const principal = (req as { ctx?: { principal?: { userId: string } | null } }).ctx?.principal;
     if (!principal) throw new AppError('IDEMPOTENCY_KEY_UNSUPPORTED', { reason: 'anonymous' });
     const hash = bodyHash(req.body);
     if (hash === null) throw new AppError('IDEMPOTENCY_KEY_UNSUPPORTED', { reason: 'streamed_body' });
-    const request = { scope: principal.userId, key, method: req.method, path: req.url, bodyHash: hash };
+    const request = {
+      owner: randomBytes(12).toString('hex'),
+      scope: principal.userId,
+      key,
+      method: req.method,
+      path: req.url,
+      bodyHash: hash,
+    };
     let outcome: Awaited<ReturnType<typeof claimKey>>;
     try {
       outcome = await claimKey(db, request, options);
@@ -224,50 +300,79 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
       }
       throw error;
     }
-    if (outcome.kind === 'claimed') {
-      claims.set(req, { scope: request.scope, key });
-      return;
-    }
+    if (outcome.kind === 'claimed') return { scope: request.scope, key, owner: request.owner };
     const { answer } = outcome;
     reply.code(answer.status).header(REPLAYED_HEADER, 'true');
     if (answer.contentType) reply.header('content-type', answer.contentType);
     if (answer.location) reply.header('location', answer.location);
-    return reply.send(answer.body);
+    reply.send(answer.body);
+    return 'replayed';
+  }
+
+  // Callback style on purpose: `done` is called inside joinEachWrite.run, so the handler and
+  // everything it awaits carry the claim's mark (an async hook's context would not reach it).
+  function preHandler(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+    claimFor(req, reply).then(
+      (claim) => {
+        if (claim === 'replayed') return;
+        if (claim === null) return done();
+        const held = { ...claim, open: true };
+        claims.set(req, held);
+        joinEachWrite.run(async (tx) => {
+          if (held.open) await markApplied(tx, held);
+        }, done);
+      },
+      (error: Error) => done(error),
+    );
+  }
+
+  async function settle(
+    claim: Claim,
+    status: number,
+    payload: unknown,
+    contentType: string | null,
+    location: string | null,
+  ) {
+    const streamed = isStream(payload);
+    if (keepsOutcome(status) && !streamed) {
+      await completeKey(db, claim, { status, contentType, location, body: asBuffer(payload) });
+      return;
+    }
+    // Not an answer to keep; but if the write committed, the retry must not run it again: the
+    // answer is kept after all (a streamed one cannot be; its claim then ends as lost).
+    if (!(await releaseKey(db, claim)) && !streamed) {
+      await completeKey(db, claim, { status, contentType, location, body: asBuffer(payload) });
+    }
   }
 
   async function onSend(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const claim = claims.get(req);
     if (!claim) return payload;
     claims.delete(req);
+    // Transactions started from here on (work the request left running) are not this write's.
+    claim.open = false;
     const status = reply.statusCode;
-    try {
-      // A streamed answer cannot be kept to replay: the key is given back (README says so).
-      if (!keepsOutcome(status) || isStream(payload)) {
-        await releaseKey(db, claim.scope, claim.key);
-      } else {
-        const header = (name: string) => {
-          const value = reply.getHeader(name);
-          return value === undefined ? null : String(value);
-        };
-        const body =
-          payload === null || payload === undefined
-            ? Buffer.alloc(0)
-            : Buffer.isBuffer(payload)
-              ? payload
-              : Buffer.from(String(payload));
-        await completeKey(db, claim.scope, claim.key, {
-          status,
-          contentType: header('content-type'),
-          location: header('location'),
-          body,
-        });
-      }
-    } catch (error) {
-      // The answer still goes out (the write is done); the claim stays in progress until it expires.
-      req.log.warn({ err: error, idempotencyKey: claim.key }, 'idempotency key not settled');
-    }
+    const header = (name: string) => {
+      const value = reply.getHeader(name);
+      return value === undefined ? null : String(value);
+    };
+    const attempt = (left: number) =>
+      settle(claim, status, payload, header('content-type'), header('location')).catch((error: unknown) => {
+        if (left <= 1) {
+          req.log.warn({ err: error, idempotencyKey: claim.key }, 'idempotency key not settled');
+          return;
+        }
+        // The answer goes out now; the claim is settled once the database is back.
+        setTimeout(() => void attempt(left - 1), SETTLE_RETRY_MS).unref();
+      });
+    await attempt(SETTLE_ATTEMPTS);
     return payload;
   }
 
   return { preHandler, onSend };
+}
+
+function asBuffer(payload: unknown): Buffer {
+  if (payload === null || payload === undefined) return Buffer.alloc(0);
+  return Buffer.isBuffer(payload) ? payload : Buffer.from(String(payload));
 }

@@ -144,6 +144,8 @@ export interface IdempotencyKeysTable {
   path: string;
   body_hash: string;
   state: 'in_progress' | 'completed';
+  owner: string;
+  applied_at: Date | null;
   status_code: number | null;
   content_type: string | null;
   location: string | null;
