@@ -42,7 +42,9 @@ export const IN_PROGRESS_RETRY_AFTER_SECONDS = 1;
 /**
  * A claim older than this whose write has not committed belongs to a request presumed dead (its
  * node crashed, or the database went away before the claim could be released): a retry takes it
- * over. Longer than any write route runs (uploads, the long ones, take no key).
+ * over. Longer than writes normally run (uploads, the long ones, take no key); a slower one that
+ * is taken over loses its own COMMIT (409), so it is still never applied twice. Node clocks that
+ * disagree only move when a takeover happens, not whether it is safe.
  */
 export const CLAIM_LEASE_SECONDS = 30;
 
