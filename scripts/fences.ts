@@ -79,6 +79,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   evaluation_indexes: 'indicators',
   jobs: 'core',
   settings: 'core',
+  idempotency_keys: 'core',
   schema_migrations: 'core',
 };
 

@@ -11,11 +11,13 @@
  * | ingest.sweep      | half an import lease        | fails and cleans up imports whose node died            |
  * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
  * | deadlines.overdue | 10 minutes                  | service steps, rectification cases and registry steps past their deadline are reported once (→ monitor alert) |
+ * | idempotency.purge | 15 minutes                  | Idempotency-Keys past their expiry are deleted (core/idempotency.ts) |
  */
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
 import { cliCtx } from './core/context.ts';
 import type { Db } from './core/db.ts';
+import { purgeExpiredKeys } from './core/idempotency.ts';
 import { LEASE_SECONDS } from './core/jobs.ts';
 import { Scheduler } from './core/schedule.ts';
 import * as ingest from './ingest/service.ts';
@@ -31,6 +33,8 @@ const INTEGRATE_AFTER_APPEND_MS = 50;
 const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
 // Deadlines are days: a report within minutes of the day turning is soon enough.
 const OVERDUE_EVERY_MS = 10 * 60_000;
+// Keys live a day; an expired key already binds nothing (a claim removes it), so this only frees space.
+const IDEMPOTENCY_PURGE_EVERY_MS = 15 * 60_000;
 
 type Log = {
   error(obj: object, msg: string): void;
@@ -81,6 +85,13 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
       await services.reportOverdueSteps(ctx);
       await ratings.reportOverdueCases(ctx);
       await registry.reportOverdueRegistrations(ctx);
+    },
+  });
+  schedule.add({
+    name: 'idempotency.purge',
+    everyMs: IDEMPOTENCY_PURGE_EVERY_MS,
+    run: async () => {
+      await purgeExpiredKeys(db);
     },
   });
   return schedule;

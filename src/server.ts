@@ -13,6 +13,7 @@ import type { Config } from './core/config.ts';
 import type { Ctx } from './core/context.ts';
 import { type DatabaseHandle, isDatabaseAway } from './core/db.ts';
 import { AppError } from './core/errors.ts';
+import { idempotencyHooks } from './core/idempotency.ts';
 import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
 import { ErrorRef, ErrorReply } from './core/schemas.ts';
@@ -209,6 +210,13 @@ export async function buildServer({
     }
     if (routeConfig.staleRead) req.ctx.db = database.readDb;
   });
+
+  // Writes under /v1 with an Idempotency-Key are applied once (core/idempotency.ts): the key is
+  // claimed after authentication and validation, and the answer kept (or the claim released) as
+  // it is sent. Registered here, before every route, so each write route has them.
+  const idempotency = idempotencyHooks(database.db, { ttlHours: config.idempotencyTtlHours });
+  app.addHook('preHandler', idempotency.preHandler);
+  app.addHook('onSend', idempotency.onSend);
 
   app.setErrorHandler(async (error: FastifyError, req, reply) => {
     let appError = toAppError(error);

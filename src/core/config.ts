@@ -49,6 +49,8 @@ export interface Config {
   monitorIntervalSeconds: number;
   /** How often a listening server turns active contracts past their end into expired ones (0: never). */
   contractExpirySeconds: number;
+  /** How long an Idempotency-Key's answer is kept for a retry (IDEMPOTENCY_TTL_HOURS, default 24). */
+  idempotencyTtlHours: number;
   /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
   monitorWebhookUrl: string | undefined;
   monitor: MonitorSettings;
@@ -159,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifySampleRows: intFromEnv(env, 'CLASSIFY_SAMPLE_ROWS', 20_000),
     monitorIntervalSeconds: intFromEnv(env, 'MONITOR_INTERVAL_SECONDS', 60),
     contractExpirySeconds: intFromEnv(env, 'CONTRACT_EXPIRY_SECONDS', 60),
+    idempotencyTtlHours: Math.max(1, intFromEnv(env, 'IDEMPOTENCY_TTL_HOURS', 24)),
     reidK: Math.max(2, intFromEnv(env, 'SHARING_REID_K', 5)),
     reidRiskPercent: Math.min(100, intFromEnv(env, 'SHARING_REID_RISK_PERCENT', 5)),
     registryNoticeWorkingDays: Math.max(1, intFromEnv(env, 'REGISTRY_NOTICE_WORKING_DAYS', 10)),

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -338,10 +339,16 @@ export function isDatabaseAway(error: unknown): boolean {
  */
 export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Tx);
+  const join = joinEachWrite.getStore();
+  const whole = async (tx: Tx) => {
+    const result = await work(tx);
+    if (join) await join(tx);
+    return result;
+  };
   let workDone = false;
   try {
     return await db.transaction().execute(async (tx) => {
-      const result = await work(tx);
+      const result = await whole(tx);
       workDone = true;
       return result;
     });
@@ -350,8 +357,20 @@ export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T
     if (workDone || !gate || !isDatabaseAway(error)) throw error;
     gate.markUnavailable();
     if (!(await gate.waitAvailable())) throw error;
-    return db.transaction().execute(work);
+    return db.transaction().execute(whole);
   }
+}
+
+/**
+ * Work a request adds to each of its `withTx` transactions, just before COMMIT: an idempotent
+ * request marks its claim applied there (core/idempotency.ts), so the mark commits exactly when
+ * the write does — a COMMIT cut by a failover leaves both or neither.
+ */
+export const joinEachWrite = new AsyncLocalStorage<(tx: Tx) => Promise<void>>();
+
+/** Runs `fn` outside any request's transaction work (the scheduler's tasks, kicked from requests). */
+export function outsideRequest<T>(fn: () => T): T {
+  return joinEachWrite.exit(fn);
 }
 
 /** Holds one pooled connection until `release` is called (a cursor lives in one session). */

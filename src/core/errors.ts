@@ -257,6 +257,32 @@ export const ERRORS = {
     zh: '超出授权运营范围',
     en: 'Outside the scope of the authorized operation agreement',
   },
+  // Idempotency keys for writes (src/core/idempotency.ts)
+  IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    zh: 'Idempotency-Key 须为 1–200 个可打印 ASCII 字符，且只能有一个',
+    en: 'Idempotency-Key must be one value of 1–200 printable ASCII characters',
+  },
+  IDEMPOTENCY_KEY_UNSUPPORTED: {
+    status: 400,
+    zh: '此请求不能使用 Idempotency-Key（匿名请求或流式上传）',
+    en: 'This request cannot take an Idempotency-Key (anonymous request or streamed upload)',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    zh: '该 Idempotency-Key 已用于另一个请求（方法、路径或请求体不同）',
+    en: 'This Idempotency-Key was already used for a different request (method, path or body)',
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    zh: '使用该 Idempotency-Key 的请求仍在处理中，请稍后重试',
+    en: 'A request with this Idempotency-Key is still in progress; retry later',
+  },
+  IDEMPOTENCY_ANSWER_LOST: {
+    status: 409,
+    zh: '使用该 Idempotency-Key 的写入已生效，但应答在数据库故障中丢失；请查询对象的当前状态，不要重试',
+    en: 'The write with this Idempotency-Key was applied, but its answer was lost in a database failure; read the object instead of retrying',
+  },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;

@@ -9,6 +9,7 @@
  *   database only when its background work is done.
  * - Timers are unref'd: background work never keeps a process alive by itself.
  */
+import { outsideRequest } from './db.ts';
 export interface ScheduledTask {
   name: string;
   everyMs: number;
@@ -93,8 +94,8 @@ export class Scheduler {
 
   private runNow(slot: Slot): void {
     if (this.stopped || slot.running) return;
-    slot.running = slot.task
-      .run()
+    // A kick from a request must not carry that request's transaction work into the task.
+    slot.running = outsideRequest(() => slot.task.run())
       .then(() => undefined)
       .catch((err: unknown) => this.log.error({ err }, `${slot.task.name} failed`))
       .finally(() => {

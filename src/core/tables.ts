@@ -137,6 +137,24 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  method: string;
+  path: string;
+  body_hash: string;
+  state: 'in_progress' | 'completed';
+  owner: string;
+  applied_at: Date | null;
+  status_code: number | null;
+  content_type: string | null;
+  location: string | null;
+  response_body: Uint8Array | null;
+  created_at: Generated<Date>;
+  completed_at: Date | null;
+  expires_at: Date;
+}
+
 export const GRADES = ['core', 'important', 'g4', 'g3', 'g2', 'g1', 'unassessed'] as const;
 export type Grade = (typeof GRADES)[number];
 export const SHARING_TYPES = ['unconditional', 'conditional', 'not_shared'] as const;
@@ -475,6 +493,7 @@ export interface Database {
   audit_tree_nodes: AuditTreeNodesTable;
   audit_refused: AuditRefusedTable;
   settings: SettingsTable;
+  idempotency_keys: IdempotencyKeysTable;
   resources: ResourcesTable;
   resource_fields: ResourceFieldsTable;
   resource_history: ResourceHistoryTable;

@@ -5,8 +5,10 @@
  * PostgreSQL is killed with SIGKILL. Promise: Patroni promotes the synchronous standby, Shutong
  * recovers by itself, every failed request was a 503 with Retry-After, every acknowledged write is
  * there exactly once, the audit log verifies, and the old leader rejoins as a replica. Then a
- * planned switchover under the same load.
+ * planned switchover under the same load. Applications carry an Idempotency-Key and are retried
+ * with it until answered: what was acknowledged is exactly what is stored.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, startLocalCluster } from '../../scripts/cluster.ts';
 import {
@@ -71,6 +73,17 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
+/**
+ * A refusal that tells the client the truth: 503 with Retry-After; for an idempotent retry, 409
+ * IDEMPOTENCY_IN_PROGRESS with Retry-After (its first attempt is still being settled) or 409
+ * IDEMPOTENCY_ANSWER_LOST (it committed, its answer was cut; never applied again).
+ */
+function honest(o: Outcome): boolean {
+  if (o.status === 503) return o.retryAfter;
+  if (o.status === 409 && o.code === 'IDEMPOTENCY_IN_PROGRESS') return o.retryAfter;
+  return o.status === 409 && o.code === 'IDEMPOTENCY_ANSWER_LOST';
+}
+
 interface Outcome {
   kind: 'read' | 'apply' | 'approve' | 'search';
   phase: 'failover' | 'switchover';
@@ -80,6 +93,9 @@ interface Outcome {
   done: number;
   id?: string;
   purpose?: string;
+  /** The error code of a refused request (an idempotent retry's 409s are told apart by it). */
+  code?: string;
+  replayed?: boolean;
 }
 
 /** Steady load until `stop()`: 3 writers, an approver, 2 gateway readers, a catalog searcher. */
@@ -104,6 +120,8 @@ function load(phase: Outcome['phase']) {
       phase,
       status: res?.status ?? -1,
       retryAfter: Number(res?.headers['retry-after']) > 0,
+      ...(res && res.status >= 400 ? { code: res.json?.error?.code } : {}),
+      ...(res?.headers['idempotent-replayed'] ? { replayed: true } : {}),
       at,
       done: Date.now(),
       ...extra,
@@ -115,16 +133,32 @@ function load(phase: Outcome['phase']) {
     ...Array.from({ length: 3 }, async (_, w) => {
       while (!stopped) {
         const purpose = `${PURPOSE} ${phase} ${w}-${serial++}`;
-        const res = await send(
-          'apply',
-          () =>
-            call(node.base, 'POST', '/v1/applications', {
-              token: t.consumer,
-              json: applicationFor(resource.code, { purpose, fields: ['record_no', 'district'] }),
-              timeoutMs: 30_000,
-            }),
-          { purpose },
-        );
+        // As a careful client writes: one Idempotency-Key per application, the same body and key
+        // again after a 503, no answer, or 409 IDEMPOTENCY_IN_PROGRESS, until it is answered
+        // (a short pause rather than the full Retry-After, so the write gap stays comparable).
+        const json = applicationFor(resource.code, { purpose, fields: ['record_no', 'district'] });
+        const idempotencyKey = randomUUID();
+        const giveUpAt = Date.now() + 45_000;
+        let res: Reply | undefined;
+        for (;;) {
+          res = await send(
+            'apply',
+            () =>
+              call(node.base, 'POST', '/v1/applications', {
+                token: t.consumer,
+                json,
+                headers: { 'idempotency-key': idempotencyKey },
+                timeoutMs: 30_000,
+              }),
+            { purpose },
+          );
+          const retry =
+            res === undefined ||
+            res.status === 503 ||
+            (res.status === 409 && res.json?.error?.code === 'IDEMPOTENCY_IN_PROGRESS');
+          if (!retry || Date.now() > giveUpAt) break;
+          await sleep(150);
+        }
         if (res?.status === 201) {
           outcomes[outcomes.length - 1]!.id = res.json.id;
           approvable.push(res.json.id);
@@ -252,7 +286,7 @@ describe('the leader PostgreSQL dies under load', () => {
       maxWriteGapMs: maxWriteGapMs(failover.outcomes, killedAt - 3_000, end),
       requests: fo.total,
       failed: fo.failed.length,
-      failedAll503WithRetryAfter: fo.failed.every((o) => o.status === 503 && o.retryAfter),
+      failedAllHonest: fo.failed.every(honest),
       rejoinedAfterKillMs: rejoinMs,
       outcomes: fo.byStatus,
     });
@@ -279,15 +313,13 @@ describe('the leader PostgreSQL dies under load', () => {
       maxWriteGapMs: maxWriteGapMs(switchover.outcomes, switchAt - 2_000, Date.now()),
       requests: sw.total,
       failed: sw.failed.length,
-      failedAll503WithRetryAfter: sw.failed.every((o) => o.status === 503 && o.retryAfter),
+      failedAllHonest: sw.failed.every(honest),
       outcomes: sw.byStatus,
     });
 
-    // Every failure was an honest "try again": 503 NOT_READY with Retry-After, never a 500 or no answer.
+    // Every failure was an honest answer (see honest()), never a 500 or no answer.
     const all = [...failover.outcomes, ...switchover.outcomes];
-    const dishonest = all.filter(
-      (o) => (o.status < 200 || o.status >= 300) && !(o.status === 503 && o.retryAfter),
-    );
+    const dishonest = all.filter((o) => (o.status < 200 || o.status >= 300) && !honest(o));
     expect(dishonest.slice(0, 5)).toEqual([]);
     expect(promotionMs + writesBackMs).toBeLessThanOrEqual(15_000);
 
@@ -304,6 +336,18 @@ describe('the leader PostgreSQL dies under load', () => {
     const perPurpose = new Map<string, number>();
     for (const a of stored) perPurpose.set(a.purpose, (perPurpose.get(a.purpose) ?? 0) + 1);
     expect([...perPurpose].filter(([, n]) => n > 1)).toEqual([]);
+    // With Idempotency-Keys and retries every application is resolved, and what was acknowledged
+    // (first answer or replay) is exactly what is stored: nothing lost, nothing applied twice.
+    const applies = all.filter((o) => o.kind === 'apply');
+    const purposes = new Set(applies.map((o) => o.purpose!));
+    const ackPurposes = new Set(acknowledged.map((o) => o.purpose!));
+    const lostAnswer = new Set(
+      applies.filter((o) => o.code === 'IDEMPOTENCY_ANSWER_LOST').map((o) => o.purpose!),
+    );
+    const unresolved = [...purposes].filter((p) => !ackPurposes.has(p) && !lostAnswer.has(p));
+    expect(unresolved).toEqual([]);
+    expect([...lostAnswer].filter((p) => !perPurpose.has(p))).toEqual([]);
+    expect([...perPurpose.keys()].filter((p) => !ackPurposes.has(p) && !lostAnswer.has(p))).toEqual([]);
     const approvedAck = all.filter((o) => o.kind === 'approve' && o.status === 200).map((o) => o.id!);
     const approvedStored = new Set(stored.filter((a) => a.state === 'approved').map((a) => a.id));
     expect(approvedAck.filter((id) => !approvedStored.has(id))).toEqual([]);
@@ -313,7 +357,14 @@ describe('the leader PostgreSQL dies under load', () => {
     });
     expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
     report('failover: consistency', {
-      acknowledgedApplications: acknowledged.length,
+      applications: purposes.size,
+      acknowledgedApplications: ackPurposes.size,
+      retriedApplications: new Set(
+        applies.filter((o) => o.status !== 201 || o.replayed).map((o) => o.purpose!),
+      ).size,
+      replayed: applies.filter((o) => o.replayed).length,
+      inProgress409: applies.filter((o) => o.code === 'IDEMPOTENCY_IN_PROGRESS').length,
+      answerLost: lostAnswer.size,
       storedApplications: stored.length,
       acknowledgedApprovals: approvedAck.length,
       lost: 0,
