@@ -201,8 +201,8 @@ const TAG_BYTES = 32;
 // magic ‖ version(1) ‖ uint32be iterations ‖ salt ‖ iv ‖ passphrase check
 const HEADER_BYTES = SEAL_MAGIC.length + 1 + 4 + SALT_BYTES + IV_BYTES + CHECK_BYTES;
 /**
- * PBKDF2-HMAC-SM3 rounds written into new files: about 0.6 s once per process start here (SM3 is
- * roughly ten times slower than SHA-256 in OpenSSL). Stored in the file, so a later version can
+ * PBKDF2-HMAC-SM3 rounds written into new files: 0.26–0.44 s once per process start on the shared
+ * 2-core test machine (SM3 is roughly ten times slower than SHA-256 in OpenSSL). Stored in the file, so a later version can
  * raise it without breaking old files.
  */
 export const SEAL_ITERATIONS = 300_000;
