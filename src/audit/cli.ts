@@ -257,12 +257,25 @@ export function witnessCommands(program: Command): void {
     .option('--port <port>', 'TCP port', port, 8090)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--name <name>', 'the name in its cosignatures (default: from its key)')
+    .addHelpText(
+      'after',
+      '\nWITNESS_KEY_PASSPHRASE encrypts witness-key.pem (read from the environment, never a flag that\n' +
+        'ps would show); WITNESS_KEY_CIPHER=sm4 (SM4 + PBKDF2-HMAC-SM3 + HMAC-SM3) or aes-256-cbc (default,\n' +
+        'PBES2 PKCS#8) chooses how a new key file is written; either is read.',
+    )
     .action(async (opts: { dir: string; port: number; host: string; name?: string }) => {
+      const cipher = process.env.WITNESS_KEY_CIPHER || 'aes-256-cbc';
+      if (cipher !== 'aes-256-cbc' && cipher !== 'sm4') {
+        throw new Error(
+          `环境变量 WITNESS_KEY_CIPHER 只能是 sm4 或 aes-256-cbc / WITNESS_KEY_CIPHER must be sm4 or aes-256-cbc, got "${cipher}"`,
+        );
+      }
       const server = await startWitnessServer({
         dir: opts.dir,
         port: opts.port,
         host: opts.host,
         ...(opts.name ? { name: opts.name } : {}),
+        key: { passphrase: process.env.WITNESS_KEY_PASSPHRASE || undefined, cipher },
       });
       console.log(`witness ${server.name} listening on ${server.url}`);
       const stop = async () => {

@@ -144,7 +144,7 @@ export function platformKey(config: Config): Promise<PlatformKey> {
   if (!pending) {
     pending = (async () => {
       try {
-        const pair = await loadOrCreateSigningKey(file, config.auditKeyPassphrase);
+        const pair = await loadOrCreateSigningKey(file, config.auditKeyPassphrase, config.auditKeyCipher);
         return {
           privateKey: loadPrivateKey(pair.privateKeyPem),
           publicKeyPem: pair.publicKeyPem,

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyRoot, sm3, toHex } from './merkle.ts';
 import {
@@ -13,10 +14,13 @@ import {
   publicKeyFingerprint,
   publicKeyPemOf,
   readPrivateKeyFile,
+  SEALED_KEY_LABEL,
   type SignedTreeHead,
+  sealPrivateKey,
   signTreeHead,
   sm2Sign,
   sm2Verify,
+  unsealPrivateKey,
   verifyTreeHead,
   writePrivateKeyFile,
 } from './signing.ts';
@@ -286,6 +290,133 @@ describe('private key file', () => {
       message: expect.stringContaining('AUDIT_KEY_PASSPHRASE'),
     });
     await expect(readPrivateKeyFile(file, 'wrong')).rejects.toMatchObject({ code: 'KEY_INVALID' });
+  });
+});
+
+describe('the key file sealed with SM4 (AUDIT_KEY_CIPHER=sm4)', () => {
+  let dir: string;
+  // A few keys, made once: generating one per property run would dominate the run time.
+  const keys = Array.from({ length: 4 }, () => generateSigningKeyPair().privateKeyPem);
+  const pass = '国密 passphrase 123';
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shutong-sm4-'));
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('the platform has what it needs: SM4-CBC, SM3 HMAC and PBKDF2-HMAC-SM3', () => {
+    expect(crypto.getCiphers()).toContain('sm4-cbc');
+    expect(crypto.getHashes()).toContain('sm3');
+  });
+
+  it('is written sealed, read back with the passphrase, and refused clearly without it or with another', async () => {
+    const file = path.join(dir, 'sm4.pem');
+    const created = await loadOrCreateSigningKey(file, pass, 'sm4');
+    expect(created.created).toBe(true);
+    const text = await fs.readFile(file, 'utf8');
+    expect(text.startsWith(`-----BEGIN ${SEALED_KEY_LABEL}-----\nVersion: 1\nCipher: SM4-CBC\n`)).toBe(true);
+    expect(text).not.toContain(created.privateKeyPem.split('\n')[1]!);
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    const again = await loadOrCreateSigningKey(file, pass, 'sm4');
+    expect(again.created).toBe(false);
+    expect(again.privateKeyPem).toBe(created.privateKeyPem);
+    await expect(readPrivateKeyFile(file)).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: expect.stringMatching(/SM4.*AUDIT_KEY_PASSPHRASE/),
+    });
+    const wrong = (await readPrivateKeyFile(file, 'wrong').catch((e: unknown) => e)) as AuditKeyError;
+    expect(wrong.code).toBe('KEY_PASSPHRASE_WRONG');
+    expect(wrong.message).toContain('口令错误');
+    expect(wrong.message).toContain('wrong passphrase');
+    expect(wrong.message).toContain(file);
+  });
+
+  it('a changed byte in the ciphertext is named as tampering, not as a wrong passphrase', async () => {
+    const file = path.join(dir, 'tampered.pem');
+    await writePrivateKeyFile(file, keys[0]!, pass, 'sm4');
+    const text = await fs.readFile(file, 'utf8');
+    const lines = text.split('\n');
+    const at = lines.length - 4; // a base64 line inside the ciphertext, before the tag's line
+    const line = lines[at]!;
+    lines[at] = `${line[0] === 'A' ? 'B' : 'A'}${line.slice(1)}`;
+    await fs.rm(file);
+    await fs.writeFile(file, lines.join('\n'), { mode: 0o600 });
+    const err = (await readPrivateKeyFile(file, pass).catch((e: unknown) => e)) as AuditKeyError;
+    expect(err.code).toBe('KEY_FILE_TAMPERED');
+    expect(err.message).toContain('篡改');
+    expect(err.message).toContain('tampered');
+  });
+
+  it('either format is read whatever AUDIT_KEY_CIPHER says; the cipher only chooses how new files are written', async () => {
+    const aes = path.join(dir, 'aes.pem');
+    const sm4 = path.join(dir, 'sm4-read.pem');
+    await writePrivateKeyFile(aes, keys[1]!, pass, 'aes-256-cbc');
+    await writePrivateKeyFile(sm4, keys[2]!, pass, 'sm4');
+    expect(await fs.readFile(aes, 'utf8')).toContain('BEGIN ENCRYPTED PRIVATE KEY');
+    expect((await loadOrCreateSigningKey(aes, pass, 'sm4')).privateKeyPem).toBe(keys[1]);
+    expect((await loadOrCreateSigningKey(sm4, pass, 'aes-256-cbc')).privateKeyPem).toBe(keys[2]);
+  });
+
+  it('AUDIT_KEY_CIPHER accepts sm4 or aes-256-cbc only', async () => {
+    const { loadConfig } = await import('../core/config.ts');
+    expect(loadConfig({ AUDIT_KEY_CIPHER: 'sm4' }).auditKeyCipher).toBe('sm4');
+    expect(loadConfig({}).auditKeyCipher).toBe('aes-256-cbc');
+    expect(() => loadConfig({ AUDIT_KEY_CIPHER: 'des' })).toThrow(/AUDIT_KEY_CIPHER/);
+  });
+
+  it('the witness key (`shutong witness serve`) is sealed the same way when a passphrase is given', async () => {
+    const { witnessIdentity } = await import('./witness.ts');
+    const wdir = path.join(dir, 'witness');
+    const id = await witnessIdentity(wdir, undefined, { passphrase: pass, cipher: 'sm4' });
+    expect(await fs.readFile(path.join(wdir, 'witness-key.pem'), 'utf8')).toContain(SEALED_KEY_LABEL);
+    expect((await witnessIdentity(wdir, undefined, { passphrase: pass })).fingerprint).toBe(id.fingerprint);
+    await expect(witnessIdentity(wdir, undefined, { passphrase: 'wrong' })).rejects.toMatchObject({
+      code: 'KEY_PASSPHRASE_WRONG',
+    });
+  });
+
+  // Few PBKDF2 rounds: the property is about the format, not the work factor.
+  const seal = (key: string, passphrase: string) => sealPrivateKey(key, passphrase, { iterations: 1000 });
+
+  it('property: any key and passphrase round-trip, with a fresh salt and IV each time', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...keys),
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        (key, passphrase) => {
+          const sealed = seal(key, passphrase);
+          expect(unsealPrivateKey(sealed, passphrase)).toBe(key);
+          expect(seal(key, passphrase)).not.toBe(sealed);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('property: any single-byte change of the file is refused', () => {
+    const sealed = keys.map((k) => Buffer.from(seal(k, pass), 'utf8'));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: keys.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (which, position, flip) => {
+          const bytes = Buffer.from(sealed[which]!);
+          const at = position % bytes.length;
+          bytes[at] = bytes[at]! ^ flip;
+          let error: unknown;
+          try {
+            unsealPrivateKey(bytes.toString('utf8'), pass);
+          } catch (err) {
+            error = err;
+          }
+          expect(error).toBeInstanceOf(AuditKeyError);
+          expect(['KEY_FILE_TAMPERED', 'KEY_PASSPHRASE_WRONG']).toContain((error as AuditKeyError).code);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
 

@@ -23,6 +23,8 @@ export type KeyErrorCode =
   | 'KEY_FILE_PERMISSIONS'
   | 'KEY_FILE_OWNER'
   | 'KEY_FILE_EXISTS'
+  | 'KEY_PASSPHRASE_WRONG'
+  | 'KEY_FILE_TAMPERED'
   | 'SM2_UNAVAILABLE';
 
 export class AuditKeyError extends Error {
@@ -180,6 +182,180 @@ export function sm2Verify(data: Uint8Array, signature: Uint8Array, publicKey: st
 }
 
 // ---------------------------------------------------------------------------------------------
+// Key at rest with SM4 (national algorithms), beside the PBES2 AES-256-CBC PKCS#8 that OpenSSL writes
+
+/** How a key file is encrypted when a passphrase is given: `AUDIT_KEY_CIPHER`. */
+export type KeyCipher = 'aes-256-cbc' | 'sm4';
+
+export const SEALED_KEY_LABEL = 'SHUTONG SM4 ENCRYPTED PRIVATE KEY';
+const SEAL_BEGIN = `-----BEGIN ${SEALED_KEY_LABEL}-----`;
+const SEAL_END = `-----END ${SEALED_KEY_LABEL}-----`;
+// Informative for a reader of the file; the authoritative parameters are in the sealed header.
+const SEAL_HEADERS = 'Version: 1\nCipher: SM4-CBC\nKDF: PBKDF2-HMAC-SM3\nMAC: HMAC-SM3 (encrypt-then-MAC)';
+const SEAL_MAGIC = Buffer.from('shutong/key-seal\0', 'latin1');
+const SEAL_VERSION = 1;
+const SALT_BYTES = 16;
+const IV_BYTES = 16;
+const CHECK_BYTES = 16;
+const TAG_BYTES = 32;
+// magic ‖ version(1) ‖ uint32be iterations ‖ salt ‖ iv ‖ passphrase check
+const HEADER_BYTES = SEAL_MAGIC.length + 1 + 4 + SALT_BYTES + IV_BYTES + CHECK_BYTES;
+/**
+ * PBKDF2-HMAC-SM3 rounds written into new files: 0.26–0.44 s once per process start on the shared
+ * 2-core test machine (SM3 is roughly ten times slower than SHA-256 in OpenSSL). Stored in the file, so a later version can
+ * raise it without breaking old files.
+ */
+export const SEAL_ITERATIONS = 300_000;
+// A file asking for more would let whoever can write it stall every start; fewer is not a key
+// this code wrote (tests seal with few rounds for speed, never below this).
+const MIN_ITERATIONS = 1_000;
+const MAX_ITERATIONS = 10_000_000;
+
+/**
+ * One PBKDF2 block (32 bytes of SM3) split by HMAC into independent keys for SM4, for the MAC and
+ * for the passphrase check, so a second PBKDF2 block (which would double the start-up cost without
+ * adding to an attacker's) is not needed.
+ */
+function sealKeys(passphrase: string, salt: Buffer, iterations: number) {
+  const master = crypto.pbkdf2Sync(Buffer.from(passphrase, 'utf8'), salt, iterations, 32, 'sm3');
+  const sub = (label: string) => crypto.createHmac('sm3', master).update(label).digest();
+  return {
+    enc: sub('shutong/key-seal/v1 enc').subarray(0, 16),
+    mac: sub('shutong/key-seal/v1 mac'),
+    check: sub('shutong/key-seal/v1 check').subarray(0, CHECK_BYTES),
+  };
+}
+
+function armor(body: Buffer): string {
+  const b64 = body.toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `${SEAL_BEGIN}\n${SEAL_HEADERS}\n\n${lines.join('\n')}\n${SEAL_END}\n`;
+}
+
+/**
+ * Encrypts a PKCS#8 private key with SM4-CBC under a key from PBKDF2-HMAC-SM3 (random salt and
+ * IV), then MACs header and ciphertext with HMAC-SM3 (encrypt-then-MAC: nothing is decrypted
+ * before the whole file is authenticated, so a tampered file never reaches the PKCS#8 parser).
+ * The header also carries a short passphrase check, so a wrong passphrase and a damaged file give
+ * different errors.
+ */
+export function sealPrivateKey(
+  privateKeyPem: string,
+  passphrase: string,
+  options: { iterations?: number } = {},
+): string {
+  const iterations = options.iterations ?? SEAL_ITERATIONS;
+  if (!Number.isSafeInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+    throw new RangeError(`PBKDF2 iterations must be ${MIN_ITERATIONS}..${MAX_ITERATIONS}: ${iterations}`);
+  }
+  const der = loadPrivateKey(privateKeyPem).export({ type: 'pkcs8', format: 'der' });
+  const salt = crypto.randomBytes(SALT_BYTES);
+  const iv = crypto.randomBytes(IV_BYTES);
+  const keys = sealKeys(passphrase, salt, iterations);
+  const header = Buffer.alloc(HEADER_BYTES);
+  let o = SEAL_MAGIC.copy(header, 0);
+  o = header.writeUInt8(SEAL_VERSION, o);
+  o = header.writeUInt32BE(iterations, o);
+  o += salt.copy(header, o);
+  o += iv.copy(header, o);
+  keys.check.copy(header, o);
+  const cipher = crypto.createCipheriv('sm4-cbc', keys.enc, iv);
+  const ciphertext = Buffer.concat([cipher.update(der), cipher.final()]);
+  const tag = crypto.createHmac('sm3', keys.mac).update(header).update(ciphertext).digest();
+  return armor(Buffer.concat([header, ciphertext, tag]));
+}
+
+export function isSealedPrivateKey(text: string): boolean {
+  return text.includes(SEAL_BEGIN);
+}
+
+function tampered(detail: string): AuditKeyError {
+  return new AuditKeyError(
+    'KEY_FILE_TAMPERED',
+    `SM4 加密的审计签名密钥已损坏或被篡改（${detail}），拒绝使用 / the SM4-encrypted audit signing key is damaged or was tampered with (${detail}); refusing to use it`,
+  );
+}
+
+/**
+ * Opens what sealPrivateKey wrote. The text must be exactly the armor sealPrivateKey writes for
+ * its bytes (only the final newline may be missing): a lenient base64 decoder would skip a
+ * changed character, so the armor is rebuilt and compared instead of trusted.
+ */
+export function unsealPrivateKey(text: string, passphrase: string): string {
+  const start = text.indexOf(SEAL_BEGIN);
+  const end = text.indexOf(SEAL_END);
+  if (start !== 0 || end < 0) throw tampered('armor / 封装格式');
+  const headerEnd = text.indexOf('\n\n');
+  if (headerEnd < 0 || text.slice(SEAL_BEGIN.length + 1, headerEnd) !== SEAL_HEADERS) {
+    throw tampered('unknown version or headers / 版本或头部不符');
+  }
+  const b64 = text.slice(headerEnd + 2, end).replace(/\n/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw tampered('base64');
+  const body = Buffer.from(b64, 'base64');
+  const canonical = armor(body);
+  if (text !== canonical && `${text}\n` !== canonical) throw tampered('armor / 封装格式');
+  if (
+    body.length < HEADER_BYTES + 16 + TAG_BYTES ||
+    !body.subarray(0, SEAL_MAGIC.length).equals(SEAL_MAGIC)
+  ) {
+    throw tampered('header / 头部');
+  }
+  let o = SEAL_MAGIC.length;
+  const version = body.readUInt8(o);
+  o += 1;
+  if (version !== SEAL_VERSION) throw tampered(`version ${version} / 版本 ${version}`);
+  const iterations = body.readUInt32BE(o);
+  o += 4;
+  if (iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+    throw tampered(`PBKDF2 iterations ${iterations} / 迭代次数 ${iterations}`);
+  }
+  const salt = body.subarray(o, o + SALT_BYTES);
+  o += SALT_BYTES;
+  const iv = body.subarray(o, o + IV_BYTES);
+  o += IV_BYTES;
+  const check = body.subarray(o, o + CHECK_BYTES);
+  const header = body.subarray(0, HEADER_BYTES);
+  const ciphertext = body.subarray(HEADER_BYTES, body.length - TAG_BYTES);
+  const tag = body.subarray(body.length - TAG_BYTES);
+  const keys = sealKeys(passphrase, salt, iterations);
+  if (!crypto.timingSafeEqual(keys.check, check)) {
+    // A changed salt, iteration count or check value looks the same; the passphrase is by far
+    // the likelier cause, and the message names both.
+    throw new AuditKeyError(
+      'KEY_PASSPHRASE_WRONG',
+      '无法解密审计签名密钥：口令错误（或文件头已损坏），请检查 AUDIT_KEY_PASSPHRASE / ' +
+        'cannot decrypt the audit signing key: wrong passphrase (or a damaged file header); check AUDIT_KEY_PASSPHRASE',
+    );
+  }
+  const expected = crypto.createHmac('sm3', keys.mac).update(header).update(ciphertext).digest();
+  if (!crypto.timingSafeEqual(expected, tag)) throw tampered('HMAC-SM3 tag mismatch / 完整性校验失败');
+  let der: Buffer;
+  try {
+    const decipher = crypto.createDecipheriv('sm4-cbc', keys.enc, iv);
+    der = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    // Authenticated yet undecryptable: written by something other than sealPrivateKey.
+    throw tampered('padding / 填充');
+  }
+  return crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
+}
+
+/** The key file's text: plain PKCS#8, PBES2 AES-256-CBC PKCS#8, or SM4-sealed. */
+export function encryptPrivateKey(privateKeyPem: string, passphrase: string, cipher: KeyCipher): string {
+  if (cipher === 'sm4') return sealPrivateKey(privateKeyPem, passphrase);
+  return loadPrivateKey(privateKeyPem).export({
+    type: 'pkcs8',
+    format: 'pem',
+    cipher: 'aes-256-cbc',
+    passphrase,
+  }) as string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Key file
 
 /**
@@ -191,12 +367,11 @@ export async function writePrivateKeyFile(
   file: string,
   privateKeyPem: string,
   passphrase?: string,
+  cipher: KeyCipher = 'aes-256-cbc',
 ): Promise<void> {
-  const key = loadPrivateKey(privateKeyPem);
-  // PBES2 (PBKDF2 + AES-256-CBC) encrypted PKCS#8 when a passphrase is given.
-  const text = passphrase
-    ? (key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string)
-    : privateKeyPem;
+  loadPrivateKey(privateKeyPem);
+  // Encrypted (PBES2 AES-256-CBC PKCS#8, or SM4-sealed) only when a passphrase is given.
+  const text = passphrase ? encryptPrivateKey(privateKeyPem, passphrase, cipher) : privateKeyPem;
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
   const handle = await fs.open(tmp, 'wx', 0o600);
@@ -250,6 +425,26 @@ export async function readPrivateKeyFile(file: string, passphrase?: string): Pro
       }
     }
     const text = await handle.readFile('utf8');
+    // Either encryption is read whatever AUDIT_KEY_CIPHER says: it only chooses how new files are written.
+    if (isSealedPrivateKey(text)) {
+      if (!passphrase) {
+        throw new AuditKeyError(
+          'KEY_INVALID',
+          `审计签名密钥 ${file} 已用 SM4 加密，请设置 AUDIT_KEY_PASSPHRASE / the audit signing key ${file} is SM4-encrypted; set AUDIT_KEY_PASSPHRASE`,
+        );
+      }
+      let pem: string;
+      try {
+        pem = unsealPrivateKey(text, passphrase);
+      } catch (err) {
+        if (err instanceof AuditKeyError) {
+          throw new AuditKeyError(err.code, `${file}: ${err.message}`);
+        }
+        throw err;
+      }
+      loadPrivateKey(pem);
+      return pem;
+    }
     if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
       if (!passphrase) {
         throw new AuditKeyError(
@@ -263,7 +458,9 @@ export async function readPrivateKeyFile(file: string, passphrase?: string): Pro
       } catch {
         throw new AuditKeyError(
           'KEY_INVALID',
-          `cannot decrypt the audit signing key ${file}: wrong AUDIT_KEY_PASSPHRASE?`,
+          // PBES2 has no MAC: a wrong passphrase and a damaged file look alike (bad padding or DER).
+          `无法解密审计签名密钥 ${file}：口令错误或文件已损坏，请检查 AUDIT_KEY_PASSPHRASE / ` +
+            `cannot decrypt the audit signing key ${file}: wrong AUDIT_KEY_PASSPHRASE, or the file is damaged`,
         );
       }
       const pem = decrypted.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -281,6 +478,7 @@ export async function readPrivateKeyFile(file: string, passphrase?: string): Pro
 export async function loadOrCreateSigningKey(
   file: string,
   passphrase?: string,
+  cipher: KeyCipher = 'aes-256-cbc',
 ): Promise<SigningKeyPair & { created: boolean }> {
   try {
     const privateKeyPem = await readPrivateKeyFile(file, passphrase);
@@ -290,7 +488,7 @@ export async function loadOrCreateSigningKey(
   }
   const pair = generateSigningKeyPair();
   try {
-    await writePrivateKeyFile(file, pair.privateKeyPem, passphrase);
+    await writePrivateKeyFile(file, pair.privateKeyPem, passphrase, cipher);
   } catch (err) {
     // Another process won the race to create it; use theirs.
     if (err instanceof AuditKeyError && err.code === 'KEY_FILE_EXISTS') {

@@ -29,7 +29,7 @@ import {
   verifyLogSignature,
 } from './checkpoint.ts';
 import { fromHex, verifyConsistency } from './merkle.ts';
-import { loadOrCreateSigningKey, loadPrivateKey, publicKeyFingerprint } from './signing.ts';
+import { type KeyCipher, loadOrCreateSigningKey, loadPrivateKey, publicKeyFingerprint } from './signing.ts';
 
 export type WitnessRefusal = 'rollback' | 'fork' | 'conflict' | 'bad-signature' | 'bad-request';
 
@@ -258,10 +258,29 @@ export interface WitnessIdentity {
   fingerprint: string;
 }
 
-/** The witness's own SM2 key (`<dir>/witness-key.pem`, created mode 0600) and name. */
-export async function witnessIdentity(dir: string, name?: string): Promise<WitnessIdentity> {
+/** How the witness's key file is encrypted at rest; none without a passphrase. */
+export interface WitnessKeySealing {
+  passphrase?: string;
+  /** Used when the key file is created; an existing file is read whichever way it was written. */
+  cipher?: KeyCipher;
+}
+
+/**
+ * The witness's own SM2 key (`<dir>/witness-key.pem`, created mode 0600) and name. With a
+ * passphrase the key is encrypted as the log's own key is (PBES2 AES-256-CBC or SM4): a witness
+ * that another bureau runs guards its key as carefully as the log it watches.
+ */
+export async function witnessIdentity(
+  dir: string,
+  name?: string,
+  sealing: WitnessKeySealing = {},
+): Promise<WitnessIdentity> {
   await fs.mkdir(dir, { recursive: true });
-  const pair = await loadOrCreateSigningKey(path.join(dir, 'witness-key.pem'));
+  const pair = await loadOrCreateSigningKey(
+    path.join(dir, 'witness-key.pem'),
+    sealing.passphrase,
+    sealing.cipher,
+  );
   const fingerprint = publicKeyFingerprint(pair.publicKeyPem);
   return {
     name: name ?? `shutong.witness/${fingerprint.slice(0, 32)}`,
@@ -304,8 +323,9 @@ export async function startWitnessServer(options: {
   port: number;
   host?: string;
   name?: string;
+  key?: WitnessKeySealing;
 }): Promise<WitnessServer> {
-  const id = await witnessIdentity(options.dir, options.name);
+  const id = await witnessIdentity(options.dir, options.name, options.key);
   const store = new CheckpointDir(options.dir);
   const keysDir = options.dir;
 

@@ -31,6 +31,8 @@ export interface Config {
   auditKeyFile: string;
   /** Encrypts the key file (PBES2: PBKDF2 + AES-256-CBC PKCS#8) when set. */
   auditKeyPassphrase: string | undefined;
+  /** How a new key file is encrypted when a passphrase is set: PBES2 AES-256-CBC (default) or SM4. */
+  auditKeyCipher: 'aes-256-cbc' | 'sm4';
   /** How often a listening server signs a tree head when the audit log grew; 0 turns it off. */
   auditSignIntervalSeconds: number;
   /** A listening server integrates pending audit entries this often (ms), and soon after its own appends. */
@@ -150,6 +152,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     auditKeyFile: auditKeyFile(env),
     auditKeyPassphrase: env.AUDIT_KEY_PASSPHRASE || undefined,
+    auditKeyCipher: textFromEnv(env, 'AUDIT_KEY_CIPHER', 'aes-256-cbc', /^(aes-256-cbc|sm4)$/) as
+      | 'aes-256-cbc'
+      | 'sm4',
     auditSignIntervalSeconds: intFromEnv(env, 'AUDIT_SIGN_INTERVAL_SECONDS', 300),
     auditIntegrateMs: intFromEnv(env, 'AUDIT_INTEGRATE_MS', 250),
     auditClockSkewMs: intFromEnv(env, 'AUDIT_CLOCK_SKEW_MS', 60_000),
