@@ -671,6 +671,7 @@ export const zh = {
       create: '新建 API 密钥',
     },
     audit: {
+      export: '导出审计日志',
       tree_head: {
         sign: '签署树头',
       },
@@ -685,6 +686,9 @@ export const zh = {
     },
   },
   audit: {
+    exportCsv: '导出 CSV',
+    exported: '已导出 {{rows}} 条记录',
+    exportTruncated: '符合条件的记录超过单个文件上限，已导出最新的 {{max}} 条；请缩小筛选范围导出其余记录。',
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
     tabs: { entries: '日志条目', heads: '签名树头', key: '验签公钥', witnesses: '见证方' },
     filters: '日志筛选条件',
@@ -1577,6 +1581,7 @@ export const en: Dict = {
       create: 'Create API key',
     },
     audit: {
+      export: 'Audit log exported',
       tree_head: {
         sign: 'Sign tree head',
       },
@@ -1591,6 +1596,10 @@ export const en: Dict = {
     },
   },
   audit: {
+    exportCsv: 'Export CSV',
+    exported: '{{rows}} entries exported',
+    exportTruncated:
+      'More entries match than one file holds: the newest {{max}} were exported; narrow the filters for the rest.',
     sub: 'Tamper-evident audit log: an SM3 Merkle tree with SM2-signed tree heads, checked in your browser',
     tabs: { entries: 'Entries', heads: 'Signed tree heads', key: 'Public key', witnesses: 'Witnesses' },
     filters: 'Audit log filters',
