@@ -23,6 +23,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `${audit.AUDIT_EXPORT_MAX_ROWS} rows. X-Export-Rows gives the row count; X-Export-Truncated ` +
           'the maximum when more entries matched. The export is audited (audit.export).',
         querystring: S.ExportQuery,
+        response: { 200: S.ExportCsv },
       },
     },
     async (req, reply) => {
@@ -41,7 +42,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .header('content-disposition', 'attachment; filename="audit-log.csv"')
         .header('x-export-rows', String(out.rows));
       if (out.truncated) reply.header('x-export-truncated', String(out.maxRows));
-      return reply.send(Readable.from(out.lines));
+      return reply.send(Readable.from(out.lines) as never);
     },
   );
 

@@ -45,6 +45,12 @@ export const ExportQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The export's answer: a CSV file (UTF-8 with BOM). */
+export const ExportCsv = {
+  description: 'CSV, UTF-8 with BOM; X-Export-Rows, and X-Export-Truncated when cut at the maximum',
+  content: { 'text/csv': { schema: Type.String() } },
+};
+
 export const Entry = Type.Object({
   seq: Type.Integer({ description: '日志位置，从 1 起 / log position; leaf index = seq − 1' }),
   id: Type.String(),
