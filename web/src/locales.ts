@@ -59,6 +59,7 @@ export const zh = {
   admin: {
     usersSub: '平台全部用户：按登录名或姓名检索，新建用户，停用或恢复账号。',
     orgsSub: '平台登记的全部机构：按名称或统一社会信用代码检索。',
+    search: '检索',
     searchUsers: '按登录名或姓名检索',
     searchOrgs: '按机构名称或信用代码检索',
     noUsers: '没有符合条件的用户',
@@ -264,6 +265,18 @@ export const zh = {
     importNew: '导入新数据',
   },
   resource: {
+    edit: {
+      open: '编辑元数据',
+      title: '编辑资源元数据',
+      name: '资源名称',
+      nameRule: '至少 2 个字',
+      summary: '摘要',
+      theme: '主题',
+      keywords: '关键词',
+      updateCycle: '更新频率',
+      saved: '元数据已保存',
+      conflict: '此资源刚被他人修改，已重新加载最新内容，请再编辑一次。',
+    },
     apply: '申请使用',
     classification: '分类分级',
     importVersion: '导入新版本',
@@ -958,6 +971,7 @@ export const en: Dict = {
     usersSub:
       'Every user of the platform: search by login or name, create users, disable or restore accounts.',
     orgsSub: 'Every organization registered on the platform: search by name or unified social credit code.',
+    search: 'Search',
     searchUsers: 'Search by login or name',
     searchOrgs: 'Search by name or credit code',
     noUsers: 'No user matches',
@@ -1167,6 +1181,18 @@ export const en: Dict = {
     importNew: 'Import data',
   },
   resource: {
+    edit: {
+      open: 'Edit metadata',
+      title: 'Edit resource metadata',
+      name: 'Name',
+      nameRule: 'At least 2 characters',
+      summary: 'Summary',
+      theme: 'Theme',
+      keywords: 'Keywords',
+      updateCycle: 'Update cycle',
+      saved: 'Metadata saved',
+      conflict: 'Someone changed this resource meanwhile; the latest is loaded, please edit again.',
+    },
     apply: 'Apply for data',
     classification: 'Classification',
     importVersion: 'Import a new version',
