@@ -29,15 +29,27 @@ import { type Organization, type Page, ROLES, type Role, type User } from '../ty
 
 /** The search box over a paged list: `q` is sent trimmed, an empty box lists everything. */
 function SearchBox({ label, onSearch }: { label: string; onSearch(q: string | undefined): void }) {
+  const { t } = useTranslation();
+  const [text, setText] = useState('');
+  const submit = (value: string) => onSearch(value.trim() || undefined);
   return (
-    <Input.Search
-      allowClear
-      aria-label={label}
-      placeholder={label}
-      maxLength={100}
-      style={{ maxWidth: 360, marginBottom: 12 }}
-      onSearch={(value) => onSearch(value.trim() || undefined)}
-    />
+    <Space.Compact style={{ maxWidth: 420, width: '100%', marginBottom: 12 }}>
+      <Input
+        allowClear
+        aria-label={label}
+        placeholder={label}
+        maxLength={100}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (e.target.value === '') submit('');
+        }}
+        onPressEnter={() => submit(text)}
+      />
+      <Button type="primary" onClick={() => submit(text)}>
+        {t('admin.search')}
+      </Button>
+    </Space.Compact>
   );
 }
 
