@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../src/audit/append.ts';
 import { entryLeafHash } from '../src/audit/entry.ts';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.ts';
+import { exportEntries } from '../src/audit/service.ts';
 import { verifyTreeHead } from '../src/audit/signing.ts';
+import { cliCtx } from '../src/core/context.ts';
 import { withTx } from '../src/core/db.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { parseCsv } from './support/csv-parse.ts';
@@ -375,6 +377,16 @@ describe('the audit log as CSV (GET /v1/audit/export.csv)', () => {
       rows: 6,
       truncated: false,
     });
+  });
+
+  it('cuts at the maximum, says so, and audits the cut', async () => {
+    const out = await exportEntries(cliCtx(t.database.db, t.config), { objectType: 'csv_probe' }, 2);
+    expect(out).toMatchObject({ rows: 2, truncated: true, maxRows: 2 });
+    let text = '';
+    for await (const chunk of out.lines) text += chunk;
+    expect(parseCsv(text.slice(1))).toHaveLength(3);
+    const last = (await get('/v1/audit/entries?action=audit.export&limit=1')).json().items[0];
+    expect(last.details).toMatchObject({ rows: 2, truncated: true, filters: { objectType: 'csv_probe' } });
   });
 
   it('refuses from ≥ to and unknown parameters', async () => {
