@@ -865,6 +865,29 @@ describe('the web console', () => {
     const text = fs.readFileSync((await download.path())!, 'utf8');
     expect(text.startsWith('\ufeff序号 seq,')).toBe(true);
     await toast(auditor, /已导出 [\d,]+ 条记录/);
+
+    // A steward edits a resource's metadata in the console (#18 item 6).
+    const resource = await t.database.db
+      .selectFrom('resources')
+      .innerJoin('organizations', 'organizations.id', 'resources.provider_org_id')
+      .select(['resources.id', 'resources.name'])
+      .where('organizations.name', '=', '云岚市卫生健康委员会')
+      .orderBy('resources.id')
+      .executeTakeFirstOrThrow();
+    const steward = await newPage();
+    await login(steward, 'steward.health');
+    await steward.goto(`${base}/catalog/${resource.id}`);
+    await steward.getByRole('button', { name: '编辑元数据' }).click();
+    const dialog = steward.getByRole('dialog');
+    await dialog.getByLabel('资源名称').fill(`${resource.name}（修订）`);
+    await dialog
+      .getByRole('button', { name: '保 存' })
+      .or(dialog.getByRole('button', { name: '保存' }))
+      .click();
+    await toast(steward, '元数据已保存');
+    await expect
+      .poll(() => steward.getByRole('heading', { level: 1 }).textContent())
+      .toBe(`${resource.name}（修订）`);
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });
