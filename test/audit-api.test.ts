@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../src/audit/append.ts';
 import { entryLeafHash } from '../src/audit/entry.ts';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.ts';
+import { exportEntries } from '../src/audit/service.ts';
 import { verifyTreeHead } from '../src/audit/signing.ts';
+import { cliCtx } from '../src/core/context.ts';
 import { withTx } from '../src/core/db.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
+import { parseCsv } from './support/csv-parse.ts';
 
 let t: TestApp;
 let keyDir: string;
@@ -310,5 +313,86 @@ describe('periodic signing', () => {
       await other.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the audit log as CSV (GET /v1/audit/export.csv)', () => {
+  it('exports the filtered entries with names, Beijing times, a BOM and guarded cells, and audits the export', async () => {
+    const me = (await get('/v1/me', tokens.admin!)).json();
+    const hostile = ['=1+2', '+SUM(A1)', '-3', '@cmd', '\tx', '中文，"引号"'];
+    await withTx(t.database.db, async (tx) => {
+      for (const objectId of hostile) {
+        await appendAudit(tx, {
+          actorId: me.user.id,
+          orgId: me.organization.id,
+          action: 'test.csv',
+          objectType: 'csv_probe',
+          objectId,
+          details: { 名称: '测试' },
+        });
+      }
+      await appendAudit(tx, {
+        actorId: null,
+        orgId: null,
+        action: 'test.csv',
+        objectType: 'other',
+        objectId: 'x',
+      });
+    });
+
+    expect(
+      (await get('/v1/audit/export.csv?objectType=csv_probe', tokens['consumer.civil']!)).statusCode,
+    ).toBe(403);
+    const res = await get('/v1/audit/export.csv?objectType=csv_probe&action=test.csv');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+    expect(res.headers['x-export-rows']).toBe('6');
+    expect(res.headers['x-export-truncated']).toBeUndefined();
+    expect(res.body.startsWith('\ufeff')).toBe(true);
+    const [header, ...rows] = parseCsv(res.body.slice(1));
+    expect(header).toHaveLength(11);
+    expect(rows).toHaveLength(hostile.length);
+    // Newest first; filters honoured (the 'other' entry is not there).
+    expect(rows.map((r) => r[8])).toEqual(
+      [...hostile].reverse().map((v) => (/^[=+\-@\t]/.test(v) ? `'${v}` : v)),
+    );
+    for (const row of rows) {
+      expect(row[2]).toBe(me.user.id);
+      expect(row[3]).toContain(me.user.username);
+      expect(row[5]).toBe(me.organization.name);
+      expect(row[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      expect(JSON.parse(row[10]!)).toEqual({ 名称: '测试' });
+    }
+    // The time column is Beijing time: eight hours ahead of the entry's UTC time.
+    const entry = (await get(`/v1/audit/entries/${rows[0]![0]}`)).json();
+    const utc = new Date(entry.time);
+    expect(rows[0]![1]).toBe(
+      new Date(utc.getTime() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' '),
+    );
+
+    const exports = (await get('/v1/audit/entries?action=audit.export&limit=5')).json().items;
+    expect(exports[0].details).toMatchObject({
+      format: 'csv',
+      filters: { objectType: 'csv_probe', action: 'test.csv' },
+      rows: 6,
+      truncated: false,
+    });
+  });
+
+  it('cuts at the maximum, says so, and audits the cut', async () => {
+    const out = await exportEntries(cliCtx(t.database.db, t.config), { objectType: 'csv_probe' }, 2);
+    expect(out).toMatchObject({ rows: 2, truncated: true, maxRows: 2 });
+    let text = '';
+    for await (const chunk of out.lines) text += chunk;
+    expect(parseCsv(text.slice(1))).toHaveLength(3);
+    const last = (await get('/v1/audit/entries?action=audit.export&limit=1')).json().items[0];
+    expect(last.details).toMatchObject({ rows: 2, truncated: true, filters: { objectType: 'csv_probe' } });
+  });
+
+  it('refuses from ≥ to and unknown parameters', async () => {
+    expect(
+      (await get('/v1/audit/export.csv?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).statusCode,
+    ).toBe(400);
+    expect((await get('/v1/audit/export.csv?limit=5')).statusCode).toBe(400);
   });
 });

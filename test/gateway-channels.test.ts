@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvCell } from '../src/gateway/service.ts';
+import { csvCell } from '../src/core/csv.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { type Actors, sharingFixture } from './sharing-fixture.ts';
 

@@ -243,3 +243,21 @@ describe('bad bodies', () => {
     );
   });
 });
+
+describe('organization search (q)', () => {
+  const search = (q: string) =>
+    t.request({ method: 'GET', url: `/v1/organizations?q=${encodeURIComponent(q)}&limit=200`, token: admin });
+
+  it('finds organizations by a substring of the name or the credit code, wildcards literal', async () => {
+    const body = valid({ name: `检索机构_${Math.random().toString(36).slice(2, 8)}` });
+    const created = (await create(body)).json();
+    const byName = (await search('检索机构_')).json();
+    expect(byName.items.map((o: { id: string }) => o.id)).toEqual([created.id]);
+    const byCode = (await search(body.uscc.slice(2, 14).toLowerCase())).json();
+    expect(byCode.items.map((o: { id: string }) => o.id)).toContain(created.id);
+    expect((await search('检索机构%')).json().items).toEqual([]);
+    const all = (await search('云岚市')).json();
+    expect(all.items.length).toBeGreaterThan(1);
+    expect(all.items.every((o: { name: string }) => o.name.includes('云岚市'))).toBe(true);
+  });
+});

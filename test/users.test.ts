@@ -151,6 +151,49 @@ describe('users', () => {
   });
 });
 
+describe('user search (q)', () => {
+  const search = (q: string, token = admin) =>
+    t.request({ method: 'GET', url: `/v1/users?q=${encodeURIComponent(q)}`, token });
+  const create = async (username: string, displayName: string) => {
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/users',
+      token: admin,
+      payload: {
+        orgId: healthOrg,
+        username,
+        displayName,
+        password: 'users-password-1',
+        roles: ['data_steward'],
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json().id as string;
+  };
+
+  it('finds users by a case-insensitive substring of login or name, Chinese included', async () => {
+    const id = await create('Search.Alpha', '检索测试员甲');
+    const byLogin = (await search('ARCH.al')).json();
+    expect(byLogin.items.map((u: { id: string }) => u.id)).toEqual([id]);
+    const byName = (await search('测试员甲')).json();
+    expect(byName.items.map((u: { id: string }) => u.id)).toEqual([id]);
+  });
+
+  it('takes %, _ and \\ literally', async () => {
+    const pct = await create('pct.user', '百分之百%甲');
+    const under = await create('under_user', '下划线');
+    await create('underxuser', '无下划线');
+    expect((await search('%')).json().items.map((u: { id: string }) => u.id)).toEqual([pct]);
+    expect((await search('under_')).json().items.map((u: { id: string }) => u.id)).toEqual([under]);
+    expect((await search('\\')).json().items).toEqual([]);
+  });
+
+  it('refuses a consumer with 403', async () => {
+    const consumer = await t.login('consumer.civil');
+    expect((await search('admin', consumer)).statusCode).toBe(403);
+  });
+});
+
 describe('password storage', () => {
   it('stores argon2id hashes, never the password', async () => {
     const row = await t.database.db

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as S from './schema.ts';
 import * as audit from './service.ts';
@@ -10,6 +11,41 @@ const tags = ['audit'];
  * DELETE answer 404). The only write is signing a new tree head.
  */
 export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/audit/export.csv',
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '审计日志导出 CSV / Export the audit log as CSV',
+        description:
+          'The filters of /v1/audit/entries; newest first, UTF-8 with BOM, times in Beijing time, at most ' +
+          `${audit.AUDIT_EXPORT_MAX_ROWS} rows. X-Export-Rows gives the row count; X-Export-Truncated ` +
+          'the maximum when more entries matched. The export is audited (audit.export).',
+        querystring: S.ExportQuery,
+        response: { 200: S.ExportCsv },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const out = await audit.exportEntries(req.ctx, {
+        actorId: q.actor,
+        orgId: q.org,
+        objectType: q.objectType,
+        objectId: q.objectId,
+        action: q.action,
+        from: q.from === undefined ? undefined : new Date(q.from),
+        to: q.to === undefined ? undefined : new Date(q.to),
+      });
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audit-log.csv"')
+        .header('x-export-rows', String(out.rows));
+      if (out.truncated) reply.header('x-export-truncated', String(out.maxRows));
+      return reply.send(Readable.from(out.lines) as never);
+    },
+  );
+
   app.get(
     '/v1/audit/entries',
     {

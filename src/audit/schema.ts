@@ -31,6 +31,26 @@ export const EntryQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The entry filters without paging: the CSV export carries every match up to its maximum. */
+export const ExportQuery = Type.Object(
+  {
+    actor: EntryQuery.properties.actor,
+    org: EntryQuery.properties.org,
+    objectType: EntryQuery.properties.objectType,
+    objectId: EntryQuery.properties.objectId,
+    action: EntryQuery.properties.action,
+    from: EntryQuery.properties.from,
+    to: EntryQuery.properties.to,
+  },
+  { additionalProperties: false },
+);
+
+/** The export's answer: a CSV file (UTF-8 with BOM). */
+export const ExportCsv = {
+  description: 'CSV, UTF-8 with BOM; X-Export-Rows, and X-Export-Truncated when cut at the maximum',
+  content: { 'text/csv': { schema: Type.String() } },
+};
+
 export const Entry = Type.Object({
   seq: Type.Integer({ description: '日志位置，从 1 起 / log position; leaf index = seq − 1' }),
   id: Type.String(),

@@ -211,6 +211,60 @@ export async function listEntries(
     .execute()) as EntryRow[];
 }
 
+/** How many integrated entries match, up to `cap` (counting stops there), with seq ≤ `upTo`. */
+export async function countEntries(
+  db: Executor,
+  filter: EntryFilter,
+  upTo: number,
+  cap: number,
+): Promise<number> {
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('audit_events')
+        .select('seq')
+        .where('seq', 'is not', null)
+        .where('seq', '<=', upTo)
+        .where(matching(filter))
+        .limit(cap)
+        .as('m'),
+    )
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The highest integrated seq, 0 when there is none. */
+export async function lastSeq(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+/** Display names of users and organizations, for exports that show names besides ids. */
+export async function namesOf(
+  db: Executor,
+  userIds: readonly string[],
+  orgIds: readonly string[],
+): Promise<{ users: Map<string, string>; orgs: Map<string, string> }> {
+  const users = userIds.length
+    ? await db
+        .selectFrom('users')
+        .select(['id', 'username', 'display_name'])
+        .where('id', 'in', userIds)
+        .execute()
+    : [];
+  const orgs = orgIds.length
+    ? await db.selectFrom('organizations').select(['id', 'name']).where('id', 'in', orgIds).execute()
+    : [];
+  return {
+    users: new Map(users.map((u) => [u.id, `${u.display_name} (${u.username})`])),
+    orgs: new Map(orgs.map((o) => [o.id, o.name])),
+  };
+}
+
 /** Entries waiting for integration. */
 export async function countPending(db: Executor): Promise<number> {
   const row = await db

@@ -65,6 +65,14 @@ const pgliteOptions = { parsers: { [DATE_OID]: (value: string) => value }, exten
  * Bulk loading in CSV form: COPY FROM STDIN on a server, COPY from a blob on PGlite. Kept beside
  * each Kysely instance (not on Ctx) so any service holding `ctx.db` can load in bulk.
  */
+/**
+ * A LIKE/ILIKE pattern matching `text` anywhere, its wildcards (% _ and the escape \\) taken
+ * literally. PostgreSQL's default LIKE escape is the backslash. Bind it as a parameter.
+ */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 export type CsvCopier = (qualifiedTable: string, columns: string[], csv: string) => Promise<void>;
 const copiers = new WeakMap<Db, CsvCopier>();
 

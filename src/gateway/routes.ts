@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
+import { CSV_BOM, csvRow } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
 import {
   contentRange,
@@ -197,11 +198,9 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }
           let bytes = 0;
           const lines = function* () {
-            if (kind === 'csv') yield `\ufeff${names.map(gateway.csvCell).join(',')}\r\n`;
+            if (kind === 'csv') yield `${CSV_BOM}${csvRow(names)}`;
             for (const item of result.items) {
-              yield kind === 'csv'
-                ? `${names.map((n) => gateway.csvCell(item[n])).join(',')}\r\n`
-                : `${JSON.stringify(item)}\n`;
+              yield kind === 'csv' ? csvRow(names.map((n) => item[n])) : `${JSON.stringify(item)}\n`;
             }
           };
           const stream = Readable.from(

@@ -741,13 +741,3 @@ export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRe
     filter,
   };
 }
-
-/** CSV for spreadsheets: a cell that starts like a formula is prefixed with ' so it stays text. */
-export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let text = value instanceof Date ? value.toISOString() : String(value);
-  // Formula starts, also behind leading whitespace and in their full-width forms (＝＋－＠),
-  // which spreadsheets normalise.
-  if (/^[\s\u3000\u00a0\ufeff]*[=+\-@＝＋－＠]/u.test(text) || /^[\t\r\n]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
-}

@@ -45,11 +45,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: '机构目录 / Organizations',
-        querystring: S.OrgFilterQuery,
+        querystring: S.SearchQuery,
         response: { 200: S.OrganizationPage },
       },
     },
-    (req) => identity.listOrganizations(req.ctx, req.query.limit, req.query.cursor),
+    (req) => identity.listOrganizations(req.ctx, req.query.limit, req.query.cursor, { q: req.query.q }),
   );
 
   app.post(
@@ -85,7 +85,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/users',
     {
       config: { access: read },
-      schema: { tags, querystring: S.OrgFilterQuery, response: { 200: S.UserPage } },
+      schema: { tags, querystring: S.SearchQuery, response: { 200: S.UserPage } },
     },
     (req) => identity.listUsers(req.ctx, req.query),
   );

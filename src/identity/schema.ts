@@ -131,6 +131,12 @@ export const OrgFilterQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
+/** A list filter plus `q`: a case-insensitive substring of names, logins or codes, wildcards literal. */
+export const SearchQuery = Type.Object({
+  ...OrgFilterQuery.properties,
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+});
+
 export const OrganizationPage = pageSchema(Organization);
 export const UserPage = pageSchema(User);
 export const ApiKeyPage = pageSchema(ApiKey);

@@ -331,10 +331,10 @@ export async function listOrganizations(
   ctx: Ctx,
   limit = 50,
   cursor?: string,
-  options: { publicDirectory?: boolean } = {},
+  options: { publicDirectory?: boolean; q?: string | undefined } = {},
 ): Promise<Page<OrganizationView>> {
   if (!options.publicDirectory) must(ctx, { roles: 'any', scope: 'identity:read' });
-  const rows = await store.listOrganizations(ctx.db, { after: cursor, limit });
+  const rows = await store.listOrganizations(ctx.db, { after: cursor, limit, q: options.q });
   const page = pageOf(rows, limit);
   return { items: page.items.map(orgView), nextCursor: page.nextCursor };
 }
@@ -429,7 +429,7 @@ export async function getUser(ctx: Ctx, id: string): Promise<UserPublic> {
 
 export async function listUsers(
   ctx: Ctx,
-  opts: { orgId?: string | undefined; limit?: number; cursor?: string | undefined },
+  opts: { orgId?: string | undefined; limit?: number; cursor?: string | undefined; q?: string | undefined },
 ): Promise<Page<UserPublic>> {
   const principal = must(ctx, { roles: [...ADMINS, 'auditor'], scope: 'identity:read' });
   const anyOrg = hasRole(principal, ...IDENTITY_READERS_ANY_ORG);
@@ -438,7 +438,7 @@ export async function listUsers(
     throw new AppError('FORBIDDEN', { reason: 'organization', field: 'orgId' });
   }
   const limit = opts.limit ?? 50;
-  const rows = await store.listUsers(ctx.db, { orgId, after: opts.cursor, limit });
+  const rows = await store.listUsers(ctx.db, { orgId, after: opts.cursor, limit, q: opts.q });
   const page = pageOf(rows, limit);
   return { items: page.items.map(userView), nextCursor: page.nextCursor };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../core/db.ts';
+import { containsPattern, type Executor } from '../core/db.ts';
 import type {
   ApiKeyStatus,
   NewOrganization,
@@ -55,13 +55,20 @@ export const identityStore = {
     return db.selectFrom('organizations').selectAll().where('uscc', '=', uscc).executeTakeFirst();
   },
 
-  listOrganizations(db: Executor, opts: { after?: string | undefined; limit: number }) {
+  listOrganizations(
+    db: Executor,
+    opts: { after?: string | undefined; limit: number; q?: string | undefined },
+  ) {
     let query = db
       .selectFrom('organizations')
       .selectAll()
       .orderBy('id')
       .limit(opts.limit + 1);
     if (opts.after) query = query.where('id', '>', opts.after);
+    if (opts.q) {
+      const like = containsPattern(opts.q);
+      query = query.where((eb) => eb.or([eb('name', 'ilike', like), eb('uscc', 'ilike', like)]));
+    }
     return query.execute();
   },
 
@@ -92,13 +99,20 @@ export const identityStore = {
     return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
   },
 
-  listUsers(db: Executor, opts: { orgId?: string | undefined; after?: string | undefined; limit: number }) {
+  listUsers(
+    db: Executor,
+    opts: { orgId?: string | undefined; after?: string | undefined; limit: number; q?: string | undefined },
+  ) {
     let query = db
       .selectFrom('users')
       .select(USER_PUBLIC)
       .orderBy('id')
       .limit(opts.limit + 1);
     if (opts.orgId) query = query.where('org_id', '=', opts.orgId);
+    if (opts.q) {
+      const like = containsPattern(opts.q);
+      query = query.where((eb) => eb.or([eb('username', 'ilike', like), eb('display_name', 'ilike', like)]));
+    }
     if (opts.after) query = query.where('id', '>', opts.after);
     return query.execute();
   },

@@ -1,5 +1,5 @@
 import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
-import type { Executor } from '../core/db.ts';
+import { containsPattern, type Executor } from '../core/db.ts';
 
 /**
  * The tables of the indicator dictionary, one-form reporting and the evaluation index (migration
@@ -190,7 +190,7 @@ export const indicatorStore = {
     let query = db.selectFrom('indicators').selectAll().orderBy('code');
     if (filter.state) query = query.where('state', '=', filter.state);
     if (filter.q) {
-      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = containsPattern(filter.q);
       query = query.where((eb) =>
         eb.or([eb('code', 'ilike', like), eb('name_zh', 'ilike', like), eb('name_en', 'ilike', like)]),
       );

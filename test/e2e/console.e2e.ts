@@ -834,4 +834,60 @@ describe('the web console', () => {
     // No phone page may scroll sideways.
     expect(overflowing).toEqual([]);
   }, 420_000);
+
+  it('lets a platform admin search users and organizations, and an auditor export the audit log', async () => {
+    const admin = await newPage();
+    await login(admin, 'admin');
+    await menu(admin, '用户管理');
+    await admin.getByLabel('按登录名或姓名检索').fill('STEWARD.h');
+    await admin.keyboard.press('Enter');
+    await expect.poll(() => admin.getByRole('cell', { name: 'steward.health', exact: true }).count()).toBe(1);
+    await expect.poll(() => admin.getByRole('cell', { name: 'consumer.civil', exact: true }).count()).toBe(0);
+    await shot(admin, '60-users');
+    await menu(admin, '机构管理');
+    await admin.getByLabel('按机构名称或信用代码检索').fill('卫生健康');
+    await admin.getByRole('button', { name: '检索', exact: true }).click();
+    await expect
+      .poll(() => admin.getByRole('cell', { name: '云岚市卫生健康委员会', exact: true }).count())
+      .toBe(1);
+    await shot(admin, '61-organizations');
+
+    const auditor = await newPage();
+    await login(auditor, 'auditor');
+    const nav = auditor.locator('ul[aria-label="主导航"]');
+    expect(await nav.getByRole('link', { name: '用户管理' }).count()).toBe(0);
+    await menu(auditor, '审计日志');
+    const [download] = await Promise.all([
+      auditor.waitForEvent('download'),
+      auditor.getByRole('button', { name: '导出 CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^audit-log-\d{4}-\d\d-\d\d\.csv$/);
+    const text = fs.readFileSync((await download.path())!, 'utf8');
+    expect(text.startsWith('\ufeff序号 seq,')).toBe(true);
+    await toast(auditor, /已导出 [\d,]+ 条记录/);
+
+    // A steward edits a resource's metadata in the console (#18 item 6).
+    const resource = await t.database.db
+      .selectFrom('resources')
+      .innerJoin('organizations', 'organizations.id', 'resources.provider_org_id')
+      .select(['resources.id', 'resources.name'])
+      .where('organizations.name', '=', '云岚市卫生健康委员会')
+      .orderBy('resources.id')
+      .executeTakeFirstOrThrow();
+    const steward = await newPage();
+    await login(steward, 'steward.health');
+    await steward.goto(`${base}/catalog/${resource.id}`);
+    await steward.getByRole('button', { name: '编辑元数据' }).click();
+    const dialog = steward.getByRole('dialog');
+    await dialog.getByLabel('资源名称').fill(`${resource.name}（修订）`);
+    await dialog
+      .getByRole('button', { name: '保 存' })
+      .or(dialog.getByRole('button', { name: '保存' }))
+      .click();
+    await toast(steward, '元数据已保存');
+    await expect
+      .poll(() => steward.getByRole('heading', { level: 1 }).textContent())
+      .toBe(`${resource.name}（修订）`);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

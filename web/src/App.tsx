@@ -2,6 +2,7 @@ import {
   AlertOutlined,
   ApiOutlined,
   AuditOutlined,
+  BankOutlined,
   CloudUploadOutlined,
   DashboardOutlined,
   DatabaseOutlined,
@@ -13,6 +14,7 @@ import {
   MenuUnfoldOutlined,
   SafetyCertificateOutlined,
   SolutionOutlined,
+  TeamOutlined,
   UserOutlined,
 } from '@ant-design/icons';
 import {
@@ -35,6 +37,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Notifications } from './components/Notifications.tsx';
 import { setLanguage } from './i18n.ts';
+import { Organizations, Users } from './pages/Admin.tsx';
 import { Alerts } from './pages/Alerts.tsx';
 import { ApiKeys } from './pages/ApiKeys.tsx';
 import { Applications } from './pages/Applications.tsx';
@@ -86,6 +89,8 @@ const NAV: NavItem[] = [
     icon: <AlertOutlined />,
     roles: ['security_officer', 'platform_admin', 'auditor'],
   },
+  { key: 'users', path: '/admin/users', icon: <TeamOutlined />, roles: ['platform_admin'] },
+  { key: 'organizations', path: '/admin/organizations', icon: <BankOutlined />, roles: ['platform_admin'] },
 ];
 
 interface RouteDef {
@@ -113,6 +118,8 @@ const ROUTES: RouteDef[] = [
   { pattern: '/indicators', nav: 'indicators', render: () => <Indicators /> },
   { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
   { pattern: '/alerts', nav: 'alerts', render: () => <Alerts /> },
+  { pattern: '/admin/users', nav: 'users', render: () => <Users /> },
+  { pattern: '/admin/organizations', nav: 'organizations', render: () => <Organizations /> },
 ];
 
 function resolve(pathname: string): { route: RouteDef; params: Record<string, string> } | null {

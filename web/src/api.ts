@@ -136,16 +136,35 @@ export const api = {
   patch: <T>(path: string, body?: unknown) => request<T>(path, { method: 'PATCH', body: body ?? {} }),
 };
 
-/** A binary resource (a PDF) fetched with the login token, as a Blob for an object URL. */
-export async function fetchBlob(path: string): Promise<Blob> {
+/** A file (a PDF, a CSV export) fetched with the login token, with the answer's headers. */
+export async function fetchFile(path: string, query?: Query): Promise<{ blob: Blob; headers: Headers }> {
   const token = tokenStore.get();
-  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(withQuery(path, query), {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   if (!res.ok) {
     const error = await toError(res);
     if (res.status === 401) unauthenticated?.();
     throw error;
   }
-  return res.blob();
+  return { blob: await res.blob(), headers: res.headers };
+}
+
+/** A binary resource (a PDF) fetched with the login token, as a Blob for an object URL. */
+export async function fetchBlob(path: string): Promise<Blob> {
+  return (await fetchFile(path)).blob;
+}
+
+/** Saves a Blob under a file name through a temporary link (the browser's download). */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /**

@@ -1,4 +1,9 @@
-import { CheckCircleTwoTone, CloseCircleTwoTone, SafetyCertificateOutlined } from '@ant-design/icons';
+import {
+  CheckCircleTwoTone,
+  CloseCircleTwoTone,
+  DownloadOutlined,
+  SafetyCertificateOutlined,
+} from '@ant-design/icons';
 import {
   Alert,
   App,
@@ -24,9 +29,9 @@ import {
 } from 'antd';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError, api } from '../api.ts';
+import { ApiError, api, fetchFile, saveBlob } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
-import { endOfShanghaiDay, fmtDateTime, fmtNumber, startOfShanghaiDay } from '../format.ts';
+import { endOfShanghaiDay, fmtDateTime, fmtNumber, shanghaiDate, startOfShanghaiDay } from '../format.ts';
 import { useAction, useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
 import { entryLeafHashHex, verifyInclusionHex } from '../lib/merkle.ts';
 import { parsePublicKeyPem, type Sm2PublicKey, verifyTreeHeadSignature } from '../lib/sm2.ts';
@@ -109,26 +114,38 @@ function Entries() {
   const [form] = Form.useForm<Filters>();
   const [filters, setFilters] = useState<Filters>({ order: 'desc' });
   const [verifying, setVerifying] = useState<AuditEntry | null>(null);
+  const selection = useMemo(
+    () => ({
+      action: filters.action?.trim() || undefined,
+      objectType: filters.objectType?.trim() || undefined,
+      objectId: filters.objectId?.trim() || undefined,
+      actor: filters.actor?.trim() || undefined,
+      org: filters.org,
+      from: filters.from ? startOfShanghaiDay(filters.from) : undefined,
+      to: filters.to ? endOfShanghaiDay(filters.to) : undefined,
+    }),
+    [filters],
+  );
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
       api.get<Page<AuditEntry>>(
         '/v1/audit/entries',
-        {
-          action: filters.action?.trim(),
-          objectType: filters.objectType?.trim(),
-          objectId: filters.objectId?.trim(),
-          actor: filters.actor?.trim(),
-          org: filters.org,
-          from: filters.from ? startOfShanghaiDay(filters.from) : undefined,
-          to: filters.to ? endOfShanghaiDay(filters.to) : undefined,
-          order: filters.order,
-          limit: 20,
-          cursor,
-        },
+        { ...selection, order: filters.order, limit: 20, cursor },
         signal,
       ),
-    [filters],
+    [selection, filters.order],
   );
+  const download = useAction();
+  const { message } = App.useApp();
+  const exportCsv = () =>
+    download.run(async () => {
+      const { blob, headers } = await fetchFile('/v1/audit/export.csv', selection);
+      saveBlob(blob, `audit-log-${shanghaiDate()}.csv`);
+      const cut = headers.get('x-export-truncated');
+      if (cut) message.warning(t('audit.exportTruncated', { max: fmtNumber(Number(cut)) }));
+      else
+        message.success(t('audit.exported', { rows: fmtNumber(Number(headers.get('x-export-rows') ?? 0)) }));
+    });
   const pages = useCursorPages(fetchPage);
   const usernames = useUsernames(pages.items.map((e) => e.actorId));
 
@@ -211,6 +228,9 @@ function Entries() {
                   }}
                 >
                   {t('common.reset')}
+                </Button>
+                <Button icon={<DownloadOutlined />} loading={download.busy} onClick={exportCsv}>
+                  {t('audit.exportCsv')}
                 </Button>
               </Space>
             </Form.Item>

@@ -27,6 +27,7 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { ResourceEdit } from '../components/ResourceEdit.tsx';
 import { bilingual, fmtBytes, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { collectAll, forgetResource, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -83,6 +84,7 @@ export function ResourceDetail({ id }: { id: string }) {
             {steward ? (
               <LinkButton to={`/import?resource=${resource.id}`}>{t('resource.importVersion')}</LinkButton>
             ) : null}
+            {steward ? <ResourceEdit resource={resource} onSaved={reload} /> : null}
           </>
         }
       />

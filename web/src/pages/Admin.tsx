@@ -1,0 +1,276 @@
+/**
+ * Platform administration: users and organizations, searched by `q` and paged by cursor. Only
+ * platform admins see these pages in the navigation; the API refuses the others on its own.
+ */
+import { PlusOutlined } from '@ant-design/icons';
+import {
+  App,
+  Button,
+  Card,
+  Checkbox,
+  Empty,
+  Form,
+  Input,
+  Modal,
+  Popconfirm,
+  Select,
+  Space,
+  Table,
+  Tag,
+} from 'antd';
+import { useCallback, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api.ts';
+import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { fmtDateTime } from '../format.ts';
+import { useAction, useCursorPages, useOrganizations } from '../hooks.ts';
+import { useMe } from '../session.tsx';
+import { type Organization, type Page, ROLES, type Role, type User } from '../types.ts';
+
+/** The search box over a paged list: `q` is sent trimmed, an empty box lists everything. */
+function SearchBox({ label, onSearch }: { label: string; onSearch(q: string | undefined): void }) {
+  const { t } = useTranslation();
+  const [text, setText] = useState('');
+  const submit = (value: string) => onSearch(value.trim() || undefined);
+  return (
+    <Space.Compact style={{ maxWidth: 420, width: '100%', marginBottom: 12 }}>
+      <Input
+        allowClear
+        aria-label={label}
+        placeholder={label}
+        maxLength={100}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (e.target.value === '') submit('');
+        }}
+        onPressEnter={() => submit(text)}
+      />
+      <Button type="primary" onClick={() => submit(text)}>
+        {t('admin.search')}
+      </Button>
+    </Space.Compact>
+  );
+}
+
+interface UserForm {
+  orgId: string;
+  username: string;
+  displayName: string;
+  password: string;
+  roles: Role[];
+}
+
+export function Users() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const orgs = useOrganizations();
+  const [q, setQ] = useState<string | undefined>();
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<User>>('/v1/users', { q, limit: 20, cursor }, signal),
+    [q],
+  );
+  const pages = useCursorPages(fetchPage);
+  const action = useAction();
+  const [creating, setCreating] = useState(false);
+  const [form] = Form.useForm<UserForm>();
+
+  const create = (v: UserForm) =>
+    action.run(async () => {
+      const user = await api.post<User>('/v1/users', { ...v, username: v.username.trim() });
+      setCreating(false);
+      form.resetFields();
+      message.success(t('admin.userCreated', { name: user.username }));
+      pages.reload();
+    });
+
+  const setStatus = (user: User, status: 'active' | 'disabled') =>
+    action.run(async () => {
+      await api.patch(`/v1/users/${encodeURIComponent(user.id)}`, { status });
+      message.success(t(status === 'disabled' ? 'admin.disabled' : 'admin.enabled', { name: user.username }));
+      pages.reload();
+    });
+
+  return (
+    <>
+      <PageTitle
+        title={t('nav.users')}
+        sub={t('admin.usersSub')}
+        extra={
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+            {t('admin.createUser')}
+          </Button>
+        }
+      />
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Card>
+        <SearchBox label={t('admin.searchUsers')} onSearch={setQ} />
+        <Table<User>
+          rowKey="id"
+          loading={pages.loading}
+          dataSource={pages.items}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{ emptyText: <Empty description={t('admin.noUsers')} /> }}
+          columns={[
+            { title: t('admin.username'), dataIndex: 'username', render: (v: string) => <Mono>{v}</Mono> },
+            { title: t('admin.displayName'), dataIndex: 'displayName' },
+            {
+              title: t('admin.organization'),
+              dataIndex: 'orgId',
+              render: (id: string) => <OrgName id={id} />,
+            },
+            {
+              title: t('admin.roles'),
+              dataIndex: 'roles',
+              render: (roles: Role[]) => (
+                <Space size={[4, 4]} wrap>
+                  {roles.map((r) => (
+                    <Tag key={r}>{t(`role.${r}`)}</Tag>
+                  ))}
+                </Space>
+              ),
+            },
+            { title: t('admin.status'), dataIndex: 'status', render: (s: string) => <StateTag state={s} /> },
+            { title: t('admin.createdAt'), dataIndex: 'createdAt', render: fmtDateTime },
+            {
+              title: t('common.actions'),
+              render: (_: unknown, user) =>
+                user.id === me.user.id ? null : user.status === 'active' ? (
+                  <Popconfirm
+                    title={t('admin.disableConfirm', { name: user.username })}
+                    okText={t('admin.disable')}
+                    okButtonProps={{ danger: true }}
+                    cancelText={t('common.cancel')}
+                    onConfirm={() => setStatus(user, 'disabled')}
+                  >
+                    <Button size="small" danger aria-label={t('admin.disableNamed', { name: user.username })}>
+                      {t('admin.disable')}
+                    </Button>
+                  </Popconfirm>
+                ) : (
+                  <Button
+                    size="small"
+                    aria-label={t('admin.enableNamed', { name: user.username })}
+                    onClick={() => setStatus(user, 'active')}
+                  >
+                    {t('admin.enable')}
+                  </Button>
+                ),
+            },
+          ]}
+        />
+        <Pager {...pages} />
+      </Card>
+
+      <Modal
+        open={creating}
+        title={t('admin.createUser')}
+        okText={t('admin.createOk')}
+        cancelText={t('common.cancel')}
+        confirmLoading={action.busy}
+        onCancel={() => setCreating(false)}
+        onOk={() => form.submit()}
+        destroyOnHidden
+      >
+        <Form
+          form={form}
+          layout="vertical"
+          onFinish={create}
+          preserve={false}
+          initialValues={{ roles: ['consumer'] }}
+        >
+          <Form.Item
+            name="orgId"
+            label={t('admin.organization')}
+            rules={[{ required: true, message: t('admin.required') }]}
+          >
+            <Select
+              showSearch
+              optionFilterProp="label"
+              options={[...orgs.values()].map((o) => ({ value: o.id, label: o.name }))}
+            />
+          </Form.Item>
+          <Form.Item
+            name="username"
+            label={t('admin.username')}
+            extra={t('admin.usernameHint')}
+            rules={[
+              {
+                required: true,
+                pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/,
+                message: t('admin.usernameHint'),
+              },
+            ]}
+          >
+            <Input maxLength={63} autoComplete="off" />
+          </Form.Item>
+          <Form.Item
+            name="displayName"
+            label={t('admin.displayName')}
+            rules={[{ required: true, whitespace: true, message: t('admin.required') }]}
+          >
+            <Input maxLength={100} />
+          </Form.Item>
+          <Form.Item
+            name="password"
+            label={t('admin.password')}
+            rules={[{ required: true, message: t('admin.required') }]}
+          >
+            <Input.Password maxLength={256} autoComplete="new-password" />
+          </Form.Item>
+          <Form.Item
+            name="roles"
+            label={t('admin.roles')}
+            rules={[{ required: true, type: 'array', min: 1, message: t('admin.required') }]}
+          >
+            <Checkbox.Group options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
+          </Form.Item>
+        </Form>
+      </Modal>
+    </>
+  );
+}
+
+export function Organizations() {
+  const { t } = useTranslation();
+  const [q, setQ] = useState<string | undefined>();
+  const fetchPage = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      api.get<Page<Organization>>('/v1/organizations', { q, limit: 20, cursor }, signal),
+    [q],
+  );
+  const pages = useCursorPages(fetchPage);
+  return (
+    <>
+      <PageTitle title={t('nav.organizations')} sub={t('admin.orgsSub')} />
+      <ErrorAlert error={pages.error} onRetry={pages.reload} />
+      <Card>
+        <SearchBox label={t('admin.searchOrgs')} onSearch={setQ} />
+        <Table<Organization>
+          rowKey="id"
+          loading={pages.loading}
+          dataSource={pages.items}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{ emptyText: <Empty description={t('admin.noOrgs')} /> }}
+          columns={[
+            { title: t('admin.orgName'), dataIndex: 'name' },
+            { title: t('admin.uscc'), dataIndex: 'uscc', render: (v: string) => <Mono>{v}</Mono> },
+            { title: t('admin.orgType'), dataIndex: 'type', render: (v: string) => t(`orgType.${v}`) },
+            { title: t('admin.level'), dataIndex: 'level', render: (v: string) => t(`orgLevel.${v}`) },
+            {
+              title: t('admin.region'),
+              dataIndex: 'regionName',
+              render: (v: string | null, o) => v ?? o.regionCode ?? '—',
+            },
+            { title: t('admin.createdAt'), dataIndex: 'createdAt', render: fmtDateTime },
+          ]}
+        />
+        <Pager {...pages} />
+      </Card>
+    </>
+  );
+}
