@@ -45,6 +45,11 @@ declare module 'fastify' {
      * the primary, so a revoked key or session is refused on the very next request.
      */
     staleRead?: boolean;
+    /**
+     * The answer holds a secret shown once (a new API key): for an Idempotency-Key retry it is kept
+     * sealed under this process's memory-only key, never readable from the database.
+     */
+    secretAnswer?: boolean;
   }
   interface FastifyRequest {
     ctx: Ctx;

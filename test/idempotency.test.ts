@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyHash, CLAIM_LEASE_SECONDS, purgeExpiredKeys } from '../src/core/idempotency.ts';
+import {
+  bodyHash,
+  CLAIM_LEASE_SECONDS,
+  openAnswer,
+  purgeExpiredKeys,
+  sealAnswer,
+} from '../src/core/idempotency.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 
 /**
@@ -62,6 +68,49 @@ describe('Idempotency-Key', () => {
     // Without a key, the same request is a second write, as before.
     expect((await createKey(alice, name)).statusCode).toBe(201);
     expect((await applied(name)).rows).toBe(2);
+  });
+
+  it('keeps a secret shown once only sealed: the database never holds it, another process cannot open it', async () => {
+    const key = unique('secret');
+    const name = unique('key');
+    const first = await createKey(alice, name, key);
+    const secret: string = first.json().secret;
+    expect(secret).toMatch(/^stk_/);
+    const stored = await t.database.db
+      .selectFrom('idempotency_keys')
+      .select('response_body')
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    expect(Buffer.from(stored.response_body!).includes(Buffer.from(secret))).toBe(false);
+    expect(Buffer.from(stored.response_body!).includes(Buffer.from(name))).toBe(false);
+    // What another node (or this one after a restart) finds: a seal it cannot open.
+    const altered = Buffer.from(stored.response_body!);
+    altered[altered.length - 1]! ^= 1;
+    await t.database.db
+      .updateTable('idempotency_keys')
+      .set({ response_body: altered })
+      .where('key', '=', key)
+      .execute();
+    const retry = await createKey(alice, name, key);
+    expect(retry.statusCode).toBe(409);
+    expect(retry.json().error.code).toBe('IDEMPOTENCY_ANSWER_LOST');
+    expect(retry.body).not.toContain(secret);
+    expect(await applied(name)).toEqual({ rows: 1, audit: 1 });
+  });
+
+  it('property: a sealed answer opens to itself, and any changed byte makes it unopenable', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), (bytes, at) => {
+        const sealed = sealAnswer(Buffer.from(bytes));
+        expect(openAnswer(sealed)?.equals(Buffer.from(bytes))).toBe(true);
+        const changed = Buffer.from(sealed);
+        const i = at % changed.length;
+        changed[i] = changed[i]! ^ 0x40;
+        const opened = openAnswer(changed);
+        // A change in the marker makes it a plain stored answer (itself), never the secret.
+        expect(opened === null || opened.equals(changed)).toBe(true);
+      }),
+    );
   });
 
   it('refuses the same key with another body or path (422) and applies nothing', async () => {

@@ -1,4 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Db, type Executor, joinEachWrite, type Tx } from './db.ts';
 import { AppError } from './errors.ts';
@@ -273,6 +280,35 @@ const SETTLE_ATTEMPTS = 30;
  * its transactions; `onSend` stores the answer or releases the claim. The claim is remembered per
  * request object, not on it, so nothing else can see or change it.
  */
+/**
+ * An answer holding a secret shown once (a new API key) is not stored in the clear: it is sealed
+ * with SM4-CTR and HMAC-SM3 under keys that live only in this process's memory. A retry reaching this
+ * process gets it back; any other process (another node, after a restart) cannot open it, and the
+ * retry is told the write was applied (IDEMPOTENCY_ANSWER_LOST). Whoever reads the database never
+ * sees the secret.
+ */
+const SEALED = Buffer.from('shutong-sealed-answer-v1:');
+const sealKeys = { enc: randomBytes(16), mac: randomBytes(32) };
+
+export function sealAnswer(body: Buffer): Buffer {
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('sm4-ctr', sealKeys.enc, iv);
+  const sealed = Buffer.concat([iv, cipher.update(body), cipher.final()]);
+  const tag = createHmac('sm3', sealKeys.mac).update(sealed).digest();
+  return Buffer.concat([SEALED, tag, sealed]);
+}
+
+/** The stored answer as sent; null when it is sealed by another process or was altered. */
+export function openAnswer(stored: Buffer): Buffer | null {
+  if (!stored.subarray(0, SEALED.length).equals(SEALED)) return stored;
+  const tag = stored.subarray(SEALED.length, SEALED.length + 32);
+  const sealed = stored.subarray(SEALED.length + 32);
+  const expected = createHmac('sm3', sealKeys.mac).update(sealed).digest();
+  if (tag.length !== 32 || sealed.length < 16 || !timingSafeEqual(tag, expected)) return null;
+  const decipher = createDecipheriv('sm4-ctr', sealKeys.enc, sealed.subarray(0, 16));
+  return Buffer.concat([decipher.update(sealed.subarray(16)), decipher.final()]);
+}
+
 export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
   const claims = new WeakMap<FastifyRequest, Claim & { open: boolean }>();
 
@@ -304,10 +340,12 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
     }
     if (outcome.kind === 'claimed') return { scope: request.scope, key, owner: request.owner };
     const { answer } = outcome;
+    const body = openAnswer(answer.body);
+    if (body === null) throw new AppError('IDEMPOTENCY_ANSWER_LOST', { reason: 'secret_shown_once' });
     reply.code(answer.status).header(REPLAYED_HEADER, 'true');
     if (answer.contentType) reply.header('content-type', answer.contentType);
     if (answer.location) reply.header('location', answer.location);
-    reply.send(answer.body);
+    reply.send(body);
     return 'replayed';
   }
 
@@ -334,16 +372,18 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
     payload: unknown,
     contentType: string | null,
     location: string | null,
+    secret: boolean,
   ) {
     const streamed = isStream(payload);
+    const kept = (answer: unknown) => (secret ? sealAnswer(asBuffer(answer)) : asBuffer(answer));
     if (keepsOutcome(status) && !streamed) {
-      await completeKey(db, claim, { status, contentType, location, body: asBuffer(payload) });
+      await completeKey(db, claim, { status, contentType, location, body: kept(payload) });
       return;
     }
     // Not an answer to keep; but if the write committed, the retry must not run it again: the
     // answer is kept after all (a streamed one cannot be; its claim then ends as lost).
     if (!(await releaseKey(db, claim)) && !streamed) {
-      await completeKey(db, claim, { status, contentType, location, body: asBuffer(payload) });
+      await completeKey(db, claim, { status, contentType, location, body: kept(payload) });
     }
   }
 
@@ -359,7 +399,14 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
       return value === undefined ? null : String(value);
     };
     const attempt = (left: number) =>
-      settle(claim, status, payload, header('content-type'), header('location')).catch((error: unknown) => {
+      settle(
+        claim,
+        status,
+        payload,
+        header('content-type'),
+        header('location'),
+        req.routeOptions.config?.secretAnswer === true,
+      ).catch((error: unknown) => {
         if (left <= 1) {
           req.log.warn({ err: error, idempotencyKey: claim.key }, 'idempotency key not settled');
           return;

@@ -141,7 +141,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/api-keys',
     {
-      config: { access: read },
+      config: { access: read, secretAnswer: true },
       schema: {
         tags,
         summary: '创建 API 密钥（仅显示一次）/ Create an API key (shown once)',
