@@ -192,6 +192,35 @@ describe('user search (q)', () => {
     const consumer = await t.login('consumer.civil');
     expect((await search('admin', consumer)).statusCode).toBe(403);
   });
+
+  it('filters by status, with q, and names an unknown status in a 400', async () => {
+    const kept = await create('status.kept', '状态筛选甲');
+    const gone = await create('status.gone', '状态筛选乙');
+    const disable = await t.request({
+      method: 'PATCH',
+      url: `/v1/users/${gone}`,
+      token: admin,
+      payload: { status: 'disabled' },
+    });
+    expect(disable.statusCode).toBe(200);
+    const list = async (query: string) => {
+      const res = await t.request({ method: 'GET', url: `/v1/users?limit=200&${query}`, token: admin });
+      expect(res.statusCode).toBe(200);
+      return res.json().items as Array<{ id: string; status: string }>;
+    };
+    const disabled = await list('status=disabled');
+    expect(disabled.map((u) => u.id)).toContain(gone);
+    expect(disabled.every((u) => u.status === 'disabled')).toBe(true);
+    const active = await list('status=active');
+    expect(active.map((u) => u.id)).toContain(kept);
+    expect(active.map((u) => u.id)).not.toContain(gone);
+    expect((await list(`status=disabled&q=${encodeURIComponent('状态筛选')}`)).map((u) => u.id)).toEqual([
+      gone,
+    ]);
+    const bad = await t.request({ method: 'GET', url: '/v1/users?status=locked', token: admin });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('status');
+  });
 });
 
 describe('password storage', () => {

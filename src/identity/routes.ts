@@ -85,7 +85,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/users',
     {
       config: { access: read },
-      schema: { tags, querystring: S.SearchQuery, response: { 200: S.UserPage } },
+      schema: { tags, querystring: S.UserListQuery, response: { 200: S.UserPage } },
     },
     (req) => identity.listUsers(req.ctx, req.query),
   );

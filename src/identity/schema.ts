@@ -137,6 +137,12 @@ export const SearchQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
 });
 
+/** The users list: `q` plus the account status, so an administrator can list the disabled accounts. */
+export const UserListQuery = Type.Object({
+  ...SearchQuery.properties,
+  status: Type.Optional(Type.Enum(['active', 'disabled'] as const)),
+});
+
 export const OrganizationPage = pageSchema(Organization);
 export const UserPage = pageSchema(User);
 export const ApiKeyPage = pageSchema(ApiKey);

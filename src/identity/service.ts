@@ -429,7 +429,13 @@ export async function getUser(ctx: Ctx, id: string): Promise<UserPublic> {
 
 export async function listUsers(
   ctx: Ctx,
-  opts: { orgId?: string | undefined; limit?: number; cursor?: string | undefined; q?: string | undefined },
+  opts: {
+    orgId?: string | undefined;
+    limit?: number;
+    cursor?: string | undefined;
+    q?: string | undefined;
+    status?: UserStatus | undefined;
+  },
 ): Promise<Page<UserPublic>> {
   const principal = must(ctx, { roles: [...ADMINS, 'auditor'], scope: 'identity:read' });
   const anyOrg = hasRole(principal, ...IDENTITY_READERS_ANY_ORG);
@@ -438,7 +444,13 @@ export async function listUsers(
     throw new AppError('FORBIDDEN', { reason: 'organization', field: 'orgId' });
   }
   const limit = opts.limit ?? 50;
-  const rows = await store.listUsers(ctx.db, { orgId, after: opts.cursor, limit, q: opts.q });
+  const rows = await store.listUsers(ctx.db, {
+    orgId,
+    after: opts.cursor,
+    limit,
+    q: opts.q,
+    status: opts.status,
+  });
   const page = pageOf(rows, limit);
   return { items: page.items.map(userView), nextCursor: page.nextCursor };
 }

@@ -101,7 +101,13 @@ export const identityStore = {
 
   listUsers(
     db: Executor,
-    opts: { orgId?: string | undefined; after?: string | undefined; limit: number; q?: string | undefined },
+    opts: {
+      orgId?: string | undefined;
+      after?: string | undefined;
+      limit: number;
+      q?: string | undefined;
+      status?: UserStatus | undefined;
+    },
   ) {
     let query = db
       .selectFrom('users')
@@ -109,6 +115,7 @@ export const identityStore = {
       .orderBy('id')
       .limit(opts.limit + 1);
     if (opts.orgId) query = query.where('org_id', '=', opts.orgId);
+    if (opts.status) query = query.where('status', '=', opts.status);
     if (opts.q) {
       const like = containsPattern(opts.q);
       query = query.where((eb) => eb.or([eb('username', 'ilike', like), eb('display_name', 'ilike', like)]));
