@@ -4,7 +4,7 @@
  * dialog says to reload rather than overwrite it.
  */
 import { EditOutlined } from '@ant-design/icons';
-import { App, Button, Form, Input, Modal, Select } from 'antd';
+import { App, Button, Form, Input, Select } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api } from '../api.ts';
@@ -12,6 +12,7 @@ import { bilingual } from '../format.ts';
 import { useAction } from '../hooks.ts';
 import { useThemes } from '../pages/Catalog.tsx';
 import { type Resource, UPDATE_CYCLES } from '../types.ts';
+import { FormModal } from './FormModal.tsx';
 
 interface MetadataForm {
   name: string;
@@ -59,52 +60,44 @@ export function ResourceEdit({ resource, onSaved }: { resource: Resource; onSave
       <Button icon={<EditOutlined />} onClick={() => setOpen(true)}>
         {t('resource.edit.open')}
       </Button>
-      <Modal
+      <FormModal
         open={open}
         title={t('resource.edit.title')}
         okText={t('common.save')}
-        cancelText={t('common.cancel')}
-        confirmLoading={action.busy}
+        busy={action.busy}
         onCancel={() => setOpen(false)}
-        onOk={() => form.submit()}
-        destroyOnHidden
+        form={form}
+        onFinish={save}
+        initialValues={{
+          name: resource.name,
+          summary: resource.summary,
+          theme: resource.theme,
+          keywords: resource.keywords,
+          updateCycle: resource.updateCycle,
+        }}
       >
-        <Form
-          form={form}
-          layout="vertical"
-          preserve={false}
-          onFinish={save}
-          initialValues={{
-            name: resource.name,
-            summary: resource.summary,
-            theme: resource.theme,
-            keywords: resource.keywords,
-            updateCycle: resource.updateCycle,
-          }}
+        <Form.Item
+          name="name"
+          label={t('resource.edit.name')}
+          rules={[{ required: true, whitespace: true, min: 2, message: t('resource.edit.nameRule') }]}
         >
-          <Form.Item
-            name="name"
-            label={t('resource.edit.name')}
-            rules={[{ required: true, whitespace: true, min: 2, message: t('resource.edit.nameRule') }]}
-          >
-            <Input maxLength={200} />
-          </Form.Item>
-          <Form.Item name="summary" label={t('resource.edit.summary')}>
-            <Input.TextArea maxLength={4000} autoSize={{ minRows: 2, maxRows: 6 }} />
-          </Form.Item>
-          <Form.Item name="theme" label={t('resource.edit.theme')} rules={[{ required: true }]}>
-            <Select
-              options={themes.map((th) => ({ value: th.id, label: bilingual({ zh: th.zh, en: th.en }) }))}
-            />
-          </Form.Item>
-          <Form.Item name="keywords" label={t('resource.edit.keywords')}>
-            <Select mode="tags" tokenSeparators={[',', '，']} maxCount={30} />
-          </Form.Item>
-          <Form.Item name="updateCycle" label={t('resource.edit.updateCycle')} rules={[{ required: true }]}>
-            <Select options={UPDATE_CYCLES.map((c) => ({ value: c, label: t(`cycle.${c}`) }))} />
-          </Form.Item>
-        </Form>
-      </Modal>
+          <Input maxLength={200} />
+        </Form.Item>
+        <Form.Item name="summary" label={t('resource.edit.summary')}>
+          <Input.TextArea maxLength={4000} autoSize={{ minRows: 2, maxRows: 6 }} />
+        </Form.Item>
+        <Form.Item name="theme" label={t('resource.edit.theme')} rules={[{ required: true }]}>
+          <Select
+            options={themes.map((th) => ({ value: th.id, label: bilingual({ zh: th.zh, en: th.en }) }))}
+          />
+        </Form.Item>
+        <Form.Item name="keywords" label={t('resource.edit.keywords')}>
+          <Select mode="tags" tokenSeparators={[',', '，']} maxCount={30} />
+        </Form.Item>
+        <Form.Item name="updateCycle" label={t('resource.edit.updateCycle')} rules={[{ required: true }]}>
+          <Select options={UPDATE_CYCLES.map((c) => ({ value: c, label: t(`cycle.${c}`) }))} />
+        </Form.Item>
+      </FormModal>
     </>
   );
 }

@@ -9,7 +9,6 @@ import {
   Empty,
   Form,
   Input,
-  Modal,
   Row,
   Select,
   Space,
@@ -22,6 +21,7 @@ import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
+import { FormModal } from '../components/FormModal.tsx';
 import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
 import { useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -257,47 +257,36 @@ function NoteModal({
   const action = useAction();
   const resolve = target?.action === 'resolve';
   return (
-    <Modal
+    <FormModal
       open={!!target}
       title={resolve ? t('alerts.resolveTitle') : t('alerts.acknowledgeTitle')}
       okText={resolve ? t('alerts.resolve') : t('alerts.acknowledge')}
-      cancelText={t('common.cancel')}
-      confirmLoading={action.busy}
+      busy={action.busy}
       onCancel={onClose}
-      onOk={() => form.submit()}
-      destroyOnHidden
+      form={form}
+      onFinish={({ note }) =>
+        action.run(async () => {
+          if (!target) return;
+          const body = note?.trim() ? { note: note.trim() } : {};
+          await api.post(`/v1/monitor/alerts/${encodeURIComponent(target.alert.id)}/${target.action}`, body);
+          message.success(resolve ? t('alerts.resolved') : t('alerts.acknowledged'));
+          onDone();
+        })
+      }
     >
       {target ? <Typography.Paragraph>{bilingual(target.alert.summary)}</Typography.Paragraph> : null}
-      <Form
-        form={form}
-        layout="vertical"
-        preserve={false}
-        onFinish={({ note }) =>
-          action.run(async () => {
-            if (!target) return;
-            const body = note?.trim() ? { note: note.trim() } : {};
-            await api.post(
-              `/v1/monitor/alerts/${encodeURIComponent(target.alert.id)}/${target.action}`,
-              body,
-            );
-            message.success(resolve ? t('alerts.resolved') : t('alerts.acknowledged'));
-            onDone();
-          })
+      <Form.Item
+        name="note"
+        label={resolve ? t('alerts.resolution') : t('alerts.note')}
+        rules={
+          resolve
+            ? [{ required: true, min: 2, whitespace: true, message: t('alerts.resolutionRequired') }]
+            : []
         }
       >
-        <Form.Item
-          name="note"
-          label={resolve ? t('alerts.resolution') : t('alerts.note')}
-          rules={
-            resolve
-              ? [{ required: true, min: 2, whitespace: true, message: t('alerts.resolutionRequired') }]
-              : []
-          }
-        >
-          <Input.TextArea rows={3} maxLength={2000} autoFocus />
-        </Form.Item>
-      </Form>
-    </Modal>
+        <Input.TextArea rows={3} maxLength={2000} autoFocus />
+      </Form.Item>
+    </FormModal>
   );
 }
 
@@ -416,53 +405,40 @@ function Freezes({ actor }: { actor: boolean }) {
         ]}
       />
       <Pager {...pages} />
-      <Modal
+      <FormModal
         open={creating}
         title={t('alerts.emergencyStop')}
         okText={t('alerts.stop')}
-        okButtonProps={{ danger: true }}
-        cancelText={t('common.cancel')}
-        confirmLoading={action.busy}
+        danger
+        busy={action.busy}
         onCancel={() => setCreating(false)}
-        onOk={() => form.submit()}
-        destroyOnHidden
+        form={form}
+        initialValues={{ scope: 'contract' }}
+        onFinish={freeze}
       >
-        <Form
-          form={form}
-          layout="vertical"
-          preserve={false}
-          initialValues={{ scope: 'contract' }}
-          onFinish={freeze}
-        >
-          <Form.Item name="scope" label={t('alerts.scope')}>
-            <Select options={FREEZE_SCOPES.map((s) => ({ value: s, label: t(`alerts.scopes.${s}`) }))} />
-          </Form.Item>
-          {scope !== 'gateway' ? (
-            <Form.Item
-              name="target"
-              label={t('alerts.target')}
-              extra={t('alerts.targetHint')}
-              rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
-            >
-              <Input maxLength={64} />
-            </Form.Item>
-          ) : (
-            <AntAlert
-              type="error"
-              showIcon
-              style={{ marginBottom: 16 }}
-              message={t('alerts.gatewayConfirm')}
-            />
-          )}
+        <Form.Item name="scope" label={t('alerts.scope')}>
+          <Select options={FREEZE_SCOPES.map((s) => ({ value: s, label: t(`alerts.scopes.${s}`) }))} />
+        </Form.Item>
+        {scope !== 'gateway' ? (
           <Form.Item
-            name="reason"
-            label={t('applications.reason')}
-            rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+            name="target"
+            label={t('alerts.target')}
+            extra={t('alerts.targetHint')}
+            rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
           >
-            <Input.TextArea rows={3} maxLength={2000} />
+            <Input maxLength={64} />
           </Form.Item>
-        </Form>
-      </Modal>
+        ) : (
+          <AntAlert type="error" showIcon style={{ marginBottom: 16 }} message={t('alerts.gatewayConfirm')} />
+        )}
+        <Form.Item
+          name="reason"
+          label={t('applications.reason')}
+          rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+        >
+          <Input.TextArea rows={3} maxLength={2000} />
+        </Form.Item>
+      </FormModal>
       <ReasonModal
         open={lifting !== null}
         title={t('alerts.liftTitle')}

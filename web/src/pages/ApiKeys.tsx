@@ -20,6 +20,7 @@ import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { FormModal } from '../components/FormModal.tsx';
 import { endOfShanghaiDay, fmtDateTime, shanghaiDate } from '../format.ts';
 import { useAction, useCursorPages } from '../hooks.ts';
 import { useMe } from '../session.tsx';
@@ -144,50 +145,42 @@ export function ApiKeys() {
         <Pager {...pages} />
       </Card>
 
-      <Modal
+      <FormModal
         open={creating}
         title={t('apiKeys.create')}
         okText={t('apiKeys.createOk')}
-        cancelText={t('common.cancel')}
-        confirmLoading={action.busy}
+        busy={action.busy}
         onCancel={() => setCreating(false)}
-        onOk={() => form.submit()}
-        destroyOnHidden
+        form={form}
+        onFinish={create}
+        initialValues={{ scopes: ['gateway'] }}
       >
-        <Form
-          form={form}
-          layout="vertical"
-          onFinish={create}
-          initialValues={{ scopes: ['gateway'] }}
-          preserve={false}
+        <Form.Item
+          name="name"
+          label={t('apiKeys.name')}
+          rules={[{ required: true, whitespace: true, message: t('apiKeys.nameRequired') }]}
         >
-          <Form.Item
-            name="name"
-            label={t('apiKeys.name')}
-            rules={[{ required: true, whitespace: true, message: t('apiKeys.nameRequired') }]}
-          >
-            <Input maxLength={100} autoFocus />
-          </Form.Item>
-          <Form.Item
-            name="scopes"
-            label={t('apiKeys.scopes')}
-            rules={[{ required: true, type: 'array', min: 1, message: t('apiKeys.scopesRequired') }]}
-          >
-            <Checkbox.Group style={{ width: '100%' }}>
-              <Flex vertical gap={4}>
-                {SCOPES.map((s) => (
-                  <Checkbox key={s} value={s}>
-                    <Typography.Text code>{s}</Typography.Text> {t(`scope.${s}`)}
-                  </Checkbox>
-                ))}
-              </Flex>
-            </Checkbox.Group>
-          </Form.Item>
-          <Form.Item name="expires" label={t('apiKeys.expires')} extra={t('apiKeys.expiresHint')}>
-            <Input type="date" min={shanghaiDate(1)} />
-          </Form.Item>
-        </Form>
-      </Modal>
+          <Input maxLength={100} autoFocus />
+        </Form.Item>
+        <Form.Item
+          name="scopes"
+          label={t('apiKeys.scopes')}
+          rules={[{ required: true, type: 'array', min: 1, message: t('apiKeys.scopesRequired') }]}
+        >
+          <Checkbox.Group style={{ width: '100%' }}>
+            <Flex vertical gap={4}>
+              {SCOPES.map((s) => (
+                <Checkbox key={s} value={s}>
+                  <Typography.Text code>{s}</Typography.Text> {t(`scope.${s}`)}
+                </Checkbox>
+              ))}
+            </Flex>
+          </Checkbox.Group>
+        </Form.Item>
+        <Form.Item name="expires" label={t('apiKeys.expires')} extra={t('apiKeys.expiresHint')}>
+          <Input type="date" min={shanghaiDate(1)} />
+        </Form.Item>
+      </FormModal>
 
       <Modal
         open={secret !== null}

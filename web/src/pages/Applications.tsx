@@ -13,7 +13,6 @@ import {
   Grid,
   Input,
   InputNumber,
-  Modal,
   Popconfirm,
   Row,
   Select,
@@ -39,6 +38,7 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
+import { FormModal } from '../components/FormModal.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
 import { resourceById, useAction, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -600,16 +600,16 @@ function ApproveModal({
   };
 
   return (
-    <Modal
+    <FormModal<ApproveForm>
       open={open}
       width={760}
       title={security ? t('applications.approveSecurityTitle') : t('applications.approveTitle')}
       okText={t('applications.approve')}
-      cancelText={t('common.cancel')}
-      confirmLoading={action.busy}
+      busy={action.busy}
       onCancel={onClose}
-      onOk={() => form.submit()}
-      destroyOnHidden
+      form={form}
+      onFinish={submit}
+      initialValues={{ fields: baseFields, operations: baseOps, masking: {} }}
     >
       <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
       {unassessed.length > 0 ? (
@@ -621,135 +621,127 @@ function ApproveModal({
           style={{ marginBottom: 16 }}
         />
       ) : null}
-      <Form<ApproveForm>
-        form={form}
-        layout="vertical"
-        onFinish={submit}
-        preserve={false}
-        initialValues={{ fields: baseFields, operations: baseOps, masking: {} }}
+      <Form.Item
+        name="fields"
+        label={t('applications.grantFields')}
+        rules={[{ required: true, type: 'array', min: 1, message: t('apply.fieldsRequired') }]}
       >
-        <Form.Item
-          name="fields"
-          label={t('applications.grantFields')}
-          rules={[{ required: true, type: 'array', min: 1, message: t('apply.fieldsRequired') }]}
-        >
-          <Checkbox.Group
-            options={baseFields.map((name) => ({
-              value: name,
-              label: resource?.fields.find((f) => f.name === name)?.label ?? name,
-            }))}
-          />
-        </Form.Item>
-        <Typography.Text strong>{t('applications.masking')}</Typography.Text>
-        <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
-          {t('applications.maskingHint')}
-        </Typography.Paragraph>
-        <Row gutter={12}>
-          {baseFields
-            .filter((name) => fields.includes(name))
-            .map((name) => {
-              const field = resource?.fields.find((f) => f.name === name);
-              const current = base?.masking[name];
-              return (
-                <Col xs={24} md={12} key={name}>
-                  <Form.Item
-                    name={['masking', name]}
-                    label={
-                      <Space size={4}>
-                        {field?.label ?? name}
-                        {field ? <GradeTag grade={field.grade} /> : null}
-                      </Space>
-                    }
-                  >
-                    <Select
-                      allowClear
-                      placeholder={current ? maskText(t, current) : t('applications.defaultMask')}
-                      options={maskOptions}
-                    />
-                  </Form.Item>
-                </Col>
-              );
-            })}
-        </Row>
-        <Form.Item
-          name="operations"
-          label={t('apply.operations')}
-          rules={[{ required: true, type: 'array', min: 1, message: t('apply.operationsRequired') }]}
-        >
-          <Checkbox.Group options={baseOps.map((o) => ({ value: o, label: t(`operation.${o}`) }))} />
-        </Form.Item>
-        <Row gutter={12}>
-          <Col xs={24} md={8}>
-            <Form.Item name="validTo" label={t('applications.validTo')} extra={t('applications.validToHint')}>
-              <Input type="date" />
-            </Form.Item>
-          </Col>
-          <Col xs={12} md={8}>
-            <Form.Item name="quotaRowsPerDay" label={t('contract.quota')}>
-              <InputNumber
-                controls={false}
-                min={1}
-                style={{ width: '100%' }}
-                placeholder={base ? String(base.quotaRowsPerDay) : '100000'}
-              />
-            </Form.Item>
-          </Col>
-          <Col xs={12} md={8}>
-            <Form.Item name="rateLimitPerMinute" label={t('contract.rate')}>
-              <InputNumber
-                controls={false}
-                min={1}
-                style={{ width: '100%' }}
-                placeholder={base ? String(base.rateLimitPerMinute) : '120'}
-              />
-            </Form.Item>
-          </Col>
-          <Col xs={12} md={8}>
-            <Form.Item name="minGroupSize" label={t('contract.minGroup')}>
-              <InputNumber
-                controls={false}
-                min={2}
-                style={{ width: '100%' }}
-                placeholder={base ? String(base.minGroupSize) : '10'}
-              />
-            </Form.Item>
-          </Col>
-          <Col xs={12} md={8}>
-            <Form.Item name="pinVersion" label={t('applications.pinVersion')}>
-              <InputNumber controls={false} min={1} style={{ width: '100%' }} />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={8}>
-            <Form.Item name="ipAllowlist" label={t('contract.ipAllowlist')}>
-              <Select
-                mode="tags"
-                tokenSeparators={[',', ' ']}
-                placeholder="10.0.0.0/8"
-                open={false}
-                suffixIcon={null}
-              />
-            </Form.Item>
-          </Col>
-        </Row>
-        <Form.Item name="rowFilter" label={t('contract.rowFilter')} extra={t('applications.rowFilterHint')}>
-          <FilterBuilder
-            fields={(resource?.fields ?? []).map((f) => ({
-              name: f.name,
-              label: f.label,
-              dataType: f.dataType,
-            }))}
-          />
-        </Form.Item>
-        {security ? (
-          <Form.Item name="allowWeakerMasking" valuePropName="checked">
-            <Checkbox>{t('applications.allowWeaker')}</Checkbox>
+        <Checkbox.Group
+          options={baseFields.map((name) => ({
+            value: name,
+            label: resource?.fields.find((f) => f.name === name)?.label ?? name,
+          }))}
+        />
+      </Form.Item>
+      <Typography.Text strong>{t('applications.masking')}</Typography.Text>
+      <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
+        {t('applications.maskingHint')}
+      </Typography.Paragraph>
+      <Row gutter={12}>
+        {baseFields
+          .filter((name) => fields.includes(name))
+          .map((name) => {
+            const field = resource?.fields.find((f) => f.name === name);
+            const current = base?.masking[name];
+            return (
+              <Col xs={24} md={12} key={name}>
+                <Form.Item
+                  name={['masking', name]}
+                  label={
+                    <Space size={4}>
+                      {field?.label ?? name}
+                      {field ? <GradeTag grade={field.grade} /> : null}
+                    </Space>
+                  }
+                >
+                  <Select
+                    allowClear
+                    placeholder={current ? maskText(t, current) : t('applications.defaultMask')}
+                    options={maskOptions}
+                  />
+                </Form.Item>
+              </Col>
+            );
+          })}
+      </Row>
+      <Form.Item
+        name="operations"
+        label={t('apply.operations')}
+        rules={[{ required: true, type: 'array', min: 1, message: t('apply.operationsRequired') }]}
+      >
+        <Checkbox.Group options={baseOps.map((o) => ({ value: o, label: t(`operation.${o}`) }))} />
+      </Form.Item>
+      <Row gutter={12}>
+        <Col xs={24} md={8}>
+          <Form.Item name="validTo" label={t('applications.validTo')} extra={t('applications.validToHint')}>
+            <Input type="date" />
           </Form.Item>
-        ) : null}
-        <Form.Item name="reason" label={t('applications.reason')}>
-          <Input.TextArea rows={2} maxLength={2000} />
+        </Col>
+        <Col xs={12} md={8}>
+          <Form.Item name="quotaRowsPerDay" label={t('contract.quota')}>
+            <InputNumber
+              controls={false}
+              min={1}
+              style={{ width: '100%' }}
+              placeholder={base ? String(base.quotaRowsPerDay) : '100000'}
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={12} md={8}>
+          <Form.Item name="rateLimitPerMinute" label={t('contract.rate')}>
+            <InputNumber
+              controls={false}
+              min={1}
+              style={{ width: '100%' }}
+              placeholder={base ? String(base.rateLimitPerMinute) : '120'}
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={12} md={8}>
+          <Form.Item name="minGroupSize" label={t('contract.minGroup')}>
+            <InputNumber
+              controls={false}
+              min={2}
+              style={{ width: '100%' }}
+              placeholder={base ? String(base.minGroupSize) : '10'}
+            />
+          </Form.Item>
+        </Col>
+        <Col xs={12} md={8}>
+          <Form.Item name="pinVersion" label={t('applications.pinVersion')}>
+            <InputNumber controls={false} min={1} style={{ width: '100%' }} />
+          </Form.Item>
+        </Col>
+        <Col xs={24} md={8}>
+          <Form.Item name="ipAllowlist" label={t('contract.ipAllowlist')}>
+            <Select
+              mode="tags"
+              tokenSeparators={[',', ' ']}
+              placeholder="10.0.0.0/8"
+              open={false}
+              suffixIcon={null}
+            />
+          </Form.Item>
+        </Col>
+      </Row>
+      <Form.Item name="rowFilter" label={t('contract.rowFilter')} extra={t('applications.rowFilterHint')}>
+        <FilterBuilder
+          fields={(resource?.fields ?? []).map((f) => ({
+            name: f.name,
+            label: f.label,
+            dataType: f.dataType,
+          }))}
+        />
+      </Form.Item>
+      {security ? (
+        <Form.Item name="allowWeakerMasking" valuePropName="checked">
+          <Checkbox>{t('applications.allowWeaker')}</Checkbox>
         </Form.Item>
-      </Form>
-    </Modal>
+      ) : null}
+      <Form.Item name="reason" label={t('applications.reason')}>
+        <Input.TextArea rows={2} maxLength={2000} />
+      </Form.Item>
+    </FormModal>
   );
 }
 
@@ -773,36 +765,28 @@ export function ReasonModal({
   const [form] = Form.useForm<{ reason: string }>();
   const action = useAction();
   return (
-    <Modal
+    <FormModal
       open={open}
       title={title}
       okText={okText}
-      okButtonProps={{ danger }}
-      cancelText={t('common.cancel')}
-      confirmLoading={action.busy}
+      danger={danger}
+      busy={action.busy}
       onCancel={onClose}
-      onOk={() => form.submit()}
-      destroyOnHidden
+      form={form}
+      onFinish={({ reason }) =>
+        action.run(async () => {
+          await onSubmit(reason.trim());
+          form.resetFields();
+        })
+      }
     >
-      <Form
-        form={form}
-        layout="vertical"
-        preserve={false}
-        onFinish={({ reason }) =>
-          action.run(async () => {
-            await onSubmit(reason.trim());
-            form.resetFields();
-          })
-        }
+      <Form.Item
+        name="reason"
+        label={t('applications.reason')}
+        rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
       >
-        <Form.Item
-          name="reason"
-          label={t('applications.reason')}
-          rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
-        >
-          <Input.TextArea rows={3} maxLength={2000} autoFocus />
-        </Form.Item>
-      </Form>
-    </Modal>
+        <Input.TextArea rows={3} maxLength={2000} autoFocus />
+      </Form.Item>
+    </FormModal>
   );
 }

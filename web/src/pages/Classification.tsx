@@ -10,7 +10,6 @@ import {
   Grid,
   Input,
   List,
-  Modal,
   Select,
   Skeleton,
   Space,
@@ -22,6 +21,7 @@ import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, Mono, Pager, PageTitle } from '../components/common.tsx';
+import { FormModal } from '../components/FormModal.tsx';
 import { fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { forgetResource, useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -484,7 +484,7 @@ function DecideGrade({
     });
 
   return (
-    <Modal
+    <FormModal
       open={!!target}
       title={
         one
@@ -493,53 +493,45 @@ function DecideGrade({
       }
       onCancel={onClose}
       okText={t('common.save')}
-      cancelText={t('common.cancel')}
-      confirmLoading={action.busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
+      busy={action.busy}
+      form={form}
+      onFinish={submit}
+      initialValues={{ grade: one && one.grade !== 'unassessed' ? one.grade : undefined }}
     >
       {one ? null : (
         <Typography.Paragraph type="secondary" data-testid="bulk-fields">
           {(target ?? []).map((f) => f.label).join('、')}
         </Typography.Paragraph>
       )}
-      <Form
-        form={form}
-        layout="vertical"
-        onFinish={submit}
-        preserve={false}
-        initialValues={{ grade: one && one.grade !== 'unassessed' ? one.grade : undefined }}
+      <Form.Item
+        name="grade"
+        label={t('classification.grade')}
+        rules={[{ required: true, message: t('classification.gradeRequired') }]}
       >
-        <Form.Item
-          name="grade"
-          label={t('classification.grade')}
-          rules={[{ required: true, message: t('classification.gradeRequired') }]}
-        >
-          <Select options={DECIDABLE.map((g) => ({ value: g, label: t(`grade.${g}`) }))} />
-        </Form.Item>
-        <Form.Item
-          name="reason"
-          label={t('classification.reason')}
-          dependencies={['grade']}
-          extra={
-            suggested
-              ? t('classification.reasonHint', { grade: t(`grade.${suggested}`) })
-              : t('classification.reasonNeeded')
-          }
-          rules={[
-            ({ getFieldValue }) => ({
-              validator: (_, v: string | undefined) =>
-                (target ?? []).some((f) => f.scan?.suggestedGrade !== getFieldValue('grade')) &&
-                !(v ?? '').trim()
-                  ? Promise.reject(new Error(t('classification.reasonRequired')))
-                  : Promise.resolve(),
-            }),
-          ]}
-        >
-          <Input.TextArea rows={3} maxLength={2000} />
-        </Form.Item>
-      </Form>
-    </Modal>
+        <Select options={DECIDABLE.map((g) => ({ value: g, label: t(`grade.${g}`) }))} />
+      </Form.Item>
+      <Form.Item
+        name="reason"
+        label={t('classification.reason')}
+        dependencies={['grade']}
+        extra={
+          suggested
+            ? t('classification.reasonHint', { grade: t(`grade.${suggested}`) })
+            : t('classification.reasonNeeded')
+        }
+        rules={[
+          ({ getFieldValue }) => ({
+            validator: (_, v: string | undefined) =>
+              (target ?? []).some((f) => f.scan?.suggestedGrade !== getFieldValue('grade')) &&
+              !(v ?? '').trim()
+                ? Promise.reject(new Error(t('classification.reasonRequired')))
+                : Promise.resolve(),
+          }),
+        ]}
+      >
+        <Input.TextArea rows={3} maxLength={2000} />
+      </Form.Item>
+    </FormModal>
   );
 }
 
@@ -568,25 +560,22 @@ function ClearFlag({
       onDone(next);
     });
   return (
-    <Modal
+    <FormModal
       open={open}
       title={t('classification.clearFlag')}
       onCancel={onClose}
       okText={t('common.save')}
-      cancelText={t('common.cancel')}
-      confirmLoading={action.busy}
-      onOk={() => form.submit()}
-      destroyOnHidden
+      busy={action.busy}
+      form={form}
+      onFinish={submit}
     >
-      <Form form={form} layout="vertical" onFinish={submit} preserve={false}>
-        <Form.Item
-          name="reason"
-          label={t('classification.reason')}
-          rules={[{ required: true, whitespace: true, message: t('classification.reasonRequired') }]}
-        >
-          <Input.TextArea rows={3} maxLength={2000} />
-        </Form.Item>
-      </Form>
-    </Modal>
+      <Form.Item
+        name="reason"
+        label={t('classification.reason')}
+        rules={[{ required: true, whitespace: true, message: t('classification.reasonRequired') }]}
+      >
+        <Input.TextArea rows={3} maxLength={2000} />
+      </Form.Item>
+    </FormModal>
   );
 }
