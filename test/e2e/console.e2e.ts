@@ -22,7 +22,10 @@ import iconv from 'iconv-lite';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleBuildState } from '../../scripts/ensure-console.ts';
+import { signHead } from '../../src/audit/service.ts';
+import { cliCtx } from '../../src/core/context.ts';
 import { makeResidentId } from '../../src/standards/resident-id.ts';
+import { makeUscc } from '../../src/standards/uscc.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -95,6 +98,7 @@ beforeAll(async () => {
       DATA_DIR: tmp,
       AUDIT_KEY_FILE: path.join(tmp, 'audit-signing-key.pem'),
       AUDIT_SIGN_INTERVAL_SECONDS: '0',
+      AUDIT_WITNESS_DIR: path.join(tmp, 'witness'),
       MONITOR_INTERVAL_SECONDS: '0',
       LOG_LEVEL: 'warn',
     },
@@ -843,6 +847,12 @@ describe('the web console', () => {
     await admin.keyboard.press('Enter');
     await expect.poll(() => admin.getByRole('cell', { name: 'steward.health', exact: true }).count()).toBe(1);
     await expect.poll(() => admin.getByRole('cell', { name: 'consumer.civil', exact: true }).count()).toBe(0);
+    // The status filter narrows the same search: steward.health is active, not disabled.
+    const statusFilter = admin.getByRole('combobox', { name: '按状态筛选' });
+    await choose(admin, statusFilter, '已停用');
+    await admin.getByText('没有符合条件的用户').waitFor();
+    await choose(admin, statusFilter, '正常');
+    await expect.poll(() => admin.getByRole('cell', { name: 'steward.health', exact: true }).count()).toBe(1);
     await shot(admin, '60-users');
     await menu(admin, '机构管理');
     await admin.getByLabel('按机构名称或信用代码检索').fill('卫生健康');
@@ -851,6 +861,33 @@ describe('the web console', () => {
       .poll(() => admin.getByRole('cell', { name: '云岚市卫生健康委员会', exact: true }).count())
       .toBe(1);
     await shot(admin, '61-organizations');
+    // Registering an organization: a wrong check character is refused with the server's reason,
+    // the corrected code registers it, and the search finds it.
+    const uscc = makeUscc('1', '1', '330100', '73920581');
+    const wrong = `${uscc.slice(0, 17)}${uscc[17] === '0' ? '1' : '0'}`;
+    await admin.getByRole('button', { name: '登记机构' }).click();
+    const orgDialog = admin.getByRole('dialog');
+    const submitOrg = () =>
+      orgDialog
+        .getByRole('button', { name: '创 建' })
+        .or(orgDialog.getByRole('button', { name: '创建' }))
+        .click();
+    await orgDialog.getByLabel('机构名称').fill('云岚市数据测试中心');
+    await orgDialog.getByLabel('统一社会信用代码').fill(wrong);
+    await submitOrg();
+    // A municipal organization needs its division: the form says so before anything is sent.
+    await orgDialog.getByText('国家级以外的机构须填行政区划代码').waitFor();
+    await orgDialog.getByLabel('行政区划').fill('330100');
+    await submitOrg();
+    await toast(admin, '统一社会信用代码无效');
+    await orgDialog.getByLabel('统一社会信用代码').fill(uscc);
+    await submitOrg();
+    await toast(admin, '已登记机构 云岚市数据测试中心');
+    await admin.getByLabel('按机构名称或信用代码检索').fill(uscc);
+    await admin.getByRole('button', { name: '检索', exact: true }).click();
+    await expect
+      .poll(() => admin.getByRole('cell', { name: '云岚市数据测试中心', exact: true }).count())
+      .toBe(1);
 
     const auditor = await newPage();
     await login(auditor, 'auditor');
@@ -865,6 +902,17 @@ describe('the web console', () => {
     const text = fs.readFileSync((await download.path())!, 'utf8');
     expect(text.startsWith('\ufeff序号 seq,')).toBe(true);
     await toast(auditor, /已导出 [\d,]+ 条记录/);
+    // The witness (a directory here) holds the checkpoint of the head just signed, and the tab
+    // says in words that the log agrees with it.
+    const head = await signHead(cliCtx(t.database.db, t.config), { reason: 'e2e witness tab' });
+    await auditor.getByRole('tab', { name: '见证方' }).click();
+    const witnesses = auditor.getByTestId('witnesses');
+    await witnesses.getByText('一致', { exact: true }).waitFor();
+    await witnesses.getByText('见证方保存的检查点与日志在该长度的根哈希相同。').waitFor();
+    expect(await witnesses.textContent()).toContain(
+      `最近见证的长度: ${head!.treeSize.toLocaleString('zh-CN')}`,
+    );
+    await shot(auditor, '62-witnesses');
 
     // A steward edits a resource's metadata in the console (#18 item 6).
     const resource = await t.database.db

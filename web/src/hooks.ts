@@ -105,6 +105,11 @@ export function organizationDirectory(): Promise<Map<string, Organization>> {
   return directory;
 }
 
+/** After an organization is registered: the next page that needs names reads them again. */
+export function forgetOrganizationDirectory(): void {
+  directory = undefined;
+}
+
 const resources = new Map<string, Promise<Resource>>();
 export function resourceById(id: string): Promise<Resource> {
   let found = resources.get(id);

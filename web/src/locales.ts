@@ -58,7 +58,7 @@ export const zh = {
   },
   admin: {
     usersSub: '平台全部用户：按登录名或姓名检索，新建用户，停用或恢复账号。',
-    orgsSub: '平台登记的全部机构：按名称或统一社会信用代码检索。',
+    orgsSub: '平台登记的全部机构：按名称或统一社会信用代码检索，登记新机构。',
     search: '检索',
     searchUsers: '按登录名或姓名检索',
     searchOrgs: '按机构名称或信用代码检索',
@@ -88,6 +88,16 @@ export const zh = {
     orgType: '机构类型',
     level: '行政层级',
     region: '行政区划',
+    statusFilter: '按状态筛选',
+    allStatuses: '全部状态',
+    statusActive: '正常',
+    statusDisabled: '已停用',
+    createOrg: '登记机构',
+    orgCreated: '已登记机构 {{name}}',
+    usccHint: '18 位统一社会信用代码（GB 32100），末位为校验码',
+    regionHint: '6 位行政区划代码（GB/T 2260），与行政层级相符，如市级填 330100；国家级不填',
+    regionRequired: '国家级以外的机构须填行政区划代码',
+    regionInvalid: '行政区划代码为 6 位数字',
   },
   orgType: {
     government_department: '政府部门',
@@ -762,6 +772,23 @@ export const zh = {
     noWitness:
       '未配置见证方：无法发现回滚（删除最新条目及树头）。请设置 AUDIT_WITNESS_DIR 或 AUDIT_WITNESS_URLS。',
     witnessOrigin: '检查点来源名',
+    witnessLogSize: '日志当前长度 {{size}}，最近签名树头覆盖 {{signed}} 条',
+    witnessStates: {
+      consistent: '一致',
+      rollback: '回滚',
+      rewrite: '改写',
+      unsigned: '签名不符',
+      empty: '尚无检查点',
+      unavailable: '无法读取',
+    },
+    witnessMeaning: {
+      consistent: '见证方保存的检查点与日志在该长度的根哈希相同。',
+      rollback: '见证方见过更长的日志：最新条目及其树头已被删除。',
+      rewrite: '同一长度的根哈希不同：已见证的条目被改写。',
+      unsigned: '见证方保存的检查点不是本平台密钥签署的。',
+      empty: '见证方尚未收到本日志的检查点（下一次签名树头时提交）。',
+      unavailable: '读取见证方失败，本次无法比对。',
+    },
   },
   alerts: {
     sub: '安全员与平台管理员：处理告警，必要时紧急冻结网关',
@@ -970,7 +997,8 @@ export const en: Dict = {
   admin: {
     usersSub:
       'Every user of the platform: search by login or name, create users, disable or restore accounts.',
-    orgsSub: 'Every organization registered on the platform: search by name or unified social credit code.',
+    orgsSub:
+      'Every organization registered on the platform: search by name or unified social credit code, register new ones.',
     search: 'Search',
     searchUsers: 'Search by login or name',
     searchOrgs: 'Search by name or credit code',
@@ -1000,6 +1028,17 @@ export const en: Dict = {
     orgType: 'Type',
     level: 'Level',
     region: 'Region',
+    statusFilter: 'Filter by status',
+    allStatuses: 'All statuses',
+    statusActive: 'Active',
+    statusDisabled: 'Disabled',
+    createOrg: 'Register organization',
+    orgCreated: 'Organization {{name}} registered',
+    usccHint: '18-character unified social credit code (GB 32100); the last one is a check character',
+    regionHint:
+      '6-digit administrative division code (GB/T 2260) of the same level, e.g. 330100 for a municipal one; none for national',
+    regionRequired: 'Every organization below national level needs its division code',
+    regionInvalid: 'A division code is 6 digits',
   },
   orgType: {
     government_department: 'Government department',
@@ -1686,6 +1725,23 @@ export const en: Dict = {
     noWitness:
       'No witness configured: a rollback (newest entries and heads deleted) cannot be detected. Set AUDIT_WITNESS_DIR or AUDIT_WITNESS_URLS.',
     witnessOrigin: 'Checkpoint origin',
+    witnessLogSize: 'The log holds {{size}} entries; the newest signed head covers {{signed}}',
+    witnessStates: {
+      consistent: 'consistent',
+      rollback: 'rollback',
+      rewrite: 'rewrite',
+      unsigned: 'bad signature',
+      empty: 'no checkpoint yet',
+      unavailable: 'unavailable',
+    },
+    witnessMeaning: {
+      consistent: "The witness's checkpoint has the same root hash as the log at that size.",
+      rollback: 'The witness saw a longer log: the newest entries and their heads were deleted.',
+      rewrite: 'The root hash at that size differs: witnessed entries were rewritten.',
+      unsigned: "The witness holds a checkpoint not signed by this platform's key.",
+      empty: 'The witness has no checkpoint of this log yet (one is sent with the next signed head).',
+      unavailable: 'The witness could not be read; no comparison this time.',
+    },
   },
   alerts: {
     sub: 'Security officers and platform admins: handle alerts and, if need be, stop the gateway',

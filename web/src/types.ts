@@ -8,8 +8,24 @@ import type { Static } from 'typebox';
 import type * as audit from '../../src/audit/schema.ts';
 import type * as catalog from '../../src/catalog/schema.ts';
 import type * as classify from '../../src/classify/schema.ts';
-import type { DataType, Grade, OpenType, Role, SharingType } from '../../src/core/tables.ts';
-import { DATA_TYPES, GRADES, OPEN_TYPES, ROLES, SHARING_TYPES } from '../../src/core/tables.ts';
+import type {
+  AdminLevel,
+  DataType,
+  Grade,
+  OpenType,
+  OrgType,
+  Role,
+  SharingType,
+} from '../../src/core/tables.ts';
+import {
+  ADMIN_LEVELS,
+  DATA_TYPES,
+  GRADES,
+  OPEN_TYPES,
+  ORG_TYPES,
+  ROLES,
+  SHARING_TYPES,
+} from '../../src/core/tables.ts';
 import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
@@ -17,8 +33,8 @@ import type * as monitor from '../../src/monitor/schema.ts';
 import type { Filter, FilterOp } from '../../src/rules/filters.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
 
-export type { DataType, Filter, FilterOp, Grade, OpenType, Role, SharingType };
-export { DATA_TYPES, GRADES, OPEN_TYPES, ROLES, SHARING_TYPES };
+export type { AdminLevel, DataType, Filter, FilterOp, Grade, OpenType, OrgType, Role, SharingType };
+export { ADMIN_LEVELS, DATA_TYPES, GRADES, OPEN_TYPES, ORG_TYPES, ROLES, SHARING_TYPES };
 
 export const UPDATE_CYCLES = [
   'realtime',

@@ -3,29 +3,26 @@
  * platform admins see these pages in the navigation; the API refuses the others on its own.
  */
 import { PlusOutlined } from '@ant-design/icons';
-import {
-  App,
-  Button,
-  Card,
-  Checkbox,
-  Empty,
-  Form,
-  Input,
-  Modal,
-  Popconfirm,
-  Select,
-  Space,
-  Table,
-  Tag,
-} from 'antd';
+import { App, Button, Card, Checkbox, Empty, Form, Input, Popconfirm, Select, Space, Table, Tag } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { FormModal } from '../components/FormModal.tsx';
 import { fmtDateTime } from '../format.ts';
-import { useAction, useCursorPages, useOrganizations } from '../hooks.ts';
+import { forgetOrganizationDirectory, useAction, useCursorPages, useOrganizations } from '../hooks.ts';
 import { useMe } from '../session.tsx';
-import { type Organization, type Page, ROLES, type Role, type User } from '../types.ts';
+import {
+  ADMIN_LEVELS,
+  type AdminLevel,
+  ORG_TYPES,
+  type Organization,
+  type OrgType,
+  type Page,
+  ROLES,
+  type Role,
+  type User,
+} from '../types.ts';
 
 /** The search box over a paged list: `q` is sent trimmed, an empty box lists everything. */
 function SearchBox({ label, onSearch }: { label: string; onSearch(q: string | undefined): void }) {
@@ -67,10 +64,11 @@ export function Users() {
   const me = useMe();
   const orgs = useOrganizations();
   const [q, setQ] = useState<string | undefined>();
+  const [status, setStatusFilter] = useState<User['status'] | undefined>();
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
-      api.get<Page<User>>('/v1/users', { q, limit: 20, cursor }, signal),
-    [q],
+      api.get<Page<User>>('/v1/users', { q, status, limit: 20, cursor }, signal),
+    [q, status],
   );
   const pages = useCursorPages(fetchPage);
   const action = useAction();
@@ -106,7 +104,20 @@ export function Users() {
       />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
-        <SearchBox label={t('admin.searchUsers')} onSearch={setQ} />
+        <Space wrap align="start">
+          <SearchBox label={t('admin.searchUsers')} onSearch={setQ} />
+          <Select<User['status'] | 'all'>
+            aria-label={t('admin.statusFilter')}
+            style={{ width: 160 }}
+            value={status ?? 'all'}
+            onChange={(v) => setStatusFilter(v === 'all' ? undefined : v)}
+            options={[
+              { value: 'all', label: t('admin.allStatuses') },
+              { value: 'active', label: t('admin.statusActive') },
+              { value: 'disabled', label: t('admin.statusDisabled') },
+            ]}
+          />
+        </Space>
         <Table<User>
           rowKey="id"
           loading={pages.loading}
@@ -165,77 +176,78 @@ export function Users() {
         <Pager {...pages} />
       </Card>
 
-      <Modal
+      <FormModal<UserForm>
         open={creating}
         title={t('admin.createUser')}
         okText={t('admin.createOk')}
-        cancelText={t('common.cancel')}
-        confirmLoading={action.busy}
+        busy={action.busy}
+        form={form}
+        initialValues={{ roles: ['consumer'] }}
+        onFinish={create}
         onCancel={() => setCreating(false)}
-        onOk={() => form.submit()}
-        destroyOnHidden
       >
-        <Form
-          form={form}
-          layout="vertical"
-          onFinish={create}
-          preserve={false}
-          initialValues={{ roles: ['consumer'] }}
+        <Form.Item
+          name="orgId"
+          label={t('admin.organization')}
+          rules={[{ required: true, message: t('admin.required') }]}
         >
-          <Form.Item
-            name="orgId"
-            label={t('admin.organization')}
-            rules={[{ required: true, message: t('admin.required') }]}
-          >
-            <Select
-              showSearch
-              optionFilterProp="label"
-              options={[...orgs.values()].map((o) => ({ value: o.id, label: o.name }))}
-            />
-          </Form.Item>
-          <Form.Item
-            name="username"
-            label={t('admin.username')}
-            extra={t('admin.usernameHint')}
-            rules={[
-              {
-                required: true,
-                pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/,
-                message: t('admin.usernameHint'),
-              },
-            ]}
-          >
-            <Input maxLength={63} autoComplete="off" />
-          </Form.Item>
-          <Form.Item
-            name="displayName"
-            label={t('admin.displayName')}
-            rules={[{ required: true, whitespace: true, message: t('admin.required') }]}
-          >
-            <Input maxLength={100} />
-          </Form.Item>
-          <Form.Item
-            name="password"
-            label={t('admin.password')}
-            rules={[{ required: true, message: t('admin.required') }]}
-          >
-            <Input.Password maxLength={256} autoComplete="new-password" />
-          </Form.Item>
-          <Form.Item
-            name="roles"
-            label={t('admin.roles')}
-            rules={[{ required: true, type: 'array', min: 1, message: t('admin.required') }]}
-          >
-            <Checkbox.Group options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
-          </Form.Item>
-        </Form>
-      </Modal>
+          <Select
+            showSearch
+            optionFilterProp="label"
+            options={[...orgs.values()].map((o) => ({ value: o.id, label: o.name }))}
+          />
+        </Form.Item>
+        <Form.Item
+          name="username"
+          label={t('admin.username')}
+          extra={t('admin.usernameHint')}
+          rules={[
+            {
+              required: true,
+              pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/,
+              message: t('admin.usernameHint'),
+            },
+          ]}
+        >
+          <Input maxLength={63} autoComplete="off" />
+        </Form.Item>
+        <Form.Item
+          name="displayName"
+          label={t('admin.displayName')}
+          rules={[{ required: true, whitespace: true, message: t('admin.required') }]}
+        >
+          <Input maxLength={100} />
+        </Form.Item>
+        <Form.Item
+          name="password"
+          label={t('admin.password')}
+          rules={[{ required: true, message: t('admin.required') }]}
+        >
+          <Input.Password maxLength={256} autoComplete="new-password" />
+        </Form.Item>
+        <Form.Item
+          name="roles"
+          label={t('admin.roles')}
+          rules={[{ required: true, type: 'array', min: 1, message: t('admin.required') }]}
+        >
+          <Checkbox.Group options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
+        </Form.Item>
+      </FormModal>
     </>
   );
 }
 
+interface OrgForm {
+  name: string;
+  uscc: string;
+  type: OrgType;
+  level: AdminLevel;
+  regionCode?: string;
+}
+
 export function Organizations() {
   const { t } = useTranslation();
+  const { message } = App.useApp();
   const [q, setQ] = useState<string | undefined>();
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
@@ -243,9 +255,39 @@ export function Organizations() {
     [q],
   );
   const pages = useCursorPages(fetchPage);
+  const action = useAction();
+  const [creating, setCreating] = useState(false);
+  const [form] = Form.useForm<OrgForm>();
+  // Every level below national sits in a division of its own level (the server checks which).
+  const level = Form.useWatch('level', form);
+
+  const create = (v: OrgForm) =>
+    action.run(async () => {
+      const region = v.regionCode?.trim();
+      const org = await api.post<Organization>('/v1/organizations', {
+        name: v.name.trim(),
+        uscc: v.uscc.trim().toUpperCase(),
+        type: v.type,
+        level: v.level,
+        ...(region ? { regionCode: region } : {}),
+      });
+      forgetOrganizationDirectory();
+      setCreating(false);
+      message.success(t('admin.orgCreated', { name: org.name }));
+      pages.reload();
+    });
+
   return (
     <>
-      <PageTitle title={t('nav.organizations')} sub={t('admin.orgsSub')} />
+      <PageTitle
+        title={t('nav.organizations')}
+        sub={t('admin.orgsSub')}
+        extra={
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+            {t('admin.createOrg')}
+          </Button>
+        }
+      />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
         <SearchBox label={t('admin.searchOrgs')} onSearch={setQ} />
@@ -271,6 +313,58 @@ export function Organizations() {
         />
         <Pager {...pages} />
       </Card>
+
+      <FormModal<OrgForm>
+        open={creating}
+        title={t('admin.createOrg')}
+        okText={t('admin.createOk')}
+        busy={action.busy}
+        form={form}
+        initialValues={{ type: 'government_department', level: 'municipal' }}
+        onFinish={create}
+        onCancel={() => setCreating(false)}
+      >
+        <Form.Item
+          name="name"
+          label={t('admin.orgName')}
+          rules={[{ required: true, whitespace: true, min: 2, message: t('admin.required') }]}
+        >
+          <Input maxLength={100} />
+        </Form.Item>
+        <Form.Item
+          name="uscc"
+          label={t('admin.uscc')}
+          extra={t('admin.usccHint')}
+          rules={[{ required: true, len: 18, message: t('admin.usccHint') }]}
+        >
+          <Input maxLength={18} autoComplete="off" style={{ fontFamily: 'monospace' }} />
+        </Form.Item>
+        <Space wrap size="large">
+          <Form.Item name="type" label={t('admin.orgType')} rules={[{ required: true }]}>
+            <Select
+              style={{ minWidth: 180 }}
+              options={ORG_TYPES.map((v) => ({ value: v, label: t(`orgType.${v}`) }))}
+            />
+          </Form.Item>
+          <Form.Item name="level" label={t('admin.level')} rules={[{ required: true }]}>
+            <Select
+              style={{ minWidth: 140 }}
+              options={ADMIN_LEVELS.map((v) => ({ value: v, label: t(`orgLevel.${v}`) }))}
+            />
+          </Form.Item>
+        </Space>
+        <Form.Item
+          name="regionCode"
+          label={t('admin.region')}
+          extra={t('admin.regionHint')}
+          rules={[
+            { required: level !== 'national', message: t('admin.regionRequired') },
+            { pattern: /^\s*[0-9]{6}\s*$/, message: t('admin.regionInvalid') },
+          ]}
+        >
+          <Input maxLength={8} autoComplete="off" />
+        </Form.Item>
+      </FormModal>
     </>
   );
 }

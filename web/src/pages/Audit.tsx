@@ -599,22 +599,42 @@ function Witnesses() {
   const { data, error, loading, reload } = useLoader(load);
   if (loading && !data) return <Skeleton active />;
   if (!data) return <ErrorAlert error={error} onRetry={reload} />;
+  // Only a witness that holds a checkpoint can catch a rollback; an unreadable one is a warning, not an alarm.
+  const color = (status: string) =>
+    status === 'consistent'
+      ? 'success'
+      : status === 'empty' || status === 'unavailable'
+        ? 'warning'
+        : 'error';
   return (
-    <Space direction="vertical" style={{ width: '100%' }}>
+    <Space direction="vertical" style={{ width: '100%' }} data-testid="witnesses">
       <Typography.Text type="secondary">
         {t('audit.witnessOrigin')}: <Mono>{data.origin}</Mono>
       </Typography.Text>
+      <Typography.Text type="secondary">
+        {t('audit.witnessLogSize', {
+          size: fmtNumber(data.treeSize),
+          signed: fmtNumber(data.latestSignedSize),
+        })}
+      </Typography.Text>
       {data.witnesses.length === 0 ? (
-        <Typography.Text type="warning">{t('audit.noWitness')}</Typography.Text>
+        <Alert type="warning" showIcon message={t('audit.noWitness')} />
       ) : (
         <Descriptions bordered size="small" column={1}>
           {data.witnesses.map((w) => (
             <Descriptions.Item key={w.source} label={w.source}>
-              {t('audit.witnessSize')}: {w.size === null ? '—' : fmtNumber(w.size)}{' '}
-              <Tag color={w.status === 'consistent' ? 'success' : w.status === 'empty' ? 'default' : 'error'}>
-                {w.status}
-              </Tag>{' '}
-              <Typography.Text type="secondary">{w.message}</Typography.Text>
+              <Space direction="vertical" size={2}>
+                <Space wrap>
+                  <Tag color={color(w.status)}>{t(`audit.witnessStates.${w.status}`, w.status)}</Tag>
+                  <span>
+                    {t('audit.witnessSize')}: {w.size === null ? '—' : fmtNumber(w.size)}
+                  </span>
+                </Space>
+                <Typography.Text>{t(`audit.witnessMeaning.${w.status}`, '')}</Typography.Text>
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                  {w.message}
+                </Typography.Text>
+              </Space>
             </Descriptions.Item>
           ))}
         </Descriptions>
