@@ -27,6 +27,7 @@ import { cliCtx } from '../../src/core/context.ts';
 import { makeResidentId } from '../../src/standards/resident-id.ts';
 import { makeUscc } from '../../src/standards/uscc.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
+import { sharingFixture } from '../sharing-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('test-output/screenshots');
@@ -936,6 +937,71 @@ describe('the web console', () => {
     await expect
       .poll(() => steward.getByRole('heading', { level: 1 }).textContent())
       .toBe(`${resource.name}（修订）`);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('lets a consumer preview and run a differentially private count on the contract page', async () => {
+    // A resource with personal data, its DP settings and an aggregate-only contract, through the API.
+    const f = sharingFixture(t);
+    await f.login();
+    const code = await f.resource('门诊就诊记录（差分隐私演示）', 'conditional');
+    const settings = await t.request({
+      method: 'PUT',
+      url: `/v1/gateway/resources/${code}/dp`,
+      token: f.tokens.steward,
+      payload: {
+        unit: 'person_id',
+        maxGroups: 1,
+        maxRowsPerGroup: 2,
+        bounds: { visits: { lower: 0, upper: 10 } },
+      },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    const contractId = await f.contractFor(
+      code,
+      { operations: ['aggregate'] },
+      { operations: ['aggregate'] },
+    );
+    const budget = await t.request({
+      method: 'PUT',
+      url: `/v1/gateway/contracts/${contractId}/dp/budget`,
+      token: f.tokens.steward,
+      payload: { rho: 1 },
+    });
+    expect(budget.statusCode, budget.body).toBe(200);
+
+    const consumer = await newPage();
+    await login(consumer, 'consumer.civil');
+    await consumer.goto(`${base}/contracts/${contractId}`);
+    const panel = consumer.getByTestId('dp-panel');
+    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1');
+    await panel
+      .getByRole('button', { name: '预 估' })
+      .or(panel.getByRole('button', { name: '预估' }))
+      .click();
+    // The preview names the cost and the interval, and spends nothing.
+    await expect
+      .poll(() => panel.getByTestId('dp-preview').textContent())
+      .toMatch(/将消耗 ρ = 0\.05.*count ±/);
+    expect(await panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1');
+    await panel
+      .getByRole('button', { name: '统 计' })
+      .or(panel.getByRole('button', { name: '统计' }))
+      .click();
+    const answer = panel.getByTestId('dp-answer');
+    await expect.poll(() => answer.locator('tbody tr.ant-table-row').count()).toBe(1);
+    // One noisy count with its 95% interval around it; the budget shows what is left.
+    const cells = await answer.locator('tbody tr.ant-table-row td').allTextContents();
+    const [low, high] = (cells[1] ?? '')
+      .replace(/[[\]\s,]/g, ' ')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const count = Number(cells[0]);
+    expect(low).toBeLessThan(count);
+    expect(high).toBeGreaterThan(count);
+    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 0.95');
+    await shot(consumer, '63-dp-statistics');
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });

@@ -26,6 +26,7 @@ import {
   ROLES,
   SHARING_TYPES,
 } from '../../src/core/tables.ts';
+import type * as dp from '../../src/gateway/dp-schema.ts';
 import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
@@ -168,3 +169,9 @@ export type FieldScan = NonNullable<FieldClassification['scan']>;
 export type MonitorAlert = Static<typeof monitor.Alert>;
 export type MonitorFreeze = Static<typeof monitor.Freeze>;
 export type MonitorRule = Static<typeof monitor.Rule>;
+
+/** Differential privacy (issue 14): as the DP routes answer. */
+export type DpSettings = Static<typeof dp.DpSettings>;
+export type DpBudget = Static<typeof dp.DpBudget>;
+export type DpPreview = Static<typeof dp.DpPreview>;
+export type DpAggregate = Static<typeof dp.DpAggregate>;

@@ -28,6 +28,7 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { DpPanel } from '../components/DpPanel.tsx';
 import { describeFilter } from '../components/FilterBuilder.tsx';
 import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { resourceById, useAction, useLoader } from '../hooks.ts';
@@ -247,6 +248,7 @@ export function ContractDetail({ id }: { id: string }) {
               </Descriptions.Item>
             </Descriptions>
           </Card>
+          {resource ? <DpPanel contract={c} resource={resource} /> : null}
         </Col>
         <Col xs={24} xl={12}>
           <Card title={<h2 className="card-title">{t('contract.fields')}</h2>} style={{ marginBottom: 16 }}>

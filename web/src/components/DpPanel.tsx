@@ -1,0 +1,274 @@
+/**
+ * Differential privacy on a contract's page (issue 14): the budget the contract holds and what is
+ * left, the resource's privacy unit and contribution bounds, and — for the consumer — statistics
+ * asked through the DP endpoints: a preview first (cost and the 95% interval each number will
+ * carry, nothing spent), then the release, each number shown with its interval. Shown only when
+ * the provider has declared DP settings for the resource.
+ */
+import {
+  Alert,
+  Button,
+  Card,
+  Descriptions,
+  Form,
+  InputNumber,
+  Progress,
+  Select,
+  Space,
+  Table,
+  Typography,
+} from 'antd';
+import { useCallback, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ApiError, api } from '../api.ts';
+import { fmtNumber } from '../format.ts';
+import { useAction, useLoader } from '../hooks.ts';
+import type { Contract, DpAggregate, DpBudget, DpPreview, DpSettings, Resource } from '../types.ts';
+import { Mono } from './common.tsx';
+
+type Metric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
+
+interface QueryForm {
+  metric: string;
+  groupBy: string[];
+  rho: number;
+}
+
+/** A metric as the select names it: `count`, `sum:field`, `mean:field`. */
+function parseMetric(value: string): Metric {
+  const [fn, field] = value.split(':');
+  return fn === 'count' || !field ? { fn: 'count' } : { fn: fn as 'sum' | 'mean', field };
+}
+
+const metricValue = (m: Metric) => (m.fn === 'count' ? 'count' : `${m.fn}:${m.field}`);
+const metricKey = (m: Metric) => (m.fn === 'count' ? 'count' : `${m.fn}_${m.field}`);
+
+/** One released row and the intervals of its numbers. */
+interface AnswerRow {
+  row: Record<string, string | number | null>;
+  ci: Record<string, number[] | null>;
+}
+
+export function DpPanel({ contract, resource }: { contract: Contract; resource: Resource }) {
+  const { t } = useTranslation();
+  const load = useCallback(
+    async (signal: AbortSignal) => {
+      try {
+        const settings = await api.get<DpSettings>(
+          `/v1/gateway/resources/${encodeURIComponent(resource.code)}/dp`,
+          undefined,
+          signal,
+        );
+        const budget = await api.get<DpBudget>(
+          `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/budget`,
+          undefined,
+          signal,
+        );
+        return { settings, budget };
+      } catch (error) {
+        // No DP settings: the contract's aggregates are the exact, suppressed ones; nothing to show.
+        if (error instanceof ApiError && error.code === 'DP_NOT_CONFIGURED') return null;
+        throw error;
+      }
+    },
+    [contract.id, resource.code],
+  );
+  const { data, error, reload } = useLoader(load);
+  if (!contract.operations.includes('aggregate')) return null;
+  if (error) return <Alert type="error" showIcon message={String((error as Error).message)} />;
+  if (!data) return null;
+  const { settings, budget } = data;
+  const label = (name: string) => resource.fields.find((f) => f.name === name)?.label ?? name;
+  const used = budget.total.rho > 0 ? Math.min(100, (budget.spent.rho / budget.total.rho) * 100) : 100;
+  const consumerCanAsk = contract.state === 'active';
+
+  return (
+    <Card
+      title={<h2 className="card-title">{t('dp.title')}</h2>}
+      data-testid="dp-panel"
+      style={{ marginTop: 16 }}
+    >
+      <Typography.Paragraph type="secondary">{t('dp.explain')}</Typography.Paragraph>
+      <Descriptions bordered size="small" column={1} style={{ marginBottom: 12 }}>
+        <Descriptions.Item label={t('dp.unit')}>
+          {label(settings.unit)} <Mono>{settings.unit}</Mono>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('dp.bounding')}>
+          {t('dp.boundingText', { l0: settings.maxGroups, linf: settings.maxRowsPerGroup })}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('dp.budget')}>
+          <Space direction="vertical" size={4} style={{ width: '100%' }}>
+            <span data-testid="dp-remaining">
+              {t('dp.budgetText', {
+                total: budget.total.rho,
+                epsilon: budget.total.epsilon.toFixed(2),
+                delta: budget.total.delta,
+                remaining: budget.remaining.rho,
+              })}
+            </span>
+            <Progress
+              percent={Number(used.toFixed(1))}
+              size="small"
+              status={used >= 100 ? 'exception' : 'normal'}
+            />
+            <Typography.Text type="secondary">
+              {t(`dp.period.${budget.period}`)} · {t('dp.releases', { n: fmtNumber(budget.releases) })}
+            </Typography.Text>
+          </Space>
+        </Descriptions.Item>
+      </Descriptions>
+      {consumerCanAsk ? (
+        <DpQuery
+          contract={contract}
+          fields={contract.fields.filter((f) => f !== settings.unit)}
+          numeric={Object.keys(settings.bounds).filter((f) => contract.fields.includes(f))}
+          label={label}
+          onReleased={reload}
+        />
+      ) : null}
+    </Card>
+  );
+}
+
+function DpQuery({
+  contract,
+  fields,
+  numeric,
+  label,
+  onReleased,
+}: {
+  contract: Contract;
+  fields: string[];
+  numeric: string[];
+  label(name: string): string;
+  onReleased(): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<QueryForm>();
+  const action = useAction<'preview' | 'release'>();
+  const [preview, setPreview] = useState<DpPreview | null>(null);
+  const [answer, setAnswer] = useState<{ metric: Metric; groupBy: string[]; result: DpAggregate } | null>(
+    null,
+  );
+  const body = (v: QueryForm) => ({
+    metrics: [parseMetric(v.metric)],
+    ...(v.groupBy.length > 0 ? { groupBy: v.groupBy } : {}),
+    rho: v.rho,
+  });
+  const url = (what: 'preview' | 'aggregate') =>
+    `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/${what}`;
+  const run = (what: 'preview' | 'release') =>
+    action.run(async () => {
+      const v = await form.validateFields();
+      if (what === 'preview') {
+        setPreview(await api.post<DpPreview>(url('preview'), body(v)));
+        return;
+      }
+      const result = await api.post<DpAggregate>(url('aggregate'), body(v));
+      setAnswer({ metric: parseMetric(v.metric), groupBy: v.groupBy, result });
+      setPreview(null);
+      onReleased();
+    }, what);
+  const metricOptions = [
+    { value: 'count', label: t('dp.count') },
+    ...numeric.flatMap((f) => [
+      { value: `sum:${f}`, label: t('dp.sumOf', { field: label(f) }) },
+      { value: `mean:${f}`, label: t('dp.meanOf', { field: label(f) }) },
+    ]),
+  ];
+  const interval = (pair: number[] | null | undefined) =>
+    pair && pair.length === 2 ? `[${fmtNumber(pair[0])}, ${fmtNumber(pair[1])}]` : '—';
+
+  return (
+    <>
+      <Form<QueryForm>
+        form={form}
+        layout="inline"
+        initialValues={{ metric: 'count', groupBy: [], rho: 0.05 }}
+        onValuesChange={() => setPreview(null)}
+        style={{ rowGap: 8, marginBottom: 12 }}
+      >
+        <Form.Item name="metric" label={t('dp.metric')}>
+          <Select aria-label={t('dp.metric')} style={{ minWidth: 160 }} options={metricOptions} />
+        </Form.Item>
+        <Form.Item name="groupBy" label={t('dp.groupBy')}>
+          <Select
+            aria-label={t('dp.groupBy')}
+            mode="multiple"
+            allowClear
+            maxCount={3}
+            style={{ minWidth: 180 }}
+            options={fields.map((f) => ({ value: f, label: label(f) }))}
+          />
+        </Form.Item>
+        <Form.Item
+          name="rho"
+          label={t('dp.rho')}
+          rules={[{ required: true, type: 'number', min: 0.000001, max: 10, message: t('dp.rhoInvalid') }]}
+        >
+          <InputNumber aria-label={t('dp.rho')} min={0.000001} max={10} step={0.01} style={{ width: 110 }} />
+        </Form.Item>
+        <Space>
+          <Button loading={action.running === 'preview'} onClick={() => void run('preview')}>
+            {t('dp.preview')}
+          </Button>
+          <Button type="primary" loading={action.running === 'release'} onClick={() => void run('release')}>
+            {t('dp.release')}
+          </Button>
+        </Space>
+      </Form>
+      {preview ? (
+        <Alert
+          type={preview.affordable ? 'info' : 'warning'}
+          showIcon
+          data-testid="dp-preview"
+          style={{ marginBottom: 12 }}
+          message={t(preview.affordable ? 'dp.previewText' : 'dp.previewTooDear', {
+            rho: preview.cost.rho,
+            epsilon: preview.cost.epsilon.toFixed(3),
+            remaining: preview.remaining.rho,
+            halfWidths: Object.entries(preview.ci95)
+              .map(([k, w]) => `${k} ±${w === null ? '—' : fmtNumber(w)}`)
+              .join('，'),
+          })}
+        />
+      ) : null}
+      {answer ? (
+        <>
+          <Typography.Paragraph type="secondary" data-testid="dp-spent">
+            {t('dp.spentText', {
+              rho: answer.result.spent.rho,
+              epsilon: answer.result.spent.epsilon.toFixed(3),
+              remaining: answer.result.remaining.rho,
+            })}
+          </Typography.Paragraph>
+          <Table<AnswerRow>
+            size="small"
+            data-testid="dp-answer"
+            rowKey={(_, i) => String(i)}
+            pagination={false}
+            scroll={{ x: 'max-content' }}
+            dataSource={answer.result.rows.map((row, i) => ({ row, ci: answer.result.ci95[i] ?? {} }))}
+            columns={[
+              ...answer.groupBy.map((g) => ({
+                title: label(g),
+                render: (_: unknown, r: AnswerRow) => String(r.row[g] ?? '—'),
+              })),
+              {
+                title: metricOptions.find((o) => o.value === metricValue(answer.metric))?.label,
+                render: (_: unknown, r: AnswerRow) => {
+                  const value = r.row[metricKey(answer.metric)];
+                  return typeof value === 'number' ? fmtNumber(value) : '—';
+                },
+              },
+              {
+                title: t('dp.ci95'),
+                render: (_: unknown, r: AnswerRow) => interval(r.ci[metricKey(answer.metric)]),
+              },
+            ]}
+          />
+        </>
+      ) : null}
+    </>
+  );
+}
