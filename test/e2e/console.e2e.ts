@@ -962,19 +962,29 @@ describe('the web console', () => {
       { operations: ['aggregate'] },
       { operations: ['aggregate'] },
     );
-    const budget = await t.request({
-      method: 'PUT',
-      url: `/v1/gateway/contracts/${contractId}/dp/budget`,
-      token: f.tokens.steward,
-      payload: { rho: 1 },
-    });
-    expect(budget.statusCode, budget.body).toBe(200);
+    // The provider's steward sets the contract's budget on its page.
+    const steward = await newPage();
+    await login(steward, 'steward.health');
+    await steward.goto(`${base}/contracts/${contractId}`);
+    await steward.getByTestId('dp-panel').getByRole('button', { name: '调整预算' }).click();
+    const budgetDialog = steward.getByRole('dialog');
+    await budgetDialog.getByLabel('预算总额 ρ').fill('2');
+    await budgetDialog
+      .getByRole('button', { name: '保 存' })
+      .or(budgetDialog.getByRole('button', { name: '保存' }))
+      .click();
+    await toast(steward, '隐私预算已保存');
+    await expect
+      .poll(() => steward.getByTestId('dp-panel').getByTestId('dp-remaining').textContent())
+      .toContain('总额 ρ = 2');
 
     const consumer = await newPage();
     await login(consumer, 'consumer.civil');
     await consumer.goto(`${base}/contracts/${contractId}`);
     const panel = consumer.getByTestId('dp-panel');
-    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1');
+    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 2');
+    // Only the provider's side sets the budget.
+    expect(await panel.getByRole('button', { name: '调整预算' }).count()).toBe(0);
     await panel
       .getByRole('button', { name: '预 估' })
       .or(panel.getByRole('button', { name: '预估' }))
@@ -983,7 +993,7 @@ describe('the web console', () => {
     await expect
       .poll(() => panel.getByTestId('dp-preview').textContent())
       .toMatch(/将消耗 ρ = 0\.05.*count ±/);
-    expect(await panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1');
+    expect(await panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 2');
     await panel
       .getByRole('button', { name: '统 计' })
       .or(panel.getByRole('button', { name: '统计' }))
@@ -1000,7 +1010,7 @@ describe('the web console', () => {
     const count = Number(cells[0]);
     expect(low).toBeLessThan(count);
     expect(high).toBeGreaterThan(count);
-    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 0.95');
+    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1.95');
     await shot(consumer, '63-dp-statistics');
     expect(pageErrors).toEqual([]);
   }, 180_000);

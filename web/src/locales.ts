@@ -125,6 +125,13 @@ export const zh = {
     spentText:
       '本次消耗 ρ = {{rho}}（ε ≈ {{epsilon}}），剩余 ρ = {{remaining}}。结果含噪声，区间为 95% 置信区间。',
     ci95: '95% 区间',
+    setBudget: '调整预算',
+    budgetSaved: '隐私预算已保存',
+    budgetHint:
+      '总额 ρ 越大，可发布的统计越多、越精确，个人被推断的风险也越高；按期重置时每期重新计算已用额度。',
+    totalRho: '预算总额 ρ',
+    totalRhoInvalid: 'ρ 须为 0 到 1000 之间的正数',
+    periodLabel: '重置周期',
   },
   orgType: {
     government_department: '政府部门',
@@ -1093,6 +1100,13 @@ export const en: Dict = {
     spentText:
       'Spent ρ = {{rho}} (ε ≈ {{epsilon}}), ρ = {{remaining}} left. The numbers carry noise; intervals are 95% confidence intervals.',
     ci95: '95% interval',
+    setBudget: 'Set budget',
+    budgetSaved: 'Privacy budget saved',
+    budgetHint:
+      'A larger total ρ allows more and more precise statistics, and a higher risk of inferring a person; with a period, what is spent counts again from each period.',
+    totalRho: 'Total ρ',
+    totalRhoInvalid: 'ρ is a positive number up to 1000',
+    periodLabel: 'Renewal',
   },
   orgType: {
     government_department: 'Government department',

@@ -7,6 +7,7 @@
  */
 import {
   Alert,
+  App,
   Button,
   Card,
   Descriptions,
@@ -23,8 +24,10 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api } from '../api.ts';
 import { fmtNumber } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
+import { hasRole, useMe } from '../session.tsx';
 import type { Contract, DpAggregate, DpBudget, DpPreview, DpSettings, Resource } from '../types.ts';
 import { Mono } from './common.tsx';
+import { FormModal } from './FormModal.tsx';
 
 type Metric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
 
@@ -49,8 +52,12 @@ interface AnswerRow {
   ci: Record<string, number[] | null>;
 }
 
+const PERIODS = ['none', 'day', 'month'] as const;
+
 export function DpPanel({ contract, resource }: { contract: Contract; resource: Resource }) {
   const { t } = useTranslation();
+  const me = useMe();
+  const [editing, setEditing] = useState(false);
   const load = useCallback(
     async (signal: AbortSignal) => {
       try {
@@ -80,13 +87,24 @@ export function DpPanel({ contract, resource }: { contract: Contract; resource: 
   const { settings, budget } = data;
   const label = (name: string) => resource.fields.find((f) => f.name === name)?.label ?? name;
   const used = budget.total.rho > 0 ? Math.min(100, (budget.spent.rho / budget.total.rho) * 100) : 100;
-  const consumerCanAsk = contract.state === 'active';
+  const consumerCanAsk = contract.state === 'active' && contract.consumerOrgId === me.organization.id;
+  // The provider's steward or a security officer sets the budget (the API decides on its own).
+  const canSetBudget =
+    (hasRole(me, 'data_steward') && me.organization.id === contract.providerOrgId) ||
+    hasRole(me, 'security_officer');
 
   return (
     <Card
       title={<h2 className="card-title">{t('dp.title')}</h2>}
       data-testid="dp-panel"
       style={{ marginTop: 16 }}
+      extra={
+        canSetBudget ? (
+          <Button size="small" onClick={() => setEditing(true)}>
+            {t('dp.setBudget')}
+          </Button>
+        ) : null
+      }
     >
       <Typography.Paragraph type="secondary">{t('dp.explain')}</Typography.Paragraph>
       <Descriptions bordered size="small" column={1} style={{ marginBottom: 12 }}>
@@ -126,7 +144,68 @@ export function DpPanel({ contract, resource }: { contract: Contract; resource: 
           onReleased={reload}
         />
       ) : null}
+      <BudgetModal
+        open={editing}
+        contractId={contract.id}
+        budget={budget}
+        onClose={() => setEditing(false)}
+        onSaved={() => {
+          setEditing(false);
+          reload();
+        }}
+      />
     </Card>
+  );
+}
+
+function BudgetModal({
+  open,
+  contractId,
+  budget,
+  onClose,
+  onSaved,
+}: {
+  open: boolean;
+  contractId: string;
+  budget: DpBudget;
+  onClose(): void;
+  onSaved(): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ rho: number; period: DpBudget['period'] }>();
+  const action = useAction();
+  return (
+    <FormModal
+      open={open}
+      title={t('dp.setBudget')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      initialValues={{ rho: budget.total.rho, period: budget.period }}
+      onCancel={onClose}
+      onFinish={(v) =>
+        action.run(async () => {
+          await api.put(`/v1/gateway/contracts/${encodeURIComponent(contractId)}/dp/budget`, v);
+          message.success(t('dp.budgetSaved'));
+          onSaved();
+        })
+      }
+    >
+      <Typography.Paragraph type="secondary">{t('dp.budgetHint')}</Typography.Paragraph>
+      <Form.Item
+        name="rho"
+        label={t('dp.totalRho')}
+        rules={[
+          { required: true, type: 'number', min: 0.000001, max: 1000, message: t('dp.totalRhoInvalid') },
+        ]}
+      >
+        <InputNumber min={0.000001} max={1000} step={0.1} style={{ width: 160 }} />
+      </Form.Item>
+      <Form.Item name="period" label={t('dp.periodLabel')}>
+        <Select options={PERIODS.map((p) => ({ value: p, label: t(`dp.period.${p}`) }))} />
+      </Form.Item>
+    </FormModal>
   );
 }
 
