@@ -124,6 +124,10 @@ export const DpSettings = Type.Object({
     Type.Object({ lower: Type.Number(), upper: Type.Number(), precision: Type.Integer() }),
   ),
   domains: Type.Record(Type.String(), Type.Array(Type.String())),
+  defaultBudget: Type.Object(
+    { rho: Type.Number(), epsilon: Type.Number(), delta: Type.Number() },
+    { description: 'The total a new contract on the resource holds until its provider sets one' },
+  ),
   updatedAt: Type.String({ format: 'date-time' }),
 });
 

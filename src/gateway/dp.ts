@@ -105,6 +105,8 @@ function settingsView(
     maxRowsPerGroup: row.max_rows_per_group,
     bounds: row.bounds,
     domains: row.domains,
+    // What a new contract on the resource holds until its provider sets another: shown at approval.
+    defaultBudget: rhoView(dec(DEFAULT_TOTAL_RHO)),
     updatedAt: row.updated_at.toISOString(),
   };
 }

@@ -957,14 +957,22 @@ describe('the web console', () => {
       },
     });
     expect(settings.statusCode, settings.body).toBe(200);
-    const contractId = await f.contractFor(
-      code,
-      { operations: ['aggregate'] },
-      { operations: ['aggregate'] },
-    );
-    // The provider's steward sets the contract's budget on its page.
+    // The steward approves in the console; the dialog says the contract will be a DP contract.
+    const application = await f.apply(code, { operations: ['aggregate'] });
     const steward = await newPage();
     await login(steward, 'steward.health');
+    await steward.goto(`${base}/applications?id=${application.id}`);
+    await steward.locator('.ant-drawer-open').getByRole('button', { name: '批准' }).click();
+    const approval = steward.locator('.ant-modal-content');
+    await expect
+      .poll(() => approval.getByTestId('dp-approval').textContent())
+      .toMatch(/只统计的协议以差分隐私提供。新协议的隐私预算为 ρ = 1/);
+    await approval.getByRole('button', { name: '批准' }).click();
+    await toast(steward, '已批准，转安全员复审');
+    const secured = await f.call('POST', `/v1/applications/${application.id}/approve`, f.tokens.security, {});
+    expect(secured.statusCode, secured.body).toBe(200);
+    const contractId = secured.json().contractId as string;
+    // The provider's steward sets the contract's budget on its page.
     await steward.goto(`${base}/contracts/${contractId}`);
     await steward.getByTestId('dp-panel').getByRole('button', { name: '调整预算' }).click();
     const budgetDialog = steward.getByRole('dialog');

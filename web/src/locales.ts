@@ -132,6 +132,10 @@ export const zh = {
     totalRho: '预算总额 ρ',
     totalRhoInvalid: 'ρ 须为 0 到 1000 之间的正数',
     periodLabel: '重置周期',
+    approval:
+      '本资源含个人信息：只统计的协议以差分隐私提供。新协议的隐私预算为 ρ = {{rho}}（δ = {{delta}} 时 ε ≈ {{epsilon}}），批准后提供方可在协议页调整；隐私单位为“{{unit}}”，每个单位至多计入 {{l0}} 个分组、每组 {{linf}} 行。',
+    approvalUnconfigured:
+      '本资源含个人信息，但提供方尚未声明差分隐私设置（隐私单位、裁剪界）：只统计的协议在声明之前无法返回任何统计结果。',
   },
   orgType: {
     government_department: '政府部门',
@@ -1107,6 +1111,10 @@ export const en: Dict = {
     totalRho: 'Total ρ',
     totalRhoInvalid: 'ρ is a positive number up to 1000',
     periodLabel: 'Renewal',
+    approval:
+      'The resource holds personal information: an aggregate-only contract gets differentially private statistics. A new contract holds ρ = {{rho}} (ε ≈ {{epsilon}} at δ = {{delta}}), which the provider can change on the contract page; the privacy unit is “{{unit}}”, each unit counting in at most {{l0}} groups, {{linf}} rows per group.',
+    approvalUnconfigured:
+      'The resource holds personal information but its provider has declared no differential privacy settings (privacy unit, bounds): an aggregate-only contract can answer no statistic until they are declared.',
   },
   orgType: {
     government_department: 'Government department',

@@ -21,6 +21,7 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { gradeRank } from '../../../src/rules/grades.ts';
 import { ApiError, api } from '../api.ts';
 import { fmtNumber } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
@@ -54,29 +55,76 @@ interface AnswerRow {
 
 const PERIODS = ['none', 'day', 'month'] as const;
 
+/** The resource's DP settings, or null when its provider has declared none. */
+async function dpSettings(code: string, signal: AbortSignal): Promise<DpSettings | null> {
+  try {
+    return await api.get<DpSettings>(
+      `/v1/gateway/resources/${encodeURIComponent(code)}/dp`,
+      undefined,
+      signal,
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'DP_NOT_CONFIGURED') return null;
+    throw error;
+  }
+}
+
+/**
+ * For the approver: an aggregate-only contract on a resource with personal information is a DP
+ * contract (the gateway refuses its exact aggregates), so the dialog says what the consumer will
+ * get — the budget a new contract holds, the unit and bounds — or that the provider must first
+ * declare DP settings, without which such a contract can answer no statistic.
+ */
+export function DpApprovalNotice({ resource, operations }: { resource: Resource; operations: string[] }) {
+  const { t } = useTranslation();
+  const load = useCallback((signal: AbortSignal) => dpSettings(resource.code, signal), [resource.code]);
+  const { data: settings, loading } = useLoader(load);
+  const personal = settings !== null || resource.fields.some((f) => gradeRank(f.grade) >= 3);
+  if (loading || !personal || !operations.includes('aggregate') || operations.includes('rows')) return null;
+  if (!settings)
+    return (
+      <Alert
+        type="warning"
+        showIcon
+        data-testid="dp-approval"
+        style={{ marginBottom: 16 }}
+        message={t('dp.approvalUnconfigured')}
+      />
+    );
+  const label = (name: string) => resource.fields.find((f) => f.name === name)?.label ?? name;
+  return (
+    <Alert
+      type="info"
+      showIcon
+      data-testid="dp-approval"
+      style={{ marginBottom: 16 }}
+      message={t('dp.approval', {
+        rho: settings.defaultBudget.rho,
+        epsilon: settings.defaultBudget.epsilon.toFixed(2),
+        delta: settings.defaultBudget.delta,
+        unit: label(settings.unit),
+        l0: settings.maxGroups,
+        linf: settings.maxRowsPerGroup,
+      })}
+    />
+  );
+}
+
 export function DpPanel({ contract, resource }: { contract: Contract; resource: Resource }) {
   const { t } = useTranslation();
   const me = useMe();
   const [editing, setEditing] = useState(false);
   const load = useCallback(
     async (signal: AbortSignal) => {
-      try {
-        const settings = await api.get<DpSettings>(
-          `/v1/gateway/resources/${encodeURIComponent(resource.code)}/dp`,
-          undefined,
-          signal,
-        );
-        const budget = await api.get<DpBudget>(
-          `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/budget`,
-          undefined,
-          signal,
-        );
-        return { settings, budget };
-      } catch (error) {
-        // No DP settings: the contract's aggregates are the exact, suppressed ones; nothing to show.
-        if (error instanceof ApiError && error.code === 'DP_NOT_CONFIGURED') return null;
-        throw error;
-      }
+      // No DP settings: the contract's aggregates are the exact, suppressed ones; nothing to show.
+      const settings = await dpSettings(resource.code, signal);
+      if (!settings) return null;
+      const budget = await api.get<DpBudget>(
+        `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/budget`,
+        undefined,
+        signal,
+      );
+      return { settings, budget };
     },
     [contract.id, resource.code],
   );

@@ -37,6 +37,7 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { DpApprovalNotice } from '../components/DpPanel.tsx';
 import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
@@ -562,6 +563,7 @@ function ApproveModal({
   const baseFields = base?.fields ?? app.fields;
   const baseOps = base?.operations ?? app.operations;
   const fields = Form.useWatch('fields', form) ?? baseFields;
+  const operations = Form.useWatch('operations', form) ?? baseOps;
   const maskOptions = useMemo(() => MASK_RULES.map((r) => ({ value: r, label: maskText(t, r) })), [t]);
   const unassessed = (resource?.fields ?? [])
     .filter((f) => f.grade === 'unassessed' && fields.includes(f.name))
@@ -612,6 +614,7 @@ function ApproveModal({
       initialValues={{ fields: baseFields, operations: baseOps, masking: {} }}
     >
       <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
+      {resource ? <DpApprovalNotice resource={resource} operations={operations} /> : null}
       {unassessed.length > 0 ? (
         <Alert
           type="warning"
