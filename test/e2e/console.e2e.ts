@@ -889,6 +889,19 @@ describe('the web console', () => {
     await expect
       .poll(() => admin.getByRole('cell', { name: '云岚市数据测试中心', exact: true }).count())
       .toBe(1);
+    // …and renamed: the edit dialog starts from what is stored.
+    await admin.getByRole('button', { name: '编辑机构 云岚市数据测试中心' }).click();
+    const editDialog = admin.getByRole('dialog');
+    expect(await editDialog.getByLabel('统一社会信用代码').inputValue()).toBe(uscc);
+    await editDialog.getByLabel('机构名称').fill('云岚市数据测试中心（更名）');
+    await editDialog
+      .getByRole('button', { name: '保 存' })
+      .or(editDialog.getByRole('button', { name: '保存' }))
+      .click();
+    await toast(admin, '已保存机构 云岚市数据测试中心（更名）');
+    await expect
+      .poll(() => admin.getByRole('cell', { name: '云岚市数据测试中心（更名）', exact: true }).count())
+      .toBe(1);
 
     const auditor = await newPage();
     await login(auditor, 'auditor');

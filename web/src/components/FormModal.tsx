@@ -6,7 +6,7 @@
  * dialogs use this one piece instead of wiring Modal and Form by hand.
  */
 import { Form, type FormInstance, Modal } from 'antd';
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 
 export interface FormModalProps<V> {
@@ -26,6 +26,13 @@ export interface FormModalProps<V> {
 
 export function FormModal<V extends object>(props: FormModalProps<V>) {
   const { t } = useTranslation();
+  const { open, form } = props;
+  // The form instance outlives the dialog, and a remounted Form keeps the values its store still
+  // holds over new initial values (editing a second record showed the first one's, or nothing):
+  // each opening starts from this opening's initial values.
+  useEffect(() => {
+    if (open) form.resetFields();
+  }, [open, form]);
   return (
     <Modal
       open={props.open}

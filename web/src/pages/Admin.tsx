@@ -256,24 +256,34 @@ export function Organizations() {
   );
   const pages = useCursorPages(fetchPage);
   const action = useAction();
-  const [creating, setCreating] = useState(false);
+  // The dialog registers a new organization or edits one: the same fields, the same checks.
+  const [target, setTarget] = useState<'new' | Organization | null>(null);
   const [form] = Form.useForm<OrgForm>();
   // Every level below national sits in a division of its own level (the server checks which).
   const level = Form.useWatch('level', form);
+  const editing = target !== null && target !== 'new' ? target : null;
 
-  const create = (v: OrgForm) =>
+  const save = (v: OrgForm) =>
     action.run(async () => {
       const region = v.regionCode?.trim();
-      const org = await api.post<Organization>('/v1/organizations', {
+      const body = {
         name: v.name.trim(),
         uscc: v.uscc.trim().toUpperCase(),
         type: v.type,
         level: v.level,
-        ...(region ? { regionCode: region } : {}),
-      });
+      };
+      const org = editing
+        ? await api.patch<Organization>(`/v1/organizations/${encodeURIComponent(editing.id)}`, {
+            ...body,
+            regionCode: region || null,
+          })
+        : await api.post<Organization>('/v1/organizations', {
+            ...body,
+            ...(region ? { regionCode: region } : {}),
+          });
       forgetOrganizationDirectory();
-      setCreating(false);
-      message.success(t('admin.orgCreated', { name: org.name }));
+      setTarget(null);
+      message.success(t(editing ? 'admin.orgSaved' : 'admin.orgCreated', { name: org.name }));
       pages.reload();
     });
 
@@ -283,7 +293,7 @@ export function Organizations() {
         title={t('nav.organizations')}
         sub={t('admin.orgsSub')}
         extra={
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setTarget('new')}>
             {t('admin.createOrg')}
           </Button>
         }
@@ -309,20 +319,42 @@ export function Organizations() {
               render: (v: string | null, o) => v ?? o.regionCode ?? '—',
             },
             { title: t('admin.createdAt'), dataIndex: 'createdAt', render: fmtDateTime },
+            {
+              title: t('common.actions'),
+              render: (_: unknown, org) => (
+                <Button
+                  size="small"
+                  aria-label={t('admin.editOrgNamed', { name: org.name })}
+                  onClick={() => setTarget(org)}
+                >
+                  {t('admin.editOrg')}
+                </Button>
+              ),
+            },
           ]}
         />
         <Pager {...pages} />
       </Card>
 
       <FormModal<OrgForm>
-        open={creating}
-        title={t('admin.createOrg')}
-        okText={t('admin.createOk')}
+        open={target !== null}
+        title={editing ? t('admin.editOrgNamed', { name: editing.name }) : t('admin.createOrg')}
+        okText={editing ? t('common.save') : t('admin.createOk')}
         busy={action.busy}
         form={form}
-        initialValues={{ type: 'government_department', level: 'municipal' }}
-        onFinish={create}
-        onCancel={() => setCreating(false)}
+        initialValues={
+          editing
+            ? {
+                name: editing.name,
+                uscc: editing.uscc,
+                type: editing.type,
+                level: editing.level,
+                regionCode: editing.regionCode ?? '',
+              }
+            : { type: 'government_department', level: 'municipal' }
+        }
+        onFinish={save}
+        onCancel={() => setTarget(null)}
       >
         <Form.Item
           name="name"
