@@ -1033,6 +1033,37 @@ describe('the web console', () => {
     expect(high).toBeGreaterThan(count);
     await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toContain('剩余 ρ = 1.95');
     await shot(consumer, '63-dp-statistics');
+
+    // Approved computations: the consumer submits a template, the steward approves it, and from
+    // then on the contract runs only approved templates.
+    const templates = consumer.getByTestId('templates-panel');
+    await templates.getByRole('button', { name: '提交模板' }).click();
+    const submitDialog = consumer.getByRole('dialog');
+    await submitDialog.getByLabel('模板名称').fill('就诊人数');
+    await submitDialog
+      .getByRole('button', { name: '提 交' })
+      .or(submitDialog.getByRole('button', { name: '提交' }))
+      .click();
+    await toast(consumer, '模板已提交，等待提供方批准');
+    await templates.getByRole('cell', { name: '待提供方审批' }).waitFor();
+    expect(await templates.getByRole('button', { name: '运行模板 就诊人数' }).count()).toBe(0);
+    await steward.reload();
+    await steward.getByTestId('templates-panel').getByRole('button', { name: '批准模板 就诊人数' }).click();
+    await toast(steward, '已批准模板 就诊人数');
+    await consumer.reload();
+    await templates.getByRole('button', { name: '运行模板 就诊人数' }).click();
+    const run = templates.getByTestId('template-answer');
+    await expect.poll(() => run.locator('tbody tr.ant-table-row').count()).toBe(1);
+    expect(await run.locator('tbody tr.ant-table-row td').first().textContent()).toMatch(/^-?[\d,]+$/);
+    // The run spent from the same budget, and the DP card says so.
+    await expect.poll(() => panel.getByTestId('dp-remaining').textContent()).toMatch(/剩余 ρ = 1\.9$/);
+    // Free-form DP statistics are refused now: only the approved template runs.
+    await panel
+      .getByRole('button', { name: '统 计' })
+      .or(panel.getByRole('button', { name: '统计' }))
+      .click();
+    await toast(consumer, '该协议只允许运行已批准的查询模板');
+    await shot(consumer, '64-templates');
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });

@@ -140,6 +140,31 @@ export const zh = {
     approvalUnconfigured:
       '本资源含个人信息，但提供方尚未声明差分隐私设置（隐私单位、裁剪界）：只统计的协议在声明之前无法返回任何统计结果。',
   },
+  templates: {
+    title: '批准的计算',
+    explain:
+      '使用方提交命名的统计模板（统计量、分组，可带类型化参数的过滤条件）；提供方数据专员批准——涉及一般数据 4 级及以上字段时还须安全员复审。一旦有模板获批，本协议只能运行已批准的模板，每次运行都写入审计日志。',
+    submit: '提交模板',
+    submitOk: '提交',
+    submitted: '模板已提交，等待提供方批准',
+    approved: '已批准模板 {{name}}',
+    none: '尚无模板',
+    name: '模板名称',
+    nameRequired: '请填写模板名称',
+    mode: '方式',
+    modes: { dp: '差分隐私', exact: '精确（小分组抑制）' },
+    state: '状态',
+    approve: '批准',
+    approveNamed: '批准模板 {{name}}',
+    reject: '驳回',
+    rejectNamed: '驳回模板 {{name}}',
+    run: '运行',
+    runNamed: '运行模板 {{name}}',
+    rhoForRuns: '差分隐私模板每次运行消耗 ρ',
+    result: '模板“{{name}}”的结果：',
+    paramsHint:
+      '带参数的过滤条件（如按日期范围）请通过 API 提交：POST /v1/gateway/contracts/{id}/templates。',
+  },
   orgType: {
     government_department: '政府部门',
     public_institution: '事业单位',
@@ -1121,6 +1146,31 @@ export const en: Dict = {
       'The resource holds personal information: an aggregate-only contract gets differentially private statistics. A new contract holds ρ = {{rho}} (ε ≈ {{epsilon}} at δ = {{delta}}), which the provider can change on the contract page; the privacy unit is “{{unit}}”, each unit counting in at most {{l0}} groups, {{linf}} rows per group.',
     approvalUnconfigured:
       'The resource holds personal information but its provider has declared no differential privacy settings (privacy unit, bounds): an aggregate-only contract can answer no statistic until they are declared.',
+  },
+  templates: {
+    title: 'Approved computations',
+    explain:
+      "The consumer submits a named statistic (metric, groups, optionally a filter with typed parameters); the provider's data steward approves it — and the security officer too when a touched field is general data level 4 or above. Once any template is approved, the contract runs only approved templates, and every run is audited.",
+    submit: 'Submit a template',
+    submitOk: 'Submit',
+    submitted: "Template submitted; it waits for the provider's approval",
+    approved: 'Template {{name}} approved',
+    none: 'No template yet',
+    name: 'Template name',
+    nameRequired: 'Name the template',
+    mode: 'Mode',
+    modes: { dp: 'differential privacy', exact: 'exact (small groups withheld)' },
+    state: 'State',
+    approve: 'Approve',
+    approveNamed: 'Approve template {{name}}',
+    reject: 'Reject',
+    rejectNamed: 'Reject template {{name}}',
+    run: 'Run',
+    runNamed: 'Run template {{name}}',
+    rhoForRuns: 'ρ each run of a DP template spends',
+    result: 'Result of template “{{name}}”:',
+    paramsHint:
+      'Filters with parameters (a date range, say) are submitted through the API: POST /v1/gateway/contracts/{id}/templates.',
   },
   orgType: {
     government_department: 'Government department',

@@ -175,3 +175,4 @@ export type DpSettings = Static<typeof dp.DpSettings>;
 export type DpBudget = Static<typeof dp.DpBudget>;
 export type DpPreview = Static<typeof dp.DpPreview>;
 export type DpAggregate = Static<typeof dp.DpAggregate>;
+export type QueryTemplate = Static<typeof dp.Template>;

@@ -110,10 +110,20 @@ export function DpApprovalNotice({ resource, operations }: { resource: Resource;
   );
 }
 
-export function DpPanel({ contract, resource }: { contract: Contract; resource: Resource }) {
+export function DpPanel({
+  contract,
+  resource,
+  spent = 0,
+}: {
+  contract: Contract;
+  resource: Resource;
+  /** Changes when something else on the page spent from the budget: the card reads it again. */
+  spent?: number;
+}) {
   const { t } = useTranslation();
   const me = useMe();
   const [editing, setEditing] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `spent` is not read; a spend elsewhere on the page loads the budget again
   const load = useCallback(
     async (signal: AbortSignal) => {
       // No DP settings: the contract's aggregates are the exact, suppressed ones; nothing to show.
@@ -126,7 +136,7 @@ export function DpPanel({ contract, resource }: { contract: Contract; resource: 
       );
       return { settings, budget };
     },
-    [contract.id, resource.code],
+    [contract.id, resource.code, spent],
   );
   const { data, error, reload } = useLoader(load);
   if (!contract.operations.includes('aggregate')) return null;
@@ -303,8 +313,6 @@ function DpQuery({
       { value: `mean:${f}`, label: t('dp.meanOf', { field: label(f) }) },
     ]),
   ];
-  const interval = (pair: number[] | null | undefined) =>
-    pair && pair.length === 2 ? `[${fmtNumber(pair[0])}, ${fmtNumber(pair[1])}]` : '—';
 
   return (
     <>
@@ -369,33 +377,83 @@ function DpQuery({
               remaining: answer.result.remaining.rho,
             })}
           </Typography.Paragraph>
-          <Table<AnswerRow>
-            size="small"
-            data-testid="dp-answer"
-            rowKey={(_, i) => String(i)}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            dataSource={answer.result.rows.map((row, i) => ({ row, ci: answer.result.ci95[i] ?? {} }))}
-            columns={[
-              ...answer.groupBy.map((g) => ({
-                title: label(g),
-                render: (_: unknown, r: AnswerRow) => String(r.row[g] ?? '—'),
-              })),
+          <AnswerTable
+            testId="dp-answer"
+            rows={answer.result.rows}
+            ci95={answer.result.ci95}
+            groupBy={answer.groupBy}
+            metrics={[
               {
-                title: metricOptions.find((o) => o.value === metricValue(answer.metric))?.label,
-                render: (_: unknown, r: AnswerRow) => {
-                  const value = r.row[metricKey(answer.metric)];
-                  return typeof value === 'number' ? fmtNumber(value) : '—';
-                },
-              },
-              {
-                title: t('dp.ci95'),
-                render: (_: unknown, r: AnswerRow) => interval(r.ci[metricKey(answer.metric)]),
+                key: metricKey(answer.metric),
+                title: metricOptions.find((o) => o.value === metricValue(answer.metric))?.label ?? '',
               },
             ]}
+            label={label}
           />
         </>
       ) : null}
     </>
+  );
+}
+
+const interval = (pair: number[] | null | undefined) =>
+  pair && pair.length === 2 ? `[${fmtNumber(pair[0])}, ${fmtNumber(pair[1])}]` : '—';
+
+/**
+ * Released statistics as a table: the group columns, then each metric's value and — for a
+ * differentially private answer — its 95% interval.
+ */
+export function AnswerTable({
+  testId,
+  rows,
+  ci95,
+  groupBy,
+  metrics,
+  label,
+}: {
+  testId: string;
+  rows: Array<Record<string, string | number | null>>;
+  ci95?: Array<Record<string, number[] | null>>;
+  groupBy: string[];
+  metrics: Array<{ key: string; title: string }>;
+  label(name: string): string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Table<AnswerRow>
+      size="small"
+      data-testid={testId}
+      rowKey={(_, i) => String(i)}
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      dataSource={rows.map((row, i) => ({ row, ci: ci95?.[i] ?? {} }))}
+      columns={[
+        ...groupBy.map((g) => ({
+          title: label(g),
+          render: (_: unknown, r: AnswerRow) => String(r.row[g] ?? '—'),
+        })),
+        ...metrics.flatMap((m) => [
+          {
+            title: m.title,
+            render: (_: unknown, r: AnswerRow) => {
+              const value = r.row[m.key];
+              return typeof value === 'number'
+                ? fmtNumber(value)
+                : value === null || value === undefined
+                  ? '—'
+                  : String(value);
+            },
+          },
+          ...(ci95
+            ? [
+                {
+                  title: `${m.title} · ${t('dp.ci95')}`,
+                  render: (_: unknown, r: AnswerRow) => interval(r.ci[m.key]),
+                },
+              ]
+            : []),
+        ]),
+      ]}
+    />
   );
 }

@@ -30,6 +30,7 @@ import {
 } from '../components/common.tsx';
 import { DpPanel } from '../components/DpPanel.tsx';
 import { describeFilter } from '../components/FilterBuilder.tsx';
+import { TemplatesPanel } from '../components/Templates.tsx';
 import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { resourceById, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -73,6 +74,8 @@ export function ContractDetail({ id }: { id: string }) {
   const pdf = useAction();
   const [change, setChange] = useState<Change | null>(null);
   const [check, setCheck] = useState<{ valid: boolean } | null>(null);
+  // Counts template runs: a DP template spends from the budget the DP card shows.
+  const [spent, setSpent] = useState(0);
 
   const chart = useMemo((): EChartsCoreOption | null => {
     if (!usage.data) return null;
@@ -248,7 +251,10 @@ export function ContractDetail({ id }: { id: string }) {
               </Descriptions.Item>
             </Descriptions>
           </Card>
-          {resource ? <DpPanel contract={c} resource={resource} /> : null}
+          {resource ? <DpPanel contract={c} resource={resource} spent={spent} /> : null}
+          {resource ? (
+            <TemplatesPanel contract={c} resource={resource} onSpent={() => setSpent((n) => n + 1)} />
+          ) : null}
         </Col>
         <Col xs={24} xl={12}>
           <Card title={<h2 className="card-title">{t('contract.fields')}</h2>} style={{ marginBottom: 16 }}>
