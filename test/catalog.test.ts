@@ -253,6 +253,61 @@ describe('search', () => {
   it('needs a signed-in caller', async () => {
     expect((await t.request({ method: 'GET', url: '/v1/catalog/search?q=x' })).statusCode).toBe(401);
   });
+
+  /** Every result of a search, page by page. */
+  const all = async (query: string) => {
+    const items: Array<Record<string, unknown>> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await search(`${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return items;
+  };
+
+  it('answers the total of all pages, and facets that count the same results', async () => {
+    for (const query of [
+      '',
+      `q=${encodeURIComponent('缴费')}`,
+      'theme=health',
+      `q=bus&openType=unconditional`,
+    ]) {
+      const items = await all(query);
+      const first = await search(`${query}&limit=2&withTotal=true&facets=true`);
+      expect(first.total, query).toBe(items.length);
+      const facets = first.facets as Record<string, Record<string, number>>;
+      for (const [facet, field] of [
+        ['theme', 'theme'],
+        ['sharingType', 'sharingType'],
+        ['openType', 'openType'],
+        ['grade', 'grade'],
+      ] as const) {
+        const expected: Record<string, number> = {};
+        for (const r of items) expected[String(r[field])] = (expected[String(r[field])] ?? 0) + 1;
+        expect(facets[facet], `${query} ${facet}`).toEqual(expected);
+      }
+    }
+    // Without asking, neither is computed.
+    const plain = await search('limit=2');
+    expect(plain.total).toBeUndefined();
+    expect(plain.facets).toBeUndefined();
+  });
+
+  it('orders by latest update or publication on request, over the same results as relevance', async () => {
+    const q = `q=${encodeURIComponent('缴费')}`;
+    const byRelevance = await all(q);
+    const byUpdate = await all(`${q}&sort=updated`);
+    expect(new Set(byUpdate.map((r) => r.id))).toEqual(new Set(byRelevance.map((r) => r.id)));
+    const times = byUpdate.map((r) => Date.parse(String(r.updatedAt)));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    const newest = await all('sort=newest');
+    const created = newest.map((r) => Date.parse(String(r.createdAt)));
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+    const bad = await t.request({ method: 'GET', url: '/v1/catalog/search?sort=random', token: consumer });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.details.field).toBe('sort');
+  });
 });
 
 describe('DCAT 3 JSON-LD', () => {

@@ -48,8 +48,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { total: _total, ...page } = await catalog.searchCatalog(req.ctx, req.query);
-      return page;
+      const { total, ...page } = await catalog.searchCatalog(req.ctx, req.query);
+      return total === undefined ? page : { ...page, total };
     },
   );
 

@@ -98,7 +98,19 @@ export const SearchQuery = Type.Object({
   grade: Type.Optional(Type.Enum(GRADES)),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  sort: Type.Optional(
+    Type.Enum(['relevance', 'updated', 'newest'] as const, {
+      description:
+        '相关度（默认）、最近更新或最新发布 / relevance (default), latest update or latest publication first',
+    }),
+  ),
+  withTotal: Type.Optional(Type.Boolean({ description: 'answer the number of results on all pages' })),
+  facets: Type.Optional(
+    Type.Boolean({ description: 'answer the results counted by theme, sharing type, open type and grade' }),
+  ),
 });
+
+const Counts = Type.Record(Type.String(), Type.Integer());
 
 export const SearchResult = Type.Object({
   items: Type.Array(
@@ -106,6 +118,8 @@ export const SearchResult = Type.Object({
   ),
   nextCursor: Nullable(Type.String()),
   terms: Type.Array(Type.String()),
+  total: Type.Optional(Type.Integer()),
+  facets: Type.Optional(Type.Object({ theme: Counts, sharingType: Counts, openType: Counts, grade: Counts })),
 });
 
 export const HistoryEntry = Type.Object({

@@ -15,6 +15,7 @@ import {
   type GradingState,
   type ResourceRow,
   type SearchDocument,
+  type SearchSort,
   catalogStore as store,
 } from './store.ts';
 
@@ -367,6 +368,10 @@ export interface SearchInput {
   /** Skip to this many results (CKAN's `start`); otherwise the cursor decides. */
   offset?: number | undefined;
   withTotal?: boolean | undefined;
+  /** Relevance (the default), or latest update / latest publication first. */
+  sort?: SearchSort | undefined;
+  /** Count the results by theme, sharing type, open type and grade. */
+  facets?: boolean | undefined;
 }
 
 function decodeCursor(cursor: string | undefined): number {
@@ -392,9 +397,10 @@ export async function searchCatalog(
   const offset = input.offset ?? decodeCursor(input.cursor);
   const query = input.q ? parseQuery(input.q) : undefined;
   const filters = { ...input, openOnly: options.publicOnly ?? false, code: options.code };
-  const [rows, total] = await Promise.all([
-    store.search(ctx.db, query, filters, { offset, limit }),
+  const [rows, total, facets] = await Promise.all([
+    store.search(ctx.db, query, filters, { offset, limit }, input.sort),
     input.withTotal ? store.count(ctx.db, query, filters) : Promise.resolve(undefined),
+    input.facets ? store.facets(ctx.db, query, filters) : Promise.resolve(undefined),
   ]);
   const pageRows = rows.slice(0, limit);
   const fields = await store.fieldsOf(
@@ -412,6 +418,7 @@ export async function searchCatalog(
     nextCursor: rows.length > limit ? encodeCursor(offset + limit) : null,
     terms: query?.terms ?? [],
     total,
+    ...(facets ? { facets } : {}),
   };
 }
 

@@ -104,6 +104,25 @@ export interface SearchFilters {
   code?: string | undefined;
 }
 
+/** How a search is ordered: relevance (tiers, see `search`), latest update or latest publication. */
+export type SearchSort = 'relevance' | 'updated' | 'newest';
+
+/** The facets a search counts: its results by each of these columns. */
+const FACET_COLUMNS = {
+  theme: 'theme',
+  sharingType: 'sharing_type',
+  openType: 'open_type',
+  grade: 'grade',
+} as const;
+export type Facets = Record<keyof typeof FACET_COLUMNS, Record<string, number>>;
+
+/** The resources a search finds on all its pages: the filters, and any term in title or text. */
+function found(query: { strict: string; relaxed: string } | undefined) {
+  return query
+    ? sql<SqlBool>`(resources.search_vector @@ ${query.strict}::tsquery or resources.title_vector @@ ${query.relaxed}::tsquery)`
+    : sql<SqlBool>`true`;
+}
+
 /** The filters of a search, shared by every phase of it and by the count. */
 function matching(filters: SearchFilters) {
   return (eb: ExpressionBuilder<Database, 'resources'>) => {
@@ -234,6 +253,7 @@ export const catalogStore = {
     query: { strict: string; relaxed: string } | undefined,
     filters: SearchFilters,
     page: { offset: number; limit: number },
+    sort: SearchSort = 'relevance',
   ) {
     const base = (strictMatch: boolean) =>
       db
@@ -249,9 +269,21 @@ export const catalogStore = {
           ).as('score'),
         ])
         .where(matching(filters));
-    if (!query) {
-      return base(true)
-        .orderBy('resources.created_at', 'desc')
+    if (!query || sort !== 'relevance') {
+      // Ordered by a date, the result is one set (the count's): strict matches are still marked.
+      const marked = query
+        ? base(true)
+            .clearSelect()
+            .select(RESOURCE_COLUMNS)
+            .select([
+              'organizations.name as provider_name',
+              sql<boolean>`resources.search_vector @@ ${query.strict}::tsquery`.as('strict_match'),
+              sql<number>`ts_rank(resources.title_vector, ${query.relaxed}::tsquery)`.as('score'),
+            ])
+            .where(found(query))
+        : base(true);
+      return marked
+        .orderBy(sort === 'updated' ? 'resources.updated_at' : 'resources.created_at', 'desc')
         .orderBy('resources.id')
         .offset(page.offset)
         .limit(page.limit + 1)
@@ -303,17 +335,40 @@ export const catalogStore = {
     query: { strict: string; relaxed: string } | undefined,
     filters: SearchFilters,
   ): Promise<number> {
-    let q = db
+    const row = await db
       .selectFrom('resources')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(matching(filters));
-    if (query) {
-      q = q.where(
-        sql<SqlBool>`(resources.search_vector @@ ${query.strict}::tsquery or resources.title_vector @@ ${query.relaxed}::tsquery)`,
-      );
-    }
-    const row = await q.executeTakeFirstOrThrow();
+      .where(matching(filters))
+      .where(found(query))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
+  },
+
+  /** The search's results counted by theme, sharing type, open type and grade, in one statement. */
+  async facets(
+    db: Executor,
+    query: { strict: string; relaxed: string } | undefined,
+    filters: SearchFilters,
+  ): Promise<Facets> {
+    const columns = Object.values(FACET_COLUMNS).map((c) => sql.ref(`resources.${c}`));
+    const { rows } = await sql<Record<string, string | null> & { n: string }>`
+      SELECT ${sql.join(columns)}, count(*) AS n FROM resources
+      WHERE ${sql.join(
+        [
+          sql`resources.id IN (${db.selectFrom('resources').select('resources.id').where(matching(filters))})`,
+          found(query),
+        ],
+        sql` AND `,
+      )}
+      GROUP BY GROUPING SETS (${sql.join(columns.map((c) => sql`(${c})`))})`.execute(db);
+    const facets = Object.fromEntries(Object.keys(FACET_COLUMNS).map((k) => [k, {}])) as Facets;
+    for (const row of rows) {
+      for (const [key, column] of Object.entries(FACET_COLUMNS) as Array<[keyof Facets, string]>) {
+        const value = row[column];
+        if (value !== null && value !== undefined) facets[key][value] = Number(row.n);
+      }
+    }
+    return facets;
   },
 
   providers(db: Executor, ids: string[]) {

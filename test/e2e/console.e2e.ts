@@ -567,6 +567,13 @@ describe('the web console', () => {
     await consumer.getByLabel('关键词').fill('疫苗接种');
     await consumer.getByLabel('关键词').press('Enter');
     await consumer.getByRole('link', { name: '新冠疫苗接种记录' }).waitFor();
+    // The search says how many it found, marks the matched words, and can order by update.
+    await expect.poll(() => consumer.getByTestId('catalog-total').textContent()).toMatch(/^共 \d+ 项资源$/);
+    expect(
+      await consumer.getByRole('link', { name: '新冠疫苗接种记录' }).locator('mark.search-hit').count(),
+    ).toBeGreaterThan(0);
+    await choose(consumer, consumer.getByRole('combobox', { name: '排序' }), '最近更新');
+    await consumer.getByRole('link', { name: '新冠疫苗接种记录' }).waitFor();
     await shot(consumer, '08-catalog');
     await consumer.getByRole('link', { name: '新冠疫苗接种记录' }).click();
     await settle(consumer);

@@ -339,6 +339,9 @@ export const zh = {
     updated: '更新于',
     noData: '尚无数据',
     importNew: '导入新数据',
+    total: '共 {{count}} 项资源',
+    sort: '排序',
+    sorts: { relevance: '相关度', updated: '最近更新', newest: '最新发布' },
   },
   resource: {
     edit: {
@@ -1350,6 +1353,9 @@ export const en: Dict = {
     updated: 'updated',
     noData: 'no data yet',
     importNew: 'Import data',
+    total: '{{count}} resources',
+    sort: 'Order',
+    sorts: { relevance: 'relevance', updated: 'latest update', newest: 'latest published' },
   },
   resource: {
     edit: {

@@ -94,6 +94,7 @@ export type Theme = Static<typeof catalog.Theme>;
 export type Field = Static<typeof catalog.Field>;
 export type Resource = Static<typeof catalog.Resource>;
 export type HistoryEntry = Static<typeof catalog.HistoryEntry>;
+export type CatalogSearch = Static<typeof catalog.SearchResult>;
 
 export type ColumnStats = Static<typeof ingest.ColumnStats>;
 export type Version = Static<typeof ingest.Version>;

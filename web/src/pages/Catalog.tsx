@@ -7,8 +7,35 @@ import { bilingual, fmtDate } from '../format.ts';
 import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { Page, Resource, Theme } from '../types.ts';
+import type { CatalogSearch, Theme } from '../types.ts';
 import { GRADES, OPEN_TYPES, SHARING_TYPES } from '../types.ts';
+
+type Sort = 'relevance' | 'updated' | 'newest';
+const SORTS: Sort[] = ['relevance', 'updated', 'newest'];
+
+/** The words the search matched, marked in a name or summary (case-insensitive, as searched). */
+function Highlight({ text, terms }: { text: string; terms: string[] }) {
+  const words = terms.filter((w) => w.trim().length > 0);
+  if (words.length === 0) return <>{text}</>;
+  const pattern = new RegExp(
+    `(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`,
+    'giu',
+  );
+  return (
+    <>
+      {text.split(pattern).map((part, i) =>
+        i % 2 === 1 ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one string, in order
+          <mark key={i} className="search-hit">
+            {part}
+          </mark>
+        ) : (
+          part
+        ),
+      )}
+    </>
+  );
+}
 
 interface Filters {
   q?: string;
@@ -33,14 +60,26 @@ export function Catalog() {
   const themes = useThemes();
   const orgs = useOrganizations();
   const [filters, setFilters] = useState<Filters>({});
+  const [sort, setSort] = useState<Sort>('relevance');
   const [form] = Form.useForm<Filters>();
 
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
-      api.get<Page<Resource>>('/v1/catalog/search', { ...filters, limit: 10, cursor }, signal),
-    [filters],
+      api.get<CatalogSearch>(
+        '/v1/catalog/search',
+        { ...filters, sort, withTotal: true, facets: true, limit: 10, cursor },
+        signal,
+      ),
+    [filters, sort],
   );
   const pages = useCursorPages(fetchPage);
+  const result = pages.data as CatalogSearch | undefined;
+  const terms = result?.terms ?? [];
+  // How many results each option of a filter would keep, from the search as it stands.
+  const counted = (facet: keyof NonNullable<CatalogSearch['facets']>, value: string, label: string) => {
+    const n = result?.facets?.[facet]?.[value];
+    return n === undefined ? label : `${label}（${n}）`;
+  };
   const orgOptions = useMemo(
     () =>
       [...orgs.values()]
@@ -88,7 +127,10 @@ export function Catalog() {
                   showSearch
                   optionFilterProp="label"
                   placeholder={t('common.all')}
-                  options={themes.map((th) => ({ value: th.id, label: bilingual({ zh: th.zh, en: th.en }) }))}
+                  options={themes.map((th) => ({
+                    value: th.id,
+                    label: counted('theme', th.id, bilingual({ zh: th.zh, en: th.en })),
+                  }))}
                   onChange={() => form.submit()}
                 />
               </Form.Item>
@@ -110,7 +152,10 @@ export function Catalog() {
                 <Select
                   allowClear
                   placeholder={t('common.all')}
-                  options={SHARING_TYPES.map((s) => ({ value: s, label: t(`sharing.${s}`) }))}
+                  options={SHARING_TYPES.map((s) => ({
+                    value: s,
+                    label: counted('sharingType', s, t(`sharing.${s}`)),
+                  }))}
                   onChange={() => form.submit()}
                 />
               </Form.Item>
@@ -120,7 +165,10 @@ export function Catalog() {
                 <Select
                   allowClear
                   placeholder={t('common.all')}
-                  options={OPEN_TYPES.map((s) => ({ value: s, label: t(`open.${s}`) }))}
+                  options={OPEN_TYPES.map((s) => ({
+                    value: s,
+                    label: counted('openType', s, t(`open.${s}`)),
+                  }))}
                   onChange={() => form.submit()}
                 />
               </Form.Item>
@@ -130,7 +178,7 @@ export function Catalog() {
                 <Select
                   allowClear
                   placeholder={t('common.all')}
-                  options={GRADES.map((g) => ({ value: g, label: t(`grade.${g}`) }))}
+                  options={GRADES.map((g) => ({ value: g, label: counted('grade', g, t(`grade.${g}`)) }))}
                   onChange={() => form.submit()}
                   popupMatchSelectWidth={false}
                 />
@@ -150,7 +198,23 @@ export function Catalog() {
         </Form>
       </Card>
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
-      <Card>
+      <Card
+        title={
+          result?.total === undefined ? null : (
+            <span data-testid="catalog-total">{t('catalog.total', { count: result.total })}</span>
+          )
+        }
+        extra={
+          <Select<Sort>
+            size="small"
+            aria-label={t('catalog.sort')}
+            value={sort}
+            onChange={setSort}
+            style={{ minWidth: 120 }}
+            options={SORTS.map((v) => ({ value: v, label: t(`catalog.sorts.${v}`) }))}
+          />
+        }
+      >
         <List
           aria-label={t('catalog.results')}
           loading={pages.loading}
@@ -161,7 +225,9 @@ export function Catalog() {
               <List.Item.Meta
                 title={
                   <Space wrap size={[8, 4]}>
-                    <Link to={`/catalog/${r.id}`}>{r.name}</Link>
+                    <Link to={`/catalog/${r.id}`}>
+                      <Highlight text={r.name} terms={terms} />
+                    </Link>
                     <GradeTag grade={r.grade} />
                   </Space>
                 }
@@ -181,7 +247,7 @@ export function Catalog() {
                     </Space>
                     {r.summary ? (
                       <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ marginBottom: 0 }}>
-                        {r.summary}
+                        <Highlight text={r.summary} terms={terms} />
                       </Typography.Paragraph>
                     ) : null}
                     <Typography.Text type="secondary" style={{ fontSize: 12 }}>
