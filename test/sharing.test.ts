@@ -157,6 +157,29 @@ describe('applications', () => {
   });
 });
 
+describe('contracts list', () => {
+  it("filters by resource (id or code) among the caller's own, and names an unknown resource in a 404", async () => {
+    const listed = await resource('门诊就诊明细（协议列表）', 'conditional');
+    const mine = await contractFor(listed, { fields: ['record_no'] });
+    const other = await contractFor(code, { fields: ['record_no'] });
+    const list = async (query: string, token = tokens.consumer) => {
+      const res = await call('GET', `/v1/contracts?limit=200&${query}`, token);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().items as Array<{ id: string; resourceId: string }>;
+    };
+    const byCode = await list(`resource=${listed}`);
+    expect(byCode.map((c) => c.id)).toContain(mine);
+    expect(byCode.map((c) => c.id)).not.toContain(other);
+    const resourceId = byCode[0]!.resourceId;
+    expect(byCode.every((c) => c.resourceId === resourceId)).toBe(true);
+    expect((await list(`resource=${resourceId}`)).map((c) => c.id)).toEqual(byCode.map((c) => c.id));
+    // Another organization's consumer sees none of these contracts, filter or not.
+    expect(await list(`resource=${listed}`, tokens.enterprise)).toEqual([]);
+    const unknown = await call('GET', '/v1/contracts?resource=NO-SUCH-RESOURCE', tokens.consumer);
+    expect(unknown.statusCode).toBe(404);
+  });
+});
+
 describe('gateway', () => {
   let contract: string;
   beforeAll(async () => {

@@ -834,7 +834,13 @@ export async function getContract(ctx: Ctx, id: string): Promise<ContractView> {
 
 export async function listContracts(
   ctx: Ctx,
-  filters: { state?: ContractState | undefined; limit?: number | undefined; cursor?: string | undefined },
+  filters: {
+    state?: ContractState | undefined;
+    /** A resource's id or code. */
+    resource?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  },
 ) {
   const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
   const limit = filters.limit ?? 50;
@@ -849,6 +855,9 @@ export async function listContracts(
     );
   }
   if (filters.state) query = query.where('state', '=', filters.state);
+  // By id or code; an unknown resource is a 404 naming it, never every contract.
+  if (filters.resource)
+    query = query.where('resource_id', '=', (await catalog.getResource(ctx, filters.resource)).id);
   if (filters.cursor) query = query.where('id', '<', filters.cursor);
   const rows = await query.execute();
   const items = rows.slice(0, limit).map(contractView);

@@ -719,6 +719,11 @@ describe('the web console', () => {
 
     // ---------------------------------------------------------------- the console's sample shows the same masked rows
     await consumer.goto(`${base}/catalog/${resourceId}`);
+    // With a contract in force, the resource page leads to it first; applying again stays possible.
+    await expect
+      .poll(() => consumer.getByRole('link', { name: '查看我的协议' }).getAttribute('href'))
+      .toBe(`/contracts/${contractId}`);
+    expect(await consumer.getByRole('link', { name: '再次申请' }).count()).toBe(1);
     await consumer.getByRole('tab', { name: '数据样例' }).click();
     await consumer.getByRole('button', { name: '查看样例' }).click();
     const sample = consumer.getByTestId('sample-table');

@@ -357,6 +357,8 @@ export const zh = {
       conflict: '此资源刚被他人修改，已重新加载最新内容，请再编辑一次。',
     },
     apply: '申请使用',
+    applyAgain: '再次申请',
+    openContract: '查看我的协议',
     classification: '分类分级',
     importVersion: '导入新版本',
     tabs: {
@@ -1371,6 +1373,8 @@ export const en: Dict = {
       conflict: 'Someone changed this resource meanwhile; the latest is loaded, please edit again.',
     },
     apply: 'Apply for data',
+    applyAgain: 'Apply again',
+    openContract: 'My contract',
     classification: 'Classification',
     importVersion: 'Import a new version',
     tabs: {

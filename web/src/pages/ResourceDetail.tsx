@@ -14,7 +14,7 @@ import {
   Timeline,
   Typography,
 } from 'antd';
-import { useCallback, useState } from 'react';
+import { type ReactNode, useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import {
@@ -43,7 +43,6 @@ export function isProviderSteward(me: Me, resource: Resource): boolean {
 }
 
 export function ResourceDetail({ id }: { id: string }) {
-  const { t } = useTranslation();
   const me = useMe();
   const load = useCallback(
     (signal: AbortSignal) => {
@@ -59,6 +58,57 @@ export function ResourceDetail({ id }: { id: string }) {
 
   const steward = isProviderSteward(me, resource);
   return (
+    <ResourceView
+      resource={resource}
+      me={me}
+      steward={steward}
+      error={error}
+      reload={reload}
+      header={canApply(me, resource) ? <ApplyOrOpen resource={resource} /> : null}
+    />
+  );
+}
+
+/**
+ * A consumer with a contract in force for the resource goes to it first; applying again (for
+ * more fields or another purpose) stays possible, as the second button.
+ */
+function ApplyOrOpen({ resource }: { resource: Resource }) {
+  const { t } = useTranslation();
+  const { data } = useMyContracts(resource);
+  const active = data?.find((c) => c.state === 'active');
+  return (
+    <>
+      {active ? (
+        <LinkButton type="primary" to={`/contracts/${active.id}`}>
+          {t('resource.openContract')}
+        </LinkButton>
+      ) : null}
+      <LinkButton type={active ? 'default' : 'primary'} to={`/catalog/${resource.id}/apply`}>
+        {t(active ? 'resource.applyAgain' : 'resource.apply')}
+      </LinkButton>
+    </>
+  );
+}
+
+function ResourceView({
+  resource,
+  me,
+  steward,
+  error,
+  reload,
+  header,
+}: {
+  resource: Resource;
+  me: Me;
+  steward: boolean;
+  /** A failed reload: the page stays, with the error above it. */
+  error: unknown;
+  reload(): void;
+  header: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
     <>
       <PageTitle
         title={resource.name}
@@ -71,11 +121,7 @@ export function ResourceDetail({ id }: { id: string }) {
         }
         extra={
           <>
-            {canApply(me, resource) ? (
-              <LinkButton type="primary" to={`/catalog/${resource.id}/apply`}>
-                {t('resource.apply')}
-              </LinkButton>
-            ) : null}
+            {header}
             {steward || hasRole(me, 'security_officer', 'platform_admin') ? (
               <LinkButton to={`/catalog/${resource.id}/classification`}>
                 {t('resource.classification')}
@@ -308,20 +354,26 @@ function ColumnStatsTable({ version, resource }: { version: Version; resource: R
   );
 }
 
-/** Rows exactly as the viewer's own contract serves them through the gateway, or none. */
-function Sample({ resource }: { resource: Resource }) {
-  const { t } = useTranslation();
+/** The viewer's organization's contracts for the resource (as consumer), newest first. */
+function useMyContracts(resource: Resource) {
   const me = useMe();
   const load = useCallback(
     async (signal: AbortSignal) => {
       const { items } = await collectAll((cursor) =>
-        api.get<Page<Contract>>('/v1/contracts', { limit: 200, cursor }, signal),
+        api.get<Page<Contract>>('/v1/contracts', { resource: resource.id, limit: 200, cursor }, signal),
       );
-      return items.filter((c) => c.resourceId === resource.id && c.consumerOrgId === me.organization.id);
+      return items.filter((c) => c.consumerOrgId === me.organization.id);
     },
     [resource.id, me.organization.id],
   );
-  const contracts = useLoader(load);
+  return useLoader(load);
+}
+
+/** Rows exactly as the viewer's own contract serves them through the gateway, or none. */
+function Sample({ resource }: { resource: Resource }) {
+  const { t } = useTranslation();
+  const me = useMe();
+  const contracts = useMyContracts(resource);
   const [chosen, setChosen] = useState<string | undefined>();
   const [rows, setRows] = useState<GatewayRows | null>(null);
   const [error, setError] = useState<unknown>(null);
