@@ -813,7 +813,12 @@ describe('the web console', () => {
     await shot(phone, '41-menu');
     await phone.getByRole('dialog').getByRole('link', { name: '数据目录' }).click();
     await settle(phone);
+    // On a phone the filters fold away behind 筛选, so the results start on the first screen.
+    expect(await phone.getByRole('combobox', { name: '主题' }).count()).toBe(0);
     await shot(phone, '42-catalog');
+    await phone.getByRole('button', { name: '筛选' }).click();
+    await phone.getByRole('combobox', { name: '主题' }).waitFor();
+    await shot(phone, '42b-catalog-filters');
     await phone.goto(`${base}/catalog/${resourceId}`);
     await shot(phone, '43-resource');
     await phone.goto(`${base}/contracts/${contractId}`);

@@ -1,4 +1,4 @@
-import { Button, Card, Col, Empty, Form, Input, List, Row, Select, Space, Tag, Typography } from 'antd';
+import { Button, Card, Col, Empty, Form, Grid, Input, List, Row, Select, Space, Tag, Typography } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
@@ -62,6 +62,11 @@ export function Catalog() {
   const [filters, setFilters] = useState<Filters>({});
   const [sort, setSort] = useState<Sort>('relevance');
   const [form] = Form.useForm<Filters>();
+  // On a phone the filters would fill the first screen: the keyword stays, the rest folds away.
+  const compact = !Grid.useBreakpoint().md;
+  const [unfolded, setUnfolded] = useState(false);
+  const showFilters = !compact || unfolded;
+  const activeFilters = Object.keys(filters).filter((k) => k !== 'q').length;
 
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
@@ -120,72 +125,83 @@ export function Catalog() {
                 />
               </Form.Item>
             </Col>
-            <Col xs={12} md={8} lg={4}>
-              <Form.Item label={t('catalog.theme')} name="theme">
-                <Select
-                  allowClear
-                  showSearch
-                  optionFilterProp="label"
-                  placeholder={t('common.all')}
-                  options={themes.map((th) => ({
-                    value: th.id,
-                    label: counted('theme', th.id, bilingual({ zh: th.zh, en: th.en })),
-                  }))}
-                  onChange={() => form.submit()}
-                />
-              </Form.Item>
-            </Col>
-            <Col xs={12} md={8} lg={4}>
-              <Form.Item label={t('catalog.provider')} name="provider">
-                <Select
-                  allowClear
-                  showSearch
-                  optionFilterProp="label"
-                  placeholder={t('common.all')}
-                  options={orgOptions}
-                  onChange={() => form.submit()}
-                />
-              </Form.Item>
-            </Col>
-            <Col xs={12} md={8} lg={3}>
-              <Form.Item label={t('catalog.sharingType')} name="sharingType">
-                <Select
-                  allowClear
-                  placeholder={t('common.all')}
-                  options={SHARING_TYPES.map((s) => ({
-                    value: s,
-                    label: counted('sharingType', s, t(`sharing.${s}`)),
-                  }))}
-                  onChange={() => form.submit()}
-                />
-              </Form.Item>
-            </Col>
-            <Col xs={12} md={8} lg={3}>
-              <Form.Item label={t('catalog.openType')} name="openType">
-                <Select
-                  allowClear
-                  placeholder={t('common.all')}
-                  options={OPEN_TYPES.map((s) => ({
-                    value: s,
-                    label: counted('openType', s, t(`open.${s}`)),
-                  }))}
-                  onChange={() => form.submit()}
-                />
-              </Form.Item>
-            </Col>
-            <Col xs={12} md={8} lg={2}>
-              <Form.Item label={t('catalog.grade')} name="grade">
-                <Select
-                  allowClear
-                  placeholder={t('common.all')}
-                  options={GRADES.map((g) => ({ value: g, label: counted('grade', g, t(`grade.${g}`)) }))}
-                  onChange={() => form.submit()}
-                  popupMatchSelectWidth={false}
-                />
-              </Form.Item>
-            </Col>
+            {showFilters ? (
+              <>
+                <Col xs={12} md={8} lg={4}>
+                  <Form.Item label={t('catalog.theme')} name="theme">
+                    <Select
+                      allowClear
+                      showSearch
+                      optionFilterProp="label"
+                      placeholder={t('common.all')}
+                      options={themes.map((th) => ({
+                        value: th.id,
+                        label: counted('theme', th.id, bilingual({ zh: th.zh, en: th.en })),
+                      }))}
+                      onChange={() => form.submit()}
+                    />
+                  </Form.Item>
+                </Col>
+                <Col xs={12} md={8} lg={4}>
+                  <Form.Item label={t('catalog.provider')} name="provider">
+                    <Select
+                      allowClear
+                      showSearch
+                      optionFilterProp="label"
+                      placeholder={t('common.all')}
+                      options={orgOptions}
+                      onChange={() => form.submit()}
+                    />
+                  </Form.Item>
+                </Col>
+                <Col xs={12} md={8} lg={3}>
+                  <Form.Item label={t('catalog.sharingType')} name="sharingType">
+                    <Select
+                      allowClear
+                      placeholder={t('common.all')}
+                      options={SHARING_TYPES.map((s) => ({
+                        value: s,
+                        label: counted('sharingType', s, t(`sharing.${s}`)),
+                      }))}
+                      onChange={() => form.submit()}
+                    />
+                  </Form.Item>
+                </Col>
+                <Col xs={12} md={8} lg={3}>
+                  <Form.Item label={t('catalog.openType')} name="openType">
+                    <Select
+                      allowClear
+                      placeholder={t('common.all')}
+                      options={OPEN_TYPES.map((s) => ({
+                        value: s,
+                        label: counted('openType', s, t(`open.${s}`)),
+                      }))}
+                      onChange={() => form.submit()}
+                    />
+                  </Form.Item>
+                </Col>
+                <Col xs={12} md={8} lg={2}>
+                  <Form.Item label={t('catalog.grade')} name="grade">
+                    <Select
+                      allowClear
+                      placeholder={t('common.all')}
+                      options={GRADES.map((g) => ({ value: g, label: counted('grade', g, t(`grade.${g}`)) }))}
+                      onChange={() => form.submit()}
+                      popupMatchSelectWidth={false}
+                    />
+                  </Form.Item>
+                </Col>
+              </>
+            ) : null}
           </Row>
           <Space>
+            {compact ? (
+              <Button aria-expanded={unfolded} onClick={() => setUnfolded((v) => !v)}>
+                {activeFilters > 0
+                  ? t('catalog.filtersActive', { count: activeFilters })
+                  : t('catalog.filters')}
+              </Button>
+            ) : null}
             <Button
               onClick={() => {
                 form.resetFields();
