@@ -675,6 +675,21 @@ describe('the web console', () => {
     await security.getByRole('tab', { name: '应急停止' }).click();
     await shot(security, '19-emergency-stop');
     await atPhoneWidth(security, '19-emergency-stop');
+    // The object to stop is picked by name: the new contract by its consumer's name fills its id.
+    await security.getByRole('button', { name: '紧急冻结' }).click();
+    const stopDialog = security.getByRole('dialog');
+    await stopDialog.getByRole('combobox', { name: '对象' }).fill('民政');
+    await security
+      .locator('.ant-select-dropdown:visible')
+      .getByText(new RegExp(`^${contractId} · 使用方 云岚市民政局`))
+      .click();
+    await expect.poll(() => stopDialog.getByRole('combobox', { name: '对象' }).inputValue()).toBe(contractId);
+    await shot(security, '19b-emergency-stop-picker');
+    await stopDialog
+      .getByRole('button', { name: '取 消' })
+      .or(stopDialog.getByRole('button', { name: '取消' }))
+      .click();
+    await stopDialog.waitFor({ state: 'hidden' });
 
     // ---------------------------------------------------------------- the consumer is told, then makes a key
     await consumer.getByTestId('notifications-button').click();

@@ -2,6 +2,7 @@ import { StopOutlined, SyncOutlined } from '@ant-design/icons';
 import {
   Alert as AntAlert,
   App,
+  AutoComplete,
   Button,
   Card,
   Col,
@@ -17,16 +18,16 @@ import {
   Tag,
   Typography,
 } from 'antd';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
-import { useAction, useCursorPages, useLoader } from '../hooks.ts';
+import { collectAll, useAction, useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { MonitorAlert, MonitorFreeze, MonitorRule, Page } from '../types.ts';
+import type { CatalogSearch, Contract, MonitorAlert, MonitorFreeze, MonitorRule, Page } from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 export const SEVERITY_COLORS: Record<string, string> = { critical: 'red', warning: 'orange', info: 'blue' };
@@ -426,7 +427,7 @@ function Freezes({ actor }: { actor: boolean }) {
             extra={t('alerts.targetHint')}
             rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
           >
-            <Input maxLength={64} />
+            <FreezeTarget scope={scope ?? 'contract'} />
           </Form.Item>
         ) : (
           <AntAlert type="error" showIcon style={{ marginBottom: 16 }} message={t('alerts.gatewayConfirm')} />
@@ -496,5 +497,79 @@ function Rules() {
         ]}
       />
     </>
+  );
+}
+
+/**
+ * The object to stop, picked by name instead of typed: organizations by name or credit code,
+ * resources from a catalog search, contracts in force by id or the consumer's name. What is
+ * filled in is what the API takes (an organization's or contract's id, a resource's code); an id
+ * typed by hand still works.
+ */
+function FreezeTarget({
+  scope,
+  value,
+  onChange,
+  id,
+}: {
+  scope: 'contract' | 'organization' | 'resource' | 'gateway';
+  value?: string;
+  onChange?: (value: string) => void;
+  id?: string;
+}) {
+  const { t } = useTranslation();
+  const orgs = useOrganizations();
+  const [text, setText] = useState('');
+  const [resources, setResources] = useState<CatalogSearch['items']>([]);
+  const [contracts, setContracts] = useState<Contract[]>([]);
+  useEffect(() => {
+    if (scope !== 'contract') return;
+    const abort = new AbortController();
+    collectAll((cursor) =>
+      api.get<Page<Contract>>('/v1/contracts', { state: 'active', limit: 200, cursor }, abort.signal),
+    ).then(
+      ({ items }) => setContracts(items),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [scope]);
+  useEffect(() => {
+    if (scope !== 'resource' || !text.trim()) return;
+    const abort = new AbortController();
+    api.get<CatalogSearch>('/v1/catalog/search', { q: text.trim(), limit: 10 }, abort.signal).then(
+      (page) => setResources(page.items),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [scope, text]);
+  const needle = text.trim().toLowerCase();
+  const hit = (...texts: string[]) => !needle || texts.some((x) => x.toLowerCase().includes(needle));
+  const options =
+    scope === 'organization'
+      ? [...orgs.values()]
+          .filter((o) => hit(o.name, o.uscc, o.id))
+          .slice(0, 20)
+          .map((o) => ({ value: o.id, label: `${o.name} · ${o.uscc}` }))
+      : scope === 'resource'
+        ? resources.map((r) => ({ value: r.code, label: `${r.name} · ${r.code}` }))
+        : scope === 'contract'
+          ? contracts
+              .filter((c) => hit(c.id, orgs.get(c.consumerOrgId)?.name ?? ''))
+              .slice(0, 20)
+              .map((c) => ({
+                value: c.id,
+                label: `${c.id} · ${t('contracts.consumer')} ${orgs.get(c.consumerOrgId)?.name ?? c.consumerOrgId}`,
+              }))
+          : [];
+  return (
+    <AutoComplete
+      id={id}
+      value={value}
+      onChange={onChange}
+      onSearch={setText}
+      options={options}
+      maxLength={64}
+      placeholder={t('alerts.targetPlaceholder')}
+    />
   );
 }
