@@ -1358,7 +1358,7 @@ export const en: Dict = {
     updated: 'updated',
     noData: 'no data yet',
     importNew: 'Import data',
-    total: '{{count}} resources',
+    total: 'Resources found: {{count}}',
     filters: 'Filters',
     filtersActive: 'Filters ({{count}})',
     sort: 'Order',

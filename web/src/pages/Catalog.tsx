@@ -93,6 +93,43 @@ export function Catalog() {
     [orgs],
   );
 
+  // The filters beside the keyword, each a select of its values (with how many results each keeps).
+  const filterSelects: Array<{
+    name: Exclude<keyof Filters, 'q'>;
+    width: number;
+    search: boolean;
+    options: Array<{ value: string; label: string }>;
+  }> = [
+    {
+      name: 'theme',
+      width: 4,
+      search: true,
+      options: themes.map((th) => ({
+        value: th.id,
+        label: counted('theme', th.id, bilingual({ zh: th.zh, en: th.en })),
+      })),
+    },
+    { name: 'provider', width: 4, search: true, options: orgOptions },
+    {
+      name: 'sharingType',
+      width: 3,
+      search: false,
+      options: SHARING_TYPES.map((v) => ({ value: v, label: counted('sharingType', v, t(`sharing.${v}`)) })),
+    },
+    {
+      name: 'openType',
+      width: 3,
+      search: false,
+      options: OPEN_TYPES.map((v) => ({ value: v, label: counted('openType', v, t(`open.${v}`)) })),
+    },
+    {
+      name: 'grade',
+      width: 2,
+      search: false,
+      options: GRADES.map((g) => ({ value: g, label: counted('grade', g, t(`grade.${g}`)) })),
+    },
+  ];
+
   const apply = (values: Filters) => {
     const clean: Filters = {};
     for (const [k, v] of Object.entries(values)) if (v) clean[k as keyof Filters] = String(v).trim();
@@ -125,74 +162,23 @@ export function Catalog() {
                 />
               </Form.Item>
             </Col>
-            {showFilters ? (
-              <>
-                <Col xs={12} md={8} lg={4}>
-                  <Form.Item label={t('catalog.theme')} name="theme">
-                    <Select
-                      allowClear
-                      showSearch
-                      optionFilterProp="label"
-                      placeholder={t('common.all')}
-                      options={themes.map((th) => ({
-                        value: th.id,
-                        label: counted('theme', th.id, bilingual({ zh: th.zh, en: th.en })),
-                      }))}
-                      onChange={() => form.submit()}
-                    />
-                  </Form.Item>
-                </Col>
-                <Col xs={12} md={8} lg={4}>
-                  <Form.Item label={t('catalog.provider')} name="provider">
-                    <Select
-                      allowClear
-                      showSearch
-                      optionFilterProp="label"
-                      placeholder={t('common.all')}
-                      options={orgOptions}
-                      onChange={() => form.submit()}
-                    />
-                  </Form.Item>
-                </Col>
-                <Col xs={12} md={8} lg={3}>
-                  <Form.Item label={t('catalog.sharingType')} name="sharingType">
-                    <Select
-                      allowClear
-                      placeholder={t('common.all')}
-                      options={SHARING_TYPES.map((s) => ({
-                        value: s,
-                        label: counted('sharingType', s, t(`sharing.${s}`)),
-                      }))}
-                      onChange={() => form.submit()}
-                    />
-                  </Form.Item>
-                </Col>
-                <Col xs={12} md={8} lg={3}>
-                  <Form.Item label={t('catalog.openType')} name="openType">
-                    <Select
-                      allowClear
-                      placeholder={t('common.all')}
-                      options={OPEN_TYPES.map((s) => ({
-                        value: s,
-                        label: counted('openType', s, t(`open.${s}`)),
-                      }))}
-                      onChange={() => form.submit()}
-                    />
-                  </Form.Item>
-                </Col>
-                <Col xs={12} md={8} lg={2}>
-                  <Form.Item label={t('catalog.grade')} name="grade">
-                    <Select
-                      allowClear
-                      placeholder={t('common.all')}
-                      options={GRADES.map((g) => ({ value: g, label: counted('grade', g, t(`grade.${g}`)) }))}
-                      onChange={() => form.submit()}
-                      popupMatchSelectWidth={false}
-                    />
-                  </Form.Item>
-                </Col>
-              </>
-            ) : null}
+            {showFilters
+              ? filterSelects.map((f) => (
+                  <Col key={f.name} xs={12} md={8} lg={f.width}>
+                    <Form.Item label={t(`catalog.${f.name}`)} name={f.name}>
+                      <Select
+                        allowClear
+                        showSearch={f.search}
+                        optionFilterProp="label"
+                        placeholder={t('common.all')}
+                        options={f.options}
+                        onChange={() => form.submit()}
+                        popupMatchSelectWidth={f.width > 2}
+                      />
+                    </Form.Item>
+                  </Col>
+                ))
+              : null}
           </Row>
           <Space>
             {compact ? (
