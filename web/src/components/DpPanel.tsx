@@ -19,6 +19,7 @@ import {
   Table,
   Typography,
 } from 'antd';
+import type { TFunction } from 'i18next';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { gradeRank } from '../../../src/rules/grades.ts';
@@ -30,7 +31,8 @@ import type { Contract, DpAggregate, DpBudget, DpPreview, DpSettings, Resource }
 import { Mono } from './common.tsx';
 import { FormModal } from './FormModal.tsx';
 
-type Metric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
+/** A statistic as the DP routes and templates take it. */
+export type Metric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
 
 interface QueryForm {
   metric: string;
@@ -39,13 +41,32 @@ interface QueryForm {
 }
 
 /** A metric as the select names it: `count`, `sum:field`, `mean:field`. */
-function parseMetric(value: string): Metric {
+export function parseMetric(value: string): Metric {
   const [fn, field] = value.split(':');
   return fn === 'count' || !field ? { fn: 'count' } : { fn: fn as 'sum' | 'mean', field };
 }
 
 const metricValue = (m: Metric) => (m.fn === 'count' ? 'count' : `${m.fn}:${m.field}`);
 const metricKey = (m: Metric) => (m.fn === 'count' ? 'count' : `${m.fn}_${m.field}`);
+
+/** A metric in words: 计数, X之和, X平均值. */
+export function metricLabel(t: TFunction, m: Metric, label: (name: string) => string): string {
+  return m.fn === 'count'
+    ? t('dp.count')
+    : t(m.fn === 'sum' ? 'dp.sumOf' : 'dp.meanOf', { field: label(m.field) });
+}
+
+/** The metric select's options: a count, and the sum and mean of each numeric field. */
+export function metricOptions(t: TFunction, numeric: string[], label: (name: string) => string) {
+  const metrics: Metric[] = [
+    { fn: 'count' },
+    ...numeric.flatMap((field) => [
+      { fn: 'sum' as const, field },
+      { fn: 'mean' as const, field },
+    ]),
+  ];
+  return metrics.map((m) => ({ value: metricValue(m), label: metricLabel(t, m, label) }));
+}
 
 /** One released row and the intervals of its numbers. */
 interface AnswerRow {
@@ -306,13 +327,7 @@ function DpQuery({
       setPreview(null);
       onReleased();
     }, what);
-  const metricOptions = [
-    { value: 'count', label: t('dp.count') },
-    ...numeric.flatMap((f) => [
-      { value: `sum:${f}`, label: t('dp.sumOf', { field: label(f) }) },
-      { value: `mean:${f}`, label: t('dp.meanOf', { field: label(f) }) },
-    ]),
-  ];
+  const options = metricOptions(t, numeric, label);
 
   return (
     <>
@@ -324,7 +339,7 @@ function DpQuery({
         style={{ rowGap: 8, marginBottom: 12 }}
       >
         <Form.Item name="metric" label={t('dp.metric')}>
-          <Select aria-label={t('dp.metric')} style={{ minWidth: 160 }} options={metricOptions} />
+          <Select aria-label={t('dp.metric')} style={{ minWidth: 160 }} options={options} />
         </Form.Item>
         <Form.Item name="groupBy" label={t('dp.groupBy')}>
           <Select
@@ -385,7 +400,7 @@ function DpQuery({
             metrics={[
               {
                 key: metricKey(answer.metric),
-                title: metricOptions.find((o) => o.value === metricValue(answer.metric))?.label ?? '',
+                title: metricLabel(t, answer.metric, label),
               },
             ]}
             label={label}

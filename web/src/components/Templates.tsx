@@ -14,10 +14,8 @@ import { ReasonModal } from '../pages/Applications.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Contract, DpAggregate, QueryTemplate, Resource } from '../types.ts';
 import { StateTag } from './common.tsx';
-import { AnswerTable } from './DpPanel.tsx';
+import { AnswerTable, type Metric, metricLabel, metricOptions, parseMetric } from './DpPanel.tsx';
 import { FormModal } from './FormModal.tsx';
-
-type Metric = { fn: 'count' } | { fn: 'sum' | 'mean'; field: string };
 
 /** A template as the API answers it; its metrics are the DP metric shapes it was submitted with. */
 type Template = Omit<QueryTemplate, 'metrics'> & { metrics: Metric[] };
@@ -68,10 +66,7 @@ export function TemplatesPanel({
   if (!contract.operations.includes('aggregate')) return null;
 
   const label = (name: string) => resource.fields.find((f) => f.name === name)?.label ?? name;
-  const metricTitle = (m: Metric) =>
-    m.fn === 'count'
-      ? t('dp.count')
-      : t(m.fn === 'sum' ? 'dp.sumOf' : 'dp.meanOf', { field: label(m.field) });
+  const metricTitle = (m: Metric) => metricLabel(t, m, label);
   const consumerSide = contract.consumerOrgId === me.organization.id && contract.state === 'active';
   const decides = (tpl: Template) =>
     (tpl.state === 'submitted' &&
@@ -84,10 +79,9 @@ export function TemplatesPanel({
 
   const submit = (v: SubmitForm) =>
     action.run(async () => {
-      const [fn, field] = v.metric.split(':');
       await api.post(`/v1/gateway/contracts/${encodeURIComponent(contract.id)}/templates`, {
         name: v.name.trim(),
-        metrics: [fn === 'count' || !field ? { fn: 'count' } : { fn, field }],
+        metrics: [parseMetric(v.metric)],
         ...(v.groupBy.length > 0 ? { groupBy: v.groupBy } : {}),
       });
       setSubmitting(false);
@@ -246,15 +240,7 @@ export function TemplatesPanel({
           <Input maxLength={100} />
         </Form.Item>
         <Form.Item name="metric" label={t('dp.metric')}>
-          <Select
-            options={[
-              { value: 'count', label: t('dp.count') },
-              ...numeric.flatMap((f) => [
-                { value: `sum:${f}`, label: t('dp.sumOf', { field: label(f) }) },
-                { value: `mean:${f}`, label: t('dp.meanOf', { field: label(f) }) },
-              ]),
-            ]}
-          />
+          <Select options={metricOptions(t, numeric, label)} />
         </Form.Item>
         <Form.Item name="groupBy" label={t('dp.groupBy')}>
           <Select
