@@ -275,12 +275,6 @@ const SETTLE_RETRY_MS = 1_000;
 const SETTLE_ATTEMPTS = 30;
 
 /**
- * The two Fastify hooks, registered by the server: `preHandler` (after authentication and
- * validation) claims or replays, and runs the rest of the request with the claim's mark joined to
- * its transactions; `onSend` stores the answer or releases the claim. The claim is remembered per
- * request object, not on it, so nothing else can see or change it.
- */
-/**
  * An answer holding a secret shown once (a new API key) is not stored in the clear: it is sealed
  * with SM4-CTR and HMAC-SM3 under keys that live only in this process's memory. A retry reaching this
  * process gets it back; any other process (another node, after a restart) cannot open it, and the
@@ -309,6 +303,12 @@ export function openAnswer(stored: Buffer): Buffer | null {
   return Buffer.concat([decipher.update(sealed.subarray(16)), decipher.final()]);
 }
 
+/**
+ * The two Fastify hooks, registered by the server: `preHandler` (after authentication and
+ * validation) claims or replays, and runs the rest of the request with the claim's mark joined to
+ * its transactions; `onSend` stores the answer or releases the claim. The claim is remembered per
+ * request object, not on it, so nothing else can see or change it.
+ */
 export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
   const claims = new WeakMap<FastifyRequest, Claim & { open: boolean }>();
 
