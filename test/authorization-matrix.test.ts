@@ -15,6 +15,7 @@ type Actor =
   | 'stewardHealth'
   | 'consumerCivil'
   | 'auditor'
+  | 'security'
   | 'target';
 
 let t: TestApp;
@@ -57,6 +58,7 @@ beforeAll(async () => {
   tokens.stewardHealth = await t.login('steward.health');
   tokens.consumerCivil = await t.login('consumer.civil');
   tokens.auditor = await t.login('auditor');
+  tokens.security = await t.login('security');
   tokens.target = await t.login('target.health', 'matrix-password-1');
 });
 afterAll(() => t.close());
@@ -117,12 +119,19 @@ const cases: Case[] = [
   {
     route: 'GET /v1/users',
     call: (token) => t.request({ method: 'GET', url: '/v1/users', token }),
-    expect: { admin: 200, orgAdminHealth: 200, orgAdminCivil: 200, auditor: 200, otherwise: 403 },
+    expect: {
+      admin: 200,
+      orgAdminHealth: 200,
+      orgAdminCivil: 200,
+      auditor: 200,
+      security: 200,
+      otherwise: 403,
+    },
   },
   {
     route: 'GET /v1/users?orgId=health',
     call: (token) => t.request({ method: 'GET', url: `/v1/users?orgId=${ids.health}`, token }),
-    expect: { admin: 200, orgAdminHealth: 200, auditor: 200, otherwise: 403 },
+    expect: { admin: 200, orgAdminHealth: 200, auditor: 200, security: 200, otherwise: 403 },
   },
   {
     route: 'POST /v1/users (health)',
@@ -144,7 +153,7 @@ const cases: Case[] = [
   {
     route: 'GET /v1/users/:id',
     call: (token) => t.request({ method: 'GET', url: `/v1/users/${ids.target}`, token }),
-    expect: { admin: 200, orgAdminHealth: 200, auditor: 200, target: 200, otherwise: 403 },
+    expect: { admin: 200, orgAdminHealth: 200, auditor: 200, security: 200, target: 200, otherwise: 403 },
   },
   {
     route: 'PATCH /v1/users/:id',
@@ -222,6 +231,7 @@ const actors: Actor[] = [
   'stewardHealth',
   'consumerCivil',
   'auditor',
+  'security',
   'target',
 ];
 

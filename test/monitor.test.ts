@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -611,6 +612,166 @@ describe('emergency stop', () => {
         })
       ).statusCode,
     ).toBe(200);
+  });
+});
+
+// ---------------------------------------------------------------- freezing people and keys
+
+describe('emergency stop on users and API keys', () => {
+  const PASSWORD = 'frozen-person-pass-1';
+  let admin: string;
+  let serial = 0;
+
+  /** A new consumer with a login session and two API keys. */
+  async function person() {
+    const username = `frozen.${Date.now().toString(36)}.${serial++}`;
+    const created = await call('POST', '/v1/users', admin, {
+      orgId: civilOrg,
+      username,
+      displayName: '待查用户',
+      password: PASSWORD,
+      roles: ['consumer'],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const session = await t.login(username, PASSWORD);
+    const keys = [
+      await newKey(session, ['identity:read', 'catalog:read']),
+      await newKey(session, ['identity:read']),
+    ];
+    return { id: created.json().id as string, username, session, keys };
+  }
+  const me = (token: string) =>
+    otherNode.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+  const freezeOf = async (scope: string, target: string, reason = '核查可疑密钥') => {
+    const res = await call('POST', '/v1/monitor/freezes', tokens.security, { scope, target, reason });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { id: string; target: string };
+  };
+  const lift = async (id: string) => {
+    const res = await call('POST', `/v1/monitor/freezes/${id}/lift`, tokens.security, { reason: '核查完毕' });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+
+  beforeAll(async () => {
+    admin = await t.login('admin');
+  });
+
+  it('a frozen user is refused on every route of another node with any credential, and at login; lifted, the same ones work', async () => {
+    const p = await person();
+    const bystander = await person();
+    const reason = '疑似账号被盗，暂停核查';
+    // Found by username as an officer types it; stored as the user's id.
+    const frozen = await freezeOf('user', p.username.toUpperCase(), reason);
+    expect(frozen.target).toBe(p.id);
+    for (const token of [p.session, ...p.keys.map((k) => k.secret)]) {
+      const refused = await me(token);
+      expect(refused.statusCode).toBe(423);
+      expect(refused.json().error).toMatchObject({ code: 'FROZEN', details: { scope: 'user' } });
+      expect(refused.body).not.toContain(reason);
+    }
+    const search = await otherNode.inject({
+      method: 'GET',
+      url: '/v1/catalog/search?q=x',
+      headers: { authorization: `Bearer ${p.keys[0]!.secret}` },
+    });
+    expect(search.statusCode).toBe(423);
+    // Others are untouched.
+    expect((await me(bystander.session)).statusCode).toBe(200);
+    expect((await me(bystander.keys[0]!.secret)).statusCode).toBe(200);
+    // The right password is told of the freeze; a wrong one learns nothing of it.
+    const login = (password: string) =>
+      t.request({ method: 'POST', url: '/v1/auth/login', payload: { username: p.username, password } });
+    const right = await login(PASSWORD);
+    expect(right.statusCode).toBe(423);
+    expect(right.json().error.details.scope).toBe('user');
+    const wrong = await login('not-the-password-1');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).not.toMatch(/FROZEN|冻结|suspend/i);
+    // Every refused attempt is in the audit log against its credential.
+    const refusals = await t.database.db
+      .selectFrom('audit_events')
+      .select(['object_type', 'object_id', 'details'])
+      .where('action', '=', 'credential.refused')
+      .where('actor_id', '=', p.id)
+      .execute();
+    expect(new Set(refusals.map((r) => r.object_id))).toEqual(
+      new Set([...p.keys.map((k) => k.id), expect.stringMatching(/^ses_/)]),
+    );
+    expect(refusals.every((r) => (r.details as { freezeId: string }).freezeId === frozen.id)).toBe(true);
+    const failedLogin = await t.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'session.login_failed')
+      .where('actor_id', '=', p.id)
+      .execute();
+    expect(failedLogin.map((r) => (r.details as { reason: string }).reason).sort()).toEqual([
+      'bad_password',
+      'frozen',
+    ]);
+    await lift(frozen.id);
+    for (const token of [p.session, ...p.keys.map((k) => k.secret)])
+      expect((await me(token)).statusCode).toBe(200);
+    expect((await login(PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('a frozen API key is refused while its owner’s session and other key go on', async () => {
+    const p = await person();
+    const frozen = await freezeOf('api_key', p.keys[0]!.id);
+    const refused = await me(p.keys[0]!.secret);
+    expect(refused.statusCode).toBe(423);
+    expect(refused.json().error.details.scope).toBe('api_key');
+    expect((await me(p.keys[1]!.secret)).statusCode).toBe(200);
+    expect((await me(p.session)).statusCode).toBe(200);
+    await lift(frozen.id);
+    expect((await me(p.keys[0]!.secret)).statusCode).toBe(200);
+  });
+
+  it('refuses freezing your own account or key, and names an unknown user or key', async () => {
+    const post = (body: Record<string, unknown>, token = tokens.security) =>
+      call('POST', '/v1/monitor/freezes', token, { reason: '测试冻结', ...body });
+    const self = await post({ scope: 'user', target: 'security' });
+    expect(self.statusCode).toBe(400);
+    expect(self.json().error.details).toMatchObject({ field: 'target', reason: 'own_credential' });
+    const officerKey = await newKey(tokens.security, ['monitor']);
+    const ownKey = await t.request({
+      method: 'POST',
+      url: '/v1/monitor/freezes',
+      token: officerKey.secret,
+      payload: { scope: 'api_key', target: officerKey.id, reason: '测试冻结' },
+    });
+    expect(ownKey.statusCode).toBe(400);
+    for (const scope of ['user', 'api_key']) {
+      const missing = await post({ scope, target: 'no-such-one' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error.details.field).toBe('target');
+    }
+  });
+
+  it('property: a credential is refused exactly when its user or itself is frozen', async () => {
+    const people = [await person(), await person()];
+    const keys = people.flatMap((p) => p.keys.map((k) => ({ user: p.id, id: k.id, secret: k.secret })));
+    const sessions = people.map((p) => ({ user: p.id, id: null as string | null, secret: p.session }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.subarray(people.map((p) => p.id)),
+        fc.subarray(keys.map((k) => k.id)),
+        async (users, keyIds) => {
+          const made = [
+            ...(await Promise.all(users.map((u) => freezeOf('user', u)))),
+            ...(await Promise.all(keyIds.map((k) => freezeOf('api_key', k)))),
+          ];
+          try {
+            for (const c of [...keys, ...sessions]) {
+              const frozen = users.includes(c.user) || (c.id !== null && keyIds.includes(c.id));
+              expect((await me(c.secret)).statusCode).toBe(frozen ? 423 : 200);
+            }
+          } finally {
+            for (const f of made) await lift(f.id);
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
 

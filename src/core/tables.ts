@@ -381,7 +381,7 @@ export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
-export const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource'] as const;
+export const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource', 'user', 'api_key'] as const;
 export type FreezeScope = (typeof FREEZE_SCOPES)[number];
 
 /** Alerts raised by src/monitor/rules.ts (migration 0007). */

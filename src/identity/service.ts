@@ -8,6 +8,7 @@ import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
 import type { AdminLevel, ApiKeyStatus, Organization, OrgType, Role, UserStatus } from '../core/tables.ts';
+import { credentialFreezeSql, refuseFrozenCredential, userFreeze } from '../monitor/service.ts';
 import { findRegion, isMunicipality } from '../standards/region.ts';
 import { isValidUscc } from '../standards/uscc.ts';
 import { type ApiKeyView, identityStore as store, type UserView } from './store.ts';
@@ -26,8 +27,11 @@ const LOCK_MINUTES = 15;
 const MIN_PASSWORD_LENGTH = 10;
 
 const ADMINS: Role[] = ['platform_admin', 'org_admin'];
-/** Roles that may read identity records of every organization. */
-const IDENTITY_READERS_ANY_ORG: Role[] = ['platform_admin', 'auditor'];
+/**
+ * Roles that may read identity records of every organization: security officers too, since an
+ * alert names a user or a key and the emergency stop freezes them (never secrets or passwords).
+ */
+const IDENTITY_READERS_ANY_ORG: Role[] = ['platform_admin', 'auditor', 'security_officer'];
 
 function must(ctx: Ctx, rule: AccessRule): Principal {
   return authorize(ctx.principal, rule);
@@ -45,8 +49,9 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
   const secret = match[1]!;
   const secretHash = hashSecret(secret);
   if (secret.startsWith('sts_')) {
-    const row = await store.findSessionPrincipal(ctx.db, secretHash);
+    const row = await store.findSessionPrincipal(ctx.db, secretHash, credentialFreezeSql);
     if (!row) return null;
+    await refuseIfFrozen(ctx, row, 'session');
     return {
       kind: 'session',
       credentialId: row.credential_id,
@@ -57,8 +62,9 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
       scopes: 'all',
     };
   }
-  const row = await store.findApiKeyPrincipal(ctx.db, secretHash);
+  const row = await store.findApiKeyPrincipal(ctx.db, secretHash, credentialFreezeSql);
   if (!row) return null;
+  await refuseIfFrozen(ctx, row, 'api_key');
   // Recorded at most once a minute: a busy key must not turn every read into a write.
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await store.touchApiKey(ctx.db, row.credential_id);
@@ -72,6 +78,34 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
     roles: row.roles,
     scopes: row.scopes.filter((scope): scope is Scope => scope in SCOPES),
   };
+}
+
+type FrozenHold = { id: string; scope: 'user' | 'api_key'; created_at: string } | null;
+
+/**
+ * The emergency stop on a user or an API key (monitor's freezes, read in the principal's query):
+ * every request with a frozen credential is refused, and the attempt audited against it, so a
+ * security officer sees whether a suspended key is still being tried.
+ */
+async function refuseIfFrozen(
+  ctx: Ctx,
+  row: { hold: unknown; credential_id: string; user_id: string; org_id: string },
+  kind: 'session' | 'api_key',
+): Promise<void> {
+  const hold = row.hold as FrozenHold;
+  if (!hold) return;
+  await withTx(ctx.db, (tx) =>
+    appendAudit(tx, {
+      actorId: row.user_id,
+      orgId: row.org_id,
+      action: 'credential.refused',
+      objectType: kind,
+      objectId: row.credential_id,
+      requestId: ctx.requestId,
+      details: { outcome: 'FROZEN', freezeId: hold.id, scope: hold.scope },
+    }),
+  );
+  throw refuseFrozenCredential(hold);
 }
 
 export async function login(ctx: Ctx, username: string, password: string) {
@@ -134,6 +168,12 @@ export async function login(ctx: Ctx, username: string, password: string) {
       await failed(user, { reason: 'inactive', username: user.username });
     }
     throw new AppError('LOGIN_FAILED');
+  }
+  // Told only after the password is proven, so the freeze is no hint to someone guessing.
+  const frozen = await userFreeze(ctx, user.id);
+  if (frozen) {
+    await failed(user, { reason: 'frozen', username: user.username, freezeId: frozen.id });
+    throw refuseFrozenCredential(frozen);
   }
   const token = newSecret('sts');
   const expiresAt = new Date(Date.now() + ctx.config.sessionTtlHours * 3_600_000);
@@ -421,7 +461,11 @@ export async function getUser(ctx: Ctx, id: string): Promise<UserPublic> {
   const { user } = await loadUserFor(
     ctx,
     id,
-    { roles: [...ADMINS, 'auditor'], scope: 'identity:read', crossOrg: IDENTITY_READERS_ANY_ORG },
+    {
+      roles: [...ADMINS, ...IDENTITY_READERS_ANY_ORG],
+      scope: 'identity:read',
+      crossOrg: IDENTITY_READERS_ANY_ORG,
+    },
     true,
   );
   return userView(user);
@@ -437,7 +481,7 @@ export async function listUsers(
     status?: UserStatus | undefined;
   },
 ): Promise<Page<UserPublic>> {
-  const principal = must(ctx, { roles: [...ADMINS, 'auditor'], scope: 'identity:read' });
+  const principal = must(ctx, { roles: [...ADMINS, ...IDENTITY_READERS_ANY_ORG], scope: 'identity:read' });
   const anyOrg = hasRole(principal, ...IDENTITY_READERS_ANY_ORG);
   const orgId = anyOrg ? opts.orgId : principal.orgId;
   if (opts.orgId && opts.orgId !== orgId) {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { containsPattern, type Executor } from '../core/db.ts';
 import type {
   ApiKeyStatus,
@@ -8,6 +8,15 @@ import type {
   UserStatus,
   UserUpdate,
 } from '../core/tables.ts';
+
+/**
+ * A column another capability adds to the principal's own query (the emergency stop's freezes),
+ * so authentication reads it without a round trip of its own.
+ */
+export type CredentialHold = (ids: {
+  userId: RawBuilder<unknown>;
+  credentialId: RawBuilder<unknown>;
+}) => RawBuilder<unknown>;
 
 const USER_PUBLIC = [
   'users.id',
@@ -172,7 +181,7 @@ export const identityStore = {
   },
 
   /** A live session and its active user, by the hash of the presented token. */
-  findSessionPrincipal(db: Executor, tokenHash: string) {
+  findSessionPrincipal(db: Executor, tokenHash: string, hold: CredentialHold) {
     return db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -183,6 +192,7 @@ export const identityStore = {
         'users.org_id',
         'users.roles',
       ])
+      .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('sessions.id') }).as('hold'))
       .where('sessions.token_hash', '=', tokenHash)
       .where('sessions.revoked_at', 'is', null)
       .where('sessions.expires_at', '>', sql<Date>`now()`)
@@ -191,7 +201,7 @@ export const identityStore = {
   },
 
   /** An active, unexpired key whose creator is still active; the key acts with the creator's roles. */
-  findApiKeyPrincipal(db: Executor, secretHash: string) {
+  findApiKeyPrincipal(db: Executor, secretHash: string, hold: CredentialHold) {
     return db
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -204,6 +214,7 @@ export const identityStore = {
         'users.username',
         'users.roles',
       ])
+      .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('api_keys.id') }).as('hold'))
       .where('api_keys.secret_hash', '=', secretHash)
       .where('api_keys.status', '=', 'active')
       .where((eb) =>

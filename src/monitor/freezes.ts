@@ -14,7 +14,9 @@ import { type FreezeRow, monitorStore as store } from './store.ts';
 
 /**
  * Emergency stop: freezes of a contract, a consumer organization, a resource or the whole gateway,
- * read by the gateway on every request (guardGatewayCall), so they hold on every node from the next one.
+ * read by the gateway on every request (guardGatewayCall), and of a user or one API key, read with
+ * the credential at authentication (credentialFreezeSql) — so they hold on every node from the
+ * next request.
  */
 export const FREEZE_LIFECYCLE: TransitionTable<'active' | 'lifted', 'lift'> = [
   { from: ['active'], event: 'lift', to: 'lifted' },
@@ -65,28 +67,26 @@ async function freezeTarget(
       { zh: `冻结 ${scope} 须指定对象`, en: `a ${scope} freeze needs a target` },
     );
   }
-  const row =
-    scope === 'contract'
-      ? await ctx.db.selectFrom('contracts').select('id').where('id', '=', target).executeTakeFirst()
-      : scope === 'organization'
-        ? await ctx.db
-            .selectFrom('organizations')
-            .select('id')
-            .where((eb) => eb.or([eb('id', '=', target), eb('uscc', '=', target)]))
-            .executeTakeFirst()
-        : await ctx.db
-            .selectFrom('resources')
-            .select('id')
-            .where((eb) => eb.or([eb('id', '=', target), eb('code', '=', target)]))
-            .executeTakeFirst();
+  const row = await store.findFreezeTarget(ctx.db, scope, target);
   if (!row) throw new AppError('NOT_FOUND', { field: 'target', objectType: scope, id: target });
   return row.id;
 }
 
-/** An emergency stop: one action, effective on every node from the next gateway request. */
+/** An emergency stop: one action, effective on every node from the next request. */
 export async function freeze(ctx: Ctx, input: FreezeInput): Promise<FreezeView> {
   const principal = authorize(ctx.principal, MONITOR_ACT);
   const target = await freezeTarget(ctx, input.scope, input.target);
+  // An officer who froze their own account or the key they act with could not lift it again.
+  if (target === principal.userId || target === principal.credentialId) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'target', reason: 'own_credential' },
+      {
+        zh: '不能冻结自己的账号或正在使用的密钥',
+        en: 'you cannot freeze your own account or the key you act with',
+      },
+    );
+  }
   const conflict = (existing: FreezeRow | undefined) =>
     new AppError(
       'CONFLICT',
@@ -178,6 +178,41 @@ export async function getFreeze(ctx: Ctx, id: string): Promise<FreezeView> {
   const row = await store.findFreeze(ctx.db, id);
   if (!row) throw new AppError('NOT_FOUND', { objectType: 'freeze', id });
   return freezeView(row);
+}
+
+// ---------------------------------------------------------------------------- the credential check
+
+/** The active freeze of a user or of the credential they act with, as for `gatewayFreezeSql`. */
+export function credentialFreezeSql(ids: {
+  userId: RawBuilder<unknown>;
+  credentialId: RawBuilder<unknown>;
+}): RawBuilder<FreezeRow | null> {
+  return store.credentialFreezeJson(ids);
+}
+
+/** The active freeze of a user, for a login that has just proven the password. */
+export async function userFreeze(ctx: Ctx, userId: string): Promise<FreezeRow | null> {
+  return (await store.activeFreezeOn(ctx.db, 'user', userId)) ?? null;
+}
+
+/**
+ * A request (or a login) by a frozen user or with a frozen API key: 423 on every route. The
+ * person is told that their account or key is suspended and since when — the reason is the
+ * security officer's note, read only on the platform side (GET /v1/monitor/freezes).
+ */
+export function refuseFrozenCredential(frozen: {
+  scope: FreezeScope;
+  /** A Date, or its JSON text when read through `credentialFreezeSql`. */
+  created_at: Date | string;
+}): AppError {
+  const key = frozen.scope === 'api_key';
+  return new AppError(
+    'FROZEN',
+    { scope: frozen.scope, since: new Date(frozen.created_at).toISOString() },
+    key
+      ? { zh: '该 API 密钥已被安全管理员暂停使用', en: 'this API key is suspended by a security officer' }
+      : { zh: '您的账号已被安全管理员暂停使用', en: 'your account is suspended by a security officer' },
+  );
 }
 
 // ---------------------------------------------------------------------------- the gateway's check

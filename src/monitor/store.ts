@@ -289,6 +289,46 @@ export const monitorStore = {
        LIMIT 1)`;
   },
 
+  /** The same for a credential: its user frozen, or the credential itself (an API key). */
+  credentialFreezeJson(ids: { userId: RawBuilder<unknown>; credentialId: RawBuilder<unknown> }) {
+    return sql<FreezeRow | null>`(SELECT row_to_json(f) FROM freezes f
+       WHERE f.lifted_at IS NULL
+         AND (f.scope, coalesce(f.target, '')) IN (('user', ${ids.userId}), ('api_key', ${ids.credentialId}))
+       ORDER BY f.scope = 'user' DESC
+       LIMIT 1)`;
+  },
+
+  /**
+   * The object a freeze names, by what an officer has at hand: a contract by id; an organization
+   * by id or credit code; a resource by id or code; a user by id or username; an API key by id.
+   */
+  findFreezeTarget(db: Executor, scope: Exclude<FreezeScope, 'gateway'>, target: string) {
+    switch (scope) {
+      case 'contract':
+        return db.selectFrom('contracts').select('id').where('id', '=', target).executeTakeFirst();
+      case 'organization':
+        return db
+          .selectFrom('organizations')
+          .select('id')
+          .where((eb) => eb.or([eb('id', '=', target), eb('uscc', '=', target)]))
+          .executeTakeFirst();
+      case 'resource':
+        return db
+          .selectFrom('resources')
+          .select('id')
+          .where((eb) => eb.or([eb('id', '=', target), eb('code', '=', target)]))
+          .executeTakeFirst();
+      case 'user':
+        return db
+          .selectFrom('users')
+          .select('id')
+          .where((eb) => eb.or([eb('id', '=', target), eb('username', '=', target.toLowerCase())]))
+          .executeTakeFirst();
+      case 'api_key':
+        return db.selectFrom('api_keys').select('id').where('id', '=', target).executeTakeFirst();
+    }
+  },
+
   activeFreezeOn(db: Executor, scope: FreezeScope, target: string | null) {
     return db
       .selectFrom('freezes')
