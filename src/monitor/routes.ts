@@ -93,7 +93,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '紧急冻结 / Emergency stop',
         description:
-          'Freezes a contract, a consumer organization, a resource or the whole gateway; the gateway refuses with 423 FROZEN from the next request on every node.',
+          'Freezes a contract, a consumer organization, a resource or the whole gateway (the gateway refuses with 423 FROZEN), or a user or one API key (every request of that credential is refused with 423 FROZEN, and a frozen user cannot log in) — on every node from the next request.',
         body: S.FreezeBody,
         response: { 201: S.Freeze },
       },

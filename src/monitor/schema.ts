@@ -94,7 +94,7 @@ export const FreezeBody = Type.Object(
         minLength: 1,
         maxLength: 64,
         description:
-          'contract id; organization id or credit code; resource id or code. Absent for the whole gateway',
+          'contract id; organization id or credit code; resource id or code; user id or username; API key id. Absent for the whole gateway',
       }),
     ),
     reason: Type.String({ minLength: 2, maxLength: 2000 }),

@@ -233,8 +233,12 @@ async function language(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
   const item = page.locator('.ant-segmented-item', { hasText: lang === 'en' ? 'EN' : '中文' }).first();
   // With a drawer or dialog open the header is behind its mask, as for any user; to photograph
   // the open overlay in both languages the click goes to the switch directly.
+  // An open pop-over (the notifications) counts too: a real click on the switch is a click outside
+  // it, which closes it before the English picture.
   const overlay = await page
-    .locator('.ant-drawer-open, .ant-modal-wrap:not([style*="display: none"])')
+    .locator(
+      '.ant-drawer-open, .ant-modal-wrap:not([style*="display: none"]), .ant-popover:not(.ant-popover-hidden)',
+    )
     .count();
   // The synthetic click also moves the focus to the switch; a user who cannot reach the switch
   // would not lose their place in the dialog either, so the focus goes back where it was.
@@ -731,6 +735,49 @@ describe('the web console', () => {
       expect(raw.has(String(item.id_number))).toBe(false);
       expect(item.mobile).toMatch(/^139\*{4}\d{4}$/);
     }
+
+    // ---------------------------------------------------------------- the security officer freezes that key, then lifts it
+    // The key is picked by its name; the gateway refuses it (423) from the next request, and
+    // serves it again once the freeze is lifted (#18 item 7).
+    await security.getByRole('button', { name: '紧急冻结' }).click();
+    const keyStop = security.getByRole('dialog');
+    // The select's shown value lies over its input: the click goes to the input itself.
+    await keyStop.getByRole('combobox', { name: '范围' }).click({ force: true });
+    await security.locator('.ant-select-dropdown:visible').getByText('API 密钥', { exact: true }).click();
+    await keyStop.getByText('只拒绝这一个密钥').waitFor();
+    await keyStop.getByRole('combobox', { name: '对象' }).fill('低保核验');
+    await security
+      .locator('.ant-select-dropdown:visible')
+      .getByText(/^低保核验系统 · key_/)
+      .click();
+    const keyId = await keyStop.getByRole('combobox', { name: '对象' }).inputValue();
+    expect(keyId).toMatch(/^key_/);
+    await keyStop.getByLabel('理由').fill('核查密钥是否外泄');
+    await shot(security, '21b-freeze-api-key');
+    await keyStop
+      .getByRole('button', { name: '冻 结' })
+      .or(keyStop.getByRole('button', { name: '冻结' }))
+      .click();
+    await toast(security, '已冻结：该凭据从下一次请求起在所有节点被拒绝');
+    const keyRefused = await fetch(rowsUrl, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(keyRefused.status).toBe(423);
+    expect(((await keyRefused.json()) as { error: { details: { scope: string } } }).error.details.scope).toBe(
+      'api_key',
+    );
+    const keyFreeze = security.locator('tbody tr.ant-table-row', { hasText: keyId });
+    await keyFreeze.getByText('API 密钥', { exact: false }).first().waitFor();
+    await keyFreeze
+      .getByRole('button', { name: '解除' })
+      .or(keyFreeze.getByRole('button', { name: '解 除' }))
+      .click();
+    const liftDialog = security.locator('.ant-modal-content', { hasText: '解除冻结' });
+    await liftDialog.getByLabel('理由').fill('核查完毕，未外泄');
+    await liftDialog
+      .getByRole('button', { name: '解除' })
+      .or(liftDialog.getByRole('button', { name: '解 除' }))
+      .click();
+    await toast(security, '已解除冻结');
+    expect((await fetch(rowsUrl, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
 
     // ---------------------------------------------------------------- the console's sample shows the same masked rows
     await consumer.goto(`${base}/catalog/${resourceId}`);

@@ -24,16 +24,35 @@ import { api } from '../api.ts';
 import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
-import { collectAll, useAction, useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
+import {
+  collectAll,
+  useAction,
+  useCursorPages,
+  useLoader,
+  useOrganizations,
+  useUsernames,
+} from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { CatalogSearch, Contract, MonitorAlert, MonitorFreeze, MonitorRule, Page } from '../types.ts';
+import type {
+  ApiKey,
+  CatalogSearch,
+  Contract,
+  MonitorAlert,
+  MonitorFreeze,
+  MonitorRule,
+  Page,
+  User,
+} from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 export const SEVERITY_COLORS: Record<string, string> = { critical: 'red', warning: 'orange', info: 'blue' };
 const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
-const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource'] as const;
+const FREEZE_SCOPES = ['gateway', 'contract', 'organization', 'resource', 'user', 'api_key'] as const;
+type FreezeScope = (typeof FREEZE_SCOPES)[number];
+/** What an emergency stop is asked for: its scope and, but for the whole gateway, its object. */
+type FreezePreset = { scope: FreezeScope; target?: string };
 
 export function useRules(): MonitorRule[] {
   const load = useCallback(
@@ -43,15 +62,31 @@ export function useRules(): MonitorRule[] {
   return useLoader(load).data ?? [];
 }
 
-/** Where an alert's subject lives in the console, when it has a page. */
-function SubjectLink({ type, id }: { type: string; id: string }) {
+/**
+ * Where an alert's subject lives in the console, when it has a page; a user by name (from
+ * `names`, the caller's `useUsernames`), the id on hover.
+ */
+function SubjectLink({ type, id, names }: { type: string; id: string; names?: Map<string, string> }) {
   const { t } = useTranslation();
-  const label = `${t(`alerts.subjectType.${type}`, { defaultValue: type })} ${id}`;
+  const kind = t(`alerts.subjectType.${type}`, { defaultValue: type });
+  const label = `${kind} ${id}`;
   if (type === 'contract') return <Link to={`/contracts/${id}`}>{label}</Link>;
   if (type === 'resource') return <Link to={`/catalog/${id}`}>{label}</Link>;
   if (type === 'organization') return <OrgName id={id} />;
+  const name = type === 'user' ? names?.get(id) : undefined;
+  if (name) return <span title={id}>{`${kind} ${name}`}</span>;
   return <span>{label}</span>;
 }
+
+/** An alert's summary with the user ids it names shown as the people's names. */
+function withNames(text: string, names: Map<string, string>): string {
+  let out = text;
+  for (const [id, name] of names) out = out.replaceAll(id, name);
+  return out;
+}
+
+/** The subjects an emergency stop can take straight from an alert. */
+const FREEZABLE_SUBJECTS: ReadonlySet<string> = new Set(FREEZE_SCOPES.filter((s) => s !== 'gateway'));
 
 export function Alerts() {
   const { t } = useTranslation();
@@ -91,6 +126,8 @@ function AlertList({ actor }: { actor: boolean }) {
   );
   const pages = useCursorPages(fetchPage);
   const ruleTitle = useMemo(() => new Map(rules.map((r) => [r.id, r.title])), [rules]);
+  const names = useUsernames(pages.items.filter((a) => a.subject.type === 'user').map((a) => a.subject.id));
+  const [freezing, setFreezing] = useState<FreezePreset | null>(null);
 
   const evaluate = () =>
     evaluation.run(async () => {
@@ -178,13 +215,13 @@ function AlertList({ actor }: { actor: boolean }) {
             render: (_: unknown, a) => (
               <Space direction="vertical" size={0} style={{ maxWidth: 420 }}>
                 <Typography.Text strong>{bilingual(ruleTitle.get(a.rule)) || a.rule}</Typography.Text>
-                <Typography.Text>{bilingual(a.summary)}</Typography.Text>
+                <Typography.Text>{withNames(bilingual(a.summary), names)}</Typography.Text>
               </Space>
             ),
           },
           {
             title: t('alerts.subject'),
-            render: (_: unknown, a) => <SubjectLink type={a.subject.type} id={a.subject.id} />,
+            render: (_: unknown, a) => <SubjectLink type={a.subject.type} id={a.subject.id} names={names} />,
           },
           { title: t('alerts.occurrences'), dataIndex: 'occurrences', render: fmtNumber },
           { title: t('alerts.lastSeen'), dataIndex: 'lastSeenAt', render: fmtDateTime },
@@ -223,6 +260,18 @@ function AlertList({ actor }: { actor: boolean }) {
                           {t('alerts.resolve')}
                         </Button>
                       ) : null}
+                      {a.state !== 'resolved' && FREEZABLE_SUBJECTS.has(a.subject.type) ? (
+                        <Button
+                          size="small"
+                          danger
+                          icon={<StopOutlined />}
+                          onClick={() =>
+                            setFreezing({ scope: a.subject.type as FreezeScope, target: a.subject.id })
+                          }
+                        >
+                          {t(`alerts.freezeSubject.${a.subject.type}`)}
+                        </Button>
+                      ) : null}
                     </Space>
                   ),
                 },
@@ -239,6 +288,7 @@ function AlertList({ actor }: { actor: boolean }) {
           pages.reload();
         }}
       />
+      <FreezeModal preset={freezing} onClose={() => setFreezing(null)} onDone={() => setFreezing(null)} />
     </>
   );
 }
@@ -293,46 +343,17 @@ function NoteModal({
 
 function Freezes({ actor }: { actor: boolean }) {
   const { t } = useTranslation();
-  const { message, modal } = App.useApp();
+  const { message } = App.useApp();
   const [state, setState] = useState<'active' | 'lifted' | 'all'>('active');
   const [creating, setCreating] = useState(false);
   const [lifting, setLifting] = useState<MonitorFreeze | null>(null);
-  const [form] = Form.useForm<{ scope: (typeof FREEZE_SCOPES)[number]; target?: string; reason: string }>();
-  const scope = Form.useWatch('scope', form);
-  const action = useAction();
   const fetchPage = useCallback(
     (cursor: string | undefined, signal: AbortSignal) =>
       api.get<Page<MonitorFreeze>>('/v1/monitor/freezes', { state, limit: 20, cursor }, signal),
     [state],
   );
   const pages = useCursorPages(fetchPage);
-
-  const freeze = async (v: { scope: string; target?: string; reason: string }) => {
-    const send = () =>
-      action.run(async () => {
-        await api.post('/v1/monitor/freezes', {
-          scope: v.scope,
-          ...(v.scope !== 'gateway' && v.target?.trim() ? { target: v.target.trim() } : {}),
-          reason: v.reason.trim(),
-        });
-        message.success(t('alerts.frozen'));
-        setCreating(false);
-        form.resetFields();
-        pages.reload();
-      });
-    if (v.scope === 'gateway') {
-      modal.confirm({
-        title: t('alerts.gatewayConfirmTitle'),
-        content: t('alerts.gatewayConfirm'),
-        okText: t('alerts.stop'),
-        okButtonProps: { danger: true },
-        cancelText: t('common.cancel'),
-        onOk: send,
-      });
-    } else {
-      await send();
-    }
-  };
+  const names = useUsernames(pages.items.filter((f) => f.scope === 'user').map((f) => f.target));
 
   return (
     <>
@@ -372,7 +393,7 @@ function Freezes({ actor }: { actor: boolean }) {
           {
             title: t('alerts.target'),
             render: (_: unknown, f) =>
-              f.target ? <SubjectLink type={f.scope} id={f.target} /> : t('alerts.everything'),
+              f.target ? <SubjectLink type={f.scope} id={f.target} names={names} /> : t('alerts.everything'),
           },
           { title: t('applications.reason'), dataIndex: 'reason' },
           { title: t('alerts.since'), dataIndex: 'createdAt', render: fmtDateTime },
@@ -406,40 +427,14 @@ function Freezes({ actor }: { actor: boolean }) {
         ]}
       />
       <Pager {...pages} />
-      <FormModal
-        open={creating}
-        title={t('alerts.emergencyStop')}
-        okText={t('alerts.stop')}
-        danger
-        busy={action.busy}
-        onCancel={() => setCreating(false)}
-        form={form}
-        initialValues={{ scope: 'contract' }}
-        onFinish={freeze}
-      >
-        <Form.Item name="scope" label={t('alerts.scope')}>
-          <Select options={FREEZE_SCOPES.map((s) => ({ value: s, label: t(`alerts.scopes.${s}`) }))} />
-        </Form.Item>
-        {scope !== 'gateway' ? (
-          <Form.Item
-            name="target"
-            label={t('alerts.target')}
-            extra={t('alerts.targetHint')}
-            rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
-          >
-            <FreezeTarget scope={scope ?? 'contract'} />
-          </Form.Item>
-        ) : (
-          <AntAlert type="error" showIcon style={{ marginBottom: 16 }} message={t('alerts.gatewayConfirm')} />
-        )}
-        <Form.Item
-          name="reason"
-          label={t('applications.reason')}
-          rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
-        >
-          <Input.TextArea rows={3} maxLength={2000} />
-        </Form.Item>
-      </FormModal>
+      <FreezeModal
+        preset={creating ? { scope: 'contract' } : null}
+        onClose={() => setCreating(false)}
+        onDone={() => {
+          setCreating(false);
+          pages.reload();
+        }}
+      />
       <ReasonModal
         open={lifting !== null}
         title={t('alerts.liftTitle')}
@@ -454,6 +449,88 @@ function Freezes({ actor }: { actor: boolean }) {
         }}
       />
     </>
+  );
+}
+
+/**
+ * The emergency stop's dialog: from the 应急停止 tab (any scope) or from an alert (its subject
+ * filled in). Freezing the whole gateway asks once more.
+ */
+function FreezeModal({
+  preset,
+  onClose,
+  onDone,
+}: {
+  preset: FreezePreset | null;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const { message, modal } = App.useApp();
+  const [form] = Form.useForm<{ scope: FreezeScope; target?: string; reason: string }>();
+  const scope = Form.useWatch('scope', form) ?? preset?.scope ?? 'contract';
+  const action = useAction();
+  const freeze = async (v: { scope: FreezeScope; target?: string; reason: string }) => {
+    const send = () =>
+      action.run(async () => {
+        await api.post('/v1/monitor/freezes', {
+          scope: v.scope,
+          ...(v.scope !== 'gateway' && v.target?.trim() ? { target: v.target.trim() } : {}),
+          reason: v.reason.trim(),
+        });
+        message.success(
+          t(v.scope === 'user' || v.scope === 'api_key' ? 'alerts.frozenCredential' : 'alerts.frozen'),
+        );
+        onDone();
+      });
+    if (v.scope === 'gateway') {
+      modal.confirm({
+        title: t('alerts.gatewayConfirmTitle'),
+        content: t('alerts.gatewayConfirm'),
+        okText: t('alerts.stop'),
+        okButtonProps: { danger: true },
+        cancelText: t('common.cancel'),
+        onOk: send,
+      });
+    } else {
+      await send();
+    }
+  };
+  return (
+    <FormModal
+      open={preset !== null}
+      title={t('alerts.emergencyStop')}
+      okText={t('alerts.stop')}
+      danger
+      busy={action.busy}
+      onCancel={onClose}
+      form={form}
+      initialValues={preset ?? { scope: 'contract' }}
+      onFinish={freeze}
+    >
+      <Form.Item name="scope" label={t('alerts.scope')} extra={t(`alerts.scopeHelp.${scope}`)}>
+        <Select options={FREEZE_SCOPES.map((s) => ({ value: s, label: t(`alerts.scopes.${s}`) }))} />
+      </Form.Item>
+      {scope !== 'gateway' ? (
+        <Form.Item
+          name="target"
+          label={t('alerts.target')}
+          extra={t('alerts.targetHint')}
+          rules={[{ required: true, whitespace: true, message: t('alerts.targetRequired') }]}
+        >
+          <FreezeTarget scope={scope} />
+        </Form.Item>
+      ) : (
+        <AntAlert type="error" showIcon style={{ marginBottom: 16 }} message={t('alerts.gatewayConfirm')} />
+      )}
+      <Form.Item
+        name="reason"
+        label={t('applications.reason')}
+        rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+      >
+        <Input.TextArea rows={3} maxLength={2000} />
+      </Form.Item>
+    </FormModal>
   );
 }
 
@@ -502,9 +579,9 @@ function Rules() {
 
 /**
  * The object to stop, picked by name instead of typed: organizations by name or credit code,
- * resources from a catalog search, contracts in force by id or the consumer's name. What is
- * filled in is what the API takes (an organization's or contract's id, a resource's code); an id
- * typed by hand still works.
+ * resources from a catalog search, contracts in force by id or the consumer's name, users by name
+ * or username, API keys by name, id or owner. What is filled in is what the API takes (an id, or a
+ * resource's code); an id typed by hand still works.
  */
 function FreezeTarget({
   scope,
@@ -512,7 +589,7 @@ function FreezeTarget({
   onChange,
   id,
 }: {
-  scope: 'contract' | 'organization' | 'resource' | 'gateway';
+  scope: FreezeScope;
   value?: string;
   onChange?: (value: string) => void;
   id?: string;
@@ -522,6 +599,9 @@ function FreezeTarget({
   const [text, setText] = useState('');
   const [resources, setResources] = useState<CatalogSearch['items']>([]);
   const [contracts, setContracts] = useState<Contract[]>([]);
+  const [people, setPeople] = useState<User[]>([]);
+  const [keys, setKeys] = useState<ApiKey[]>([]);
+  const owners = useUsernames(keys.map((k) => k.userId));
   useEffect(() => {
     if (scope !== 'contract') return;
     const abort = new AbortController();
@@ -542,6 +622,24 @@ function FreezeTarget({
     );
     return () => abort.abort();
   }, [scope, text]);
+  useEffect(() => {
+    if (scope !== 'user') return;
+    const abort = new AbortController();
+    api.get<Page<User>>('/v1/users', { q: text.trim() || undefined, limit: 20 }, abort.signal).then(
+      (page) => setPeople(page.items),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [scope, text]);
+  useEffect(() => {
+    if (scope !== 'api_key') return;
+    const abort = new AbortController();
+    collectAll((cursor) => api.get<Page<ApiKey>>('/v1/api-keys', { limit: 200, cursor }, abort.signal)).then(
+      ({ items }) => setKeys(items.filter((k) => k.status === 'active')),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [scope]);
   const needle = text.trim().toLowerCase();
   const hit = (...texts: string[]) => !needle || texts.some((x) => x.toLowerCase().includes(needle));
   const options =
@@ -560,7 +658,20 @@ function FreezeTarget({
                 value: c.id,
                 label: `${c.id} · ${t('contracts.consumer')} ${orgs.get(c.consumerOrgId)?.name ?? c.consumerOrgId}`,
               }))
-          : [];
+          : scope === 'user'
+            ? people.map((u) => ({
+                value: u.id,
+                label: `${u.displayName}（${u.username}）· ${orgs.get(u.orgId)?.name ?? u.orgId}`,
+              }))
+            : scope === 'api_key'
+              ? keys
+                  .filter((k) => hit(k.name, k.id, owners.get(k.userId) ?? ''))
+                  .slice(0, 20)
+                  .map((k) => ({
+                    value: k.id,
+                    label: `${k.name} · ${k.id} · ${owners.get(k.userId) ?? k.userId}`,
+                  }))
+              : [];
   return (
     <AutoComplete
       id={id}
