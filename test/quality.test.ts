@@ -165,6 +165,22 @@ describe('evaluation', () => {
       .where('action', '=', 'quality.level_drop')
       .execute();
     expect(audit).toHaveLength(1);
+    // …and raised by the monitor as an alert on the resource, once however often it evaluates.
+    const security = await t.login('security');
+    for (let i = 0; i < 2; i++) {
+      const evaluated = await t.request({ method: 'POST', url: '/v1/monitor/evaluate', token: security });
+      expect(evaluated.statusCode, evaluated.body).toBe(200);
+    }
+    const alerts = await t.request({
+      method: 'GET',
+      url: '/v1/monitor/alerts?rule=quality_level_drop',
+      token: security,
+    });
+    expect(alerts.json().items).toHaveLength(1);
+    expect(alerts.json().items[0]).toMatchObject({
+      subject: { type: 'resource' },
+      details: { resourceCode: code, version: v2, fromLevel: 1, toLevel: body.report.level },
+    });
     // The earlier version's report is still there on request.
     const old = (await get(`/v1/resources/${code}/quality?version=${v1}`)).json();
     expect(old.report.level).toBe(1);

@@ -249,3 +249,28 @@ it('declares each rule once, with thresholds that exist', () => {
   expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
   for (const rule of RULES) for (const t of rule.thresholds) expect(settings).toHaveProperty(t);
 });
+
+describe('quality_level_drop', () => {
+  const drop = (fromLevel: number, toLevel: number, version = 3) =>
+    event('quality.level_drop', {
+      objectType: 'resource',
+      objectId: 'res_q',
+      orgId: 'org_p',
+      details: { resourceCode: 'R-Q', version, fromLevel, toLevel, fromScore: 92.5, toScore: 71 },
+    });
+
+  it('raises one alert per dropped version, critical when it falls two levels or more', () => {
+    const [one, two] = run('quality_level_drop', {
+      events: [drop(1, 2), drop(1, 3, 4), event('quality.evaluate', { objectType: 'resource' })],
+    });
+    expect(one).toMatchObject({
+      subjectType: 'resource',
+      subjectId: 'res_q',
+      dedupKey: 'quality_level_drop:res_q:3',
+      severity: 'warning',
+    });
+    expect(one!.summary.zh).toBe('资源 R-Q 第 3 版质量由 1 级降至 2 级（得分 92.5 → 71）');
+    expect(two).toMatchObject({ dedupKey: 'quality_level_drop:res_q:4', severity: 'critical' });
+    expect(run('quality_level_drop', { events: [event('quality.evaluate')] })).toEqual([]);
+  });
+});

@@ -101,6 +101,7 @@ export const RULE_IDS = [
   'contract_expiring',
   'service_overdue',
   'registry_overdue',
+  'quality_level_drop',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -461,6 +462,48 @@ export const RULES: readonly Rule[] = [
       en: `the ${REGISTRY_STEPS[step ?? '']?.en ?? step ?? ''} step of registration ${e.objectId}`,
     }),
   ),
+  {
+    // The quality capability records the drop (quality_alerts and `quality.level_drop`, once per
+    // version); here it becomes an alert people are told of, like every other condition.
+    id: 'quality_level_drop',
+    title: {
+      zh: '数据资源新版本的质量等级下降',
+      en: "A resource's new version dropped a quality level",
+    },
+    standing: true,
+    thresholds: [],
+    evaluate({ events }) {
+      return events
+        .filter((e) => e.action === 'quality.level_drop' && e.objectId)
+        .map((e) => {
+          const d = e.details as {
+            version?: number;
+            fromLevel?: number;
+            toLevel?: number;
+            fromScore?: number;
+            toScore?: number;
+            resourceCode?: string;
+          };
+          const what = d.resourceCode ?? e.objectId!;
+          const from = Number(d.fromLevel);
+          const to = Number(d.toLevel);
+          return {
+            subjectType: 'resource' as const,
+            subjectId: e.objectId!,
+            orgId: e.orgId,
+            dedupKey: `quality_level_drop:${e.objectId}:${String(d.version)}`,
+            // Two levels or more at once is data that broke, not data that aged.
+            severity: to - from >= 2 ? ('critical' as const) : ('warning' as const),
+            summary: {
+              zh: `资源 ${what} 第 ${String(d.version)} 版质量由 ${from} 级降至 ${to} 级（得分 ${String(d.fromScore)} → ${String(d.toScore)}）`,
+              en: `version ${String(d.version)} of resource ${what} dropped from quality level ${from} to ${to} (score ${String(d.fromScore)} → ${String(d.toScore)})`,
+            },
+            details: { resourceId: e.objectId, ...d },
+            at: e.time,
+          };
+        });
+    },
+  },
 ];
 
 export function ruleById(id: string): Rule | undefined {

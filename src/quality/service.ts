@@ -434,6 +434,7 @@ async function evaluateVersion(
       });
       if (recorded) {
         await auditAs(ctx, tx, 'quality.level_drop', 'resource', resource.id, {
+          resourceCode: resource.code,
           version: version.number,
           previousVersion: previous.version_number,
           fromLevel: Number(previous.level),
