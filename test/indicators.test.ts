@@ -561,3 +561,111 @@ describe('the evaluation index', () => {
     expect((await get('/v1/evaluation/indexes/AGEING/results?period=26', civil)).statusCode).toBe(400);
   });
 });
+
+describe('deadlines and reminders', () => {
+  // Hand-counted on the State Council's 2025 arrangement: January ends inside the Spring Festival
+  // (Jan 28 – Feb 4 off, Saturday Feb 8 a make-up working day): Feb 5, 6, 7, 8, 10 → due Feb 10.
+  // April ends before May Day (May 1–5 off): May 6, 7, 8, 9, 12 → due May 12.
+  const JANUARY_DUE = '2025-02-10';
+  const APRIL_DUE = '2025-05-12';
+  type Reminder = { formCode: string; period: string; dueOn: string; overdue: boolean; returned: boolean };
+  const reminders = async (token: string, unitCode?: string) => {
+    const res = await get(`/v1/forms/reminders${unitCode ? `?unitCode=${unitCode}` : ''}`, token);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json() as { unitCode: string; today: string; items: Reminder[] };
+  };
+  const mine = (r: { items: Reminder[] }) => r.items.filter((i) => i.formCode === 'F-VISITS');
+
+  beforeAll(async () => {
+    const visits = await post(
+      '/v1/indicators',
+      civil,
+      indicator('VISITS', '社区网格员月度入户走访户数', { period: 'month', unit: '户' }),
+    );
+    expect(visits.statusCode, visits.body).toBe(201);
+    const form = await post('/v1/forms', admin, {
+      code: 'F-VISITS',
+      nameZh: '社区走访月报',
+      nameEn: 'Community visits (monthly)',
+      year: 2025,
+      period: 'month',
+      level: 'community',
+      basis: 'catalogue',
+      indicators: ['VISITS'],
+      dueWorkingDays: 5,
+    });
+    expect(form.statusCode, form.body).toBe(201);
+    expect(form.json().dueWorkingDays).toBe(5);
+    expect((await post('/v1/forms/F-VISITS/issue', admin)).statusCode).toBe(200);
+  });
+
+  it('dates each report by working days after its period, across the holidays', async () => {
+    const todo = (await get(`/v1/forms/todo?unitCode=${UNIT1}&period=2025-04`, xihu)).json();
+    expect(todo.forms).toEqual([
+      expect.objectContaining({ code: 'F-VISITS', dueOn: APRIL_DUE, overdue: true, calendarCertain: true }),
+    ]);
+    const january = (await reminders(xihu, UNIT1)).items.find((i) => i.period === '2025-01');
+    expect(january).toMatchObject({ dueOn: JANUARY_DUE, overdue: true });
+  });
+
+  it('reminds a unit of every ended period not reported, drops what it submits, and brings back what is returned', async () => {
+    const before = mine(await reminders(xihu, UNIT1));
+    // Every month of 2025 has ended and is past due (this runs after February 2026).
+    expect(before.map((i) => i.period)).toEqual(
+      Array.from({ length: 12 }, (_, m) => `2025-${String(m + 1).padStart(2, '0')}`),
+    );
+    expect(before.every((i) => i.overdue && !i.returned)).toBe(true);
+    const submitted = await post('/v1/forms/F-VISITS/submissions', xihu, {
+      period: '2025-03',
+      unitCode: UNIT1,
+      values: { VISITS: 120 },
+    });
+    expect(submitted.statusCode, submitted.body).toBe(201);
+    expect(mine(await reminders(xihu, UNIT1)).map((i) => i.period)).not.toContain('2025-03');
+    // Another unit's reminders are its own.
+    expect(mine(await reminders(xihu, UNIT2)).map((i) => i.period)).toContain('2025-03');
+    const returned = await post(`/v1/forms/submissions/${submitted.json().id}/return`, admin, {
+      reason: '走访户数与台账不符',
+    });
+    expect(returned.statusCode, returned.body).toBe(200);
+    const back = mine(await reminders(xihu, UNIT1)).find((i) => i.period === '2025-03');
+    expect(back).toMatchObject({ returned: true, overdue: true });
+  });
+
+  it('names no period that has not ended, reads the caller’s own unit by default, and keeps to the area', async () => {
+    const future = await post('/v1/forms', admin, {
+      code: 'F-FUTURE',
+      nameZh: '未来年报',
+      nameEn: 'A later year',
+      year: 2099,
+      period: 'month',
+      level: 'community',
+      basis: 'catalogue',
+      indicators: ['VISITS'],
+    });
+    expect(future.statusCode, future.body).toBe(201);
+    expect(future.json().dueWorkingDays).toBe(10);
+    await post('/v1/forms/F-FUTURE/issue', admin);
+    expect((await reminders(xihu, UNIT1)).items.some((i) => i.formCode === 'F-FUTURE')).toBe(false);
+    // The steward's organization is the district 330106: its own reminders are the district's.
+    const own = await reminders(xihu);
+    expect(own.unitCode).toBe('330106');
+    expect(own.items.some((i) => i.formCode === 'F-VISITS')).toBe(false);
+    const outside = await get(`/v1/forms/reminders?unitCode=${UNIT1}`, binjiang);
+    expect(outside.statusCode).toBe(403);
+    expect((await get('/v1/forms/reminders?unitCode=12', xihu)).statusCode).toBe(400);
+    const tooLate = await post('/v1/forms', admin, {
+      code: 'F-LATE',
+      nameZh: '超期',
+      nameEn: 'Too late',
+      year: 2026,
+      period: 'month',
+      level: 'community',
+      basis: 'catalogue',
+      indicators: ['VISITS'],
+      dueWorkingDays: 61,
+    });
+    expect(tooLate.statusCode).toBe(400);
+    expect(tooLate.body).toContain('dueWorkingDays');
+  });
+});

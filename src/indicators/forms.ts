@@ -7,6 +7,7 @@ import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import * as identity from '../identity/service.ts';
 import { unitLevel, unitWithin } from '../standards/division-units.ts';
+import { addCalendarDays, addWorkingDays, calendarCovers, chinaDate } from '../standards/working-days.ts';
 import { isPlatformAdmin, platformCtx, raced } from './service.ts';
 import {
   type FormBasis,
@@ -107,6 +108,34 @@ async function checkJurisdiction(ctx: Ctx, unitCode: string) {
   }
 }
 
+/** The last civil date of a period: '2026' → 2026-12-31, '2026-Q2' → 2026-06-30, '2026-03' → 2026-03-31. */
+export function periodEnd(period: string): string {
+  const kind = periodKind(period);
+  const year = Number(period.slice(0, 4));
+  const month =
+    kind === 'quarter' ? Number(period.slice(6)) * 3 : kind === 'month' ? Number(period.slice(5)) : 12;
+  // Day 0 of the next month is the last day of this one.
+  return new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
+}
+
+/** Every period of a form's year, in order. */
+function periodsOf(form: Pick<FormRow, 'year' | 'period'>): string[] {
+  const y = String(form.year);
+  if (form.period === 'year') return [y];
+  if (form.period === 'quarter') return [1, 2, 3, 4].map((q) => `${y}-Q${q}`);
+  return Array.from({ length: 12 }, (_, m) => `${y}-${String(m + 1).padStart(2, '0')}`);
+}
+
+/**
+ * When a unit's report of a form for a period is due: by the end of the n-th working day after
+ * the period ends (official holiday calendar, make-up working days included). `calendarCertain`
+ * is false when the holiday arrangement of that year is not yet published.
+ */
+export function deadlineOf(form: Pick<FormRow, 'due_working_days'>, period: string, today = chinaDate()) {
+  const dueOn = addWorkingDays(periodEnd(period), form.due_working_days);
+  return { dueOn, overdueToday: today > dueOn, calendarCertain: calendarCovers(Number(dueOn.slice(0, 4))) };
+}
+
 // ---------------------------------------------------------------------------- forms
 
 export interface FormInput {
@@ -120,6 +149,8 @@ export interface FormInput {
   approval?: string | undefined;
   indicators: string[];
   checks?: SumCheck[] | undefined;
+  /** Working days after the period's end the report is due (10 when not given). */
+  dueWorkingDays?: number | undefined;
 }
 
 type ItemRow = IndicatorRow & { form_id: string; position: number };
@@ -138,6 +169,7 @@ function formView(row: FormRow, items: ItemRow[]) {
     approval: row.approval,
     checks: row.checks,
     state: row.state,
+    dueWorkingDays: row.due_working_days,
     indicators: items
       .filter((i) => i.form_id === row.id)
       .map((i) => ({
@@ -212,6 +244,7 @@ export async function createForm(ctx: Ctx, input: FormInput): Promise<FormView> 
           approval: input.approval ?? null,
           checks: JSON.stringify(input.checks ?? []),
           state: 'draft',
+          ...(input.dueWorkingDays === undefined ? {} : { due_working_days: input.dueWorkingDays }),
           created_by: principal.userId,
           created_at: now,
           updated_at: now,
@@ -584,12 +617,18 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
     unitCode: query.unitCode,
     level,
     period: query.period,
-    forms: forms.map((f) => ({
-      code: f.code,
-      nameZh: f.name_zh,
-      nameEn: f.name_en,
-      submitted: submitted.has(f.id),
-    })),
+    forms: forms.map((f) => {
+      const deadline = deadlineOf(f, query.period);
+      return {
+        code: f.code,
+        nameZh: f.name_zh,
+        nameEn: f.name_en,
+        submitted: submitted.has(f.id),
+        dueOn: deadline.dueOn,
+        overdue: !submitted.has(f.id) && deadline.overdueToday,
+        calendarCertain: deadline.calendarCertain,
+      };
+    }),
     items: list,
     measure: {
       ...burden(forms, items),
@@ -597,6 +636,62 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
       prefilledShare: list.length > 0 ? prefilled / list.length : 0,
     },
   };
+}
+
+/** How far ahead a report still to be made is reminded of: its due date within this many days. */
+export const REMIND_DAYS_AHEAD = 7;
+
+/**
+ * Reminders for a unit (the caller's organization's division by default): every report of an
+ * issued form of the unit's level whose period has ended and which the unit has not submitted, or
+ * which came back for correction, due within REMIND_DAYS_AHEAD days or already overdue — the
+ * oldest deadline first. The console's bell and a grassroots user's to-do start from it.
+ */
+export async function reminders(ctx: Ctx, query: { unitCode?: string | undefined }) {
+  const principal = authorize(ctx.principal, REPORTERS);
+  const unitCode =
+    query.unitCode ?? (await identity.getOrganization(platformCtx(ctx), principal.orgId)).regionCode;
+  const level = unitCode ? unitLevel(unitCode) : undefined;
+  if (!unitCode || !level) {
+    throw new AppError('VALIDATION_FAILED', {
+      field: 'unitCode',
+      unitCode: unitCode ?? null,
+      reason: query.unitCode ? 'not_a_unit' : 'organization_has_no_unit',
+    });
+  }
+  await checkJurisdiction(ctx, unitCode);
+  const today = chinaDate();
+  const horizon = addCalendarDays(today, REMIND_DAYS_AHEAD);
+  const forms = (await store.listForms(ctx.db, { state: 'issued' })).filter((f) => f.level === level);
+  const submissions = await store.submissionsOfUnit(
+    ctx.db,
+    forms.map((f) => f.id),
+    unitCode,
+  );
+  const stateOf = new Map(submissions.map((s) => [`${s.form_id}|${s.period}`, s.state]));
+  const items = forms.flatMap((form) =>
+    periodsOf(form).flatMap((period) => {
+      const state = stateOf.get(`${form.id}|${period}`);
+      // Reported once the period is over; a submission waiting or accepted needs nothing more.
+      if (periodEnd(period) >= today || (state !== undefined && state !== 'returned')) return [];
+      const deadline = deadlineOf(form, period, today);
+      if (deadline.dueOn > horizon) return [];
+      return [
+        {
+          formCode: form.code,
+          nameZh: form.name_zh,
+          nameEn: form.name_en,
+          period,
+          dueOn: deadline.dueOn,
+          overdue: deadline.overdueToday,
+          returned: state === 'returned',
+          calendarCertain: deadline.calendarCertain,
+        },
+      ];
+    }),
+  );
+  items.sort((a, b) => a.dueOn.localeCompare(b.dueOn) || a.formCode.localeCompare(b.formCode));
+  return { unitCode, level, today, items };
 }
 
 /**

@@ -165,6 +165,21 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     (req) => forms.todo(req.ctx, req.query),
   );
   app.get(
+    '/v1/forms/reminders',
+    {
+      config: { access: forms.REPORTERS },
+      schema: {
+        tags,
+        summary: '报送提醒（临近与逾期）/ Reports due soon or overdue for a unit',
+        description:
+          'Reports of issued forms whose period has ended, not yet submitted (or returned for correction), due within seven days or overdue; the unit is the caller’s organization’s division unless `unitCode` is given.',
+        querystring: S.RemindersQuery,
+        response: { 200: S.Reminders },
+      },
+    },
+    (req) => forms.reminders(req.ctx, req.query),
+  );
+  app.get(
     '/v1/forms/:code',
     {
       config: { access: read },

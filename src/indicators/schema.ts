@@ -145,6 +145,14 @@ export const FormBody = Type.Object(
     approval: Type.Optional(Text(500)),
     indicators: Type.Array(Code, { minItems: 1, maxItems: 500 }),
     checks: Type.Optional(Type.Array(SumCheck, { maxItems: 100 })),
+    dueWorkingDays: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 60,
+        default: 10,
+        description: 'working days (official holiday calendar) after the period ends that the report is due',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -182,6 +190,7 @@ export const Form = Type.Object({
   approval: Nullable(Type.String()),
   checks: Type.Array(SumCheck),
   state: Type.Enum(FORM_STATES),
+  dueWorkingDays: Type.Integer(),
   indicators: Type.Array(Type.Object(ItemShape)),
   createdAt: Time,
 });
@@ -223,6 +232,10 @@ export const UnitPeriodQuery = Type.Object(
   { unitCode: UnitCode, period: Period },
   { additionalProperties: false },
 );
+const Day = Type.String({ format: 'date', description: 'a civil date in China (YYYY-MM-DD)' });
+const CalendarCertain = Type.Boolean({
+  description: "false when that year's official holiday arrangement is not published yet (weekends only)",
+});
 export const Todo = Type.Object({
   unitCode: Type.String(),
   level: Type.Enum(LEVELS),
@@ -233,6 +246,9 @@ export const Todo = Type.Object({
       nameZh: Type.String(),
       nameEn: Type.String(),
       submitted: Type.Boolean(),
+      dueOn: Day,
+      overdue: Type.Boolean({ description: 'not submitted and past its due date (Beijing time)' }),
+      calendarCertain: CalendarCertain,
     }),
   ),
   items: Type.Array(
@@ -244,6 +260,27 @@ export const Todo = Type.Object({
     }),
   ),
   measure: Type.Object({ ...Burden, prefilled: Type.Integer(), prefilledShare: Type.Number() }),
+});
+export const RemindersQuery = Type.Object(
+  { unitCode: Type.Optional(UnitCode) },
+  { additionalProperties: false },
+);
+export const Reminders = Type.Object({
+  unitCode: Type.String(),
+  level: Type.Enum(LEVELS),
+  today: Day,
+  items: Type.Array(
+    Type.Object({
+      formCode: Type.String(),
+      nameZh: Type.String(),
+      nameEn: Type.String(),
+      period: Type.String(),
+      dueOn: Day,
+      overdue: Type.Boolean(),
+      returned: Type.Boolean({ description: 'returned for correction and not yet submitted again' }),
+      calendarCertain: CalendarCertain,
+    }),
+  ),
 });
 export const Rollup = Type.Object({
   formCode: Type.String(),

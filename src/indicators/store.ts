@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import { containsPattern, type Executor } from '../core/db.ts';
 
 /**
@@ -89,6 +89,8 @@ export interface ReportFormsTable {
   approval: string | null;
   checks: Json<SumCheck[]>;
   state: FormState;
+  /** Working days after the period's end the report is due (migration 0024; 10 when not given). */
+  due_working_days: Generated<number>;
   created_by: string;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -234,6 +236,17 @@ export const indicatorStore = {
     if (filter.year !== undefined) query = query.where('year', '=', filter.year);
     if (filter.state) query = query.where('state', '=', filter.state);
     return query.limit(1000).execute();
+  },
+
+  /** A unit's submissions of the given forms, every period (a few per form and year). */
+  submissionsOfUnit(db: Executor, formIds: string[], unitCode: string) {
+    if (formIds.length === 0) return Promise.resolve([]);
+    return db
+      .selectFrom('report_submissions')
+      .select(['form_id', 'period', 'state'])
+      .where('form_id', 'in', formIds)
+      .where('unit_code', '=', unitCode)
+      .execute();
   },
 
   async insertForm(tx: Executor, row: Insertable<ReportFormsTable>, indicatorIds: string[]) {

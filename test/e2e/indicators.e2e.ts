@@ -109,6 +109,23 @@ beforeAll(async () => {
   });
   await call('POST', '/v1/forms/F-CIVIL/issue', admin);
   await call('POST', '/v1/forms/F-HEALTH/issue', health);
+  // A monthly form of last year, due five working days after each month: every month is overdue.
+  await call('POST', '/v1/indicators', civil, {
+    ...indicator('VISITS', '社区网格员月度入户走访户数', '户'),
+    period: 'month',
+  });
+  await call('POST', '/v1/forms', admin, {
+    code: 'F-VISITS',
+    nameZh: '社区走访月报',
+    nameEn: 'Community visits (monthly)',
+    year: 2025,
+    period: 'month',
+    level: 'community',
+    basis: 'catalogue',
+    indicators: ['VISITS'],
+    dueWorkingDays: 5,
+  });
+  await call('POST', '/v1/forms/F-VISITS/issue', admin);
   await call('POST', '/v1/forms/F-CIVIL/submissions', grid, {
     period: '2026',
     unitCode: UNIT,
@@ -159,6 +176,22 @@ it('a grassroots steward fills the merged, pre-filled to-do on a phone', async (
   await shot(page, 'todo-phone-submitted');
   const values = await call('GET', `/v1/indicators/CLINICS/values?period=2026&within=${UNIT}`, admin);
   expect(values).toMatchObject([{ unitCode: UNIT, value: 3 }]);
+
+  // Reminders: last year's months, each with its working-day deadline (January's runs past the
+  // Spring Festival to 2025-02-10), overdue; 填报 opens that month's to-do, and a report made
+  // leaves the list.
+  const reminders = page.getByTestId('report-reminders');
+  const january = reminders.locator('.ant-list-item', { hasText: '社区走访月报 · 2025-01' });
+  await january.getByText('应于 2025-02-10 前报送').waitFor();
+  await january.getByText('已逾期').waitFor();
+  expect(await reminders.locator('.ant-list-item', { hasText: '社区走访月报' }).count()).toBe(12);
+  await shot(page, 'reminders-phone');
+  await january.getByRole('button', { name: '填报' }).click();
+  await page.getByRole('spinbutton', { name: '社区网格员月度入户走访户数' }).fill('86');
+  await page.getByRole('button', { name: '报送：社区走访月报' }).click();
+  await page.getByRole('button', { name: '已报送：社区走访月报' }).waitFor();
+  await expect.poll(() => reminders.locator('.ant-list-item', { hasText: '社区走访月报' }).count()).toBe(11);
+  expect(await reminders.getByText('社区走访月报 · 2025-01').count()).toBe(0);
 });
 
 it('the data bureau reads the index results', async () => {

@@ -956,6 +956,8 @@ export const zh = {
     alerts: '{{count}} 条未处理告警',
     approved: '“{{resource}}”的申请已批准，协议已生效',
     rejected: '“{{resource}}”的申请被驳回',
+    report: '报送“{{form}}”{{period}}（应于 {{date}} 前）',
+    reportOverdue: '报送“{{form}}”{{period}}（已逾期，应于 {{date}} 前）',
     markRead: '全部标为已读',
   },
   filter: {
@@ -1019,6 +1021,11 @@ export const zh = {
       submit: '报送：{{form}}',
       done: '已报送：{{form}}',
       submitted: '已报送',
+      reminders: '待报送提醒（周期已结束、未报送或被退回）',
+      dueOn: '应于 {{date}} 前报送',
+      overdue: '已逾期',
+      returned: '已退回，请更正',
+      fill: '填报',
     },
     evaluation: {
       index: '评价指数',
@@ -2008,6 +2015,8 @@ export const en: Dict = {
     alerts: '{{count}} open alerts',
     approved: 'Your application for “{{resource}}” was approved; the contract is in force',
     rejected: 'Your application for “{{resource}}” was rejected',
+    report: 'Submit “{{form}}” {{period}} (due by {{date}})',
+    reportOverdue: 'Submit “{{form}}” {{period}} (overdue: was due by {{date}})',
     markRead: 'Mark all as read',
   },
   filter: {
@@ -2073,6 +2082,11 @@ export const en: Dict = {
       submit: 'Submit: {{form}}',
       done: 'Submitted: {{form}}',
       submitted: 'Submitted',
+      reminders: 'Reports due (period ended, not submitted or returned)',
+      dueOn: 'Due by {{date}}',
+      overdue: 'Overdue',
+      returned: 'Returned: correct it',
+      fill: 'Fill in',
     },
     evaluation: {
       index: 'Index',

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { fmtDateTime } from '../format.ts';
 import { useLoader, useResources } from '../hooks.ts';
+import type { Reminders } from '../pages/Indicators.tsx';
 import { Link, useLocation } from '../router.tsx';
 import { hasRole } from '../session.tsx';
 import type { Application, Me, MonitorAlert, Page } from '../types.ts';
@@ -30,20 +31,23 @@ function decidedAt(app: Application): string | undefined {
  * rejected). Read from the same API the pages use, again on every page change and each minute.
  */
 export function Notifications({ me }: { me: Me }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { pathname } = useLocation();
   const alertReader = hasRole(me, 'security_officer', 'platform_admin', 'auditor');
+  const reporter = hasRole(me, 'data_steward', 'org_admin', 'platform_admin');
   const load = useCallback(
     async (signal: AbortSignal) => {
-      const [applications, alerts] = await Promise.all([
+      const [applications, alerts, reports] = await Promise.all([
         api.get<Page<Application>>('/v1/applications', { limit: 200 }, signal),
         alertReader
           ? api.get<Page<MonitorAlert>>('/v1/monitor/alerts', { state: 'open', limit: 200 }, signal)
           : null,
+        // An organization that is no reporting unit (no division code of a level) has none: 400.
+        reporter ? api.get<Reminders>('/v1/forms/reminders', undefined, signal).catch(() => null) : null,
       ]);
-      return { applications: applications.items, alerts: alerts?.items ?? [] };
+      return { applications: applications.items, alerts: alerts?.items ?? [], reports };
     },
-    [alertReader],
+    [alertReader, reporter],
   );
   const { data, reload } = useLoader(load);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a page change is when things may have moved
@@ -76,6 +80,18 @@ export function Notifications({ me }: { me: Me }) {
         to: `/applications?id=${encodeURIComponent(a.id)}`,
         ...(a.submittedAt ? { at: a.submittedAt } : {}),
       }));
+    const reports = data?.reports;
+    for (const r of reports?.items ?? []) {
+      todos.push({
+        key: `report-${r.formCode}-${r.period}`,
+        text: t(r.overdue ? 'notify.reportOverdue' : 'notify.report', {
+          form: i18n.language === 'en' ? r.nameEn : r.nameZh,
+          period: r.period,
+          date: r.dueOn,
+        }),
+        to: `/indicators?unit=${encodeURIComponent(reports!.unitCode)}&period=${encodeURIComponent(r.period)}`,
+      });
+    }
     const alerts = data?.alerts.length ?? 0;
     if (alerts > 0) todos.push({ key: 'alerts', text: t('notify.alerts', { count: alerts }), to: '/alerts' });
     const updates: Note[] = applications

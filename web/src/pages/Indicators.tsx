@@ -23,6 +23,7 @@ import { api } from '../api.ts';
 import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
+import { useLocation } from '../router.tsx';
 
 /**
  * The indicator dictionary, one-form reporting (一表通) and the evaluation index (issue #23): the
@@ -64,7 +65,14 @@ interface Catalogue {
 }
 
 interface Todo {
-  forms: Array<{ code: string; nameZh: string; nameEn: string; submitted: boolean }>;
+  forms: Array<{
+    code: string;
+    nameZh: string;
+    nameEn: string;
+    submitted: boolean;
+    dueOn: string;
+    overdue: boolean;
+  }>;
   items: Array<{
     code: string;
     nameZh: string;
@@ -74,6 +82,20 @@ interface Todo {
     prefill: { value: number; submissionId: string } | null;
   }>;
   measure: Burden & { prefilled: number; prefilledShare: number };
+}
+
+/** GET /v1/forms/reminders: reports of ended periods not yet made, due soon or overdue. */
+export interface Reminders {
+  unitCode: string;
+  items: Array<{
+    formCode: string;
+    nameZh: string;
+    nameEn: string;
+    period: string;
+    dueOn: string;
+    overdue: boolean;
+    returned: boolean;
+  }>;
 }
 
 interface IndexDef {
@@ -203,15 +225,27 @@ function Report() {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const name = useName();
-  const [unitCode, setUnitCode] = useState('');
-  const [period, setPeriod] = useState(String(new Date().getFullYear()));
-  const [query, setQuery] = useState<{ unitCode: string; period: string } | null>(null);
+  // The bell's reminders open this page on their unit and period.
+  const { search } = useLocation();
+  const [unitCode, setUnitCode] = useState(search.get('unit') ?? '');
+  const [period, setPeriod] = useState(search.get('period') ?? String(new Date().getFullYear()));
+  const [query, setQuery] = useState<{ unitCode: string; period: string } | null>(() =>
+    search.get('unit') && search.get('period')
+      ? { unitCode: search.get('unit')!, period: search.get('period')! }
+      : null,
+  );
   const [values, setValues] = useState<Record<string, number>>({});
   const load = useCallback(
     (signal: AbortSignal) => api.get<Todo>('/v1/forms/todo', query ?? undefined, signal),
     [query],
   );
   const { data, error, loading, reload } = useLoader(query ? load : null);
+  const loadReminders = useCallback(
+    (signal: AbortSignal) =>
+      api.get<Reminders>('/v1/forms/reminders', query ? { unitCode: query.unitCode } : undefined, signal),
+    [query],
+  );
+  const due = useLoader(query ? loadReminders : null);
   const submission = useAction<string>();
 
   async function submit(formCode: string) {
@@ -224,6 +258,7 @@ function Report() {
       message.success(t('indicators.report.submitted'));
       setValues({});
       reload();
+      due.reload();
     }, formCode);
   }
 
@@ -249,6 +284,41 @@ function Report() {
       </Flex>
       <ErrorAlert error={error} onRetry={reload} />
       {!query && <Empty description={t('indicators.report.hint')} />}
+      {due.data && due.data.items.length > 0 && (
+        <List
+          size="small"
+          data-testid="report-reminders"
+          header={<Typography.Text strong>{t('indicators.report.reminders')}</Typography.Text>}
+          dataSource={due.data.items}
+          renderItem={(r) => (
+            <List.Item
+              actions={[
+                <Button
+                  key="open"
+                  size="small"
+                  onClick={() => {
+                    setPeriod(r.period);
+                    setQuery({ unitCode: due.data!.unitCode, period: r.period });
+                  }}
+                >
+                  {t('indicators.report.fill')}
+                </Button>,
+              ]}
+            >
+              <Space wrap>
+                <Typography.Text>
+                  {name(r)} · {r.period}
+                </Typography.Text>
+                <Typography.Text type="secondary">
+                  {t('indicators.report.dueOn', { date: r.dueOn })}
+                </Typography.Text>
+                {r.overdue ? <Tag color="red">{t('indicators.report.overdue')}</Tag> : null}
+                {r.returned ? <Tag color="orange">{t('indicators.report.returned')}</Tag> : null}
+              </Space>
+            </List.Item>
+          )}
+        />
+      )}
       {data && (
         <>
           <Typography.Text>
@@ -299,17 +369,24 @@ function Report() {
           />
           <Flex wrap gap={8}>
             {data.forms.map((f) => (
-              <Button
-                key={f.code}
-                type="primary"
-                disabled={f.submitted}
-                loading={submission.running === f.code}
-                onClick={() => void submit(f.code)}
-              >
-                {f.submitted
-                  ? t('indicators.report.done', { form: name(f) })
-                  : t('indicators.report.submit', { form: name(f) })}
-              </Button>
+              <Flex key={f.code} vertical gap={2}>
+                <Button
+                  type="primary"
+                  disabled={f.submitted}
+                  loading={submission.running === f.code}
+                  onClick={() => void submit(f.code)}
+                >
+                  {f.submitted
+                    ? t('indicators.report.done', { form: name(f) })
+                    : t('indicators.report.submit', { form: name(f) })}
+                </Button>
+                <Space size={4}>
+                  <Typography.Text type="secondary">
+                    {t('indicators.report.dueOn', { date: f.dueOn })}
+                  </Typography.Text>
+                  {f.overdue ? <Tag color="red">{t('indicators.report.overdue')}</Tag> : null}
+                </Space>
+              </Flex>
             ))}
           </Flex>
         </>
