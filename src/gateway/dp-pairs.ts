@@ -157,15 +157,16 @@ export async function buildPairs(
       pairsValueFields(input.settings),
       { table: qualified(input.versionTable), where: null },
     );
-    const created = await sql`CREATE TABLE ${qualified(table)} AS ${pairs}`.execute(tx);
+    await sql`CREATE TABLE ${qualified(table)} AS ${pairs}`.execute(tx);
     // Statistics for the planner's choice of a hash aggregate over the few groups.
     await sql`ANALYZE ${qualified(table)}`.execute(tx);
+    // Counted, not taken from the command tag: the query layer reports affected rows for DML only.
+    const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM ${qualified(table)}`.execute(
+      tx,
+    );
     await pdb(tx)
       .updateTable('dp_pairs')
-      .set({
-        row_count: Number(created.numAffectedRows ?? 0n),
-        build_ms: Math.round(performance.now() - started),
-      })
+      .set({ row_count: Number(rows[0]!.n), build_ms: Math.round(performance.now() - started) })
       .where('table_name', '=', table)
       .execute();
     return { table, built: true };
