@@ -41,6 +41,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   dp_budgets: 'gateway',
   dp_spend: 'gateway',
   dp_releases: 'gateway',
+  dp_pairs: 'gateway',
   query_templates: 'gateway',
   audit_events: 'audit',
   audit_tree_state: 'audit',

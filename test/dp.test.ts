@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
 import * as dp from '../src/gateway/dp.ts';
+import { dropPairsOf, refreshPairs } from '../src/gateway/dp-pairs.ts';
 import * as dpStore from '../src/gateway/dp-store.ts';
 import { ci95HalfWidth, rational, sigma2For } from '../src/rules/dp/index.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
@@ -249,6 +250,18 @@ describe('differential privacy', () => {
       SELECT 100000 + g, '330106199001019999', '拱墅区', 10 FROM generate_series(1, 20) g`.execute(
       t.database.db,
     );
+    // The version's rows were changed in place (only tests do): its materialised pairs are rebuilt.
+    const { resource_id: resourceId } = await t.database.db
+      .selectFrom('resources')
+      .select('id as resource_id')
+      .where('code', '=', code)
+      .executeTakeFirstOrThrow();
+    const rebuild = async () => {
+      await dropPairsOf(t.database.db, resourceId);
+      await refreshPairs(t.database.db, resourceId);
+    };
+    await rebuild();
+    const fromPairs = dp.exactSourceStats().pairs;
     try {
       const answers: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -263,10 +276,13 @@ describe('differential privacy', () => {
       // σ² = 4/(2·10) = 0.2: |noise| ≥ 3 has probability below e⁻²², so the bounded count 2
       // shows through — never the 20 rows the unit holds.
       for (const a of answers) expect(Math.abs(a - 2)).toBeLessThanOrEqual(2);
+      // Bounded by the materialised pairs (no filter, a public-domain group-by).
+      expect(dp.exactSourceStats().pairs).toBeGreaterThan(fromPairs);
     } finally {
       await sql`DELETE FROM ${sql.table(`datasets.${version.table_name}`)} WHERE person_id = '330106199001019999'`.execute(
         t.database.db,
       );
+      await rebuild();
     }
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../core/errors.ts';
+import * as ingest from '../ingest/service.ts';
 import * as dp from './dp.ts';
 import * as S from './dp-schema.ts';
 import { recordCall } from './service.ts';
@@ -9,6 +10,9 @@ const tags = ['gateway'];
 const gatewayAccess = { roles: 'any', scope: 'gateway' } as const;
 
 export const dpRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // A version that becomes current gets its bounded pairs built (dp-pairs.ts); registering again is a no-op.
+  ingest.onVersionCurrent(dp.onVersionCurrent);
+
   app.post(
     '/v1/gateway/contracts/:id/dp/preview',
     {

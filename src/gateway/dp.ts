@@ -16,6 +16,7 @@ import {
   type DpPlan,
   type DpSettings,
   epsilonOf,
+  pairsValueFields,
   parseDecimal,
   planRelease,
   previewIntervals,
@@ -24,6 +25,7 @@ import {
   rational,
   release,
   sub,
+  sumPairsSql,
   toDecimal,
   toNumber,
 } from '../rules/dp/index.ts';
@@ -32,6 +34,7 @@ import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
 import { ExactMemo } from './dp-memo.ts';
+import { findPairs, pairable, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
 import * as store from './dp-store.ts';
 import { admit } from './service.ts';
 
@@ -150,7 +153,7 @@ export async function putSettings(ctx: Ctx, resourceCode: string, input: DpSetti
       domains[name] = counties.map((c) => (d.as === 'name' ? c.name : c.code));
     }
   }
-  return withTx(ctx.db, async (tx) => {
+  const view = await withTx(ctx.db, async (tx) => {
     const row = await store.saveSettings(tx, {
       resource_id: resource.id,
       unit_field: input.unit,
@@ -177,6 +180,16 @@ export async function putSettings(ctx: Ctx, resourceCode: string, input: DpSetti
     });
     return settingsView(row, resource.code);
   });
+  // After the commit: the current version's bounded pairs under the new settings (dp-pairs.ts);
+  // a failure leaves queries on the row-level statement, and the settings stand.
+  await refreshPairs(ctx.db, resource.id).catch(() => {});
+  return view;
+}
+
+/** ingest's hook: a version became current — its pairs are built and the resource's others dropped. */
+export async function onVersionCurrent(ctx: Ctx, event: { resourceId: string }): Promise<void> {
+  if (!(await store.findSettings(ctx.db, event.resourceId))) return;
+  await refreshPairs(ctx.db, event.resourceId);
 }
 
 export async function getSettings(ctx: Ctx, resourceCode: string) {
@@ -323,6 +336,83 @@ export function clearExactMemo(): void {
   exactMemo.clear();
 }
 
+const sources = { pairs: 0, rows: 0, fallbacks: 0, lastPairs: null as string | null };
+/** Where this node's exact aggregates came from (memo misses only): for tests and the benchmark. */
+export function exactSourceStats() {
+  return { ...sources };
+}
+
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * The exact bounded aggregate the noise is added to (before any noise): the input of `release`.
+ * From the materialised pairs (dp-pairs.ts) when there is no filter — the contract's row filter
+ * included — and the group-by is one they are built for, else from the row-level statement.
+ * Both give the same rows (test/dp-pairs.test.ts), so the memo is keyed by the row-level
+ * statement either way, and a hit needs no look-up. Exported for that equality test; releases
+ * call it only from `aggregate`, after the spend.
+ */
+export async function exactBoundedAggregate(
+  db: Ctx['db'],
+  input: {
+    contractId: string;
+    versionId: string;
+    table: string;
+    plan: DpPlan;
+    settings: DpSettings;
+    filters: Array<Filter | null>;
+    /** Tests: 'rows' forces the row-level statement (the oracle of the equality test). */
+    source?: 'auto' | 'rows';
+  },
+) {
+  const conditions = input.filters.filter((f): f is Filter => f !== null).map(compileFilter);
+  const where = conditions.length > 0 ? sql<boolean>`${sql.join(conditions, sql` AND `)}` : null;
+  const query = boundedAggregateSql(input.plan, input.settings, {
+    table: sql.table(`${DATASET_SCHEMA}.${input.table}`),
+    where,
+  });
+  const run = (q: typeof query) =>
+    withTx(db, async (tx) => {
+      // Above ~500,000 rows the plan's cost passes jit_above_cost and the server JIT-compiles it:
+      // 60–80 ms per query, and the compiled expressions did not win it back measurably (1M rows:
+      // median 4.19 s with, 4.14 s without, on a loaded machine). This statement only.
+      await sql`SET LOCAL jit = off`.execute(tx);
+      return (await q.execute(tx)).rows;
+    });
+  const compiled = query.compile(db);
+  const key = ExactMemo.key({
+    contractId: input.contractId,
+    versionId: input.versionId,
+    sql: input.source === 'rows' ? `rows:${compiled.sql}` : compiled.sql,
+    parameters: compiled.parameters,
+  });
+  return exactMemo.get(key, async () => {
+    if (input.source !== 'rows' && pairable(input.settings, input.plan.groupBy, where !== null)) {
+      const pairs = await findPairs(db, input.versionId, settingsDigest(input.settings), input.plan.groupBy);
+      if (pairs) {
+        try {
+          const rows = await run(
+            sumPairsSql(
+              input.plan,
+              pairsValueFields(input.settings),
+              sql.table(`${DATASET_SCHEMA}.${pairs}`),
+            ),
+          );
+          sources.pairs++;
+          sources.lastPairs = pairs;
+          return rows;
+        } catch (error) {
+          // Dropped between the look-up and the read (new settings or version committed meanwhile).
+          if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+          sources.fallbacks++;
+        }
+      }
+    }
+    sources.rows++;
+    return run(query);
+  });
+}
+
 interface Prepared {
   granted: Granted;
   settings: DpSettings;
@@ -342,13 +432,7 @@ async function prepare(
   await assertFreeFormAllowed(ctx, granted);
   const row = await store.findSettings(ctx.db, granted.contract.resource_id);
   if (!row) throw new AppError('DP_NOT_CONFIGURED', { resource: granted.contract.resource_id });
-  const settings: DpSettings = {
-    unit: row.unit_field,
-    maxGroups: row.max_groups,
-    maxRowsPerGroup: row.max_rows_per_group,
-    bounds: row.bounds,
-    domains: row.domains,
-  };
+  const settings: DpSettings = settingsOf(row);
   // Only granted fields served raw may be grouped, filtered or summed.
   const raw = (name: string, where: string) => {
     const field = granted.fields.find((f) => f.name === name);
@@ -472,30 +556,14 @@ export async function aggregate(
   }
   let released: ReturnType<typeof release>;
   try {
-    const conditions = [(granted.contract.row_filter ?? null) as Filter | null, filter]
-      .filter((f): f is Filter => f !== null)
-      .map(compileFilter);
-    const where = conditions.length > 0 ? sql<boolean>`${sql.join(conditions, sql` AND `)}` : null;
-    const query = boundedAggregateSql(plan, settings, {
-      table: sql.table(`${DATASET_SCHEMA}.${granted.table}`),
-      where,
-    });
-    const compiled = query.compile(ctx.db);
-    const key = ExactMemo.key({
+    const exact = await exactBoundedAggregate(ctx.db, {
       contractId,
       versionId: granted.versionId,
-      sql: compiled.sql,
-      parameters: compiled.parameters,
+      table: granted.table,
+      plan,
+      settings,
+      filters: [(granted.contract.row_filter ?? null) as Filter | null, filter],
     });
-    const exact = await exactMemo.get(key, () =>
-      withTx(ctx.db, async (tx) => {
-        // Above ~500,000 rows the plan's cost passes jit_above_cost and the server JIT-compiles it:
-        // 60–80 ms per query, and the compiled expressions did not win it back measurably (1M rows:
-        // median 4.19 s with, 4.14 s without, on a loaded machine). This statement only.
-        await sql`SET LOCAL jit = off`.execute(tx);
-        return (await query.execute(tx)).rows;
-      }),
-    );
     // Fresh noise on every release, hit or miss: only the exact aggregate is memoised.
     released = release(plan, exact, source);
   } catch (error) {

@@ -57,6 +57,33 @@ export interface DpPlan {
 
 export const SELECTION_DELTA = 1e-9;
 
+/** How contributions are bounded for a group-by set: what the plan and the materialised pairs share. */
+export interface Bounding {
+  groupBy: string[];
+  domains: Array<string[] | null>;
+  publicDomain: boolean;
+  l0: number;
+  linf: number;
+  boundGroups: boolean;
+}
+
+/** The bounding of `groupBy` under `settings`: depends on neither the metrics nor ρ nor the data. */
+export function boundingOf(settings: DpSettings, groupBy: string[]): Bounding {
+  const domains = groupBy.map((g) => settings.domains[g] ?? null);
+  const publicDomain = domains.every((d) => d !== null);
+  // With public domains a unit reaches at most as many groups as exist.
+  const groupsPossible = publicDomain ? domains.reduce((n, d) => n * d!.length, 1) : Number.POSITIVE_INFINITY;
+  const l0 = groupBy.length === 0 ? 1 : Math.max(1, Math.min(settings.maxGroups, groupsPossible));
+  return {
+    groupBy,
+    domains,
+    publicDomain,
+    l0,
+    linf: settings.maxRowsPerGroup,
+    boundGroups: groupBy.length > 0 && l0 < groupsPossible,
+  };
+}
+
 /** Builds the plan; throws a RangeError with a message for an impossible request. */
 export function planRelease(
   settings: DpSettings,
@@ -66,12 +93,7 @@ export function planRelease(
   minGroupSize: number,
 ): DpPlan {
   if (rho.n <= 0n) throw new RangeError('rho must be > 0');
-  const domains = groupBy.map((g) => settings.domains[g] ?? null);
-  const publicDomain = domains.every((d) => d !== null);
-  // With public domains a unit reaches at most as many groups as exist.
-  const groupsPossible = publicDomain ? domains.reduce((n, d) => n * d!.length, 1) : Number.POSITIVE_INFINITY;
-  const l0 = groupBy.length === 0 ? 1 : Math.max(1, Math.min(settings.maxGroups, groupsPossible));
-  const linf = settings.maxRowsPerGroup;
+  const { domains, publicDomain, l0, linf, boundGroups } = boundingOf(settings, groupBy);
   const wanted: Array<Pick<Measurement, 'key' | 'kind' | 'field'> & { bound: number; scale: number }> = [];
   const add = (kind: Measurement['kind'], field?: string) => {
     const key = field ? `${kind}:${field}` : kind;
@@ -119,7 +141,7 @@ export function planRelease(
     rho,
     l0,
     linf,
-    boundGroups: groupBy.length > 0 && l0 < groupsPossible,
+    boundGroups,
     threshold,
     selectionDelta: publicDomain ? 0 : SELECTION_DELTA,
   };
@@ -158,21 +180,46 @@ export function boundedAggregateSql(
   settings: DpSettings,
   source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null },
 ): RawBuilder<Record<string, unknown>> {
+  const valueFields = [...new Set(plan.measurements.filter((m) => m.field).map((m) => m.field!))];
+  const pairs = boundedPairsSql(plan, settings, valueFields, source);
+  return sumPairsSql(plan, valueFields, sql`(${pairs}) b`);
+}
+
+/**
+ * The fields a materialised pairs table carries a sum and a non-null count of, in column order
+ * (`s0`/`n0`, `s1`/`n1`, …): every field with declared bounds, so that one table answers any
+ * metrics the settings allow.
+ */
+export function pairsValueFields(settings: DpSettings): string[] {
+  return Object.keys(settings.bounds).sort();
+}
+
+/**
+ * The bounded (unit, group) pairs of steps 1–4 of `boundedAggregateSql`, after the L0 choice, as
+ * one row each: the group keys `g0…` (text, collation "C"), `c` (≤ L∞), and per value field i
+ * `s<i>` and `n<i>`; without group-by a constant column `one`. Unit ids are not kept: nothing
+ * after step 4 needs them. What the gateway materialises (with `pairsValueFields`, no filter)
+ * and what the row-level statement sums (with its measurements' fields and the filter).
+ */
+export function boundedPairsSql(
+  bounding: Omit<Bounding, 'publicDomain'>,
+  settings: DpSettings,
+  valueFields: string[],
+  source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null },
+): RawBuilder<Record<string, unknown>> {
   const unit = sql.ref(settings.unit);
-  const groups = plan.groupBy.map((g, i) => ({ ref: sql.ref(g), as: sql.ref(`g${i}`) }));
+  const groups = bounding.groupBy.map((g, i) => ({ ref: sql.ref(g), as: sql.ref(`g${i}`) }));
   const conditions: RawBuilder<boolean>[] = [sql<boolean>`${unit} IS NOT NULL`];
   if (source.where) conditions.push(source.where);
-  plan.groupBy.forEach((g, i) => {
-    const domain = plan.domains[i];
+  bounding.groupBy.forEach((g, i) => {
+    const domain = bounding.domains[i];
     if (domain)
       conditions.push(sql<boolean>`${sql.ref(g)}::text IN (${sql.join(domain.map((v) => sql`${v}`))})`);
   });
-  const valueFields = [...new Set(plan.measurements.filter((m) => m.field).map((m) => m.field!))];
   const values = valueFields.map((f, i) => {
     const b = settings.bounds[f]!;
     const scale = 10 ** b.precision;
     return {
-      field: f,
       v: sql.ref(`v${i}`),
       s: sql.ref(`s${i}`),
       n: sql.ref(`n${i}`),
@@ -182,13 +229,13 @@ export function boundedAggregateSql(
     };
   });
   const keys = groups.map((g) => g.as);
-  const linf = sql.lit(plan.linf);
-  const hashed = plan.boundGroups ? [sql.ref('h')] : [];
+  const linf = sql.lit(bounding.linf);
+  const hashed = bounding.boundGroups ? [sql.ref('h')] : [];
   const order = sql.join([sql.ref('u'), ...hashed, ...keys]);
   const rows = sql`SELECT ${sql.join([
     sql`${unit}::text COLLATE "C" AS u`,
     ...groups.map((g) => sql`${g.ref}::text COLLATE "C" AS ${g.as}`),
-    ...(plan.boundGroups
+    ...(bounding.boundGroups
       ? [sql`hashtext(concat_ws(chr(31), ${unit}::text, ${sql.join(groups.map((g) => g.ref))})) AS h`]
       : []),
     ...values.map((v) => sql`${v.expr} AS ${v.v}`),
@@ -199,26 +246,44 @@ export function boundedAggregateSql(
     sql`count(*) AS c`,
     ...values.flatMap((v) => [sql`sum(${v.v}) AS ${v.s}`, sql`count(${v.v}) AS ${v.n}`]),
   ])} FROM (${rows}) r GROUP BY ${order}`;
-  const bounded = sql`SELECT ${sql.join([
+  const columns = [
     ...(keys.length > 0 ? keys : [sql`1 AS one`]),
     sql`least(c, ${linf}) AS c`,
     ...values.flatMap((v) => [
       sql`CASE WHEN c <= ${linf} THEN ${v.s} ELSE div(${v.s} * ${linf}, c) END AS ${v.s}`,
       sql`CASE WHEN c <= ${linf} THEN ${v.n} ELSE ${v.n} * ${linf} / c END AS ${v.n}`,
     ]),
-    ...(plan.boundGroups
-      ? [sql`row_number() OVER (PARTITION BY u ORDER BY ${sql.join([...hashed, ...keys])}) AS gr`]
-      : []),
+  ];
+  if (!bounding.boundGroups) return sql`SELECT ${sql.join(columns)} FROM (${pairs}) p`;
+  const kept = [...(keys.length > 0 ? keys : [sql.ref('one')]), sql.ref('c')].concat(
+    values.flatMap((v) => [v.s, v.n]),
+  );
+  const ranked = sql`SELECT ${sql.join([
+    ...columns,
+    sql`row_number() OVER (PARTITION BY u ORDER BY ${sql.join([...hashed, ...keys])}) AS gr`,
   ])} FROM (${pairs}) p`;
+  return sql`SELECT ${sql.join(kept)} FROM (${ranked}) k WHERE gr <= ${sql.lit(bounding.l0)}`;
+}
+
+/**
+ * Step 5 over bounded pairs — the row-level statement's pairs or a materialised table of them:
+ * per group, Σ counts, Σ sums, Σ non-null counts as text. `valueFields` names the pairs'
+ * `s<i>`/`n<i>` columns in order.
+ */
+export function sumPairsSql(
+  plan: DpPlan,
+  valueFields: string[],
+  pairs: RawBuilder<unknown>,
+): RawBuilder<Record<string, unknown>> {
+  const keys = plan.groupBy.map((_, i) => sql.ref(`g${i}`));
   const outputs = plan.measurements.map((m) => {
-    const v = m.field ? values.find((x) => x.field === m.field)! : null;
-    const summed = m.kind === 'count' ? sql.ref('c') : m.kind === 'sum' ? v!.s : v!.n;
+    const i = m.field ? valueFields.indexOf(m.field) : -1;
+    if (m.field && i < 0) throw new RangeError(`no pairs column for ${m.field}`);
+    const summed = m.kind === 'count' ? sql.ref('c') : sql.ref(`${m.kind === 'sum' ? 's' : 'n'}${i}`);
     return sql`coalesce(sum(${summed}), 0)::text AS ${sql.ref(alias(m))}`;
   });
-  const where = plan.boundGroups ? sql`WHERE gr <= ${sql.lit(plan.l0)}` : sql``;
   const groupClause = keys.length > 0 ? sql`GROUP BY ${sql.join(keys)}` : sql``;
-  return sql<Record<string, unknown>>`SELECT ${sql.join([...keys, ...outputs])}
-    FROM (${bounded}) b ${where} ${groupClause}`;
+  return sql<Record<string, unknown>>`SELECT ${sql.join([...keys, ...outputs])} FROM ${pairs} ${groupClause}`;
 }
 
 export interface Released {

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import { DATASET_SCHEMA, ident } from '../core/datasets.ts';
+import { type Db, type Executor, outsideRequest, withTx } from '../core/db.ts';
+import type { Database } from '../core/tables.ts';
+import { boundedPairsSql, boundingOf, type DpSettings, pairsValueFields } from '../rules/dp/index.ts';
+import type { DpSettingsTable } from './dp-store.ts';
+
+/**
+ * Materialised bounded pairs (issue 14's speed goal for first queries). The row-level DP
+ * statement sorts every row by privacy unit on each query the memo has not seen; the exact
+ * query is a hash aggregate. For the current version of a resource with DP settings, and for
+ * no group-by and each public-domain field, the bounded (unit, group) pairs — after the L∞
+ * clamp and the L0 choice, unit ids dropped — are built once with CREATE TABLE … AS into the
+ * `datasets` schema next to the version's table, and an unfiltered aggregate sums them
+ * (`sumPairsSql`): a hash aggregate over at most one row per (unit, group).
+ *
+ * Staleness: a pairs table is keyed by (version, settings digest, group-by). A version's table
+ * never changes; the digest covers every setting the bounding reads (and `PAIRS_FORMAT`, the
+ * shape of the SQL), so a query under changed settings looks for another key and never reads
+ * old pairs — dropping them (`refreshPairs`) is housekeeping, not what keeps answers right.
+ * A query that finds no pairs, or whose pairs were dropped under it, uses the row-level
+ * statement: pairs only make answers faster, never different.
+ */
+
+/** Bumped whenever the pairs' SQL or columns change: pairs built by older code are then never read. */
+const PAIRS_FORMAT = 1;
+
+export interface DpPairsTable {
+  table_name: string;
+  resource_id: string;
+  version_id: string;
+  settings_digest: string;
+  group_by: string;
+  row_count: string | number;
+  build_ms: number;
+  created_at: Date;
+}
+interface PairsDatabase extends Database {
+  dp_pairs: DpPairsTable;
+}
+const pdb = (db: Executor) => db as unknown as Kysely<PairsDatabase>;
+
+/** A dp_settings row as the mechanism reads it. */
+export function settingsOf(row: DpSettingsTable): DpSettings {
+  return {
+    unit: row.unit_field,
+    maxGroups: row.max_groups,
+    maxRowsPerGroup: row.max_rows_per_group,
+    bounds: row.bounds,
+    domains: row.domains,
+  };
+}
+
+/** SHA-256 of everything the bounding reads from the settings, in a canonical order. */
+export function settingsDigest(settings: DpSettings): string {
+  const sorted = <T>(o: Record<string, T>) =>
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]] as const);
+  const canonical = JSON.stringify([
+    PAIRS_FORMAT,
+    settings.unit,
+    settings.maxGroups,
+    settings.maxRowsPerGroup,
+    sorted(settings.bounds).map(([k, b]) => [k, b!.lower, b!.upper, b!.precision]),
+    sorted(settings.domains),
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** The group-by sets built for: none, and each field with a public domain (sorted, for a stable order). */
+export function pairGroupBys(settings: DpSettings): string[][] {
+  return [
+    [],
+    ...Object.keys(settings.domains)
+      .sort()
+      .map((d) => [d]),
+  ];
+}
+
+/** Whether an aggregate can be answered from pairs: no filter of any kind and a group-by built for. */
+export function pairable(settings: DpSettings, groupBy: string[], filtered: boolean): boolean {
+  if (filtered) return false;
+  return groupBy.length === 0 || (groupBy.length === 1 && settings.domains[groupBy[0]!] !== undefined);
+}
+
+function tableNameOf(versionId: string, digest: string, groupBy: string[]): string {
+  const hash = createHash('sha256').update(`${versionId}\n${digest}\n${groupBy.join(',')}`, 'utf8');
+  // ident() checks the shape: lower-case hex after a fixed prefix, 44 characters.
+  const name = `dpp_${hash.digest('hex').slice(0, 40)}`;
+  ident(name);
+  return name;
+}
+
+const qualified = (name: string) => sql.table(`${DATASET_SCHEMA}.${name}`);
+
+/** The pairs table for this key, if built (a registry row is committed with its table). */
+export async function findPairs(
+  db: Executor,
+  versionId: string,
+  digest: string,
+  groupBy: string[],
+): Promise<string | undefined> {
+  const row = await pdb(db)
+    .selectFrom('dp_pairs')
+    .select('table_name')
+    .where('version_id', '=', versionId)
+    .where('settings_digest', '=', digest)
+    .where('group_by', '=', groupBy.join(','))
+    .executeTakeFirst();
+  return row?.table_name;
+}
+
+/**
+ * Builds the pairs for one key unless built: the registry row and the table in one transaction.
+ * A second builder of the same key waits on the registry's unique key until the first commits
+ * and then finds it taken (ON CONFLICT DO NOTHING); if the first fails, both roll back and the
+ * second builds. Returns the table and whether this call built it.
+ */
+export async function buildPairs(
+  db: Db,
+  input: {
+    resourceId: string;
+    versionId: string;
+    versionTable: string;
+    settings: DpSettings;
+    groupBy: string[];
+  },
+): Promise<{ table: string; built: boolean }> {
+  const digest = settingsDigest(input.settings);
+  const table = tableNameOf(input.versionId, digest, input.groupBy);
+  return withTx(db, async (tx) => {
+    const claimed = await pdb(tx)
+      .insertInto('dp_pairs')
+      .values({
+        table_name: table,
+        resource_id: input.resourceId,
+        version_id: input.versionId,
+        settings_digest: digest,
+        group_by: input.groupBy.join(','),
+        row_count: 0,
+        build_ms: 0,
+        created_at: new Date(),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('table_name')
+      .executeTakeFirst();
+    if (!claimed)
+      return { table: (await findPairs(tx, input.versionId, digest, input.groupBy)) ?? table, built: false };
+    const started = performance.now();
+    // One sort of the version's rows, as a first query would do, once; the JIT does not pay off (dp.ts).
+    await sql`SET LOCAL jit = off`.execute(tx);
+    const pairs = boundedPairsSql(
+      boundingOf(input.settings, input.groupBy),
+      input.settings,
+      pairsValueFields(input.settings),
+      { table: qualified(input.versionTable), where: null },
+    );
+    await sql`CREATE TABLE ${qualified(table)} AS ${pairs}`.execute(tx);
+    // Statistics for the planner's choice of a hash aggregate over the few groups.
+    await sql`ANALYZE ${qualified(table)}`.execute(tx);
+    // Counted, not taken from the command tag: the query layer reports affected rows for DML only.
+    const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM ${qualified(table)}`.execute(
+      tx,
+    );
+    await pdb(tx)
+      .updateTable('dp_pairs')
+      .set({ row_count: Number(rows[0]!.n), build_ms: Math.round(performance.now() - started) })
+      .where('table_name', '=', table)
+      .execute();
+    return { table, built: true };
+  });
+}
+
+/** Drops pairs tables and their registry rows (a query reading one as it goes falls back, dp.ts). */
+async function dropPairs(db: Db, tables: string[]): Promise<void> {
+  for (const table of tables) {
+    await withTx(db, async (tx) => {
+      await sql`DROP TABLE IF EXISTS ${qualified(table)}`.execute(tx);
+      await pdb(tx).deleteFrom('dp_pairs').where('table_name', '=', table).execute();
+    });
+  }
+}
+
+/** Drops every pairs table of a resource: tests that rewrite a version's rows in place need it. */
+export async function dropPairsOf(db: Db, resourceId: string): Promise<void> {
+  const rows = await pdb(db)
+    .selectFrom('dp_pairs')
+    .select('table_name')
+    .where('resource_id', '=', resourceId)
+    .execute();
+  await dropPairs(
+    db,
+    rows.map((r) => r.table_name),
+  );
+}
+
+/** What the last refreshes did on this node: for tests, the benchmark and operators. */
+const stats = { built: 0, dropped: 0, failures: 0, lastError: null as string | null, lastBuildMs: 0 };
+export function pairsBuildStats() {
+  return { ...stats };
+}
+
+/**
+ * Makes the resource's pairs match its current version and settings: drops every other pairs
+ * table of the resource (older versions, older settings — or all, without settings), then builds
+ * the missing ones for the current version, one group-by set at a time. Run after a version
+ * becomes current and after settings are declared; a failure to build leaves queries on the
+ * row-level statement (counted in `pairsBuildStats`), never wrong.
+ */
+export async function refreshPairs(db: Db, resourceId: string): Promise<void> {
+  await outsideRequest(async () => {
+    const current = await db
+      .selectFrom('resources')
+      .innerJoin('dataset_versions', 'dataset_versions.id', 'resources.current_version_id')
+      .select([
+        'dataset_versions.id',
+        'dataset_versions.table_name',
+        'dataset_versions.state',
+        'dataset_versions.columns',
+      ])
+      .where('resources.id', '=', resourceId)
+      .executeTakeFirst();
+    const row = await (db as unknown as Kysely<{ dp_settings: DpSettingsTable }>)
+      .selectFrom('dp_settings')
+      .selectAll()
+      .where('resource_id', '=', resourceId)
+      .executeTakeFirst();
+    const settings = row ? settingsOf(row) : null;
+    const digest = settings ? settingsDigest(settings) : null;
+    const live = current?.state === 'ready' ? current : undefined;
+    let query = pdb(db).selectFrom('dp_pairs').select('table_name').where('resource_id', '=', resourceId);
+    if (live && digest)
+      query = query.where((eb) =>
+        eb.or([eb('version_id', '!=', live.id), eb('settings_digest', '!=', digest)]),
+      );
+    const stale = await query.execute();
+    await dropPairs(
+      db,
+      stale.map((s) => s.table_name),
+    );
+    stats.dropped += stale.length;
+    if (!live || !settings) return;
+    const columns = new Set(((live.columns ?? []) as Array<{ name: string }>).map((c) => c.name));
+    const needed = [settings.unit, ...Object.keys(settings.bounds)];
+    for (const groupBy of pairGroupBys(settings)) {
+      // A field the settings name but this version lacks: the row-level statement would fail as well.
+      if (![...needed, ...groupBy].every((f) => columns.has(f))) continue;
+      try {
+        const started = performance.now();
+        const { built } = await buildPairs(db, {
+          resourceId,
+          versionId: live.id,
+          versionTable: live.table_name,
+          settings,
+          groupBy,
+        });
+        if (built) {
+          stats.built++;
+          stats.lastBuildMs = Math.round(performance.now() - started);
+        }
+      } catch (error) {
+        stats.failures++;
+        stats.lastError = error instanceof Error ? error.message : String(error);
+      }
+    }
+  });
+}
