@@ -307,3 +307,99 @@ describe('authorized operation, prices, bills and disclosure', () => {
     expect(pdf.rawPayload.toString('latin1')).toMatch(/FontFile2/);
   });
 });
+
+describe('the gateway under an operation agreement', () => {
+  it('serves an operator agreement-scoped data only while an agreement is in force, and only its fields', async () => {
+    const code = await fx.resource('门诊就诊记录（授权运营）', 'conditional');
+    const resource = (
+      await t.request({ method: 'GET', url: `/v1/resources/${code}`, token: fx.tokens.steward })
+    ).json();
+    await identity.createUser(admin, {
+      orgId: operatorOrgId,
+      username: 'consumer.operator',
+      displayName: '运营公司数据使用人',
+      password: 'operator-password-2',
+      roles: ['consumer'],
+    });
+    const operator = await t.login('consumer.operator', 'operator-password-2');
+    const contract = await fx.contractFor(
+      code,
+      {},
+      { fields: ['record_no', 'district', 'visits'], operations: ['rows'] },
+      operator,
+    );
+    const served = async () => {
+      const res = await fx.rows(contract, 'limit=5', operator);
+      return { status: res.statusCode, body: res.json() };
+    };
+    const fieldsServed = async () =>
+      ((await served()).body.fields as Array<{ name: string }>).map((f) => f.name).sort();
+    // No agreement covers the resource: an ordinary sharing contract, decided by the contract alone.
+    expect(await fieldsServed()).toEqual(['district', 'record_no', 'visits']);
+
+    const plan = await op.createPlan(admin, {
+      name: '门诊数据授权运营',
+      mode: 'domain',
+      resourceIds: [resource.id],
+      scenarios: ['门诊资源配置分析'],
+      selectionMethod: 'negotiation',
+      securityMeasures: '经网关使用',
+      termYears: 3,
+    });
+    await op.approvePlan(admin, plan.id);
+    await op.selectOperator(admin, plan.id, { candidates: [{ orgId: operatorOrgId, score: 90 }] });
+    const terms = {
+      planId: plan.id,
+      scenarios: ['门诊资源配置分析'],
+      duties: '数据安全',
+      pricing: '按政府指导价',
+      revenue: '单独核算',
+      exitTerms: '期满删除',
+    };
+    // An agreement not yet begun covers the resource: nothing is in force, the operator is refused.
+    const later = await op.createAgreement(admin, {
+      ...terms,
+      scope: { resources: [{ resourceId: resource.id, fields: ['district', 'visits', 'record_no'] }] },
+      validFrom: `${YEAR + 1}-01-01`,
+      validTo: `${YEAR + 1}-12-31`,
+    });
+    const early = await served();
+    expect(early.status).toBe(403);
+    expect(early.body.error).toMatchObject({
+      code: 'OPERATION_AGREEMENT_NOT_IN_FORCE',
+      details: { agreements: [{ id: later.id }] },
+    });
+    // In force, granting two of the contract's three fields: the third is not served, nor usable.
+    const now = await op.createAgreement(admin, {
+      ...terms,
+      scope: { resources: [{ resourceId: resource.id, fields: ['district', 'visits'] }] },
+      validFrom: `${YEAR - 1}-01-01`,
+      validTo: `${YEAR + 1}-06-30`,
+    });
+    expect(await fieldsServed()).toEqual(['district', 'visits']);
+    const rows = (await served()).body.items as Array<Record<string, unknown>>;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => !('record_no' in r))).toBe(true);
+    const probe = await fx.rows(contract, 'record_no=eq.x', operator);
+    expect(probe.statusCode, probe.body).toBe(403);
+    expect(probe.json().error.details).toMatchObject({ name: 'record_no', reason: 'not_granted' });
+    // Personal data (the resource holds g3 fields) is not taken out in bulk by an operator.
+    const exported = await t.request({
+      method: 'GET',
+      url: `/v1/gateway/contracts/${contract}/export?format=jsonl`,
+      token: operator,
+    });
+    expect(exported.statusCode, exported.body).toBe(403);
+    expect(exported.json().error.code).toBe('BULK_EXPORT_NOT_ALLOWED');
+    // Terminated: refused from the next request, though the sharing contract is still active.
+    await op.terminateAgreement(admin, now.id, '运营方违反安全义务');
+    const ended = await served();
+    expect(ended.status).toBe(403);
+    expect(ended.body.error.code).toBe('OPERATION_AGREEMENT_NOT_IN_FORCE');
+    const state = await t.request({ method: 'GET', url: `/v1/contracts/${contract}`, token: operator });
+    expect(state.json().state).toBe('active');
+    // Other consumers' contracts on the resource are not operation and go on.
+    const civil = await fx.contractFor(code, {}, { fields: ['district'], operations: ['rows'] });
+    expect((await fx.rows(civil, 'limit=1')).statusCode).toBe(200);
+  });
+});

@@ -110,8 +110,12 @@ export function sharingFixture(t: TestApp) {
     ...overrides,
   });
 
-  async function apply(resourceCode: string, overrides: Record<string, unknown> = {}) {
-    const res = await call('POST', '/v1/applications', tokens.consumer, application(resourceCode, overrides));
+  async function apply(
+    resourceCode: string,
+    overrides: Record<string, unknown> = {},
+    consumer = tokens.consumer,
+  ) {
+    const res = await call('POST', '/v1/applications', consumer, application(resourceCode, overrides));
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   }
@@ -121,8 +125,9 @@ export function sharingFixture(t: TestApp) {
     resourceCode: string,
     changes: Record<string, unknown> = {},
     overrides: Record<string, unknown> = {},
+    consumer = tokens.consumer,
   ) {
-    const app = await apply(resourceCode, overrides);
+    const app = await apply(resourceCode, overrides, consumer);
     let res = await call('POST', `/v1/applications/${app.id}/approve`, tokens.steward, changes);
     expect(res.statusCode, res.body).toBe(200);
     if (res.json().state === 'security_review') {

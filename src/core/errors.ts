@@ -252,6 +252,16 @@ export const ERRORS = {
     zh: '授权运营期限超过允许的最长期限',
     en: 'The operation term exceeds the allowed maximum',
   },
+  OPERATION_AGREEMENT_NOT_IN_FORCE: {
+    status: 403,
+    zh: '本次使用所依据的授权运营协议已终止、到期或尚未生效',
+    en: 'The authorized operation agreement this use falls under is terminated, expired or not yet in force',
+  },
+  BULK_EXPORT_NOT_ALLOWED: {
+    status: 403,
+    zh: '授权运营方不得批量导出个人信息，请经网关查询、差分隐私统计或批准的计算使用',
+    en: 'An authorized operator may not bulk-export personal information: use gateway queries, DP aggregates or approved computations',
+  },
   OUT_OF_SCOPE: {
     status: 422,
     zh: '超出授权运营范围',

@@ -7,6 +7,7 @@ import { scanBatches } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { DataType } from '../core/tables.ts';
 import { compileFilter, type Filter } from '../rules/filters.ts';
+import { isPersonal } from './dp.ts';
 import { buckets, columnExpr, type Granted, recordCall, reserveRows, rowKey, settleRows } from './service.ts';
 
 /**
@@ -191,6 +192,10 @@ function exportPieces(ctx: Ctx, granted: Granted, format: ExportFormat): AsyncGe
  * returned stream settles what it did not send and records the call when it ends or is dropped.
  */
 export async function startExport(ctx: Ctx, granted: Granted, format: ExportFormat, started: number) {
+  // The 1+3 rules: an operator works on personal data inside the controlled domain, never takes it out in bulk.
+  if (granted.underOperation && (await isPersonal(ctx, granted.contract.resource_id))) {
+    throw new AppError('BULK_EXPORT_NOT_ALLOWED', { resource: granted.contract.resource_id });
+  }
   const columns = exportColumns(granted);
   const rows = await countView(ctx, granted);
   let reservation: { granted: number; day: string } | null = null;

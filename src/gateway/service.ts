@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { DataType, ReviewFlag } from '../core/tables.ts';
 import { gatewayFreezeSql, guardGatewayCall } from '../monitor/service.ts';
+import { operationFields, operationTermsSql } from '../operation/service.ts';
 import { checkFilter, compileFilter, type Filter, type FilterField, fieldsOf } from '../rules/filters.ts';
 import { isGrade } from '../rules/grades.ts';
 import { derivePseudonymKey, maskSql } from '../rules/masking.ts';
@@ -42,6 +43,8 @@ export interface Granted {
   withheld: string[];
   /** Fields whose grade rose after approval: what the consumer is told on every answer. */
   changedFields: ReviewFlag['fields'];
+  /** The consumer uses this resource as an authorized operator, under an agreement in force. */
+  underOperation: boolean;
   pseudonymKey: Buffer;
   /** Keys of the default row order and of cursor signatures, per contract. */
   orderKey: Buffer;
@@ -125,6 +128,10 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
     orgId: sql.ref('contracts.consumer_org_id'),
     resourceId: sql.ref('contracts.resource_id'),
   });
+  const operation = operationTermsSql({
+    orgId: sql.ref('contracts.consumer_org_id'),
+    resourceId: sql.ref('contracts.resource_id'),
+  });
   const { rows } = await sql<
     ContractRow & {
       served_id: string | null;
@@ -133,6 +140,7 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
       served_columns: Array<{ name: string; dataType: string }> | null;
       labels: FieldFacts | null;
       freeze: Parameters<typeof guardGatewayCall>[2];
+      operation_terms: Parameters<typeof operationFields>[0];
       _async?: string;
       requests: number | string | null;
     }
@@ -142,7 +150,7 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
         (SELECT coalesce(json_object_agg(f.name, json_build_object('label', f.label, 'grade', f.grade,
             'detector', f.detector)), '{}'::json)
            FROM resource_fields f WHERE f.resource_id = contracts.resource_id) AS labels,
-        ${freeze} AS freeze
+        ${freeze} AS freeze, ${operation} AS operation_terms
       FROM contracts
       LEFT JOIN resources ON resources.id = contracts.resource_id
       LEFT JOIN dataset_versions v ON v.id = coalesce(contracts.pinned_version_id, resources.current_version_id)
@@ -224,6 +232,7 @@ export async function admit(
     served_columns,
     labels: servedLabels,
     freeze,
+    operation_terms,
     requests,
     _async,
     ...contract
@@ -251,6 +260,8 @@ export async function admit(
   if (!contract.operations.includes(operation))
     throw new AppError('OPERATION_NOT_ALLOWED', { operation, allowed: contract.operations });
   if (!ipAllowed(clientIp, contract.ip_allowlist)) throw new AppError('IP_NOT_ALLOWED', { ip: clientIp });
+  // An operator's use of agreement-scoped data: only while an agreement is in force, its fields only.
+  const agreed = operationFields(operation_terms ?? null);
   if (!served_id || served_state !== 'ready' || !served_table || !served_columns)
     throw new AppError('NO_DATA_VERSION', { resource: contract.resource_id });
   const labels = servedLabels ?? {};
@@ -259,7 +270,8 @@ export async function admit(
   const withheld: string[] = [];
   const changedFields: ReviewFlag['fields'] = [];
   for (const c of served_columns) {
-    if (!contract.fields.includes(c.name)) continue;
+    // A field outside every agreement in force is not granted, whatever the contract says.
+    if (!contract.fields.includes(c.name) || (agreed && !agreed.has(c.name))) continue;
     const label = labels[c.name];
     const contractMask = contract.masking[c.name] ?? 'null';
     const grade = label && isGrade(label.grade) ? label.grade : 'unassessed';
@@ -281,6 +293,7 @@ export async function admit(
     fields,
     withheld,
     changedFields,
+    underOperation: agreed !== null,
     ...keys,
   };
 }

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import { auditAs } from '../audit/append.ts';
 import * as audit from '../audit/service.ts';
 import * as catalog from '../catalog/service.ts';
@@ -19,6 +20,7 @@ import {
   type BillRow,
   type CapRow,
   type Lineage,
+  type OperationTerms,
   type PlanRow,
   type PlanState,
   type PriceRow,
@@ -1007,3 +1009,44 @@ export async function disclosure(ctx: Ctx, year: number) {
   };
 }
 export type Disclosure = Awaited<ReturnType<typeof disclosure>>;
+
+// ---------------------------------------------------------------------------- the gateway's check
+
+/**
+ * The authorized operation agreements of a contract's consumer covering its resource, for the
+ * gateway's admission query (a scalar subquery, like the emergency stop's): an operator reaches
+ * agreement-scoped data through the gateway only while an agreement is in force, and only the
+ * fields it grants.
+ */
+export function operationTermsSql(ids: {
+  orgId: RawBuilder<unknown>;
+  resourceId: RawBuilder<unknown>;
+}): RawBuilder<OperationTerms[] | null> {
+  return store.termsCoveringJson(ids);
+}
+
+/**
+ * What the agreements allow a gateway call: `null` when none covers the resource (an ordinary
+ * sharing contract, decided by the contract alone); otherwise the fields of the agreements in force
+ * today (Beijing date) — and a refusal when every one of them is terminated, expired or not yet
+ * begun, so ending an agreement ends the operator's use from the next request on every node.
+ */
+export function operationFields(
+  terms: OperationTerms[] | null,
+  now = new Date(),
+): ReadonlySet<string> | null {
+  if (!terms || terms.length === 0) return null;
+  const today = chinaDate(now);
+  const inForce = terms.filter((a) => a.state === 'active' && a.validFrom <= today && today <= a.validTo);
+  if (inForce.length === 0) {
+    throw new AppError('OPERATION_AGREEMENT_NOT_IN_FORCE', {
+      agreements: terms.map((a) => ({
+        id: a.id,
+        state: a.state,
+        validFrom: a.validFrom,
+        validTo: a.validTo,
+      })),
+    });
+  }
+  return new Set(inForce.flatMap((a) => a.fields));
+}

@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import { type ColumnType, type Insertable, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Executor } from '../core/db.ts';
 
 /**
@@ -169,6 +169,15 @@ export type CapRow = Selectable<RevenueCapsTable>;
 export type SubscriptionRow = Selectable<ProductSubscriptionsTable>;
 export type BillRow = Selectable<BillsTable>;
 
+/** One agreement's terms over one resource, as the gateway reads them. */
+export interface OperationTerms {
+  id: string;
+  state: AgreementState;
+  validFrom: string;
+  validTo: string;
+  fields: string[];
+}
+
 export const operationStore = {
   // ------------------------------------------------------------ plans
   async insertPlan(tx: Executor, row: Insertable<OperationPlansTable>) {
@@ -202,6 +211,16 @@ export const operationStore = {
   },
   findAgreement(db: Executor, id: string) {
     return db.selectFrom('operation_agreements').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+  /**
+   * The agreements of an operator covering one resource, each with the fields it grants there, as
+   * a scalar subquery (a JSON array, or null when none) over the caller's columns.
+   */
+  termsCoveringJson(ids: { orgId: RawBuilder<unknown>; resourceId: RawBuilder<unknown> }) {
+    return sql<OperationTerms[] | null>`(SELECT json_agg(json_build_object('id', a.id, 'state', a.state,
+         'validFrom', a.valid_from, 'validTo', a.valid_to, 'fields', r.value -> 'fields'))
+       FROM operation_agreements a CROSS JOIN LATERAL jsonb_array_elements(a.scope -> 'resources') r
+       WHERE a.operator_org_id = ${ids.orgId} AND r.value ->> 'resourceId' = ${ids.resourceId})`;
   },
   listAgreements(db: Executor, operatorOrgId?: string) {
     let q = db.selectFrom('operation_agreements').selectAll().orderBy('id', 'desc').limit(500);
