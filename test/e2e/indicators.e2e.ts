@@ -4,28 +4,16 @@
  * and submits; the data bureau reads the index results at desktop width. Screenshots go to
  * test-output/screenshots/ (indicators-*.png).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { consoleBuildState } from '../../scripts/ensure-console.ts';
 import { makeUscc } from '../../src/standards/uscc.ts';
-import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
+import { DEMO_PASSWORD } from '../helpers.ts';
+import { type ConsoleApp, startConsoleApp } from './support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.resolve('test-output/screenshots');
 const UNIT = '330106001001';
 
-let t: TestApp;
-let base: string;
-let browser: Browser;
-const pageErrors: string[] = [];
-
-async function call(method: 'POST' | 'GET', url: string, token: string, payload?: object) {
-  const res = await t.request({ method, url, token, ...(payload ? { payload } : {}) });
-  expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
-  return res.json();
-}
+let app: ConsoleApp;
+let t: ConsoleApp['t'];
+const call: ConsoleApp['call'] = (...args) => app.call(...args);
 
 const indicator = (code: string, nameZh: string, unit = '人') => ({
   code,
@@ -44,26 +32,8 @@ let admin: string;
 let grid: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}`);
-  const build = consoleBuildState();
-  if (build.stale)
-    throw new Error(`the web console build is not usable (${build.reason}): run npm run build`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  t = await startTestApp({
-    LOG_LEVEL: 'warn',
-    AUDIT_SIGN_INTERVAL_SECONDS: '0',
-    MONITOR_INTERVAL_SECONDS: '0',
-  });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  base = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--disable-gpu'],
-  });
-
+  app = await startConsoleApp('indicators');
+  t = app.t;
   admin = await t.login('admin');
   const civil = await t.login('steward.civil');
   const health = await t.login('steward.health');
@@ -140,23 +110,12 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await t?.close();
+  await app?.close();
 });
 
-async function open(token: string, viewport: { width: number; height: number }): Promise<Page> {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  await context.addInitScript(`localStorage.setItem('shutong.token', ${JSON.stringify(token)})`);
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  await page.goto(`${base}/indicators`);
-  await page.locator('#main').waitFor();
-  return page;
-}
-
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: path.join(SHOTS, `indicators-${name}.png`), fullPage: true });
+const open = (token: string, viewport: { width: number; height: number }) =>
+  app.open(token, viewport, '/indicators');
+const shot: ConsoleApp['shot'] = (page, name) => app.shot(page, name);
 
 it('a grassroots steward fills the merged, pre-filled to-do on a phone', async () => {
   const page = await open(grid, { width: 390, height: 844 });
@@ -221,5 +180,5 @@ it('the data bureau reads the index results', async () => {
   await page.getByRole('tab', { name: '报表目录' }).click();
   await expect.poll(() => page.locator('.ant-statistic').count()).toBe(4);
   await shot(page, 'catalogue-desktop');
-  expect(pageErrors).toEqual([]);
+  expect(app.pageErrors).toEqual([]);
 });

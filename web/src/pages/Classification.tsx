@@ -19,6 +19,7 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { FORMAT_NAMES, type FormatId } from '../../../src/rules/formats.ts';
 import { api } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, Mono, Pager, PageTitle } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
@@ -402,17 +403,63 @@ function Detected({ field: f }: { field: FieldClassification }) {
   );
 }
 
+/**
+ * Why the scanner said what it said: the header hint, masked samples, the entities found inside
+ * free text, the messy formats it still validated, the shape rules that decided against a detector,
+ * and where a sensitive category's vocabulary comes from.
+ */
 function Evidence({ field: f }: { field: FieldClassification }) {
-  const { t } = useTranslation();
-  if (!f.scan || !(f.scan.evidence.samples.length || f.scan.evidence.headerHint)) return <>—</>;
+  const { t, i18n } = useTranslation();
+  const e = f.scan?.evidence;
+  if (!f.scan || !e) return <>—</>;
+  const formats = Object.entries(e.formats ?? {}).filter(([, n]) => n > 0);
+  const entities = Object.entries(e.freeText?.entities ?? {}).filter(([, n]) => n > 0);
+  const rules = e.rules ?? [];
+  if (!(e.samples.length || e.headerHint || formats.length || entities.length || rules.length || e.basis))
+    return <>—</>;
+  const small = { fontSize: 12 };
+  const formatName = (id: string) => {
+    const name = FORMAT_NAMES[id as FormatId];
+    return name ? (i18n.language === 'en' ? name.en : name.zh) : id;
+  };
   return (
-    <Space direction="vertical" size={0}>
-      {f.scan.evidence.headerHint ? (
-        <Typography.Text style={{ fontSize: 12 }}>
-          {t('classification.headerHint')}: <Mono>{f.scan.evidence.headerHint}</Mono>
+    <Space direction="vertical" size={0} data-testid={`evidence-${f.name}`}>
+      {e.headerHint ? (
+        <Typography.Text style={small}>
+          {t('classification.headerHint')}: <Mono>{e.headerHint}</Mono>
         </Typography.Text>
       ) : null}
-      {f.scan.evidence.samples.slice(0, 3).map((s) => (
+      {entities.length > 0 ? (
+        <Typography.Text style={small}>
+          {t('classification.entities', { count: e.freeText?.valuesWithEntities ?? 0 })}
+          {entities
+            .map(([type, n]) => `${t(`detector.${type}`, { defaultValue: type })} ${fmtNumber(n)}`)
+            .join(' · ')}
+        </Typography.Text>
+      ) : null}
+      {formats.length > 0 ? (
+        <Typography.Text style={small}>
+          {t('classification.formats')}
+          {formats.map(([id, n]) => `${formatName(id)} ${fmtNumber(n)}`).join(' · ')}
+        </Typography.Text>
+      ) : null}
+      {rules.map((r) => {
+        const [rule, detector] = r.split(':');
+        return (
+          <Typography.Text key={r} type="warning" style={small}>
+            {t(`classification.shapeRule.${rule}`, {
+              detector: t(`detector.${detector}`, { defaultValue: detector ?? '' }),
+              defaultValue: r,
+            })}
+          </Typography.Text>
+        );
+      })}
+      {e.basis ? (
+        <Typography.Text type="secondary" style={small}>
+          {t('classification.basis')}: {e.basis}
+        </Typography.Text>
+      ) : null}
+      {e.samples.slice(0, 3).map((s) => (
         <Mono key={s}>{s}</Mono>
       ))}
       <Typography.Text type="secondary" style={{ fontSize: 12 }}>

@@ -1,0 +1,81 @@
+/**
+ * What the smaller browser tests share: a Shutong server on a fresh database listening on a port
+ * of 127.0.0.1 with the built console, Debian's Chromium, pages opened as a signed-in user, and
+ * every page error collected (a test ends by expecting none).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { consoleBuildState } from '../../scripts/ensure-console.ts';
+import { startTestApp, type TestApp } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+export const SHOTS = path.resolve('test-output/screenshots');
+
+export interface ConsoleApp {
+  t: TestApp;
+  base: string;
+  pageErrors: string[];
+  /** An API call that must succeed: its JSON answer. */
+  call(
+    method: 'POST' | 'GET',
+    url: string,
+    token: string,
+    payload?: object,
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers of every shape, as light-my-request's json() gives them
+  ): Promise<any>;
+  /** A page of the console at `at`, signed in with `token`, Chinese, Beijing time. */
+  open(token: string, viewport: { width: number; height: number }, at: string): Promise<Page>;
+  shot(page: Page, name: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export async function startConsoleApp(prefix: string): Promise<ConsoleApp> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}`);
+  const build = consoleBuildState();
+  if (build.stale)
+    throw new Error(`the web console build is not usable (${build.reason}): run npm run build`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const t = await startTestApp({
+    LOG_LEVEL: 'warn',
+    AUDIT_SIGN_INTERVAL_SECONDS: '0',
+    MONITOR_INTERVAL_SECONDS: '0',
+  });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const base = `http://127.0.0.1:${address.port}`;
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+  const pageErrors: string[] = [];
+  return {
+    t,
+    base,
+    pageErrors,
+    async call(method, url, token, payload) {
+      const res = await t.request({ method, url, token, ...(payload ? { payload } : {}) });
+      expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
+      return res.json();
+    },
+    async open(token, viewport, at) {
+      const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+      await context.addInitScript(`localStorage.setItem('shutong.token', ${JSON.stringify(token)})`);
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+      await page.goto(`${base}${at}`);
+      await page.locator('#main').waitFor();
+      return page;
+    },
+    shot: (page, name) =>
+      page.screenshot({ path: path.join(SHOTS, `${prefix}-${name}.png`), fullPage: true }),
+    async close() {
+      await browser.close();
+      await t.close();
+    },
+  };
+}
