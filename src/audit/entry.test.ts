@@ -157,6 +157,42 @@ describe('encodeEntry', () => {
     expect(toHex(entryLeafHash(entry))).toBe(toHex(leafHash(encodeEntry(entry))));
   });
 
+  it('property: entryLeafHash (entry text written into a reused buffer) is leafHash of encodeEntry', () => {
+    const text = fc.option(fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), {
+      nil: null,
+    });
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat(),
+          time: fc
+            .date({
+              min: new Date(Date.UTC(0, 0, 1)),
+              max: new Date(Date.UTC(9999, 11, 31)),
+              noInvalidDate: true,
+            })
+            .map((d) => d.toISOString()),
+          actorId: text,
+          orgId: text,
+          action: fc.string({ unit: 'grapheme', minLength: 1 }),
+          objectType: fc.string({ unit: 'binary', minLength: 1 }),
+          objectId: text,
+          requestId: text,
+          details: fc.oneof(
+            fc.jsonValue(),
+            fc.dictionary(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })),
+            // Long enough to outgrow the reused buffer, then short again.
+            fc.string({ unit: 'grapheme', minLength: 2000, maxLength: 6000 }),
+          ),
+        }),
+        (e) => {
+          expect(toHex(entryLeafHash(e))).toBe(toHex(leafHash(encodeEntry(e))));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('hashes the same whatever order the database returns jsonb keys in', () => {
     const reordered = {
       ...entry,

@@ -7,7 +7,7 @@
  * toJSON honoured — so an entry hashes the same before it is written to a jsonb column and after
  * it is read back, whatever key order the database returns.
  */
-import { leafHash } from './merkle.ts';
+import { leafHashOfText } from './merkle.ts';
 
 /** Bumped if the encoding ever changes, so old leaves stay verifiable by their own rules. */
 export const ENTRY_ENCODING_VERSION = 1;
@@ -174,14 +174,20 @@ const str = (v: string | null) => (v === null ? 'null' : quoteJson(v));
  * same object (a test holds this).
  */
 export function encodeEntry(input: AuditEntryInput): Buffer {
-  const e = normalizeEntry(input);
-  const text =
-    `{"action":${str(e.action)},"actorId":${str(e.actorId)},"details":${canonicalJson(e.details)}` +
-    `,"objectId":${str(e.objectId)},"objectType":${str(e.objectType)},"orgId":${str(e.orgId)}` +
-    `,"requestId":${str(e.requestId)},"seq":${e.seq},"time":${str(e.time)},"v":${ENTRY_ENCODING_VERSION}}`;
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(entryText(input), 'utf8');
 }
 
+/** The entry bytes as a string (encodeEntry is its UTF-8). */
+function entryText(input: AuditEntryInput): string {
+  const e = normalizeEntry(input);
+  return (
+    `{"action":${str(e.action)},"actorId":${str(e.actorId)},"details":${canonicalJson(e.details)}` +
+    `,"objectId":${str(e.objectId)},"objectType":${str(e.objectType)},"orgId":${str(e.orgId)}` +
+    `,"requestId":${str(e.requestId)},"seq":${e.seq},"time":${str(e.time)},"v":${ENTRY_ENCODING_VERSION}}`
+  );
+}
+
+/** leafHash(encodeEntry(input)), without building the entry's bytes as a Buffer of their own. */
 export function entryLeafHash(input: AuditEntryInput): Buffer {
-  return leafHash(encodeEntry(input));
+  return leafHashOfText(entryText(input));
 }

@@ -24,6 +24,7 @@ export type { IntegrateOptions } from './integrate.ts';
 export { integrateAudit };
 
 import { originFor, type ParsedNote, signCheckpoint, verifyLogSignature } from './checkpoint.ts';
+import { type CopyChunk, CopyChunker } from './entry-copy.ts';
 import {
   consistencyProof,
   emptyRoot,
@@ -751,6 +752,14 @@ async function readStateForVerify(
   }
 }
 
+/** The COPY byte stream as chunks of `chunkRows` whole rows. */
+async function* copyChunks(pieces: AsyncIterable<Buffer>, chunkRows: number): AsyncGenerator<CopyChunk> {
+  const chunker = new CopyChunker(chunkRows);
+  for await (const piece of pieces) yield* chunker.push(piece);
+  const last = chunker.end();
+  if (last) yield last;
+}
+
 /**
  * Recomputes the whole tree from the rows, in seq order through a cursor (memory stays bounded),
  * checks every signed head and the subtree cache against it, and compares the result with the
@@ -775,7 +784,7 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
     }
   }
   const rootsAt = witnessed.flatMap((w) => (w.note ? [w.note.size] : []));
-  const run = async (tx: Tx) => {
+  const run = async (tx: Tx, ownTransaction: boolean) => {
     const extra: LogProblem[] = [];
     const stateRead = await readStateForVerify(tx);
     if (stateRead.problem) extra.push(stateRead.problem);
@@ -813,31 +822,48 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
     const workers = options.workers ?? os.availableParallelism();
     if (workers > 0) {
       const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-      // The next chunk is asked for as soon as this one is in, so the database works meanwhile.
-      const fetch = (after: store.EntryKey | null) => {
-        const next = store.fetchEntryChunk(tx, after, chunkRows);
-        next.catch(() => {}); // awaited below; this only keeps a failure meanwhile from counting as unhandled
-        return next;
-      };
-      let pending: Promise<store.EntryRowText[]> | null = fetch(null);
-      await verifyChunks(
-        async () => {
+      // On a server, in a snapshot of our own: the rows as binary COPY, which the reading thread
+      // only cuts into chunks (decoding a million rows into objects here, and cloning them to the
+      // workers, kept this thread busier than the hashing kept the workers). A transaction the
+      // caller passed in may hold its own uncommitted rows, which another connection cannot see.
+      const copy = ownTransaction ? await store.streamEntryCopy(ctx.db, tx) : null;
+      const chunks = copy ? copyChunks(copy, chunkRows) : null;
+      let next: () => Promise<store.EntryRowText[] | CopyChunk | null>;
+      if (chunks) {
+        next = async () => (await chunks.next()).value ?? null;
+      } else {
+        // The next chunk is asked for as soon as this one is in, so the database works meanwhile.
+        const fetch = (after: store.EntryKey | null) => {
+          const next = store.fetchEntryChunk(tx, after, chunkRows);
+          next.catch(() => {}); // awaited below; this only keeps a failure meanwhile from counting as unhandled
+          return next;
+        };
+        let pending: Promise<store.EntryRowText[]> | null = fetch(null);
+        next = async () => {
           if (!pending) return null;
           const rows = await pending;
           const last = rows[rows.length - 1];
           pending = last ? fetch({ seq: last.seqKey, id: last.id }) : null;
           return rows;
-        },
-        {
-          verifier,
-          rowChecks,
-          extra: addExtra,
-          needsLevel8: cache.active,
-          level8: (node) => cache.level8(node),
-          onProgress: options.onProgress,
-        },
-        { workers, chunkRows, memoryBudget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET },
-      );
+        };
+      }
+      try {
+        await verifyChunks(
+          next,
+          {
+            verifier,
+            rowChecks,
+            extra: addExtra,
+            needsLevel8: cache.active,
+            level8: (node) => cache.level8(node),
+            onProgress: options.onProgress,
+          },
+          { workers, chunkRows, memoryBudget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET },
+        );
+      } finally {
+        // Stopped early (a failure): the COPY connection is dropped, not left mid-stream.
+        await chunks?.return(undefined);
+      }
     } else {
       for await (const batch of store.streamStoredEntries(tx, options.batchSize)) {
         for (const entry of batch) {
@@ -941,13 +967,13 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       cacheNodesChecked,
     };
   };
-  if (ctx.db.isTransaction) return run(ctx.db as Tx);
+  if (ctx.db.isTransaction) return run(ctx.db as Tx, false);
   return ctx.db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (tx) => {
       await sql`set transaction read only`.execute(tx);
-      return run(tx);
+      return run(tx, true);
     });
 }
 

@@ -5,7 +5,7 @@
  * integrated entries only (seq not null).
  */
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
-import type { Executor, Tx } from '../core/db.ts';
+import { type Db, type Executor, snapshotCopier, type Tx } from '../core/db.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { Database } from '../core/tables.ts';
 import { type AuditEntry, entryLeafHash, FIRST_SEQ } from './entry.ts';
@@ -433,6 +433,32 @@ export async function fetchEntryChunk(
            details::text as details, encode(leaf_hash, 'hex') as "leafHash"
     from audit_events where seq is not null ${from} order by seq, id limit ${limit}`.execute(db);
   return rows;
+}
+
+/**
+ * Every row fetchEntryChunk would page through, the same values in the same order, as binary COPY
+ * (entry-copy.ts cuts and decodes it): read on a connection of its own that imports the snapshot
+ * of `tx`, a repeatable-read transaction the caller keeps open until the stream is done. The rows
+ * reach the reading thread as bytes, not as an object per row. Null on PGlite (one session, no
+ * snapshot import): page with fetchEntryChunk there.
+ */
+export async function streamEntryCopy(
+  db: Db,
+  tx: Tx,
+): Promise<AsyncGenerator<Buffer, void, undefined> | null> {
+  const copier = snapshotCopier(db);
+  if (!copier) return null;
+  // Exported from the transaction itself (not a savepoint: PostgreSQL exports from the top level
+  // only); standbys export too since PostgreSQL 10.
+  const { rows } = await sql<{ id: string }>`select pg_export_snapshot() as id`.execute(tx);
+  const snapshot = rows[0]!.id;
+  return copier(
+    snapshot,
+    `copy (select seq::text, ${TIME_TEXT}, actor_id, org_id, action, object_type, object_id, request_id, ` +
+      // Qualified: a bare seq here would name the output column seq::text and sort as text.
+      'details::text, leaf_hash from audit_events where seq is not null order by audit_events.seq, audit_events.id) ' +
+      'to stdout (format binary)',
+  );
 }
 
 // -------------------------------------------------------------------------------- tree heads

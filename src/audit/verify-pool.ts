@@ -1,6 +1,7 @@
 /**
- * Whole-log verification across worker threads. The main thread reads the rows in keyset-ordered
- * chunks (details as JSON text: it parses no JSON itself), hands each chunk to a worker
+ * Whole-log verification across worker threads. The main thread reads the rows in chunks (on a
+ * server, binary COPY bytes it only cuts at row boundaries and moves to the worker; on PGlite,
+ * keyset-ordered pages with details as JSON text: it parses no JSON itself), hands each chunk to a worker
  * (verify-worker.ts) that hashes its rows and, for a full chunk, its subtree, and feeds the
  * results to the one LogVerifier in chunk order: seq bookkeeping, runs, heads and the frontier
  * stay on the main thread, so the findings are those of the single-threaded path, by
@@ -12,6 +13,7 @@
  * a budget (one chunk is always allowed, so a single huge chunk still makes progress).
  */
 import { Worker } from 'node:worker_threads';
+import type { CopyChunk } from './entry-copy.ts';
 import { HASH_SIZE } from './merkle.ts';
 import type { EntryRowText } from './store.ts';
 import { type LogProblem, type LogVerifier, type RowChecks, timeOrderProblem } from './verify.ts';
@@ -35,7 +37,9 @@ export const DEFAULT_MEMORY_BUDGET = 128 * 2 ** 20;
 const ROW_BYTES = 1024;
 const BYTES_PER_DETAILS_CHAR = 8;
 
-function estimatedCost(rows: readonly EntryRowText[]): number {
+function estimatedCost(rows: readonly EntryRowText[] | CopyChunk): number {
+  // COPY bytes are mostly details; counting all of them as details overestimates a little.
+  if ('bytes' in rows) return rows.rows * ROW_BYTES + rows.bytes.length * BYTES_PER_DETAILS_CHAR;
   let cost = rows.length * ROW_BYTES;
   for (const r of rows) cost += (r.details?.length ?? 0) * BYTES_PER_DETAILS_CHAR;
   return cost;
@@ -79,7 +83,7 @@ class HashPool {
     }
   }
 
-  run(job: Omit<ChunkJob, 'id'>): Promise<ChunkResult> {
+  run(job: Omit<ChunkJob, 'id'>, transfer: ArrayBuffer[] = []): Promise<ChunkResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     // The least busy worker: chunks differ in size, so round robin could leave one idle.
@@ -88,7 +92,7 @@ class HashPool {
     this.#load[w]!++;
     return new Promise<ChunkResult>((resolve, reject) => {
       this.#pending.set(id, { pending: { resolve, reject }, worker: w });
-      this.#workers[w]!.postMessage({ ...job, id } satisfies ChunkJob);
+      this.#workers[w]!.postMessage({ ...job, id } satisfies ChunkJob, transfer);
     });
   }
 
@@ -110,9 +114,12 @@ export interface ChunkFeed {
   onProgress?: ((rows: number) => void) | undefined;
 }
 
-/** Reads every chunk from `next` (null when done) and verifies it across `options.workers` threads. */
+/**
+ * Reads every chunk from `next` (null when done) and verifies it across `options.workers` threads.
+ * A COPY chunk's bytes are moved to the worker, not copied: `next` must not use them again.
+ */
 export async function verifyChunks(
-  next: () => Promise<EntryRowText[] | null>,
+  next: () => Promise<EntryRowText[] | CopyChunk | null>,
   feed: ChunkFeed,
   options: ParallelVerifyOptions,
 ): Promise<void> {
@@ -133,14 +140,17 @@ export async function verifyChunks(
           (inFlight.length < 2 * options.workers && inFlightCost + largest <= options.memoryBudget))
       ) {
         const rows = await next();
-        if (rows === null || rows.length === 0) {
+        if (rows === null || (Array.isArray(rows) ? rows.length : rows.rows) === 0) {
           done = true;
           break;
         }
         const cost = estimatedCost(rows);
         largest = Math.max(largest, cost);
         inFlightCost += cost;
-        const result = pool.run({ ...job, rows });
+        const result = pool.run(
+          { ...job, rows },
+          Array.isArray(rows) ? [] : [rows.bytes.buffer as ArrayBuffer],
+        );
         result.catch(() => {}); // awaited in order below; this only keeps an early failure from counting as unhandled
         inFlight.push({ result, cost });
       }

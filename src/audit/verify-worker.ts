@@ -1,19 +1,21 @@
 /**
- * A verification worker (verify-pool.ts): takes one chunk of rows (store.fetchEntryChunk, details
- * still JSON text), hashes each row and compares it with its recorded hash
+ * A verification worker (verify-pool.ts): takes one chunk of rows (store.fetchEntryChunk or
+ * store.streamEntryCopy, details still JSON text), hashes each row and compares it with its recorded hash
  * (checkLeaf), runs the row checks beside the tree within the chunk, and, for a full chunk,
  * hashes its perfect subtree up to the root, keeping the level-8 nodes the subtree cache is
  * checked with. All of it is what the verifier does per row in one thread; only the order of the
  * rows and the tree above the chunk are left to the main thread.
  */
 import { parentPort } from 'node:worker_threads';
+import { type CopyChunk, decodeCopyChunk } from './entry-copy.ts';
 import { HASH_SIZE, nodeHash } from './merkle.ts';
 import type { EntryRowText } from './store.ts';
 import { checkLeaf, type DatedRow, type LogProblem, RowChecks, type StoredAuditEntry } from './verify.ts';
 
 export interface ChunkJob {
   id: number;
-  rows: EntryRowText[];
+  /** The chunk's rows, as objects (store.fetchEntryChunk) or as binary COPY (store.streamEntryCopy). */
+  rows: EntryRowText[] | CopyChunk;
   skewMs: number;
   backfillPending: boolean;
   /** A chunk of exactly 2^height rows is hashed up to its subtree root. */
@@ -61,7 +63,8 @@ function subtree(leaves: Uint8Array, height: number): { root: Uint8Array; level8
 }
 
 export function hashChunk(job: ChunkJob): ChunkResult {
-  const n = job.rows.length;
+  const rows = Array.isArray(job.rows) ? job.rows : decodeCopyChunk(job.rows.bytes, job.rows.rows);
+  const n = rows.length;
   const codes = new Uint8Array(new ArrayBuffer(n));
   const seqs = new Float64Array(new ArrayBuffer(n * 8));
   const leaves = new Uint8Array(new ArrayBuffer(n * HASH_SIZE));
@@ -70,7 +73,7 @@ export function hashChunk(job: ChunkJob): ChunkResult {
   const checks = new RowChecks(job.skewMs, job.backfillPending);
   let first: ChunkResult['first'] = null;
   for (let i = 0; i < n; i++) {
-    const r = job.rows[i]!;
+    const r = rows[i]!;
     const entry: StoredAuditEntry = {
       seq: r.seq,
       time: r.time,

@@ -128,7 +128,7 @@ export interface LeafCheck {
   note?: string;
 }
 
-function shiftedMatch(entry: StoredAuditEntry, seq: number, d: number, recorded: Buffer): boolean {
+function shiftedMatch(entry: StoredAuditEntry, seq: number, d: number, recorded: Uint8Array): boolean {
   if (seq - d < FIRST_SEQ) return false;
   try {
     return hashEquals(entryLeafHash({ ...entry, seq: seq - d }), recorded);
@@ -168,9 +168,10 @@ function range(a: number, b: number): string {
   return a === b ? `seq ${a}` : `seq ${a}..${b}`;
 }
 
-function parseRecorded(v: string | Uint8Array): Buffer | null {
+// Bytes are compared where they are (no copy): only read, and only while the row is checked.
+function parseRecorded(v: string | Uint8Array): Uint8Array | null {
   if (typeof v === 'string') return /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : null;
-  return v.length === HASH_SIZE ? Buffer.from(v) : null;
+  return v.length === HASH_SIZE ? v : null;
 }
 
 export class LogVerifier {
@@ -527,7 +528,18 @@ export interface DatedRow {
 
 /** The entry dated before its predecessor by more than the clock-skew allowance, if `cur` is. */
 export function timeOrderProblem(prev: DatedRow, cur: DatedRow, skewMs: number): LogProblem | null {
-  const back = Date.parse(prev.time) - Date.parse(cur.time);
+  return lateBy(prev, Date.parse(prev.time), cur, Date.parse(cur.time), skewMs);
+}
+
+/** timeOrderProblem with both times already parsed (Date.parse of each `time`). */
+function lateBy(
+  prev: DatedRow,
+  prevMs: number,
+  cur: DatedRow,
+  curMs: number,
+  skewMs: number,
+): LogProblem | null {
+  const back = prevMs - curMs;
   if (!(back > skewMs)) return null;
   return {
     kind: 'out-of-order',
@@ -541,12 +553,23 @@ export function timeOrderProblem(prev: DatedRow, cur: DatedRow, skewMs: number):
  * row says none should be missing) and time order. `previous` is the last dated row seen.
  */
 export class RowChecks {
-  previous: DatedRow | null = null;
+  #previous: DatedRow | null = null;
+  // Date.parse of #previous.time: each row's time is parsed once, not once as each side.
+  #previousMs = Number.NaN;
 
   constructor(
     readonly skewMs: number,
     readonly backfillPending: boolean,
   ) {}
+
+  get previous(): DatedRow | null {
+    return this.#previous;
+  }
+
+  set previous(row: DatedRow | null) {
+    this.#previous = row;
+    this.#previousMs = row === null ? Number.NaN : Date.parse(row.time);
+  }
 
   check(entry: StoredAuditEntry): LogProblem[] {
     const found: LogProblem[] = [];
@@ -560,9 +583,12 @@ export class RowChecks {
     }
     if (typeof entry.time === 'string') {
       const cur = { seq: entry.seq, time: entry.time };
-      const late = this.previous === null ? null : timeOrderProblem(this.previous, cur, this.skewMs);
+      const curMs = Date.parse(cur.time);
+      const prev = this.#previous;
+      const late = prev === null ? null : lateBy(prev, this.#previousMs, cur, curMs, this.skewMs);
       if (late) found.push(late);
-      this.previous = cur;
+      this.#previous = cur;
+      this.#previousMs = curMs;
     }
     return found;
   }

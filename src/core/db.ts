@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { Kysely, PostgresDialect, type RawBuilder, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { type DataDirLock, lockDataDir } from './datadir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Database } from './tables.ts';
@@ -93,6 +93,26 @@ export type StreamCopier = (
   options: { session?: string[]; accept?: (rows: number) => boolean },
 ) => Promise<{ rows: number; committed: boolean }>;
 const streamCopiers = new WeakMap<Db, StreamCopier>();
+
+/**
+ * COPY … TO STDOUT read as a stream of bytes on a connection of its own, in a read-only
+ * repeatable-read transaction that imports `snapshot` (pg_export_snapshot() of a transaction the
+ * caller keeps open), so it reads exactly the rows that transaction sees. The bytes come as the
+ * server sends them, without the driver building a row object per row. Servers only: PGlite is
+ * one session and takes no snapshot imports. Stopping early drops the connection (it is mid-COPY).
+ */
+export type SnapshotCopier = (
+  snapshot: string,
+  copyStatement: string,
+) => AsyncGenerator<Buffer, void, undefined>;
+const snapshotCopiers = new WeakMap<Db, SnapshotCopier>();
+
+export function snapshotCopier(db: Db): SnapshotCopier | undefined {
+  return snapshotCopiers.get(db);
+}
+
+// What pg_export_snapshot() returns ("%08X-%08X-%d" since PostgreSQL 10).
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-\d+)?$/;
 
 /**
  * Handles over a server's pool: each query may get another connection, so a scan leases one for
@@ -230,6 +250,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       }
     };
     streamCopiers.set(db, streamCopy);
+    snapshotCopiers.set(db, async function* (snapshot, copyStatement) {
+      if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`not a snapshot id: ${snapshot}`);
+      const client = await pool.connect();
+      let finished = false;
+      let broken: unknown;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        // A utility statement takes no parameters: the id is checked against its format above.
+        await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+        yield* client.query(copyTo(copyStatement));
+        finished = true;
+        await client.query('COMMIT');
+      } catch (error) {
+        broken = error;
+        throw error;
+      } finally {
+        // A connection left mid-COPY (the reader stopped early) or after a failure is not reused.
+        client.release(finished && !broken ? undefined : new Error('snapshot copy not finished'));
+      }
+    });
     pooled.add(db);
     // The row path's chunks go through the same COPY, one text chunk each.
     copiers.set(db, async (qualifiedTable, columns, csv) => {
