@@ -1,9 +1,11 @@
 import fc from 'fast-check';
-import { sql } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bodyHash,
   CLAIM_LEASE_SECONDS,
+  claimKey,
+  claimOrForget,
   openAnswer,
   purgeExpiredKeys,
   sealAnswer,
@@ -340,6 +342,48 @@ describe('Idempotency-Key', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('IDEMPOTENCY_KEY_UNSUPPORTED');
+  });
+
+  it('gives back a claim whose INSERT committed but whose answer the database never sent', async () => {
+    // A failover between the claim's COMMIT and its answer: the claim row exists, its request got an
+    // error (503) and will never run. Left alone it would answer every retry IN_PROGRESS for a lease.
+    let armed = true;
+    const cut = new Set<unknown>();
+    const cutAfterCommit: KyselyPlugin = {
+      transformQuery(args) {
+        if (armed && args.node.kind === 'InsertQueryNode') cut.add(args.queryId);
+        return args.node;
+      },
+      async transformResult(args) {
+        if (!cut.delete(args.queryId)) return args.result;
+        armed = false;
+        throw new Error('Connection terminated unexpectedly');
+      },
+    };
+    const request = {
+      owner: 'first-attempt',
+      scope: 'usr_cut',
+      key: unique('cut'),
+      method: 'POST',
+      path: '/v1/api-keys',
+      bodyHash: 'h',
+    };
+    await expect(
+      claimOrForget(t.database.db.withPlugin(cutAfterCommit), request, { ttlHours: 1 }),
+    ).rejects.toThrow('Connection terminated');
+    expect(armed).toBe(false);
+    // The retry (another owner, well inside the lease) runs at once instead of waiting 30 s.
+    let retried: Awaited<ReturnType<typeof claimKey>> | undefined;
+    for (let i = 0; i < 50 && retried === undefined; i++) {
+      retried = await claimKey(t.database.db, { ...request, owner: 'retry' }, { ttlHours: 1 }).catch(
+        (error: { code?: string }) => {
+          if (error.code !== 'IDEMPOTENCY_IN_PROGRESS') throw error;
+          return undefined;
+        },
+      );
+      if (retried === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(retried).toEqual({ kind: 'claimed' });
   });
 
   it('purges expired keys; an expired key binds nothing', async () => {

@@ -263,16 +263,50 @@ export async function releaseKey(db: Executor, claim: Claim): Promise<boolean> {
   return Number(released.numDeletedRows) === 1;
 }
 
+/**
+ * `claimKey`, and when the database went away before it answered (a failover cutting the claim's
+ * INSERT or takeover after it committed), the tentative claim is given back once the database is
+ * reachable again. Otherwise it would hold the key IN_PROGRESS for a whole lease while no request
+ * runs it. Giving it back is safe: it is fenced by this request's own owner token and by
+ * `applied_at` (the handler never ran, so nothing was applied).
+ */
+export async function claimOrForget(
+  db: Db,
+  request: IdempotentRequest,
+  options: { ttlHours: number; now?: Date },
+  onGiveUp: (error: unknown) => void = () => {},
+): ReturnType<typeof claimKey> {
+  try {
+    return await claimKey(db, request, options);
+  } catch (error) {
+    if (!(error instanceof AppError)) void settleSoon(() => releaseKey(db, request), onGiveUp);
+    throw error;
+  }
+}
+
+// When the database is away, settling a claim is tried again this often, this many times (a
+// failover takes seconds): a claim left unsettled costs the client a lease.
+const SETTLE_RETRY_MS = 1_000;
+const SETTLE_ATTEMPTS = 30;
+
+/** Runs `work` now and, while it fails, again every SETTLE_RETRY_MS, SETTLE_ATTEMPTS times in all. */
+function settleSoon(work: () => Promise<unknown>, onGiveUp: (error: unknown) => void): Promise<void> {
+  const attempt = (left: number): Promise<void> =>
+    work().then(
+      () => {},
+      (error: unknown) => {
+        if (left <= 1) return onGiveUp(error);
+        setTimeout(() => void attempt(left - 1), SETTLE_RETRY_MS).unref();
+      },
+    );
+  return attempt(SETTLE_ATTEMPTS);
+}
+
 /** Removes expired keys (the background task `idempotency.purge`); returns how many. */
 export async function purgeExpiredKeys(db: Executor, now: Date = new Date()): Promise<number> {
   const result = await db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
-
-// When the database is away as the answer goes out, settling the claim is tried again this often,
-// this many times (a failover takes seconds): a claim left unsettled costs the client a lease.
-const SETTLE_RETRY_MS = 1_000;
-const SETTLE_ATTEMPTS = 30;
 
 /**
  * An answer holding a secret shown once (a new API key) is not stored in the clear: it is sealed
@@ -331,7 +365,9 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
     };
     let outcome: Awaited<ReturnType<typeof claimKey>>;
     try {
-      outcome = await claimKey(db, request, options);
+      outcome = await claimOrForget(db, request, options, (error) =>
+        req.log.warn({ err: error, idempotencyKey: key }, 'tentative idempotency claim not released'),
+      );
     } catch (error) {
       if (error instanceof AppError && error.code === 'IDEMPOTENCY_IN_PROGRESS') {
         reply.header('retry-after', IN_PROGRESS_RETRY_AFTER_SECONDS);
@@ -398,23 +434,19 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
       const value = reply.getHeader(name);
       return value === undefined ? null : String(value);
     };
-    const attempt = (left: number) =>
-      settle(
-        claim,
-        status,
-        payload,
-        header('content-type'),
-        header('location'),
-        req.routeOptions.config?.secretAnswer === true,
-      ).catch((error: unknown) => {
-        if (left <= 1) {
-          req.log.warn({ err: error, idempotencyKey: claim.key }, 'idempotency key not settled');
-          return;
-        }
-        // The answer goes out now; the claim is settled once the database is back.
-        setTimeout(() => void attempt(left - 1), SETTLE_RETRY_MS).unref();
-      });
-    await attempt(SETTLE_ATTEMPTS);
+    // The answer goes out now; if the database is away, the claim is settled once it is back.
+    await settleSoon(
+      () =>
+        settle(
+          claim,
+          status,
+          payload,
+          header('content-type'),
+          header('location'),
+          req.routeOptions.config?.secretAnswer === true,
+        ),
+      (error) => req.log.warn({ err: error, idempotencyKey: claim.key }, 'idempotency key not settled'),
+    );
     return payload;
   }
 
