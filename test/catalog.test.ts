@@ -27,7 +27,9 @@ const resource = (overrides: Record<string, unknown> = {}) => ({
 async function create(token: string, body: Record<string, unknown>) {
   const res = await t.request({ method: 'POST', url: '/v1/resources', token, payload: body });
   if (res.statusCode !== 201) throw new Error(`create failed ${res.statusCode} ${res.body}`);
-  return res.json();
+  // What these tests search, read and harvest is the published catalog (drafts: catalog-publication.test.ts).
+  await t.publish(res.json().code, token);
+  return (await t.request({ method: 'GET', url: `/v1/resources/${res.json().code}`, token })).json();
 }
 
 beforeAll(async () => {
@@ -165,7 +167,13 @@ describe('search', () => {
     );
     await create(
       health,
-      resource({ name: '水费缴费记录', theme: 'urban_rural', keywords: ['水费'], summary: '', fields: [] }),
+      resource({
+        name: '水费缴费记录',
+        theme: 'urban_rural',
+        keywords: ['水费'],
+        summary: '',
+        fields: [{ name: 'reading', label: '读数', dataType: 'decimal' }],
+      }),
     );
     await create(
       psb,

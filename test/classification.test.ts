@@ -64,6 +64,8 @@ async function createResource(token: string, overrides: Record<string, unknown> 
     },
   });
   expect(res.statusCode, res.body).toBe(201);
+  // Published, so that consumers and other providers read it as these tests do.
+  await t.publish(res.json().code, token);
   return res.json() as { id: string; code: string };
 }
 

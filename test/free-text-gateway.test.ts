@@ -47,6 +47,7 @@ beforeAll(async () => {
   });
   expect(created.statusCode, created.body).toBe(201);
   const code = created.json().code as string;
+  await t.publish(code, f.tokens.steward);
   const up = await t.request({
     method: 'POST',
     url: `/v1/resources/${code}/versions?filename=v.csv&wait=true`,

@@ -210,6 +210,7 @@ describe('hostile values', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     typed = res.json().code;
+    await t.publish(typed, tokens.steward);
     await t.database.db
       .updateTable('resource_fields')
       .set({ grade: 'g1', detector: null })

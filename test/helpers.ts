@@ -60,6 +60,11 @@ export interface TestApp {
   login(username: string, password?: string): Promise<string>;
   /** A context acting as `username`, as the command line acts, for calling services directly. */
   actAs(username: string): Promise<Ctx>;
+  /**
+   * Puts a resource through the catalog review (its provider's steward submits, the bureau's admin
+   * publishes, unassessed fields accepted): what tests about later steps start from.
+   */
+  publish(code: string, stewardToken: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,19 +106,30 @@ export async function startTestApp(
     if (lost.length > 0) throw new Error(`the response schema drops ${lost.join('; ')}`);
     return res;
   };
+  const login = async (username: string, password = DEMO_PASSWORD) => {
+    const res = await request({ method: 'POST', url: '/v1/auth/login', payload: { username, password } });
+    if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);
+    return res.json().token as string;
+  };
+  let admin: string | undefined;
   return {
     app,
     database,
     config,
     logs,
     request,
-    async login(username, password = DEMO_PASSWORD) {
-      const res = await request({ method: 'POST', url: '/v1/auth/login', payload: { username, password } });
-      if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);
-      return res.json().token as string;
-    },
+    login,
     async actAs(username) {
       return cliCtx(database.db, config, await actingAs(database.db, { username }));
+    },
+    async publish(code, stewardToken) {
+      const step = async (event: string, token: string, payload: object) => {
+        const res = await request({ method: 'POST', url: `/v1/resources/${code}/${event}`, token, payload });
+        if (res.statusCode !== 200) throw new Error(`${event} ${code} failed: ${res.statusCode} ${res.body}`);
+      };
+      admin ??= await login('admin');
+      await step('submit', stewardToken, {});
+      await step('publish', admin, { acceptUnassessed: true });
     },
     async close() {
       await app.close();

@@ -47,6 +47,8 @@ async function createResource(token: string, fields: unknown[] = FIELDS, name = 
     },
   });
   expect(res.statusCode, res.body).toBe(201);
+  // Published (a resource with fields), so that other organizations read it as these tests do.
+  if (fields.length > 0) await t.publish(res.json().code, token);
   return res.json();
 }
 

@@ -305,6 +305,7 @@ describe('alert rules', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const resource = created.json() as { id: string; code: string };
+    await t.publish(resource.code, tokens.steward);
     for (const f of fields) {
       await t.database.db
         .updateTable('resource_fields')

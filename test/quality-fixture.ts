@@ -102,6 +102,7 @@ export function qualityFixture(t: TestApp) {
   async function createResource(token: string, body: Record<string, unknown>) {
     const res = await t.request({ method: 'POST', url: '/v1/resources', token, payload: body });
     expect(res.statusCode, res.body).toBe(201);
+    if ((body.fields as unknown[] | undefined)?.length) await t.publish(res.json().code, token);
     return res.json() as { id: string; code: string };
   }
 

@@ -95,6 +95,7 @@ export function sharingFixture(t: TestApp) {
       payload: csv,
     });
     expect(up.statusCode, up.body).toBe(201);
+    await t.publish(created.code, tokens.steward);
     return created.code as string;
   }
 

@@ -100,6 +100,25 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  const publicationSteps = {
+    submit: '提交目录审核 / Submit for the bureau’s review',
+    return: '退回修改（数据局）/ Return for changes (the bureau)',
+    publish: '审核通过并发布（数据局）/ Approve and publish (the bureau)',
+    withdraw: '撤回（下架）/ Withdraw from the catalog',
+  } as const;
+  for (const [event, summary] of Object.entries(publicationSteps) as Array<
+    [catalog.PublicationEvent, string]
+  >) {
+    app.post(
+      `/v1/resources/:id/${event}`,
+      {
+        config: { access: write },
+        schema: { tags, summary, params: S.IdOrCode, body: S.PublicationStep, response: { 200: S.Resource } },
+      },
+      (req) => catalog.changePublication(req.ctx, req.params.id, event, req.body ?? {}),
+    );
+  }
+
   app.get(
     '/v1/resources/:id/history',
     {

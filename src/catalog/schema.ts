@@ -1,6 +1,13 @@
 import { Type } from 'typebox';
 import { Nullable } from '../core/schemas.ts';
-import { CATEGORIES, DATA_TYPES, GRADES, OPEN_TYPES, SHARING_TYPES } from '../core/tables.ts';
+import {
+  CATEGORIES,
+  DATA_TYPES,
+  GRADES,
+  OPEN_TYPES,
+  RESOURCE_STATES,
+  SHARING_TYPES,
+} from '../core/tables.ts';
 import { THEME_IDS, UPDATE_CYCLES } from './themes.ts';
 
 const FieldName = Type.String({
@@ -64,6 +71,11 @@ export const Field = Type.Object({
 export const Resource = Type.Object({
   id: Type.String(),
   code: Type.String(),
+  state: Type.Enum(RESOURCE_STATES, {
+    description:
+      '编目状态：草稿、待审核、已发布、已撤回 / catalog state: draft, in review, published, withdrawn',
+  }),
+  stateReason: Nullable(Type.String({ description: 'why it was last returned or withdrawn' })),
   name: Type.String(),
   summary: Type.String(),
   provider: Type.Object({ id: Type.String(), name: Type.String() }),
@@ -96,6 +108,12 @@ export const SearchQuery = Type.Object({
   sharingType: Type.Optional(Type.Enum(SHARING_TYPES)),
   openType: Type.Optional(Type.Enum(OPEN_TYPES)),
   grade: Type.Optional(Type.Enum(GRADES)),
+  state: Type.Optional(
+    Type.Enum(RESOURCE_STATES, {
+      description:
+        '只看此状态（未发布的仅提供方与数据局可见）/ only this state (unpublished ones are seen by their provider and the bureau only)',
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
   sort: Type.Optional(
@@ -121,6 +139,25 @@ export const SearchResult = Type.Object({
   total: Type.Optional(Type.Integer()),
   facets: Type.Optional(Type.Object({ theme: Counts, sharingType: Counts, openType: Counts, grade: Counts })),
 });
+
+export const PublicationStep = Type.Object(
+  {
+    reason: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 500,
+        description: '退回或撤回的理由（必填）/ why it is returned or withdrawn (required for those)',
+      }),
+    ),
+    acceptUnassessed: Type.Optional(
+      Type.Boolean({
+        description:
+          '发布时确认未定级字段按未定级发布（这些字段对使用方一律不提供）/ on publish: publish with the listed unassessed fields, which are never served',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const HistoryEntry = Type.Object({
   revision: Type.Integer(),

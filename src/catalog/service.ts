@@ -1,11 +1,20 @@
 import { auditAs } from '../audit/append.ts';
-import { authorize } from '../core/auth.ts';
+import { authorize, hasRole, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { RESERVED_COLUMN_NAMES } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { Category, DataType, Grade, OpenType, SharingType } from '../core/tables.ts';
+import { applyTransition, type Lifecycle, nextState } from '../core/lifecycle.ts';
+import type {
+  Category,
+  DataType,
+  Grade,
+  OpenType,
+  ResourceState,
+  Role,
+  SharingType,
+} from '../core/tables.ts';
 import { highestGrade } from '../rules/grades.ts';
 import { fullRegionName } from '../standards/region.ts';
 import type { DatasetAnnex, ProviderFacts } from './dcat.ts';
@@ -142,6 +151,8 @@ function resourceView(
   return {
     id: r.id,
     code: r.code,
+    state: r.state,
+    stateReason: r.state_reason,
     name: r.name,
     summary: r.summary,
     provider: { id: r.provider_org_id, name: provider?.name ?? '' },
@@ -216,6 +227,8 @@ export async function createResource(ctx: Ctx, input: ResourceInput): Promise<Re
       revision: 1,
       current_version_id: null,
       created_by: principal.userId,
+      state: 'draft' as const,
+      state_reason: null,
     };
     const created = await store.insertResource(tx, base, searchDocument(base, fields));
     await store.replaceFields(tx, created.id, fields);
@@ -306,7 +319,17 @@ export async function updateResource(
   if (Object.keys(changes).length === 0) return viewOf(ctx, current);
   const updated = await withTx(ctx.db, async (tx) => {
     // The current version belongs to imports and rollbacks, never to a metadata edit.
-    const { id, revision: _r, created_at: _c, updated_at: _u, current_version_id: _v, ...columns } = next;
+    // The catalog state belongs to the publication lifecycle, never to a metadata edit.
+    const {
+      id,
+      revision: _r,
+      created_at: _c,
+      updated_at: _u,
+      current_version_id: _v,
+      state: _s,
+      state_reason: _sr,
+      ...columns
+    } = next;
     const row = await store.updateResource(tx, id, revision, columns, searchDocument(next, fields));
     if (!row) {
       throw new AppError(
@@ -334,18 +357,41 @@ export async function updateResource(
   return viewOf(ctx, updated);
 }
 
-/** Every signed-in user may read the catalog: it is how departments find data to apply for. */
-export async function getResource(ctx: Ctx, idOrCode: string): Promise<ResourceView> {
-  authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+/** Roles that see every resource in any state: the bureau reviews the catalog, security and audit oversee it. */
+const CATALOG_OVERSIGHT: Role[] = ['platform_admin', 'security_officer', 'auditor'];
+
+/**
+ * Whose unpublished resources a reader sees: `null` all of them (oversight), an organization id
+ * its own, `undefined` none (anonymous harvesters).
+ */
+function unpublishedVisibleTo(principal: Principal | null | undefined): string | null | undefined {
+  if (!principal) return undefined;
+  return hasRole(principal, ...CATALOG_OVERSIGHT) ? null : principal.orgId;
+}
+
+/**
+ * A resource as the reader may see it. Drafts and resources in review are the provider's and the
+ * bureau's business: to anyone else they do not exist (404, never a 403 that would confirm them).
+ * A withdrawn one stays readable by id or code, since contracts in force still name it.
+ */
+async function visibleResource(ctx: Ctx, idOrCode: string): Promise<ResourceRow> {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
   const row = await store.findResource(ctx.db, idOrCode);
-  if (!row) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
-  return viewOf(ctx, row);
+  const seer = unpublishedVisibleTo(principal);
+  const visible =
+    row !== undefined &&
+    (row.state === 'published' || row.state === 'withdrawn' || seer === null || seer === row.provider_org_id);
+  if (!visible) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
+  return row;
+}
+
+/** Every signed-in user may read the published catalog: it is how departments find data to apply for. */
+export async function getResource(ctx: Ctx, idOrCode: string): Promise<ResourceView> {
+  return viewOf(ctx, await visibleResource(ctx, idOrCode));
 }
 
 export async function resourceHistory(ctx: Ctx, idOrCode: string) {
-  authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
-  const row = await store.findResource(ctx.db, idOrCode);
-  if (!row) throw new AppError('NOT_FOUND', { objectType: 'resource', id: idOrCode });
+  const row = await visibleResource(ctx, idOrCode);
   const history = await store.history(ctx.db, row.id);
   return history.map((h) => ({
     revision: h.revision,
@@ -396,7 +442,12 @@ export async function searchCatalog(
   const limit = input.limit ?? 20;
   const offset = input.offset ?? decodeCursor(input.cursor);
   const query = input.q ? parseQuery(input.q) : undefined;
-  const filters = { ...input, openOnly: options.publicOnly ?? false, code: options.code };
+  const filters = {
+    ...input,
+    openOnly: options.publicOnly ?? false,
+    code: options.code,
+    visibleTo: options.publicOnly ? undefined : unpublishedVisibleTo(ctx.principal),
+  };
   const [rows, total, facets] = await Promise.all([
     store.search(ctx.db, query, filters, { offset, limit }, input.sort),
     input.withTotal ? store.count(ctx.db, query, filters) : Promise.resolve(undefined),
@@ -420,6 +471,116 @@ export async function searchCatalog(
     total,
     ...(facets ? { facets } : {}),
   };
+}
+
+// ------------------------------------------------------------------------------ publication
+
+export type PublicationEvent = 'submit' | 'return' | 'publish' | 'withdraw';
+
+/**
+ * Catalog governance (issue 18 item 6), as the national catalog rules run it: a department's
+ * steward drafts a resource and submits it; the data bureau (platform admin) reviews it and
+ * publishes it or returns it with a reason; a published resource can be withdrawn (by its provider
+ * or the bureau) and, corrected, submitted again. Only published resources are searched by other
+ * organizations and take applications.
+ */
+export const RESOURCES: Lifecycle<ResourceState, PublicationEvent> = {
+  objectType: 'resource',
+  table: 'resources',
+  transitions: [
+    { from: ['draft', 'withdrawn'], event: 'submit', to: 'in_review' },
+    { from: ['in_review'], event: 'return', to: 'draft' },
+    { from: ['in_review'], event: 'publish', to: 'published' },
+    { from: ['published'], event: 'withdraw', to: 'withdrawn' },
+  ],
+};
+
+export interface PublicationInput {
+  reason?: string | undefined;
+  acceptUnassessed?: boolean | undefined;
+}
+
+/**
+ * What stands between a resource and publication: no fields at all, an open classification flag
+ * (an import contradicted the declared grades: a steward decides first), and — unless the bureau
+ * accepts them, knowing they are never served — fields still unassessed.
+ */
+async function readiness(ctx: Ctx, row: ResourceRow) {
+  const [fields, flag] = await Promise.all([
+    store.fieldsOf(ctx.db, [row.id]),
+    store.gradeFlag(ctx.db, row.id),
+  ]);
+  return {
+    noFields: fields.length === 0,
+    flagged: flag !== null,
+    unassessed: fields.filter((f) => f.grade === 'unassessed').map((f) => f.name),
+  };
+}
+
+function notReady(reason: string, details: Record<string, unknown> = {}) {
+  const zh: Record<string, string> = {
+    no_fields: '资源尚无字段，不能提交审核',
+    grade_flag: '分级存在待处理的冲突（导入发现与登记分级不符），请先在分类分级中处理',
+    unassessed_fields: '存在未定级字段；请先定级，或确认按未定级发布（这些字段不提供给使用方）',
+  };
+  const en: Record<string, string> = {
+    no_fields: 'the resource has no fields yet; it cannot be submitted',
+    grade_flag: 'an import contradicted the declared grades; resolve it under classification first',
+    unassessed_fields:
+      'some fields are unassessed; grade them, or confirm publishing them unassessed (they are never served)',
+  };
+  return new AppError('RESOURCE_NOT_READY', { reason, ...details }, { zh: zh[reason]!, en: en[reason]! });
+}
+
+function needReason(input: PublicationInput): string {
+  const reason = input.reason?.trim() ?? '';
+  if (reason.length < 2) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'reason' },
+      { zh: '请说明理由', en: 'state the reason' },
+    );
+  }
+  return reason;
+}
+
+/** Moves a resource through its publication lifecycle (see RESOURCES); returns it as it is now. */
+export async function changePublication(
+  ctx: Ctx,
+  idOrCode: string,
+  event: PublicationEvent,
+  input: PublicationInput = {},
+): Promise<ResourceView> {
+  const row = await visibleResource(ctx, idOrCode);
+  if (event === 'submit') stewardOf(ctx, row.provider_org_id);
+  else if (event === 'withdraw') {
+    authorize(ctx.principal, {
+      roles: ['data_steward', 'platform_admin'],
+      scope: 'catalog:write',
+      orgId: row.provider_org_id,
+      crossOrg: ['platform_admin'],
+    });
+  } else authorize(ctx.principal, { roles: ['platform_admin'], scope: 'catalog:write' });
+  // An event the lifecycle does not allow from here is named as such before any other refusal.
+  nextState(RESOURCES.transitions, RESOURCES.objectType, row.state, event);
+  const reason = event === 'return' || event === 'withdraw' ? needReason(input) : null;
+  const detail: Record<string, unknown> = { code: row.code, ...(reason ? { reason } : {}) };
+  if (event === 'submit' || event === 'publish') {
+    const ready = await readiness(ctx, row);
+    if (ready.noFields) throw notReady('no_fields');
+    if (ready.flagged) throw notReady('grade_flag');
+    if (event === 'publish' && ready.unassessed.length > 0) {
+      if (!input.acceptUnassessed) throw notReady('unassessed_fields', { fields: ready.unassessed });
+      detail.acceptedUnassessed = ready.unassessed;
+    }
+  }
+  const updated = await withTx(ctx.db, (tx) =>
+    applyTransition<ResourceState, PublicationEvent, ResourceRow>(tx, RESOURCES, row, event, {
+      set: { state_reason: reason, updated_at: new Date() },
+      audit: (tx) => auditAs(ctx, tx, `resource.${event}`, 'resource', row.id, detail),
+    }),
+  );
+  return viewOf(ctx, updated);
 }
 
 /**

@@ -1,6 +1,13 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Executor } from '../core/db.ts';
-import type { Database, Grade, OpenType, ResourcesTable, SharingType } from '../core/tables.ts';
+import type {
+  Database,
+  Grade,
+  OpenType,
+  ResourceState,
+  ResourcesTable,
+  SharingType,
+} from '../core/tables.ts';
 
 /** The resource as classification needs it, read under its row lock. */
 export interface GradingState {
@@ -19,10 +26,12 @@ export interface GradingState {
 // grade_flag is classification's: the catalog stores it (catalog.grading) but never reads its content.
 export type ResourceRow = Omit<
   ResourcesTable,
-  'search_vector' | 'title_vector' | 'created_at' | 'updated_at' | 'grade_flag'
+  'search_vector' | 'title_vector' | 'created_at' | 'updated_at' | 'grade_flag' | 'state' | 'state_reason'
 > & {
   created_at: Date;
   updated_at: Date;
+  state: ResourceState;
+  state_reason: string | null;
 };
 
 export interface FieldRow {
@@ -48,6 +57,8 @@ export interface SearchDocument {
 const RESOURCE_COLUMNS = [
   'resources.id',
   'resources.code',
+  'resources.state',
+  'resources.state_reason',
   'resources.name',
   'resources.summary',
   'resources.provider_org_id',
@@ -102,6 +113,13 @@ export interface SearchFilters {
   keyword?: string | undefined;
   /** One resource by id or code (lower-case codes too: CKAN slugs). */
   code?: string | undefined;
+  /** Only resources in this catalog state. */
+  state?: ResourceState | undefined;
+  /**
+   * Resources not yet (or no longer) published are seen only by their provider's members and
+   * the cross-organization roles: this organization's id, or null when the reader sees all.
+   */
+  visibleTo?: string | null | undefined;
 }
 
 /** How a search is ordered: relevance (tiers, see `search`), latest update or latest publication. */
@@ -134,6 +152,15 @@ function matching(filters: SearchFilters) {
     if (filters.openOnly) conditions.push(eb('resources.open_type', '<>', 'not_open'));
     if (filters.grade) conditions.push(eb('resources.grade', '=', filters.grade));
     if (filters.keyword) conditions.push(sql<SqlBool>`${filters.keyword} = any(resources.keywords)`);
+    if (filters.state) conditions.push(eb('resources.state', '=', filters.state));
+    if (filters.visibleTo !== null) {
+      const published = eb('resources.state', '=', 'published');
+      conditions.push(
+        filters.visibleTo === undefined
+          ? published
+          : eb.or([published, eb('resources.provider_org_id', '=', filters.visibleTo)]),
+      );
+    }
     if (filters.code) {
       conditions.push(
         eb.or([eb('resources.id', '=', filters.code), eb('resources.code', '=', filters.code.toUpperCase())]),

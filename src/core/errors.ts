@@ -100,6 +100,16 @@ export const ERRORS = {
     zh: '导入失败，本次导入未生效',
     en: 'The import failed; nothing was imported',
   },
+  RESOURCE_NOT_READY: {
+    status: 409,
+    zh: '资源尚不能提交或发布',
+    en: 'The resource cannot be submitted or published yet',
+  },
+  RESOURCE_NOT_PUBLISHED: {
+    status: 409,
+    zh: '该资源尚未发布或已撤回，不能申请或批准使用',
+    en: 'This resource is not published (or was withdrawn); it takes no applications or approvals',
+  },
   RESOURCE_NOT_SHARED: {
     status: 403,
     zh: '该资源为不予共享，不能申请',

@@ -166,8 +166,15 @@ export type Category = (typeof CATEGORIES)[number];
 export const DATA_TYPES = ['integer', 'decimal', 'boolean', 'date', 'timestamp', 'text'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
+/** Catalog governance (migration 0026): drafted, reviewed by the data bureau, published, withdrawn. */
+export const RESOURCE_STATES = ['draft', 'in_review', 'published', 'withdrawn'] as const;
+export type ResourceState = (typeof RESOURCE_STATES)[number];
+
 export interface ResourcesTable {
   id: string;
+  state: ColumnType<ResourceState, ResourceState | undefined, ResourceState>;
+  /** Why it was last returned or withdrawn (null otherwise). */
+  state_reason: ColumnType<string | null, string | null | undefined, string | null>;
   code: string;
   name: string;
   summary: string;

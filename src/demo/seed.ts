@@ -171,6 +171,7 @@ async function seedData(ctx: Ctx, rows: number | undefined) {
         await loadVersion(steward, r, ensured.code, r.rows, {}, dir);
         versions++;
       }
+      await publish(ctx, steward, ensured.code);
       await claimLoading(ctx.db);
     }
     if (rows !== undefined) {
@@ -186,6 +187,19 @@ async function seedData(ctx: Ctx, rows: number | undefined) {
     await rm(dir, { recursive: true, force: true });
   }
   return { resources, versions };
+}
+
+/**
+ * The demo city's catalog has been through the bureau's review: its steward submits each resource
+ * and the platform publishes it, fields the demo leaves unassessed accepted as such (they are
+ * never served, and the console shows them as 未定级).
+ */
+async function publish(platform: Ctx, steward: Ctx, code: string) {
+  const { state } = await catalog.getResource(steward, code);
+  if (state === 'draft' || state === 'withdrawn') await catalog.changePublication(steward, code, 'submit');
+  if (state !== 'published') {
+    await catalog.changePublication(platform, code, 'publish', { acceptUnassessed: true });
+  }
 }
 
 /**

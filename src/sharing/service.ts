@@ -158,9 +158,17 @@ async function transitionApplication(
   return row;
 }
 
+/** Only a published resource takes applications and approvals (catalog governance, issue 18). */
+function requirePublished(resource: ResourceView) {
+  if (resource.state !== 'published') {
+    throw new AppError('RESOURCE_NOT_PUBLISHED', { field: 'resource', state: resource.state });
+  }
+}
+
 export async function createApplication(ctx: Ctx, input: ApplicationInput): Promise<ApplicationView> {
   const principal = authorize(ctx.principal, { roles: ['consumer'], scope: 'sharing' });
   const resource = await catalog.getResource(ctx, input.resource);
+  requirePublished(resource);
   if (resource.sharingType === 'not_shared') {
     throw new AppError('RESOURCE_NOT_SHARED', { field: 'resource', basis: resource.sharingConditions });
   }
@@ -374,6 +382,7 @@ export interface Decision extends Omit<TermChanges, 'pinnedVersionId'> {
 export async function approveApplication(ctx: Ctx, id: string, decision: Decision): Promise<ApplicationView> {
   const app = await loadApplication(ctx, id);
   const resource = await catalog.getResource(ctx, app.resource_id);
+  requirePublished(resource);
   const all = policyFields(resource);
   const asSecurity = app.state === 'security_review';
   const principal = asSecurity

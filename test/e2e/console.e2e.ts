@@ -564,6 +564,29 @@ describe('the web console', () => {
     await menu(steward, '分类分级');
     await shot(steward, '07-classification-list');
 
+    // ---------------------------------------------------------------- catalog review (#18 item 6)
+    // A new resource is a draft only its provider and the bureau see; the steward submits it, the
+    // data bureau finds it in the bell, is told which fields are still unassessed, and publishes.
+    await steward.goto(`${base}/catalog/${resourceId}`);
+    await steward.getByText('草稿：仅本单位和数据局可见', { exact: false }).waitFor();
+    await steward.getByRole('button', { name: '提交目录审核' }).click();
+    await toast(steward, '已提交数据局审核');
+    await steward.getByText('待数据局目录审核', { exact: false }).waitFor();
+    const bureau = await newPage();
+    await login(bureau, 'admin');
+    await bureau.getByTestId('notifications-button').click();
+    await bureau.getByTestId('notifications').getByText('目录审核：云岚市卫生健康委员会“新冠疫苗接种记录”').click();
+    await bureau.getByRole('button', { name: '审核通过并发布' }).click();
+    const publishDialog = bureau.getByRole('dialog');
+    await publishDialog.getByText('以下字段尚未定级', { exact: false }).waitFor();
+    await shot(bureau, '07b-catalog-review');
+    await publishDialog.getByRole('button', { name: '审核通过并发布' }).click();
+    await publishDialog.getByText('请先定级，或勾选确认').waitFor();
+    await publishDialog.getByRole('checkbox', { name: '我已知悉，按未定级发布这些字段' }).check();
+    await publishDialog.getByRole('button', { name: '审核通过并发布' }).click();
+    await toast(bureau, '已发布：其他单位现在可以检索和申请');
+    await bureau.close();
+
     // ---------------------------------------------------------------- consumer finds it and applies
     const consumer = await newPage();
     await login(consumer, 'consumer.civil');

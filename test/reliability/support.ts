@@ -454,7 +454,16 @@ export async function createResource(
     },
   });
   expectStatus(res, 201, `create resource ${name}`);
-  return { id: res.json.id as string, code: res.json.code as string };
+  const code = res.json.code as string;
+  // Through the catalog review (the steward submits, the bureau publishes) so it takes applications.
+  expectStatus(await call(base, 'POST', `/v1/resources/${code}/submit`, { token, json: {} }), 200, 'submit');
+  const admin = await login(base, 'admin');
+  const published = await call(base, 'POST', `/v1/resources/${code}/publish`, {
+    token: admin,
+    json: { acceptUnassessed: true },
+  });
+  expectStatus(published, 200, 'publish');
+  return { id: res.json.id as string, code };
 }
 
 /** Grades every field g1 except `name` (g3, so it is masked): no security review needed. */

@@ -231,8 +231,35 @@ export const zh = {
     monitor: '查看告警与冻结；安全员可确认、处置、冻结',
     indicators: '指标字典、一表通报送与评价指数',
   },
+  publication: {
+    action: {
+      submit: '提交目录审核',
+      publish: '审核通过并发布',
+      return: '退回修改',
+      withdraw: '撤回（下架）',
+    },
+    done: {
+      submit: '已提交数据局审核',
+      publish: '已发布：其他单位现在可以检索和申请',
+      return: '已退回提供方修改',
+      withdraw: '已撤回：不再受理新的申请，生效中的协议照常到期',
+    },
+    notice: {
+      draft: '草稿：仅本单位和数据局可见。定级完成后提交目录审核，发布后其他单位才能检索和申请。',
+      in_review: '待数据局目录审核：发布前其他单位不可见、不可申请。',
+      withdrawn: '已撤回：不再出现在目录检索中，不受理新的申请或审批；生效中的协议照常到期。',
+    },
+    reason: '理由',
+    reasonRequired: '请说明理由（至少两个字）',
+    unassessed:
+      '以下字段尚未定级：{{fields}}。未定级字段对使用方一律不提供（显示为空）。可先在“分类分级”中定级，或确认按未定级发布。',
+    accept: '我已知悉，按未定级发布这些字段',
+    acceptRequired: '请先定级，或勾选确认',
+  },
   state: {
     draft: '草稿',
+    in_review: '待目录审核',
+    published: '已发布',
     submitted: '待提供方审批',
     security_review: '待安全审查',
     approved: '已批准',
@@ -961,6 +988,7 @@ export const zh = {
     updates: '新消息',
     decide: '审批“{{resource}}”的共享申请',
     securityReview: '安全审查“{{resource}}”的共享申请',
+    catalogReview: '目录审核：{{provider}}“{{resource}}”',
     alerts: '{{count}} 条未处理告警',
     approved: '“{{resource}}”的申请已批准，协议已生效',
     rejected: '“{{resource}}”的申请被驳回',
@@ -1289,8 +1317,38 @@ export const en: Dict = {
     monitor: 'Read alerts and freezes; security officers act on them',
     indicators: 'The indicator dictionary, one-form reporting and evaluation indices',
   },
+  publication: {
+    action: {
+      submit: 'Submit for review',
+      publish: 'Approve and publish',
+      return: 'Return for changes',
+      withdraw: 'Withdraw',
+    },
+    done: {
+      submit: 'Submitted to the data bureau for review',
+      publish: 'Published: other organizations can now find it and apply',
+      return: 'Returned to the provider for changes',
+      withdraw: 'Withdrawn: no new applications; contracts in force run to their end',
+    },
+    notice: {
+      draft:
+        'Draft: seen only by your organization and the data bureau. Grade it, then submit it for review; other organizations find it and apply once it is published.',
+      in_review:
+        'In the data bureau’s catalog review: other organizations cannot see it or apply until it is published.',
+      withdrawn:
+        'Withdrawn: gone from catalog search; no new applications or approvals; contracts in force run to their end.',
+    },
+    reason: 'Reason',
+    reasonRequired: 'State the reason (two characters at least)',
+    unassessed:
+      'These fields are unassessed: {{fields}}. Unassessed fields are never served to consumers (they read empty). Grade them under Classification first, or confirm publishing them unassessed.',
+    accept: 'I understand; publish these fields unassessed',
+    acceptRequired: 'Grade them first, or tick to confirm',
+  },
   state: {
     draft: 'Draft',
+    in_review: 'In catalog review',
+    published: 'Published',
     submitted: 'Awaiting provider',
     security_review: 'Security review',
     approved: 'Approved',
@@ -2028,6 +2086,7 @@ export const en: Dict = {
     updates: 'New messages',
     decide: 'Decide the application for “{{resource}}”',
     securityReview: 'Security review of the application for “{{resource}}”',
+    catalogReview: 'Catalog review: “{{resource}}” of {{provider}}',
     alerts: '{{count}} open alerts',
     approved: 'Your application for “{{resource}}” was approved; the contract is in force',
     rejected: 'Your application for “{{resource}}” was rejected',

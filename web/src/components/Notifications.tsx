@@ -8,7 +8,7 @@ import { useLoader, useResources } from '../hooks.ts';
 import type { Reminders } from '../pages/Indicators.tsx';
 import { Link, useLocation } from '../router.tsx';
 import { hasRole } from '../session.tsx';
-import type { Application, Me, MonitorAlert, Page } from '../types.ts';
+import type { Application, Me, MonitorAlert, Page, Resource } from '../types.ts';
 
 interface Note {
   key: string;
@@ -35,19 +35,29 @@ export function Notifications({ me }: { me: Me }) {
   const { pathname } = useLocation();
   const alertReader = hasRole(me, 'security_officer', 'platform_admin', 'auditor');
   const reporter = hasRole(me, 'data_steward', 'org_admin', 'platform_admin');
+  const bureau = hasRole(me, 'platform_admin');
   const load = useCallback(
     async (signal: AbortSignal) => {
-      const [applications, alerts, reports] = await Promise.all([
+      const [applications, alerts, reports, reviews] = await Promise.all([
         api.get<Page<Application>>('/v1/applications', { limit: 200 }, signal),
         alertReader
           ? api.get<Page<MonitorAlert>>('/v1/monitor/alerts', { state: 'open', limit: 200 }, signal)
           : null,
         // An organization that is no reporting unit (no division code of a level) has none: 400.
         reporter ? api.get<Reminders>('/v1/forms/reminders', undefined, signal).catch(() => null) : null,
+        // The data bureau reviews what departments submit to the catalog.
+        bureau
+          ? api.get<Page<Resource>>('/v1/catalog/search', { state: 'in_review', limit: 100 }, signal)
+          : null,
       ]);
-      return { applications: applications.items, alerts: alerts?.items ?? [], reports };
+      return {
+        applications: applications.items,
+        alerts: alerts?.items ?? [],
+        reports,
+        reviews: reviews?.items ?? [],
+      };
     },
-    [alertReader, reporter],
+    [alertReader, reporter, bureau],
   );
   const { data, reload } = useLoader(load);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a page change is when things may have moved
@@ -90,6 +100,14 @@ export function Notifications({ me }: { me: Me }) {
           date: r.dueOn,
         }),
         to: `/indicators?unit=${encodeURIComponent(reports!.unitCode)}&period=${encodeURIComponent(r.period)}`,
+      });
+    }
+    for (const r of data?.reviews ?? []) {
+      todos.push({
+        key: `review-${r.id}`,
+        text: t('notify.catalogReview', { resource: r.name, provider: r.provider.name }),
+        to: `/catalog/${encodeURIComponent(r.id)}`,
+        at: r.updatedAt,
       });
     }
     const alerts = data?.alerts.length ?? 0;

@@ -29,6 +29,8 @@ export function GradeTag({ grade }: { grade: Grade | string }) {
 
 const STATE_COLORS: Record<string, string> = {
   draft: 'default',
+  in_review: 'processing',
+  published: 'success',
   submitted: 'processing',
   security_review: 'purple',
   approved: 'success',

@@ -2,7 +2,7 @@ import { Button, Card, Col, Empty, Form, Grid, Input, List, Row, Select, Space, 
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, GradeTag, LinkButton, Pager, PageTitle } from '../components/common.tsx';
+import { ErrorAlert, GradeTag, LinkButton, Pager, PageTitle, StateTag } from '../components/common.tsx';
 import { bilingual, fmtDate } from '../format.ts';
 import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -246,6 +246,7 @@ export function Catalog() {
                       <Tag>{bilingual(r.themeLabel)}</Tag>
                       <Tag color="cyan">{t(`sharing.${r.sharingType}`)}</Tag>
                       <Tag color="geekblue">{t(`open.${r.openType}`)}</Tag>
+                      {r.state === 'published' ? null : <StateTag state={r.state} />}
                     </Space>
                     {r.summary ? (
                       <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ marginBottom: 0 }}>

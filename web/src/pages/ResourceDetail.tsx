@@ -27,6 +27,7 @@ import {
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
+import { PublicationActions, PublicationNotice } from '../components/Publication.tsx';
 import { ResourceEdit } from '../components/ResourceEdit.tsx';
 import { bilingual, fmtBytes, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { collectAll, forgetResource, useAction, useLoader } from '../hooks.ts';
@@ -35,7 +36,7 @@ import { hasRole, useMe } from '../session.tsx';
 import type { Contract, GatewayRows, HistoryEntry, Me, Page, Resource, Version } from '../types.ts';
 
 export function canApply(me: Me, resource: Resource): boolean {
-  return hasRole(me, 'consumer') && resource.sharingType !== 'not_shared';
+  return hasRole(me, 'consumer') && resource.sharingType !== 'not_shared' && resource.state === 'published';
 }
 
 export function isProviderSteward(me: Me, resource: Resource): boolean {
@@ -117,11 +118,13 @@ function ResourceView({
             <span>{resource.code}</span>
             <span>{resource.provider.name}</span>
             <GradeTag grade={resource.grade} />
+            <StateTag state={resource.state} />
           </Space>
         }
         extra={
           <>
             {header}
+            <PublicationActions resource={resource} onChanged={reload} />
             {steward || hasRole(me, 'security_officer', 'platform_admin') ? (
               <LinkButton to={`/catalog/${resource.id}/classification`}>
                 {t('resource.classification')}
@@ -135,6 +138,7 @@ function ResourceView({
         }
       />
       <ErrorAlert error={error} onRetry={reload} />
+      <PublicationNotice resource={resource} />
       <Card>
         <Tabs
           items={[
