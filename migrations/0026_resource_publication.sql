@@ -8,4 +8,6 @@ ALTER TABLE resources ADD COLUMN state text NOT NULL DEFAULT 'published'
 ALTER TABLE resources ALTER COLUMN state SET DEFAULT 'draft';
 -- Why the bureau returned it or why it was withdrawn: what the steward reads next to the state.
 ALTER TABLE resources ADD COLUMN state_reason text;
+-- Who took the last step: the bureau's reviewer must not be the one who submitted (four eyes).
+ALTER TABLE resources ADD COLUMN state_changed_by text;
 CREATE INDEX resources_state_idx ON resources (state) WHERE state <> 'published';

@@ -207,6 +207,35 @@ describe('catalog review and publication', () => {
     expect((await step(r.code, 'publish', admin)).json().state).toBe('published');
   });
 
+  it('never lets the one who submitted also decide (four eyes), even holding both roles', async () => {
+    const r = await draft();
+    await grade(r.id);
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/users',
+      token: admin,
+      payload: {
+        orgId: (await get(r.code, steward)).json().provider.id,
+        username: 'both.health',
+        displayName: '兼任管理员',
+        password: 'four-eyes-password-1',
+        roles: ['data_steward'],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    // Both roles on one account, as a careless grant would leave it.
+    await sql`update users set roles = ${sql.val(['data_steward', 'platform_admin'])} where username = 'both.health'`.execute(
+      t.database.db,
+    );
+    const both = await t.login('both.health', 'four-eyes-password-1');
+    expect((await step(r.code, 'submit', both)).statusCode).toBe(200);
+    const own = await step(r.code, 'publish', both);
+    expect(own.statusCode).toBe(403);
+    expect(own.json().error.details.reason).toBe('own_submission');
+    expect((await step(r.code, 'return', both, { reason: '自己退回' })).statusCode).toBe(403);
+    expect((await step(r.code, 'publish', admin)).json().state).toBe('published');
+  });
+
   it('lets exactly one of two racing reviewers decide', async () => {
     const r = await draft();
     await grade(r.id);

@@ -229,6 +229,7 @@ export async function createResource(ctx: Ctx, input: ResourceInput): Promise<Re
       created_by: principal.userId,
       state: 'draft' as const,
       state_reason: null,
+      state_changed_by: null,
     };
     const created = await store.insertResource(tx, base, searchDocument(base, fields));
     await store.replaceFields(tx, created.id, fields);
@@ -328,6 +329,7 @@ export async function updateResource(
       current_version_id: _v,
       state: _s,
       state_reason: _sr,
+      state_changed_by: _sb,
       ...columns
     } = next;
     const row = await store.updateResource(tx, id, revision, columns, searchDocument(next, fields));
@@ -552,15 +554,26 @@ export async function changePublication(
   input: PublicationInput = {},
 ): Promise<ResourceView> {
   const row = await visibleResource(ctx, idOrCode);
-  if (event === 'submit') stewardOf(ctx, row.provider_org_id);
+  let principal: Principal;
+  if (event === 'submit') principal = stewardOf(ctx, row.provider_org_id);
   else if (event === 'withdraw') {
-    authorize(ctx.principal, {
+    principal = authorize(ctx.principal, {
       roles: ['data_steward', 'platform_admin'],
       scope: 'catalog:write',
       orgId: row.provider_org_id,
       crossOrg: ['platform_admin'],
     });
-  } else authorize(ctx.principal, { roles: ['platform_admin'], scope: 'catalog:write' });
+  } else {
+    principal = authorize(ctx.principal, { roles: ['platform_admin'], scope: 'catalog:write' });
+    // Four eyes: whoever submitted it (someone holding both roles) does not also decide it.
+    if (row.state === 'in_review' && row.state_changed_by === principal.userId) {
+      throw new AppError(
+        'FORBIDDEN',
+        { reason: 'own_submission' },
+        { zh: '不能审核自己提交的资源', en: 'you cannot review your own submission' },
+      );
+    }
+  }
   // An event the lifecycle does not allow from here is named as such before any other refusal.
   nextState(RESOURCES.transitions, RESOURCES.objectType, row.state, event);
   const reason = event === 'return' || event === 'withdraw' ? needReason(input) : null;
@@ -576,7 +589,7 @@ export async function changePublication(
   }
   const updated = await withTx(ctx.db, (tx) =>
     applyTransition<ResourceState, PublicationEvent, ResourceRow>(tx, RESOURCES, row, event, {
-      set: { state_reason: reason, updated_at: new Date() },
+      set: { state_reason: reason, state_changed_by: principal.userId, updated_at: new Date() },
       audit: (tx) => auditAs(ctx, tx, `resource.${event}`, 'resource', row.id, detail),
     }),
   );

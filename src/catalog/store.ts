@@ -26,12 +26,20 @@ export interface GradingState {
 // grade_flag is classification's: the catalog stores it (catalog.grading) but never reads its content.
 export type ResourceRow = Omit<
   ResourcesTable,
-  'search_vector' | 'title_vector' | 'created_at' | 'updated_at' | 'grade_flag' | 'state' | 'state_reason'
+  | 'search_vector'
+  | 'title_vector'
+  | 'created_at'
+  | 'updated_at'
+  | 'grade_flag'
+  | 'state'
+  | 'state_reason'
+  | 'state_changed_by'
 > & {
   created_at: Date;
   updated_at: Date;
   state: ResourceState;
   state_reason: string | null;
+  state_changed_by: string | null;
 };
 
 export interface FieldRow {
@@ -59,6 +67,7 @@ const RESOURCE_COLUMNS = [
   'resources.code',
   'resources.state',
   'resources.state_reason',
+  'resources.state_changed_by',
   'resources.name',
   'resources.summary',
   'resources.provider_org_id',

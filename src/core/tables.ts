@@ -175,6 +175,8 @@ export interface ResourcesTable {
   state: ColumnType<ResourceState, ResourceState | undefined, ResourceState>;
   /** Why it was last returned or withdrawn (null otherwise). */
   state_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Who took the last publication step (a reviewer never decides their own submission). */
+  state_changed_by: ColumnType<string | null, string | null | undefined, string | null>;
   code: string;
   name: string;
   summary: string;
