@@ -575,7 +575,10 @@ describe('the web console', () => {
     const bureau = await newPage();
     await login(bureau, 'admin');
     await bureau.getByTestId('notifications-button').click();
-    await bureau.getByTestId('notifications').getByText('目录审核：云岚市卫生健康委员会“新冠疫苗接种记录”').click();
+    await bureau
+      .getByTestId('notifications')
+      .getByText('目录审核：云岚市卫生健康委员会“新冠疫苗接种记录”')
+      .click();
     await bureau.getByRole('button', { name: '审核通过并发布' }).click();
     const publishDialog = bureau.getByRole('dialog');
     await publishDialog.getByText('以下字段尚未定级', { exact: false }).waitFor();
@@ -619,6 +622,11 @@ describe('the web console', () => {
       await consumer.getByRole('checkbox', { name: new RegExp(`^${field}`) }).check();
     }
     await consumer.getByLabel('具体用途').fill('最低生活保障对象资格复核时核对接种情况');
+    // The basis is picked from the common ones (#18), then narrowed to its article by typing.
+    await consumer.getByTestId('legal-bases').getByRole('button', { name: '《社会救助暂行办法》' }).click();
+    await expect
+      .poll(() => consumer.getByLabel('法律法规或政策依据').inputValue())
+      .toBe('《社会救助暂行办法》');
     await consumer.getByLabel('法律法规或政策依据').fill('《社会救助暂行办法》第十一条');
     await consumer.getByLabel('业务场景').fill('低保审批窗口核验');
     await shot(consumer, '13-apply');

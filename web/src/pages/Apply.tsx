@@ -37,6 +37,20 @@ interface ApplyForm {
   operations: Operation[];
 }
 
+/**
+ * Laws and policy documents departments most often cite for sharing public data (one click adds
+ * one to the basis; an article or clause can then be typed after it).
+ */
+const COMMON_LEGAL_BASES = [
+  '《中华人民共和国数据安全法》',
+  '《中华人民共和国个人信息保护法》第十三条（履行法定职责所必需）',
+  '《政务信息资源共享管理暂行办法》（国发〔2016〕51号）',
+  '《国务院关于加强数字政府建设的指导意见》（国发〔2022〕14号）',
+  '《全国一体化政务大数据体系建设指南》（国办函〔2022〕102号）',
+  '《社会救助暂行办法》',
+  '《优化营商环境条例》',
+];
+
 export function Apply({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
@@ -197,6 +211,27 @@ export function Apply({ id }: { id: string }) {
                 name="legalBasis"
                 label={t('apply.legalBasis')}
                 rules={[{ required: true, min: 2, whitespace: true, message: t('apply.textRequired') }]}
+                extra={
+                  <Flex wrap gap={4} align="center" style={{ marginTop: 4 }} data-testid="legal-bases">
+                    <span>{t('apply.commonBases')}</span>
+                    {COMMON_LEGAL_BASES.map((basis) => (
+                      <Button
+                        key={basis}
+                        size="small"
+                        // Long titles wrap inside the button on a phone instead of widening the page.
+                        style={{ whiteSpace: 'normal', height: 'auto', maxWidth: '100%', textAlign: 'left' }}
+                        onClick={() => {
+                          const typed = (form.getFieldValue('legalBasis') as string | undefined)?.trim();
+                          const next = typed ? (typed.includes(basis) ? typed : `${typed}；${basis}`) : basis;
+                          form.setFieldValue('legalBasis', next);
+                          void form.validateFields(['legalBasis']);
+                        }}
+                      >
+                        {basis}
+                      </Button>
+                    ))}
+                  </Flex>
+                }
               >
                 <Input.TextArea rows={2} maxLength={2000} />
               </Form.Item>
