@@ -152,7 +152,7 @@ export const PublicationStep = Type.Object(
     acceptUnassessed: Type.Optional(
       Type.Boolean({
         description:
-          '发布时确认未定级字段按未定级发布（这些字段对使用方一律不提供）/ on publish: publish with the listed unassessed fields, which are never served',
+          '发布时确认未定级字段按未定级发布（按最严格的默认规则提供：识别出类型的脱敏，其余不提供）/ on publish: publish with the listed unassessed fields, served under the strictest default (masked when their type is recognised, otherwise withheld)',
       }),
     ),
   },

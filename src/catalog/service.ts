@@ -505,7 +505,7 @@ export interface PublicationInput {
 /**
  * What stands between a resource and publication: no fields at all, an open classification flag
  * (an import contradicted the declared grades: a steward decides first), and — unless the bureau
- * accepts them, knowing they are never served — fields still unassessed.
+ * accepts them, knowing they are served under the strictest default — fields still unassessed.
  */
 async function readiness(ctx: Ctx, row: ResourceRow) {
   const [fields, flag] = await Promise.all([
@@ -523,13 +523,13 @@ function notReady(reason: string, details: Record<string, unknown> = {}) {
   const zh: Record<string, string> = {
     no_fields: '资源尚无字段，不能提交审核',
     grade_flag: '分级存在待处理的冲突（导入发现与登记分级不符），请先在分类分级中处理',
-    unassessed_fields: '存在未定级字段；请先定级，或确认按未定级发布（这些字段不提供给使用方）',
+    unassessed_fields: '存在未定级字段；请先定级，或确认按未定级发布（按最严格的默认规则脱敏或不提供）',
   };
   const en: Record<string, string> = {
     no_fields: 'the resource has no fields yet; it cannot be submitted',
     grade_flag: 'an import contradicted the declared grades; resolve it under classification first',
     unassessed_fields:
-      'some fields are unassessed; grade them, or confirm publishing them unassessed (they are never served)',
+      'some fields are unassessed; grade them, or confirm publishing them unassessed (served under the strictest default: masked or withheld)',
   };
   return new AppError('RESOURCE_NOT_READY', { reason, ...details }, { zh: zh[reason]!, en: en[reason]! });
 }

@@ -192,7 +192,7 @@ async function seedData(ctx: Ctx, rows: number | undefined) {
 /**
  * The demo city's catalog has been through the bureau's review: its steward submits each resource
  * and the platform publishes it, fields the demo leaves unassessed accepted as such (they are
- * never served, and the console shows them as 未定级).
+ * served under the strictest default, and the console shows them as 未定级).
  */
 async function publish(platform: Ctx, steward: Ctx, code: string) {
   const { state } = await catalog.getResource(steward, code);

@@ -18,6 +18,7 @@ import {
   UserOutlined,
 } from '@ant-design/icons';
 import {
+  Breadcrumb,
   Button,
   Drawer,
   Flex,
@@ -36,6 +37,7 @@ import type { ReactNode } from 'react';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Notifications } from './components/Notifications.tsx';
+import { useResources } from './hooks.ts';
 import { setLanguage } from './i18n.ts';
 import { Organizations, Users } from './pages/Admin.tsx';
 import { Alerts } from './pages/Alerts.tsx';
@@ -93,27 +95,70 @@ const NAV: NavItem[] = [
   { key: 'organizations', path: '/admin/organizations', icon: <BankOutlined />, roles: ['platform_admin'] },
 ];
 
+interface Crumb {
+  label: ReactNode;
+  to?: string;
+}
+
 interface RouteDef {
   pattern: string;
   nav: string;
   render(params: Record<string, string>): ReactNode;
+  /** Where a page below a list sits (list › object › action), shown above it as breadcrumbs. */
+  crumbs?(params: Record<string, string>): Crumb[];
 }
+
+/** A resource's name once it is known (its id until then). */
+function ResourceName({ id }: { id: string }) {
+  return <>{useResources([id]).get(id)?.name ?? id}</>;
+}
+
+const NavLabel = ({ nav }: { nav: string }) => <>{useTranslation().t(`nav.${nav}`)}</>;
+const Label = ({ k }: { k: string }) => <>{useTranslation().t(k)}</>;
+
+const resourceCrumbs = (id: string, from: 'catalog' | 'classification', last: string): Crumb[] => [
+  { label: <NavLabel nav={from} />, to: `/${from}` },
+  { label: <ResourceName id={id} />, to: `/catalog/${id}` },
+  { label: <Label k={last} /> },
+];
 
 const ROUTES: RouteDef[] = [
   { pattern: '/', nav: 'overview', render: () => <Overview /> },
   { pattern: '/catalog', nav: 'catalog', render: () => <Catalog /> },
-  { pattern: '/catalog/:id', nav: 'catalog', render: (p) => <ResourceDetail id={p.id!} /> },
-  { pattern: '/catalog/:id/apply', nav: 'catalog', render: (p) => <Apply id={p.id!} /> },
+  {
+    pattern: '/catalog/:id',
+    nav: 'catalog',
+    render: (p) => <ResourceDetail id={p.id!} />,
+    crumbs: (p) => [
+      { label: <NavLabel nav="catalog" />, to: '/catalog' },
+      { label: <ResourceName id={p.id!} /> },
+    ],
+  },
+  {
+    pattern: '/catalog/:id/apply',
+    nav: 'catalog',
+    render: (p) => <Apply id={p.id!} />,
+    crumbs: (p) => resourceCrumbs(p.id!, 'catalog', 'resource.apply'),
+  },
   {
     pattern: '/catalog/:id/classification',
     nav: 'classification',
     render: (p) => <ClassificationReview id={p.id!} />,
+    crumbs: (p) => resourceCrumbs(p.id!, 'classification', 'resource.classification'),
   },
   { pattern: '/classification', nav: 'classification', render: () => <ClassificationList /> },
   { pattern: '/import', nav: 'import', render: () => <ImportWizard /> },
   { pattern: '/applications', nav: 'applications', render: () => <Applications /> },
   { pattern: '/contracts', nav: 'contracts', render: () => <Contracts /> },
-  { pattern: '/contracts/:id', nav: 'contracts', render: (p) => <ContractDetail id={p.id!} /> },
+  {
+    pattern: '/contracts/:id',
+    nav: 'contracts',
+    render: (p) => <ContractDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="contracts" />, to: '/contracts' },
+      { label: <Label k="breadcrumb.contract" /> },
+    ],
+  },
   { pattern: '/api-keys', nav: 'apiKeys', render: () => <ApiKeys /> },
   { pattern: '/indicators', nav: 'indicators', render: () => <Indicators /> },
   { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
@@ -264,7 +309,18 @@ export function Shell() {
       extra={<Link to="/">{t('notFound.home')}</Link>}
     />
   ) : (
-    resolved.route.render(resolved.params)
+    <>
+      {resolved.route.crumbs ? (
+        <Breadcrumb
+          aria-label={t('breadcrumb.label')}
+          style={{ marginBottom: 12 }}
+          items={resolved.route.crumbs(resolved.params).map((c) => ({
+            title: c.to ? <Link to={c.to}>{c.label}</Link> : c.label,
+          }))}
+        />
+      ) : null}
+      {resolved.route.render(resolved.params)}
+    </>
   );
 
   const logoutButton = (

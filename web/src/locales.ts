@@ -231,6 +231,31 @@ export const zh = {
     monitor: '查看告警与冻结；安全员可确认、处置、冻结',
     indicators: '指标字典、一表通报送与评价指数',
   },
+  help: {
+    title: '页面说明',
+    button: '页面说明',
+    catalog:
+      '这里是经数据局审核发布的公共数据资源目录。共享类型：无条件共享可直接申请；有条件共享需写明依据，由提供方审批；不予共享不受理申请。级别从“一般数据1级”到“核心数据”依次更敏感：4级及以上需安全员复审，重要数据默认只能统计，核心数据不提供。',
+    resource:
+      '字段的级别决定它如何提供：未定级字段按3级从严处理（能识别类型的脱敏提供，否则不提供、显示为空）；3级及以上的个人信息默认脱敏（例如身份证号只保留前6位和后4位）。“数据样例”按你的协议实际提供的样子显示，没有协议就不显示任何数据。',
+    apply:
+      '只勾选业务真正需要的字段（最小必要）。4级及以上字段需安全员复审；重要数据默认只能统计分析；未定级字段在定级前不提供。用途、依据和场景会写进协议，之后每一次调用都记入审计日志。',
+    applications:
+      '申请由提供方数据管理员在十个工作日内答复：可以缩减字段、加强脱敏、加行过滤和每日行数上限，并说明理由；含4级及以上字段的再由安全员复审。批准后协议立即生效。',
+    contracts:
+      '协议写明可用字段、每个字段的脱敏方式、行过滤、每日行数与调用频率上限和有效期，超出即被拒绝。仅统计的协议若涉及个人信息，只能走差分隐私统计：每次统计消耗隐私预算 ρ（结果附带置信区间），预算用完即停止。',
+    classification:
+      '扫描器按数值识别身份证号、手机号、银行卡号等，并结合列名和列的形态给出建议级别；数据管理员确认或改定（改定须说明理由）。新导入的数据若与已确认的级别冲突会被标记，处理前资源不能提交目录审核。',
+    audit:
+      '每条操作记录都写入默克尔树，树头定期用 SM2 签名，并可由外部见证方复签；任何记录被修改、删除、插入或整体回滚都能被核验发现。证明可以下载，在浏览器中用 SM2/SM3 独立核验。',
+    alerts:
+      '告警由监测规则产生，例如异常批量调用、短时间内大量新建密钥、数据质量等级下降。安全员可以确认、处置，必要时冻结网关、协议、机构、资源、用户或 API 密钥：冻结在所有节点立即生效，解除后恢复。',
+    import:
+      '支持 CSV/TSV（自动识别 UTF-8 与 GB18030）、JSON、NDJSON、XLSX 和 Parquet。导入后自动扫描分类分级；坏行列出行号，超过容错数则整版不导入，上一版保持可用。新资源是草稿，定级后提交数据局审核才会发布。',
+    apiKeys:
+      '密钥只在创建时显示一次，服务器只保存其摘要。按最小权限选择范围：调用网关需要 gateway 范围。密钥可以随时吊销；安全员也可以冻结某个密钥。',
+  },
+  breadcrumb: { label: '当前位置', contract: '协议详情' },
   publication: {
     action: {
       submit: '提交目录审核',
@@ -252,7 +277,7 @@ export const zh = {
     reason: '理由',
     reasonRequired: '请说明理由（至少两个字）',
     unassessed:
-      '以下字段尚未定级：{{fields}}。未定级字段对使用方一律不提供（显示为空）。可先在“分类分级”中定级，或确认按未定级发布。',
+      '以下字段尚未定级：{{fields}}。未定级字段按最严格的默认规则提供：识别出类型的脱敏，其余不提供（显示为空）。可先在“分类分级”中定级，或确认按未定级发布。',
     accept: '我已知悉，按未定级发布这些字段',
     acceptRequired: '请先定级，或勾选确认',
   },
@@ -1318,6 +1343,31 @@ export const en: Dict = {
     monitor: 'Read alerts and freezes; security officers act on them',
     indicators: 'The indicator dictionary, one-form reporting and evaluation indices',
   },
+  help: {
+    title: 'About this page',
+    button: 'About this page',
+    catalog:
+      'The catalog of public data resources the data bureau has reviewed and published. Sharing types: unconditional ones can be applied for directly; conditional ones need a stated basis and the provider’s approval; not-shared ones take no applications. Grades run from “General 1” to “Core”, more sensitive as they rise: grade 4 and above needs a security review, important data is served as statistics by default, core data is never served.',
+    resource:
+      'A field’s grade decides how it is served: unassessed fields are treated as grade 3 (masked when their type is recognised, otherwise withheld and read empty); personal data of grade 3 and above is masked by default (an ID number keeps its first 6 and last 4 characters). The sample shows rows exactly as your contract serves them; without a contract it shows none.',
+    apply:
+      'Tick only the fields the work needs (data minimisation). Grade 4 and above needs a security review; important data is served as statistics by default; unassessed fields are not served until graded. Purpose, basis and scenario go into the contract, and every later call is on the audit log.',
+    applications:
+      'The provider’s data steward answers within ten working days and may narrow the fields, strengthen masks, add a row filter and a daily row limit, with reasons; grade 4 and above also needs the security officer. An approval puts the contract in force at once.',
+    contracts:
+      'A contract states the fields, each field’s mask, the row filter, the daily row and call-rate limits and the term; anything beyond is refused. Statistics-only contracts on personal data answer through differential privacy only: each statistic spends privacy budget ρ (answers carry their intervals), and nothing is answered once it is spent.',
+    classification:
+      'The scanner recognises ID numbers, mobiles, bank cards and more by their values, with the column’s header and shape, and suggests a grade; the data steward confirms or overrides it (with a reason). New data that contradicts a confirmed grade is flagged, and the resource cannot be submitted for review until that is settled.',
+    audit:
+      'Every action is a leaf of a Merkle tree whose heads are signed with SM2 and can be cosigned by outside witnesses; any entry changed, deleted, inserted or rolled back is found on verification. Proofs can be downloaded and checked independently in the browser with SM2/SM3.',
+    alerts:
+      'Alerts come from monitoring rules, e.g. unusual bulk reads, many new keys in a short time, a drop in a quality level. Security officers acknowledge and resolve them and, when needed, freeze the gateway, a contract, an organization, a resource, a user or an API key: a freeze holds on every node at once and can be lifted.',
+    import:
+      'CSV/TSV (UTF-8 and GB18030 detected), JSON, NDJSON, XLSX and Parquet. Classification scans every import; bad rows are listed by line, and beyond the error allowance nothing is imported and the previous version stays. A new resource is a draft until it is graded, submitted and published by the data bureau.',
+    apiKeys:
+      'A key is shown once, when created; the server keeps only its digest. Pick the fewest scopes: gateway calls need the gateway scope. Keys can be revoked at any time, and a security officer can freeze one.',
+  },
+  breadcrumb: { label: 'You are here', contract: 'Contract' },
   publication: {
     action: {
       submit: 'Submit for review',
@@ -1342,7 +1392,7 @@ export const en: Dict = {
     reason: 'Reason',
     reasonRequired: 'State the reason (two characters at least)',
     unassessed:
-      'These fields are unassessed: {{fields}}. Unassessed fields are never served to consumers (they read empty). Grade them under Classification first, or confirm publishing them unassessed.',
+      'These fields are unassessed: {{fields}}. Unassessed fields are served under the strictest default: masked when their type is recognised, otherwise withheld (they read empty). Grade them under Classification first, or confirm publishing them unassessed.',
     accept: 'I understand; publish these fields unassessed',
     acceptRequired: 'Grade them first, or tick to confirm',
   },

@@ -1,6 +1,6 @@
-import { LeftOutlined, RightOutlined } from '@ant-design/icons';
+import { LeftOutlined, QuestionCircleOutlined, RightOutlined } from '@ant-design/icons';
 import type { ButtonProps } from 'antd';
-import { Alert, Button, Flex, Space, Tag, Typography } from 'antd';
+import { Alert, Button, Flex, Popover, Space, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.ts';
@@ -56,13 +56,51 @@ export function StateTag({ state }: { state: string }) {
   );
 }
 
-/** The page's heading (one h1 per page) with its actions on the right, wrapping on a phone. */
-export function PageTitle({ title, extra, sub }: { title: ReactNode; extra?: ReactNode; sub?: ReactNode }) {
+/**
+ * The page's heading (one h1 per page) with its actions on the right, wrapping on a phone. `help`
+ * names the page's short explanation (`help.<key>`: what its grades, masks or budgets mean), opened
+ * from a ? button beside the title.
+ */
+export function PageTitle({
+  title,
+  extra,
+  sub,
+  help,
+}: {
+  title: ReactNode;
+  extra?: ReactNode;
+  sub?: ReactNode;
+  help?: string;
+}) {
+  const { t } = useTranslation();
   return (
     <Flex justify="space-between" align="flex-start" wrap gap={12} style={{ marginBottom: 16 }}>
       <div style={{ minWidth: 0 }}>
         <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>
           {title}
+          {help ? (
+            <Popover
+              trigger="click"
+              placement="bottomLeft"
+              title={t('help.title')}
+              content={
+                <Typography.Paragraph
+                  style={{ maxWidth: 'min(380px, 80vw)', margin: 0 }}
+                  data-testid="page-help"
+                >
+                  {t(`help.${help}`)}
+                </Typography.Paragraph>
+              }
+            >
+              <Button
+                type="text"
+                size="small"
+                icon={<QuestionCircleOutlined />}
+                aria-label={t('help.button')}
+                style={{ marginInlineStart: 4, verticalAlign: 'middle' }}
+              />
+            </Popover>
+          ) : null}
         </Typography.Title>
         {sub ? <Typography.Text type="secondary">{sub}</Typography.Text> : null}
       </div>

@@ -94,7 +94,11 @@ export function Alerts() {
   const actor = hasRole(me, 'security_officer', 'platform_admin');
   return (
     <>
-      <PageTitle title={t('nav.alerts')} sub={actor ? t('alerts.sub') : t('alerts.subReadOnly')} />
+      <PageTitle
+        title={t('nav.alerts')}
+        sub={actor ? t('alerts.sub') : t('alerts.subReadOnly')}
+        help="alerts"
+      />
       <Card>
         <Tabs
           items={[

@@ -78,6 +78,7 @@ export function ApiKeys() {
       <PageTitle
         title={t('nav.apiKeys')}
         sub={t('apiKeys.sub')}
+        help="apiKeys"
         extra={
           <Button
             type="primary"

@@ -136,6 +136,7 @@ export function Applications() {
       <PageTitle
         title={t('nav.applications')}
         sub={reviewer ? t('applications.subReviewer') : t('applications.sub')}
+        help="applications"
       />
       <Card>
         <Tabs activeKey={tab} onChange={(k) => setTab(k as TabKey)} items={tabs} />

@@ -128,6 +128,7 @@ export function Apply({ id }: { id: string }) {
       <PageTitle
         title={`${t('apply.title')} · ${resource.name}`}
         sub={`${resource.code} · ${resource.provider.name}`}
+        help="apply"
       />
       <ErrorAlert error={failure} />
       <Form<ApplyForm>

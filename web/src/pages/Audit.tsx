@@ -93,7 +93,7 @@ export function Audit() {
   const { t } = useTranslation();
   return (
     <>
-      <PageTitle title={t('nav.audit')} sub={t('audit.sub')} />
+      <PageTitle title={t('nav.audit')} sub={t('audit.sub')} help="audit" />
       <Card>
         <Tabs
           items={[

@@ -141,6 +141,7 @@ export function Catalog() {
       <PageTitle
         title={t('nav.catalog')}
         sub={t('catalog.sub')}
+        help="catalog"
         extra={
           hasRole(me, 'data_steward') ? (
             <LinkButton type="primary" to="/import">

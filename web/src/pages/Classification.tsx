@@ -53,6 +53,7 @@ export function ClassificationList() {
       <PageTitle
         title={t('nav.classification')}
         sub={ownOnly ? t('classification.subOwn') : t('classification.subAll')}
+        help="classification"
       />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
@@ -192,6 +193,7 @@ export function ClassificationReview({ id }: { id: string }) {
     <>
       <PageTitle
         title={`${t('classification.title')} · ${r.name}`}
+        help="classification"
         sub={
           <Space wrap>
             <span>{r.code}</span>

@@ -162,6 +162,7 @@ export function ContractDetail({ id }: { id: string }) {
   return (
     <>
       <PageTitle
+        help="contracts"
         title={
           resource
             ? t('contract.titleWithResource', { resource: resource.name })

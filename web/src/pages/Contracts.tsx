@@ -22,7 +22,7 @@ export function Contracts() {
 
   return (
     <>
-      <PageTitle title={t('nav.contracts')} sub={t('contracts.sub')} />
+      <PageTitle title={t('nav.contracts')} sub={t('contracts.sub')} help="contracts" />
       <Card>
         <Space style={{ marginBottom: 12 }} wrap>
           <label htmlFor="contract-state">{t('contracts.state')}</label>

@@ -285,7 +285,7 @@ export function ImportWizard() {
 
   return (
     <>
-      <PageTitle title={t('nav.import')} sub={t('import.sub')} />
+      <PageTitle title={t('nav.import')} sub={t('import.sub')} help="import" />
       <Card>
         <Steps
           current={step}

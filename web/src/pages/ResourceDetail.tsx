@@ -113,6 +113,7 @@ function ResourceView({
     <>
       <PageTitle
         title={resource.name}
+        help="resource"
         sub={
           <Space wrap size={[8, 0]}>
             <span>{resource.code}</span>
