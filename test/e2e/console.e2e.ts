@@ -1098,8 +1098,19 @@ describe('the web console', () => {
     await expect
       .poll(() => approval.getByTestId('dp-approval').textContent())
       .toMatch(/只统计的协议以差分隐私提供。新协议的隐私预算为 ρ = 1/);
+    // The dialog has finished opening (and its form its initial values) before it is submitted.
+    await still(steward);
     await approval.getByRole('button', { name: '批准' }).click();
-    await toast(steward, '已批准，转安全员复审');
+    // The decision as the server records it: on the embedded database one connection serves the
+    // page and the background tasks, so on a loaded machine the answer (and its 3 s toast) can
+    // come later than a page wait; the state cannot be missed.
+    await expect
+      .poll(
+        async () =>
+          (await f.call('GET', `/v1/applications/${application.id}`, f.tokens.steward)).json().state,
+        { timeout: 90_000, interval: 500 },
+      )
+      .toBe('security_review');
     const secured = await f.call('POST', `/v1/applications/${application.id}/approve`, f.tokens.security, {});
     expect(secured.statusCode, secured.body).toBe(200);
     const contractId = secured.json().contractId as string;
