@@ -91,6 +91,18 @@ async function grade(resourceId: string) {
     .execute();
 }
 
+/** Until a statement of this database waits on a row lock (the request racing the held one). */
+async function waitForLockWaiter() {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_stat_activity
+       where datname = current_database() and wait_event_type = 'Lock'`.execute(t.database.db);
+    if (rows[0]!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the racing request never waited on the lock');
+}
+
 describe('catalog review and publication', () => {
   it('keeps a draft to its provider and the bureau until the bureau publishes it', async () => {
     const r = await draft();
@@ -245,6 +257,39 @@ describe('catalog review and publication', () => {
       step(r.code, 'return', admin, { reason: '字段说明不全' }),
     ]);
     expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
+  });
+
+  it('refuses to publish when an import raises a grade flag while the review is deciding', async () => {
+    const r = await draft();
+    await grade(r.id);
+    await step(r.code, 'submit', steward);
+    // The import's classification holds the resource's row lock while it writes the flag, as every
+    // grade decision does. On a server the publish runs meanwhile on another connection; the
+    // embedded database has one connection, so there the import simply commits first.
+    const flag = {
+      fields: [{ field: 'district', declared: 'g1', detected: 'g3' }],
+      at: new Date().toISOString(),
+    };
+    let publishing: Promise<{ statusCode: number; json: () => { error: { details: { reason: string } } } }>;
+    if (process.env.TEST_DATABASE_URL) {
+      await t.database.db.transaction().execute(async (tx) => {
+        await sql`select id from resources where id = ${r.id} for update`.execute(tx);
+        publishing = step(r.code, 'publish', admin);
+        await waitForLockWaiter();
+        await sql`update resources set grade_flag = ${JSON.stringify(flag)}::jsonb where id = ${r.id}`.execute(
+          tx,
+        );
+      });
+    } else {
+      await sql`update resources set grade_flag = ${JSON.stringify(flag)}::jsonb where id = ${r.id}`.execute(
+        t.database.db,
+      );
+      publishing = step(r.code, 'publish', admin);
+    }
+    const res = await publishing!;
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.details.reason).toBe('grade_flag');
+    expect((await get(r.code, admin)).json().state).toBe('in_review');
   });
 
   it('property: another organization finds a resource and may apply for it exactly when it is published', async () => {

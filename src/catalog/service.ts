@@ -507,10 +507,11 @@ export interface PublicationInput {
  * (an import contradicted the declared grades: a steward decides first), and — unless the bureau
  * accepts them, knowing they are served under the strictest default — fields still unassessed.
  */
-async function readiness(ctx: Ctx, row: ResourceRow) {
+/** What stands between a resource and review; read under its row lock (see changePublication). */
+async function readiness(db: Executor, resourceId: string) {
   const [fields, flag] = await Promise.all([
-    store.fieldsOf(ctx.db, [row.id]),
-    store.gradeFlag(ctx.db, row.id),
+    store.fieldsOf(db, [resourceId]),
+    store.gradeFlag(db, resourceId),
   ]);
   return {
     noFields: fields.length === 0,
@@ -578,21 +579,25 @@ export async function changePublication(
   nextState(RESOURCES.transitions, RESOURCES.objectType, row.state, event);
   const reason = event === 'return' || event === 'withdraw' ? needReason(input) : null;
   const detail: Record<string, unknown> = { code: row.code, ...(reason ? { reason } : {}) };
-  if (event === 'submit' || event === 'publish') {
-    const ready = await readiness(ctx, row);
-    if (ready.noFields) throw notReady('no_fields');
-    if (ready.flagged) throw notReady('grade_flag');
-    if (event === 'publish' && ready.unassessed.length > 0) {
-      if (!input.acceptUnassessed) throw notReady('unassessed_fields', { fields: ready.unassessed });
-      detail.acceptedUnassessed = ready.unassessed;
+  const updated = await withTx(ctx.db, async (tx) => {
+    if (event === 'submit' || event === 'publish') {
+      // Readiness is read under the row lock every grade decision takes (classification's scans
+      // and confirmations), so an import that raises a grade flag either commits first and is
+      // seen here, or waits for this transition — it cannot slip between the check and the COMMIT.
+      await store.lockResource(tx, row.id);
+      const ready = await readiness(tx, row.id);
+      if (ready.noFields) throw notReady('no_fields');
+      if (ready.flagged) throw notReady('grade_flag');
+      if (event === 'publish' && ready.unassessed.length > 0) {
+        if (!input.acceptUnassessed) throw notReady('unassessed_fields', { fields: ready.unassessed });
+        detail.acceptedUnassessed = ready.unassessed;
+      }
     }
-  }
-  const updated = await withTx(ctx.db, (tx) =>
-    applyTransition<ResourceState, PublicationEvent, ResourceRow>(tx, RESOURCES, row, event, {
+    return applyTransition<ResourceState, PublicationEvent, ResourceRow>(tx, RESOURCES, row, event, {
       set: { state_reason: reason, state_changed_by: principal.userId, updated_at: new Date() },
       audit: (tx) => auditAs(ctx, tx, `resource.${event}`, 'resource', row.id, detail),
-    }),
-  );
+    });
+  });
   return viewOf(ctx, updated);
 }
 
