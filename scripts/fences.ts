@@ -77,6 +77,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   report_form_items: 'indicators',
   report_submissions: 'indicators',
   indicator_values: 'indicators',
+  indicator_prefills: 'indicators',
   evaluation_indexes: 'indicators',
   jobs: 'core',
   settings: 'core',

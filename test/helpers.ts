@@ -138,6 +138,62 @@ export async function startTestApp(
   };
 }
 
+export interface ResourceSpec {
+  name: string;
+  theme?: string;
+  sharingType?: string;
+  openType?: string;
+  fields: Array<{ name: string; label: string; dataType: string; isKey?: boolean }>;
+  /** Grade (and detector) per field, as classification would set them; unlisted fields stay unassessed. */
+  grades?: Record<string, [string, string | null]>;
+  rows: Array<Record<string, unknown>>;
+}
+
+/**
+ * A catalog resource as later steps start from it: registered by `stewardToken`, its fields graded,
+ * its rows loaded from a CSV and published through the review. Returns its code and id.
+ */
+export async function loadedResource(t: TestApp, stewardToken: string, spec: ResourceSpec) {
+  const sharingType = spec.sharingType ?? 'conditional';
+  const res = await t.request({
+    method: 'POST',
+    url: '/v1/resources',
+    token: stewardToken,
+    payload: {
+      name: spec.name,
+      theme: spec.theme ?? 'health',
+      updateCycle: 'monthly',
+      sharingType,
+      sharingConditions: sharingType === 'unconditional' ? '' : '依法履职需要',
+      openType: spec.openType ?? 'not_open',
+      fields: spec.fields,
+    },
+  });
+  if (res.statusCode !== 201) throw new Error(`register ${spec.name}: ${res.statusCode} ${res.body}`);
+  const created = res.json() as { id: string; code: string };
+  for (const [field, [grade, detector]] of Object.entries(spec.grades ?? {})) {
+    await t.database.db
+      .updateTable('resource_fields')
+      .set({ grade: grade as never, detector })
+      .where('resource_id', '=', created.id)
+      .where('name', '=', field)
+      .execute();
+  }
+  const quote = (v: unknown) => `"${String(v).replaceAll('"', '""')}"`;
+  const names = spec.fields.map((f) => f.name);
+  const csv = `${names.join(',')}\n${spec.rows.map((r) => names.map((n) => quote(r[n])).join(',')).join('\n')}\n`;
+  const up = await t.request({
+    method: 'POST',
+    url: `/v1/resources/${created.code}/versions?filename=v.csv&wait=true`,
+    token: stewardToken,
+    headers: { 'content-type': 'text/csv' },
+    payload: csv,
+  });
+  if (up.statusCode !== 201) throw new Error(`load ${spec.name}: ${up.statusCode} ${up.body}`);
+  await t.publish(created.code, stewardToken);
+  return created;
+}
+
 /** The command line as `npx shutong` runs it. */
 export const BIN = path.resolve('bin/shutong.js');
 

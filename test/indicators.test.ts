@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countiesOf } from '../src/standards/region.ts';
 import { makeUscc } from '../src/standards/uscc.ts';
-import { DEMO_PASSWORD, startTestApp, type TestApp } from './helpers.ts';
+import { DEMO_PASSWORD, loadedResource, startTestApp, type TestApp } from './helpers.ts';
 
 /**
  * Issue #23 through HTTP: one indicator dictionary, one-form reporting that collects each figure
@@ -667,5 +667,186 @@ describe('deadlines and reminders', () => {
     });
     expect(tooLate.statusCode).toBe(400);
     expect(tooLate.body).toContain('dueWorkingDays');
+  });
+});
+
+describe('pre-filled from shared data, through contracts', () => {
+  // The health commission already keeps the number of contracted family-doctor teams per community
+  // and year as a catalog resource; the community should not count them again.
+  const UNIT3 = '330106001003'; // a community of 西湖区 the resource has no row for
+  const BINJIANG = '330108001001';
+  let resource: { id: string; code: string };
+  let xihuConsumer: string;
+  let contractId: string;
+  type Item = { code: string; prefill: null | { value: number; source: string; contractId: string | null } };
+  const todoItem = async (unitCode: string, token = xihu) => {
+    const res = await get(`/v1/forms/todo?unitCode=${unitCode}&period=2025`, token);
+    expect(res.statusCode, res.body).toBe(200);
+    return (res.json().items as Item[]).find((i) => i.code === 'TEAMS')!;
+  };
+  const pull = (unitCode: string, token = xihu) =>
+    post('/v1/forms/todo/prefill', token, { unitCode, period: '2025' });
+
+  beforeAll(async () => {
+    resource = await loadedResource(t, health, {
+      name: '社区家庭医生签约团队统计',
+      fields: [
+        { name: 'unit_code', label: '社区代码', dataType: 'text', isKey: true },
+        { name: 'period', label: '统计年度', dataType: 'text' },
+        { name: 'teams', label: '签约团队数', dataType: 'integer' },
+      ],
+      grades: { unit_code: ['g1', null], period: ['g1', null], teams: ['g1', null] },
+      rows: [
+        { unit_code: UNIT1, period: '2025', teams: 3 },
+        { unit_code: UNIT2, period: '2025', teams: 5 },
+        { unit_code: UNIT1, period: '2024', teams: 2 },
+        { unit_code: BINJIANG, period: '2025', teams: 4 },
+      ],
+    });
+    const source = { kind: 'resource_field', resourceId: resource.id, field: 'teams' };
+    // Unit and period fields go together, and must be fields of the resource.
+    const half = await post(
+      '/v1/indicators',
+      health,
+      indicator('TEAMS', '社区家庭医生签约团队数', {
+        unit: '个',
+        source: { ...source, unitField: 'unit_code' },
+      }),
+    );
+    expect(half.statusCode).toBe(400);
+    const unknown = await post(
+      '/v1/indicators',
+      health,
+      indicator('TEAMS', '社区家庭医生签约团队数', {
+        unit: '个',
+        source: { ...source, unitField: 'unit_code', periodField: 'year' },
+      }),
+    );
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.body).toContain('source.periodField');
+    const teams = await post(
+      '/v1/indicators',
+      health,
+      indicator('TEAMS', '社区家庭医生签约团队数', {
+        unit: '个',
+        source: { ...source, unitField: 'unit_code', periodField: 'period' },
+      }),
+    );
+    expect(teams.statusCode, teams.body).toBe(201);
+    const form = await post('/v1/forms', admin, {
+      code: 'F-TEAMS',
+      nameZh: '社区卫生服务年报',
+      nameEn: 'Community health services (yearly)',
+      year: 2025,
+      period: 'year',
+      level: 'community',
+      basis: 'catalogue',
+      indicators: ['TEAMS', 'POP'],
+    });
+    expect(form.statusCode, form.body).toBe(201);
+    expect((await post('/v1/forms/F-TEAMS/issue', admin)).statusCode).toBe(200);
+    // The grassroots organization's own applicant (consumer role) asks for the figure.
+    const { org_id } = await t.database.db
+      .selectFrom('users')
+      .select('org_id')
+      .where('username', '=', 'grid.xihu')
+      .executeTakeFirstOrThrow();
+    const user = await post('/v1/users', admin, {
+      orgId: org_id,
+      username: 'apply.xihu',
+      displayName: '西湖区数据申请员',
+      password: DEMO_PASSWORD,
+      roles: ['consumer'],
+    });
+    expect(user.statusCode, user.body).toBe(201);
+    xihuConsumer = await t.login('apply.xihu');
+  });
+
+  it('names the item no contract covers, reads nothing and asks for it as before', async () => {
+    const res = await pull(UNIT1);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().filled).toEqual([]);
+    expect(res.json().refused).toContainEqual({ code: 'TEAMS', reason: 'no_contract' });
+    expect((await todoItem(UNIT1)).prefill).toBeNull();
+    const reads = await t.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('action', 'like', 'gateway.%')
+      .execute();
+    expect(reads).toEqual([]);
+  });
+
+  it('pre-fills under a contract of the unit’s organization, the contract named as the source', async () => {
+    const app = await post('/v1/applications', xihuConsumer, {
+      resource: resource.code,
+      fields: ['unit_code', 'period', 'teams'],
+      purpose: '一表通社区卫生年报预填',
+      purposeCategory: 'public_service',
+      legalBasis: '国办函〔2022〕102号',
+      scenario: '基层报表减负',
+      operations: ['rows'],
+      requestedTo: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+    });
+    expect(app.statusCode, app.body).toBe(201);
+    const approved = await post(`/v1/applications/${app.json().id}/approve`, health, {});
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json().state).toBe('approved');
+    contractId = approved.json().contractId;
+
+    const res = await pull(UNIT1);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().filled).toEqual([{ code: 'TEAMS', value: 3, contractId }]);
+    const item = res.json().todo.items.find((i: Item) => i.code === 'TEAMS');
+    expect(item.prefill).toMatchObject({ value: 3, source: 'shared', contractId, resourceId: resource.id });
+    expect(res.json().todo.measure.fromShared).toBe(1);
+    // The read is the gateway's own audited call on the contract, and the pull is audited too.
+    const reads = await t.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'object_id'])
+      .where('action', 'in', ['gateway.rows', 'report.prefill'])
+      .execute();
+    expect(reads).toContainEqual({ action: 'gateway.rows', object_id: contractId });
+    expect(reads).toContainEqual({ action: 'report.prefill', object_id: UNIT1 });
+    // No row for the unit and period: named, not guessed.
+    expect((await pull(UNIT3)).json().refused).toContainEqual({ code: 'TEAMS', reason: 'no_row' });
+  });
+
+  it('submits the shared figure as the unit’s own report, from the contract', async () => {
+    const res = await post('/v1/forms/F-TEAMS/submissions', xihu, {
+      period: '2025',
+      unitCode: UNIT1,
+      values: { POP: 900 },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().items).toContainEqual({ code: 'TEAMS', value: 3, source: 'shared', from: contractId });
+    expect(res.json().items).toContainEqual(expect.objectContaining({ code: 'POP', source: 'entered' }));
+    // Now a reported value: the to-do shows it as reported.
+    expect((await todoItem(UNIT1)).prefill).toMatchObject({ value: 3, source: 'reported' });
+  });
+
+  it('never lends one organization’s contract to another unit', async () => {
+    const res = await pull(BINJIANG, binjiang);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().refused).toContainEqual({ code: 'TEAMS', reason: 'no_contract' });
+    expect((await pull(BINJIANG)).statusCode).toBe(403);
+  });
+
+  it('stops offering the figure once the contract is revoked: the unit is asked again', async () => {
+    expect((await pull(UNIT2)).json().filled).toEqual([{ code: 'TEAMS', value: 5, contractId }]);
+    const revoke = await post(`/v1/contracts/${contractId}/revoke`, health, {
+      reason: '数据口径调整，重新申请',
+    });
+    expect(revoke.statusCode, revoke.body).toBe(200);
+    expect((await todoItem(UNIT2)).prefill).toBeNull();
+    const asked = await post('/v1/forms/F-TEAMS/submissions', xihu, {
+      period: '2025',
+      unitCode: UNIT2,
+      values: { POP: 800 },
+    });
+    expect(asked.statusCode).toBe(400);
+    expect(asked.json().error.details.missing).toEqual(['TEAMS']);
+    expect((await pull(UNIT2)).json().refused).toContainEqual({ code: 'TEAMS', reason: 'no_contract' });
+    // The figure reported before the revocation stays reported.
+    expect((await todoItem(UNIT1)).prefill).toMatchObject({ value: 3, source: 'reported' });
   });
 });

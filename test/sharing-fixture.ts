@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { TestApp } from './helpers.ts';
+import { loadedResource, type TestApp } from './helpers.ts';
 
 /**
  * A health resource with graded fields and 40 rows, and the application → approval → contract
@@ -66,37 +66,12 @@ export function sharingFixture(t: TestApp) {
   }
 
   async function resource(name: string, sharingType: string, gradeAll?: string) {
-    const res = await call('POST', '/v1/resources', tokens.steward, {
-      name,
-      theme: 'health',
-      updateCycle: 'monthly',
-      sharingType,
-      sharingConditions: sharingType === 'unconditional' ? '' : '依法履职需要',
-      openType: 'not_open',
-      fields: FIELDS,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const created = res.json();
-    for (const [field, [grade, detector]] of Object.entries(GRADING)) {
-      await t.database.db
-        .updateTable('resource_fields')
-        .set({ grade: (gradeAll ?? grade) as never, detector })
-        .where('resource_id', '=', created.id)
-        .where('name', '=', field)
-        .execute();
-    }
-    const quote = (v: unknown) => `"${String(v).replaceAll('"', '""')}"`;
-    const csv = `${FIELDS.map((f) => f.name).join(',')}\n${ROWS.map((r) => FIELDS.map((f) => quote(r[f.name as keyof typeof r])).join(',')).join('\n')}\n`;
-    const up = await t.request({
-      method: 'POST',
-      url: `/v1/resources/${created.code}/versions?filename=v.csv&wait=true`,
-      token: tokens.steward,
-      headers: { 'content-type': 'text/csv' },
-      payload: csv,
-    });
-    expect(up.statusCode, up.body).toBe(201);
-    await t.publish(created.code, tokens.steward);
-    return created.code as string;
+    const grades = Object.fromEntries(
+      Object.entries(GRADING).map(([field, [grade, detector]]) => [field, [gradeAll ?? grade, detector]]),
+    ) as Record<string, [string, string | null]>;
+    return (
+      await loadedResource(t, tokens.steward, { name, sharingType, fields: FIELDS, grades, rows: ROWS })
+    ).code;
   }
 
   const application = (resourceCode: string, overrides: Record<string, unknown> = {}) => ({

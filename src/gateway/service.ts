@@ -671,6 +671,47 @@ function relaxations(filter: Filter | null): Array<Filter | null> {
   return [null];
 }
 
+/**
+ * A few rows read through a contract on the holder's behalf by another capability (a department
+ * pre-filling a service step, a grassroots unit pre-filling its report): admitted, queried and
+ * recorded exactly as the holder's own gateway call, so the contract and its audit entry are the
+ * value's proof. A refusal (an AppError below 500: revoked, frozen, over quota, field withheld…)
+ * is recorded and answered as `refused` with its code; anything else is thrown.
+ */
+export async function readThrough(
+  ctx: Ctx,
+  contractId: string,
+  query: { fields: string[]; filter: Filter; limit: number },
+  clientIp: string,
+): Promise<{ items: Array<Record<string, unknown>> } | { refused: string }> {
+  const started = Date.now();
+  const { fields, filter } = query;
+  try {
+    const granted = await admit(ctx, contractId, 'rows', clientIp);
+    const result = await queryRows(ctx, granted, {
+      select: fields.map((field) => ({ field, alias: field })),
+      filter,
+      order: [],
+      limit: query.limit,
+    });
+    await recordCall(ctx, {
+      operation: 'rows',
+      contractId,
+      fields,
+      filter,
+      rows: result.items.length,
+      outcome: 'ok',
+      started,
+    });
+    return { items: result.items };
+  } catch (error) {
+    const outcome = error instanceof AppError ? error.code : 'error';
+    await recordCall(ctx, { operation: 'rows', contractId, filter, outcome, started }).catch(() => {});
+    if (!(error instanceof AppError) || error.status >= 500) throw error;
+    return { refused: error.code };
+  }
+}
+
 export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRequest) {
   await assertExactAggregateAllowed(ctx, granted);
   const groupBy = (request.groupBy ?? []).map((name, i) => usable(granted, name, `groupBy.${i}`));

@@ -1,11 +1,13 @@
 import { auditAs } from '../audit/append.ts';
 import { type AccessRule, authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { withTx } from '../core/db.ts';
+import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
+import * as gateway from '../gateway/service.ts';
 import * as identity from '../identity/service.ts';
+import { contractsInForce } from '../sharing/service.ts';
 import { unitLevel, unitWithin } from '../standards/division-units.ts';
 import { addCalendarDays, addWorkingDays, calendarCovers, chinaDate } from '../standards/working-days.ts';
 import { isPlatformAdmin, platformCtx, raced } from './service.ts';
@@ -15,8 +17,10 @@ import {
   type FormState,
   type IndicatorRow,
   type IndicatorRule,
+  type IndicatorSource,
   type Level,
   type PeriodKind,
+  type PrefillRow,
   type SubmissionRow,
   type SubmissionState,
   type SumCheck,
@@ -363,7 +367,11 @@ export interface SubmitInput {
   values: Record<string, number>;
 }
 
-type ItemSource = 'entered' | 'reused';
+/**
+ * Where a submitted figure came from: typed in, reused from the value another form brought, or
+ * taken from shared data (a department's resource, read through a contract — `from` names it).
+ */
+type ItemSource = 'entered' | 'reused' | 'shared';
 
 function submissionView(
   row: SubmissionRow,
@@ -426,11 +434,22 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
           )
         ).map((v) => [v.indicator_id, v]),
       );
+      const shared = await sharedOffers(
+        tx,
+        items.map((i) => i.id),
+        input.period,
+        input.unitCode,
+      );
       const conflicts: Array<{ indicator: string; held: number; given: number; submissionId: string }> = [];
       const missing: string[] = [];
       const final = new Map<string, number>();
-      const plan: Array<{ item: ItemRow; value: number; source: ItemSource; held: ValueRow | undefined }> =
-        [];
+      const plan: Array<{
+        item: ItemRow;
+        value: number;
+        source: ItemSource;
+        held: ValueRow | undefined;
+        offer: PrefillRow | undefined;
+      }> = [];
       for (const item of items) {
         const given = input.values[item.code];
         const h = held.get(item.id);
@@ -439,31 +458,35 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
           conflicts.push({ indicator: item.code, held: h.value, given, submissionId: h.submission_id });
           continue;
         }
-        const value = given ?? h?.value;
+        // A figure shared data offers is taken as it is unless the unit gives its own.
+        const offer = given === undefined && !h ? shared.get(item.id) : undefined;
+        const value = given ?? h?.value ?? offer?.value;
         if (value === undefined) {
           missing.push(item.code);
           continue;
         }
         final.set(item.code, value);
-        plan.push({ item, value, source: h && !own ? 'reused' : 'entered', held: h });
+        const source: ItemSource = h && !own ? 'reused' : offer ? 'shared' : 'entered';
+        plan.push({ item, value, source, held: h, offer });
       }
       if (conflicts.length > 0) throw new AppError('VALUE_ALREADY_REPORTED', { conflicts });
       if (missing.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', missing });
       const failures = [
-        ...plan.flatMap((p) => (p.source === 'entered' ? valueFailures(p.item, p.value) : [])),
+        ...plan.flatMap((p) => (p.source !== 'reused' ? valueFailures(p.item, p.value) : [])),
         ...checkFailures(form.checks, final),
       ];
       if (failures.length > 0) throw new AppError('REPORT_CHECK_FAILED', { failures });
 
       const now = new Date();
       let row: SubmissionRow;
-      const entered = plan.filter((p) => p.source === 'entered').length;
+      const count = (source: ItemSource) => plan.filter((p) => p.source === source).length;
       const audit = {
         form: code,
         period: input.period,
         unitCode: input.unitCode,
-        entered,
-        reused: plan.length - entered,
+        entered: count('entered'),
+        reused: count('reused'),
+        shared: plan.filter((p) => p.offer).map((p) => [p.item.code, p.offer!.contract_id]),
       };
       if (existing) {
         row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
@@ -517,7 +540,12 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
           code: p.item.code,
           value: p.value,
           source: p.source,
-          from: p.source === 'reused' ? p.held!.submission_id : submissionId,
+          from:
+            p.source === 'reused'
+              ? p.held!.submission_id
+              : p.source === 'shared'
+                ? p.offer!.contract_id
+                : submissionId,
         })),
       );
     }),
@@ -561,12 +589,10 @@ export async function decideSubmission(
 // ---------------------------------------------------------------------------- to-do and roll-up
 
 /**
- * What a grassroots unit has to report for a period, merged: every issued form of the unit's
- * level and period kind, their indicators each listed once, each pre-filled with the value
- * already held (and where it came from). The measure says how much merging and pre-filling saved.
+ * The issued forms a unit reports on for a period (its level and period kind) and their
+ * indicators, each listed once with the forms that use it.
  */
-export async function todo(ctx: Ctx, query: { unitCode: string; period: string }) {
-  authorize(ctx.principal, REPORTERS);
+async function dueFor(ctx: Ctx, query: { unitCode: string; period: string }) {
   const level = unitLevel(query.unitCode);
   if (!level) throw new AppError('VALIDATION_FAILED', { field: 'unitCode', unitCode: query.unitCode });
   const kind = periodKind(query.period);
@@ -580,16 +606,6 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
     ctx.db,
     forms.map((f) => f.id),
   );
-  const held = new Map(
-    (await store.heldValues(ctx.db, [...new Set(items.map((i) => i.id))], query.period, query.unitCode)).map(
-      (v) => [v.indicator_id, v],
-    ),
-  );
-  const submitted = new Set<string>();
-  for (const f of forms) {
-    const s = await store.findSubmissionFor(ctx.db, f.id, query.period, query.unitCode);
-    if (s && s.state !== 'returned') submitted.add(f.id);
-  }
   const merged = new Map<string, { item: ItemRow; forms: string[] }>();
   for (const item of items) {
     const formCode = forms.find((f) => f.id === item.form_id)!.code;
@@ -597,8 +613,57 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
     entry.forms.push(formCode);
     merged.set(item.id, entry);
   }
-  const list = [...merged.values()].map(({ item, forms: usedBy }) => {
+  return { level, forms, items, merged: [...merged.values()] };
+}
+
+/**
+ * What shared data offers a unit for a period, by indicator: the latest figure read for it through
+ * a contract, as long as that contract is still in force — a revoked or expired contract's figure
+ * is not used again, the unit is asked.
+ */
+async function sharedOffers(
+  db: Executor,
+  indicatorIds: string[],
+  period: string,
+  unitCode: string,
+  now = new Date(),
+) {
+  const rows = await store.prefillsOf(db, indicatorIds, period, unitCode);
+  const inForce = new Set(
+    (
+      await contractsInForce(
+        db,
+        [...new Set(rows.map((r) => r.org_id))],
+        [...new Set(rows.map((r) => r.resource_id))],
+        now,
+      )
+    ).map((c) => c.id),
+  );
+  return new Map(rows.filter((r) => inForce.has(r.contract_id)).map((r) => [r.indicator_id, r]));
+}
+
+/**
+ * What a grassroots unit has to report for a period, merged: every issued form of the unit's
+ * level and period kind, their indicators each listed once, each pre-filled with the value
+ * already held — reported on another form, or offered by shared data through a contract — and
+ * where it came from. The measure says how much merging and pre-filling saved.
+ */
+export async function todo(ctx: Ctx, query: { unitCode: string; period: string }) {
+  authorize(ctx.principal, REPORTERS);
+  const { level, forms, items, merged } = await dueFor(ctx, query);
+  const ids = [...new Set(items.map((i) => i.id))];
+  const held = new Map(
+    (await store.heldValues(ctx.db, ids, query.period, query.unitCode)).map((v) => [v.indicator_id, v]),
+  );
+  const shared = await sharedOffers(ctx.db, ids, query.period, query.unitCode);
+  const submitted = new Set<string>();
+  for (const f of forms) {
+    const s = await store.findSubmissionFor(ctx.db, f.id, query.period, query.unitCode);
+    if (s && s.state !== 'returned') submitted.add(f.id);
+  }
+  const list = merged.map(({ item, forms: usedBy }) => {
     const h = held.get(item.id);
+    const offer = shared.get(item.id);
     return {
       code: item.code,
       nameZh: item.name_zh,
@@ -607,9 +672,26 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
       dataType: item.data_type,
       rule: item.rule,
       forms: usedBy,
+      sharedSource: sharedSource(item),
       prefill: h
-        ? { value: h.value, submissionId: h.submission_id, reportedAt: h.reported_at.toISOString() }
-        : null,
+        ? {
+            value: h.value,
+            source: 'reported' as const,
+            submissionId: h.submission_id,
+            contractId: null,
+            resourceId: null,
+            reportedAt: h.reported_at.toISOString(),
+          }
+        : offer
+          ? {
+              value: offer.value,
+              source: 'shared' as const,
+              submissionId: null,
+              contractId: offer.contract_id,
+              resourceId: offer.resource_id,
+              reportedAt: offer.read_at.toISOString(),
+            }
+          : null,
     };
   });
   const prefilled = list.filter((i) => i.prefill).length;
@@ -634,8 +716,131 @@ export async function todo(ctx: Ctx, query: { unitCode: string; period: string }
       ...burden(forms, items),
       prefilled,
       prefilledShare: list.length > 0 ? prefilled / list.length : 0,
+      fromShared: list.filter((i) => i.prefill?.source === 'shared').length,
     },
   };
+}
+
+type ResourceSource = Extract<IndicatorSource, { kind: 'resource_field' }>;
+
+/** The resource an item can be pre-filled from (null for a reported or computed figure). */
+function sharedSource(item: ItemRow): { resourceId: string; field: string } | null {
+  if (item.source_kind !== 'resource_field') return null;
+  const source = item.source as ResourceSource;
+  return { resourceId: source.resourceId, field: source.field };
+}
+
+/** Why shared data could not pre-fill an item; a gateway refusal is named by its error code. */
+export type PrefillRefusal =
+  | 'not_keyed' // the indicator names no unit and period fields of its resource
+  | 'no_contract' // no contract of the unit's organization in force covers the field and its keys
+  | 'no_row' // the resource has no row for this unit and period
+  | 'several_rows' // more than one: the keys do not single out the unit's figure
+  | 'not_a_number' // the value is empty, masked or not a number
+  | 'fails_rule' // the indicator's own type or range refuses it
+  | (string & {});
+
+/**
+ * Pre-fills a unit's to-do from shared data: every item whose indicator a department's catalog
+ * resource already holds (one row per unit and period) and that the unit has not reported yet is
+ * read through a contract of the caller's organization — one audited gateway read each, the
+ * contract the value's proof — and offered in the to-do. An item no contract covers is named with
+ * its reason, never read another way; the unit is asked for it as before.
+ */
+export async function pullShared(ctx: Ctx, query: { unitCode: string; period: string }, clientIp: string) {
+  const principal = authorize(ctx.principal, REPORTERS);
+  authorize(ctx.principal, { roles: 'any', scope: 'gateway' });
+  const { merged } = await dueFor(ctx, query);
+  const held = new Set(
+    (
+      await store.heldValues(
+        ctx.db,
+        merged.map((m) => m.item.id),
+        query.period,
+        query.unitCode,
+      )
+    ).map((v) => v.indicator_id),
+  );
+  const wanted = merged
+    .map((m) => m.item)
+    .filter((i) => i.source_kind === 'resource_field' && !held.has(i.id));
+  const sources = (item: ItemRow) => item.source as ResourceSource;
+  const contracts = await contractsInForce(
+    ctx.db,
+    [principal.orgId],
+    [...new Set(wanted.map((i) => sources(i).resourceId))],
+  );
+  const filled: Array<{ code: string; value: number; contractId: string }> = [];
+  const refused: Array<{ code: string; reason: PrefillRefusal }> = [];
+  const offers: PrefillRow[] = [];
+  for (const item of wanted) {
+    const { resourceId, field, unitField, periodField } = sources(item);
+    if (!unitField || !periodField) {
+      refused.push({ code: item.code, reason: 'not_keyed' });
+      continue;
+    }
+    const needs = [field, unitField, periodField];
+    const contract = contracts.find(
+      (c) =>
+        c.resource_id === resourceId &&
+        c.operations.includes('rows') &&
+        needs.every((f) => c.fields.includes(f)),
+    );
+    if (!contract) {
+      refused.push({ code: item.code, reason: 'no_contract' });
+      continue;
+    }
+    const filter = {
+      and: [
+        { field: unitField, op: 'eq' as const, value: query.unitCode },
+        { field: periodField, op: 'eq' as const, value: query.period },
+      ],
+    };
+    const read = await gateway.readThrough(ctx, contract.id, { fields: [field], filter, limit: 2 }, clientIp);
+    const reason = prefillRefusal(item, read, field);
+    if (typeof reason === 'string') {
+      refused.push({ code: item.code, reason });
+      continue;
+    }
+    filled.push({ code: item.code, value: reason.value, contractId: contract.id });
+    offers.push({
+      indicator_id: item.id,
+      period: query.period,
+      unit_code: query.unitCode,
+      value: reason.value,
+      resource_id: resourceId,
+      contract_id: contract.id,
+      org_id: principal.orgId,
+      read_by: principal.userId,
+      read_at: new Date(),
+    });
+  }
+  await withTx(ctx.db, async (tx) => {
+    await store.savePrefills(tx, offers);
+    await auditAs(ctx, tx, 'report.prefill', 'unit', query.unitCode, {
+      period: query.period,
+      filled: filled.map((f) => [f.code, f.contractId]),
+      refused: refused.map((r) => [r.code, r.reason]),
+    });
+  });
+  return { filled, refused, todo: await todo(ctx, query) };
+}
+
+/** The figure a gateway read gives an item, or why it gives none. */
+function prefillRefusal(
+  item: ItemRow,
+  read: Awaited<ReturnType<typeof gateway.readThrough>>,
+  field: string,
+): PrefillRefusal | { value: number } {
+  if ('refused' in read) return read.refused;
+  if (read.items.length === 0) return 'no_row';
+  if (read.items.length > 1) return 'several_rows';
+  const raw = read.items[0]![field];
+  const value =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value)) return 'not_a_number';
+  if (valueFailures(item, value).length > 0) return 'fails_rule';
+  return { value };
 }
 
 /** How far ahead a report still to be made is reminded of: its due date within this many days. */

@@ -164,6 +164,21 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     (req) => forms.todo(req.ctx, req.query),
   );
+  app.post(
+    '/v1/forms/todo/prefill',
+    {
+      config: { access: forms.REPORTERS },
+      schema: {
+        tags,
+        summary: '从共享数据预填 / Pre-fill a unit’s to-do from shared data through contracts',
+        description:
+          'For each item of the unit’s to-do not reported yet whose indicator a catalog resource holds (one row per unit and period), one audited gateway read through a contract of the caller’s organization; the figure is offered in the to-do with its contract. Items no contract in force covers are listed in `refused` with the reason, and asked as before.',
+        body: S.UnitPeriodQuery,
+        response: { 200: S.PrefillResult },
+      },
+    },
+    (req) => forms.pullShared(req.ctx, req.body, req.ip),
+  );
   app.get(
     '/v1/forms/reminders',
     {

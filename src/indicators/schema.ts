@@ -31,7 +31,26 @@ export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 const Source = Type.Union([
   Type.Object({ kind: Type.Literal('reported') }, { additionalProperties: false }),
   Type.Object(
-    { kind: Type.Literal('resource_field'), resourceId: Text(64), field: Text(128) },
+    {
+      kind: Type.Literal('resource_field'),
+      resourceId: Text(64),
+      field: Text(128),
+      unitField: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 128,
+          description:
+            'the resource field holding the reporting unit’s division code; with `periodField`, lets a unit’s to-do be pre-filled from the resource through a contract',
+        }),
+      ),
+      periodField: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 128,
+          description: 'the resource field holding the period (2026, 2026-Q1, 2026-03)',
+        }),
+      ),
+    },
     { additionalProperties: false },
   ),
   Type.Object(
@@ -219,7 +238,12 @@ export const Submission = Type.Object({
     Type.Object({
       code: Type.String(),
       value: Nullable(Type.Number()),
-      source: Nullable(Type.Union([Type.Literal('entered'), Type.Literal('reused')])),
+      source: Nullable(
+        Type.Union([Type.Literal('entered'), Type.Literal('reused'), Type.Literal('shared')], {
+          description:
+            'entered on this form, reused from the value another form brought (`from` is that submission), or taken from shared data (`from` is the contract it was read under)',
+        }),
+      ),
       from: Nullable(Type.String({ description: 'the submission the value came from' })),
     }),
   ),
@@ -256,10 +280,45 @@ export const Todo = Type.Object({
       ...ItemShape,
       rule: Rule,
       forms: Type.Array(Type.String()),
-      prefill: Nullable(Type.Object({ value: Type.Number(), submissionId: Type.String(), reportedAt: Time })),
+      sharedSource: Nullable(
+        Type.Object(
+          { resourceId: Type.String(), field: Type.String() },
+          { description: 'the catalog resource field this figure can be pre-filled from' },
+        ),
+      ),
+      prefill: Nullable(
+        Type.Object({
+          value: Type.Number(),
+          source: Type.Union([Type.Literal('reported'), Type.Literal('shared')], {
+            description: 'reported on another form (its submission), or read from shared data (its contract)',
+          }),
+          submissionId: Nullable(Type.String()),
+          contractId: Nullable(Type.String()),
+          resourceId: Nullable(Type.String()),
+          reportedAt: Time,
+        }),
+      ),
     }),
   ),
-  measure: Type.Object({ ...Burden, prefilled: Type.Integer(), prefilledShare: Type.Number() }),
+  measure: Type.Object({
+    ...Burden,
+    prefilled: Type.Integer(),
+    prefilledShare: Type.Number(),
+    fromShared: Type.Integer({ description: 'items pre-filled from shared data through a contract' }),
+  }),
+});
+export const PrefillResult = Type.Object({
+  filled: Type.Array(Type.Object({ code: Type.String(), value: Type.Number(), contractId: Type.String() })),
+  refused: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      reason: Type.String({
+        description:
+          'not_keyed, no_contract, no_row, several_rows, not_a_number, fails_rule, or the gateway’s refusal code (CONTRACT_EXPIRED, FROZEN, QUOTA_EXCEEDED…)',
+      }),
+    }),
+  ),
+  todo: Todo,
 });
 export const RemindersQuery = Type.Object(
   { unitCode: Type.Optional(UnitCode) },

@@ -151,12 +151,15 @@ function duplicateError(existing: IndicatorRow, key: string) {
 async function checkSource(ctx: Ctx, source: IndicatorSource, level: Level, period: PeriodKind) {
   if (source.kind === 'resource_field') {
     const resource = await catalog.getResource(platformCtx(ctx), source.resourceId);
-    if (!resource.fields.some((f) => f.name === source.field)) {
-      throw new AppError('VALIDATION_FAILED', {
-        field: 'source.field',
-        resourceId: resource.id,
-        name: source.field,
-      });
+    for (const key of ['field', 'unitField', 'periodField'] as const) {
+      const name = source[key];
+      if (name !== undefined && !resource.fields.some((f) => f.name === name)) {
+        throw new AppError('VALIDATION_FAILED', { field: `source.${key}`, resourceId: resource.id, name });
+      }
+    }
+    // A unit's row is found by both keys or not at all.
+    if ((source.unitField === undefined) !== (source.periodField === undefined)) {
+      throw new AppError('VALIDATION_FAILED', { field: 'source', reason: 'unit_and_period_fields_together' });
     }
   }
   if (source.kind === 'formula') {

@@ -29,7 +29,14 @@ export type IndexState = (typeof INDEX_STATES)[number];
 
 export type IndicatorSource =
   | { kind: 'reported' }
-  | { kind: 'resource_field'; resourceId: string; field: string }
+  | {
+      kind: 'resource_field';
+      resourceId: string;
+      field: string;
+      /** The resource's fields naming the reporting unit (a division code) and the period, which key one row per unit and period. */
+      unitField?: string | undefined;
+      periodField?: string | undefined;
+    }
   | { kind: 'formula'; op: 'sum' | 'ratio'; of: string[] };
 
 export interface IndicatorRule {
@@ -127,6 +134,18 @@ export interface IndicatorValuesTable {
   reported_at: Timestamp;
 }
 
+export interface IndicatorPrefillsTable {
+  indicator_id: string;
+  period: string;
+  unit_code: string;
+  value: number;
+  resource_id: string;
+  contract_id: string;
+  org_id: string;
+  read_by: string;
+  read_at: Timestamp;
+}
+
 export interface EvaluationIndexesTable {
   id: string;
   code: string;
@@ -148,6 +167,7 @@ declare module '../core/tables.ts' {
     report_form_items: ReportFormItemsTable;
     report_submissions: ReportSubmissionsTable;
     indicator_values: IndicatorValuesTable;
+    indicator_prefills: IndicatorPrefillsTable;
     evaluation_indexes: EvaluationIndexesTable;
   }
 }
@@ -156,6 +176,7 @@ export type IndicatorRow = Selectable<IndicatorsTable>;
 export type FormRow = Selectable<ReportFormsTable>;
 export type SubmissionRow = Selectable<ReportSubmissionsTable>;
 export type ValueRow = Selectable<IndicatorValuesTable>;
+export type PrefillRow = Selectable<IndicatorPrefillsTable>;
 export type IndexRow = Selectable<EvaluationIndexesTable>;
 
 export const indicatorStore = {
@@ -329,6 +350,36 @@ export const indicatorStore = {
       .where('period', '=', period)
       .where('unit_code', '=', unitCode);
     return lock ? query.forUpdate().execute() : query.execute();
+  },
+
+  /** What shared data offers a unit for a period (latest read per indicator). */
+  prefillsOf(db: Executor, indicatorIds: string[], period: string, unitCode: string) {
+    if (indicatorIds.length === 0) return Promise.resolve([] as PrefillRow[]);
+    return db
+      .selectFrom('indicator_prefills')
+      .selectAll()
+      .where('indicator_id', 'in', indicatorIds)
+      .where('period', '=', period)
+      .where('unit_code', '=', unitCode)
+      .execute();
+  },
+
+  async savePrefills(tx: Executor, rows: Insertable<IndicatorPrefillsTable>[]) {
+    if (rows.length === 0) return;
+    await tx
+      .insertInto('indicator_prefills')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['indicator_id', 'period', 'unit_code']).doUpdateSet((eb) => ({
+          value: eb.ref('excluded.value'),
+          resource_id: eb.ref('excluded.resource_id'),
+          contract_id: eb.ref('excluded.contract_id'),
+          org_id: eb.ref('excluded.org_id'),
+          read_by: eb.ref('excluded.read_by'),
+          read_at: eb.ref('excluded.read_at'),
+        })),
+      )
+      .execute();
   },
 
   /** Values of one unit and period, for many indicators (to-do pre-fill across units). */

@@ -605,40 +605,20 @@ export async function prefillStep(
       missing.push(field.name);
       continue;
     }
-    const started = Date.now();
     const filter = { field: source.keyField, op: 'eq' as const, value: application.subject_key };
-    try {
-      const granted = await gateway.admit(ctx, contractId, 'rows', clientIp);
-      const result = await gateway.queryRows(ctx, granted, {
-        select: [{ field: source.field, alias: source.field }],
-        filter,
-        order: [],
-        limit: 1,
-      });
-      await gateway.recordCall(ctx, {
-        operation: 'rows',
-        contractId,
-        fields: [source.field],
-        filter,
-        rows: result.items.length,
-        outcome: 'ok',
-        started,
-      });
-      const row = result.items[0];
-      if (!row) {
-        missing.push(field.name);
-        continue;
-      }
-      prefill[field.name] = { value: row[source.field] ?? null, contractId };
-      filled.push(field.name);
-    } catch (error) {
-      const outcome = error instanceof AppError ? error.code : 'error';
-      await gateway
-        .recordCall(ctx, { operation: 'rows', contractId, filter, outcome, started })
-        .catch(() => {});
-      if (!(error instanceof AppError) || error.status >= 500) throw error;
+    const read = await gateway.readThrough(
+      ctx,
+      contractId,
+      { fields: [source.field], filter, limit: 1 },
+      clientIp,
+    );
+    const row = 'items' in read ? read.items[0] : undefined;
+    if (!row) {
       missing.push(field.name);
+      continue;
     }
+    prefill[field.name] = { value: row[source.field] ?? null, contractId };
+    filled.push(field.name);
   }
   await withTx(ctx.db, async (tx) => {
     await store.setPrefill(tx, step.id, prefill);
