@@ -1,12 +1,13 @@
 /**
  * Issue #23 in the browser: a grassroots steward, at phone width, opens the merged to-do of a
  * community, sees the figures another form already brought marked as held, enters the one missing
- * and submits; the data bureau reads the index results at desktop width. Screenshots go to
+ * and submits; pre-fills a yearly report from a department's shared resource through the unit's
+ * contract; the data bureau reads the index results at desktop width. Screenshots go to
  * test-output/screenshots/ (indicators-*.png).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeUscc } from '../../src/standards/uscc.ts';
-import { DEMO_PASSWORD } from '../helpers.ts';
+import { DEMO_PASSWORD, loadedResource } from '../helpers.ts';
 import { type ConsoleApp, startConsoleApp } from './support.ts';
 
 const UNIT = '330106001001';
@@ -151,6 +152,83 @@ it('a grassroots steward fills the merged, pre-filled to-do on a phone', async (
   await page.getByRole('button', { name: '已报送：社区走访月报' }).waitFor();
   await expect.poll(() => reminders.locator('.ant-list-item', { hasText: '社区走访月报' }).count()).toBe(11);
   expect(await reminders.getByText('社区走访月报 · 2025-01').count()).toBe(0);
+});
+
+it('pre-fills from a department’s shared resource through the unit’s own contract', async () => {
+  const health = await t.login('steward.health');
+  // The health commission keeps two community figures per year; the street office has a contract
+  // for one of them.
+  const resource = await loadedResource(t, health, {
+    name: '社区家庭医生与护士统计',
+    fields: [
+      { name: 'unit_code', label: '社区代码', dataType: 'text', isKey: true },
+      { name: 'period', label: '统计年度', dataType: 'text' },
+      { name: 'teams', label: '签约团队数', dataType: 'integer' },
+      { name: 'nurses', label: '社区护士数', dataType: 'integer' },
+    ],
+    grades: { unit_code: ['g1', null], period: ['g1', null], teams: ['g1', null], nurses: ['g1', null] },
+    rows: [{ unit_code: UNIT, period: '2025', teams: 3, nurses: 7 }],
+  });
+  for (const [code, field, name] of [
+    ['TEAMS', 'teams', '社区家庭医生签约团队数'],
+    ['NURSES', 'nurses', '社区注册护士数'],
+  ] as const) {
+    await call('POST', '/v1/indicators', health, {
+      ...indicator(code, name, '个'),
+      source: {
+        kind: 'resource_field',
+        resourceId: resource.id,
+        field,
+        unitField: 'unit_code',
+        periodField: 'period',
+      },
+    });
+  }
+  await call('POST', '/v1/forms', admin, {
+    code: 'F-DOCTORS',
+    nameZh: '社区家庭医生年报',
+    nameEn: 'Community family doctors (yearly)',
+    year: 2025,
+    period: 'year',
+    level: 'community',
+    basis: 'catalogue',
+    indicators: ['TEAMS', 'NURSES'],
+  });
+  await call('POST', '/v1/forms/F-DOCTORS/issue', admin);
+  const me = await call('GET', '/v1/me', grid);
+  await call('POST', '/v1/users', admin, {
+    orgId: me.user.orgId,
+    username: 'apply.liuxia',
+    displayName: '留下街道数据申请员',
+    password: DEMO_PASSWORD,
+    roles: ['consumer'],
+  });
+  const applied = await call('POST', '/v1/applications', await t.login('apply.liuxia'), {
+    resource: resource.code,
+    fields: ['unit_code', 'period', 'teams'],
+    purpose: '一表通家庭医生年报预填',
+    purposeCategory: 'public_service',
+    legalBasis: '国办函〔2022〕102号',
+    scenario: '基层报表减负',
+    operations: ['rows'],
+    requestedTo: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+  });
+  const { contractId } = await call('POST', `/v1/applications/${applied.id}/approve`, health, {});
+
+  const page = await open(grid, { width: 390, height: 844 });
+  await page.getByLabel('填报单位代码（12 位社区）').fill(UNIT);
+  await page.getByLabel('周期').fill('2025');
+  await page.getByRole('button', { name: '查看待填' }).click();
+  await page.getByTestId('pull-shared').click();
+  await page.getByTestId('shared-TEAMS').waitFor();
+  expect(await page.getByTestId('shared-TEAMS').textContent()).toContain(contractId);
+  await page.getByText('本单位没有覆盖该字段的有效共享合约').waitFor();
+  await shot(page, 'todo-phone-shared');
+  await page.getByRole('spinbutton', { name: '社区注册护士数' }).fill('7');
+  await page.getByRole('button', { name: '报送：社区家庭医生年报' }).click();
+  await page.getByRole('button', { name: '已报送：社区家庭医生年报' }).waitFor();
+  const teams = await call('GET', `/v1/indicators/TEAMS/values?period=2025&within=${UNIT}`, admin);
+  expect(teams).toMatchObject([{ unitCode: UNIT, value: 3 }]);
 });
 
 it('the data bureau reads the index results', async () => {

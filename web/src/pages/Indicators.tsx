@@ -79,9 +79,22 @@ interface Todo {
     nameEn: string;
     unit: string;
     forms: string[];
-    prefill: { value: number; submissionId: string } | null;
+    sharedSource: { resourceId: string; field: string } | null;
+    prefill: {
+      value: number;
+      source: 'reported' | 'shared';
+      submissionId: string | null;
+      contractId: string | null;
+    } | null;
   }>;
-  measure: Burden & { prefilled: number; prefilledShare: number };
+  measure: Burden & { prefilled: number; prefilledShare: number; fromShared: number };
+}
+
+/** POST /v1/forms/todo/prefill: what shared data filled, and why it could not fill the rest. */
+interface PrefillResult {
+  filled: Array<{ code: string; value: number; contractId: string }>;
+  refused: Array<{ code: string; reason: string }>;
+  todo: Todo;
 }
 
 /** GET /v1/forms/reminders: reports of ended periods not yet made, due soon or overdue. */
@@ -247,6 +260,27 @@ function Report() {
   );
   const due = useLoader(query ? loadReminders : null);
   const submission = useAction<string>();
+  const pulling = useAction<string>();
+  const [refused, setRefused] = useState<PrefillResult['refused']>([]);
+
+  async function pullShared() {
+    await pulling.run(async () => {
+      const result = await api.post<PrefillResult>('/v1/forms/todo/prefill', query);
+      setRefused(result.refused);
+      message.success(
+        t('indicators.report.pulled', { filled: result.filled.length, refused: result.refused.length }),
+      );
+      reload();
+    }, 'pull');
+  }
+  const refusedReason = (code: string) => {
+    const reason = refused.find((r) => r.code === code)?.reason;
+    if (!reason) return null;
+    const known = ['not_keyed', 'no_contract', 'no_row', 'several_rows', 'not_a_number', 'fails_rule'];
+    return known.includes(reason)
+      ? t(`indicators.report.refused.${reason}` as 'indicators.report.refused.no_contract')
+      : t('indicators.report.refused.gateway', { code: reason });
+  };
 
   async function submit(formCode: string) {
     const form = data!.items.filter((i) => i.forms.includes(formCode) && !i.prefill);
@@ -321,6 +355,18 @@ function Report() {
       )}
       {data && (
         <>
+          {data.items.some((i) => i.sharedSource && !i.prefill) && (
+            <Flex wrap gap={8} align="center">
+              <Button
+                data-testid="pull-shared"
+                loading={pulling.running === 'pull'}
+                onClick={() => void pullShared()}
+              >
+                {t('indicators.report.pull')}
+              </Button>
+              <Typography.Text type="secondary">{t('indicators.report.pullHint')}</Typography.Text>
+            </Flex>
+          )}
           <Typography.Text>
             {t('indicators.report.summary', {
               forms: data.measure.forms,
@@ -344,7 +390,13 @@ function Report() {
                       <Typography.Text>
                         {fmtNumber(item.prefill.value)} {item.unit}
                       </Typography.Text>
-                      <Tag color="green">{t('indicators.report.prefilled')}</Tag>
+                      {item.prefill.source === 'shared' ? (
+                        <Tag color="blue" data-testid={`shared-${item.code}`}>
+                          {t('indicators.report.fromShared', { contract: item.prefill.contractId })}
+                        </Tag>
+                      ) : (
+                        <Tag color="green">{t('indicators.report.prefilled')}</Tag>
+                      )}
                     </Space>
                   ) : (
                     <InputNumber
@@ -361,6 +413,9 @@ function Report() {
                         })
                       }
                     />
+                  )}
+                  {!item.prefill && refusedReason(item.code) && (
+                    <Typography.Text type="warning">{refusedReason(item.code)}</Typography.Text>
                   )}
                   <Typography.Text type="secondary">{item.forms.join(' · ')}</Typography.Text>
                 </Flex>
