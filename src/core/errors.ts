@@ -304,6 +304,11 @@ export const ERRORS = {
     en: 'The write with this Idempotency-Key was applied, but its answer was lost in a database failure; read the object instead of retrying',
   },
   NOT_READY: { status: 503, zh: '数据库不可用', en: 'The database is unavailable' },
+  PDF_FONT_MISSING: {
+    status: 503,
+    zh: '服务器缺少中文字体，暂不能生成 PDF（请安装 fonts-wqy-microhei 或设置 PDF_CJK_FONT）',
+    en: 'The server has no Chinese font, so it cannot make this PDF (install fonts-wqy-microhei or set PDF_CJK_FONT)',
+  },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { status: number; zh: string; en: string }>;
 

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import QRCode from 'qrcode';
+import { AppError } from './errors.ts';
 
 /**
  * Printable PDFs with Chinese text (pdfmake). The CJK font is WenQuanYi Micro Hei from the Debian
  * package fonts-wqy-microhei (CI installs it; PDF_CJK_FONT names another TrueType file or
  * collection). pdfmake embeds the subset of glyphs used, so a document prints anywhere. Without
- * the font the PDF is refused (a PDF without glyphs for its text would look broken), and the
- * caller says so.
+ * the font the PDF is refused (a PDF without glyphs for its text would look broken): 503
+ * PDF_FONT_MISSING, naming the file looked for.
  */
 
 export const DEFAULT_CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
@@ -47,16 +48,9 @@ function printer(): PdfMake {
   return pm;
 }
 
-export class PdfFontMissing extends Error {
-  constructor(file: string) {
-    super(`CJK font not found at ${file} (install fonts-wqy-microhei or set PDF_CJK_FONT)`);
-    this.name = 'PdfFontMissing';
-  }
-}
-
 /** Renders a pdfmake document definition with the CJK font as default. */
 export async function renderPdf(doc: Record<string, unknown>): Promise<Buffer> {
-  if (!cjkFontAvailable()) throw new PdfFontMissing(cjkFontFile());
+  if (!cjkFontAvailable()) throw new AppError('PDF_FONT_MISSING', { font: cjkFontFile() });
   const defaultStyle = { font: 'CJK', fontSize: 10, ...((doc.defaultStyle as object) ?? {}) };
   return printer()
     .createPdf({ pageSize: 'A4', ...doc, defaultStyle })

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../core/errors.ts';
-import { PdfFontMissing } from '../core/pdf.ts';
 import { PdfBody } from '../core/schemas.ts';
 import { disclosurePage, disclosurePdf } from './render.ts';
 import * as S from './schema.ts';
@@ -323,13 +321,8 @@ export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      try {
-        const pdf = await disclosurePdf(await op.disclosure(req.ctx, req.params.year));
-        return reply.type('application/pdf').send(pdf);
-      } catch (err) {
-        if (err instanceof PdfFontMissing) throw new AppError('NOT_READY', { reason: 'cjk_font_missing' });
-        throw err;
-      }
+      const pdf = await disclosurePdf(await op.disclosure(req.ctx, req.params.year));
+      return reply.type('application/pdf').send(pdf);
     },
   );
   app.get(

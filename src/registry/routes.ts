@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../core/errors.ts';
-import { PdfFontMissing } from '../core/pdf.ts';
 import { PdfBody } from '../core/schemas.ts';
 import { certificatePage, certificatePdf } from './render.ts';
 import * as S from './schema.ts';
@@ -206,16 +204,11 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const signed = await registry.certificateVersion(req.ctx, req.params.code);
-      try {
-        const pdf = await certificatePdf(signed, verifyUrl(req, req.ctx.config.publicUrl, req.params.code));
-        return reply
-          .type('application/pdf')
-          .header('content-disposition', `inline; filename="${req.params.code}.pdf"`)
-          .send(pdf);
-      } catch (err) {
-        if (err instanceof PdfFontMissing) throw new AppError('NOT_READY', { reason: 'cjk_font_missing' });
-        throw err;
-      }
+      const pdf = await certificatePdf(signed, verifyUrl(req, req.ctx.config.publicUrl, req.params.code));
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `inline; filename="${req.params.code}.pdf"`)
+        .send(pdf);
     },
   );
   app.post(

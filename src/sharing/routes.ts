@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../core/errors.ts';
-import { PdfFontMissing } from '../core/pdf.ts';
 import { PdfBody } from '../core/schemas.ts';
 import * as agreement from './agreement.ts';
 import { Application, ApplicationPage, Contract, ContractPage } from './schema.ts';
@@ -236,19 +234,11 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const doc = await agreement.contractAgreement(req.ctx, req.params.id);
-      try {
-        const pdf = await agreement.agreementPdf(
-          doc,
-          `/v1/contracts/${doc.record.contract}/agreement/verify`,
-        );
-        return reply
-          .type('application/pdf')
-          .header('content-disposition', `inline; filename="agreement-${doc.record.contract}.pdf"`)
-          .send(pdf);
-      } catch (err) {
-        if (err instanceof PdfFontMissing) throw new AppError('NOT_READY', { reason: 'cjk_font_missing' });
-        throw err;
-      }
+      const pdf = await agreement.agreementPdf(doc, `/v1/contracts/${doc.record.contract}/agreement/verify`);
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `inline; filename="agreement-${doc.record.contract}.pdf"`)
+        .send(pdf);
     },
   );
   app.post(
