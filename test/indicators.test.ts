@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countiesOf } from '../src/standards/region.ts';
 import { makeUscc } from '../src/standards/uscc.ts';
 import { DEMO_PASSWORD, loadedResource, startTestApp, type TestApp } from './helpers.ts';
+import { pdfText } from './support/pdf-text.ts';
 
 /**
  * Issue #23 through HTTP: one indicator dictionary, one-form reporting that collects each figure
@@ -554,6 +555,51 @@ describe('the evaluation index', () => {
     expect(inputs.CLINICS).toMatchObject({ value: 3, normalized: 0 });
     expect(inputs.CLINICS.submissionId).toMatch(/^rsb_/);
     expect(inputs.CLINICS.valueId).toMatch(/^ivl_/);
+  });
+
+  it('prints the same results as a report, Chinese font embedded', async () => {
+    const query = 'period=2026&previousPeriod=2025&within=330106001';
+    const res = await get(`/v1/evaluation/indexes/AGEING/report?${query}`, health);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/pdf');
+    const bytes = res.rawPayload.toString('latin1');
+    expect(bytes.startsWith('%PDF')).toBe(true);
+    expect(bytes).toMatch(/FontFile2/);
+    expect(bytes).toMatch(/WenQuanYiMicroHei/);
+    const text = pdfText(res.rawPayload);
+    expect(text).toContain('社区养老服务指数评价报告');
+    expect(text).toContain('期间 Period：2026（对比 compared with 2025）');
+    // The ranking as the results API gives it: unit 2 first at 0.9, unit 1 second at 0.3501.
+    const results = (await get(`/v1/evaluation/indexes/AGEING/results?${query}`, health)).json();
+    // Table cells wrap; read the text as one run.
+    const flat = text.replaceAll('\n', '');
+    const units = results.units as Array<{ unitCode: string; score: number }>;
+    expect(units.map((u) => u.unitCode)).toEqual([UNIT2, UNIT1]);
+    for (const u of units) expect(flat).toContain(`${u.unitCode}${u.score.toFixed(4)}`);
+    expect(flat.indexOf(`${UNIT2}0.9000`)).toBeLessThan(flat.indexOf(`${UNIT1}0.3501`));
+    // The method, each normalization named with the published index it comes from.
+    expect(text).toContain('DESI');
+    expect(text).toContain('最小–最大值归一');
+    expect(text).toContain('越低越好');
+    expect((await get(`/v1/evaluation/indexes/NOPE/report?period=2026`, health)).statusCode).toBe(404);
+    expect((await get(`/v1/evaluation/indexes/AGEING/report?period=2026-Q1`, health)).statusCode).toBe(400);
+  });
+
+  it('says so when the server has no Chinese font, instead of printing boxes', async () => {
+    const before = process.env.PDF_CJK_FONT;
+    process.env.PDF_CJK_FONT = '/nonexistent/font.ttc';
+    try {
+      const res = await get('/v1/evaluation/indexes/AGEING/report?period=2026', health);
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatchObject({
+        code: 'PDF_FONT_MISSING',
+        details: { font: '/nonexistent/font.ttc' },
+      });
+      expect(res.json().error.messages['zh-CN']).toContain('中文字体');
+    } finally {
+      if (before === undefined) delete process.env.PDF_CJK_FONT;
+      else process.env.PDF_CJK_FONT = before;
+    }
   });
 
   it('refuses a period of another kind', async () => {

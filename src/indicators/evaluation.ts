@@ -7,6 +7,7 @@ import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import { computeIndex, type IndexSpec, type Normalization, type RawTable } from '../rules/composite.ts';
 import { periodKind } from './forms.ts';
+import { evaluationReportPdf } from './report.ts';
 import { INDICATOR_READ, raced } from './service.ts';
 import {
   type IndexRow,
@@ -291,4 +292,16 @@ export async function indexResults(
           a.unitCode.localeCompare(b.unitCode),
       ),
   };
+}
+export type IndexResults = Awaited<ReturnType<typeof indexResults>>;
+
+/** The printable report of an index's results (PDF, Chinese font embedded): same query, same numbers. */
+export async function indexReport(
+  ctx: Ctx,
+  code: string,
+  query: { period: string; previousPeriod?: string | undefined; within?: string | undefined },
+): Promise<Buffer> {
+  const results = await indexResults(ctx, code, query);
+  const view = indexView(await findIndex(ctx, code));
+  return evaluationReportPdf(view, results, { within: query.within, generatedAt: new Date() });
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PdfBody } from '../core/schemas.ts';
 import * as evaluation from './evaluation.ts';
 import * as forms from './forms.ts';
 import * as S from './schema.ts';
@@ -344,5 +345,25 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     (req) => evaluation.indexResults(req.ctx, req.params.code, req.query),
+  );
+  app.get(
+    '/v1/evaluation/indexes/:code/report',
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '可打印评价报告 PDF / Printable evaluation report (PDF)',
+        description:
+          'The results of the same query as a report: ranking with bars and the change from `previousPeriod`, each dimension’s score and contribution, the method (normalizations named with their published index, aggregation, missing-data rule). Chinese font embedded; 503 PDF_FONT_MISSING without it.',
+        params: S.CodeParams,
+        querystring: S.ResultsQuery,
+        response: { 200: PdfBody },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .type('application/pdf')
+        .header('content-disposition', `inline; filename="${req.params.code}-${req.query.period}.pdf"`)
+        .send(await evaluation.indexReport(req.ctx, req.params.code, req.query)),
   );
 };

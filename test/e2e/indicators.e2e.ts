@@ -255,6 +255,13 @@ it('the data bureau reads the index results', async () => {
   await expect.poll(() => page.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(2);
   await expect.poll(() => page.locator('.ant-table-tbody').textContent()).toContain('0.5000');
   await shot(page, 'results-desktop');
+  // The printable report opens as a PDF in a new tab.
+  const [popup] = await Promise.all([
+    page.context().waitForEvent('page'),
+    page.getByTestId('evaluation-report').click(),
+  ]);
+  expect(popup.url()).toMatch(/^blob:/);
+  await popup.close();
   await page.getByRole('tab', { name: '报表目录' }).click();
   await expect.poll(() => page.locator('.ant-statistic').count()).toBe(4);
   await shot(page, 'catalogue-desktop');

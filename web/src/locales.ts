@@ -1109,6 +1109,7 @@ export const zh = {
       score: '得分',
       change: '同比变化',
       coverage: '数据覆盖',
+      report: '打印报告（PDF）',
     },
   },
 };
@@ -2250,6 +2251,7 @@ export const en: Dict = {
       score: 'Score',
       change: 'Change',
       coverage: 'Coverage',
+      report: 'Print report (PDF)',
     },
   },
 };

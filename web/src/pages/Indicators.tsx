@@ -19,7 +19,7 @@ import {
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api.ts';
+import { api, fetchBlob } from '../api.ts';
 import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
@@ -473,6 +473,14 @@ function Evaluation() {
   const published = (indexes.data ?? []).filter((i) => i.state === 'published');
   const dimensions = results.data?.units[0]?.dimensions.map((d) => d.code) ?? [];
   const score = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+  const report = useAction();
+  const openReport = () =>
+    report.run(async () => {
+      const query = new URLSearchParams({ period });
+      if (/^\d{4}$/.test(period)) query.set('previousPeriod', String(Number(period) - 1));
+      const blob = await fetchBlob(`/v1/evaluation/indexes/${encodeURIComponent(code!)}/report?${query}`);
+      window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+    });
   return (
     <Space direction="vertical" style={{ width: '100%' }}>
       <Flex wrap gap={8}>
@@ -490,6 +498,14 @@ function Evaluation() {
           onChange={(e) => setPeriod(e.target.value.trim())}
           style={{ maxWidth: 120 }}
         />
+        <Button
+          data-testid="evaluation-report"
+          disabled={!results.data || results.data.units.length === 0}
+          loading={report.busy}
+          onClick={() => void openReport()}
+        >
+          {t('indicators.evaluation.report')}
+        </Button>
       </Flex>
       <ErrorAlert error={indexes.error ?? results.error} />
       <Table
