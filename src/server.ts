@@ -54,6 +54,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     ctx: Ctx;
   }
+  interface FastifyInstance {
+    /** Every route with the access rule it declared, as registered: what the role matrix test walks. */
+    routeAccess: Array<{ method: string; url: string; access: RouteAccess }>;
+  }
 }
 
 export const VERSION = '0.1.0';
@@ -155,12 +159,15 @@ export async function buildServer({
   app.addSchema(ErrorReply);
   instrument?.(app as unknown as FastifyInstance);
 
+  const routeAccess: FastifyInstance['routeAccess'] = [];
+  app.decorate('routeAccess', routeAccess);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) {
       route.config = { ...route.config, access: 'public' };
       return;
     }
     if (!route.config?.access) throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+    for (const method of [route.method].flat()) routeAccess.push({ method, url: route.url, access: route.config.access });
     if (route.schema) {
       const errors = { '4xx': { $ref: 'ErrorReply#' }, '5xx': { $ref: 'ErrorReply#' } };
       route.schema = { ...route.schema, response: { ...errors, ...(route.schema.response as object) } };

@@ -84,7 +84,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/users',
     {
-      config: { access: read },
+      config: { access: identity.USER_LISTERS },
       schema: { tags, querystring: S.UserListQuery, response: { 200: S.UserPage } },
     },
     (req) => identity.listUsers(req.ctx, req.query),

@@ -32,6 +32,11 @@ const ADMINS: Role[] = ['platform_admin', 'org_admin'];
  * alert names a user or a key and the emergency stop freezes them (never secrets or passwords).
  */
 const IDENTITY_READERS_ANY_ORG: Role[] = ['platform_admin', 'auditor', 'security_officer'];
+/** Who lists users: administrators (their own organization) and the readers of every organization. */
+export const USER_LISTERS: AccessRule = {
+  roles: [...ADMINS, ...IDENTITY_READERS_ANY_ORG],
+  scope: 'identity:read',
+};
 
 function must(ctx: Ctx, rule: AccessRule): Principal {
   return authorize(ctx.principal, rule);
@@ -481,7 +486,7 @@ export async function listUsers(
     status?: UserStatus | undefined;
   },
 ): Promise<Page<UserPublic>> {
-  const principal = must(ctx, { roles: [...ADMINS, ...IDENTITY_READERS_ANY_ORG], scope: 'identity:read' });
+  const principal = must(ctx, USER_LISTERS);
   const anyOrg = hasRole(principal, ...IDENTITY_READERS_ANY_ORG);
   const orgId = anyOrg ? opts.orgId : principal.orgId;
   if (opts.orgId && opts.orgId !== orgId) {
