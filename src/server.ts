@@ -167,7 +167,8 @@ export async function buildServer({
       return;
     }
     if (!route.config?.access) throw new Error(`route ${route.method} ${route.url} declares no access rule`);
-    for (const method of [route.method].flat()) routeAccess.push({ method, url: route.url, access: route.config.access });
+    for (const method of [route.method].flat())
+      routeAccess.push({ method, url: route.url, access: route.config.access });
     if (route.schema) {
       const errors = { '4xx': { $ref: 'ErrorReply#' }, '5xx': { $ref: 'ErrorReply#' } };
       route.schema = { ...route.schema, response: { ...errors, ...(route.schema.response as object) } };
