@@ -15,6 +15,7 @@ import { importCommand } from './ingest/cli.ts';
 import { registryCommands } from './registry/cli.ts';
 import { VERSION } from './server.ts';
 import { servicesCommands } from './services/cli.ts';
+import { contractCommands } from './sharing/cli.ts';
 
 const config = loadConfig();
 
@@ -170,6 +171,7 @@ keys
 auditCommands(program, config, withDatabase);
 witnessCommands(program);
 registryCommands(program);
+contractCommands(program);
 importCommand(program, config, withDatabase);
 classifyCommand(program);
 servicesCommands(program, config, withDatabase);

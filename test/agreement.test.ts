@@ -1,11 +1,19 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyFingerprint, signBody } from '../src/core/signed-document.ts';
 import {
   type AgreementNames,
   type AgreementRecord,
   agreementTerms,
   beijingTime,
   printedCode,
+  verifySignedAgreement,
 } from '../src/sharing/agreement.ts';
+import { verifyAgreementFile } from '../src/sharing/cli.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { type Actors, sharingFixture } from './sharing-fixture.ts';
 
@@ -117,6 +125,80 @@ describe('the printable agreement and its verification code', () => {
     expect(pdf).toMatch(/FontFile2/);
   });
 
+  it('is signed by the platform (SM2) and checks offline; any changed term, name or code fails', async () => {
+    const res = await call('GET', `/v1/contracts/${contractId}/agreement.signed.json`, tokens.consumer);
+    expect(res.statusCode, res.body).toBe(200);
+    const signed = res.json();
+    const { code } = (await call('GET', `/v1/contracts/${contractId}/agreement`, tokens.consumer)).json();
+    expect(signed.agreement).toMatchObject({ code, state: 'active', record: { contract: contractId } });
+    expect(signed.signature.algorithm).toContain('SM2');
+    const pem = (await t.request({ method: 'GET', url: '/v1/registry/public-key' })).json()
+      .publicKeyPem as string;
+    expect(verifySignedAgreement(signed, pem)).toEqual({
+      valid: true,
+      reason: 'ok',
+      contract: contractId,
+      code,
+    });
+
+    // Offline, as `shutong contracts verify-agreement FILE --pubkey K`.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shutong-agreement-'));
+    const file = path.join(dir, 'agreement.json');
+    const pubFile = path.join(dir, 'pub.pem');
+    await fs.writeFile(file, JSON.stringify(signed, null, 2));
+    await fs.writeFile(pubFile, pem);
+    const ok = await verifyAgreementFile(file, pubFile);
+    expect(ok.code).toBe(0);
+    expect(ok.lines[0]).toContain(contractId);
+    expect(ok.lines[0]).toContain('云岚市卫生健康委员会');
+
+    // Property: changing any single value anywhere in the signed body breaks the signature.
+    const leaves: string[][] = [];
+    const walk = (value: unknown, at: string[]) => {
+      if (value !== null && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) walk(v, [...at, k]);
+      } else leaves.push(at);
+    };
+    walk(signed.agreement, []);
+    expect(leaves.length).toBeGreaterThan(30);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...leaves),
+        fc.oneof(fc.string(), fc.integer(), fc.boolean()),
+        (at, value) => {
+          const tampered = structuredClone(signed);
+          let holder = tampered.agreement;
+          for (const k of at.slice(0, -1)) holder = holder[k];
+          fc.pre(holder[at.at(-1)!] !== value);
+          holder[at.at(-1)!] = value;
+          const check = verifySignedAgreement(tampered, pem);
+          expect(check.valid).toBe(false);
+          expect(['bad_signature', 'malformed']).toContain(check.reason);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    await fs.writeFile(
+      file,
+      JSON.stringify({ ...signed, agreement: { ...signed.agreement, state: 'revoked' } }),
+    );
+    expect((await verifyAgreementFile(file, pubFile)).lines[0]).toContain('altered or forged');
+
+    // Another key; a well-signed file whose code is not the SM3 of its terms; not an agreement.
+    const other = generateKeyPairSync('ec', { namedCurve: 'SM2' });
+    const otherPem = String(other.publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(verifySignedAgreement(signed, otherPem).reason).toBe('wrong_key');
+    // A key object made in memory signs as ECDSA; parsed from PEM it is SM2 (src/audit/signing.ts).
+    const sm2Private = createPrivateKey(String(other.privateKey.export({ type: 'pkcs8', format: 'pem' })));
+    const wrongCode = { ...signed.agreement, code: '0'.repeat(64) };
+    const forged = {
+      agreement: wrongCode,
+      signature: signBody(wrongCode, sm2Private, keyFingerprint(otherPem)),
+    };
+    expect(verifySignedAgreement(forged, otherPem).reason).toBe('code_mismatch');
+    expect(verifySignedAgreement({ certificate: {} }, pem).reason).toBe('malformed');
+  });
+
   it('verifies the printed code, and no longer after the contract changed', async () => {
     const { code } = (await call('GET', `/v1/contracts/${contractId}/agreement`, tokens.consumer)).json();
     const verify = (token: string, printed: string) =>
@@ -142,6 +224,7 @@ describe('the printable agreement and its verification code', () => {
       for (const [method, url] of [
         ['GET', `/v1/contracts/${contractId}/agreement`],
         ['GET', `/v1/contracts/${contractId}/agreement.pdf`],
+        ['GET', `/v1/contracts/${contractId}/agreement.signed.json`],
         ['POST', `/v1/contracts/${contractId}/agreement/verify`],
       ] as const) {
         const res = await call(method, url, token, method === 'POST' ? { code: 'x' } : undefined);

@@ -1,4 +1,5 @@
-import * as crypto from 'node:crypto';
+import type * as crypto from 'node:crypto';
+import { checkSignature, type DocumentSignature, signBody } from '../core/signed-document.ts';
 
 /**
  * Registration certificates: the registry's record of a registration result (26号 issues a
@@ -11,28 +12,9 @@ import * as crypto from 'node:crypto';
  */
 
 export const CERTIFICATE_TYPE = 'shutong.registration-certificate';
-export const SIGNATURE_ALGORITHM = 'SM2 (GB/T 32918.2) over SM3, signer ID empty';
-
 export interface SignedCertificate {
   certificate: Record<string, unknown>;
-  signature: { algorithm: string; publicKeyFingerprint: string; value: string };
-}
-
-/** Canonical JSON: object keys sorted at every level, no insignificant whitespace. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-/** SM3 of the key's SPKI DER, hex: the same fingerprint the audit log publishes. */
-export function keyFingerprint(publicKey: crypto.KeyObject | string): string {
-  const key = typeof publicKey === 'string' ? crypto.createPublicKey(publicKey) : publicKey;
-  const der = key.export({ type: 'spki', format: 'der' });
-  return crypto.createHash('sm3').update(der).digest('hex');
+  signature: DocumentSignature;
 }
 
 /** Signs with a private key already loaded as an SM2 key (the audit service's platformKey()). */
@@ -41,15 +23,7 @@ export function signCertificate(
   privateKey: crypto.KeyObject,
   fingerprint: string,
 ): SignedCertificate {
-  const value = crypto.sign('sm3', Buffer.from(canonicalJson(certificate), 'utf8'), privateKey);
-  return {
-    certificate,
-    signature: {
-      algorithm: SIGNATURE_ALGORITHM,
-      publicKeyFingerprint: fingerprint,
-      value: value.toString('base64'),
-    },
-  };
+  return { certificate, signature: signBody(certificate, privateKey, fingerprint) };
 }
 
 export interface CertificateCheck {
@@ -59,48 +33,22 @@ export interface CertificateCheck {
   version: number | null;
 }
 
-/**
- * Checks a signed certificate against a public key (PEM). The key is parsed from PEM, which is
- * what makes OpenSSL treat it as SM2 (src/audit/signing.ts explains the trap).
- */
+/** Checks a signed certificate against a public key (PEM). */
 export function verifyCertificate(document: unknown, publicKeyPem: string): CertificateCheck {
   const doc = document as Partial<SignedCertificate> | null;
   const cert = doc?.certificate;
   const code = typeof cert?.code === 'string' ? cert.code : null;
   const version = typeof cert?.version === 'number' ? cert.version : null;
-  const result = (valid: boolean, reason: CertificateCheck['reason']): CertificateCheck => ({
-    valid,
-    reason,
-    code,
-    version,
-  });
   if (
     !cert ||
     typeof cert !== 'object' ||
     cert.type !== CERTIFICATE_TYPE ||
     typeof doc?.signature?.value !== 'string'
   ) {
-    return result(false, 'malformed');
+    return { valid: false, reason: 'malformed', code, version };
   }
-  let key: crypto.KeyObject;
-  try {
-    key = crypto.createPublicKey(publicKeyPem);
-  } catch {
-    return result(false, 'wrong_key');
-  }
-  if (doc.signature.publicKeyFingerprint !== keyFingerprint(key)) return result(false, 'wrong_key');
-  let ok = false;
-  try {
-    ok = crypto.verify(
-      'sm3',
-      Buffer.from(canonicalJson(cert), 'utf8'),
-      key,
-      Buffer.from(doc.signature.value, 'base64'),
-    );
-  } catch {
-    ok = false;
-  }
-  return ok ? result(true, 'ok') : result(false, 'bad_signature');
+  const reason = checkSignature(cert, doc.signature, publicKeyPem);
+  return { valid: reason === 'ok', reason, code, version };
 }
 
 /**

@@ -2,8 +2,8 @@
  * `shutong registry …`. verify-certificate is the offline check: the certificate file and the
  * registry's public key (GET /v1/registry/public-key), no server, no database.
  */
-import * as fs from 'node:fs/promises';
 import type { Command } from 'commander';
+import { readSignedFile } from '../core/signed-document.ts';
 import { verifyCertificate } from './certificate.ts';
 
 const REASONS: Record<string, string> = {
@@ -17,21 +17,9 @@ export async function verifyCertificateFile(
   file: string,
   pubkeyFile: string,
 ): Promise<{ code: number; lines: string[] }> {
-  let publicKeyPem: string;
-  let document: unknown;
-  try {
-    publicKeyPem = await fs.readFile(pubkeyFile, 'utf8');
-  } catch (err) {
-    return {
-      code: 2,
-      lines: [`FAILED: cannot read the public key ${pubkeyFile}: ${(err as Error).message}`],
-    };
-  }
-  try {
-    document = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    return { code: 1, lines: [`FAILED: cannot read ${file} as JSON: ${(err as Error).message}`] };
-  }
+  const read = await readSignedFile(file, pubkeyFile);
+  if ('code' in read) return read;
+  const { document, publicKeyPem } = read;
   const check = verifyCertificate(document, publicKeyPem);
   if (check.valid) {
     const c = (document as { certificate: Record<string, unknown> }).certificate;

@@ -8,12 +8,12 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
+import { keyFingerprint } from '../core/signed-document.ts';
 import * as identity from '../identity/service.ts';
 import { addWorkingDays, calendarCovers, chinaDate, workingDaysBetween } from '../standards/working-days.ts';
 import {
   CERTIFICATE_TYPE,
   isRegistrationCode,
-  keyFingerprint,
   registrationCode,
   type SignedCertificate,
   signCertificate,

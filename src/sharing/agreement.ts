@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { platformKey } from '../audit/service.ts';
 import * as catalog from '../catalog/service.ts';
 import type { Ctx } from '../core/context.ts';
 import { renderPdf } from '../core/pdf.ts';
+import { checkSignature, type DocumentSignature, signBody } from '../core/signed-document.ts';
 import * as identity from '../identity/service.ts';
 import { describeFilter, type Filter } from '../rules/filters.ts';
 import { GRADE_NAMES, isGrade } from '../rules/grades.ts';
@@ -346,6 +348,75 @@ export async function verifyAgreement(ctx: Ctx, id: string, code: string): Promi
   return { valid: normaliseCode(code) === agreement.code, code: agreement.code, state: agreement.state };
 }
 
+export const SIGNED_AGREEMENT_TYPE = 'shutong.signed-data-use-agreement/1';
+
+/**
+ * The agreement as a file the platform signs (SM2 over SM3, the platform's key — the one that
+ * signs the audit log's heads and registry certificates): its record, the names printed for it,
+ * its state and verification code at signing time. Anyone holding the file checks it offline with
+ * the public key alone (`shutong contracts verify-agreement FILE --pubkey K`): any change to a
+ * term, a name or the code breaks the signature, and the code must be the SM3 of the record, so
+ * the printed code on a paper copy ties it to the file.
+ */
+export interface SignedAgreement {
+  agreement: {
+    type: string;
+    code: string;
+    state: string;
+    signedAt: string;
+    record: AgreementRecord;
+    names: AgreementNames;
+  };
+  signature: DocumentSignature;
+}
+
+export async function signedAgreement(ctx: Ctx, id: string, now = new Date()): Promise<SignedAgreement> {
+  const a = await contractAgreement(ctx, id);
+  const key = await platformKey(ctx.config);
+  const body = {
+    type: SIGNED_AGREEMENT_TYPE,
+    code: a.code,
+    state: a.state,
+    signedAt: now.toISOString(),
+    record: a.record,
+    names: a.names,
+  };
+  return { agreement: body, signature: signBody(body, key.privateKey, key.fingerprint) };
+}
+
+export interface SignedAgreementCheck {
+  valid: boolean;
+  reason: 'ok' | 'malformed' | 'wrong_key' | 'bad_signature' | 'code_mismatch';
+  contract: string | null;
+  code: string | null;
+}
+
+/** Checks a signed agreement file against a public key (PEM), offline. */
+export function verifySignedAgreement(document: unknown, publicKeyPem: string): SignedAgreementCheck {
+  const doc = document as Partial<SignedAgreement> | null;
+  const body = doc?.agreement;
+  const contract = typeof body?.record?.contract === 'string' ? body.record.contract : null;
+  const code = typeof body?.code === 'string' ? body.code : null;
+  const result = (reason: SignedAgreementCheck['reason']) => ({
+    valid: reason === 'ok',
+    reason,
+    contract,
+    code,
+  });
+  if (
+    !body ||
+    typeof body !== 'object' ||
+    body.type !== SIGNED_AGREEMENT_TYPE ||
+    !body.record ||
+    !doc?.signature
+  ) {
+    return result('malformed');
+  }
+  const signature = checkSignature(body, doc.signature, publicKeyPem);
+  if (signature !== 'ok') return result(signature);
+  return result(agreementCode(body.record) === body.code ? 'ok' : 'code_mismatch');
+}
+
 const STATE_NAMES: Record<string, { zh: string; en: string }> = {
   active: both('生效', 'active'),
   suspended: both('暂停', 'suspended'),
@@ -419,7 +490,7 @@ export function agreementPdf(a: Agreement, verifyPath: string): Promise<Buffer> 
       { text: `核验码 Verification code (SM3)`, fontSize: 9 },
       { text: printedCode(a.code), fontSize: 11, margin: [0, 2, 0, 4] },
       {
-        text: `核验：登录后在协议页输入核验码，或 POST ${verifyPath}（body {"code": "…"}）；协议条款有任何改动，核验码即不再相符。\nVerify: enter the code on the agreement page, or POST ${verifyPath}; any change to the terms makes the code no longer match.`,
+        text: `核验：登录后在协议页输入核验码，或 POST ${verifyPath}（body {"code": "…"}）；协议条款有任何改动，核验码即不再相符。离线核验：下载平台 SM2 签名的协议文件（GET ${verifyPath.replace(/\/verify$/, '.signed.json')}），以平台公钥运行 shutong contracts verify-agreement。\nVerify: enter the code on the agreement page, or POST ${verifyPath}; any change to the terms makes the code no longer match. Offline: the platform-signed file (SM2) and the platform's public key, with shutong contracts verify-agreement.`,
         fontSize: 8,
         color: '#555555',
       },

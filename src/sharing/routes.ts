@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { PdfBody } from '../core/schemas.ts';
+import { JsonObject, PdfBody } from '../core/schemas.ts';
 import * as agreement from './agreement.ts';
 import { Application, ApplicationPage, Contract, ContractPage } from './schema.ts';
 import * as sharing from './service.ts';
@@ -218,6 +218,45 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     (req) => agreement.contractAgreement(req.ctx, req.params.id),
+  );
+  app.get(
+    '/v1/contracts/:id/agreement.signed.json',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '平台 SM2 签名的协议文件 / The agreement signed by the platform (SM2), for offline checking',
+        description:
+          'The agreement record, its printed names, state and SM3 verification code, signed with the platform key (GET /v1/registry/public-key). Check offline: `shutong contracts verify-agreement FILE --pubkey KEY`.',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            agreement: Type.Object({
+              type: Type.String(),
+              code: Type.String(),
+              state: Type.String(),
+              signedAt: Type.String({ format: 'date-time' }),
+              record: JsonObject,
+              names: JsonObject,
+            }),
+            signature: Type.Object({
+              algorithm: Type.String(),
+              publicKeyFingerprint: Type.String(),
+              value: Type.String(),
+            }),
+          }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const signed = await agreement.signedAgreement(req.ctx, req.params.id);
+      return reply
+        .header(
+          'content-disposition',
+          `attachment; filename="agreement-${signed.agreement.record.contract}.signed.json"`,
+        )
+        .send(signed);
+    },
   );
   app.get(
     '/v1/contracts/:id/agreement.pdf',

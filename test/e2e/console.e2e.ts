@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleBuildState } from '../../scripts/ensure-console.ts';
 import { signHead } from '../../src/audit/service.ts';
 import { cliCtx } from '../../src/core/context.ts';
+import { verifySignedAgreement } from '../../src/sharing/agreement.ts';
 import { makeResidentId } from '../../src/standards/resident-id.ts';
 import { makeUscc } from '../../src/standards/uscc.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
@@ -847,6 +848,14 @@ describe('the web console', () => {
     await consumer.getByLabel('输入纸质协议上的核验码').fill(printed);
     await consumer.getByRole('button', { name: '核验', exact: true }).click();
     await consumer.getByTestId('agreement-check').filter({ hasText: '核验码与协议当前条款一致' }).waitFor();
+    // The platform-signed file downloads and checks offline with the public key alone.
+    const [download] = await Promise.all([
+      consumer.waitForEvent('download'),
+      consumer.getByTestId('agreement-signed').click(),
+    ]);
+    const signedFile = JSON.parse(fs.readFileSync((await download.path())!, 'utf8'));
+    const pem = (await t.request({ method: 'GET', url: '/v1/registry/public-key' })).json().publicKeyPem;
+    expect(verifySignedAgreement(signedFile, pem)).toMatchObject({ valid: true, contract: contractId });
     await shot(consumer, '23-contract-consumer');
 
     // ---------------------------------------------------------------- steward revokes; the next query is refused

@@ -734,6 +734,7 @@ export const zh = {
     weakerSignoffText: '安全员已签字同意',
     unassessed: '字段 {{fields}} 未定级：定级前按最严规则提供（可能为空）。请提供方完成定级。',
     pdf: '打印协议（PDF）',
+    signedFile: '下载签名文件（SM2，可离线核验）',
     verifyCode: '输入纸质协议上的核验码',
     verify: '核验',
     verifyOk: '核验码与协议当前条款一致',
@@ -1869,6 +1870,7 @@ export const en: Dict = {
     unassessed:
       'The fields {{fields}} are not graded: until they are, they are served under the strictest rule (possibly blank). Ask the provider to grade them.',
     pdf: 'Print agreement (PDF)',
+    signedFile: 'Download signed file (SM2, checks offline)',
     verifyCode: 'Verification code from a printed agreement',
     verify: 'Check',
     verifyOk: "The code matches the contract's current terms",

@@ -146,6 +146,17 @@ export function ContractDetail({ id }: { id: string }) {
       const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.pdf`);
       window.open(URL.createObjectURL(blob), '_blank', 'noopener');
     });
+  const signedFile = useAction();
+  // The platform-signed file, for checking offline (shutong contracts verify-agreement).
+  const downloadSigned = () =>
+    signedFile.run(async () => {
+      const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.signed.json`);
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = `agreement-${c.id}.signed.json`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+    });
   const changeable = canChange(me, c);
   const consumerSide = c.consumerOrgId === me.organization.id;
   const usageTotals = usage.data?.days.reduce(
@@ -354,6 +365,13 @@ export function ContractDetail({ id }: { id: string }) {
                 data-testid="agreement-pdf"
               >
                 {t('contract.pdf')}
+              </Button>
+              <Button
+                loading={signedFile.busy}
+                onClick={() => void downloadSigned()}
+                data-testid="agreement-signed"
+              >
+                {t('contract.signedFile')}
               </Button>
               <Input.Search
                 aria-label={t('contract.verifyCode')}
