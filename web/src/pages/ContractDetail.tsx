@@ -72,6 +72,7 @@ export function ContractDetail({ id }: { id: string }) {
   );
   const usage = useLoader(loadUsage);
   const pdf = useAction();
+  const signedFile = useAction();
   const [change, setChange] = useState<Change | null>(null);
   const [check, setCheck] = useState<{ valid: boolean } | null>(null);
   // Counts template runs: a DP template spends from the budget the DP card shows.
@@ -146,7 +147,6 @@ export function ContractDetail({ id }: { id: string }) {
       const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.pdf`);
       window.open(URL.createObjectURL(blob), '_blank', 'noopener');
     });
-  const signedFile = useAction();
   // The platform-signed file, for checking offline (shutong contracts verify-agreement).
   const downloadSigned = () =>
     signedFile.run(async () => {
