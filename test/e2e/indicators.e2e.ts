@@ -254,6 +254,12 @@ it('the data bureau reads the index results', async () => {
   await page.locator('.ant-select-item-option', { hasText: '社区卫生服务指数' }).click();
   await expect.poll(() => page.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(2);
   await expect.poll(() => page.locator('.ant-table-tbody').textContent()).toContain('0.5000');
+  // A radar of the dimensions and five years of scores, for the best-ranked units.
+  for (const chart of ['evaluation-radar', 'evaluation-trend']) {
+    await expect
+      .poll(() => page.getByTestId(chart).locator('[data-chart-state="drawn"]').count(), { timeout: 15_000 })
+      .toBe(1);
+  }
   await shot(page, 'results-desktop');
   // The printable report opens as a PDF in a new tab.
   const [popup] = await Promise.all([

@@ -1111,6 +1111,8 @@ export const zh = {
       change: '同比变化',
       coverage: '数据覆盖',
       report: '打印报告（PDF）',
+      radar: '各维度得分（前 5 名）',
+      trend: '近五年得分（前 5 名）',
     },
   },
 };
@@ -2254,6 +2256,8 @@ export const en: Dict = {
       change: 'Change',
       coverage: 'Coverage',
       report: 'Print report (PDF)',
+      radar: 'Dimension scores (top 5)',
+      trend: 'Scores over five years (top 5)',
     },
   },
 };

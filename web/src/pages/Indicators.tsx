@@ -20,6 +20,7 @@ import {
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob } from '../api.ts';
+import { Chart } from '../components/Chart.tsx';
 import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
@@ -116,6 +117,7 @@ interface IndexDef {
   nameZh: string;
   nameEn: string;
   state: string;
+  dimensions: Array<{ code: string; nameZh: string; nameEn: string }>;
 }
 
 interface Results {
@@ -470,6 +472,21 @@ function Evaluation() {
     [code, period],
   );
   const results = useLoader(code && /^\d{4}/.test(period) ? loadResults : null);
+  const years = trendYears(period);
+  const loadTrend = useCallback(
+    (signal: AbortSignal) =>
+      Promise.all(
+        trendYears(period).map((y) =>
+          api.get<Results>(
+            `/v1/evaluation/indexes/${encodeURIComponent(code!)}/results`,
+            { period: y },
+            signal,
+          ),
+        ),
+      ),
+    [code, period],
+  );
+  const trend = useLoader(code && years.length > 0 ? loadTrend : null);
   const published = (indexes.data ?? []).filter((i) => i.state === 'published');
   const dimensions = results.data?.units[0]?.dimensions.map((d) => d.code) ?? [];
   const score = (v: number | null) => (v === null ? '—' : v.toFixed(4));
@@ -508,6 +525,14 @@ function Evaluation() {
         </Button>
       </Flex>
       <ErrorAlert error={indexes.error ?? results.error} />
+      {results.data && results.data.units.some((u) => u.score !== null) && (
+        <EvaluationCharts
+          index={published.find((i) => i.code === code)}
+          results={results.data}
+          years={years}
+          trend={trend.data ?? null}
+        />
+      )}
       <Table
         rowKey="unitCode"
         size="small"
@@ -540,5 +565,74 @@ function Evaluation() {
         ]}
       />
     </Space>
+  );
+}
+
+/** The trend's periods: the five years up to a yearly period (none for quarters or months). */
+function trendYears(period: string): string[] {
+  return /^\d{4}$/.test(period) ? Array.from({ length: 5 }, (_, i) => String(Number(period) - 4 + i)) : [];
+}
+
+/** How many units the charts draw: the best ranked, so the lines and areas stay readable. */
+const CHART_UNITS = 5;
+
+/** A radar of each dimension for the best-ranked units, and their scores over five years. */
+function EvaluationCharts({
+  index,
+  results,
+  years,
+  trend,
+}: {
+  index: IndexDef | undefined;
+  results: Results;
+  years: string[];
+  trend: Results[] | null;
+}) {
+  const { t } = useTranslation();
+  const name = useName();
+  const top = results.units.filter((u) => u.score !== null).slice(0, CHART_UNITS);
+  const dimensionName = (code: string) => {
+    const d = index?.dimensions.find((x) => x.code === code);
+    return d ? name(d) : code;
+  };
+  const radar = {
+    tooltip: {},
+    legend: { bottom: 0, type: 'scroll' },
+    radar: {
+      indicator: (top[0]?.dimensions ?? []).map((d) => ({ name: dimensionName(d.code), max: 1 })),
+      radius: '60%',
+    },
+    series: [
+      {
+        type: 'radar',
+        data: top.map((u) => ({ name: u.unitCode, value: u.dimensions.map((d) => d.score ?? 0) })),
+      },
+    ],
+  };
+  const lines = trend && {
+    tooltip: { trigger: 'axis' },
+    legend: { bottom: 0, type: 'scroll' },
+    grid: { left: 40, right: 16, top: 16, bottom: 48 },
+    xAxis: { type: 'category', data: years },
+    yAxis: { type: 'value', min: 0, max: 1 },
+    series: top.map((u) => ({
+      name: u.unitCode,
+      type: 'line',
+      data: trend.map((r) => r.units.find((x) => x.unitCode === u.unitCode)?.score ?? null),
+    })),
+  };
+  return (
+    <Row gutter={[16, 16]}>
+      <Col xs={24} md={12}>
+        <Card size="small" title={t('indicators.evaluation.radar')} data-testid="evaluation-radar">
+          <Chart option={radar} label={t('indicators.evaluation.radar')} />
+        </Card>
+      </Col>
+      <Col xs={24} md={12}>
+        <Card size="small" title={t('indicators.evaluation.trend')} data-testid="evaluation-trend">
+          {lines ? <Chart option={lines} label={t('indicators.evaluation.trend')} /> : null}
+        </Card>
+      </Col>
+    </Row>
   );
 }
