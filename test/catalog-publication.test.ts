@@ -248,6 +248,112 @@ describe('catalog review and publication', () => {
     expect((await step(r.code, 'publish', admin)).json().state).toBe('published');
   });
 
+  it('asks the bureau to review a published resource again when its grades change', async () => {
+    const r = await draft();
+    await grade(r.id);
+    await step(r.code, 'submit', steward);
+    await step(r.code, 'publish', admin);
+    expect((await get(r.code, consumer)).json().reviewDue).toBeNull();
+    const pending = await apply(r.code);
+    expect(pending.statusCode, pending.body).toBe(201);
+    // The provider's steward raises a field's grade (the address turned out to be exact).
+    const raised = await t.request({
+      method: 'PUT',
+      url: `/v1/resources/${r.code}/fields/district/grade`,
+      token: steward,
+      payload: { grade: 'g3', reason: '含精确到门牌的住址' },
+    });
+    expect(raised.statusCode, raised.body).toBe(200);
+    const due = (await get(r.code, consumer)).json();
+    expect(due.state).toBe('published');
+    expect(due.reviewDue).toMatchObject({ since: expect.any(String) });
+    // Still found and readable (contracts name it), but no new applications or approvals.
+    expect(await searched(r.name, consumer)).toBe(true);
+    const refused = await apply(r.code);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({
+      code: 'RESOURCE_NOT_PUBLISHED',
+      details: { reason: 'review_due' },
+    });
+    expect(refused.json().error.messages['zh-CN']).toContain('重新审核');
+    const approve = await t.request({
+      method: 'POST',
+      url: `/v1/applications/${pending.json().id}/approve`,
+      token: steward,
+      payload: {},
+    });
+    expect(approve.json().error.details.reason).toBe('review_due');
+    // The bureau finds it in its list and confirms it; the steward cannot.
+    const list = await t.request({
+      method: 'GET',
+      url: '/v1/catalog/search?reviewDue=true&limit=100',
+      token: admin,
+    });
+    expect(list.json().items.map((i: { code: string }) => i.code)).toContain(r.code);
+    expect((await step(r.code, 'reconfirm', steward)).statusCode).toBe(403);
+    const confirmed = await step(r.code, 'reconfirm', admin);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json()).toMatchObject({ state: 'published', reviewDue: null });
+    expect((await apply(r.code)).statusCode).toBe(201);
+    // Nothing changed since: nothing to confirm.
+    const again = await step(r.code, 'reconfirm', admin);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.details.reason).toBe('no_review_due');
+    // A draft's grades change freely: only what the bureau published is due a review.
+    const d = await draft();
+    await grade(d.id);
+    await t.request({
+      method: 'PUT',
+      url: `/v1/resources/${d.code}/fields/district/grade`,
+      token: steward,
+      payload: { grade: 'g2', reason: '区县级汇总' },
+    });
+    expect((await get(d.code, steward)).json().reviewDue).toBeNull();
+    const audit = await t.database.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('object_id', '=', r.id)
+      .where('action', '=', 'resource.reconfirm')
+      .execute();
+    expect(audit).toHaveLength(1);
+  });
+
+  it('never lets whoever changed the grades also confirm the change (four eyes)', async () => {
+    const r = await draft();
+    await grade(r.id);
+    await step(r.code, 'submit', steward);
+    await step(r.code, 'publish', admin);
+    const provider = (await get(r.code, steward)).json().provider.id;
+    const made = await t.request({
+      method: 'POST',
+      url: '/v1/users',
+      token: admin,
+      payload: {
+        orgId: provider,
+        username: 'regrade.both',
+        displayName: '双角色',
+        password: 'four-eyes-password-2',
+        roles: ['data_steward'],
+      },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    await sql`update users set roles = ${sql.val(['data_steward', 'platform_admin'])} where username = 'regrade.both'`.execute(
+      t.database.db,
+    );
+    const both = await t.login('regrade.both', 'four-eyes-password-2');
+    const raised = await t.request({
+      method: 'PUT',
+      url: `/v1/resources/${r.code}/fields/record_no/grade`,
+      token: both,
+      payload: { grade: 'g2', reason: '编号可关联到个人' },
+    });
+    expect(raised.statusCode, raised.body).toBe(200);
+    const own = await step(r.code, 'reconfirm', both);
+    expect(own.statusCode).toBe(403);
+    expect(own.json().error.details.reason).toBe('own_regrade');
+    expect((await step(r.code, 'reconfirm', admin)).json().reviewDue).toBeNull();
+  });
+
   it('lets exactly one of two racing reviewers decide', async () => {
     const r = await draft();
     await grade(r.id);

@@ -105,6 +105,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return: '退回修改（数据局）/ Return for changes (the bureau)',
     publish: '审核通过并发布（数据局）/ Approve and publish (the bureau)',
     withdraw: '撤回（下架）/ Withdraw from the catalog',
+    reconfirm:
+      '分级变更后重新确认（数据局）/ Confirm again after its grades changed (the bureau; not whoever changed them)',
   } as const;
   for (const [event, summary] of Object.entries(publicationSteps) as Array<
     [catalog.PublicationEvent, string]

@@ -76,6 +76,15 @@ export const Resource = Type.Object({
       '编目状态：草稿、待审核、已发布、已撤回 / catalog state: draft, in review, published, withdrawn',
   }),
   stateReason: Nullable(Type.String({ description: 'why it was last returned or withdrawn' })),
+  reviewDue: Nullable(
+    Type.Object(
+      { since: Type.String({ format: 'date-time' }), by: Type.String() },
+      {
+        description:
+          'set when a published resource’s grades changed: no new applications or approvals until the bureau confirms it again (reconfirm)',
+      },
+    ),
+  ),
   name: Type.String(),
   summary: Type.String(),
   provider: Type.Object({ id: Type.String(), name: Type.String() }),
@@ -112,6 +121,11 @@ export const SearchQuery = Type.Object({
     Type.Enum(RESOURCE_STATES, {
       description:
         '只看此状态（未发布的仅提供方与数据局可见）/ only this state (unpublished ones are seen by their provider and the bureau only)',
+    }),
+  ),
+  reviewDue: Type.Optional(
+    Type.Boolean({
+      description: '只看分级变更后待重新审核的资源 / only resources due a review after a grade change',
     }),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),

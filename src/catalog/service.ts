@@ -153,6 +153,7 @@ function resourceView(
     code: r.code,
     state: r.state,
     stateReason: r.state_reason,
+    reviewDue: r.review_due,
     name: r.name,
     summary: r.summary,
     provider: { id: r.provider_org_id, name: provider?.name ?? '' },
@@ -330,6 +331,7 @@ export async function updateResource(
       state: _s,
       state_reason: _sr,
       state_changed_by: _sb,
+      review_due: _rd,
       ...columns
     } = next;
     const row = await store.updateResource(tx, id, revision, columns, searchDocument(next, fields));
@@ -420,6 +422,8 @@ export interface SearchInput {
   sort?: SearchSort | undefined;
   /** Count the results by theme, sharing type, open type and grade. */
   facets?: boolean | undefined;
+  /** Only resources whose grades changed since the bureau's last review. */
+  reviewDue?: boolean | undefined;
 }
 
 function decodeCursor(cursor: string | undefined): number {
@@ -477,7 +481,7 @@ export async function searchCatalog(
 
 // ------------------------------------------------------------------------------ publication
 
-export type PublicationEvent = 'submit' | 'return' | 'publish' | 'withdraw';
+export type PublicationEvent = 'submit' | 'return' | 'publish' | 'withdraw' | 'reconfirm';
 
 /**
  * Catalog governance (issue 18 item 6), as the national catalog rules run it: a department's
@@ -494,6 +498,8 @@ export const RESOURCES: Lifecycle<ResourceState, PublicationEvent> = {
     { from: ['in_review'], event: 'return', to: 'draft' },
     { from: ['in_review'], event: 'publish', to: 'published' },
     { from: ['published'], event: 'withdraw', to: 'withdrawn' },
+    // After a regrade (review_due): the bureau looks again and confirms; it stays published.
+    { from: ['published'], event: 'reconfirm', to: 'published' },
   ],
 };
 
@@ -566,7 +572,8 @@ export async function changePublication(
     });
   } else {
     principal = authorize(ctx.principal, { roles: ['platform_admin'], scope: 'catalog:write' });
-    // Four eyes: whoever submitted it (someone holding both roles) does not also decide it.
+    // Four eyes: whoever submitted it (someone holding both roles) does not also decide it, and
+    // whoever changed its grades does not also confirm the change.
     if (row.state === 'in_review' && row.state_changed_by === principal.userId) {
       throw new AppError(
         'FORBIDDEN',
@@ -574,13 +581,27 @@ export async function changePublication(
         { zh: '不能审核自己提交的资源', en: 'you cannot review your own submission' },
       );
     }
+    if (event === 'reconfirm' && row.review_due?.by === principal.userId) {
+      throw new AppError(
+        'FORBIDDEN',
+        { reason: 'own_regrade' },
+        { zh: '不能确认自己所做的分级变更', en: 'you cannot confirm a grade change you made' },
+      );
+    }
+  }
+  if (event === 'reconfirm' && !row.review_due) {
+    throw new AppError(
+      'INVALID_TRANSITION',
+      { objectType: 'resource', state: row.state, event, reason: 'no_review_due' },
+      { zh: '该资源的分级没有变更，无需重新确认', en: 'its grades have not changed since the last review' },
+    );
   }
   // An event the lifecycle does not allow from here is named as such before any other refusal.
   nextState(RESOURCES.transitions, RESOURCES.objectType, row.state, event);
   const reason = event === 'return' || event === 'withdraw' ? needReason(input) : null;
   const detail: Record<string, unknown> = { code: row.code, ...(reason ? { reason } : {}) };
   const updated = await withTx(ctx.db, async (tx) => {
-    if (event === 'submit' || event === 'publish') {
+    if (event === 'submit' || event === 'publish' || event === 'reconfirm') {
       // Readiness is read under the row lock every grade decision takes (classification's scans
       // and confirmations), so an import that raises a grade flag either commits first and is
       // seen here, or waits for this transition — it cannot slip between the check and the COMMIT.
@@ -588,13 +609,17 @@ export async function changePublication(
       const ready = await readiness(tx, row.id);
       if (ready.noFields) throw notReady('no_fields');
       if (ready.flagged) throw notReady('grade_flag');
-      if (event === 'publish' && ready.unassessed.length > 0) {
+      if (event !== 'submit' && ready.unassessed.length > 0) {
         if (!input.acceptUnassessed) throw notReady('unassessed_fields', { fields: ready.unassessed });
         detail.acceptedUnassessed = ready.unassessed;
       }
     }
+    // A review (publishing, or confirming again) settles any grade change before it; a withdrawn
+    // resource is reviewed in full before it is published again.
+    const reviewed =
+      event === 'publish' || event === 'reconfirm' || event === 'withdraw' ? { review_due: null } : {};
     return applyTransition<ResourceState, PublicationEvent, ResourceRow>(tx, RESOURCES, row, event, {
-      set: { state_reason: reason, state_changed_by: principal.userId, updated_at: new Date() },
+      set: { state_reason: reason, state_changed_by: principal.userId, updated_at: new Date(), ...reviewed },
       audit: (tx) => auditAs(ctx, tx, `resource.${event}`, 'resource', row.id, detail),
     });
   });

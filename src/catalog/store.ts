@@ -34,12 +34,14 @@ export type ResourceRow = Omit<
   | 'state'
   | 'state_reason'
   | 'state_changed_by'
+  | 'review_due'
 > & {
   created_at: Date;
   updated_at: Date;
   state: ResourceState;
   state_reason: string | null;
   state_changed_by: string | null;
+  review_due: { since: string; by: string } | null;
 };
 
 export interface FieldRow {
@@ -68,6 +70,7 @@ const RESOURCE_COLUMNS = [
   'resources.state',
   'resources.state_reason',
   'resources.state_changed_by',
+  'resources.review_due',
   'resources.name',
   'resources.summary',
   'resources.provider_org_id',
@@ -124,6 +127,8 @@ export interface SearchFilters {
   code?: string | undefined;
   /** Only resources in this catalog state. */
   state?: ResourceState | undefined;
+  /** Only published resources whose grades changed since the bureau's last review. */
+  reviewDue?: boolean | undefined;
   /**
    * Resources not yet (or no longer) published are seen only by their provider's members and
    * the cross-organization roles: this organization's id, or null when the reader sees all.
@@ -162,6 +167,7 @@ function matching(filters: SearchFilters) {
     if (filters.grade) conditions.push(eb('resources.grade', '=', filters.grade));
     if (filters.keyword) conditions.push(sql<SqlBool>`${filters.keyword} = any(resources.keywords)`);
     if (filters.state) conditions.push(eb('resources.state', '=', filters.state));
+    if (filters.reviewDue) conditions.push(sql<SqlBool>`resources.review_due is not null`);
     if (filters.visibleTo !== null) {
       const published = eb('resources.state', '=', 'published');
       conditions.push(
@@ -193,7 +199,11 @@ export const catalogStore = {
     return row.last_value;
   },
 
-  insertResource(db: Executor, row: Omit<ResourceRow, 'created_at' | 'updated_at'>, doc: SearchDocument) {
+  insertResource(
+    db: Executor,
+    row: Omit<ResourceRow, 'created_at' | 'updated_at' | 'review_due'>,
+    doc: SearchDocument,
+  ) {
     return db
       .insertInto('resources')
       .values({
@@ -211,7 +221,7 @@ export const catalogStore = {
     db: Executor,
     id: string,
     revision: number,
-    patch: Partial<Omit<ResourceRow, 'id' | 'revision' | 'created_at' | 'updated_at'>>,
+    patch: Partial<Omit<ResourceRow, 'id' | 'revision' | 'created_at' | 'updated_at' | 'review_due'>>,
     doc: SearchDocument,
   ) {
     return db
@@ -468,9 +478,19 @@ export const catalogStore = {
     grade: Grade,
     history: { actorId: string; changes: Record<string, unknown> },
   ) {
+    const due = JSON.stringify({ since: new Date().toISOString(), by: history.actorId });
     const row = await db
       .updateTable('resources')
-      .set({ grade, revision: resource.revision + 1, updated_at: new Date() })
+      .set({
+        grade,
+        revision: resource.revision + 1,
+        updated_at: new Date(),
+        // A published entry whose grades change is due a new review; the first change since the
+        // last review is the one kept.
+        review_due: sql<
+          string | null
+        >`CASE WHEN state = 'published' THEN coalesce(review_due, ${due}::jsonb) ELSE review_due END`,
+      })
       .where('id', '=', resource.id)
       .where('revision', '=', resource.revision)
       .returning('revision')

@@ -177,6 +177,8 @@ export interface ResourcesTable {
   state_reason: ColumnType<string | null, string | null | undefined, string | null>;
   /** Who took the last publication step (a reviewer never decides their own submission). */
   state_changed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set when a published resource's grades change; cleared by the bureau's review (catalog). */
+  review_due: ColumnType<{ since: string; by: string } | null, string | null | undefined, string | null>;
   code: string;
   name: string;
   summary: string;

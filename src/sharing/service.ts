@@ -159,9 +159,20 @@ async function transitionApplication(
 }
 
 /** Only a published resource takes applications and approvals (catalog governance, issue 18). */
+/** New applications and approvals need a published resource whose grades the bureau has reviewed. */
 function requirePublished(resource: ResourceView) {
   if (resource.state !== 'published') {
     throw new AppError('RESOURCE_NOT_PUBLISHED', { field: 'resource', state: resource.state });
+  }
+  if (resource.reviewDue) {
+    throw new AppError(
+      'RESOURCE_NOT_PUBLISHED',
+      { field: 'resource', state: resource.state, reason: 'review_due', since: resource.reviewDue.since },
+      {
+        zh: '资源分级已变更，待数据局重新审核后才能申请或审批',
+        en: 'the resource’s grades changed; it takes applications and approvals again once the bureau has reviewed it',
+      },
+    );
   }
 }
 

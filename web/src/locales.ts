@@ -262,17 +262,21 @@ export const zh = {
       publish: '审核通过并发布',
       return: '退回修改',
       withdraw: '撤回（下架）',
+      reconfirm: '重新确认发布',
     },
     done: {
       submit: '已提交数据局审核',
       publish: '已发布：其他单位现在可以检索和申请',
       return: '已退回提供方修改',
       withdraw: '已撤回：不再受理新的申请，生效中的协议照常到期',
+      reconfirm: '已重新确认：恢复受理申请与审批',
     },
     notice: {
       draft: '草稿：仅本单位和数据局可见。定级完成后提交目录审核，发布后其他单位才能检索和申请。',
       in_review: '待数据局目录审核：发布前其他单位不可见、不可申请。',
       withdrawn: '已撤回：不再出现在目录检索中，不受理新的申请或审批；生效中的协议照常到期。',
+      reviewDue:
+        '分级已于 {{since}} 变更，待数据局重新确认：仍可检索，生效中的协议照常使用（按更严格的脱敏规则），暂不受理新的申请或审批。',
     },
     reason: '理由',
     reasonRequired: '请说明理由（至少两个字）',
@@ -1016,6 +1020,7 @@ export const zh = {
     decide: '审批“{{resource}}”的共享申请',
     securityReview: '安全审查“{{resource}}”的共享申请',
     catalogReview: '目录审核：{{provider}}“{{resource}}”',
+    catalogRegraded: '分级变更待重新确认：{{provider}}“{{resource}}”',
     alerts: '{{count}} 条未处理告警',
     approved: '“{{resource}}”的申请已批准，协议已生效',
     rejected: '“{{resource}}”的申请被驳回',
@@ -1391,12 +1396,14 @@ export const en: Dict = {
       publish: 'Approve and publish',
       return: 'Return for changes',
       withdraw: 'Withdraw',
+      reconfirm: 'Confirm again',
     },
     done: {
       submit: 'Submitted to the data bureau for review',
       publish: 'Published: other organizations can now find it and apply',
       return: 'Returned to the provider for changes',
       withdraw: 'Withdrawn: no new applications; contracts in force run to their end',
+      reconfirm: 'Confirmed again: applications and approvals resume',
     },
     notice: {
       draft:
@@ -1405,6 +1412,8 @@ export const en: Dict = {
         'In the data bureau’s catalog review: other organizations cannot see it or apply until it is published.',
       withdrawn:
         'Withdrawn: gone from catalog search; no new applications or approvals; contracts in force run to their end.',
+      reviewDue:
+        'Its grades changed on {{since}} and await the data bureau’s confirmation: still found, contracts in force go on (under the stricter masks), no new applications or approvals meanwhile.',
     },
     reason: 'Reason',
     reasonRequired: 'State the reason (two characters at least)',
@@ -2157,6 +2166,7 @@ export const en: Dict = {
     decide: 'Decide the application for “{{resource}}”',
     securityReview: 'Security review of the application for “{{resource}}”',
     catalogReview: 'Catalog review: “{{resource}}” of {{provider}}',
+    catalogRegraded: 'Grades changed, confirm again: “{{resource}}” of {{provider}}',
     alerts: '{{count}} open alerts',
     approved: 'Your application for “{{resource}}” was approved; the contract is in force',
     rejected: 'Your application for “{{resource}}” was rejected',

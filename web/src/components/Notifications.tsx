@@ -38,7 +38,7 @@ export function Notifications({ me }: { me: Me }) {
   const bureau = hasRole(me, 'platform_admin');
   const load = useCallback(
     async (signal: AbortSignal) => {
-      const [applications, alerts, reports, reviews] = await Promise.all([
+      const [applications, alerts, reports, reviews, regraded] = await Promise.all([
         api.get<Page<Application>>('/v1/applications', { limit: 200 }, signal),
         alertReader
           ? api.get<Page<MonitorAlert>>('/v1/monitor/alerts', { state: 'open', limit: 200 }, signal)
@@ -49,12 +49,16 @@ export function Notifications({ me }: { me: Me }) {
         bureau
           ? api.get<Page<Resource>>('/v1/catalog/search', { state: 'in_review', limit: 100 }, signal)
           : null,
+        // …and looks again at published resources whose grades changed.
+        bureau
+          ? api.get<Page<Resource>>('/v1/catalog/search', { reviewDue: true, limit: 100 }, signal)
+          : null,
       ]);
       return {
         applications: applications.items,
         alerts: alerts?.items ?? [],
         reports,
-        reviews: reviews?.items ?? [],
+        reviews: [...(reviews?.items ?? []), ...(regraded?.items ?? [])],
       };
     },
     [alertReader, reporter, bureau],
@@ -105,7 +109,10 @@ export function Notifications({ me }: { me: Me }) {
     for (const r of data?.reviews ?? []) {
       todos.push({
         key: `review-${r.id}`,
-        text: t('notify.catalogReview', { resource: r.name, provider: r.provider.name }),
+        text: t(r.reviewDue ? 'notify.catalogRegraded' : 'notify.catalogReview', {
+          resource: r.name,
+          provider: r.provider.name,
+        }),
         to: `/catalog/${encodeURIComponent(r.id)}`,
         at: r.updatedAt,
       });

@@ -13,7 +13,7 @@ import { hasRole, useMe } from '../session.tsx';
 import type { Resource } from '../types.ts';
 import { FormModal } from './FormModal.tsx';
 
-type Step = 'submit' | 'return' | 'publish' | 'withdraw';
+type Step = 'submit' | 'return' | 'publish' | 'withdraw' | 'reconfirm';
 
 interface StepForm {
   reason?: string;
@@ -42,16 +42,18 @@ export function PublicationActions({ resource, onChanged }: { resource: Resource
   const steps: Step[] = [];
   if (steward && (resource.state === 'draft' || resource.state === 'withdrawn')) steps.push('submit');
   if (bureau && resource.state === 'in_review') steps.push('publish', 'return');
+  if (bureau && resource.state === 'published' && resource.reviewDue) steps.push('reconfirm');
   if ((steward || bureau) && resource.state === 'published') steps.push('withdraw');
   if (steps.length === 0) return null;
 
-  const needsDialog = (step: Step) => step !== 'submit' && !(step === 'publish' && unassessed.length === 0);
+  const accepting = (step: Step) => step === 'publish' || step === 'reconfirm';
+  const needsDialog = (step: Step) => step !== 'submit' && !(accepting(step) && unassessed.length === 0);
   return (
     <>
       {steps.map((step) => (
         <Button
           key={step}
-          type={step === 'submit' || step === 'publish' ? 'primary' : 'default'}
+          type={step === 'submit' || accepting(step) ? 'primary' : 'default'}
           danger={step === 'withdraw'}
           loading={action.busy && open === null}
           onClick={() => (needsDialog(step) ? setOpen(step) : void send(step, {}))}
@@ -69,7 +71,7 @@ export function PublicationActions({ resource, onChanged }: { resource: Resource
         onCancel={() => setOpen(null)}
         onFinish={(v) => open && void send(open, v)}
       >
-        {open === 'publish' ? (
+        {open && accepting(open) ? (
           <>
             <Alert
               type="warning"
@@ -104,9 +106,23 @@ export function PublicationActions({ resource, onChanged }: { resource: Resource
   );
 }
 
-/** Above the page of a resource that other organizations cannot see or apply for yet (or any more). */
+/**
+ * Above the page of a resource that other organizations cannot see or apply for yet (or any more),
+ * or that is due a new review because its grades changed since the bureau published it.
+ */
 export function PublicationNotice({ resource }: { resource: Resource }) {
   const { t } = useTranslation();
+  if (resource.state === 'published' && resource.reviewDue) {
+    return (
+      <Alert
+        type="warning"
+        showIcon
+        style={{ marginBottom: 16 }}
+        data-testid="review-due"
+        message={t('publication.notice.reviewDue', { since: resource.reviewDue.since.slice(0, 10) })}
+      />
+    );
+  }
   if (resource.state === 'published') return null;
   return (
     <Alert
