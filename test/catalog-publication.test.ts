@@ -91,6 +91,22 @@ async function grade(resourceId: string) {
     .execute();
 }
 
+/** An account holding both the provider's steward role and the bureau's, as a careless grant would leave it. */
+async function stewardAndAdmin(username: string, orgId: string) {
+  const password = 'four-eyes-password-1';
+  const res = await t.request({
+    method: 'POST',
+    url: '/v1/users',
+    token: admin,
+    payload: { orgId, username, displayName: '兼任管理员', password, roles: ['data_steward'] },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  await sql`update users set roles = ${sql.val(['data_steward', 'platform_admin'])} where username = ${username}`.execute(
+    t.database.db,
+  );
+  return t.login(username, password);
+}
+
 /** Until a statement of this database waits on a row lock (the request racing the held one). */
 async function waitForLockWaiter() {
   for (let i = 0; i < 500; i++) {
@@ -222,24 +238,7 @@ describe('catalog review and publication', () => {
   it('never lets the one who submitted also decide (four eyes), even holding both roles', async () => {
     const r = await draft();
     await grade(r.id);
-    const res = await t.request({
-      method: 'POST',
-      url: '/v1/users',
-      token: admin,
-      payload: {
-        orgId: (await get(r.code, steward)).json().provider.id,
-        username: 'both.health',
-        displayName: '兼任管理员',
-        password: 'four-eyes-password-1',
-        roles: ['data_steward'],
-      },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    // Both roles on one account, as a careless grant would leave it.
-    await sql`update users set roles = ${sql.val(['data_steward', 'platform_admin'])} where username = 'both.health'`.execute(
-      t.database.db,
-    );
-    const both = await t.login('both.health', 'four-eyes-password-1');
+    const both = await stewardAndAdmin('both.health', (await get(r.code, steward)).json().provider.id);
     expect((await step(r.code, 'submit', both)).statusCode).toBe(200);
     const own = await step(r.code, 'publish', both);
     expect(own.statusCode).toBe(403);
@@ -323,24 +322,7 @@ describe('catalog review and publication', () => {
     await grade(r.id);
     await step(r.code, 'submit', steward);
     await step(r.code, 'publish', admin);
-    const provider = (await get(r.code, steward)).json().provider.id;
-    const made = await t.request({
-      method: 'POST',
-      url: '/v1/users',
-      token: admin,
-      payload: {
-        orgId: provider,
-        username: 'regrade.both',
-        displayName: '双角色',
-        password: 'four-eyes-password-2',
-        roles: ['data_steward'],
-      },
-    });
-    expect(made.statusCode, made.body).toBe(201);
-    await sql`update users set roles = ${sql.val(['data_steward', 'platform_admin'])} where username = 'regrade.both'`.execute(
-      t.database.db,
-    );
-    const both = await t.login('regrade.both', 'four-eyes-password-2');
+    const both = await stewardAndAdmin('regrade.both', (await get(r.code, steward)).json().provider.id);
     const raised = await t.request({
       method: 'PUT',
       url: `/v1/resources/${r.code}/fields/record_no/grade`,
