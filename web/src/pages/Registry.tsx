@@ -427,10 +427,14 @@ function Content({ r }: { r: Registration }) {
         {t('registry.section.commitment')}
       </Typography.Title>
       <Typography.Paragraph>{r.commitment.text}</Typography.Paragraph>
-      <Typography.Text type="secondary">
-        {t('registry.commitment.signatory')}：{r.commitment.signatory} · {t('registry.commitment.signedOn')}：
-        {r.commitment.signedOn}
-      </Typography.Text>
+      <Descriptions size="small" column={{ xs: 1, md: 2 }}>
+        <Descriptions.Item label={t('registry.commitment.signatory')}>
+          {r.commitment.signatory}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('registry.commitment.signedOn')}>
+          {r.commitment.signedOn}
+        </Descriptions.Item>
+      </Descriptions>
     </>
   );
 }
