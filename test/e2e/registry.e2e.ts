@@ -7,6 +7,7 @@
  * public page; one click shows it in English. The inbox once more at phone width.
  * Screenshots go to test-output/screenshots/ (registry-*.png).
  */
+import fs from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadedResource } from '../helpers.ts';
@@ -226,6 +227,15 @@ it('the registry takes it through acceptance, review and notice to the certifica
   ]);
   expect(popup.url()).toMatch(/^blob:/);
   await popup.close();
+  // The signed certificate of the current version, as a file for checking offline.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    certificate.getByRole('button', { name: '下载签名证书（JSON）' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe(`${code}-v1.json`);
+  const signed = JSON.parse(await fs.readFile((await download.path())!, 'utf8'));
+  expect(signed).toMatchObject({ certificate: { code, version: 1, status: 'registered' } });
+  expect(signed.signature.value).toEqual(expect.any(String));
   // The public page of the code, as anyone reaches it.
   const link = certificate.getByRole('link', { name: '公示查询页' });
   expect(await link.getAttribute('href')).toBe(`/registry/${code}`);
