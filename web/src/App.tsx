@@ -6,6 +6,7 @@ import {
   CloudUploadOutlined,
   DashboardOutlined,
   DatabaseOutlined,
+  FileDoneOutlined,
   FileProtectOutlined,
   FundOutlined,
   LogoutOutlined,
@@ -53,6 +54,7 @@ import { ImportWizard } from './pages/ImportWizard.tsx';
 import { Indicators } from './pages/Indicators.tsx';
 import { Login } from './pages/Login.tsx';
 import { Overview } from './pages/Overview.tsx';
+import { RegistrationDetail, Registry } from './pages/Registry.tsx';
 import { ResourceDetail } from './pages/ResourceDetail.tsx';
 import { Link, matchPath, navigate, useLocation } from './router.tsx';
 import { hasRole, useSession } from './session.tsx';
@@ -79,6 +81,9 @@ const NAV: NavItem[] = [
   { key: 'contracts', path: '/contracts', icon: <FileProtectOutlined /> },
   { key: 'apiKeys', path: '/api-keys', icon: <ApiOutlined /> },
   { key: 'indicators', path: '/indicators', icon: <FundOutlined /> },
+  // Anyone signed in reads the registry and may object during a notice (REGISTRY_READ); holders
+  // submit, the bureau decides. Not /registry: the server's public certificate pages live there.
+  { key: 'registry', path: '/registrations', icon: <FileDoneOutlined /> },
   {
     key: 'audit',
     path: '/audit',
@@ -161,6 +166,16 @@ const ROUTES: RouteDef[] = [
   },
   { pattern: '/api-keys', nav: 'apiKeys', render: () => <ApiKeys /> },
   { pattern: '/indicators', nav: 'indicators', render: () => <Indicators /> },
+  { pattern: '/registrations', nav: 'registry', render: () => <Registry /> },
+  {
+    pattern: '/registrations/:id',
+    nav: 'registry',
+    render: (p) => <RegistrationDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="registry" />, to: '/registrations' },
+      { label: <Label k="breadcrumb.registration" /> },
+    ],
+  },
   { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
   { pattern: '/alerts', nav: 'alerts', render: () => <Alerts /> },
   { pattern: '/admin/users', nav: 'users', render: () => <Users /> },

@@ -31,6 +31,7 @@ import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
 import type * as monitor from '../../src/monitor/schema.ts';
+import type * as registry from '../../src/registry/schema.ts';
 import type { Filter, FilterOp } from '../../src/rules/filters.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
 
@@ -72,12 +73,35 @@ export const CONTRACT_STATES = [
   'expired',
 ] as const satisfies readonly ContractState[];
 
+export type RegistrationState = Registration['state'];
+export const REGISTRATION_STATES = [
+  'submitted',
+  'returned',
+  'accepted',
+  'reviewed',
+  'notice',
+  'registered',
+  'rejected',
+  'superseded',
+  'cancelled',
+  'withdrawn',
+] as const satisfies readonly RegistrationState[];
+export type RegistrationKind = Registration['kind'];
+export const REGISTRATION_KINDS = [
+  'first',
+  'change',
+  'correction',
+  'cancellation',
+] as const satisfies readonly RegistrationKind[];
+
 /** The lists above name every value of the server's enum: a value added there and not here fails typecheck. */
 type Covers<Union, List extends readonly unknown[]> = [Union] extends [List[number]] ? true : false;
 const covered: [
   Covers<ApplicationState, typeof APPLICATION_STATES>,
   Covers<ContractState, typeof CONTRACT_STATES>,
-] = [true, true];
+  Covers<RegistrationState, typeof REGISTRATION_STATES>,
+  Covers<RegistrationKind, typeof REGISTRATION_KINDS>,
+] = [true, true, true, true];
 void covered;
 
 export interface Page<T> {
@@ -177,3 +201,12 @@ export type DpBudget = Static<typeof dp.DpBudget>;
 export type DpPreview = Static<typeof dp.DpPreview>;
 export type DpAggregate = Static<typeof dp.DpAggregate>;
 export type QueryTemplate = Static<typeof dp.Template>;
+
+/** The public data registry (公共数据资源登记, issue 19). */
+export type Registration = Static<typeof registry.Registration>;
+export type RegistrationContent = Static<typeof registry.Content>;
+export type RegistrationCommitment = Static<typeof registry.Commitment>;
+export type RegistrationSubmit = Static<typeof registry.SubmitBody>;
+export type RegistrationObjection = Registration['objections'][number];
+export type CertificateHistory = Static<typeof registry.CertificateHistory>;
+export type SignedCertificate = Static<typeof registry.SignedCertificate>;

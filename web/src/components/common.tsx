@@ -45,13 +45,22 @@ const STATE_COLORS: Record<string, string> = {
   failed: 'error',
   running: 'processing',
   succeeded: 'success',
+  // The registry's steps (issue 19).
+  returned: 'warning',
+  accepted: 'processing',
+  reviewed: 'cyan',
+  notice: 'gold',
+  registered: 'success',
+  superseded: 'default',
+  cancelled: 'default',
 };
 
-export function StateTag({ state }: { state: string }) {
+/** A state in its color; `label` when the object names its states its own way (the registry's). */
+export function StateTag({ state, label }: { state: string; label?: string }) {
   const { t } = useTranslation();
   return (
     <Tag color={STATE_COLORS[state] ?? 'default'} data-state={state}>
-      {t(`state.${state}`, { defaultValue: state })}
+      {label ?? t(`state.${state}`, { defaultValue: state })}
     </Tag>
   );
 }
