@@ -24,6 +24,7 @@ import {
   type Node,
   prepareDatabase,
   report,
+  reviewed,
   row,
   runCli,
   type Scratch,
@@ -72,6 +73,7 @@ beforeAll(async () => {
   resource = await createResource(node.base, steward, '门诊就诊记录（崩溃测试）');
   await importCsv(node.base, steward, resource.code, csvOf(PREVIOUS_ROWS, 'prev'));
   await gradeFields(db, resource.id);
+  await reviewed(node.base, resource.code);
   contract = await contractFor(node.base, { consumer, steward }, resource.code);
   key = (await apiKey(node.base, consumer, ['gateway'])).secret;
 });

@@ -27,6 +27,7 @@ import {
   prepareDatabase,
   type Reply,
   report,
+  reviewed,
   runCli,
   type Scratch,
   scratchDatabase,
@@ -59,6 +60,7 @@ beforeAll(async () => {
   await importCsv(node.base, t.steward, resource.code, csvOf(200, 'dl'));
   const setup = await connect(scratch.url);
   await gradeFields(setup.db, resource.id);
+  await reviewed(node.base, resource.code);
   contract = await contractFor(node.base, { consumer: t.consumer, steward: t.steward }, resource.code);
   await setup.db
     .updateTable('contracts')

@@ -27,6 +27,7 @@ import {
   prepareDatabase,
   type Reply,
   report,
+  reviewed,
   runCli,
   sleep,
   startNode,
@@ -58,6 +59,7 @@ beforeAll(async () => {
   await importCsv(node.base, t.steward, resource.code, csvOf(200, 'fo'));
   const setup = await connect(cluster.databaseUrl);
   await gradeFields(setup.db, resource.id);
+  await reviewed(node.base, resource.code);
   contract = await contractFor(node.base, { consumer: t.consumer, steward: t.steward }, resource.code);
   await setup.db
     .updateTable('contracts')

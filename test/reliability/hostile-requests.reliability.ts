@@ -30,6 +30,7 @@ import {
   prepareDatabase,
   type Reply,
   report,
+  reviewed,
   row,
   scratchDatabase,
   startNode,
@@ -148,6 +149,7 @@ beforeAll(async () => {
   resource = await createResource(node.base, t.steward, '门诊就诊记录（恶意请求）');
   jobId = (await importCsv(node.base, t.steward, resource.code, csvOf(ROWS, 'h'))).jobId;
   await gradeFields(db, resource.id);
+  await reviewed(node.base, resource.code);
   contract = await contractFor(node.base, { consumer: t.consumer, steward: t.steward }, resource.code);
   await db
     .updateTable('contracts')

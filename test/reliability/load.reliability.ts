@@ -23,6 +23,7 @@ import {
   type Node,
   prepareDatabase,
   report,
+  reviewed,
   runCli,
   type Scratch,
   scratchDatabase,
@@ -57,6 +58,7 @@ beforeAll(async () => {
   resource = await createResource(a.base, steward, '门诊就诊记录（负载）');
   await importCsv(a.base, steward, resource.code, csvOf(ROWS, 'ld'));
   await gradeFields(db, resource.id);
+  await reviewed(a.base, resource.code);
   for (const name of ['门诊费用结算记录', '住院病案首页记录', '疫苗接种记录', '医疗机构名录']) {
     await createResource(b.base, steward, name);
   }

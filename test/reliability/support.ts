@@ -466,6 +466,25 @@ export async function createResource(
   return { id: res.json.id as string, code };
 }
 
+/**
+ * The bureau confirms a published resource again after an import changed its grades (it takes no
+ * applications until then); nothing when no review is due.
+ */
+export async function reviewed(base: string, code: string): Promise<void> {
+  const admin = await login(base, 'admin');
+  const resource = expectStatus(
+    await call(base, 'GET', `/v1/resources/${code}`, { token: admin }),
+    200,
+    'read',
+  ).json;
+  if (!resource.reviewDue) return;
+  const res = await call(base, 'POST', `/v1/resources/${code}/reconfirm`, {
+    token: admin,
+    json: { acceptUnassessed: true },
+  });
+  expectStatus(res, 200, 'reconfirm');
+}
+
 /** Grades every field g1 except `name` (g3, so it is masked): no security review needed. */
 export async function gradeFields(db: DatabaseHandle['db'], resourceId: string): Promise<void> {
   for (const f of FIELDS) {

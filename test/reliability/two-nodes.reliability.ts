@@ -23,6 +23,7 @@ import {
   type Node,
   prepareDatabase,
   report,
+  reviewed,
   runCli,
   type Scratch,
   scratchDatabase,
@@ -109,6 +110,7 @@ beforeAll(async () => {
   resource = await createResource(a.base, tokens.steward, '门诊就诊记录（双节点）');
   await importCsv(b.base, tokens.steward, resource.code, csvOf(100, 'two'));
   await gradeFields(db, resource.id);
+  await reviewed(a.base, resource.code);
 });
 afterAll(cleanUp);
 

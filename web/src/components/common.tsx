@@ -1,6 +1,6 @@
 import { LeftOutlined, QuestionCircleOutlined, RightOutlined } from '@ant-design/icons';
 import type { ButtonProps } from 'antd';
-import { Alert, Button, Flex, Popover, Space, Tag, Typography } from 'antd';
+import { Alert, Button, Flex, Popover, Select, Space, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.ts';
@@ -242,5 +242,38 @@ export function MaskTag({ rule }: { rule: string }) {
     <Tag color={rule === 'none' ? 'default' : 'purple'} title={rule} data-mask={rule}>
       {maskText(t, rule)}
     </Tag>
+  );
+}
+
+/** A labelled "only this state" select above a list (cleared: all states). */
+export function StateFilter<S extends string>({
+  id,
+  label,
+  states,
+  value,
+  onChange,
+  labelOf,
+}: {
+  id: string;
+  label: string;
+  states: readonly S[];
+  value: S | undefined;
+  onChange(state: S | undefined): void;
+  labelOf(state: S): string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Space style={{ marginBottom: 12 }} wrap>
+      <label htmlFor={id}>{label}</label>
+      <Select<S>
+        id={id}
+        allowClear
+        style={{ minWidth: 180 }}
+        placeholder={t('common.all')}
+        value={value}
+        onChange={onChange}
+        options={states.map((s) => ({ value: s, label: labelOf(s) }))}
+      />
+    </Space>
   );
 }

@@ -35,6 +35,7 @@ import {
   OrgName,
   Pager,
   PageTitle,
+  StateFilter,
   StateTag,
 } from '../components/common.tsx';
 import { DpApprovalNotice } from '../components/DpPanel.tsx';
@@ -141,18 +142,14 @@ export function Applications() {
       <Card>
         <Tabs activeKey={tab} onChange={(k) => setTab(k as TabKey)} items={tabs} />
         {tab === 'all' ? (
-          <Space style={{ marginBottom: 12 }} wrap>
-            <label htmlFor="application-state">{t('applications.state')}</label>
-            <Select
-              id="application-state"
-              allowClear
-              style={{ minWidth: 180 }}
-              placeholder={t('common.all')}
-              value={state}
-              onChange={setState}
-              options={APPLICATION_STATES.map((s) => ({ value: s, label: t(`state.${s}`) }))}
-            />
-          </Space>
+          <StateFilter
+            id="application-state"
+            label={t('applications.state')}
+            states={APPLICATION_STATES}
+            value={state}
+            onChange={setState}
+            labelOf={(s) => t(`state.${s}`)}
+          />
         ) : null}
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
         <Table<Application>

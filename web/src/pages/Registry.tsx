@@ -17,7 +17,6 @@ import {
   List,
   Popconfirm,
   Radio,
-  Select,
   Skeleton,
   Space,
   Table,
@@ -29,7 +28,7 @@ import {
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob, saveBlob } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { RegistrationForm, type RegistrationFormMode } from '../components/RegistrationForm.tsx';
 import { fmtDateTime, shanghaiDate } from '../format.ts';
@@ -98,18 +97,14 @@ export function Registry() {
         }
       />
       <Card>
-        <Space style={{ marginBottom: 12 }} wrap>
-          <label htmlFor="registration-state">{t('registry.filterState')}</label>
-          <Select
-            id="registration-state"
-            allowClear
-            style={{ minWidth: 180 }}
-            placeholder={t('common.all')}
-            value={state}
-            onChange={setState}
-            options={REGISTRATION_STATES.map((s) => ({ value: s, label: t(`registry.state.${s}`) }))}
-          />
-        </Space>
+        <StateFilter
+          id="registration-state"
+          label={t('registry.filterState')}
+          states={REGISTRATION_STATES}
+          value={state}
+          onChange={setState}
+          labelOf={(s) => t(`registry.state.${s}`)}
+        />
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
         <Table<Registration>
           rowKey="id"
