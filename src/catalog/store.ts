@@ -485,11 +485,13 @@ export const catalogStore = {
         grade,
         revision: resource.revision + 1,
         updated_at: new Date(),
-        // A published entry whose grades change is due a new review; the first change since the
-        // last review is the one kept.
+        // A published entry whose resource grade changes (it decides the approval path and what
+        // the catalog declares) is due a new review; the first change since the last review is
+        // kept. Field grades moving within the same resource grade are served by the gateway's
+        // stricter-of rule and recorded in the history. (`grade` on the right is the old value.)
         review_due: sql<
           string | null
-        >`CASE WHEN state = 'published' THEN coalesce(review_due, ${due}::jsonb) ELSE review_due END`,
+        >`CASE WHEN state = 'published' AND grade IS DISTINCT FROM ${grade} THEN coalesce(review_due, ${due}::jsonb) ELSE review_due END`,
       })
       .where('id', '=', resource.id)
       .where('revision', '=', resource.revision)

@@ -393,7 +393,6 @@ export interface Decision extends Omit<TermChanges, 'pinnedVersionId'> {
 export async function approveApplication(ctx: Ctx, id: string, decision: Decision): Promise<ApplicationView> {
   const app = await loadApplication(ctx, id);
   const resource = await catalog.getResource(ctx, app.resource_id);
-  requirePublished(resource);
   const all = policyFields(resource);
   const asSecurity = app.state === 'security_review';
   const principal = asSecurity
@@ -404,6 +403,8 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
         orgId: resource.provider.id,
         crossOrg: [],
       });
+  // After the reviewer is known: another organization learns nothing of the resource's state.
+  requirePublished(resource);
   const base =
     (app.granted as Terms | null) ??
     requestedTerms(

@@ -506,7 +506,7 @@ describe('hostile files', () => {
     )} order by _row`.execute(db);
     expect(stored.rows.map((r) => r.note)).toEqual(formulas);
     await gradeFields(db, resource.id);
-    await reviewed(node.base, resource.code);
+    await reviewed(node.base, resource.code, steward);
     const contract = await contractFor(node.base, { consumer, steward }, resource.code);
     const key = (await apiKey(node.base, consumer, ['gateway'])).secret;
     const served = await call(
