@@ -257,6 +257,14 @@ export const zh = {
       '登记分四类：首次、变更、更正、注销。持有单位的数据管理员提交登记内容和承诺书；登记机构在 3 个工作日内受理或退回补正，受理后 20 个工作日内完成形式审核（注销 10 个）；通过后公示（默认 10 个工作日），公示期内任何人可实名提出异议，须逐一答复；公示期满且无成立的异议即登记赋码，签发 SM2 签名证书（有效期 3 年）。期限按法定节假日调休后的工作日计算，逾期会标出。',
     apiKeys:
       '密钥只在创建时显示一次，服务器只保存其摘要。按最小权限选择范围：调用网关需要 gateway 范围。密钥可以随时吊销；安全员也可以冻结某个密钥。',
+    overview:
+      '本单位的数据共享全景：提供的资源、收到与提出的申请、生效中的协议和近期调用量。数字来自平台自身的记录（目录、申请、协议与审计日志），不是手工填报；跨单位的全市数字只对数据局显示。',
+    indicators:
+      '一个指标字典服务两件事。一表通：同一指标同一周期同一单位只报一次，其他报表自动复用；部门共享资源里已有的数字可经本单位的共享合约预填，不必再填。评价指数：按公开的方法（联合国 EGDI、欧盟 DESI、联合国 LOSI）归一，加权汇总，每个得分可追溯到所报数值。',
+    users:
+      '账号属于一个机构，角色决定能做什么：平台管理员、机构管理员、数据管理员、数据使用人、安全员、审计员。密码只保存其 Argon2 摘要；连续失败会锁定并记入审计日志。停用的账号立即失去所有会话和密钥。',
+    organizations:
+      '机构以统一社会信用代码（GB 32100，含校验位）登记；区县级及以下须填写行政区划代码（GB/T 2260），它决定基层报表的报送范围。机构的名称改动不影响已签协议的核验码。',
   },
   breadcrumb: { label: '当前位置', contract: '协议详情', registration: '登记申请' },
   publication: {
@@ -1547,6 +1555,14 @@ export const en: Dict = {
       'Four kinds: first registration, change, correction, cancellation. The holder’s data steward submits the content and a signed commitment; the registry accepts or returns it within 3 working days and reviews it within 20 more (a cancellation 10); then a public notice (10 working days by default) during which anyone may lodge a real-name objection, each answered; after the notice, with no objection upheld, it is registered under a code with an SM2-signed certificate valid for 3 years. Deadlines count working days of the official holiday calendar; late steps are marked.',
     apiKeys:
       'A key is shown once, when created; the server keeps only its digest. Pick the fewest scopes: gateway calls need the gateway scope. Keys can be revoked at any time, and a security officer can freeze one.',
+    overview:
+      'Your organization’s sharing at a glance: the resources it provides, applications received and made, contracts in force and recent calls. The figures come from the platform’s own records (catalog, applications, contracts and the audit log), never typed in; city-wide figures are shown to the data bureau only.',
+    indicators:
+      'One indicator dictionary for two jobs. One-form reporting: a figure is reported once per indicator, period and unit, and every other form reuses it; a figure a department already shares can be pre-filled through your unit’s contract instead of typed. The evaluation index normalises by published methods (UN EGDI, EU DESI, UN LOSI), weights and aggregates, and traces every score to the values reported.',
+    users:
+      'An account belongs to one organization; its roles decide what it may do: platform admin, organization admin, data steward, data consumer, security officer, auditor. Passwords are kept only as Argon2 digests; repeated failures lock the account and are audited. A disabled account loses its sessions and keys at once.',
+    organizations:
+      'Organizations are registered by their unified social credit code (GB 32100, check character included); those at county level and below need a division code (GB/T 2260), which decides where their grassroots reports belong. Renaming an organization does not void the verification codes of signed agreements.',
   },
   breadcrumb: { label: 'You are here', contract: 'Contract', registration: 'Registration' },
   publication: {

@@ -5,6 +5,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.ts';
 import { useOrganizations } from '../hooks.ts';
+import type { Dict } from '../locales.ts';
 import { navigate } from '../router.tsx';
 import type { Grade } from '../types.ts';
 
@@ -79,7 +80,8 @@ export function PageTitle({
   title: ReactNode;
   extra?: ReactNode;
   sub?: ReactNode;
-  help?: string;
+  /** A topic of the `help` texts (checked here, so a misspelt one fails the typecheck). */
+  help?: Exclude<keyof Dict['help'], 'title' | 'button'>;
 }) {
   const { t } = useTranslation();
   return (

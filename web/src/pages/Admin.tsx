@@ -96,6 +96,7 @@ export function Users() {
       <PageTitle
         title={t('nav.users')}
         sub={t('admin.usersSub')}
+        help="users"
         extra={
           <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
             {t('admin.createUser')}
@@ -292,6 +293,7 @@ export function Organizations() {
       <PageTitle
         title={t('nav.organizations')}
         sub={t('admin.orgsSub')}
+        help="organizations"
         extra={
           <Button type="primary" icon={<PlusOutlined />} onClick={() => setTarget('new')}>
             {t('admin.createOrg')}

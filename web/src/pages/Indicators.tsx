@@ -140,7 +140,7 @@ export function Indicators() {
   const { t } = useTranslation();
   return (
     <>
-      <PageTitle title={t('nav.indicators')} sub={t('indicators.sub')} />
+      <PageTitle title={t('nav.indicators')} sub={t('indicators.sub')} help="indicators" />
       <Card>
         <Tabs
           items={[

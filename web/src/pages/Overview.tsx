@@ -202,7 +202,11 @@ export function Overview() {
 
   return (
     <>
-      <PageTitle title={t('nav.overview')} sub={t('overview.sub', { org: me.organization.name })} />
+      <PageTitle
+        title={t('nav.overview')}
+        sub={t('overview.sub', { org: me.organization.name })}
+        help="overview"
+      />
       <ErrorAlert error={error} onRetry={reload} />
       {loading && !data ? <Skeleton active paragraph={{ rows: 8 }} /> : null}
       {data && charts ? (
