@@ -1457,6 +1457,7 @@ export const zh = {
       json: '下载 JSON',
       pdf: '打开 PDF',
       publicPage: '公开披露页',
+      uscc: '统一社会信用代码',
     },
     revenue: {
       max: '最高准许收入',
@@ -2997,6 +2998,7 @@ export const en: Dict = {
       json: 'Download JSON',
       pdf: 'Open the PDF',
       publicPage: 'Public page',
+      uscc: 'Unified social credit code',
     },
     revenue: {
       max: 'Maximum allowed revenue',

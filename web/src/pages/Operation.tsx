@@ -1238,16 +1238,20 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
       columns={[
         { title: t('op.bill.item'), dataIndex: 'description' },
         { title: t('op.price.unit'), render: (_: unknown, l) => t(`op.unit.${l.unit}`) },
-        { title: t('op.bill.quantity'), render: (_: unknown, l) => fmtNumber(l.quantity) },
-        { title: t('op.bill.unitPrice'), render: (_: unknown, l) => <Yuan fen={l.unitPriceFen} /> },
-        { title: t('op.bill.amount'), render: (_: unknown, l) => <Yuan fen={l.amountFen} /> },
+        { title: t('op.bill.quantity'), render: (_: unknown, l) => fmtNumber(l.quantity), align: 'right' },
+        {
+          title: t('op.bill.unitPrice'),
+          render: (_: unknown, l) => <Yuan fen={l.unitPriceFen} />,
+          align: 'right',
+        },
+        { title: t('op.bill.amount'), render: (_: unknown, l) => <Yuan fen={l.amountFen} />, align: 'right' },
       ]}
       summary={() => (
         <Table.Summary.Row>
           <Table.Summary.Cell index={0} colSpan={4}>
             <strong>{t('op.bill.total')}</strong>
           </Table.Summary.Cell>
-          <Table.Summary.Cell index={1}>
+          <Table.Summary.Cell index={1} align="right">
             <strong data-testid={`${testId}-total`}>
               <Yuan fen={totalFen} />
             </strong>
@@ -1460,13 +1464,11 @@ export function Disclosure() {
 function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
   const { t } = useTranslation();
   return (
-    <Card
-      title={o.name}
-      extra={<Mono>{o.uscc}</Mono>}
-      style={{ marginBottom: 16 }}
-      data-testid="disclosure-operator"
-    >
+    <Card title={o.name} style={{ marginBottom: 16 }} data-testid="disclosure-operator">
       <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered style={{ marginBottom: 16 }}>
+        <Descriptions.Item label={t('op.disclosure.uscc')} span={2}>
+          <Mono>{o.uscc}</Mono>
+        </Descriptions.Item>
         <Descriptions.Item label={t('op.revenue.max')}>
           <Yuan fen={o.revenue.maxRevenueFen} />
         </Descriptions.Item>
