@@ -1,8 +1,9 @@
 /**
  * Authorized operation (授权运营) in the browser, product → price → bill: the data bureau has an
  * approved plan, a selected operator (云岚市数据运营有限公司) and an agreement granting two
- * fields of a health resource (set up through the API, as the console's own pages show them). The
- * operator's data steward registers a data product under the agreement from the products page; the
+ * fields of a health resource (set up through the API, as the console's own pages show them); on
+ * a second plan the bureau approves the draft, records the selection and terminates an agreement
+ * from the pages. The operator's data steward registers a data product under the agreement from the products page; the
  * bureau sets its cap fee; the operator's price above the cap is refused with the server's message
  * (in Chinese, and in English one click away), a price under it is saved to the fen; customers
  * subscribe through their own sharing contracts (one from the product page) and call the gateway;
@@ -11,7 +12,7 @@
  * fees, its revenue and maximum allowed revenue. Product, bill and disclosure again at phone width.
  * Screenshots go to test-output/screenshots/ (operation-*.png).
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Ctx } from '../../src/core/context.ts';
 import * as identity from '../../src/identity/service.ts';
@@ -128,6 +129,32 @@ const ok = (page: Page) => page.getByRole('dialog').locator('.ant-modal-footer .
 const button = (page: Page, name: string) =>
   page.getByRole('button', { name: new RegExp(`(^|\\s)${name}$`) });
 
+/** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */
+async function choose(page: Page, control: Locator, option: string): Promise<void> {
+  await control.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('true');
+  const list = await control.getAttribute('aria-controls');
+  const active = page.locator(
+    `.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option-active .ant-select-item-option-content`,
+  );
+  const seen: string[] = [];
+  for (;;) {
+    const text = ((await active.textContent()) ?? '').trim();
+    if (text.startsWith(option)) break;
+    if (seen.includes(text)) throw new Error(`no option “${option}” (options: ${seen.join(', ')})`);
+    seen.push(text);
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
+  }
+  await page.keyboard.press('Enter');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
+  await page.locator(`.ant-select-dropdown:has([id="${list}"])`).waitFor({ state: 'hidden' });
+}
+
+/** The state tag beside the page's title. */
+const stateTag = (page: Page) => page.locator('h1 + * [data-state]');
+
 async function noOverflow(page: Page) {
   const [scroll, inner] = await page.evaluate<[number, number]>(
     '[document.documentElement.scrollWidth, window.innerWidth]',
@@ -169,6 +196,65 @@ it('the bureau sees the plan with its selection and the agreement with its terms
   expect(await button(auditor, '终止协议').count()).toBe(0);
   expect(await button(auditor, '登记数据产品').count()).toBe(0);
   await auditor.context().close();
+});
+
+it('the bureau approves a draft plan, records the selection and terminates an agreement', async () => {
+  const plan = await call('POST', '/v1/operation/plans', admin, {
+    name: '门诊数据场景授权运营',
+    mode: 'scenario',
+    resourceIds: [resourceId],
+    scenarios: ['门诊预约优化'],
+    selectionMethod: 'negotiation',
+    securityMeasures: '经网关使用',
+    termYears: 2,
+  });
+  const page = await app.open(admin, DESKTOP, `/operation/plans/${plan.id}`);
+  await expect.poll(() => stateTag(page).textContent()).toBe('草案');
+  expect(await button(page, '记录选择结果').count()).toBe(0);
+  await button(page, '批准方案').click();
+  await expect.poll(() => stateTag(page).textContent()).toBe('已批准');
+  expect(await button(page, '批准方案').count()).toBe(0);
+  await button(page, '记录选择结果').click();
+  const dialog = page.getByRole('dialog');
+  await choose(page, dialog.getByRole('combobox', { name: '候选单位' }), OPERATOR_NAME);
+  await dialog.getByLabel('得分').fill('92.5');
+  await ok(page).click();
+  await expect.poll(() => stateTag(page).textContent()).toBe('已选定运营单位');
+  const winner = page.locator('.ant-table-tbody tr.ant-table-row', { hasText: OPERATOR_NAME });
+  await winner.getByText('中选').waitFor();
+  expect(await winner.textContent()).toContain('92.5');
+  const saved = await call('GET', `/v1/operation/plans/${plan.id}`, admin);
+  expect(saved).toMatchObject({ state: 'selected', selection: { winnerOrgId: operatorOrgId } });
+  await page
+    .getByText(/^\d{4}-\d{2}-\d{2} 确定中选单位，公示期 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2}。$/)
+    .waitFor();
+  await shot(page, 'plan-selected');
+
+  // An agreement not yet begun (next year: outside this year's disclosure), terminated.
+  const later = await call('POST', '/v1/operation/agreements', admin, {
+    planId: plan.id,
+    scope: { resources: [{ resourceId, fields: ['district'] }] },
+    scenarios: ['门诊预约优化'],
+    validFrom: `${YEAR + 1}-01-01`,
+    validTo: `${YEAR + 1}-12-31`,
+    duties: '数据安全',
+    pricing: '按政府指导价',
+    revenue: '单独核算',
+    exitTerms: '期满删除',
+  });
+  await page.goto(`${app.base}/operation/agreements/${later.id}`);
+  await expect.poll(() => stateTag(page).textContent()).toBe('有效');
+  // Not yet in force: no product can be registered under it.
+  expect(await button(page, '登记数据产品').count()).toBe(0);
+  await button(page, '终止协议').click();
+  const reason = page.getByRole('dialog');
+  await reason.getByLabel('理由').fill('运营单位放弃该场景');
+  await reason.locator('.ant-modal-footer .ant-btn-primary').click();
+  await expect.poll(() => stateTag(page).textContent()).toBe('已终止');
+  await reason.waitFor({ state: 'hidden' });
+  expect(await button(page, '终止协议').count()).toBe(0);
+  expect((await call('GET', `/v1/operation/agreements/${later.id}`, admin)).state).toBe('terminated');
+  await page.context().close();
 });
 
 it('the operator registers a product under the agreement, with its lineage', async () => {

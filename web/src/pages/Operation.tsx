@@ -651,6 +651,11 @@ function ProductForm({
             value: a.id,
             label: `${a.scenarios.join('、')}（${a.validFrom} ~ ${a.validTo}）`,
           }))}
+          onChange={(id: string) => {
+            // Another agreement, another scope: its lineage starts again as the whole scope.
+            const next = agreements.find((a) => a.id === id)?.scope.resources ?? [];
+            form.setFieldValue('lineage', Object.fromEntries(next.map((r) => [r.resourceId, r.fields])));
+          }}
         />
       </Form.Item>
       <Form.Item name="name" label={t('op.form.name')} rules={[{ required: true, whitespace: true }]}>
