@@ -279,6 +279,8 @@ describe('the seeded demo city', () => {
         t.database.db,
       );
       expect(Number(rows[0]!.n)).toBe(bill.metered.calls);
+      expect(bill.metered.first).not.toBeNull();
+      expect(bill.metered.last).toBeGreaterThanOrEqual(bill.metered.first);
     }
     // The paying customer sees its own bill.
     expect((await get(`/v1/operation/bills/${paid.id}`, await t.login('consumer.mobility'))).id).toBe(

@@ -29,8 +29,9 @@ import { findDemoResource } from './resources.ts';
  *   云岚市智慧出行科技有限公司 (industry, paying per call).
  * - Metered calls and bills. Each customer's calls are real gateway calls on its contract as its
  *   own account (admitted, counted and recorded in the audit log exactly as over HTTP), so they
- *   are dated now: the audit log is a time-ordered Merkle log and refuses an entry dated before
- *   the last one, so calls of an earlier month cannot be made up — and should not be. A bill is
+ *   are dated now: the audit log is a time-ordered Merkle log whose integrator refuses an entry
+ *   dated before the last integrated one, so calls of an earlier month cannot be made up — and
+ *   should not be. A bill is
  *   for a month that has ended; so that a fresh start shows the bills, the operator issues the
  *   seeding month's bills as at the first moment of the next month (`issueBill`'s `now`, as the
  *   operation tests do). They meter exactly the calls the audit log holds for that month, and
