@@ -15,7 +15,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Ctx } from '../../src/core/context.ts';
-import * as identity from '../../src/identity/service.ts';
 import * as op from '../../src/operation/service.ts';
 import { sharingFixture } from '../sharing-fixture.ts';
 import { type ConsoleApp, choose, expectNoOverflow, startConsoleApp } from './support.ts';
@@ -53,27 +52,13 @@ beforeAll(async () => {
   app = await startConsoleApp('operation');
   t = app.t;
   admin = await t.login('admin');
-  const adminCtx = await t.actAs('admin');
   const orgs = await t.database.db.selectFrom('organizations').select(['id', 'name']).execute();
   operatorOrgId = orgs.find((o) => o.name === OPERATOR_NAME)!.id;
-  // The operator's data steward, and a consumer of an enterprise as the paying customer.
-  await identity.createUser(adminCtx, {
-    orgId: operatorOrgId,
-    username: 'steward.operator',
-    displayName: '运营公司数据专员',
-    password: 'operator-password-1',
-    roles: ['data_steward'],
-  });
-  await identity.createUser(adminCtx, {
-    orgId: orgs.find((o) => o.name === CUSTOMER_NAME)!.id,
-    username: 'consumer.mobility',
-    displayName: '智慧出行数据使用人',
-    password: 'customer-password-1',
-    roles: ['consumer'],
-  });
-  operator = await t.login('steward.operator', 'operator-password-1');
+  // The operator's data steward, and a consumer of an enterprise as the paying customer: demo
+  // accounts (src/demo/city.ts).
+  operator = await t.login('steward.operator');
   operatorCtx = await t.actAs('steward.operator');
-  customer = await t.login('consumer.mobility', 'customer-password-1');
+  customer = await t.login('consumer.mobility');
 
   // A health resource, and the plan → selection → agreement the bureau made (issue's earlier part).
   fx = sharingFixture(t);
