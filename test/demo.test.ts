@@ -12,9 +12,11 @@ import { isValidUscc } from '../src/standards/uscc.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 
 let t: TestApp;
+// Seeding the whole city (data, contracts, bundles, registry, operation with its gateway calls) takes
+// a while on a busy 2-core machine: a guard against hangs, not a measure.
 beforeAll(async () => {
   t = await startTestApp({}, { demoData: true });
-});
+}, 400_000);
 afterAll(() => t.close());
 
 async function catalog() {
