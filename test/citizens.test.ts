@@ -134,6 +134,10 @@ describe('whose data an application is about', () => {
     });
     expect(own.statusCode, own.body).toBe(201);
     expect(own.json()).toMatchObject({ subjectKey: MOTHER, consentId: null });
+    // She reads no organization directory, yet sees whom each step goes to.
+    expect(own.json().steps[0].orgName).toBe('云岚市卫生健康委员会');
+    const bundle = (await call('GET', `/v1/services/bundles/${life}`, token)).json();
+    expect(bundle.steps[0].orgName).toBe('云岚市卫生健康委员会');
     const other = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
       subjectKey: STRANGER,
       form: { phone: '1' },

@@ -213,7 +213,17 @@ async function coverage(db: Executor, steps: readonly StepDefinition[], now = ne
   };
 }
 
-function bundleView(b: BundleRow, plan: StepPlan[]) {
+/** Department names for the steps: a citizen reads no organization directory, yet must know whom a step goes to. */
+async function orgNames(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const id of new Set(ids)) {
+    const org = await identity.getOrganization(platformCtx(ctx), id).catch(() => null);
+    names.set(id, org?.name ?? id);
+  }
+  return names;
+}
+
+function bundleView(b: BundleRow, plan: StepPlan[], names: Map<string, string>) {
   return {
     id: b.id,
     code: b.code,
@@ -224,7 +234,7 @@ function bundleView(b: BundleRow, plan: StepPlan[]) {
     state: b.state,
     promisedWorkingDays: b.promised_working_days,
     eligibility: b.eligibility,
-    steps: plan,
+    steps: plan.map((step) => ({ ...step, orgName: names.get(step.orgId) ?? step.orgId })),
     savings: savingsOf(plan),
     createdAt: b.created_at.toISOString(),
     updatedAt: b.updated_at.toISOString(),
@@ -233,7 +243,11 @@ function bundleView(b: BundleRow, plan: StepPlan[]) {
 export type BundleView = ReturnType<typeof bundleView>;
 
 async function viewBundle(ctx: Ctx, b: BundleRow, now = new Date()): Promise<BundleView> {
-  return bundleView(b, planSteps(b.steps, await coverage(ctx.db, b.steps, now)));
+  const names = await orgNames(
+    ctx,
+    b.steps.map((step) => step.orgId),
+  );
+  return bundleView(b, planSteps(b.steps, await coverage(ctx.db, b.steps, now)), names);
 }
 
 function seesDrafts(principal: Principal, b: Pick<BundleRow, 'lead_org_id'>): boolean {
@@ -348,7 +362,13 @@ export async function allSavings(ctx: Ctx): Promise<SavingsLine[]> {
 
 // ---------------------------------------------------------------------------- applications
 
-function applicationView(a: ApplicationRow, bundle: BundleRow, steps: StepRow[], today: string) {
+function applicationView(
+  a: ApplicationRow,
+  bundle: BundleRow,
+  steps: StepRow[],
+  today: string,
+  orgs: Map<string, string>,
+) {
   const names = new Map(bundle.steps.map((s) => [s.key, s.name]));
   // In the bundle's declared order (ids made in the same millisecond do not sort by creation).
   const position = new Map(bundle.steps.map((s, i) => [s.key, i]));
@@ -370,6 +390,7 @@ function applicationView(a: ApplicationRow, bundle: BundleRow, steps: StepRow[],
       key: s.step_key,
       name: names.get(s.step_key) ?? s.step_key,
       orgId: s.org_id,
+      orgName: orgs.get(s.org_id) ?? s.org_id,
       state: s.state,
       dependsOn: s.depends_on,
       workingDays: s.working_days,
@@ -562,7 +583,11 @@ export async function apply(ctx: Ctx, bundleId: string, input: ApplyInput, now =
 
 export async function getApplication(ctx: Ctx, id: string, now = new Date()): Promise<ApplicationView> {
   const { application, steps, bundle } = await loadApplication(ctx, id);
-  return applicationView(application, bundle, steps, chinaDate(now));
+  const names = await orgNames(
+    ctx,
+    steps.map((step) => step.org_id),
+  );
+  return applicationView(application, bundle, steps, chinaDate(now), names);
 }
 
 export async function listApplications(
@@ -581,14 +606,14 @@ export async function listApplications(
   const page = pageOf(rows, limit);
   const today = chinaDate();
   const items = await Promise.all(
-    page.items.map(async (a) =>
-      applicationView(
-        a,
-        (await store.findBundle(ctx.db, a.bundle_id))!,
-        await store.stepsOf(ctx.db, a.id),
-        today,
-      ),
-    ),
+    page.items.map(async (a) => {
+      const steps = await store.stepsOf(ctx.db, a.id);
+      const names = await orgNames(
+        ctx,
+        steps.map((step) => step.org_id),
+      );
+      return applicationView(a, (await store.findBundle(ctx.db, a.bundle_id))!, steps, today, names);
+    }),
   );
   return { items, nextCursor: page.nextCursor };
 }
