@@ -25,6 +25,7 @@ const PUBLIC_PATHS = ['audit/append.ts'];
 /** Each table and the one folder that writes it (migrations/ creates them). */
 export const TABLE_OWNERS: Record<string, string> = {
   organizations: 'identity',
+  citizen_identities: 'identity',
   users: 'identity',
   sessions: 'identity',
   api_keys: 'identity',
@@ -69,6 +70,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   service_bundles: 'services',
   service_applications: 'services',
   service_application_steps: 'services',
+  service_consents: 'services',
   service_ratings: 'ratings',
   rectification_cases: 'ratings',
   indicators: 'indicators',

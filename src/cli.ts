@@ -8,7 +8,7 @@ import { cliCtx } from './core/context.ts';
 import type { DatabaseHandle } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { migrate } from './core/migrate.ts';
-import { ROLES, type Role } from './core/tables.ts';
+import { type Role, STAFF_ROLES } from './core/tables.ts';
 import { seedDemo } from './demo/seed.ts';
 import * as identity from './identity/service.ts';
 import { importCommand } from './ingest/cli.ts';
@@ -32,9 +32,9 @@ async function withDatabase<T>(work: (database: DatabaseHandle) => Promise<T>): 
 
 function parseRoles(value: string): Role[] {
   const roles = value.split(',').map((r) => r.trim());
-  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  const unknown = roles.filter((r) => !(STAFF_ROLES as readonly string[]).includes(r));
   if (unknown.length > 0)
-    throw new InvalidArgumentError(`unknown role(s) ${unknown.join(', ')}; one of ${ROLES.join(', ')}`);
+    throw new InvalidArgumentError(`unknown role(s) ${unknown.join(', ')}; one of ${STAFF_ROLES.join(', ')}`);
   return roles as Role[];
 }
 
@@ -109,7 +109,7 @@ users
   .requiredOption('--username <name>', 'login name (letters, digits, . _ -)')
   .option('--display-name <name>', 'name shown in the console')
   .addOption(
-    new Option('--roles <list>', `comma-separated: ${ROLES.join(', ')}`)
+    new Option('--roles <list>', `comma-separated: ${STAFF_ROLES.join(', ')}`)
       .argParser(parseRoles)
       .makeOptionMandatory(),
   )

@@ -17,6 +17,7 @@ import { idempotencyHooks } from './core/idempotency.ts';
 import { newId } from './core/ids.ts';
 import { lingerBeforeClosing } from './core/linger.ts';
 import { ErrorRef, ErrorReply } from './core/schemas.ts';
+import { demoRoutes } from './demo/routes.ts';
 import { dpRoutes } from './gateway/dp-routes.ts';
 import { exportRoutes } from './gateway/export-routes.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
@@ -309,6 +310,7 @@ export async function buildServer({
   await app.register(servicesRoutes);
   await app.register(ratingsRoutes);
   await app.register(indicatorRoutes);
+  await app.register(demoRoutes);
 
   // A malformed working week stops the start, not the first gateway request.
   monitor.workingWeekOf(config.monitor);

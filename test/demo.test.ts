@@ -101,6 +101,56 @@ describe('the seeded demo city', () => {
     for (const n of checked) expect(n).toBeGreaterThan(100);
   });
 
+  it('serves both one-thing bundles on contracts, to people whose shared data the departments really find', async () => {
+    const ids = (await t.request({ method: 'GET', url: '/v1/citizen/demo-identities' })).json();
+    expect(ids.citizens).toHaveLength(2);
+    expect(ids.enterprises).toHaveLength(1);
+    const [mother] = ids.citizens;
+    const login = await t.request({
+      method: 'POST',
+      url: '/v1/citizen/login',
+      payload: { idNumber: mother.idNumber, password: 'shutong-demo' },
+    });
+    expect(login.statusCode, login.body).toBe(200);
+    const token = login.json().token as string;
+    const bundle = (await t.request({ method: 'GET', url: '/v1/services/bundles/NEWBORN', token })).json();
+    expect(bundle.state).toBe('published');
+    expect(bundle.eligibility.length).toBeGreaterThan(0);
+    expect(bundle.savings.exemptedFields).toBeGreaterThanOrEqual(4);
+    const asked = bundle.steps.flatMap((s: { fields: Array<{ name: string; provenance: string }> }) =>
+      s.fields.filter((f) => f.provenance !== 'contract').map((f) => f.name),
+    );
+    const form = Object.fromEntries([...new Set<string>(asked)].map((name) => [name, '示范填写']));
+    const applied = await t.request({
+      method: 'POST',
+      url: '/v1/services/bundles/NEWBORN/applications',
+      token,
+      payload: { form },
+    });
+    expect(applied.statusCode, applied.body).toBe(201);
+    const id = applied.json().id;
+    const hospital = await t.login('steward.hospital');
+    for (const event of ['accept', 'start', 'complete'])
+      await t.request({
+        method: 'POST',
+        url: `/v1/services/applications/${id}/steps/birth_certificate/${event}`,
+        token: hospital,
+      });
+    const prefill = await t.request({
+      method: 'POST',
+      url: `/v1/services/applications/${id}/steps/household/prefill`,
+      token: await t.login('consumer.psb'),
+    });
+    expect(prefill.statusCode, prefill.body).toBe(200);
+    expect(prefill.json()).toMatchObject({ filled: ['baby_sex', 'born_at'], missing: [] });
+    const household = prefill.json().application.steps.find((s: { key: string }) => s.key === 'household');
+    expect(household.prefill.baby_sex.value).toMatch(/^[男女]$/);
+    const biz = (
+      await t.request({ method: 'GET', url: '/v1/services/bundles/ENTERPRISE-CHANGE', token })
+    ).json();
+    expect(biz.savings.exemptedFields).toBe(2);
+  });
+
   it('adds nothing when seeded again, forced or not', async () => {
     const ctx = cliCtx(t.database.db, t.config);
     const before = await catalog();

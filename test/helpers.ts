@@ -9,7 +9,7 @@ import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
-import { actingAs } from '../src/identity/service.ts';
+import { actingAs, LOCAL_CITIZEN_PROVIDER, registerCitizen } from '../src/identity/service.ts';
 import { buildServer } from '../src/server.ts';
 import { watchReplyShapes } from './support/reply-shape.ts';
 
@@ -60,6 +60,8 @@ export interface TestApp {
   login(username: string, password?: string): Promise<string>;
   /** A context acting as `username`, as the command line acts, for calling services directly. */
   actAs(username: string): Promise<Ctx>;
+  /** A citizen of the local identity provider (registered once), signed in: token and context. */
+  citizen(idNumber: string, name: string): Promise<{ token: string; ctx: Ctx }>;
   /**
    * Puts a resource through the catalog review (its provider's steward submits, the bureau's admin
    * publishes, unassessed fields accepted): what tests about later steps start from.
@@ -121,6 +123,28 @@ export async function startTestApp(
     login,
     async actAs(username) {
       return cliCtx(database.db, config, await actingAs(database.db, { username }));
+    },
+    async citizen(idNumber, name) {
+      const system = cliCtx(database.db, config);
+      const { userId } = await registerCitizen(system, {
+        provider: LOCAL_CITIZEN_PROVIDER,
+        idNumber,
+        name,
+        password: DEMO_PASSWORD,
+      });
+      const res = await request({
+        method: 'POST',
+        url: '/v1/citizen/login',
+        payload: { idNumber, password: DEMO_PASSWORD },
+      });
+      if (res.statusCode !== 200) throw new Error(`citizen login failed: ${res.statusCode} ${res.body}`);
+      const { username } = await database.db
+        .selectFrom('users')
+        .select('username')
+        .where('id', '=', userId)
+        .executeTakeFirstOrThrow();
+      const principal = await actingAs(database.db, { username });
+      return { token: res.json().token as string, ctx: cliCtx(database.db, config, principal) };
     },
     async publish(code, stewardToken) {
       const step = async (event: string, token: string, payload: object) => {

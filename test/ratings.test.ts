@@ -50,7 +50,8 @@ beforeAll(async () => {
     code: 'RATE',
     name: '评价测试一件事',
     nameEn: 'Rating test',
-    eventKind: 'life',
+    // An enterprise rates the departments that handled its business event.
+    eventKind: 'business',
     leadOrgId: await orgOf('steward.health'),
     promisedWorkingDays: 5,
     steps: [step('cert', await orgOf('steward.health')), step('card', await orgOf('consumer.civil'))],
@@ -58,7 +59,6 @@ beforeAll(async () => {
   expect(bundle.statusCode, bundle.body).toBe(201);
   await call('POST', `/v1/services/bundles/${bundle.json().id}/publish`, admin);
   const app = await call('POST', `/v1/services/bundles/${bundle.json().id}/applications`, applicant, {
-    subjectKey: 'X1',
     form: {},
   });
   expect(app.statusCode, app.body).toBe(201);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRule } from '../src/core/auth.ts';
+import { makeResidentId } from '../src/standards/resident-id.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 
 /**
@@ -10,7 +11,14 @@ import { startTestApp, type TestApp } from './helpers.ts';
  * every API key. The routes come from the server itself, so a new route is covered the day it is
  * added.
  */
-type RoleName = 'platform_admin' | 'org_admin' | 'data_steward' | 'consumer' | 'security_officer' | 'auditor';
+type RoleName =
+  | 'platform_admin'
+  | 'org_admin'
+  | 'data_steward'
+  | 'consumer'
+  | 'security_officer'
+  | 'auditor'
+  | 'citizen';
 
 let t: TestApp;
 const session = {} as Record<RoleName, string>;
@@ -44,7 +52,9 @@ beforeAll(async () => {
   session.consumer = await t.login('consumer.civil');
   session.security_officer = await t.login('security');
   session.auditor = await t.login('auditor');
-  for (const role of Object.keys(session) as RoleName[]) {
+  // Citizens hold no API keys: their routes are tried with another role's narrow key (the scope is
+  // checked before the role).
+  for (const role of (Object.keys(session) as RoleName[]).filter((r) => r !== 'citizen')) {
     const key = await t.request({
       method: 'POST',
       url: '/v1/api-keys',
@@ -54,7 +64,13 @@ beforeAll(async () => {
     expect(key.statusCode, key.body).toBe(201);
     narrowKey[role] = key.json().secret;
   }
+  session.citizen = (await t.citizen(makeResidentId('330106', '1990-05-06', 31), '周公众')).token;
+  narrowKey.citizen = narrowKey.consumer;
 });
+
+/** A citizen's session carries the services scope only: elsewhere it is refused for its scope. */
+const expectedRefusal = (role: RoleName, rule: AccessRule) =>
+  role === 'citizen' && rule.scope !== 'services' ? `scope:${rule.scope}` : 'role';
 afterAll(() => t.close());
 
 /** The registered routes that name their roles (not public, optional or open to any role). */
@@ -93,7 +109,8 @@ describe('every guarded route against every role', () => {
       for (const role of Object.keys(session) as RoleName[]) {
         if (route.access.roles.includes(role as never)) continue;
         const res = await call(route, session[role]);
-        if (refusal(res) !== 'role') leaks.push(`${route.method} ${route.url} as ${role}: ${res.statusCode}`);
+        if (refusal(res) !== expectedRefusal(role, route.access))
+          leaks.push(`${route.method} ${route.url} as ${role}: ${res.statusCode}`);
       }
     }
     expect(leaks).toEqual([]);
@@ -103,7 +120,9 @@ describe('every guarded route against every role', () => {
     const wrong: string[] = [];
     for (const route of guarded().filter((r) => r.method === 'GET')) {
       const roles = route.access.roles === 'any' ? (Object.keys(session) as RoleName[]) : route.access.roles;
-      for (const role of roles as RoleName[]) {
+      for (const role of (roles as RoleName[]).filter(
+        (r) => r !== 'citizen' || route.access.scope === 'services',
+      )) {
         const res = await call(route, session[role]);
         const reason = refusal(res);
         if (reason === 'role' || reason?.startsWith('scope:') || res.statusCode >= 500)
@@ -111,6 +130,16 @@ describe('every guarded route against every role', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('refuses a citizen’s session on every route outside the services, those open to any role included', async () => {
+    const leaks: string[] = [];
+    for (const route of guarded().filter((r) => r.access.scope !== 'services')) {
+      const res = await call(route, session.citizen);
+      if (refusal(res) !== `scope:${route.access.scope}`)
+        leaks.push(`${route.method} ${route.url}: ${res.statusCode} ${refusal(res)}`);
+    }
+    expect(leaks).toEqual([]);
   });
 
   it('refuses an API key without the route’s scope, and every API key on a session-only route', async () => {

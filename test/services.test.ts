@@ -23,11 +23,14 @@ const org: Record<string, string> = {};
 let resourceId = '';
 let contractId = '';
 let applicant = '';
+let citizen: { token: string; ctx: Awaited<ReturnType<TestApp['actAs']>> };
+/** The fixture's row whose person_id is a valid resident ID number (check digit). */
+const PERSON = ROWS[10]!;
 let outsider = '';
 let admin = '';
 
 function newbornSteps(source: string): StepDefinition[] {
-  const from = (field: string) => ({ resourceId: source, field, keyField: 'record_no' });
+  const from = (field: string) => ({ resourceId: source, field, keyField: 'person_id' });
   return [
     {
       key: 'birth_cert',
@@ -95,8 +98,15 @@ beforeAll(async () => {
     org[key] = (await t.actAs(user)).principal!.orgId;
   const code = await fx.resource('出生医学证明信息', 'conditional');
   resourceId = (await fx.call('GET', `/v1/resources/${code}`, fx.tokens.steward)).json().id;
-  contractId = await fx.contractFor(code);
-  applicant = fx.tokens.enterprise;
+  // Civil affairs looks the applicant up by her resident ID number: the security officer signs off
+  // serving that key unmasked to it (a masked field cannot be filtered on).
+  contractId = await fx.contractFor(code, {}, {}, undefined, {
+    masking: { person_id: 'none' },
+    allowWeakerMasking: true,
+  });
+  // A resident of the fixture's rows (her resident ID number keys them), signed in as a citizen.
+  citizen = await t.citizen(PERSON.person_id, PERSON.name);
+  applicant = citizen.token;
   outsider = await t.login('steward.market');
   admin = await t.login('admin');
 }, 120_000);
@@ -181,7 +191,6 @@ describe('service bundles', () => {
     expect(
       (
         await fx.call('POST', `/v1/services/bundles/${bundleId}/applications`, applicant, {
-          subjectKey: 'R005',
           form: {},
         })
       ).statusCode,
@@ -198,10 +207,7 @@ describe('service bundles', () => {
 
   it('asks exactly the fields no contract gives: an exempted or missing field is refused', async () => {
     const apply = (form: Record<string, string>) =>
-      fx.call('POST', `/v1/services/bundles/${bundleId}/applications`, applicant, {
-        subjectKey: 'R005',
-        form,
-      });
+      fx.call('POST', `/v1/services/bundles/${bundleId}/applications`, applicant, { form });
     const missing = await apply({ applicant_phone: '13800000000' });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().error.details).toMatchObject({ field: 'form.district', missing: ['district'] });
@@ -263,8 +269,7 @@ describe('service bundles', () => {
     expect(body.filled.sort()).toEqual(['district', 'holder_name']);
     expect(body.missing).toEqual([]);
     const registration = body.application.steps.find((s: { key: string }) => s.key === 'registration');
-    const row = ROWS.find((r) => r.record_no === 'R005')!;
-    expect(registration.prefill.district).toEqual({ value: row.district, contractId });
+    expect(registration.prefill.district).toEqual({ value: PERSON.district, contractId });
     expect(registration.prefill.holder_name.contractId).toBe(contractId);
     // Health pre-filling its own step has no contract: the field is named, not guessed.
     const health = await fx.call(
@@ -322,15 +327,10 @@ describe('service bundles', () => {
   });
 
   it('counts deadlines in working days across the National Day holiday and lists overdue steps', async () => {
-    const ctx = await t.actAs('consumer.enterprise');
+    const ctx = citizen.ctx;
     // The contract starts today, so on 30 September 2025 nothing was exempted yet.
     const form = { applicant_phone: '13800000000', district: '西湖区', holder_name: '张三' };
-    const a = await services.apply(
-      ctx,
-      bundleId,
-      { subjectKey: 'R006', form },
-      new Date('2025-09-30T02:00:00Z'),
-    );
+    const a = await services.apply(ctx, bundleId, { form }, new Date('2025-09-30T02:00:00Z'));
     expect(a.submittedOn).toBe('2025-09-30');
     // 1–8 October are holidays; Saturday 11 October is a make-up working day (so 3 days late on the 14th).
     expect(a.steps[0]!.dueOn).toBe('2025-10-10');
@@ -373,7 +373,6 @@ describe('service bundles', () => {
     const bundle = (await fx.call('GET', `/v1/services/bundles/${bundleId}`, applicant)).json();
     expect(bundle.savings).toMatchObject({ exemptedFields: 0, askedFields: 3, materialsExempted: 0 });
     const res = await fx.call('POST', `/v1/services/bundles/${bundleId}/applications`, applicant, {
-      subjectKey: 'R007',
       form: { applicant_phone: '13800000000', district: '西湖区' },
     });
     expect(res.statusCode).toBe(400);

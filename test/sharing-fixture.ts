@@ -102,12 +102,13 @@ export function sharingFixture(t: TestApp) {
     changes: Record<string, unknown> = {},
     overrides: Record<string, unknown> = {},
     consumer = tokens.consumer,
+    securityChanges: Record<string, unknown> = {},
   ) {
     const app = await apply(resourceCode, overrides, consumer);
     let res = await call('POST', `/v1/applications/${app.id}/approve`, tokens.steward, changes);
     expect(res.statusCode, res.body).toBe(200);
     if (res.json().state === 'security_review') {
-      res = await call('POST', `/v1/applications/${app.id}/approve`, tokens.security, {});
+      res = await call('POST', `/v1/applications/${app.id}/approve`, tokens.security, securityChanges);
       expect(res.statusCode, res.body).toBe(200);
     }
     expect(res.json().state).toBe('approved');

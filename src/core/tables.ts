@@ -18,7 +18,8 @@ export type OrgType = (typeof ORG_TYPES)[number];
 export const ADMIN_LEVELS = ['national', 'provincial', 'municipal', 'county'] as const;
 export type AdminLevel = (typeof ADMIN_LEVELS)[number];
 
-export const ROLES = [
+/** The roles of people working for an organization: what the API lets administrators grant. */
+export const STAFF_ROLES = [
   'platform_admin',
   'org_admin',
   'data_steward',
@@ -26,7 +27,15 @@ export const ROLES = [
   'consumer',
   'auditor',
 ] as const;
+/**
+ * `citizen`: a person signed in through the citizen identity provider, member of the built-in
+ * public organization only (migration 0029); never granted through the API.
+ */
+export const ROLES = [...STAFF_ROLES, 'citizen'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The built-in organization citizens belong to (社会公众), hidden from organization lists. */
+export const PUBLIC_ORG_ID = 'org_public';
 
 export interface OrganizationsTable {
   id: string;
@@ -53,6 +62,14 @@ export interface UsersTable {
   locked_until: Timestamp | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export interface CitizenIdentitiesTable {
+  user_id: string;
+  provider: string;
+  id_number: string;
+  name: string;
+  created_at: CreatedAt;
 }
 
 export interface SessionsTable {
@@ -496,6 +513,7 @@ export interface QualityAlertsTable {
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
+  citizen_identities: CitizenIdentitiesTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;

@@ -97,6 +97,12 @@ export const DEMO_USERS: DemoUser[] = [
   steward('stats', '统计局数据专员'),
   steward('hospital', '第一人民医院数据专员'),
   { username: 'consumer.civil', displayName: '民政局数据使用人', org: 'civil', roles: ['consumer'] },
+  // The departments of the demo's one-thing services: they apply for the contracts the bundles
+  // stand on and handle their steps (src/demo/services.ts).
+  { username: 'consumer.psb', displayName: '公安局户籍窗口', org: 'psb', roles: ['consumer'] },
+  { username: 'consumer.health', displayName: '卫健委接种服务窗口', org: 'health', roles: ['consumer'] },
+  { username: 'consumer.hrss', displayName: '人社局社保窗口', org: 'hrss', roles: ['consumer'] },
+  { username: 'consumer.tax', displayName: '税务局登记窗口', org: 'tax', roles: ['consumer'] },
   {
     username: 'consumer.enterprise',
     displayName: '数据运营公司数据使用人',

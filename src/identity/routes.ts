@@ -17,6 +17,48 @@ export const identityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     (req) => identity.login(req.ctx, req.body.username, req.body.password),
   );
 
+  const citizenTags = ['citizen'];
+  const services = { roles: 'any', scope: 'services' } as const;
+  app.post(
+    '/v1/citizen/login',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: citizenTags,
+        summary: '公众登录 / Citizen sign-in',
+        description:
+          'Resident ID number and the local identity provider’s password. The session reaches the services scope only (bundles, applications, ratings, consents).',
+        body: S.CitizenLoginBody,
+        response: { 200: S.LoginReply },
+      },
+    },
+    (req) => identity.citizenLogin(req.ctx, req.body.idNumber, req.body.password),
+  );
+  app.get(
+    '/v1/citizen/me',
+    {
+      config: { access: services },
+      schema: {
+        tags: citizenTags,
+        summary: '当前申请人 / The signed-in applicant',
+        description: 'A citizen (ID number masked) or an organization’s user (its credit code).',
+        response: { 200: S.CitizenMe },
+      },
+    },
+    (req) => identity.citizenMe(req.ctx),
+  );
+  app.post(
+    '/v1/citizen/logout',
+    {
+      config: { access: { ...services, sessionOnly: true } },
+      schema: { tags: citizenTags, summary: '退出登录 / Log out', response: { 204: Type.Null() } },
+    },
+    async (req, reply) => {
+      await identity.logout(req.ctx, 'services');
+      return reply.status(204).send(null);
+    },
+  );
+
   app.post(
     '/v1/auth/logout',
     {

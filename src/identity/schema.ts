@@ -2,11 +2,13 @@ import { Type } from 'typebox';
 import { SCOPES } from '../core/auth.ts';
 import { pageSchema } from '../core/paging.ts';
 import { Nullable } from '../core/schemas.ts';
-import { ADMIN_LEVELS, ORG_TYPES, ROLES } from '../core/tables.ts';
+import { ADMIN_LEVELS, ORG_TYPES, ROLES, STAFF_ROLES } from '../core/tables.ts';
 
 export const OrgType = Type.Enum(ORG_TYPES);
 export const AdminLevel = Type.Enum(ADMIN_LEVELS);
-export const RoleSchema = Type.Enum(ROLES);
+/** Roles an administrator grants; accounts are shown with any role, citizens' included. */
+export const RoleSchema = Type.Enum(STAFF_ROLES);
+const AnyRole = Type.Enum(ROLES);
 const DateTime = Type.String({ format: 'date-time' });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -19,6 +21,24 @@ export const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 export const LoginReply = Type.Object({ token: Type.String(), expiresAt: DateTime });
+
+export const CitizenLoginBody = Type.Object(
+  {
+    idNumber: Type.String({ minLength: 15, maxLength: 24, description: '公民身份号码 / resident ID number' }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CitizenMe = Type.Object({
+  kind: Type.Union([Type.Literal('citizen'), Type.Literal('organization')]),
+  name: Type.String(),
+  idNumberMasked: Type.Union([Type.String(), Type.Null()]),
+  organization: Type.Union([
+    Type.Object({ id: Type.String(), name: Type.String(), uscc: Type.String() }),
+    Type.Null(),
+  ]),
+});
 
 export const Organization = Type.Object({
   id: Type.String(),
@@ -53,7 +73,7 @@ export const User = Type.Object({
   orgId: Type.String(),
   username: Type.String(),
   displayName: Type.String(),
-  roles: Type.Array(RoleSchema),
+  roles: Type.Array(AnyRole),
   status: Type.Enum(['active', 'disabled'] as const),
   createdAt: DateTime,
   updatedAt: DateTime,
@@ -65,7 +85,7 @@ export const UserCreate = Type.Object(
     username: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$' }),
     displayName: Type.String({ minLength: 1, maxLength: 100 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
-    roles: Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
+    roles: Type.Array(RoleSchema, { minItems: 1, maxItems: STAFF_ROLES.length, uniqueItems: true }),
   },
   { additionalProperties: false },
 );
@@ -73,7 +93,9 @@ export const UserCreate = Type.Object(
 export const UserPatch = Type.Object(
   {
     displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    roles: Type.Optional(Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true })),
+    roles: Type.Optional(
+      Type.Array(RoleSchema, { minItems: 1, maxItems: STAFF_ROLES.length, uniqueItems: true }),
+    ),
     status: Type.Optional(Type.Enum(['active', 'disabled'] as const)),
   },
   { additionalProperties: false, minProperties: 1 },

@@ -1,15 +1,31 @@
 import { appendAudit, auditAs } from '../audit/append.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SCOPES, type Scope } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../core/crypto.ts';
+import {
+  decoyPasswordHash,
+  hashPassword,
+  hashSecret,
+  newSecret,
+  sm3Hex,
+  verifyPassword,
+} from '../core/crypto.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError, invalidField } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { nextState, type TransitionTable } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
-import type { AdminLevel, ApiKeyStatus, Organization, OrgType, Role, UserStatus } from '../core/tables.ts';
+import {
+  type AdminLevel,
+  type ApiKeyStatus,
+  type Organization,
+  type OrgType,
+  PUBLIC_ORG_ID,
+  type Role,
+  type UserStatus,
+} from '../core/tables.ts';
 import { credentialFreezeSql, refuseFrozenCredential, userFreeze } from '../monitor/service.ts';
 import { findRegion, isMunicipality } from '../standards/region.ts';
+import { isValidResidentId } from '../standards/resident-id.ts';
 import { isValidUscc } from '../standards/uscc.ts';
 import { type ApiKeyView, identityStore as store, type UserView } from './store.ts';
 
@@ -64,7 +80,7 @@ export async function authenticateBearer(ctx: Ctx, header: string | undefined): 
       username: row.username,
       orgId: row.org_id,
       roles: row.roles,
-      scopes: 'all',
+      scopes: row.roles.includes('citizen') ? CITIZEN_SCOPES : 'all',
     };
   }
   const row = await store.findApiKeyPrincipal(ctx.db, secretHash, credentialFreezeSql);
@@ -203,8 +219,9 @@ export async function login(ctx: Ctx, username: string, password: string) {
   return { token, expiresAt: expiresAt.toISOString() };
 }
 
-export async function logout(ctx: Ctx): Promise<void> {
-  const principal = must(ctx, { roles: 'any', scope: 'identity:read', sessionOnly: true });
+/** A citizen's session signs out with the scope it has (`POST /v1/citizen/logout`). */
+export async function logout(ctx: Ctx, scope: Scope = 'identity:read'): Promise<void> {
+  const principal = must(ctx, { roles: 'any', scope, sessionOnly: true });
   await withTx(ctx.db, async (tx) => {
     await store.revokeSession(tx, principal.credentialId);
     await auditAs(ctx, tx, 'session.logout', 'session', principal.credentialId);
@@ -512,6 +529,12 @@ export interface UserPatch {
 
 export async function updateUser(ctx: Ctx, id: string, patch: UserPatch): Promise<UserPublic> {
   const { user, principal } = await loadUserFor(ctx, id, { roles: ADMINS, scope: 'identity:write' }, false);
+  if (patch.roles && user.org_id === PUBLIC_ORG_ID)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field: 'roles' },
+      { zh: '公众用户没有可分配的角色', en: 'a citizen account has no roles to grant' },
+    );
   if (patch.roles) {
     checkGrantableRoles(principal, patch.roles);
     // Taking platform_admin away is also a platform_admin decision.
@@ -725,6 +748,158 @@ export async function actingAs(
     username: user.username,
     orgId: user.org_id,
     roles: user.roles,
-    scopes: 'all',
+    scopes: user.roles.includes('citizen') ? CITIZEN_SCOPES : 'all',
   };
+}
+
+// ---------------------------------------------------------------- citizens
+
+/**
+ * Citizens' sessions reach the service bundles, ratings and their own consents only: a person is
+ * not a department's member, so nothing of the catalog, sharing, gateway or audit answers them.
+ */
+export const CITIZEN_SCOPES: readonly Scope[] = ['services'];
+/** Who a citizen or a department's user is, for the one-thing services (scope services). */
+const SERVICES_CALLER: AccessRule = { roles: 'any', scope: 'services' };
+
+/** The provider that vouched for the demo city's and the command line's citizens. */
+export const LOCAL_CITIZEN_PROVIDER = 'local';
+
+/**
+ * The plug-in point for a provincial unified identity service (统一身份认证): a provider proves who
+ * a person is and answers with the resident ID number and name; Shutong keeps the account. The
+ * `local` provider is the platform's own password store (demo and small deployments); a federated
+ * one exchanges the provider's ticket for the person (not built: no provincial service here).
+ */
+export interface CitizenIdentity {
+  provider: string;
+  idNumber: string;
+  name: string;
+}
+
+/** Resident ID numbers in upper case, check digit verified (GB 11643). */
+export function normalizeIdNumber(value: string, field = 'idNumber'): string {
+  const id = value.trim().toUpperCase();
+  if (!isValidResidentId(id))
+    throw new AppError(
+      'VALIDATION_FAILED',
+      { field },
+      { zh: '公民身份号码格式或校验码不正确', en: 'not a valid resident ID number (format or check digit)' },
+    );
+  return id;
+}
+
+/** A citizen's login name, derived from the ID number without showing it in logs or the audit log. */
+function citizenUsername(idNumber: string): string {
+  return `cz-${sm3Hex(`citizen:${idNumber}`).slice(0, 24)}`;
+}
+
+/**
+ * Registers a citizen the provider vouched for (the platform at the command line: the demo, or a
+ * federated provider's first sign-in). Idempotent by ID number: an existing citizen is returned.
+ */
+export async function registerCitizen(
+  ctx: Ctx,
+  identity: CitizenIdentity & { password: string },
+): Promise<{ userId: string; created: boolean }> {
+  must(ctx, { roles: ['platform_admin'], scope: 'identity:write' });
+  const idNumber = normalizeIdNumber(identity.idNumber);
+  const name = identity.name.trim();
+  if (!name) throw invalidField('VALIDATION_FAILED', 'name');
+  checkPassword(identity.password);
+  const existing = await store.findCitizenByIdNumber(ctx.db, idNumber);
+  if (existing) return { userId: existing.user_id, created: false };
+  const passwordHash = await hashPassword(identity.password);
+  return withTx(ctx.db, async (tx) => {
+    const user = await store.insertUser(tx, {
+      id: newId('usr'),
+      org_id: PUBLIC_ORG_ID,
+      username: citizenUsername(idNumber),
+      display_name: name,
+      password_hash: passwordHash,
+      roles: ['citizen'],
+    });
+    await store.insertCitizenIdentity(tx, {
+      user_id: user.id,
+      provider: identity.provider,
+      id_number: idNumber,
+      name,
+    });
+    // The ID number stays out of the audit log: the account and the provider identify the act.
+    await auditAs(ctx, tx, 'citizen.register', 'user', user.id, { provider: identity.provider });
+    return { userId: user.id, created: true };
+  });
+}
+
+/**
+ * A citizen signs in with the resident ID number and the local provider's password: the staff
+ * login underneath (lockout after failures, freezes, the audit trail), under a name derived from
+ * the ID number. A staff account can never be reached this way (their names have no `cz-`).
+ */
+export async function citizenLogin(ctx: Ctx, idNumber: string, password: string) {
+  return login(ctx, citizenUsername(normalizeIdNumber(idNumber)), password);
+}
+
+export function maskIdNumber(idNumber: string): string {
+  return `${idNumber.slice(0, 3)}${'*'.repeat(11)}${idNumber.slice(-4)}`;
+}
+
+export type ServicesCaller =
+  | { kind: 'citizen'; userId: string; name: string; idNumber: string }
+  | {
+      kind: 'organization';
+      userId: string;
+      name: string;
+      organization: { id: string; name: string; uscc: string };
+    };
+
+/**
+ * Who is applying: a citizen with the resident ID number the provider vouched for, or a
+ * department's or an enterprise's user with its organization's credit code. Service applications
+ * are keyed by these, never by what the caller types.
+ */
+export async function servicesCaller(ctx: Ctx): Promise<ServicesCaller> {
+  const principal = must(ctx, SERVICES_CALLER);
+  const user = await store.findUser(ctx.db, principal.userId);
+  if (!user) throw new AppError('UNAUTHENTICATED');
+  if (hasRole(principal, 'citizen')) {
+    const citizen = await store.findCitizen(ctx.db, principal.userId);
+    if (!citizen) throw new AppError('UNAUTHENTICATED');
+    return { kind: 'citizen', userId: user.id, name: citizen.name, idNumber: citizen.id_number };
+  }
+  const org = await store.findOrganization(ctx.db, principal.orgId);
+  if (!org) throw new AppError('UNAUTHENTICATED');
+  return {
+    kind: 'organization',
+    userId: user.id,
+    name: user.display_name,
+    organization: { id: org.id, name: org.name, uscc: org.uscc },
+  };
+}
+
+/** `GET /v1/citizen/me`: the signed-in applicant, the ID number masked. */
+export async function citizenMe(ctx: Ctx) {
+  const caller = await servicesCaller(ctx);
+  return caller.kind === 'citizen'
+    ? {
+        kind: caller.kind,
+        name: caller.name,
+        idNumberMasked: maskIdNumber(caller.idNumber),
+        organization: null,
+      }
+    : { kind: caller.kind, name: caller.name, idNumberMasked: null, organization: caller.organization };
+}
+
+/** Citizens by ID number (a consent's grantee may sign in later): name and user, or none. */
+export async function citizenByIdNumber(ctx: Ctx, idNumber: string) {
+  must(ctx, SERVICES_CALLER);
+  const row = await store.findCitizenByIdNumber(ctx.db, idNumber);
+  return row ? { userId: row.user_id, name: row.name, idNumber: row.id_number } : null;
+}
+
+/** A citizen's identity by account (a consent's grantor), for the services capability. */
+export async function citizenOf(ctx: Ctx, userId: string) {
+  must(ctx, SERVICES_CALLER);
+  const row = await store.findCitizen(ctx.db, userId);
+  return row ? { userId: row.user_id, name: row.name, idNumber: row.id_number } : null;
 }

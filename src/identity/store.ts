@@ -1,12 +1,13 @@
 import { type RawBuilder, sql } from 'kysely';
 import { containsPattern, type Executor } from '../core/db.ts';
-import type {
-  ApiKeyStatus,
-  NewOrganization,
-  Organization,
-  Role,
-  UserStatus,
-  UserUpdate,
+import {
+  type ApiKeyStatus,
+  type NewOrganization,
+  type Organization,
+  PUBLIC_ORG_ID,
+  type Role,
+  type UserStatus,
+  type UserUpdate,
 } from '../core/tables.ts';
 
 /**
@@ -56,12 +57,42 @@ export const identityStore = {
       .executeTakeFirst();
   },
 
+  /** Organizations as the API knows them: the built-in public of citizens is none of them. */
   findOrganization(db: Executor, id: string) {
-    return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    return db
+      .selectFrom('organizations')
+      .selectAll()
+      .where('id', '=', id)
+      .where('id', '<>', PUBLIC_ORG_ID)
+      .executeTakeFirst();
   },
 
   findOrganizationByUscc(db: Executor, uscc: string) {
-    return db.selectFrom('organizations').selectAll().where('uscc', '=', uscc).executeTakeFirst();
+    return db
+      .selectFrom('organizations')
+      .selectAll()
+      .where('uscc', '=', uscc)
+      .where('id', '<>', PUBLIC_ORG_ID)
+      .executeTakeFirst();
+  },
+
+  findCitizen(db: Executor, userId: string) {
+    return db.selectFrom('citizen_identities').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  },
+
+  findCitizenByIdNumber(db: Executor, idNumber: string) {
+    return db
+      .selectFrom('citizen_identities')
+      .selectAll()
+      .where('id_number', '=', idNumber)
+      .executeTakeFirst();
+  },
+
+  insertCitizenIdentity(
+    db: Executor,
+    row: { user_id: string; provider: string; id_number: string; name: string },
+  ) {
+    return db.insertInto('citizen_identities').values(row).execute();
   },
 
   listOrganizations(
@@ -71,6 +102,7 @@ export const identityStore = {
     let query = db
       .selectFrom('organizations')
       .selectAll()
+      .where('id', '<>', PUBLIC_ORG_ID)
       .orderBy('id')
       .limit(opts.limit + 1);
     if (opts.after) query = query.where('id', '>', opts.after);
@@ -123,7 +155,8 @@ export const identityStore = {
       .select(USER_PUBLIC)
       .orderBy('id')
       .limit(opts.limit + 1);
-    if (opts.orgId) query = query.where('org_id', '=', opts.orgId);
+    // Citizens are listed only when their public is asked for by name.
+    query = query.where('org_id', opts.orgId ? '=' : '<>', opts.orgId ?? PUBLIC_ORG_ID);
     if (opts.status) query = query.where('status', '=', opts.status);
     if (opts.q) {
       const like = containsPattern(opts.q);

@@ -62,6 +62,47 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       (req) => services.changeBundle(req.ctx, req.params.id, event),
     );
   }
+  const citizenTags = ['citizen'];
+  app.get(
+    '/v1/citizen/consents',
+    {
+      config: { access: services.CITIZENS },
+      schema: {
+        tags: citizenTags,
+        summary: '家庭授权 / Consents given and received',
+        response: { 200: S.Consents },
+      },
+    },
+    (req) => services.listConsents(req.ctx),
+  );
+  app.post(
+    '/v1/citizen/consents',
+    {
+      config: { access: services.CITIZENS },
+      schema: {
+        tags: citizenTags,
+        summary: '授权家庭成员 / Let a family member apply with your data',
+        description:
+          'Until validUntil (at most three years ahead); the grantee, named by ID number, applies with `consentId`.',
+        body: S.ConsentBody,
+        response: { 201: S.Consent },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await services.grantConsent(req.ctx, req.body)),
+  );
+  app.post(
+    '/v1/citizen/consents/:id/revoke',
+    {
+      config: { access: services.CITIZENS },
+      schema: {
+        tags: citizenTags,
+        summary: '撤销授权 / Revoke (the grantor or the grantee)',
+        params: S.IdParams,
+        response: { 200: S.Consent },
+      },
+    },
+    (req) => services.revokeConsent(req.ctx, req.params.id),
+  );
   app.get(
     '/v1/services/savings',
     {
@@ -84,7 +125,7 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '申请一件事 / Apply',
         description:
-          'One merged form: exactly the fields no contract in force gives (an exempted or unknown field is refused, as is a missing one).',
+          'One merged form: exactly the fields no contract in force gives (an exempted or unknown field is refused, as is a missing one). Whose data is decided by who applies: a citizen for a life event (herself, or with `consentId` a family member who consented), an organization’s user for a business event (its credit code).',
         params: S.IdParams,
         body: S.ApplyBody,
         response: { 201: S.Application },

@@ -3,7 +3,13 @@ import { pageSchema } from '../core/paging.ts';
 
 export { PageQuery } from '../core/paging.ts';
 
-import { APPLICATION_STATES, BUNDLE_STATES, STEP_STATES } from './store.ts';
+import {
+  APPLICATION_STATES,
+  BUNDLE_STATES,
+  CONSENT_RELATIONS,
+  CONSENT_STATES,
+  STEP_STATES,
+} from './store.ts';
 
 const Text = (maxLength: number, minLength = 1) => Type.String({ minLength, maxLength });
 const Key = Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$', description: 'step or field key' });
@@ -53,6 +59,9 @@ export const BundleBody = Type.Object(
     leadOrgId: Id,
     promisedWorkingDays: Type.Integer({ minimum: 1, maximum: 60 }),
     steps: Type.Array(StepDefinition, { minItems: 1, maxItems: 30 }),
+    eligibility: Type.Optional(
+      Type.Array(Text(200), { maxItems: 20, description: '申请条件 / what an applicant must meet' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -96,6 +105,7 @@ export const Bundle = Type.Object({
   leadOrgId: Type.String(),
   state: Type.Enum(BUNDLE_STATES),
   promisedWorkingDays: Type.Integer(),
+  eligibility: Type.Array(Type.String()),
   steps: Type.Array(
     Type.Object({
       key: Type.String(),
@@ -123,7 +133,17 @@ export const SavingsList = Type.Array(
 
 export const ApplyBody = Type.Object(
   {
-    subjectKey: Text(64),
+    subjectKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'Whose data: set from the applicant (a citizen’s resident ID, an organization’s credit code, or the grantor’s under consentId); if given it must agree',
+      }),
+    ),
+    consentId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: '家庭授权 / a consent the citizen received' }),
+    ),
     form: Type.Record(Key, Type.String({ maxLength: 2000 }), { maxProperties: 200 }),
   },
   { additionalProperties: false },
@@ -136,6 +156,7 @@ export const Application = Type.Object({
   bundle: Type.Object({ id: Type.String(), code: Type.String(), name: Type.String() }),
   applicantUserId: Type.String(),
   subjectKey: Type.String(),
+  consentId: Type.Union([Type.String(), Type.Null()]),
   form: Type.Record(Type.String(), Type.String()),
   state: Type.Enum(APPLICATION_STATES),
   submittedOn: Day,
@@ -183,3 +204,36 @@ export const OverdueSteps = Type.Array(
     workingDaysOverdue: Type.Integer(),
   }),
 );
+
+const IdNumber = Type.String({
+  minLength: 15,
+  maxLength: 24,
+  description: '公民身份号码 / resident ID number',
+});
+
+export const ConsentBody = Type.Object(
+  {
+    granteeIdNumber: IdNumber,
+    granteeName: Text(50),
+    relation: Type.Enum(CONSENT_RELATIONS),
+    validUntil: Day,
+  },
+  { additionalProperties: false },
+);
+
+export const Consent = Type.Object({
+  id: Type.String(),
+  grantorName: Type.String(),
+  grantorIdNumberMasked: Type.String(),
+  granteeName: Type.String(),
+  granteeIdNumberMasked: Type.String(),
+  relation: Type.Enum(CONSENT_RELATIONS),
+  validFrom: Day,
+  validUntil: Day,
+  state: Type.Enum(CONSENT_STATES),
+  inForce: Type.Boolean(),
+  revokedOn: NullableDay,
+  createdAt: Type.String(),
+});
+
+export const Consents = Type.Object({ given: Type.Array(Consent), received: Type.Array(Consent) });

@@ -24,6 +24,9 @@ import {
   type ApplicationState,
   type BundleRow,
   type BundleState,
+  type ConsentRelation,
+  type ConsentRow,
+  type ConsentState,
   type Prefilled,
   type StepDefinition,
   type StepRow,
@@ -73,6 +76,16 @@ const STEPS: Lifecycle<StepState, StepEvent> = {
   table: 'service_application_steps',
   transitions: STEP_LIFECYCLE,
 };
+/** A consent is in force from its first to its last day unless revoked (by either person). */
+export const CONSENT_LIFECYCLE: TransitionTable<ConsentState, 'revoke'> = [
+  { from: ['active'], event: 'revoke', to: 'revoked' },
+];
+const CONSENTS: Lifecycle<ConsentState, 'revoke'> = {
+  objectType: 'service_consent',
+  table: 'service_consents',
+  transitions: CONSENT_LIFECYCLE,
+};
+
 const APPLICATIONS: Lifecycle<ApplicationState, 'complete' | 'refuse'> = {
   objectType: 'service_application',
   table: 'service_applications',
@@ -93,6 +106,9 @@ export const DEPARTMENT_STAFF_OR_ADMIN: AccessRule = {
   roles: ['org_admin', 'data_steward', 'consumer', 'platform_admin'],
   scope: 'services',
 };
+
+/** Consents are given and received by citizens, never by a department's account. */
+export const CITIZENS: AccessRule = { roles: ['citizen'], scope: 'services' };
 
 /** The platform itself (the scheduler at the command line's principal). */
 export const PLATFORM: AccessRule = { roles: ['platform_admin'], scope: 'services' };
@@ -120,6 +136,8 @@ export interface BundleInput {
   leadOrgId: string;
   promisedWorkingDays: number;
   steps: StepDefinition[];
+  /** What an applicant must meet, shown before the form. */
+  eligibility?: string[] | undefined;
 }
 
 /** The declared graph must be a graph: unique keys, known inputs, no cycle, real departments and sources. */
@@ -205,6 +223,7 @@ function bundleView(b: BundleRow, plan: StepPlan[]) {
     leadOrgId: b.lead_org_id,
     state: b.state,
     promisedWorkingDays: b.promised_working_days,
+    eligibility: b.eligibility,
     steps: plan,
     savings: savingsOf(plan),
     createdAt: b.created_at.toISOString(),
@@ -255,6 +274,7 @@ export async function createBundle(ctx: Ctx, input: BundleInput): Promise<Bundle
       state: 'draft',
       promised_working_days: input.promisedWorkingDays,
       steps: JSON.stringify(input.steps),
+      eligibility: JSON.stringify(input.eligibility ?? []),
       created_by: ctx.principal!.userId,
       updated_at: new Date(),
     });
@@ -340,6 +360,7 @@ function applicationView(a: ApplicationRow, bundle: BundleRow, steps: StepRow[],
     bundle: { id: bundle.id, code: bundle.code, name: bundle.name },
     applicantUserId: a.applicant_user_id,
     subjectKey: a.subject_key,
+    consentId: a.consent_id,
     form: a.form,
     state: a.state,
     submittedOn: a.submitted_on,
@@ -393,8 +414,68 @@ async function loadApplication(ctx: Ctx, id: string) {
 }
 
 export interface ApplyInput {
-  subjectKey: string;
+  /** Whose data the departments pull: set from the applicant's identity; if given, it must agree. */
+  subjectKey?: string | undefined;
+  /** A consent the citizen received and is in force: apply with the grantor's data. */
+  consentId?: string | undefined;
   form: Record<string, string>;
+}
+
+/**
+ * Whom an application is about, decided by who applies and never by what they type — the
+ * departments pull that subject's data and the applicant sees it pre-filled. A citizen applies for
+ * a life event with her own resident ID number, or with a family member's under a consent in force
+ * she received; an organization's user applies for a business event with its own credit code.
+ */
+async function subjectOf(
+  ctx: Ctx,
+  bundle: BundleRow,
+  input: ApplyInput,
+  today: string,
+): Promise<{ subjectKey: string; consentId: string | null }> {
+  const caller = await identity.servicesCaller(ctx);
+  let subject: { subjectKey: string; consentId: string | null };
+  if (caller.kind === 'citizen') {
+    if (bundle.event_kind !== 'life')
+      throw invalid(
+        'bundle',
+        '企业事项须以企业（法人）身份申请',
+        'a business bundle is applied for by the enterprise’s account',
+      );
+    if (input.consentId) {
+      const consent = await store.findConsent(ctx.db, input.consentId);
+      if (!consent || consent.grantee_id_number !== caller.idNumber)
+        throw notFound('service_consent', input.consentId);
+      if (!consentInForce(consent, today))
+        throw new AppError(
+          'FORBIDDEN',
+          { field: 'consentId', reason: 'consent_not_in_force' },
+          { zh: '该授权已撤销或不在有效期内', en: 'the consent is revoked or outside its term' },
+        );
+      const grantor = await identity.citizenOf(ctx, consent.grantor_user_id);
+      subject = { subjectKey: grantor!.idNumber, consentId: consent.id };
+    } else subject = { subjectKey: caller.idNumber, consentId: null };
+  } else {
+    if (bundle.event_kind !== 'business')
+      throw invalid(
+        'bundle',
+        '个人事项须由本人以公众身份申请',
+        'a life-event bundle is applied for by the person, signed in as a citizen',
+      );
+    if (input.consentId)
+      throw invalid('consentId', '只有个人可凭家庭授权申请', 'only a citizen applies under a family consent');
+    subject = { subjectKey: caller.organization.uscc, consentId: null };
+  }
+  if (input.subjectKey !== undefined && input.subjectKey.trim().toUpperCase() !== subject.subjectKey)
+    throw new AppError(
+      'FORBIDDEN',
+      { field: 'subjectKey', reason: 'subject' },
+      {
+        zh: '只能为本人、本单位或授权您的家庭成员申请',
+        en: 'you may apply only for yourself, your organization, or a family member who consented',
+      },
+    );
+  return subject;
 }
 
 /**
@@ -434,6 +515,7 @@ export async function apply(ctx: Ctx, bundleId: string, input: ApplyInput, now =
       { extra },
     );
   const today = chinaDate(now);
+  const subject = await subjectOf(ctx, bundle, input, today);
   const id = newId('sap');
   await withTx(ctx.db, async (tx) => {
     await store.insertApplication(
@@ -443,7 +525,8 @@ export async function apply(ctx: Ctx, bundleId: string, input: ApplyInput, now =
         bundle_id: bundle.id,
         applicant_user_id: principal.userId,
         form: JSON.stringify(input.form),
-        subject_key: input.subjectKey,
+        subject_key: subject.subjectKey,
+        consent_id: subject.consentId,
         state: 'open',
         submitted_on: today,
         due_on: addWorkingDays(today, bundle.promised_working_days),
@@ -468,6 +551,7 @@ export async function apply(ctx: Ctx, bundleId: string, input: ApplyInput, now =
     );
     await auditAs(ctx, tx, 'service_application.submit', 'service_application', id, {
       bundle: bundle.code,
+      consent: subject.consentId,
       exempted: plan.flatMap((s) =>
         s.fields.filter((f) => f.contractId).map((f) => [s.key, f.name, f.contractId]),
       ),
@@ -681,6 +765,125 @@ export async function reportOverdueSteps(ctx: Ctx, now = new Date()): Promise<nu
     if (claimed) reported += 1;
   }
   return reported;
+}
+
+// ---------------------------------------------------------------------------- family consent
+
+const MAX_CONSENT_DAYS = 3 * 366;
+
+function consentInForce(c: ConsentRow, today: string): boolean {
+  return c.state === 'active' && c.valid_from <= today && today <= c.valid_until;
+}
+
+function consentView(c: ConsentRow, grantor: { name: string; idNumber: string }, today: string) {
+  return {
+    id: c.id,
+    grantorName: grantor.name,
+    grantorIdNumberMasked: identity.maskIdNumber(grantor.idNumber),
+    granteeName: c.grantee_name,
+    granteeIdNumberMasked: identity.maskIdNumber(c.grantee_id_number),
+    relation: c.relation,
+    validFrom: c.valid_from,
+    validUntil: c.valid_until,
+    state: c.state,
+    inForce: consentInForce(c, today),
+    revokedOn: c.revoked_on,
+    createdAt: c.created_at.toISOString(),
+  };
+}
+export type ConsentView = ReturnType<typeof consentView>;
+
+async function citizenCaller(ctx: Ctx) {
+  authorize(ctx.principal, CITIZENS);
+  const caller = await identity.servicesCaller(ctx);
+  if (caller.kind !== 'citizen') throw new AppError('FORBIDDEN', { reason: 'role' });
+  return caller;
+}
+
+export interface ConsentInput {
+  granteeIdNumber: string;
+  granteeName: string;
+  relation: ConsentRelation;
+  validUntil: string;
+}
+
+/**
+ * A citizen lets a family member apply with her data until a day she chooses (at most three years
+ * ahead). The grantee is named by ID number: the consent waits for that person's own sign-in.
+ */
+export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date()): Promise<ConsentView> {
+  const caller = await citizenCaller(ctx);
+  const grantee = identity.normalizeIdNumber(input.granteeIdNumber, 'granteeIdNumber');
+  if (grantee === caller.idNumber)
+    throw invalid('granteeIdNumber', '不能授权给本人', 'a consent is given to someone else');
+  const today = chinaDate(now);
+  const longest = new Date(now.getTime() + MAX_CONSENT_DAYS * 86_400_000);
+  if (input.validUntil < today || input.validUntil > chinaDate(longest))
+    throw invalid(
+      'validUntil',
+      `有效期须在今天（${today}）至三年之内`,
+      `the term must end between today (${today}) and three years from now`,
+    );
+  const id = newId('csn');
+  await withTx(ctx.db, async (tx) => {
+    await store.insertConsent(tx, {
+      id,
+      grantor_user_id: caller.userId,
+      grantee_id_number: grantee,
+      grantee_name: input.granteeName.trim(),
+      relation: input.relation,
+      valid_from: today,
+      valid_until: input.validUntil,
+      state: 'active',
+      updated_at: now,
+    });
+    // Neither ID number goes into the audit log: the account, the consent and its term do.
+    await auditAs(ctx, tx, 'service_consent.grant', 'service_consent', id, {
+      relation: input.relation,
+      validUntil: input.validUntil,
+    });
+  });
+  const row = (await store.findConsent(ctx.db, id))!;
+  return consentView(row, caller, today);
+}
+
+/** The consents a citizen gave and those given to her. */
+export async function listConsents(ctx: Ctx, now = new Date()) {
+  const caller = await citizenCaller(ctx);
+  const today = chinaDate(now);
+  const given = await store.consentsOf(ctx.db, { grantor: caller.userId });
+  const received = await store.consentsOf(ctx.db, { grantee: caller.idNumber });
+  const grantors = new Map<string, { name: string; idNumber: string }>();
+  for (const c of received)
+    if (!grantors.has(c.grantor_user_id))
+      grantors.set(c.grantor_user_id, (await identity.citizenOf(ctx, c.grantor_user_id))!);
+  return {
+    given: given.map((c) => consentView(c, caller, today)),
+    received: received.map((c) => consentView(c, grantors.get(c.grantor_user_id)!, today)),
+  };
+}
+
+/** Either person ends a consent; applications already made under it keep it as their record. */
+export async function revokeConsent(ctx: Ctx, id: string, now = new Date()): Promise<ConsentView> {
+  const caller = await citizenCaller(ctx);
+  const consent = await store.findConsent(ctx.db, id);
+  if (
+    !consent ||
+    (consent.grantor_user_id !== caller.userId && consent.grantee_id_number !== caller.idNumber)
+  )
+    throw notFound('service_consent', id);
+  const today = chinaDate(now);
+  const row = await withTx(ctx.db, (tx) =>
+    applyTransition<ConsentState, 'revoke', ConsentRow>(tx, CONSENTS, consent, 'revoke', {
+      set: { revoked_on: today, updated_at: now },
+      audit: (atx, change) =>
+        auditAs(ctx, atx, 'service_consent.revoke', 'service_consent', id, {
+          from: change.from,
+          to: change.to,
+        }),
+    }),
+  );
+  return consentView(row, (await identity.citizenOf(ctx, row.grantor_user_id))!, today);
 }
 
 // ---------------------------------------------------------------------------- for ratings

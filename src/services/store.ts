@@ -55,6 +55,7 @@ export interface ServiceBundlesTable {
   state: BundleState;
   promised_working_days: number;
   steps: Json<StepDefinition[]>;
+  eligibility: ColumnType<string[], string | undefined, string>;
   created_by: string;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -66,6 +67,7 @@ export interface ServiceApplicationsTable {
   applicant_user_id: string;
   form: Json<Record<string, string>>;
   subject_key: string;
+  consent_id: string | null;
   state: ApplicationState;
   submitted_on: string;
   due_on: string;
@@ -95,8 +97,28 @@ export interface ServiceApplicationStepsTable {
   updated_at: Timestamp;
 }
 
+export const CONSENT_STATES = ['active', 'revoked'] as const;
+export type ConsentState = (typeof CONSENT_STATES)[number];
+export const CONSENT_RELATIONS = ['spouse', 'parent', 'child', 'other'] as const;
+export type ConsentRelation = (typeof CONSENT_RELATIONS)[number];
+
+export interface ServiceConsentsTable {
+  id: string;
+  grantor_user_id: string;
+  grantee_id_number: string;
+  grantee_name: string;
+  relation: ConsentRelation;
+  valid_from: string;
+  valid_until: string;
+  state: ConsentState;
+  revoked_on: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 declare module '../core/tables.ts' {
   interface Database {
+    service_consents: ServiceConsentsTable;
     service_bundles: ServiceBundlesTable;
     service_applications: ServiceApplicationsTable;
     service_application_steps: ServiceApplicationStepsTable;
@@ -106,6 +128,7 @@ declare module '../core/tables.ts' {
 export type BundleRow = Selectable<ServiceBundlesTable>;
 export type ApplicationRow = Selectable<ServiceApplicationsTable>;
 export type StepRow = Selectable<ServiceApplicationStepsTable>;
+export type ConsentRow = Selectable<ServiceConsentsTable>;
 
 export const servicesStore = {
   async insertBundle(tx: Executor, row: Insertable<ServiceBundlesTable>) {
@@ -192,6 +215,22 @@ export const servicesStore = {
       );
     if (cursor) query = query.where('id', '<', cursor);
     return query.execute();
+  },
+
+  async insertConsent(tx: Executor, row: Insertable<ServiceConsentsTable>) {
+    await tx.insertInto('service_consents').values(row).execute();
+  },
+
+  findConsent(db: Executor, id: string) {
+    return db.selectFrom('service_consents').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** Consents a citizen gave (by account) or received (by ID number), newest first. */
+  consentsOf(db: Executor, who: { grantor: string } | { grantee: string }) {
+    const query = db.selectFrom('service_consents').selectAll().orderBy('created_at', 'desc').orderBy('id');
+    return 'grantor' in who
+      ? query.where('grantor_user_id', '=', who.grantor).execute()
+      : query.where('grantee_id_number', '=', who.grantee).execute();
   },
 
   async setPrefill(tx: Executor, stepId: string, prefill: Record<string, Prefilled>) {

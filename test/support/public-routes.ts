@@ -6,6 +6,9 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
   'GET /healthz',
   'GET /readyz',
   'POST /v1/auth/login',
+  // Citizens sign in on the citizen site; the demo city lists its generated people to try it with.
+  'POST /v1/citizen/login',
+  'GET /v1/citizen/demo-identities',
   // The audit log's and the registry's signatures are checked by anyone with the public key.
   'GET /v1/audit/public-key',
   'GET /v1/registry/public-key',

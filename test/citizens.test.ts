@@ -1,0 +1,273 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrateAudit } from '../src/audit/integrate.ts';
+import { makeResidentId } from '../src/standards/resident-id.ts';
+import { startTestApp, type TestApp } from './helpers.ts';
+
+/**
+ * Citizens on the services (issue 22): signed in through the local identity provider, their
+ * sessions reach the services and nothing else; an application is about whoever applies — a
+ * citizen herself, a family member who consented, an organization's own credit code — never about
+ * a key the applicant types; consents have a term and end when revoked.
+ */
+let t: TestApp;
+let admin = '';
+let enterprise = '';
+let life = '';
+let business = '';
+const MOTHER = makeResidentId('330106', '1993-04-12', 42);
+const FATHER = makeResidentId('330106', '1991-02-03', 17);
+const STRANGER = makeResidentId('330108', '1980-01-01', 5);
+
+const call = (method: 'GET' | 'POST' | 'PATCH', url: string, token?: string, payload?: object) =>
+  t.request({ method, url, ...(token ? { token } : {}), ...(payload !== undefined ? { payload } : {}) });
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await t.login('admin');
+  enterprise = await t.login('consumer.enterprise');
+  const orgOf = async (u: string) => (await t.actAs(u)).principal!.orgId;
+  const bundle = async (code: string, eventKind: string) => {
+    const res = await call('POST', '/v1/services/bundles', admin, {
+      code,
+      name: code,
+      nameEn: code,
+      eventKind,
+      leadOrgId: await orgOf('steward.health'),
+      promisedWorkingDays: 3,
+      eligibility: ['本市户籍'],
+      steps: [
+        {
+          key: 'only',
+          name: '唯一步骤',
+          orgId: await orgOf('steward.health'),
+          dependsOn: [],
+          workingDays: 1,
+          fields: [{ name: 'phone', label: '联系电话' }],
+        },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect((await call('POST', `/v1/services/bundles/${code}/publish`, admin)).statusCode).toBe(200);
+    return res.json().id as string;
+  };
+  life = await bundle('LIFE', 'life');
+  business = await bundle('BIZ', 'business');
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('citizen sign-in', () => {
+  it('signs a citizen in by resident ID number; a wrong password or a bad ID number is refused clearly', async () => {
+    const { token } = await t.citizen(MOTHER, '林晓');
+    const me = await call('GET', '/v1/citizen/me', token);
+    expect(me.statusCode, me.body).toBe(200);
+    expect(me.json()).toEqual({
+      kind: 'citizen',
+      name: '林晓',
+      idNumberMasked: `${MOTHER.slice(0, 3)}***********${MOTHER.slice(-4)}`,
+      organization: null,
+    });
+    const wrong = await call('POST', '/v1/citizen/login', undefined, {
+      idNumber: MOTHER,
+      password: 'x'.repeat(12),
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error.code).toBe('LOGIN_FAILED');
+    const badDigit = `${MOTHER.slice(0, 17)}${MOTHER.at(-1) === '0' ? '1' : '0'}`;
+    const bad = await call('POST', '/v1/citizen/login', undefined, {
+      idNumber: badDigit,
+      password: 'x'.repeat(12),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.details.field).toBe('idNumber');
+    expect(bad.json().error.messages['zh-CN']).toContain('校验码');
+  });
+
+  it('reaches the services and nothing else: catalog, sharing, audit and identity answer 403', async () => {
+    const { token } = await t.citizen(MOTHER, '林晓');
+    expect((await call('GET', '/v1/services/bundles', token)).statusCode).toBe(200);
+    for (const url of [
+      '/v1/catalog/search',
+      '/v1/contracts',
+      '/v1/audit/entries',
+      '/v1/me',
+      '/v1/organizations',
+    ]) {
+      const res = await call('GET', url, token);
+      expect(res.statusCode, url).toBe(403);
+    }
+    // An organization's account is still what it was.
+    expect((await call('GET', '/v1/citizen/me', enterprise)).json()).toMatchObject({
+      kind: 'organization',
+      idNumberMasked: null,
+      organization: { uscc: expect.stringMatching(/^[0-9A-Z]{18}$/) },
+    });
+  });
+
+  it('keeps citizens out of the staff directories and their role out of an administrator’s hands', async () => {
+    const { ctx } = await t.citizen(MOTHER, '林晓');
+    const orgs = (await call('GET', '/v1/organizations?limit=200', admin)).json();
+    expect(orgs.items.map((o: { id: string }) => o.id)).not.toContain(ctx.principal!.orgId);
+    const users = (await call('GET', '/v1/users?limit=200', admin)).json();
+    expect(users.items.map((u: { id: string }) => u.id)).not.toContain(ctx.principal!.userId);
+    const grant = await call('PATCH', `/v1/users/${ctx.principal!.userId}`, admin, { roles: ['consumer'] });
+    expect(grant.statusCode).toBe(400);
+    const staff = await call('POST', '/v1/users', admin, {
+      orgId: (await t.actAs('steward.health')).principal!.orgId,
+      username: 'fake.citizen',
+      displayName: '假公众',
+      password: 'a-long-password',
+      roles: ['citizen'],
+    });
+    expect(staff.statusCode).toBe(400);
+  });
+});
+
+describe('whose data an application is about', () => {
+  it('is the citizen herself for a life event, whatever key she types', async () => {
+    const { token } = await t.citizen(MOTHER, '林晓');
+    const own = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
+      form: { phone: '1' },
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    expect(own.json()).toMatchObject({ subjectKey: MOTHER, consentId: null });
+    const other = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
+      subjectKey: STRANGER,
+      form: { phone: '1' },
+    });
+    expect(other.statusCode).toBe(403);
+    expect(other.json().error.details).toMatchObject({ field: 'subjectKey', reason: 'subject' });
+    const biz = await call('POST', `/v1/services/bundles/${business}/applications`, token, {
+      form: { phone: '1' },
+    });
+    expect(biz.statusCode).toBe(400);
+    expect(biz.json().error.messages['en']).toContain('enterprise');
+  });
+
+  it('is the organization’s own credit code for a business event; a life event is refused to it', async () => {
+    const me = (await call('GET', '/v1/citizen/me', enterprise)).json();
+    const own = await call('POST', `/v1/services/bundles/${business}/applications`, enterprise, {
+      form: { phone: '1' },
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    expect(own.json().subjectKey).toBe(me.organization.uscc);
+    const lifeEvent = await call('POST', `/v1/services/bundles/${life}/applications`, enterprise, {
+      form: { phone: '1' },
+    });
+    expect(lifeEvent.statusCode).toBe(400);
+  });
+
+  it('never lets any typed key other than one’s own through (property)', async () => {
+    const { token } = await t.citizen(MOTHER, '林晓');
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[0-9A-Za-z]{1,24}$/), async (key) => {
+        fc.pre(key.toUpperCase() !== MOTHER);
+        const res = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
+          subjectKey: key,
+          form: { phone: '1' },
+        });
+        expect(res.statusCode).toBe(403);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe('family consent', () => {
+  let consentId = '';
+
+  it('lets the father authorize the mother, who then applies with his data', async () => {
+    const father = await t.citizen(FATHER, '陈立');
+    const mother = await t.citizen(MOTHER, '林晓');
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const res = await call('POST', '/v1/citizen/consents', father.token, {
+      granteeIdNumber: MOTHER.toLowerCase(),
+      granteeName: '林晓',
+      relation: 'spouse',
+      validUntil: until,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    consentId = res.json().id;
+    expect(res.json()).toMatchObject({
+      state: 'active',
+      inForce: true,
+      relation: 'spouse',
+      validUntil: until,
+    });
+    expect(JSON.stringify(res.json())).not.toContain(MOTHER);
+    const received = (await call('GET', '/v1/citizen/consents', mother.token)).json().received;
+    expect(received).toEqual([
+      expect.objectContaining({ id: consentId, grantorName: '陈立', inForce: true }),
+    ]);
+    const applied = await call('POST', `/v1/services/bundles/${life}/applications`, mother.token, {
+      consentId,
+      form: { phone: '1' },
+    });
+    expect(applied.statusCode, applied.body).toBe(201);
+    expect(applied.json()).toMatchObject({ subjectKey: FATHER, consentId });
+    // The consent is the mother's, not anyone's who learns its id.
+    const stranger = await t.citizen(STRANGER, '路人');
+    const stolen = await call('POST', `/v1/services/bundles/${life}/applications`, stranger.token, {
+      consentId,
+      form: { phone: '1' },
+    });
+    expect(stolen.statusCode).toBe(404);
+    expect((await call('POST', `/v1/citizen/consents/${consentId}/revoke`, stranger.token)).statusCode).toBe(
+      404,
+    );
+    // A department's account neither gives nor uses consents.
+    expect((await call('GET', '/v1/citizen/consents', enterprise)).statusCode).toBe(403);
+    await integrateAudit(t.database.db);
+    const audit = await call(
+      'GET',
+      `/v1/audit/entries?action=service_consent.grant&objectId=${consentId}`,
+      await t.login('auditor'),
+    );
+    expect(audit.json().items).toHaveLength(1);
+    expect(JSON.stringify(audit.json())).not.toContain(MOTHER);
+  });
+
+  it('refuses a consent to oneself, past its day, or longer than three years', async () => {
+    const father = await t.citizen(FATHER, '陈立');
+    const body = (over: Record<string, unknown>) => ({
+      granteeIdNumber: MOTHER,
+      granteeName: '林晓',
+      relation: 'spouse',
+      validUntil: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+      ...over,
+    });
+    for (const over of [
+      { granteeIdNumber: FATHER },
+      { validUntil: '2020-01-01' },
+      { validUntil: '2099-01-01' },
+      { granteeIdNumber: '123' },
+      { relation: 'neighbour' },
+    ]) {
+      const res = await call('POST', '/v1/citizen/consents', father.token, body(over));
+      expect(res.statusCode, JSON.stringify(over)).toBe(400);
+    }
+  });
+
+  it('ends when revoked: the next application under it is refused, the record stays', async () => {
+    const father = await t.citizen(FATHER, '陈立');
+    const mother = await t.citizen(MOTHER, '林晓');
+    const revoked = await call('POST', `/v1/citizen/consents/${consentId}/revoke`, father.token);
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect(revoked.json()).toMatchObject({ state: 'revoked', inForce: false });
+    expect((await call('POST', `/v1/citizen/consents/${consentId}/revoke`, mother.token)).statusCode).toBe(
+      409,
+    );
+    const res = await call('POST', `/v1/services/bundles/${life}/applications`, mother.token, {
+      consentId,
+      form: { phone: '1' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.details.reason).toBe('consent_not_in_force');
+    expect((await call('GET', '/v1/citizen/consents', father.token)).json().given).toEqual([
+      expect.objectContaining({ id: consentId, state: 'revoked' }),
+    ]);
+  });
+});
