@@ -3,7 +3,7 @@
  * overdue flag; the values a department got through shared data (marked so); a returned step's
  * reason with the resubmit button; and, once a step is done, its rating form (好差评).
  */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api, errorText } from '../api.ts';
 import {
@@ -22,6 +22,18 @@ import { Link, useLocation } from '../router.tsx';
 import { type Application, type ApplicationStep, type Bundle, INDICATORS, LEVELS } from '../types.ts';
 
 const RATED_KEY = 'shutong.citizen.rated';
+
+/** A shared-data value as people read it: timestamps in Beijing time, the rest as sent. */
+function shown(value: unknown): string {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) {
+    const date = new Date(value);
+    // China has one time zone without daylight saving: UTC+8.
+    if (!Number.isNaN(date.getTime()))
+      return new Date(date.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+  }
+  if (value === null || value === undefined) return '—';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
 
 function ratedSteps(): Set<string> {
   try {
@@ -52,6 +64,10 @@ export function ApplicationPage({ id }: { id: string }) {
   const [message, setMessage] = useState<string | null>(
     search.get('submitted') ? t('application.submitted') : null,
   );
+  // Said once: a reload or a bookmark of the page does not repeat "submitted".
+  useEffect(() => {
+    if (search.get('submitted')) window.history.replaceState(null, '', window.location.pathname);
+  }, [search]);
   usePageTitle(application ? application.bundle.name : t('application.title'));
 
   if (loaded.error && !application)
@@ -210,7 +226,7 @@ function StepCard({
               <div key={name}>
                 <dt>{labels.get(name) ?? name}</dt>
                 <dd>
-                  {String(p.value ?? '')}
+                  {shown(p.value)}
                   <span className="visually-hidden"> {t('application.fromSharedData')}</span>
                 </dd>
               </div>
