@@ -141,7 +141,7 @@ describe('organizations', () => {
     const total = await t.database.db
       .selectFrom('organizations')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('type', '<>', 'public')
+      .where('id', '<>', 'org_public')
       .executeTakeFirstOrThrow();
     // Every organization but the built-in public of citizens, which is no directory entry.
     expect(seen.length).toBe(Number(total.n));

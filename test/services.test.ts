@@ -278,6 +278,7 @@ describe('service bundles', () => {
       fx.tokens.steward,
     );
     expect(health.json().missing).toEqual(['district']);
+    expect(health.json().reasons).toEqual({ district: 'no_contract' });
     await integrateAudit(t.database.db);
     const auditor = await t.login('auditor');
     const reads = await fx.call(

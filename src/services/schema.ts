@@ -192,6 +192,10 @@ export const PrefillResult = Type.Object({
   missing: Type.Array(Type.String(), {
     description: 'sourced fields no contract in force gave: ask the applicant',
   }),
+  reasons: Type.Record(Type.String(), Type.String(), {
+    description:
+      'why each missing field is missing: no_contract, no_row, or the gateway’s refusal code (e.g. FILTER_ON_MASKED_FIELD when the contract serves the key field masked)',
+  }),
 });
 
 export const OverdueSteps = Type.Array(

@@ -672,7 +672,12 @@ export async function prefillStep(
   stepKey: string,
   clientIp: string,
   now = new Date(),
-): Promise<{ application: ApplicationView; filled: string[]; missing: string[] }> {
+): Promise<{
+  application: ApplicationView;
+  filled: string[];
+  missing: string[];
+  reasons: Record<string, string>;
+}> {
   const { application, steps, bundle } = await loadApplication(ctx, applicationId);
   const step = findStep(steps, applicationId, stepKey);
   authorize(ctx.principal, { ...DEPARTMENT_STAFF, orgId: step.org_id, crossOrg: [] });
@@ -682,11 +687,16 @@ export async function prefillStep(
   const prefill: Record<string, Prefilled> = { ...step.prefill };
   const filled: string[] = [];
   const missing: string[] = [];
+  const reasons: Record<string, string> = {};
+  const miss = (name: string, reason: string) => {
+    missing.push(name);
+    reasons[name] = reason;
+  };
   for (const field of definition.fields.filter((f) => f.source)) {
     const source = field.source!;
     const contractId = covering(definition, field.name);
     if (!contractId) {
-      missing.push(field.name);
+      miss(field.name, 'no_contract');
       continue;
     }
     const filter = { field: source.keyField, op: 'eq' as const, value: application.subject_key };
@@ -696,9 +706,13 @@ export async function prefillStep(
       { fields: [source.field], filter, limit: 1 },
       clientIp,
     );
-    const row = 'items' in read ? read.items[0] : undefined;
+    if ('refused' in read) {
+      miss(field.name, read.refused);
+      continue;
+    }
+    const row = read.items[0];
     if (!row) {
-      missing.push(field.name);
+      miss(field.name, 'no_row');
       continue;
     }
     prefill[field.name] = { value: row[source.field] ?? null, contractId };
@@ -710,9 +724,10 @@ export async function prefillStep(
       step: stepKey,
       filled: filled.map((name) => [name, prefill[name]!.contractId]),
       missing,
+      reasons,
     });
   });
-  return { application: await getApplication(ctx, applicationId, now), filled, missing };
+  return { application: await getApplication(ctx, applicationId, now), filled, missing, reasons };
 }
 
 /** Open steps past their working-day deadline: a department's own, or all for the platform. */

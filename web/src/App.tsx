@@ -1,6 +1,8 @@
 import {
+  AccountBookOutlined,
   AlertOutlined,
   ApiOutlined,
+  AppstoreOutlined,
   AuditOutlined,
   BankOutlined,
   CloudUploadOutlined,
@@ -8,7 +10,9 @@ import {
   DatabaseOutlined,
   FileDoneOutlined,
   FileProtectOutlined,
+  FileTextOutlined,
   FundOutlined,
+  GlobalOutlined,
   LogoutOutlined,
   MenuFoldOutlined,
   MenuOutlined,
@@ -53,6 +57,16 @@ import { Contracts } from './pages/Contracts.tsx';
 import { ImportWizard } from './pages/ImportWizard.tsx';
 import { Indicators } from './pages/Indicators.tsx';
 import { Login } from './pages/Login.tsx';
+import {
+  AgreementDetail,
+  BillDetail,
+  Bills,
+  Disclosure,
+  Operation,
+  PlanDetail,
+  ProductDetail,
+  Products,
+} from './pages/Operation.tsx';
 import { Overview } from './pages/Overview.tsx';
 import { RegistrationDetail, Registry } from './pages/Registry.tsx';
 import { ResourceDetail } from './pages/ResourceDetail.tsx';
@@ -84,6 +98,19 @@ const NAV: NavItem[] = [
   // Anyone signed in reads the registry and may object during a notice (REGISTRY_READ); holders
   // submit, the bureau decides. Not /registry: the server's public certificate pages live there.
   { key: 'registry', path: '/registrations', icon: <FileDoneOutlined /> },
+  // Authorized operation (授权运营): anyone signed in reads (OPERATION_READ), but plans and
+  // agreements concern the bureau, auditors and operators' staff; products, bills and the
+  // disclosure also the customers. The bureau decides, operators' stewards price and bill.
+  {
+    key: 'operation',
+    path: '/operation',
+    icon: <FileTextOutlined />,
+    roles: ['platform_admin', 'auditor', 'org_admin', 'data_steward'],
+  },
+  { key: 'products', path: '/products', icon: <AppstoreOutlined /> },
+  { key: 'bills', path: '/bills', icon: <AccountBookOutlined /> },
+  // Not /disclosure: the server's public disclosure pages live at /disclosure/:year.
+  { key: 'disclosure', path: '/disclosures', icon: <GlobalOutlined /> },
   {
     key: 'audit',
     path: '/audit',
@@ -176,6 +203,46 @@ const ROUTES: RouteDef[] = [
       { label: <Label k="breadcrumb.registration" /> },
     ],
   },
+  { pattern: '/operation', nav: 'operation', render: () => <Operation /> },
+  {
+    pattern: '/operation/plans/:id',
+    nav: 'operation',
+    render: (p) => <PlanDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="operation" />, to: '/operation' },
+      { label: <Label k="breadcrumb.plan" /> },
+    ],
+  },
+  {
+    pattern: '/operation/agreements/:id',
+    nav: 'operation',
+    render: (p) => <AgreementDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="operation" />, to: '/operation' },
+      { label: <Label k="breadcrumb.agreement" /> },
+    ],
+  },
+  { pattern: '/products', nav: 'products', render: () => <Products /> },
+  {
+    pattern: '/products/:id',
+    nav: 'products',
+    render: (p) => <ProductDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="products" />, to: '/products' },
+      { label: <Label k="breadcrumb.product" /> },
+    ],
+  },
+  { pattern: '/bills', nav: 'bills', render: () => <Bills /> },
+  {
+    pattern: '/bills/:id',
+    nav: 'bills',
+    render: (p) => <BillDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="bills" />, to: '/bills' },
+      { label: <Label k="breadcrumb.bill" /> },
+    ],
+  },
+  { pattern: '/disclosures', nav: 'disclosure', render: () => <Disclosure /> },
   { pattern: '/audit', nav: 'audit', render: () => <Audit /> },
   { pattern: '/alerts', nav: 'alerts', render: () => <Alerts /> },
   { pattern: '/admin/users', nav: 'users', render: () => <Users /> },

@@ -31,6 +31,7 @@ import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
 import type * as monitor from '../../src/monitor/schema.ts';
+import type * as operation from '../../src/operation/schema.ts';
 import type * as registry from '../../src/registry/schema.ts';
 import type { Filter, FilterOp } from '../../src/rules/filters.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
@@ -210,3 +211,47 @@ export type RegistrationSubmit = Static<typeof registry.SubmitBody>;
 export type RegistrationObjection = Registration['objections'][number];
 export type CertificateHistory = Static<typeof registry.CertificateHistory>;
 export type SignedCertificate = Static<typeof registry.SignedCertificate>;
+
+/** Authorized operation (授权运营), its prices, bills and disclosure: as src/operation answers. */
+export type OperationPlan = Static<typeof operation.Plan>;
+export type OperationAgreement = Static<typeof operation.Agreement>;
+export type DataProduct = Static<typeof operation.Product>;
+export type ProductPrice = DataProduct['prices'][number];
+export type RevenueCap = Static<typeof operation.RevenueCap>;
+export type Subscription = Static<typeof operation.Subscription>;
+export type Bill = Static<typeof operation.Bill>;
+export type BillLine = Bill['lines'][number];
+export type BillReproduction = Static<typeof operation.Reproduction>;
+export type Disclosure = Static<typeof operation.Disclosure>;
+export type PlanState = OperationPlan['state'];
+export type AgreementState = OperationAgreement['state'];
+export type ChargeUnit = ProductPrice['unit'];
+export type ProductKind = DataProduct['kind'];
+export type UsePurpose = Subscription['purpose'];
+export const PLAN_STATES = [
+  'draft',
+  'approved',
+  'selected',
+  'withdrawn',
+] as const satisfies readonly PlanState[];
+export const AGREEMENT_STATES = [
+  'active',
+  'terminated',
+  'expired',
+] as const satisfies readonly AgreementState[];
+export const CHARGE_UNITS = ['call', 'row', 'month', 'volume'] as const satisfies readonly ChargeUnit[];
+export const PRODUCT_KINDS = ['dataset', 'api', 'report'] as const satisfies readonly ProductKind[];
+export const USE_PURPOSES = [
+  'public_governance',
+  'public_welfare',
+  'industry',
+  'sector',
+] as const satisfies readonly UsePurpose[];
+const operationCovered: [
+  Covers<PlanState, typeof PLAN_STATES>,
+  Covers<AgreementState, typeof AGREEMENT_STATES>,
+  Covers<ChargeUnit, typeof CHARGE_UNITS>,
+  Covers<ProductKind, typeof PRODUCT_KINDS>,
+  Covers<UsePurpose, typeof USE_PURPOSES>,
+] = [true, true, true, true, true];
+void operationCovered;

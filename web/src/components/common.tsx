@@ -54,6 +54,9 @@ const STATE_COLORS: Record<string, string> = {
   registered: 'success',
   superseded: 'default',
   cancelled: 'default',
+  // Authorized operation: plans and agreements.
+  selected: 'success',
+  terminated: 'error',
 };
 
 /** A state in its color; `label` when the object names its states its own way (the registry's). */

@@ -1,0 +1,1660 @@
+/**
+ * Authorized operation of public data (授权运营, src/operation): the implementing body's plans and
+ * the operator selection, agreements with their scope and terms, data products with their lineage,
+ * the cap fee the bureau sets and the price the operator charges under it, customers'
+ * subscriptions and their monthly bills (reproducible from the audit log), and the yearly
+ * disclosure with the operators' maximum allowed revenue. Money is integer fen on the server and
+ * yuan with two decimals here (money.ts, no floating point). Buttons follow the server's rules:
+ * the bureau (platform_admin) approves, selects, terminates and sets cap fees; an operator's data
+ * steward or administrator registers products, sets prices, subscribes customers and bills them.
+ */
+import {
+  CheckCircleOutlined,
+  DownloadOutlined,
+  ExportOutlined,
+  FilePdfOutlined,
+  MinusCircleOutlined,
+  PlusOutlined,
+} from '@ant-design/icons';
+import {
+  Alert,
+  App,
+  Button,
+  Card,
+  Descriptions,
+  Empty,
+  Form,
+  Input,
+  InputNumber,
+  Popconfirm,
+  Select,
+  Skeleton,
+  Space,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import { useCallback, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorText, fetchBlob, saveBlob } from '../api.ts';
+import { ErrorAlert, Mono, OrgName, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
+import { FormModal } from '../components/FormModal.tsx';
+import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
+import { useAction, useLoader, useOrganizations, useResources } from '../hooks.ts';
+import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+import { hasRole, useMe } from '../session.tsx';
+import type {
+  Bill,
+  BillLine,
+  BillReproduction,
+  ChargeUnit,
+  DataProduct,
+  Disclosure as DisclosureData,
+  Me,
+  OperationAgreement,
+  OperationPlan,
+  ProductPrice,
+  RevenueCap,
+  Subscription,
+  UsePurpose,
+} from '../types.ts';
+import { AGREEMENT_STATES, CHARGE_UNITS, PRODUCT_KINDS, USE_PURPOSES } from '../types.ts';
+import { ReasonModal } from './Applications.tsx';
+
+const OP = '/v1/operation';
+const enc = encodeURIComponent;
+
+/** The implementing body (OPERATION_ADMIN): the data bureau. */
+const isBureau = (me: Me) => hasRole(me, 'platform_admin');
+/** An operator's staff for an organization's products (OPERATOR with its orgId), or the bureau. */
+const isOperatorOf = (me: Me, orgId?: string) =>
+  isBureau(me) || (hasRole(me, 'data_steward', 'org_admin') && (!orgId || me.organization.id === orgId));
+
+/** Integer fen as yuan: ¥1,234.56. */
+export function Yuan({ fen }: { fen: number | null | undefined }) {
+  return <span data-fen={fen ?? ''}>{fen === null || fen === undefined ? '—' : `¥${fenToYuan(fen)}`}</span>;
+}
+
+/** "¥0.40/次" — an amount per charging unit. */
+function PerUnit({ fen, unit }: { fen: number | null; unit: ChargeUnit }) {
+  const { t } = useTranslation();
+  if (fen === null) return <>{t('op.price.unset')}</>;
+  return (
+    <>
+      <Yuan fen={fen} />
+      {t('op.perUnit', { unit: t(`op.unitShort.${unit}`) })}
+    </>
+  );
+}
+
+const bp = (n: number) => `${(n / 100).toFixed(2)}%`;
+
+function useList<T>(path: string) {
+  const load = useCallback((signal: AbortSignal) => api.get<T[]>(path, undefined, signal), [path]);
+  return useLoader(load);
+}
+
+function ResourceNames({ ids }: { ids: string[] }) {
+  const names = useResources(ids);
+  return (
+    <Space size={4} wrap>
+      {ids.map((id) => (
+        <Link key={id} to={`/catalog/${id}`}>
+          {names.get(id)?.name ?? id}
+        </Link>
+      ))}
+    </Space>
+  );
+}
+
+/** Resources with the fields granted (an agreement's scope) or used (a product's lineage). */
+function ScopeTable({ resources }: { resources: Array<{ resourceId: string; fields: string[] }> }) {
+  const { t } = useTranslation();
+  const names = useResources(resources.map((r) => r.resourceId));
+  return (
+    <Table
+      size="small"
+      rowKey="resourceId"
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      dataSource={resources}
+      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      columns={[
+        {
+          title: t('op.col.resource'),
+          render: (_: unknown, r) => (
+            <Link to={`/catalog/${r.resourceId}`}>{names.get(r.resourceId)?.name ?? r.resourceId}</Link>
+          ),
+        },
+        {
+          title: t('op.col.fields'),
+          render: (_: unknown, r) => (
+            <Space size={4} wrap>
+              {r.fields.map((f) => {
+                const label = names.get(r.resourceId)?.fields.find((x) => x.name === f)?.label;
+                return <Tag key={f}>{label ? `${label}（${f}）` : f}</Tag>;
+              })}
+            </Space>
+          ),
+        },
+      ]}
+    />
+  );
+}
+
+// ---------------------------------------------------------------------------- plans and agreements
+
+export function Operation() {
+  const { t } = useTranslation();
+  const plans = useList<OperationPlan>(`${OP}/plans`);
+  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const [state, setState] = useState<string | undefined>();
+  const shown = (agreements.data ?? []).filter((a) => !state || a.state === state);
+  return (
+    <>
+      <PageTitle title={t('nav.operation')} sub={t('op.sub')} help="operation" />
+      <Card title={t('op.section.agreements')} style={{ marginBottom: 16 }}>
+        <StateFilter
+          id="agreement-state"
+          label={t('op.filterState')}
+          states={AGREEMENT_STATES}
+          value={state}
+          onChange={setState}
+          labelOf={(s) => t(`op.agreementState.${s}`)}
+        />
+        <ErrorAlert error={agreements.error} onRetry={agreements.reload} />
+        <Table<OperationAgreement>
+          rowKey="id"
+          loading={agreements.loading}
+          dataSource={shown}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{ emptyText: <Empty description={t('op.noAgreements')} /> }}
+          columns={[
+            {
+              title: t('op.col.agreement'),
+              render: (_: unknown, a) => (
+                <Link to={`/operation/agreements/${a.id}`}>{a.scenarios.join('、')}</Link>
+              ),
+            },
+            { title: t('op.col.operator'), render: (_: unknown, a) => <OrgName id={a.operatorOrgId} /> },
+            { title: t('op.col.term'), render: (_: unknown, a) => `${a.validFrom} ~ ${a.validTo}` },
+            {
+              title: t('op.col.state'),
+              render: (_: unknown, a) => (
+                <StateTag state={a.state} label={t(`op.agreementState.${a.state}`)} />
+              ),
+            },
+          ]}
+        />
+      </Card>
+      <Card title={t('op.section.plans')}>
+        <ErrorAlert error={plans.error} onRetry={plans.reload} />
+        <Table<OperationPlan>
+          rowKey="id"
+          loading={plans.loading}
+          dataSource={plans.data ?? []}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{ emptyText: <Empty description={t('op.noPlans')} /> }}
+          columns={[
+            {
+              title: t('op.col.plan'),
+              render: (_: unknown, p) => <Link to={`/operation/plans/${p.id}`}>{p.name}</Link>,
+            },
+            { title: t('op.col.mode'), render: (_: unknown, p) => t(`op.mode.${p.mode}`) },
+            { title: t('op.col.method'), render: (_: unknown, p) => t(`op.method.${p.selectionMethod}`) },
+            { title: t('op.col.termYears'), render: (_: unknown, p) => t('op.years', { n: p.termYears }) },
+            {
+              title: t('op.col.state'),
+              render: (_: unknown, p) => <StateTag state={p.state} label={t(`op.planState.${p.state}`)} />,
+            },
+            {
+              title: t('op.col.winner'),
+              render: (_: unknown, p) => (p.selection ? <OrgName id={p.selection.winnerOrgId} /> : '—'),
+            },
+          ]}
+        />
+      </Card>
+    </>
+  );
+}
+
+export function PlanDetail({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<OperationPlan>(`${OP}/plans/${enc(id)}`, undefined, signal),
+    [id],
+  );
+  const { data: p, error, loading, reload } = useLoader(load);
+  const step = useAction<'approve'>();
+  const [selecting, setSelecting] = useState(false);
+  if (loading && !p) return <Skeleton active paragraph={{ rows: 8 }} />;
+  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  const bureau = isBureau(me);
+  return (
+    <>
+      <PageTitle
+        title={p.name}
+        help="operation"
+        sub={<StateTag state={p.state} label={t(`op.planState.${p.state}`)} />}
+        extra={
+          <>
+            {bureau && p.state === 'draft' ? (
+              <Button
+                type="primary"
+                loading={step.running === 'approve'}
+                onClick={() =>
+                  step.run(async () => {
+                    await api.post(`${OP}/plans/${enc(p.id)}/approve`);
+                    message.success(t('op.done.approve'));
+                    reload();
+                  }, 'approve')
+                }
+              >
+                {t('op.action.approve')}
+              </Button>
+            ) : null}
+            {bureau && p.state === 'approved' ? (
+              <Button type="primary" onClick={() => setSelecting(true)}>
+                {t('op.action.select')}
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <Card title={t('op.section.plan')} style={{ marginBottom: 16 }}>
+        <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+          <Descriptions.Item label={t('op.col.mode')}>{t(`op.mode.${p.mode}`)}</Descriptions.Item>
+          <Descriptions.Item label={t('op.col.method')}>
+            {t(`op.method.${p.selectionMethod}`)}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.termYears')}>
+            {t('op.years', { n: p.termYears })}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.approvedAt')}>{fmtDateTime(p.approvedAt)}</Descriptions.Item>
+          <Descriptions.Item label={t('op.resources')} span={2}>
+            <ResourceNames ids={p.resourceIds} />
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.scenarios')} span={2}>
+            {p.scenarios.join('；')}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.security')} span={2}>
+            {p.securityMeasures}
+          </Descriptions.Item>
+        </Descriptions>
+      </Card>
+      <Card title={t('op.section.selection')}>
+        {p.selection ? (
+          <>
+            <Typography.Paragraph>
+              {t('op.selection.notice', {
+                from: p.selection.noticeFrom,
+                until: p.selection.noticeUntil,
+                on: p.selection.decidedOn,
+              })}
+            </Typography.Paragraph>
+            <Table
+              size="small"
+              rowKey="orgId"
+              pagination={false}
+              scroll={{ x: 'max-content' }}
+              dataSource={p.selection.candidates}
+              columns={[
+                { title: t('op.selection.candidate'), dataIndex: 'name' },
+                { title: t('op.selection.score'), dataIndex: 'score' },
+                {
+                  title: t('op.selection.result'),
+                  render: (_: unknown, c) =>
+                    c.orgId === p.selection?.winnerOrgId ? (
+                      <Tag color="green">{t('op.selection.winner')}</Tag>
+                    ) : (
+                      '—'
+                    ),
+                },
+              ]}
+            />
+          </>
+        ) : (
+          <Empty description={t('op.selection.none')} />
+        )}
+      </Card>
+      <SelectionModal
+        open={selecting}
+        onClose={() => setSelecting(false)}
+        onSubmit={async (body) => {
+          await api.post(`${OP}/plans/${enc(p.id)}/selection`, body);
+          message.success(t('op.done.select'));
+          setSelecting(false);
+          reload();
+        }}
+      />
+    </>
+  );
+}
+
+interface SelectionValues {
+  candidates: Array<{ orgId: string; score: number }>;
+  noticeWorkingDays: number;
+}
+
+function SelectionModal({
+  open,
+  onClose,
+  onSubmit,
+}: {
+  open: boolean;
+  onClose(): void;
+  onSubmit(body: SelectionValues): Promise<void>;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<SelectionValues>();
+  const action = useAction();
+  const orgs = useOrganizations();
+  const options = [...orgs.values()].map((o) => ({ value: o.id, label: o.name }));
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.select')}
+      okText={t('op.action.select')}
+      busy={action.busy}
+      form={form}
+      initialValues={{ candidates: [{} as SelectionValues['candidates'][number]], noticeWorkingDays: 5 }}
+      onCancel={onClose}
+      onFinish={(values) => action.run(() => onSubmit(values))}
+    >
+      <Typography.Paragraph type="secondary">{t('op.selection.hint')}</Typography.Paragraph>
+      <Form.List name="candidates">
+        {(fields, { add, remove }) => (
+          <>
+            {fields.map((field) => (
+              <Space key={field.key} align="baseline" wrap>
+                <Form.Item
+                  name={[field.name, 'orgId']}
+                  label={t('op.selection.candidate')}
+                  rules={[{ required: true }]}
+                >
+                  <Select showSearch optionFilterProp="label" options={options} style={{ minWidth: 220 }} />
+                </Form.Item>
+                <Form.Item
+                  name={[field.name, 'score']}
+                  label={t('op.selection.score')}
+                  rules={[{ required: true }]}
+                >
+                  <InputNumber min={0} max={1000} />
+                </Form.Item>
+                {fields.length > 1 ? (
+                  <Button
+                    type="text"
+                    icon={<MinusCircleOutlined />}
+                    aria-label={t('op.selection.remove')}
+                    onClick={() => remove(field.name)}
+                  />
+                ) : null}
+              </Space>
+            ))}
+            <Button icon={<PlusOutlined />} onClick={() => add()} style={{ marginBottom: 16 }}>
+              {t('op.selection.add')}
+            </Button>
+          </>
+        )}
+      </Form.List>
+      <Form.Item name="noticeWorkingDays" label={t('op.selection.noticeDays')} rules={[{ required: true }]}>
+        <InputNumber min={1} max={60} />
+      </Form.Item>
+    </FormModal>
+  );
+}
+
+export function AgreementDetail({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<OperationAgreement>(`${OP}/agreements/${enc(id)}`, undefined, signal),
+    [id],
+  );
+  const { data: a, error, loading, reload } = useLoader(load);
+  const products = useList<DataProduct>(`${OP}/products`);
+  const [terminating, setTerminating] = useState(false);
+  const [creating, setCreating] = useState(false);
+  if (loading && !a) return <Skeleton active paragraph={{ rows: 10 }} />;
+  if (!a) return <ErrorAlert error={error} onRetry={reload} />;
+  const own = (products.data ?? []).filter((p) => p.agreementId === a.id);
+  const inForce = a.state === 'active' && a.validFrom <= shanghaiDate() && shanghaiDate() <= a.validTo;
+  return (
+    <>
+      <PageTitle
+        title={a.scenarios.join('、')}
+        help="operation"
+        sub={
+          <Space wrap>
+            <StateTag state={a.state} label={t(`op.agreementState.${a.state}`)} />
+            <OrgName id={a.operatorOrgId} />
+            <Mono>{a.id}</Mono>
+          </Space>
+        }
+        extra={
+          <>
+            {inForce && isOperatorOf(me, a.operatorOrgId) ? (
+              <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+                {t('op.action.newProduct')}
+              </Button>
+            ) : null}
+            {isBureau(me) && a.state === 'active' ? (
+              <Button danger onClick={() => setTerminating(true)}>
+                {t('op.action.terminate')}
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <Card title={t('op.section.agreement')} style={{ marginBottom: 16 }}>
+        <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+          <Descriptions.Item label={t('op.col.operator')}>
+            <OrgName id={a.operatorOrgId} />
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.plan')}>
+            <Link to={`/operation/plans/${a.planId}`}>{a.planId}</Link>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.term')}>{`${a.validFrom} ~ ${a.validTo}`}</Descriptions.Item>
+          <Descriptions.Item label={t('op.scenarios')}>{a.scenarios.join('；')}</Descriptions.Item>
+          <Descriptions.Item label={t('op.terms.duties')} span={2}>
+            {a.duties}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.terms.pricing')} span={2}>
+            {a.pricing}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.terms.revenue')} span={2}>
+            {a.revenue}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.terms.exit')} span={2}>
+            {a.exitTerms}
+          </Descriptions.Item>
+        </Descriptions>
+      </Card>
+      <Card title={t('op.section.scope')} style={{ marginBottom: 16 }}>
+        <ScopeTable resources={a.scope.resources} />
+      </Card>
+      <Card title={t('op.section.products')}>
+        <ProductTable products={own} loading={products.loading} />
+      </Card>
+      <ReasonModal
+        open={terminating}
+        title={t('op.action.terminate')}
+        okText={t('op.action.terminate')}
+        danger
+        onClose={() => setTerminating(false)}
+        onSubmit={async (reason) => {
+          await api.post(`${OP}/agreements/${enc(a.id)}/terminate`, { reason });
+          message.success(t('op.done.terminate'));
+          setTerminating(false);
+          reload();
+        }}
+      />
+      <ProductForm
+        open={creating}
+        agreements={[a]}
+        onClose={() => setCreating(false)}
+        onDone={(p) => navigate(`/products/${p.id}`)}
+      />
+    </>
+  );
+}
+
+// ---------------------------------------------------------------------------- products and prices
+
+function PriceSummary({ prices }: { prices: ProductPrice[] }) {
+  const { t } = useTranslation();
+  if (prices.length === 0) return <>{t('op.price.noCap')}</>;
+  return (
+    <Space direction="vertical" size={0}>
+      {prices.map((p) => (
+        <span key={p.unit}>
+          {t('op.price.capShort')} <PerUnit fen={p.capFen} unit={p.unit} /> · {t('op.price.priceShort')}{' '}
+          <PerUnit fen={p.priceFen} unit={p.unit} />
+        </span>
+      ))}
+    </Space>
+  );
+}
+
+function ProductTable({ products, loading }: { products: DataProduct[]; loading?: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Table<DataProduct>
+      rowKey="id"
+      loading={loading}
+      dataSource={products}
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+      columns={[
+        {
+          title: t('op.col.product'),
+          render: (_: unknown, p) => <Link to={`/products/${p.id}`}>{p.name}</Link>,
+        },
+        { title: t('op.col.kind'), render: (_: unknown, p) => t(`op.kind.${p.kind}`) },
+        { title: t('op.col.operator'), render: (_: unknown, p) => <OrgName id={p.operatorOrgId} /> },
+        { title: t('op.col.prices'), render: (_: unknown, p) => <PriceSummary prices={p.prices} /> },
+        {
+          title: t('op.col.registrationCode'),
+          render: (_: unknown, p) => (p.registrationCode ? <Mono>{p.registrationCode}</Mono> : '—'),
+        },
+      ]}
+    />
+  );
+}
+
+export function Products() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const products = useList<DataProduct>(`${OP}/products`);
+  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const [creating, setCreating] = useState(false);
+  const today = shanghaiDate();
+  const open = (agreements.data ?? []).filter(
+    (a) =>
+      a.state === 'active' && a.validFrom <= today && today <= a.validTo && isOperatorOf(me, a.operatorOrgId),
+  );
+  return (
+    <>
+      <PageTitle
+        title={t('nav.products')}
+        sub={t('op.productsSub')}
+        help="products"
+        extra={
+          open.length > 0 ? (
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+              {t('op.action.newProduct')}
+            </Button>
+          ) : null
+        }
+      />
+      <Card>
+        <ErrorAlert error={products.error} onRetry={products.reload} />
+        <ProductTable products={products.data ?? []} loading={products.loading} />
+      </Card>
+      <ProductForm
+        open={creating}
+        agreements={open}
+        onClose={() => setCreating(false)}
+        onDone={(p) => navigate(`/products/${p.id}`)}
+      />
+    </>
+  );
+}
+
+interface ProductValues {
+  agreementId: string;
+  name: string;
+  kind: DataProduct['kind'];
+  summary: string;
+  lineage: Record<string, string[]>;
+}
+
+/** Registers a product under an agreement in force; its lineage: fields of the agreement's scope. */
+function ProductForm({
+  open,
+  agreements,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  agreements: OperationAgreement[];
+  onClose(): void;
+  onDone(p: DataProduct): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<ProductValues>();
+  const action = useAction();
+  const chosen = Form.useWatch('agreementId', form) ?? agreements[0]?.id;
+  const agreement = agreements.find((a) => a.id === chosen);
+  const scope = agreement?.scope.resources ?? [];
+  const names = useResources(scope.map((r) => r.resourceId));
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.newProduct')}
+      okText={t('op.action.newProduct')}
+      busy={action.busy}
+      form={form}
+      width={640}
+      initialValues={{
+        agreementId: agreements[0]?.id,
+        kind: 'api',
+        lineage: Object.fromEntries(scope.map((r) => [r.resourceId, r.fields])),
+      }}
+      onCancel={onClose}
+      onFinish={(values) =>
+        action.run(async () => {
+          const resources = scope
+            .map((r) => ({ resourceId: r.resourceId, fields: values.lineage?.[r.resourceId] ?? [] }))
+            .filter((r) => r.fields.length > 0);
+          const saved = await api.post<DataProduct>(`${OP}/products`, {
+            agreementId: values.agreementId,
+            name: values.name.trim(),
+            kind: values.kind,
+            summary: values.summary.trim(),
+            lineage: { resources },
+          });
+          onDone(saved);
+        })
+      }
+    >
+      <Form.Item name="agreementId" label={t('op.form.agreement')} rules={[{ required: true }]}>
+        <Select
+          options={agreements.map((a) => ({
+            value: a.id,
+            label: `${a.scenarios.join('、')}（${a.validFrom} ~ ${a.validTo}）`,
+          }))}
+          onChange={(id: string) => {
+            // Another agreement, another scope: its lineage starts again as the whole scope.
+            const next = agreements.find((a) => a.id === id)?.scope.resources ?? [];
+            form.setFieldValue('lineage', Object.fromEntries(next.map((r) => [r.resourceId, r.fields])));
+          }}
+        />
+      </Form.Item>
+      <Form.Item name="name" label={t('op.form.name')} rules={[{ required: true, whitespace: true }]}>
+        <Input maxLength={200} />
+      </Form.Item>
+      <Form.Item name="kind" label={t('op.col.kind')} rules={[{ required: true }]}>
+        <Select options={PRODUCT_KINDS.map((k) => ({ value: k, label: t(`op.kind.${k}`) }))} />
+      </Form.Item>
+      <Form.Item name="summary" label={t('op.form.summary')} rules={[{ required: true, whitespace: true }]}>
+        <Input.TextArea rows={2} maxLength={4000} />
+      </Form.Item>
+      <Typography.Paragraph type="secondary">{t('op.form.lineageHint')}</Typography.Paragraph>
+      {scope.map((r) => (
+        <Form.Item
+          key={r.resourceId}
+          name={['lineage', r.resourceId]}
+          label={t('op.form.lineage', { resource: names.get(r.resourceId)?.name ?? r.resourceId })}
+        >
+          <Select
+            mode="multiple"
+            options={r.fields.map((f) => ({
+              value: f,
+              label: names.get(r.resourceId)?.fields.find((x) => x.name === f)?.label ?? f,
+            }))}
+          />
+        </Form.Item>
+      ))}
+    </FormModal>
+  );
+}
+
+export function ProductDetail({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<DataProduct>(`${OP}/products/${enc(id)}`, undefined, signal),
+    [id],
+  );
+  const { data: p, error, loading, reload } = useLoader(load);
+  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const [capping, setCapping] = useState(false);
+  const [pricing, setPricing] = useState(false);
+  const [subscribing, setSubscribing] = useState(false);
+  const [billing, setBilling] = useState<Subscription | null>(null);
+  if (loading && !p) return <Skeleton active paragraph={{ rows: 10 }} />;
+  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  const operator = isOperatorOf(me, p.operatorOrgId);
+  const mine = (subs.data ?? []).filter((s) => s.productId === p.id);
+  return (
+    <>
+      <PageTitle
+        title={p.name}
+        help="products"
+        sub={
+          <Space wrap>
+            <Tag>{t(`op.kind.${p.kind}`)}</Tag>
+            <OrgName id={p.operatorOrgId} />
+            {p.registrationCode ? <Mono>{p.registrationCode}</Mono> : null}
+          </Space>
+        }
+        extra={
+          <>
+            {isBureau(me) ? <Button onClick={() => setCapping(true)}>{t('op.action.capFee')}</Button> : null}
+            {operator && p.prices.length > 0 ? (
+              <Button type="primary" onClick={() => setPricing(true)}>
+                {t('op.action.price')}
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <Card title={t('op.section.product')} style={{ marginBottom: 16 }}>
+        <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+          <Descriptions.Item label={t('op.col.agreement')}>
+            <Link to={`/operation/agreements/${p.agreementId}`}>{p.agreementId}</Link>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.operator')}>
+            <OrgName id={p.operatorOrgId} />
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.registrationCode')}>
+            {p.registrationCode ? <Mono>{p.registrationCode}</Mono> : t('op.notRegistered')}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.createdAt')}>{fmtDateTime(p.createdAt)}</Descriptions.Item>
+          <Descriptions.Item label={t('op.form.summary')} span={2}>
+            {p.summary}
+          </Descriptions.Item>
+        </Descriptions>
+      </Card>
+      <Card title={t('op.section.prices')} style={{ marginBottom: 16 }} data-testid="price-sheet">
+        <Table<ProductPrice>
+          size="small"
+          rowKey="unit"
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          dataSource={p.prices}
+          locale={{ emptyText: <Empty description={t('op.price.noCap')} /> }}
+          columns={[
+            { title: t('op.price.unit'), render: (_: unknown, r) => t(`op.unit.${r.unit}`) },
+            { title: t('op.price.cap'), render: (_: unknown, r) => <PerUnit fen={r.capFen} unit={r.unit} /> },
+            {
+              title: t('op.price.price'),
+              render: (_: unknown, r) => (
+                <span data-testid={`price-${r.unit}`}>
+                  <PerUnit fen={r.priceFen} unit={r.unit} />
+                </span>
+              ),
+            },
+            {
+              title: t('op.price.trial'),
+              render: (_: unknown, r) =>
+                r.trial ? <Tag color="gold">{t('op.price.trialYes')}</Tag> : t('common.no'),
+            },
+            { title: t('op.price.basis'), dataIndex: 'basis' },
+            { title: t('op.price.updatedAt'), render: (_: unknown, r) => fmtDateTime(r.updatedAt) },
+          ]}
+        />
+      </Card>
+      <Card title={t('op.section.lineage')} style={{ marginBottom: 16 }}>
+        <ScopeTable resources={p.lineage.resources} />
+      </Card>
+      <Card
+        title={t('op.section.subscriptions')}
+        extra={
+          operator ? (
+            <Button icon={<PlusOutlined />} onClick={() => setSubscribing(true)}>
+              {t('op.action.subscribe')}
+            </Button>
+          ) : null
+        }
+      >
+        <ErrorAlert error={subs.error} onRetry={subs.reload} />
+        <SubscriptionTable subs={mine} loading={subs.loading} onBill={operator ? setBilling : undefined} />
+      </Card>
+      <CapFeeModal
+        open={capping}
+        product={p}
+        onClose={() => setCapping(false)}
+        onDone={() => {
+          message.success(t('op.done.capFee'));
+          setCapping(false);
+          reload();
+        }}
+      />
+      <PriceModal
+        open={pricing}
+        product={p}
+        onClose={() => setPricing(false)}
+        onDone={() => {
+          message.success(t('op.done.price'));
+          setPricing(false);
+          reload();
+        }}
+      />
+      <SubscribeModal
+        open={subscribing}
+        product={p}
+        onClose={() => setSubscribing(false)}
+        onDone={() => {
+          message.success(t('op.done.subscribe'));
+          setSubscribing(false);
+          subs.reload();
+        }}
+      />
+      <BillModal sub={billing} onClose={() => setBilling(null)} />
+    </>
+  );
+}
+
+function SubscriptionTable({
+  subs,
+  loading,
+  products,
+  onBill,
+}: {
+  subs: Subscription[];
+  loading?: boolean;
+  products?: Map<string, DataProduct>;
+  onBill?: (s: Subscription) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Table<Subscription>
+      size="small"
+      rowKey="id"
+      loading={loading}
+      dataSource={subs}
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      locale={{ emptyText: <Empty description={t('op.noSubscriptions')} /> }}
+      columns={[
+        ...(products
+          ? [
+              {
+                title: t('op.col.product'),
+                render: (_: unknown, s: Subscription) => (
+                  <Link to={`/products/${s.productId}`}>
+                    {products.get(s.productId)?.name ?? s.productId}
+                  </Link>
+                ),
+              },
+            ]
+          : []),
+        { title: t('op.col.customer'), render: (_: unknown, s) => <OrgName id={s.customerOrgId} /> },
+        {
+          title: t('op.col.purpose'),
+          render: (_: unknown, s) => (
+            <Space size={4} wrap>
+              {t(`op.purpose.${s.purpose}`)}
+              {s.free ? <Tag color="green">{t('op.free')}</Tag> : null}
+            </Space>
+          ),
+        },
+        { title: t('op.price.unit'), render: (_: unknown, s) => t(`op.unit.${s.unit}`) },
+        { title: t('op.col.contract'), render: (_: unknown, s) => <Mono>{s.contractId}</Mono> },
+        { title: t('op.createdAt'), render: (_: unknown, s) => fmtDateTime(s.createdAt) },
+        ...(onBill
+          ? [
+              {
+                title: t('common.actions'),
+                render: (_: unknown, s: Subscription) => (
+                  <Button size="small" onClick={() => onBill(s)}>
+                    {t('op.action.bill')}
+                  </Button>
+                ),
+              },
+            ]
+          : []),
+      ]}
+    />
+  );
+}
+
+/** A yuan amount field that checks the text converts exactly to fen (two decimals at most). */
+function YuanItem({ name, label }: { name: string; label: string }) {
+  const { t } = useTranslation();
+  return (
+    <Form.Item
+      name={name}
+      label={label}
+      rules={[
+        { required: true, whitespace: true, message: t('op.form.yuanInvalid') },
+        {
+          validator: (_, value: string | undefined) =>
+            !value || yuanToFen(value) !== null
+              ? Promise.resolve()
+              : Promise.reject(new Error(t('op.form.yuanInvalid'))),
+        },
+      ]}
+    >
+      <Input inputMode="decimal" prefix="¥" suffix={t('op.form.yuan')} autoComplete="off" />
+    </Form.Item>
+  );
+}
+
+function UnitItem() {
+  const { t } = useTranslation();
+  return (
+    <Form.Item name="unit" label={t('op.price.unit')} rules={[{ required: true }]}>
+      <Select options={CHARGE_UNITS.map((u) => ({ value: u, label: t(`op.unit.${u}`) }))} />
+    </Form.Item>
+  );
+}
+
+/**
+ * A modal form whose failure stays in the dialog (role=alert) in the reader's language, rather
+ * than a passing toast: the server's refusal (a price above the cap) is what the reader must read.
+ */
+function useInlineAction() {
+  const [failure, setFailure] = useState<unknown>(null);
+  const action = useAction();
+  return {
+    busy: action.busy,
+    failure,
+    clear: () => setFailure(null),
+    run: (work: () => Promise<unknown>) =>
+      action.run(async () => {
+        setFailure(null);
+        try {
+          await work();
+        } catch (error) {
+          setFailure(error);
+        }
+      }),
+  };
+}
+
+function Failure({ error, testId }: { error: unknown; testId: string }) {
+  if (!error) return null;
+  return (
+    <Alert
+      type="error"
+      showIcon
+      role="alert"
+      style={{ marginBottom: 16 }}
+      message={errorText(error)}
+      data-testid={testId}
+    />
+  );
+}
+
+function CapFeeModal({
+  open,
+  product,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  product: DataProduct;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ unit: ChargeUnit; cap: string; basis: string }>();
+  const action = useInlineAction();
+  const first = product.prices[0];
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.capFee')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      initialValues={{
+        unit: first?.unit ?? 'call',
+        cap: first ? fenToYuanInput(first.capFen) : undefined,
+        basis: first?.basis,
+      }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          await api.put(`${OP}/products/${enc(product.id)}/cap-fee`, {
+            unit: v.unit,
+            capFen: yuanToFen(v.cap)!,
+            basis: v.basis.trim(),
+          });
+          onDone();
+        })
+      }
+    >
+      <Typography.Paragraph type="secondary">{t('op.form.capHint')}</Typography.Paragraph>
+      <Failure error={action.failure} testId="cap-error" />
+      <UnitItem />
+      <YuanItem name="cap" label={t('op.form.cap')} />
+      <Form.Item name="basis" label={t('op.price.basis')} rules={[{ required: true, whitespace: true }]}>
+        <Input.TextArea rows={2} maxLength={4000} />
+      </Form.Item>
+    </FormModal>
+  );
+}
+
+function PriceModal({
+  open,
+  product,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  product: DataProduct;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ unit: ChargeUnit; price: string }>();
+  const action = useInlineAction();
+  const unit = Form.useWatch('unit', form);
+  const cap = product.prices.find((x) => x.unit === unit);
+  const first = product.prices[0];
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.price')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      initialValues={{
+        unit: first?.unit ?? 'call',
+        price: first?.priceFen != null ? fenToYuanInput(first.priceFen) : undefined,
+      }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          await api.put(`${OP}/products/${enc(product.id)}/price`, {
+            unit: v.unit,
+            priceFen: yuanToFen(v.price)!,
+          });
+          onDone();
+        })
+      }
+    >
+      {cap ? (
+        <Typography.Paragraph type="secondary" data-testid="price-cap-hint">
+          {t('op.form.priceHint')} <PerUnit fen={cap.capFen} unit={cap.unit} />
+        </Typography.Paragraph>
+      ) : null}
+      <Failure error={action.failure} testId="price-error" />
+      <UnitItem />
+      <YuanItem name="price" label={t('op.form.price')} />
+    </FormModal>
+  );
+}
+
+function SubscribeModal({
+  open,
+  product,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  product: DataProduct;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ contractId: string; purpose: UsePurpose; unit: ChargeUnit }>();
+  const action = useInlineAction();
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.subscribe')}
+      okText={t('op.action.subscribe')}
+      busy={action.busy}
+      form={form}
+      initialValues={{ purpose: 'industry', unit: product.prices[0]?.unit ?? 'call' }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          await api.post(`${OP}/subscriptions`, {
+            productId: product.id,
+            ...v,
+            contractId: v.contractId.trim(),
+          });
+          onDone();
+        })
+      }
+    >
+      <Typography.Paragraph type="secondary">{t('op.form.subscribeHint')}</Typography.Paragraph>
+      <Failure error={action.failure} testId="subscribe-error" />
+      <Form.Item
+        name="contractId"
+        label={t('op.col.contract')}
+        rules={[{ required: true, whitespace: true }]}
+      >
+        <Input maxLength={64} autoComplete="off" />
+      </Form.Item>
+      <Form.Item name="purpose" label={t('op.col.purpose')} rules={[{ required: true }]}>
+        <Select options={USE_PURPOSES.map((p) => ({ value: p, label: t(`op.purpose.${p}`) }))} />
+      </Form.Item>
+      <UnitItem />
+    </FormModal>
+  );
+}
+
+/** The month before this one (China time), as the bill of a month that has ended. */
+function lastMonth(): string {
+  const [y, m] = shanghaiDate().split('-').map(Number) as [number, number];
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+}
+
+function BillModal({ sub, onClose }: { sub: Subscription | null; onClose(): void }) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ month: string }>();
+  const action = useInlineAction();
+  return (
+    <FormModal
+      open={sub !== null}
+      title={t('op.action.bill')}
+      okText={t('op.action.bill')}
+      busy={action.busy}
+      form={form}
+      initialValues={{ month: lastMonth() }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          const bill = await api.post<Bill>(`${OP}/subscriptions/${enc(sub!.id)}/bills`, { month: v.month });
+          navigate(`/bills/${bill.id}`);
+        })
+      }
+    >
+      <Typography.Paragraph type="secondary">{t('op.form.billHint')}</Typography.Paragraph>
+      <Failure error={action.failure} testId="bill-error" />
+      <Form.Item
+        name="month"
+        label={t('op.col.month')}
+        rules={[{ required: true, pattern: /^\d{4}-(0[1-9]|1[0-2])$/, message: t('op.form.monthInvalid') }]}
+      >
+        <Input placeholder="YYYY-MM" maxLength={7} />
+      </Form.Item>
+    </FormModal>
+  );
+}
+
+// ---------------------------------------------------------------------------- bills
+
+function useProductMap(): Map<string, DataProduct> {
+  const products = useList<DataProduct>(`${OP}/products`);
+  return useMemo(() => new Map((products.data ?? []).map((p) => [p.id, p])), [products.data]);
+}
+
+export function Bills() {
+  const { t } = useTranslation();
+  const { search } = useLocation();
+  const month = search.get('month') ?? '';
+  const [typed, setTyped] = useState(month);
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Bill[]>(`${OP}/bills`, { month: month || undefined }, signal),
+    [month],
+  );
+  const bills = useLoader(load);
+  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const products = useProductMap();
+  const productOf = (b: Bill) => {
+    const s = (subs.data ?? []).find((x) => x.id === b.subscriptionId);
+    return s ? products.get(s.productId) : undefined;
+  };
+  return (
+    <>
+      <PageTitle title={t('nav.bills')} sub={t('op.billsSub')} help="bills" />
+      <Card title={t('op.section.bills')} style={{ marginBottom: 16 }}>
+        <Space style={{ marginBottom: 12 }} wrap>
+          <label htmlFor="bill-month">{t('op.filterMonth')}</label>
+          <Input.Search
+            id="bill-month"
+            allowClear
+            placeholder="YYYY-MM"
+            style={{ width: 200 }}
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            onSearch={(v) => navigate(v.trim() ? `/bills?month=${enc(v.trim())}` : '/bills')}
+          />
+        </Space>
+        <ErrorAlert error={bills.error} onRetry={bills.reload} />
+        <Table<Bill>
+          rowKey="id"
+          loading={bills.loading}
+          dataSource={bills.data ?? []}
+          pagination={false}
+          scroll={{ x: 'max-content' }}
+          locale={{ emptyText: <Empty description={t('op.noBills')} /> }}
+          columns={[
+            {
+              title: t('op.col.month'),
+              render: (_: unknown, b) => <Link to={`/bills/${b.id}`}>{b.month}</Link>,
+            },
+            { title: t('op.col.product'), render: (_: unknown, b) => productOf(b)?.name ?? '—' },
+            { title: t('op.col.customer'), render: (_: unknown, b) => <OrgName id={b.customerOrgId} /> },
+            { title: t('op.col.operator'), render: (_: unknown, b) => <OrgName id={b.operatorOrgId} /> },
+            { title: t('op.bill.calls'), render: (_: unknown, b) => fmtNumber(b.metered.calls) },
+            { title: t('op.bill.total'), render: (_: unknown, b) => <Yuan fen={b.totalFen} /> },
+            { title: t('op.bill.issuedAt'), render: (_: unknown, b) => fmtDateTime(b.issuedAt) },
+          ]}
+        />
+      </Card>
+      <Card title={t('op.section.subscriptions')}>
+        <ErrorAlert error={subs.error} onRetry={subs.reload} />
+        <SubscriptionTable subs={subs.data ?? []} loading={subs.loading} products={products} />
+      </Card>
+    </>
+  );
+}
+
+function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: number; testId: string }) {
+  const { t } = useTranslation();
+  return (
+    <Table<BillLine>
+      size="small"
+      rowKey={(_, i) => String(i)}
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      dataSource={lines}
+      data-testid={testId}
+      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      columns={[
+        { title: t('op.bill.item'), dataIndex: 'description' },
+        { title: t('op.price.unit'), render: (_: unknown, l) => t(`op.unit.${l.unit}`) },
+        { title: t('op.bill.quantity'), render: (_: unknown, l) => fmtNumber(l.quantity), align: 'right' },
+        {
+          title: t('op.bill.unitPrice'),
+          render: (_: unknown, l) => <Yuan fen={l.unitPriceFen} />,
+          align: 'right',
+        },
+        { title: t('op.bill.amount'), render: (_: unknown, l) => <Yuan fen={l.amountFen} />, align: 'right' },
+      ]}
+      summary={() => (
+        <Table.Summary.Row>
+          <Table.Summary.Cell index={0} colSpan={4}>
+            <strong>{t('op.bill.total')}</strong>
+          </Table.Summary.Cell>
+          <Table.Summary.Cell index={1} align="right">
+            <strong data-testid={`${testId}-total`}>
+              <Yuan fen={totalFen} />
+            </strong>
+          </Table.Summary.Cell>
+        </Table.Summary.Row>
+      )}
+    />
+  );
+}
+
+export function BillDetail({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<Bill>(`${OP}/bills/${enc(id)}`, undefined, signal),
+    [id],
+  );
+  const { data: b, error, loading, reload } = useLoader(load);
+  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const products = useProductMap();
+  const check = useAction();
+  const [again, setAgain] = useState<BillReproduction | null>(null);
+  if (loading && !b) return <Skeleton active paragraph={{ rows: 8 }} />;
+  if (!b) return <ErrorAlert error={error} onRetry={reload} />;
+  const sub = (subs.data ?? []).find((s) => s.id === b.subscriptionId);
+  const product = sub ? products.get(sub.productId) : undefined;
+  return (
+    <>
+      <PageTitle
+        title={t('op.bill.title', { month: b.month, product: product?.name ?? '' })}
+        help="bills"
+        sub={
+          <Space wrap>
+            <OrgName id={b.customerOrgId} />
+            <Mono>{b.id}</Mono>
+          </Space>
+        }
+        extra={
+          <Button
+            type="primary"
+            icon={<CheckCircleOutlined />}
+            loading={check.busy}
+            onClick={() =>
+              check.run(async () =>
+                setAgain(await api.get<BillReproduction>(`${OP}/bills/${enc(b.id)}/reproduce`)),
+              )
+            }
+          >
+            {t('op.action.reproduce')}
+          </Button>
+        }
+      />
+      {again ? (
+        <Alert
+          type={again.matches ? 'success' : 'error'}
+          showIcon
+          role="status"
+          data-testid="reproduction"
+          style={{ marginBottom: 16 }}
+          message={t(again.matches ? 'op.bill.matches' : 'op.bill.differs')}
+          description={t('op.bill.recomputed', { total: `¥${fenToYuan(again.recomputed.totalFen)}` })}
+        />
+      ) : null}
+      <Card title={t('op.section.bill')} style={{ marginBottom: 16 }}>
+        <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+          <Descriptions.Item label={t('op.col.month')}>{b.month}</Descriptions.Item>
+          <Descriptions.Item label={t('op.col.product')}>
+            {product ? <Link to={`/products/${product.id}`}>{product.name}</Link> : '—'}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.operator')}>
+            <OrgName id={b.operatorOrgId} />
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.customer')}>
+            <OrgName id={b.customerOrgId} />
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.purpose')}>
+            {sub ? (
+              <Space size={4} wrap>
+                {t(`op.purpose.${sub.purpose}`)}
+                {sub.free ? <Tag color="green">{t('op.free')}</Tag> : null}
+              </Space>
+            ) : (
+              '—'
+            )}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.contract')}>
+            <Mono>{b.contractId}</Mono>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.bill.calls')}>{fmtNumber(b.metered.calls)}</Descriptions.Item>
+          <Descriptions.Item label={t('op.bill.auditRange')}>
+            {b.metered.first === null ? '—' : `#${b.metered.first} ~ #${b.metered.last}`}
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.bill.issuedAt')}>{fmtDateTime(b.issuedAt)}</Descriptions.Item>
+          <Descriptions.Item label={t('op.bill.total')}>
+            <span data-testid="bill-total">
+              <Yuan fen={b.totalFen} />
+            </span>
+          </Descriptions.Item>
+        </Descriptions>
+      </Card>
+      <Card title={t('op.section.lines')} style={{ marginBottom: 16 }}>
+        <LineTable lines={b.lines} totalFen={b.totalFen} testId="bill-lines" />
+      </Card>
+      {again ? (
+        <Card title={t('op.section.recomputed')}>
+          <LineTable
+            lines={again.recomputed.lines}
+            totalFen={again.recomputed.totalFen}
+            testId="recomputed-lines"
+          />
+        </Card>
+      ) : null}
+    </>
+  );
+}
+
+// ---------------------------------------------------------------------------- disclosure and revenue caps
+
+export function Disclosure() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const { search } = useLocation();
+  const thisYear = Number(shanghaiDate().slice(0, 4));
+  const asked = Number(search.get('year'));
+  const year = Number.isInteger(asked) && asked >= 2000 && asked <= 2200 ? asked : thisYear;
+  const load = useCallback(
+    (signal: AbortSignal) => api.get<DisclosureData>(`${OP}/disclosures/${year}`, undefined, signal),
+    [year],
+  );
+  const { data: d, error, loading, reload } = useLoader(load);
+  const caps = useList<RevenueCap>(`${OP}/revenue-caps?year=${year}`);
+  const files = useAction();
+  const years = Array.from({ length: 6 }, (_, i) => thisYear - i);
+  if (!years.includes(year)) years.push(year);
+  return (
+    <>
+      <PageTitle
+        title={t('nav.disclosure')}
+        sub={t('op.disclosureSub')}
+        help="disclosure"
+        extra={
+          <>
+            <label htmlFor="disclosure-year">{t('op.year')}</label>
+            <Select<number>
+              id="disclosure-year"
+              value={year}
+              style={{ width: 110 }}
+              onChange={(y) => navigate(`/disclosures?year=${y}`)}
+              options={years.map((y) => ({ value: y, label: String(y) }))}
+            />
+            <Button
+              icon={<DownloadOutlined />}
+              loading={files.busy}
+              onClick={() =>
+                files.run(async () =>
+                  saveBlob(await fetchBlob(`${OP}/disclosures/${year}`), `disclosure-${year}.json`),
+                )
+              }
+            >
+              {t('op.disclosure.json')}
+            </Button>
+            <Button icon={<FilePdfOutlined />} href={`${OP}/disclosures/${year}/pdf`} target="_blank">
+              {t('op.disclosure.pdf')}
+            </Button>
+            <Button icon={<ExportOutlined />} href={`/disclosure/${year}`} target="_blank">
+              {t('op.disclosure.publicPage')}
+            </Button>
+          </>
+        }
+      />
+      <ErrorAlert error={error} onRetry={reload} />
+      {loading && !d ? <Skeleton active paragraph={{ rows: 8 }} /> : null}
+      {d ? (
+        <>
+          <Card title={t('op.disclosure.summary', { year: d.year })} style={{ marginBottom: 16 }}>
+            <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+              <Descriptions.Item label={t('op.disclosure.authorizations')}>
+                <span data-testid="disclosure-authorizations">{d.implementingBody.authorizations}</span>
+              </Descriptions.Item>
+              <Descriptions.Item label={t('op.disclosure.operators')}>
+                {d.implementingBody.operators}
+              </Descriptions.Item>
+              <Descriptions.Item label={t('op.disclosure.dueBy')}>{d.dueBy}</Descriptions.Item>
+              <Descriptions.Item label={t('op.disclosure.generatedAt')}>
+                {fmtDateTime(d.generatedAt)}
+              </Descriptions.Item>
+            </Descriptions>
+          </Card>
+          {d.operators.length === 0 ? (
+            <Card style={{ marginBottom: 16 }}>
+              <Empty description={t('op.disclosure.none', { year: d.year })} />
+            </Card>
+          ) : null}
+          {d.operators.map((o) => (
+            <OperatorDisclosure key={o.orgId} o={o} />
+          ))}
+        </>
+      ) : null}
+      <RevenueCaps
+        year={year}
+        caps={caps.data ?? []}
+        loading={caps.loading}
+        error={caps.error}
+        canClose={isBureau(me)}
+        onChange={caps.reload}
+      />
+    </>
+  );
+}
+
+function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
+  const { t } = useTranslation();
+  return (
+    <Card title={o.name} style={{ marginBottom: 16 }} data-testid="disclosure-operator">
+      <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered style={{ marginBottom: 16 }}>
+        <Descriptions.Item label={t('op.disclosure.uscc')} span={2}>
+          <Mono>{o.uscc}</Mono>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('op.revenue.max')}>
+          <Yuan fen={o.revenue.maxRevenueFen} />
+        </Descriptions.Item>
+        <Descriptions.Item label={t('op.revenue.carried')}>
+          <Yuan fen={o.revenue.carriedOverFen} />
+        </Descriptions.Item>
+        <Descriptions.Item label={t('op.revenue.actual')}>
+          <span data-testid="disclosure-actual">
+            <Yuan fen={o.revenue.actualFen} />
+          </span>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('op.price.trial')}>
+          {o.revenue.trial ? <Tag color="gold">{t('op.price.trialYes')}</Tag> : t('common.no')}
+        </Descriptions.Item>
+      </Descriptions>
+      <Typography.Title level={2} style={{ fontSize: 16 }}>
+        {t('op.section.agreements')}
+      </Typography.Title>
+      <Table
+        size="small"
+        rowKey="id"
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        dataSource={o.agreements}
+        style={{ marginBottom: 16 }}
+        columns={[
+          {
+            title: t('op.col.agreement'),
+            render: (_: unknown, a) => (
+              <Link to={`/operation/agreements/${a.id}`}>{a.scenarios.join('、')}</Link>
+            ),
+          },
+          { title: t('op.col.term'), render: (_: unknown, a) => `${a.validFrom} ~ ${a.validTo}` },
+          {
+            title: t('op.col.state'),
+            render: (_: unknown, a) => t(`op.agreementState.${a.state}`, { defaultValue: a.state }),
+          },
+        ]}
+      />
+      <Typography.Title level={2} style={{ fontSize: 16 }}>
+        {t('op.section.resources')}
+      </Typography.Title>
+      <Table
+        size="small"
+        rowKey={(r) => `${r.agreementId}/${r.resourceId}`}
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        dataSource={o.authorizedResources}
+        style={{ marginBottom: 16 }}
+        locale={{ emptyText: <Empty description={t('common.none')} /> }}
+        columns={[
+          { title: t('op.col.code'), render: (_: unknown, r) => <Mono>{r.code}</Mono> },
+          { title: t('op.col.resource'), dataIndex: 'name' },
+          { title: t('op.col.provider'), dataIndex: 'provider' },
+          { title: t('op.col.fields'), render: (_: unknown, r) => r.fields.join('、') },
+        ]}
+      />
+      <Typography.Title level={2} style={{ fontSize: 16 }}>
+        {t('op.section.products')}
+      </Typography.Title>
+      <Table
+        size="small"
+        rowKey="id"
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        dataSource={o.products}
+        locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+        columns={[
+          {
+            title: t('op.col.product'),
+            render: (_: unknown, p) => <Link to={`/products/${p.id}`}>{p.name}</Link>,
+          },
+          {
+            title: t('op.col.kind'),
+            render: (_: unknown, p) => t(`op.kind.${p.kind}`, { defaultValue: p.kind }),
+          },
+          {
+            title: t('op.col.registrationCode'),
+            render: (_: unknown, p) => (p.registrationCode ? <Mono>{p.registrationCode}</Mono> : '—'),
+          },
+          { title: t('op.col.prices'), render: (_: unknown, p) => <PriceSummary prices={p.fees} /> },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function RevenueCaps({
+  year,
+  caps,
+  loading,
+  error,
+  canClose,
+  onChange,
+}: {
+  year: number;
+  caps: RevenueCap[];
+  loading: boolean;
+  error: unknown;
+  canClose: boolean;
+  onChange(): void;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const closing = useAction<string>();
+  return (
+    <Card title={t('op.section.revenueCaps', { year })}>
+      <ErrorAlert error={error} onRetry={onChange} />
+      <Table<RevenueCap>
+        rowKey="operatorOrgId"
+        size="small"
+        loading={loading}
+        dataSource={caps}
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        locale={{ emptyText: <Empty description={t('op.revenue.none')} /> }}
+        expandable={{
+          expandedRowRender: (c) => (
+            <Table
+              size="small"
+              rowKey="item"
+              pagination={false}
+              dataSource={c.costs}
+              columns={[
+                { title: t('op.revenue.costItem'), dataIndex: 'item' },
+                { title: t('op.revenue.amount'), render: (_: unknown, x) => <Yuan fen={x.amountFen} /> },
+              ]}
+            />
+          ),
+        }}
+        columns={[
+          { title: t('op.col.operator'), render: (_: unknown, c) => <OrgName id={c.operatorOrgId} /> },
+          { title: t('op.revenue.cost'), render: (_: unknown, c) => <Yuan fen={c.operatingCostFen} /> },
+          {
+            title: t('op.revenue.profitRate'),
+            render: (_: unknown, c) =>
+              t('op.revenue.rates', { rate: bp(c.profitRateBp), bond: bp(c.bondYieldBp) }),
+          },
+          { title: t('op.revenue.tax'), render: (_: unknown, c) => <Yuan fen={c.taxFen} /> },
+          { title: t('op.revenue.max'), render: (_: unknown, c) => <Yuan fen={c.maxRevenueFen} /> },
+          { title: t('op.revenue.carried'), render: (_: unknown, c) => <Yuan fen={c.carriedOverFen} /> },
+          { title: t('op.revenue.effective'), render: (_: unknown, c) => <Yuan fen={c.effectiveMaxFen} /> },
+          {
+            title: t('op.revenue.closed'),
+            render: (_: unknown, c) =>
+              c.closedAt ? (
+                <>
+                  <Yuan fen={c.closedRevenueFen} /> · {fmtDateTime(c.closedAt)}
+                </>
+              ) : c.trial ? (
+                <Tag color="gold">{t('op.price.trialYes')}</Tag>
+              ) : (
+                '—'
+              ),
+          },
+          ...(canClose
+            ? [
+                {
+                  title: t('common.actions'),
+                  render: (_: unknown, c: RevenueCap) =>
+                    c.closedAt ? null : (
+                      <Popconfirm
+                        title={t('op.revenue.closeConfirm', { year: c.year })}
+                        onConfirm={() =>
+                          closing.run(async () => {
+                            await api.post(`${OP}/revenue-caps/${enc(c.operatorOrgId)}/${c.year}/close`);
+                            message.success(t('op.done.close'));
+                            onChange();
+                          }, c.operatorOrgId)
+                        }
+                      >
+                        <Button size="small" loading={closing.running === c.operatorOrgId}>
+                          {t('op.action.close')}
+                        </Button>
+                      </Popconfirm>
+                    ),
+                },
+              ]
+            : []),
+        ]}
+      />
+    </Card>
+  );
+}
