@@ -7,7 +7,8 @@
  * announced and tied to their fields. The departments move every step
  * through the API (one pre-fill from shared data, which the site shows as such, and one return
  * that she resubmits on the site) until she sees it done and rates a step. The demo enterprise
- * does 企业信息变更一件事 the same way at desktop width. Every main page at both widths: named
+ * does 企业信息变更一件事 the same way at desktop width. The father revokes his consent and the
+ * mother's form no longer offers it. Every main page at both widths: named
  * controls, landmarks, headings in order, no horizontal overflow at 360, a screenshot
  * (test-output/screenshots/citizen-*.png), and no page error.
  */
@@ -469,7 +470,7 @@ it('the demo enterprise does the enterprise change bundle at desktop width', asy
   await page.getByRole('heading', { level: 1, name: '服务满意度统计' }).waitFor();
 });
 
-it('the mother’s pages at desktop width, the family consent received, and /citizen redirecting', async () => {
+it('the mother’s pages at desktop width, the family consent received then revoked, and /citizen redirecting', async () => {
   const page = await open(DESKTOP, '/citizen');
   expect(new URL(page.url()).pathname).toBe('/citizen/login');
   await loginWithDemoButton(page, mother.name);
@@ -491,5 +492,23 @@ it('the mother’s pages at desktop width, the family consent received, and /cit
     .click();
   await page.getByTestId('exempted').waitFor();
   await review(page, 'bundle-mother', 1366);
+
+  // The father revokes his consent: the mother's newborn form no longer offers it.
+  const fatherPage = await open(DESKTOP, '/citizen/login');
+  await loginWithDemoButton(fatherPage, father.name);
+  await nav(fatherPage).getByRole('link', { name: '家人授权' }).click();
+  const given = fatherPage.getByRole('region', { name: '我给出的授权' });
+  await given.getByRole('button', { name: `撤销对 ${mother.name} 的授权` }).click();
+  await fatherPage
+    .getByRole('status')
+    .filter({ hasText: `已撤销对 ${mother.name} 的授权` })
+    .waitFor();
+  await given.getByText('已撤销').waitFor();
+  expect(await given.getByRole('button').count()).toBe(0);
+  await page.reload();
+  await page.getByTestId('exempted').waitFor();
+  const family = page.getByRole('radio', { name: '使用家人授权的数据申请' });
+  await page.getByText('暂无有效的家人授权。').waitFor();
+  expect(await family.isDisabled()).toBe(true);
   expect(app.pageErrors).toEqual([]);
 });
