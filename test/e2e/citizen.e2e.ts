@@ -286,6 +286,13 @@ it('the father logs in with the keyboard only and consents that the mother appli
   const described = (await password.getAttribute('aria-describedby')) ?? '';
   expect(await page.locator(`#${described.split(' ').at(-1)}`).textContent()).toContain('请输入密码');
   expect(await page.evaluate<boolean>(`document.activeElement?.id === 'login-password'`)).toBe(true);
+  // A wrong password: the server's refusal is announced, the page stays.
+  await page.keyboard.type('not-the-password');
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').filter({ hasText: '用户名或密码错误' }).waitFor();
+  expect(new URL(page.url()).pathname).toBe('/citizen/login');
+  expect(await page.evaluate<boolean>(`document.activeElement?.id === 'login-password'`)).toBe(true);
+  await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.type(DEMO_PASSWORD);
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: '办事服务' }).waitFor();
