@@ -41,13 +41,7 @@ beforeAll(async () => {
     .where('type', '=', 'authorized_operator')
     .executeTakeFirstOrThrow();
   operatorOrgId = org.id;
-  await identity.createUser(admin, {
-    orgId: operatorOrgId,
-    username: 'steward.operator',
-    displayName: '运营公司数据专员',
-    password: 'operator-password-1',
-    roles: ['data_steward'],
-  });
+  // The operator's data steward is a demo account (src/demo/city.ts).
   operatorCtx = await t.actAs('steward.operator');
   fx = sharingFixture(t);
   await fx.login();
@@ -184,7 +178,7 @@ describe('authorized operation, prices, bills and disclosure', () => {
     const above = await t.request({
       method: 'PUT',
       url: `/v1/operation/products/${product.id}/price`,
-      token: await t.login('steward.operator', 'operator-password-1'),
+      token: await t.login('steward.operator'),
       payload: { unit: 'call', priceFen: 51 },
     });
     expect(above.statusCode).toBe(422);

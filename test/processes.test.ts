@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS } from '../src/demo/city.ts';
 import { DEMO_RESOURCES } from '../src/demo/resources.ts';
+import { DEMO_SERVICE_ACCOUNTS } from '../src/demo/services.ts';
 import { BIN, freshDatabase, type RunResult, runCli } from './helpers.ts';
 
 /**
@@ -134,7 +135,7 @@ describe('two servers starting at once', () => {
       });
       expect(login.status).toBe(200);
       const users = await countRows(target, 'users');
-      expect(users.n).toBe(DEMO_USERS.length);
+      expect(users.n).toBe(DEMO_USERS.length + DEMO_SERVICE_ACCOUNTS.users);
       // One process loaded the demo data while the other served: each resource once, one version each.
       expect((await countRows(target, 'resources')).n).toBe(DEMO_RESOURCES.length);
       expect((await countRows(target, 'dataset_versions')).n).toBe(DEMO_RESOURCES.length);
@@ -163,7 +164,11 @@ describe('a server restarted on the same data', () => {
     second.child.kill('SIGTERM');
     const again = await second.exited;
     expect(again.stdout).not.toContain('seeded');
-    expect((await countRows(target, 'organizations')).n).toBe(DEMO_ORGANIZATIONS.length);
+    // The city's, the enterprise the services seeding takes from the register, and the built-in
+    // public of citizens (migration 0029).
+    expect((await countRows(target, 'organizations')).n).toBe(
+      DEMO_ORGANIZATIONS.length + DEMO_SERVICE_ACCOUNTS.organizations + 1,
+    );
   });
 });
 

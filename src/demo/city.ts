@@ -109,6 +109,11 @@ export const DEMO_USERS: DemoUser[] = [
     org: 'operator',
     roles: ['consumer'],
   },
+  // Authorized operation (src/demo/operation.ts): the operator's steward registers its product,
+  // prices it under the cap, subscribes customers and issues their bills; the mobility company
+  // is its paying customer, through its own sharing contract.
+  steward('operator', '数据运营公司数据专员'),
+  { username: 'consumer.mobility', displayName: '智慧出行数据使用人', org: 'mobility', roles: ['consumer'] },
 ];
 
 /**

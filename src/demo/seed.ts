@@ -10,15 +10,19 @@ import * as identity from '../identity/service.ts';
 import * as ingest from '../ingest/service.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS, demoCreditCodes, stewardUsername } from './city.ts';
 import type { DemoDataOptions } from './data.ts';
+import { seedOperation } from './operation.ts';
 import { DEMO_RESOURCES, type DemoResource } from './resources.ts';
 import { seedServices } from './services.ts';
 
 const SEEDED_KEY = 'demo.seeded';
 /**
  * Marker version: 2 added the resources and their data to the organizations and users of 1; 3 the
- * one-thing services (contracts, bundles, demo citizens and enterprise: src/demo/services.ts).
+ * one-thing services (contracts, bundles, demo citizens and enterprise: src/demo/services.ts); 4 the
+ * authorized operation (the operator's steward and the mobility company's consumer; two registered
+ * resources, plan, agreement, product with its cap fee and price, two customers, their metered
+ * gateway calls and bills: src/demo/operation.ts).
  */
-const SEEDED_VERSION = 3;
+const SEEDED_VERSION = 4;
 // Serialises seeding across processes that start together against one database.
 const SEED_LOCK_KEY = 7_346_110_022;
 /** Who is loading the demo data, until when: the claim lapses if that process dies. */
@@ -71,6 +75,7 @@ export async function seedDemo(ctx: Ctx, options: SeedOptions = {}): Promise<See
   try {
     Object.assign(result, await seedData(ctx, options.rows));
     await seedServices(ctx);
+    await seedOperation(ctx);
     const value = JSON.stringify({ at: new Date().toISOString(), version: SEEDED_VERSION });
     await ctx.db
       .insertInto('settings')

@@ -20,6 +20,8 @@ import { findDemoResource } from './resources.ts';
 /** Who signs in on the citizen site of the demo city (settings key, read by GET /v1/citizen/demo-identities). */
 export const DEMO_IDENTITIES_KEY = 'demo.identities';
 export const DEMO_ENTERPRISE_USER = 'enterprise.demo';
+/** What this seeding adds to the accounts of city.ts: the register's enterprise, its account, two citizens. */
+export const DEMO_SERVICE_ACCOUNTS = { organizations: 1, users: 3 } as const;
 
 export interface DemoIdentities {
   citizens: Array<{ idNumber: string; name: string; note: string }>;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeUscc } from '../../src/standards/uscc.ts';
 import { DEMO_PASSWORD, loadedResource } from '../helpers.ts';
-import { type ConsoleApp, startConsoleApp } from './support.ts';
+import { type ConsoleApp, expectNoOverflow, startConsoleApp } from './support.ts';
 
 const UNIT = '330106001001';
 
@@ -125,10 +125,7 @@ it('a grassroots steward fills the merged, pre-filled to-do on a phone', async (
   await expect.poll(() => page.getByText('已有数据，无需重填').count()).toBe(2);
   await expect.poll(() => page.getByText('2 张报表、5 个填报项合并为 3 个指标，已预填 67%').count()).toBe(1);
   await shot(page, 'todo-phone');
-  const width = await page.evaluate<[number, number]>(
-    '[document.documentElement.scrollWidth, window.innerWidth]',
-  );
-  expect(width[0]).toBeLessThanOrEqual(width[1] + 1);
+  await expectNoOverflow(page);
 
   await page.getByRole('spinbutton', { name: '社区卫生服务站数量' }).fill('3');
   await page.getByRole('button', { name: '报送：社区卫生年报' }).click();

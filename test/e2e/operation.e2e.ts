@@ -12,13 +12,12 @@
  * fees, its revenue and maximum allowed revenue. Product, bill and disclosure again at phone width.
  * Screenshots go to test-output/screenshots/ (operation-*.png).
  */
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Ctx } from '../../src/core/context.ts';
-import * as identity from '../../src/identity/service.ts';
 import * as op from '../../src/operation/service.ts';
 import { sharingFixture } from '../sharing-fixture.ts';
-import { type ConsoleApp, startConsoleApp } from './support.ts';
+import { type ConsoleApp, choose, expectNoOverflow, startConsoleApp } from './support.ts';
 
 const DESKTOP = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
@@ -53,27 +52,13 @@ beforeAll(async () => {
   app = await startConsoleApp('operation');
   t = app.t;
   admin = await t.login('admin');
-  const adminCtx = await t.actAs('admin');
   const orgs = await t.database.db.selectFrom('organizations').select(['id', 'name']).execute();
   operatorOrgId = orgs.find((o) => o.name === OPERATOR_NAME)!.id;
-  // The operator's data steward, and a consumer of an enterprise as the paying customer.
-  await identity.createUser(adminCtx, {
-    orgId: operatorOrgId,
-    username: 'steward.operator',
-    displayName: '运营公司数据专员',
-    password: 'operator-password-1',
-    roles: ['data_steward'],
-  });
-  await identity.createUser(adminCtx, {
-    orgId: orgs.find((o) => o.name === CUSTOMER_NAME)!.id,
-    username: 'consumer.mobility',
-    displayName: '智慧出行数据使用人',
-    password: 'customer-password-1',
-    roles: ['consumer'],
-  });
-  operator = await t.login('steward.operator', 'operator-password-1');
+  // The operator's data steward, and a consumer of an enterprise as the paying customer: demo
+  // accounts (src/demo/city.ts).
+  operator = await t.login('steward.operator');
   operatorCtx = await t.actAs('steward.operator');
-  customer = await t.login('consumer.mobility', 'customer-password-1');
+  customer = await t.login('consumer.mobility');
 
   // A health resource, and the plan → selection → agreement the bureau made (issue's earlier part).
   fx = sharingFixture(t);
@@ -129,38 +114,8 @@ const ok = (page: Page) => page.getByRole('dialog').locator('.ant-modal-footer .
 const button = (page: Page, name: string) =>
   page.getByRole('button', { name: new RegExp(`(^|\\s)${name}$`) });
 
-/** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */
-async function choose(page: Page, control: Locator, option: string): Promise<void> {
-  await control.focus();
-  await page.keyboard.press('ArrowDown');
-  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('true');
-  const list = await control.getAttribute('aria-controls');
-  const active = page.locator(
-    `.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option-active .ant-select-item-option-content`,
-  );
-  const seen: string[] = [];
-  for (;;) {
-    const text = ((await active.textContent()) ?? '').trim();
-    if (text.startsWith(option)) break;
-    if (seen.includes(text)) throw new Error(`no option “${option}” (options: ${seen.join(', ')})`);
-    seen.push(text);
-    await page.keyboard.press('ArrowDown');
-    await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
-  }
-  await page.keyboard.press('Enter');
-  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
-  await page.locator(`.ant-select-dropdown:has([id="${list}"])`).waitFor({ state: 'hidden' });
-}
-
 /** The state tag beside the page's title. */
 const stateTag = (page: Page) => page.locator('h1 + * [data-state]');
-
-async function noOverflow(page: Page) {
-  const [scroll, inner] = await page.evaluate<[number, number]>(
-    '[document.documentElement.scrollWidth, window.innerWidth]',
-  );
-  expect(scroll).toBeLessThanOrEqual(inner + 1);
-}
 
 it('the bureau sees the plan with its selection and the agreement with its terms', async () => {
   const page = await app.open(admin, DESKTOP, '/operation');
@@ -490,17 +445,17 @@ it('the year’s disclosure with the operator’s fees, revenue and maximum allo
 it('product, bill and disclosure at phone width', async () => {
   const product = await app.open(operator, PHONE, `/products/${productId}`);
   await product.getByTestId('price-call').getByText('¥0.29/次').waitFor();
-  await noOverflow(product);
+  await expectNoOverflow(product);
   await shot(product, 'product-phone');
   await product.context().close();
   const bill = await app.open(customer, PHONE, `/bills/${paidBillId}`);
   await expect.poll(() => bill.getByTestId('bill-total').textContent()).toBe('¥1.16');
-  await noOverflow(bill);
+  await expectNoOverflow(bill);
   await shot(bill, 'bill-phone');
   await bill.context().close();
   const disclosure = await app.open(customer, PHONE, `/disclosures?year=${YEAR}`);
   await disclosure.getByTestId('disclosure-operator').getByText(OPERATOR_NAME).waitFor();
-  await noOverflow(disclosure);
+  await expectNoOverflow(disclosure);
   await shot(disclosure, 'disclosure-phone');
   await disclosure.context().close();
   expect(app.pageErrors).toEqual([]);

@@ -8,10 +8,10 @@
  * Screenshots go to test-output/screenshots/ (registry-*.png).
  */
 import fs from 'node:fs/promises';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadedResource } from '../helpers.ts';
-import { type ConsoleApp, startConsoleApp } from './support.ts';
+import { type ConsoleApp, choose, expectNoOverflow, startConsoleApp } from './support.ts';
 
 const NAME = '门诊就诊人次统计';
 const DESKTOP = { width: 1366, height: 768 };
@@ -50,29 +50,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
 });
-
-/** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */
-async function choose(page: Page, control: Locator, option: string): Promise<void> {
-  await control.focus();
-  await page.keyboard.press('ArrowDown');
-  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('true');
-  const list = await control.getAttribute('aria-controls');
-  const active = page.locator(
-    `.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option-active .ant-select-item-option-content`,
-  );
-  const seen: string[] = [];
-  for (;;) {
-    const text = ((await active.textContent()) ?? '').trim();
-    if (text.startsWith(option)) break;
-    if (seen.includes(text)) throw new Error(`no option “${option}” (options: ${seen.join(', ')})`);
-    seen.push(text);
-    await page.keyboard.press('ArrowDown');
-    await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
-  }
-  await page.keyboard.press('Enter');
-  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
-  await page.locator(`.ant-select-dropdown:has([id="${list}"])`).waitFor({ state: 'hidden' });
-}
 
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 /** The registration's state, beside the page's title. */
@@ -255,9 +232,6 @@ it('the inbox at phone width', async () => {
   const row = page.locator('.ant-table-tbody tr.ant-table-row', { hasText: NAME });
   await row.getByText('已登记').waitFor();
   await shot(page, 'inbox-phone');
-  const width = await page.evaluate<[number, number]>(
-    '[document.documentElement.scrollWidth, window.innerWidth]',
-  );
-  expect(width[0]).toBeLessThanOrEqual(width[1] + 1);
+  await expectNoOverflow(page);
   expect(app.pageErrors).toEqual([]);
 });

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { consoleBuildState } from '../../scripts/ensure-console.ts';
 import { startTestApp, type TestApp } from '../helpers.ts';
@@ -85,4 +85,35 @@ export async function startConsoleApp(
       await t.close();
     },
   };
+}
+
+/** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */
+export async function choose(page: Page, control: Locator, option: string): Promise<void> {
+  await control.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('true');
+  const list = await control.getAttribute('aria-controls');
+  const active = page.locator(
+    `.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option-active .ant-select-item-option-content`,
+  );
+  const seen: string[] = [];
+  for (;;) {
+    const text = ((await active.textContent()) ?? '').trim();
+    if (text.startsWith(option)) break;
+    if (seen.includes(text)) throw new Error(`no option “${option}” (options: ${seen.join(', ')})`);
+    seen.push(text);
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
+  }
+  await page.keyboard.press('Enter');
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
+  await page.locator(`.ant-select-dropdown:has([id="${list}"])`).waitFor({ state: 'hidden' });
+}
+
+/** The page does not scroll sideways (a phone's width holds it). */
+export async function expectNoOverflow(page: Page): Promise<void> {
+  const [scroll, inner] = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, window.innerWidth]',
+  );
+  expect(scroll).toBeLessThanOrEqual(inner + 1);
 }
