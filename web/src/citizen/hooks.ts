@@ -36,7 +36,7 @@ export function useLoad<T>(key: string | null, fetcher: (signal: AbortSignal) =>
   return { data, error, loading, reload };
 }
 
-/** Sets the page title and moves focus to the page's heading after navigation (screen readers hear it). */
+/** Sets the document title (PageHeading moves the focus to the page's h1 after a navigation). */
 export function usePageTitle(title: string): void {
   useEffect(() => {
     document.title = `${title} · 数通`;
