@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_SEVERITIES, ALERT_STATES, FREEZE_SCOPES, GRADES, ROLES } from '../src/core/tables.ts';
 import { DETECTOR_IDS } from '../src/rules/detectors.ts';
 import { MASK_FAMILIES } from '../src/rules/masking.ts';
+import { en as citizenEn, zh as citizenZh } from '../web/src/citizen/locales.ts';
+import { APPLICATION_STATES, RELATIONS, STEP_STATES } from '../web/src/citizen/types.ts';
 import i18n from '../web/src/i18n.ts';
 import { en, zh } from '../web/src/locales.ts';
 
@@ -39,11 +41,17 @@ function sources(dir: string): string[] {
   });
 }
 
-const SOURCES = sources(path.resolve('web/src')).filter((f) => !f.endsWith('locales.ts'));
-const USES = SOURCES.flatMap((file) => {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/\bt\(\s*(['`])([^'`]+)\1/g)].map((m) => ({ file, key: m[2]! }));
-});
+const CITIZEN = path.resolve('web/src/citizen');
+const usesIn = (files: string[]) =>
+  files.flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    return [...text.matchAll(/\bt\(\s*(['`])([^'`]+)\1/g)].map((m) => ({ file, key: m[2]! }));
+  });
+// The citizen site (web/src/citizen) has its own dictionary, checked below.
+const SOURCES = sources(path.resolve('web/src')).filter(
+  (f) => !f.endsWith('locales.ts') && !f.startsWith(CITIZEN + path.sep),
+);
+const USES = usesIn(SOURCES);
 
 const variables = (text: string) => [...text.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
 
@@ -133,5 +141,58 @@ describe('console translations', () => {
         expect(typeof lookup(en as Tree, `${group}.${id}`), `en ${group}.${id}`).toBe('string');
       }
     }
+  });
+});
+
+describe('citizen site translations', () => {
+  const uses = usesIn(sources(CITIZEN).filter((f) => !f.endsWith('locales.ts')));
+  // Plural keys: Chinese has `key_other` only, English `key_one` and `key_other`.
+  const base = (key: string) => key.replace(/_(one|other)$/, '');
+  const has = (tree: Tree, key: string) =>
+    typeof lookup(tree, key) === 'string' || typeof lookup(tree, `${key}_other`) === 'string';
+
+  it('finds the keys the pages use', () => {
+    expect(uses.length).toBeGreaterThan(150);
+  });
+
+  it('has the same keys (plural forms aside) and the same {{variables}} in Chinese and English', () => {
+    const zhLeaves = leaves(citizenZh as Tree);
+    const enLeaves = leaves(citizenEn as Tree);
+    const keys = (m: Map<string, string>) => [...new Set([...m.keys()].map(base))].sort();
+    expect(keys(enLeaves)).toEqual(keys(zhLeaves));
+    for (const [key, text] of zhLeaves) {
+      expect(variables(enLeaves.get(key)!), key).toEqual(variables(text));
+      if (key.endsWith('_other')) expect(enLeaves.has(key.replace(/_other$/, '_one')), key).toBe(true);
+    }
+  });
+
+  it('has every literal key a page uses, in both languages', () => {
+    const missing = uses
+      .filter((u) => !u.key.includes('${'))
+      .filter((u) => !has(citizenZh as Tree, u.key) || !has(citizenEn as Tree, u.key))
+      .map((u) => `${path.basename(u.file)}: ${u.key}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('names every step and application state, relation, rating level and indicator', () => {
+    const groups: Record<string, readonly (string | number)[]> = {
+      stepState: STEP_STATES,
+      applicationState: APPLICATION_STATES,
+      relation: RELATIONS,
+      level: [1, 2, 3, 4, 5],
+      indicator: ['efficiency', 'guideAccuracy', 'convenience', 'usability'],
+      eventKind: ['life', 'business'],
+    };
+    for (const [group, ids] of Object.entries(groups))
+      for (const id of ids) {
+        expect(typeof lookup(citizenZh as Tree, `${group}.${id}`), `zh ${group}.${id}`).toBe('string');
+        expect(typeof lookup(citizenEn as Tree, `${group}.${id}`), `en ${group}.${id}`).toBe('string');
+      }
+  });
+
+  it('names the same step and application states as the server', async () => {
+    const server = await import('../src/services/store.ts');
+    expect([...STEP_STATES]).toEqual([...server.STEP_STATES]);
+    expect([...APPLICATION_STATES]).toEqual([...server.APPLICATION_STATES]);
   });
 });

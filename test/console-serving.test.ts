@@ -36,6 +36,8 @@ beforeAll(async () => {
   );
   fs.writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
   fs.writeFileSync(path.join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  fs.mkdirSync(path.join(dir, 'citizen'));
+  fs.writeFileSync(path.join(dir, 'citizen', 'index.html'), '<!doctype html><div id="citizen-root"></div>');
   empty = fs.mkdtempSync(path.join(os.tmpdir(), 'shutong-console-none-'));
   app = await server(dir);
   bare = await server(empty);
@@ -96,6 +98,30 @@ describe('the console at /', () => {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode, url).not.toBe(200);
     }
+  });
+
+  it('serves the citizen site at /citizen/ and its client routes, and redirects /citizen there', async () => {
+    for (const url of ['/citizen/', '/citizen/bundles/newborn', '/citizen/applications/sap_1?x=1']) {
+      const res = await app.inject({ method: 'GET', url, headers: html });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.body, url).toContain('<div id="citizen-root">');
+      expect(res.headers['cache-control']).toBe('no-cache');
+    }
+    const bare = await app.inject({ method: 'GET', url: '/citizen' });
+    expect(bare.statusCode).toBe(301);
+    expect(bare.headers.location).toBe('/citizen/');
+    const query = await app.inject({ method: 'GET', url: '/citizen?lang=en' });
+    expect(query.headers.location).toBe('/citizen/?lang=en');
+    // Not the console's page, and no file outside the build.
+    const console = await app.inject({ method: 'GET', url: '/citizenship', headers: html });
+    expect(console.body).toContain('<div id="root">');
+    expect((await app.inject({ method: 'GET', url: '/citizen/missing.js', headers: html })).statusCode).toBe(
+      404,
+    );
+    expect((await app.inject({ method: 'GET', url: '/citizen/../../package.json' })).statusCode).not.toBe(
+      200,
+    );
   });
 
   it('serves the landing page, saying how to build, when there is no build', async () => {

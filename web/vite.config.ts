@@ -3,7 +3,8 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 /**
- * The web console: built into dist/web, which the Shutong server serves at `/` (src/console.ts).
+ * The web console and the citizen site: built into dist/web, which the Shutong server serves at
+ * `/` and `/citizen/` (src/console.ts).
  * `npm run build` runs this; `npm start` and the test suite build first when dist is missing or
  * older than these sources (scripts/ensure-console.ts). Everything comes from node_modules: the
  * build works offline.
@@ -19,6 +20,12 @@ export default defineConfig({
     sourcemap: false,
     // Libraries change less often than the console: separate chunks stay cached across releases.
     rolldownOptions: {
+      // Two pages: the staff console (index.html at /) and the citizen site (citizen/index.html,
+      // served at /citizen/). They share the React and i18next chunks; the citizen site has no antd.
+      input: {
+        console: fileURLToPath(new URL('index.html', import.meta.url)),
+        citizen: fileURLToPath(new URL('citizen/index.html', import.meta.url)),
+      },
       output: {
         advancedChunks: {
           groups: [
@@ -27,6 +34,9 @@ export default defineConfig({
             {
               name: 'react',
               test: /node_modules[\\/](react|react-dom|scheduler|i18next|react-i18next)[\\/]/,
+              // First: otherwise antd's group takes React along as its dependency, and the citizen
+              // site (no antd) would load antd's chunk for React.
+              priority: 1,
             },
           ],
         },

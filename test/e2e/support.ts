@@ -31,17 +31,24 @@ export interface ConsoleApp {
   close(): Promise<void>;
 }
 
-export async function startConsoleApp(prefix: string): Promise<ConsoleApp> {
+export async function startConsoleApp(
+  prefix: string,
+  /** `demoData`: the demo city's resources, data and one-thing services too (slower). */
+  options: { demoData?: boolean } = {},
+): Promise<ConsoleApp> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}`);
   const build = consoleBuildState();
   if (build.stale)
     throw new Error(`the web console build is not usable (${build.reason}): run npm run build`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  const t = await startTestApp({
-    LOG_LEVEL: 'warn',
-    AUDIT_SIGN_INTERVAL_SECONDS: '0',
-    MONITOR_INTERVAL_SECONDS: '0',
-  });
+  const t = await startTestApp(
+    {
+      LOG_LEVEL: 'warn',
+      AUDIT_SIGN_INTERVAL_SECONDS: '0',
+      MONITOR_INTERVAL_SECONDS: '0',
+    },
+    options.demoData ? { demoData: true } : {},
+  );
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const address = t.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');

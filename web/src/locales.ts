@@ -185,6 +185,7 @@ export const zh = {
     consumer: '数据使用方',
     auditor: '审计员',
     auto: '系统自动',
+    citizen: '公众（个人）',
   },
   grade: {
     core: '核心数据',
@@ -1691,6 +1692,7 @@ export const en: Dict = {
     consumer: 'Data consumer',
     auditor: 'Auditor',
     auto: 'Automatic',
+    citizen: 'Citizen',
   },
   grade: {
     core: 'Core data',
