@@ -138,6 +138,7 @@ describe('whose data an application is about', () => {
     expect(own.json().steps[0].orgName).toBe('云岚市卫生健康委员会');
     const bundle = (await call('GET', `/v1/services/bundles/${life}`, token)).json();
     expect(bundle.steps[0].orgName).toBe('云岚市卫生健康委员会');
+    expect(bundle.steps[0].fields[0]).toMatchObject({ name: 'phone', provenance: 'asked', providerName: null });
     const other = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
       subjectKey: STRANGER,
       form: { phone: '1' },

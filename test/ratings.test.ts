@@ -208,6 +208,10 @@ describe('好差评 and rectification', () => {
     const stats = res.json();
     expect(stats.total).toEqual({ ratings: 2, satisfactionPercent: 0, bad: 2, rectificationPercent: 50 });
     expect(stats.departments).toHaveLength(2);
+    // Named, for readers without an organization directory (the public, citizens).
+    expect(stats.departments.map((d: { orgName: string }) => d.orgName).sort()).toEqual(
+      ['云岚市卫生健康委员会', '云岚市民政局'].sort(),
+    );
     expect(stats.departments.find((d: { rectified: number }) => d.rectified === 1)).toMatchObject({
       ratings: 1,
       bad: 1,

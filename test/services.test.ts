@@ -132,7 +132,12 @@ describe('service bundles', () => {
     expect(bundle.state).toBe('draft');
     const registration = bundle.steps.find((s: { key: string }) => s.key === 'registration');
     expect(registration.fields).toEqual([
-      expect.objectContaining({ name: 'district', provenance: 'contract', contractId }),
+      expect.objectContaining({
+        name: 'district',
+        provenance: 'contract',
+        contractId,
+        providerName: '云岚市卫生健康委员会',
+      }),
       expect.objectContaining({ name: 'holder_name', provenance: 'contract', contractId }),
     ]);
     expect(bundle.steps[0].fields[1]).toMatchObject({ name: 'district', provenance: 'no_contract' });

@@ -388,6 +388,19 @@ export async function getOrganization(
   return orgView(org);
 }
 
+/**
+ * Names by id for views read by citizens and anonymous readers (a step's department, a statistics
+ * row): organizations are public bodies, as the open-data directory shows. Unknown ids keep the id.
+ */
+export async function organizationNames(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const id of new Set(ids)) {
+    const org = await store.findOrganization(ctx.db, id);
+    names.set(id, org?.name ?? id);
+  }
+  return names;
+}
+
 /** The directory of organizations is visible to every signed-in user: catalogs name providers. */
 export async function listOrganizations(
   ctx: Ctx,

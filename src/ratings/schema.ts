@@ -103,6 +103,7 @@ export const Stats = Type.Object({
   departments: Type.Array(
     Type.Object({
       orgId: Type.String(),
+      orgName: Type.String(),
       ratings: Type.Integer(),
       satisfied: Type.Integer(),
       bad: Type.Integer(),

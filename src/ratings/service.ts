@@ -6,6 +6,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle, type TransitionTable } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
+import * as identity from '../identity/service.ts';
 import * as services from '../services/service.ts';
 import { addWorkingDays, chinaDate, workingDaysBetween } from '../standards/working-days.ts';
 import {
@@ -318,9 +319,14 @@ export async function reportOverdueCases(ctx: Ctx, now = new Date()): Promise<nu
  */
 export async function statistics(ctx: Ctx, q: StatsQuery) {
   const rows = await store.stats(ctx.db, q);
+  const names = await identity.organizationNames(
+    ctx,
+    rows.map((r) => r.org_id),
+  );
   const rate = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 100);
   const departments = rows.map((r) => ({
     orgId: r.org_id,
+    orgName: names.get(r.org_id) ?? r.org_id,
     ratings: r.ratings,
     satisfied: r.satisfied,
     bad: r.bad,

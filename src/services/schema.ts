@@ -94,6 +94,9 @@ const FieldPlan = Type.Object({
   label: Type.String(),
   provenance: Type.Union([Type.Literal('contract'), Type.Literal('no_contract'), Type.Literal('asked')]),
   contractId: Type.Union([Type.String(), Type.Null()]),
+  providerName: Type.Union([Type.String(), Type.Null()], {
+    description: '数据提供部门 / whose data a sourced field is (the resource’s provider)',
+  }),
 });
 
 export const Bundle = Type.Object({

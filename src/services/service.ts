@@ -214,16 +214,28 @@ async function coverage(db: Executor, steps: readonly StepDefinition[], now = ne
 }
 
 /** Department names for the steps: a citizen reads no organization directory, yet must know whom a step goes to. */
-async function orgNames(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  for (const id of new Set(ids)) {
-    const org = await identity.getOrganization(platformCtx(ctx), id).catch(() => null);
-    names.set(id, org?.name ?? id);
-  }
-  return names;
+const orgNames = (ctx: Ctx, ids: Iterable<string>) => identity.organizationNames(ctx, ids);
+
+/** Whose data each sourced field is: the provider of the resource it comes from. */
+async function providersOf(ctx: Ctx, steps: readonly StepDefinition[]): Promise<Map<string, string>> {
+  const providers = new Map<string, string>();
+  for (const step of steps)
+    for (const f of step.fields)
+      if (f.source && !providers.has(f.source.resourceId)) {
+        const resource = await catalog.getResource(platformCtx(ctx), f.source.resourceId).catch(() => null);
+        providers.set(f.source.resourceId, resource?.provider.name ?? '');
+      }
+  return providers;
 }
 
-function bundleView(b: BundleRow, plan: StepPlan[], names: Map<string, string>) {
+function bundleView(
+  b: BundleRow,
+  plan: StepPlan[],
+  names: Map<string, string>,
+  providers: Map<string, string>,
+) {
+  const sourceOf = (stepKey: string, field: string) =>
+    b.steps.find((s) => s.key === stepKey)?.fields.find((f) => f.name === field)?.source;
   return {
     id: b.id,
     code: b.code,
@@ -234,7 +246,14 @@ function bundleView(b: BundleRow, plan: StepPlan[], names: Map<string, string>) 
     state: b.state,
     promisedWorkingDays: b.promised_working_days,
     eligibility: b.eligibility,
-    steps: plan.map((step) => ({ ...step, orgName: names.get(step.orgId) ?? step.orgId })),
+    steps: plan.map((step) => ({
+      ...step,
+      orgName: names.get(step.orgId) ?? step.orgId,
+      fields: step.fields.map((f) => {
+        const source = sourceOf(step.key, f.name);
+        return { ...f, providerName: source ? providers.get(source.resourceId) || null : null };
+      }),
+    })),
     savings: savingsOf(plan),
     createdAt: b.created_at.toISOString(),
     updatedAt: b.updated_at.toISOString(),
@@ -247,7 +266,8 @@ async function viewBundle(ctx: Ctx, b: BundleRow, now = new Date()): Promise<Bun
     ctx,
     b.steps.map((step) => step.orgId),
   );
-  return bundleView(b, planSteps(b.steps, await coverage(ctx.db, b.steps, now)), names);
+  const plan = planSteps(b.steps, await coverage(ctx.db, b.steps, now));
+  return bundleView(b, plan, names, await providersOf(ctx, b.steps));
 }
 
 function seesDrafts(principal: Principal, b: Pick<BundleRow, 'lead_org_id'>): boolean {
