@@ -138,7 +138,11 @@ describe('whose data an application is about', () => {
     expect(own.json().steps[0].orgName).toBe('云岚市卫生健康委员会');
     const bundle = (await call('GET', `/v1/services/bundles/${life}`, token)).json();
     expect(bundle.steps[0].orgName).toBe('云岚市卫生健康委员会');
-    expect(bundle.steps[0].fields[0]).toMatchObject({ name: 'phone', provenance: 'asked', providerName: null });
+    expect(bundle.steps[0].fields[0]).toMatchObject({
+      name: 'phone',
+      provenance: 'asked',
+      providerName: null,
+    });
     const other = await call('POST', `/v1/services/bundles/${life}/applications`, token, {
       subjectKey: STRANGER,
       form: { phone: '1' },
@@ -149,7 +153,7 @@ describe('whose data an application is about', () => {
       form: { phone: '1' },
     });
     expect(biz.statusCode).toBe(400);
-    expect(biz.json().error.messages['en']).toContain('enterprise');
+    expect(biz.json().error.messages.en).toContain('enterprise');
   });
 
   it('is the organization’s own credit code for a business event; a life event is refused to it', async () => {
@@ -274,5 +278,15 @@ describe('family consent', () => {
     expect((await call('GET', '/v1/citizen/consents', father.token)).json().given).toEqual([
       expect.objectContaining({ id: consentId, state: 'revoked' }),
     ]);
+    // The grantee may give a consent up too.
+    const second = await call('POST', '/v1/citizen/consents', father.token, {
+      granteeIdNumber: MOTHER,
+      granteeName: '林晓',
+      relation: 'spouse',
+      validUntil: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+    });
+    const declined = await call('POST', `/v1/citizen/consents/${second.json().id}/revoke`, mother.token);
+    expect(declined.statusCode, declined.body).toBe(200);
+    expect(declined.json()).toMatchObject({ state: 'revoked', grantorName: '陈立' });
   });
 });

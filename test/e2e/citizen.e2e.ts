@@ -484,6 +484,8 @@ it('the mother’s pages at desktop width, the family consent received then revo
   await nav(page).getByRole('link', { name: '家人授权' }).click();
   const received = page.getByRole('region', { name: '我收到的授权' });
   await received.getByText(`您可以使用 ${father.name} 的信息代为申请。`).waitFor();
+  // Either person ends a consent: the mother may give it up as well.
+  await received.getByRole('button', { name: `不再接受 ${father.name} 的授权` }).waitFor();
   await review(page, 'family', 1366);
   await nav(page).getByRole('link', { name: '我的申请' }).click();
   await page

@@ -198,6 +198,8 @@ export const zh = {
     validity: '{{from}} 至 {{until}}',
     canApply: '您可以使用 {{name}} 的信息代为申请。',
     revoke: '撤销对 {{name}} 的授权',
+    decline: '不再接受 {{name}} 的授权',
+    declined: '已不再接受 {{name}} 的授权。',
   },
   stats: {
     title: '服务满意度统计',
@@ -428,6 +430,8 @@ export const en: Dictionary<typeof zh> = {
     validity: '{{from}} to {{until}}',
     canApply: 'You can apply with the data of {{name}}.',
     revoke: 'Revoke consent to {{name}}',
+    decline: 'Give up the consent of {{name}}',
+    declined: 'You no longer hold the consent of {{name}}.',
   },
   stats: {
     title: 'Service satisfaction',

@@ -46,6 +46,7 @@ export function FamilyPage() {
           <ConsentList
             title={t('family.given')}
             id="given"
+            side="given"
             items={consents.data.given}
             empty={t('family.noneGiven')}
             onRevoked={(c) => {
@@ -53,11 +54,17 @@ export function FamilyPage() {
               consents.reload();
             }}
           />
+          {/* Either person ends a consent: the grantee may give it up too. */}
           <ConsentList
             title={t('family.received')}
             id="received"
+            side="received"
             items={consents.data.received}
             empty={t('family.noneReceived')}
+            onRevoked={(c) => {
+              setMessage(t('family.declined', { name: c.grantorName }));
+              consents.reload();
+            }}
           />
         </>
       )}
@@ -177,15 +184,17 @@ function GrantForm({ onGranted }: { onGranted(c: Consent): void }) {
 function ConsentList({
   title,
   id,
+  side,
   items,
   empty,
   onRevoked,
 }: {
   title: string;
   id: string;
+  side: 'given' | 'received';
   items: Consent[];
   empty: string;
-  onRevoked?(c: Consent): void;
+  onRevoked(c: Consent): void;
 }) {
   const { t } = useTranslation();
   const [failure, setFailure] = useState<string | null>(null);
@@ -193,7 +202,7 @@ function ConsentList({
     setFailure(null);
     try {
       const revoked = await api.post<Consent>(`/v1/citizen/consents/${encodeURIComponent(c.id)}/revoke`);
-      onRevoked?.(revoked);
+      onRevoked(revoked);
     } catch (error) {
       setFailure(errorText(error));
     }
@@ -207,9 +216,10 @@ function ConsentList({
       ) : (
         <ul className="plain-list cards">
           {items.map((c) => {
-            const other = onRevoked
-              ? { name: c.granteeName, id: c.granteeIdNumberMasked }
-              : { name: c.grantorName, id: c.grantorIdNumberMasked };
+            const other =
+              side === 'given'
+                ? { name: c.granteeName, id: c.granteeIdNumberMasked }
+                : { name: c.grantorName, id: c.grantorIdNumberMasked };
             return (
               <li key={c.id} className="card">
                 <h3 className="card-title">
@@ -228,10 +238,12 @@ function ConsentList({
                   <span className="mono">{other.id}</span> ·{' '}
                   {t('family.validity', { from: c.validFrom, until: c.validUntil })}
                 </p>
-                {!onRevoked && c.inForce && <p>{t('family.canApply', { name: c.grantorName })}</p>}
-                {onRevoked && c.state === 'active' && (
+                {side === 'received' && c.inForce && <p>{t('family.canApply', { name: c.grantorName })}</p>}
+                {c.state === 'active' && (
                   <button type="button" className="button button-danger" onClick={() => void revoke(c)}>
-                    {t('family.revoke', { name: c.granteeName })}
+                    {side === 'given'
+                      ? t('family.revoke', { name: c.granteeName })
+                      : t('family.decline', { name: c.grantorName })}
                   </button>
                 )}
               </li>
