@@ -1,5 +1,5 @@
 import * as catalog from '../catalog/service.ts';
-import { type Ctx, cliCtx } from '../core/context.ts';
+import type { Ctx } from '../core/context.ts';
 import * as gateway from '../gateway/service.ts';
 import * as identity from '../identity/service.ts';
 import * as op from '../operation/service.ts';
@@ -9,6 +9,7 @@ import * as sharing from '../sharing/service.ts';
 import { addCalendarDays, addWorkingDays, chinaDate, isWorkingDay } from '../standards/working-days.ts';
 import { DEMO_CITY, DEMO_ORGANIZATIONS, stewardUsername } from './city.ts';
 import { findDemoResource } from './resources.ts';
+import { actAs, type DemoResourceRef, demoResource, ensureDemoContract } from './support.ts';
 
 /**
  * The demo city's authorized operation of public data (授权运营, issue 19), through the same
@@ -60,30 +61,8 @@ const SCOPE: Array<{ key: string; fields: string[] }> = [
 /** What the customers' contracts ask for (the product's source: bus ridership). */
 const CUSTOMER_FIELDS = ['line_no', 'line_name', 'run_date', 'passengers', 'trips'];
 
-async function actAs(ctx: Ctx, username: string): Promise<Ctx> {
-  return cliCtx(ctx.db, ctx.config, await identity.actingAs(ctx.db, { username }));
-}
-
 /** 10:00 Beijing time on a day: a working-hours instant for a dated step. */
 const at = (day: string) => new Date(`${day}T10:00:00+08:00`);
-
-interface DemoResourceRef {
-  key: string;
-  id: string;
-  code: string;
-}
-
-async function demoResource(ctx: Ctx, key: string): Promise<DemoResourceRef> {
-  const spec = findDemoResource(key)!;
-  const provider = (await identity.actingAs(ctx.db, { username: stewardUsername(spec.provider) })).orgId;
-  const row = await ctx.db
-    .selectFrom('resources')
-    .select(['id', 'code'])
-    .where('provider_org_id', '=', provider)
-    .where('name', '=', spec.name)
-    .executeTakeFirstOrThrow();
-  return { key, id: row.id, code: row.code };
-}
 
 // ---------------------------------------------------------------------------- registry
 
@@ -160,39 +139,23 @@ async function ensureRegistered(ctx: Ctx, admin: Ctx, resource: DemoResourceRef)
 
 // ---------------------------------------------------------------------------- contracts
 
-async function ensureCustomerContract(
+function ensureCustomerContract(
   ctx: Ctx,
   username: string,
   resource: DemoResourceRef,
   purpose: { category: string; text: string; legalBasis: string; scenario: string },
 ): Promise<string> {
-  const consumer = await actAs(ctx, username);
-  const inForce = await sharing.contractsInForce(ctx.db, [consumer.principal!.orgId], [resource.id]);
-  const found = inForce.find((c) => CUSTOMER_FIELDS.every((f) => c.fields.includes(f)));
-  if (found) return found.id;
-  let application = await sharing.createApplication(consumer, {
-    resource: resource.code,
+  return ensureDemoContract(ctx, {
+    consumer: username,
+    resource,
     fields: CUSTOMER_FIELDS,
     purpose: purpose.text,
     purposeCategory: purpose.category,
     legalBasis: purpose.legalBasis,
     scenario: purpose.scenario,
-    operations: ['rows'],
-    requestedTo: new Date(Date.now() + 2 * 365 * 86_400_000).toISOString(),
+    approval: '用途明确、字段必要，同意共享',
+    security: { reason: '安全审查通过', unmasked: false },
   });
-  if (application.state === 'submitted') {
-    const provider = await actAs(ctx, stewardUsername(findDemoResource(resource.key)!.provider));
-    application = await sharing.approveApplication(provider, application.id, {
-      reason: '用途明确、字段必要，同意共享',
-    });
-  }
-  if (application.state === 'security_review')
-    application = await sharing.approveApplication(await actAs(ctx, 'security'), application.id, {
-      reason: '安全审查通过',
-    });
-  if (!application.contractId)
-    throw new Error(`demo contract for ${username} not approved: ${application.state}`);
-  return application.contractId;
 }
 
 // ---------------------------------------------------------------------------- metering

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
-import { type Ctx, cliCtx } from '../core/context.ts';
+import type { Ctx } from '../core/context.ts';
 import * as identity from '../identity/service.ts';
 import * as services from '../services/service.ts';
 import type { StepDefinition } from '../services/store.ts';
-import * as sharing from '../sharing/service.ts';
 import { isValidUscc } from '../standards/uscc.ts';
 import { DEMO_CITY, stewardUsername } from './city.ts';
 import { findDemoResource } from './resources.ts';
+import { actAs, type DemoResourceRef, demoResource, ensureDemoContract } from './support.ts';
 
 /**
  * The demo city's "get one thing done" services (issue 22): the departments' contracts that let
@@ -28,7 +28,7 @@ export interface DemoIdentities {
   enterprises: Array<{ username: string; name: string; note: string }>;
 }
 
-interface DemoContract {
+interface BundleContract {
   consumer: string;
   resource: string;
   fields: string[];
@@ -36,7 +36,7 @@ interface DemoContract {
 }
 
 /** The contracts the bundles stand on; the consumer's `consumer.<org>` account applies. */
-const CONTRACTS: DemoContract[] = [
+const CONTRACTS: BundleContract[] = [
   {
     consumer: 'psb',
     resource: 'birth_certificates',
@@ -197,41 +197,6 @@ async function orgIdsOf(ctx: Ctx, keys: readonly string[]): Promise<OrgIds> {
   return ids;
 }
 
-async function actAs(ctx: Ctx, username: string): Promise<Ctx> {
-  return cliCtx(ctx.db, ctx.config, await identity.actingAs(ctx.db, { username }));
-}
-
-/** A contract in force for the consumer on the resource with these fields, or one applied for and approved. */
-async function ensureContract(ctx: Ctx, c: DemoContract, resourceId: string, code: string): Promise<void> {
-  const consumer = await actAs(ctx, `consumer.${c.consumer}`);
-  const inForce = await sharing.contractsInForce(ctx.db, [consumer.principal!.orgId], [resourceId]);
-  if (inForce.some((k) => c.fields.every((f) => k.fields.includes(f)))) return;
-  const to = new Date(Date.now() + 2 * 365 * 86_400_000).toISOString();
-  let application = await sharing.createApplication(consumer, {
-    resource: code,
-    fields: c.fields,
-    purpose: c.purpose,
-    purposeCategory: 'public_service',
-    legalBasis:
-      '《国务院关于进一步优化政务服务提升行政效能推动“高效办成一件事”的指导意见》（国发〔2024〕3号）',
-    scenario: '一件事一次办：部门间共享核验，免于申请人重复提交材料',
-    operations: ['rows'],
-    requestedTo: to,
-  });
-  const provider = await actAs(ctx, stewardUsername(findDemoResource(c.resource)!.provider));
-  application = await sharing.approveApplication(provider, application.id, {
-    reason: '依法履职所需，同意共享',
-  });
-  // The department looks one person up by the ID number the citizen applied with, and pre-fills
-  // what it reads: the security officer signs off serving these fields unmasked to it.
-  if (application.state === 'security_review')
-    application = await sharing.approveApplication(await actAs(ctx, 'security'), application.id, {
-      reason: '安全审查通过：按申请人身份号码逐条核验，字段用于预填',
-      masking: Object.fromEntries(c.fields.map((f) => [f, 'none'])),
-      allowWeakerMasking: true,
-    });
-}
-
 /** The first demo row of a resource, as loaded in its first version (src/demo/data.ts is deterministic). */
 async function firstRow(key: string, accept: (row: Record<string, unknown>) => boolean) {
   const { demoRows } = await import('./data.ts');
@@ -249,21 +214,25 @@ async function ensureBundle(admin: Ctx, input: services.BundleInput): Promise<vo
 /** Seeds the contracts, bundles and demo people; the platform at the command line. */
 export async function seedServices(ctx: Ctx): Promise<DemoIdentities> {
   const org = await orgIdsOf(ctx, ['hospital', 'psb', 'health', 'hrss', 'market', 'tax', 'civil']);
-  const codes = new Map<string, string>();
-  const ids: ResourceIds = new Map();
-  for (const key of new Set(CONTRACTS.map((c) => c.resource))) {
-    const spec = findDemoResource(key)!;
-    const provider = (await identity.actingAs(ctx.db, { username: stewardUsername(spec.provider) })).orgId;
-    const resource = await ctx.db
-      .selectFrom('resources')
-      .select(['id', 'code'])
-      .where('provider_org_id', '=', provider)
-      .where('name', '=', spec.name)
-      .executeTakeFirstOrThrow();
-    codes.set(key, resource.code);
-    ids.set(key, resource.id);
-  }
-  for (const c of CONTRACTS) await ensureContract(ctx, c, ids.get(c.resource)!, codes.get(c.resource)!);
+  const resources = new Map<string, DemoResourceRef>();
+  for (const key of new Set(CONTRACTS.map((c) => c.resource)))
+    resources.set(key, await demoResource(ctx, key));
+  const ids: ResourceIds = new Map([...resources].map(([key, r]) => [key, r.id]));
+  // The department looks one person up by the ID number or credit code the applicant applied with
+  // and pre-fills what it reads: the security officer signs off serving these fields unmasked to it.
+  for (const c of CONTRACTS)
+    await ensureDemoContract(ctx, {
+      consumer: `consumer.${c.consumer}`,
+      resource: resources.get(c.resource)!,
+      fields: c.fields,
+      purpose: c.purpose,
+      purposeCategory: 'public_service',
+      legalBasis:
+        '《国务院关于进一步优化政务服务提升行政效能推动“高效办成一件事”的指导意见》（国发〔2024〕3号）',
+      scenario: '一件事一次办：部门间共享核验，免于申请人重复提交材料',
+      approval: '依法履职所需，同意共享',
+      security: { reason: '安全审查通过：按申请人身份号码或信用代码逐条核验，字段用于预填', unmasked: true },
+    });
 
   const admin = await actAs(ctx, 'admin');
   await ensureBundle(admin, {
