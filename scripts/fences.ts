@@ -71,6 +71,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   service_applications: 'services',
   service_application_steps: 'services',
   service_consents: 'services',
+  service_notifications: 'services',
   service_ratings: 'ratings',
   rectification_cases: 'ratings',
   indicators: 'indicators',

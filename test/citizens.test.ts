@@ -290,3 +290,82 @@ describe('family consent', () => {
     expect(declined.json()).toMatchObject({ state: 'revoked', grantorName: '陈立' });
   });
 });
+
+describe('notifications to the applicant', () => {
+  it('tells the applicant of every department move and the end, in both languages, hers alone', async () => {
+    const mother = await t.citizen(MOTHER, '林晓');
+    const before = (await call('GET', '/v1/citizen/notifications', mother.token)).json();
+    await call('POST', '/v1/citizen/notifications/read', mother.token, {});
+    const applied = await call('POST', `/v1/services/bundles/${life}/applications`, mother.token, {
+      form: { phone: '1' },
+    });
+    const id = applied.json().id as string;
+    const health = await t.login('steward.health');
+    const step = (event: string, payload?: object) =>
+      call('POST', `/v1/services/applications/${id}/steps/only/${event}`, health, payload ?? {});
+    expect((await step('accept')).statusCode).toBe(200);
+    expect((await step('return', { reason: '请补充联系电话' })).statusCode).toBe(200);
+    expect(
+      (await call('POST', `/v1/services/applications/${id}/steps/only/resubmit`, mother.token, {}))
+        .statusCode,
+    ).toBe(200);
+    for (const event of ['accept', 'start', 'complete']) expect((await step(event)).statusCode).toBe(200);
+    const page = (await call('GET', '/v1/citizen/notifications?unread=true', mother.token)).json();
+    expect(page.items.map((n: { kind: string }) => n.kind)).toEqual([
+      'application_complete',
+      'step_complete',
+      'step_start',
+      'step_accept',
+      'step_return',
+      'step_accept',
+    ]);
+    expect(page.unread).toBe(6);
+    const returned = page.items.find((n: { kind: string }) => n.kind === 'step_return');
+    expect(returned).toMatchObject({ applicationId: id, read: false });
+    expect(returned.message.zh).toBe('云岚市卫生健康委员会「唯一步骤」退回补正：请补充联系电话');
+    expect(returned.message.en).toContain('returned for correction: 请补充联系电话');
+    // Another person's ids change nothing; her own are marked one by one or all at once.
+    const father = await t.citizen(FATHER, '陈立');
+    const stranger = await call('POST', '/v1/citizen/notifications/read', father.token, {
+      ids: [returned.id],
+    });
+    expect(stranger.json().marked).toBe(0);
+    expect((await call('GET', '/v1/citizen/notifications', father.token)).json().items).not.toContainEqual(
+      expect.objectContaining({ id: returned.id }),
+    );
+    const one = await call('POST', '/v1/citizen/notifications/read', mother.token, { ids: [returned.id] });
+    expect(one.json()).toEqual({ marked: 1, unread: 5 });
+    const all = await call('POST', '/v1/citizen/notifications/read', mother.token, {});
+    expect(all.json()).toEqual({ marked: 5, unread: 0 });
+    expect(before.items.length).toBeGreaterThanOrEqual(0);
+  });
+
+  it('tells the grantee of a consent given and revoked, and the grantor of one given up', async () => {
+    const father = await t.citizen(FATHER, '陈立');
+    const mother = await t.citizen(MOTHER, '林晓');
+    await call('POST', '/v1/citizen/notifications/read', mother.token, {});
+    await call('POST', '/v1/citizen/notifications/read', father.token, {});
+    const until = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const given = await call('POST', '/v1/citizen/consents', father.token, {
+      granteeIdNumber: MOTHER,
+      granteeName: '林晓',
+      relation: 'spouse',
+      validUntil: until,
+    });
+    const told = (await call('GET', '/v1/citizen/notifications?unread=true', mother.token)).json().items;
+    expect(told).toEqual([
+      expect.objectContaining({
+        kind: 'consent_granted',
+        message: expect.objectContaining({ zh: `陈立 授权您使用其信息代为申请，至 ${until}` }),
+      }),
+    ]);
+    await call('POST', `/v1/citizen/consents/${given.json().id}/revoke`, mother.token);
+    const grantor = (await call('GET', '/v1/citizen/notifications?unread=true', father.token)).json().items;
+    expect(grantor).toEqual([
+      expect.objectContaining({
+        kind: 'consent_revoked',
+        message: expect.objectContaining({ zh: '林晓 不再使用您给出的授权' }),
+      }),
+    ]);
+  });
+});

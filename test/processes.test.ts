@@ -67,7 +67,7 @@ function serve(
   return { child, exited };
 }
 
-async function waitReady(port: number, timeoutMs = 60_000): Promise<boolean> {
+async function waitReady(port: number, timeoutMs = 240_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

@@ -7,6 +7,7 @@ export type IdPrefix =
   | 'org'
   | 'usr'
   | 'csn'
+  | 'ntf'
   | 'key'
   | 'ses'
   | 'req'

@@ -104,6 +104,34 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     (req) => services.revokeConsent(req.ctx, req.params.id),
   );
   app.get(
+    '/v1/citizen/notifications',
+    {
+      config: { access: use },
+      schema: {
+        tags: citizenTags,
+        summary: '办件消息 / Notifications about your applications and consents',
+        description:
+          'Every department move on your application (accepted, in progress, done, returned with its reason, refused), its completion, and consents given to or revoked for you; newest first, with the unread count.',
+        querystring: S.NotificationQuery,
+        response: { 200: S.NotificationPage },
+      },
+    },
+    (req) => services.listNotifications(req.ctx, req.query),
+  );
+  app.post(
+    '/v1/citizen/notifications/read',
+    {
+      config: { access: use },
+      schema: {
+        tags: citizenTags,
+        summary: '标为已读 / Mark notifications read (yours; all when no ids)',
+        body: S.ReadBody,
+        response: { 200: S.ReadResult },
+      },
+    },
+    (req) => services.markNotificationsRead(req.ctx, req.body.ids),
+  );
+  app.get(
     '/v1/services/savings',
     {
       config: { access: use },

@@ -8,6 +8,7 @@ import {
   BUNDLE_STATES,
   CONSENT_RELATIONS,
   CONSENT_STATES,
+  NOTIFICATION_KINDS,
   STEP_STATES,
 } from './store.ts';
 
@@ -246,3 +247,39 @@ export const Consent = Type.Object({
 });
 
 export const Consents = Type.Object({ given: Type.Array(Consent), received: Type.Array(Consent) });
+
+export const NotificationQuery = Type.Object(
+  {
+    unread: Type.Optional(Type.Boolean({ description: 'only those not yet read' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Notification = Type.Object({
+  id: Type.String(),
+  kind: Type.Enum(NOTIFICATION_KINDS),
+  applicationId: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.String()),
+  message: Type.Object({ zh: Type.String(), en: Type.String() }),
+  createdAt: Type.String(),
+  read: Type.Boolean(),
+});
+
+export const NotificationPage = Type.Object({
+  items: Type.Array(Notification),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+  unread: Type.Integer({ description: 'how many of all are unread' }),
+});
+
+export const ReadBody = Type.Object(
+  {
+    ids: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 200, description: 'omitted: all of them' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ReadResult = Type.Object({ marked: Type.Integer(), unread: Type.Integer() });

@@ -27,6 +27,8 @@ import {
   type ConsentRelation,
   type ConsentRow,
   type ConsentState,
+  type NotificationKind,
+  type NotificationRow,
   type Prefilled,
   type StepDefinition,
   type StepRow,
@@ -657,7 +659,7 @@ export async function actOnStep(
   body: { reason?: string | undefined } = {},
   now = new Date(),
 ): Promise<ApplicationView> {
-  const { application, steps } = await loadApplication(ctx, applicationId);
+  const { application, steps, bundle } = await loadApplication(ctx, applicationId);
   const step = findStep(steps, applicationId, stepKey);
   if (event === 'resubmit')
     authorize(ctx.principal, { ...SERVICES_USE, roles: [], selfUserId: application.applicant_user_id });
@@ -667,6 +669,11 @@ export async function actOnStep(
   const today = chinaDate(now);
   const audit = (name: string, details: Record<string, unknown>) => (tx: Executor) =>
     auditAs(ctx, tx, name, 'service_application', applicationId, details);
+  const told = {
+    bundle: bundle.name,
+    step: bundle.steps.find((s) => s.key === stepKey)?.name ?? stepKey,
+    department: (await orgNames(ctx, [step.org_id])).get(step.org_id) ?? step.org_id,
+  };
   await withTx(ctx.db, async (tx) => {
     const set: Record<string, unknown> = { updated_at: now };
     if (event === 'complete') set.done_on = today;
@@ -680,6 +687,12 @@ export async function actOnStep(
       audit: (atx, change) =>
         audit(`service_step.${event}`, { step: stepKey, from: change.from, to: change.to })(atx),
     });
+    // The applicant hears of every department move on her application (not of her own resubmission).
+    if (event !== 'resubmit')
+      await notify(tx, application.applicant_user_id, applicationId, `step_${event}`, {
+        ...told,
+        ...(body.reason ? { reason: body.reason.trim() } : {}),
+      });
     if (event === 'complete') {
       const done = new Set([...steps.filter((s) => s.state === 'done').map((s) => s.step_key), stepKey]);
       for (const next of steps.filter(
@@ -694,6 +707,10 @@ export async function actOnStep(
         await applyTransition(tx, APPLICATIONS, application, 'complete', {
           set: { updated_at: now },
           audit: audit('service_application.complete', {}),
+        });
+      if (done.size === steps.length)
+        await notify(tx, application.applicant_user_id, applicationId, 'application_complete', {
+          bundle: bundle.name,
         });
     }
     if (event === 'refuse')
@@ -873,8 +890,8 @@ export interface ConsentInput {
  */
 export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date()): Promise<ConsentView> {
   const caller = await citizenCaller(ctx);
-  const grantee = identity.normalizeIdNumber(input.granteeIdNumber, 'granteeIdNumber');
-  if (grantee === caller.idNumber)
+  const granteeIdNumber = identity.normalizeIdNumber(input.granteeIdNumber, 'granteeIdNumber');
+  if (granteeIdNumber === caller.idNumber)
     throw invalid('granteeIdNumber', '不能授权给本人', 'a consent is given to someone else');
   const today = chinaDate(now);
   const longest = new Date(now.getTime() + MAX_CONSENT_DAYS * 86_400_000);
@@ -885,11 +902,13 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
       `the term must end between today (${today}) and three years from now`,
     );
   const id = newId('csn');
+  // Read before the transaction: the embedded database has one connection, which the transaction holds.
+  const grantee = await identity.citizenByIdNumber(ctx, granteeIdNumber);
   await withTx(ctx.db, async (tx) => {
     await store.insertConsent(tx, {
       id,
       grantor_user_id: caller.userId,
-      grantee_id_number: grantee,
+      grantee_id_number: granteeIdNumber,
       grantee_name: input.granteeName.trim(),
       relation: input.relation,
       valid_from: today,
@@ -902,6 +921,11 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
       relation: input.relation,
       validUntil: input.validUntil,
     });
+    if (grantee)
+      await notify(tx, grantee.userId, null, 'consent_granted', {
+        grantor: caller.name,
+        validUntil: input.validUntil,
+      });
   });
   const row = (await store.findConsent(ctx.db, id))!;
   return consentView(row, caller, today);
@@ -933,17 +957,122 @@ export async function revokeConsent(ctx: Ctx, id: string, now = new Date()): Pro
   )
     throw notFound('service_consent', id);
   const today = chinaDate(now);
+  // The other person is told: the grantee loses the consent, or the grantor learns it was given up.
+  const byGrantor = consent.grantor_user_id === caller.userId;
+  const other = byGrantor
+    ? await identity.citizenByIdNumber(ctx, consent.grantee_id_number)
+    : { userId: consent.grantor_user_id };
   const row = await withTx(ctx.db, (tx) =>
     applyTransition<ConsentState, 'revoke', ConsentRow>(tx, CONSENTS, consent, 'revoke', {
       set: { revoked_on: today, updated_at: now },
-      audit: (atx, change) =>
-        auditAs(ctx, atx, 'service_consent.revoke', 'service_consent', id, {
+      audit: async (atx, change) => {
+        await auditAs(ctx, atx, 'service_consent.revoke', 'service_consent', id, {
           from: change.from,
           to: change.to,
-        }),
+        });
+        if (other)
+          await notify(atx, other.userId, null, 'consent_revoked', {
+            by: caller.name,
+            role: byGrantor ? 'grantor' : 'grantee',
+          });
+      },
     }),
   );
   return consentView(row, (await identity.citizenOf(ctx, row.grantor_user_id))!, today);
+}
+
+// ---------------------------------------------------------------------------- notifications
+
+/** What a notification says, in both languages, from its kind and details. */
+export function notificationMessage(
+  kind: NotificationKind,
+  d: Record<string, string>,
+): { zh: string; en: string } {
+  const step = `${d.department ?? ''}「${d.step ?? ''}」`;
+  switch (kind) {
+    case 'step_accept':
+      return { zh: `${step}已受理`, en: `${d.department}: “${d.step}” accepted` };
+    case 'step_start':
+      return { zh: `${step}正在办理`, en: `${d.department}: “${d.step}” in progress` };
+    case 'step_complete':
+      return { zh: `${step}已办结`, en: `${d.department}: “${d.step}” done` };
+    case 'step_return':
+      return {
+        zh: `${step}退回补正：${d.reason ?? ''}`,
+        en: `${d.department}: “${d.step}” returned for correction: ${d.reason ?? ''}`,
+      };
+    case 'step_refuse':
+      return {
+        zh: `${step}不予办理：${d.reason ?? ''}`,
+        en: `${d.department}: “${d.step}” refused: ${d.reason ?? ''}`,
+      };
+    case 'application_complete':
+      return { zh: `「${d.bundle}」全部办结`, en: `“${d.bundle}” is done` };
+    case 'consent_granted':
+      return {
+        zh: `${d.grantor} 授权您使用其信息代为申请，至 ${d.validUntil}`,
+        en: `${d.grantor} lets you apply with their data until ${d.validUntil}`,
+      };
+    case 'consent_revoked':
+      return d.role === 'grantor'
+        ? { zh: `${d.by} 撤销了给您的授权`, en: `${d.by} revoked the consent given to you` }
+        : { zh: `${d.by} 不再使用您给出的授权`, en: `${d.by} gave up the consent you gave` };
+  }
+}
+
+async function notify(
+  tx: Executor,
+  userId: string,
+  applicationId: string | null,
+  kind: NotificationKind,
+  details: Record<string, string>,
+): Promise<void> {
+  await store.insertNotification(tx, {
+    id: newId('ntf'),
+    user_id: userId,
+    application_id: applicationId,
+    kind,
+    details: JSON.stringify(details),
+  });
+}
+
+function notificationView(n: NotificationRow) {
+  return {
+    id: n.id,
+    kind: n.kind,
+    applicationId: n.application_id,
+    details: n.details,
+    message: notificationMessage(n.kind, n.details),
+    createdAt: n.created_at.toISOString(),
+    read: n.read_at !== null,
+  };
+}
+
+/** The caller's own notifications, newest first, with the number still unread. */
+export async function listNotifications(
+  ctx: Ctx,
+  q: { unread?: boolean | undefined; limit?: number | undefined; cursor?: string | undefined },
+) {
+  const principal = authorize(ctx.principal, SERVICES_USE);
+  const limit = q.limit ?? 50;
+  const rows = await store.notificationsOf(ctx.db, principal.userId, {
+    unread: q.unread ?? false,
+    limit,
+    cursor: q.cursor,
+  });
+  const page = pageOf(rows, limit);
+  return {
+    items: page.items.map(notificationView),
+    nextCursor: page.nextCursor,
+    unread: await store.countUnread(ctx.db, principal.userId),
+  };
+}
+
+/** Marks the caller's own notifications read (those named, or all); others' ids change nothing. */
+export async function markNotificationsRead(ctx: Ctx, ids: string[] | undefined) {
+  const principal = authorize(ctx.principal, SERVICES_USE);
+  const marked = await withTx(ctx.db, (tx) => store.markRead(tx, principal.userId, ids ?? null));
+  return { marked, unread: await store.countUnread(ctx.db, principal.userId) };
 }
 
 // ---------------------------------------------------------------------------- for ratings

@@ -116,8 +116,31 @@ export interface ServiceConsentsTable {
   updated_at: Timestamp;
 }
 
+export const NOTIFICATION_KINDS = [
+  'step_accept',
+  'step_start',
+  'step_complete',
+  'step_return',
+  'step_refuse',
+  'application_complete',
+  'consent_granted',
+  'consent_revoked',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+export interface ServiceNotificationsTable {
+  id: string;
+  user_id: string;
+  application_id: string | null;
+  kind: NotificationKind;
+  details: Json<Record<string, string>>;
+  created_at: CreatedAt;
+  read_at: Timestamp | null;
+}
+
 declare module '../core/tables.ts' {
   interface Database {
+    service_notifications: ServiceNotificationsTable;
     service_consents: ServiceConsentsTable;
     service_bundles: ServiceBundlesTable;
     service_applications: ServiceApplicationsTable;
@@ -129,6 +152,7 @@ export type BundleRow = Selectable<ServiceBundlesTable>;
 export type ApplicationRow = Selectable<ServiceApplicationsTable>;
 export type StepRow = Selectable<ServiceApplicationStepsTable>;
 export type ConsentRow = Selectable<ServiceConsentsTable>;
+export type NotificationRow = Selectable<ServiceNotificationsTable>;
 
 export const servicesStore = {
   async insertBundle(tx: Executor, row: Insertable<ServiceBundlesTable>) {
@@ -231,6 +255,49 @@ export const servicesStore = {
     return 'grantor' in who
       ? query.where('grantor_user_id', '=', who.grantor).execute()
       : query.where('grantee_id_number', '=', who.grantee).execute();
+  },
+
+  async insertNotification(tx: Executor, row: Insertable<ServiceNotificationsTable>) {
+    await tx.insertInto('service_notifications').values(row).execute();
+  },
+
+  /** A person's notifications, newest first; only unread ones when asked. */
+  notificationsOf(
+    db: Executor,
+    userId: string,
+    opts: { unread: boolean; limit: number; cursor?: string | undefined },
+  ) {
+    let query = db
+      .selectFrom('service_notifications')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(opts.limit + 1);
+    if (opts.unread) query = query.where('read_at', 'is', null);
+    if (opts.cursor) query = query.where('id', '<', opts.cursor);
+    return query.execute();
+  },
+
+  async countUnread(db: Executor, userId: string): Promise<number> {
+    const row = await db
+      .selectFrom('service_notifications')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /** Marks the person's own notifications read: those named, or all. Returns how many changed. */
+  async markRead(tx: Executor, userId: string, ids: string[] | null): Promise<number> {
+    let query = tx
+      .updateTable('service_notifications')
+      .set({ read_at: new Date() })
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null);
+    if (ids) query = query.where('id', 'in', ids.length > 0 ? ids : ['']);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
   },
 
   async setPrefill(tx: Executor, stepId: string, prefill: Record<string, Prefilled>) {
