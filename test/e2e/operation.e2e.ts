@@ -9,7 +9,10 @@
  * subscribe through their own sharing contracts (one from the product page) and call the gateway;
  * the month's bills show their line items in yuan and reproduce from the audit log; the customer
  * sees its own free public-welfare bill; the year's disclosure shows the operator, its product, its
- * fees, its revenue and maximum allowed revenue. Product, bill and disclosure again at phone width.
+ * fees, its revenue and maximum allowed revenue. The bureau then makes a third plan, an agreement
+ * under it (a term beyond the maximum refused with the server's words in the dialog) and next year's
+ * revenue cap from the pages' forms, each checked through the API (the cap to the fen). Product,
+ * bill and disclosure again at phone width.
  * Screenshots go to test-output/screenshots/ (operation-*.png).
  */
 import type { Locator, Page } from 'playwright-core';
