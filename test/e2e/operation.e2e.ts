@@ -9,10 +9,13 @@
  * subscribe through their own sharing contracts (one from the product page) and call the gateway;
  * the month's bills show their line items in yuan and reproduce from the audit log; the customer
  * sees its own free public-welfare bill; the year's disclosure shows the operator, its product, its
- * fees, its revenue and maximum allowed revenue. Product, bill and disclosure again at phone width.
+ * fees, its revenue and maximum allowed revenue. The bureau then makes a third plan, an agreement
+ * under it (a term beyond the maximum refused with the server's words in the dialog) and next year's
+ * revenue cap from the pages' forms, each checked through the API (the cap to the fen). Product,
+ * bill and disclosure again at phone width.
  * Screenshots go to test-output/screenshots/ (operation-*.png).
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Ctx } from '../../src/core/context.ts';
 import * as op from '../../src/operation/service.ts';
@@ -439,6 +442,147 @@ it('the year’s disclosure with the operator’s fees, revenue and maximum allo
   const pdf = await t.request({ method: 'GET', url: `/v1/operation/disclosures/${YEAR}/pdf` });
   expect(pdf.statusCode).toBe(200);
   await shot(page, 'disclosure');
+  await page.context().close();
+});
+
+/** Picks options of a multiple Select with the keyboard: type each one, Enter; then leaves it. */
+async function chooseAll(page: Page, control: Locator, options: string[]): Promise<void> {
+  await control.focus();
+  const select = control.locator('xpath=ancestor::*[contains(concat(" ", @class, " "), " ant-select ")][1]');
+  const list = await control.getAttribute('aria-controls');
+  const active = page.locator(
+    `.ant-select-dropdown:has([id="${list}"]) .ant-select-item-option-active .ant-select-item-option-content`,
+  );
+  for (const option of options) {
+    await control.pressSequentially(option);
+    await expect.poll(async () => ((await active.textContent()) ?? '').trim().startsWith(option)).toBe(true);
+    await page.keyboard.press('Enter');
+    await select.locator('.ant-select-selection-item', { hasText: option }).waitFor();
+  }
+  // Not Tab: on an open list Tab picks the active option again, which a multiple Select toggles off.
+  await control.blur();
+  await expect.poll(() => control.getAttribute('aria-expanded')).toBe('false');
+}
+
+it('the bureau creates a plan, an agreement and a revenue cap from the pages', async () => {
+  const page = await app.open(admin, DESKTOP, '/operation');
+  await button(page, '新建运营方案').click();
+  let dialog = page.getByRole('dialog');
+  // Nothing typed: the form says what is missing before asking the server.
+  await ok(page).click();
+  await dialog.getByText('请至少选择一项数据资源').waitFor();
+  await dialog.getByLabel('方案名称').fill('门诊热度场景授权运营');
+  await chooseAll(page, dialog.getByRole('combobox', { name: '数据资源' }), ['门诊就诊记录']);
+  await dialog.getByLabel('应用场景').fill('门诊热度分析\n就医引导');
+  await choose(page, dialog.getByRole('combobox', { name: '选择方式' }), '竞争性磋商');
+  await dialog.getByLabel('安全措施').fill('数据不出域，经网关使用');
+  await dialog.getByLabel('授权期限（年）').fill('2');
+  await shot(page, 'plan-form');
+  await ok(page).click();
+  await page.waitForURL(/\/operation\/plans\//);
+  const planId = page.url().split('/').pop()!;
+  expect(await call('GET', `/v1/operation/plans/${planId}`, admin)).toMatchObject({
+    name: '门诊热度场景授权运营',
+    mode: 'domain',
+    resourceIds: [resourceId],
+    scenarios: ['门诊热度分析', '就医引导'],
+    selectionMethod: 'negotiation',
+    termYears: 2,
+    state: 'draft',
+  });
+  await button(page, '批准方案').click();
+  await expect.poll(() => stateTag(page).textContent()).toBe('已批准');
+  await button(page, '记录选择结果').click();
+  dialog = page.getByRole('dialog');
+  await choose(page, dialog.getByRole('combobox', { name: '候选单位' }), OPERATOR_NAME);
+  await dialog.getByLabel('得分').fill('90');
+  await ok(page).click();
+  await expect.poll(() => stateTag(page).textContent()).toBe('已选定运营单位');
+
+  // The agreement: the operator comes from the selection, the fields from the catalog resource.
+  await page.goto(`${app.base}/operation`);
+  await button(page, '新建授权运营协议').click();
+  dialog = page.getByRole('dialog');
+  await choose(
+    page,
+    dialog.getByRole('combobox', { name: '实施方案（已选定运营单位）' }),
+    '门诊热度场景授权运营',
+  );
+  await expect.poll(() => dialog.getByTestId('agreement-operator').textContent()).toBe(OPERATOR_NAME);
+  expect(await dialog.getByLabel('应用场景').inputValue()).toBe('门诊热度分析\n就医引导');
+  await chooseAll(page, dialog.getByRole('combobox', { name: '门诊就诊记录 授权的字段' }), ['所属区县']);
+  await dialog.getByLabel('应用场景').fill('门诊热度分析');
+  await dialog.getByLabel('起始日（YYYY-MM-DD）').fill(`${YEAR + 1}-01-01`);
+  // Beyond the plan's two years: the server refuses, and its words are shown in the dialog.
+  await dialog.getByLabel('截止日（YYYY-MM-DD）').fill(`${YEAR + 4}-01-01`);
+  await dialog.getByLabel('安全与合规义务').fill('数据安全、个人信息保护');
+  await dialog.getByLabel('收费与价格').fill('按政府指导价收费');
+  await dialog.getByLabel('收益分配与核算').fill('单独核算');
+  await dialog.getByLabel('退出与交还').fill('期满删除副本');
+  await ok(page).click();
+  const refusal = dialog.getByTestId('agreement-error');
+  await expect.poll(() => refusal.textContent()).toContain('授权运营期限超过允许的最长期限');
+  await refusal.scrollIntoViewIfNeeded();
+  await shot(page, 'agreement-refused');
+  await dialog.getByLabel('截止日（YYYY-MM-DD）').fill(`${YEAR + 2}-12-31`);
+  await ok(page).click();
+  await page.waitForURL(/\/operation\/agreements\//);
+  const made = await call('GET', `/v1/operation/agreements/${page.url().split('/').pop()}`, admin);
+  expect(made).toMatchObject({
+    planId,
+    operatorOrgId,
+    scope: { resources: [{ resourceId, fields: ['district'] }] },
+    scenarios: ['门诊热度分析'],
+    validFrom: `${YEAR + 1}-01-01`,
+    validTo: `${YEAR + 2}-12-31`,
+    duties: '数据安全、个人信息保护',
+    exitTerms: '期满删除副本',
+    state: 'active',
+  });
+  await page.getByText('期满删除副本').waitFor();
+  await shot(page, 'agreement-made');
+
+  // Next year's revenue cap: cost lines typed in yuan, kept in fen; rates in percent, kept in bp.
+  await page.goto(`${app.base}/disclosures?year=${YEAR + 1}`);
+  await page.getByText('该年度尚未核定最高准许收入').waitFor();
+  await button(page, '设置最高准许收入').click();
+  dialog = page.getByRole('dialog');
+  await choose(page, dialog.getByRole('combobox', { name: '运营单位' }), OPERATOR_NAME);
+  await dialog.getByLabel('成本项目 1', { exact: true }).fill('算力与存储');
+  await dialog.getByLabel('金额 1（元）').fill('12,345.675');
+  await ok(page).click();
+  await dialog.getByText('请输入不小于 0 的金额，最多两位小数（元）').first().waitFor();
+  await dialog.getByLabel('金额 1（元）').fill('12,345.67');
+  await button(page, '添加成本项目').click();
+  await dialog.getByLabel('成本项目 2', { exact: true }).fill('人工');
+  await dialog.getByLabel('金额 2（元）').fill('1000.5');
+  await dialog.getByLabel('准许利润率（%）').fill('8');
+  await dialog.getByLabel('上年十年期国债平均收益率（%）').fill('2.5');
+  await dialog.getByLabel('税金（元）').fill('0.29');
+  await shot(page, 'revenue-cap-form');
+  await ok(page).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const caps = await call('GET', `/v1/operation/revenue-caps?year=${YEAR + 1}`, admin);
+  expect(caps).toEqual([
+    expect.objectContaining({
+      operatorOrgId,
+      year: YEAR + 1,
+      costs: [
+        { item: '算力与存储', amountFen: 1_234_567 },
+        { item: '人工', amountFen: 100_050 },
+      ],
+      operatingCostFen: 1_334_617,
+      profitRateBp: 800,
+      bondYieldBp: 250,
+      taxFen: 29,
+    }),
+  ]);
+  const row = page
+    .locator('.ant-card', { hasText: `${YEAR + 1} 年最高准许收入` })
+    .locator('.ant-table-tbody tr.ant-table-row')
+    .first();
+  await row.getByText('¥13,346.17').waitFor();
+  await shot(page, 'revenue-cap');
   await page.context().close();
 });
 

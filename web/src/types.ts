@@ -228,6 +228,15 @@ export type AgreementState = OperationAgreement['state'];
 export type ChargeUnit = ProductPrice['unit'];
 export type ProductKind = DataProduct['kind'];
 export type UsePurpose = Subscription['purpose'];
+export type AuthMode = OperationPlan['mode'];
+export type SelectionMethod = OperationPlan['selectionMethod'];
+export const AUTH_MODES = ['whole', 'domain', 'scenario'] as const satisfies readonly AuthMode[];
+export const SELECTION_METHODS = [
+  'public_tender',
+  'invited_tender',
+  'negotiation',
+  'other_competition',
+] as const satisfies readonly SelectionMethod[];
 export const PLAN_STATES = [
   'draft',
   'approved',
@@ -253,5 +262,7 @@ const operationCovered: [
   Covers<ChargeUnit, typeof CHARGE_UNITS>,
   Covers<ProductKind, typeof PRODUCT_KINDS>,
   Covers<UsePurpose, typeof USE_PURPOSES>,
-] = [true, true, true, true, true];
+  Covers<AuthMode, typeof AUTH_MODES>,
+  Covers<SelectionMethod, typeof SELECTION_METHODS>,
+] = [true, true, true, true, true, true, true];
 void operationCovered;

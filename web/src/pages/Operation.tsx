@@ -48,6 +48,7 @@ import type {
   Bill,
   BillLine,
   BillReproduction,
+  CatalogSearch,
   ChargeUnit,
   DataProduct,
   Disclosure as DisclosureData,
@@ -59,7 +60,14 @@ import type {
   Subscription,
   UsePurpose,
 } from '../types.ts';
-import { AGREEMENT_STATES, CHARGE_UNITS, PRODUCT_KINDS, USE_PURPOSES } from '../types.ts';
+import {
+  AGREEMENT_STATES,
+  AUTH_MODES,
+  CHARGE_UNITS,
+  PRODUCT_KINDS,
+  SELECTION_METHODS,
+  USE_PURPOSES,
+} from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 const OP = '/v1/operation';
@@ -150,10 +158,32 @@ export function Operation() {
   const plans = useList<OperationPlan>(`${OP}/plans`);
   const agreements = useList<OperationAgreement>(`${OP}/agreements`);
   const [state, setState] = useState<string | undefined>();
+  const me = useMe();
+  const [creating, setCreating] = useState<'plan' | 'agreement' | null>(null);
   const shown = (agreements.data ?? []).filter((a) => !state || a.state === state);
+  const bureau = isBureau(me);
+  const selected = (plans.data ?? []).filter((p) => p.state === 'selected' && p.selection);
   return (
     <>
-      <PageTitle title={t('nav.operation')} sub={t('op.sub')} help="operation" />
+      <PageTitle
+        title={t('nav.operation')}
+        sub={t('op.sub')}
+        help="operation"
+        extra={
+          bureau ? (
+            <>
+              <Button icon={<PlusOutlined />} onClick={() => setCreating('plan')}>
+                {t('op.action.newPlan')}
+              </Button>
+              {selected.length > 0 ? (
+                <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating('agreement')}>
+                  {t('op.action.newAgreement')}
+                </Button>
+              ) : null}
+            </>
+          ) : null
+        }
+      />
       <Card title={t('op.section.agreements')} style={{ marginBottom: 16 }}>
         <StateFilter
           id="agreement-state"
@@ -217,6 +247,21 @@ export function Operation() {
           ]}
         />
       </Card>
+      {bureau ? (
+        <>
+          <PlanModal
+            open={creating === 'plan'}
+            onClose={() => setCreating(null)}
+            onDone={(p) => navigate(`/operation/plans/${p.id}`)}
+          />
+          <AgreementModal
+            open={creating === 'agreement'}
+            plans={selected}
+            onClose={() => setCreating(null)}
+            onDone={(a) => navigate(`/operation/agreements/${a.id}`)}
+          />
+        </>
+      ) : null}
     </>
   );
 }
@@ -1579,8 +1624,30 @@ function RevenueCaps({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const closing = useAction<string>();
+  const [setting, setSetting] = useState(false);
   return (
-    <Card title={t('op.section.revenueCaps', { year })}>
+    <Card
+      title={t('op.section.revenueCaps', { year })}
+      extra={
+        canClose ? (
+          <Button icon={<PlusOutlined />} onClick={() => setSetting(true)}>
+            {t('op.action.revenueCap')}
+          </Button>
+        ) : null
+      }
+    >
+      {canClose ? (
+        <RevenueCapModal
+          open={setting}
+          year={year}
+          onClose={() => setSetting(false)}
+          onDone={() => {
+            message.success(t('op.done.revenueCap'));
+            setSetting(false);
+            onChange();
+          }}
+        />
+      ) : null}
       <ErrorAlert error={error} onRetry={onChange} />
       <Table<RevenueCap>
         rowKey="operatorOrgId"
@@ -1656,5 +1723,420 @@ function RevenueCaps({
         ]}
       />
     </Card>
+  );
+}
+
+// ---------------------------------------------------------------------------- the bureau's forms
+
+/** A typed percentage ("6", "6.5", "2.35") as integer basis points, or null: strings only, no float. */
+function percentToBp(text: string): number | null {
+  const m = /^(\d{1,3})(?:\.(\d{0,2}))?$/.exec(text.trim());
+  if (!m) return null;
+  const bp = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  return bp <= 10_000 ? bp : null;
+}
+
+/** Text with one item a line: its non-empty lines, trimmed. */
+const lines = (text: string | undefined) =>
+  (text ?? '')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function PercentItem({ name, label }: { name: string; label: string }) {
+  const { t } = useTranslation();
+  return (
+    <Form.Item
+      name={name}
+      label={label}
+      rules={[
+        { required: true, whitespace: true, message: t('op.form.percentInvalid') },
+        {
+          validator: (_, value: string | undefined) =>
+            !value || percentToBp(value) !== null
+              ? Promise.resolve()
+              : Promise.reject(new Error(t('op.form.percentInvalid'))),
+        },
+      ]}
+    >
+      <Input inputMode="decimal" suffix="%" autoComplete="off" />
+    </Form.Item>
+  );
+}
+
+interface PlanValues {
+  name: string;
+  mode: OperationPlan['mode'];
+  resourceIds: string[];
+  scenarios: string;
+  selectionMethod: OperationPlan['selectionMethod'];
+  securityMeasures: string;
+  termYears: number;
+}
+
+/** A new operation plan: resources from the published catalog, scenarios one a line. */
+function PlanModal({
+  open,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  onClose(): void;
+  onDone(p: OperationPlan): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<PlanValues>();
+  const action = useInlineAction();
+  const loadCatalog = useCallback(
+    (signal: AbortSignal) =>
+      api.get<CatalogSearch>('/v1/catalog/search', { state: 'published', limit: 100 }, signal),
+    [],
+  );
+  const catalog = useLoader(open ? loadCatalog : null);
+  const required = { required: true, whitespace: true, message: t('op.form.required') };
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.newPlan')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      width={640}
+      initialValues={{ mode: 'domain', selectionMethod: 'public_tender', termYears: 3 }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          const saved = await api.post<OperationPlan>(`${OP}/plans`, {
+            name: v.name.trim(),
+            mode: v.mode,
+            resourceIds: v.resourceIds,
+            scenarios: lines(v.scenarios),
+            selectionMethod: v.selectionMethod,
+            securityMeasures: v.securityMeasures.trim(),
+            termYears: v.termYears,
+          });
+          onDone(saved);
+        })
+      }
+    >
+      <Failure error={action.failure} testId="plan-error" />
+      <Form.Item name="name" label={t('op.form.planName')} rules={[required]}>
+        <Input maxLength={200} />
+      </Form.Item>
+      <Form.Item name="mode" label={t('op.col.mode')} rules={[{ required: true }]}>
+        <Select options={AUTH_MODES.map((m) => ({ value: m, label: t(`op.mode.${m}`) }))} />
+      </Form.Item>
+      <Form.Item
+        name="resourceIds"
+        label={t('op.resources')}
+        extra={t('op.form.resourcesHint')}
+        rules={[{ required: true, type: 'array', min: 1, message: t('op.form.resourcesRequired') }]}
+      >
+        <Select
+          mode="multiple"
+          loading={catalog.loading}
+          optionFilterProp="label"
+          options={(catalog.data?.items ?? []).map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+        />
+      </Form.Item>
+      <Form.Item name="scenarios" label={t('op.scenarios')} extra={t('op.form.linesHint')} rules={[required]}>
+        <Input.TextArea rows={2} />
+      </Form.Item>
+      <Form.Item name="selectionMethod" label={t('op.col.method')} rules={[{ required: true }]}>
+        <Select options={SELECTION_METHODS.map((m) => ({ value: m, label: t(`op.method.${m}`) }))} />
+      </Form.Item>
+      <Form.Item name="securityMeasures" label={t('op.security')} rules={[required]}>
+        <Input.TextArea rows={2} maxLength={4000} />
+      </Form.Item>
+      <Form.Item
+        name="termYears"
+        label={t('op.form.termYears')}
+        rules={[{ required: true, type: 'integer', min: 1, max: 50, message: t('op.form.termYearsInvalid') }]}
+      >
+        <InputNumber min={1} max={50} precision={0} />
+      </Form.Item>
+    </FormModal>
+  );
+}
+
+interface AgreementValues {
+  planId: string;
+  fields: Record<string, string[] | undefined>;
+  scenarios: string;
+  validFrom: string;
+  validTo: string;
+  duties: string;
+  pricing: string;
+  revenue: string;
+  exitTerms: string;
+}
+
+/**
+ * A new agreement under a plan whose operator is selected: the operator is the selection's winner,
+ * the scope fields of the plan's resources (from the catalog), the term at most the plan's (and the
+ * server's maximum, which the server enforces and explains).
+ */
+function AgreementModal({
+  open,
+  plans,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  plans: OperationPlan[];
+  onClose(): void;
+  onDone(a: OperationAgreement): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<AgreementValues>();
+  const action = useInlineAction();
+  const chosen = Form.useWatch('planId', form) ?? plans[0]?.id;
+  const plan = plans.find((p) => p.id === chosen);
+  const resourceIds = plan?.resourceIds ?? [];
+  const names = useResources(resourceIds);
+  const required = { required: true, whitespace: true, message: t('op.form.required') };
+  const day = {
+    validator: (_: unknown, value: string | undefined) =>
+      !value || DAY.test(value.trim())
+        ? Promise.resolve()
+        : Promise.reject(new Error(t('op.form.dayInvalid'))),
+  };
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.newAgreement')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      width={720}
+      initialValues={{ planId: plans[0]?.id, scenarios: plans[0]?.scenarios.join('\n') }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          const resources = resourceIds
+            .map((resourceId) => ({ resourceId, fields: v.fields?.[resourceId] ?? [] }))
+            .filter((r) => r.fields.length > 0);
+          if (resources.length === 0) throw new Error(t('op.form.fieldsRequired'));
+          const saved = await api.post<OperationAgreement>(`${OP}/agreements`, {
+            planId: v.planId,
+            scope: { resources },
+            scenarios: lines(v.scenarios),
+            validFrom: v.validFrom.trim(),
+            validTo: v.validTo.trim(),
+            duties: v.duties.trim(),
+            pricing: v.pricing.trim(),
+            revenue: v.revenue.trim(),
+            exitTerms: v.exitTerms.trim(),
+          });
+          onDone(saved);
+        })
+      }
+    >
+      <Failure error={action.failure} testId="agreement-error" />
+      <Form.Item name="planId" label={t('op.form.plan')} rules={[{ required: true }]}>
+        <Select
+          options={plans.map((p) => ({ value: p.id, label: p.name }))}
+          onChange={(id: string) => {
+            const next = plans.find((p) => p.id === id);
+            form.setFieldsValue({ fields: {}, scenarios: next?.scenarios.join('\n') });
+          }}
+        />
+      </Form.Item>
+      {plan?.selection ? (
+        <Descriptions size="small" column={1} bordered style={{ marginBottom: 16 }}>
+          <Descriptions.Item label={t('op.col.operator')}>
+            <span data-testid="agreement-operator">
+              <OrgName id={plan.selection.winnerOrgId} />
+            </span>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('op.col.termYears')}>
+            {t('op.form.termMax', { n: plan.termYears })}
+          </Descriptions.Item>
+        </Descriptions>
+      ) : null}
+      <Typography.Paragraph type="secondary">{t('op.form.scopeHint')}</Typography.Paragraph>
+      {resourceIds.map((id) => (
+        <Form.Item
+          key={id}
+          name={['fields', id]}
+          label={t('op.form.scopeFields', { resource: names.get(id)?.name ?? id })}
+        >
+          <Select
+            mode="multiple"
+            optionFilterProp="label"
+            options={(names.get(id)?.fields ?? []).map((f) => ({
+              value: f.name,
+              label: `${f.label}（${f.name}）`,
+            }))}
+          />
+        </Form.Item>
+      ))}
+      <Form.Item name="scenarios" label={t('op.scenarios')} extra={t('op.form.linesHint')} rules={[required]}>
+        <Input.TextArea rows={2} />
+      </Form.Item>
+      <Space wrap>
+        <Form.Item name="validFrom" label={t('op.form.validFrom')} rules={[required, day]}>
+          <Input placeholder="YYYY-MM-DD" autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="validTo" label={t('op.form.validTo')} rules={[required, day]}>
+          <Input placeholder="YYYY-MM-DD" autoComplete="off" />
+        </Form.Item>
+      </Space>
+      <Form.Item name="duties" label={t('op.terms.duties')} rules={[required]}>
+        <Input.TextArea rows={2} maxLength={8000} />
+      </Form.Item>
+      <Form.Item name="pricing" label={t('op.terms.pricing')} rules={[required]}>
+        <Input.TextArea rows={2} maxLength={8000} />
+      </Form.Item>
+      <Form.Item name="revenue" label={t('op.terms.revenue')} rules={[required]}>
+        <Input.TextArea rows={2} maxLength={8000} />
+      </Form.Item>
+      <Form.Item name="exitTerms" label={t('op.terms.exit')} rules={[required]}>
+        <Input.TextArea rows={2} maxLength={8000} />
+      </Form.Item>
+    </FormModal>
+  );
+}
+
+interface CapValues {
+  operatorOrgId: string;
+  year: number;
+  costs: Array<{ item: string; amount: string }>;
+  profitRate: string;
+  bondYield: string;
+  tax: string;
+}
+
+/** The maximum allowed revenue of an operator for a year: cost lines in yuan, rates in percent. */
+function RevenueCapModal({
+  open,
+  year,
+  onClose,
+  onDone,
+}: {
+  open: boolean;
+  year: number;
+  onClose(): void;
+  onDone(): void;
+}) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<CapValues>();
+  const action = useInlineAction();
+  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const orgs = useOrganizations();
+  const operators = [...new Set((agreements.data ?? []).map((a) => a.operatorOrgId))];
+  const required = { required: true, whitespace: true, message: t('op.form.required') };
+  const yuan = {
+    validator: (_: unknown, value: string | undefined) =>
+      !value || yuanToFen(value) !== null
+        ? Promise.resolve()
+        : Promise.reject(new Error(t('op.form.yuanInvalid'))),
+  };
+  return (
+    <FormModal
+      open={open}
+      title={t('op.action.revenueCap')}
+      okText={t('common.save')}
+      busy={action.busy}
+      form={form}
+      width={640}
+      initialValues={{
+        operatorOrgId: operators.length === 1 ? operators[0] : undefined,
+        year,
+        costs: [{ item: '', amount: '' }],
+      }}
+      onCancel={() => {
+        action.clear();
+        onClose();
+      }}
+      onFinish={(v) =>
+        action.run(async () => {
+          await api.put(`${OP}/revenue-caps/${enc(v.operatorOrgId)}/${v.year}`, {
+            costs: v.costs.map((c) => ({ item: c.item.trim(), amountFen: yuanToFen(c.amount)! })),
+            profitRateBp: percentToBp(v.profitRate)!,
+            bondYieldBp: percentToBp(v.bondYield)!,
+            taxFen: yuanToFen(v.tax)!,
+          });
+          onDone();
+        })
+      }
+    >
+      <Typography.Paragraph type="secondary">{t('op.form.revenueHint')}</Typography.Paragraph>
+      <Failure error={action.failure} testId="revenue-cap-error" />
+      <Space wrap>
+        <Form.Item
+          name="operatorOrgId"
+          label={t('op.col.operator')}
+          rules={[{ required: true, message: t('op.form.required') }]}
+        >
+          <Select
+            style={{ minWidth: 240 }}
+            loading={agreements.loading}
+            options={operators.map((id) => ({ value: id, label: orgs.get(id)?.name ?? id }))}
+          />
+        </Form.Item>
+        <Form.Item
+          name="year"
+          label={t('op.year')}
+          rules={[
+            { required: true, type: 'integer', min: 2000, max: 2200, message: t('op.form.yearInvalid') },
+          ]}
+        >
+          <InputNumber min={2000} max={2200} precision={0} />
+        </Form.Item>
+      </Space>
+      <Form.List name="costs">
+        {(fields, { add, remove }) => (
+          <>
+            {fields.map((field, i) => (
+              <Space key={field.key} align="baseline" wrap>
+                <Form.Item
+                  name={[field.name, 'item']}
+                  label={t('op.form.costItem', { n: i + 1 })}
+                  rules={[required]}
+                >
+                  <Input maxLength={200} style={{ minWidth: 220 }} />
+                </Form.Item>
+                <Form.Item
+                  name={[field.name, 'amount']}
+                  label={t('op.form.costAmount', { n: i + 1 })}
+                  rules={[{ ...required, message: t('op.form.yuanInvalid') }, yuan]}
+                >
+                  <Input inputMode="decimal" prefix="¥" suffix={t('op.form.yuan')} autoComplete="off" />
+                </Form.Item>
+                {fields.length > 1 ? (
+                  <Button
+                    type="text"
+                    icon={<MinusCircleOutlined />}
+                    aria-label={t('op.form.removeCost', { n: i + 1 })}
+                    onClick={() => remove(field.name)}
+                  />
+                ) : null}
+              </Space>
+            ))}
+            <Button
+              icon={<PlusOutlined />}
+              onClick={() => add({ item: '', amount: '' })}
+              style={{ marginBottom: 16 }}
+            >
+              {t('op.form.addCost')}
+            </Button>
+          </>
+        )}
+      </Form.List>
+      <Space wrap>
+        <PercentItem name="profitRate" label={t('op.form.profitRate')} />
+        <PercentItem name="bondYield" label={t('op.form.bondYield')} />
+      </Space>
+      <YuanItem name="tax" label={t('op.form.tax')} />
+    </FormModal>
   );
 }
