@@ -5,7 +5,6 @@ import * as identity from '../identity/service.ts';
 import * as op from '../operation/service.ts';
 import * as registry from '../registry/service.ts';
 import { registryStore } from '../registry/store.ts';
-import * as sharing from '../sharing/service.ts';
 import { addCalendarDays, addWorkingDays, chinaDate, isWorkingDay } from '../standards/working-days.ts';
 import { DEMO_CITY, DEMO_ORGANIZATIONS, stewardUsername } from './city.ts';
 import { findDemoResource } from './resources.ts';
