@@ -494,6 +494,18 @@ it('the mother’s pages at desktop width, the family consent received then revo
     .click();
   await page.getByText('来自共享数据').first().waitFor();
   await review(page, 'application', 1366);
+  // What the departments did reached her as messages; she marks them read.
+  await nav(page)
+    .getByRole('link', { name: /^办件消息（\d+ 条未读）$/ })
+    .click();
+  const messages = page.getByTestId('messages');
+  await messages.getByText('「新生儿出生一件事」全部办结').waitFor();
+  await messages.getByText(`${father.name} 授权您使用其信息代为申请`, { exact: false }).waitFor();
+  expect(await messages.getByText(/退回补正：/).count()).toBeGreaterThanOrEqual(1);
+  await review(page, 'messages', 1366);
+  await page.getByRole('button', { name: '全部标为已读' }).click();
+  await page.getByText('0 条未读').waitFor();
+  await nav(page).getByRole('link', { name: '办件消息', exact: true }).waitFor();
   await nav(page).getByRole('link', { name: '办事服务' }).click();
   await page
     .getByRole('link', { name: /新生儿/ })

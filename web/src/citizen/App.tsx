@@ -4,7 +4,9 @@
  */
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
+import { api } from './api.ts';
 import { Loading } from './components.tsx';
+import { useLoad } from './hooks.ts';
 import { type Lang, setLanguage } from './i18n.ts';
 import { ApplicationPage } from './pages/Application.tsx';
 import { ApplicationsPage } from './pages/Applications.tsx';
@@ -12,9 +14,11 @@ import { BundlePage } from './pages/Bundle.tsx';
 import { BundlesPage } from './pages/Bundles.tsx';
 import { FamilyPage } from './pages/Family.tsx';
 import { LoginPage } from './pages/Login.tsx';
+import { MessagesPage } from './pages/Messages.tsx';
 import { StatsPage } from './pages/Stats.tsx';
 import { Link, matchPath, navigate, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
+import type { Notifications } from './types.ts';
 
 function LanguageSwitch() {
   const { i18n } = useTranslation();
@@ -73,7 +77,7 @@ function Header() {
   );
 }
 
-function Navigation({ path }: { path: string }) {
+function Navigation({ path, unread }: { path: string; unread: number }) {
   const { t } = useTranslation();
   const { me } = useSession();
   const items = [
@@ -81,6 +85,11 @@ function Navigation({ path }: { path: string }) {
       ? [
           { to: '/', label: t('nav.bundles'), active: path === '/' || path.startsWith('/bundles') },
           { to: '/applications', label: t('nav.applications'), active: path.startsWith('/applications') },
+          {
+            to: '/messages',
+            label: unread > 0 ? t('nav.messagesUnread', { count: unread }) : t('nav.messages'),
+            active: path === '/messages',
+          },
         ]
       : [{ to: '/login', label: t('nav.login'), active: path === '/login' }]),
     ...(me?.kind === 'citizen'
@@ -106,7 +115,7 @@ function Navigation({ path }: { path: string }) {
 /** Pages open to everyone; the rest need a signed-in person and send others to the login first. */
 const PUBLIC = ['/login', '/stats'];
 
-function Page({ path }: { path: string }) {
+function Page({ path, onRead }: { path: string; onRead(): void }) {
   const { me } = useSession();
   if (path === '/login') return <LoginPage />;
   if (path === '/stats') return <StatsPage />;
@@ -114,6 +123,7 @@ function Page({ path }: { path: string }) {
   if (path === '/') return <BundlesPage />;
   if (path === '/applications') return <ApplicationsPage />;
   if (path === '/family') return <FamilyPage />;
+  if (path === '/messages') return <MessagesPage onRead={onRead} />;
   const bundle = matchPath('/bundles/:code', path);
   if (bundle) return <BundlePage code={bundle.code!} />;
   const application = matchPath('/applications/:id', path);
@@ -138,6 +148,10 @@ export function Site() {
   const { me, checking } = useSession();
   const { path, search } = useLocation();
   const needsLogin = !checking && !me && !PUBLIC.includes(path);
+  // The unread count in the navigation, fresh on every page the person opens.
+  const unread = useLoad(me ? `unread ${me.name} ${path}` : null, (signal) =>
+    api.get<Notifications>('/v1/citizen/notifications?unread=true&limit=1', signal),
+  );
 
   useEffect(() => {
     document.documentElement.lang = i18n.language === 'en' ? 'en' : 'zh-CN';
@@ -155,9 +169,9 @@ export function Site() {
         {t('app.skip')}
       </a>
       <Header />
-      <Navigation path={path} />
+      <Navigation path={path} unread={me ? (unread.data?.unread ?? 0) : 0} />
       <main id="main" tabIndex={-1} className="site-main">
-        {checking ? <Loading /> : <Page path={path} />}
+        {checking ? <Loading /> : <Page path={path} onRead={unread.reload} />}
       </main>
       <footer className="site-footer">
         <p>{t('app.footer')}</p>

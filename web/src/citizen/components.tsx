@@ -135,3 +135,10 @@ export function StepStateBadge({ state }: { state: StepState }) {
 export function departmentOf(step: Pick<BundleStep | ApplicationStep, 'orgId' | 'orgName'>): string {
   return step.orgName || step.orgId;
 }
+
+/** An instant as people in China read it: Beijing time (UTC+8, no daylight saving), to the minute. */
+export function beijingTime(iso: string): string | null {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  return new Date(date.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+}

@@ -170,3 +170,18 @@ export interface Stats {
     rectificationPercent: number | null;
   }[];
 }
+
+/** GET /v1/citizen/notifications: what happened on one's applications and consents. */
+export interface Notification {
+  id: string;
+  kind: string;
+  applicationId: string | null;
+  message: { zh: string; en: string };
+  createdAt: string;
+  read: boolean;
+}
+export interface Notifications {
+  items: Notification[];
+  nextCursor: string | null;
+  unread: number;
+}

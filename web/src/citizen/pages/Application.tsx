@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, errorText } from '../api.ts';
 import {
   Announce,
+  beijingTime,
   departmentOf,
   ErrorSummary,
   type FieldError,
@@ -26,10 +27,8 @@ const RATED_KEY = 'shutong.citizen.rated';
 /** A shared-data value as people read it: timestamps in Beijing time, the rest as sent. */
 function shown(value: unknown): string {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) {
-    const date = new Date(value);
-    // China has one time zone without daylight saving: UTC+8.
-    if (!Number.isNaN(date.getTime()))
-      return new Date(date.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    const time = beijingTime(value);
+    if (time) return time;
   }
   if (value === null || value === undefined) return '—';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
