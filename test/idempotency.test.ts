@@ -1,11 +1,15 @@
 import fc from 'fast-check';
+import Fastify from 'fastify';
 import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTx } from '../src/core/db.ts';
+import { AppError } from '../src/core/errors.ts';
 import {
   bodyHash,
   CLAIM_LEASE_SECONDS,
   claimKey,
   claimOrForget,
+  idempotencyHooks,
   openAnswer,
   purgeExpiredKeys,
   sealAnswer,
@@ -303,6 +307,60 @@ describe('Idempotency-Key', () => {
     expect(retried.statusCode).toBe(201);
     expect(retried.headers['idempotent-replayed']).toBeUndefined();
     expect(await applied(name)).toEqual({ rows: 1, audit: 1 });
+  });
+
+  it('a retry of a write that committed and then failed (503 after the COMMIT) is told ANSWER_LOST, not "try later"', async () => {
+    // A failover between a write's COMMIT and the rest of its request (a read after the write, a
+    // second step): the request answers 503, yet its write is done. The real hooks on the real
+    // database, around a handler that commits one row and then fails as the database goes away.
+    await sql`create table if not exists idem_test_writes (name text not null)`.execute(t.database.db);
+    const app = Fastify();
+    const hooks = idempotencyHooks(t.database.db, { ttlHours: 1 });
+    app.addHook('onRequest', async (req) => {
+      (req as { ctx?: unknown }).ctx = { principal: { userId: 'idem-test-user' } };
+    });
+    app.addHook('preHandler', hooks.preHandler);
+    app.addHook('onSend', hooks.onSend);
+    app.setErrorHandler((error, _req, reply) =>
+      error instanceof AppError ? reply.code(error.status).send(error.toBody()) : reply.send(error),
+    );
+    app.post('/v1/idem-test', async (req, reply) => {
+      const { name } = req.body as { name: string };
+      await withTx(t.database.db, (tx) =>
+        tx
+          .insertInto('idem_test_writes' as never)
+          .values({ name } as never)
+          .execute(),
+      );
+      return reply
+        .code(503)
+        .header('retry-after', 2)
+        .send({ error: { code: 'NOT_READY' } });
+    });
+    try {
+      const name = unique('after-commit');
+      const send = () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/idem-test',
+          headers: { 'idempotency-key': name },
+          payload: { name },
+        });
+      const first = await send();
+      expect(first.statusCode).toBe(503);
+      for (let i = 0; i < 2; i++) {
+        const retry = await send();
+        expect(retry.statusCode).toBe(409);
+        expect(retry.json().error.code).toBe('IDEMPOTENCY_ANSWER_LOST');
+        expect(retry.headers['idempotent-replayed']).toBeUndefined();
+      }
+      const rows = await sql<{
+        n: number;
+      }>`select count(*)::int as n from idem_test_writes where name = ${name}`.execute(t.database.db);
+      expect(rows.rows[0]!.n).toBe(1);
+    } finally {
+      await app.close();
+    }
   });
 
   it('keeps keys per user: the same key of another user is that user’s own write', async () => {

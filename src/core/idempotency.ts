@@ -35,7 +35,9 @@ import { AppError } from './errors.ts';
  * i.e. when the write did not commit. Taking over changes the owner, and the old request's mark
  * (and with it its write) then fails, so even a slow first request cannot commit after a retry ran.
  * A stale claim whose write did commit but whose answer was lost answers 409
- * IDEMPOTENCY_ANSWER_LOST: the client reads the object instead. Writes outside `withTx` are still
+ * IDEMPOTENCY_ANSWER_LOST: the client reads the object instead — as does a retry of a request whose
+ * write committed and which then failed transiently (a 503 after the COMMIT is kept, never replayed
+ * as "try later"). Writes outside `withTx` are still
  * claimed, but cannot be told applied or not after a cut COMMIT.
  *
  * This is the one writer of `idempotency_keys`.
@@ -376,6 +378,11 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
     }
     if (outcome.kind === 'claimed') return { scope: request.scope, key, owner: request.owner };
     const { answer } = outcome;
+    // A transient failure (5xx, 429…) is stored only when its write had committed before it: the
+    // write is done, so replaying "try later" would send the client round in circles.
+    if (!keepsOutcome(answer.status)) {
+      throw new AppError('IDEMPOTENCY_ANSWER_LOST', { reason: 'failed_after_commit', status: answer.status });
+    }
     const body = openAnswer(answer.body);
     if (body === null) throw new AppError('IDEMPOTENCY_ANSWER_LOST', { reason: 'secret_shown_once' });
     reply.code(answer.status).header(REPLAYED_HEADER, 'true');
