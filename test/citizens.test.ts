@@ -369,3 +369,133 @@ describe('notifications to the applicant', () => {
     ]);
   });
 });
+
+describe('conditions of application, checked on whose data it is', () => {
+  // A man registered outside the city, 76 this year: fails all three checked rules below.
+  const ELDER = makeResidentId('340104', '1950-05-05', 9);
+  const rules = [
+    '已取得出生医学证明',
+    { kind: 'region', text: '户籍在云岚市', prefixes: ['3301'] },
+    { kind: 'age', text: '年满 18 周岁且不超过 45 周岁', min: 18, max: 45 },
+    { kind: 'sex', text: '由母亲申请', sex: 'female' },
+  ];
+  let ruled = '';
+
+  beforeAll(async () => {
+    const health = (await t.actAs('steward.health')).principal!.orgId;
+    const res = await call('POST', '/v1/services/bundles', admin, {
+      code: 'RULED',
+      name: '有条件的事项',
+      nameEn: 'Conditional',
+      eventKind: 'life',
+      leadOrgId: health,
+      promisedWorkingDays: 3,
+      eligibility: rules,
+      steps: [
+        {
+          key: 'only',
+          name: '唯一步骤',
+          orgId: health,
+          dependsOn: [],
+          workingDays: 1,
+          fields: [{ name: 'phone', label: '联系电话' }],
+        },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().eligibility).toEqual(rules.map((r) => (typeof r === 'string' ? r : r.text)));
+    expect(res.json().eligibilityRules[0]).toEqual({ kind: 'note', text: '已取得出生医学证明' });
+    expect(res.json().eligibilityRules.slice(1)).toEqual(rules.slice(1));
+    ruled = res.json().id;
+    expect((await call('POST', `/v1/services/bundles/${ruled}/publish`, admin)).statusCode).toBe(200);
+  });
+
+  it('admits the subject who meets them; the declared text is left for her to confirm', async () => {
+    const { token } = await t.citizen(MOTHER, '林晓');
+    const check = await call('GET', `/v1/services/bundles/${ruled}/eligibility`, token);
+    expect(check.statusCode, check.body).toBe(200);
+    expect(check.json()).toEqual({
+      eligible: true,
+      results: [
+        { text: '已取得出生医学证明', kind: 'note', met: null },
+        { text: '户籍在云岚市', kind: 'region', met: true },
+        { text: '年满 18 周岁且不超过 45 周岁', kind: 'age', met: true },
+        { text: '由母亲申请', kind: 'sex', met: true },
+      ],
+    });
+    const applied = await call('POST', `/v1/services/bundles/${ruled}/applications`, token, {
+      form: { phone: '1' },
+    });
+    expect(applied.statusCode, applied.body).toBe(201);
+  });
+
+  it('refuses the subject who does not, naming each unmet condition and why (422), and writes nothing', async () => {
+    const stranger = await t.citizen(STRANGER, '路人'); // 3301xx, born 1980, sequence 5: a man of 46
+    const check = (await call('GET', `/v1/services/bundles/${ruled}/eligibility`, stranger.token)).json();
+    expect(check.eligible).toBe(false);
+    expect(check.results.map((r: { met: boolean | null }) => r.met)).toEqual([null, true, false, false]);
+    expect(check.results[2].reason.zh).toContain('46');
+    const before = (await call('GET', '/v1/services/applications', stranger.token)).json().items.length;
+    const refused = await call('POST', `/v1/services/bundles/${ruled}/applications`, stranger.token, {
+      form: { phone: '1' },
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().error).toMatchObject({
+      code: 'SERVICE_NOT_ELIGIBLE',
+      details: { rules: ['年满 18 周岁且不超过 45 周岁', '由母亲申请'] },
+    });
+    expect(refused.json().error.messages['zh-CN']).toContain(
+      '年满 18 周岁且不超过 45 周岁（申请对象年龄 46 周岁',
+    );
+    expect(refused.json().error.messages.en).toContain('the subject must be female');
+    expect((await call('GET', '/v1/services/applications', stranger.token)).json().items.length).toBe(before);
+  });
+
+  it('checks the family member whose data is used under a consent, not the applicant', async () => {
+    const elder = await t.citizen(ELDER, '林老');
+    const mother = await t.citizen(MOTHER, '林晓');
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const consent = await call('POST', '/v1/citizen/consents', elder.token, {
+      granteeIdNumber: MOTHER,
+      granteeName: '林晓',
+      relation: 'parent',
+      validUntil: until,
+    });
+    expect(consent.statusCode, consent.body).toBe(201);
+    const consentId = consent.json().id;
+    const check = (
+      await call('GET', `/v1/services/bundles/${ruled}/eligibility?consentId=${consentId}`, mother.token)
+    ).json();
+    expect(check.results.map((r: { met: boolean | null }) => r.met)).toEqual([null, false, false, false]);
+    expect(check.results[1].reason.zh).toContain('340104');
+    const refused = await call('POST', `/v1/services/bundles/${ruled}/applications`, mother.token, {
+      consentId,
+      form: { phone: '1' },
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().error.details.rules).toHaveLength(3);
+  });
+
+  it('refuses rules that cannot be checked as written', async () => {
+    const health = (await t.actAs('steward.health')).principal!.orgId;
+    const body = (eligibility: unknown[]) => ({
+      code: 'BAD-RULES',
+      name: '坏条件',
+      nameEn: 'Bad rules',
+      eventKind: 'life',
+      leadOrgId: health,
+      promisedWorkingDays: 1,
+      eligibility,
+      steps: [{ key: 'only', name: '步骤', orgId: health, dependsOn: [], workingDays: 1, fields: [] }],
+    });
+    for (const bad of [
+      [{ kind: 'age', text: '年龄', min: 60, max: 18 }],
+      [{ kind: 'region', text: '地区', prefixes: ['33a1'] }],
+      [{ kind: 'income', text: '收入' }],
+      [{ kind: 'sex', text: '性别', sex: 'other' }],
+    ]) {
+      const res = await call('POST', '/v1/services/bundles', admin, body(bad));
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+  });
+});

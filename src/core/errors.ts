@@ -277,6 +277,11 @@ export const ERRORS = {
     zh: '超出授权运营范围',
     en: 'Outside the scope of the authorized operation agreement',
   },
+  SERVICE_NOT_ELIGIBLE: {
+    status: 422,
+    zh: '不符合该事项的申请条件',
+    en: 'The application does not meet the bundle’s conditions',
+  },
   // Idempotency keys for writes (src/core/idempotency.ts)
   IDEMPOTENCY_KEY_INVALID: {
     status: 400,

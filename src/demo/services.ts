@@ -75,6 +75,9 @@ const CONTRACTS: BundleContract[] = [
   },
 ];
 
+/** The city and its districts in GB/T 2260: what the bundles' region conditions admit. */
+const CITY_PREFIX = DEMO_CITY.regionCode.slice(0, 4);
+
 type OrgIds = Map<string, string>;
 type ResourceIds = Map<string, string>;
 
@@ -244,7 +247,12 @@ export async function seedServices(ctx: Ctx): Promise<DemoIdentities> {
     promisedWorkingDays: 5,
     eligibility: [
       `新生儿在${DEMO_CITY.name}医疗机构出生并已签发出生医学证明`,
-      '由新生儿母亲本人申请，或由取得母亲授权的家庭成员申请',
+      {
+        kind: 'region',
+        text: `以户籍在${DEMO_CITY.name}的父亲或母亲的身份申请（本人，或经其授权）`,
+        prefixes: [CITY_PREFIX],
+      },
+      { kind: 'age', text: '申请所用身份的父亲或母亲年满 16 周岁', min: 16 },
       '出生后 90 日内申请',
     ],
     steps: newbornSteps(org, ids),
@@ -256,11 +264,19 @@ export async function seedServices(ctx: Ctx): Promise<DemoIdentities> {
     eventKind: 'business',
     leadOrgId: org.get('market')!,
     promisedWorkingDays: 5,
-    eligibility: [`在${DEMO_CITY.name}登记的企业`, '由企业（法人）账号申请，变更事项已经股东会决议'],
+    eligibility: [
+      { kind: 'region', text: `在${DEMO_CITY.name}登记的企业`, prefixes: [CITY_PREFIX] },
+      '由企业（法人）账号申请，变更事项已经股东会决议',
+    ],
     steps: enterpriseChangeSteps(org, ids),
   });
 
-  const certificate = await firstRow('birth_certificates', () => true);
+  // Parents registered in the city, so that the newborn bundle's checked conditions admit them.
+  const inCity = (id: unknown) => String(id).startsWith(CITY_PREFIX);
+  const certificate = await firstRow(
+    'birth_certificates',
+    (r) => inCity(r.mother_id_number) && inCity(r.father_id_number),
+  );
   const citizens: DemoIdentities['citizens'] = [];
   if (certificate) {
     const people = [

@@ -145,6 +145,22 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     (req) => services.allSavings(req.ctx),
   );
+  app.get(
+    '/v1/services/bundles/:id/eligibility',
+    {
+      config: { access: use },
+      schema: {
+        tags,
+        summary: '申请条件核验 / Check the conditions for the signed-in applicant',
+        description:
+          'Each condition of the bundle for whoever would apply now — the citizen herself, the family member of `consentId`, or the organization — checked from what the subject’s key carries (division, age, sex); declared text comes back with `met: null` for the applicant to confirm. Applying runs the same check and refuses with 422 SERVICE_NOT_ELIGIBLE.',
+        params: S.IdParams,
+        querystring: S.EligibilityQuery,
+        response: { 200: S.Eligibility },
+      },
+    },
+    (req) => services.bundleEligibility(req.ctx, req.params.id, req.query),
+  );
   app.post(
     '/v1/services/bundles/:id/applications',
     {

@@ -51,6 +51,58 @@ const StepDefinition = Type.Object(
   { additionalProperties: false },
 );
 
+const Prefix = Type.String({ pattern: '^\\d{2,6}$', description: 'GB/T 2260 division code prefix' });
+const EligibilityRule = Type.Union([
+  Type.Object({ kind: Type.Literal('note'), text: Text(200) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('region'),
+      text: Text(200),
+      prefixes: Type.Array(Prefix, { minItems: 1, maxItems: 50 }),
+    },
+    {
+      additionalProperties: false,
+      description: 'the subject’s division (ID digits 1–6, credit code digits 3–8)',
+    },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('age'),
+      text: Text(200),
+      min: Type.Optional(Type.Integer({ minimum: 0, maximum: 150 })),
+      max: Type.Optional(Type.Integer({ minimum: 0, maximum: 150 })),
+    },
+    { additionalProperties: false, description: 'the person’s age in full years on the day of application' },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('sex'),
+      text: Text(200),
+      sex: Type.Union([Type.Literal('male'), Type.Literal('female')]),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+const EligibilityResult = Type.Object({
+  text: Type.String(),
+  kind: Type.String(),
+  met: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'null: declared, the applicant confirms it; true/false: checked by the server',
+  }),
+  reason: Type.Optional(Type.Object({ zh: Type.String(), en: Type.String() })),
+});
+
+export const Eligibility = Type.Object({
+  eligible: Type.Boolean({ description: 'every checked condition is met' }),
+  results: Type.Array(EligibilityResult),
+});
+
+export const EligibilityQuery = Type.Object(
+  { consentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
+
 export const BundleBody = Type.Object(
   {
     code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }),
@@ -61,7 +113,11 @@ export const BundleBody = Type.Object(
     promisedWorkingDays: Type.Integer({ minimum: 1, maximum: 60 }),
     steps: Type.Array(StepDefinition, { minItems: 1, maxItems: 30 }),
     eligibility: Type.Optional(
-      Type.Array(Text(200), { maxItems: 20, description: '申请条件 / what an applicant must meet' }),
+      Type.Array(Type.Union([Text(200), EligibilityRule]), {
+        maxItems: 20,
+        description:
+          '申请条件 / what an applicant must meet: text the applicant confirms, or a rule the server checks on the subject (services/eligibility.ts)',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -109,7 +165,10 @@ export const Bundle = Type.Object({
   leadOrgId: Type.String(),
   state: Type.Enum(BUNDLE_STATES),
   promisedWorkingDays: Type.Integer(),
-  eligibility: Type.Array(Type.String()),
+  eligibility: Type.Array(Type.String(), { description: '申请条件的文字 / the conditions as text' }),
+  eligibilityRules: Type.Array(EligibilityRule, {
+    description: '申请条件 / each condition, and whether the server checks it',
+  }),
   steps: Type.Array(
     Type.Object({
       key: Type.String(),

@@ -11,6 +11,7 @@ import * as gateway from '../gateway/service.ts';
 import * as identity from '../identity/service.ts';
 import { contractsInForce } from '../sharing/service.ts';
 import { addWorkingDays, chinaDate, workingDaysBetween } from '../standards/working-days.ts';
+import { checkEligibility, type EligibilityInput, toRules, unmet } from './eligibility.ts';
 import {
   criticalPath,
   planSteps,
@@ -138,8 +139,8 @@ export interface BundleInput {
   leadOrgId: string;
   promisedWorkingDays: number;
   steps: StepDefinition[];
-  /** What an applicant must meet, shown before the form. */
-  eligibility?: string[] | undefined;
+  /** What an applicant must meet, shown before the form: text, or rules checked on the subject. */
+  eligibility?: EligibilityInput[] | undefined;
 }
 
 /** The declared graph must be a graph: unique keys, known inputs, no cycle, real departments and sources. */
@@ -247,7 +248,8 @@ function bundleView(
     leadOrgId: b.lead_org_id,
     state: b.state,
     promisedWorkingDays: b.promised_working_days,
-    eligibility: b.eligibility,
+    eligibility: toRules(b.eligibility).map((rule) => rule.text),
+    eligibilityRules: toRules(b.eligibility),
     steps: plan.map((step) => ({
       ...step,
       orgName: names.get(step.orgId) ?? step.orgId,
@@ -288,6 +290,9 @@ async function loadBundle(ctx: Ctx, idOrCode: string): Promise<BundleRow> {
 export async function createBundle(ctx: Ctx, input: BundleInput): Promise<BundleView> {
   authorize(ctx.principal, { ...BUNDLE_AUTHORS, orgId: input.leadOrgId });
   await checkSteps(ctx, input.steps);
+  for (const [i, rule] of toRules(input.eligibility).entries())
+    if (rule.kind === 'age' && rule.min !== undefined && rule.max !== undefined && rule.min > rule.max)
+      throw invalid(`eligibility[${i}]`, '年龄下限大于上限', 'the age minimum is above the maximum');
   const longest = criticalPath(input.steps);
   if (input.promisedWorkingDays < longest)
     throw invalid(
@@ -340,6 +345,24 @@ export async function changeBundle(
     }),
   );
   return viewBundle(ctx, row);
+}
+
+/**
+ * The bundle's conditions checked for whoever would apply now (herself, or the family member of
+ * `consentId`), before any form is filled. Only the signed-in applicant's own subject is checked,
+ * and only what its key carries is read (services/eligibility.ts).
+ */
+export async function bundleEligibility(
+  ctx: Ctx,
+  idOrCode: string,
+  query: { consentId?: string | undefined },
+  now = new Date(),
+) {
+  const bundle = await loadBundle(ctx, idOrCode);
+  const today = chinaDate(now);
+  const subject = await subjectOf(ctx, bundle, { consentId: query.consentId, form: {} }, today);
+  const results = checkEligibility(toRules(bundle.eligibility), subject.subjectKey, today);
+  return { eligible: unmet(results).length === 0, results };
 }
 
 export async function getBundle(ctx: Ctx, idOrCode: string, now = new Date()): Promise<BundleView> {
@@ -559,6 +582,16 @@ export async function apply(ctx: Ctx, bundleId: string, input: ApplyInput, now =
     );
   const today = chinaDate(now);
   const subject = await subjectOf(ctx, bundle, input, today);
+  const failed = unmet(checkEligibility(toRules(bundle.eligibility), subject.subjectKey, today));
+  if (failed.length > 0)
+    throw new AppError(
+      'SERVICE_NOT_ELIGIBLE',
+      { rules: failed.map((r) => r.text) },
+      {
+        zh: failed.map((r) => `${r.text}（${r.reason!.zh}）`).join('；'),
+        en: failed.map((r) => r.reason!.en).join('; '),
+      },
+    );
   const id = newId('sap');
   await withTx(ctx.db, async (tx) => {
     await store.insertApplication(

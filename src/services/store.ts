@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { Executor } from '../core/db.ts';
+import type { EligibilityInput } from './eligibility.ts';
 
 /**
  * The service bundles' tables (migration 0019), written only here. Their TypeScript view is
@@ -55,7 +56,7 @@ export interface ServiceBundlesTable {
   state: BundleState;
   promised_working_days: number;
   steps: Json<StepDefinition[]>;
-  eligibility: ColumnType<string[], string | undefined, string>;
+  eligibility: ColumnType<EligibilityInput[], string | undefined, string>;
   created_by: string;
   created_at: CreatedAt;
   updated_at: Timestamp;
