@@ -133,6 +133,25 @@ describe('好差评 and rectification', () => {
     expect((await call('GET', '/v1/ratings/cases', civil)).json().items).toEqual([]);
   });
 
+  it('lists an application’s ratings to its applicant and to the department rated, no one else', async () => {
+    const list = async (token: string) =>
+      call('GET', `/v1/ratings?applicationId=${encodeURIComponent(applicationId)}`, token);
+    const own = await list(applicant);
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json().items.map((r: { step: string; level: number }) => [r.step, r.level])).toEqual([
+      ['cert', 2],
+    ]);
+    expect(own.json().items[0].case).toMatchObject({ id: caseId, state: 'open' });
+    expect((await list(health)).json().items).toHaveLength(1);
+    // The other step's department sees the application, not a rating of someone else's step.
+    const other = await list(civil);
+    expect(other.statusCode).toBe(200);
+    expect(other.json().items).toEqual([]);
+    expect((await list(outsider)).statusCode).toBe(404);
+    expect((await call('GET', '/v1/ratings?applicationId=sap_missing', applicant)).statusCode).toBe(404);
+    expect((await call('GET', '/v1/ratings', applicant)).statusCode).toBe(400);
+  });
+
   it('moves the case through appeal, review, rectification and the return visit', async () => {
     const act = (event: string, token: string, body: Record<string, unknown> = { note: '处理记录' }) =>
       call('POST', `/v1/ratings/cases/${caseId}/${event}`, token, body);

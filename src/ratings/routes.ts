@@ -21,6 +21,21 @@ export const ratingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => reply.status(201).send(await ratings.rate(req.ctx, req.body)),
   );
   app.get(
+    '/v1/ratings',
+    {
+      config: { access: SERVICES_USE },
+      schema: {
+        tags,
+        summary: '一件申请的评价 / The ratings of one application you can see',
+        description:
+          'The applicant’s own ratings of its steps, or a department’s ratings of its steps there; which finished steps are still to rate. An application you cannot see answers 404.',
+        querystring: S.RatingsQuery,
+        response: { 200: S.RatingList },
+      },
+    },
+    (req) => ratings.ratingsOfApplication(req.ctx, req.query.applicationId),
+  );
+  app.get(
     '/v1/ratings/stats',
     {
       config: { access: 'public', staleRead: true },

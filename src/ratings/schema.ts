@@ -61,6 +61,12 @@ export const Rating = Type.Object({
   case: Type.Union([Case, Type.Null()]),
 });
 
+export const RatingsQuery = Type.Object(
+  { applicationId: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+export const RatingList = Type.Object({ items: Type.Array(Rating) });
+
 export const CaseQuery = Type.Object(
   {
     state: Type.Optional(Type.Enum(CASE_STATES)),

@@ -199,6 +199,24 @@ function canSeeRating(ctx: Ctx, r: Pick<RatingRow, 'org_id' | 'rater_user_id'>):
   return r.rater_user_id === p.userId || r.org_id === p.orgId || hasRole(p, 'platform_admin');
 }
 
+/**
+ * The ratings of one application the caller may see — the applicant's own, a department's of its
+ * steps — so the applicant's pages know which finished steps are still to rate. An application
+ * the caller cannot see is answered like a missing one.
+ */
+export async function ratingsOfApplication(ctx: Ctx, applicationId: string, now = new Date()) {
+  authorize(ctx.principal, READ);
+  if (!(await services.visibleApplication(ctx, applicationId)))
+    throw new AppError('NOT_FOUND', { objectType: 'service_application', id: applicationId });
+  const today = chinaDate(now);
+  const visible = (await store.ratingsOfApplication(ctx.db, applicationId)).filter((r) =>
+    canSeeRating(ctx, r),
+  );
+  const items = [];
+  for (const r of visible) items.push(ratingView(r, await store.findCaseOfRating(ctx.db, r.id), today));
+  return { items };
+}
+
 export async function getRating(ctx: Ctx, id: string, now = new Date()): Promise<RatingView> {
   authorize(ctx.principal, READ);
   const r = await store.findRating(ctx.db, id);

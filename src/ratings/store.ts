@@ -87,6 +87,16 @@ export const ratingsStore = {
       .executeTakeFirst();
   },
 
+  ratingsOfApplication(db: Executor, applicationId: string) {
+    return db
+      .selectFrom('service_ratings')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .orderBy('rated_on')
+      .orderBy('id')
+      .execute();
+  },
+
   findRating(db: Executor, id: string) {
     return db.selectFrom('service_ratings').selectAll().where('id', '=', id).executeTakeFirst();
   },
