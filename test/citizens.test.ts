@@ -15,6 +15,7 @@ let admin = '';
 let enterprise = '';
 let life = '';
 let business = '';
+let lifeToo = '';
 const MOTHER = makeResidentId('330106', '1993-04-12', 42);
 const FATHER = makeResidentId('330106', '1991-02-03', 17);
 const STRANGER = makeResidentId('330108', '1980-01-01', 5);
@@ -53,6 +54,7 @@ beforeAll(async () => {
   };
   life = await bundle('LIFE', 'life');
   business = await bundle('BIZ', 'business');
+  lifeToo = await bundle('LIFE-TOO', 'life');
 }, 120_000);
 
 afterAll(async () => {
@@ -288,6 +290,45 @@ describe('family consent', () => {
     const declined = await call('POST', `/v1/citizen/consents/${second.json().id}/revoke`, mother.token);
     expect(declined.statusCode, declined.body).toBe(200);
     expect(declined.json()).toMatchObject({ state: 'revoked', grantorName: '陈立' });
+  });
+
+  it('covers only the bundles it names, when it names some', async () => {
+    const father = await t.citizen(FATHER, '陈立');
+    const mother = await t.citizen(MOTHER, '林晓');
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const grant = (bundleIds: string[]) =>
+      call('POST', '/v1/citizen/consents', father.token, {
+        granteeIdNumber: MOTHER,
+        granteeName: '林晓',
+        relation: 'spouse',
+        validUntil: until,
+        bundleIds,
+      });
+    for (const bad of [['BIZ'], ['NO-SUCH-BUNDLE']]) {
+      const refused = await grant(bad);
+      expect(refused.statusCode, bad[0]).toBe(400);
+      expect(refused.json().error.details.field).toBe('bundleIds.0');
+    }
+    const scoped = await grant(['LIFE']);
+    expect(scoped.statusCode, scoped.body).toBe(201);
+    expect(scoped.json().bundles).toEqual([{ id: life, code: 'LIFE', name: 'LIFE' }]);
+    const received = (await call('GET', '/v1/citizen/consents', mother.token)).json().received;
+    expect(received.find((c: { id: string }) => c.id === scoped.json().id).bundles).toEqual([
+      { id: life, code: 'LIFE', name: 'LIFE' },
+    ]);
+    const other = await call('POST', `/v1/services/bundles/${lifeToo}/applications`, mother.token, {
+      consentId: scoped.json().id,
+      form: { phone: '1' },
+    });
+    expect(other.statusCode).toBe(403);
+    expect(other.json().error.details.reason).toBe('consent_not_for_bundle');
+    const named = await call('POST', `/v1/services/bundles/${life}/applications`, mother.token, {
+      consentId: scoped.json().id,
+      form: { phone: '1' },
+    });
+    expect(named.statusCode, named.body).toBe(201);
+    expect(named.json()).toMatchObject({ subjectKey: FATHER, consentId: scoped.json().id });
+    await call('POST', `/v1/citizen/consents/${scoped.json().id}/revoke`, father.token);
   });
 });
 

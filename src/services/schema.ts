@@ -286,6 +286,14 @@ export const ConsentBody = Type.Object(
     granteeName: Text(50),
     relation: Type.Enum(CONSENT_RELATIONS),
     validUntil: Day,
+    bundleIds: Type.Optional(
+      Type.Array(Id, {
+        maxItems: 20,
+        uniqueItems: true,
+        description:
+          '只用于这些一件事（编号或代码）；不填则用于所有个人事项 / the bundles it is for; none: every life event',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -299,6 +307,9 @@ export const Consent = Type.Object({
   relation: Type.Enum(CONSENT_RELATIONS),
   validFrom: Day,
   validUntil: Day,
+  bundles: Type.Array(Type.Object({ id: Type.String(), code: Type.String(), name: Type.String() }), {
+    description: 'the bundles it is for; empty: every life-event bundle',
+  }),
   state: Type.Enum(CONSENT_STATES),
   inForce: Type.Boolean(),
   revokedOn: NullableDay,

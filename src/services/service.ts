@@ -518,6 +518,12 @@ async function subjectOf(
           { field: 'consentId', reason: 'consent_not_in_force' },
           { zh: '该授权已撤销或不在有效期内', en: 'the consent is revoked or outside its term' },
         );
+      if (consent.bundle_ids.length > 0 && !consent.bundle_ids.includes(bundle.id))
+        throw new AppError(
+          'FORBIDDEN',
+          { field: 'consentId', reason: 'consent_not_for_bundle' },
+          { zh: '该授权不包括此事项', en: 'the consent does not cover this bundle' },
+        );
       const grantor = await identity.citizenOf(ctx, consent.grantor_user_id);
       subject = { subjectKey: grantor!.idNumber, consentId: consent.id };
     } else subject = { subjectKey: caller.idNumber, consentId: null };
@@ -885,7 +891,21 @@ function consentInForce(c: ConsentRow, today: string): boolean {
   return c.state === 'active' && c.valid_from <= today && today <= c.valid_until;
 }
 
-function consentView(c: ConsentRow, grantor: { name: string; idNumber: string }, today: string) {
+type BundleNames = Map<string, { id: string; code: string; name: string }>;
+
+/** The bundles consents name, for their views (one read for a list). */
+async function bundlesNamed(ctx: Ctx, consents: readonly ConsentRow[]): Promise<BundleNames> {
+  const ids = [...new Set(consents.flatMap((c) => c.bundle_ids))];
+  const rows = await store.bundlesByIds(ctx.db, ids);
+  return new Map(rows.map((b) => [b.id, { id: b.id, code: b.code, name: b.name }]));
+}
+
+function consentView(
+  c: ConsentRow,
+  grantor: { name: string; idNumber: string },
+  today: string,
+  bundles: BundleNames,
+) {
   return {
     id: c.id,
     grantorName: grantor.name,
@@ -895,6 +915,7 @@ function consentView(c: ConsentRow, grantor: { name: string; idNumber: string },
     relation: c.relation,
     validFrom: c.valid_from,
     validUntil: c.valid_until,
+    bundles: c.bundle_ids.map((id) => bundles.get(id) ?? { id, code: id, name: id }),
     state: c.state,
     inForce: consentInForce(c, today),
     revokedOn: c.revoked_on,
@@ -915,6 +936,8 @@ export interface ConsentInput {
   granteeName: string;
   relation: ConsentRelation;
   validUntil: string;
+  /** Bundle ids or codes; none: every life-event bundle. */
+  bundleIds?: string[] | undefined;
 }
 
 /**
@@ -934,6 +957,13 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
       `有效期须在今天（${today}）至三年之内`,
       `the term must end between today (${today}) and three years from now`,
     );
+  const bundleIds: string[] = [];
+  for (const [i, key] of (input.bundleIds ?? []).entries()) {
+    const bundle = await store.findBundle(ctx.db, key);
+    if (!bundle || bundle.state !== 'published' || bundle.event_kind !== 'life')
+      throw invalid(`bundleIds.${i}`, `没有可授权的个人事项 ${key}`, `no published life-event bundle ${key}`);
+    if (!bundleIds.includes(bundle.id)) bundleIds.push(bundle.id);
+  }
   const id = newId('csn');
   // Read before the transaction: the embedded database has one connection, which the transaction holds.
   const grantee = await identity.citizenByIdNumber(ctx, granteeIdNumber);
@@ -946,6 +976,7 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
       relation: input.relation,
       valid_from: today,
       valid_until: input.validUntil,
+      bundle_ids: bundleIds,
       state: 'active',
       updated_at: now,
     });
@@ -953,6 +984,7 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
     await auditAs(ctx, tx, 'service_consent.grant', 'service_consent', id, {
       relation: input.relation,
       validUntil: input.validUntil,
+      bundles: bundleIds,
     });
     if (grantee)
       await notify(tx, grantee.userId, null, 'consent_granted', {
@@ -961,7 +993,7 @@ export async function grantConsent(ctx: Ctx, input: ConsentInput, now = new Date
       });
   });
   const row = (await store.findConsent(ctx.db, id))!;
-  return consentView(row, caller, today);
+  return consentView(row, caller, today, await bundlesNamed(ctx, [row]));
 }
 
 /** The consents a citizen gave and those given to her. */
@@ -974,9 +1006,10 @@ export async function listConsents(ctx: Ctx, now = new Date()) {
   for (const c of received)
     if (!grantors.has(c.grantor_user_id))
       grantors.set(c.grantor_user_id, (await identity.citizenOf(ctx, c.grantor_user_id))!);
+  const bundles = await bundlesNamed(ctx, [...given, ...received]);
   return {
-    given: given.map((c) => consentView(c, caller, today)),
-    received: received.map((c) => consentView(c, grantors.get(c.grantor_user_id)!, today)),
+    given: given.map((c) => consentView(c, caller, today, bundles)),
+    received: received.map((c) => consentView(c, grantors.get(c.grantor_user_id)!, today, bundles)),
   };
 }
 
@@ -1011,7 +1044,12 @@ export async function revokeConsent(ctx: Ctx, id: string, now = new Date()): Pro
       },
     }),
   );
-  return consentView(row, (await identity.citizenOf(ctx, row.grantor_user_id))!, today);
+  return consentView(
+    row,
+    (await identity.citizenOf(ctx, row.grantor_user_id))!,
+    today,
+    await bundlesNamed(ctx, [row]),
+  );
 }
 
 // ---------------------------------------------------------------------------- notifications

@@ -111,6 +111,8 @@ export interface ServiceConsentsTable {
   relation: ConsentRelation;
   valid_from: string;
   valid_until: string;
+  /** The bundles it is for; empty: every life-event bundle. */
+  bundle_ids: ColumnType<string[], string[] | undefined, string[]>;
   state: ConsentState;
   revoked_on: string | null;
   created_at: CreatedAt;
@@ -166,6 +168,11 @@ export const servicesStore = {
       .selectAll()
       .where((eb) => eb.or([eb('id', '=', idOrCode), eb('code', '=', idOrCode)]))
       .executeTakeFirst();
+  },
+
+  async bundlesByIds(db: Executor, ids: readonly string[]) {
+    if (ids.length === 0) return [];
+    return db.selectFrom('service_bundles').select(['id', 'code', 'name']).where('id', 'in', ids).execute();
   },
 
   findBundleByCode(db: Executor, code: string) {
