@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type AuditEntry,
-  canonicalJson,
-  encodeEntry,
-  entryLeafHash,
-  isCanonicalIsoTime,
-  normalizeEntry,
-  quoteJson,
-} from './entry.ts';
+import { canonicalJson, quoteJson } from '../core/canonical-json.ts';
+import { type AuditEntry, encodeEntry, entryLeafHash, isCanonicalIsoTime, normalizeEntry } from './entry.ts';
 import { leafHash, toHex } from './merkle.ts';
 
 const entry: AuditEntry = {

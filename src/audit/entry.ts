@@ -7,6 +7,7 @@
  * toJSON honoured — so an entry hashes the same before it is written to a jsonb column and after
  * it is read back, whatever key order the database returns.
  */
+import { canonicalJson, quoteJson } from '../core/canonical-json.ts';
 import { leafHashOfText } from './merkle.ts';
 
 /** Bumped if the encoding ever changes, so old leaves stay verifiable by their own rules. */
@@ -58,73 +59,6 @@ export function isCanonicalIsoTime(time: string): boolean {
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
   return day <= days;
-}
-
-// Characters JSON.stringify would escape (quote, backslash, controls, any surrogate, to keep lone
-// ones well-formed). Strings without them, nearly all in practice, are quoted by hand: ~3× faster.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** Exactly JSON.stringify(s), faster for the common case. */
-export function quoteJson(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-export function canonicalJson(value: unknown): string {
-  return write(value, []);
-}
-
-// Builds one string rather than an array of parts: V8 concatenates into ropes cheaply, and this
-// runs once per entry when a million entries are verified.
-function write(value: unknown, ancestors: object[]): string {
-  switch (typeof value) {
-    case 'string':
-      return quoteJson(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      // NaN and ±Infinity would silently become null; an audit record should not lose data quietly.
-      if (!Number.isFinite(value)) throw new TypeError(`cannot encode non-finite number ${value}`);
-      return JSON.stringify(value);
-    case 'object': {
-      if (value === null) return 'null';
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-        return write((value as { toJSON: () => unknown }).toJSON(), ancestors);
-      }
-      if (ancestors.includes(value)) throw new TypeError('cannot encode a cyclic structure');
-      ancestors.push(value);
-      let out: string;
-      if (Array.isArray(value)) {
-        out = '[';
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          const item: unknown = value[i];
-          // JSON turns absent array items into null; do the same so storage round-trips hash equal.
-          out +=
-            item === undefined || typeof item === 'function' || typeof item === 'symbol'
-              ? 'null'
-              : write(item, ancestors);
-        }
-        out += ']';
-      } else {
-        const obj = value as Record<string, unknown>;
-        const keys = Object.keys(obj).sort(); // default sort compares UTF-16 code units, as JCS requires
-        out = '{';
-        let first = true;
-        for (const k of keys) {
-          const v = obj[k];
-          if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-          out += `${first ? '' : ','}${quoteJson(k)}:${write(v, ancestors)}`;
-          first = false;
-        }
-        out += '}';
-      }
-      ancestors.pop();
-      return out;
-    }
-    default:
-      throw new TypeError(`cannot encode a value of type ${typeof value} in an audit entry`);
-  }
 }
 
 function optionalText(name: string, v: unknown): string | null {

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { canonicalJson } from './canonical-json.ts';
 
 /**
  * Documents the platform signs so that anyone can check them offline with only its public key
@@ -15,16 +16,6 @@ export interface DocumentSignature {
   algorithm: string;
   publicKeyFingerprint: string;
   value: string;
-}
-
-/** Canonical JSON: object keys sorted at every level, no insignificant whitespace. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 /** SM3 of the key's SPKI DER, hex: the same fingerprint the audit log publishes. */

@@ -1,8 +1,10 @@
 /**
  * What the console needs to check an audit entry by itself: the entry's canonical bytes (the same
  * encoding as src/audit/entry.ts), its RFC 9162 leaf hash over SM3, and the inclusion proof walk
- * up to a root. A test holds these equal to the server's own implementation.
+ * up to a root. A test holds the entry encoding, hashing and proof walk equal to the server's.
  */
+// The same canonical JSON as the server's (a pure module), so the bytes cannot drift apart.
+import { canonicalJson } from '../../../src/core/canonical-json.ts';
 import { bytesEqual, concat, fromHex, sm3, toHex } from './sm3.ts';
 
 export interface AuditEntryLike {
@@ -15,35 +17,6 @@ export interface AuditEntryLike {
   objectId: string | null;
   requestId: string | null;
   details: unknown;
-}
-
-/** Canonical JSON (RFC 8785 style): keys sorted by UTF-16 code units, no whitespace. */
-export function canonicalJson(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('non-finite number');
-      return JSON.stringify(value);
-    case 'object': {
-      if (value === null) return 'null';
-      if (Array.isArray(value)) {
-        return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-      }
-      const obj = value as Record<string, unknown>;
-      const parts: string[] = [];
-      for (const key of Object.keys(obj).sort()) {
-        const v = obj[key];
-        if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-        parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
-      }
-      return `{${parts.join(',')}}`;
-    }
-    default:
-      throw new TypeError(`cannot encode ${typeof value}`);
-  }
 }
 
 export function encodeEntry(e: AuditEntryLike): Uint8Array {
