@@ -1,6 +1,6 @@
 import { LeftOutlined, QuestionCircleOutlined, RightOutlined } from '@ant-design/icons';
-import type { ButtonProps } from 'antd';
-import { Alert, Button, Flex, Popover, Select, Space, Tag, Typography } from 'antd';
+import type { ButtonProps, TableProps } from 'antd';
+import { Alert, Button, Empty, Flex, Popover, Select, Space, Table, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.ts';
@@ -173,6 +173,23 @@ export function ErrorAlert({ error, onRetry }: { error: unknown; onRetry?: () =>
           </Button>
         ) : undefined
       }
+    />
+  );
+}
+
+/**
+ * A table of the rows a list endpoint gave: all on one page (the list pages its own way or is
+ * short), keyed by id unless `rowKey` says otherwise, scrolling sideways on a narrow screen, and
+ * saying `empty` when there are none.
+ */
+export function ListTable<T extends object>({ empty, ...props }: TableProps<T> & { empty: string }) {
+  return (
+    <Table<T>
+      rowKey="id"
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      locale={{ emptyText: <Empty description={empty} /> }}
+      {...props}
     />
   );
 }

@@ -37,7 +37,15 @@ import {
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, errorText, fetchBlob, saveBlob } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
+import {
+  ErrorAlert,
+  ListTable,
+  Mono,
+  OrgName,
+  PageTitle,
+  StateFilter,
+  StateTag,
+} from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
 import { useAction, useLoader, useOrganizations, useResources } from '../hooks.ts';
@@ -121,13 +129,11 @@ function ScopeTable({ resources }: { resources: Array<{ resourceId: string; fiel
   const { t } = useTranslation();
   const names = useResources(resources.map((r) => r.resourceId));
   return (
-    <Table
+    <ListTable
       size="small"
       rowKey="resourceId"
-      pagination={false}
-      scroll={{ x: 'max-content' }}
       dataSource={resources}
-      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      empty={t('common.none')}
       columns={[
         {
           title: t('op.col.resource'),
@@ -194,13 +200,10 @@ export function Operation() {
           labelOf={(s) => t(`op.agreementState.${s}`)}
         />
         <ErrorAlert error={agreements.error} onRetry={agreements.reload} />
-        <Table<OperationAgreement>
-          rowKey="id"
+        <ListTable<OperationAgreement>
           loading={agreements.loading}
           dataSource={shown}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noAgreements')} /> }}
+          empty={t('op.noAgreements')}
           columns={[
             {
               title: t('op.col.agreement'),
@@ -221,13 +224,10 @@ export function Operation() {
       </Card>
       <Card title={t('op.section.plans')}>
         <ErrorAlert error={plans.error} onRetry={plans.reload} />
-        <Table<OperationPlan>
-          rowKey="id"
+        <ListTable<OperationPlan>
           loading={plans.loading}
           dataSource={plans.data ?? []}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noPlans')} /> }}
+          empty={t('op.noPlans')}
           columns={[
             {
               title: t('op.col.plan'),
@@ -570,13 +570,10 @@ function PriceSummary({ prices }: { prices: ProductPrice[] }) {
 function ProductTable({ products, loading }: { products: DataProduct[]; loading?: boolean }) {
   const { t } = useTranslation();
   return (
-    <Table<DataProduct>
-      rowKey="id"
+    <ListTable<DataProduct>
       loading={loading}
       dataSource={products}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
-      locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+      empty={t('op.noProducts')}
       columns={[
         {
           title: t('op.col.product'),
@@ -791,13 +788,11 @@ export function ProductDetail({ id }: { id: string }) {
         </Descriptions>
       </Card>
       <Card title={t('op.section.prices')} style={{ marginBottom: 16 }} data-testid="price-sheet">
-        <Table<ProductPrice>
+        <ListTable<ProductPrice>
           size="small"
           rowKey="unit"
-          pagination={false}
-          scroll={{ x: 'max-content' }}
           dataSource={p.prices}
-          locale={{ emptyText: <Empty description={t('op.price.noCap')} /> }}
+          empty={t('op.price.noCap')}
           columns={[
             { title: t('op.price.unit'), render: (_: unknown, r) => t(`op.unit.${r.unit}`) },
             { title: t('op.price.cap'), render: (_: unknown, r) => <PerUnit fen={r.capFen} unit={r.unit} /> },
@@ -883,14 +878,11 @@ function SubscriptionTable({
 }) {
   const { t } = useTranslation();
   return (
-    <Table<Subscription>
+    <ListTable<Subscription>
       size="small"
-      rowKey="id"
       loading={loading}
       dataSource={subs}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
-      locale={{ emptyText: <Empty description={t('op.noSubscriptions')} /> }}
+      empty={t('op.noSubscriptions')}
       columns={[
         ...(products
           ? [
@@ -1245,13 +1237,10 @@ export function Bills() {
           />
         </Space>
         <ErrorAlert error={bills.error} onRetry={bills.reload} />
-        <Table<Bill>
-          rowKey="id"
+        <ListTable<Bill>
           loading={bills.loading}
           dataSource={bills.data ?? []}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noBills')} /> }}
+          empty={t('op.noBills')}
           columns={[
             {
               title: t('op.col.month'),
@@ -1277,14 +1266,12 @@ export function Bills() {
 function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: number; testId: string }) {
   const { t } = useTranslation();
   return (
-    <Table<BillLine>
+    <ListTable<BillLine>
       size="small"
       rowKey={(_, i) => String(i)}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
       dataSource={lines}
       data-testid={testId}
-      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      empty={t('common.none')}
       columns={[
         { title: t('op.bill.item'), dataIndex: 'description' },
         { title: t('op.price.unit'), render: (_: unknown, l) => t(`op.unit.${l.unit}`) },
@@ -1561,14 +1548,12 @@ function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
       <Typography.Title level={2} style={{ fontSize: 16 }}>
         {t('op.section.resources')}
       </Typography.Title>
-      <Table
+      <ListTable
         size="small"
         rowKey={(r) => `${r.agreementId}/${r.resourceId}`}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         dataSource={o.authorizedResources}
         style={{ marginBottom: 16 }}
-        locale={{ emptyText: <Empty description={t('common.none')} /> }}
+        empty={t('common.none')}
         columns={[
           { title: t('op.col.code'), render: (_: unknown, r) => <Mono>{r.code}</Mono> },
           { title: t('op.col.resource'), dataIndex: 'name' },
@@ -1579,13 +1564,10 @@ function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
       <Typography.Title level={2} style={{ fontSize: 16 }}>
         {t('op.section.products')}
       </Typography.Title>
-      <Table
+      <ListTable
         size="small"
-        rowKey="id"
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         dataSource={o.products}
-        locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+        empty={t('op.noProducts')}
         columns={[
           {
             title: t('op.col.product'),
@@ -1649,14 +1631,12 @@ function RevenueCaps({
         />
       ) : null}
       <ErrorAlert error={error} onRetry={onChange} />
-      <Table<RevenueCap>
+      <ListTable<RevenueCap>
         rowKey="operatorOrgId"
         size="small"
         loading={loading}
         dataSource={caps}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
-        locale={{ emptyText: <Empty description={t('op.revenue.none')} /> }}
+        empty={t('op.revenue.none')}
         expandable={{
           expandedRowRender: (c) => (
             <Table

@@ -11,7 +11,6 @@ import {
   Button,
   Card,
   Descriptions,
-  Empty,
   Form,
   Input,
   List,
@@ -28,7 +27,16 @@ import {
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob, saveBlob } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
+import {
+  ErrorAlert,
+  ListTable,
+  Mono,
+  OrgName,
+  Pager,
+  PageTitle,
+  StateFilter,
+  StateTag,
+} from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { RegistrationForm, type RegistrationFormMode } from '../components/RegistrationForm.tsx';
 import { fmtDateTime, shanghaiDate } from '../format.ts';
@@ -106,13 +114,10 @@ export function Registry() {
           labelOf={(s) => t(`registry.state.${s}`)}
         />
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
-        <Table<Registration>
-          rowKey="id"
+        <ListTable<Registration>
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('registry.none')} /> }}
+          empty={t('registry.none')}
           columns={[
             {
               title: t('registry.col.subject'),
