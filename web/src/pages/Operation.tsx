@@ -36,11 +36,12 @@ import {
 } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText, fetchBlob, saveBlob } from '../api.ts';
+import { api, errorText, fetchBlob, saveBlob, withQuery } from '../api.ts';
 import {
   ErrorAlert,
   ListTable,
   Mono,
+  NotLoaded,
   OrgName,
   PageTitle,
   StateFilter,
@@ -48,7 +49,7 @@ import {
 } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
-import { useAction, useLoader, useOrganizations, useResources } from '../hooks.ts';
+import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
@@ -106,11 +107,6 @@ function PerUnit({ fen, unit }: { fen: number | null; unit: ChargeUnit }) {
 
 const bp = (n: number) => `${(n / 100).toFixed(2)}%`;
 
-function useList<T>(path: string) {
-  const load = useCallback((signal: AbortSignal) => api.get<T[]>(path, undefined, signal), [path]);
-  return useLoader(load);
-}
-
 function ResourceNames({ ids }: { ids: string[] }) {
   const names = useResources(ids);
   return (
@@ -161,8 +157,8 @@ function ScopeTable({ resources }: { resources: Array<{ resourceId: string; fiel
 
 export function Operation() {
   const { t } = useTranslation();
-  const plans = useList<OperationPlan>(`${OP}/plans`);
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const plans = useDetail<OperationPlan[]>(`${OP}/plans`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const [state, setState] = useState<string | undefined>();
   const me = useMe();
   const [creating, setCreating] = useState<'plan' | 'agreement' | null>(null);
@@ -270,15 +266,11 @@ export function PlanDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<OperationPlan>(`${OP}/plans/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: p, error, loading, reload } = useLoader(load);
+  const plan = useDetail<OperationPlan>(`${OP}/plans/${enc(id)}`);
+  const { data: p, reload } = plan;
   const step = useAction<'approve'>();
   const [selecting, setSelecting] = useState(false);
-  if (loading && !p) return <Skeleton active paragraph={{ rows: 8 }} />;
-  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!p) return <NotLoaded loaded={plan} rows={8} />;
   const bureau = isBureau(me);
   return (
     <>
@@ -458,16 +450,12 @@ export function AgreementDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<OperationAgreement>(`${OP}/agreements/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: a, error, loading, reload } = useLoader(load);
-  const products = useList<DataProduct>(`${OP}/products`);
+  const agreement = useDetail<OperationAgreement>(`${OP}/agreements/${enc(id)}`);
+  const { data: a, reload } = agreement;
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
   const [terminating, setTerminating] = useState(false);
   const [creating, setCreating] = useState(false);
-  if (loading && !a) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!a) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!a) return <NotLoaded loaded={agreement} rows={10} />;
   const own = (products.data ?? []).filter((p) => p.agreementId === a.id);
   const inForce = a.state === 'active' && a.validFrom <= shanghaiDate() && shanghaiDate() <= a.validTo;
   return (
@@ -594,8 +582,8 @@ function ProductTable({ products, loading }: { products: DataProduct[]; loading?
 export function Products() {
   const { t } = useTranslation();
   const me = useMe();
-  const products = useList<DataProduct>(`${OP}/products`);
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const [creating, setCreating] = useState(false);
   const today = shanghaiDate();
   const open = (agreements.data ?? []).filter(
@@ -733,18 +721,14 @@ export function ProductDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<DataProduct>(`${OP}/products/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: p, error, loading, reload } = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const product = useDetail<DataProduct>(`${OP}/products/${enc(id)}`);
+  const { data: p, reload } = product;
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const [capping, setCapping] = useState(false);
   const [pricing, setPricing] = useState(false);
   const [subscribing, setSubscribing] = useState(false);
   const [billing, setBilling] = useState<Subscription | null>(null);
-  if (loading && !p) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!p) return <NotLoaded loaded={product} rows={10} />;
   const operator = isOperatorOf(me, p.operatorOrgId);
   const mine = (subs.data ?? []).filter((s) => s.productId === p.id);
   return (
@@ -1200,7 +1184,7 @@ function BillModal({ sub, onClose }: { sub: Subscription | null; onClose(): void
 // ---------------------------------------------------------------------------- bills
 
 function useProductMap(): Map<string, DataProduct> {
-  const products = useList<DataProduct>(`${OP}/products`);
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
   return useMemo(() => new Map((products.data ?? []).map((p) => [p.id, p])), [products.data]);
 }
 
@@ -1209,12 +1193,8 @@ export function Bills() {
   const { search } = useLocation();
   const month = search.get('month') ?? '';
   const [typed, setTyped] = useState(month);
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<Bill[]>(`${OP}/bills`, { month: month || undefined }, signal),
-    [month],
-  );
-  const bills = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const bills = useDetail<Bill[]>(withQuery(`${OP}/bills`, { month }));
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const products = useProductMap();
   const productOf = (b: Bill) => {
     const s = (subs.data ?? []).find((x) => x.id === b.subscriptionId);
@@ -1301,17 +1281,13 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
 
 export function BillDetail({ id }: { id: string }) {
   const { t } = useTranslation();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<Bill>(`${OP}/bills/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: b, error, loading, reload } = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const bill = useDetail<Bill>(`${OP}/bills/${enc(id)}`);
+  const b = bill.data;
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const products = useProductMap();
   const check = useAction();
   const [again, setAgain] = useState<BillReproduction | null>(null);
-  if (loading && !b) return <Skeleton active paragraph={{ rows: 8 }} />;
-  if (!b) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!b) return <NotLoaded loaded={bill} rows={8} />;
   const sub = (subs.data ?? []).find((s) => s.id === b.subscriptionId);
   const product = sub ? products.get(sub.productId) : undefined;
   return (
@@ -1413,12 +1389,8 @@ export function Disclosure() {
   const thisYear = Number(shanghaiDate().slice(0, 4));
   const asked = Number(search.get('year'));
   const year = Number.isInteger(asked) && asked >= 2000 && asked <= 2200 ? asked : thisYear;
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<DisclosureData>(`${OP}/disclosures/${year}`, undefined, signal),
-    [year],
-  );
-  const { data: d, error, loading, reload } = useLoader(load);
-  const caps = useList<RevenueCap>(`${OP}/revenue-caps?year=${year}`);
+  const { data: d, error, loading, reload } = useDetail<DisclosureData>(`${OP}/disclosures/${year}`);
+  const caps = useDetail<RevenueCap[]>(`${OP}/revenue-caps?year=${year}`);
   const files = useAction();
   const years = Array.from({ length: 6 }, (_, i) => thisYear - i);
   if (!years.includes(year)) years.push(year);
@@ -2010,7 +1982,7 @@ function RevenueCapModal({
   const { t } = useTranslation();
   const [form] = Form.useForm<CapValues>();
   const action = useInlineAction();
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const orgs = useOrganizations();
   const operators = [...new Set((agreements.data ?? []).map((a) => a.operatorOrgId))];
   const required = { required: true, whitespace: true, message: t('op.form.required') };

@@ -16,7 +16,6 @@ import {
   List,
   Popconfirm,
   Radio,
-  Skeleton,
   Space,
   Table,
   Tag,
@@ -31,6 +30,7 @@ import {
   ErrorAlert,
   ListTable,
   Mono,
+  NotLoaded,
   OrgName,
   Pager,
   PageTitle,
@@ -40,7 +40,7 @@ import {
 import { FormModal } from '../components/FormModal.tsx';
 import { RegistrationForm, type RegistrationFormMode } from '../components/RegistrationForm.tsx';
 import { fmtDateTime, shanghaiDate } from '../format.ts';
-import { useAction, useCursorPages, useLoader } from '../hooks.ts';
+import { useAction, useCursorPages, useDetail } from '../hooks.ts';
 import { Link, navigate } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { CertificateHistory, Me, Page, Registration, RegistrationObjection } from '../types.ts';
@@ -180,16 +180,15 @@ export function RegistrationDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback((signal: AbortSignal) => api.get<Registration>(url(id), undefined, signal), [id]);
-  const { data: r, error, loading, reload } = useLoader(load);
+  const registration = useDetail<Registration>(url(id));
+  const { data: r, reload } = registration;
   const step = useAction<string>();
   const [reason, setReason] = useState<ReasonEvent | null>(null);
   const [formMode, setFormMode] = useState<RegistrationFormMode | null>(null);
   const [objecting, setObjecting] = useState(false);
   const [answering, setAnswering] = useState<RegistrationObjection | null>(null);
 
-  if (loading && !r) return <Skeleton active paragraph={{ rows: 12 }} />;
-  if (!r) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!r) return <NotLoaded loaded={registration} rows={12} />;
 
   const today = shanghaiDate();
   const act = (event: string, body?: object) =>
@@ -570,17 +569,12 @@ function AnswerModal({
 /** The signed certificate of a code: the current version, its term, every version, the files. */
 function CertificateCard({ code }: { code: string }) {
   const { t } = useTranslation();
-  const load = useCallback(
-    (signal: AbortSignal) =>
-      api.get<CertificateHistory>(`/v1/registry/certificates/${encodeURIComponent(code)}`, undefined, signal),
-    [code],
-  );
-  const { data, error, reload } = useLoader(load);
+  const base = `/v1/registry/certificates/${encodeURIComponent(code)}`;
+  const { data, error, reload } = useDetail<CertificateHistory>(base);
   const files = useAction<'pdf' | 'json'>();
   if (!data) return error ? <ErrorAlert error={error} onRetry={reload} /> : null;
   const current = data.versions[0]!;
   const cert = data.current.certificate;
-  const base = `/v1/registry/certificates/${encodeURIComponent(code)}`;
   const openPdf = () =>
     files.run(async () => {
       const blob = await fetchBlob(`${base}/pdf`);
