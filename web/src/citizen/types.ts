@@ -51,6 +51,17 @@ const everyOf =
   <const L extends readonly T[]>(list: L & ([T] extends [L[number]] ? unknown : never)): L =>
     list;
 
+/** The states the site has words for (locales.ts stepState, applicationState). */
+export const STEP_STATES = everyOf<StepState>()([
+  'waiting',
+  'submitted',
+  'accepted',
+  'in_progress',
+  'done',
+  'returned',
+  'refused',
+]);
+export const APPLICATION_STATES = everyOf<ApplicationState>()(['open', 'done', 'refused']);
 export const RELATIONS = everyOf<Relation>()(['spouse', 'parent', 'child', 'other']);
 
 /**
