@@ -36,6 +36,12 @@ export function useLoader<T>(load: ((signal: AbortSignal) => Promise<T>) | null)
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 
+/** What an API path answers (a detail page's record, a short list), loaded again when the path changes. */
+export function useDetail<T>(path: string): Loaded<T> {
+  const load = useCallback((signal: AbortSignal) => api.get<T>(path, undefined, signal), [path]);
+  return useLoader(load);
+}
+
 export interface Pages<T> extends Loaded<Page<T>> {
   items: T[];
   page: number;

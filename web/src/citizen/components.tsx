@@ -8,7 +8,7 @@ import type { ApplicationStep, BundleStep, StepState } from './types.ts';
 export function PageHeading({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    if (navigations > 0) ref.current?.focus();
+    if (navigations() > 0) ref.current?.focus();
   }, []);
   return (
     <h1 ref={ref} tabIndex={-1} className="page-title">

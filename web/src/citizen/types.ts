@@ -1,84 +1,58 @@
 /**
- * What the citizen site reads from the API: the service bundles (src/services/schema.ts), the
- * ratings (src/ratings/schema.ts) and the citizen endpoints (/v1/citizen/*). Optional members are
- * ones the site shows when the server sends them and does without otherwise.
+ * What the citizen site reads from the API, derived from the server's own response schemas (the
+ * TypeBox schemas behind /openapi.json) as the console's types.ts does: a change on the server that
+ * the site does not follow fails `npm run typecheck`. Type-only imports: nothing of the server
+ * reaches the site's bundle. The few runtime lists below are the site's own copies (importing the
+ * server's would bundle its store modules), each checked against the server's type.
  */
+import type { Static } from 'typebox';
+import type { DemoIdentities } from '../../../src/demo/services.ts';
+import type * as identity from '../../../src/identity/schema.ts';
+import type * as ratings from '../../../src/ratings/schema.ts';
+import type { LEVELS as SERVER_LEVELS } from '../../../src/ratings/service.ts';
+import type * as services from '../../../src/services/schema.ts';
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+export type { DemoIdentities };
 
-export type AccountKind = 'citizen' | 'organization';
+/** A list answer of the API (src/core/paging.ts pageSchema), for any item. */
+export type Page<T> = Omit<Static<typeof services.BundlePage>, 'items'> & { items: T[] };
 
-export interface Me {
-  kind: AccountKind;
-  name: string;
-  idNumberMasked: string | null;
-  organization: { id: string; name: string; uscc: string } | null;
-}
+export type Me = Static<typeof identity.CitizenMe>;
+export type AccountKind = Me['kind'];
+export type LoginReply = Static<typeof identity.LoginReply>;
 
-export interface LoginReply {
-  token: string;
-  expiresAt: string;
-}
+export type Bundle = Static<typeof services.Bundle>;
+export type BundleStep = Bundle['steps'][number];
+export type FieldPlan = BundleStep['fields'][number];
+export type Provenance = FieldPlan['provenance'];
+export type Savings = Static<typeof services.Savings>;
 
-export interface DemoIdentities {
-  citizens: { idNumber: string; name: string; note: string }[];
-  enterprises: { username: string; name: string; note: string }[];
-}
+export type Application = Static<typeof services.Application>;
+export type ApplicationStep = Application['steps'][number];
+export type StepState = ApplicationStep['state'];
+export type ApplicationState = Application['state'];
 
-export type Provenance = 'contract' | 'no_contract' | 'asked';
+export type Consent = Static<typeof services.Consent>;
+export type Consents = Static<typeof services.Consents>;
+export type Relation = Consent['relation'];
 
-export interface FieldPlan {
-  name: string;
-  label: string;
-  provenance: Provenance;
-  contractId: string | null;
-  /** The department whose shared data gives the field, when the server names it. */
-  providerName?: string | null;
-}
+export type Stats = Static<typeof ratings.Stats>;
 
-export interface BundleStep {
-  key: string;
-  name: string;
-  orgId: string;
-  /** The department's name, when the server sends it; the site falls back to orgId. */
-  orgName?: string | null;
-  dependsOn: string[];
-  workingDays: number;
-  fields: FieldPlan[];
-}
+/** GET /v1/citizen/notifications: what happened on one's applications and consents. */
+export type Notifications = Static<typeof services.NotificationPage>;
+export type Notification = Notifications['items'][number];
 
-export interface Savings {
-  steps: number;
-  departments: number;
-  separateFields: number;
-  mergedFields: number;
-  exemptedFields: number;
-  askedFields: number;
-  fieldsNotAsked: number;
-  materialsExempted: number;
-  countersAvoided: number;
-  sequentialWorkingDays: number;
-  bundleWorkingDays: number;
-}
+/**
+ * `list` as it is, when it names every member of the union T and nothing else: a state the server
+ * adds or drops fails typecheck here rather than showing up unlabelled on the site.
+ */
+const everyOf =
+  <T>() =>
+  <const L extends readonly T[]>(list: L & ([T] extends [L[number]] ? unknown : never)): L =>
+    list;
 
-export interface Bundle {
-  id: string;
-  code: string;
-  name: string;
-  nameEn: string;
-  eventKind: 'life' | 'business' | string;
-  leadOrgId: string;
-  state: string;
-  promisedWorkingDays: number;
-  steps: BundleStep[];
-  savings: Savings;
-  eligibility?: string[];
-}
-
-export const STEP_STATES = [
+/** The states the site has words for (locales.ts stepState, applicationState). */
+export const STEP_STATES = everyOf<StepState>()([
   'waiting',
   'submitted',
   'accepted',
@@ -86,102 +60,15 @@ export const STEP_STATES = [
   'done',
   'returned',
   'refused',
-] as const;
-export type StepState = (typeof STEP_STATES)[number];
-export const APPLICATION_STATES = ['open', 'done', 'refused'] as const;
-export type ApplicationState = (typeof APPLICATION_STATES)[number];
+]);
+export const APPLICATION_STATES = everyOf<ApplicationState>()(['open', 'done', 'refused']);
+export const RELATIONS = everyOf<Relation>()(['spouse', 'parent', 'child', 'other']);
 
-export interface ApplicationStep {
-  key: string;
-  name: string;
-  orgId: string;
-  orgName?: string | null;
-  state: StepState;
-  dependsOn: string[];
-  workingDays: number;
-  releasedOn: string | null;
-  dueOn: string | null;
-  doneOn: string | null;
-  overdue: boolean;
-  workingDaysOverdue: number;
-  prefill: Record<string, { value: unknown; contractId: string }>;
-  reason: string | null;
-}
-
-export interface Application {
-  id: string;
-  bundle: { id: string; code: string; name: string };
-  applicantUserId: string;
-  subjectKey: string;
-  form: Record<string, string>;
-  state: ApplicationState;
-  submittedOn: string;
-  dueOn: string;
-  overdue: boolean;
-  steps: ApplicationStep[];
-  consentId?: string | null;
-  createdAt: string;
-}
-
-export const RELATIONS = ['spouse', 'parent', 'child', 'other'] as const;
-export type Relation = (typeof RELATIONS)[number];
-
-export interface Consent {
-  id: string;
-  grantorName: string;
-  grantorIdNumberMasked: string;
-  granteeName: string;
-  granteeIdNumberMasked: string;
-  relation: Relation;
-  validFrom: string;
-  validUntil: string;
-  state: 'active' | 'revoked';
-  inForce: boolean;
-}
-
-export interface Consents {
-  given: Consent[];
-  received: Consent[];
-}
-
+/**
+ * The online channel's indicators (src/ratings/service.ts INDICATORS): the server types them as
+ * plain strings per channel, so only the list here says which; the rating's POST checks them.
+ */
 export const INDICATORS = ['efficiency', 'guideAccuracy', 'convenience', 'usability'] as const;
+/** 5 非常满意 … 1 非常不满意, best first (src/ratings/service.ts LEVELS). */
+export const LEVELS = everyOf<keyof typeof SERVER_LEVELS>()([5, 4, 3, 2, 1]);
 export type Indicator = (typeof INDICATORS)[number];
-/** 5 非常满意 … 1 非常不满意 (src/ratings/service.ts LEVELS). */
-export const LEVELS = [5, 4, 3, 2, 1] as const;
-
-export interface Stats {
-  period: { from: string | null; to: string | null };
-  total: {
-    ratings: number;
-    satisfactionPercent: number | null;
-    bad: number;
-    rectificationPercent: number | null;
-  };
-  departments: {
-    orgId: string;
-    orgName?: string | null;
-    ratings: number;
-    satisfied: number;
-    bad: number;
-    voided: number;
-    rectified: number;
-    rectifiedInTime: number;
-    satisfactionPercent: number | null;
-    rectificationPercent: number | null;
-  }[];
-}
-
-/** GET /v1/citizen/notifications: what happened on one's applications and consents. */
-export interface Notification {
-  id: string;
-  kind: string;
-  applicationId: string | null;
-  message: { zh: string; en: string };
-  createdAt: string;
-  read: boolean;
-}
-export interface Notifications {
-  items: Notification[];
-  nextCursor: string | null;
-  unread: number;
-}

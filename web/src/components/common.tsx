@@ -1,10 +1,10 @@
 import { LeftOutlined, QuestionCircleOutlined, RightOutlined } from '@ant-design/icons';
-import type { ButtonProps } from 'antd';
-import { Alert, Button, Flex, Popover, Select, Space, Tag, Typography } from 'antd';
+import type { ButtonProps, TableProps } from 'antd';
+import { Alert, Button, Empty, Flex, Popover, Select, Skeleton, Space, Table, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.ts';
-import { useOrganizations } from '../hooks.ts';
+import { type Loaded, useOrganizations } from '../hooks.ts';
 import type { Dict } from '../locales.ts';
 import { navigate } from '../router.tsx';
 import type { Grade } from '../types.ts';
@@ -173,6 +173,32 @@ export function ErrorAlert({ error, onRetry }: { error: unknown; onRetry?: () =>
           </Button>
         ) : undefined
       }
+    />
+  );
+}
+
+/**
+ * What a detail page shows until its record is here: a skeleton of `rows` lines while it loads,
+ * then the failure (not found included) with a retry.
+ */
+export function NotLoaded({ loaded, rows }: { loaded: Loaded<unknown>; rows: number }) {
+  if (loaded.loading) return <Skeleton active paragraph={{ rows }} />;
+  return <ErrorAlert error={loaded.error} onRetry={loaded.reload} />;
+}
+
+/**
+ * A table of the rows a list endpoint gave: all on one page (the list pages its own way or is
+ * short), keyed by id unless `rowKey` says otherwise, scrolling sideways on a narrow screen, and
+ * saying `empty` when there are none.
+ */
+export function ListTable<T extends object>({ empty, ...props }: TableProps<T> & { empty: string }) {
+  return (
+    <Table<T>
+      rowKey="id"
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      locale={{ emptyText: <Empty description={empty} /> }}
+      {...props}
     />
   );
 }

@@ -16,7 +16,6 @@ import {
   Popconfirm,
   Row,
   Select,
-  Skeleton,
   Space,
   Table,
   Tabs,
@@ -32,6 +31,7 @@ import {
   GradeTag,
   MaskTag,
   maskText,
+  NotLoaded,
   OrgName,
   Pager,
   PageTitle,
@@ -252,13 +252,13 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
     },
     [id],
   );
-  const { data, error, loading, reload } = useLoader(load);
+  const loaded = useLoader(load);
+  const { data, reload } = loaded;
   const [approving, setApproving] = useState(false);
   const [rejecting, setRejecting] = useState(false);
   const action = useAction();
 
-  if (loading && !data) return <Skeleton active paragraph={{ rows: 12 }} />;
-  if (!data) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!data) return <NotLoaded loaded={loaded} rows={12} />;
   const { app, resource } = data;
   const own = app.consumerOrgId === me.organization.id && hasRole(me, 'consumer');
   const fieldOf = (name: string) => resource?.fields.find((f) => f.name === name);

@@ -10,16 +10,15 @@ import {
   Input,
   Row,
   Select,
-  Skeleton,
   Space,
   Typography,
 } from 'antd';
-import { useCallback, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, GradeTag, LinkButton, PageTitle } from '../components/common.tsx';
+import { ErrorAlert, GradeTag, LinkButton, NotLoaded, PageTitle } from '../components/common.tsx';
 import { endOfShanghaiDay, shanghaiDate, startOfShanghaiDay } from '../format.ts';
-import { useAction, useLoader } from '../hooks.ts';
+import { useAction, useDetail } from '../hooks.ts';
 import { navigate } from '../router.tsx';
 import { useMe } from '../session.tsx';
 import type { Application, Operation, Resource } from '../types.ts';
@@ -55,18 +54,14 @@ export function Apply({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<Resource>(`/v1/resources/${encodeURIComponent(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: resource, error, loading, reload } = useLoader(load);
+  const loaded = useDetail<Resource>(`/v1/resources/${encodeURIComponent(id)}`);
+  const resource = loaded.data;
   const [form] = Form.useForm<ApplyForm>();
   const chosen = Form.useWatch('fields', form) as string[] | undefined;
   const action = useAction<'submit' | 'draft'>();
   const [failure, setFailure] = useState<unknown>(null);
 
-  if (loading && !resource) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!resource) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!resource) return <NotLoaded loaded={loaded} rows={10} />;
 
   if (!canApply(me, resource)) {
     return (

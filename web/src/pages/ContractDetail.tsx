@@ -24,6 +24,7 @@ import {
   LinkButton,
   MaskTag,
   Mono,
+  NotLoaded,
   OrgName,
   PageTitle,
   StateTag,
@@ -63,7 +64,8 @@ export function ContractDetail({ id }: { id: string }) {
     },
     [id],
   );
-  const { data, error, loading, reload } = useLoader(load);
+  const loaded = useLoader(load);
+  const { data, reload } = loaded;
   const [days, setDays] = useState(30);
   const loadUsage = useCallback(
     (signal: AbortSignal) =>
@@ -131,8 +133,7 @@ export function ContractDetail({ id }: { id: string }) {
     };
   }, [usage.data, t]);
 
-  if (loading && !data) return <Skeleton active paragraph={{ rows: 12 }} />;
-  if (!data) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!data) return <NotLoaded loaded={loaded} rows={12} />;
   const { contract: c, resource, receipt, agreement } = data;
   // Approvals as the agreement states them: who, in which role, when (Beijing time).
   const approvals = agreement.terms.filter((x) => x.key.startsWith('approval.'));

@@ -36,11 +36,20 @@ import {
 } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorText, fetchBlob, saveBlob } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
+import { api, errorText, fetchBlob, saveBlob, withQuery } from '../api.ts';
+import {
+  ErrorAlert,
+  ListTable,
+  Mono,
+  NotLoaded,
+  OrgName,
+  PageTitle,
+  StateFilter,
+  StateTag,
+} from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
-import { useAction, useLoader, useOrganizations, useResources } from '../hooks.ts';
+import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
@@ -98,11 +107,6 @@ function PerUnit({ fen, unit }: { fen: number | null; unit: ChargeUnit }) {
 
 const bp = (n: number) => `${(n / 100).toFixed(2)}%`;
 
-function useList<T>(path: string) {
-  const load = useCallback((signal: AbortSignal) => api.get<T[]>(path, undefined, signal), [path]);
-  return useLoader(load);
-}
-
 function ResourceNames({ ids }: { ids: string[] }) {
   const names = useResources(ids);
   return (
@@ -121,13 +125,11 @@ function ScopeTable({ resources }: { resources: Array<{ resourceId: string; fiel
   const { t } = useTranslation();
   const names = useResources(resources.map((r) => r.resourceId));
   return (
-    <Table
+    <ListTable
       size="small"
       rowKey="resourceId"
-      pagination={false}
-      scroll={{ x: 'max-content' }}
       dataSource={resources}
-      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      empty={t('common.none')}
       columns={[
         {
           title: t('op.col.resource'),
@@ -155,8 +157,8 @@ function ScopeTable({ resources }: { resources: Array<{ resourceId: string; fiel
 
 export function Operation() {
   const { t } = useTranslation();
-  const plans = useList<OperationPlan>(`${OP}/plans`);
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const plans = useDetail<OperationPlan[]>(`${OP}/plans`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const [state, setState] = useState<string | undefined>();
   const me = useMe();
   const [creating, setCreating] = useState<'plan' | 'agreement' | null>(null);
@@ -194,13 +196,10 @@ export function Operation() {
           labelOf={(s) => t(`op.agreementState.${s}`)}
         />
         <ErrorAlert error={agreements.error} onRetry={agreements.reload} />
-        <Table<OperationAgreement>
-          rowKey="id"
+        <ListTable<OperationAgreement>
           loading={agreements.loading}
           dataSource={shown}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noAgreements')} /> }}
+          empty={t('op.noAgreements')}
           columns={[
             {
               title: t('op.col.agreement'),
@@ -221,13 +220,10 @@ export function Operation() {
       </Card>
       <Card title={t('op.section.plans')}>
         <ErrorAlert error={plans.error} onRetry={plans.reload} />
-        <Table<OperationPlan>
-          rowKey="id"
+        <ListTable<OperationPlan>
           loading={plans.loading}
           dataSource={plans.data ?? []}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noPlans')} /> }}
+          empty={t('op.noPlans')}
           columns={[
             {
               title: t('op.col.plan'),
@@ -270,15 +266,11 @@ export function PlanDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<OperationPlan>(`${OP}/plans/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: p, error, loading, reload } = useLoader(load);
+  const plan = useDetail<OperationPlan>(`${OP}/plans/${enc(id)}`);
+  const { data: p, reload } = plan;
   const step = useAction<'approve'>();
   const [selecting, setSelecting] = useState(false);
-  if (loading && !p) return <Skeleton active paragraph={{ rows: 8 }} />;
-  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!p) return <NotLoaded loaded={plan} rows={8} />;
   const bureau = isBureau(me);
   return (
     <>
@@ -458,16 +450,12 @@ export function AgreementDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<OperationAgreement>(`${OP}/agreements/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: a, error, loading, reload } = useLoader(load);
-  const products = useList<DataProduct>(`${OP}/products`);
+  const agreement = useDetail<OperationAgreement>(`${OP}/agreements/${enc(id)}`);
+  const { data: a, reload } = agreement;
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
   const [terminating, setTerminating] = useState(false);
   const [creating, setCreating] = useState(false);
-  if (loading && !a) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!a) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!a) return <NotLoaded loaded={agreement} rows={10} />;
   const own = (products.data ?? []).filter((p) => p.agreementId === a.id);
   const inForce = a.state === 'active' && a.validFrom <= shanghaiDate() && shanghaiDate() <= a.validTo;
   return (
@@ -570,13 +558,10 @@ function PriceSummary({ prices }: { prices: ProductPrice[] }) {
 function ProductTable({ products, loading }: { products: DataProduct[]; loading?: boolean }) {
   const { t } = useTranslation();
   return (
-    <Table<DataProduct>
-      rowKey="id"
+    <ListTable<DataProduct>
       loading={loading}
       dataSource={products}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
-      locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+      empty={t('op.noProducts')}
       columns={[
         {
           title: t('op.col.product'),
@@ -597,8 +582,8 @@ function ProductTable({ products, loading }: { products: DataProduct[]; loading?
 export function Products() {
   const { t } = useTranslation();
   const me = useMe();
-  const products = useList<DataProduct>(`${OP}/products`);
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const [creating, setCreating] = useState(false);
   const today = shanghaiDate();
   const open = (agreements.data ?? []).filter(
@@ -736,18 +721,14 @@ export function ProductDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<DataProduct>(`${OP}/products/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: p, error, loading, reload } = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const product = useDetail<DataProduct>(`${OP}/products/${enc(id)}`);
+  const { data: p, reload } = product;
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const [capping, setCapping] = useState(false);
   const [pricing, setPricing] = useState(false);
   const [subscribing, setSubscribing] = useState(false);
   const [billing, setBilling] = useState<Subscription | null>(null);
-  if (loading && !p) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!p) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!p) return <NotLoaded loaded={product} rows={10} />;
   const operator = isOperatorOf(me, p.operatorOrgId);
   const mine = (subs.data ?? []).filter((s) => s.productId === p.id);
   return (
@@ -791,13 +772,11 @@ export function ProductDetail({ id }: { id: string }) {
         </Descriptions>
       </Card>
       <Card title={t('op.section.prices')} style={{ marginBottom: 16 }} data-testid="price-sheet">
-        <Table<ProductPrice>
+        <ListTable<ProductPrice>
           size="small"
           rowKey="unit"
-          pagination={false}
-          scroll={{ x: 'max-content' }}
           dataSource={p.prices}
-          locale={{ emptyText: <Empty description={t('op.price.noCap')} /> }}
+          empty={t('op.price.noCap')}
           columns={[
             { title: t('op.price.unit'), render: (_: unknown, r) => t(`op.unit.${r.unit}`) },
             { title: t('op.price.cap'), render: (_: unknown, r) => <PerUnit fen={r.capFen} unit={r.unit} /> },
@@ -883,14 +862,11 @@ function SubscriptionTable({
 }) {
   const { t } = useTranslation();
   return (
-    <Table<Subscription>
+    <ListTable<Subscription>
       size="small"
-      rowKey="id"
       loading={loading}
       dataSource={subs}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
-      locale={{ emptyText: <Empty description={t('op.noSubscriptions')} /> }}
+      empty={t('op.noSubscriptions')}
       columns={[
         ...(products
           ? [
@@ -1208,7 +1184,7 @@ function BillModal({ sub, onClose }: { sub: Subscription | null; onClose(): void
 // ---------------------------------------------------------------------------- bills
 
 function useProductMap(): Map<string, DataProduct> {
-  const products = useList<DataProduct>(`${OP}/products`);
+  const products = useDetail<DataProduct[]>(`${OP}/products`);
   return useMemo(() => new Map((products.data ?? []).map((p) => [p.id, p])), [products.data]);
 }
 
@@ -1217,12 +1193,8 @@ export function Bills() {
   const { search } = useLocation();
   const month = search.get('month') ?? '';
   const [typed, setTyped] = useState(month);
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<Bill[]>(`${OP}/bills`, { month: month || undefined }, signal),
-    [month],
-  );
-  const bills = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const bills = useDetail<Bill[]>(withQuery(`${OP}/bills`, { month }));
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const products = useProductMap();
   const productOf = (b: Bill) => {
     const s = (subs.data ?? []).find((x) => x.id === b.subscriptionId);
@@ -1245,13 +1217,10 @@ export function Bills() {
           />
         </Space>
         <ErrorAlert error={bills.error} onRetry={bills.reload} />
-        <Table<Bill>
-          rowKey="id"
+        <ListTable<Bill>
           loading={bills.loading}
           dataSource={bills.data ?? []}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('op.noBills')} /> }}
+          empty={t('op.noBills')}
           columns={[
             {
               title: t('op.col.month'),
@@ -1277,14 +1246,12 @@ export function Bills() {
 function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: number; testId: string }) {
   const { t } = useTranslation();
   return (
-    <Table<BillLine>
+    <ListTable<BillLine>
       size="small"
       rowKey={(_, i) => String(i)}
-      pagination={false}
-      scroll={{ x: 'max-content' }}
       dataSource={lines}
       data-testid={testId}
-      locale={{ emptyText: <Empty description={t('common.none')} /> }}
+      empty={t('common.none')}
       columns={[
         { title: t('op.bill.item'), dataIndex: 'description' },
         { title: t('op.price.unit'), render: (_: unknown, l) => t(`op.unit.${l.unit}`) },
@@ -1314,17 +1281,13 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
 
 export function BillDetail({ id }: { id: string }) {
   const { t } = useTranslation();
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<Bill>(`${OP}/bills/${enc(id)}`, undefined, signal),
-    [id],
-  );
-  const { data: b, error, loading, reload } = useLoader(load);
-  const subs = useList<Subscription>(`${OP}/subscriptions`);
+  const bill = useDetail<Bill>(`${OP}/bills/${enc(id)}`);
+  const b = bill.data;
+  const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const products = useProductMap();
   const check = useAction();
   const [again, setAgain] = useState<BillReproduction | null>(null);
-  if (loading && !b) return <Skeleton active paragraph={{ rows: 8 }} />;
-  if (!b) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!b) return <NotLoaded loaded={bill} rows={8} />;
   const sub = (subs.data ?? []).find((s) => s.id === b.subscriptionId);
   const product = sub ? products.get(sub.productId) : undefined;
   return (
@@ -1426,12 +1389,8 @@ export function Disclosure() {
   const thisYear = Number(shanghaiDate().slice(0, 4));
   const asked = Number(search.get('year'));
   const year = Number.isInteger(asked) && asked >= 2000 && asked <= 2200 ? asked : thisYear;
-  const load = useCallback(
-    (signal: AbortSignal) => api.get<DisclosureData>(`${OP}/disclosures/${year}`, undefined, signal),
-    [year],
-  );
-  const { data: d, error, loading, reload } = useLoader(load);
-  const caps = useList<RevenueCap>(`${OP}/revenue-caps?year=${year}`);
+  const { data: d, error, loading, reload } = useDetail<DisclosureData>(`${OP}/disclosures/${year}`);
+  const caps = useDetail<RevenueCap[]>(`${OP}/revenue-caps?year=${year}`);
   const files = useAction();
   const years = Array.from({ length: 6 }, (_, i) => thisYear - i);
   if (!years.includes(year)) years.push(year);
@@ -1561,14 +1520,12 @@ function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
       <Typography.Title level={2} style={{ fontSize: 16 }}>
         {t('op.section.resources')}
       </Typography.Title>
-      <Table
+      <ListTable
         size="small"
         rowKey={(r) => `${r.agreementId}/${r.resourceId}`}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         dataSource={o.authorizedResources}
         style={{ marginBottom: 16 }}
-        locale={{ emptyText: <Empty description={t('common.none')} /> }}
+        empty={t('common.none')}
         columns={[
           { title: t('op.col.code'), render: (_: unknown, r) => <Mono>{r.code}</Mono> },
           { title: t('op.col.resource'), dataIndex: 'name' },
@@ -1579,13 +1536,10 @@ function OperatorDisclosure({ o }: { o: DisclosureData['operators'][number] }) {
       <Typography.Title level={2} style={{ fontSize: 16 }}>
         {t('op.section.products')}
       </Typography.Title>
-      <Table
+      <ListTable
         size="small"
-        rowKey="id"
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         dataSource={o.products}
-        locale={{ emptyText: <Empty description={t('op.noProducts')} /> }}
+        empty={t('op.noProducts')}
         columns={[
           {
             title: t('op.col.product'),
@@ -1649,14 +1603,12 @@ function RevenueCaps({
         />
       ) : null}
       <ErrorAlert error={error} onRetry={onChange} />
-      <Table<RevenueCap>
+      <ListTable<RevenueCap>
         rowKey="operatorOrgId"
         size="small"
         loading={loading}
         dataSource={caps}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
-        locale={{ emptyText: <Empty description={t('op.revenue.none')} /> }}
+        empty={t('op.revenue.none')}
         expandable={{
           expandedRowRender: (c) => (
             <Table
@@ -2030,7 +1982,7 @@ function RevenueCapModal({
   const { t } = useTranslation();
   const [form] = Form.useForm<CapValues>();
   const action = useInlineAction();
-  const agreements = useList<OperationAgreement>(`${OP}/agreements`);
+  const agreements = useDetail<OperationAgreement[]>(`${OP}/agreements`);
   const orgs = useOrganizations();
   const operators = [...new Set((agreements.data ?? []).map((a) => a.operatorOrgId))];
   const required = { required: true, whitespace: true, message: t('op.form.required') };

@@ -11,13 +11,11 @@ import {
   Button,
   Card,
   Descriptions,
-  Empty,
   Form,
   Input,
   List,
   Popconfirm,
   Radio,
-  Skeleton,
   Space,
   Table,
   Tag,
@@ -28,11 +26,21 @@ import {
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob, saveBlob } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateFilter, StateTag } from '../components/common.tsx';
+import {
+  ErrorAlert,
+  ListTable,
+  Mono,
+  NotLoaded,
+  OrgName,
+  Pager,
+  PageTitle,
+  StateFilter,
+  StateTag,
+} from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { RegistrationForm, type RegistrationFormMode } from '../components/RegistrationForm.tsx';
 import { fmtDateTime, shanghaiDate } from '../format.ts';
-import { useAction, useCursorPages, useLoader } from '../hooks.ts';
+import { useAction, useCursorPages, useDetail } from '../hooks.ts';
 import { Link, navigate } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { CertificateHistory, Me, Page, Registration, RegistrationObjection } from '../types.ts';
@@ -106,13 +114,10 @@ export function Registry() {
           labelOf={(s) => t(`registry.state.${s}`)}
         />
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
-        <Table<Registration>
-          rowKey="id"
+        <ListTable<Registration>
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('registry.none')} /> }}
+          empty={t('registry.none')}
           columns={[
             {
               title: t('registry.col.subject'),
@@ -175,16 +180,15 @@ export function RegistrationDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const me = useMe();
-  const load = useCallback((signal: AbortSignal) => api.get<Registration>(url(id), undefined, signal), [id]);
-  const { data: r, error, loading, reload } = useLoader(load);
+  const registration = useDetail<Registration>(url(id));
+  const { data: r, reload } = registration;
   const step = useAction<string>();
   const [reason, setReason] = useState<ReasonEvent | null>(null);
   const [formMode, setFormMode] = useState<RegistrationFormMode | null>(null);
   const [objecting, setObjecting] = useState(false);
   const [answering, setAnswering] = useState<RegistrationObjection | null>(null);
 
-  if (loading && !r) return <Skeleton active paragraph={{ rows: 12 }} />;
-  if (!r) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!r) return <NotLoaded loaded={registration} rows={12} />;
 
   const today = shanghaiDate();
   const act = (event: string, body?: object) =>
@@ -565,17 +569,12 @@ function AnswerModal({
 /** The signed certificate of a code: the current version, its term, every version, the files. */
 function CertificateCard({ code }: { code: string }) {
   const { t } = useTranslation();
-  const load = useCallback(
-    (signal: AbortSignal) =>
-      api.get<CertificateHistory>(`/v1/registry/certificates/${encodeURIComponent(code)}`, undefined, signal),
-    [code],
-  );
-  const { data, error, reload } = useLoader(load);
+  const base = `/v1/registry/certificates/${encodeURIComponent(code)}`;
+  const { data, error, reload } = useDetail<CertificateHistory>(base);
   const files = useAction<'pdf' | 'json'>();
   if (!data) return error ? <ErrorAlert error={error} onRetry={reload} /> : null;
   const current = data.versions[0]!;
   const cert = data.current.certificate;
-  const base = `/v1/registry/certificates/${encodeURIComponent(code)}`;
   const openPdf = () =>
     files.run(async () => {
       const blob = await fetchBlob(`${base}/pdf`);

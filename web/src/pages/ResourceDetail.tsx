@@ -24,6 +24,7 @@ import {
   LinkButton,
   MaskTag,
   Mono,
+  NotLoaded,
   PageTitle,
   StateTag,
 } from '../components/common.tsx';
@@ -52,10 +53,10 @@ export function ResourceDetail({ id }: { id: string }) {
     },
     [id],
   );
-  const { data: resource, error, loading, reload } = useLoader(load);
+  const loaded = useLoader(load);
+  const { data: resource, error, reload } = loaded;
 
-  if (loading && !resource) return <Skeleton active paragraph={{ rows: 10 }} />;
-  if (!resource) return <ErrorAlert error={error} onRetry={reload} />;
+  if (!resource) return <NotLoaded loaded={loaded} rows={10} />;
 
   const steward = isProviderSteward(me, resource);
   return (
