@@ -13,15 +13,17 @@ import {
   Card,
   Descriptions,
   Empty,
+  Flex,
   List,
   Modal,
   Skeleton,
   Space,
   Table,
   Tag,
+  Timeline,
   Typography,
 } from 'antd';
-import { useCallback, useMemo, useState } from 'react';
+import { type ReactNode, useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, Mono, Pager, PageTitle, StateTag } from '../components/common.tsx';
@@ -38,6 +40,7 @@ import type {
   ServiceBundle,
   ServiceStep,
   StaffStepEvent,
+  StepState,
 } from '../types.ts';
 import { staffMoves } from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
@@ -58,7 +61,7 @@ const movesOf = (me: Me, step: ServiceStep): StaffStepEvent[] =>
     ? staffMoves(step.state)
     : [];
 
-function StepState({ step }: { step: Pick<ServiceStep, 'state'> }) {
+function StepStateTag({ step }: { step: Pick<ServiceStep, 'state'> }) {
   const { t } = useTranslation();
   return <StateTag state={step.state} label={t(`cases.stepState.${step.state}`)} />;
 }
@@ -122,7 +125,7 @@ export function Cases() {
                   {stepsFor(me, a).map((s) => (
                     <Space key={s.key} size={4} wrap data-testid={`case-step-${s.key}`}>
                       <span>{s.name}</span>
-                      <StepState step={s} />
+                      <StepStateTag step={s} />
                       <Deadline dueOn={s.dueOn} late={late.get(`${a.id}/${s.key}`) ?? null} />
                     </Space>
                   ))}
@@ -141,6 +144,104 @@ export function Cases() {
         <Pager {...pages} />
       </Card>
     </>
+  );
+}
+
+/** The timeline's dot: done green, stopped red, waiting grey, the rest in hand. */
+const TIMELINE_COLORS: Partial<Record<StepState, string>> = {
+  done: 'green',
+  refused: 'red',
+  returned: 'orange',
+  waiting: 'gray',
+};
+
+/** One step: its department, state, deadline, the return's reason and what shared data gave it. */
+function StepItem({
+  step: s,
+  mine,
+  label,
+  actions,
+}: {
+  step: ServiceStep;
+  mine: boolean;
+  label(name: string): string;
+  actions: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Flex vertical gap={4} data-testid={`step-${s.key}`}>
+      <Space size={4} wrap>
+        <Typography.Text strong>{s.name}</Typography.Text>
+        <StepStateTag step={s} />
+      </Space>
+      <Space size={4} wrap>
+        <Typography.Text type="secondary">{t('cases.col.department')}</Typography.Text>
+        <span>{s.orgName}</span>
+        {mine ? <Tag color="blue">{t('cases.mine')}</Tag> : null}
+      </Space>
+      <Space size={4} wrap>
+        <Typography.Text type="secondary">{t('cases.col.due')}</Typography.Text>
+        <Deadline dueOn={s.dueOn} late={s.overdue ? s.workingDaysOverdue : null} />
+      </Space>
+      {s.reason ? (
+        <Typography.Text type="warning" data-testid="step-reason">
+          {t('cases.reason', { reason: s.reason })}
+        </Typography.Text>
+      ) : null}
+      {Object.entries(s.prefill).map(([name, p]) => (
+        <span key={name}>
+          {label(name)}：{shown(p.value)} <Tag>{t('cases.fromSharing')}</Tag>
+        </span>
+      ))}
+      {actions}
+    </Flex>
+  );
+}
+
+/** The moves the step's state allows, a reason first for a return or refusal, and the pre-fill. */
+function StepMoves({
+  moves,
+  stepKey,
+  running,
+  busy,
+  onMove,
+  onPrefill,
+}: {
+  moves: StaffStepEvent[];
+  stepKey: string;
+  running: string | undefined;
+  busy: boolean;
+  onMove(event: StaffStepEvent): void;
+  onPrefill(): void;
+}) {
+  const { t } = useTranslation();
+  if (moves.length === 0) return null;
+  const reasoned = (event: StaffStepEvent) => event === 'return' || event === 'refuse';
+  return (
+    <Space wrap size={4} style={{ marginTop: 4 }}>
+      {moves.map((event) => (
+        <Button
+          key={event}
+          size="small"
+          type={reasoned(event) ? 'default' : 'primary'}
+          danger={event === 'refuse'}
+          loading={running === `${stepKey}/${event}`}
+          disabled={busy && !reasoned(event)}
+          onClick={() => onMove(event)}
+        >
+          {t(`cases.action.${event}`)}
+        </Button>
+      ))}
+      <Button
+        size="small"
+        icon={<CloudDownloadOutlined />}
+        loading={running === `${stepKey}/prefill`}
+        disabled={busy}
+        onClick={onPrefill}
+      >
+        {t('cases.action.prefill')}
+      </Button>
+    </Space>
   );
 }
 
@@ -229,90 +330,32 @@ export function CaseDetail({ id }: { id: string }) {
       />
       <ErrorAlert error={error} onRetry={reload} />
       <Card title={t('cases.section.steps')} style={{ marginBottom: 16 }}>
-        <Table<ServiceStep>
-          rowKey="key"
-          dataSource={a.steps}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          columns={[
-            { title: t('cases.col.step'), dataIndex: 'name' },
-            {
-              title: t('cases.col.department'),
-              render: (_: unknown, s) => (
-                <Space size={4} wrap>
-                  <span>{s.orgName}</span>
-                  {s.orgId === me.organization.id ? <Tag color="blue">{t('cases.mine')}</Tag> : null}
-                </Space>
-              ),
-            },
-            { title: t('cases.col.state'), render: (_: unknown, s) => <StepState step={s} /> },
-            {
-              title: t('cases.col.due'),
-              render: (_: unknown, s) => (
-                <Deadline dueOn={s.dueOn} late={s.overdue ? s.workingDaysOverdue : null} />
-              ),
-            },
-            {
-              title: t('cases.col.details'),
-              render: (_: unknown, s) => (
-                <Space direction="vertical" size={2}>
-                  {s.reason ? (
-                    <Typography.Text type="warning" data-testid="step-reason">
-                      {t('cases.reason', { reason: s.reason })}
-                    </Typography.Text>
-                  ) : null}
-                  {Object.entries(s.prefill).map(([name, p]) => (
-                    <span key={name}>
-                      {label(name)}：{shown(p.value)} <Tag>{t('cases.fromSharing')}</Tag>
-                    </span>
-                  ))}
-                </Space>
-              ),
-            },
-            {
-              title: t('common.actions'),
-              render: (_: unknown, s) => {
-                const moves = movesOf(me, s);
-                if (moves.length === 0) return null;
-                return (
-                  <Space wrap size={4}>
-                    {moves.map((event) =>
-                      event === 'return' || event === 'refuse' ? (
-                        <Button
-                          key={event}
-                          size="small"
-                          danger={event === 'refuse'}
-                          onClick={() => setReasoned({ step: s, event })}
-                        >
-                          {t(`cases.action.${event}`)}
-                        </Button>
-                      ) : (
-                        <Button
-                          key={event}
-                          size="small"
-                          type="primary"
-                          loading={move.running === `${s.key}/${event}`}
-                          disabled={move.busy}
-                          onClick={() => act(s, event)}
-                        >
-                          {t(`cases.action.${event}`)}
-                        </Button>
-                      ),
-                    )}
-                    <Button
-                      size="small"
-                      icon={<CloudDownloadOutlined />}
-                      loading={move.running === `${s.key}/prefill`}
-                      disabled={move.busy}
-                      onClick={() => prefill(s)}
-                    >
-                      {t('cases.action.prefill')}
-                    </Button>
-                  </Space>
-                );
-              },
-            },
-          ]}
+        <Timeline
+          items={a.steps.map((s) => ({
+            key: s.key,
+            color: TIMELINE_COLORS[s.state] ?? 'blue',
+            children: (
+              <StepItem
+                step={s}
+                mine={s.orgId === me.organization.id}
+                label={label}
+                actions={
+                  <StepMoves
+                    moves={movesOf(me, s)}
+                    running={move.running}
+                    busy={move.busy}
+                    stepKey={s.key}
+                    onMove={(event) =>
+                      event === 'return' || event === 'refuse'
+                        ? setReasoned({ step: s, event })
+                        : act(s, event)
+                    }
+                    onPrefill={() => prefill(s)}
+                  />
+                }
+              />
+            ),
+          }))}
         />
       </Card>
       <Card title={t('cases.section.form')}>
