@@ -117,7 +117,6 @@ export function Cases() {
               title: t('cases.col.bundle'),
               render: (_: unknown, a) => <Link to={`/cases/${a.id}`}>{a.bundle.name}</Link>,
             },
-            { title: t('cases.col.applicant'), render: (_: unknown, a) => <Mono>{a.subjectKey}</Mono> },
             {
               title: t('cases.col.steps'),
               render: (_: unknown, a) => (
@@ -132,6 +131,7 @@ export function Cases() {
                 </Space>
               ),
             },
+            { title: t('cases.col.applicant'), render: (_: unknown, a) => <Mono>{a.subjectKey}</Mono> },
             {
               title: t('cases.col.state'),
               render: (_: unknown, a) => (
