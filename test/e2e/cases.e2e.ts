@@ -6,7 +6,7 @@
  * does the same with the household step, whose pre-fill pulls the baby's data from the birth
  * certificates and shows it. Each move is checked through the API, and each state offers only the
  * moves STEP_LIFECYCLE allows. The social security window, at phone width (no horizontal
- * overflow), returns the medical insurance step with a reason (required); the health window, on a
+ * overflow; a step pushed past its deadline marked overdue in the list), returns the medical insurance step with a reason (required); the health window, on a
  * page made stale by a move elsewhere, tries to refuse a step already done and reads the server's
  * refusal in the dialog. Screenshots go to test-output/screenshots/ (cases-*.png).
  */
@@ -158,8 +158,29 @@ it('the police window pre-fills the household step from the birth certificate an
 
 it('the social security window returns a step with a reason at phone width', async () => {
   const hrss = await t.login('consumer.hrss');
+  // A month past its deadline (a browser test cannot wait working days): the list marks it overdue
+  // by as many working days as GET /v1/services/overdue counts.
+  const monthAgo = new Date(Date.now() + 8 * 3_600_000 - 30 * 86_400_000).toISOString().slice(0, 10);
+  await t.database.db
+    .updateTable('service_application_steps')
+    .set({ due_on: monthAgo })
+    .where('application_id', '=', applicationId)
+    .where('step_key', '=', 'social_security_card')
+    .execute();
+  const overdue = (await call('GET', '/v1/services/overdue', hrss)) as {
+    step: string;
+    workingDaysOverdue: number;
+  }[];
+  const late = overdue.find((o) => o.step === 'social_security_card');
+  expect(late?.workingDaysOverdue).toBeGreaterThan(0);
   const list = await app.open(hrss, PHONE, '/cases');
   await list.getByTestId('case-step-medical_insurance').getByText('待受理').waitFor();
+  expect(await list.getByTestId('case-step-medical_insurance').getByTestId('overdue').count()).toBe(0);
+  await list
+    .getByTestId('case-step-social_security_card')
+    .getByTestId('overdue')
+    .getByText(`逾期 ${late!.workingDaysOverdue} 个工作日`)
+    .waitFor();
   await expectNoOverflow(list);
   await app.shot(list, 'list-phone');
   await list.getByRole('link', { name: BUNDLE }).click();
