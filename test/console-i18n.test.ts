@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_SEVERITIES, ALERT_STATES, FREEZE_SCOPES, GRADES, ROLES } from '../src/core/tables.ts';
 import { DETECTOR_IDS } from '../src/rules/detectors.ts';
 import { MASK_FAMILIES } from '../src/rules/masking.ts';
+import * as services from '../src/services/store.ts';
 import { en as citizenEn, zh as citizenZh } from '../web/src/citizen/locales.ts';
 import { APPLICATION_STATES, RELATIONS, STEP_STATES } from '../web/src/citizen/types.ts';
 import i18n from '../web/src/i18n.ts';
@@ -129,6 +130,8 @@ describe('console translations', () => {
       'alerts.states': ALERT_STATES,
       'alerts.severities': ALERT_SEVERITIES,
       'alerts.scopes': FREEZE_SCOPES,
+      'cases.stepState': services.STEP_STATES,
+      'cases.applicationState': services.APPLICATION_STATES,
       state: [
         ...['draft', 'submitted', 'security_review', 'approved', 'rejected', 'withdrawn'],
         ...['active', 'suspended', 'revoked', 'expired'],

@@ -20,6 +20,7 @@ import {
   savingsOf,
   topologicalOrder,
 } from './savings.ts';
+import { STEP_LIFECYCLE, type StepEvent } from './steps.ts';
 import {
   type ApplicationRow,
   type ApplicationState,
@@ -51,18 +52,7 @@ export const BUNDLE_LIFECYCLE: TransitionTable<BundleState, 'publish' | 'retire'
   { from: ['published'], event: 'retire', to: 'retired' },
 ];
 
-export type StepEvent = 'release' | 'accept' | 'start' | 'complete' | 'return' | 'resubmit' | 'refuse';
-
-/** A waiting step has no move but `release`: nothing starts before its inputs are done. */
-export const STEP_LIFECYCLE: TransitionTable<StepState, StepEvent> = [
-  { from: ['waiting'], event: 'release', to: 'submitted' },
-  { from: ['submitted'], event: 'accept', to: 'accepted' },
-  { from: ['accepted'], event: 'start', to: 'in_progress' },
-  { from: ['in_progress'], event: 'complete', to: 'done' },
-  { from: ['submitted', 'accepted', 'in_progress'], event: 'return', to: 'returned' },
-  { from: ['returned'], event: 'resubmit', to: 'submitted' },
-  { from: ['submitted', 'accepted', 'in_progress'], event: 'refuse', to: 'refused' },
-];
+export { STEP_LIFECYCLE, type StepEvent };
 
 export const APPLICATION_LIFECYCLE: TransitionTable<ApplicationState, 'complete' | 'refuse'> = [
   { from: ['open'], event: 'complete', to: 'done' },

@@ -11,6 +11,7 @@ import {
   FileDoneOutlined,
   FileProtectOutlined,
   FileTextOutlined,
+  FolderOpenOutlined,
   FundOutlined,
   GlobalOutlined,
   LogoutOutlined,
@@ -50,6 +51,7 @@ import { ApiKeys } from './pages/ApiKeys.tsx';
 import { Applications } from './pages/Applications.tsx';
 import { Apply } from './pages/Apply.tsx';
 import { Audit } from './pages/Audit.tsx';
+import { CaseDetail, Cases } from './pages/Cases.tsx';
 import { Catalog } from './pages/Catalog.tsx';
 import { ClassificationList, ClassificationReview } from './pages/Classification.tsx';
 import { ContractDetail } from './pages/ContractDetail.tsx';
@@ -84,6 +86,14 @@ interface NavItem {
 const NAV: NavItem[] = [
   { key: 'overview', path: '/', icon: <DashboardOutlined /> },
   { key: 'catalog', path: '/catalog', icon: <DatabaseOutlined /> },
+  // 办件: a department's steps of "get one thing done" applications, for the staff who move them
+  // (DEPARTMENT_STAFF in src/services/service.ts) and the platform, which reads them all.
+  {
+    key: 'cases',
+    path: '/cases',
+    icon: <FolderOpenOutlined />,
+    roles: ['org_admin', 'data_steward', 'consumer', 'platform_admin'],
+  },
   { key: 'import', path: '/import', icon: <CloudUploadOutlined />, roles: ['data_steward'] },
   {
     key: 'classification',
@@ -179,6 +189,16 @@ const ROUTES: RouteDef[] = [
     crumbs: (p) => resourceCrumbs(p.id!, 'classification', 'resource.classification'),
   },
   { pattern: '/classification', nav: 'classification', render: () => <ClassificationList /> },
+  { pattern: '/cases', nav: 'cases', render: () => <Cases /> },
+  {
+    pattern: '/cases/:id',
+    nav: 'cases',
+    render: (p) => <CaseDetail id={p.id!} />,
+    crumbs: () => [
+      { label: <NavLabel nav="cases" />, to: '/cases' },
+      { label: <Label k="breadcrumb.case" /> },
+    ],
+  },
   { pattern: '/import', nav: 'import', render: () => <ImportWizard /> },
   { pattern: '/applications', nav: 'applications', render: () => <Applications /> },
   { pattern: '/contracts', nav: 'contracts', render: () => <Contracts /> },

@@ -2,7 +2,8 @@
  * The shapes of the public API the console reads, derived from the server's own response schemas
  * (the TypeBox schemas behind /openapi.json): a change on the server that the console does not
  * follow fails `npm run typecheck`. Type-only imports: nothing of the server reaches the bundle but
- * the constant lists of src/core/tables.ts, which the schemas' enums are built from too.
+ * the constant lists of src/core/tables.ts, which the schemas' enums are built from too, and the
+ * step lifecycle of src/services/steps.ts (a table with no imports of its own).
  */
 import type { Static } from 'typebox';
 import type * as audit from '../../src/audit/schema.ts';
@@ -34,6 +35,8 @@ import type * as monitor from '../../src/monitor/schema.ts';
 import type * as operation from '../../src/operation/schema.ts';
 import type * as registry from '../../src/registry/schema.ts';
 import type { Filter, FilterOp } from '../../src/rules/filters.ts';
+import type * as services from '../../src/services/schema.ts';
+import { STEP_LIFECYCLE, type StepEvent } from '../../src/services/steps.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
 
 export type { AdminLevel, DataType, Filter, FilterOp, Grade, OpenType, OrgType, Role, SharingType };
@@ -266,3 +269,30 @@ const operationCovered: [
   Covers<SelectionMethod, typeof SELECTION_METHODS>,
 ] = [true, true, true, true, true, true, true];
 void operationCovered;
+
+/** "Get one thing done" (一件事一次办, issue 22): applications as a department's staff handle them. */
+export type ServiceApplication = Static<typeof services.Application>;
+export type ServiceStep = ServiceApplication['steps'][number];
+export type StepState = ServiceStep['state'];
+export type ServiceBundle = Static<typeof services.Bundle>;
+export type PrefillResult = Static<typeof services.PrefillResult>;
+export type OverdueStep = Static<typeof services.OverdueSteps>[number];
+
+/** What a department's staff do to a step (release is the server's, resubmit the applicant's). */
+export type StaffStepEvent = Exclude<StepEvent, 'release' | 'resubmit'>;
+export const STAFF_STEP_EVENTS = [
+  'accept',
+  'start',
+  'complete',
+  'return',
+  'refuse',
+] as const satisfies readonly StaffStepEvent[];
+const servicesCovered: [Covers<StaffStepEvent, typeof STAFF_STEP_EVENTS>] = [true];
+void servicesCovered;
+
+/** The staff moves the server's STEP_LIFECYCLE allows from `state`, in the table's order. */
+export function staffMoves(state: StepState): StaffStepEvent[] {
+  return STAFF_STEP_EVENTS.filter((event) =>
+    STEP_LIFECYCLE.some((t) => t.event === event && t.from.includes(state)),
+  );
+}

@@ -54,6 +54,12 @@ const STATE_COLORS: Record<string, string> = {
   registered: 'success',
   superseded: 'default',
   cancelled: 'default',
+  // "Get one thing done": an application's steps and the application.
+  waiting: 'default',
+  in_progress: 'cyan',
+  done: 'success',
+  refused: 'error',
+  open: 'processing',
   // Authorized operation: plans and agreements.
   selected: 'success',
   terminated: 'error',

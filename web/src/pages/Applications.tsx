@@ -23,7 +23,7 @@ import {
   Timeline,
   Typography,
 } from 'antd';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import {
@@ -746,7 +746,11 @@ function ApproveModal({
   );
 }
 
-/** A required reason, then an action (reject, suspend, revoke, resume). */
+/**
+ * A required reason, then an action (reject, suspend, revoke, resume). A refusal by the server is
+ * said inside the dialog, in the console's language, and the dialog stays open with the reason
+ * typed: the reader sees why next to what was refused and can correct or cancel.
+ */
 export function ReasonModal({
   open,
   title,
@@ -765,6 +769,10 @@ export function ReasonModal({
   const { t } = useTranslation();
   const [form] = Form.useForm<{ reason: string }>();
   const action = useAction();
+  const [refusal, setRefusal] = useState<unknown>(null);
+  useEffect(() => {
+    if (open) setRefusal(null);
+  }, [open]);
   return (
     <FormModal
       open={open}
@@ -776,11 +784,17 @@ export function ReasonModal({
       form={form}
       onFinish={({ reason }) =>
         action.run(async () => {
-          await onSubmit(reason.trim());
-          form.resetFields();
+          setRefusal(null);
+          try {
+            await onSubmit(reason.trim());
+            form.resetFields();
+          } catch (error) {
+            setRefusal(error);
+          }
         })
       }
     >
+      <ErrorAlert error={refusal} />
       <Form.Item
         name="reason"
         label={t('applications.reason')}
