@@ -34,6 +34,7 @@ interface Bundle {
   code: string;
   name: string;
   steps: { key: string; name: string; orgId: string; fields: FieldPlan[] }[];
+  eligibilityRules: { kind: string; text: string }[];
 }
 interface Step {
   key: string;
@@ -302,6 +303,11 @@ it('the father logs in with the keyboard only and consents that the mother appli
   await page.getByRole('textbox', { name: '被授权人姓名' }).fill(mother.name);
   await page.getByRole('textbox', { name: '被授权人身份证号' }).fill(mother.idNumber);
   await page.getByRole('combobox', { name: '与您的关系' }).selectOption('spouse');
+  // For the newborn's application only, not for every personal service.
+  await page
+    .getByRole('group', { name: '用于哪些事项' })
+    .getByRole('checkbox', { name: '新生儿出生一件事' })
+    .check();
   await page.getByRole('button', { name: '确认授权' }).click();
   await page
     .getByRole('status')
@@ -312,7 +318,10 @@ it('the father logs in with the keyboard only and consents that the mother appli
   await given.getByRole('button', { name: `撤销对 ${mother.name} 的授权` }).waitFor();
   await review(page, 'family', 360);
   const consents = await call('GET', '/v1/citizen/consents', await tokenOf(page));
-  expect(consents.given).toMatchObject([{ granteeName: mother.name, relation: 'spouse', inForce: true }]);
+  expect(consents.given).toMatchObject([
+    { granteeName: mother.name, relation: 'spouse', inForce: true, bundles: [{ code: 'NEWBORN' }] },
+  ]);
+  await given.getByText('适用事项：新生儿出生一件事').waitFor();
 });
 
 it('the mother applies for the newborn bundle on her phone, the consent offered, follows it to done and rates', async () => {
@@ -338,6 +347,14 @@ it('the mother applies for the newborn bundle on her phone, the consent offered,
     expect(await form.getByRole('textbox', { name: label, exact: true }).count(), label).toBe(0);
   for (const label of asked.values()) await form.getByRole('textbox', { name: label, exact: true }).waitFor();
   await page.getByRole('heading', { name: '办理流程' }).waitFor();
+  // The conditions the server checks are checked for her before she fills anything in.
+  const checked = newborn.eligibilityRules.filter((r) => r.kind !== 'note').length;
+  expect(checked).toBeGreaterThan(0);
+  await form
+    .getByTestId('eligibility-check')
+    .getByText(`系统核验的申请条件均符合（${checked} 项）`)
+    .waitFor();
+  expect(await page.getByText('系统核验', { exact: true }).count()).toBe(checked);
   await review(page, 'bundle', 360);
 
   // The empty form: errors announced (role=alert), each field marked invalid and described by its error.
@@ -420,6 +437,14 @@ it('the mother applies for the newborn bundle on her phone, the consent offered,
 
   await rate(page, newborn.steps[0]!.name, true);
   await shot(page, 'application-rated-360');
+  // Which steps she rated comes from the server: after a reload the rated step offers no form.
+  await page.reload();
+  const rated = page
+    .getByRole('listitem')
+    .filter({ has: page.getByRole('heading', { name: newborn.steps[0]!.name }) });
+  await rated.getByText('您已评价该事项。').waitFor();
+  expect(await page.getByRole('button', { name: `评价：${newborn.steps[0]!.name}` }).count()).toBe(0);
+  await page.getByRole('button', { name: `评价：${newborn.steps[1]!.name}` }).waitFor();
   const applications = await call('GET', '/v1/services/applications', token);
   expect(applications.items[0]).toMatchObject({ id: applicationId, state: 'done' });
 

@@ -37,6 +37,8 @@ export type Consents = Static<typeof services.Consents>;
 export type Relation = Consent['relation'];
 
 export type Stats = Static<typeof ratings.Stats>;
+export type RatingList = Static<typeof ratings.RatingList>;
+export type Eligibility = Static<typeof services.Eligibility>;
 
 /** GET /v1/citizen/notifications: what happened on one's applications and consents. */
 export type Notifications = Static<typeof services.NotificationPage>;

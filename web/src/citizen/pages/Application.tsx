@@ -20,9 +20,14 @@ import {
 import { useLoad, usePageTitle } from '../hooks.ts';
 import { stagesOf } from '../plan.ts';
 import { Link, useLocation } from '../router.tsx';
-import { type Application, type ApplicationStep, type Bundle, INDICATORS, LEVELS } from '../types.ts';
-
-const RATED_KEY = 'shutong.citizen.rated';
+import {
+  type Application,
+  type ApplicationStep,
+  type Bundle,
+  INDICATORS,
+  LEVELS,
+  type RatingList,
+} from '../types.ts';
 
 /** A shared-data value as people read it: timestamps in Beijing time, the rest as sent. */
 function shown(value: unknown): string {
@@ -34,22 +39,6 @@ function shown(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function ratedSteps(): Set<string> {
-  try {
-    return new Set(JSON.parse(localStorage.getItem(RATED_KEY) ?? '[]') as string[]);
-  } catch {
-    return new Set();
-  }
-}
-
-function rememberRated(key: string): void {
-  try {
-    localStorage.setItem(RATED_KEY, JSON.stringify([...ratedSteps(), key]));
-  } catch {
-    // Private mode: the server still refuses a second rating.
-  }
-}
-
 export function ApplicationPage({ id }: { id: string }) {
   const { t } = useTranslation();
   const { search } = useLocation();
@@ -59,6 +48,10 @@ export function ApplicationPage({ id }: { id: string }) {
   const application = loaded.data;
   const bundle = useLoad(application?.bundle.id ?? null, (signal) =>
     api.get<Bundle>(`/v1/services/bundles/${encodeURIComponent(application!.bundle.id)}`, signal),
+  );
+  // Which finished steps she has rated already, from the server (any device, any session).
+  const ratings = useLoad(application ? `ratings:${application.id}` : null, (signal) =>
+    api.get<RatingList>(`/v1/ratings?applicationId=${encodeURIComponent(application!.id)}`, signal),
   );
   const [message, setMessage] = useState<string | null>(
     search.get('submitted') ? t('application.submitted') : null,
@@ -132,6 +125,13 @@ export function ApplicationPage({ id }: { id: string }) {
                 step={{ ...step, orgName: step.orgName ?? orgNames.get(step.key) ?? null }}
                 parallel={stage.length > 1}
                 labels={labels}
+                rated={
+                  ratings.data
+                    ? ratings.data.items.some((r) => r.step === step.key)
+                    : ratings.error
+                      ? false
+                      : null
+                }
                 onChanged={(text) => {
                   setMessage(text);
                   loaded.reload();
@@ -150,12 +150,15 @@ function StepCard({
   step,
   parallel,
   labels,
+  rated,
   onChanged,
 }: {
   application: Application;
   step: ApplicationStep;
   parallel: boolean;
   labels: Map<string, string>;
+  /** Whether the step is rated already; null while that is being read. */
+  rated: boolean | null;
   onChanged(message: string): void;
 }) {
   const { t } = useTranslation();
@@ -252,15 +255,25 @@ function StepCard({
           {t('application.resubmit', { step: step.name })}
         </button>
       )}
-      {step.state === 'done' && <Rating application={application} step={step} />}
+      {step.state === 'done' && rated !== null && (
+        <Rating application={application} step={step} ratedBefore={rated} />
+      )}
     </li>
   );
 }
 
-function Rating({ application, step }: { application: Application; step: ApplicationStep }) {
+function Rating({
+  application,
+  step,
+  ratedBefore,
+}: {
+  application: Application;
+  step: ApplicationStep;
+  ratedBefore: boolean;
+}) {
   const { t } = useTranslation();
-  const key = `${application.id}:${step.key}`;
-  const [rated, setRated] = useState(() => ratedSteps().has(key));
+  const [ratedNow, setRated] = useState(false);
+  const rated = ratedBefore || ratedNow;
   const [open, setOpen] = useState(false);
   const [level, setLevel] = useState<number | null>(null);
   const [indicators, setIndicators] = useState<Record<string, string>>({});
@@ -315,14 +328,11 @@ function Rating({ application, step }: { application: Application; step: Applica
         ...(text.trim() ? { text: text.trim() } : {}),
         named: named === 'named',
       });
-      rememberRated(key);
       setThanks(t('rating.thanks'));
       setRated(true);
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'CONFLICT') {
-        rememberRated(key);
-        setRated(true);
-      } else setFailure(errorText(error));
+      if (error instanceof ApiError && error.code === 'CONFLICT') setRated(true);
+      else setFailure(errorText(error));
     } finally {
       setBusy(false);
     }

@@ -21,7 +21,7 @@ import { useLoad, usePageTitle } from '../hooks.ts';
 import { askedFields, exemptedMaterials, stagesOf } from '../plan.ts';
 import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { Application, Bundle, Consents, Me } from '../types.ts';
+import type { Application, Bundle, Consents, Eligibility as EligibilityAnswer, Me } from '../types.ts';
 
 export function BundlePage({ code }: { code: string }) {
   const { t, i18n } = useTranslation();
@@ -92,17 +92,51 @@ function About({ bundle }: { bundle: Bundle }) {
 
 function Eligibility({ bundle }: { bundle: Bundle }) {
   const { t } = useTranslation();
-  const items = bundle.eligibility ?? [];
-  if (items.length === 0) return null;
+  const rules = bundle.eligibilityRules ?? [];
+  if (rules.length === 0) return null;
   return (
     <section aria-labelledby="eligibility-title" className="card">
       <h2 id="eligibility-title">{t('bundle.eligibility')}</h2>
       <ul className="check-list">
-        {items.map((item) => (
-          <li key={item}>{item}</li>
+        {rules.map((rule) => (
+          <li key={rule.text}>
+            {rule.text}{' '}
+            <span className={`badge ${rule.kind === 'note' ? 'badge-info' : 'badge-shared'}`}>
+              {rule.kind === 'note' ? t('bundle.ruleDeclared') : t('bundle.ruleChecked')}
+            </span>
+          </li>
         ))}
       </ul>
     </section>
+  );
+}
+
+/**
+ * The bundle's checked conditions for whoever this application would be about (herself, or the
+ * family member of the chosen consent), read from the server before she fills anything in.
+ */
+function EligibilityCheck({ check }: { check: EligibilityAnswer | undefined }) {
+  const { t, i18n } = useTranslation();
+  if (!check || !check.results.some((r) => r.met !== null)) return null;
+  const unmet = check.results.filter((r) => r.met === false);
+  if (unmet.length === 0)
+    return (
+      <p className="notice notice-success" data-testid="eligibility-check">
+        {t('apply.eligible', { count: check.results.filter((r) => r.met).length })}
+      </p>
+    );
+  return (
+    <div className="notice notice-error" role="alert" data-testid="eligibility-check">
+      <p>{t('apply.notEligible')}</p>
+      <ul>
+        {unmet.map((r) => (
+          <li key={r.text}>
+            {r.text}
+            {r.reason ? `：${i18n.language === 'en' ? r.reason.en : r.reason.zh}` : ''}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -186,10 +220,25 @@ function ApplyForm({ bundle }: { bundle: Bundle }) {
   const consents = useLoad(isCitizen ? 'consents' : null, (signal) =>
     api.get<Consents>('/v1/citizen/consents', signal),
   );
-  const usable = (consents.data?.received ?? []).filter((c) => c.inForce && c.state === 'active');
+  // Consents in force that cover this bundle (one naming no bundle covers every life event).
+  const usable = (consents.data?.received ?? []).filter(
+    (c) => c.inForce && (c.bundles.length === 0 || c.bundles.some((b) => b.id === bundle.id)),
+  );
   const [values, setValues] = useState<Record<string, string>>({});
   const [subject, setSubject] = useState<'self' | 'family'>('self');
   const [consentId, setConsentId] = useState('');
+  const under = isCitizen && subject === 'family' ? consentId : '';
+  const eligibility = useLoad(
+    me && (subject === 'self' || under) ? `eligibility:${bundle.id}:${under}` : null,
+    (signal) =>
+      api.get<EligibilityAnswer>(
+        `/v1/services/bundles/${encodeURIComponent(bundle.id)}/eligibility${under ? `?consentId=${encodeURIComponent(under)}` : ''}`,
+        signal,
+      ),
+  );
+  // Nothing to check while a family application has no consent chosen yet.
+  const check = me && (subject === 'self' || under) ? eligibility.data : undefined;
+  const ineligible = check?.eligible === false;
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -245,6 +294,7 @@ function ApplyForm({ bundle }: { bundle: Bundle }) {
           loading={consents.loading}
           error={errorOf('apply-consent')}
         />
+        <EligibilityCheck check={check} />
         {fields.length > 0 && (
           <fieldset className="fields">
             <legend>{t('apply.fields')}</legend>
@@ -264,7 +314,7 @@ function ApplyForm({ bundle }: { bundle: Bundle }) {
             ))}
           </fieldset>
         )}
-        <button type="submit" className="button button-primary button-block" disabled={busy}>
+        <button type="submit" className="button button-primary button-block" disabled={busy || ineligible}>
           {busy ? t('apply.submitting') : t('apply.submit')}
         </button>
       </form>

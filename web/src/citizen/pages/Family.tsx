@@ -15,7 +15,7 @@ import {
   TextField,
 } from '../components.tsx';
 import { useLoad, usePageTitle } from '../hooks.ts';
-import { type Consent, type Consents, RELATIONS, type Relation } from '../types.ts';
+import { type Bundle, type Consent, type Consents, type Page, RELATIONS, type Relation } from '../types.ts';
 
 function inAYear(): string {
   const date = new Date();
@@ -78,6 +78,11 @@ function GrantForm({ onGranted }: { onGranted(c: Consent): void }) {
   const [idNumber, setIdNumber] = useState('');
   const [relation, setRelation] = useState<Relation>('spouse');
   const [until, setUntil] = useState(inAYear);
+  // The personal services a consent can be limited to; none chosen: all of them.
+  const lifeBundles = useLoad('life-bundles', (signal) =>
+    api.get<Page<Bundle>>('/v1/services/bundles?limit=100', signal),
+  ).data?.items.filter((b) => b.eventKind === 'life');
+  const [bundleIds, setBundleIds] = useState<string[]>([]);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -110,9 +115,11 @@ function GrantForm({ onGranted }: { onGranted(c: Consent): void }) {
         granteeName: name.trim(),
         relation,
         validUntil: until,
+        ...(bundleIds.length > 0 ? { bundleIds } : {}),
       });
       setName('');
       setIdNumber('');
+      setBundleIds([]);
       onGranted(consent);
     } catch (error) {
       const field = error instanceof ApiError ? error.field() : null;
@@ -165,6 +172,28 @@ function GrantForm({ onGranted }: { onGranted(c: Consent): void }) {
             ))}
           </select>
         </div>
+        {lifeBundles && lifeBundles.length > 0 && (
+          <fieldset className="choice" aria-describedby="grant-bundles-hint">
+            <legend>{t('family.bundles')}</legend>
+            <p id="grant-bundles-hint" className="hint">
+              {t('family.bundlesHint')}
+            </p>
+            {lifeBundles.map((b) => (
+              <label key={b.id} className="choice-option">
+                <input
+                  type="checkbox"
+                  checked={bundleIds.includes(b.id)}
+                  onChange={(e) =>
+                    setBundleIds((ids) =>
+                      e.target.checked ? [...ids, b.id] : ids.filter((id) => id !== b.id),
+                    )
+                  }
+                />
+                {b.name}
+              </label>
+            ))}
+          </fieldset>
+        )}
         <TextField
           id="grant-until"
           label={t('family.validUntil')}
@@ -237,6 +266,13 @@ function ConsentList({
                 <p className="muted">
                   <span className="mono">{other.id}</span> ·{' '}
                   {t('family.validity', { from: c.validFrom, until: c.validUntil })}
+                </p>
+                <p className="muted">
+                  {c.bundles.length === 0
+                    ? t('family.forAll')
+                    : t('family.forBundles', {
+                        names: c.bundles.map((b) => b.name).join(t('common.listSep')),
+                      })}
                 </p>
                 {side === 'received' && c.inForce && <p>{t('family.canApply', { name: c.grantorName })}</p>}
                 {c.state === 'active' && (
