@@ -5,15 +5,14 @@
  * server's RegistrationContent and Commitment schemas.
  */
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
-import { Button, Flex, Form, Input, Select, Typography } from 'antd';
-import { useCallback } from 'react';
+import { Button, Flex, Form, Input, Typography } from 'antd';
+import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { shanghaiDate } from '../format.ts';
-import { useAction, useLoader } from '../hooks.ts';
+import { useAction } from '../hooks.ts';
 import { useMe } from '../session.tsx';
 import type {
-  CatalogSearch,
   Registration,
   RegistrationCommitment,
   RegistrationContent,
@@ -21,6 +20,7 @@ import type {
   Resource,
 } from '../types.ts';
 import { FormModal } from './FormModal.tsx';
+import { ResourceSelect } from './ResourceSelect.tsx';
 
 export type RegistrationFormMode = RegistrationKind | 'resubmit';
 
@@ -60,16 +60,10 @@ export function RegistrationForm({
   const [form] = Form.useForm<Values>();
   const action = useAction();
   const first = mode === 'first';
-  const loadResources = useCallback(
-    (signal: AbortSignal) =>
-      api.get<CatalogSearch>(
-        '/v1/catalog/search',
-        { provider: me.organization.id, state: 'published', sort: 'newest', limit: 100 },
-        signal,
-      ),
+  const ownPublished = useMemo(
+    () => ({ provider: me.organization.id, state: 'published', sort: 'newest' }),
     [me.organization.id],
   );
-  const resources = useLoader(first ? loadResources : null);
   const required = (label: string) => [
     { required: true, whitespace: true, message: t('registry.form.required', { label }) },
   ];
@@ -148,16 +142,10 @@ export function RegistrationForm({
           extra={t('registry.form.resourceHint')}
           rules={[{ required: true, message: t('registry.form.resource') }]}
         >
-          <Select
-            showSearch
-            optionFilterProp="label"
-            loading={resources.loading}
+          <ResourceSelect
+            filters={ownPublished}
             notFoundContent={t('registry.form.noResource')}
-            options={resources.data?.items.map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
-            onChange={(id: string) => {
-              const resource = resources.data?.items.find((r) => r.id === id);
-              if (resource) prefill(resource);
-            }}
+            onPick={prefill}
           />
         </Form.Item>
       ) : null}

@@ -34,7 +34,7 @@ import {
   Tag,
   Typography,
 } from 'antd';
-import { useCallback, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, errorText, fetchBlob, saveBlob, withQuery } from '../api.ts';
 import {
@@ -48,8 +48,9 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { ResourceSelect } from '../components/ResourceSelect.tsx';
 import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
-import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
+import { useAction, useDetail, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
@@ -57,7 +58,6 @@ import type {
   Bill,
   BillLine,
   BillReproduction,
-  CatalogSearch,
   ChargeUnit,
   DataProduct,
   Disclosure as DisclosureData,
@@ -1728,7 +1728,9 @@ interface PlanValues {
   termYears: number;
 }
 
-/** A new operation plan: resources from the published catalog, scenarios one a line. */
+const PUBLISHED = { state: 'published' };
+
+/** A new operation plan: resources searched in the published catalog, scenarios one a line. */
 function PlanModal({
   open,
   onClose,
@@ -1741,12 +1743,6 @@ function PlanModal({
   const { t } = useTranslation();
   const [form] = Form.useForm<PlanValues>();
   const action = useInlineAction();
-  const loadCatalog = useCallback(
-    (signal: AbortSignal) =>
-      api.get<CatalogSearch>('/v1/catalog/search', { state: 'published', limit: 100 }, signal),
-    [],
-  );
-  const catalog = useLoader(open ? loadCatalog : null);
   const required = { required: true, whitespace: true, message: t('op.form.required') };
   return (
     <FormModal
@@ -1789,12 +1785,7 @@ function PlanModal({
         extra={t('op.form.resourcesHint')}
         rules={[{ required: true, type: 'array', min: 1, message: t('op.form.resourcesRequired') }]}
       >
-        <Select
-          mode="multiple"
-          loading={catalog.loading}
-          optionFilterProp="label"
-          options={(catalog.data?.items ?? []).map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
-        />
+        <ResourceSelect mode="multiple" filters={PUBLISHED} />
       </Form.Item>
       <Form.Item name="scenarios" label={t('op.scenarios')} extra={t('op.form.linesHint')} rules={[required]}>
         <Input.TextArea rows={2} />
