@@ -119,6 +119,20 @@ describe('request letters', () => {
     expect((await getLetter(id, tokens.consumer)).headers['content-type']).toBe('image/jpeg');
   });
 
+  it('refuses an Idempotency-Key on the streamed upload, as on every streamed body', async () => {
+    const id = await draft();
+    const res = await t.request({
+      method: 'PUT',
+      url: `/v1/applications/${id}/letter`,
+      token: tokens.consumer,
+      headers: { 'content-type': 'application/pdf', 'idempotency-key': 'letter-1' },
+      payload: pdf('keyed'),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('IDEMPOTENCY_KEY_UNSUPPORTED');
+    expect((await getLetter(id, tokens.consumer)).statusCode).toBe(404);
+  });
+
   it('refuses an empty file with 400', async () => {
     const id = await draft();
     const res = await putLetter(id, tokens.consumer, Buffer.alloc(0));
