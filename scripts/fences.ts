@@ -37,6 +37,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   field_classifications: 'classify',
   applications: 'sharing',
   contracts: 'sharing',
+  application_letters: 'sharing',
   contract_usage: 'gateway',
   dp_settings: 'gateway',
   dp_budgets: 'gateway',

@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { receiveBody } from '../core/upload.ts';
 import { FilePreview, ImportJob, ImportResult, ImportStarted, Version } from './schema.ts';
 import * as ingest from './service.ts';
 
@@ -43,9 +40,8 @@ const VersionParams = Type.Object({
 });
 
 /**
- * Streams the request body to a file in the node's upload area, counting bytes against the
- * limit and hashing them with SM3 on the way: nothing is held in memory, and the digest of the
- * source is known without a second read.
+ * Streams the request body to a file in the node's upload area (core/upload.ts counts it against
+ * the limit and hashes it with SM3 on the way): nothing is held in memory.
  */
 async function receive(
   req: FastifyRequest,
@@ -56,32 +52,12 @@ async function receive(
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Never the client's file name on disk: ours only, so no path traversal.
   const file = path.join(dir, `${newId('job').slice(4)}.upload`);
-  const hash = createHash('sm3');
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      if (size > limit) return done(new AppError('PAYLOAD_TOO_LARGE', { limitBytes: limit }));
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
   try {
-    await pipeline(req.raw, meter, createWriteStream(file, { mode: 0o600 }));
+    return { file, ...(await receiveBody(req, reply, limit, createWriteStream(file, { mode: 0o600 }))) };
   } catch (error) {
     await rm(file, { force: true });
-    // The rest of the body stays unread, so the connection cannot carry another request: close it
-    // after the answer (kept alive, the client's next request on it would wait forever).
-    reply.header('connection', 'close');
-    throw error instanceof AppError
-      ? error
-      : new AppError('BAD_REQUEST', { field: 'body' }, { zh: '上传中断', en: 'the upload was interrupted' });
+    throw error;
   }
-  if (size === 0) {
-    await rm(file, { force: true });
-    throw new AppError('BAD_REQUEST', { field: 'body' }, { zh: '文件为空', en: 'the file is empty' });
-  }
-  return { file, size, sm3: hash.digest('hex') };
 }
 
 function fileOptions(q: {

@@ -1,6 +1,7 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { JsonObject, PdfBody } from '../core/schemas.ts';
+import { contentDisposition, memorySink, receiveBody } from '../core/upload.ts';
 import * as agreement from './agreement.ts';
 import { Application, ApplicationPage, Contract, ContractPage } from './schema.ts';
 import * as sharing from './service.ts';
@@ -66,6 +67,9 @@ const Decision = Type.Object(
   { additionalProperties: false },
 );
 
+/** The request letter, sent as its bytes (PDF, PNG or JPEG). */
+const LetterBody = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });
+
 const Bilingual = Type.Object({ zh: Type.String(), en: Type.String() });
 const AgreementView = Type.Object({
   record: Type.Record(Type.String(), Type.Unknown(), { description: 'what the SM3 code covers' }),
@@ -128,6 +132,68 @@ export const sharingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/applications/:id',
     { config: { access }, schema: { tags, params: IdParams, response: { 200: Application } } },
     (req) => sharing.getApplication(req.ctx, req.params.id),
+  );
+  // The letter is the raw request body, streamed by the handler: a parser of its own, in a child
+  // context so that the other sharing routes keep parsing JSON.
+  await app.register(async (child) => {
+    const raw = child.withTypeProvider<TypeBoxTypeProvider>();
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    raw.put(
+      '/v1/applications/:id/letter',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: '上传申请函 / Upload the request letter',
+          description:
+            'The raw request body is the official letter (申请函): PDF, PNG or JPEG, judged by its content, ' +
+            `at most ${sharing.LETTER_LIMIT_BYTES / 1024 / 1024} MiB. Replaces the current letter while the application is a draft.`,
+          params: IdParams,
+          querystring: Type.Object({
+            filename: Type.Optional(Type.String({ maxLength: 255, description: 'the original file name' })),
+          }),
+          response: { 200: Application },
+        },
+      },
+      (req, reply) =>
+        sharing.attachLetter(req.ctx, req.params.id, {
+          fileName: req.query.filename,
+          declaredType: req.headers['content-type'],
+          read: async (limit) => {
+            const memory = memorySink();
+            const received = await receiveBody(req, reply, limit, memory.sink);
+            return { ...received, bytes: memory.bytes() };
+          },
+        }),
+    );
+  });
+  app.get(
+    '/v1/applications/:id/letter',
+    {
+      config: { access },
+      schema: {
+        tags,
+        summary: '下载申请函 / The request letter',
+        description: 'The bytes as uploaded; ETag and Digest carry their SM3.',
+        params: IdParams,
+        response: {
+          200: {
+            description: 'the letter',
+            content: Object.fromEntries(sharing.LETTER_TYPES.map((type) => [type, { schema: LetterBody }])),
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const letter = await sharing.getLetter(req.ctx, req.params.id);
+      return reply
+        .type(letter.contentType)
+        .header('content-disposition', contentDisposition('inline', letter.fileName))
+        .header('etag', `"${letter.sm3}"`)
+        .header('digest', `sm3=${Buffer.from(letter.sm3, 'hex').toString('base64')}`)
+        .send(letter.bytes);
+    },
   );
   app.post(
     '/v1/applications/:id/submit',

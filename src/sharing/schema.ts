@@ -58,6 +58,16 @@ export const Reidentification = Type.Object(
   open,
 );
 
+/** The request letter (申请函) attached to an application, without its bytes. */
+export const ApplicationLetter = Type.Object({
+  fileName: Type.String(),
+  contentType: Type.Enum(['application/pdf', 'image/png', 'image/jpeg']),
+  size: Type.Integer({ description: 'bytes' }),
+  sm3: Type.String({ description: 'SM3 of the bytes, hex' }),
+  uploadedAt: Time,
+  uploadedBy: Type.String({ description: 'user id' }),
+});
+
 export const Application = Type.Object({
   id: Type.String(),
   resourceId: Type.String(),
@@ -80,6 +90,7 @@ export const Application = Type.Object({
   dueAt: Nullable(Time),
   overdue: Type.Boolean(),
   contractId: Nullable(Type.String()),
+  letter: Nullable(ApplicationLetter),
   createdAt: Time,
   updatedAt: Time,
 });

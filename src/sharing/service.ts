@@ -26,6 +26,7 @@ import {
   type Terms,
 } from './policy.ts';
 import type { DecisionRecord } from './schema.ts';
+import { LETTER_TYPES, type LetterMeta, type LetterType, letterStore } from './store.ts';
 
 /** Whether a caller's address is inside a contract's allowlist (the gateway asks on every request). */
 export { effectiveMask, ipAllowed } from './policy.ts';
@@ -33,9 +34,18 @@ export { effectiveMask, ipAllowed } from './policy.ts';
 /** DESIGN.md's application lifecycle. Approval goes to security review when the granted fields need it. */
 export const APPLICATION_LIFECYCLE: TransitionTable<
   ApplicationState,
-  'submit' | 'auto_approve' | 'provider_approve' | 'security_approve' | 'reject' | 'withdraw'
+  | 'submit'
+  | 'auto_approve'
+  | 'provider_approve'
+  | 'security_approve'
+  | 'reject'
+  | 'withdraw'
+  | 'attach_letter'
 > = [
   { from: ['draft'], event: 'submit', to: 'submitted' },
+  // The request letter (申请函) is part of what is applied with: it can be attached or replaced
+  // only while the application is still the applicant's to edit, never once reviewers have it.
+  { from: ['draft'], event: 'attach_letter', to: 'draft' },
   { from: ['submitted'], event: 'auto_approve', to: 'approved' },
   { from: ['submitted'], event: 'provider_approve', to: 'security_review', when: 'needs_security' },
   { from: ['submitted'], event: 'provider_approve', to: 'approved' },
@@ -97,7 +107,18 @@ function findApplication(db: Executor, id: string) {
 /** A decision as stored in the application's JSON column (schema.ts DecisionRecord). */
 type DecisionRecordView = Static<typeof DecisionRecord>;
 
-function applicationView(a: ApplicationRow) {
+function letterView(letter: LetterMeta) {
+  return {
+    fileName: letter.file_name,
+    contentType: letter.content_type,
+    size: letter.size_bytes,
+    sm3: letter.sm3,
+    uploadedAt: letter.uploaded_at.toISOString(),
+    uploadedBy: letter.uploaded_by,
+  };
+}
+
+function applicationView(a: ApplicationRow, letter: LetterMeta | null) {
   const open = a.state === 'submitted' || a.state === 'security_review';
   return {
     id: a.id,
@@ -121,11 +142,26 @@ function applicationView(a: ApplicationRow) {
     dueAt: a.due_at?.toISOString() ?? null,
     overdue: open && a.due_at !== null && a.due_at.getTime() < Date.now(),
     contractId: a.contract_id,
+    letter: letter && letterView(letter),
     createdAt: a.created_at.toISOString(),
     updatedAt: a.updated_at.toISOString(),
   };
 }
 export type ApplicationView = ReturnType<typeof applicationView>;
+
+/** The views of applications with their letters, read in one query whatever the number. */
+async function viewsOf(db: Executor, rows: readonly ApplicationRow[]): Promise<ApplicationView[]> {
+  const letters = await letterStore.metaOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => applicationView(r, letters.get(r.id) ?? null));
+}
+
+async function viewOf(db: Executor, row: ApplicationRow): Promise<ApplicationView> {
+  const [view] = await viewsOf(db, [row]);
+  return view!;
+}
 
 async function transitionApplication(
   tx: Executor,
@@ -237,7 +273,7 @@ export async function createApplication(ctx: Ctx, input: ApplicationInput): Prom
       resource: resource.code,
       fields: row.fields,
     });
-    if (input.submit === false) return applicationView(row);
+    if (input.submit === false) return viewOf(tx, row);
     return submitApplication({ ...ctx, db: tx }, row.id);
   });
 }
@@ -295,7 +331,7 @@ export async function submitApplication(ctx: Ctx, id: string): Promise<Applicati
       );
       row = await issueContract(ctx, tx, row, resource, terms);
     }
-    return applicationView(row);
+    return viewOf(tx, row);
   });
 }
 
@@ -315,12 +351,126 @@ function canSee(principal: Principal, app: { consumer_org_id: string }, provider
   );
 }
 
-export async function getApplication(ctx: Ctx, id: string): Promise<ApplicationView> {
+/** The application if the caller may read it (the rule of GET /v1/applications/:id and its letter). */
+async function loadVisibleApplication(ctx: Ctx, id: string): Promise<ApplicationRow> {
   const app = await loadApplication(ctx, id);
   const resource = await catalog.getResource(ctx, app.resource_id);
   if (!canSee(ctx.principal!, app, resource.provider.id))
     throw new AppError('FORBIDDEN', { reason: 'organization' });
-  return applicationView(app);
+  return app;
+}
+
+export async function getApplication(ctx: Ctx, id: string): Promise<ApplicationView> {
+  return viewOf(ctx.db, await loadVisibleApplication(ctx, id));
+}
+
+// ---------------------------------------------------------------- request letters (申请函)
+
+export const LETTER_LIMIT_BYTES = 10 * 1024 * 1024;
+export { LETTER_TYPES } from './store.ts';
+
+/** What the bytes are, from their magic numbers; null for anything but a PDF, PNG or JPEG. */
+export function sniffLetterType(bytes: Uint8Array): LetterType | null {
+  const startsWith = (...magic: number[]) => magic.every((b, i) => bytes[i] === b);
+  if (startsWith(0x25, 0x50, 0x44, 0x46, 0x2d)) return 'application/pdf'; // %PDF-
+  if (startsWith(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
+  if (startsWith(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  return null;
+}
+
+const LETTER_EXTENSIONS: Record<LetterType, string> = {
+  'application/pdf': 'pdf',
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+};
+
+/** The name the letter is kept under: the client's base name without control characters, or a default. */
+function letterFileName(given: string | undefined, type: LetterType): string {
+  const base = (given ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\p{Cc}/gu, '')
+    .trim();
+  return base || `申请函.${LETTER_EXTENSIONS[type]}`;
+}
+
+export interface LetterUpload {
+  fileName?: string | undefined;
+  /** The Content-Type the client declared; the bytes decide, and a declared type they contradict is refused. */
+  declaredType?: string | undefined;
+  /** Reads the body, refusing it past `limit` bytes; called only once the caller may upload. */
+  read: (limit: number) => Promise<{ bytes: Buffer; size: number; sm3: string }>;
+}
+
+/**
+ * Attaches the request letter to an application, replacing the one before: only the applying
+ * organization's consumers, only while the lifecycle allows `attach_letter` (a draft). The body is
+ * read after those checks, so nobody else gets 10 MiB buffered. Audited with name, type, size and
+ * SM3 — never the bytes.
+ */
+export async function attachLetter(ctx: Ctx, id: string, upload: LetterUpload): Promise<ApplicationView> {
+  const app = await loadVisibleApplication(ctx, id);
+  const principal = authorize(ctx.principal, {
+    roles: ['consumer'],
+    scope: 'sharing',
+    orgId: app.consumer_org_id,
+    crossOrg: [],
+  });
+  nextState(APPLICATION_LIFECYCLE, 'application', app.state, 'attach_letter');
+  const { bytes, size, sm3 } = await upload.read(LETTER_LIMIT_BYTES);
+  const contentType = sniffLetterType(bytes);
+  const declared = upload.declaredType?.split(';')[0]?.trim().toLowerCase();
+  const declaredOk = !declared || declared === 'application/octet-stream' || declared === contentType;
+  if (contentType === null || !declaredOk) {
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      { field: 'body', accepted: [...LETTER_TYPES], declared: declared ?? null, detected: contentType },
+      contentType === null
+        ? {
+            zh: '申请函须为 PDF、PNG 或 JPEG 文件（按文件内容判断，不看扩展名）',
+            en: 'the request letter must be a PDF, PNG or JPEG file (judged by its content, not its name)',
+          }
+        : {
+            zh: `文件内容是 ${contentType}，与声明的类型 ${declared} 不符`,
+            en: `the file is ${contentType}, not the declared ${declared}`,
+          },
+    );
+  }
+  const fileName = letterFileName(upload.fileName, contentType);
+  return withTx(ctx.db, async (tx) => {
+    // The conditional update fences a submit racing the upload: the letter joins a draft or nothing.
+    const row = await transitionApplication(tx, app, 'draft', {});
+    const before = await letterStore.metaOf(tx, [id]);
+    await letterStore.put(tx, {
+      application_id: id,
+      file_name: fileName,
+      content_type: contentType,
+      size_bytes: size,
+      sm3,
+      content: bytes,
+      uploaded_by: principal.userId,
+      uploaded_at: new Date(),
+    });
+    await auditAs(ctx, tx, 'application.letter', 'application', id, {
+      fileName,
+      contentType,
+      size,
+      sm3,
+      replaced: before.get(id)?.sm3 ?? null,
+    });
+    return viewOf(tx, row);
+  });
+}
+
+/** The request letter with its bytes, for whoever may read the application. */
+export async function getLetter(ctx: Ctx, id: string) {
+  await loadVisibleApplication(ctx, id);
+  const letter = await letterStore.find(ctx.db, id);
+  if (!letter) throw new AppError('NOT_FOUND', { objectType: 'application_letter', id });
+  return {
+    ...letterView(letter),
+    bytes: Buffer.from(letter.content.buffer, letter.content.byteOffset, letter.content.byteLength),
+  };
 }
 
 export async function listApplications(
@@ -355,7 +505,7 @@ export async function listApplications(
     );
   if (filters.cursor) query = query.where('applications.id', '<', filters.cursor);
   const rows = await query.execute();
-  const items = rows.slice(0, limit).map(applicationView);
+  const items = await viewsOf(ctx.db, rows.slice(0, limit));
   return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
@@ -375,7 +525,7 @@ export async function withdrawApplication(ctx: Ctx, id: string): Promise<Applica
       {},
     );
     await auditAs(ctx, tx, 'application.withdraw', 'application', id);
-    return applicationView(row);
+    return viewOf(tx, row);
   });
 }
 
@@ -470,7 +620,7 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
       ...(risk ? { reidentification: risk } : {}),
     });
     if (to === 'approved') row = await issueContract(ctx, tx, row, resource, terms);
-    return applicationView(row);
+    return viewOf(tx, row);
   });
 }
 
@@ -581,7 +731,7 @@ export async function rejectApplication(ctx: Ctx, id: string, reason: string): P
       },
     );
     await auditAs(ctx, tx, 'application.reject', 'application', id, { reason });
-    return applicationView(row);
+    return viewOf(tx, row);
   });
 }
 

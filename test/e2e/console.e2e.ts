@@ -66,6 +66,11 @@ const NAMES = [
   '朱琳',
 ];
 const DISTRICTS = ['上城区', '拱墅区', '西湖区', '滨江区'];
+/** The civil affairs bureau's request letter: a minimal PDF (only its header matters to the server). */
+const LETTER_NAME = '民政局关于申请接种数据的函.pdf';
+const LETTER = Buffer.from(
+  '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+);
 const ROWS = Array.from({ length: 48 }, (_, i) => ({
   name: NAMES[i % NAMES.length]!,
   id: makeResidentId('330106', `19${60 + (i % 39)}-0${1 + (i % 9)}-1${i % 9}`, 101 + i * 2),
@@ -638,6 +643,14 @@ describe('the web console', () => {
       .toBe('《社会救助暂行办法》');
     await consumer.getByLabel('法律法规或政策依据').fill('《社会救助暂行办法》第十一条');
     await consumer.getByLabel('业务场景').fill('低保审批窗口核验');
+    // The department's stamped request letter goes with the application (#18): picked here, sent
+    // to the draft before it is submitted.
+    await consumer.locator('input[type=file][accept*="pdf"]').setInputFiles({
+      name: LETTER_NAME,
+      mimeType: 'application/pdf',
+      buffer: LETTER,
+    });
+    await consumer.getByText(new RegExp(`^${LETTER_NAME} \\(`)).waitFor();
     await shot(consumer, '13-apply');
     await atPhoneWidth(consumer, '13-apply');
     await consumer.getByRole('button', { name: '提交申请' }).click();
@@ -645,6 +658,27 @@ describe('the web console', () => {
     await consumer.getByRole('dialog').getByText('申请详情').waitFor();
     applicationId = new URL(consumer.url()).searchParams.get('id') ?? '';
     expect(applicationId).toMatch(/^app_/);
+    // Stored byte for byte with the application, and the application went on to be submitted.
+    const consumerToken = await t.login('consumer.civil');
+    const stored = await t.request({
+      method: 'GET',
+      url: `/v1/applications/${applicationId}/letter`,
+      token: consumerToken,
+    });
+    expect(stored.statusCode).toBe(200);
+    expect(stored.rawPayload.equals(LETTER)).toBe(true);
+    const submitted = (
+      await t.request({ method: 'GET', url: `/v1/applications/${applicationId}`, token: consumerToken })
+    ).json();
+    expect(submitted).toMatchObject({
+      state: 'submitted',
+      letter: { fileName: LETTER_NAME, size: LETTER.length },
+    });
+    await consumer
+      .getByRole('dialog')
+      .getByTestId('letter-link')
+      .getByText(LETTER_NAME, { exact: false })
+      .waitFor();
     await shot(consumer, '14-application-submitted');
     await closeDrawer(consumer);
 
@@ -665,6 +699,8 @@ describe('the web console', () => {
     await steward.keyboard.press('Enter');
     const approve = steward.locator('.ant-modal-content');
     await approve.waitFor();
+    // The decider sees the request letter in the approval dialog itself.
+    await approve.getByTestId('approve-letter').getByText(LETTER_NAME, { exact: false }).waitFor();
     // The dialog takes the focus when it has finished opening.
     await still(steward);
     await tabTo(steward, approve.getByLabel('每日行数上限'));

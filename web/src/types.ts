@@ -155,6 +155,7 @@ export type Job = Omit<Static<typeof ingest.ImportJob>, 'progress' | 'result' | 
 export type Terms = Static<typeof sharing.Terms>;
 export type DecisionRecord = Static<typeof sharing.DecisionRecord>;
 export type Application = Static<typeof sharing.Application>;
+export type ApplicationLetter = Static<typeof sharing.ApplicationLetter>;
 export type Contract = Static<typeof sharing.Contract>;
 
 /** GET /v1/contracts/{id}/agreement: the terms in words and the SM3 verification code. */

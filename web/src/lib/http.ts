@@ -174,20 +174,22 @@ export function createApi(options: ApiOptions) {
 
   /**
    * Sends a file as the raw request body (the import endpoints stream it), reporting upload
-   * progress. XMLHttpRequest because fetch has no upload progress.
+   * progress. XMLHttpRequest because fetch has no upload progress. POST as
+   * application/octet-stream unless told otherwise (a request letter is PUT with its own type).
    */
   function upload<T>(
     path: string,
     file: Blob,
     query: Query,
     onProgress?: (loaded: number, total: number) => void,
+    options: { method?: 'POST' | 'PUT'; contentType?: string } = {},
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', withQuery(path, query));
+      xhr.open(options.method ?? 'POST', withQuery(path, query));
       const token = tokenStore.get();
       if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
-      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.setRequestHeader('content-type', options.contentType ?? 'application/octet-stream');
       xhr.setRequestHeader('accept', 'application/json');
       xhr.upload.onprogress = (event) =>
         onProgress?.(event.loaded, event.lengthComputable ? event.total : file.size);

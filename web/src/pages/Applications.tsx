@@ -41,6 +41,7 @@ import {
 import { DpApprovalNotice } from '../components/DpPanel.tsx';
 import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { LetterLink, LetterPanel } from '../components/RequestLetter.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
 import { resourceById, useAction, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -346,6 +347,9 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged(): void })
         <Descriptions.Item label={t('apply.purpose')}>{app.purpose}</Descriptions.Item>
         <Descriptions.Item label={t('apply.legalBasis')}>{app.legalBasis}</Descriptions.Item>
         <Descriptions.Item label={t('apply.scenario')}>{app.scenario}</Descriptions.Item>
+        <Descriptions.Item label={t('letter.label')}>
+          <LetterPanel app={app} editable={own && app.state === 'draft'} onChanged={done} />
+        </Descriptions.Item>
         <Descriptions.Item label={t('apply.operations')}>
           {app.operations.map((o) => t(`operation.${o}`)).join(' · ')}
         </Descriptions.Item>
@@ -611,6 +615,11 @@ function ApproveModal({
       onFinish={submit}
       initialValues={{ fields: baseFields, operations: baseOps, masking: {} }}
     >
+      {/* The deciders read the requesting department's official letter before granting anything. */}
+      <Flex gap={8} align="center" wrap style={{ marginBottom: 12 }} data-testid="approve-letter">
+        <Typography.Text strong>{t('letter.label')}</Typography.Text>
+        <LetterLink app={app} />
+      </Flex>
       <Alert type="info" showIcon message={t('applications.narrowOnly')} style={{ marginBottom: 16 }} />
       {resource ? <DpApprovalNotice resource={resource} operations={operations} /> : null}
       {unassessed.length > 0 ? (

@@ -15,8 +15,9 @@ import {
 } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, NotLoaded, PageTitle } from '../components/common.tsx';
+import { LetterPicker, uploadLetter } from '../components/RequestLetter.tsx';
 import { endOfShanghaiDay, shanghaiDate, startOfShanghaiDay } from '../format.ts';
 import { useAction, useDetail } from '../hooks.ts';
 import { navigate } from '../router.tsx';
@@ -60,6 +61,7 @@ export function Apply({ id }: { id: string }) {
   const chosen = Form.useWatch('fields', form) as string[] | undefined;
   const action = useAction<'submit' | 'draft'>();
   const [failure, setFailure] = useState<unknown>(null);
+  const [letter, setLetter] = useState<File | null>(null);
 
   if (!resource) return <NotLoaded loaded={loaded} rows={10} />;
 
@@ -101,8 +103,21 @@ export function Apply({ id }: { id: string }) {
               ? { requestedFrom: startOfShanghaiDay(values.from) }
               : {}),
             requestedTo: endOfShanghaiDay(values.to),
-            submit,
+            // A letter is attached to the draft, which is submitted after it: once submitted it is
+            // the reviewers' and takes no letter.
+            submit: submit && !letter,
           });
+          if (letter) {
+            try {
+              await uploadLetter(created.id, letter);
+            } catch (e) {
+              // The draft exists: say so and open it, where the letter can be chosen again.
+              message.error(t('letter.uploadFailed', { error: errorText(e) }));
+              navigate(`/applications?id=${created.id}`);
+              return;
+            }
+            if (submit) await api.post(`/v1/applications/${encodeURIComponent(created.id)}/submit`);
+          }
           message.success(submit ? t('apply.submitted') : t('apply.drafted'));
           navigate(`/applications?id=${created.id}`);
         } catch (e) {
@@ -275,6 +290,9 @@ export function Apply({ id }: { id: string }) {
                     { value: 'aggregate', label: t('operation.aggregate') },
                   ]}
                 />
+              </Form.Item>
+              <Form.Item label={t('letter.label')} extra={t('letter.why')}>
+                <LetterPicker value={letter} onChange={setLetter} />
               </Form.Item>
             </Card>
           </Col>
