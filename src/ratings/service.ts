@@ -4,11 +4,12 @@ import type { Ctx } from '../core/context.ts';
 import { withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { applyTransition, type Lifecycle, type TransitionTable } from '../core/lifecycle.ts';
+import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import { type Page, pageOf } from '../core/paging.ts';
 import * as identity from '../identity/service.ts';
 import * as services from '../services/service.ts';
 import { addWorkingDays, chinaDate, workingDaysBetween } from '../standards/working-days.ts';
+import { CASE_LIFECYCLE, type CaseEvent } from './case-lifecycle.ts';
 import {
   type CaseRow,
   type CaseState,
@@ -41,19 +42,7 @@ export const INDICATORS: Record<Channel, readonly string[]> = {
   offline: ['efficiency', 'serviceLevel', 'attitude'],
 };
 
-export type CaseEvent = 'verify' | 'appeal' | 'uphold' | 'dismiss' | 'rectify' | 'explain' | 'close';
-
-export const CASE_LIFECYCLE: TransitionTable<CaseState, CaseEvent> = [
-  { from: ['open'], event: 'verify', to: 'verified' },
-  { from: ['open'], event: 'appeal', to: 'appealed' },
-  // The platform reviews an appeal: upheld voids the rating's case, dismissed sends it on as verified.
-  { from: ['appealed'], event: 'uphold', to: 'voided' },
-  { from: ['appealed'], event: 'dismiss', to: 'verified' },
-  { from: ['verified'], event: 'rectify', to: 'rectified' },
-  { from: ['verified'], event: 'explain', to: 'explained' },
-  // A named bad rating is closed only after the return visit (100% 回访).
-  { from: ['rectified', 'explained'], event: 'close', to: 'closed', when: 'visited' },
-];
+export { CASE_LIFECYCLE, type CaseEvent };
 
 const CASES: Lifecycle<CaseState, CaseEvent> = {
   objectType: 'rectification_case',

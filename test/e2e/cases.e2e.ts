@@ -12,11 +12,10 @@
  */
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ConsoleApp, expectNoOverflow, startConsoleApp } from './support.ts';
+import { type ConsoleApp, demoMotherApplies, expectNoOverflow, startConsoleApp } from './support.ts';
 
 const DESKTOP = { width: 1366, height: 768 };
 const PHONE = { width: 360, height: 780 };
-const DEMO_PASSWORD = 'shutong-demo';
 const BUNDLE = '新生儿出生一件事';
 
 interface Step {
@@ -36,26 +35,10 @@ let applicationId: string;
 beforeAll(async () => {
   app = await startConsoleApp('cases', { demoData: true });
   t = app.t;
-  const identities = (await t.request({ method: 'GET', url: '/v1/citizen/demo-identities' })).json();
-  const mother =
-    (identities.citizens as { idNumber: string; name: string; note: string }[]).find((c) =>
-      /母亲|妈妈|mother/i.test(`${c.note} ${c.name}`),
-    ) ?? identities.citizens[0];
-  const login = await t.request({
-    method: 'POST',
-    url: '/v1/citizen/login',
-    payload: { idNumber: mother.idNumber, password: DEMO_PASSWORD },
-  });
-  expect(login.statusCode, login.body).toBe(200);
-  const token = login.json().token as string;
-  const bundle = await call('GET', '/v1/services/bundles/NEWBORN', token);
-  // The merged form: exactly the fields no contract gives.
-  const form: Record<string, string> = {};
-  for (const step of bundle.steps as { fields: { name: string; label: string; provenance: string }[] }[])
-    for (const f of step.fields) if (f.provenance !== 'contract') form[f.name] = `测试${f.label}`;
-  const applied = await call('POST', `/v1/services/bundles/${bundle.id}/applications`, token, { form });
-  applicationId = applied.id;
-  expect(applied.subjectKey).toBe(mother.idNumber);
+  const mother = await demoMotherApplies(app);
+  applicationId = mother.applicationId;
+  const application = await call('GET', `/v1/services/applications/${applicationId}`, mother.token);
+  expect(application.subjectKey).toBe(mother.idNumber);
 }, 300_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { consoleBuildState } from '../../scripts/ensure-console.ts';
-import { startTestApp, type TestApp } from '../helpers.ts';
+import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 export const SHOTS = path.resolve('test-output/screenshots');
@@ -85,6 +85,33 @@ export async function startConsoleApp(
       await t.close();
     },
   };
+}
+
+/**
+ * The demo mother (of the demo city's citizens, the one who just gave birth) signs in on the
+ * citizen site's API and applies for 新生儿出生一件事, filling exactly the fields no contract gives.
+ */
+export async function demoMotherApplies(
+  app: ConsoleApp,
+): Promise<{ token: string; idNumber: string; applicationId: string }> {
+  const identities = (await app.t.request({ method: 'GET', url: '/v1/citizen/demo-identities' })).json();
+  const mother =
+    (identities.citizens as { idNumber: string; name: string; note: string }[]).find((c) =>
+      /母亲|妈妈|mother/i.test(`${c.note} ${c.name}`),
+    ) ?? identities.citizens[0];
+  const login = await app.t.request({
+    method: 'POST',
+    url: '/v1/citizen/login',
+    payload: { idNumber: mother.idNumber, password: DEMO_PASSWORD },
+  });
+  expect(login.statusCode, login.body).toBe(200);
+  const token = login.json().token as string;
+  const bundle = await app.call('GET', '/v1/services/bundles/NEWBORN', token);
+  const form: Record<string, string> = {};
+  for (const step of bundle.steps as { fields: { name: string; label: string; provenance: string }[] }[])
+    for (const f of step.fields) if (f.provenance !== 'contract') form[f.name] = `测试${f.label}`;
+  const applied = await app.call('POST', `/v1/services/bundles/${bundle.id}/applications`, token, { form });
+  return { token, idNumber: mother.idNumber, applicationId: applied.id };
 }
 
 /** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */

@@ -2,8 +2,9 @@
  * The shapes of the public API the console reads, derived from the server's own response schemas
  * (the TypeBox schemas behind /openapi.json): a change on the server that the console does not
  * follow fails `npm run typecheck`. Type-only imports: nothing of the server reaches the bundle but
- * the constant lists of src/core/tables.ts, which the schemas' enums are built from too, and the
- * step lifecycle of src/services/steps.ts (a table with no imports of its own).
+ * the constant lists of src/core/tables.ts, which the schemas' enums are built from too, the step
+ * lifecycle of src/services/steps.ts and the rectification case lifecycle of
+ * src/ratings/case-lifecycle.ts (tables with no imports of their own).
  */
 import type { Static } from 'typebox';
 import type * as audit from '../../src/audit/schema.ts';
@@ -33,6 +34,8 @@ import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
 import type * as monitor from '../../src/monitor/schema.ts';
 import type * as operation from '../../src/operation/schema.ts';
+import { CASE_LIFECYCLE, type CaseEvent } from '../../src/ratings/case-lifecycle.ts';
+import type * as ratings from '../../src/ratings/schema.ts';
 import type * as registry from '../../src/registry/schema.ts';
 import type { Filter, FilterOp } from '../../src/rules/filters.ts';
 import type * as services from '../../src/services/schema.ts';
@@ -295,5 +298,46 @@ void servicesCovered;
 export function staffMoves(state: StepState): StaffStepEvent[] {
   return STAFF_STEP_EVENTS.filter((event) =>
     STEP_LIFECYCLE.some((t) => t.event === event && t.from.includes(state)),
+  );
+}
+
+/** 差评整改 (issue 22): a bad rating and the rectification case it opened at the step's department. */
+export type Rating = Static<typeof ratings.Rating>;
+export type RectificationCase = Static<typeof ratings.Case>;
+export type CaseState = RectificationCase['state'];
+export type CaseNote = RectificationCase['notes'][string];
+export type CaseBody = Static<typeof ratings.CaseBody>;
+export type { CaseEvent };
+export const CASE_STATES = [
+  'open',
+  'verified',
+  'appealed',
+  'rectified',
+  'explained',
+  'voided',
+  'closed',
+] as const satisfies readonly CaseState[];
+/** In the order a case meets them: the department's first answer, the platform's review, the outcome, the end. */
+export const CASE_EVENTS = [
+  'verify',
+  'appeal',
+  'uphold',
+  'dismiss',
+  'rectify',
+  'explain',
+  'close',
+] as const satisfies readonly CaseEvent[];
+/** The platform's answers to an appeal (APPEAL_REVIEWERS); the department's staff make the rest. */
+export const APPEAL_REVIEWS = ['uphold', 'dismiss'] as const satisfies readonly CaseEvent[];
+const ratingsCovered: [Covers<CaseState, typeof CASE_STATES>, Covers<CaseEvent, typeof CASE_EVENTS>] = [
+  true,
+  true,
+];
+void ratingsCovered;
+
+/** The moves the server's CASE_LIFECYCLE allows from `state` (whoever may make them). */
+export function caseMoves(state: CaseState): CaseEvent[] {
+  return CASE_EVENTS.filter((event) =>
+    CASE_LIFECYCLE.some((t) => t.event === event && t.from.includes(state)),
   );
 }

@@ -755,16 +755,25 @@ function ApproveModal({
   );
 }
 
+/** A text the dialog asks for: its label and what it says when the text is missing. */
+export interface AskedText {
+  label: string;
+  required: string;
+}
+
 /**
  * A required reason, then an action (reject, suspend, revoke, resume). A refusal by the server is
  * said inside the dialog, in the console's language, and the dialog stays open with the reason
- * typed: the reader sees why next to what was refused and can correct or cancel.
+ * typed: the reader sees why next to what was refused and can correct or cancel. `text` names the
+ * reason otherwise (a case's note); `also` asks for a second required text (a return visit's note).
  */
 export function ReasonModal({
   open,
   title,
   okText,
   danger,
+  text,
+  also,
   onClose,
   onSubmit,
 }: {
@@ -772,16 +781,19 @@ export function ReasonModal({
   title: string;
   okText: string;
   danger?: boolean;
+  text?: AskedText;
+  also?: AskedText;
   onClose(): void;
-  onSubmit(reason: string): Promise<void>;
+  onSubmit(reason: string, also?: string): Promise<void>;
 }) {
   const { t } = useTranslation();
-  const [form] = Form.useForm<{ reason: string }>();
+  const [form] = Form.useForm<{ reason: string; also?: string }>();
   const action = useAction();
   const [refusal, setRefusal] = useState<unknown>(null);
   useEffect(() => {
     if (open) setRefusal(null);
   }, [open]);
+  const reason = text ?? { label: t('applications.reason'), required: t('applications.reasonRequired') };
   return (
     <FormModal
       open={open}
@@ -791,11 +803,11 @@ export function ReasonModal({
       busy={action.busy}
       onCancel={onClose}
       form={form}
-      onFinish={({ reason }) =>
+      onFinish={(values) =>
         action.run(async () => {
           setRefusal(null);
           try {
-            await onSubmit(reason.trim());
+            await onSubmit(values.reason.trim(), also ? values.also?.trim() : undefined);
             form.resetFields();
           } catch (error) {
             setRefusal(error);
@@ -806,11 +818,20 @@ export function ReasonModal({
       <ErrorAlert error={refusal} />
       <Form.Item
         name="reason"
-        label={t('applications.reason')}
-        rules={[{ required: true, min: 2, whitespace: true, message: t('applications.reasonRequired') }]}
+        label={reason.label}
+        rules={[{ required: true, min: 2, whitespace: true, message: reason.required }]}
       >
         <Input.TextArea rows={3} maxLength={2000} autoFocus />
       </Form.Item>
+      {also ? (
+        <Form.Item
+          name="also"
+          label={also.label}
+          rules={[{ required: true, min: 2, whitespace: true, message: also.required }]}
+        >
+          <Input.TextArea rows={3} maxLength={2000} />
+        </Form.Item>
+      ) : null}
     </FormModal>
   );
 }

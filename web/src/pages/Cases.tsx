@@ -67,7 +67,7 @@ function StepStateTag({ step }: { step: Pick<ServiceStep, 'state'> }) {
 }
 
 /** The deadline (a Beijing calendar date) and, past it, by how many working days. */
-function Deadline({ dueOn, late }: { dueOn: string | null; late: number | null }) {
+export function Deadline({ dueOn, late }: { dueOn: string | null; late: number | null }) {
   const { t } = useTranslation();
   if (!dueOn) return <>—</>;
   return (
