@@ -71,6 +71,10 @@ describe('authorized operation, prices, bills and disclosure', () => {
       termYears: 3,
     };
     expect((await refused(op.createPlan(admin, { ...planInput, termYears: 6 }))).code).toBe('TERM_TOO_LONG');
+    // The forms learn that maximum from the API before anything is refused.
+    const rules = await t.request({ method: 'GET', url: '/v1/operation/rules', token: fx.tokens.steward });
+    expect(rules.statusCode, rules.body).toBe(200);
+    expect(rules.json()).toEqual({ maxTermYears: 5 });
     expect((await refused(op.createPlan(operatorCtx, planInput))).code).toBe('FORBIDDEN');
     const plan = await op.createPlan(admin, planInput);
     expect(

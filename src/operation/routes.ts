@@ -11,6 +11,19 @@ const operator = op.OPERATOR;
 const read = op.OPERATION_READ;
 
 export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/operation/rules',
+    {
+      config: { access: read },
+      schema: {
+        tags,
+        summary: '授权运营规则 / The bureau’s limits forms must keep',
+        description: 'The longest term a plan or an agreement may have (OPERATION_MAX_TERM_YEARS).',
+        response: { 200: S.OperationRules },
+      },
+    },
+    (req) => op.operationRules(req.ctx),
+  );
   // ------------------------------------------------------------------ plans and selection
   app.post(
     '/v1/operation/plans',

@@ -297,3 +297,9 @@ export const Disclosure = Type.Object({
     }),
   ),
 });
+
+export const OperationRules = Type.Object({
+  maxTermYears: Type.Integer({
+    description: '方案和协议的最长期限（年）/ the longest term of a plan or agreement, in years',
+  }),
+});

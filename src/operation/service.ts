@@ -209,6 +209,12 @@ export interface PlanInput {
   termYears: number;
 }
 
+/** What the forms must keep, so that they say it before the server refuses it. */
+export function operationRules(ctx: Ctx) {
+  authorize(ctx.principal, OPERATION_READ);
+  return { maxTermYears: ctx.config.operationMaxTermYears };
+}
+
 export async function createPlan(ctx: Ctx, input: PlanInput): Promise<PlanView> {
   const principal = authorize(ctx.principal, OPERATION_ADMIN);
   if (input.termYears > ctx.config.operationMaxTermYears) {

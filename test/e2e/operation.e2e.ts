@@ -476,6 +476,8 @@ it('the bureau creates a plan, an agreement and a revenue cap from the pages', a
   await dialog.getByLabel('应用场景').fill('门诊热度分析\n就医引导');
   await choose(page, dialog.getByRole('combobox', { name: '选择方式' }), '竞争性磋商');
   await dialog.getByLabel('安全措施').fill('数据不出域，经网关使用');
+  // The server's longest term is said in the form (OPERATION_MAX_TERM_YEARS, 5 by default).
+  await dialog.getByText('最长 5 年（本平台的授权运营规则）').waitFor();
   await dialog.getByLabel('授权期限（年）').fill('2');
   await shot(page, 'plan-form');
   await ok(page).click();

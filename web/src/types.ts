@@ -222,6 +222,7 @@ export type SignedCertificate = Static<typeof registry.SignedCertificate>;
 /** Authorized operation (授权运营), its prices, bills and disclosure: as src/operation answers. */
 export type OperationPlan = Static<typeof operation.Plan>;
 export type OperationAgreement = Static<typeof operation.Agreement>;
+export type OperationRules = Static<typeof operation.OperationRules>;
 export type DataProduct = Static<typeof operation.Product>;
 export type ProductPrice = DataProduct['prices'][number];
 export type RevenueCap = Static<typeof operation.RevenueCap>;

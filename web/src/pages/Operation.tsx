@@ -34,7 +34,7 @@ import {
   Tag,
   Typography,
 } from 'antd';
-import { useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, errorText, fetchBlob, saveBlob, withQuery } from '../api.ts';
 import {
@@ -50,7 +50,7 @@ import {
 import { FormModal } from '../components/FormModal.tsx';
 import { ResourceSelect } from '../components/ResourceSelect.tsx';
 import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
-import { useAction, useDetail, useOrganizations, useResources } from '../hooks.ts';
+import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
@@ -64,6 +64,7 @@ import type {
   Me,
   OperationAgreement,
   OperationPlan,
+  OperationRules,
   ProductPrice,
   RevenueCap,
   Subscription,
@@ -1744,6 +1745,12 @@ function PlanModal({
   const [form] = Form.useForm<PlanValues>();
   const action = useInlineAction();
   const required = { required: true, whitespace: true, message: t('op.form.required') };
+  // The server's longest term, said in the form rather than learnt from a refusal.
+  const loadRules = useCallback(
+    (signal: AbortSignal) => api.get<OperationRules>(`${OP}/rules`, {}, signal),
+    [],
+  );
+  const maxYears = useLoader(open ? loadRules : null).data?.maxTermYears ?? 50;
   return (
     <FormModal
       open={open}
@@ -1799,9 +1806,18 @@ function PlanModal({
       <Form.Item
         name="termYears"
         label={t('op.form.termYears')}
-        rules={[{ required: true, type: 'integer', min: 1, max: 50, message: t('op.form.termYearsInvalid') }]}
+        extra={t('op.form.termYearsHint', { max: maxYears })}
+        rules={[
+          {
+            required: true,
+            type: 'integer',
+            min: 1,
+            max: maxYears,
+            message: t('op.form.termYearsInvalid', { max: maxYears }),
+          },
+        ]}
       >
-        <InputNumber min={1} max={50} precision={0} />
+        <InputNumber min={1} max={maxYears} precision={0} />
       </Form.Item>
     </FormModal>
   );
