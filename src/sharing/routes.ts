@@ -85,6 +85,11 @@ const ListQuery = Type.Object({
   resource: Type.Optional(Type.String({ maxLength: 64 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  decidedBy: Type.Optional(
+    Type.Literal('me', {
+      description: '只列出我已作出决定的申请 / only applications the caller has decided',
+    }),
+  ),
 });
 
 const Review = Type.Object(

@@ -480,6 +480,7 @@ export async function listApplications(
     resource?: string | undefined;
     limit?: number | undefined;
     cursor?: string | undefined;
+    decidedBy?: 'me' | undefined;
   },
 ) {
   const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
@@ -502,6 +503,11 @@ export async function listApplications(
   if (filters.resource)
     query = query.where((eb) =>
       eb.or([eb('resources.id', '=', filters.resource!), eb('resources.code', '=', filters.resource!)]),
+    );
+  // Only the caller's own decisions: `me` is the one value, so nobody lists another's.
+  if (filters.decidedBy === 'me')
+    query = query.where(
+      sql<boolean>`applications.decisions @> ${JSON.stringify([{ by: principal.userId }])}::jsonb`,
     );
   if (filters.cursor) query = query.where('applications.id', '<', filters.cursor);
   const rows = await query.execute();

@@ -13,8 +13,10 @@ import {
   FileProtectOutlined,
   FileTextOutlined,
   FolderOpenOutlined,
+  FormOutlined,
   FundOutlined,
   GlobalOutlined,
+  KeyOutlined,
   LogoutOutlined,
   MenuFoldOutlined,
   MenuOutlined,
@@ -51,6 +53,7 @@ import { Alerts } from './pages/Alerts.tsx';
 import { ApiKeys } from './pages/ApiKeys.tsx';
 import { Applications } from './pages/Applications.tsx';
 import { Apply } from './pages/Apply.tsx';
+import { Approvals } from './pages/Approvals.tsx';
 import { Audit } from './pages/Audit.tsx';
 import { CaseDetail, Cases } from './pages/Cases.tsx';
 import { Catalog } from './pages/Catalog.tsx';
@@ -60,6 +63,7 @@ import { Contracts } from './pages/Contracts.tsx';
 import { ImportWizard } from './pages/ImportWizard.tsx';
 import { Indicators } from './pages/Indicators.tsx';
 import { Login } from './pages/Login.tsx';
+import { MyPermissions } from './pages/MyPermissions.tsx';
 import {
   AgreementDetail,
   BillDetail,
@@ -88,6 +92,16 @@ interface NavItem {
 const NAV: NavItem[] = [
   { key: 'overview', path: '/', icon: <DashboardOutlined /> },
   { key: 'catalog', path: '/catalog', icon: <DatabaseOutlined /> },
+  // Daily work first, and above 数据导入, so the stewards' keyboard walk up the menu to it stays as
+  // long: the decisions waiting for the provider's steward or the security officer, and what the
+  // reader's organization and keys may read.
+  {
+    key: 'approvals',
+    path: '/approvals',
+    icon: <FormOutlined />,
+    roles: ['data_steward', 'security_officer'],
+  },
+  { key: 'myPermissions', path: '/my-permissions', icon: <KeyOutlined /> },
   // 办件: a department's steps of "get one thing done" applications, for the staff who move them
   // (DEPARTMENT_STAFF in src/services/service.ts) and the platform, which reads them all.
   {
@@ -222,6 +236,8 @@ const ROUTES: RouteDef[] = [
   },
   { pattern: '/import', nav: 'import', render: () => <ImportWizard /> },
   { pattern: '/applications', nav: 'applications', render: () => <Applications /> },
+  { pattern: '/approvals', nav: 'approvals', render: () => <Approvals /> },
+  { pattern: '/my-permissions', nav: 'myPermissions', render: () => <MyPermissions /> },
   { pattern: '/contracts', nav: 'contracts', render: () => <Contracts /> },
   {
     pattern: '/contracts/:id',

@@ -131,6 +131,47 @@ export function DpApprovalNotice({ resource, operations }: { resource: Resource;
   );
 }
 
+/**
+ * The contract's DP settings and budget, or null when the resource has no DP settings (its
+ * aggregates are the exact, suppressed ones). `spent` changes when something else on the page
+ * spent from the budget: it is read again.
+ */
+function useDpBudget(contract: Contract, resource: Resource, spent = 0) {
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `spent` is not read; a spend elsewhere on the page loads the budget again
+  const load = useCallback(
+    async (signal: AbortSignal) => {
+      const settings = await dpSettings(resource.code, signal);
+      if (!settings) return null;
+      const budget = await api.get<DpBudget>(
+        `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/budget`,
+        undefined,
+        signal,
+      );
+      return { settings, budget };
+    },
+    [contract.id, resource.code, spent],
+  );
+  return useLoader(load);
+}
+
+/** The budget in one line (total, ε, δ, what remains), for a summary of the contract's terms. */
+export function DpBudgetText({ contract, resource }: { contract: Contract; resource: Resource }) {
+  const { t } = useTranslation();
+  const { data } = useDpBudget(contract, resource);
+  if (!contract.operations.includes('aggregate') || data === undefined) return null;
+  // No DP settings: the aggregates are exact and suppressed, there is no budget to spend.
+  return <>{data ? budgetText(t, data.budget) : '—'}</>;
+}
+
+function budgetText(t: TFunction, budget: DpBudget): string {
+  return t('dp.budgetText', {
+    total: budget.total.rho,
+    epsilon: budget.total.epsilon.toFixed(2),
+    delta: budget.total.delta,
+    remaining: budget.remaining.rho,
+  });
+}
+
 export function DpPanel({
   contract,
   resource,
@@ -144,22 +185,7 @@ export function DpPanel({
   const { t } = useTranslation();
   const me = useMe();
   const [editing, setEditing] = useState(false);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `spent` is not read; a spend elsewhere on the page loads the budget again
-  const load = useCallback(
-    async (signal: AbortSignal) => {
-      // No DP settings: the contract's aggregates are the exact, suppressed ones; nothing to show.
-      const settings = await dpSettings(resource.code, signal);
-      if (!settings) return null;
-      const budget = await api.get<DpBudget>(
-        `/v1/gateway/contracts/${encodeURIComponent(contract.id)}/dp/budget`,
-        undefined,
-        signal,
-      );
-      return { settings, budget };
-    },
-    [contract.id, resource.code, spent],
-  );
-  const { data, error, reload } = useLoader(load);
+  const { data, error, reload } = useDpBudget(contract, resource, spent);
   if (!contract.operations.includes('aggregate')) return null;
   if (error) return <Alert type="error" showIcon message={String((error as Error).message)} />;
   if (!data) return null;
@@ -195,14 +221,7 @@ export function DpPanel({
         </Descriptions.Item>
         <Descriptions.Item label={t('dp.budget')}>
           <Space direction="vertical" size={4} style={{ width: '100%' }}>
-            <span data-testid="dp-remaining">
-              {t('dp.budgetText', {
-                total: budget.total.rho,
-                epsilon: budget.total.epsilon.toFixed(2),
-                delta: budget.total.delta,
-                remaining: budget.remaining.rho,
-              })}
-            </span>
+            <span data-testid="dp-remaining">{budgetText(t, budget)}</span>
             <Progress
               percent={Number(used.toFixed(1))}
               size="small"

@@ -86,7 +86,8 @@ export function canDecide(me: Me, app: Application, resource: Resource | undefin
   return false;
 }
 
-function canApprove(me: Me, app: Application, resource: Resource | undefined): boolean {
+/** Is this application waiting for this user's approval — their step of the lifecycle now? */
+export function canApprove(me: Me, app: Application, resource: Resource | undefined): boolean {
   if (app.state === 'security_review') return hasRole(me, 'security_officer');
   return (
     app.state === 'submitted' && hasRole(me, 'data_steward') && resource?.provider.id === me.organization.id

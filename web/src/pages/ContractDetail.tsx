@@ -10,7 +10,6 @@ import {
   Select,
   Skeleton,
   Space,
-  Table,
   Typography,
 } from 'antd';
 import type { EChartsCoreOption } from 'echarts/core';
@@ -18,11 +17,10 @@ import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob } from '../api.ts';
 import { Chart } from '../components/Chart.tsx';
+import { fieldLabel, GrantedFields, rowFilterText } from '../components/ContractTerms.tsx';
 import {
   ErrorAlert,
-  GradeTag,
   LinkButton,
-  MaskTag,
   Mono,
   NotLoaded,
   OrgName,
@@ -30,13 +28,12 @@ import {
   StateTag,
 } from '../components/common.tsx';
 import { DpPanel } from '../components/DpPanel.tsx';
-import { describeFilter } from '../components/FilterBuilder.tsx';
 import { TemplatesPanel } from '../components/Templates.tsx';
 import { bilingual, fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { resourceById, useAction, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
-import type { Agreement, Contract, ContractUsage, Filter, Me } from '../types.ts';
+import type { Agreement, Contract, ContractUsage, Me } from '../types.ts';
 import { ReasonModal } from './Applications.tsx';
 
 type Change = 'suspend' | 'resume' | 'revoke';
@@ -142,7 +139,7 @@ export function ContractDetail({ id }: { id: string }) {
       agreement.record.fields.find((f) => f.name === name)?.grade === 'unassessed' ||
       resource?.fields.find((f) => f.name === name)?.grade === 'unassessed',
   );
-  const label = (name: string) => resource?.fields.find((f) => f.name === name)?.label ?? name;
+  const label = fieldLabel(resource);
   const openPdf = () =>
     pdf.run(async () => {
       const blob = await fetchBlob(`/v1/contracts/${encodeURIComponent(c.id)}/agreement.pdf`);
@@ -260,7 +257,7 @@ export function ContractDetail({ id }: { id: string }) {
                 <Link to={`/applications?id=${c.applicationId}`}>{c.applicationId}</Link>
               </Descriptions.Item>
               <Descriptions.Item label={t('contract.rowFilter')}>
-                {c.rowFilter ? describeFilter(c.rowFilter as Filter, label, t) : t('contract.allRows')}
+                {rowFilterText(c, resource, t)}
               </Descriptions.Item>
             </Descriptions>
           </Card>
@@ -280,28 +277,7 @@ export function ContractDetail({ id }: { id: string }) {
                 message={t('contract.unassessed', { fields: unassessed.map(label).join('、') })}
               />
             ) : null}
-            <Table
-              size="small"
-              rowKey="name"
-              pagination={false}
-              scroll={{ x: 'max-content' }}
-              dataSource={c.fields.map((name) => ({
-                name,
-                field: resource?.fields.find((f) => f.name === name),
-              }))}
-              columns={[
-                { title: t('field.label'), render: (_: unknown, r) => r.field?.label ?? r.name },
-                { title: t('field.name'), dataIndex: 'name', render: (n: string) => <Mono>{n}</Mono> },
-                {
-                  title: t('field.grade'),
-                  render: (_: unknown, r) => (r.field ? <GradeTag grade={r.field.grade} /> : '—'),
-                },
-                {
-                  title: t('contract.mask'),
-                  render: (_: unknown, r) => <MaskTag rule={c.masking[r.name] ?? 'none'} />,
-                },
-              ]}
-            />
+            <GrantedFields contract={c} resource={resource} />
           </Card>
           <Card
             title={<h2 className="card-title">{t('contract.usage')}</h2>}
