@@ -8,6 +8,13 @@ import { type Loaded, useOrganizations } from '../hooks.ts';
 import type { Dict } from '../locales.ts';
 import { navigate } from '../router.tsx';
 import type { Grade } from '../types.ts';
+import {
+  columnKey,
+  type ListColumn,
+  TableToolbar,
+  type ToolbarOptions,
+  useHiddenColumns,
+} from './TableToolbar.tsx';
 
 const GRADE_COLORS: Record<string, string> = {
   core: 'magenta',
@@ -195,17 +202,37 @@ export function NotLoaded({ loaded, rows }: { loaded: Loaded<unknown>; rows: num
 /**
  * A table of the rows a list endpoint gave: all on one page (the list pages its own way or is
  * short), keyed by id unless `rowKey` says otherwise, scrolling sideways on a narrow screen, and
- * saying `empty` when there are none.
+ * saying `empty` when there are none. With `toolbar`, a TableToolbar above it counts, refreshes,
+ * hides columns and exports the rows listed.
  */
-export function ListTable<T extends object>({ empty, ...props }: TableProps<T> & { empty: string }) {
+export function ListTable<T extends object>({
+  empty,
+  toolbar,
+  columns = [],
+  ...props
+}: Omit<TableProps<T>, 'columns'> & { empty: string; toolbar?: ToolbarOptions; columns?: ListColumn<T>[] }) {
+  const [hidden, setHidden] = useHiddenColumns(toolbar?.id);
+  const visible = columns.filter((column, index) => !hidden.includes(columnKey(column, index)));
   return (
-    <Table<T>
-      rowKey="id"
-      pagination={false}
-      scroll={{ x: 'max-content' }}
-      locale={{ emptyText: <Empty description={empty} /> }}
-      {...props}
-    />
+    <>
+      {toolbar ? (
+        <TableToolbar<T>
+          options={toolbar}
+          columns={columns}
+          hidden={hidden}
+          onHiddenChange={setHidden}
+          rows={props.dataSource ?? []}
+        />
+      ) : null}
+      <Table<T>
+        rowKey="id"
+        pagination={false}
+        scroll={{ x: 'max-content' }}
+        locale={{ emptyText: <Empty description={empty} /> }}
+        columns={visible}
+        {...props}
+      />
+    </>
   );
 }
 

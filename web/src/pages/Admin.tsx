@@ -3,12 +3,13 @@
  * platform admins see these pages in the navigation; the API refuses the others on its own.
  */
 import { PlusOutlined } from '@ant-design/icons';
-import { App, Button, Card, Checkbox, Empty, Form, Input, Popconfirm, Select, Space, Table, Tag } from 'antd';
+import { App, Button, Card, Checkbox, Form, Input, Popconfirm, Select, Space, Tag } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, Mono, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, ListTable, Mono, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { fmtDateTime } from '../format.ts';
 import { forgetOrganizationDirectory, useAction, useCursorPages, useOrganizations } from '../hooks.ts';
 import { useMe } from '../session.tsx';
@@ -119,13 +120,11 @@ export function Users() {
             ]}
           />
         </Space>
-        <Table<User>
-          rowKey="id"
+        <ListTable<User>
+          toolbar={cursorToolbar('users', pages)}
+          empty={t('admin.noUsers')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('admin.noUsers')} /> }}
           columns={[
             { title: t('admin.username'), dataIndex: 'username', render: (v: string) => <Mono>{v}</Mono> },
             { title: t('admin.displayName'), dataIndex: 'displayName' },
@@ -133,10 +132,12 @@ export function Users() {
               title: t('admin.organization'),
               dataIndex: 'orgId',
               render: (id: string) => <OrgName id={id} />,
+              exportValue: (u) => orgs.get(u.orgId)?.name ?? u.orgId,
             },
             {
               title: t('admin.roles'),
               dataIndex: 'roles',
+              exportValue: (u) => u.roles.map((r) => t(`role.${r}`)).join('、'),
               render: (roles: Role[]) => (
                 <Space size={[4, 4]} wrap>
                   {roles.map((r) => (
@@ -145,7 +146,12 @@ export function Users() {
                 </Space>
               ),
             },
-            { title: t('admin.status'), dataIndex: 'status', render: (s: string) => <StateTag state={s} /> },
+            {
+              title: t('admin.status'),
+              dataIndex: 'status',
+              render: (s: string) => <StateTag state={s} />,
+              exportValue: (u) => t(`state.${u.status}`),
+            },
             { title: t('admin.createdAt'), dataIndex: 'createdAt', render: fmtDateTime },
             {
               title: t('common.actions'),
@@ -303,13 +309,11 @@ export function Organizations() {
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
         <SearchBox label={t('admin.searchOrgs')} onSearch={setQ} />
-        <Table<Organization>
-          rowKey="id"
+        <ListTable<Organization>
+          toolbar={cursorToolbar('organizations', pages)}
+          empty={t('admin.noOrgs')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('admin.noOrgs')} /> }}
           columns={[
             { title: t('admin.orgName'), dataIndex: 'name' },
             { title: t('admin.uscc'), dataIndex: 'uscc', render: (v: string) => <Mono>{v}</Mono> },

@@ -21,8 +21,9 @@ import {
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
+import { ErrorAlert, JsonBlock, ListTable, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { bilingual, fmtDateTime, fmtNumber } from '../format.ts';
 import {
   collectAll,
@@ -198,13 +199,11 @@ function AlertList({ actor }: { actor: boolean }) {
         ) : null}
       </Row>
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
-      <Table<MonitorAlert>
-        rowKey="id"
+      <ListTable<MonitorAlert>
+        toolbar={cursorToolbar('alerts', pages)}
+        empty={t('alerts.none')}
         loading={pages.loading}
         dataSource={pages.items}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
-        locale={{ emptyText: <Empty description={t('alerts.none')} /> }}
         expandable={{ expandedRowRender: (a) => <JsonBlock value={a.details} /> }}
         columns={[
           {
@@ -213,6 +212,7 @@ function AlertList({ actor }: { actor: boolean }) {
             render: (s: string) => (
               <Tag color={SEVERITY_COLORS[s]}>{t(`alerts.severities.${s}`, { defaultValue: s })}</Tag>
             ),
+            exportValue: (a) => t(`alerts.severities.${a.severity}`, { defaultValue: a.severity }),
           },
           {
             title: t('alerts.what'),
@@ -222,10 +222,13 @@ function AlertList({ actor }: { actor: boolean }) {
                 <Typography.Text>{withNames(bilingual(a.summary), names)}</Typography.Text>
               </Space>
             ),
+            exportValue: (a) =>
+              `${bilingual(ruleTitle.get(a.rule)) || a.rule}: ${withNames(bilingual(a.summary), names)}`,
           },
           {
             title: t('alerts.subject'),
             render: (_: unknown, a) => <SubjectLink type={a.subject.type} id={a.subject.id} names={names} />,
+            exportValue: (a) => names.get(a.subject.id) ?? a.subject.id,
           },
           { title: t('alerts.occurrences'), dataIndex: 'occurrences', render: fmtNumber },
           { title: t('alerts.lastSeen'), dataIndex: 'lastSeenAt', render: fmtDateTime },
@@ -243,6 +246,7 @@ function AlertList({ actor }: { actor: boolean }) {
                 ) : null}
               </Space>
             ),
+            exportValue: (a) => t(`alerts.states.${a.state}`, { defaultValue: a.state }),
           },
           ...(actor
             ? [

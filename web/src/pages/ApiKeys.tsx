@@ -5,22 +5,21 @@ import {
   Button,
   Card,
   Checkbox,
-  Empty,
   Flex,
   Form,
   Input,
   Modal,
   Popconfirm,
   Space,
-  Table,
   Tag,
   Typography,
 } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, ListTable, Pager, PageTitle, StateTag } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { endOfShanghaiDay, fmtDateTime, shanghaiDate } from '../format.ts';
 import { useAction, useCursorPages } from '../hooks.ts';
 import { useMe } from '../session.tsx';
@@ -92,18 +91,17 @@ export function ApiKeys() {
       />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
-        <Table<ApiKey>
-          rowKey="id"
+        <ListTable<ApiKey>
+          toolbar={cursorToolbar('api-keys', pages)}
+          empty={t('apiKeys.none')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('apiKeys.none')} /> }}
           columns={[
             { title: t('apiKeys.name'), dataIndex: 'name' },
             {
               title: t('apiKeys.scopes'),
               dataIndex: 'scopes',
+              exportValue: (key) => key.scopes.join(' '),
               render: (scopes: string[]) => (
                 <Space size={[4, 4]} wrap>
                   {scopes.map((s) => (
@@ -116,6 +114,7 @@ export function ApiKeys() {
               title: t('apiKeys.status'),
               dataIndex: 'status',
               render: (s: string) => <StateTag state={s} />,
+              exportValue: (key) => t(`state.${key.status}`),
             },
             { title: t('apiKeys.createdAt'), dataIndex: 'createdAt', render: fmtDateTime },
             { title: t('apiKeys.lastUsed'), dataIndex: 'lastUsedAt', render: fmtDateTime },

@@ -7,7 +7,6 @@ import {
   Col,
   Descriptions,
   Drawer,
-  Empty,
   Flex,
   Form,
   Grid,
@@ -29,6 +28,7 @@ import { api } from '../api.ts';
 import {
   ErrorAlert,
   GradeTag,
+  ListTable,
   MaskTag,
   maskText,
   NotLoaded,
@@ -42,8 +42,17 @@ import { DpApprovalNotice } from '../components/DpPanel.tsx';
 import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { LetterLink, LetterPanel } from '../components/RequestLetter.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
-import { resourceById, useAction, useCursorPages, useLoader, useResources, useUsernames } from '../hooks.ts';
+import {
+  resourceById,
+  useAction,
+  useCursorPages,
+  useLoader,
+  useOrganizations,
+  useResources,
+  useUsernames,
+} from '../hooks.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Application, Filter, Me, Operation, Page, Resource } from '../types.ts';
@@ -127,6 +136,8 @@ export function Applications() {
   );
   const pages = useCursorPages(fetchPage);
   const resources = useResources(pages.items.map((a) => a.resourceId));
+  const orgs = useOrganizations();
+  const resourceName = (a: Application) => resources.get(a.resourceId)?.name ?? a.resourceId;
 
   const tabs = [
     ...(reviewer ? [{ key: 'inbox', label: t('applications.inbox') }] : []),
@@ -154,30 +165,27 @@ export function Applications() {
           />
         ) : null}
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
-        <Table<Application>
-          rowKey="id"
+        <ListTable<Application>
+          toolbar={cursorToolbar('applications', pages)}
+          empty={tab === 'inbox' ? t('applications.inboxEmpty') : t('common.none')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{
-            emptyText: (
-              <Empty description={tab === 'inbox' ? t('applications.inboxEmpty') : t('common.none')} />
-            ),
-          }}
           columns={[
             {
               title: t('applications.resource'),
-              render: (_: unknown, a) => resources.get(a.resourceId)?.name ?? a.resourceId,
+              render: (_: unknown, a) => resourceName(a),
+              exportValue: resourceName,
             },
             {
               title: t('applications.consumer'),
               render: (_: unknown, a) => <OrgName id={a.consumerOrgId} />,
+              exportValue: (a) => orgs.get(a.consumerOrgId)?.name ?? a.consumerOrgId,
             },
             {
               title: t('applications.state'),
               dataIndex: 'state',
               render: (s: string) => <StateTag state={s} />,
+              exportValue: (a) => t(`state.${a.state}`),
             },
             {
               title: t('applications.fields'),
@@ -187,6 +195,7 @@ export function Applications() {
                   <SecurityTag app={a} />
                 </Space>
               ),
+              exportValue: (a) => fmtNumber(a.fields.length),
             },
             { title: t('applications.submittedAt'), dataIndex: 'submittedAt', render: fmtDateTime },
             {
@@ -200,6 +209,10 @@ export function Applications() {
                 ) : (
                   '—'
                 ),
+              exportValue: (a) =>
+                a.dueAt
+                  ? `${fmtDateTime(a.dueAt)}${a.overdue ? ` · ${t('applications.overdue')}` : ''}`
+                  : '—',
             },
             {
               title: t('common.actions'),

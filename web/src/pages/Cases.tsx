@@ -18,7 +18,6 @@ import {
   Modal,
   Skeleton,
   Space,
-  Table,
   Tag,
   Timeline,
   Typography,
@@ -26,7 +25,8 @@ import {
 import { type ReactNode, useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, Mono, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, ListTable, Mono, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { fmtDateTime } from '../format.ts';
 import { useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -105,17 +105,16 @@ export function Cases() {
       <PageTitle title={t('nav.cases')} sub={t('cases.sub')} />
       <Card>
         <ErrorAlert error={pages.error ?? overdue.error} onRetry={pages.reload} />
-        <Table<ServiceApplication>
-          rowKey="id"
+        <ListTable<ServiceApplication>
+          toolbar={cursorToolbar('cases', pages)}
+          empty={t('cases.none')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('cases.none')} /> }}
           columns={[
             {
               title: t('cases.col.bundle'),
               render: (_: unknown, a) => <Link to={`/cases/${a.id}`}>{a.bundle.name}</Link>,
+              exportValue: (a) => a.bundle.name,
             },
             {
               title: t('cases.col.steps'),
@@ -130,15 +129,28 @@ export function Cases() {
                   ))}
                 </Space>
               ),
+              exportValue: (a) =>
+                stepsFor(me, a)
+                  .map((s) => `${s.name} ${t(`cases.stepState.${s.state}`)}`)
+                  .join('; '),
             },
-            { title: t('cases.col.applicant'), render: (_: unknown, a) => <Mono>{a.subjectKey}</Mono> },
+            {
+              title: t('cases.col.applicant'),
+              render: (_: unknown, a) => <Mono>{a.subjectKey}</Mono>,
+              exportValue: (a) => a.subjectKey,
+            },
             {
               title: t('cases.col.state'),
               render: (_: unknown, a) => (
                 <StateTag state={a.state} label={t(`cases.applicationState.${a.state}`)} />
               ),
+              exportValue: (a) => t(`cases.applicationState.${a.state}`),
             },
-            { title: t('cases.col.submittedAt'), render: (_: unknown, a) => fmtDateTime(a.createdAt) },
+            {
+              title: t('cases.col.submittedAt'),
+              render: (_: unknown, a) => fmtDateTime(a.createdAt),
+              exportValue: (a) => fmtDateTime(a.createdAt),
+            },
           ]}
         />
         <Pager {...pages} />

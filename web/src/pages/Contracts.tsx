@@ -1,10 +1,11 @@
-import { Card, Empty, Select, Space, Table } from 'antd';
+import { Card, Select, Space } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, ListTable, OrgName, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { fmtDateTime } from '../format.ts';
-import { useCursorPages, useResources } from '../hooks.ts';
+import { useCursorPages, useOrganizations, useResources } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import type { Contract, Page } from '../types.ts';
 import { CONTRACT_STATES } from '../types.ts';
@@ -19,6 +20,10 @@ export function Contracts() {
   );
   const pages = useCursorPages(fetchPage);
   const resources = useResources(pages.items.map((c) => c.resourceId));
+  const orgs = useOrganizations();
+  const resourceName = (c: Contract) => resources.get(c.resourceId)?.name ?? c.resourceId;
+  const orgName = (id: string) => orgs.get(id)?.name ?? id;
+  const operationNames = (c: Contract) => c.operations.map((o) => t(`operation.${o}`)).join(' · ');
 
   return (
     <>
@@ -37,13 +42,11 @@ export function Contracts() {
           />
         </Space>
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
-        <Table<Contract>
-          rowKey="id"
+        <ListTable<Contract>
+          toolbar={cursorToolbar('contracts', pages)}
+          empty={t('contracts.none')}
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          locale={{ emptyText: <Empty description={t('contracts.none')} /> }}
           columns={[
             {
               title: t('contracts.id'),
@@ -52,18 +55,29 @@ export function Contracts() {
             },
             {
               title: t('contracts.resource'),
-              render: (_: unknown, c) => resources.get(c.resourceId)?.name ?? c.resourceId,
+              render: (_: unknown, c) => resourceName(c),
+              exportValue: resourceName,
             },
-            { title: t('contracts.provider'), render: (_: unknown, c) => <OrgName id={c.providerOrgId} /> },
-            { title: t('contracts.consumer'), render: (_: unknown, c) => <OrgName id={c.consumerOrgId} /> },
+            {
+              title: t('contracts.provider'),
+              render: (_: unknown, c) => <OrgName id={c.providerOrgId} />,
+              exportValue: (c) => orgName(c.providerOrgId),
+            },
+            {
+              title: t('contracts.consumer'),
+              render: (_: unknown, c) => <OrgName id={c.consumerOrgId} />,
+              exportValue: (c) => orgName(c.consumerOrgId),
+            },
             {
               title: t('contracts.state'),
               dataIndex: 'state',
               render: (s: string) => <StateTag state={s} />,
+              exportValue: (c) => t(`state.${c.state}`),
             },
             {
               title: t('apply.operations'),
-              render: (_: unknown, c) => c.operations.map((o) => t(`operation.${o}`)).join(' · '),
+              render: (_: unknown, c) => operationNames(c),
+              exportValue: operationNames,
             },
             { title: t('contracts.validTo'), dataIndex: 'validTo', render: fmtDateTime },
           ]}

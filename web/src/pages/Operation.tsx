@@ -90,8 +90,12 @@ const isOperatorOf = (me: Me, orgId?: string) =>
   isBureau(me) || (hasRole(me, 'data_steward', 'org_admin') && (!orgId || me.organization.id === orgId));
 
 /** Integer fen as yuan: ¥1,234.56. */
+function yuanText(fen: number | null | undefined): string {
+  return fen === null || fen === undefined ? '—' : `¥${fenToYuan(fen)}`;
+}
+
 export function Yuan({ fen }: { fen: number | null | undefined }) {
-  return <span data-fen={fen ?? ''}>{fen === null || fen === undefined ? '—' : `¥${fenToYuan(fen)}`}</span>;
+  return <span data-fen={fen ?? ''}>{yuanText(fen)}</span>;
 }
 
 /** "¥0.40/次" — an amount per charging unit. */
@@ -164,6 +168,8 @@ export function Operation() {
   const me = useMe();
   const [creating, setCreating] = useState<'plan' | 'agreement' | null>(null);
   const shown = (agreements.data ?? []).filter((a) => !state || a.state === state);
+  const orgs = useOrganizations();
+  const orgName = (id: string) => orgs.get(id)?.name ?? id;
   const bureau = isBureau(me);
   const selected = (plans.data ?? []).filter((p) => p.state === 'selected' && p.selection);
   return (
@@ -198,6 +204,11 @@ export function Operation() {
         />
         <ErrorAlert error={agreements.error} onRetry={agreements.reload} />
         <ListTable<OperationAgreement>
+          toolbar={{
+            id: 'operation-agreements',
+            onRefresh: agreements.reload,
+            refreshing: agreements.loading,
+          }}
           loading={agreements.loading}
           dataSource={shown}
           empty={t('op.noAgreements')}
@@ -207,14 +218,20 @@ export function Operation() {
               render: (_: unknown, a) => (
                 <Link to={`/operation/agreements/${a.id}`}>{a.scenarios.join('、')}</Link>
               ),
+              exportValue: (a) => a.scenarios.join('、'),
             },
-            { title: t('op.col.operator'), render: (_: unknown, a) => <OrgName id={a.operatorOrgId} /> },
+            {
+              title: t('op.col.operator'),
+              render: (_: unknown, a) => <OrgName id={a.operatorOrgId} />,
+              exportValue: (a) => orgName(a.operatorOrgId),
+            },
             { title: t('op.col.term'), render: (_: unknown, a) => `${a.validFrom} ~ ${a.validTo}` },
             {
               title: t('op.col.state'),
               render: (_: unknown, a) => (
                 <StateTag state={a.state} label={t(`op.agreementState.${a.state}`)} />
               ),
+              exportValue: (a) => t(`op.agreementState.${a.state}`),
             },
           ]}
         />
@@ -222,6 +239,7 @@ export function Operation() {
       <Card title={t('op.section.plans')}>
         <ErrorAlert error={plans.error} onRetry={plans.reload} />
         <ListTable<OperationPlan>
+          toolbar={{ id: 'operation-plans', onRefresh: plans.reload, refreshing: plans.loading }}
           loading={plans.loading}
           dataSource={plans.data ?? []}
           empty={t('op.noPlans')}
@@ -229,6 +247,7 @@ export function Operation() {
             {
               title: t('op.col.plan'),
               render: (_: unknown, p) => <Link to={`/operation/plans/${p.id}`}>{p.name}</Link>,
+              exportValue: (p) => p.name,
             },
             { title: t('op.col.mode'), render: (_: unknown, p) => t(`op.mode.${p.mode}`) },
             { title: t('op.col.method'), render: (_: unknown, p) => t(`op.method.${p.selectionMethod}`) },
@@ -236,10 +255,12 @@ export function Operation() {
             {
               title: t('op.col.state'),
               render: (_: unknown, p) => <StateTag state={p.state} label={t(`op.planState.${p.state}`)} />,
+              exportValue: (p) => t(`op.planState.${p.state}`),
             },
             {
               title: t('op.col.winner'),
               render: (_: unknown, p) => (p.selection ? <OrgName id={p.selection.winnerOrgId} /> : '—'),
+              exportValue: (p) => (p.selection ? orgName(p.selection.winnerOrgId) : '—'),
             },
           ]}
         />
@@ -1197,6 +1218,8 @@ export function Bills() {
   const bills = useDetail<Bill[]>(withQuery(`${OP}/bills`, { month }));
   const subs = useDetail<Subscription[]>(`${OP}/subscriptions`);
   const products = useProductMap();
+  const orgs = useOrganizations();
+  const orgName = (id: string) => orgs.get(id)?.name ?? id;
   const productOf = (b: Bill) => {
     const s = (subs.data ?? []).find((x) => x.id === b.subscriptionId);
     return s ? products.get(s.productId) : undefined;
@@ -1219,6 +1242,7 @@ export function Bills() {
         </Space>
         <ErrorAlert error={bills.error} onRetry={bills.reload} />
         <ListTable<Bill>
+          toolbar={{ id: 'bills', onRefresh: bills.reload, refreshing: bills.loading }}
           loading={bills.loading}
           dataSource={bills.data ?? []}
           empty={t('op.noBills')}
@@ -1226,12 +1250,25 @@ export function Bills() {
             {
               title: t('op.col.month'),
               render: (_: unknown, b) => <Link to={`/bills/${b.id}`}>{b.month}</Link>,
+              exportValue: (b) => b.month,
             },
             { title: t('op.col.product'), render: (_: unknown, b) => productOf(b)?.name ?? '—' },
-            { title: t('op.col.customer'), render: (_: unknown, b) => <OrgName id={b.customerOrgId} /> },
-            { title: t('op.col.operator'), render: (_: unknown, b) => <OrgName id={b.operatorOrgId} /> },
+            {
+              title: t('op.col.customer'),
+              render: (_: unknown, b) => <OrgName id={b.customerOrgId} />,
+              exportValue: (b) => orgName(b.customerOrgId),
+            },
+            {
+              title: t('op.col.operator'),
+              render: (_: unknown, b) => <OrgName id={b.operatorOrgId} />,
+              exportValue: (b) => orgName(b.operatorOrgId),
+            },
             { title: t('op.bill.calls'), render: (_: unknown, b) => fmtNumber(b.metered.calls) },
-            { title: t('op.bill.total'), render: (_: unknown, b) => <Yuan fen={b.totalFen} /> },
+            {
+              title: t('op.bill.total'),
+              render: (_: unknown, b) => <Yuan fen={b.totalFen} />,
+              exportValue: (b) => yuanText(b.totalFen),
+            },
             { title: t('op.bill.issuedAt'), render: (_: unknown, b) => fmtDateTime(b.issuedAt) },
           ]}
         />

@@ -21,6 +21,7 @@ import {
   StateFilter,
   StateTag,
 } from '../components/common.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { useCursorPages, useDetail, useLoader, useUsernames } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
@@ -142,16 +143,27 @@ export function Rectification() {
         </Space>
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
         <ListTable<RectificationCase>
+          toolbar={cursorToolbar('rectification', pages)}
           loading={pages.loading}
           dataSource={pages.items}
           empty={t('rectification.none')}
           columns={[
-            { title: t('rectification.col.step'), render: (_: unknown, c) => <RatedStep c={c} /> },
+            // The rated step's name is read row by row as it shows; the export names the case.
+            {
+              title: t('rectification.col.step'),
+              render: (_: unknown, c) => <RatedStep c={c} />,
+              exportValue: (c) => c.id,
+            },
             {
               title: t('rectification.col.state'),
               render: (_: unknown, c) => <CaseStateTag state={c.state} />,
+              exportValue: (c) => t(`rectification.state.${c.state}`),
             },
-            { title: t('rectification.col.dueOn'), render: (_: unknown, c) => <CaseDeadline c={c} /> },
+            {
+              title: t('rectification.col.dueOn'),
+              render: (_: unknown, c) => <CaseDeadline c={c} />,
+              exportValue: (c) => c.dueOn,
+            },
             { title: t('rectification.col.openedOn'), dataIndex: 'openedOn' },
           ]}
         />

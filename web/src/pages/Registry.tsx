@@ -39,8 +39,9 @@ import {
 } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { RegistrationForm, type RegistrationFormMode } from '../components/RegistrationForm.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { fmtDateTime, shanghaiDate } from '../format.ts';
-import { useAction, useCursorPages, useDetail } from '../hooks.ts';
+import { useAction, useCursorPages, useDetail, useOrganizations } from '../hooks.ts';
 import { Link, navigate } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { CertificateHistory, Me, Page, Registration, RegistrationObjection } from '../types.ts';
@@ -90,6 +91,7 @@ export function Registry() {
     [state],
   );
   const pages = useCursorPages(fetchPage);
+  const orgs = useOrganizations();
   return (
     <>
       <PageTitle
@@ -115,6 +117,7 @@ export function Registry() {
         />
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
         <ListTable<Registration>
+          toolbar={cursorToolbar('registrations', pages)}
           loading={pages.loading}
           dataSource={pages.items}
           empty={t('registry.none')}
@@ -122,6 +125,7 @@ export function Registry() {
             {
               title: t('registry.col.subject'),
               render: (_: unknown, r) => <Link to={`/registrations/${r.id}`}>{r.subject.name}</Link>,
+              exportValue: (r) => r.subject.name,
             },
             { title: t('registry.col.code'), dataIndex: 'code', render: (c: string | null) => c ?? '—' },
             {
@@ -132,10 +136,19 @@ export function Registry() {
             {
               title: t('registry.col.holder'),
               render: (_: unknown, r) => <OrgName id={r.registrantOrgId} />,
+              exportValue: (r) => orgs.get(r.registrantOrgId)?.name ?? r.registrantOrgId,
             },
-            { title: t('registry.col.state'), render: (_: unknown, r) => <RegistrationState r={r} /> },
+            {
+              title: t('registry.col.state'),
+              render: (_: unknown, r) => <RegistrationState r={r} />,
+              exportValue: (r) => t(`registry.state.${r.state}`),
+            },
             { title: t('registry.col.due'), render: (_: unknown, r) => <StepDue r={r} /> },
-            { title: t('registry.col.submittedOn'), render: (_: unknown, r) => r.dates.submittedOn },
+            {
+              title: t('registry.col.submittedOn'),
+              render: (_: unknown, r) => r.dates.submittedOn,
+              exportValue: (r) => r.dates.submittedOn ?? '',
+            },
           ]}
         />
         <Pager {...pages} />
