@@ -1,36 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildCsv, neutralizeCell } from '../web/src/lib/csv.ts';
-
-/** A plain RFC 4180 reader (quoted fields, doubled quotes, CRLF records), written apart from the builder. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length > 0) throw new Error('the last record has no CRLF');
-  return rows;
-}
+import { parseCsv } from './support/csv-parse.ts';
 
 describe('console CSV export', () => {
   it('starts with a UTF-8 byte order mark and keeps Chinese as it is', () => {
@@ -67,6 +38,7 @@ describe('console CSV export', () => {
       fc.property(fc.array(fc.array(cell, { minLength: 1, maxLength: 6 }), { maxLength: 8 }), (rows) => {
         const csv = buildCsv(rows);
         expect(csv.startsWith('\uFEFF')).toBe(true);
+        expect(rows.length === 0 || csv.endsWith('\r\n')).toBe(true);
         expect(parseCsv(csv.slice(1))).toEqual(rows.map((row) => row.map(neutralizeCell)));
       }),
     );

@@ -22,6 +22,7 @@ import {
   Timeline,
   Typography,
 } from 'antd';
+import type { TFunction } from 'i18next';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
@@ -42,7 +43,7 @@ import { DpApprovalNotice } from '../components/DpPanel.tsx';
 import { completeFilter, describeFilter, FilterBuilder } from '../components/FilterBuilder.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { LetterLink, LetterPanel } from '../components/RequestLetter.tsx';
-import { cursorToolbar } from '../components/TableToolbar.tsx';
+import { cursorToolbar, type ListColumn } from '../components/TableToolbar.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber } from '../format.ts';
 import {
   resourceById,
@@ -96,6 +97,18 @@ export function canDecide(me: Me, app: Application, resource: Resource | undefin
 }
 
 /** Is this application waiting for this user's approval — their step of the lifecycle now? */
+/** The decision's due time in Beijing time, marked when overdue (lists of applications). */
+export function dueColumn(t: TFunction): ListColumn<Application> {
+  const text = (a: Application) =>
+    a.dueAt ? `${fmtDateTime(a.dueAt)}${a.overdue ? ` · ${t('applications.overdue')}` : ''}` : '—';
+  return {
+    title: t('applications.due'),
+    render: (_: unknown, a: Application) =>
+      a.dueAt ? <Typography.Text type={a.overdue ? 'danger' : undefined}>{text(a)}</Typography.Text> : '—',
+    exportValue: text,
+  };
+}
+
 export function canApprove(me: Me, app: Application, resource: Resource | undefined): boolean {
   if (app.state === 'security_review') return hasRole(me, 'security_officer');
   return (
@@ -198,22 +211,7 @@ export function Applications() {
               exportValue: (a) => fmtNumber(a.fields.length),
             },
             { title: t('applications.submittedAt'), dataIndex: 'submittedAt', render: fmtDateTime },
-            {
-              title: t('applications.due'),
-              render: (_: unknown, a) =>
-                a.dueAt ? (
-                  <Typography.Text type={a.overdue ? 'danger' : undefined}>
-                    {fmtDateTime(a.dueAt)}
-                    {a.overdue ? ` · ${t('applications.overdue')}` : ''}
-                  </Typography.Text>
-                ) : (
-                  '—'
-                ),
-              exportValue: (a) =>
-                a.dueAt
-                  ? `${fmtDateTime(a.dueAt)}${a.overdue ? ` · ${t('applications.overdue')}` : ''}`
-                  : '—',
-            },
+            dueColumn(t),
             {
               title: t('common.actions'),
               render: (_: unknown, a) => (

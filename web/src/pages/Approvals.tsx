@@ -1,4 +1,4 @@
-import { Card, Empty, Table, Tabs, Tag, Typography } from 'antd';
+import { Card, Empty, Table, Tabs, Tag } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
@@ -8,7 +8,7 @@ import { collectAll, resourceById, useLoader, useResources } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Application, ApplicationState, DecisionRecord, Me, Page } from '../types.ts';
-import { canApprove } from './Applications.tsx';
+import { canApprove, dueColumn } from './Applications.tsx';
 
 type TabKey = 'pending' | 'decided';
 
@@ -112,18 +112,7 @@ export function Approvals() {
                           : t('approvals.stepProvider'),
                     },
                     { title: t('applications.submittedAt'), dataIndex: 'submittedAt', render: fmtDateTime },
-                    {
-                      title: t('applications.due'),
-                      render: (_: unknown, a) =>
-                        a.dueAt ? (
-                          <Typography.Text type={a.overdue ? 'danger' : undefined}>
-                            {fmtDateTime(a.dueAt)}
-                            {a.overdue ? ` · ${t('applications.overdue')}` : ''}
-                          </Typography.Text>
-                        ) : (
-                          '—'
-                        ),
-                    },
+                    dueColumn(t),
                     { title: t('common.actions'), render: (_: unknown, a) => open(a) },
                   ]}
                 />
