@@ -383,14 +383,17 @@ async function choose(page: Page, control: Locator, option: string): Promise<voi
   const list = await control.getAttribute('aria-controls');
   const dropdown = page.locator(`.ant-select-dropdown:has([id="${list}"])`);
   const active = dropdown.locator('.ant-select-item-option-active .ant-select-item-option-content');
-  const seen: string[] = [];
-  for (;;) {
+  // The select moves its active option back to the chosen value a moment after it opens (a timer
+  // in rc-select); under load that lands after the first arrow presses. So the walk may go round
+  // again: an option is missing only once the list has been walked round three times.
+  const seen = new Set<string>();
+  for (let presses = 0; ; presses++) {
     await active.waitFor();
     const text = ((await active.textContent()) ?? '').trim();
     if (text === option) break;
-    if (seen.includes(text))
-      throw new Error(`no option “${option}” in the select (options: ${seen.join(', ')})`);
-    seen.push(text);
+    seen.add(text);
+    if (presses > 3 * seen.size + 3)
+      throw new Error(`no option “${option}” in the select (options: ${[...seen].join(', ')})`);
     await page.keyboard.press('ArrowDown');
     // The next option is active once the select says so.
     await expect.poll(async () => ((await active.textContent()) ?? '').trim()).not.toBe(text);
