@@ -3,6 +3,7 @@ import type { TableColumnType } from 'antd';
 import { Button, Checkbox, Flex, Popover, Space, Typography } from 'antd';
 import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { saveBlob } from '../api.ts';
 import type { Pages } from '../hooks.ts';
 import { buildCsv } from '../lib/csv.ts';
 import { useSession } from '../session.tsx';
@@ -86,15 +87,7 @@ export function exportRows<T>(columns: readonly ListColumn<T>[], rows: readonly 
 }
 
 function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The browser has taken the file once the click is handled.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  saveBlob(new Blob([text], { type: 'text/csv;charset=utf-8' }), name);
 }
 
 /** The columns a user hid in a table, remembered per user and table in this browser. */
