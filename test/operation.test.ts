@@ -213,6 +213,29 @@ describe('authorized operation, prices, bills and disclosure', () => {
     );
     expect(approved.statusCode, approved.body).toBe(200);
     const paidContract = approved.json().contractId as string;
+    // The subscription form offers exactly these two contracts, named, to the product's operator only.
+    const operatorToken = await t.login('steward.operator');
+    const offered = await fx.call('GET', `/v1/operation/products/${product.id}/contracts`, operatorToken);
+    expect(offered.statusCode, offered.body).toBe(200);
+    const choices = offered.json() as Array<{
+      contractId: string;
+      customerName: string;
+      resourceName: string;
+    }>;
+    expect(choices.map((c) => c.contractId).sort()).toEqual([welfareContract, paidContract].sort());
+    for (const c of choices) {
+      expect(c.resourceName).toBe(resource.name);
+      expect(c.customerName).not.toMatch(/^org_/);
+    }
+    const stranger = await fx.call(
+      'GET',
+      `/v1/operation/products/${product.id}/contracts`,
+      fx.tokens.enterprise,
+    );
+    expect(stranger.statusCode).toBe(403);
+    expect(
+      (await fx.call('GET', '/v1/operation/products/dp_nonexistent/contracts', operatorToken)).statusCode,
+    ).toBe(404);
     const welfare = await op.subscribe(operatorCtx, {
       productId: product.id,
       contractId: welfareContract,

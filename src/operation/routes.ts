@@ -160,6 +160,21 @@ export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     (req) => op.getProduct(req.ctx, req.params.id),
   );
+  app.get(
+    '/v1/operation/products/:id/contracts',
+    {
+      config: { access: operator },
+      schema: {
+        tags,
+        summary: '可订阅的共享协议 / Contracts a subscription may be recorded under',
+        description:
+          'The contracts in force today, of any customer, on a resource in the product’s lineage, with the customer’s and the resource’s names: the choices of the subscription form. The product’s operator only.',
+        params: S.IdParams,
+        response: { 200: Type.Array(S.SubscribableContract) },
+      },
+    },
+    (req) => op.subscribableContracts(req.ctx, req.params.id),
+  );
   app.put(
     '/v1/operation/products/:id/cap-fee',
     {

@@ -206,6 +206,14 @@ export const SubscriptionBody = Type.Object(
   { productId: Id, contractId: Id, purpose: Type.Enum(PURPOSES), unit: Type.Enum(UNITS) },
   { additionalProperties: false },
 );
+export const SubscribableContract = Type.Object({
+  contractId: Type.String(),
+  customerOrgId: Type.String(),
+  customerName: Type.String(),
+  resourceId: Type.String(),
+  resourceName: Type.String(),
+  validTo: Type.String(),
+});
 export const Subscription = Type.Object({
   id: Type.String(),
   productId: Type.String(),

@@ -711,6 +711,39 @@ export async function listRevenueCaps(ctx: Ctx, year?: number): Promise<CapView[
 // ---------------------------------------------------------------------------- subscriptions
 
 /**
+ * The contracts a product's operator may record a subscription under: those in force today, of
+ * any customer, on a resource in the product's lineage — with the customer's and the resource's
+ * names, so the form offers a choice instead of asking for a typed contract id.
+ */
+export async function subscribableContracts(ctx: Ctx, productId: string) {
+  const principal = authorize(ctx.principal, OPERATOR);
+  const product = await store.findProduct(ctx.db, productId);
+  if (!product) throw notFound('data_product', productId);
+  authorize(principal, { ...OPERATOR, orgId: product.operator_org_id });
+  const lineage = product.lineage as unknown as Lineage;
+  const contracts = await sharing.contractsInForce(
+    ctx.db,
+    null,
+    lineage.resources.map((r) => r.resourceId),
+  );
+  const customers = await identity.organizationNames(
+    ctx,
+    contracts.map((c) => c.consumer_org_id),
+  );
+  const resources = new Map<string, string>();
+  for (const id of new Set(contracts.map((c) => c.resource_id)))
+    resources.set(id, (await catalog.getResource(platformCtx(ctx), id)).name);
+  return contracts.map((c) => ({
+    contractId: c.id,
+    customerOrgId: c.consumer_org_id,
+    customerName: customers.get(c.consumer_org_id) ?? c.consumer_org_id,
+    resourceId: c.resource_id,
+    resourceName: resources.get(c.resource_id) ?? c.resource_id,
+    validTo: c.valid_to.toISOString(),
+  }));
+}
+
+/**
  * A customer's use of a product through its own sharing contract (whose resource is in the
  * product's lineage). Public governance and public welfare use is free: its bills are zero,
  * whatever the price sheet says.

@@ -966,18 +966,21 @@ export async function reviewContract(
 }
 
 /**
- * The contracts in force today of the given consumers on the given resources: what another
- * capability (the service bundles) asks to know which data a department may pull instead of asking
- * the citizen. A read for a caller the capability has already authorized; not a route.
+ * The contracts in force today of the given consumers (`null`: of any consumer) on the given
+ * resources: what another capability asks to know which data a department may pull instead of
+ * asking the citizen, or which customers an operator may bill for a product. A read for a caller
+ * the capability has already authorized; not a route.
  */
 export async function contractsInForce(
   db: Executor,
-  consumerOrgIds: readonly string[],
+  consumerOrgIds: readonly string[] | null,
   resourceIds: readonly string[],
   now = new Date(),
-): Promise<Array<Pick<ContractRow, 'id' | 'consumer_org_id' | 'resource_id' | 'fields' | 'operations'>>> {
-  if (consumerOrgIds.length === 0 || resourceIds.length === 0) return [];
-  const rows = await db
+): Promise<
+  Array<Pick<ContractRow, 'id' | 'consumer_org_id' | 'resource_id' | 'fields' | 'operations' | 'valid_to'>>
+> {
+  if (consumerOrgIds?.length === 0 || resourceIds.length === 0) return [];
+  let query = db
     .selectFrom('contracts')
     .select([
       'id',
@@ -989,19 +992,20 @@ export async function contractsInForce(
       'valid_from',
       'valid_to',
     ])
-    .where('consumer_org_id', 'in', [...consumerOrgIds])
     .where('resource_id', 'in', [...resourceIds])
     .where('state', '=', 'active')
-    .orderBy('id')
-    .execute();
+    .orderBy('id');
+  if (consumerOrgIds) query = query.where('consumer_org_id', 'in', [...consumerOrgIds]);
+  const rows = await query.execute();
   return rows
     .filter((c) => effectiveState(c, now) === 'active' && c.valid_from.getTime() <= now.getTime())
-    .map(({ id, consumer_org_id, resource_id, fields, operations }) => ({
+    .map(({ id, consumer_org_id, resource_id, fields, operations, valid_to }) => ({
       id,
       consumer_org_id,
       resource_id,
       fields,
       operations,
+      valid_to,
     }));
 }
 

@@ -321,10 +321,18 @@ it('a price above the cap is refused with the server’s message; one under it i
   expect(saved.prices[0]).toMatchObject({ unit: 'call', capFen: 50, priceFen: 29 });
   await shot(page, 'priced');
 
-  // The enterprise subscribes for industry use, from the page; the bureau's sharing contract id.
+  // The enterprise subscribes for industry use, from the page: its sharing contract is chosen by
+  // the customer's and the resource's names (both contracts in force on the resource are offered).
   await button(page, '新增订购').click();
   dialog = page.getByRole('dialog');
-  await dialog.getByLabel('共享协议').fill(paidContract);
+  const offered = (await call('GET', `/v1/operation/products/${productId}/contracts`, operator)) as {
+    contractId: string;
+    customerName: string;
+  }[];
+  expect(offered.map((c) => c.contractId).sort()).toEqual([paidContract, welfareContract].sort());
+  const paidChoice = offered.find((c) => c.contractId === paidContract)!;
+  expect(paidChoice.customerName).toBe(CUSTOMER_NAME);
+  await choose(page, dialog.getByLabel('共享协议'), `${CUSTOMER_NAME} · `);
   await ok(page).click();
   await dialog.waitFor({ state: 'hidden' });
   const sub = page.locator('.ant-table-tbody tr.ant-table-row', { hasText: CUSTOMER_NAME });

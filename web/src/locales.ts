@@ -1622,6 +1622,10 @@ export const zh = {
       yuan: '元',
       yuanInvalid: '请输入不小于 0 的金额，最多两位小数（元）',
       subscribeHint: '客户须先经共享申请取得使用该产品所用资源的共享协议；公共治理、公益事业用途免费。',
+      contractPick: '选择客户的共享协议（可输入客户或资源名称检索）',
+      contractRequired: '请选择一份生效的共享协议',
+      contractOption: '{{customer}} · {{resource}} · 有效至 {{date}}',
+      noContracts: '该产品所用资源上还没有生效的共享协议：客户须先提出共享申请并获批准。',
       billHint: '按该月网关审计记录中本协议成功的调用计量；只能为已结束的月份出账，重复出账返回已出的账单。',
       monthInvalid: '格式为 YYYY-MM',
       required: '必填',
@@ -3386,6 +3390,11 @@ export const en: Dict = {
       yuanInvalid: 'Enter an amount of 0 or more with at most two decimals (yuan)',
       subscribeHint:
         'The customer first obtains a sharing contract for the product’s resource by application; public governance and public welfare use is free.',
+      contractPick: 'Choose the customer’s sharing contract (type a customer or resource name to search)',
+      contractRequired: 'Choose a sharing contract in force',
+      contractOption: '{{customer}} · {{resource}} · valid until {{date}}',
+      noContracts:
+        'No sharing contract is in force on this product’s resources yet: the customer first applies for sharing and is approved.',
       billHint:
         'Metered from the month’s gateway audit entries of the contract; only a month that has ended can be billed, and billing it again returns the bill issued.',
       monthInvalid: 'Use YYYY-MM',

@@ -227,6 +227,7 @@ export type DataProduct = Static<typeof operation.Product>;
 export type ProductPrice = DataProduct['prices'][number];
 export type RevenueCap = Static<typeof operation.RevenueCap>;
 export type Subscription = Static<typeof operation.Subscription>;
+export type SubscribableContract = Static<typeof operation.SubscribableContract>;
 export type Bill = Static<typeof operation.Bill>;
 export type BillLine = Bill['lines'][number];
 export type BillReproduction = Static<typeof operation.Reproduction>;

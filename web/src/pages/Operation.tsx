@@ -49,7 +49,7 @@ import {
 } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { ResourceSelect } from '../components/ResourceSelect.tsx';
-import { fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
+import { fmtDate, fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
 import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -67,6 +67,7 @@ import type {
   OperationRules,
   ProductPrice,
   RevenueCap,
+  SubscribableContract,
   Subscription,
   UsePurpose,
 } from '../types.ts';
@@ -1121,6 +1122,13 @@ function SubscribeModal({
   const { t } = useTranslation();
   const [form] = Form.useForm<{ contractId: string; purpose: UsePurpose; unit: ChargeUnit }>();
   const action = useInlineAction();
+  // The contracts in force on the product's resources, named, instead of a typed contract id.
+  const loadContracts = useCallback(
+    (signal: AbortSignal) =>
+      api.get<SubscribableContract[]>(`${OP}/products/${enc(product.id)}/contracts`, {}, signal),
+    [product.id],
+  );
+  const contracts = useLoader(open ? loadContracts : null);
   return (
     <FormModal
       open={open}
@@ -1135,23 +1143,38 @@ function SubscribeModal({
       }}
       onFinish={(v) =>
         action.run(async () => {
-          await api.post(`${OP}/subscriptions`, {
-            productId: product.id,
-            ...v,
-            contractId: v.contractId.trim(),
-          });
+          await api.post(`${OP}/subscriptions`, { productId: product.id, ...v });
           onDone();
         })
       }
     >
       <Typography.Paragraph type="secondary">{t('op.form.subscribeHint')}</Typography.Paragraph>
       <Failure error={action.failure} testId="subscribe-error" />
+      <ErrorAlert error={contracts.error} onRetry={contracts.reload} />
       <Form.Item
         name="contractId"
         label={t('op.col.contract')}
-        rules={[{ required: true, whitespace: true }]}
+        rules={[{ required: true, message: t('op.form.contractRequired') }]}
+        extra={
+          contracts.data?.length === 0 ? (
+            <span data-testid="no-contracts">{t('op.form.noContracts')}</span>
+          ) : undefined
+        }
       >
-        <Input maxLength={64} autoComplete="off" />
+        <Select
+          showSearch
+          loading={contracts.loading}
+          optionFilterProp="label"
+          placeholder={t('op.form.contractPick')}
+          options={(contracts.data ?? []).map((c) => ({
+            value: c.contractId,
+            label: t('op.form.contractOption', {
+              customer: c.customerName,
+              resource: c.resourceName,
+              date: fmtDate(c.validTo),
+            }),
+          }))}
+        />
       </Form.Item>
       <Form.Item name="purpose" label={t('op.col.purpose')} rules={[{ required: true }]}>
         <Select options={USE_PURPOSES.map((p) => ({ value: p, label: t(`op.purpose.${p}`) }))} />
