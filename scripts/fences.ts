@@ -9,7 +9,10 @@
  * - every table has one owner (TABLE_OWNERS), and only the owner's folder writes it — insertInto,
  *   updateTable, deleteFrom, raw INSERT/UPDATE/DELETE, or a lifecycle declared on the table. A
  *   table written anywhere without a declared owner is a violation too, so a new table must say
- *   whose it is.
+ *   whose it is;
+ * - another capability's table is read only where FOREIGN_READS declares it, with why it is not a
+ *   call to the owner's service (selectFrom and joins, raw FROM/JOIN); a declaration no read needs
+ *   any more is a violation too, so the list stays the truth.
  *
  * The program (`src/*.ts`, `src/demo/`) may import anything; tests are not fenced.
  */
@@ -89,6 +92,54 @@ export const TABLE_OWNERS: Record<string, string> = {
   schema_migrations: 'core',
 };
 
+/**
+ * The reads of another capability's tables that stay reads (folder → table → why). Everything
+ * else asks the owner's service. Each reason is one of: the statement decides a request on the
+ * gateway's hot path in one round trip; a join the database filters or sorts better than two
+ * reads; the owner sits above the reader, so a service call would be an import cycle; a detector
+ * that scans the whole platform's state at once.
+ */
+export const FOREIGN_READS: Record<string, Record<string, string>> = {
+  audit: {
+    users: 'the audit view names actors; identity writes through audit/append, so a call up would be a cycle',
+    organizations:
+      'the audit view names organizations; identity sits above audit (a call up would be a cycle)',
+  },
+  catalog: {
+    organizations: 'search joins the provider to filter and sort by its name in one statement',
+  },
+  classify: {
+    dataset_versions: 'ingest calls classification during an import (a call back would be a cycle)',
+  },
+  gateway: {
+    contracts: 'admission reads the contract, its version and labels and counts the call in one statement',
+    resources: 'admission and the DP pairs resolve the served version in the same statement',
+    dataset_versions: 'admission, export manifests and the DP pairs read the served version’s table',
+    resource_fields: 'admission and DP budgets read the grades in force on the same request',
+    organizations: 'usage statistics group by consumer and name them in one statement',
+  },
+  monitor: {
+    audit_events: 'the rule engine scans the log in order as one stream',
+    dataset_versions: 'detectors read import shapes across the platform',
+    resources: 'detectors and freeze targets resolve resources across the platform',
+    resource_fields: 'detectors compare grades across the platform',
+    field_classifications: 'detectors compare suggestions with confirmed grades',
+    contracts: 'detectors scan contracts across the platform; freeze targets resolve them',
+    organizations: 'freeze targets resolve organizations by id or credit code',
+    users: 'freeze targets resolve users by id or username',
+    api_keys: 'freeze targets resolve keys by id',
+  },
+  quality: {
+    dataset_versions: 'evaluation reads each version’s table with whether it is the current one',
+    resources: 'joined to say which version is current, in the same statement',
+  },
+  sharing: {
+    resources:
+      'the applications list is filtered by the provider in the same statement; re-identification risk reads the served version',
+    dataset_versions: 're-identification risk samples the served version’s table',
+  },
+};
+
 export interface Violation {
   file: string;
   line: number;
@@ -99,6 +150,8 @@ export interface Violation {
     | 'imports-program'
     | 'cycle'
     | 'foreign-table-write'
+    | 'foreign-table-read'
+    | 'stale-read-declaration'
     | 'table-without-owner';
   message: string;
 }
@@ -162,15 +215,52 @@ function tableWrites(file: string, source: string, owner: string): Violation[] {
   return found;
 }
 
+// Kysely's readers name the table as a string (`'contracts as c'` too); raw SQL after FROM or JOIN.
+const QUERY_READ = /\b(?:selectFrom|innerJoin|leftJoin|rightJoin|fullJoin)\(\s*'([a-z_]+)(?:\s+as\s+\w+)?'/g;
+const RAW_READ = /\b(?:from|join)\s+([a-z_]+)\b/gi;
+
+/** Comments blanked (kept line for line), so prose such as "read from contracts" is no read. */
+function code(source: string): string {
+  const blank = (m: string) => m.replace(/[^\n]/g, ' ');
+  return source
+    .replace(/\/\*[\s\S]*?\*\//g, blank)
+    .replace(/(^|[^:'"`\\])\/\/[^\n]*/gm, (m, before: string) => before + blank(m.slice(before.length)));
+}
+
+function tableReads(file: string, source: string, owner: string, used: Set<string>): Violation[] {
+  const found: Violation[] = [];
+  const text = code(source);
+  const lineOf = (index: number) => text.slice(0, index).split('\n').length;
+  for (const m of [...text.matchAll(QUERY_READ), ...text.matchAll(RAW_READ)]) {
+    const table = m[1]!.toLowerCase();
+    const expected = TABLE_OWNERS[table];
+    if (expected === undefined || expected === owner) continue;
+    if (FOREIGN_READS[owner]?.[table] !== undefined) {
+      used.add(`${owner}.${table}`);
+      continue;
+    }
+    found.push({
+      file,
+      line: lineOf(m.index),
+      target: table,
+      rule: 'foreign-table-read',
+      message: `${file} reads ${table}, which is ${expected}'s; ask ${expected}/service.ts (or declare why not in FOREIGN_READS)`,
+    });
+  }
+  return found;
+}
+
 /** Checks a set of source files (repository-relative path → text); returns every fence crossed. */
 export function checkFences(files: ReadonlyMap<string, string>): Violation[] {
   const violations: Violation[] = [];
   const edges = new Map<string, Map<string, { file: string; line: number; target: string }>>();
+  const readsUsed = new Set<string>();
   for (const [file, source] of files) {
     if (/\.test\.ts$/.test(file)) continue;
     const from = layerOf(file);
     if (!from || from.kind === 'program') continue;
     violations.push(...tableWrites(file, source, from.name));
+    if (from.kind === 'capability') violations.push(...tableReads(file, source, from.name, readsUsed));
     for (const { spec, line } of importsOf(source)) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
       const to = layerOf(target);
@@ -200,6 +290,18 @@ export function checkFences(files: ReadonlyMap<string, string>): Violation[] {
         if (!edges.has(from.name)) edges.set(from.name, new Map());
         if (!edges.get(from.name)!.has(to.name)) edges.get(from.name)!.set(to.name, at);
       }
+    }
+  }
+  for (const [folder, tables] of Object.entries(FOREIGN_READS)) {
+    for (const table of Object.keys(tables)) {
+      if (readsUsed.has(`${folder}.${table}`)) continue;
+      violations.push({
+        file: 'scripts/fences.ts',
+        line: 1,
+        target: `${folder}.${table}`,
+        rule: 'stale-read-declaration',
+        message: `FOREIGN_READS lets ${folder} read ${table}, which it no longer does: remove the declaration`,
+      });
     }
   }
   for (const cycle of cyclesOf(edges)) {
@@ -254,5 +356,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`\n${violations.length} fence(s) crossed (see scripts/fences.ts for the rules)`);
     process.exit(1);
   }
-  console.log('fences: every import keeps the layers; every table is written by its owner');
+  console.log(
+    'fences: every import keeps the layers; every table is written by its owner and read elsewhere only where declared',
+  );
 }

@@ -30,6 +30,31 @@ describe('architecture fences (npm run lint)', () => {
     ]);
   });
 
+  it('refuses a read of another capability’s table that FOREIGN_READS does not declare', () => {
+    const ratings = sourcesOf(root).get('src/ratings/service.ts')!;
+    const violations = checkFences(
+      treeWith(
+        'src/ratings/service.ts',
+        `${ratings}\n// prose that reads from contracts is no read\nexport const peek = (db: any) =>\n  db.selectFrom('contracts as c').selectAll().execute();\nexport const raw = sql\`SELECT 1 FROM users JOIN api_keys ON true\`;\n`,
+      ),
+    );
+    const lines = ratings.split('\n').length;
+    expect(violations.map((v) => [v.rule, v.target, v.line])).toEqual([
+      ['foreign-table-read', 'contracts', lines + 3],
+      ['foreign-table-read', 'users', lines + 4],
+      ['foreign-table-read', 'api_keys', lines + 4],
+    ]);
+    expect(violations[0]!.message).toMatch(/ask sharing\/service\.ts/);
+  });
+
+  it('refuses a declaration of a foreign read that no code makes any more', () => {
+    const violations = checkFences(treeWith('src/audit/store.ts', 'export const nothing = 1;\n'));
+    expect(violations.map((v) => [v.rule, v.target])).toEqual([
+      ['stale-read-declaration', 'audit.users'],
+      ['stale-read-declaration', 'audit.organizations'],
+    ]);
+  });
+
   it('refuses a library importing a capability, also through a multi-line or dynamic import', () => {
     const violations = checkFences(
       treeWith(

@@ -306,18 +306,14 @@ export async function contractAgreement(ctx: Ctx, id: string): Promise<Agreement
       .select(['legal_basis', 'scenario', 'decisions'])
       .where('id', '=', contract.application_id)
       .executeTakeFirst(),
-    ctx.db
-      .selectFrom('organizations')
-      .select(['id', 'name'])
-      .where('id', 'in', [contract.provider_org_id, contract.consumer_org_id])
-      .execute(),
+    identity.organizationNames(ctx, [contract.provider_org_id, contract.consumer_org_id]),
   ]);
   const rec = record(contract, app, resource.code);
   const people = await identity.usernames(
     ctx.db,
     rec.approvals.map((a) => a.by).filter((by) => by !== 'system'),
   );
-  const org = (orgId: string) => orgs.find((o) => o.id === orgId)?.name ?? orgId;
+  const org = (orgId: string) => orgs.get(orgId) ?? orgId;
   const names: AgreementNames = {
     resource: { name: resource.name, code: resource.code },
     provider: org(contract.provider_org_id),

@@ -11,6 +11,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle, nextState, type TransitionTable } from '../core/lifecycle.ts';
 import type { ApplicationState, ContractState, Operation, ReviewFlag } from '../core/tables.ts';
+import * as ingest from '../ingest/service.ts';
 import { compileFilter, type Filter } from '../rules/filters.ts';
 import { type Grade, isGrade } from '../rules/grades.ts';
 import { maskSql } from '../rules/masking.ts';
@@ -575,12 +576,10 @@ export async function approveApplication(ctx: Ctx, id: string, decision: Decisio
   const { pinVersion, ...changes } = decision;
   let pinnedVersionId: string | undefined;
   if (pinVersion !== undefined) {
-    const version = await ctx.db
-      .selectFrom('dataset_versions')
-      .select(['id', 'state'])
-      .where('resource_id', '=', resource.id)
-      .where('number', '=', pinVersion)
-      .executeTakeFirst();
+    const version = await ingest.getVersion(ctx, resource.id, pinVersion).catch((error: unknown) => {
+      if (error instanceof AppError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
     if (version?.state !== 'ready')
       throw new AppError(
         'VALIDATION_FAILED',
