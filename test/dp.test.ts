@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
 import * as dp from '../src/gateway/dp.ts';
 import { dropPairsOf, refreshPairs } from '../src/gateway/dp-pairs.ts';
-import * as dpStore from '../src/gateway/dp-store.ts';
+import * as dpStore from '../src/gateway/store.ts';
 import { ci95HalfWidth, rational, sigma2For } from '../src/rules/dp/index.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { ROWS, sharingFixture } from './sharing-fixture.ts';

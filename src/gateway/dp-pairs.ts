@@ -4,7 +4,7 @@ import { DATASET_SCHEMA, ident } from '../core/datasets.ts';
 import { type Db, type Executor, outsideRequest, withTx } from '../core/db.ts';
 import type { Database } from '../core/tables.ts';
 import { boundedPairsSql, boundingOf, type DpSettings, pairsValueFields } from '../rules/dp/index.ts';
-import type { DpSettingsTable } from './dp-store.ts';
+import type { DpSettingsTable } from './store.ts';
 
 /**
  * Materialised bounded pairs (issue 14's speed goal for first queries). The row-level DP

@@ -35,8 +35,8 @@ import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
 import { ExactMemo } from './dp-memo.ts';
 import { findPairs, pairable, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
-import * as store from './dp-store.ts';
 import { admit } from './service.ts';
+import * as store from './store.ts';
 
 /**
  * Differential privacy as the way personal data is aggregated (issue 14). A release: admit the

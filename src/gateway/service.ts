@@ -22,6 +22,7 @@ import {
   ipAllowed,
 } from '../sharing/service.ts';
 import { assertExactAggregateAllowed } from './dp.ts';
+import * as store from './store.ts';
 
 /**
  * The contract-enforcing gateway. Every request reads the contract afresh from the database (so
@@ -326,29 +327,16 @@ export async function reserveRows(
 ): Promise<{ granted: number; day: string }> {
   const { day, nextDay } = buckets();
   const quota = Number(contract.quota_rows_per_day);
-  // One statement: the subquery locks today's counter row (waiting for, then reading, the latest
-  // version when another request holds it), the update adds what it could take. No transaction
-  // round trips, and the row lock is held for this statement only. Its commit is asynchronous,
-  // made durable by the audit entry's flush before the answer (see `admission`).
-  const take = async () =>
-    (
-      await sql<{ take: string }>`UPDATE contract_usage AS u SET rows = u.rows + t.take
-        FROM (SELECT least(${wanted}::bigint, greatest(0, ${quota}::bigint - rows)) AS take
-              FROM contract_usage WHERE contract_id = ${contract.id} AND bucket = ${day} FOR UPDATE) AS t
-        WHERE u.contract_id = ${contract.id} AND u.bucket = ${day}
-        RETURNING t.take${asyncCommit(ctx)}`.execute(ctx.db)
-    ).rows[0];
-  let row = await take();
-  if (!row) {
-    // The first request of the day makes the counter.
-    await ctx.db
-      .insertInto('contract_usage')
-      .values({ contract_id: contract.id, bucket: day })
-      .onConflict((oc) => oc.columns(['contract_id', 'bucket']).doNothing())
-      .execute();
-    row = await take();
+  // The take commits asynchronously, made durable by the audit entry's flush before the answer
+  // (see `admission`).
+  const take = () =>
+    store.takeRows(ctx.db, { contractId: contract.id, day, wanted, quota }, asyncCommit(ctx));
+  let taken = await take();
+  if (taken === undefined) {
+    await store.openDay(ctx.db, contract.id, day);
+    taken = await take();
   }
-  const granted = Number(row?.take ?? 0);
+  const granted = taken ?? 0;
   if (granted === 0)
     throw new AppError('QUOTA_EXCEEDED', { quotaRowsPerDay: quota, resetAt: nextDay.toISOString() });
   return { granted, day };
@@ -363,12 +351,7 @@ export async function settleRows(
   bytes: number,
 ) {
   if (reserved === used && bytes === 0) return; // nothing to give back
-  await ctx.db
-    .updateTable('contract_usage')
-    .set({ rows: sql`rows - ${reserved - used}`, bytes: sql`bytes + ${bytes}` })
-    .where('contract_id', '=', contract.id)
-    .where('bucket', '=', day)
-    .execute();
+  await store.settleDay(ctx.db, { contractId: contract.id, day, unused: reserved - used, bytes });
 }
 
 /** A granted field re-graded to core since approval: refused, naming it. */

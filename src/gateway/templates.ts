@@ -10,8 +10,8 @@ import { checkFilter, type Filter, fieldsOf } from '../rules/filters.ts';
 import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import * as dp from './dp.ts';
-import * as store from './dp-store.ts';
 import { admit, aggregate as exactAggregate } from './service.ts';
+import * as store from './store.ts';
 
 /**
  * Approved computations (issue 14 §3). A consumer submits a named query template under its

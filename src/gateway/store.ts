@@ -3,9 +3,59 @@ import type { Executor } from '../core/db.ts';
 import type { Database } from '../core/tables.ts';
 
 /**
- * The DP tables of migration 0012, written only here. Their row types live here rather than in
- * core/tables.ts: the gateway alone owns them.
+ * The gateway's store: the per-day usage counters, the DP tables of migration 0012 and the query
+ * templates, written only here — except admission's one statement in service.ts, which reads the
+ * contract and counts the call together in one round trip. The DP and template row types live
+ * here rather than in core/tables.ts: the gateway alone owns them.
  */
+
+// ---------------------------------------------------------------- usage counters (contract_usage)
+
+/**
+ * Takes up to `wanted` rows of a day's quota in one statement: the subquery locks the day's counter
+ * row (waiting for, then reading, the latest version when another request holds it), the update
+ * adds what it could take. No transaction round trips; the row lock is held for this statement
+ * only. `suffix` is the caller's commit mode (asynchronous outside a transaction). Undefined when
+ * the day has no counter yet.
+ */
+export async function takeRows(
+  db: Executor,
+  c: { contractId: string; day: string; wanted: number; quota: number },
+  suffix: ReturnType<typeof sql>,
+): Promise<number | undefined> {
+  const row = (
+    await sql<{ take: string }>`UPDATE contract_usage AS u SET rows = u.rows + t.take
+      FROM (SELECT least(${c.wanted}::bigint, greatest(0, ${c.quota}::bigint - rows)) AS take
+            FROM contract_usage WHERE contract_id = ${c.contractId} AND bucket = ${c.day} FOR UPDATE) AS t
+      WHERE u.contract_id = ${c.contractId} AND u.bucket = ${c.day}
+      RETURNING t.take${suffix}`.execute(db)
+  ).rows[0];
+  return row === undefined ? undefined : Number(row.take);
+}
+
+/** The day's counter, made by its first request (a racing one finds it made). */
+export async function openDay(db: Executor, contractId: string, day: string): Promise<void> {
+  await db
+    .insertInto('contract_usage')
+    .values({ contract_id: contractId, bucket: day })
+    .onConflict((oc) => oc.columns(['contract_id', 'bucket']).doNothing())
+    .execute();
+}
+
+/** Gives back reserved rows not sent and adds the bytes sent. */
+export async function settleDay(
+  db: Executor,
+  c: { contractId: string; day: string; unused: number; bytes: number },
+): Promise<void> {
+  await db
+    .updateTable('contract_usage')
+    .set({ rows: sql`rows - ${c.unused}`, bytes: sql`bytes + ${c.bytes}` })
+    .where('contract_id', '=', c.contractId)
+    .where('bucket', '=', c.day)
+    .execute();
+}
+
+// ---------------------------------------------------------------- differential privacy
 export interface DpSettingsTable {
   resource_id: string;
   unit_field: string;
