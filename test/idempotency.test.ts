@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import Fastify from 'fastify';
 import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTx } from '../src/core/db.ts';
+import { isWriteStatement, withTx } from '../src/core/db.ts';
 import { AppError } from '../src/core/errors.ts';
 import {
   bodyHash,
@@ -309,11 +309,23 @@ describe('Idempotency-Key', () => {
     expect(await applied(name)).toEqual({ rows: 1, audit: 1 });
   });
 
-  it('a retry of a write that committed and then failed (503 after the COMMIT) is told ANSWER_LOST, not "try later"', async () => {
-    // A failover between a write's COMMIT and the rest of its request (a read after the write, a
-    // second step): the request answers 503, yet its write is done. The real hooks on the real
-    // database, around a handler that commits one row and then fails as the database goes away.
-    await sql`create table if not exists idem_test_writes (name text not null)`.execute(t.database.db);
+  /**
+   * The real hooks on the real database around a handler that writes one row of
+   * `idem_test_writes` (in `withTx`, or as one statement in no transaction) and then fails as the
+   * database goes away (503): the write is done, the answer says "try later". Each row records
+   * whether its claim was already marked applied when the row was written (a trigger looks).
+   */
+  async function writeThenFailApp(inTransaction: boolean) {
+    await sql`create table if not exists idem_test_writes (name text not null, marked boolean)`.execute(
+      t.database.db,
+    );
+    await sql`create or replace function idem_test_marked() returns trigger language plpgsql as $$
+      begin
+        new.marked := exists (select 1 from idempotency_keys where key = new.name and applied_at is not null);
+        return new;
+      end $$`.execute(t.database.db);
+    await sql`create or replace trigger idem_test_marked before insert on idem_test_writes
+      for each row execute function idem_test_marked()`.execute(t.database.db);
     const app = Fastify();
     const hooks = idempotencyHooks(t.database.db, { ttlHours: 1 });
     app.addHook('onRequest', async (req) => {
@@ -326,41 +338,80 @@ describe('Idempotency-Key', () => {
     );
     app.post('/v1/idem-test', async (req, reply) => {
       const { name } = req.body as { name: string };
-      await withTx(t.database.db, (tx) =>
-        tx
+      const insert = (db: typeof t.database.db) =>
+        db
           .insertInto('idem_test_writes' as never)
           .values({ name } as never)
-          .execute(),
-      );
+          .execute();
+      if (inTransaction) await withTx(t.database.db, insert);
+      else await insert(t.database.db);
       return reply
         .code(503)
         .header('retry-after', 2)
         .send({ error: { code: 'NOT_READY' } });
     });
-    try {
-      const name = unique('after-commit');
-      const send = () =>
-        app.inject({
-          method: 'POST',
-          url: '/v1/idem-test',
-          headers: { 'idempotency-key': name },
-          payload: { name },
-        });
-      const first = await send();
-      expect(first.statusCode).toBe(503);
-      for (let i = 0; i < 2; i++) {
-        const retry = await send();
-        expect(retry.statusCode).toBe(409);
-        expect(retry.json().error.code).toBe('IDEMPOTENCY_ANSWER_LOST');
-        expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    const send = (name: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/idem-test',
+        headers: { 'idempotency-key': name },
+        payload: { name },
+      });
+    const written = async (name: string) =>
+      (
+        await sql<{ marked: boolean }>`select marked from idem_test_writes where name = ${name}`.execute(
+          t.database.db,
+        )
+      ).rows;
+    return { app, send, written };
+  }
+
+  for (const inTransaction of [true, false]) {
+    it(`a retry of a write that committed and then failed (503 after the COMMIT) is told ANSWER_LOST, not "try later" — ${inTransaction ? 'in withTx' : 'a statement in no transaction'}`, async () => {
+      // A failover between a write's COMMIT and the rest of its request (a read after the write,
+      // a second step). A write in withTx is marked in its own COMMIT; one that commits on its own
+      // is marked just before it runs, so a cut between the two can only err towards "applied".
+      const { app, send, written } = await writeThenFailApp(inTransaction);
+      try {
+        const name = unique(inTransaction ? 'after-commit' : 'after-loose-commit');
+        expect((await send(name)).statusCode).toBe(503);
+        for (let i = 0; i < 2; i++) {
+          const retry = await send(name);
+          expect(retry.statusCode).toBe(409);
+          expect(retry.json().error.code).toBe('IDEMPOTENCY_ANSWER_LOST');
+          expect(retry.headers['idempotent-replayed']).toBeUndefined();
+        }
+        // Applied once; outside a transaction the mark had committed before the row was written.
+        expect(await written(name)).toEqual([{ marked: !inTransaction }]);
+      } finally {
+        await app.close();
       }
-      const rows = await sql<{
-        n: number;
-      }>`select count(*)::int as n from idem_test_writes where name = ${name}`.execute(t.database.db);
-      expect(rows.rows[0]!.n).toBe(1);
-    } finally {
-      await app.close();
-    }
+    });
+  }
+
+  it('tells the statements that change data from those that only read', () => {
+    const db = t.database.db;
+    const writes = [
+      db
+        .insertInto('settings')
+        .values({ key: 'k', value: '1' } as never)
+        .compile(),
+      db
+        .updateTable('settings')
+        .set({ value: '2' } as never)
+        .compile(),
+      db.deleteFrom('settings').compile(),
+      sql`WITH c AS (SELECT 1) INSERT INTO contract_usage (contract_id) SELECT 'x' FROM c`.compile(db),
+      sql`UPDATE contract_usage AS u SET rows = u.rows + 1`.compile(db),
+      sql`update "settings" set value = ${'3'}`.compile(db),
+    ];
+    const reads = [
+      db.selectFrom('settings').selectAll().compile(),
+      sql`SELECT id FROM jobs WHERE state = 'queued' FOR UPDATE SKIP LOCKED`.compile(db),
+      sql`SELECT update_cycle, ${'insert into x'} AS note FROM resources`.compile(db),
+    ];
+    expect(writes.map(isWriteStatement)).toEqual(writes.map(() => true));
+    expect(reads.map(isWriteStatement)).toEqual(reads.map(() => false));
   });
 
   it('keeps keys per user: the same key of another user is that user’s own write', async () => {

@@ -259,7 +259,13 @@ describe('importing a version', () => {
       '监测时间',
       '是否超标',
     ]);
-    expect(resource.fields[1].name).toBe('col_2');
+    // Names readable in queries: the headers in pinyin (PM2.5 as pm2_5), not col_1 … col_4.
+    expect(resource.fields.map((f: { name: string }) => f.name)).toEqual([
+      'jian_ce_zhan',
+      'pm2_5',
+      'jian_ce_shi_jian',
+      'shi_fou_chao_biao',
+    ]);
   });
 
   it('previews a file: encoding, header and inferred fields', async () => {

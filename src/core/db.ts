@@ -5,7 +5,18 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
-import { Kysely, PostgresDialect, type RawBuilder, sql, type Transaction } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type QueryResult,
+  type RawBuilder,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { type DataDirLock, lockDataDir } from './datadir-lock.ts';
@@ -219,7 +230,7 @@ function availabilityGate(probe: () => Promise<boolean>) {
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = serverPool(options.url, options.poolSize ?? 10);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: joiningWrites(new PostgresDialect({ pool })) });
     const readDb = options.readUrl
       ? new Kysely<Database>({
           dialect: new PostgresDialect({
@@ -305,7 +316,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   } else {
     pglite = await PGlite.create(pgliteOptions);
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: joiningWrites(new PGliteDialect(pglite)) });
   // Holding a Kysely connection keeps the single PGlite connection to ourselves meanwhile.
   copiers.set(db, (qualifiedTable, columns, csv) =>
     db.connection().execute(async () => {
@@ -390,7 +401,7 @@ export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T
   const join = joinEachWrite.getStore();
   const whole = async (tx: Tx) => {
     const result = await work(tx);
-    if (join) await join(tx);
+    if (join) await join.beforeCommit(tx);
     return result;
   };
   let workDone = false;
@@ -410,11 +421,100 @@ export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T
 }
 
 /**
- * Work a request adds to each of its `withTx` transactions, just before COMMIT: an idempotent
- * request marks its claim applied there (core/idempotency.ts), so the mark commits exactly when
- * the write does — a COMMIT cut by a failover leaves both or neither.
+ * Work a request adds to its writes (core/idempotency.ts: an idempotent request marks its claim
+ * applied).
+ * - `beforeCommit` runs in each `withTx` transaction just before COMMIT, so the mark commits
+ *   exactly when the write does — a COMMIT cut by a failover leaves both or neither.
+ * - `beforeLooseWrite` runs before a write statement that is in no transaction (it commits on its
+ *   own), on the same connection: the mark then commits first, so a write cut after it is taken as
+ *   applied — never applied twice, at worst reported as lost. `run` executes one statement there.
  */
-export const joinEachWrite = new AsyncLocalStorage<(tx: Tx) => Promise<void>>();
+export interface WriteJoin {
+  beforeCommit(tx: Tx): Promise<void>;
+  beforeLooseWrite(run: (query: CompiledQuery) => Promise<QueryResult<unknown>>): Promise<void>;
+}
+export const joinEachWrite = new AsyncLocalStorage<WriteJoin>();
+
+/**
+ * A statement that changes data: an INSERT, UPDATE, DELETE or MERGE, also inside a CTE or raw SQL
+ * (parameters are not in the text, so only the statement's own words count). Taking a read for a
+ * write only costs an early mark.
+ */
+const WRITE_SQL =
+  /\b(?:insert\s+into|delete\s+from|merge\s+into|truncate)\b|\bupdate\s+(?:only\s+)?[\w."]+(?:\s+(?:as\s+)?\w+)?\s+set\b/i;
+
+export function isWriteStatement(query: CompiledQuery): boolean {
+  const kind = query.query.kind;
+  if (kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode') return true;
+  if (kind === 'MergeQueryNode') return true;
+  return WRITE_SQL.test(query.sql);
+}
+
+/** A connection that knows whether it is inside a transaction, and joins loose writes. */
+class JoiningConnection implements DatabaseConnection {
+  inTransaction = false;
+  constructor(readonly inner: DatabaseConnection) {}
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const join = this.inTransaction ? undefined : joinEachWrite.getStore();
+    if (join && isWriteStatement(query)) await join.beforeLooseWrite((q) => this.inner.executeQuery(q));
+    return this.inner.executeQuery<R>(query);
+  }
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+/** Wraps a dialect's driver so that its connections join loose writes (see `WriteJoin`). */
+function joiningWrites(dialect: Dialect): Dialect {
+  const wrapped = new WeakMap<DatabaseConnection, JoiningConnection>();
+  const inner = (c: DatabaseConnection) => (c as JoiningConnection).inner;
+  const driverOf = (driver: Driver): Driver => ({
+    init: () => driver.init(),
+    async acquireConnection() {
+      const connection = await driver.acquireConnection();
+      const known = wrapped.get(connection);
+      if (known) return known;
+      const joining = new JoiningConnection(connection);
+      wrapped.set(connection, joining);
+      return joining;
+    },
+    async beginTransaction(c, settings) {
+      await driver.beginTransaction(inner(c), settings);
+      (c as JoiningConnection).inTransaction = true;
+    },
+    async commitTransaction(c) {
+      try {
+        await driver.commitTransaction(inner(c));
+      } finally {
+        (c as JoiningConnection).inTransaction = false;
+      }
+    },
+    async rollbackTransaction(c) {
+      try {
+        await driver.rollbackTransaction(inner(c));
+      } finally {
+        (c as JoiningConnection).inTransaction = false;
+      }
+    },
+    ...(driver.savepoint
+      ? { savepoint: (c, name, compile) => driver.savepoint!(inner(c), name, compile) }
+      : {}),
+    ...(driver.rollbackToSavepoint
+      ? { rollbackToSavepoint: (c, name, compile) => driver.rollbackToSavepoint!(inner(c), name, compile) }
+      : {}),
+    ...(driver.releaseSavepoint
+      ? { releaseSavepoint: (c, name, compile) => driver.releaseSavepoint!(inner(c), name, compile) }
+      : {}),
+    releaseConnection: (c) => driver.releaseConnection(inner(c)),
+    destroy: () => driver.destroy(),
+  });
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createDriver: () => driverOf(dialect.createDriver()),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+  };
+}
 
 /** Runs `fn` outside any request's transaction work (the scheduler's tasks, kicked from requests). */
 export function outsideRequest<T>(fn: () => T): T {

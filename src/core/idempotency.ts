@@ -37,8 +37,9 @@ import { AppError } from './errors.ts';
  * A stale claim whose write did commit but whose answer was lost answers 409
  * IDEMPOTENCY_ANSWER_LOST: the client reads the object instead — as does a retry of a request whose
  * write committed and which then failed transiently (a 503 after the COMMIT is kept, never replayed
- * as "try later"). Writes outside `withTx` are still
- * claimed, but cannot be told applied or not after a cut COMMIT.
+ * as "try later"). A write in no transaction (one statement that commits on its own) is marked
+ * just before it runs instead (core/db.ts `joiningWrites`): a cut between the two errs towards
+ * "applied" — the answer is lost, the write never runs twice.
  *
  * This is the one writer of `idempotency_keys`.
  */
@@ -216,15 +217,18 @@ export interface Claim {
  * Marks the claim applied inside the write's own transaction. A claim taken over meanwhile (this
  * request was presumed dead) fails the transaction: the retry owns the write now.
  */
-export async function markApplied(tx: Tx, claim: Claim): Promise<void> {
-  const marked = await tx
+function markAppliedQuery(db: Executor, claim: Claim) {
+  return db
     .updateTable('idempotency_keys')
     .set({ applied_at: new Date() })
     .where('scope', '=', claim.scope)
     .where('key', '=', claim.key)
     .where('owner', '=', claim.owner)
-    .where('state', '=', 'in_progress')
-    .executeTakeFirst();
+    .where('state', '=', 'in_progress');
+}
+
+export async function markApplied(tx: Tx, claim: Claim): Promise<void> {
+  const marked = await markAppliedQuery(tx, claim).executeTakeFirst();
   if (Number(marked.numUpdatedRows) !== 1) {
     throw new AppError('IDEMPOTENCY_IN_PROGRESS', { reason: 'claim_taken_over' });
   }
@@ -399,11 +403,26 @@ export function idempotencyHooks(db: Db, options: { ttlHours: number }) {
       (claim) => {
         if (claim === 'replayed') return;
         if (claim === null) return done();
-        const held = { ...claim, open: true };
+        const held = { ...claim, open: true, markedLoose: false };
         claims.set(req, held);
-        joinEachWrite.run(async (tx) => {
-          if (held.open) await markApplied(tx, held);
-        }, done);
+        joinEachWrite.run(
+          {
+            async beforeCommit(tx) {
+              if (held.open) await markApplied(tx, held);
+            },
+            // A write that commits on its own is marked before it runs (once per request): if it
+            // is cut, the claim says applied and a retry is told the answer was lost, never run twice.
+            async beforeLooseWrite(run) {
+              if (!held.open || held.markedLoose) return;
+              const marked = await run(markAppliedQuery(db, held).compile());
+              if (Number(marked.numAffectedRows ?? 0) !== 1) {
+                throw new AppError('IDEMPOTENCY_IN_PROGRESS', { reason: 'claim_taken_over' });
+              }
+              held.markedLoose = true;
+            },
+          },
+          done,
+        );
       },
       (error: Error) => done(error),
     );

@@ -8,7 +8,7 @@ import * as catalog from '../catalog/service.ts';
 import { type ImportScan, sampledImportScan, startImportScan } from '../classify/service.ts';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
-import { DATASET_SCHEMA, datasetTable, RESERVED_COLUMN_NAMES } from '../core/datasets.ts';
+import { DATASET_SCHEMA, datasetTable } from '../core/datasets.ts';
 import { type Executor, withTx } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -35,7 +35,9 @@ import {
   type TableFormat,
   type TableRow,
 } from '../readers/index.ts';
+import { createColumnScanner } from '../rules/scan.ts';
 import { bulkColumns, bulkLoad } from './bulk.ts';
+import { fieldNamesFor } from './field-names.ts';
 import { type ColumnStats, columnStats, MAX_IMPORT_COLUMNS } from './stats.ts';
 import { ingestStore as store } from './store.ts';
 
@@ -127,8 +129,6 @@ async function open(path: string, options: ImportOptions): Promise<Table> {
   return openTable(path, tableOptions).catch(fileError);
 }
 
-/** PostgreSQL truncates identifiers beyond 63 bytes (NAMEDATALEN − 1); ident() refuses them. */
-const MAX_IDENTIFIER = 63;
 /** A field's label is at most this long (the catalog's limit); the preview clips what it shows. */
 const MAX_LABEL = 100;
 const PREVIEW_SHEETS = 100;
@@ -136,29 +136,6 @@ const PREVIEW_CELL_CHARS = 200;
 const PREVIEW_HEADER_CHARS = 1000;
 /** The preview's sample of rows stops at this many characters, whatever SAMPLE_ROWS says. */
 const PREVIEW_SAMPLE_CHARS = 8 * 1024 * 1024;
-
-/**
- * A field name usable as a column: the header itself when it is a safe identifier, else col_N (the
- * label keeps the header). Never the ordinal column or a PostgreSQL system column (_row, ctid, xmin,
- * tableoid …), never past 63 bytes, also once a de-duplicating suffix is added.
- */
-export function fieldNameFor(title: string, index: number, used: Set<string>): string {
-  const candidate = title
-    .normalize('NFKC')
-    .replace(/\p{Cc}/gu, '')
-    .trim()
-    .toLowerCase()
-    .replace(/[\s-]+/g, '_');
-  const safe = /^[a-z_][a-z0-9_]{0,62}$/.test(candidate) && !RESERVED_COLUMN_NAMES.has(candidate);
-  const base = safe ? candidate : `col_${index + 1}`;
-  let name = base;
-  for (let n = 2; used.has(name) || RESERVED_COLUMN_NAMES.has(name); n++) {
-    const suffix = `_${n}`;
-    name = `${base.slice(0, MAX_IDENTIFIER - suffix.length)}${suffix}`;
-  }
-  used.add(name);
-  return name;
-}
 
 /** The label of an inferred field: the header without control characters, clipped to the catalog's limit. */
 export function fieldLabelFor(title: string, index: number): string {
@@ -198,10 +175,17 @@ export async function previewFile(path: string, options: ImportOptions = {}) {
     await table.close();
   }
   const good = sample.filter((r) => !r.problem);
-  const used = new Set<string>();
-  const inferred = inferFields(table.header, good).map(
+  // What classification recognises in the sample names the columns whose headers are no identifiers.
+  const scanner = createColumnScanner(table.header);
+  for (const row of good) scanner.add(row.values);
+  const fields = inferFields(table.header, good);
+  const names = fieldNamesFor(
+    fields.map((f) => f.title),
+    scanner.result().map((c) => c.type),
+  );
+  const inferred = fields.map(
     (f, i): ProposedField => ({
-      name: fieldNameFor(f.title, i, used),
+      name: names[i]!,
       label: fieldLabelFor(f.title, i),
       dataType: f.type,
     }),

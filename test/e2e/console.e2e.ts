@@ -510,6 +510,16 @@ describe('the web console', () => {
     // ---------------------------------------------------------------- steward imports a file
     await shot(steward, '03-import-file');
     await previewGbkFile(steward);
+    // The wizard proposes readable names (issue 18, item 5): a recognised type by its name, the
+    // rest spelt in pinyin — never col_1 … col_6. Each stays editable.
+    const proposed: Record<string, string> = {
+      身份证号: 'id_number',
+      手机号码: 'mobile',
+      所属区县: 'suo_shu_qu_xian',
+      剂次: 'ji_ci',
+    };
+    for (const [column, name] of Object.entries(proposed))
+      expect(await steward.getByLabel(`列“${column}”的字段标识`).inputValue(), column).toBe(name);
     const names: Record<string, string> = {
       姓名: 'name',
       身份证号: 'id_number',
