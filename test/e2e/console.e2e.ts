@@ -1014,7 +1014,7 @@ describe('the web console', () => {
     expect(pageErrors).toEqual([]);
     // No phone page may scroll sideways.
     expect(overflowing).toEqual([]);
-  }, 420_000);
+  }, 900_000); // the whole walk-through; a guard against a hang, not a speed goal (a loaded machine took 420 s)
 
   it('lets a platform admin search users and organizations, and an auditor export the audit log', async () => {
     const admin = await newPage();
