@@ -1,19 +1,8 @@
 import { Type } from 'typebox';
 
-/** What a message is about; the console words each kind with its params. */
-export const MESSAGE_KINDS = [
-  'application_decide',
-  'application_security_review',
-  'application_approved',
-  'application_rejected',
-  'report_due',
-  'report_overdue',
-  'catalog_review',
-  'catalog_regraded',
-  'alerts_open',
-  'contract_expiring',
-] as const;
-export type MessageKind = (typeof MESSAGE_KINDS)[number];
+import { MESSAGE_KINDS } from './kinds.ts';
+
+export { MESSAGE_KINDS, type MessageKind } from './kinds.ts';
 
 const Key = Type.String({ minLength: 1, maxLength: 200 });
 
