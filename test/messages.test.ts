@@ -148,6 +148,36 @@ describe('messages', () => {
     expect((await messages(tokens.civilSteward)).unreadCount).toBeGreaterThan(0);
   });
 
+  it('gives the data bureau a catalog review of a submitted resource, not the provider’s steward', async () => {
+    const name = '门诊预约明细（消息中心目录审核）';
+    const created = await fx.call('POST', '/v1/resources', fx.tokens.steward, {
+      name,
+      theme: 'health',
+      updateCycle: 'monthly',
+      sharingType: 'conditional',
+      sharingConditions: '依法履职需要',
+      openType: 'not_open',
+      fields: [{ name: 'record_no', label: '记录编号', dataType: 'text', isKey: true }],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json() as { id: string };
+    const submitted = await fx.call('POST', `/v1/resources/${id}/submit`, fx.tokens.steward, {});
+    expect(submitted.statusCode, submitted.body).toBe(200);
+
+    const admin = await t.login('admin');
+    const review = (await messages(admin, '?kind=catalog_review')).items.find(
+      (m) => m.to === `/catalog/${id}`,
+    );
+    expect(review).toMatchObject({
+      kind: 'catalog_review',
+      todo: true,
+      read: false,
+      params: { resource: name, provider: '云岚市卫生健康委员会' },
+    });
+    const steward = await messages(fx.tokens.steward);
+    expect(steward.items.filter((m) => m.kind === 'catalog_review')).toEqual([]);
+  });
+
   it('refuses bad bodies and queries with a clear message, and anonymous callers', async () => {
     for (const payload of [{ keys: [{}] }, { keys: [] }, { keys: ['x'.repeat(201)] }, { all: true }]) {
       const res = await read(fx.tokens.consumer, payload);

@@ -210,11 +210,11 @@ async function alertMessages(ctx: Ctx, principal: Principal): Promise<Message[]>
   if (!may(principal, monitor.MONITOR_READ)) return [];
   const open = await collect((cursor) => monitor.listAlerts(ctx, { state: 'open', limit: 200, cursor }));
   if (open.length === 0) return [];
-  // One message for them all; a newly opened alert makes it a new message.
+  // One message for them all; a newly opened alert makes it a new message (one resolved does not).
   const newest = open.reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
   return [
     {
-      key: `alerts:${newest.id}:${open.length}`,
+      key: `alerts:${newest.id}`,
       kind: 'alerts_open',
       todo: true,
       params: { count: open.length },
