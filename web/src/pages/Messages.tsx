@@ -22,7 +22,7 @@ export function Messages() {
   const text = useMessageText();
   const [kind, setKind] = useState<MessageKind | undefined>();
   const [unreadOnly, setUnreadOnly] = useState(false);
-  const [counts, setCounts] = useState<{ total: number; unread: number }>();
+  const [unread, setUnread] = useState(0);
   const fetchPage = useCallback(
     async (cursor: string | undefined, signal: AbortSignal) => {
       const page = await api.get<MessagePage>(
@@ -30,7 +30,7 @@ export function Messages() {
         { kind, unread: unreadOnly || undefined, limit: 20, cursor },
         signal,
       );
-      setCounts({ total: page.total, unread: page.unreadCount });
+      setUnread(page.unreadCount);
       return page;
     },
     [kind, unreadOnly],
@@ -55,7 +55,7 @@ export function Messages() {
           <Button
             icon={<CheckOutlined />}
             loading={marking.busy}
-            disabled={(counts?.unread ?? 0) === 0}
+            disabled={unread === 0}
             onClick={() => void markAll()}
           >
             {t('messages.markAllRead')}
@@ -87,10 +87,7 @@ export function Messages() {
         <ErrorAlert error={pages.error} onRetry={pages.reload} />
         <ListTable<Message>
           rowKey="key"
-          toolbar={{
-            ...cursorToolbar('messages', pages),
-            ...(counts ? { total: counts.total, loadedOnly: false } : {}),
-          }}
+          toolbar={cursorToolbar('messages', pages)}
           empty={t('messages.none')}
           loading={pages.loading}
           dataSource={pages.items}
