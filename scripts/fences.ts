@@ -86,6 +86,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   indicator_values: 'indicators',
   indicator_prefills: 'indicators',
   evaluation_indexes: 'indicators',
+  message_reads: 'messages',
   jobs: 'core',
   settings: 'core',
   idempotency_keys: 'core',

@@ -27,6 +27,7 @@ import { authenticateBearer } from './identity/service.ts';
 import { indicatorRoutes } from './indicators/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import * as ingest from './ingest/service.ts';
+import { messagesRoutes } from './messages/routes.ts';
 import { monitorRoutes } from './monitor/routes.ts';
 import * as monitor from './monitor/service.ts';
 import { operationRoutes } from './operation/routes.ts';
@@ -310,6 +311,7 @@ export async function buildServer({
   await app.register(servicesRoutes);
   await app.register(ratingsRoutes);
   await app.register(indicatorRoutes);
+  await app.register(messagesRoutes);
   await app.register(demoRoutes);
 
   // A malformed working week stops the start, not the first gateway request.

@@ -389,6 +389,30 @@ async function visibleResource(ctx: Ctx, idOrCode: string): Promise<ResourceRow>
   return row;
 }
 
+/**
+ * The names of the resources among `ids` the caller may see (the same rule as getResource), in one
+ * query: what lists naming many resources (the message centre) show instead of ids.
+ */
+export async function resourceNames(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
+  const principal = authorize(ctx.principal, { roles: 'any', scope: 'catalog:read' });
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return new Map();
+  const seer = unpublishedVisibleTo(principal);
+  const rows = await ctx.db
+    .selectFrom('resources')
+    .select(['id', 'name', 'state', 'provider_org_id'])
+    .where('id', 'in', wanted)
+    .execute();
+  return new Map(
+    rows
+      .filter(
+        (r) =>
+          r.state === 'published' || r.state === 'withdrawn' || seer === null || seer === r.provider_org_id,
+      )
+      .map((r) => [r.id, r.name]),
+  );
+}
+
 /** Every signed-in user may read the published catalog: it is how departments find data to apply for. */
 export async function getResource(ctx: Ctx, idOrCode: string): Promise<ResourceView> {
   return viewOf(ctx, await visibleResource(ctx, idOrCode));
@@ -424,6 +448,8 @@ export interface SearchInput {
   facets?: boolean | undefined;
   /** Only resources whose grades changed since the bureau's last review. */
   reviewDue?: boolean | undefined;
+  /** Only resources in this catalog state (unpublished ones only as far as the caller may see them). */
+  state?: ResourceState | undefined;
 }
 
 function decodeCursor(cursor: string | undefined): number {

@@ -26,6 +26,9 @@ import {
  * are listed and merged (its values and form items move to the one kept).
  */
 
+/** A reporting unit's reports due soon or overdue (forms.ts), for other capabilities' to-do lists. */
+export { REPORTERS, reminders } from './forms.ts';
+
 export type IndicatorEvent = 'merge' | 'retire';
 export const INDICATORS: Lifecycle<IndicatorState, IndicatorEvent> = {
   objectType: 'indicator',

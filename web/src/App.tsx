@@ -5,6 +5,7 @@ import {
   AppstoreOutlined,
   AuditOutlined,
   BankOutlined,
+  BellOutlined,
   CloudUploadOutlined,
   DashboardOutlined,
   DatabaseOutlined,
@@ -63,6 +64,7 @@ import { Contracts } from './pages/Contracts.tsx';
 import { ImportWizard } from './pages/ImportWizard.tsx';
 import { Indicators } from './pages/Indicators.tsx';
 import { Login } from './pages/Login.tsx';
+import { Messages } from './pages/Messages.tsx';
 import { MyPermissions } from './pages/MyPermissions.tsx';
 import {
   AgreementDetail,
@@ -91,6 +93,9 @@ interface NavItem {
 
 const NAV: NavItem[] = [
   { key: 'overview', path: '/', icon: <DashboardOutlined /> },
+  // Everyone's to-dos and news (the bell's 查看全部). At the top, so the walks down the menu below
+  // stay as long.
+  { key: 'messages', path: '/messages', icon: <BellOutlined /> },
   { key: 'catalog', path: '/catalog', icon: <DatabaseOutlined /> },
   // Daily work first, and above 数据导入, so the stewards' keyboard walk up the menu to it stays as
   // long: the decisions waiting for the provider's steward or the security officer, and what the
@@ -191,6 +196,7 @@ const resourceCrumbs = (id: string, from: 'catalog' | 'classification', last: st
 
 const ROUTES: RouteDef[] = [
   { pattern: '/', nav: 'overview', render: () => <Overview /> },
+  { pattern: '/messages', nav: 'messages', render: () => <Messages /> },
   { pattern: '/catalog', nav: 'catalog', render: () => <Catalog /> },
   {
     pattern: '/catalog/:id',

@@ -7,6 +7,7 @@ export const zh = {
   nav: {
     label: '主导航',
     overview: '总览',
+    messages: '消息中心',
     catalog: '数据目录',
     approvals: '审批中心',
     myPermissions: '我的权限',
@@ -255,6 +256,8 @@ export const zh = {
   help: {
     title: '页面说明',
     button: '页面说明',
+    messages:
+      '这里汇总等你处理的事（待审批、待安全审查的共享申请，临近或逾期的报送，目录审核，未处理告警）和与本单位有关的新消息（近 30 天审批结果、30 天内到期的使用协议）。消息随业务实时生成：处理完的待办会自动消失。已读状态保存在服务器上，换浏览器也一样；点击消息会打开对应页面并标为已读。',
     catalog:
       '这里是经数据局审核发布的公共数据资源目录。共享类型：无条件共享可直接申请；有条件共享需写明依据，由提供方审批；不予共享不受理申请。级别从“一般数据1级”到“核心数据”依次更敏感：4级及以上需安全员复审，重要数据默认只能统计，核心数据不提供。',
     resource:
@@ -1120,6 +1123,35 @@ export const zh = {
     report: '报送“{{form}}”{{period}}（应于 {{date}} 前）',
     reportOverdue: '报送“{{form}}”{{period}}（已逾期，应于 {{date}} 前）',
     markRead: '全部标为已读',
+    contractExpiring: '“{{resource}}”的使用协议将于 {{date}} 到期',
+    viewAll: '查看全部',
+  },
+  messages: {
+    sub: '等我处理的事和与本单位有关的新消息，最新的在前',
+    kind: '类型',
+    unreadOnly: '只看未读',
+    message: '消息',
+    at: '时间',
+    state: '状态',
+    read: '已读',
+    unread: '未读',
+    todo: '待办',
+    update: '通知',
+    markAllRead: '全部标为已读',
+    markedRead: '已全部标为已读',
+    none: '没有消息',
+    kinds: {
+      application_decide: '待审批申请',
+      application_security_review: '待安全审查',
+      application_approved: '申请已批准',
+      application_rejected: '申请被驳回',
+      report_due: '报送提醒',
+      report_overdue: '报送逾期',
+      catalog_review: '目录审核',
+      catalog_regraded: '分级变更',
+      alerts_open: '未处理告警',
+      contract_expiring: '协议即将到期',
+    },
   },
   filter: {
     all: '满足全部条件',
@@ -1732,6 +1764,7 @@ export const en: Dict = {
   nav: {
     label: 'Main navigation',
     overview: 'Overview',
+    messages: 'Messages',
     catalog: 'Catalog',
     cases: 'Cases',
     rectification: 'Rectification',
@@ -1992,6 +2025,8 @@ export const en: Dict = {
   help: {
     title: 'About this page',
     button: 'About this page',
+    messages:
+      'All that waits for you (applications to decide or to security-review, reports due soon or overdue, catalog reviews, open alerts) and news about your organization’s business (decisions of the last 30 days, contracts ending within 30 days). Messages follow the work as it happens: a to-do done disappears by itself. Read marks are kept on the server, so they are the same in any browser; opening a message takes you to its page and marks it read.',
     catalog:
       'The catalog of public data resources the data bureau has reviewed and published. Sharing types: unconditional ones can be applied for directly; conditional ones need a stated basis and the provider’s approval; not-shared ones take no applications. Grades run from “General 1” to “Core”, more sensitive as they rise: grade 4 and above needs a security review, important data is served as statistics by default, core data is never served.',
     resource:
@@ -2870,6 +2905,35 @@ export const en: Dict = {
     report: 'Submit “{{form}}” {{period}} (due by {{date}})',
     reportOverdue: 'Submit “{{form}}” {{period}} (overdue: was due by {{date}})',
     markRead: 'Mark all as read',
+    contractExpiring: 'The contract for “{{resource}}” ends on {{date}}',
+    viewAll: 'View all',
+  },
+  messages: {
+    sub: 'Your to-dos and the news about your organization’s business, newest first',
+    kind: 'Kind',
+    unreadOnly: 'Unread only',
+    message: 'Message',
+    at: 'Time',
+    state: 'State',
+    read: 'Read',
+    unread: 'Unread',
+    todo: 'To-do',
+    update: 'News',
+    markAllRead: 'Mark all as read',
+    markedRead: 'All marked as read',
+    none: 'No messages',
+    kinds: {
+      application_decide: 'Application to decide',
+      application_security_review: 'Application to security-review',
+      application_approved: 'Application approved',
+      application_rejected: 'Application rejected',
+      report_due: 'Report due',
+      report_overdue: 'Report overdue',
+      catalog_review: 'Catalog review',
+      catalog_regraded: 'Grades changed',
+      alerts_open: 'Open alerts',
+      contract_expiring: 'Contract ending',
+    },
   },
   filter: {
     all: 'All conditions',

@@ -4,7 +4,8 @@
  * follow fails `npm run typecheck`. Type-only imports: nothing of the server reaches the bundle but
  * the constant lists of src/core/tables.ts, which the schemas' enums are built from too, the step
  * lifecycle of src/services/steps.ts and the rectification case lifecycle of
- * src/ratings/case-lifecycle.ts (tables with no imports of their own).
+ * src/ratings/case-lifecycle.ts and the message kinds of src/messages/kinds.ts (tables with no
+ * imports of their own).
  */
 import type { Static } from 'typebox';
 import type * as audit from '../../src/audit/schema.ts';
@@ -32,6 +33,8 @@ import type * as dp from '../../src/gateway/dp-schema.ts';
 import type * as gateway from '../../src/gateway/schema.ts';
 import type * as identity from '../../src/identity/schema.ts';
 import type * as ingest from '../../src/ingest/schema.ts';
+import { MESSAGE_KINDS, type MessageKind } from '../../src/messages/kinds.ts';
+import type * as messages from '../../src/messages/schema.ts';
 import type * as monitor from '../../src/monitor/schema.ts';
 import type * as operation from '../../src/operation/schema.ts';
 import { CASE_LIFECYCLE, type CaseEvent } from '../../src/ratings/case-lifecycle.ts';
@@ -43,7 +46,17 @@ import { STEP_LIFECYCLE, type StepEvent } from '../../src/services/steps.ts';
 import type * as sharing from '../../src/sharing/schema.ts';
 
 export type { AdminLevel, DataType, Filter, FilterOp, Grade, OpenType, OrgType, Role, SharingType };
-export { ADMIN_LEVELS, DATA_TYPES, GRADES, OPEN_TYPES, ORG_TYPES, ROLES, SHARING_TYPES };
+export {
+  ADMIN_LEVELS,
+  DATA_TYPES,
+  GRADES,
+  MESSAGE_KINDS,
+  type MessageKind,
+  OPEN_TYPES,
+  ORG_TYPES,
+  ROLES,
+  SHARING_TYPES,
+};
 
 export const UPDATE_CYCLES = [
   'realtime',
@@ -120,6 +133,9 @@ export type Organization = Static<typeof identity.Organization>;
 export type User = Static<typeof identity.User>;
 export type Me = Static<typeof identity.Me>;
 export type ApiKey = Static<typeof identity.ApiKey>;
+export type Message = Static<typeof messages.Message>;
+export type MessagePage = Static<typeof messages.MessagePage>;
+export type ReadResult = Static<typeof messages.ReadResult>;
 
 export type Theme = Static<typeof catalog.Theme>;
 export type Field = Static<typeof catalog.Field>;

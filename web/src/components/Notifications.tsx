@@ -3,65 +3,71 @@ import { Badge, Button, Empty, Flex, List, Popover, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { fmtDateTime } from '../format.ts';
-import { useLoader, useResources } from '../hooks.ts';
-import type { Reminders } from '../pages/Indicators.tsx';
+import { fmtDate, fmtDateTime } from '../format.ts';
+import { useLoader } from '../hooks.ts';
 import { Link, useLocation } from '../router.tsx';
-import { hasRole } from '../session.tsx';
-import type { Application, Me, MonitorAlert, Page, Resource } from '../types.ts';
+import type { Me, Message, MessageKind, MessagePage, ReadResult } from '../types.ts';
 
-interface Note {
-  key: string;
-  text: string;
-  to: string;
-  at?: string;
+const POLL_MS = 60_000;
+/** Said on the window when read marks changed here, so the bell and the message centre load again. */
+const MESSAGES_CHANGED = 'shutong:messages-changed';
+
+/** Runs `reload` whenever read marks changed elsewhere in the console. */
+export function useMessagesChanged(reload: () => void): void {
+  useEffect(() => {
+    window.addEventListener(MESSAGES_CHANGED, reload);
+    return () => window.removeEventListener(MESSAGES_CHANGED, reload);
+  }, [reload]);
 }
 
-const seenKey = (me: Me) => `shutong.notifications.seen.${me.user.id}`;
-const POLL_MS = 60_000;
+/** Marks messages read on the server (all current ones without keys), then tells the console. */
+export async function markMessagesRead(keys?: string[]): Promise<ReadResult> {
+  const result = await api.post<ReadResult>('/v1/messages/read', keys ? { keys } : {});
+  window.dispatchEvent(new Event(MESSAGES_CHANGED));
+  return result;
+}
 
-/** The newest decision on an application (what its applicant is told about). */
-function decidedAt(app: Application): string | undefined {
-  return app.decisions.at(-1)?.at;
+const TEXT: Record<MessageKind, string> = {
+  application_decide: 'notify.decide',
+  application_security_review: 'notify.securityReview',
+  application_approved: 'notify.approved',
+  application_rejected: 'notify.rejected',
+  report_due: 'notify.report',
+  report_overdue: 'notify.reportOverdue',
+  catalog_review: 'notify.catalogReview',
+  catalog_regraded: 'notify.catalogRegraded',
+  alerts_open: 'notify.alerts',
+  contract_expiring: 'notify.contractExpiring',
+};
+
+/** A message in the console's language, from its kind and the names the server gave. */
+export function useMessageText(): (m: Message) => string {
+  const { t, i18n } = useTranslation();
+  return (m) => {
+    const p = m.params;
+    return t(TEXT[m.kind], {
+      ...p,
+      ...(m.kind === 'report_due' || m.kind === 'report_overdue'
+        ? { form: i18n.language === 'en' ? p.formEn : p.form }
+        : {}),
+      ...(m.kind === 'contract_expiring' ? { date: fmtDate(String(p.date)) } : {}),
+    });
+  };
 }
 
 /**
- * The header's bell: what waits for this user (applications to decide, open alerts) and what
- * happened to this organization's own applications since the user last looked (approved or
- * rejected). Read from the same API the pages use, again on every page change and each minute.
+ * The header's bell: what waits for this user and the news they have not read, from the message
+ * centre (GET /v1/messages) — loaded again on every page change, each minute and when read marks
+ * change. To-dos stay until they are done; news leaves once read. 查看全部 opens the centre.
  */
 export function Notifications({ me }: { me: Me }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const { pathname } = useLocation();
-  const alertReader = hasRole(me, 'security_officer', 'platform_admin', 'auditor');
-  const reporter = hasRole(me, 'data_steward', 'org_admin', 'platform_admin');
-  const bureau = hasRole(me, 'platform_admin');
+  const text = useMessageText();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: one user's messages, loaded again for another user
   const load = useCallback(
-    async (signal: AbortSignal) => {
-      const [applications, alerts, reports, reviews, regraded] = await Promise.all([
-        api.get<Page<Application>>('/v1/applications', { limit: 200 }, signal),
-        alertReader
-          ? api.get<Page<MonitorAlert>>('/v1/monitor/alerts', { state: 'open', limit: 200 }, signal)
-          : null,
-        // An organization that is no reporting unit (no division code of a level) has none: 400.
-        reporter ? api.get<Reminders>('/v1/forms/reminders', undefined, signal).catch(() => null) : null,
-        // The data bureau reviews what departments submit to the catalog.
-        bureau
-          ? api.get<Page<Resource>>('/v1/catalog/search', { state: 'in_review', limit: 100 }, signal)
-          : null,
-        // …and looks again at published resources whose grades changed.
-        bureau
-          ? api.get<Page<Resource>>('/v1/catalog/search', { reviewDue: true, limit: 100 }, signal)
-          : null,
-      ]);
-      return {
-        applications: applications.items,
-        alerts: alerts?.items ?? [],
-        reports,
-        reviews: [...(reviews?.items ?? []), ...(regraded?.items ?? [])],
-      };
-    },
-    [alertReader, reporter, bureau],
+    (signal: AbortSignal) => api.get<MessagePage>('/v1/messages', { limit: 50 }, signal),
+    [me.user.id],
   );
   const { data, reload } = useLoader(load);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a page change is when things may have moved
@@ -70,83 +76,23 @@ export function Notifications({ me }: { me: Me }) {
     const timer = setInterval(reload, POLL_MS);
     return () => clearInterval(timer);
   }, [reload]);
-  const [seen, setSeen] = useState(() => localStorage.getItem(seenKey(me)) ?? '');
+  useMessagesChanged(reload);
   const [open, setOpen] = useState(false);
+  const [marking, setMarking] = useState(false);
 
-  const applications = data?.applications ?? [];
-  const names = useResources(applications.map((a) => a.resourceId));
-  const nameOf = (id: string) => names.get(id)?.name ?? id;
-  const { todos, updates } = (() => {
-    const security = hasRole(me, 'security_officer');
-    const steward = hasRole(me, 'data_steward');
-    const todos: Note[] = applications
-      .filter((a) =>
-        security
-          ? a.state === 'security_review' ||
-            (a.state === 'submitted' && a.consumerOrgId !== me.organization.id)
-          : steward && a.state === 'submitted' && a.consumerOrgId !== me.organization.id,
-      )
-      .map((a) => ({
-        key: `todo-${a.id}`,
-        text: t(a.state === 'security_review' ? 'notify.securityReview' : 'notify.decide', {
-          resource: nameOf(a.resourceId),
-        }),
-        to: `/applications?id=${encodeURIComponent(a.id)}`,
-        ...(a.submittedAt ? { at: a.submittedAt } : {}),
-      }));
-    const reports = data?.reports;
-    for (const r of reports?.items ?? []) {
-      todos.push({
-        key: `report-${r.formCode}-${r.period}`,
-        text: t(r.overdue ? 'notify.reportOverdue' : 'notify.report', {
-          form: i18n.language === 'en' ? r.nameEn : r.nameZh,
-          period: r.period,
-          date: r.dueOn,
-        }),
-        to: `/indicators?unit=${encodeURIComponent(reports!.unitCode)}&period=${encodeURIComponent(r.period)}`,
-      });
+  const items = data?.items ?? [];
+  const todos = items.filter((m) => m.todo);
+  const updates = items.filter((m) => !m.todo && !m.read);
+  const count = data?.unreadCount ?? 0;
+  const markAll = async () => {
+    setMarking(true);
+    try {
+      await markMessagesRead();
+    } finally {
+      setMarking(false);
     }
-    for (const r of data?.reviews ?? []) {
-      todos.push({
-        key: `review-${r.id}`,
-        text: t(r.reviewDue ? 'notify.catalogRegraded' : 'notify.catalogReview', {
-          resource: r.name,
-          provider: r.provider.name,
-        }),
-        to: `/catalog/${encodeURIComponent(r.id)}`,
-        at: r.updatedAt,
-      });
-    }
-    const alerts = data?.alerts.length ?? 0;
-    if (alerts > 0) todos.push({ key: 'alerts', text: t('notify.alerts', { count: alerts }), to: '/alerts' });
-    const updates: Note[] = applications
-      .filter(
-        (a) =>
-          a.consumerOrgId === me.organization.id &&
-          (a.state === 'approved' || a.state === 'rejected') &&
-          (decidedAt(a) ?? '') > seen,
-      )
-      .map((a) => ({
-        key: `update-${a.id}`,
-        text: t(a.state === 'approved' ? 'notify.approved' : 'notify.rejected', {
-          resource: nameOf(a.resourceId),
-        }),
-        to:
-          a.state === 'approved' && a.contractId
-            ? `/contracts/${encodeURIComponent(a.contractId)}`
-            : `/applications?id=${encodeURIComponent(a.id)}`,
-        ...(decidedAt(a) ? { at: decidedAt(a) } : {}),
-      }));
-    return { todos, updates };
-  })();
-
-  const markRead = () => {
-    const now = new Date().toISOString();
-    localStorage.setItem(seenKey(me), now);
-    setSeen(now);
   };
-  const count = todos.length + updates.length;
-  const section = (title: string, notes: Note[]) =>
+  const section = (title: string, notes: Message[]) =>
     notes.length === 0 ? null : (
       <List
         size="small"
@@ -155,8 +101,14 @@ export function Notifications({ me }: { me: Me }) {
         renderItem={(n) => (
           <List.Item key={n.key}>
             <Flex vertical>
-              <Link to={n.to} onClick={() => setOpen(false)}>
-                {n.text}
+              <Link
+                to={n.to}
+                onClick={() => {
+                  setOpen(false);
+                  if (!n.read) void markMessagesRead([n.key]).catch(() => undefined);
+                }}
+              >
+                {n.read ? <Typography.Text type="secondary">{text(n)}</Typography.Text> : text(n)}
               </Link>
               {n.at ? <Typography.Text type="secondary">{fmtDateTime(n.at)}</Typography.Text> : null}
             </Flex>
@@ -179,14 +131,23 @@ export function Notifications({ me }: { me: Me }) {
           style={{ width: 'min(340px, 80vw)', maxHeight: 420, overflowY: 'auto' }}
           data-testid="notifications"
         >
-          {count === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('notify.none')} /> : null}
+          {todos.length + updates.length === 0 ? (
+            <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('notify.none')} />
+          ) : null}
           {section(t('notify.todo'), todos)}
           {section(t('notify.updates'), updates)}
-          {updates.length > 0 ? (
-            <Button size="small" type="link" onClick={markRead}>
-              {t('notify.markRead')}
-            </Button>
-          ) : null}
+          <Flex justify="space-between" align="center" wrap gap={8}>
+            {count > 0 ? (
+              <Button size="small" type="link" loading={marking} onClick={() => void markAll()}>
+                {t('notify.markRead')}
+              </Button>
+            ) : (
+              <span />
+            )}
+            <Link to="/messages" onClick={() => setOpen(false)} data-testid="notifications-all">
+              {t('notify.viewAll')}
+            </Link>
+          </Flex>
         </div>
       }
     >
