@@ -80,7 +80,7 @@ export function Approvals() {
 
   return (
     <>
-      <PageTitle title={t('nav.approvals')} sub={t('approvals.sub')} />
+      <PageTitle title={t('nav.approvals')} sub={t('approvals.sub')} help="approvals" />
       <Card>
         <ErrorAlert error={error} onRetry={reload} />
         <Tabs
