@@ -453,6 +453,7 @@ export const zh = {
     fieldCount: '{{count}} 个字段',
     fields: '字段数',
     updated: '更新于',
+    updatedAt: '更新时间',
     noData: '尚无数据',
     importNew: '导入新数据',
     total: '共 {{count}} 项资源',
@@ -952,7 +953,6 @@ export const zh = {
     },
   },
   audit: {
-    exportCsv: '导出 CSV',
     exported: '已导出 {{rows}} 条记录',
     exportTruncated: '符合条件的记录超过单个文件上限，已导出最新的 {{max}} 条；请缩小筛选范围导出其余记录。',
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
@@ -2200,6 +2200,7 @@ export const en: Dict = {
     fieldCount: '{{count}} fields',
     fields: 'Fields',
     updated: 'updated',
+    updatedAt: 'Updated',
     noData: 'no data yet',
     importNew: 'Import data',
     total: 'Resources found: {{count}}',
@@ -2707,7 +2708,6 @@ export const en: Dict = {
     },
   },
   audit: {
-    exportCsv: 'Export CSV',
     exported: '{{rows}} entries exported',
     exportTruncated:
       'More entries match than one file holds: the newest {{max}} were exported; narrow the filters for the rest.',

@@ -204,14 +204,21 @@ export function NotLoaded({ loaded, rows }: { loaded: Loaded<unknown>; rows: num
  * A table of the rows a list endpoint gave: all on one page (the list pages its own way or is
  * short), keyed by id unless `rowKey` says otherwise, scrolling sideways on a narrow screen, and
  * saying `empty` when there are none. With `toolbar`, a TableToolbar above it counts, refreshes,
- * hides columns and exports the rows listed.
+ * hides columns and exports the rows listed. `summaryRow` draws a last row (a total) across the
+ * columns still shown.
  */
 export function ListTable<T extends object>({
   empty,
   toolbar,
   columns = [],
+  summaryRow,
   ...props
-}: Omit<TableProps<T>, 'columns'> & { empty: string; toolbar?: ToolbarOptions; columns?: ListColumn<T>[] }) {
+}: Omit<TableProps<T>, 'columns' | 'summary'> & {
+  empty: string;
+  toolbar?: ToolbarOptions;
+  columns?: ListColumn<T>[];
+  summaryRow?(columnCount: number): ReactNode;
+}) {
   const [hidden, setHidden] = useHiddenColumns(toolbar?.id);
   const visible = columns.filter((column, index) => !hidden.includes(columnKey(column, index)));
   return (
@@ -231,6 +238,7 @@ export function ListTable<T extends object>({
         scroll={{ x: 'max-content' }}
         locale={{ emptyText: <Empty description={empty} /> }}
         columns={visible}
+        summary={summaryRow ? () => summaryRow(visible.length) : undefined}
         {...props}
       />
     </>
