@@ -1688,6 +1688,7 @@ function RevenueCaps({
 }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const orgs = useOrganizations();
   const closing = useAction<string>();
   const [setting, setSetting] = useState(false);
   return (
@@ -1715,6 +1716,7 @@ function RevenueCaps({
       ) : null}
       <ErrorAlert error={error} onRetry={onChange} />
       <ListTable<RevenueCap>
+        toolbar={{ id: 'revenue-caps', onRefresh: onChange, refreshing: loading }}
         rowKey="operatorOrgId"
         size="small"
         loading={loading}
@@ -1735,19 +1737,49 @@ function RevenueCaps({
           ),
         }}
         columns={[
-          { title: t('op.col.operator'), render: (_: unknown, c) => <OrgName id={c.operatorOrgId} /> },
-          { title: t('op.revenue.cost'), render: (_: unknown, c) => <Yuan fen={c.operatingCostFen} /> },
+          {
+            title: t('op.col.operator'),
+            render: (_: unknown, c) => <OrgName id={c.operatorOrgId} />,
+            exportValue: (c) => orgs.get(c.operatorOrgId)?.name ?? c.operatorOrgId,
+          },
+          {
+            title: t('op.revenue.cost'),
+            render: (_: unknown, c) => <Yuan fen={c.operatingCostFen} />,
+            exportValue: (c) => yuanText(c.operatingCostFen),
+          },
           {
             title: t('op.revenue.profitRate'),
             render: (_: unknown, c) =>
               t('op.revenue.rates', { rate: bp(c.profitRateBp), bond: bp(c.bondYieldBp) }),
           },
-          { title: t('op.revenue.tax'), render: (_: unknown, c) => <Yuan fen={c.taxFen} /> },
-          { title: t('op.revenue.max'), render: (_: unknown, c) => <Yuan fen={c.maxRevenueFen} /> },
-          { title: t('op.revenue.carried'), render: (_: unknown, c) => <Yuan fen={c.carriedOverFen} /> },
-          { title: t('op.revenue.effective'), render: (_: unknown, c) => <Yuan fen={c.effectiveMaxFen} /> },
+          {
+            title: t('op.revenue.tax'),
+            render: (_: unknown, c) => <Yuan fen={c.taxFen} />,
+            exportValue: (c) => yuanText(c.taxFen),
+          },
+          {
+            title: t('op.revenue.max'),
+            render: (_: unknown, c) => <Yuan fen={c.maxRevenueFen} />,
+            exportValue: (c) => yuanText(c.maxRevenueFen),
+          },
+          {
+            title: t('op.revenue.carried'),
+            render: (_: unknown, c) => <Yuan fen={c.carriedOverFen} />,
+            exportValue: (c) => yuanText(c.carriedOverFen),
+          },
+          {
+            title: t('op.revenue.effective'),
+            render: (_: unknown, c) => <Yuan fen={c.effectiveMaxFen} />,
+            exportValue: (c) => yuanText(c.effectiveMaxFen),
+          },
           {
             title: t('op.revenue.closed'),
+            exportValue: (c) =>
+              c.closedAt
+                ? `${yuanText(c.closedRevenueFen)} · ${fmtDateTime(c.closedAt)}`
+                : c.trial
+                  ? t('op.price.trialYes')
+                  : '',
             render: (_: unknown, c) =>
               c.closedAt ? (
                 <>
