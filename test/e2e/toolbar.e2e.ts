@@ -84,7 +84,9 @@ const CJK = /[\u4e00-\u9fff]/;
 async function navLinks(page: Page): Promise<string[]> {
   const nav = page.locator('ul[aria-label="主导航"]');
   await nav.getByRole('link').first().waitFor();
-  return nav.getByRole('link').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+  const paths: string[] = [];
+  for (const link of await nav.getByRole('link').all()) paths.push((await link.getAttribute('href')) ?? '');
+  return paths;
 }
 
 /**
