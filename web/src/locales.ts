@@ -296,7 +296,7 @@ export const zh = {
     approvals:
       '这里列出等你作出决定的共享申请：数据管理员审批本机构提供的资源，含4级及以上字段（或风险较高）的申请经提供方批准后再由安全员复审。点“打开申请”到申请页面批准或驳回，驳回须说明理由；“我已审批”记录你作过的决定。',
     myPermissions:
-      '这里是本机构作为使用方正在生效的协议：每个字段显示其级别和脱敏方式（例如手机号只显示前3位和后4位），未列出的字段不能读取；每日行数和每分钟调用次数超出限额即被拒绝。仅统计的协议显示差分隐私预算 ρ，每次统计消耗一部分，用完不能再统计。右侧是你的角色和 API 密钥可用的范围。',
+      '这里是本机构作为使用方正在生效的协议：每个字段显示其级别和脱敏方式（例如手机号只显示前3位和后4位），未列出的字段不能读取；每日行数和每分钟调用次数超出限额即被拒绝。可以统计且按差分隐私提供的协议显示隐私预算 ρ，每次统计消耗一部分，用完就不能再统计。右侧是你的角色和 API 密钥可用的范围。',
     cases:
       '“一件事一次办”中轮到本部门办理的步骤都在这里。每个步骤依次为：等待前序步骤、待受理、已受理、办理中、已办结；也可以退回申请人补正（补正后重新待受理）或不予办理，这两项须说明理由。时限按工作日计算，超过时限标红并显示逾期天数。',
     case: '这里是一件申请的全部办理步骤和申请人填写的内容。本部门的步骤上只显示当前状态允许的操作：受理、开始办理、办结、退回补正、不予办理。“预填”经本部门生效的共享协议读取其他部门已有的数据，读不到的项会说明原因，须向申请人索取。前一步办结后，依赖它的步骤才开始计时。',
@@ -2040,7 +2040,7 @@ export const en: Dict = {
     approvals:
       'The sharing applications waiting for your decision: a data steward decides on applications for resources the organization provides; an application with grade 4 or above fields (or a high risk) then goes to a security officer for review. “Open application” takes you to its page to approve or reject (a rejection needs a reason); “Decided by me” keeps your past decisions.',
     myPermissions:
-      'The contracts in force with your organization as the consumer: each field shows its grade and its mask (a mobile number shows only its first 3 and last 4 digits, for example); fields not listed cannot be read, and reads beyond the daily row or per-minute call limits are refused. A statistics-only contract shows its differential-privacy budget ρ: each statistic spends some, and none is answered once it is spent. On the right: your roles and what your API keys may do.',
+      'The contracts in force with your organization as the consumer: each field shows its grade and its mask (a mobile number shows only its first 3 and last 4 digits, for example); fields not listed cannot be read, and reads beyond the daily row or per-minute call limits are refused. A contract that computes statistics under differential privacy shows its privacy budget ρ: each statistic spends some, and none is answered once it is spent. On the right: your roles and what your API keys may do.',
     cases:
       'The steps of “get one thing done” applications your department handles. A step goes: waiting for earlier steps, to accept, accepted, in progress, done; it can also be returned to the applicant for correction (it comes back to accept) or refused, both with a reason. Deadlines count working days; a step past its deadline is marked in red with the days overdue.',
     case: 'All the steps of one application and what the applicant filled in. Your department’s steps offer only the moves their state allows: accept, start, complete, return for correction, refuse. “Pre-fill” reads what another department already holds through your department’s contracts in force; an item it cannot get says why, and must be asked of the applicant. A step’s clock starts only when the steps before it are done.',
