@@ -1374,18 +1374,30 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
           align: 'right',
         },
       ]}
-      summaryRow={(columnCount) => (
-        <Table.Summary.Row>
-          <Table.Summary.Cell index={0} colSpan={Math.max(columnCount - 1, 1)}>
-            <strong>{t('op.bill.total')}</strong>
-          </Table.Summary.Cell>
-          <Table.Summary.Cell index={1} align="right">
-            <strong data-testid={`${testId}-total`}>
-              <Yuan fen={totalFen} />
-            </strong>
-          </Table.Summary.Cell>
-        </Table.Summary.Row>
-      )}
+      summaryRow={(columnCount) => {
+        const total = (
+          <strong data-testid={`${testId}-total`}>
+            <Yuan fen={totalFen} />
+          </strong>
+        );
+        // With one column left shown the label and the amount share its cell.
+        return columnCount < 2 ? (
+          <Table.Summary.Row>
+            <Table.Summary.Cell index={0} align="right">
+              <strong>{t('op.bill.total')}</strong> {total}
+            </Table.Summary.Cell>
+          </Table.Summary.Row>
+        ) : (
+          <Table.Summary.Row>
+            <Table.Summary.Cell index={0} colSpan={columnCount - 1}>
+              <strong>{t('op.bill.total')}</strong>
+            </Table.Summary.Cell>
+            <Table.Summary.Cell index={1} align="right">
+              {total}
+            </Table.Summary.Cell>
+          </Table.Summary.Row>
+        );
+      }}
     />
   );
 }
