@@ -376,6 +376,10 @@ it('the month’s bills: line items in yuan, reproduced from the audit log', asy
   const cells = (await line.locator('td').allTextContents()).map((c) => c.trim());
   expect(cells).toEqual([`${PRODUCT}（试行收费标准）`, '按调用次数', '4', '¥0.29', '¥1.16']);
   expect(await page.getByTestId('bill-lines-total').textContent()).toBe('¥1.16');
+  // The lines' toolbar counts them (and exports them with the column titles).
+  expect(await page.getByTestId('toolbar-bill-lines').getByTestId('toolbar-count').textContent()).toBe(
+    '共 1 条',
+  );
   expect(await page.getByTestId('bill-total').textContent()).toBe('¥1.16');
   await page.getByText(`#${bill.metered.first} ~ #${bill.metered.last}`).waitFor();
 

@@ -296,6 +296,17 @@ export const zh = {
       '账单按月出具：计量该月网关审计日志中该共享协议成功的调用（被拒绝的不计），数量乘以单价即金额，全部以分为单位的整数计算。“由审计日志复算”会重新读取审计记录并计价，与已出账单逐行比对。',
     disclosure:
       '每年 3 月底前披露上一年度的授权运营情况：实施机构的授权协议和上限收费标准，各运营单位获得的数据资源、数据产品、实际收费与收入。最高准许收入 = 经营成本 + 经营成本 × 准许利润率 + 税金，准许利润率不高于十年期国债收益率加 6 个百分点；上年超收部分在下一年扣减。',
+    approvals:
+      '这里列出等你作出决定的共享申请：数据管理员审批本机构提供的资源，含4级及以上字段（或风险较高）的申请经提供方批准后再由安全员复审。点“打开申请”到申请页面批准或驳回，驳回须说明理由；“我已审批”记录你作过的决定。',
+    myPermissions:
+      '这里是本机构作为使用方正在生效的协议：每个字段显示其级别和脱敏方式（例如手机号只显示前3位和后4位），未列出的字段不能读取；每日行数和每分钟调用次数超出限额即被拒绝。可以统计且按差分隐私提供的协议显示隐私预算 ρ，每次统计消耗一部分，用完就不能再统计。右侧是你的角色和 API 密钥可用的范围。',
+    cases:
+      '“一件事一次办”中轮到本部门办理的步骤都在这里。每个步骤依次为：等待前序步骤、待受理、已受理、办理中、已办结；也可以退回申请人补正（补正后重新待受理）或不予办理，这两项须说明理由。时限按工作日计算，超过时限标红并显示逾期天数。',
+    case: '这里是一件申请的全部办理步骤和申请人填写的内容。本部门的步骤上只显示当前状态允许的操作：受理、开始办理、办结、退回补正、不予办理。“预填”经本部门生效的共享协议读取其他部门已有的数据，读不到的项会说明原因，须向申请人索取。前一步办结后，依赖它的步骤才开始计时。',
+    rectification:
+      '群众给出“不满意”或“非常不满意”的评价后，会在被评价步骤的办理部门立案整改，时限默认为 10 个工作日。部门先核实，或认为评价不实时提出申诉（由平台管理员审查：成立则作废，不成立则转为已核实）；核实后整改或解释说明，再办结。实名差评须先回访才能办结；逾期的整改件会标出。',
+    rectificationCase:
+      '这里是一件差评整改件：群众的评价、被评价的步骤和处理记录。右上角的按钮只列出当前状态允许的操作（核实、申诉、整改、解释说明、办结），每一步都须写明处理情况并记入审计日志。实名评价办结时须填写回访情况。',
   },
   breadcrumb: {
     label: '当前位置',
@@ -445,6 +456,7 @@ export const zh = {
     fieldCount: '{{count}} 个字段',
     fields: '字段数',
     updated: '更新于',
+    updatedAt: '更新时间',
     noData: '尚无数据',
     importNew: '导入新数据',
     total: '共 {{count}} 项资源',
@@ -944,7 +956,6 @@ export const zh = {
     },
   },
   audit: {
-    exportCsv: '导出 CSV',
     exported: '已导出 {{rows}} 条记录',
     exportTruncated: '符合条件的记录超过单个文件上限，已导出最新的 {{max}} 条；请缩小筛选范围导出其余记录。',
     sub: '防篡改审计日志：SM3 默克尔树与 SM2 签名树头，在浏览器中独立验证',
@@ -2065,6 +2076,17 @@ export const en: Dict = {
       'Bills are monthly: the served gateway calls of the sharing contract in that month, read from the audit log (refused calls are not charged), times the unit price — all in integer fen. “Reproduce from the audit log” reads the entries again, prices them and compares line by line with the bill issued.',
     disclosure:
       'By the end of March each year the previous year is disclosed: the implementing body’s agreements and cap fees, and each operator’s resources, products, actual fees and revenue. Maximum allowed revenue = operating cost + cost × allowed profit rate + tax; the rate may not exceed the 10-year bond yield plus 6 points, and the previous year’s excess is deducted.',
+    approvals:
+      'The sharing applications waiting for your decision: a data steward decides on applications for resources the organization provides; an application with grade 4 or above fields (or a high risk) then goes to a security officer for review. “Open application” takes you to its page to approve or reject (a rejection needs a reason); “Decided by me” keeps your past decisions.',
+    myPermissions:
+      'The contracts in force with your organization as the consumer: each field shows its grade and its mask (a mobile number shows only its first 3 and last 4 digits, for example); fields not listed cannot be read, and reads beyond the daily row or per-minute call limits are refused. A contract that computes statistics under differential privacy shows its privacy budget ρ: each statistic spends some, and none is answered once it is spent. On the right: your roles and what your API keys may do.',
+    cases:
+      'The steps of “get one thing done” applications your department handles. A step goes: waiting for earlier steps, to accept, accepted, in progress, done; it can also be returned to the applicant for correction (it comes back to accept) or refused, both with a reason. Deadlines count working days; a step past its deadline is marked in red with the days overdue.',
+    case: 'All the steps of one application and what the applicant filled in. Your department’s steps offer only the moves their state allows: accept, start, complete, return for correction, refuse. “Pre-fill” reads what another department already holds through your department’s contracts in force; an item it cannot get says why, and must be asked of the applicant. A step’s clock starts only when the steps before it are done.',
+    rectification:
+      'A “dissatisfied” or “very dissatisfied” rating opens a rectification case at the department of the rated step, due in 10 working days by default. The department verifies it, or appeals when the rating is unfounded (a platform admin reviews the appeal: upheld voids the case, dismissed makes it verified); a verified case is rectified or explained, then closed. A named rating can be closed only after a return visit; overdue cases are marked.',
+    rectificationCase:
+      'One rectification case: the citizen’s rating, the rated step and the notes so far. The buttons at the top right are only the moves its state allows (verify, appeal, rectify, explain, close); each needs a note of what was done and is written to the audit log. Closing a named rating asks for the return visit.',
   },
   breadcrumb: {
     label: 'You are here',
@@ -2217,6 +2239,7 @@ export const en: Dict = {
     fieldCount: '{{count}} fields',
     fields: 'Fields',
     updated: 'updated',
+    updatedAt: 'Updated',
     noData: 'no data yet',
     importNew: 'Import data',
     total: 'Resources found: {{count}}',
@@ -2724,7 +2747,6 @@ export const en: Dict = {
     },
   },
   audit: {
-    exportCsv: 'Export CSV',
     exported: '{{rows}} entries exported',
     exportTruncated:
       'More entries match than one file holds: the newest {{max}} were exported; narrow the filters for the rest.',

@@ -1,7 +1,7 @@
 import { DownloadOutlined, ReloadOutlined, SettingOutlined } from '@ant-design/icons';
 import type { TableColumnType } from 'antd';
 import { Button, Checkbox, Flex, Popover, Space, Typography } from 'antd';
-import { useRef, useState } from 'react';
+import { type ReactNode, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { saveBlob } from '../api.ts';
 import type { Pages } from '../hooks.ts';
@@ -25,6 +25,17 @@ export interface ToolbarOptions {
   loadedOnly?: boolean;
   onRefresh?(): void;
   refreshing?: boolean;
+  /**
+   * The count in the list's own words (共 12 项资源) instead of the toolbar's, when the page has
+   * always said it so.
+   */
+  count?: ReactNode;
+  /**
+   * Export through the server instead (every row the list's filters select, not only those
+   * loaded): the export button calls this.
+   */
+  onExport?(): void;
+  exporting?: boolean;
 }
 
 /** The toolbar of a list paged through the server with a cursor: the API gives no total. */
@@ -115,19 +126,21 @@ export function useHiddenColumns(id: string | undefined): [string[], (hidden: st
 
 /**
  * Above a list: how many rows, refresh, which columns show (a checklist that keeps one at least)
- * and the listed rows as CSV, headed by the column titles in the current language.
+ * and the listed rows as CSV, headed by the column titles in the current language. A list that is
+ * not a table (the catalog's result cards) gives no `onHiddenChange`: it has no columns to pick,
+ * and `columns` only say what its export holds.
  */
 export function TableToolbar<T>({
   options,
   columns,
-  hidden,
+  hidden = [],
   onHiddenChange,
   rows,
 }: {
   options: ToolbarOptions;
   columns: readonly ListColumn<T>[];
-  hidden: readonly string[];
-  onHiddenChange(hidden: string[]): void;
+  hidden?: readonly string[];
+  onHiddenChange?(hidden: string[]): void;
   rows: readonly T[];
 }) {
   const { t } = useTranslation();
@@ -136,7 +149,13 @@ export function TableToolbar<T>({
   const picker = useRef<HTMLFieldSetElement>(null);
   const keys = columns.map((column, index) => columnKey(column, index));
   const shown = keys.filter((key) => !hidden.includes(key));
-  const n = options.loadedOnly ? rows.length : (options.total ?? rows.length);
+  // A total the API gives is the count, also when only a page of the list is loaded.
+  const n = options.total ?? rows.length;
+  const countText =
+    options.count ??
+    (options.loadedOnly && options.total === undefined
+      ? t('toolbar.loaded', { n })
+      : t('toolbar.total', { n }));
 
   const exportCsv = () => {
     const visible = columns.filter((_, index) => shown.includes(keys[index] as string));
@@ -156,7 +175,7 @@ export function TableToolbar<T>({
       data-testid={`toolbar-${options.id}`}
     >
       <Typography.Text type="secondary" aria-live="polite" data-testid="toolbar-count">
-        {options.loadedOnly ? t('toolbar.loaded', { n }) : t('toolbar.total', { n })}
+        {countText}
       </Typography.Text>
       <Space wrap size={8}>
         {options.onRefresh ? (
@@ -164,57 +183,66 @@ export function TableToolbar<T>({
             {t('toolbar.refresh')}
           </Button>
         ) : null}
-        <Popover
-          trigger="click"
-          placement="bottomRight"
-          open={picking}
-          onOpenChange={setPicking}
-          // In the page right after its button, so Tab walks from the button into the checklist.
-          getPopupContainer={(node) => node.parentElement ?? document.body}
-          afterOpenChange={(open) => {
-            if (open) picker.current?.querySelector('input')?.focus();
-          }}
-          content={
-            <fieldset
-              ref={picker}
-              style={{ border: 0, margin: 0, padding: 0 }}
-              onKeyDown={(event) => {
-                if (event.key !== 'Escape') return;
-                setPicking(false);
-                trigger.current?.focus();
-              }}
-            >
-              <legend style={{ fontSize: 14, marginBottom: 8 }}>{t('toolbar.columnsLegend')}</legend>
-              <Flex vertical gap={4}>
-                {columns.map((column, index) => {
-                  const key = keys[index] as string;
-                  const visible = shown.includes(key);
-                  return (
-                    <Checkbox
-                      key={key}
-                      checked={visible}
-                      // One column stays, or the table would show nothing to pick from.
-                      disabled={visible && shown.length === 1}
-                      onChange={(event) =>
-                        onHiddenChange(
-                          event.target.checked ? hidden.filter((k) => k !== key) : [...hidden, key],
-                        )
-                      }
-                    >
-                      {typeof column.title === 'string' ? column.title : t('toolbar.untitled')}
-                    </Checkbox>
-                  );
-                })}
-              </Flex>
-            </fieldset>
-          }
+        {onHiddenChange ? (
+          <Popover
+            trigger="click"
+            placement="bottomRight"
+            open={picking}
+            onOpenChange={setPicking}
+            // In the page right after its button, so Tab walks from the button into the checklist.
+            getPopupContainer={(node) => node.parentElement ?? document.body}
+            afterOpenChange={(open) => {
+              if (open) picker.current?.querySelector('input')?.focus();
+            }}
+            content={
+              <fieldset
+                ref={picker}
+                style={{ border: 0, margin: 0, padding: 0 }}
+                onKeyDown={(event) => {
+                  if (event.key !== 'Escape') return;
+                  setPicking(false);
+                  trigger.current?.focus();
+                }}
+              >
+                <legend style={{ fontSize: 14, marginBottom: 8 }}>{t('toolbar.columnsLegend')}</legend>
+                <Flex vertical gap={4}>
+                  {columns.map((column, index) => {
+                    const key = keys[index] as string;
+                    const visible = shown.includes(key);
+                    return (
+                      <Checkbox
+                        key={key}
+                        checked={visible}
+                        // One column stays, or the table would show nothing to pick from.
+                        disabled={visible && shown.length === 1}
+                        onChange={(event) =>
+                          onHiddenChange(
+                            event.target.checked ? hidden.filter((k) => k !== key) : [...hidden, key],
+                          )
+                        }
+                      >
+                        {typeof column.title === 'string' ? column.title : t('toolbar.untitled')}
+                      </Checkbox>
+                    );
+                  })}
+                </Flex>
+              </fieldset>
+            }
+          >
+            <Button ref={trigger} icon={<SettingOutlined />} aria-haspopup="true" aria-expanded={picking}>
+              {t('toolbar.columns')}
+            </Button>
+          </Popover>
+        ) : null}
+        <Button
+          icon={<DownloadOutlined />}
+          onClick={options.onExport ?? exportCsv}
+          loading={options.exporting}
+          disabled={rows.length === 0}
         >
-          <Button ref={trigger} icon={<SettingOutlined />} aria-haspopup="true" aria-expanded={picking}>
-            {t('toolbar.columns')}
-          </Button>
-        </Popover>
-        <Button icon={<DownloadOutlined />} onClick={exportCsv} disabled={rows.length === 0}>
-          {options.loadedOnly ? t('toolbar.exportLoaded', { n }) : t('toolbar.export')}
+          {options.loadedOnly && !options.onExport
+            ? t('toolbar.exportLoaded', { n: rows.length })
+            : t('toolbar.export')}
         </Button>
       </Space>
     </Flex>

@@ -5,7 +5,7 @@
  * runs only approved templates, each run audited. Filters with typed parameters are submitted
  * through the API (`POST /v1/gateway/contracts/{id}/templates`); the console lists and runs them.
  */
-import { App, Button, Card, Form, Input, InputNumber, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Form, Input, InputNumber, Select, Space, Tag, Typography } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
@@ -13,7 +13,7 @@ import { useAction, useLoader } from '../hooks.ts';
 import { ReasonModal } from '../pages/Applications.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Contract, DpAggregate, QueryTemplate, Resource } from '../types.ts';
-import { StateTag } from './common.tsx';
+import { ListTable, StateTag } from './common.tsx';
 import { AnswerTable, type Metric, metricLabel, metricOptions, parseMetric } from './DpPanel.tsx';
 import { FormModal } from './FormModal.tsx';
 
@@ -56,7 +56,7 @@ export function TemplatesPanel({
       ),
     [contract.id],
   );
-  const { data, reload } = useLoader(load);
+  const { data, loading, reload } = useLoader(load);
   const action = useAction<string>();
   const [submitting, setSubmitting] = useState(false);
   const [rejecting, setRejecting] = useState<Template | null>(null);
@@ -129,13 +129,12 @@ export function TemplatesPanel({
       }
     >
       <Typography.Paragraph type="secondary">{t('templates.explain')}</Typography.Paragraph>
-      <Table<Template>
+      <ListTable<Template>
+        toolbar={{ id: 'query-templates', onRefresh: reload, refreshing: loading }}
         size="small"
-        rowKey="id"
-        pagination={false}
-        scroll={{ x: 'max-content' }}
+        loading={loading}
         dataSource={data?.items ?? []}
-        locale={{ emptyText: t('templates.none') }}
+        empty={t('templates.none')}
         columns={[
           { title: t('templates.name'), dataIndex: 'name' },
           {
@@ -149,8 +148,13 @@ export function TemplatesPanel({
           {
             title: t('templates.mode'),
             render: (_: unknown, tpl) => <Tag>{t(`templates.modes.${tpl.mode}`)}</Tag>,
+            exportValue: (tpl) => t(`templates.modes.${tpl.mode}`),
           },
-          { title: t('templates.state'), render: (_: unknown, tpl) => <StateTag state={tpl.state} /> },
+          {
+            title: t('templates.state'),
+            render: (_: unknown, tpl) => <StateTag state={tpl.state} />,
+            exportValue: (tpl) => t(`state.${tpl.state}`, { defaultValue: tpl.state }),
+          },
           {
             title: t('common.actions'),
             render: (_: unknown, tpl) => (

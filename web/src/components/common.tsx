@@ -85,7 +85,7 @@ export function StateTag({ state, label }: { state: string; label?: string }) {
 /**
  * The page's heading (one h1 per page) with its actions on the right, wrapping on a phone. `help`
  * names the page's short explanation (`help.<key>`: what its grades, masks or budgets mean), opened
- * from a ? button beside the title.
+ * from a ? button beside the title; every console page has one.
  */
 export function PageTitle({
   title,
@@ -96,8 +96,11 @@ export function PageTitle({
   title: ReactNode;
   extra?: ReactNode;
   sub?: ReactNode;
-  /** A topic of the `help` texts (checked here, so a misspelt one fails the typecheck). */
-  help?: Exclude<keyof Dict['help'], 'title' | 'button'>;
+  /**
+   * A topic of the `help` texts, required: every console page explains itself, and a misspelt or
+   * missing topic fails the typecheck.
+   */
+  help: Exclude<keyof Dict['help'], 'title' | 'button'>;
 }) {
   const { t } = useTranslation();
   return (
@@ -105,29 +108,27 @@ export function PageTitle({
       <div style={{ minWidth: 0 }}>
         <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>
           {title}
-          {help ? (
-            <Popover
-              trigger="click"
-              placement="bottomLeft"
-              title={t('help.title')}
-              content={
-                <Typography.Paragraph
-                  style={{ maxWidth: 'min(380px, 80vw)', margin: 0 }}
-                  data-testid="page-help"
-                >
-                  {t(`help.${help}`)}
-                </Typography.Paragraph>
-              }
-            >
-              <Button
-                type="text"
-                size="small"
-                icon={<QuestionCircleOutlined />}
-                aria-label={t('help.button')}
-                style={{ marginInlineStart: 4, verticalAlign: 'middle' }}
-              />
-            </Popover>
-          ) : null}
+          <Popover
+            trigger="click"
+            placement="bottomLeft"
+            title={t('help.title')}
+            content={
+              <Typography.Paragraph
+                style={{ maxWidth: 'min(380px, 80vw)', margin: 0 }}
+                data-testid="page-help"
+              >
+                {t(`help.${help}`)}
+              </Typography.Paragraph>
+            }
+          >
+            <Button
+              type="text"
+              size="small"
+              icon={<QuestionCircleOutlined />}
+              aria-label={t('help.button')}
+              style={{ marginInlineStart: 4, verticalAlign: 'middle' }}
+            />
+          </Popover>
         </Typography.Title>
         {sub ? <Typography.Text type="secondary">{sub}</Typography.Text> : null}
       </div>
@@ -203,14 +204,21 @@ export function NotLoaded({ loaded, rows }: { loaded: Loaded<unknown>; rows: num
  * A table of the rows a list endpoint gave: all on one page (the list pages its own way or is
  * short), keyed by id unless `rowKey` says otherwise, scrolling sideways on a narrow screen, and
  * saying `empty` when there are none. With `toolbar`, a TableToolbar above it counts, refreshes,
- * hides columns and exports the rows listed.
+ * hides columns and exports the rows listed. `summaryRow` draws a last row (a total) across the
+ * columns still shown.
  */
 export function ListTable<T extends object>({
   empty,
   toolbar,
   columns = [],
+  summaryRow,
   ...props
-}: Omit<TableProps<T>, 'columns'> & { empty: string; toolbar?: ToolbarOptions; columns?: ListColumn<T>[] }) {
+}: Omit<TableProps<T>, 'columns' | 'summary'> & {
+  empty: string;
+  toolbar?: ToolbarOptions;
+  columns?: ListColumn<T>[];
+  summaryRow?(columnCount: number): ReactNode;
+}) {
   const [hidden, setHidden] = useHiddenColumns(toolbar?.id);
   const visible = columns.filter((column, index) => !hidden.includes(columnKey(column, index)));
   return (
@@ -230,6 +238,7 @@ export function ListTable<T extends object>({
         scroll={{ x: 'max-content' }}
         locale={{ emptyText: <Empty description={empty} /> }}
         columns={visible}
+        summary={summaryRow ? () => summaryRow(visible.length) : undefined}
         {...props}
       />
     </>

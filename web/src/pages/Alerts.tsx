@@ -7,13 +7,11 @@ import {
   Card,
   Col,
   Descriptions,
-  Empty,
   Form,
   Input,
   Row,
   Select,
   Space,
-  Table,
   Tabs,
   Tag,
   Typography,
@@ -385,18 +383,17 @@ function Freezes({ actor }: { actor: boolean }) {
       </Space>
       <AntAlert type="info" showIcon style={{ marginBottom: 12 }} message={t('alerts.freezeExplain')} />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
-      <Table<MonitorFreeze>
-        rowKey="id"
+      <ListTable<MonitorFreeze>
+        toolbar={cursorToolbar('freezes', pages)}
         loading={pages.loading}
         dataSource={pages.items}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
-        locale={{ emptyText: <Empty description={t('alerts.noFreezes')} /> }}
+        empty={t('alerts.noFreezes')}
         columns={[
           {
             title: t('alerts.scope'),
             dataIndex: 'scope',
             render: (s: string) => <Tag color="red">{t(`alerts.scopes.${s}`, { defaultValue: s })}</Tag>,
+            exportValue: (f) => t(`alerts.scopes.${f.scope}`, { defaultValue: f.scope }),
           },
           {
             title: t('alerts.target'),
@@ -407,6 +404,7 @@ function Freezes({ actor }: { actor: boolean }) {
           { title: t('alerts.since'), dataIndex: 'createdAt', render: fmtDateTime },
           {
             title: t('alerts.state'),
+            exportValue: (f) => t(`alerts.freezeStates.${f.active ? 'active' : 'lifted'}`),
             render: (_: unknown, f) =>
               f.active ? (
                 <Tag color="red">{t('alerts.freezeStates.active')}</Tag>
@@ -552,12 +550,11 @@ function Rules() {
   return (
     <>
       <ErrorAlert error={error} onRetry={reload} />
-      <Table<MonitorRule>
-        rowKey="id"
+      <ListTable<MonitorRule>
+        toolbar={{ id: 'monitor-rules', onRefresh: reload, refreshing: loading }}
         loading={loading}
         dataSource={data ?? []}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
+        empty={t('common.none')}
         columns={[
           { title: t('alerts.rule'), render: (_: unknown, r) => bilingual(r.title) },
           { title: 'ID', dataIndex: 'id', render: (id: string) => <Mono>{id}</Mono> },
@@ -569,6 +566,10 @@ function Rules() {
           {
             title: t('alerts.thresholds'),
             dataIndex: 'thresholds',
+            exportValue: (r) =>
+              Object.entries(r.thresholds)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join('; '),
             render: (th: Record<string, unknown>) => (
               <Descriptions size="small" column={1}>
                 {Object.entries(th).map(([k, v]) => (

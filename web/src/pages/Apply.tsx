@@ -68,7 +68,7 @@ export function Apply({ id }: { id: string }) {
   if (!canApply(me, resource)) {
     return (
       <>
-        <PageTitle title={`${t('apply.title')} · ${resource.name}`} />
+        <PageTitle title={`${t('apply.title')} · ${resource.name}`} help="apply" />
         <Alert
           type="warning"
           showIcon

@@ -1,10 +1,11 @@
-import { Card, Empty, Table, Tabs, Tag } from 'antd';
+import { Card, Tabs, Tag } from 'antd';
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
-import { ErrorAlert, OrgName, PageTitle, StateTag } from '../components/common.tsx';
+import { ErrorAlert, ListTable, OrgName, PageTitle, StateTag } from '../components/common.tsx';
+import type { ListColumn, ToolbarOptions } from '../components/TableToolbar.tsx';
 import { fmtDateTime } from '../format.ts';
-import { collectAll, resourceById, useLoader, useResources } from '../hooks.ts';
+import { collectAll, resourceById, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { hasRole, useMe } from '../session.tsx';
 import type { Application, ApplicationState, DecisionRecord, Me, Page } from '../types.ts';
@@ -70,17 +71,26 @@ export function Approvals() {
   const open = (a: Application) => (
     <Link to={`/applications?id=${encodeURIComponent(a.id)}`}>{t('approvals.open')}</Link>
   );
-  const common = [
+  const orgs = useOrganizations();
+  const common: ListColumn<Application>[] = [
     { title: t('applications.resource'), render: (_: unknown, a: Application) => resourceName(a) },
     {
       title: t('applications.consumer'),
       render: (_: unknown, a: Application) => <OrgName id={a.consumerOrgId} />,
+      exportValue: (a) => orgs.get(a.consumerOrgId)?.name ?? a.consumerOrgId,
     },
   ];
+  // Both lists are collected whole (up to the API's cap): the toolbar counts the rows listed.
+  const toolbar = (id: string): ToolbarOptions => ({
+    id,
+    loadedOnly: data?.truncated,
+    onRefresh: reload,
+    refreshing: loading,
+  });
 
   return (
     <>
-      <PageTitle title={t('nav.approvals')} sub={t('approvals.sub')} />
+      <PageTitle title={t('nav.approvals')} sub={t('approvals.sub')} help="approvals" />
       <Card>
         <ErrorAlert error={error} onRetry={reload} />
         <Tabs
@@ -95,13 +105,12 @@ export function Approvals() {
                 </span>
               ),
               children: (
-                <Table<Application>
-                  rowKey="id"
+                <ListTable<Application>
+                  toolbar={toolbar('approvals-pending')}
                   loading={loading}
                   dataSource={pending}
                   pagination={{ pageSize: 20, hideOnSinglePage: true }}
-                  scroll={{ x: 'max-content' }}
-                  locale={{ emptyText: <Empty description={t('approvals.pendingEmpty')} /> }}
+                  empty={t('approvals.pendingEmpty')}
                   columns={[
                     ...common,
                     {
@@ -126,17 +135,20 @@ export function Approvals() {
                 </span>
               ),
               children: (
-                <Table<Application>
-                  rowKey="id"
+                <ListTable<Application>
+                  toolbar={toolbar('approvals-decided')}
                   loading={loading}
                   dataSource={decided}
                   pagination={{ pageSize: 20, hideOnSinglePage: true }}
-                  scroll={{ x: 'max-content' }}
-                  locale={{ emptyText: <Empty description={t('approvals.decidedEmpty')} /> }}
+                  empty={t('approvals.decidedEmpty')}
                   columns={[
                     ...common,
                     {
                       title: t('approvals.decision'),
+                      exportValue: (a) => {
+                        const d = myDecision(me, a);
+                        return d ? t(`approvals.${d.decision}`) : '';
+                      },
                       render: (_: unknown, a) => {
                         const d = myDecision(me, a);
                         return d ? (
@@ -160,6 +172,7 @@ export function Approvals() {
                       title: t('approvals.stateNow'),
                       dataIndex: 'state',
                       render: (s: string) => <StateTag state={s} />,
+                      exportValue: (a) => t(`state.${a.state}`, { defaultValue: a.state }),
                     },
                     { title: t('common.actions'), render: (_: unknown, a) => open(a) },
                   ]}

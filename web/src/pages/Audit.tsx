@@ -1,9 +1,4 @@
-import {
-  CheckCircleTwoTone,
-  CloseCircleTwoTone,
-  DownloadOutlined,
-  SafetyCertificateOutlined,
-} from '@ant-design/icons';
+import { CheckCircleTwoTone, CloseCircleTwoTone, SafetyCertificateOutlined } from '@ant-design/icons';
 import {
   Alert,
   App,
@@ -21,7 +16,6 @@ import {
   Select,
   Skeleton,
   Space,
-  Table,
   Tabs,
   Tag,
   Tooltip,
@@ -30,7 +24,8 @@ import {
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api, fetchFile, saveBlob } from '../api.ts';
-import { ErrorAlert, JsonBlock, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
+import { ErrorAlert, JsonBlock, ListTable, Mono, OrgName, Pager, PageTitle } from '../components/common.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { endOfShanghaiDay, fmtDateTime, fmtNumber, shanghaiDate, startOfShanghaiDay } from '../format.ts';
 import { useAction, useCursorPages, useLoader, useOrganizations, useUsernames } from '../hooks.ts';
 import { entryLeafHashHex, verifyInclusionHex } from '../lib/merkle.ts';
@@ -229,22 +224,20 @@ function Entries() {
                 >
                   {t('common.reset')}
                 </Button>
-                <Button icon={<DownloadOutlined />} loading={download.busy} onClick={exportCsv}>
-                  {t('audit.exportCsv')}
-                </Button>
               </Space>
             </Form.Item>
           </Col>
         </Row>
       </Form>
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
-      <Table<AuditEntry>
+      <ListTable<AuditEntry>
+        // The export is the server's: every entry the filters select, not only the page loaded.
+        toolbar={{ ...cursorToolbar('audit-log', pages), onExport: exportCsv, exporting: download.busy }}
+        empty={t('common.none')}
         rowKey="seq"
         size="small"
         loading={pages.loading}
         dataSource={pages.items}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         data-testid="audit-entries"
         expandable={{
           expandedRowRender: (e) => (
@@ -494,13 +487,13 @@ function TreeHeads() {
         <Typography.Text type="secondary">{t('audit.headsHint')}</Typography.Text>
       </Space>
       <ErrorAlert error={pages.error ?? key.error} onRetry={pages.reload} />
-      <Table<TreeHead>
+      <ListTable<TreeHead>
+        toolbar={cursorToolbar('tree-heads', pages)}
+        empty={t('common.none')}
         rowKey="id"
         size="small"
         loading={pages.loading}
         dataSource={pages.items}
-        pagination={false}
-        scroll={{ x: 'max-content' }}
         data-testid="tree-heads"
         columns={[
           { title: '#', dataIndex: 'id' },

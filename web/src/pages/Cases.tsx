@@ -102,7 +102,7 @@ export function Cases() {
   );
   return (
     <>
-      <PageTitle title={t('nav.cases')} sub={t('cases.sub')} />
+      <PageTitle title={t('nav.cases')} sub={t('cases.sub')} help="cases" />
       <Card>
         <ErrorAlert error={pages.error ?? overdue.error} onRetry={pages.reload} />
         <ListTable<ServiceApplication>
@@ -326,6 +326,7 @@ export function CaseDetail({ id }: { id: string }) {
     <>
       <PageTitle
         title={a.bundle.name}
+        help="case"
         sub={
           <Space wrap>
             <StateTag state={a.state} label={t(`cases.applicationState.${a.state}`)} />

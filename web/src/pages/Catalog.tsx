@@ -3,6 +3,7 @@ import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.ts';
 import { ErrorAlert, GradeTag, LinkButton, Pager, PageTitle, StateTag } from '../components/common.tsx';
+import { type ListColumn, TableToolbar } from '../components/TableToolbar.tsx';
 import { bilingual, fmtDate } from '../format.ts';
 import { useCursorPages, useLoader, useOrganizations } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -11,6 +12,7 @@ import type { CatalogSearch, Theme } from '../types.ts';
 import { GRADES, OPEN_TYPES, SHARING_TYPES } from '../types.ts';
 
 type Sort = 'relevance' | 'updated' | 'newest';
+type Result = CatalogSearch['items'][number];
 const SORTS: Sort[] = ['relevance', 'updated', 'newest'];
 
 /** The words the search matched, marked in a name or summary (case-insensitive, as searched). */
@@ -85,6 +87,18 @@ export function Catalog() {
     const n = result?.facets?.[facet]?.[value];
     return n === undefined ? label : `${label}（${n}）`;
   };
+  // What the export holds of each result card: the results are cards, not columns to pick.
+  const exported: ListColumn<Result>[] = [
+    { title: t('resource.name'), dataIndex: 'name' },
+    { title: t('resource.code'), dataIndex: 'code' },
+    { title: t('resource.provider'), exportValue: (r) => r.provider.name },
+    { title: t('catalog.theme'), exportValue: (r) => bilingual(r.themeLabel) },
+    { title: t('catalog.sharingType'), exportValue: (r) => t(`sharing.${r.sharingType}`) },
+    { title: t('catalog.openType'), exportValue: (r) => t(`open.${r.openType}`) },
+    { title: t('catalog.grade'), exportValue: (r) => t(`grade.${r.grade}`, { defaultValue: r.grade }) },
+    { title: t('catalog.fields'), exportValue: (r) => String(r.fields.length) },
+    { title: t('catalog.updatedAt'), exportValue: (r) => fmtDate(r.updatedAt) },
+  ];
   const orgOptions = useMemo(
     () =>
       [...orgs.values()]
@@ -202,11 +216,7 @@ export function Catalog() {
       </Card>
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card
-        title={
-          result?.total === undefined ? null : (
-            <span data-testid="catalog-total">{t('catalog.total', { count: result.total })}</span>
-          )
-        }
+        title={t('catalog.results')}
         extra={
           <Select<Sort>
             size="small"
@@ -218,6 +228,21 @@ export function Catalog() {
           />
         }
       >
+        <TableToolbar<Result>
+          options={{
+            id: 'catalog',
+            total: result?.total,
+            count:
+              result?.total === undefined ? undefined : (
+                <span data-testid="catalog-total">{t('catalog.total', { count: result.total })}</span>
+              ),
+            loadedOnly: pages.hasPrev || pages.hasNext,
+            onRefresh: pages.reload,
+            refreshing: pages.loading,
+          }}
+          columns={exported}
+          rows={pages.items}
+        />
         <List
           aria-label={t('catalog.results')}
           loading={pages.loading}

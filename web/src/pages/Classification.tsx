@@ -21,8 +21,17 @@ import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { FORMAT_NAMES, type FormatId } from '../../../src/rules/formats.ts';
 import { api } from '../api.ts';
-import { ErrorAlert, GradeTag, LinkButton, Mono, Pager, PageTitle } from '../components/common.tsx';
+import {
+  ErrorAlert,
+  GradeTag,
+  LinkButton,
+  ListTable,
+  Mono,
+  Pager,
+  PageTitle,
+} from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
+import { cursorToolbar } from '../components/TableToolbar.tsx';
 import { fmtDateTime, fmtNumber, fmtPercent } from '../format.ts';
 import { forgetResource, useAction, useCursorPages, useLoader } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -57,22 +66,27 @@ export function ClassificationList() {
       />
       <ErrorAlert error={pages.error} onRetry={pages.reload} />
       <Card>
-        <Table<Resource>
+        <ListTable<Resource>
+          toolbar={cursorToolbar('classification', pages)}
+          empty={t('common.none')}
           size="middle"
-          rowKey="id"
           loading={pages.loading}
           dataSource={pages.items}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
           columns={[
             {
               title: t('resource.name'),
               dataIndex: 'name',
               render: (name: string, r) => <Link to={`/catalog/${r.id}/classification`}>{name}</Link>,
+              exportValue: (r) => r.name,
             },
             { title: t('resource.code'), dataIndex: 'code' },
             { title: t('resource.provider'), render: (_: unknown, r) => r.provider.name },
-            { title: t('resource.grade'), dataIndex: 'grade', render: (g: Grade) => <GradeTag grade={g} /> },
+            {
+              title: t('resource.grade'),
+              dataIndex: 'grade',
+              render: (g: Grade) => <GradeTag grade={g} />,
+              exportValue: (r) => t(`grade.${r.grade}`, { defaultValue: r.grade }),
+            },
             {
               title: t('classification.unassessed'),
               render: (_: unknown, r) => fmtNumber(r.fields.filter((f) => f.grade === 'unassessed').length),

@@ -12,7 +12,6 @@ import {
   Select,
   Space,
   Statistic,
-  Table,
   Tabs,
   Tag,
   Typography,
@@ -21,7 +20,7 @@ import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, fetchBlob } from '../api.ts';
 import { Chart } from '../components/Chart.tsx';
-import { ErrorAlert, Mono, PageTitle } from '../components/common.tsx';
+import { ErrorAlert, ListTable, Mono, PageTitle } from '../components/common.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
 import { useLocation } from '../router.tsx';
@@ -166,12 +165,14 @@ function Dictionary() {
   return (
     <>
       <ErrorAlert error={error} onRetry={reload} />
-      <Table<Indicator>
+      <ListTable<Indicator>
+        toolbar={{ id: 'indicators', onRefresh: reload, refreshing: loading }}
+        empty={t('common.none')}
         rowKey="code"
         size="small"
         loading={loading}
         dataSource={data ?? []}
-        scroll={{ x: true }}
+        pagination={{ pageSize: 10 }}
         columns={[
           { title: t('indicators.code'), dataIndex: 'code', render: (v: string) => <Mono>{v}</Mono> },
           { title: t('indicators.name'), render: (_, r) => name(r) },
@@ -216,12 +217,14 @@ function Forms() {
     <>
       <ErrorAlert error={error} onRetry={reload} />
       {data && <BurdenStats measure={data.measure} />}
-      <Table
+      <ListTable
+        toolbar={{ id: 'report-forms', onRefresh: reload, refreshing: loading }}
+        empty={t('common.none')}
         rowKey="code"
         size="small"
         loading={loading}
         dataSource={data?.forms ?? []}
-        scroll={{ x: true }}
+        pagination={{ pageSize: 10 }}
         columns={[
           { title: t('indicators.code'), dataIndex: 'code', render: (v: string) => <Mono>{v}</Mono> },
           { title: t('indicators.name'), render: (_, r) => name(r) },
@@ -533,12 +536,14 @@ function Evaluation() {
           trend={trend.data ?? null}
         />
       )}
-      <Table
+      <ListTable
+        toolbar={{ id: 'evaluation', onRefresh: results.reload, refreshing: results.loading }}
+        empty={t('common.none')}
         rowKey="unitCode"
         size="small"
         loading={results.loading}
         dataSource={results.data?.units ?? []}
-        scroll={{ x: true }}
+        pagination={{ pageSize: 10 }}
         columns={[
           {
             title: t('indicators.evaluation.rank'),

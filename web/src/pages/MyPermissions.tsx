@@ -39,7 +39,7 @@ export function MyPermissions() {
 
   return (
     <>
-      <PageTitle title={t('nav.myPermissions')} sub={t('myPermissions.sub')} />
+      <PageTitle title={t('nav.myPermissions')} sub={t('myPermissions.sub')} help="myPermissions" />
       <ErrorAlert error={error} onRetry={reload} />
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={16}>

@@ -34,6 +34,7 @@ import {
   Tag,
   Typography,
 } from 'antd';
+import type { TFunction } from 'i18next';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, errorText, fetchBlob, saveBlob, withQuery } from '../api.ts';
@@ -49,6 +50,7 @@ import {
 } from '../components/common.tsx';
 import { FormModal } from '../components/FormModal.tsx';
 import { ResourceSelect } from '../components/ResourceSelect.tsx';
+import type { ToolbarOptions } from '../components/TableToolbar.tsx';
 import { fmtDate, fmtDateTime, fmtNumber, shanghaiDate } from '../format.ts';
 import { useAction, useDetail, useLoader, useOrganizations, useResources } from '../hooks.ts';
 import { fenToYuan, fenToYuanInput, yuanToFen } from '../money.ts';
@@ -536,7 +538,11 @@ export function AgreementDetail({ id }: { id: string }) {
         <ScopeTable resources={a.scope.resources} />
       </Card>
       <Card title={t('op.section.products')}>
-        <ProductTable products={own} loading={products.loading} />
+        <ProductTable
+          products={own}
+          loading={products.loading}
+          toolbar={{ id: 'agreement-products', onRefresh: products.reload, refreshing: products.loading }}
+        />
       </Card>
       <ReasonModal
         open={terminating}
@@ -563,6 +569,12 @@ export function AgreementDetail({ id }: { id: string }) {
 
 // ---------------------------------------------------------------------------- products and prices
 
+/** An amount per unit in words, as PerUnit draws it (for the CSV export). */
+function perUnitText(t: TFunction, fen: number | null, unit: ChargeUnit): string {
+  if (fen === null) return t('op.price.unset');
+  return `${yuanText(fen)}${t('op.perUnit', { unit: t(`op.unitShort.${unit}`) })}`;
+}
+
 function PriceSummary({ prices }: { prices: ProductPrice[] }) {
   const { t } = useTranslation();
   if (prices.length === 0) return <>{t('op.price.noCap')}</>;
@@ -578,10 +590,20 @@ function PriceSummary({ prices }: { prices: ProductPrice[] }) {
   );
 }
 
-function ProductTable({ products, loading }: { products: DataProduct[]; loading?: boolean }) {
+function ProductTable({
+  products,
+  loading,
+  toolbar,
+}: {
+  products: DataProduct[];
+  loading?: boolean;
+  toolbar: ToolbarOptions;
+}) {
   const { t } = useTranslation();
+  const orgs = useOrganizations();
   return (
     <ListTable<DataProduct>
+      toolbar={toolbar}
       loading={loading}
       dataSource={products}
       empty={t('op.noProducts')}
@@ -589,13 +611,29 @@ function ProductTable({ products, loading }: { products: DataProduct[]; loading?
         {
           title: t('op.col.product'),
           render: (_: unknown, p) => <Link to={`/products/${p.id}`}>{p.name}</Link>,
+          exportValue: (p) => p.name,
         },
         { title: t('op.col.kind'), render: (_: unknown, p) => t(`op.kind.${p.kind}`) },
-        { title: t('op.col.operator'), render: (_: unknown, p) => <OrgName id={p.operatorOrgId} /> },
-        { title: t('op.col.prices'), render: (_: unknown, p) => <PriceSummary prices={p.prices} /> },
+        {
+          title: t('op.col.operator'),
+          render: (_: unknown, p) => <OrgName id={p.operatorOrgId} />,
+          exportValue: (p) => orgs.get(p.operatorOrgId)?.name ?? p.operatorOrgId,
+        },
+        {
+          title: t('op.col.prices'),
+          render: (_: unknown, p) => <PriceSummary prices={p.prices} />,
+          exportValue: (p) =>
+            p.prices
+              .map(
+                (r) =>
+                  `${t('op.price.capShort')} ${perUnitText(t, r.capFen, r.unit)} · ${t('op.price.priceShort')} ${perUnitText(t, r.priceFen, r.unit)}`,
+              )
+              .join('; ') || t('op.price.noCap'),
+        },
         {
           title: t('op.col.registrationCode'),
           render: (_: unknown, p) => (p.registrationCode ? <Mono>{p.registrationCode}</Mono> : '—'),
+          exportValue: (p) => p.registrationCode ?? '',
         },
       ]}
     />
@@ -629,7 +667,11 @@ export function Products() {
       />
       <Card>
         <ErrorAlert error={products.error} onRetry={products.reload} />
-        <ProductTable products={products.data ?? []} loading={products.loading} />
+        <ProductTable
+          products={products.data ?? []}
+          loading={products.loading}
+          toolbar={{ id: 'products', onRefresh: products.reload, refreshing: products.loading }}
+        />
       </Card>
       <ProductForm
         open={creating}
@@ -835,7 +877,12 @@ export function ProductDetail({ id }: { id: string }) {
         }
       >
         <ErrorAlert error={subs.error} onRetry={subs.reload} />
-        <SubscriptionTable subs={mine} loading={subs.loading} onBill={operator ? setBilling : undefined} />
+        <SubscriptionTable
+          subs={mine}
+          loading={subs.loading}
+          onBill={operator ? setBilling : undefined}
+          toolbar={{ id: 'product-subscriptions', onRefresh: subs.reload, refreshing: subs.loading }}
+        />
       </Card>
       <CapFeeModal
         open={capping}
@@ -877,15 +924,19 @@ function SubscriptionTable({
   loading,
   products,
   onBill,
+  toolbar,
 }: {
   subs: Subscription[];
   loading?: boolean;
   products?: Map<string, DataProduct>;
   onBill?: (s: Subscription) => void;
+  toolbar: ToolbarOptions;
 }) {
   const { t } = useTranslation();
+  const orgs = useOrganizations();
   return (
     <ListTable<Subscription>
+      toolbar={toolbar}
       size="small"
       loading={loading}
       dataSource={subs}
@@ -900,12 +951,18 @@ function SubscriptionTable({
                     {products.get(s.productId)?.name ?? s.productId}
                   </Link>
                 ),
+                exportValue: (s: Subscription) => products.get(s.productId)?.name ?? s.productId,
               },
             ]
           : []),
-        { title: t('op.col.customer'), render: (_: unknown, s) => <OrgName id={s.customerOrgId} /> },
+        {
+          title: t('op.col.customer'),
+          render: (_: unknown, s) => <OrgName id={s.customerOrgId} />,
+          exportValue: (s) => orgs.get(s.customerOrgId)?.name ?? s.customerOrgId,
+        },
         {
           title: t('op.col.purpose'),
+          exportValue: (s) => `${t(`op.purpose.${s.purpose}`)}${s.free ? ` · ${t('op.free')}` : ''}`,
           render: (_: unknown, s) => (
             <Space size={4} wrap>
               {t(`op.purpose.${s.purpose}`)}
@@ -914,7 +971,11 @@ function SubscriptionTable({
           ),
         },
         { title: t('op.price.unit'), render: (_: unknown, s) => t(`op.unit.${s.unit}`) },
-        { title: t('op.col.contract'), render: (_: unknown, s) => <Mono>{s.contractId}</Mono> },
+        {
+          title: t('op.col.contract'),
+          render: (_: unknown, s) => <Mono>{s.contractId}</Mono>,
+          exportValue: (s) => s.contractId,
+        },
         { title: t('op.createdAt'), render: (_: unknown, s) => fmtDateTime(s.createdAt) },
         ...(onBill
           ? [
@@ -1298,7 +1359,12 @@ export function Bills() {
       </Card>
       <Card title={t('op.section.subscriptions')}>
         <ErrorAlert error={subs.error} onRetry={subs.reload} />
-        <SubscriptionTable subs={subs.data ?? []} loading={subs.loading} products={products} />
+        <SubscriptionTable
+          subs={subs.data ?? []}
+          loading={subs.loading}
+          products={products}
+          toolbar={{ id: 'subscriptions', onRefresh: subs.reload, refreshing: subs.loading }}
+        />
       </Card>
     </>
   );
@@ -1312,6 +1378,7 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
       rowKey={(_, i) => String(i)}
       dataSource={lines}
       data-testid={testId}
+      toolbar={{ id: testId }}
       empty={t('common.none')}
       columns={[
         { title: t('op.bill.item'), dataIndex: 'description' },
@@ -1320,22 +1387,40 @@ function LineTable({ lines, totalFen, testId }: { lines: BillLine[]; totalFen: n
         {
           title: t('op.bill.unitPrice'),
           render: (_: unknown, l) => <Yuan fen={l.unitPriceFen} />,
+          exportValue: (l) => yuanText(l.unitPriceFen),
           align: 'right',
         },
-        { title: t('op.bill.amount'), render: (_: unknown, l) => <Yuan fen={l.amountFen} />, align: 'right' },
+        {
+          title: t('op.bill.amount'),
+          render: (_: unknown, l) => <Yuan fen={l.amountFen} />,
+          exportValue: (l) => yuanText(l.amountFen),
+          align: 'right',
+        },
       ]}
-      summary={() => (
-        <Table.Summary.Row>
-          <Table.Summary.Cell index={0} colSpan={4}>
-            <strong>{t('op.bill.total')}</strong>
-          </Table.Summary.Cell>
-          <Table.Summary.Cell index={1} align="right">
-            <strong data-testid={`${testId}-total`}>
-              <Yuan fen={totalFen} />
-            </strong>
-          </Table.Summary.Cell>
-        </Table.Summary.Row>
-      )}
+      summaryRow={(columnCount) => {
+        const total = (
+          <strong data-testid={`${testId}-total`}>
+            <Yuan fen={totalFen} />
+          </strong>
+        );
+        // With one column left shown the label and the amount share its cell.
+        return columnCount < 2 ? (
+          <Table.Summary.Row>
+            <Table.Summary.Cell index={0} align="right">
+              <strong>{t('op.bill.total')}</strong> {total}
+            </Table.Summary.Cell>
+          </Table.Summary.Row>
+        ) : (
+          <Table.Summary.Row>
+            <Table.Summary.Cell index={0} colSpan={columnCount - 1}>
+              <strong>{t('op.bill.total')}</strong>
+            </Table.Summary.Cell>
+            <Table.Summary.Cell index={1} align="right">
+              {total}
+            </Table.Summary.Cell>
+          </Table.Summary.Row>
+        );
+      }}
     />
   );
 }
@@ -1638,6 +1723,7 @@ function RevenueCaps({
 }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const orgs = useOrganizations();
   const closing = useAction<string>();
   const [setting, setSetting] = useState(false);
   return (
@@ -1665,6 +1751,7 @@ function RevenueCaps({
       ) : null}
       <ErrorAlert error={error} onRetry={onChange} />
       <ListTable<RevenueCap>
+        toolbar={{ id: 'revenue-caps', onRefresh: onChange, refreshing: loading }}
         rowKey="operatorOrgId"
         size="small"
         loading={loading}
@@ -1685,19 +1772,49 @@ function RevenueCaps({
           ),
         }}
         columns={[
-          { title: t('op.col.operator'), render: (_: unknown, c) => <OrgName id={c.operatorOrgId} /> },
-          { title: t('op.revenue.cost'), render: (_: unknown, c) => <Yuan fen={c.operatingCostFen} /> },
+          {
+            title: t('op.col.operator'),
+            render: (_: unknown, c) => <OrgName id={c.operatorOrgId} />,
+            exportValue: (c) => orgs.get(c.operatorOrgId)?.name ?? c.operatorOrgId,
+          },
+          {
+            title: t('op.revenue.cost'),
+            render: (_: unknown, c) => <Yuan fen={c.operatingCostFen} />,
+            exportValue: (c) => yuanText(c.operatingCostFen),
+          },
           {
             title: t('op.revenue.profitRate'),
             render: (_: unknown, c) =>
               t('op.revenue.rates', { rate: bp(c.profitRateBp), bond: bp(c.bondYieldBp) }),
           },
-          { title: t('op.revenue.tax'), render: (_: unknown, c) => <Yuan fen={c.taxFen} /> },
-          { title: t('op.revenue.max'), render: (_: unknown, c) => <Yuan fen={c.maxRevenueFen} /> },
-          { title: t('op.revenue.carried'), render: (_: unknown, c) => <Yuan fen={c.carriedOverFen} /> },
-          { title: t('op.revenue.effective'), render: (_: unknown, c) => <Yuan fen={c.effectiveMaxFen} /> },
+          {
+            title: t('op.revenue.tax'),
+            render: (_: unknown, c) => <Yuan fen={c.taxFen} />,
+            exportValue: (c) => yuanText(c.taxFen),
+          },
+          {
+            title: t('op.revenue.max'),
+            render: (_: unknown, c) => <Yuan fen={c.maxRevenueFen} />,
+            exportValue: (c) => yuanText(c.maxRevenueFen),
+          },
+          {
+            title: t('op.revenue.carried'),
+            render: (_: unknown, c) => <Yuan fen={c.carriedOverFen} />,
+            exportValue: (c) => yuanText(c.carriedOverFen),
+          },
+          {
+            title: t('op.revenue.effective'),
+            render: (_: unknown, c) => <Yuan fen={c.effectiveMaxFen} />,
+            exportValue: (c) => yuanText(c.effectiveMaxFen),
+          },
           {
             title: t('op.revenue.closed'),
+            exportValue: (c) =>
+              c.closedAt
+                ? `${yuanText(c.closedRevenueFen)} · ${fmtDateTime(c.closedAt)}`
+                : c.trial
+                  ? t('op.price.trialYes')
+                  : '',
             render: (_: unknown, c) =>
               c.closedAt ? (
                 <>

@@ -122,7 +122,7 @@ export function Rectification() {
   const pages = useCursorPages(fetchPage);
   return (
     <>
-      <PageTitle title={t('nav.rectification')} sub={t('rectification.sub')} />
+      <PageTitle title={t('nav.rectification')} sub={t('rectification.sub')} help="rectification" />
       <Card>
         <Space wrap align="center" style={{ marginBottom: 12 }}>
           <StateFilter<CaseState>
@@ -290,6 +290,7 @@ export function RectificationDetail({ id }: { id: string }) {
   return (
     <>
       <PageTitle
+        help="rectificationCase"
         title={
           <>
             {t('rectification.title')} · {stepName ?? <Mono>{c.id}</Mono>}

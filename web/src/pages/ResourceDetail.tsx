@@ -22,6 +22,7 @@ import {
   GradeTag,
   JsonBlock,
   LinkButton,
+  ListTable,
   MaskTag,
   Mono,
   NotLoaded,
@@ -210,17 +211,23 @@ function Metadata({ resource: r }: { resource: Resource }) {
 function Fields({ resource }: { resource: Resource }) {
   const { t } = useTranslation();
   return (
-    <Table
+    <ListTable
+      toolbar={{ id: 'resource-fields' }}
+      empty={t('common.none')}
       size="small"
       rowKey="name"
       pagination={resource.fields.length > 20 ? { pageSize: 20, showSizeChanger: false } : false}
-      scroll={{ x: 'max-content' }}
       dataSource={resource.fields}
       columns={[
         { title: t('field.label'), dataIndex: 'label' },
         { title: t('field.name'), dataIndex: 'name', render: (v: string) => <Mono>{v}</Mono> },
         { title: t('field.type'), dataIndex: 'dataType', render: (v: string) => t(`dataType.${v}`) },
-        { title: t('field.grade'), dataIndex: 'grade', render: (g: string) => <GradeTag grade={g} /> },
+        {
+          title: t('field.grade'),
+          dataIndex: 'grade',
+          render: (g: string) => <GradeTag grade={g} />,
+          exportValue: (f) => t(`grade.${f.grade}`, { defaultValue: f.grade }),
+        },
         {
           title: t('field.detector'),
           dataIndex: 'detector',
@@ -263,13 +270,13 @@ function Versions({
   return (
     <>
       <ErrorAlert error={error} onRetry={reload} />
-      <Table<Version>
+      <ListTable<Version>
+        toolbar={{ id: 'resource-versions', onRefresh: reload, refreshing: loading }}
+        empty={t('common.none')}
         size="small"
-        rowKey="id"
         loading={loading}
         dataSource={data ?? []}
         pagination={(data?.length ?? 0) > 10 ? { pageSize: 10, showSizeChanger: false } : false}
-        scroll={{ x: 'max-content' }}
         expandable={{
           expandedRowRender: (v) => <ColumnStatsTable version={v} resource={resource} />,
           rowExpandable: (v) => !!v.columnStats,
@@ -284,8 +291,14 @@ function Versions({
                 {v.current ? <Tag color="green">{t('version.current')}</Tag> : null}
               </Space>
             ),
+            exportValue: (v) => `${v.number}${v.current ? ` ${t('version.current')}` : ''}`,
           },
-          { title: t('version.state'), dataIndex: 'state', render: (s: string) => <StateTag state={s} /> },
+          {
+            title: t('version.state'),
+            dataIndex: 'state',
+            render: (s: string) => <StateTag state={s} />,
+            exportValue: (v) => t(`state.${v.state}`, { defaultValue: v.state }),
+          },
           { title: t('version.rows'), dataIndex: 'rowCount', render: fmtNumber },
           { title: t('version.badRows'), dataIndex: 'badRowCount', render: fmtNumber },
           {
