@@ -8,8 +8,8 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sharingFixture } from '../sharing-fixture.ts';
-import { type ConsoleApp, expectNoOverflow, startConsoleApp } from './support.ts';
+import type { sharingFixture } from '../sharing-fixture.ts';
+import { type ConsoleApp, expectNoOverflow, startWithApplication } from './support.ts';
 
 const DESKTOP = { width: 1366, height: 768 };
 const PHONE = { width: 360, height: 780 };
@@ -21,13 +21,7 @@ let fx: ReturnType<typeof sharingFixture>;
 let applicationId: string;
 
 beforeAll(async () => {
-  app = await startConsoleApp('messages');
-  fx = sharingFixture(app.t);
-  await fx.login();
-  const code = await fx.resource(RESOURCE, 'conditional');
-  const applied = await fx.apply(code, { fields: ['record_no', 'district', 'visits'] });
-  expect(applied.state).toBe('submitted');
-  applicationId = applied.id;
+  ({ app, fx, applicationId } = await startWithApplication('messages', RESOURCE));
 }, 300_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { type Browser, chromium, type Locator, type Page } from 'playwright-core
 import { expect } from 'vitest';
 import { consoleBuildState } from '../../scripts/ensure-console.ts';
 import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers.ts';
+import { sharingFixture } from '../sharing-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 export const SHOTS = path.resolve('test-output/screenshots');
@@ -112,6 +113,23 @@ export async function demoMotherApplies(
     for (const f of step.fields) if (f.provenance !== 'contract') form[f.name] = `测试${f.label}`;
   const applied = await app.call('POST', `/v1/services/bundles/${bundle.id}/applications`, token, { form });
   return { token, idNumber: mother.idNumber, applicationId: applied.id };
+}
+
+/**
+ * A console app in which the civil affairs consumer has applied for a new resource of the health
+ * steward's (`resource`, conditional sharing): the application is submitted, waiting for the steward.
+ */
+export async function startWithApplication(
+  name: string,
+  resource: string,
+): Promise<{ app: ConsoleApp; fx: ReturnType<typeof sharingFixture>; applicationId: string }> {
+  const app = await startConsoleApp(name);
+  const fx = sharingFixture(app.t);
+  await fx.login();
+  const code = await fx.resource(resource, 'conditional');
+  const applied = await fx.apply(code, { fields: ['record_no', 'district', 'visits'] });
+  expect(applied.state).toBe('submitted');
+  return { app, fx, applicationId: applied.id };
 }
 
 /** Picks a Select's option with the keyboard: focus, ArrowDown through the options, Enter. */
