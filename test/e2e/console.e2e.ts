@@ -263,7 +263,12 @@ const SHOT_STYLE = '.ant-message { display: none !important; }';
 async function capture(page: Page, file: string): Promise<void> {
   // Full-page shots stitch from the top; sticky header and menu belong there.
   await page.evaluate('window.scrollTo(0, 0)');
-  await page.screenshot({ path: path.join(SHOTS, file), fullPage: true, style: SHOT_STYLE });
+  await page.screenshot({
+    path: path.join(SHOTS, file),
+    fullPage: true,
+    style: SHOT_STYLE,
+    animations: 'disabled',
+  });
 }
 
 /**

@@ -79,8 +79,13 @@ export async function startConsoleApp(
       await page.locator('#main').waitFor();
       return page;
     },
+    // Animations finished first: a popover or drawer is photographed where it comes to rest.
     shot: (page, name) =>
-      page.screenshot({ path: path.join(SHOTS, `${prefix}-${name}.png`), fullPage: true }),
+      page.screenshot({
+        path: path.join(SHOTS, `${prefix}-${name}.png`),
+        fullPage: true,
+        animations: 'disabled',
+      }),
     async close() {
       await browser.close();
       await t.close();
