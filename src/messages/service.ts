@@ -72,8 +72,18 @@ const enc = encodeURIComponent;
 
 async function applicationMessages(ctx: Ctx, principal: Principal, now: Date): Promise<Message[]> {
   if (!may(principal, SHARING_READ)) return [];
-  const list = (state: ApplicationState) =>
-    collect((cursor) => sharing.listApplications(ctx, { state, limit: 200, cursor }));
+  const since = now.getTime() - UPDATE_DAYS * DAY_MS;
+  const list = (state: ApplicationState, own?: boolean) =>
+    collect((cursor) =>
+      sharing.listApplications(ctx, {
+        state,
+        limit: 200,
+        cursor,
+        // The organization's own decided applications of the window, asked of the database
+        // rather than filtered from everything an administrator or officer may see.
+        ...(own ? { consumer: 'mine' as const, updatedSince: new Date(since) } : {}),
+      }),
+    );
   const security = hasRole(principal, 'security_officer');
   const steward = hasRole(principal, 'data_steward');
   const foreign = (a: sharing.ApplicationView) => a.consumerOrgId !== principal.orgId;
@@ -83,10 +93,9 @@ async function applicationMessages(ctx: Ctx, principal: Principal, now: Date): P
   const [submitted, securityReview, approved, rejected] = await Promise.all([
     security || steward ? list('submitted') : [],
     security ? list('security_review') : [],
-    list('approved'),
-    list('rejected'),
+    list('approved', true),
+    list('rejected', true),
   ]);
-  const since = now.getTime() - UPDATE_DAYS * DAY_MS;
   const decidedAt = (a: sharing.ApplicationView) => a.decisions.at(-1)?.at ?? a.updatedAt;
   const mine = [...approved, ...rejected].filter(
     (a) => a.consumerOrgId === principal.orgId && Date.parse(decidedAt(a)) >= since,

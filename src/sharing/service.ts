@@ -482,6 +482,10 @@ export async function listApplications(
     limit?: number | undefined;
     cursor?: string | undefined;
     decidedBy?: 'me' | undefined;
+    /** Only the caller's organization's own applications (as the consumer). */
+    consumer?: 'mine' | undefined;
+    /** Only those changed since then (a decision changes its application). */
+    updatedSince?: Date | undefined;
   },
 ) {
   const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
@@ -510,6 +514,8 @@ export async function listApplications(
     query = query.where(
       sql<boolean>`applications.decisions @> ${JSON.stringify([{ by: principal.userId }])}::jsonb`,
     );
+  if (filters.consumer === 'mine') query = query.where('applications.consumer_org_id', '=', principal.orgId);
+  if (filters.updatedSince) query = query.where('applications.updated_at', '>=', filters.updatedSince);
   if (filters.cursor) query = query.where('applications.id', '<', filters.cursor);
   const rows = await query.execute();
   const items = await viewsOf(ctx.db, rows.slice(0, limit));
