@@ -120,6 +120,8 @@ export function Notifications({ me }: { me: Me }) {
     <Popover
       trigger="click"
       placement="bottomRight"
+      // On a phone the bell is not at the screen's right edge: slide the popover back inside.
+      align={{ overflow: { adjustX: true, adjustY: true, shiftX: true } }}
       open={open}
       onOpenChange={(next) => {
         setOpen(next);
