@@ -138,6 +138,7 @@ export async function run(): Promise<void> {
     const steward = await login('steward.health');
     const consumer = await login('consumer.civil');
     const security = await login('security');
+    const admin = await login('admin');
     const fields = [
       ['record_no', '记录编号', 'text', 'g1', null],
       ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],
@@ -190,6 +191,9 @@ export async function run(): Promise<void> {
         .where('name', '=', n)
         .execute();
     }
+    // Through the catalog review, as any resource other organizations may apply for.
+    await inject('POST', `/v1/resources/${resource.code}/submit`, steward, {});
+    await inject('POST', `/v1/resources/${resource.code}/publish`, admin, { acceptUnassessed: true });
     const application = await inject('POST', '/v1/applications', consumer, {
       resource: resource.code,
       fields: fields.map((f) => f[0]),
