@@ -202,6 +202,7 @@ describe('DP bounded pairs', () => {
       const after = dp.exactSourceStats();
       return {
         pairs: after.pairs - before.pairs,
+        kept: after.kept - before.kept,
         rows: after.rows - before.rows,
         fallbacks: after.fallbacks - before.fallbacks,
         table: after.lastPairs,
@@ -219,7 +220,7 @@ describe('DP bounded pairs', () => {
         expect(r.settings_digest).toBe(digest);
         expect(await exists(r.table_name)).toBe(true);
       }
-      expect(rows.map((r) => r.group_by)).toEqual(['', 'district']);
+      expect(rows.map((r) => r.group_by)).toEqual(['', 'district', 'dropped:', 'dropped:district']);
       return rows.find((r) => r.group_by === groupBy)!.table_name;
     };
 
@@ -228,8 +229,14 @@ describe('DP bounded pairs', () => {
     let answer = await ask();
     expect(answer).toMatchObject({ pairs: 1, rows: 0, table: v1 });
     expect(Math.abs(answer.count)).toBeLessThanOrEqual(2);
-    // A filter (here on a group key) still takes the row-level statement.
-    expect(await ask({ field: 'district', op: 'eq', value: '拱墅区' })).toMatchObject({ pairs: 0, rows: 1 });
+    // A filter (here on a group key) reads the rows of its filter less the dropped rows.
+    const inGongshu = { field: 'district', op: 'eq', value: '拱墅区' };
+    expect(await ask(inGongshu)).toMatchObject({
+      pairs: 0,
+      kept: 1,
+      rows: 0,
+      table: await pairsFor('dropped:district'),
+    });
 
     // New data: a version with thirty persons in 拱墅区 is published under the live contract.
     const header = 'record_no,person_id,name,district,visits,note';
@@ -252,6 +259,10 @@ describe('DP bounded pairs', () => {
     answer = await ask();
     expect(answer).toMatchObject({ pairs: 1, table: v2 });
     expect(Math.abs(answer.count - 30)).toBeLessThanOrEqual(2);
+    // A filtered query sees the new rows too: the new version's dropped rows, not the old ones.
+    answer = await ask(inGongshu);
+    expect(answer).toMatchObject({ kept: 1, rows: 0, table: await pairsFor('dropped:district') });
+    expect(Math.abs(answer.count - 30)).toBeLessThanOrEqual(2);
 
     // New settings: the pairs are rebuilt under their digest, the old ones dropped.
     expect((await put(3)).statusCode).toBe(200);
@@ -270,15 +281,22 @@ describe('DP bounded pairs', () => {
       .execute();
     expect(await exists(s3)).toBe(true);
     expect(await ask()).toMatchObject({ pairs: 0, rows: 1 });
+    expect(await ask(inGongshu)).toMatchObject({ kept: 0, rows: 1 });
     await refreshPairs(t.database.db, resourceId);
     expect(await exists(s3)).toBe(false);
     const s1 = await pairsFor('district');
+    const d1 = await pairsFor('dropped:district');
     expect(await ask()).toMatchObject({ pairs: 1, table: s1 });
 
     // Pairs dropped between the look-up and the read: the row-level statement answers.
     await sql`DROP TABLE ${sql.table(`datasets.${s1}`)}`.execute(t.database.db);
     answer = await ask();
     expect(answer).toMatchObject({ pairs: 0, rows: 1, fallbacks: 1 });
+    expect(Math.abs(answer.count - 30)).toBeLessThanOrEqual(2);
+    // So does a filtered query whose dropped rows were dropped under it.
+    await sql`DROP TABLE ${sql.table(`datasets.${d1}`)}`.execute(t.database.db);
+    answer = await ask(inGongshu);
+    expect(answer).toMatchObject({ kept: 0, rows: 1, fallbacks: 1 });
     expect(Math.abs(answer.count - 30)).toBeLessThanOrEqual(2);
   }, 300_000);
 

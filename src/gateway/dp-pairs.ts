@@ -3,17 +3,25 @@ import { type Kysely, sql } from 'kysely';
 import { DATASET_SCHEMA, ident } from '../core/datasets.ts';
 import { type Db, type Executor, outsideRequest, withTx } from '../core/db.ts';
 import type { Database } from '../core/tables.ts';
-import { boundedPairsSql, boundingOf, type DpSettings, pairsValueFields } from '../rules/dp/index.ts';
+import {
+  boundedPairsSql,
+  boundingOf,
+  type DpSettings,
+  deletionVectorSql,
+  pairsValueFields,
+} from '../rules/dp/index.ts';
 import type { DpSettingsTable } from './store.ts';
 
 /**
- * Materialised bounded pairs (issue 14's speed goal for first queries). The row-level DP
+ * Materialised bounded pairs and dropped rows (issue 14's speed goal for first queries). The row-level DP
  * statement sorts every row by privacy unit on each query the memo has not seen; the exact
  * query is a hash aggregate. For the current version of a resource with DP settings, and for
  * no group-by and each public-domain field, the bounded (unit, group) pairs — after the L∞
  * clamp and the L0 choice, unit ids dropped — are built once with CREATE TABLE … AS into the
  * `datasets` schema next to the version's table, and an unfiltered aggregate sums them
- * (`sumPairsSql`): a hash aggregate over at most one row per (unit, group).
+ * (`sumPairsSql`): a hash aggregate over at most one row per (unit, group). Next to them, the
+ * ordinals of the rows that bounding over the whole version drops: a filtered aggregate (or one
+ * under a contract's row filter) scans the rows of its filter less those (`keptRowsSql`).
  *
  * Staleness: a pairs table is keyed by (version, settings digest, group-by). A version's table
  * never changes; the digest covers every setting the bounding reads (and `PAIRS_FORMAT`, the
@@ -79,14 +87,26 @@ export function pairGroupBys(settings: DpSettings): string[][] {
   ];
 }
 
-/** Whether an aggregate can be answered from pairs: no filter of any kind and a group-by built for. */
-export function pairable(settings: DpSettings, groupBy: string[], filtered: boolean): boolean {
-  if (filtered) return false;
+/**
+ * What is built per group-by set: `pairs`, the bounded pairs an unfiltered aggregate sums; and
+ * `dropped`, the rows bounding over the whole version drops as a deletion vector (one row, one
+ * bytea: `deletionVectorSql`), which a filtered aggregate leaves out of its rows (`keptRowsSql`).
+ */
+export type PairsKind = 'pairs' | 'dropped';
+const KINDS: readonly PairsKind[] = ['pairs', 'dropped'];
+
+/** Whether a group-by set is one the tables are built for: none, or one field with a public domain. */
+export function builtFor(settings: DpSettings, groupBy: string[]): boolean {
   return groupBy.length === 0 || (groupBy.length === 1 && settings.domains[groupBy[0]!] !== undefined);
 }
 
-function tableNameOf(versionId: string, digest: string, groupBy: string[]): string {
-  const hash = createHash('sha256').update(`${versionId}\n${digest}\n${groupBy.join(',')}`, 'utf8');
+/** The registry's `group_by` key: the fields, prefixed by the kind unless pairs (older rows stay valid). */
+function registryKey(groupBy: string[], kind: PairsKind): string {
+  return kind === 'pairs' ? groupBy.join(',') : `${kind}:${groupBy.join(',')}`;
+}
+
+function tableNameOf(versionId: string, digest: string, groupBy: string[], kind: PairsKind): string {
+  const hash = createHash('sha256').update(`${versionId}\n${digest}\n${registryKey(groupBy, kind)}`, 'utf8');
   // ident() checks the shape: lower-case hex after a fixed prefix, 44 characters.
   const name = `dpp_${hash.digest('hex').slice(0, 40)}`;
   ident(name);
@@ -101,13 +121,14 @@ export async function findPairs(
   versionId: string,
   digest: string,
   groupBy: string[],
+  kind: PairsKind = 'pairs',
 ): Promise<string | undefined> {
   const row = await pdb(db)
     .selectFrom('dp_pairs')
     .select('table_name')
     .where('version_id', '=', versionId)
     .where('settings_digest', '=', digest)
-    .where('group_by', '=', groupBy.join(','))
+    .where('group_by', '=', registryKey(groupBy, kind))
     .executeTakeFirst();
   return row?.table_name;
 }
@@ -126,10 +147,12 @@ export async function buildPairs(
     versionTable: string;
     settings: DpSettings;
     groupBy: string[];
+    kind?: PairsKind;
   },
 ): Promise<{ table: string; built: boolean }> {
+  const kind = input.kind ?? 'pairs';
   const digest = settingsDigest(input.settings);
-  const table = tableNameOf(input.versionId, digest, input.groupBy);
+  const table = tableNameOf(input.versionId, digest, input.groupBy, kind);
   return withTx(db, async (tx) => {
     const claimed = await pdb(tx)
       .insertInto('dp_pairs')
@@ -138,7 +161,7 @@ export async function buildPairs(
         resource_id: input.resourceId,
         version_id: input.versionId,
         settings_digest: digest,
-        group_by: input.groupBy.join(','),
+        group_by: registryKey(input.groupBy, kind),
         row_count: 0,
         build_ms: 0,
         created_at: new Date(),
@@ -147,17 +170,23 @@ export async function buildPairs(
       .returning('table_name')
       .executeTakeFirst();
     if (!claimed)
-      return { table: (await findPairs(tx, input.versionId, digest, input.groupBy)) ?? table, built: false };
+      return {
+        table: (await findPairs(tx, input.versionId, digest, input.groupBy, kind)) ?? table,
+        built: false,
+      };
     const started = performance.now();
     // One sort of the version's rows, as a first query would do, once; the JIT does not pay off (dp.ts).
     await sql`SET LOCAL jit = off`.execute(tx);
-    const pairs = boundedPairsSql(
-      boundingOf(input.settings, input.groupBy),
-      input.settings,
-      pairsValueFields(input.settings),
-      { table: qualified(input.versionTable), where: null },
-    );
-    await sql`CREATE TABLE ${qualified(table)} AS ${pairs}`.execute(tx);
+    const bounding = boundingOf(input.settings, input.groupBy);
+    const source = qualified(input.versionTable);
+    const content =
+      kind === 'pairs'
+        ? boundedPairsSql(bounding, input.settings, pairsValueFields(input.settings), {
+            table: source,
+            where: null,
+          })
+        : deletionVectorSql(bounding, input.settings, source);
+    await sql`CREATE TABLE ${qualified(table)} AS ${content}`.execute(tx);
     // Statistics for the planner's choice of a hash aggregate over the few groups.
     await sql`ANALYZE ${qualified(table)}`.execute(tx);
     // Counted, not taken from the command tag: the query layer reports affected rows for DML only.
@@ -247,22 +276,25 @@ export async function refreshPairs(db: Db, resourceId: string): Promise<void> {
     for (const groupBy of pairGroupBys(settings)) {
       // A field the settings name but this version lacks: the row-level statement would fail as well.
       if (![...needed, ...groupBy].every((f) => columns.has(f))) continue;
-      try {
-        const started = performance.now();
-        const { built } = await buildPairs(db, {
-          resourceId,
-          versionId: live.id,
-          versionTable: live.table_name,
-          settings,
-          groupBy,
-        });
-        if (built) {
-          stats.built++;
-          stats.lastBuildMs = Math.round(performance.now() - started);
+      for (const kind of KINDS) {
+        try {
+          const started = performance.now();
+          const { built } = await buildPairs(db, {
+            resourceId,
+            versionId: live.id,
+            versionTable: live.table_name,
+            settings,
+            groupBy,
+            kind,
+          });
+          if (built) {
+            stats.built++;
+            stats.lastBuildMs = Math.round(performance.now() - started);
+          }
+        } catch (error) {
+          stats.failures++;
+          stats.lastError = error instanceof Error ? error.message : String(error);
         }
-      } catch (error) {
-        stats.failures++;
-        stats.lastError = error instanceof Error ? error.message : String(error);
       }
     }
   });

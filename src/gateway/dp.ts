@@ -16,6 +16,7 @@ import {
   type DpPlan,
   type DpSettings,
   epsilonOf,
+  keptRowsSql,
   pairsValueFields,
   parseDecimal,
   planRelease,
@@ -34,7 +35,7 @@ import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
 import { ExactMemo } from './dp-memo.ts';
-import { findPairs, pairable, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
+import { builtFor, findPairs, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
 import { admit } from './service.ts';
 import * as store from './store.ts';
 
@@ -336,7 +337,7 @@ export function clearExactMemo(): void {
   exactMemo.clear();
 }
 
-const sources = { pairs: 0, rows: 0, fallbacks: 0, lastPairs: null as string | null };
+const sources = { pairs: 0, kept: 0, rows: 0, fallbacks: 0, lastPairs: null as string | null };
 /** Where this node's exact aggregates came from (memo misses only): for tests and the benchmark. */
 export function exactSourceStats() {
   return { ...sources };
@@ -346,11 +347,14 @@ const UNDEFINED_TABLE = '42P01';
 
 /**
  * The exact bounded aggregate the noise is added to (before any noise): the input of `release`.
- * From the materialised pairs (dp-pairs.ts) when there is no filter — the contract's row filter
- * included — and the group-by is one they are built for, else from the row-level statement.
- * Both give the same rows (test/dp-pairs.test.ts), so the memo is keyed by the row-level
- * statement either way, and a hit needs no look-up. Exported for that equality test; releases
- * call it only from `aggregate`, after the spend.
+ * For a group-by the tables of dp-pairs.ts are built for: without any filter (the contract's row
+ * filter included), from the materialised pairs — the same rows as the row-level statement
+ * (test/dp-pairs.test.ts), so the memo is keyed by the row-level statement and a hit needs no
+ * look-up; with a filter, from the filter's rows less the materialised dropped rows — bounding
+ * before the filter, within the same sensitivity but not the same numbers, so keyed by its own
+ * statement (which names the dropped table). Otherwise, or when a table is gone under the query,
+ * the row-level statement. Exported for the equality tests; releases call it only from
+ * `aggregate`, after the spend.
  */
 export async function exactBoundedAggregate(
   db: Ctx['db'],
@@ -386,8 +390,49 @@ export async function exactBoundedAggregate(
     sql: input.source === 'rows' ? `rows:${compiled.sql}` : compiled.sql,
     parameters: compiled.parameters,
   });
+  const auto = input.source !== 'rows' && builtFor(input.settings, input.plan.groupBy);
+  if (auto && where !== null) {
+    const digest = settingsDigest(input.settings);
+    const dropped = await findPairs(db, input.versionId, digest, input.plan.groupBy, 'dropped');
+    if (dropped) {
+      const valueFields = [...new Set(input.plan.measurements.filter((m) => m.field).map((m) => m.field!))];
+      const kept = (deletionVector: Uint8Array) =>
+        sumPairsSql(
+          input.plan,
+          valueFields,
+          sql`(${keptRowsSql(input.plan, input.settings, valueFields, {
+            table: sql.table(`${DATASET_SCHEMA}.${input.table}`),
+            where,
+            dropped: deletionVector,
+          })}) b`,
+        );
+      // Keyed by the statement and the vector's table, whose content never changes under its name.
+      const shape = kept(new Uint8Array(0)).compile(db);
+      const keptKey = ExactMemo.key({
+        contractId: input.contractId,
+        versionId: input.versionId,
+        sql: `${dropped}\n${shape.sql}`,
+        parameters: shape.parameters,
+      });
+      try {
+        return await exactMemo.get(keptKey, async () => {
+          const vector = await sql<{
+            bits: Uint8Array;
+          }>`SELECT bits FROM ${sql.table(`${DATASET_SCHEMA}.${dropped}`)}`.execute(db);
+          const rows = await run(kept(vector.rows[0]?.bits ?? new Uint8Array(0)));
+          sources.kept++;
+          sources.lastPairs = dropped;
+          return rows;
+        });
+      } catch (error) {
+        // Dropped between the look-up and the read (new settings or version committed meanwhile).
+        if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+        sources.fallbacks++;
+      }
+    }
+  }
   return exactMemo.get(key, async () => {
-    if (input.source !== 'rows' && pairable(input.settings, input.plan.groupBy, where !== null)) {
+    if (auto && where === null) {
       const pairs = await findPairs(db, input.versionId, settingsDigest(input.settings), input.plan.groupBy);
       if (pairs) {
         try {

@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import { ROW_ORDINAL } from '../../core/datasets.ts';
 import { ci95HalfWidth, epsilonOf, partitionThreshold, sigma2For } from './accounting.ts';
 import { div, type Rational, rational, toDecimal, toNumber } from './rational.ts';
 import { cryptoSource, discreteGaussian, type RandomSource } from './sampler.ts';
@@ -209,25 +210,14 @@ export function boundedPairsSql(
 ): RawBuilder<Record<string, unknown>> {
   const unit = sql.ref(settings.unit);
   const groups = bounding.groupBy.map((g, i) => ({ ref: sql.ref(g), as: sql.ref(`g${i}`) }));
-  const conditions: RawBuilder<boolean>[] = [sql<boolean>`${unit} IS NOT NULL`];
+  const conditions = eligible(bounding, settings);
   if (source.where) conditions.push(source.where);
-  bounding.groupBy.forEach((g, i) => {
-    const domain = bounding.domains[i];
-    if (domain)
-      conditions.push(sql<boolean>`${sql.ref(g)}::text IN (${sql.join(domain.map((v) => sql`${v}`))})`);
-  });
-  const values = valueFields.map((f, i) => {
-    const b = settings.bounds[f]!;
-    const scale = 10 ** b.precision;
-    return {
-      v: sql.ref(`v${i}`),
-      s: sql.ref(`s${i}`),
-      n: sql.ref(`n${i}`),
-      // greatest/least skip NULL arguments: a bare least(greatest(NULL, lo), hi) is lo, which
-      // would count a missing value as present (in a mean's non-null count) and add lo to the sum.
-      expr: sql`CASE WHEN ${sql.ref(f)} IS NULL THEN NULL ELSE least(greatest(round(${sql.ref(f)}::numeric * ${scale})::bigint, ${Math.round(b.lower * scale)}::bigint), ${Math.round(b.upper * scale)}::bigint) END`,
-    };
-  });
+  const values = valueFields.map((f, i) => ({
+    v: sql.ref(`v${i}`),
+    s: sql.ref(`s${i}`),
+    n: sql.ref(`n${i}`),
+    expr: clampedValue(settings, f),
+  }));
   const keys = groups.map((g) => g.as);
   const linf = sql.lit(bounding.linf);
   const hashed = bounding.boundGroups ? [sql.ref('h')] : [];
@@ -235,9 +225,7 @@ export function boundedPairsSql(
   const rows = sql`SELECT ${sql.join([
     sql`${unit}::text COLLATE "C" AS u`,
     ...groups.map((g) => sql`${g.ref}::text COLLATE "C" AS ${g.as}`),
-    ...(bounding.boundGroups
-      ? [sql`hashtext(concat_ws(chr(31), ${unit}::text, ${sql.join(groups.map((g) => g.ref))})) AS h`]
-      : []),
+    ...(bounding.boundGroups ? [sql`${pairHash(settings, bounding.groupBy)} AS h`] : []),
     ...values.map((v) => sql`${v.expr} AS ${v.v}`),
   ])} FROM ${source.table} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${order}`;
   // Sorted input: the pairs come out of a group aggregate in the order the window needs.
@@ -263,6 +251,142 @@ export function boundedPairsSql(
     sql`row_number() OVER (PARTITION BY u ORDER BY ${sql.join([...hashed, ...keys])}) AS gr`,
   ])} FROM (${pairs}) p`;
   return sql`SELECT ${sql.join(kept)} FROM (${ranked}) k WHERE gr <= ${sql.lit(bounding.l0)}`;
+}
+
+/** Rows that take part at all: a privacy unit, and group keys inside their public domains. */
+function eligible(
+  bounding: Pick<Bounding, 'groupBy' | 'domains'>,
+  settings: DpSettings,
+): RawBuilder<boolean>[] {
+  const conditions: RawBuilder<boolean>[] = [sql<boolean>`${sql.ref(settings.unit)} IS NOT NULL`];
+  bounding.groupBy.forEach((g, i) => {
+    const domain = bounding.domains[i];
+    if (domain)
+      conditions.push(sql<boolean>`${sql.ref(g)}::text IN (${sql.join(domain.map((v) => sql`${v}`))})`);
+  });
+  return conditions;
+}
+
+/**
+ * A field's value scaled to an integer and clamped to its bounds. greatest/least skip NULL
+ * arguments: a bare least(greatest(NULL, lo), hi) is lo, which would count a missing value as
+ * present (in a mean's non-null count) and add lo to the sum — so NULL stays NULL.
+ */
+function clampedValue(settings: DpSettings, field: string): RawBuilder<unknown> {
+  const b = settings.bounds[field]!;
+  const scale = 10 ** b.precision;
+  const f = sql.ref(field);
+  return sql`CASE WHEN ${f} IS NULL THEN NULL ELSE least(greatest(round(${f}::numeric * ${scale})::bigint, ${Math.round(b.lower * scale)}::bigint), ${Math.round(b.upper * scale)}::bigint) END`;
+}
+
+/** The pseudo-random order of a unit's groups for the L0 choice: a hash of the unit and the keys. */
+function pairHash(settings: DpSettings, groupBy: string[]): RawBuilder<number> {
+  return sql<number>`hashtext(concat_ws(chr(31), ${sql.ref(settings.unit)}::text, ${sql.join(groupBy.map((g) => sql.ref(g)))}))`;
+}
+
+/**
+ * Bounding before any filter, for filtered queries (and contracts with a row filter): the
+ * ordinals (`_row`) of the rows that bounding over the whole version drops. A filtered query
+ * then aggregates the rows of its filter less these (`keptRowsSql`, through `deletionVectorSql`)
+ * — one scan and a bit test per row instead of sorting the filtered rows by unit on every query.
+ * Materialised once per (version, settings, group-by) by the gateway, as the pairs are.
+ *
+ * Per unit: its eligible rows (unit, keys inside their public domains) are ordered within each
+ * (unit, group) pair by a 64-bit hash of their content, and only the first L∞ are kept (a selection, not
+ * the pairs' scaling: a filter may keep any subset of a pair, and the kept rows must stay
+ * integers); when the plan bounds groups, only rows of the unit's first L0 pairs in the same
+ * hash order as the row-level statement's are kept.
+ *
+ * Sensitivity (add/remove one unit u): both windows are partitioned by unit and order by
+ * functions of u's own rows, so every other unit's kept rows are unchanged; whatever a filter
+ * keeps of u's kept rows is at most L∞ rows in each of at most L0 groups, each value clamped to
+ * |v| ≤ B. Hence ‖x_u‖₂² ≤ L0·(L∞·B)², the Δ₂² of `planRelease`, for every filter — a filter
+ * only removes rows. The answer may differ from bounding the filtered rows (which could keep a
+ * pair the whole version's choice dropped): both are within the same sensitivity.
+ */
+export function droppedRowsSql(
+  bounding: Omit<Bounding, 'publicDomain'>,
+  settings: DpSettings,
+  table: RawBuilder<unknown>,
+): RawBuilder<{ _row: string }> {
+  const keys = bounding.groupBy.map((g, i) => ({ ref: sql.ref(g), as: sql.ref(`g${i}`) }));
+  const pair = [sql.ref('u'), ...keys.map((k) => k.as)];
+  const hashed = bounding.boundGroups ? [sql.ref('h')] : [];
+  const ordinal = sql.ref(ROW_ORDINAL);
+  const rows = sql`SELECT ${sql.join([
+    sql`t.${ordinal}`,
+    sql`${sql.ref(settings.unit)}::text COLLATE "C" AS u`,
+    ...keys.map((k) => sql`${k.ref}::text COLLATE "C" AS ${k.as}`),
+    ...(bounding.boundGroups ? [sql`${pairHash(settings, bounding.groupBy)} AS h`] : []),
+    // The order within a pair is a hash of the row's content, not of its ordinal: removing another
+    // unit renumbers the rows of a new version, and must not change which of this unit's rows stay.
+    sql`hashtextextended((to_jsonb(t) - ${sql.lit(ROW_ORDINAL)}::text)::text, 0) AS rh`,
+  ])} FROM ${table} t WHERE ${sql.join(eligible(bounding, settings), sql` AND `)}`;
+  // One sort serves both windows: (u, h, keys) then the content hash within the pair; rows of
+  // identical content tie, and whichever of them is kept, every filter sees the same values.
+  const ranked = sql`SELECT ${sql.join([
+    ordinal,
+    sql`row_number() OVER (PARTITION BY ${sql.join([sql.ref('u'), ...hashed, ...pair.slice(1)])} ORDER BY rh, ${ordinal}) AS rr`,
+    ...(bounding.boundGroups
+      ? [sql`dense_rank() OVER (PARTITION BY u ORDER BY ${sql.join([...hashed, ...pair.slice(1)])}) AS gr`]
+      : []),
+  ])} FROM (${rows}) r`;
+  const over = bounding.boundGroups
+    ? sql`rr > ${sql.lit(bounding.linf)} OR gr > ${sql.lit(bounding.l0)}`
+    : sql`rr > ${sql.lit(bounding.linf)}`;
+  return sql`SELECT ${sql.ref(ROW_ORDINAL)} FROM (${ranked}) k WHERE ${over}`;
+}
+
+/**
+ * The dropped rows as a deletion vector: one bytea whose bit n (PostgreSQL's `get_bit` order, the
+ * least significant bit of byte n/8 first) is set when the row with ordinal n is dropped, for
+ * every ordinal up to the table's largest. 1,000,000 rows take 125 kB. A filtered query tests a
+ * bit per row, where an anti-join against the dropped ordinals built a hash table of them in every
+ * parallel worker (2–3× the exact query's time, against about 2×).
+ */
+export function deletionVectorSql(
+  bounding: Omit<Bounding, 'publicDomain'>,
+  settings: DpSettings,
+  table: RawBuilder<unknown>,
+): RawBuilder<{ bits: Uint8Array }> {
+  const ordinal = sql.ref(ROW_ORDINAL);
+  return sql`SELECT decode(string_agg(lpad(to_hex(coalesce(b.v, 0)), 2, '0'), '' ORDER BY s.i), 'hex') AS bits
+    FROM generate_series(0::bigint, (SELECT coalesce(max(${ordinal}), 0) FROM ${table}) / 8) s(i)
+    LEFT JOIN (SELECT ${ordinal} / 8 AS i, bit_or(1 << (${ordinal} % 8)::int) AS v
+               FROM (${droppedRowsSql(bounding, settings, table)}) d GROUP BY 1) b USING (i)`;
+}
+
+/**
+ * The rows a filtered query aggregates when the dropped rows are materialised: eligible rows of
+ * the filter whose bit in the deletion vector is clear, one record each in the shape of bounded
+ * pairs (`c` = 1, `s<i>` the clamped value, `n<i>` whether it has one) — so `sumPairsSql` sums
+ * them. A row past the vector's end (which a version's immutable table cannot have) counts as
+ * dropped: the error is on the side of privacy.
+ */
+export function keptRowsSql(
+  plan: DpPlan,
+  settings: DpSettings,
+  valueFields: string[],
+  source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null; dropped: Uint8Array },
+): RawBuilder<Record<string, unknown>> {
+  const conditions = eligible(plan, settings);
+  if (source.where) conditions.push(source.where);
+  const ordinal = sql`t.${sql.ref(ROW_ORDINAL)}`;
+  // `<> 1`, not `= 0`: the planner guesses an inequality keeps most rows (it does) and so keeps its
+  // hash aggregate; for an equality on a function it guessed a few hundred rows and chose to sort.
+  conditions.push(
+    sql<boolean>`${ordinal} < ${source.dropped.length * 8} AND get_bit(${source.dropped}::bytea, ${ordinal}) <> 1`,
+  );
+  return sql`SELECT ${sql.join([
+    ...(plan.groupBy.length > 0
+      ? plan.groupBy.map((g, i) => sql`${sql.ref(g)}::text COLLATE "C" AS ${sql.ref(`g${i}`)}`)
+      : [sql`1 AS one`]),
+    sql`1 AS c`,
+    ...valueFields.flatMap((f, i) => [
+      sql`${clampedValue(settings, f)} AS ${sql.ref(`s${i}`)}`,
+      sql`(${sql.ref(f)} IS NOT NULL)::int AS ${sql.ref(`n${i}`)}`,
+    ]),
+  ])} FROM ${source.table} t WHERE ${sql.join(conditions, sql` AND `)}`;
 }
 
 /**
