@@ -398,11 +398,7 @@ export async function resourceNames(ctx: Ctx, ids: Iterable<string>): Promise<Ma
   const wanted = [...new Set(ids)];
   if (wanted.length === 0) return new Map();
   const seer = unpublishedVisibleTo(principal);
-  const rows = await ctx.db
-    .selectFrom('resources')
-    .select(['id', 'name', 'state', 'provider_org_id'])
-    .where('id', 'in', wanted)
-    .execute();
+  const rows = await store.namesOf(ctx.db, wanted);
   return new Map(
     rows
       .filter(

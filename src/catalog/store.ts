@@ -186,6 +186,15 @@ function matching(filters: SearchFilters) {
 }
 
 export const catalogStore = {
+  /** Names of resources by id, with what decides who may see them (the caller filters). */
+  async namesOf(db: Executor, ids: string[]) {
+    return db
+      .selectFrom('resources')
+      .select(['id', 'name', 'state', 'provider_org_id'])
+      .where('id', 'in', ids)
+      .execute();
+  },
+
   /** Next sequence number of a provider's resource codes, atomically. */
   async nextCodeNumber(db: Executor, providerOrgId: string): Promise<number> {
     const row = await db
