@@ -33,6 +33,7 @@ import { checkFilter, compileFilter, type Filter, fieldsOf } from '../rules/filt
 import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
+import { isUndefinedTable } from './derived-tables.ts';
 import { ExactMemo } from './dp-memo.ts';
 import { findPairs, pairable, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
 import { admit } from './service.ts';
@@ -342,8 +343,6 @@ export function exactSourceStats() {
   return { ...sources };
 }
 
-const UNDEFINED_TABLE = '42P01';
-
 /**
  * The exact bounded aggregate the noise is added to (before any noise): the input of `release`.
  * From the materialised pairs (dp-pairs.ts) when there is no filter — the contract's row filter
@@ -403,7 +402,7 @@ export async function exactBoundedAggregate(
           return rows;
         } catch (error) {
           // Dropped between the look-up and the read (new settings or version committed meanwhile).
-          if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+          if (!isUndefinedTable(error)) throw error;
           sources.fallbacks++;
         }
       }
