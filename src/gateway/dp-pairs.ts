@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { type Db, type Executor, outsideRequest } from '../core/db.ts';
 import type { Database } from '../core/tables.ts';
 import { boundedPairsSql, boundingOf, type DpSettings, pairsValueFields } from '../rules/dp/index.ts';
