@@ -196,7 +196,8 @@ async function spanFields(db: Db, resourceId: string, columns: string[]): Promis
 
 /**
  * Makes the resource's copies match its versions in service and the definitions in force: drops
- * copies of other versions (neither current nor pinned by a contract) or other digests, then builds
+ * copies of other versions (neither current nor pinned by a contract), of other digests and of the
+ * current version's fields no longer served under redact_spans, then builds
  * the current version's missing copies, one field at a time. Run after a version becomes current;
  * a failure leaves the field on the expression (counted in `spanMaskedStats`), never wrong.
  */
@@ -222,9 +223,18 @@ export async function refreshSpanMasked(db: Db, resourceId: string): Promise<voi
       .where('pinned_version_id', 'is not', null)
       .execute();
     const kept = [...(live ? [live.id] : []), ...pinned.map((p) => p.pinned_version_id!)];
+    const columns = ((live?.columns ?? []) as Array<{ name: string }>).map((c) => c.name);
+    const wanted = live ? await spanFields(db, resourceId, columns) : [];
     let query = sdb(db).selectFrom('span_masked').select('table_name').where('resource_id', '=', resourceId);
     if (kept.length > 0)
-      query = query.where((eb) => eb.or([eb('version_id', 'not in', kept), eb('digest', '!=', SPAN_DIGEST)]));
+      query = query.where((eb) =>
+        eb.or([
+          eb('version_id', 'not in', kept),
+          eb('digest', '!=', SPAN_DIGEST),
+          // A field of the current version no longer served under redact_spans.
+          eb.and([eb('version_id', '=', live?.id ?? ''), ...wanted.map((w) => eb('field', '!=', w))]),
+        ]),
+      );
     const stale = await query.execute();
     await dropDerived(
       db,
@@ -233,8 +243,7 @@ export async function refreshSpanMasked(db: Db, resourceId: string): Promise<voi
     );
     stats.dropped += stale.length;
     if (!live) return;
-    const columns = ((live.columns ?? []) as Array<{ name: string }>).map((c) => c.name);
-    for (const field of await spanFields(db, resourceId, columns))
+    for (const field of wanted)
       await buildQuietly(db, { resourceId, versionId: live.id, versionTable: live.table_name, field });
   });
 }
@@ -242,6 +251,20 @@ export async function refreshSpanMasked(db: Db, resourceId: string): Promise<voi
 /** ingest's hook: a version became current — its copies are built and the resource's others dropped. */
 export async function onVersionCurrent(ctx: Ctx, event: { resourceId: string }): Promise<void> {
   await refreshSpanMasked(ctx.db, event.resourceId).catch(() => {});
+}
+
+/** Whether the version is its resource's current one or pinned by one of its contracts. */
+async function inService(db: Db, resourceId: string, versionId: string): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ one: number }>`SELECT 1 AS one FROM resources
+      WHERE id = ${resourceId} AND (current_version_id = ${versionId}
+        OR EXISTS (SELECT 1 FROM contracts WHERE resource_id = ${resourceId} AND pinned_version_id = ${versionId}))`.execute(
+      db,
+    );
+    return rows.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -262,7 +285,9 @@ export function scheduleSpanMasked(db: Db, input: SpanCopyInput): void {
   if (pending.has(name)) return;
   const build = outsideRequest(async () => {
     const failures = stats.failures;
-    await buildQuietly(db, input);
+    // A request served just before a new version became current: its version's copy would be
+    // dropped at the next refresh, unread.
+    if (await inService(db, input.resourceId, input.versionId)) await buildQuietly(db, input);
     if (stats.failures === failures) pending.delete(name);
     else {
       pending.set(name, 'failed');
