@@ -7,9 +7,11 @@ import {
   refreshSpanMasked,
   SPAN_DIGEST,
   spanBuildsSettled,
+  spanDigest,
   spanMaskedStats,
   spanMaskSql,
 } from '../src/gateway/span-masked.ts';
+import { SPAN_DEFINITIONS, type SpanDefinition } from '../src/rules/entities.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { sharingFixture } from './sharing-fixture.ts';
@@ -122,25 +124,37 @@ async function servedAnswers(): Promise<Record<string, Map<string, unknown>>> {
   return { json: new Map(json), ndjson: new Map(nd), csv: new Map(csvRows), export: new Map(ex) };
 }
 
+/** RFC 4180 as the gateway writes it: quoted cells may hold commas, quotes and line breaks. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let cell = '';
   let quoted = false;
+  const endCell = () => {
+    row.push(cell);
+    cell = '';
+  };
+  const endRow = () => {
+    endCell();
+    rows.push(row);
+    row = [];
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === ',') endCell();
     else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell), rows.push(row), (row = []), (cell = '');
+      endRow();
     } else cell += c;
   }
-  if (cell || row.length > 0) row.push(cell), rows.push(row);
+  if (cell || row.length > 0) endRow();
   return rows;
 }
 
@@ -173,6 +187,29 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await t?.close();
+});
+
+describe('the span definitions digest', () => {
+  it('moves with any pattern, replacement or needed string, so a copy of other definitions is another key', () => {
+    expect(spanDigest()).toBe(SPAN_DIGEST);
+    const d = SPAN_DEFINITIONS[3] as { -readonly [K in keyof SpanDefinition]: SpanDefinition[K] };
+    const saved = { pattern: d.pattern, replacement: d.replacement, needs: d.needs };
+    const changes: Array<Partial<SpanDefinition>> = [
+      { pattern: `${d.pattern}?` },
+      { replacement: [...d.replacement, '*'] },
+      { needs: [...(d.needs ?? []), '#'] },
+    ];
+    try {
+      for (const change of changes) {
+        Object.assign(d, change);
+        expect(spanDigest()).not.toBe(SPAN_DIGEST);
+        Object.assign(d, saved);
+      }
+    } finally {
+      Object.assign(d, saved);
+    }
+    expect(spanDigest()).toBe(SPAN_DIGEST);
+  });
 });
 
 describe('span-masked copies', () => {

@@ -61,7 +61,8 @@ const offline = new Kysely<unknown>({
   },
 });
 
-function spanDigest(): string {
+/** The digest of the definitions as they are now (tests change them to see it move). */
+export function spanDigest(): string {
   const compiled = spanMaskSql('f').compile(offline);
   const canonical = JSON.stringify([SPAN_FORMAT, compiled.sql, compiled.parameters]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
