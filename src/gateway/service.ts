@@ -419,7 +419,9 @@ export function servedColumns(
     const column = `${from}.${field.name}`;
     if (field.mask === 'none') return sql`${sql.ref(column)}`;
     if (field.mask !== SPAN_MASK) return maskSql(field.mask, column, { pseudonymKey: granted.pseudonymKey });
-    const copy = granted.spanCopies[field.name];
+    // Inside a caller's transaction a copy dropped under the read would abort it, leaving the
+    // fallback nothing to retry in: such reads (a few rows read through) use the expression.
+    const copy = ctx.db.isTransaction ? undefined : granted.spanCopies[field.name];
     if (!copy) {
       fromExpression++;
       scheduleSpanMasked(ctx.db, {
