@@ -47,6 +47,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   dp_spend: 'gateway',
   dp_releases: 'gateway',
   dp_pairs: 'gateway',
+  span_masked: 'gateway',
   query_templates: 'gateway',
   audit_events: 'audit',
   audit_tree_state: 'audit',
@@ -113,10 +114,14 @@ export const FOREIGN_READS: Record<string, Record<string, string>> = {
     dataset_versions: 'ingest calls classification during an import (a call back would be a cycle)',
   },
   gateway: {
-    contracts: 'admission reads the contract, its version and labels and counts the call in one statement',
-    resources: 'admission and the DP pairs resolve the served version in the same statement',
-    dataset_versions: 'admission, export manifests and the DP pairs read the served version’s table',
-    resource_fields: 'admission and DP budgets read the grades in force on the same request',
+    contracts:
+      'admission reads the contract, its version and labels and counts the call in one statement; span-masked copies follow the masks contracts serve',
+    resources:
+      'admission, the DP pairs and span-masked copies resolve the served version in the same statement',
+    dataset_versions:
+      'admission, export manifests, the DP pairs and span-masked copies read the served version’s table',
+    resource_fields:
+      'admission, DP budgets and span-masked copies read the grades in force on the same request',
     organizations: 'usage statistics group by consumer and name them in one statement',
   },
   monitor: {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
-import { DATASET_SCHEMA, ident } from '../core/datasets.ts';
-import { type Db, type Executor, outsideRequest, withTx } from '../core/db.ts';
+import type { Kysely } from 'kysely';
+import { type Db, type Executor, outsideRequest } from '../core/db.ts';
 import type { Database } from '../core/tables.ts';
 import {
   boundedPairsSql,
@@ -10,6 +9,7 @@ import {
   deletionVectorSql,
   pairsValueFields,
 } from '../rules/dp/index.ts';
+import { buildDerived, derivedTable, derivedTableName, dropDerived } from './derived-tables.ts';
 import type { DpSettingsTable } from './store.ts';
 
 /**
@@ -106,14 +106,8 @@ function registryKey(groupBy: string[], kind: PairsKind): string {
 }
 
 function tableNameOf(versionId: string, digest: string, groupBy: string[], kind: PairsKind): string {
-  const hash = createHash('sha256').update(`${versionId}\n${digest}\n${registryKey(groupBy, kind)}`, 'utf8');
-  // ident() checks the shape: lower-case hex after a fixed prefix, 44 characters.
-  const name = `dpp_${hash.digest('hex').slice(0, 40)}`;
-  ident(name);
-  return name;
+  return derivedTableName('dpp', [versionId, digest, registryKey(groupBy, kind)]);
 }
-
-const qualified = (name: string) => sql.table(`${DATASET_SCHEMA}.${name}`);
 
 /** The pairs table for this key, if built (a registry row is committed with its table). */
 export async function findPairs(
@@ -134,10 +128,8 @@ export async function findPairs(
 }
 
 /**
- * Builds the pairs for one key unless built: the registry row and the table in one transaction.
- * A second builder of the same key waits on the registry's unique key until the first commits
- * and then finds it taken (ON CONFLICT DO NOTHING); if the first fails, both roll back and the
- * second builds. Returns the table and whether this call built it.
+ * Builds the pairs for one key unless built (derived-tables.ts: the registry row and the table in
+ * one transaction, built once across nodes). Returns the table and whether this call built it.
  */
 export async function buildPairs(
   db: Db,
@@ -152,64 +144,23 @@ export async function buildPairs(
 ): Promise<{ table: string; built: boolean }> {
   const kind = input.kind ?? 'pairs';
   const digest = settingsDigest(input.settings);
-  const table = tableNameOf(input.versionId, digest, input.groupBy, kind);
-  return withTx(db, async (tx) => {
-    const claimed = await pdb(tx)
-      .insertInto('dp_pairs')
-      .values({
-        table_name: table,
-        resource_id: input.resourceId,
-        version_id: input.versionId,
-        settings_digest: digest,
-        group_by: registryKey(input.groupBy, kind),
-        row_count: 0,
-        build_ms: 0,
-        created_at: new Date(),
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('table_name')
-      .executeTakeFirst();
-    if (!claimed)
-      return {
-        table: (await findPairs(tx, input.versionId, digest, input.groupBy, kind)) ?? table,
-        built: false,
-      };
-    const started = performance.now();
-    // One sort of the version's rows, as a first query would do, once; the JIT does not pay off (dp.ts).
-    await sql`SET LOCAL jit = off`.execute(tx);
-    const bounding = boundingOf(input.settings, input.groupBy);
-    const source = qualified(input.versionTable);
-    const content =
-      kind === 'pairs'
-        ? boundedPairsSql(bounding, input.settings, pairsValueFields(input.settings), {
-            table: source,
-            where: null,
-          })
-        : deletionVectorSql(bounding, input.settings, source);
-    await sql`CREATE TABLE ${qualified(table)} AS ${content}`.execute(tx);
-    // Statistics for the planner's choice of a hash aggregate over the few groups.
-    await sql`ANALYZE ${qualified(table)}`.execute(tx);
-    // Counted, not taken from the command tag: the query layer reports affected rows for DML only.
-    const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM ${qualified(table)}`.execute(
-      tx,
-    );
-    await pdb(tx)
-      .updateTable('dp_pairs')
-      .set({ row_count: Number(rows[0]!.n), build_ms: Math.round(performance.now() - started) })
-      .where('table_name', '=', table)
-      .execute();
-    return { table, built: true };
+  const bounding = boundingOf(input.settings, input.groupBy);
+  const source = derivedTable(input.versionTable);
+  const query =
+    kind === 'pairs'
+      ? boundedPairsSql(bounding, input.settings, pairsValueFields(input.settings), {
+          table: source,
+          where: null,
+        })
+      : deletionVectorSql(bounding, input.settings, source);
+  return buildDerived(db, {
+    registry: 'dp_pairs',
+    table: tableNameOf(input.versionId, digest, input.groupBy, kind),
+    resourceId: input.resourceId,
+    versionId: input.versionId,
+    key: { settings_digest: digest, group_by: registryKey(input.groupBy, kind) },
+    query,
   });
-}
-
-/** Drops pairs tables and their registry rows (a query reading one as it goes falls back, dp.ts). */
-async function dropPairs(db: Db, tables: string[]): Promise<void> {
-  for (const table of tables) {
-    await withTx(db, async (tx) => {
-      await sql`DROP TABLE IF EXISTS ${qualified(table)}`.execute(tx);
-      await pdb(tx).deleteFrom('dp_pairs').where('table_name', '=', table).execute();
-    });
-  }
 }
 
 /** Drops every pairs table of a resource: tests that rewrite a version's rows in place need it. */
@@ -219,8 +170,9 @@ export async function dropPairsOf(db: Db, resourceId: string): Promise<void> {
     .select('table_name')
     .where('resource_id', '=', resourceId)
     .execute();
-  await dropPairs(
+  await dropDerived(
     db,
+    'dp_pairs',
     rows.map((r) => r.table_name),
   );
 }
@@ -265,8 +217,9 @@ export async function refreshPairs(db: Db, resourceId: string): Promise<void> {
         eb.or([eb('version_id', '!=', live.id), eb('settings_digest', '!=', digest)]),
       );
     const stale = await query.execute();
-    await dropPairs(
+    await dropDerived(
       db,
+      'dp_pairs',
       stale.map((s) => s.table_name),
     );
     stats.dropped += stale.length;

@@ -34,6 +34,7 @@ import { checkFilter, compileFilter, type Filter, fieldsOf } from '../rules/filt
 import { gradeRank, isGrade } from '../rules/grades.ts';
 import { findContract } from '../sharing/service.ts';
 import { countiesOf } from '../standards/region.ts';
+import { isUndefinedTable } from './derived-tables.ts';
 import { ExactMemo } from './dp-memo.ts';
 import { builtFor, findPairs, refreshPairs, settingsDigest, settingsOf } from './dp-pairs.ts';
 import { admit } from './service.ts';
@@ -343,8 +344,6 @@ export function exactSourceStats() {
   return { ...sources };
 }
 
-const UNDEFINED_TABLE = '42P01';
-
 /**
  * The exact bounded aggregate the noise is added to (before any noise): the input of `release`.
  * For a group-by the tables of dp-pairs.ts are built for: without any filter (the contract's row
@@ -426,7 +425,7 @@ export async function exactBoundedAggregate(
         });
       } catch (error) {
         // Dropped between the look-up and the read (new settings or version committed meanwhile).
-        if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+        if (!isUndefinedTable(error)) throw error;
         sources.fallbacks++;
       }
     }
@@ -448,7 +447,7 @@ export async function exactBoundedAggregate(
           return rows;
         } catch (error) {
           // Dropped between the look-up and the read (new settings or version committed meanwhile).
-          if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+          if (!isUndefinedTable(error)) throw error;
           sources.fallbacks++;
         }
       }

@@ -8,12 +8,21 @@ import { AppError } from '../core/errors.ts';
 import type { DataType } from '../core/tables.ts';
 import { compileFilter, type Filter } from '../rules/filters.ts';
 import { isPersonal } from './dp.ts';
-import { buckets, columnExpr, type Granted, recordCall, reserveRows, rowKey, settleRows } from './service.ts';
+import {
+  buckets,
+  type Granted,
+  recordCall,
+  reserveRows,
+  rowKey,
+  servedColumns,
+  settleRows,
+} from './service.ts';
+import { withSpanFallback } from './span-masked.ts';
 
 /**
  * Training export under a contract (issue #20): the contract's whole view — the fields it grants
  * under today's masks, its row filter, in its keyed row order — as one JSONL or Parquet file.
- * The select list is the rows endpoint's (`columnExpr`, `rowKey`): masking happens in SQL and
+ * The select list is the rows endpoint's (`servedColumns`, `rowKey`): masking happens in SQL and
  * raw values of masked fields never leave PostgreSQL. Rows are read through a cursor in batches,
  * so the process holds one batch (and, for Parquet, one row group) whatever the view's size.
  */
@@ -91,17 +100,33 @@ export async function countView(ctx: Ctx, granted: Granted): Promise<number> {
 /** The view's rows in batches, each row's values in column order. */
 async function* viewBatches(ctx: Ctx, granted: Granted): AsyncGenerator<unknown[][]> {
   const { table, where } = viewQuery(granted);
-  const columns = granted.fields.map((f, i) => {
-    const cast = f.mask === 'none' ? TYPES[f.dataType].cast : null;
-    const expr = columnExpr(granted, f);
-    return sql`${cast ? sql`CAST(${expr} AS ${sql.raw(cast)})` : expr} AS ${sql.ref(`c${i}`)}`;
+  const query = (served: Granted): RawBuilder<Record<string, unknown>> => {
+    const { values, joins } = servedColumns(ctx, served, served.fields, 'page');
+    const columns = served.fields.map((f, i) => {
+      const cast = f.mask === 'none' ? TYPES[f.dataType].cast : null;
+      const expr = values[i]!;
+      return sql`${cast ? sql`CAST(${expr} AS ${sql.raw(cast)})` : expr} AS ${sql.ref(`c${i}`)}`;
+    });
+    // The rows endpoint's default order (a keyed permutation per contract), not the file's order,
+    // which may be sorted by a masked column.
+    return sql`SELECT ${sql.join(columns)} FROM (SELECT *, ${rowKey(granted)} AS _k FROM ${table} ${where}) page ${joins} ORDER BY page._k`;
+  };
+  // The cursor's declaration runs the whole query (WITH HOLD): a copy dropped under it fails
+  // there, before any batch, and the view is read once more with the expression.
+  const batches = await withSpanFallback(granted, async (served) => {
+    const scan = scanBatches(ctx.db, query(served), EXPORT_BATCH_ROWS);
+    const first = await scan.next();
+    return { scan, first };
   });
-  // The rows endpoint's default order (a keyed permutation per contract), not the file's order,
-  // which may be sorted by a masked column.
-  const query: RawBuilder<Record<string, unknown>> =
-    sql`SELECT ${sql.join(columns)} FROM ${table} ${where} ORDER BY ${rowKey(granted)}`;
-  for await (const batch of scanBatches(ctx.db, query, EXPORT_BATCH_ROWS)) {
-    yield batch.map((row) => granted.fields.map((_, i) => row[`c${i}`] ?? null));
+  const rows = (batch: Record<string, unknown>[]) =>
+    batch.map((row) => granted.fields.map((_, i) => row[`c${i}`] ?? null));
+  try {
+    if (batches.first.done) return;
+    yield rows(batches.first.value);
+    for await (const batch of batches.scan) yield rows(batch);
+  } finally {
+    // A download dropped after the first batch: the cursor is closed and its session released.
+    await batches.scan.return();
   }
 }
 

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { CSV_BOM, csvRow } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
+import * as ingest from '../ingest/service.ts';
 import {
   contentRange,
   parseRange,
@@ -24,6 +25,7 @@ import {
 } from './postgrest.ts';
 import { Aggregate, ContractOpenApi, rowsContent } from './schema.ts';
 import * as gateway from './service.ts';
+import * as spanMasked from './span-masked.ts';
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -45,6 +47,8 @@ function rateHeaders(reply: FastifyReply, error: unknown) {
 }
 
 export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // A version that becomes current gets its span-masked copies built (span-masked.ts); registering again is a no-op.
+  ingest.onVersionCurrent(spanMasked.onVersionCurrent);
   // PostgREST clients read `code`, `message`, `details` and `hint` at the top of an error body.
   app.addHook('onSend', async (req, reply, payload) => {
     if (reply.statusCode < 400 || !req.url.startsWith('/v1/gateway/contracts/')) return payload;

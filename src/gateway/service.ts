@@ -21,7 +21,17 @@ import {
   flagContractForReview,
   ipAllowed,
 } from '../sharing/service.ts';
+import { derivedTable } from './derived-tables.ts';
 import { assertExactAggregateAllowed } from './dp.ts';
+import {
+  countSpanReads,
+  SPAN_COPY_VALUE,
+  SPAN_DIGEST,
+  SPAN_MASK,
+  scheduleSpanMasked,
+  spanMaskSql,
+  withSpanFallback,
+} from './span-masked.ts';
 import * as store from './store.ts';
 
 /**
@@ -47,6 +57,8 @@ export interface Granted {
   /** The consumer uses this resource as an authorized operator, under an agreement in force. */
   underOperation: boolean;
   pseudonymKey: Buffer;
+  /** Span-masked copies of the served version under the definitions in force: field → table (span-masked.ts). */
+  spanCopies: Readonly<Record<string, string>>;
   /** Keys of the default row order and of cursor signatures, per contract. */
   orderKey: Buffer;
   cursorKey: Buffer;
@@ -140,6 +152,7 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
       served_table: string | null;
       served_columns: Array<{ name: string; dataType: string }> | null;
       labels: FieldFacts | null;
+      span_copies: Record<string, string> | null;
       freeze: Parameters<typeof guardGatewayCall>[2];
       operation_terms: Parameters<typeof operationFields>[0];
       _async?: string;
@@ -151,6 +164,8 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
         (SELECT coalesce(json_object_agg(f.name, json_build_object('label', f.label, 'grade', f.grade,
             'detector', f.detector)), '{}'::json)
            FROM resource_fields f WHERE f.resource_id = contracts.resource_id) AS labels,
+        (SELECT json_object_agg(s.field, s.table_name) FROM span_masked s
+           WHERE s.version_id = v.id AND s.digest = ${SPAN_DIGEST}) AS span_copies,
         ${freeze} AS freeze, ${operation} AS operation_terms
       FROM contracts
       LEFT JOIN resources ON resources.id = contracts.resource_id
@@ -232,6 +247,7 @@ export async function admit(
     served_table,
     served_columns,
     labels: servedLabels,
+    span_copies,
     freeze,
     operation_terms,
     requests,
@@ -295,6 +311,7 @@ export async function admit(
     withheld,
     changedFields,
     underOperation: agreed !== null,
+    spanCopies: span_copies ?? {},
     ...keys,
   };
 }
@@ -379,9 +396,55 @@ function usable(granted: Granted, name: string, where: string) {
   return field;
 }
 
-export function columnExpr(granted: Granted, field: Granted['fields'][number]): RawBuilder<unknown> {
-  if (field.mask === 'none') return sql`${sql.ref(field.name)}`;
-  return maskSql(field.mask, field.name, { pseudonymKey: granted.pseudonymKey });
+/**
+ * The served value of each field over the relation `from` (the version's columns and row
+ * ordinal), and the joins they need: the one place the gateway builds masked columns (rows in
+ * every format, exports). A field under redact_spans is read from its version's span-masked copy
+ * when admission found one (span-masked.ts) — joined by row ordinal, which measured faster than
+ * a scalar subquery per row for a whole export and the same for a page — else computed with the
+ * expression, and its copy is built outside the request. Callers run the read under
+ * `withSpanFallback`: a copy dropped under it is read again with the expression.
+ */
+export function servedColumns(
+  ctx: Ctx,
+  granted: Granted,
+  fields: ReadonlyArray<Granted['fields'][number]>,
+  from: string,
+): { values: RawBuilder<unknown>[]; joins: RawBuilder<unknown> } {
+  const joined = new Map<string, string>();
+  const joins: RawBuilder<unknown>[] = [];
+  let fromCopy = 0;
+  let fromExpression = 0;
+  const values = fields.map((field) => {
+    const column = `${from}.${field.name}`;
+    if (field.mask === 'none') return sql`${sql.ref(column)}`;
+    if (field.mask !== SPAN_MASK) return maskSql(field.mask, column, { pseudonymKey: granted.pseudonymKey });
+    // Inside a caller's transaction a copy dropped under the read would abort it, leaving the
+    // fallback nothing to retry in: such reads (a few rows read through) use the expression.
+    const copy = ctx.db.isTransaction ? undefined : granted.spanCopies[field.name];
+    if (!copy) {
+      fromExpression++;
+      scheduleSpanMasked(ctx.db, {
+        resourceId: granted.contract.resource_id,
+        versionId: granted.versionId,
+        versionTable: granted.table,
+        field: field.name,
+      });
+      return spanMaskSql(column);
+    }
+    fromCopy++;
+    let alias = joined.get(copy);
+    if (!alias) {
+      alias = `m${joined.size}`;
+      joined.set(copy, alias);
+      joins.push(
+        sql`LEFT JOIN ${derivedTable(copy)} AS ${sql.id(alias)} ON ${sql.ref(`${alias}.${ROW_ORDINAL}`)} = ${sql.ref(`${from}.${ROW_ORDINAL}`)}`,
+      );
+    }
+    return sql`${sql.ref(`${alias}.${SPAN_COPY_VALUE}`)}`;
+  });
+  countSpanReads(fromCopy, fromExpression);
+  return { values, joins: sql.join(joins, sql` `) };
 }
 
 /**
@@ -563,19 +626,17 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   if (cursor && 'after' in cursor && order.length === 0)
     conditions.push(sql<boolean>`${rowKey(granted)} > ${Number(cursor.after)}::bigint`);
   const where = conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
-  const orderBy = sql.join([
-    ...order.map(
-      (o) =>
-        sql`${sql.ref(o.field)} ${sql.raw(o.direction === 'desc' ? 'DESC' : 'ASC')}${sql.raw(
-          o.nulls === 'first' ? ' NULLS FIRST' : o.nulls === 'last' ? ' NULLS LAST' : '',
-        )}`,
-    ),
-    sql`_k`,
-  ]);
-  const columns = sql.join([
-    sql`_k`,
-    ...fields.map((f, i) => sql`${columnExpr(granted, f)} AS ${sql.ref(`c${i}`)}`),
-  ]);
+  // Qualified outside the page: the copies joined there have columns of their own.
+  const orderBy = (prefix: string) =>
+    sql.join([
+      ...order.map(
+        (o) =>
+          sql`${sql.ref(`${prefix}${o.field}`)} ${sql.raw(o.direction === 'desc' ? 'DESC' : 'ASC')}${sql.raw(
+            o.nulls === 'first' ? ' NULLS FIRST' : o.nulls === 'last' ? ' NULLS LAST' : '',
+          )}`,
+      ),
+      sql.ref(`${prefix}_k`),
+    ]);
   const offset = cursor && 'offset' in cursor ? cursor.offset : cursor ? 0 : (query.offset ?? 0);
   let rows: Record<string, unknown>[] = [];
   let reserved = 0;
@@ -586,12 +647,16 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
     try {
       // The page is chosen on raw columns first and only its rows are masked: masking every row in
       // scope before the sort would cost the whole scan's worth of mask expressions.
-      const result = await sql<
-        Record<string, unknown>
-      >`SELECT ${columns} FROM (SELECT *, ${rowKey(granted)} AS _k FROM ${table} ${where} ORDER BY ${orderBy} LIMIT ${reservation.granted} OFFSET ${offset}) page ORDER BY ${orderBy}`.execute(
-        ctx.db,
-      );
-      rows = result.rows;
+      const page = (served: Granted) => {
+        const { values, joins } = servedColumns(ctx, served, fields, 'page');
+        const columns = sql.join([sql`page._k`, ...values.map((v, i) => sql`${v} AS ${sql.ref(`c${i}`)}`)]);
+        return sql<
+          Record<string, unknown>
+        >`SELECT ${columns} FROM (SELECT *, ${rowKey(granted)} AS _k FROM ${table} ${where} ORDER BY ${orderBy('')} LIMIT ${reservation.granted} OFFSET ${offset}) page ${joins} ORDER BY ${orderBy('page.')}`.execute(
+          ctx.db,
+        );
+      };
+      rows = (await withSpanFallback(granted, page)).rows;
     } finally {
       await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
     }

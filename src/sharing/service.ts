@@ -30,7 +30,7 @@ import type { DecisionRecord } from './schema.ts';
 import { LETTER_TYPES, type LetterMeta, type LetterType, letterStore } from './store.ts';
 
 /** Whether a caller's address is inside a contract's allowlist (the gateway asks on every request). */
-export { effectiveMask, ipAllowed } from './policy.ts';
+export { defaultMask, effectiveMask, ipAllowed } from './policy.ts';
 
 /** DESIGN.md's application lifecycle. Approval goes to security review when the granted fields need it. */
 export const APPLICATION_LIFECYCLE: TransitionTable<
