@@ -368,6 +368,12 @@ export async function signHead(
 ): Promise<HeadView | null> {
   const principal = must(ctx);
   const key = await platformKey(ctx.config);
+  // The periodic signer lets the tree grow first, in a transaction of its own: integration holds
+  // the tree's lock, and the signing transaction waits for every witness — holding the lock
+  // through that stalled the integrator (and every append's place in the tree) for as long as the
+  // witnesses took. A signing asked by a person stays one transaction with its own log entry, so
+  // the entry exists exactly when a head was signed at that request.
+  if (options.ifGrown) await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
   return withTx(ctx.db, async (tx) => {
     await sql`select pg_advisory_xact_lock(${SIGN_LOCK_KEY})`.execute(tx);
     await checkRegistered(tx, key);
@@ -382,7 +388,11 @@ export async function signHead(
         details: options.reason ? { reason: options.reason } : {},
       });
     }
-    const frontier = await committedTree(tx, ctx.config);
+    // The periodic signer reads a committed state without the lock: whatever integration commits
+    // meanwhile, the head signs a size and root the tree had, and the next head covers the rest.
+    const frontier = options.ifGrown
+      ? (await store.readTreeState(tx)).frontier
+      : await committedTree(tx, ctx.config);
     if (options.ifGrown) {
       const latest = await store.latestHead(tx);
       if (latest && latest.tree_size >= frontier.size) return null;
