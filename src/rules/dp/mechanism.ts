@@ -286,7 +286,8 @@ function pairHash(settings: DpSettings, groupBy: string[]): RawBuilder<number> {
 
 /**
  * Bounding before any filter, for filtered queries (and contracts with a row filter): the
- * ordinals (`_row`) of the rows that bounding over the whole version drops. A filtered query
+ * ordinals (`_row`) of the rows that bounding over the whole version drops, and of the rows that
+ * take no part (no unit, a key outside its public domain). A filtered query
  * then aggregates the rows of its filter less these (`keptRowsSql`, through `deletionVectorSql`)
  * — one scan and a bit test per row instead of sorting the filtered rows by unit on every query.
  * Materialised once per (version, settings, group-by) by the gateway, as the pairs are.
@@ -334,7 +335,11 @@ export function droppedRowsSql(
   const over = bounding.boundGroups
     ? sql`rr > ${sql.lit(bounding.linf)} OR gr > ${sql.lit(bounding.l0)}`
     : sql`rr > ${sql.lit(bounding.linf)}`;
-  return sql`SELECT ${sql.ref(ROW_ORDINAL)} FROM (${ranked}) k WHERE ${over}`;
+  // And every row that takes no part (no unit, a key outside its domain): the vector alone then
+  // says which rows a filtered query may count, and the query tests one bit instead of both.
+  const eligibleRow = sql.join(eligible(bounding, settings), sql` AND `);
+  return sql`SELECT ${sql.ref(ROW_ORDINAL)} FROM (${ranked}) k WHERE ${over}
+    UNION ALL SELECT ${ordinal} FROM ${table} t WHERE NOT coalesce(${eligibleRow}, false)`;
 }
 
 /**
@@ -357,8 +362,8 @@ export function deletionVectorSql(
 }
 
 /**
- * The rows a filtered query aggregates when the dropped rows are materialised: eligible rows of
- * the filter whose bit in the deletion vector is clear, one record each in the shape of bounded
+ * The rows a filtered query aggregates when the dropped rows are materialised: rows of the filter
+ * whose bit in the deletion vector is clear (so rows that take part, and are kept), one record each in the shape of bounded
  * pairs (`c` = 1, `s<i>` the clamped value, `n<i>` whether it has one) — so `sumPairsSql` sums
  * them. A row past the vector's end (which a version's immutable table cannot have) counts as
  * dropped: the error is on the side of privacy.
@@ -369,8 +374,8 @@ export function keptRowsSql(
   valueFields: string[],
   source: { table: RawBuilder<unknown>; where: RawBuilder<boolean> | null; dropped: Uint8Array },
 ): RawBuilder<Record<string, unknown>> {
-  const conditions = eligible(plan, settings);
-  if (source.where) conditions.push(source.where);
+  // Rows that take no part are in the vector (`droppedRowsSql`): no eligibility test here.
+  const conditions: RawBuilder<boolean>[] = source.where ? [source.where] : [];
   const ordinal = sql`t.${sql.ref(ROW_ORDINAL)}`;
   // `<> 1`, not `= 0`: the planner guesses an inequality keeps most rows (it does) and so keeps its
   // hash aggregate; for an equality on a function it guessed a few hundred rows and chose to sort.
