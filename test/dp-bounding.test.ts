@@ -9,6 +9,7 @@ import {
   rational,
 } from '../src/rules/dp/index.ts';
 import { freshDatabase } from './helpers.ts';
+import { byGroup } from './support/dp-exact.ts';
 
 /**
  * The sensitivity the noise is calibrated to must hold for the SQL that bounds contributions
@@ -59,9 +60,9 @@ describe('DP contribution bounding in SQL', () => {
     const result = await boundedAggregateSql(plan, settings, { table, where: null }).execute(db);
     const out = new Map<string, Map<string, bigint>>();
     for (const m of plan.measurements) {
-      const byGroup = new Map<string, bigint>();
-      for (const row of result.rows) byGroup.set(String(row.g0 ?? ''), BigInt(String(row[alias(m.key)])));
-      out.set(m.key, byGroup);
+      const perGroup = new Map<string, bigint>();
+      for (const row of result.rows) perGroup.set(String(row.g0 ?? ''), BigInt(String(row[alias(m.key)])));
+      out.set(m.key, perGroup);
     }
     return { plan, out };
   }
@@ -208,15 +209,7 @@ describe('DP contribution bounding in SQL', () => {
       ),
     )}) AS src(person_id, district, kind, visits)`;
     const result = await boundedAggregateSql(plan, settings, { table, where: null }).execute(db);
-    const out = new Map<string, Record<string, bigint>>();
-    for (const row of result.rows) {
-      const keys = plan.groupBy.map((_, i) => (row[`g${i}`] ?? null) as string | null);
-      out.set(
-        JSON.stringify(keys),
-        Object.fromEntries(plan.measurements.map((m) => [m.key, BigInt(String(row[alias(m.key)]))])),
-      );
-    }
-    return out;
+    return byGroup(plan, result.rows);
   }
 
   /** PostgreSQL's hashtext of every (unit, keys) pair, as the bounding SQL computes it. */

@@ -12,6 +12,7 @@ import {
   sumPairsSql,
 } from '../src/rules/dp/index.ts';
 import { freshDatabase } from './helpers.ts';
+import { byGroup } from './support/dp-exact.ts';
 
 /**
  * Filtered DP aggregates (issue 14): bounding runs once over the whole version (the dropped rows,
@@ -34,7 +35,6 @@ const METRICS: DpMetric[] = [
   { fn: 'sum', field: 'visits' },
   { fn: 'mean', field: 'visits' },
 ];
-const alias = (key: string) => key.replace(':', '__');
 
 /** Row-wise filters, in SQL and in JavaScript. */
 const FILTERS: Array<{ name: string; sql: RawBuilder<boolean>; js: (r: Row) => boolean }> = [
@@ -91,15 +91,7 @@ describe('DP aggregates under a filter: bounding before the filter', () => {
       dropped: bits.subarray(0, bits.length - shorten),
     });
     const result = await sumPairsSql(plan, ['visits'], sql`(${kept}) b`).execute(db);
-    const out = new Map<string, Record<string, bigint>>();
-    for (const row of result.rows) {
-      const keys = plan.groupBy.map((_, i) => (row[`g${i}`] ?? null) as string | null);
-      out.set(
-        JSON.stringify(keys),
-        Object.fromEntries(plan.measurements.map((m) => [m.key, BigInt(String(row[alias(m.key)]))])),
-      );
-    }
-    return out;
+    return byGroup(plan, result.rows);
   }
 
   /**

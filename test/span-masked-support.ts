@@ -4,6 +4,7 @@ import { spanMaskSql } from '../src/gateway/span-masked.ts';
 import { makeResidentId } from '../src/standards/resident-id.ts';
 import { startTestApp, type TestApp } from './helpers.ts';
 import { sharingFixture } from './sharing-fixture.ts';
+import { parseCsv } from './support/csv-parse.ts';
 
 /**
  * Shared by test/span-masked.test.ts and test/span-masked.server.test.ts.
@@ -116,40 +117,6 @@ export async function servedAnswers(): Promise<Record<string, Map<string, unknow
     .map((l) => JSON.parse(l) as { case_no: string; remarks: string })
     .map((r) => [r.case_no, r.remarks] as const);
   return { json: new Map(json), ndjson: new Map(nd), csv: new Map(csvRows), export: new Map(ex) };
-}
-
-/** RFC 4180 as the gateway writes it: quoted cells may hold commas, quotes and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const endCell = () => {
-    row.push(cell);
-    cell = '';
-  };
-  const endRow = () => {
-    endCell();
-    rows.push(row);
-    row = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') endCell();
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      endRow();
-    } else cell += c;
-  }
-  if (cell || row.length > 0) endRow();
-  return rows;
 }
 
 export async function expectServedAsExpression() {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { DATASET_SCHEMA, ident } from '../core/datasets.ts';
 import { type Db, type Executor, withTx } from '../core/db.ts';
+import type { Database } from '../core/tables.ts';
 
 /**
  * Tables derived once from a dataset version's table and read instead of recomputing on every
@@ -119,4 +120,23 @@ export async function dropDerived(db: Db, registry: DerivedRegistry, tables: rea
 /** PostgreSQL's undefined_table: a derived table dropped between its look-up and its read. */
 export function isUndefinedTable(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '42P01';
+}
+
+/**
+ * The resource's current version when it is ready — what derived tables are built for — with its
+ * table and columns; undefined while it has none or it is still loading.
+ */
+export async function liveVersion(db: Db, resourceId: string) {
+  const current = await (db as unknown as Kysely<Database>)
+    .selectFrom('resources')
+    .innerJoin('dataset_versions', 'dataset_versions.id', 'resources.current_version_id')
+    .select([
+      'dataset_versions.id',
+      'dataset_versions.table_name',
+      'dataset_versions.state',
+      'dataset_versions.columns',
+    ])
+    .where('resources.id', '=', resourceId)
+    .executeTakeFirst();
+  return current?.state === 'ready' ? current : undefined;
 }

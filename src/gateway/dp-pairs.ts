@@ -9,7 +9,7 @@ import {
   deletionVectorSql,
   pairsValueFields,
 } from '../rules/dp/index.ts';
-import { buildDerived, derivedTable, derivedTableName, dropDerived } from './derived-tables.ts';
+import { buildDerived, derivedTable, derivedTableName, dropDerived, liveVersion } from './derived-tables.ts';
 import type { DpSettingsTable } from './store.ts';
 
 /**
@@ -192,17 +192,7 @@ export function pairsBuildStats() {
  */
 export async function refreshPairs(db: Db, resourceId: string): Promise<void> {
   await outsideRequest(async () => {
-    const current = await db
-      .selectFrom('resources')
-      .innerJoin('dataset_versions', 'dataset_versions.id', 'resources.current_version_id')
-      .select([
-        'dataset_versions.id',
-        'dataset_versions.table_name',
-        'dataset_versions.state',
-        'dataset_versions.columns',
-      ])
-      .where('resources.id', '=', resourceId)
-      .executeTakeFirst();
+    const live = await liveVersion(db, resourceId);
     const row = await (db as unknown as Kysely<{ dp_settings: DpSettingsTable }>)
       .selectFrom('dp_settings')
       .selectAll()
@@ -210,7 +200,6 @@ export async function refreshPairs(db: Db, resourceId: string): Promise<void> {
       .executeTakeFirst();
     const settings = row ? settingsOf(row) : null;
     const digest = settings ? settingsDigest(settings) : null;
-    const live = current?.state === 'ready' ? current : undefined;
     let query = pdb(db).selectFrom('dp_pairs').select('table_name').where('resource_id', '=', resourceId);
     if (live && digest)
       query = query.where((eb) =>

@@ -22,6 +22,7 @@ import {
   derivedTableName,
   dropDerived,
   isUndefinedTable,
+  liveVersion,
 } from './derived-tables.ts';
 
 /**
@@ -204,18 +205,7 @@ async function spanFields(db: Db, resourceId: string, columns: string[]): Promis
  */
 export async function refreshSpanMasked(db: Db, resourceId: string): Promise<void> {
   await outsideRequest(async () => {
-    const current = await db
-      .selectFrom('resources')
-      .innerJoin('dataset_versions', 'dataset_versions.id', 'resources.current_version_id')
-      .select([
-        'dataset_versions.id',
-        'dataset_versions.table_name',
-        'dataset_versions.state',
-        'dataset_versions.columns',
-      ])
-      .where('resources.id', '=', resourceId)
-      .executeTakeFirst();
-    const live = current?.state === 'ready' ? current : undefined;
+    const live = await liveVersion(db, resourceId);
     const pinned = await db
       .selectFrom('contracts')
       .select('pinned_version_id')
