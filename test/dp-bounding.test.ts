@@ -9,7 +9,7 @@ import {
   rational,
 } from '../src/rules/dp/index.ts';
 import { freshDatabase } from './helpers.ts';
-import { byGroup } from './support/dp-exact.ts';
+import { byGroup, DOMAIN, settingsOf } from './support/dp-exact.ts';
 
 /**
  * The sensitivity the noise is calibrated to must hold for the SQL that bounds contributions
@@ -32,7 +32,6 @@ interface Wide {
   visits: number | null;
 }
 
-const DOMAIN = ['A', 'B', 'C', 'D'];
 const METRICS: DpMetric[] = [{ fn: 'count' }, { fn: 'mean', field: 'visits' }];
 const alias = (key: string) => key.replace(':', '__');
 
@@ -94,14 +93,6 @@ describe('DP contribution bounding in SQL', () => {
     }
     return largest;
   }
-
-  const settingsOf = (l0: number, linf: number, publicDomain: boolean): DpSettings => ({
-    unit: 'person_id',
-    maxGroups: l0,
-    maxRowsPerGroup: linf,
-    bounds: { visits: { lower: -5, upper: 10, precision: 0 } },
-    domains: publicDomain ? { district: DOMAIN } : {},
-  });
 
   it('one unit with many rows in many groups moves each count and sum by at most the stated sensitivity', async () => {
     // 60 rows of one person spread over every district, values far outside the bounds.

@@ -12,7 +12,7 @@ import {
   sumPairsSql,
 } from '../src/rules/dp/index.ts';
 import { freshDatabase } from './helpers.ts';
-import { byGroup } from './support/dp-exact.ts';
+import { byGroup, DOMAIN, settingsOf } from './support/dp-exact.ts';
 
 /**
  * Filtered DP aggregates (issue 14): bounding runs once over the whole version (the dropped rows,
@@ -29,7 +29,6 @@ interface Row {
   visits: number | null;
 }
 
-const DOMAIN = ['A', 'B', 'C', 'D'];
 const METRICS: DpMetric[] = [
   { fn: 'count' },
   { fn: 'sum', field: 'visits' },
@@ -171,13 +170,6 @@ describe('DP aggregates under a filter: bounding before the filter', () => {
     district: fc.constantFrom('A', 'B', 'C', 'D', 'E', null),
     kind: fc.constantFrom('x', 'y', null),
     visits: fc.option(fc.integer({ min: -20, max: 20 }), { nil: null }),
-  });
-  const settingsOf = (l0: number, linf: number, publicDomain: boolean): DpSettings => ({
-    unit: 'person_id',
-    maxGroups: l0,
-    maxRowsPerGroup: linf,
-    bounds: { visits: { lower: -5, upper: 10, precision: 0 } },
-    domains: publicDomain ? { district: DOMAIN } : {},
   });
 
   it('property: the filtered aggregate equals a plain reference of the definition', async () => {

@@ -1,4 +1,16 @@
-import type { DpPlan } from '../../src/rules/dp/index.ts';
+import type { DpPlan, DpSettings } from '../../src/rules/dp/index.ts';
+
+/** The public domain of the DP tests' district field. */
+export const DOMAIN = ['A', 'B', 'C', 'D'];
+
+/** The DP tests' settings: person_id the unit, visits bounded to [−5, 10], districts public or not. */
+export const settingsOf = (l0: number, linf: number, publicDomain: boolean): DpSettings => ({
+  unit: 'person_id',
+  maxGroups: l0,
+  maxRowsPerGroup: linf,
+  bounds: { visits: { lower: -5, upper: 10, precision: 0 } },
+  domains: publicDomain ? { district: DOMAIN } : {},
+});
 
 /**
  * The exact bounded aggregates as the SQL returns them (`g0…` keys, one text column per
