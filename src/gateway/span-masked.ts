@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type RawBuilder,
-  sql,
-} from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Ctx } from '../core/context.ts';
 import { ROW_ORDINAL } from '../core/datasets.ts';
 import { type Db, type Executor, outsideRequest } from '../core/db.ts';
+import { offlineCompiler } from '../core/sql-compiler.ts';
 import type { Database, Grade } from '../core/tables.ts';
 import { isGrade } from '../rules/grades.ts';
 import { maskSql } from '../rules/masking.ts';
@@ -52,19 +45,9 @@ export function spanMaskSql(column: string): RawBuilder<string | null> {
   return maskSql(SPAN_MASK, column);
 }
 
-/** Compiles without a database: the SQL text and parameters are what the digest covers. */
-const offline = new Kysely<unknown>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
-
 /** The digest of the definitions as they are now (tests change them to see it move). */
 export function spanDigest(): string {
-  const compiled = spanMaskSql('f').compile(offline);
+  const compiled = spanMaskSql('f').compile(offlineCompiler);
   const canonical = JSON.stringify([SPAN_FORMAT, compiled.sql, compiled.parameters]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
