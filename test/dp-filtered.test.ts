@@ -172,18 +172,33 @@ describe('DP aggregates under a filter: bounding before the filter', () => {
     visits: fc.option(fc.integer({ min: -20, max: 20 }), { nil: null }),
   });
 
-  it('property: the filtered aggregate equals a plain reference of the definition', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(row, { maxLength: 40 }),
+  /** Rows, L0, L∞, a public domain or not, a group-by and a filter: the settings and plan they make. */
+  const scenario = (rows: fc.Arbitrary<Row[]>) =>
+    fc
+      .tuple(
+        rows,
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 3 }),
         fc.boolean(),
         fc.constantFrom<string[]>([], ['district']),
         fc.constantFrom(...FILTERS),
-        async (rows, l0, linf, publicDomain, groupBy, filter) => {
-          const settings = settingsOf(l0, linf, publicDomain);
-          const plan = planRelease(settings, METRICS, groupBy, rational(1n), 1);
+      )
+      .map(([rows, l0, linf, publicDomain, groupBy, filter]) => {
+        const settings = settingsOf(l0, linf, publicDomain);
+        return {
+          rows,
+          linf,
+          settings,
+          plan: planRelease(settings, METRICS, groupBy, rational(1n), 1),
+          filter,
+        };
+      });
+
+  it('property: the filtered aggregate equals a plain reference of the definition', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        scenario(fc.array(row, { maxLength: 40 })),
+        async ({ rows, settings, plan, filter }) => {
           const table = await versionTable(rows);
           const actual = await fromSql(plan, settings, table, filter.sql);
           const expected = await reference(plan, settings, table, rows, filter.js);
@@ -198,15 +213,8 @@ describe('DP aggregates under a filter: bounding before the filter', () => {
   it('property: removing one person and renumbering the other rows moves no measurement by more than its Δ₂, for any filter', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(row, { minLength: 1, maxLength: 60 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.boolean(),
-        fc.constantFrom<string[]>([], ['district']),
-        fc.constantFrom(...FILTERS),
-        async (rows, l0, linf, publicDomain, groupBy, filter) => {
-          const settings = settingsOf(l0, linf, publicDomain);
-          const plan = planRelease(settings, METRICS, groupBy, rational(1n), 1);
+        scenario(fc.array(row, { minLength: 1, maxLength: 60 })),
+        async ({ rows, linf, settings, plan, filter }) => {
           const withUnit = await fromSql(plan, settings, await versionTable(rows), filter.sql);
           // Each person in turn: a new version without them, where every later row gets a new ordinal.
           for (const unit of ['U1', 'U2', 'U3']) {
