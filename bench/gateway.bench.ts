@@ -6,12 +6,15 @@
  *
  *   node --import tsx bench/gateway.bench.ts       (BENCH_DATABASE_URL, default the local test server)
  */
+
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.ts';
@@ -32,15 +35,68 @@ interface Measured {
   p50: number;
   p99: number;
   non2xx: number;
+  /** CPU milliseconds per request: this process (the servers) and the bench database's backends. */
+  nodeCpuMs: number;
+  pgCpuMs: number;
 }
 
-async function load(url: string, headers: Record<string, string>): Promise<Measured> {
-  const result = await autocannon({ url, connections: CONCURRENCY, duration: SECONDS, headers });
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU ticks used so far by each PostgreSQL backend connected to `database` (from /proc). */
+async function postgresCpuTicks(database: string): Promise<Map<string, number>> {
+  const ticks = new Map<string, number>();
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.startsWith('postgres: ') || !cmdline.includes(` ${database} `)) continue;
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return ticks;
+}
+
+/** CPU seconds the backends used between two readings (a backend that ended in between is lost). */
+function postgresCpuSeconds(before: Map<string, number>, after: Map<string, number>): number {
+  let ticks = 0;
+  for (const [pid, now] of after) ticks += now - (before.get(pid) ?? 0);
+  return ticks / TICKS_PER_SECOND;
+}
+
+/**
+ * autocannon in its own process, so the load generator's CPU is not the servers' (it was, in one
+ * process, a large share of it); the CPU each side spends per request is read around the run.
+ */
+async function load(url: string, headers: Record<string, string>, database: string): Promise<Measured> {
+  const args = [
+    fileURLToPath(import.meta.resolve('autocannon/autocannon.js')),
+    '-c',
+    String(CONCURRENCY),
+    '-d',
+    String(SECONDS),
+    '-j',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+    url,
+  ];
+  const node = process.cpuUsage();
+  const pgBefore = await postgresCpuTicks(database);
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 << 20 });
+  const { user, system } = process.cpuUsage(node);
+  const pgSeconds = postgresCpuSeconds(pgBefore, await postgresCpuTicks(database));
+  const result = JSON.parse(stdout);
+  const requests = Math.max(1, result.requests.total as number);
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
+    nodeCpuMs: (user + system) / 1000 / requests,
+    pgCpuMs: (pgSeconds * 1000) / requests,
   };
 }
 
@@ -62,17 +118,19 @@ function stageOf(text: string): string {
  */
 async function breakdown(requests: number, work: () => Promise<void>) {
   const totals = new Map<string, { ms: number; count: number }>();
+  const seen = new Map<string, { text: string; values: unknown[] }>();
   const original = pg.Client.prototype.query;
   // biome-ignore lint/suspicious/noExplicitAny: pg's query has many overloads; this passes them on.
   (pg.Client.prototype as any).query = function timed(this: pg.Client, ...args: any[]) {
     const text = typeof args[0] === 'string' ? args[0] : String(args[0]?.text ?? '');
     const started = performance.now();
+    const stage = stageOf(text.trim());
+    if (!seen.has(stage)) seen.set(stage, { text, values: (args[1] ?? args[0]?.values ?? []) as unknown[] });
     // biome-ignore lint/suspicious/noExplicitAny: as above.
     const result = (original as any).apply(this, args);
     if (result && typeof result.then === 'function') {
       result.then(
         () => {
-          const stage = stageOf(text.trim());
           const entry = totals.get(stage) ?? { ms: 0, count: 0 };
           entry.ms += performance.now() - started;
           entry.count++;
@@ -97,7 +155,42 @@ async function breakdown(requests: number, work: () => Promise<void>) {
       'ms / request': (ms / requests).toFixed(1),
     };
   }
-  return { wall, table };
+  return { wall, table, seen };
+}
+
+/** With BENCH_EXPLAIN: each stage's first statement run again under EXPLAIN ANALYZE, rolled back. */
+async function explain(pool: pg.Pool, seen: Map<string, { text: string; values: unknown[] }>) {
+  for (const [stage, { text, values }] of seen) {
+    if (/^(begin|commit)/i.test(text.trim())) continue;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const plan = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY) ${text}`, values);
+      console.log(`\n== ${stage}\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`);
+      if (process.env.BENCH_EXPLAIN === 'sql') console.log(text, JSON.stringify(values));
+    } catch (error) {
+      console.log(`\n== ${stage}: ${(error as Error).message}`);
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
+    }
+  }
+}
+
+/** With BENCH_PROFILE=<file>: a V8 CPU profile of the gateway's load phase (open in DevTools). */
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 export async function run(): Promise<void> {
@@ -112,7 +205,9 @@ export async function run(): Promise<void> {
   const config = loadConfig({ LOG_LEVEL: 'warn', SEED_DEMO: 'true', DATA_DIR: path.join(os.tmpdir(), name) });
   const app = await buildServer({ config, database, logStream: { write: () => true } as never });
   let bare: http.Server | undefined;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 20 });
+  // Connections kept open, so the CPU their backends use is still there to be read after a run.
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 20, idleTimeoutMillis: 0 });
+  pool.on('error', () => {});
   try {
     await migrate(database.db);
     await seedDemo(cliCtx(database.db, config));
@@ -254,25 +349,27 @@ export async function run(): Promise<void> {
     ).json()) as Array<Record<string, unknown>>;
     if (probe.length !== 1000 || String(probe[0]?.person_id).includes('19900'))
       throw new Error(`unexpected gateway page: ${JSON.stringify(probe).slice(0, 300)}`);
-    const bareResult = await load(`http://127.0.0.1:${bareAddress.port}/`, {});
-    const gatewayResult = await load(gatewayUrl, { authorization: `Bearer ${key}` });
+    const bareProfiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+    const bareResult = await load(`http://127.0.0.1:${bareAddress.port}/`, {}, name);
+    if (bareProfiler) await bareProfiler.stop(`${process.env.BENCH_PROFILE}.bare`);
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+    const gatewayResult = await load(gatewayUrl, { authorization: `Bearer ${key}` }, name);
+    if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
     const ratio = gatewayResult.requestsPerSecond / bareResult.requestsPerSecond;
     console.log(
       `\nGateway: 1,000-row masked, filtered page, ${CONCURRENCY} connections, ${SECONDS} s each, ${ROWS.toLocaleString()} rows in the table`,
     );
+    const line = (m: Measured) => ({
+      'req/s': m.requestsPerSecond.toFixed(1),
+      'p50 ms': m.p50,
+      'p99 ms': m.p99,
+      non2xx: m.non2xx,
+      'Node CPU ms/req': m.nodeCpuMs.toFixed(2),
+      'PG CPU ms/req': m.pgCpuMs.toFixed(2),
+    });
     console.table({
-      'bare pg handler': {
-        'req/s': bareResult.requestsPerSecond.toFixed(1),
-        'p50 ms': bareResult.p50,
-        'p99 ms': bareResult.p99,
-        non2xx: bareResult.non2xx,
-      },
-      'Shutong gateway': {
-        'req/s': gatewayResult.requestsPerSecond.toFixed(1),
-        'p50 ms': gatewayResult.p50,
-        'p99 ms': gatewayResult.p99,
-        non2xx: gatewayResult.non2xx,
-      },
+      'bare pg handler': line(bareResult),
+      'Shutong gateway': line(gatewayResult),
     });
     console.log(`gateway / bare = ${ratio.toFixed(2)}× (goal ≥ 0.80×)`);
     // Where a request's time goes, one request at a time (the database's answers, not the load).
@@ -288,12 +385,15 @@ export async function run(): Promise<void> {
       `\nPer request, ${sequential} sequential requests: bare ${bareOne.wall.toFixed(1)} ms, gateway ${gatewayOne.wall.toFixed(1)} ms`,
     );
     console.table(gatewayOne.table);
+    if (process.env.BENCH_EXPLAIN) await explain(pool, gatewayOne.seen);
   } finally {
     await app.close().catch(() => {});
     await new Promise((resolve) => (bare ? bare.close(resolve) : resolve(undefined)));
     await pool.end();
     await database.close();
-    await admin.query(`drop database if exists ${name} with (force)`);
+    // BENCH_KEEP leaves the database for a look at its plans afterwards.
+    if (!process.env.BENCH_KEEP) await admin.query(`drop database if exists ${name} with (force)`);
+    else console.log(`kept database ${name}`);
     await admin.end();
   }
 }
