@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -139,14 +139,71 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const copySql = (qualifiedTable: string, columns: string[], source: string) =>
   `COPY ${qualifiedTable} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 
+const PREPARED_MARK = '/* prepared */';
+
+/**
+ * Appended to a statement (raw SQL, or a builder's `modifyEnd`) to have a server plan it once per
+ * connection and reuse the plan: for statements of fixed text run on every request whose planning
+ * costs more than their execution (the gateway's admission: a few milliseconds of planning, a
+ * fraction of one to run). Only for fixed text — each distinct text stays prepared on every
+ * connection for its life. PGlite runs it as the comment it is.
+ */
+export const PREPARED = sql.raw(` ${PREPARED_MARK}`);
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    // Named by content: pg refuses one name for two texts, and equal texts share the plan.
+    name = `shutong_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    if (statementNames.size < 1_000) statementNames.set(text, name);
+  }
+  return name;
+}
+
+// "cached plan must not change result type": the statement selects `*` of a table that a
+// migration has since changed (another node upgraded the schema under a running one).
+const CHANGED_RESULT_TYPE = '0A000';
+
+/** Sends marked statements as named (prepared) ones; others as they are. */
+function preparing(client: pg.PoolClient) {
+  // Looked up on each call, so a wrapper set on pg's prototype later (the bench's timer) still runs.
+  const query = (...args: unknown[]): Promise<pg.QueryResult> =>
+    (Object.getPrototypeOf(client).query as (...a: unknown[]) => Promise<pg.QueryResult>).apply(client, args);
+  // Bumped when a plan went stale: the next preparation takes a new name (the old statement stays
+  // on the server until the connection ends; DEALLOCATE could not run in an aborted transaction).
+  let generation = 0;
+  const prepared = async (text: string, values: unknown) => {
+    const named = () => ({ name: `${statementName(text)}_${generation}`, text, values });
+    try {
+      return await query(named());
+    } catch (error) {
+      if ((error as { code?: string }).code !== CHANGED_RESULT_TYPE) throw error;
+      generation++;
+      return query(named());
+    }
+  };
+  // Not async: pg returns some queries' own objects (a COPY stream is the query), passed back as is.
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query has many overloads; this passes them on.
+  (client as any).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    return typeof text === 'string' && args.length === 2 && text.endsWith(PREPARED_MARK)
+      ? prepared(text, values)
+      : query(...args);
+  };
+}
+
 function serverPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
   // A dropped server connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  // The pool listens for errors on idle clients only. A client checked out between two
-  // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
-  // the process; with this listener its next query fails instead and the pool discards it.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    // The pool listens for errors on idle clients only. A client checked out between two
+    // statements (in a transaction) when the server goes away emits 'error' to nobody, which ends
+    // the process; with this listener its next query fails instead and the pool discards it.
+    client.on('error', () => {});
+    preparing(client);
+  });
   return pool;
 }
 

@@ -192,8 +192,11 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
                           ...(result.changedFields.length > 0 ? { changedFields: result.changedFields } : {}),
                         },
                 );
-            await record(Buffer.byteLength(body));
-            return reply.type(`${type}; charset=utf-8`).send(body);
+            // Encoded once: Fastify takes a Buffer's length as it is and writes it unchanged (a
+            // string was measured twice and encoded a third time on the way out).
+            const bytes = Buffer.from(body);
+            await record(bytes.length);
+            return reply.type(`${type}; charset=utf-8`).send(bytes as never);
           }
           const type = kind === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
           if (head) {

@@ -4,7 +4,7 @@ import { appendAuditGrouped } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { DATASET_SCHEMA, datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
-import type { Db } from '../core/db.ts';
+import { type Db, PREPARED } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { DataType, ReviewFlag } from '../core/tables.ts';
@@ -177,7 +177,9 @@ async function admission(ctx: Ctx, contractId: string, orgId: string) {
       ON CONFLICT (contract_id, bucket) DO UPDATE SET requests = contract_usage.requests + 1
       RETURNING requests
     )
-    SELECT c.*, (SELECT requests FROM counted) AS requests${asyncCommit(ctx)} FROM c`.execute(ctx.db);
+    SELECT c.*, (SELECT requests FROM counted) AS requests${asyncCommit(ctx)} FROM c ${PREPARED}`.execute(
+    ctx.db,
+  );
   return rows[0];
 }
 

@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import { containsPattern, type Executor } from '../core/db.ts';
+import { containsPattern, type Executor, PREPARED } from '../core/db.ts';
 import {
   type ApiKeyStatus,
   type NewOrganization,
@@ -215,46 +215,54 @@ export const identityStore = {
 
   /** A live session and its active user, by the hash of the presented token. */
   findSessionPrincipal(db: Executor, tokenHash: string, hold: CredentialHold) {
-    return db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id as credential_id',
-        'users.id as user_id',
-        'users.username',
-        'users.org_id',
-        'users.roles',
-      ])
-      .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('sessions.id') }).as('hold'))
-      .where('sessions.token_hash', '=', tokenHash)
-      .where('sessions.revoked_at', 'is', null)
-      .where('sessions.expires_at', '>', sql<Date>`now()`)
-      .where('users.status', '=', 'active')
-      .executeTakeFirst();
+    return (
+      db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select([
+          'sessions.id as credential_id',
+          'users.id as user_id',
+          'users.username',
+          'users.org_id',
+          'users.roles',
+        ])
+        .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('sessions.id') }).as('hold'))
+        .where('sessions.token_hash', '=', tokenHash)
+        .where('sessions.revoked_at', 'is', null)
+        .where('sessions.expires_at', '>', sql<Date>`now()`)
+        .where('users.status', '=', 'active')
+        // Run on every request, and planned in more time than it runs.
+        .modifyEnd(PREPARED)
+        .executeTakeFirst()
+    );
   },
 
   /** An active, unexpired key whose creator is still active; the key acts with the creator's roles. */
   findApiKeyPrincipal(db: Executor, secretHash: string, hold: CredentialHold) {
-    return db
-      .selectFrom('api_keys')
-      .innerJoin('users', 'users.id', 'api_keys.user_id')
-      .select([
-        'api_keys.id as credential_id',
-        'api_keys.scopes',
-        'api_keys.org_id',
-        'api_keys.last_used_at',
-        'users.id as user_id',
-        'users.username',
-        'users.roles',
-      ])
-      .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('api_keys.id') }).as('hold'))
-      .where('api_keys.secret_hash', '=', secretHash)
-      .where('api_keys.status', '=', 'active')
-      .where((eb) =>
-        eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', sql<Date>`now()`)]),
-      )
-      .where('users.status', '=', 'active')
-      .executeTakeFirst();
+    return (
+      db
+        .selectFrom('api_keys')
+        .innerJoin('users', 'users.id', 'api_keys.user_id')
+        .select([
+          'api_keys.id as credential_id',
+          'api_keys.scopes',
+          'api_keys.org_id',
+          'api_keys.last_used_at',
+          'users.id as user_id',
+          'users.username',
+          'users.roles',
+        ])
+        .select(hold({ userId: sql.ref('users.id'), credentialId: sql.ref('api_keys.id') }).as('hold'))
+        .where('api_keys.secret_hash', '=', secretHash)
+        .where('api_keys.status', '=', 'active')
+        .where((eb) =>
+          eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', sql<Date>`now()`)]),
+        )
+        .where('users.status', '=', 'active')
+        // Run on every request, and planned in more time than it runs.
+        .modifyEnd(PREPARED)
+        .executeTakeFirst()
+    );
   },
 
   /** At most one write a minute per key, so a busy key does not turn every read into a write. */
