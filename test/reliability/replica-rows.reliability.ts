@@ -210,6 +210,9 @@ describe('gateway rows on the replicas of a Patroni cluster', () => {
     });
     try {
       await importing;
+      // The import's classification grades the generated columns higher (every value would be
+      // masked to null, leaving the pages nothing to tell apart): graded as in the set-up again.
+      await gradeFields(primary.db, resource.id);
       const onReplicas = await Promise.all(
         replicas.map(async (r) => {
           const { rows: seen } = await sql<{ state: string; n: number }>`SELECT
@@ -226,6 +229,9 @@ describe('gateway rows on the replicas of a Patroni cluster', () => {
       }
       const expected = await page(plainNode);
       expect(expected.range).toBe(`0-999/${rows}`);
+      expect(
+        expected.body.filter((r: { record_no: string | null }) => !r.record_no?.startsWith('b')),
+      ).toEqual([]);
       expect(await page(routedNode)).toEqual(expected);
       expect(await page(routedNode, 'select=record_no,name&district=eq.滨江区&limit=50')).toEqual(
         await page(plainNode, 'select=record_no,name&district=eq.滨江区&limit=50'),
