@@ -207,7 +207,13 @@ export async function buildServer({
   app.decorateRequest('ctx', null as unknown as Ctx);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    req.ctx = { db: database.db, config, principal: null, requestId: req.id };
+    req.ctx = {
+      db: database.db,
+      ...(database.readDb !== database.db ? { replicaDb: database.readDb } : {}),
+      config,
+      principal: null,
+      requestId: req.id,
+    };
     const routeConfig = req.routeOptions.config;
     const access = routeConfig?.access;
     if (!access || access === 'public') {

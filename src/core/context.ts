@@ -5,6 +5,11 @@ import type { Db } from './db.ts';
 /** What a service call knows about its caller and its environment. Routes build it; services read it. */
 export interface Ctx {
   db: Db;
+  /**
+   * The read replicas (DATABASE_READ_URL), when configured: only reads that check on the replica
+   * itself that what they read is complete go there (gateway pages, `gateway/service.ts`).
+   */
+  replicaDb?: Db | undefined;
   config: Config;
   principal: Principal | null;
   requestId: string | null;

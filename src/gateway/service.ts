@@ -4,7 +4,7 @@ import { appendAuditGrouped } from '../audit/append.ts';
 import { authorize, type Principal } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { DATASET_SCHEMA, datasetTable, ident, ROW_ORDINAL } from '../core/datasets.ts';
-import { type Db, PREPARED } from '../core/db.ts';
+import { type Db, isDatabaseAway, PREPARED } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { settleSetting } from '../core/settings.ts';
 import type { DataType, ReviewFlag } from '../core/tables.ts';
@@ -21,7 +21,7 @@ import {
   flagContractForReview,
   ipAllowed,
 } from '../sharing/service.ts';
-import { derivedTable } from './derived-tables.ts';
+import { derivedTable, isUndefinedTable } from './derived-tables.ts';
 import { assertExactAggregateAllowed } from './dp.ts';
 import {
   countSpanReads,
@@ -583,6 +583,87 @@ export function ensureOrderIndex(ctx: Ctx, granted: Granted): { ready: boolean; 
   return { ready: false, built: build };
 }
 
+/**
+ * One read of a served version's rows: `SELECT columns FROM source joins tail`, where `source` is
+ * an aliased subquery over the version's table and `joins` the span-masked copies it needs.
+ */
+interface ServedStatement {
+  columns: RawBuilder<unknown>;
+  source: RawBuilder<unknown>;
+  joins?: RawBuilder<unknown>;
+  tail?: RawBuilder<unknown>;
+}
+
+/** Where served reads were answered from, per process (tests). */
+const replicaStats = { replica: 0, notReady: 0, missing: 0, failed: 0 };
+export function replicaRowStats(): Readonly<typeof replicaStats> {
+  return { ...replicaStats };
+}
+
+/**
+ * The statement, on the replica: the same statement also reads, in its own snapshot, whether the
+ * replica's row of the version says ready. A version's table is filled over many commits (one per
+ * COPY chunk) before the commit that marks it ready, and a replica replays commits in order, so a
+ * replica that sees the mark holds every row, and one that does not may hold only some: a page
+ * read there would look complete and not be. `_ready` comes on every row; when the version is not
+ * ready the one row is the guard's own (the page is LEFT JOINed on it), as it is when ready and no
+ * row matches — `present` (a column never null in a real row) tells those apart.
+ */
+function onReplica(granted: Granted, read: ServedStatement) {
+  return sql<Record<string, unknown>>`SELECT _guard.ready AS _ready, ${read.columns}
+    FROM (SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE id = ${granted.versionId}
+      AND table_name = ${granted.table} AND state = 'ready') AS ready) _guard
+    LEFT JOIN ${read.source} ON _guard.ready ${read.joins ?? sql``} ${read.tail ?? sql``}`;
+}
+
+/**
+ * What sends a replica's read back to the primary: the table or a span-masked copy not replayed
+ * there yet (42P01), the replica away (its connection refused or cut), or the read cancelled by a
+ * recovery conflict (40001: replay needed what the query held).
+ */
+function replicaCannotAnswer(error: unknown): 'missing' | 'failed' | null {
+  if (isUndefinedTable(error)) return 'missing';
+  if (isDatabaseAway(error) || (error as { code?: unknown } | null)?.code === '40001') return 'failed';
+  return null;
+}
+
+/**
+ * Runs a served read on the read replicas when the request has them, else (and whenever the
+ * replica cannot answer it completely) on the primary. Admission, quotas, masks' keys and the
+ * audit entry were settled on the primary before: only the rows come from the replica, so a
+ * revocation still holds on the next request. Span-masked copies need no check of their own: each
+ * is created and filled in one transaction (derived-tables.ts), so on the replica it is either
+ * whole or missing. Inside a caller's transaction the read stays in it, on the primary.
+ */
+async function servedRead<R>(
+  ctx: Ctx,
+  granted: Granted,
+  present: keyof R & string,
+  read: (served: Granted) => ServedStatement,
+): Promise<R[]> {
+  if (ctx.replicaDb && !ctx.db.isTransaction) {
+    try {
+      const { rows } = await onReplica(granted, read(granted)).execute(ctx.replicaDb);
+      if (rows[0]?._ready === true) {
+        replicaStats.replica++;
+        return rows.filter((row) => row[present] !== null).map(({ _ready, ...row }) => row as R);
+      }
+      replicaStats.notReady++;
+    } catch (error) {
+      const reason = replicaCannotAnswer(error);
+      if (!reason) throw error;
+      replicaStats[reason]++;
+    }
+  }
+  // Built again for the primary: a read that fell back counts its span-masked columns twice
+  // (span-masked.ts statistics), which is all the second build costs.
+  const { rows } = await withSpanFallback(granted, (served) => {
+    const { columns, source, joins, tail } = read(served);
+    return sql<R>`SELECT ${columns} FROM ${source} ${joins ?? sql``} ${tail ?? sql``}`.execute(ctx.db);
+  });
+  return rows;
+}
+
 export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   for (const s of query.select) refuseWithheld(granted, s.field, 'select');
   const fields = query.select.map((s) => ({
@@ -619,10 +700,13 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
   const total = query.count
     ? Number(
         (
-          await sql<{ n: string }>`SELECT count(*) AS n FROM ${table} ${
-            conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``
-          }`.execute(ctx.db)
-        ).rows[0]?.n ?? 0,
+          await servedRead<{ n: string | number }>(ctx, granted, 'n', () => ({
+            columns: sql`counted.n`,
+            source: sql`(SELECT count(*) AS n FROM ${table} ${
+              conditions.length > 0 ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``
+            }) counted`,
+          }))
+        )[0]?.n ?? 0,
       )
     : null;
   if (cursor && 'after' in cursor && order.length === 0)
@@ -649,16 +733,15 @@ export async function queryRows(ctx: Ctx, granted: Granted, query: RowsQuery) {
     try {
       // The page is chosen on raw columns first and only its rows are masked: masking every row in
       // scope before the sort would cost the whole scan's worth of mask expressions.
-      const page = (served: Granted) => {
+      rows = await servedRead<Record<string, unknown>>(ctx, granted, '_k', (served) => {
         const { values, joins } = servedColumns(ctx, served, fields, 'page');
-        const columns = sql.join([sql`page._k`, ...values.map((v, i) => sql`${v} AS ${sql.ref(`c${i}`)}`)]);
-        return sql<
-          Record<string, unknown>
-        >`SELECT ${columns} FROM (SELECT *, ${rowKey(granted)} AS _k FROM ${table} ${where} ORDER BY ${orderBy('')} LIMIT ${reservation.granted} OFFSET ${offset}) page ${joins} ORDER BY ${orderBy('page.')}`.execute(
-          ctx.db,
-        );
-      };
-      rows = (await withSpanFallback(granted, page)).rows;
+        return {
+          columns: sql.join([sql`page._k`, ...values.map((v, i) => sql`${v} AS ${sql.ref(`c${i}`)}`)]),
+          source: sql`(SELECT *, ${rowKey(granted)} AS _k FROM ${table} ${where} ORDER BY ${orderBy('')} LIMIT ${reservation.granted} OFFSET ${offset}) page`,
+          joins,
+          tail: sql`ORDER BY ${orderBy('page.')}`,
+        };
+      });
     } finally {
       await settleRows(ctx, granted.contract, reservation.day, reservation.granted, rows.length, 0);
     }

@@ -21,6 +21,12 @@ export interface ReplicatedCluster {
   database(name: string): { primary: string; replica: string };
   /** Waits until the replica has replayed everything the primary has written so far. */
   caughtUp(): Promise<void>;
+  /**
+   * Restarts the replica with these server settings (none: as it was started). With a recovery
+   * target (`recovery_target_xid` and `recovery_target_action: 'pause'`) its replay stops exactly
+   * there, between two commits of the primary; restarted without, it streams and replays again.
+   */
+  restartReplica(settings?: Record<string, string>): Promise<void>;
   /** Stops the primary as a crash would (pg_ctl -m immediate). */
   crashPrimary(): Promise<void>;
   /** Starts the crashed primary again (crash recovery, same port). */
@@ -124,6 +130,29 @@ export async function replicatedCluster(): Promise<ReplicatedCluster> {
         );
         if (replayed.rows[0].done) return;
         if (replayed.rows[0].paused) throw new Error('the replica is paused: it cannot catch up');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async restartReplica(settings = {}) {
+      await must('pg_ctl stop (replica)', pgCtl('replica', '-m', 'fast', '-w', 'stop'));
+      const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`);
+      await must(
+        'pg_ctl start (replica)',
+        pgCtl(
+          'replica',
+          '-l',
+          `${dir}/replica.log`,
+          '-w',
+          '-o',
+          `${options(replicaPort)}${extra.join('')}`,
+          'start',
+        ),
+      );
+      // The replica takes connections once consistent, before its replay reaches the target.
+      if (!('recovery_target_action' in settings)) return;
+      for (;;) {
+        const { rows } = await query(replicaUrl, 'select pg_is_wal_replay_paused() as paused');
+        if (rows[0].paused) return;
         await new Promise((r) => setTimeout(r, 50));
       }
     },
