@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxTuning } from '../src/core/outbox.ts';
 import { pushMessages } from '../src/messages/service.ts';
 import { makeUscc } from '../src/standards/uscc.ts';
-import { DEMO_PASSWORD, startTestApp, type TestApp } from './helpers.ts';
+import { DEMO_PASSWORD, secondNode, startTestApp, type TestApp } from './helpers.ts';
 
 /**
  * Issue #23's reminders pushed outside the platform: the push job queues each reporter's due and
  * overdue reports once per user and message in its outbox and posts them to a messaging gateway —
  * here a real HTTP server on 127.0.0.1 that can fail, hang or answer. The job is called directly
- * (no timers), twice and from two callers at once.
+ * (no timers), twice, and on two nodes at once (two connection pools on a PostgreSQL server).
  */
 
 const PUBLIC_URL = 'https://shutong.example.gov.cn';
@@ -56,6 +56,7 @@ async function startGateway(): Promise<string> {
 // ---------------------------------------------------------------- the platform
 
 let t: TestApp;
+let other: Awaited<ReturnType<typeof secondNode>>;
 let admin: string;
 let grid: string;
 let gridUser: { id: string; displayName: string; orgId: string; orgName: string };
@@ -66,7 +67,7 @@ const log = {
 };
 // Short timeouts and pauses, and a failed row claimable again at once, so a test takes seconds.
 const TUNING: OutboxTuning = { timeoutMs: 400, pausesMs: [50, 50], batch: 20, retryAfterSeconds: [0] };
-const push = () => pushMessages(t.database.db, t.config, log, TUNING);
+const push = (db = t.database.db) => pushMessages(db, t.config, log, TUNING);
 
 const post = async (url: string, token: string, payload?: object) => {
   const res = await t.request({ method: 'POST', url, token, ...(payload ? { payload } : {}) });
@@ -77,6 +78,7 @@ const post = async (url: string, token: string, payload?: object) => {
 beforeAll(async () => {
   const url = await startGateway();
   t = await startTestApp({ MESSAGES_WEBHOOK_URL: url, PUBLIC_URL });
+  other = await secondNode(t);
   admin = await t.login('admin');
   const orgName = '云岚市西湖区数据局（推送）';
   const org = await post('/v1/organizations', admin, {
@@ -112,6 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const res of hanging) res.destroy();
+  await other?.close();
   await t?.close();
   await new Promise((resolve) => gateway.close(resolve));
 });
@@ -144,10 +147,10 @@ const rowOf = (key: string) =>
     .executeTakeFirst();
 
 describe('reminders pushed to the messaging gateway', () => {
-  it('posts each reminder once per user, however often and from however many callers the job runs', async () => {
+  it('posts each reminder once per user, however often and on however many nodes the job runs', async () => {
     const keys = await issueForm('F-PUSH-A');
     answer = () => 'ok';
-    await Promise.all([push(), push()]);
+    await Promise.all([push(), push(other.database.db)]);
     await push();
     for (const key of keys) {
       const sent = postsOf(key);
