@@ -259,7 +259,7 @@ describe('reminders pushed to the messaging gateway', () => {
       log,
       TUNING,
     );
-    expect(result).toEqual({ users: 0, queued: 0, claimed: 0 });
+    expect(result).toEqual({ users: 0, current: 0, claimed: 0 });
     expect(posts.length).toBe(before);
     for (const key of keys) expect(await rowOf(key)).toBeUndefined();
   });

@@ -52,7 +52,8 @@ const pushOutbox: outbox.Outbox<MessagePushRow> = {
 
 export interface PushResult {
   users: number;
-  queued: number;
+  /** Current messages of the pushed kinds, queued now or before. */
+  current: number;
   claimed: number;
 }
 
@@ -68,7 +69,7 @@ export async function pushMessages(
   now = new Date(),
 ): Promise<PushResult> {
   const url = config.messagesWebhookUrl;
-  if (!url) return { users: 0, queued: 0, claimed: 0 };
+  if (!url) return { users: 0, current: 0, claimed: 0 };
   const users = await identity.activeUsersWithRoles(db, PUSH_ROLES);
   const current = new Map<string, string[]>();
   const rows: Array<{ id: string; user_id: string; key: string; kind: string; payload: PushPayload }> = [];
@@ -118,5 +119,5 @@ export async function pushMessages(
     claimed += batch;
     if (batch < tuning.batch) break;
   }
-  return { users: current.size, queued: rows.length, claimed };
+  return { users: current.size, current: rows.length, claimed };
 }
