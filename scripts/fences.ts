@@ -88,6 +88,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   indicator_prefills: 'indicators',
   evaluation_indexes: 'indicators',
   message_reads: 'messages',
+  message_pushes: 'messages',
   jobs: 'core',
   settings: 'core',
   idempotency_keys: 'core',

@@ -12,6 +12,7 @@
  * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
  * | deadlines.overdue | 10 minutes                  | service steps, rectification cases and registry steps past their deadline are reported once (→ monitor alert) |
  * | idempotency.purge | 15 minutes                  | Idempotency-Keys past their expiry are deleted (core/idempotency.ts) |
+ * | messages.push     | 10 minutes, when MESSAGES_WEBHOOK_URL is set | reminders queued once per user and pushed to the messaging gateway |
  */
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
@@ -21,6 +22,7 @@ import { purgeExpiredKeys } from './core/idempotency.ts';
 import { LEASE_SECONDS } from './core/jobs.ts';
 import { Scheduler } from './core/schedule.ts';
 import * as ingest from './ingest/service.ts';
+import * as messages from './messages/service.ts';
 import * as monitor from './monitor/service.ts';
 import * as ratings from './ratings/service.ts';
 import * as registry from './registry/service.ts';
@@ -33,6 +35,8 @@ const INTEGRATE_AFTER_APPEND_MS = 50;
 const SWEEP_EVERY_MS = Math.min(30_000, LEASE_SECONDS * 500);
 // Deadlines are days: a report within minutes of the day turning is soon enough.
 const OVERDUE_EVERY_MS = 10 * 60_000;
+// Reminders are about days too; a new one reaches its reporter's phone within minutes.
+const PUSH_EVERY_MS = 10 * 60_000;
 // Keys live a day; an expired key already binds nothing (a claim removes it), so this only frees space.
 const IDEMPOTENCY_PURGE_EVERY_MS = 15 * 60_000;
 
@@ -87,6 +91,13 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
       await registry.reportOverdueRegistrations(ctx);
     },
   });
+  if (config.messagesWebhookUrl) {
+    schedule.add({
+      name: 'messages.push',
+      everyMs: PUSH_EVERY_MS,
+      run: () => messages.pushMessages(db, config, log),
+    });
+  }
   schedule.add({
     name: 'idempotency.purge',
     everyMs: IDEMPOTENCY_PURGE_EVERY_MS,

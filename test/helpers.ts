@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
@@ -48,6 +49,24 @@ export async function freshDatabase(): Promise<{
       await client.end();
     },
   };
+}
+
+/**
+ * Another node's view of a test app's database: its own connection pool on a PostgreSQL server, so
+ * what two nodes do at once really runs at once; on the embedded database, which has one
+ * connection, the same handle. `close` closes only a pool opened here.
+ */
+export async function secondNode(t: Pick<TestApp, 'database'>): Promise<{
+  database: DatabaseHandle;
+  close(): Promise<void>;
+}> {
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) return { database: t.database, close: async () => undefined };
+  const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(t.database.db);
+  const url = new URL(server);
+  url.pathname = `/${rows[0]!.name}`;
+  const database = await openDatabase({ url: url.toString(), poolSize: 3 });
+  return { database, close: () => database.close() };
 }
 
 export interface TestApp {

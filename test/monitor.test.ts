@@ -5,12 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/core/config.ts';
-import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
+import type { DatabaseHandle } from '../src/core/db.ts';
 import { bucketOf } from '../src/monitor/rules.ts';
 import { evaluateAlerts } from '../src/monitor/service.ts';
 import { settleDeliveries } from '../src/monitor/webhook.ts';
 import { buildServer } from '../src/server.ts';
-import { startTestApp, type TestApp } from './helpers.ts';
+import { secondNode, startTestApp, type TestApp } from './helpers.ts';
 import { type Actors, sharingFixture } from './sharing-fixture.ts';
 
 /**
@@ -68,16 +68,15 @@ let civilOrg: string;
 
 /** A second server on the same database: its own connection pool when on a PostgreSQL server. */
 let otherDb: DatabaseHandle | undefined;
+let closeOtherDb: (() => Promise<void>) | undefined;
 let otherNode: FastifyInstance;
 
 async function secondHandle(): Promise<DatabaseHandle> {
-  const server = process.env.TEST_DATABASE_URL;
-  if (!server) return t.database;
-  const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(t.database.db);
-  const url = new URL(server);
-  url.pathname = `/${rows[0]!.name}`;
-  otherDb = await openDatabase({ url: url.toString(), poolSize: 3 });
-  return otherDb;
+  const other = await secondNode(t);
+  closeOtherDb = other.close;
+  // Tests below race the two handles only when they are two.
+  if (other.database !== t.database) otherDb = other.database;
+  return other.database;
 }
 
 beforeAll(async () => {
@@ -105,7 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await otherNode?.close();
   await settleDeliveries();
-  await otherDb?.close();
+  await closeOtherDb?.();
   await t.close();
   await new Promise((resolve) => receiver.close(resolve));
 });

@@ -55,6 +55,11 @@ export interface Config {
   idempotencyTtlHours: number;
   /** New alerts are POSTed here as JSON; absent, alerts are only listed. */
   monitorWebhookUrl: string | undefined;
+  /**
+   * The messaging gateway reminders (and the other pushed messages) are POSTed to, for each
+   * recipient user; absent, messages stay in the console and nothing is queued.
+   */
+  messagesWebhookUrl: string | undefined;
   monitor: MonitorSettings;
   /**
    * Re-identification risk at approval of row access with masks (src/sharing): equivalence
@@ -173,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ratingsRectifyWorkingDays: Math.min(15, Math.max(5, intFromEnv(env, 'RATINGS_RECTIFY_WORKING_DAYS', 10))),
     operationMaxTermYears: Math.max(1, intFromEnv(env, 'OPERATION_MAX_TERM_YEARS', 5)),
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
+    messagesWebhookUrl: textFromEnv(env, 'MESSAGES_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {
       windowMinutes: Math.max(1, intFromEnv(env, 'MONITOR_WINDOW_MINUTES', 60)),
       baselineFactor: intFromEnv(env, 'MONITOR_BASELINE_FACTOR', 5),

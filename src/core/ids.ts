@@ -44,7 +44,9 @@ export type IdPrefix =
   | 'frm'
   | 'rsb'
   | 'ivl'
-  | 'eix';
+  | 'eix'
+  // messages pushed to the messaging gateway (migration 0035)
+  | 'msp';
 
 /**
  * Prefixed, time-sortable ids (`org_01j…`): 48 bits of milliseconds then 80 random bits,

@@ -754,6 +754,11 @@ export async function actingAs(
     );
   }
   if (user.status !== 'active') throw new AppError('FORBIDDEN', { field: 'user', reason: 'user_disabled' });
+  return cliPrincipal(user);
+}
+
+/** Acting as a user from the server itself: the user's current roles, with every scope they may hold. */
+function cliPrincipal(user: { id: string; username: string; org_id: string; roles: Role[] }): Principal {
   return {
     kind: 'cli',
     credentialId: 'cli',
@@ -763,6 +768,24 @@ export async function actingAs(
     roles: user.roles,
     scopes: user.roles.includes('citizen') ? CITIZEN_SCOPES : 'all',
   };
+}
+
+/**
+ * Active users holding one of `roles`, each with the principal to act as them (built as actingAs
+ * builds it: current roles, every scope) and the names a message to them carries — for work the
+ * platform does on its users' behalf, such as pushing their reminders to the messaging gateway.
+ */
+export async function activeUsersWithRoles(
+  db: Executor,
+  roles: readonly Role[],
+): Promise<Array<{ principal: Principal; displayName: string; orgName: string }>> {
+  if (roles.length === 0) return [];
+  const rows = await store.activeUsersWithRoles(db, roles);
+  return rows.map((user) => ({
+    principal: cliPrincipal(user),
+    displayName: user.display_name,
+    orgName: user.org_name,
+  }));
 }
 
 // ---------------------------------------------------------------- citizens

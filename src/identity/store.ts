@@ -76,6 +76,25 @@ export const identityStore = {
       .executeTakeFirst();
   },
 
+  /** Active users holding any of `roles`, oldest first, with their organization's name. */
+  activeUsersWithRoles(db: Executor, roles: readonly Role[]) {
+    return db
+      .selectFrom('users')
+      .innerJoin('organizations', 'organizations.id', 'users.org_id')
+      .select([
+        'users.id',
+        'users.username',
+        'users.display_name',
+        'users.org_id',
+        'users.roles',
+        'organizations.name as org_name',
+      ])
+      .where('users.status', '=', 'active')
+      .where((eb) => eb.or(roles.map((role) => eb(eb.val(role), '=', eb.fn.any('users.roles')))))
+      .orderBy('users.id')
+      .execute();
+  },
+
   findCitizen(db: Executor, userId: string) {
     return db.selectFrom('citizen_identities').selectAll().where('user_id', '=', userId).executeTakeFirst();
   },

@@ -11,6 +11,8 @@ import * as sharing from '../sharing/service.ts';
 import type { MessageKind } from './schema.ts';
 import { messagesStore as store } from './store.ts';
 
+export { PUSHED_KINDS, type PushResult, pushMessages } from './push.ts';
+
 /**
  * The message centre (issue 18): what waits for the signed-in user and what happened to their
  * organization's own business, computed on each request from the other capabilities' services —
@@ -233,16 +235,39 @@ async function alertMessages(ctx: Ctx, principal: Principal): Promise<Message[]>
   ];
 }
 
-/** Every current message of the signed-in user, newest first (deadlines without a time first). */
-async function currentMessages(ctx: Ctx, principal: Principal, now: Date): Promise<Message[]> {
-  const groups = await Promise.all([
-    applicationMessages(ctx, principal, now),
-    reportMessages(ctx, principal),
-    catalogMessages(ctx, principal),
-    alertMessages(ctx, principal),
-    contractMessages(ctx, principal, now),
-  ]);
-  const all = groups.flat();
+/** Where each kind of message comes from. */
+const SOURCES: ReadonlyArray<{
+  kinds: readonly MessageKind[];
+  messages: (ctx: Ctx, principal: Principal, now: Date) => Promise<Message[]>;
+}> = [
+  {
+    kinds: [
+      'application_decide',
+      'application_security_review',
+      'application_approved',
+      'application_rejected',
+    ],
+    messages: applicationMessages,
+  },
+  { kinds: ['report_due', 'report_overdue'], messages: reportMessages },
+  { kinds: ['catalog_review', 'catalog_regraded'], messages: catalogMessages },
+  { kinds: ['alerts_open'], messages: alertMessages },
+  { kinds: ['contract_expiring'], messages: contractMessages },
+];
+
+/**
+ * Every current message of the user (of the given kinds only, asking only their sources), newest
+ * first (deadlines without a time first). `principal` is the user's: each source is called as them.
+ */
+export async function currentMessages(
+  ctx: Ctx,
+  principal: Principal,
+  now: Date,
+  kinds?: ReadonlySet<MessageKind>,
+): Promise<Message[]> {
+  const sources = kinds ? SOURCES.filter((s) => s.kinds.some((k) => kinds.has(k))) : SOURCES;
+  const groups = await Promise.all(sources.map((s) => s.messages(ctx, principal, now)));
+  const all = groups.flat().filter((m) => !kinds || kinds.has(m.kind));
   // A key once: an application both to decide and to review is listed by its state only.
   const unique = [...new Map(all.map((m) => [m.key, m])).values()];
   return unique.sort(
