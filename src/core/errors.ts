@@ -226,6 +226,11 @@ export const ERRORS = {
     zh: '报送数值未通过校验规则',
     en: 'The reported values fail the validation rules',
   },
+  SIGNOFF_PENDING: {
+    status: 409,
+    zh: '报送尚未逐级签核到此，暂不能办理',
+    en: 'The submission has not been signed off up to this level yet',
+  },
   OUTSIDE_JURISDICTION: {
     status: 403,
     zh: '报送单位不在本机构辖区内',

@@ -43,6 +43,7 @@ export type IdPrefix =
   | 'ind'
   | 'frm'
   | 'rsb'
+  | 'rso'
   | 'ivl'
   | 'eix';
 
