@@ -74,7 +74,9 @@ beforeAll(async () => {
   city = await t.login('steward.civil');
   hospital = await t.login('steward.hospital');
   province = (await organization('浙江省统计局', 'provincial', '330000', ['prov.stats']))[0]!.token;
-  [xihu1, xihu2] = await organization('云岚市西湖区人民政府', 'county', '330106', ['xihu.one', 'xihu.two']);
+  const xihu = await organization('云岚市西湖区人民政府', 'county', '330106', ['xihu.one', 'xihu.two']);
+  xihu1 = xihu[0]!;
+  xihu2 = xihu[1]!;
   binjiang = (await organization('云岚市滨江区人民政府', 'county', '330108', ['binjiang.one']))[0]!.token;
 
   for (const [code, name] of [
