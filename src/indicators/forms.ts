@@ -1234,22 +1234,22 @@ export async function rollup(ctx: Ctx, code: string, query: { unitCode: string; 
     (s) => s.period === query.period && s.unit_code.startsWith(prefix) && s.unit_code !== query.unitCode,
   );
   const chains = await chainsOf(ctx.db, below);
-  const accepted = below.filter((s) => signedOffAt(s, chains.get(s.id)!, level));
+  const counted = below.filter((s) => signedOffAt(s, chains.get(s.id)!, level));
   const values = await store.valuesOf(
     ctx.db,
     items.map((i) => i.id),
     [query.period],
     prefix,
   );
-  const acceptedUnits = new Set(accepted.map((s) => s.unit_code));
+  const countedUnits = new Set(counted.map((s) => s.unit_code));
   return {
     formCode: form.code,
     unitCode: query.unitCode,
     period: query.period,
-    units: acceptedUnits.size,
+    units: countedUnits.size,
     items: items.map((item) => {
       const vs = values
-        .filter((v) => v.indicator_id === item.id && acceptedUnits.has(v.unit_code))
+        .filter((v) => v.indicator_id === item.id && countedUnits.has(v.unit_code))
         .map((v) => v.value);
       const sum = vs.reduce((a, b) => a + b, 0);
       const value = vs.length === 0 ? null : item.data_type === 'percent' ? sum / vs.length : sum;
