@@ -1,7 +1,9 @@
 -- Multi-level sign-off of grassroots reports (issue 23, 一表通): a submission by a unit below its
 -- form's department passes each division between them (town, district, city, province) before the
 -- department accepts it. Each (re)submission opens a round of steps; a return ends the round and a
--- resubmission opens the next, so the decisions of earlier rounds stay on record.
+-- resubmission opens the next, so the decisions of earlier rounds stay on record. Submissions made
+-- before this migration have no steps: their round has nothing to climb and the department decides
+-- them in one step, as it did when they were made (a resubmission after a return opens a full round).
 ALTER TABLE report_submissions ADD COLUMN round integer NOT NULL DEFAULT 1 CHECK (round >= 1);
 
 CREATE TABLE report_signoffs (
