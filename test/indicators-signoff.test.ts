@@ -197,9 +197,12 @@ describe('multi-level sign-off (逐级签核)', () => {
     expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
     const [winner, loser] = a.statusCode === 200 ? [a, b] : [b, a];
     const error = loser.json().error;
-    expect(error.code).toBe('INVALID_TRANSITION');
-    expect(error.messages['zh-CN']).toBeTruthy();
-    expect(error.messages.en).toBeTruthy();
+    expect(error).toMatchObject({
+      code: 'SIGNOFF_DECIDED',
+      details: { level: 'district', unitCode: '330106', state: 'signed' },
+    });
+    expect(error.messages['zh-CN']).toContain('330106 的签核状态为 已签核');
+    expect(error.messages.en).toContain('the step of 330106 is signed');
     const district = winner.json().chain.steps[1];
     expect(district).toMatchObject({ state: 'signed', decidedOrgId: xihu1.orgId, comment: '已核对台账' });
     expect([xihu1.userId, xihu2.userId]).toContain(district.decidedBy);
@@ -224,8 +227,15 @@ describe('multi-level sign-off (逐级签核)', () => {
         { level: 'city', state: 'cancelled' },
       ],
     });
-    expect((await signoff(ids[U2]!, city)).statusCode).toBe(409);
-    expect((await signoff(ids[U2]!, xihu1.token)).statusCode).toBe(409);
+    // Decided: the district returned it, the city's step was cancelled.
+    for (const [token, state] of [
+      [city, 'cancelled'],
+      [xihu1.token, 'returned'],
+    ] as const) {
+      const res = await signoff(ids[U2]!, token);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error).toMatchObject({ code: 'SIGNOFF_DECIDED', details: { state } });
+    }
 
     const corrected = await submit('F-PROV', U2, { 'S-HH': 210 });
     expect(corrected.statusCode, corrected.body).toBe(201);

@@ -153,6 +153,13 @@ const LEVEL_RANK: Record<Level | ChainLevel, number> = {
   province: 4,
 };
 const LEVEL_ZH: Record<ChainLevel, string> = { town: '乡镇', district: '区县', city: '市', province: '省' };
+const STATE_ZH: Record<SignoffState, string> = {
+  pending: '待签核',
+  signed: '已签核',
+  returned: '已退回',
+  skipped: '已跳过',
+  cancelled: '已取消',
+};
 
 /**
  * The divisions a unit's report climbs to reach the form's department, nearest first: every
@@ -809,7 +816,7 @@ export async function decideSubmission(
  * A division signs a submission off at its step, with an optional comment, and it goes up to the
  * next division (or to the department). 403 OUTSIDE_JURISDICTION when the caller's organization is
  * no government department at a division of the chain; 409 SIGNOFF_PENDING before the divisions
- * below have signed; 409 INVALID_TRANSITION when the step was already decided — of two reviewers
+ * below have signed; 409 SIGNOFF_DECIDED when the step was already decided — of two reviewers
  * racing on one step, the second finds it signed.
  */
 export async function signOff(ctx: Ctx, id: string, comment?: string | undefined): Promise<SubmissionView> {
@@ -849,8 +856,20 @@ async function actAtStep(
             },
       );
     }
+    // Said plainly, before the lifecycle would refuse it: the reviewer who lost a race to the
+    // same step finds it decided here, since the row lock above made them wait for the winner.
+    if (step.state !== 'pending') {
+      throw new AppError(
+        'SIGNOFF_DECIDED',
+        { level: step.level, unitCode: step.unit_code, state: step.state, decidedBy: step.decided_by },
+        {
+          zh: `${step.unit_code} 的签核状态为 ${STATE_ZH[step.state]}`,
+          en: `the step of ${step.unit_code} is ${step.state}`,
+        },
+      );
+    }
     const below = waitingStep(steps.filter((s) => s.position < step.position));
-    if (submission.state === 'submitted' && step.state === 'pending' && below) throw notYet(below);
+    if (submission.state === 'submitted' && below) throw notYet(below);
     const now = new Date();
     const facts = submission.state === 'submitted' && !below ? ['its_turn'] : [];
     const decided = {

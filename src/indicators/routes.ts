@@ -297,7 +297,7 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: '逐级签核 / Sign off at my division',
         description:
-          'By a data steward or org admin of the government department at the division whose step it is (the platform admin: wherever the submission waits). 403 OUTSIDE_JURISDICTION for any other division; 409 SIGNOFF_PENDING before the divisions below have signed; 409 INVALID_TRANSITION when the step was already decided (two reviewers racing: one wins).',
+          'By a data steward or org admin of the government department at the division whose step it is (the platform admin: wherever the submission waits). 403 OUTSIDE_JURISDICTION for any other division; 409 SIGNOFF_PENDING before the divisions below have signed; 409 SIGNOFF_DECIDED when the step was already decided (two reviewers racing: one wins, the other is told so).',
         params: S.IdParams,
         body: S.SignoffBody,
         response: { 200: S.Submission },
