@@ -84,6 +84,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   report_forms: 'indicators',
   report_form_items: 'indicators',
   report_submissions: 'indicators',
+  report_signoffs: 'indicators',
   indicator_values: 'indicators',
   indicator_prefills: 'indicators',
   evaluation_indexes: 'indicators',

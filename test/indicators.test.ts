@@ -394,6 +394,25 @@ describe('one-form reporting (一表通)', () => {
     expect(
       (await post(`/v1/forms/submissions/${submission1}/return`, health, { reason: 'x' })).statusCode,
     ).toBe(403);
+    // The city's form: the district (330106) signs the community's report off before the city
+    // decides; the town has no government department of its own and is skipped.
+    const early = await post(`/v1/forms/submissions/${submission1}/accept`, admin);
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error).toMatchObject({
+      code: 'SIGNOFF_PENDING',
+      details: { awaiting: { level: 'district', unitCode: '330106' } },
+    });
+    const signed = await post(`/v1/forms/submissions/${submission1}/signoff`, xihu, {});
+    expect(signed.statusCode, signed.body).toBe(200);
+    expect(signed.json().chain).toMatchObject({
+      round: 1,
+      signedOff: true,
+      awaiting: { by: 'department' },
+      steps: [
+        { level: 'town', unitCode: '330106001', state: 'skipped' },
+        { level: 'district', unitCode: '330106', state: 'signed' },
+      ],
+    });
     const returned = await post(`/v1/forms/submissions/${submission1}/return`, admin, {
       reason: '人口数有误',
     });
@@ -410,10 +429,16 @@ describe('one-form reporting (一表通)', () => {
     });
     expect(corrected.statusCode, corrected.body).toBe(201);
     expect(corrected.json()).toMatchObject({ id: submission1, state: 'submitted', reason: null });
+    // The corrected report climbs the whole way again.
+    expect(corrected.json().chain).toMatchObject({
+      round: 2,
+      awaiting: { by: 'division', unitCode: '330106' },
+    });
     // The corrected figure is the one every form and department now reads.
     const values = (await get('/v1/indicators/POP/values?period=2026&within=330106001001', health)).json();
     expect(values).toMatchObject([{ unitCode: UNIT1, value: 1001 }]);
 
+    expect((await post(`/v1/forms/submissions/${submission1}/signoff`, xihu, {})).statusCode).toBe(200);
     expect((await post(`/v1/forms/submissions/${submission1}/accept`, admin)).json().state).toBe('accepted');
     expect(
       (await post(`/v1/forms/submissions/${submission1}/return`, admin, { reason: 'y' })).statusCode,
@@ -427,7 +452,7 @@ describe('one-form reporting (一表通)', () => {
     expect(late.statusCode).toBe(409);
   });
 
-  it('rolls accepted submissions up to the town', async () => {
+  it('rolls accepted submissions up to the town and the city', async () => {
     const res = await get(`/v1/forms/F-CIVIL/rollup?unitCode=330106001&period=2026`, civil);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({
@@ -438,6 +463,10 @@ describe('one-form reporting (一表通)', () => {
         { code: 'YOUNG', value: 701, units: 1 },
       ],
     });
+    // The city's units share 3301: the city's roll-up finds them too (it found none before).
+    const city = await get(`/v1/forms/F-CIVIL/rollup?unitCode=330100&period=2026`, civil);
+    expect(city.json().units).toBe(1);
+    expect(city.json().items[0]).toEqual({ code: 'POP', value: 1001, units: 1 });
   });
 
   it('records every step in the audit log', async () => {
@@ -456,6 +485,8 @@ describe('one-form reporting (一表通)', () => {
         'submission.create',
         'submission.resubmit',
         'submission.return',
+        'submission.signoff',
+        'submission.signoff',
       ].sort(),
     );
   });

@@ -226,6 +226,16 @@ export const ERRORS = {
     zh: '报送数值未通过校验规则',
     en: 'The reported values fail the validation rules',
   },
+  SIGNOFF_PENDING: {
+    status: 409,
+    zh: '报送尚未逐级签核到此，暂不能办理',
+    en: 'The submission has not been signed off up to this level yet',
+  },
+  SIGNOFF_DECIDED: {
+    status: 409,
+    zh: '该级签核已办理（已由他人签核或退回，或下级已退回）',
+    en: 'This level has already decided (signed off or returned by another reviewer, or returned below)',
+  },
   OUTSIDE_JURISDICTION: {
     status: 403,
     zh: '报送单位不在本机构辖区内',

@@ -43,6 +43,7 @@ export type IdPrefix =
   | 'ind'
   | 'frm'
   | 'rsb'
+  | 'rso'
   | 'ivl'
   | 'eix'
   // messages pushed to the messaging gateway (migration 0035)

@@ -389,6 +389,14 @@ export async function getOrganization(
 }
 
 /**
+ * The divisions, of those given, where a government department sits (a report's sign-off chain
+ * skips a level with none). Organizations are a public directory, so no role is asked.
+ */
+export async function governmentRegions(ctx: Ctx, regionCodes: string[]): Promise<Set<string>> {
+  return new Set(await store.governmentRegions(ctx.db, regionCodes));
+}
+
+/**
  * Names by id for views read by citizens and anonymous readers (a step's department, a statistics
  * row): organizations are public bodies, as the open-data directory shows. Unknown ids keep the id.
  */

@@ -67,6 +67,19 @@ export const identityStore = {
       .executeTakeFirst();
   },
 
+  /** Which of these region codes a government department sits at. */
+  async governmentRegions(db: Executor, regionCodes: string[]) {
+    if (regionCodes.length === 0) return [] as string[];
+    const rows = await db
+      .selectFrom('organizations')
+      .select('region_code')
+      .distinct()
+      .where('region_code', 'in', regionCodes)
+      .where('type', '=', 'government_department')
+      .execute();
+    return rows.map((r) => r.region_code!);
+  },
+
   findOrganizationByUscc(db: Executor, uscc: string) {
     return db
       .selectFrom('organizations')

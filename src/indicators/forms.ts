@@ -8,7 +8,13 @@ import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import * as gateway from '../gateway/service.ts';
 import * as identity from '../identity/service.ts';
 import { contractsInForce } from '../sharing/service.ts';
-import { unitLevel, unitWithin } from '../standards/division-units.ts';
+import {
+  type ChainLevel,
+  divisionsAbove,
+  unitLevel,
+  unitPrefix,
+  unitWithin,
+} from '../standards/division-units.ts';
 import { addCalendarDays, addWorkingDays, calendarCovers, chinaDate } from '../standards/working-days.ts';
 import { isPlatformAdmin, platformCtx, raced } from './service.ts';
 import {
@@ -21,6 +27,8 @@ import {
   type Level,
   type PeriodKind,
   type PrefillRow,
+  type SignoffRow,
+  type SignoffState,
   type SubmissionRow,
   type SubmissionState,
   type SumCheck,
@@ -34,8 +42,9 @@ import {
  * it with a recorded one-off approval (一事一报) or after-the-fact filing. A grassroots unit reports
  * each figure once: a value is kept per indicator, period and unit whichever form brought it, so
  * a second form asking for it is pre-filled, a different figure for it is refused, and every
- * department reads the one value. Submissions are accepted or returned for correction by the form's
- * department; a returned one is corrected and submitted again.
+ * department reads the one value. A submission climbs the divisions between its unit and the form's
+ * department (town, district, city, province), each signing it off or returning it for correction,
+ * before the department accepts it; a returned one is corrected and submitted again.
  */
 
 export type FormEvent = 'issue' | 'withdraw';
@@ -53,9 +62,31 @@ export const SUBMISSIONS: Lifecycle<SubmissionState, SubmissionEvent> = {
   objectType: 'submission',
   table: 'report_submissions',
   transitions: [
-    { from: ['submitted'], event: 'accept', to: 'accepted' },
-    { from: ['submitted'], event: 'return', to: 'returned' },
+    // The form's department decides only once every division below has signed off (or had no
+    // government department to do so).
+    { from: ['submitted'], event: 'accept', to: 'accepted', when: 'signed_off' },
+    { from: ['submitted'], event: 'return', to: 'returned', when: 'signed_off' },
+    // A division returns it at its own step (SIGNOFFS), which ends the round.
+    { from: ['submitted'], event: 'return', to: 'returned', when: 'returned_at_step' },
+    // A resubmission opens the next round of sign-offs.
     { from: ['returned'], event: 'resubmit', to: 'submitted' },
+  ],
+};
+
+/**
+ * One division's step of a round. A step acts only in its turn — every step before it signed off
+ * or skipped —, so the chain goes up in order; `cancel` closes the steps above one that returned
+ * the submission (the next round starts again from the bottom). Skipped steps are written so when
+ * the round opens (no government department sits at that division) and never move.
+ */
+export type SignoffEvent = 'signoff' | 'return' | 'cancel';
+export const SIGNOFFS: Lifecycle<SignoffState, SignoffEvent> = {
+  objectType: 'signoff',
+  table: 'report_signoffs',
+  transitions: [
+    { from: ['pending'], event: 'signoff', to: 'signed', when: 'its_turn' },
+    { from: ['pending'], event: 'return', to: 'returned', when: 'its_turn' },
+    { from: ['pending'], event: 'cancel', to: 'cancelled' },
   ],
 };
 
@@ -110,6 +141,145 @@ async function checkJurisdiction(ctx: Ctx, unitCode: string) {
   if (!org.regionCode || !unitWithin(unitCode, org.regionCode)) {
     throw new AppError('OUTSIDE_JURISDICTION', { unitCode, regionCode: org.regionCode });
   }
+}
+
+// ---------------------------------------------------------------------------- the sign-off chain
+
+const LEVEL_RANK: Record<Level | ChainLevel, number> = {
+  community: 0,
+  town: 1,
+  district: 2,
+  city: 3,
+  province: 4,
+};
+const LEVEL_ZH: Record<ChainLevel, string> = { town: '乡镇', district: '区县', city: '市', province: '省' };
+const STATE_ZH: Record<SignoffState, string> = {
+  pending: '待签核',
+  signed: '已签核',
+  returned: '已退回',
+  skipped: '已跳过',
+  cancelled: '已取消',
+};
+
+/**
+ * The divisions a unit's report climbs to reach the form's department, nearest first: every
+ * division above the unit up to, not including, the first that contains the department's own
+ * region (a city department's community form: town and district; a province's: town, district and
+ * city; a national department's, which has no region: all of them; a district's own community
+ * form: the town only). A division where no government department sits is skipped — a town never
+ * has one, since organizations sit at GB/T 2260 regions only — and the next division up signs for
+ * the way below it. Decided when a round opens: a department set up later joins the next round.
+ */
+async function planChain(ctx: Ctx, unitCode: string, form: FormRow) {
+  const region = (await identity.getOrganization(platformCtx(ctx), form.owner_org_id)).regionCode;
+  const divisions: Array<{ unitCode: string; level: ChainLevel }> = [];
+  for (const d of divisionsAbove(unitCode)) {
+    if (region !== null && region.startsWith(unitPrefix(d.unitCode))) break;
+    divisions.push(d);
+  }
+  const staffed = await identity.governmentRegions(
+    ctx,
+    divisions.map((d) => d.unitCode),
+  );
+  return divisions.map((d) => ({ ...d, skipped: !staffed.has(d.unitCode) }));
+}
+type ChainPlan = Awaited<ReturnType<typeof planChain>>;
+
+async function openRound(tx: Executor, submissionId: string, round: number, plan: ChainPlan) {
+  await store.insertSignoffs(
+    tx,
+    plan.map((d, position) => ({
+      id: newId('rso'),
+      submission_id: submissionId,
+      round,
+      position,
+      level: d.level,
+      unit_code: d.unitCode,
+      state: d.skipped ? ('skipped' as const) : ('pending' as const),
+      decided_by: null,
+      decided_org_id: null,
+      decided_at: null,
+      comment: null,
+    })),
+  );
+}
+
+const passed = (step: SignoffRow) => step.state === 'signed' || step.state === 'skipped';
+
+/** The step a round waits at: its first one still pending (none: it is the department's turn). */
+const waitingStep = (steps: SignoffRow[]) => steps.find((s) => s.state === 'pending');
+
+function chainView(row: SubmissionRow, form: FormRow, steps: SignoffRow[]) {
+  const waiting = waitingStep(steps);
+  return {
+    round: row.round,
+    steps: steps.map((s) => ({
+      level: s.level,
+      unitCode: s.unit_code,
+      state: s.state,
+      decidedBy: s.decided_by,
+      decidedOrgId: s.decided_org_id,
+      decidedAt: s.decided_at?.toISOString() ?? null,
+      comment: s.comment,
+    })),
+    signedOff: steps.every(passed),
+    awaiting:
+      row.state !== 'submitted'
+        ? null
+        : waiting
+          ? { by: 'division' as const, level: waiting.level, unitCode: waiting.unit_code, orgId: null }
+          : { by: 'department' as const, level: null, unitCode: null, orgId: form.owner_org_id },
+  };
+}
+
+/**
+ * Whether a roll-up at a level counts a submission: it has been signed off at that level or above
+ * — the first step of its round at the level or above that was not skipped is signed — or, when no
+ * such step is left (the level is the department's own or above), the department accepted it.
+ */
+function signedOffAt(row: SubmissionRow, steps: SignoffRow[], level: Level): boolean {
+  if (row.state === 'accepted') return true;
+  if (row.state !== 'submitted') return false;
+  const first = steps.find((s) => LEVEL_RANK[s.level] >= LEVEL_RANK[level] && s.state !== 'skipped');
+  return first?.state === 'signed';
+}
+
+/** The current rounds' steps of many submissions, by submission. */
+async function chainsOf(db: Executor, rows: SubmissionRow[]) {
+  const chains = new Map<string, SignoffRow[]>(rows.map((r) => [r.id, []]));
+  for (const step of await store.signoffsOf(
+    db,
+    rows.map((r) => r.id),
+  ))
+    chains.get(step.submission_id)!.push(step);
+  return chains;
+}
+
+function notYet(waiting: SignoffRow) {
+  return new AppError(
+    'SIGNOFF_PENDING',
+    { awaiting: { level: waiting.level, unitCode: waiting.unit_code } },
+    {
+      zh: `尚待 ${waiting.unit_code}（${LEVEL_ZH[waiting.level]}）签核`,
+      en: `waiting for the ${waiting.level} ${waiting.unit_code} to sign off`,
+    },
+  );
+}
+
+/**
+ * The division the caller signs off at: their organization's region, when it is a government
+ * department. Exactly that division — a city department's region contains the district too, and
+ * reading it as the reporting jurisdiction does would let the city sign for the district.
+ */
+async function signingDivision(ctx: Ctx): Promise<string | null> {
+  const org = await identity.getOrganization(platformCtx(ctx), ctx.principal!.orgId);
+  return org.type === 'government_department' ? org.regionCode : null;
+}
+
+/** The caller's step: the one at their division; the platform admin's is where the round waits. */
+function stepOf(ctx: Ctx, division: string | null, steps: SignoffRow[]) {
+  if (isPlatformAdmin(ctx)) return waitingStep(steps);
+  return division === null ? undefined : steps.find((s) => s.unit_code === division);
 }
 
 /** The last civil date of a period: '2026' → 2026-12-31, '2026-Q2' → 2026-06-30, '2026-03' → 2026-03-31. */
@@ -376,6 +546,7 @@ type ItemSource = 'entered' | 'reused' | 'shared';
 function submissionView(
   row: SubmissionRow,
   form: FormRow,
+  steps: SignoffRow[],
   items: Array<{ code: string; value: number | null; source: ItemSource | null; from: string | null }> = [],
 ) {
   return {
@@ -388,6 +559,7 @@ function submissionView(
     reason: row.reason,
     submittedBy: row.submitted_by,
     decidedBy: row.decided_by,
+    chain: chainView(row, form, steps),
     items,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -415,6 +587,7 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
   const onForm = new Set(items.map((i) => i.code));
   const extra = Object.keys(input.values).filter((c) => !onForm.has(c));
   if (extra.length > 0) throw new AppError('VALIDATION_FAILED', { field: 'values', notOnForm: extra });
+  const chain = await planChain(ctx, input.unitCode, form);
 
   return raced(() =>
     withTx(ctx.db, async (tx) => {
@@ -495,10 +668,21 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
           existing,
           'resubmit',
           {
-            set: { reason: null, submitted_by: principal.userId, updated_at: now },
-            audit: (tx) => auditAs(ctx, tx, 'submission.resubmit', 'submission', submissionId, audit),
+            set: {
+              reason: null,
+              submitted_by: principal.userId,
+              round: existing.round + 1,
+              updated_at: now,
+            },
+            audit: (tx) =>
+              auditAs(ctx, tx, 'submission.resubmit', 'submission', submissionId, {
+                ...audit,
+                round: existing.round + 1,
+              }),
           },
         );
+        // The corrected report climbs the whole way again.
+        await openRound(tx, submissionId, row.round, chain);
       } else {
         await store.insertSubmission(tx, {
           id: submissionId,
@@ -511,7 +695,11 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
           created_at: now,
           updated_at: now,
         });
-        await auditAs(ctx, tx, 'submission.create', 'submission', submissionId, audit);
+        await openRound(tx, submissionId, 1, chain);
+        await auditAs(ctx, tx, 'submission.create', 'submission', submissionId, {
+          ...audit,
+          chain: chain.map((d) => [d.unitCode, d.skipped ? 'skipped' : 'pending']),
+        });
         row = (await store.findSubmission(tx, submissionId))!;
       }
       for (const p of plan) {
@@ -536,6 +724,7 @@ export async function submitForm(ctx: Ctx, code: string, input: SubmitInput): Pr
       return submissionView(
         row,
         form,
+        await store.signoffsOf(tx, [submissionId]),
         plan.map((p) => ({
           code: p.item.code,
           value: p.value,
@@ -556,10 +745,33 @@ export async function listSubmissions(ctx: Ctx, code: string) {
   const principal = authorize(ctx.principal, FORM_STAFF);
   const form = await findForm(ctx, code);
   authorize(principal, { ...FORM_STAFF, orgId: form.owner_org_id });
-  return (await store.listSubmissions(ctx.db, form.id)).map((s) => submissionView(s, form));
+  const rows = await store.listSubmissions(ctx.db, form.id);
+  const chains = await chainsOf(ctx.db, rows);
+  return rows.map((s) => submissionView(s, form, chains.get(s.id)!));
 }
 
-/** The form's department accepts a submission or returns it for correction with a reason. */
+async function findSubmission(ctx: Ctx, id: string) {
+  const submission = await store.findSubmission(ctx.db, id);
+  if (!submission) throw new AppError('NOT_FOUND', { objectType: 'submission', id });
+  return { submission, form: (await store.findFormById(ctx.db, submission.form_id))! };
+}
+
+/**
+ * One submission with its chain: for the form's department, and for reporters whose area holds
+ * the unit — the unit's own and every division on its way up.
+ */
+export async function getSubmission(ctx: Ctx, id: string): Promise<SubmissionView> {
+  const principal = authorize(ctx.principal, REPORTERS);
+  const { submission, form } = await findSubmission(ctx, id);
+  if (principal.orgId !== form.owner_org_id) await checkJurisdiction(ctx, submission.unit_code);
+  return submissionView(submission, form, await store.signoffsOf(ctx.db, [id]));
+}
+
+/**
+ * The form's department accepts a submission or returns it for correction with a reason, once
+ * every division below has signed it off (409 SIGNOFF_PENDING before). A return by a division on
+ * the chain — or by the platform admin while a division holds it — is that division's return.
+ */
 export async function decideSubmission(
   ctx: Ctx,
   id: string,
@@ -567,23 +779,146 @@ export async function decideSubmission(
   reason?: string | undefined,
 ): Promise<SubmissionView> {
   const principal = authorize(ctx.principal, FORM_STAFF);
-  const submission = await store.findSubmission(ctx.db, id);
-  if (!submission) throw new AppError('NOT_FOUND', { objectType: 'submission', id });
-  const form = (await store.findFormById(ctx.db, submission.form_id))!;
+  const { form } = await findSubmission(ctx, id);
+  if (event === 'return') {
+    const division = await signingDivision(ctx);
+    if (stepOf(ctx, division, await store.signoffsOf(ctx.db, [id])))
+      return actAtStep(ctx, id, form, division, 'return', reason);
+  }
   authorize(principal, { ...FORM_STAFF, orgId: form.owner_org_id });
   return withTx(ctx.db, async (tx) => {
+    const submission = (await store.lockSubmission(tx, id))!;
+    const steps = await store.signoffsOf(tx, [id]);
+    const waiting = waitingStep(steps);
+    if (submission.state === 'submitted' && waiting) throw notYet(waiting);
     const row = await applyTransition<SubmissionState, SubmissionEvent, SubmissionRow>(
       tx,
       SUBMISSIONS,
       submission,
       event,
       {
+        facts: steps.every(passed) ? ['signed_off'] : [],
         set: { reason: reason ?? null, decided_by: principal.userId, updated_at: new Date() },
-        audit: (tx) => auditAs(ctx, tx, `submission.${event}`, 'submission', id, { form: form.code, reason }),
+        audit: (tx) =>
+          auditAs(ctx, tx, `submission.${event}`, 'submission', id, {
+            form: form.code,
+            round: submission.round,
+            level: 'department',
+            reason,
+          }),
       },
     );
-    return submissionView(row, form);
+    return submissionView(row, form, steps);
   });
+}
+
+/**
+ * A division signs a submission off at its step, with an optional comment, and it goes up to the
+ * next division (or to the department). 403 OUTSIDE_JURISDICTION when the caller's organization is
+ * no government department at a division of the chain; 409 SIGNOFF_PENDING before the divisions
+ * below have signed; 409 SIGNOFF_DECIDED when the step was already decided — of two reviewers
+ * racing on one step, the second finds it signed.
+ */
+export async function signOff(ctx: Ctx, id: string, comment?: string | undefined): Promise<SubmissionView> {
+  authorize(ctx.principal, REPORTERS);
+  const { form } = await findSubmission(ctx, id);
+  return actAtStep(ctx, id, form, await signingDivision(ctx), 'signoff', comment);
+}
+
+/**
+ * Signs off or returns at the caller's step. The submission's row is locked first, so its steps
+ * and decisions are taken one at a time; each step then moves by its lifecycle, recorded as
+ * who, when, which division and level, and the comment or reason — and audited on the submission.
+ */
+async function actAtStep(
+  ctx: Ctx,
+  id: string,
+  form: FormRow,
+  division: string | null,
+  event: 'signoff' | 'return',
+  note: string | undefined,
+): Promise<SubmissionView> {
+  const principal = ctx.principal!;
+  return withTx(ctx.db, async (tx) => {
+    const submission = (await store.lockSubmission(tx, id))!;
+    const steps = await store.signoffsOf(tx, [id]);
+    const step = stepOf(ctx, division, steps);
+    if (!step) {
+      const divisions = steps.filter((s) => s.state !== 'skipped').map((s) => s.unit_code);
+      throw new AppError(
+        'OUTSIDE_JURISDICTION',
+        { unitCode: submission.unit_code, regionCode: division, chain: divisions },
+        divisions.length === 0
+          ? { zh: '该报送无需逐级签核', en: 'this submission needs no sign-off on its way up' }
+          : {
+              zh: `签核须由 ${divisions.join('、')} 的政府部门办理`,
+              en: `sign-off is for the government departments of ${divisions.join(', ')}`,
+            },
+      );
+    }
+    // Said plainly, before the lifecycle would refuse it: the reviewer who lost a race to the
+    // same step finds it decided here, since the row lock above made them wait for the winner.
+    if (step.state !== 'pending') {
+      throw new AppError(
+        'SIGNOFF_DECIDED',
+        { level: step.level, unitCode: step.unit_code, state: step.state, decidedBy: step.decided_by },
+        {
+          zh: `${step.unit_code} 的签核状态为 ${STATE_ZH[step.state]}`,
+          en: `the step of ${step.unit_code} is ${step.state}`,
+        },
+      );
+    }
+    const below = waitingStep(steps.filter((s) => s.position < step.position));
+    if (submission.state === 'submitted' && below) throw notYet(below);
+    const now = new Date();
+    const facts = submission.state === 'submitted' && !below ? ['its_turn'] : [];
+    const decided = {
+      decided_by: principal.userId,
+      decided_org_id: principal.orgId,
+      decided_at: now,
+      comment: note ?? null,
+    };
+    const details = { form: form.code, round: submission.round, level: step.level, unitCode: step.unit_code };
+    if (event === 'signoff') {
+      await applyTransition(tx, SIGNOFFS, step, 'signoff', {
+        facts,
+        set: decided,
+        audit: (tx) =>
+          auditAs(ctx, tx, 'submission.signoff', 'submission', id, { ...details, comment: note }),
+      });
+      await store.touchSubmission(tx, id, now);
+    } else {
+      // The submission's return entry records the step's return and the steps above it it closes.
+      await applyTransition(tx, SIGNOFFS, step, 'return', { facts, set: decided, audit: null });
+      for (const above of steps.filter((s) => s.position > step.position && s.state === 'pending'))
+        await applyTransition(tx, SIGNOFFS, above, 'cancel', { audit: null });
+      await applyTransition(tx, SUBMISSIONS, submission, 'return', {
+        facts: ['returned_at_step'],
+        set: { reason: note ?? null, decided_by: principal.userId, updated_at: now },
+        audit: (tx) => auditAs(ctx, tx, 'submission.return', 'submission', id, { ...details, reason: note }),
+      });
+    }
+    return submissionView((await store.findSubmission(tx, id))!, form, await store.signoffsOf(tx, [id]));
+  });
+}
+
+/**
+ * What waits for the caller: submissions whose round has reached their organization's division
+ * (sign off or return), and submissions of their organization's forms signed off all the way up
+ * (accept or return) — the oldest first.
+ */
+export async function signoffTodo(ctx: Ctx) {
+  const principal = authorize(ctx.principal, REPORTERS);
+  const division = await signingDivision(ctx);
+  const atDivision = division ? await store.waitingAt(ctx.db, [division]) : [];
+  const toAccept = await store.awaitingAcceptance(ctx.db, principal.orgId);
+  const all = [...atDivision, ...toAccept];
+  const chains = await chainsOf(ctx.db, all);
+  const forms = new Map<string, FormRow>();
+  for (const formId of new Set(all.map((s) => s.form_id)))
+    forms.set(formId, (await store.findFormById(ctx.db, formId))!);
+  const view = (s: SubmissionRow) => submissionView(s, forms.get(s.form_id)!, chains.get(s.id)!);
+  return { division, signoff: atDivision.map(view), accept: toAccept.map(view) };
 }
 
 // ---------------------------------------------------------------------------- to-do and roll-up
@@ -900,7 +1235,8 @@ export async function reminders(ctx: Ctx, query: { unitCode?: string | undefined
 }
 
 /**
- * Roll-up of a form for a unit: the accepted submissions of the units below it, summed
+ * Roll-up of a form for a unit: the submissions of the units below it signed off at the unit's
+ * level or above (see signedOffAt; at or above the form's department, the accepted ones), summed
  * per indicator (counts and amounts add up; a percent is averaged over the units reporting; a
  * yes/no counts the units answering yes).
  */
@@ -908,31 +1244,31 @@ export async function rollup(ctx: Ctx, code: string, query: { unitCode: string; 
   authorize(ctx.principal, { roles: 'any', scope: 'indicators' });
   const form = await findForm(ctx, code);
   checkPeriod(form, query.period);
-  if (!unitLevel(query.unitCode))
-    throw new AppError('VALIDATION_FAILED', { field: 'unitCode', unitCode: query.unitCode });
+  const level = unitLevel(query.unitCode);
+  if (!level) throw new AppError('VALIDATION_FAILED', { field: 'unitCode', unitCode: query.unitCode });
+  // A city's units share 3301, not 330100.
+  const prefix = unitPrefix(query.unitCode);
   const items = await store.itemsOf(ctx.db, [form.id]);
-  const accepted = (await store.listSubmissions(ctx.db, form.id)).filter(
-    (s) =>
-      s.state === 'accepted' &&
-      s.period === query.period &&
-      s.unit_code.startsWith(query.unitCode) &&
-      s.unit_code !== query.unitCode,
+  const below = (await store.listSubmissions(ctx.db, form.id)).filter(
+    (s) => s.period === query.period && s.unit_code.startsWith(prefix) && s.unit_code !== query.unitCode,
   );
+  const chains = await chainsOf(ctx.db, below);
+  const counted = below.filter((s) => signedOffAt(s, chains.get(s.id)!, level));
   const values = await store.valuesOf(
     ctx.db,
     items.map((i) => i.id),
     [query.period],
-    query.unitCode,
+    prefix,
   );
-  const acceptedUnits = new Set(accepted.map((s) => s.unit_code));
+  const countedUnits = new Set(counted.map((s) => s.unit_code));
   return {
     formCode: form.code,
     unitCode: query.unitCode,
     period: query.period,
-    units: acceptedUnits.size,
+    units: countedUnits.size,
     items: items.map((item) => {
       const vs = values
-        .filter((v) => v.indicator_id === item.id && acceptedUnits.has(v.unit_code))
+        .filter((v) => v.indicator_id === item.id && countedUnits.has(v.unit_code))
         .map((v) => v.value);
       const sum = vs.reduce((a, b) => a + b, 0);
       const value = vs.length === 0 ? null : item.data_type === 'percent' ? sum / vs.length : sum;

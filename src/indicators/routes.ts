@@ -196,6 +196,20 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     (req) => forms.reminders(req.ctx, req.query),
   );
   app.get(
+    '/v1/forms/signoffs',
+    {
+      config: { access: forms.REPORTERS },
+      schema: {
+        tags,
+        summary: '待我签核 / Submissions waiting for my sign-off or acceptance',
+        description:
+          'Submissions whose sign-off round has reached the caller’s division (their government department’s region), and submissions of the caller’s organization’s forms signed off all the way up, oldest first.',
+        response: { 200: S.SignoffTodo },
+      },
+    },
+    (req) => forms.signoffTodo(req.ctx),
+  );
+  app.get(
     '/v1/forms/:code',
     {
       config: { access: read },
@@ -251,7 +265,9 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: read },
       schema: {
         tags,
-        summary: '逐级汇总 / Roll-up of accepted submissions below a unit',
+        summary: '逐级汇总 / Roll-up of the submissions below a unit signed off at its level',
+        description:
+          'Counts a submission once it is signed off at the unit’s level or above: the first step of its chain at that level or above that was not skipped is signed, or — at or above the form’s department — the department accepted it.',
         params: S.CodeParams,
         querystring: S.UnitPeriodQuery,
         response: { 200: S.Rollup },
@@ -259,11 +275,48 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     (req) => forms.rollup(req.ctx, req.params.code, req.query),
   );
+  app.get(
+    '/v1/forms/submissions/:id',
+    {
+      config: { access: forms.REPORTERS },
+      schema: {
+        tags,
+        summary: '报送及其签核链 / A submission and its sign-off chain',
+        description: 'For the form’s department and for reporters whose area holds the unit.',
+        params: S.IdParams,
+        response: { 200: S.Submission },
+      },
+    },
+    (req) => forms.getSubmission(req.ctx, req.params.id),
+  );
+  app.post(
+    '/v1/forms/submissions/:id/signoff',
+    {
+      config: { access: forms.REPORTERS },
+      schema: {
+        tags,
+        summary: '逐级签核 / Sign off at my division',
+        description:
+          'By a data steward or org admin of the government department at the division whose step it is (the platform admin: wherever the submission waits). 403 OUTSIDE_JURISDICTION for any other division; 409 SIGNOFF_PENDING before the divisions below have signed; 409 SIGNOFF_DECIDED when the step was already decided (two reviewers racing: one wins, the other is told so).',
+        params: S.IdParams,
+        body: S.SignoffBody,
+        response: { 200: S.Submission },
+      },
+    },
+    (req) => forms.signOff(req.ctx, req.params.id, req.body.comment),
+  );
   app.post(
     '/v1/forms/submissions/:id/accept',
     {
       config: { access: forms.FORM_STAFF },
-      schema: { tags, summary: '审核通过 / Accept', params: S.IdParams, response: { 200: S.Submission } },
+      schema: {
+        tags,
+        summary: '审核通过 / Accept',
+        description:
+          'By the form’s department, once every division below has signed off (409 SIGNOFF_PENDING before).',
+        params: S.IdParams,
+        response: { 200: S.Submission },
+      },
     },
     (req) => forms.decideSubmission(req.ctx, req.params.id, 'accept'),
   );
@@ -274,6 +327,8 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: '退回更正 / Return for correction',
+        description:
+          'At the caller’s step of the sign-off chain when they are a division on it (the steps above are cancelled; a resubmission climbs from the bottom again), otherwise by the form’s department once every division has signed off.',
         params: S.IdParams,
         body: S.ReasonBody,
         response: { 200: S.Submission },

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import {
+  CHAIN_LEVELS,
   DATA_TYPES,
   FORM_BASES,
   FORM_STATES,
@@ -7,6 +8,7 @@ import {
   INDICATOR_STATES,
   LEVELS,
   PERIODS,
+  SIGNOFF_STATES,
   SUBMISSION_STATES,
 } from './store.ts';
 
@@ -224,6 +226,43 @@ export const SubmitBody = Type.Object(
   { additionalProperties: false },
 );
 export const ReasonBody = Type.Object({ reason: Text(2000) }, { additionalProperties: false });
+export const SignoffBody = Type.Object(
+  { comment: Type.Optional(Text(2000)) },
+  { additionalProperties: false },
+);
+const Chain = Type.Object(
+  {
+    round: Type.Integer({ description: '1, and one more at each resubmission after a return' }),
+    steps: Type.Array(
+      Type.Object({
+        level: Type.Enum(CHAIN_LEVELS),
+        unitCode: Type.String({ description: 'the division signing off at this step' }),
+        state: Type.Enum(SIGNOFF_STATES, {
+          description:
+            'pending; signed; returned (for correction, with the reason as comment); skipped (no government department sits at this division); cancelled (a division below returned the submission)',
+        }),
+        decidedBy: Nullable(Type.String()),
+        decidedOrgId: Nullable(Type.String()),
+        decidedAt: Nullable(Time),
+        comment: Nullable(Type.String()),
+      }),
+      { description: 'the divisions between the unit and the form’s department, nearest the unit first' },
+    ),
+    signedOff: Type.Boolean({ description: 'every step signed or skipped: the department may decide' }),
+    awaiting: Nullable(
+      Type.Object(
+        {
+          by: Type.Union([Type.Literal('division'), Type.Literal('department')]),
+          level: Nullable(Type.Enum(CHAIN_LEVELS)),
+          unitCode: Nullable(Type.String()),
+          orgId: Nullable(Type.String({ description: 'the form’s department, when it is its turn' })),
+        },
+        { description: 'who acts next (null once accepted or returned)' },
+      ),
+    ),
+  },
+  { description: 'the sign-off chain of the current round' },
+);
 export const Submission = Type.Object({
   id: Type.String(),
   formCode: Type.String(),
@@ -234,6 +273,7 @@ export const Submission = Type.Object({
   reason: Nullable(Type.String()),
   submittedBy: Type.String(),
   decidedBy: Nullable(Type.String()),
+  chain: Chain,
   items: Type.Array(
     Type.Object({
       code: Type.String(),
@@ -251,6 +291,17 @@ export const Submission = Type.Object({
   updatedAt: Time,
 });
 export const SubmissionList = Type.Array(Submission);
+export const SignoffTodo = Type.Object({
+  division: Nullable(
+    Type.String({
+      description: 'the division the caller signs off at (their government department’s region)',
+    }),
+  ),
+  signoff: Type.Array(Submission, { description: 'waiting at the caller’s division: sign off or return' }),
+  accept: Type.Array(Submission, {
+    description: 'the caller’s organization’s forms, signed off all the way up: accept or return',
+  }),
+});
 
 export const UnitPeriodQuery = Type.Object(
   { unitCode: UnitCode, period: Period },

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import { containsPattern, type Executor } from '../core/db.ts';
+import type { ChainLevel } from '../standards/division-units.ts';
 
 /**
  * The tables of the indicator dictionary, one-form reporting and the evaluation index (migration
@@ -24,6 +25,9 @@ export const FORM_STATES = ['draft', 'issued', 'withdrawn'] as const;
 export type FormState = (typeof FORM_STATES)[number];
 export const SUBMISSION_STATES = ['submitted', 'returned', 'accepted'] as const;
 export type SubmissionState = (typeof SUBMISSION_STATES)[number];
+export const SIGNOFF_STATES = ['pending', 'signed', 'returned', 'skipped', 'cancelled'] as const;
+export type SignoffState = (typeof SIGNOFF_STATES)[number];
+export const CHAIN_LEVELS = ['town', 'district', 'city', 'province'] as const;
 export const INDEX_STATES = ['draft', 'published', 'retired'] as const;
 export type IndexState = (typeof INDEX_STATES)[number];
 
@@ -119,8 +123,26 @@ export interface ReportSubmissionsTable {
   reason: string | null;
   submitted_by: string;
   decided_by: string | null;
+  /** The sign-off round (migration 0035): 1, and one more at each resubmission. */
+  round: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+/** One division's sign-off of one round of a submission (migration 0035). */
+export interface ReportSignoffsTable {
+  id: string;
+  submission_id: string;
+  round: number;
+  position: number;
+  level: ChainLevel;
+  unit_code: string;
+  state: SignoffState;
+  decided_by: string | null;
+  decided_org_id: string | null;
+  decided_at: Timestamp | null;
+  comment: string | null;
+  created_at: CreatedAt;
 }
 
 export interface IndicatorValuesTable {
@@ -166,6 +188,7 @@ declare module '../core/tables.ts' {
     report_forms: ReportFormsTable;
     report_form_items: ReportFormItemsTable;
     report_submissions: ReportSubmissionsTable;
+    report_signoffs: ReportSignoffsTable;
     indicator_values: IndicatorValuesTable;
     indicator_prefills: IndicatorPrefillsTable;
     evaluation_indexes: EvaluationIndexesTable;
@@ -175,6 +198,7 @@ declare module '../core/tables.ts' {
 export type IndicatorRow = Selectable<IndicatorsTable>;
 export type FormRow = Selectable<ReportFormsTable>;
 export type SubmissionRow = Selectable<ReportSubmissionsTable>;
+export type SignoffRow = Selectable<ReportSignoffsTable>;
 export type ValueRow = Selectable<IndicatorValuesTable>;
 export type PrefillRow = Selectable<IndicatorPrefillsTable>;
 export type IndexRow = Selectable<EvaluationIndexesTable>;
@@ -338,6 +362,95 @@ export const indicatorStore = {
 
   async insertSubmission(tx: Executor, row: Insertable<ReportSubmissionsTable>) {
     await tx.insertInto('report_submissions').values(row).execute();
+  },
+
+  /** One submission, locked: its sign-offs and decisions are taken one at a time. */
+  lockSubmission(tx: Executor, id: string) {
+    return tx
+      .selectFrom('report_submissions')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+  },
+
+  async touchSubmission(tx: Executor, id: string, at: Date) {
+    await tx.updateTable('report_submissions').set({ updated_at: at }).where('id', '=', id).execute();
+  },
+
+  async insertSignoffs(tx: Executor, rows: Insertable<ReportSignoffsTable>[]) {
+    if (rows.length > 0) await tx.insertInto('report_signoffs').values(rows).execute();
+  },
+
+  /** The steps of the submissions' current rounds, nearest the unit first. */
+  signoffsOf(db: Executor, submissionIds: string[]) {
+    if (submissionIds.length === 0) return Promise.resolve([] as SignoffRow[]);
+    return db
+      .selectFrom('report_signoffs as g')
+      .innerJoin('report_submissions as s', (join) =>
+        join.onRef('s.id', '=', 'g.submission_id').onRef('s.round', '=', 'g.round'),
+      )
+      .selectAll('g')
+      .where('g.submission_id', 'in', submissionIds)
+      .orderBy('g.submission_id')
+      .orderBy('g.position')
+      .execute();
+  },
+
+  /**
+   * Submissions whose current round waits at one of these divisions: their step there is pending
+   * and no step before it is.
+   */
+  waitingAt(db: Executor, unitCodes: string[]) {
+    if (unitCodes.length === 0) return Promise.resolve([] as SubmissionRow[]);
+    return db
+      .selectFrom('report_submissions as s')
+      .innerJoin('report_signoffs as g', (join) =>
+        join.onRef('g.submission_id', '=', 's.id').onRef('g.round', '=', 's.round'),
+      )
+      .selectAll('s')
+      .where('s.state', '=', 'submitted')
+      .where('g.state', '=', 'pending')
+      .where('g.unit_code', 'in', unitCodes)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('report_signoffs as e')
+              .select('e.id')
+              .whereRef('e.submission_id', '=', 's.id')
+              .whereRef('e.round', '=', 's.round')
+              .whereRef('e.position', '<', 'g.position')
+              .where('e.state', '=', 'pending'),
+          ),
+        ),
+      )
+      .orderBy('s.updated_at')
+      .limit(1000)
+      .execute();
+  },
+
+  /** Submissions of a department's forms every step below has signed off: its acceptance is next. */
+  awaitingAcceptance(db: Executor, ownerOrgId: string) {
+    return db
+      .selectFrom('report_submissions as s')
+      .innerJoin('report_forms as f', 'f.id', 's.form_id')
+      .selectAll('s')
+      .where('f.owner_org_id', '=', ownerOrgId)
+      .where('s.state', '=', 'submitted')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('report_signoffs as e')
+              .select('e.id')
+              .whereRef('e.submission_id', '=', 's.id')
+              .whereRef('e.round', '=', 's.round')
+              .where('e.state', '=', 'pending'),
+          ),
+        ),
+      )
+      .orderBy('s.updated_at')
+      .limit(1000)
+      .execute();
   },
 
   /** Values held for these indicators, period and unit (locked: a submission decides on them). */

@@ -37,3 +37,41 @@ export function parentUnit(code: string): string | null {
   const region = findRegion(code);
   return region?.level === 'county' ? region.parentCode : null;
 }
+
+/**
+ * The code prefix every unit inside a unit shares: a town's or a community's own twelve or nine
+ * digits, a region's as `regionPrefix` (a town code may end in 00, so the region rule cannot be
+ * applied to it).
+ */
+export function unitPrefix(code: string): string {
+  return code.length > 6 ? code : regionPrefix(code);
+}
+
+/** Levels a report passes on its way up: the division units above a community, then the province. */
+export type ChainLevel = 'town' | 'district' | 'city' | 'province';
+
+/**
+ * The divisions above a unit, nearest first, each with its level: a community's town, district,
+ * city and province ('330106001001' → 330106001, 330106, 330100, 330000).
+ */
+export function divisionsAbove(code: string): Array<{ unitCode: string; level: ChainLevel }> {
+  const above: Array<{ unitCode: string; level: ChainLevel }> = [];
+  let current: string | null = code;
+  while (current) {
+    const next: string | null =
+      current.length > 6 ? current.slice(0, current.length - 3) : (findRegion(current)?.parentCode ?? null);
+    if (!next) break;
+    const region = next.length === 6 ? findRegion(next) : undefined;
+    const level: ChainLevel =
+      next.length === 9
+        ? 'town'
+        : region?.level === 'county'
+          ? 'district'
+          : region?.level === 'prefecture'
+            ? 'city'
+            : 'province';
+    above.push({ unitCode: next, level });
+    current = next;
+  }
+  return above;
+}

@@ -24,11 +24,13 @@ import { ErrorAlert, ListTable, Mono, PageTitle } from '../components/common.tsx
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
 import { useLocation } from '../router.tsx';
+import { ReasonModal } from './Applications.tsx';
 
 /**
  * The indicator dictionary, one-form reporting (一表通) and the evaluation index (issue #23): the
  * dictionary and the catalogue with its burden, a grassroots unit's merged, pre-filled to-do
- * (laid out for a phone: one column of items), and an index's results by unit.
+ * (laid out for a phone: one column of items), the reports waiting for the reader's sign-off or
+ * acceptance, and an index's results by unit.
  */
 
 interface Indicator {
@@ -146,6 +148,7 @@ export function Indicators() {
             { key: 'report', label: t('indicators.tabs.report'), children: <Report /> },
             { key: 'dictionary', label: t('indicators.tabs.dictionary'), children: <Dictionary /> },
             { key: 'forms', label: t('indicators.tabs.forms'), children: <Forms /> },
+            { key: 'signoffs', label: t('indicators.tabs.signoffs'), children: <Signoffs /> },
             { key: 'evaluation', label: t('indicators.tabs.evaluation'), children: <Evaluation /> },
           ]}
         />
@@ -233,6 +236,124 @@ function Forms() {
           { title: t('indicators.items'), render: (_, r) => r.indicators.length },
           { title: t('indicators.state'), dataIndex: 'state', render: (v: string) => <Tag>{v}</Tag> },
         ]}
+      />
+    </>
+  );
+}
+
+interface Submission {
+  id: string;
+  formCode: string;
+  period: string;
+  unitCode: string;
+  state: string;
+  chain: {
+    round: number;
+    steps: Array<{ level: string; unitCode: string; state: string }>;
+    awaiting: { by: 'division' | 'department'; level: string | null; unitCode: string | null } | null;
+  };
+}
+
+/**
+ * What waits for the reader: reports that have climbed to their division (sign off or return)
+ * and their organization's reports signed off all the way up (accept or return). The server
+ * decides who may act; a refusal (another reviewer was first) is said and the list reloaded.
+ */
+function Signoffs() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const load = useCallback(
+    (signal: AbortSignal) =>
+      api.get<{ division: string | null; signoff: Submission[]; accept: Submission[] }>(
+        '/v1/forms/signoffs',
+        undefined,
+        signal,
+      ),
+    [],
+  );
+  const { data, error, loading, reload } = useLoader(load);
+  const action = useAction<string>();
+  const [returning, setReturning] = useState<Submission | null>(null);
+  const rows = [
+    ...(data?.signoff ?? []).map((s) => ({ ...s, act: 'signoff' as const })),
+    ...(data?.accept ?? []).map((s) => ({ ...s, act: 'accept' as const })),
+  ];
+  const act = (s: Submission, what: 'signoff' | 'accept') =>
+    action.run(async () => {
+      try {
+        await api.post(`/v1/forms/submissions/${encodeURIComponent(s.id)}/${what}`, {});
+        message.success(t(`indicators.signoffs.${what}Done`));
+      } finally {
+        reload();
+      }
+    }, `${s.id}:${what}`);
+  return (
+    <>
+      <ErrorAlert error={error} onRetry={reload} />
+      <Typography.Paragraph type="secondary">
+        {data?.division ? t('indicators.signoffs.division', { division: data.division }) : null}
+      </Typography.Paragraph>
+      <ListTable
+        toolbar={{ id: 'report-signoffs', onRefresh: reload, refreshing: loading }}
+        empty={t('indicators.signoffs.none')}
+        rowKey={(r) => `${r.id}:${r.act}`}
+        size="small"
+        loading={loading}
+        dataSource={rows}
+        pagination={{ pageSize: 10 }}
+        columns={[
+          { title: t('indicators.code'), dataIndex: 'formCode', render: (v: string) => <Mono>{v}</Mono> },
+          {
+            title: t('indicators.signoffs.unit'),
+            dataIndex: 'unitCode',
+            render: (v: string) => <Mono>{v}</Mono>,
+          },
+          { title: t('indicators.period'), dataIndex: 'period' },
+          {
+            title: t('indicators.signoffs.chain'),
+            render: (_, r) => (
+              <Space size={4} wrap>
+                {r.chain.steps.map((step) => (
+                  <Tag key={step.unitCode} color={step.state === 'signed' ? 'green' : undefined}>
+                    {step.unitCode} {t(`indicators.signoffs.state.${step.state}`)}
+                  </Tag>
+                ))}
+              </Space>
+            ),
+          },
+          { title: t('indicators.signoffs.round'), render: (_, r) => r.chain.round },
+          {
+            title: t('common.actions'),
+            render: (_, r) => (
+              <Space>
+                <Button
+                  type="primary"
+                  size="small"
+                  loading={action.running === `${r.id}:${r.act}`}
+                  onClick={() => act(r, r.act)}
+                >
+                  {t(`indicators.signoffs.${r.act}`)}
+                </Button>
+                <Button size="small" danger onClick={() => setReturning(r)}>
+                  {t('indicators.signoffs.return')}
+                </Button>
+              </Space>
+            ),
+          },
+        ]}
+      />
+      <ReasonModal
+        open={returning !== null}
+        title={t('indicators.signoffs.returnTitle')}
+        okText={t('indicators.signoffs.return')}
+        danger
+        onClose={() => setReturning(null)}
+        onSubmit={async (reason) => {
+          await api.post(`/v1/forms/submissions/${encodeURIComponent(returning!.id)}/return`, { reason });
+          message.success(t('indicators.signoffs.returnDone'));
+          setReturning(null);
+          reload();
+        }}
       />
     </>
   );
