@@ -123,13 +123,13 @@ export interface ReportSubmissionsTable {
   reason: string | null;
   submitted_by: string;
   decided_by: string | null;
-  /** The sign-off round (migration 0035): 1, and one more at each resubmission. */
+  /** The sign-off round (migration 0036): 1, and one more at each resubmission. */
   round: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
 
-/** One division's sign-off of one round of a submission (migration 0035). */
+/** One division's sign-off of one round of a submission (migration 0036). */
 export interface ReportSignoffsTable {
   id: string;
   submission_id: string;
