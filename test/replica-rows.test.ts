@@ -21,17 +21,14 @@ import { replicaRowStats } from '../src/gateway/service.ts';
 import { buildServer } from '../src/server.ts';
 import { DEMO_PASSWORD } from './helpers.ts';
 import {
-  apiKey,
   call,
-  contractFor,
-  createResource,
   csvOf,
   currentTable,
   expectStatus,
   gradeFields,
   importCsv,
   login,
-  reviewed,
+  servedResource,
 } from './reliability/support.ts';
 import { type ReplicatedCluster, replicatedCluster } from './support/pg-replica.ts';
 
@@ -106,17 +103,11 @@ beforeAll(async () => {
   base.plain = await plain.listen({ host: '127.0.0.1', port: 0 });
   t.steward = await login(base.routed, 'steward.health');
   t.consumer = await login(base.routed, 'consumer.civil');
-  resource = await createResource(base.routed, t.steward, '门诊就诊记录（副本读取）');
-  await importCsv(base.routed, t.steward, resource.code, csvOf(300, 'a'));
-  await gradeFields(routed.db, resource.id);
-  await reviewed(base.routed, resource.code, t.steward);
-  contract = await contractFor(base.routed, { consumer: t.consumer, steward: t.steward }, resource.code);
-  await routed.db
-    .updateTable('contracts')
-    .set({ rate_limit_per_minute: 1_000_000, quota_rows_per_day: 100_000_000 })
-    .where('id', '=', contract)
-    .execute();
-  t.key = (await apiKey(base.routed, t.consumer, ['gateway'])).secret;
+  ({
+    resource,
+    contract,
+    key: t.key,
+  } = await servedResource(base.routed, routed.db, t, '门诊就诊记录（副本读取）', csvOf(300, 'a')));
   await cluster.caughtUp();
   // Opened after the set-up: the replica has replayed the database's creation by now.
   replicaDirect = await openDatabase({ url: urls.replica, poolSize: 1 });

@@ -12,12 +12,9 @@ import { type LocalCluster, startLocalCluster } from '../../scripts/cluster.ts';
 import { DATASET_SCHEMA } from '../../src/core/datasets.ts';
 import type { DatabaseHandle } from '../../src/core/db.ts';
 import {
-  apiKey,
   call,
   cleanUp,
   connect,
-  contractFor,
-  createResource,
   csvOf,
   currentTable,
   expectStatus,
@@ -27,7 +24,7 @@ import {
   type Node,
   prepareDatabase,
   report,
-  reviewed,
+  servedResource,
   sleep,
   startNode,
   tempDir,
@@ -142,17 +139,11 @@ beforeAll(async () => {
   expect(replicas).toHaveLength(2);
   t.steward = await login(routedNode.base, 'steward.health');
   t.consumer = await login(routedNode.base, 'consumer.civil');
-  resource = await createResource(routedNode.base, t.steward, '门诊就诊记录（副本行读取）');
-  await importCsv(routedNode.base, t.steward, resource.code, csvOf(200, 'a'));
-  await gradeFields(primary.db, resource.id);
-  await reviewed(routedNode.base, resource.code, t.steward);
-  contract = await contractFor(routedNode.base, { consumer: t.consumer, steward: t.steward }, resource.code);
-  await primary.db
-    .updateTable('contracts')
-    .set({ rate_limit_per_minute: 1_000_000, quota_rows_per_day: 100_000_000 })
-    .where('id', '=', contract)
-    .execute();
-  t.key = (await apiKey(routedNode.base, t.consumer, ['gateway'])).secret;
+  ({
+    resource,
+    contract,
+    key: t.key,
+  } = await servedResource(routedNode.base, primary.db, t, '门诊就诊记录（副本行读取）', csvOf(200, 'a')));
 }, 300_000);
 
 afterAll(async () => {

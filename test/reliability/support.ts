@@ -560,3 +560,29 @@ export async function currentTable(db: DatabaseHandle['db'], resourceId: string)
     .executeTakeFirstOrThrow();
   return row;
 }
+
+/**
+ * A resource with `rows` rows served under a contract of the consumer's, as the replica tests
+ * read it: created and published, imported, graded (`gradeFields`), reviewed again, applied for and
+ * approved, with limits raised out of the way and an API key for the gateway.
+ */
+export async function servedResource(
+  base: string,
+  db: DatabaseHandle['db'],
+  tokens: { consumer: string; steward: string },
+  name: string,
+  csv: string,
+): Promise<{ resource: { id: string; code: string }; contract: string; key: string }> {
+  const resource = await createResource(base, tokens.steward, name);
+  await importCsv(base, tokens.steward, resource.code, csv);
+  await gradeFields(db, resource.id);
+  await reviewed(base, resource.code, tokens.steward);
+  const contract = await contractFor(base, tokens, resource.code);
+  await db
+    .updateTable('contracts')
+    .set({ rate_limit_per_minute: 1_000_000, quota_rows_per_day: 100_000_000 })
+    .where('id', '=', contract)
+    .execute();
+  const key = (await apiKey(base, tokens.consumer, ['gateway'])).secret as string;
+  return { resource, contract, key };
+}
