@@ -9,70 +9,52 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { loadConfig } from '../src/core/config.ts';
+import { type Config, loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
-import { openDatabase } from '../src/core/db.ts';
+import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { seedDemo } from '../src/demo/seed.ts';
 import { compileFilter } from '../src/rules/filters.ts';
 import { maskSql } from '../src/rules/masking.ts';
 import { buildServer } from '../src/server.ts';
+import { cpuSecondsByGroup, cpuTicks, type ProcessInfo } from './support.ts';
 
 const ROWS = 100_000;
 const CONCURRENCY = 32;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
-interface Measured {
+export interface Measured {
   requestsPerSecond: number;
   p50: number;
   p99: number;
   non2xx: number;
-  /** CPU milliseconds per request: this process (the servers) and the bench database's backends. */
+  /** CPU milliseconds per request: this process (the servers) and the processes measured beside it. */
   nodeCpuMs: number;
   pgCpuMs: number;
-}
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** CPU ticks used so far by each PostgreSQL backend connected to `database` (from /proc). */
-async function postgresCpuTicks(database: string): Promise<Map<string, number>> {
-  const ticks = new Map<string, number>();
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.startsWith('postgres: ') || !cmdline.includes(` ${database} `)) continue;
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // The process ended between listing and reading.
-    }
-  }
-  return ticks;
-}
-
-/** CPU seconds the backends used between two readings (a backend that ended in between is lost). */
-function postgresCpuSeconds(before: Map<string, number>, after: Map<string, number>): number {
-  let ticks = 0;
-  for (const [pid, now] of after) ticks += now - (before.get(pid) ?? 0);
-  return ticks / TICKS_PER_SECOND;
 }
 
 /**
  * autocannon in its own process, so the load generator's CPU is not the servers' (it was, in one
  * process, a large share of it); the CPU each side spends per request is read around the run.
  */
-async function load(url: string, headers: Record<string, string>, database: string): Promise<Measured> {
+/** The PostgreSQL backends connected to `database`. */
+const backendsOf = (database: string) => (p: ProcessInfo) =>
+  p.cmdline.startsWith('postgres: ') && p.cmdline.includes(` ${database} `) ? 'postgres' : null;
+
+export async function load(
+  url: string,
+  headers: Record<string, string>,
+  groupOf: (p: ProcessInfo) => string | null,
+): Promise<Measured & { cpuByGroup: Map<string, number> }> {
   const args = [
     fileURLToPath(import.meta.resolve('autocannon/autocannon.js')),
     '-c',
@@ -84,12 +66,13 @@ async function load(url: string, headers: Record<string, string>, database: stri
     url,
   ];
   const node = process.cpuUsage();
-  const pgBefore = await postgresCpuTicks(database);
+  const before = await cpuTicks(groupOf);
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 << 20 });
   const { user, system } = process.cpuUsage(node);
-  const pgSeconds = postgresCpuSeconds(pgBefore, await postgresCpuTicks(database));
+  const cpuByGroup = cpuSecondsByGroup(before, await cpuTicks(groupOf));
   const result = JSON.parse(stdout);
   const requests = Math.max(1, result.requests.total as number);
+  const pgSeconds = [...cpuByGroup.values()].reduce((a, b) => a + b, 0);
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
@@ -97,6 +80,7 @@ async function load(url: string, headers: Record<string, string>, database: stri
     non2xx: result.non2xx,
     nodeCpuMs: (user + system) / 1000 / requests,
     pgCpuMs: (pgSeconds * 1000) / requests,
+    cpuByGroup: new Map([...cpuByGroup].map(([g, sec]) => [g, (sec * 1000) / requests])),
   };
 }
 
@@ -193,6 +177,115 @@ async function startProfile() {
   };
 }
 
+/**
+ * The measured scenario on a migrated, seeded server: a 100,000-row resource of eight typed fields
+ * (three masked), published, applied for and approved with a row filter, its limits raised out of
+ * the way, and an API key of the consumer. The replica bench serves the same one.
+ */
+export async function gatewayScenario(app: FastifyInstance, database: DatabaseHandle, config: Config) {
+  const inject = async (
+    method: 'GET' | 'POST',
+    route: string,
+    token: string | undefined,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await app.inject({
+      method,
+      url: route,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(payload === undefined ? {} : { payload: payload as string }),
+    });
+    if (res.statusCode >= 300) throw new Error(`${method} ${route}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const login = async (username: string) =>
+    (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
+      .token as string;
+  const steward = await login('steward.health');
+  const consumer = await login('consumer.civil');
+  const security = await login('security');
+  const admin = await login('admin');
+  const fields = [
+    ['record_no', '记录编号', 'text', 'g1', null],
+    ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],
+    ['name', '姓名', 'text', 'g3', 'person_name'],
+    ['mobile', '联系电话', 'text', 'g3', 'cn_mobile'],
+    ['district', '所属区县', 'text', 'g1', null],
+    ['visits', '就诊人次', 'integer', 'g2', null],
+    ['amount', '费用', 'decimal', 'g2', null],
+    ['visit_date', '就诊日期', 'date', 'g2', null],
+  ] as const;
+  const resource = await inject('POST', '/v1/resources', steward, {
+    name: '门诊明细（基准）',
+    theme: 'health',
+    updateCycle: 'daily',
+    sharingType: 'conditional',
+    sharingConditions: '基准测试',
+    openType: 'not_open',
+    fields: fields.map(([n, label, dataType]) => ({ name: n, label, dataType })),
+  });
+  const districts = ['西湖区', '滨江区', '上城区', '拱墅区'];
+  const lines = [fields.map((f) => f[0]).join(',')];
+  for (let i = 0; i < ROWS; i++) {
+    lines.push(
+      [
+        `R${i}`,
+        `3301061990010${String(10000 + (i % 89999)).slice(-5)}`,
+        `张小${i % 1000}`,
+        `138${String(i).padStart(8, '0')}`,
+        districts[i % 4],
+        i % 9,
+        (i % 1000) / 10,
+        `2024-0${(i % 9) + 1}-1${i % 9}`,
+      ].join(','),
+    );
+  }
+  const file = path.join(os.tmpdir(), `shutong_bench_gw_${randomBytes(4).toString('hex')}.csv`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const { createReadStream } = await import('node:fs');
+  await app.inject({
+    method: 'POST',
+    url: `/v1/resources/${resource.code}/versions?filename=bench.csv&wait=true`,
+    headers: { authorization: `Bearer ${steward}`, 'content-type': 'text/csv' },
+    payload: createReadStream(file),
+  });
+  await rm(file, { force: true });
+  for (const [n, , , grade, detector] of fields) {
+    await database.db
+      .updateTable('resource_fields')
+      .set({ grade, detector })
+      .where('resource_id', '=', resource.id)
+      .where('name', '=', n)
+      .execute();
+  }
+  // Through the catalog review, as any resource other organizations may apply for.
+  await inject('POST', `/v1/resources/${resource.code}/submit`, steward, {});
+  await inject('POST', `/v1/resources/${resource.code}/publish`, admin, { acceptUnassessed: true });
+  const application = await inject('POST', '/v1/applications', consumer, {
+    resource: resource.code,
+    fields: fields.map((f) => f[0]),
+    purpose: '基准测试',
+    purposeCategory: 'research',
+    legalBasis: '基准测试',
+    scenario: '基准测试',
+    operations: ['rows'],
+    requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+  });
+  const rowFilter = { field: 'district', op: 'in', value: ['西湖区', '滨江区'] };
+  await inject('POST', `/v1/applications/${application.id}/approve`, steward, { rowFilter });
+  const approved = await inject('POST', `/v1/applications/${application.id}/approve`, security, {});
+  const contractId = approved.contractId as string;
+  await database.db
+    .updateTable('contracts')
+    .set({ rate_limit_per_minute: 10_000_000, quota_rows_per_day: 1e12 })
+    .where('id', '=', contractId)
+    .execute();
+  const key = (await inject('POST', '/v1/api-keys', consumer, { name: 'bench', scopes: ['gateway'] }))
+    .secret as string;
+  return { contractId, key, resource, fields, rowFilter };
+}
+
 export async function run(): Promise<void> {
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const name = `shutong_bench_gw_${randomBytes(4).toString('hex')}`;
@@ -211,105 +304,7 @@ export async function run(): Promise<void> {
   try {
     await migrate(database.db);
     await seedDemo(cliCtx(database.db, config));
-    const inject = async (
-      method: 'GET' | 'POST',
-      route: string,
-      token: string | undefined,
-      payload?: unknown,
-      headers: Record<string, string> = {},
-    ) => {
-      const res = await app.inject({
-        method,
-        url: route,
-        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        ...(payload === undefined ? {} : { payload: payload as string }),
-      });
-      if (res.statusCode >= 300) throw new Error(`${method} ${route}: ${res.statusCode} ${res.body}`);
-      return res.json();
-    };
-    const login = async (username: string) =>
-      (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
-        .token as string;
-    const steward = await login('steward.health');
-    const consumer = await login('consumer.civil');
-    const security = await login('security');
-    const admin = await login('admin');
-    const fields = [
-      ['record_no', '记录编号', 'text', 'g1', null],
-      ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],
-      ['name', '姓名', 'text', 'g3', 'person_name'],
-      ['mobile', '联系电话', 'text', 'g3', 'cn_mobile'],
-      ['district', '所属区县', 'text', 'g1', null],
-      ['visits', '就诊人次', 'integer', 'g2', null],
-      ['amount', '费用', 'decimal', 'g2', null],
-      ['visit_date', '就诊日期', 'date', 'g2', null],
-    ] as const;
-    const resource = await inject('POST', '/v1/resources', steward, {
-      name: '门诊明细（基准）',
-      theme: 'health',
-      updateCycle: 'daily',
-      sharingType: 'conditional',
-      sharingConditions: '基准测试',
-      openType: 'not_open',
-      fields: fields.map(([n, label, dataType]) => ({ name: n, label, dataType })),
-    });
-    const districts = ['西湖区', '滨江区', '上城区', '拱墅区'];
-    const lines = [fields.map((f) => f[0]).join(',')];
-    for (let i = 0; i < ROWS; i++) {
-      lines.push(
-        [
-          `R${i}`,
-          `3301061990010${String(10000 + (i % 89999)).slice(-5)}`,
-          `张小${i % 1000}`,
-          `138${String(i).padStart(8, '0')}`,
-          districts[i % 4],
-          i % 9,
-          (i % 1000) / 10,
-          `2024-0${(i % 9) + 1}-1${i % 9}`,
-        ].join(','),
-      );
-    }
-    const file = path.join(os.tmpdir(), `${name}.csv`);
-    await writeFile(file, `${lines.join('\n')}\n`);
-    const { createReadStream } = await import('node:fs');
-    await app.inject({
-      method: 'POST',
-      url: `/v1/resources/${resource.code}/versions?filename=bench.csv&wait=true`,
-      headers: { authorization: `Bearer ${steward}`, 'content-type': 'text/csv' },
-      payload: createReadStream(file),
-    });
-    for (const [n, , , grade, detector] of fields) {
-      await database.db
-        .updateTable('resource_fields')
-        .set({ grade, detector })
-        .where('resource_id', '=', resource.id)
-        .where('name', '=', n)
-        .execute();
-    }
-    // Through the catalog review, as any resource other organizations may apply for.
-    await inject('POST', `/v1/resources/${resource.code}/submit`, steward, {});
-    await inject('POST', `/v1/resources/${resource.code}/publish`, admin, { acceptUnassessed: true });
-    const application = await inject('POST', '/v1/applications', consumer, {
-      resource: resource.code,
-      fields: fields.map((f) => f[0]),
-      purpose: '基准测试',
-      purposeCategory: 'research',
-      legalBasis: '基准测试',
-      scenario: '基准测试',
-      operations: ['rows'],
-      requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-    });
-    const rowFilter = { field: 'district', op: 'in', value: ['西湖区', '滨江区'] };
-    await inject('POST', `/v1/applications/${application.id}/approve`, steward, { rowFilter });
-    const approved = await inject('POST', `/v1/applications/${application.id}/approve`, security, {});
-    const contractId = approved.contractId as string;
-    await database.db
-      .updateTable('contracts')
-      .set({ rate_limit_per_minute: 10_000_000, quota_rows_per_day: 1e12 })
-      .where('id', '=', contractId)
-      .execute();
-    const key = (await inject('POST', '/v1/api-keys', consumer, { name: 'bench', scopes: ['gateway'] }))
-      .secret as string;
+    const { contractId, key, resource, fields, rowFilter } = await gatewayScenario(app, database, config);
 
     // The same query the gateway runs, compiled once for the bare handler.
     const contract = await database.db
@@ -350,10 +345,10 @@ export async function run(): Promise<void> {
     if (probe.length !== 1000 || String(probe[0]?.person_id).includes('19900'))
       throw new Error(`unexpected gateway page: ${JSON.stringify(probe).slice(0, 300)}`);
     const bareProfiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
-    const bareResult = await load(`http://127.0.0.1:${bareAddress.port}/`, {}, name);
+    const bareResult = await load(`http://127.0.0.1:${bareAddress.port}/`, {}, backendsOf(name));
     if (bareProfiler) await bareProfiler.stop(`${process.env.BENCH_PROFILE}.bare`);
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
-    const gatewayResult = await load(gatewayUrl, { authorization: `Bearer ${key}` }, name);
+    const gatewayResult = await load(gatewayUrl, { authorization: `Bearer ${key}` }, backendsOf(name));
     if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
     const ratio = gatewayResult.requestsPerSecond / bareResult.requestsPerSecond;
     console.log(

@@ -97,3 +97,49 @@ export const fmt = (n: number, digits = 0) =>
 export function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export interface ProcessInfo {
+  pid: string;
+  ppid: string;
+  cmdline: string;
+}
+
+/**
+ * CPU ticks used so far by the processes `groupOf` names, per process (from /proc): read before
+ * and after a run, `cpuSecondsByGroup` gives what each group used in between.
+ */
+export async function cpuTicks(
+  groupOf: (p: ProcessInfo) => string | null,
+): Promise<Map<string, { group: string; ticks: number }>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const ticks = new Map<string, { group: string; ticks: number }>();
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+      // After the command's closing parenthesis: state, ppid, …; utime and stime are the 12th and 13th.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const group = groupOf({ pid, ppid: fields[1]!, cmdline });
+      if (group) ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return ticks;
+}
+
+/** CPU seconds per group between two readings (a process that ended in between is lost). */
+export function cpuSecondsByGroup(
+  before: Map<string, { ticks: number }>,
+  after: Map<string, { group: string; ticks: number }>,
+): Map<string, number> {
+  const seconds = new Map<string, number>();
+  for (const [pid, { group, ticks }] of after) {
+    const used = (ticks - (before.get(pid)?.ticks ?? 0)) / TICKS_PER_SECOND;
+    seconds.set(group, (seconds.get(group) ?? 0) + used);
+  }
+  return seconds;
+}
