@@ -33,7 +33,7 @@ async function organization(name: string, level: string, region: string, usernam
     type: 'government_department',
     level,
     regionCode: region,
-    uscc: makeUscc('1', '1', region, Math.random().toString().slice(2, 10)),
+    uscc: makeUscc('1', '1', region.slice(0, 6), Math.random().toString().slice(2, 10)),
   });
   expect(org.statusCode, org.body).toBe(201);
   const reviewers: Reviewer[] = [];
@@ -309,6 +309,49 @@ describe('multi-level sign-off (逐级签核)', () => {
     expect((await post(`/v1/forms/submissions/${res.json().id}/accept`, xihu2.token)).json().state).toBe(
       'accepted',
     );
+  });
+
+  it('puts a township office on the chain: the town signs first, for its own town only', async () => {
+    const U5 = '330106002003';
+    const [town] = await organization('云岚市西湖区转塘街道办事处', 'township', '330106002', [
+      'zhuantang.one',
+    ]);
+    // A community of the town: the town's steward reports for it, not for a community of another town.
+    const res = await submit('F-PROV', U5, { 'S-HH': 500 }, town!.token);
+    expect(res.statusCode, res.body).toBe(201);
+    const foreign = await submit('F-PROV', '330106001003', { 'S-HH': 1 }, town!.token);
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().error).toMatchObject({ code: 'OUTSIDE_JURISDICTION' });
+    const id = res.json().id as string;
+    expect(res.json().chain).toMatchObject({
+      steps: [
+        { level: 'town', unitCode: '330106002', state: 'pending' },
+        { level: 'district', state: 'pending' },
+        { level: 'city', state: 'pending' },
+      ],
+      awaiting: { by: 'division', level: 'town', unitCode: '330106002' },
+    });
+    // The district waits for the town now; the town's list has it.
+    const early = await signoff(id, xihu1.token);
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error).toMatchObject({
+      code: 'SIGNOFF_PENDING',
+      details: { awaiting: { level: 'town', unitCode: '330106002' } },
+    });
+    expect((await waiting(town!.token)).signoff).toEqual([id]);
+    // A round opened before the township office existed keeps its skipped town step.
+    expect((await get(`/v1/forms/submissions/${ids[U4]}`, city)).json().chain.steps[0].state).toBe('skipped');
+    const signed = await signoff(id, town!.token, '街道已核');
+    expect(signed.statusCode, signed.body).toBe(200);
+    expect(signed.json().chain.steps[0]).toMatchObject({ state: 'signed', decidedOrgId: town!.orgId });
+    expect(signed.json().chain.awaiting).toMatchObject({ level: 'district' });
+    // The town counts it at its level; the district does not yet.
+    const rollup = async (unitCode: string) =>
+      (await get(`/v1/forms/F-PROV/rollup?unitCode=${unitCode}&period=2026`, city)).json().units;
+    expect(await rollup('330106002')).toBe(2);
+    expect(await rollup('330106')).toBe(3);
+    expect((await signoff(id, xihu2.token)).statusCode).toBe(200);
+    expect(await rollup('330106')).toBe(4);
   });
 
   it('records every sign-off and return in the audit log, with who and at which level', async () => {

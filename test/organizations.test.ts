@@ -57,6 +57,30 @@ describe('organizations', () => {
     expect((await create(valid({ level: 'county', regionCode: null }))).statusCode).toBe(400);
   });
 
+  it('registers a township office at its town’s nine-digit statistical code, and only there', async () => {
+    const town = await create(
+      valid({ type: 'government_department', level: 'township', regionCode: '330106100' }),
+    );
+    expect(town.statusCode, town.body).toBe(201);
+    // A town code may end in 00 (镇 codes start at 100): it is still the town, not the district.
+    expect(town.json()).toMatchObject({
+      level: 'township',
+      regionCode: '330106100',
+      regionName: '西湖区（乡级区划 100）',
+    });
+    for (const [level, regionCode, code] of [
+      ['township', '330106', 'REGION_LEVEL_MISMATCH'], // a district is not a town
+      ['county', '330106001', 'REGION_LEVEL_MISMATCH'], // nor a town a district
+      ['township', '330106000', 'INVALID_REGION_CODE'], // 000 is the district itself
+      ['township', '330100001', 'INVALID_REGION_CODE'], // towns sit in counties, not in a city
+      ['township', '330199001', 'INVALID_REGION_CODE'], // no such county
+    ] as const) {
+      const res = await create(valid({ level, regionCode }));
+      expect(res.statusCode, `${level} ${regionCode}`).toBe(400);
+      expect(res.json().error).toMatchObject({ code, details: { field: 'regionCode' } });
+    }
+  });
+
   it('refuses a credit code whose GB 32100 check character is wrong, naming the field', async () => {
     const good = makeUscc('9', '1', '330106', '12345678');
     const last = good.at(-1)!;

@@ -16,6 +16,7 @@ import type {
   SharingType,
 } from '../core/tables.ts';
 import { highestGrade } from '../rules/grades.ts';
+import { gbt2260Part } from '../standards/division-units.ts';
 import { fullRegionName } from '../standards/region.ts';
 import type { DatasetAnnex, ProviderFacts } from './dcat.ts';
 import { indexLexemes, parseQuery } from './search-text.ts';
@@ -59,7 +60,7 @@ export interface ResourceInput {
 const CATEGORY_LETTER: Record<Category, string> = { base: 'J', theme: 'Z', department: 'B' };
 
 /**
- * Resource code: `<provider region code>-<category letter><theme code>-<provider organization
+ * Resource code: `<provider GB/T 2260 region code (a township's county)>-<category letter><theme code>-<provider organization
  * code>-<4-digit sequence per provider>`, e.g. `330100-Z11-MA2H7K3L9-0001`. The category letter is
  * J (基础 base), Z (主题 theme) or B (部门 department); the organization code is characters 9–17 of
  * the provider's unified social credit code. Unique because the organization code is.
@@ -71,7 +72,7 @@ export function resourceCode(
   uscc: string,
   seq: number,
 ) {
-  return `${regionCode ?? '100000'}-${CATEGORY_LETTER[category]}${themeCode}-${uscc.slice(8, 17)}-${String(seq).padStart(4, '0')}`;
+  return `${regionCode ? gbt2260Part(regionCode) : '100000'}-${CATEGORY_LETTER[category]}${themeCode}-${uscc.slice(8, 17)}-${String(seq).padStart(4, '0')}`;
 }
 
 /** What a resource is found by; exported for bulk loads (benchmarks) that must index alike. */
@@ -705,7 +706,10 @@ export async function catalogAnnexes(ctx: Ctx, base: string, resources: Resource
   return merged;
 }
 
-/** The providers' type, administrative level and GB/T 2260 region, for DCAT-AP publisher and spatial. */
+/**
+ * The providers' type, administrative level and GB/T 2260 region, for DCAT-AP publisher and spatial
+ * (a township office's is its county: towns are not on GB/T 2260).
+ */
 export async function providerFacts(ctx: Ctx, ids: string[]): Promise<Map<string, ProviderFacts>> {
   const rows = await store.providers(ctx.db, [...new Set(ids)]);
   return new Map(
@@ -714,8 +718,8 @@ export async function providerFacts(ctx: Ctx, ids: string[]): Promise<Map<string
       {
         type: o.type,
         level: o.level,
-        regionCode: o.region_code,
-        regionName: o.region_code ? (fullRegionName(o.region_code) ?? null) : null,
+        regionCode: o.region_code && gbt2260Part(o.region_code),
+        regionName: o.region_code ? (fullRegionName(gbt2260Part(o.region_code)) ?? null) : null,
       },
     ]),
   );

@@ -15,7 +15,7 @@ export const ORG_TYPES = [
 ] as const;
 export type OrgType = (typeof ORG_TYPES)[number];
 
-export const ADMIN_LEVELS = ['national', 'provincial', 'municipal', 'county'] as const;
+export const ADMIN_LEVELS = ['national', 'provincial', 'municipal', 'county', 'township'] as const;
 export type AdminLevel = (typeof ADMIN_LEVELS)[number];
 
 /** The roles of people working for an organization: what the API lets administrators grant. */

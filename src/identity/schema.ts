@@ -57,7 +57,13 @@ const orgFields = {
   type: OrgType,
   level: AdminLevel,
   regionCode: Type.Optional(
-    Nullable(Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 administrative division code' })),
+    Nullable(
+      Type.String({
+        pattern: '^[0-9]{6}([0-9]{3})?$',
+        description:
+          'GB/T 2260 administrative division code; a township office: the nine-digit statistical code of its town (统计用区划代码)',
+      }),
+    ),
   ),
   uscc: Type.String({ minLength: 18, maxLength: 18, description: 'GB 32100 unified social credit code' }),
 };

@@ -24,6 +24,7 @@ import {
   type UserStatus,
 } from '../core/tables.ts';
 import { credentialFreezeSql, refuseFrozenCredential, userFreeze } from '../monitor/service.ts';
+import { divisionName, unitLevel } from '../standards/division-units.ts';
 import { findRegion, isMunicipality } from '../standards/region.ts';
 import { isValidResidentId } from '../standards/resident-id.ts';
 import { isValidUscc } from '../standards/uscc.ts';
@@ -253,11 +254,22 @@ export interface OrganizationInput {
   uscc: string;
 }
 
-/** GB/T 2260 code must exist and sit at the organization's administrative level. */
+/**
+ * GB/T 2260 code must exist and sit at the organization's administrative level. A township office
+ * sits at a town, which GB/T 2260 does not list: its nine-digit statistical code (统计用区划代码) must
+ * name a town of a listed county (the county is checked, the town's three digits for form).
+ */
 function checkRegion(level: AdminLevel, regionCode: string | null | undefined): string | null {
   if (regionCode === undefined || regionCode === null || regionCode === '') {
     if (level === 'national') return null;
     throw invalidField('INVALID_REGION_CODE', 'regionCode');
+  }
+  if (level === 'township' || regionCode.length === 9) {
+    const town = unitLevel(regionCode) === 'town';
+    if (town && level === 'township') return regionCode;
+    const region = town ? undefined : findRegion(regionCode);
+    if (!town && !region) throw invalidField('INVALID_REGION_CODE', 'regionCode', regionCode);
+    throw levelMismatch(regionCode, level, region?.level ?? 'town');
   }
   const region = findRegion(regionCode);
   if (!region) throw invalidField('INVALID_REGION_CODE', 'regionCode', regionCode);
@@ -266,17 +278,20 @@ function checkRegion(level: AdminLevel, regionCode: string | null | undefined): 
     (level === 'provincial' && region.level === 'province') ||
     (level === 'municipal' && (region.level === 'prefecture' || isMunicipality(region.code))) ||
     (level === 'county' && region.level === 'county');
-  if (!fits) {
-    throw new AppError(
-      'REGION_LEVEL_MISMATCH',
-      { field: 'regionCode', value: regionCode, level, regionLevel: region.level },
-      {
-        zh: `${regionCode}（${region.name}）不是${level}级代码`,
-        en: `${regionCode} (${region.name}) is not a ${level} code`,
-      },
-    );
-  }
+  if (!fits) throw levelMismatch(regionCode, level, region.level);
   return region.code;
+}
+
+function levelMismatch(regionCode: string, level: AdminLevel, regionLevel: string | undefined) {
+  const name = divisionName(regionCode, false) ?? regionCode;
+  return new AppError(
+    'REGION_LEVEL_MISMATCH',
+    { field: 'regionCode', value: regionCode, level, regionLevel: regionLevel ?? null },
+    {
+      zh: `${regionCode}（${name}）不是${level}级代码`,
+      en: `${regionCode} (${name}) is not a ${level} code`,
+    },
+  );
 }
 
 function checkUscc(uscc: string): string {
@@ -292,7 +307,7 @@ function orgView(org: Organization) {
     type: org.type,
     level: org.level,
     regionCode: org.region_code,
-    regionName: org.region_code ? (findRegion(org.region_code)?.name ?? null) : null,
+    regionName: org.region_code ? (divisionName(org.region_code, false) ?? null) : null,
     uscc: org.uscc,
     createdAt: org.created_at.toISOString(),
     updatedAt: org.updated_at.toISOString(),

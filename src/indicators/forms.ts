@@ -166,9 +166,10 @@ const STATE_ZH: Record<SignoffState, string> = {
  * division above the unit up to, not including, the first that contains the department's own
  * region (a city department's community form: town and district; a province's: town, district and
  * city; a national department's, which has no region: all of them; a district's own community
- * form: the town only). A division where no government department sits is skipped — a town never
- * has one, since organizations sit at GB/T 2260 regions only — and the next division up signs for
- * the way below it. Decided when a round opens: a department set up later joins the next round.
+ * form: the town only). A division where no government department sits is skipped — a town has
+ * one only when a township office (乡镇、街道, level `township`) is registered at its nine-digit
+ * code — and the next division up signs for the way below it. Decided when a round opens: a
+ * department set up later joins the next round.
  */
 async function planChain(ctx: Ctx, unitCode: string, form: FormRow) {
   const region = (await identity.getOrganization(platformCtx(ctx), form.owner_org_id)).regionCode;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parentUnit, regionPrefix, unitLevel, unitWithin } from './division-units.ts';
+import { divisionName, parentUnit, regionPrefix, unitLevel, unitWithin } from './division-units.ts';
 
 describe('reporting units (统计用区划代码)', () => {
   it('names the level of a unit code, checking the GB/T 2260 part', () => {
@@ -29,5 +29,19 @@ describe('reporting units (统计用区划代码)', () => {
     expect(parentUnit('330106001')).toBe('330106');
     expect(parentUnit('330106')).toBe('330100');
     expect(parentUnit('330100')).toBeNull();
+  });
+
+  it('keeps a town code whole: one ending in 00 is a town, not its city', () => {
+    expect(regionPrefix('330106100')).toBe('330106100');
+    expect(unitWithin('330106100002', '330106100')).toBe(true);
+    expect(unitWithin('330106101002', '330106100')).toBe(false);
+    expect(unitWithin('330108001002', '330106100')).toBe(false);
+  });
+
+  it('names a town by its county, since town names are not on GB/T 2260', () => {
+    expect(divisionName('330106')).toBe('浙江省杭州市西湖区');
+    expect(divisionName('330106', false)).toBe('西湖区');
+    expect(divisionName('330106001', false)).toBe('西湖区（乡级区划 001）');
+    expect(divisionName('999999001')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { findRegion } from './region.ts';
+import { findRegion, fullRegionName } from './region.ts';
 
 /**
  * Reporting units of grassroots statistics, named by statistical division codes (统计用区划代码):
@@ -18,8 +18,12 @@ export function unitLevel(code: string): UnitLevel | undefined {
   return region.level === 'county' ? 'district' : 'city';
 }
 
-/** The code prefix a region's units share: 33 for 330000, 3301 for 330100, 330106 for 330106. */
+/**
+ * The code prefix a region's units share: 33 for 330000, 3301 for 330100, 330106 for 330106, a
+ * town's own nine digits (a town code may end in 00, so the GB/T 2260 rule cannot apply to it).
+ */
 export function regionPrefix(regionCode: string): string {
+  if (regionCode.length > 6) return regionCode;
   if (regionCode.endsWith('0000')) return regionCode.slice(0, 2);
   if (regionCode.endsWith('00')) return regionCode.slice(0, 4);
   return regionCode;
@@ -38,13 +42,24 @@ export function parentUnit(code: string): string | null {
   return region?.level === 'county' ? region.parentCode : null;
 }
 
+/** The code prefix every unit inside a unit shares (a community's is its own twelve digits). */
+export const unitPrefix = regionPrefix;
+
 /**
- * The code prefix every unit inside a unit shares: a town's or a community's own twelve or nine
- * digits, a region's as `regionPrefix` (a town code may end in 00, so the region rule cannot be
- * applied to it).
+ * The GB/T 2260 part of a division code: a town's county (330106001 → 330106). Catalog codes and
+ * DCAT regions name GB/T 2260 divisions; towns are not on that list.
  */
-export function unitPrefix(code: string): string {
-  return code.length > 6 ? code : regionPrefix(code);
+export const gbt2260Part = (code: string) => code.slice(0, 6);
+
+/**
+ * A readable name of a division: GB/T 2260's name (full: with the province and city), and for a
+ * town (whose names are on the statistical list, not here) its county's name with its three digits.
+ */
+export function divisionName(code: string, full = true): string | undefined {
+  const part = gbt2260Part(code);
+  const county = full ? fullRegionName(part) : findRegion(part)?.name;
+  if (code.length === 6 || county === undefined) return county;
+  return `${county}（乡级区划 ${code.slice(6)}）`;
 }
 
 /** Levels a report passes on its way up: the division units above a community, then the province. */

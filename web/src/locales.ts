@@ -119,9 +119,10 @@ export const zh = {
     editOrg: '编辑',
     editOrgNamed: '编辑机构 {{name}}',
     usccHint: '18 位统一社会信用代码（GB 32100），末位为校验码',
-    regionHint: '6 位行政区划代码（GB/T 2260），与行政层级相符，如市级填 330100；国家级不填',
+    regionHint:
+      '6 位行政区划代码（GB/T 2260），与行政层级相符，如市级填 330100；乡级（乡镇、街道）填 9 位统计用区划代码，如 330106001；国家级不填',
     regionRequired: '国家级以外的机构须填行政区划代码',
-    regionInvalid: '行政区划代码为 6 位数字',
+    regionInvalid: '行政区划代码为 6 位数字（乡级为 9 位）',
   },
   dp: {
     title: '差分隐私统计',
@@ -192,7 +193,7 @@ export const zh = {
     enterprise: '企业',
     authorized_operator: '授权运营机构',
   },
-  orgLevel: { national: '国家级', provincial: '省级', municipal: '市级', county: '县级' },
+  orgLevel: { national: '国家级', provincial: '省级', municipal: '市级', county: '县级', township: '乡级' },
   role: {
     platform_admin: '平台管理员',
     org_admin: '机构管理员',
@@ -1922,9 +1923,9 @@ export const en: Dict = {
     editOrgNamed: 'Edit {{name}}',
     usccHint: '18-character unified social credit code (GB 32100); the last one is a check character',
     regionHint:
-      '6-digit administrative division code (GB/T 2260) of the same level, e.g. 330100 for a municipal one; none for national',
+      '6-digit administrative division code (GB/T 2260) of the same level, e.g. 330100 for a municipal one; a township office (town or subdistrict): the 9-digit statistical division code, e.g. 330106001; none for national',
     regionRequired: 'Every organization below national level needs its division code',
-    regionInvalid: 'A division code is 6 digits',
+    regionInvalid: 'A division code is 6 digits (9 for a township office)',
   },
   dp: {
     title: 'Differentially private statistics',
@@ -1995,7 +1996,13 @@ export const en: Dict = {
     enterprise: 'Enterprise',
     authorized_operator: 'Authorized operator',
   },
-  orgLevel: { national: 'National', provincial: 'Provincial', municipal: 'Municipal', county: 'County' },
+  orgLevel: {
+    national: 'National',
+    provincial: 'Provincial',
+    municipal: 'Municipal',
+    county: 'County',
+    township: 'Township',
+  },
   role: {
     platform_admin: 'Platform admin',
     org_admin: 'Organization admin',

@@ -397,7 +397,7 @@ export function Organizations() {
           extra={t('admin.regionHint')}
           rules={[
             { required: level !== 'national', message: t('admin.regionRequired') },
-            { pattern: /^\s*[0-9]{6}\s*$/, message: t('admin.regionInvalid') },
+            { pattern: /^\s*[0-9]{6}([0-9]{3})?\s*$/, message: t('admin.regionInvalid') },
           ]}
         >
           <Input maxLength={8} autoComplete="off" />
