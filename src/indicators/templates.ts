@@ -103,8 +103,10 @@ export async function installLosi2022(ctx: Ctx): Promise<{ index: IndexView; cre
       await createIndicator(ctx, w);
       indicatorsCreated += 1;
     } catch (error) {
-      // A second install racing this one created it first: reuse it.
-      const raced = error instanceof AppError && error.code === 'CONFLICT';
+      // A second install racing this one created it first: reuse it. The loser's insert may trip
+      // the code's unique index or the definition's, whichever PostgreSQL checks first.
+      const raced =
+        error instanceof AppError && (error.code === 'CONFLICT' || error.code === 'INDICATOR_DUPLICATE');
       if (!raced || !(await store.findIndicator(ctx.db, w.code))) throw error;
     }
   }
