@@ -4,6 +4,7 @@ import * as evaluation from './evaluation.ts';
 import * as forms from './forms.ts';
 import * as S from './schema.ts';
 import * as indicators from './service.ts';
+import * as templates from './templates.ts';
 
 const read = indicators.INDICATOR_READ;
 const write = indicators.INDICATOR_WRITE;
@@ -351,6 +352,23 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => reply.status(201).send(await evaluation.createIndex(req.ctx, req.body)),
+  );
+  app.post(
+    '/v1/evaluation/templates/losi-2022',
+    {
+      config: { access: evaluation.INDEX_ADMIN },
+      schema: {
+        tags,
+        summary: '安装 LOSI 2022 评价指数模板 / Install the LOSI 2022 index template',
+        description:
+          'Creates the 86 yes/no city indicators of the UN Local Online Service Index 2022 in the dictionary (unit 是/否, reported yearly; indicators already there under those codes are reused) and the index LOSI-2022 over them: five criteria as dimensions weighted by their number of indicators, so the score is the share of the 86 features present. Idempotent: when LOSI-2022 exists, answers it (200) and changes nothing; 201 when installed. The index is a draft until published.',
+        response: { 200: S.EvaluationIndex, 201: S.EvaluationIndex },
+      },
+    },
+    async (req, reply) => {
+      const { index, created } = await templates.installLosi2022(req.ctx);
+      return reply.status(created ? 201 : 200).send(index);
+    },
   );
   app.get(
     '/v1/evaluation/indexes',
