@@ -14,7 +14,7 @@ import { pairsBuildStats } from '../src/gateway/dp-pairs.ts';
 import { type DpSettings, planRelease, rational } from '../src/rules/dp/index.ts';
 import { buildServer } from '../src/server.ts';
 import { countiesOf } from '../src/standards/region.ts';
-import { type BenchContext, type BenchReport, fmt, scratchDatabase } from './support.ts';
+import { type BenchContext, type BenchReport, fmt, injector, scratchDatabase } from './support.ts';
 
 const ROWS = 1_000_000;
 const PERSONS = 400_000;
@@ -31,29 +31,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     logStream: { write: () => true } as never,
   });
   try {
-    const inject = async (
-      method: 'GET' | 'POST' | 'PUT',
-      url: string,
-      token: string | undefined,
-      payload?: unknown,
-      headers: Record<string, string> = {},
-    ) => {
-      const res = await app.inject({
-        method,
-        url,
-        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        ...(payload === undefined ? {} : { payload: payload as string }),
-      });
-      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-      return res.json();
-    };
-    const login = async (username: string) =>
-      (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
-        .token as string;
-    const steward = await login('steward.health');
-    const consumer = await login('consumer.civil');
-    const security = await login('security');
-    const admin = await login('admin');
+    const { inject, steward, consumer, security, admin } = await injector(app, config);
     const districts = countiesOf('330100').map((c) => c.code);
     const resource = await inject('POST', '/v1/resources', steward, {
       name: '门诊费用（差分隐私基准）',

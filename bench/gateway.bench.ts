@@ -26,7 +26,7 @@ import { seedDemo } from '../src/demo/seed.ts';
 import { compileFilter } from '../src/rules/filters.ts';
 import { maskSql } from '../src/rules/masking.ts';
 import { buildServer } from '../src/server.ts';
-import { cpuSecondsByGroup, cpuTicks, type ProcessInfo } from './support.ts';
+import { cpuSecondsByGroup, cpuTicks, injector, type ProcessInfo } from './support.ts';
 
 const ROWS = 100_000;
 const CONCURRENCY = 32;
@@ -183,29 +183,7 @@ async function startProfile() {
  * the way, and an API key of the consumer. The replica bench serves the same one.
  */
 export async function gatewayScenario(app: FastifyInstance, database: DatabaseHandle, config: Config) {
-  const inject = async (
-    method: 'GET' | 'POST',
-    route: string,
-    token: string | undefined,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await app.inject({
-      method,
-      url: route,
-      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(payload === undefined ? {} : { payload: payload as string }),
-    });
-    if (res.statusCode >= 300) throw new Error(`${method} ${route}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
-  const login = async (username: string) =>
-    (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
-      .token as string;
-  const steward = await login('steward.health');
-  const consumer = await login('consumer.civil');
-  const security = await login('security');
-  const admin = await login('admin');
+  const { inject, steward, consumer, security, admin } = await injector(app, config);
   const fields = [
     ['record_no', '记录编号', 'text', 'g1', null],
     ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { loadConfig } from '../src/core/config.ts';
+import { type Config, loadConfig } from '../src/core/config.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, openDatabase } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
@@ -142,4 +143,38 @@ export function cpuSecondsByGroup(
     seconds.set(group, (seconds.get(group) ?? 0) + used);
   }
   return seconds;
+}
+
+/**
+ * Calls into a built server for a bench's set-up (no sockets): JSON in and out, a bearer token when
+ * given, and any answer of 300 or more thrown — a set-up step that fails must stop the bench. The
+ * four demo roles a gateway scenario needs log in with the demo password.
+ */
+export async function injector(app: FastifyInstance, config: Config) {
+  const inject = async (
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    token: string | undefined,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await app.inject({
+      method,
+      url,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(payload === undefined ? {} : { payload: payload as string }),
+    });
+    if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const login = async (username: string) =>
+    (await inject('POST', '/v1/auth/login', undefined, { username, password: config.demoPassword }))
+      .token as string;
+  return {
+    inject,
+    steward: await login('steward.health'),
+    consumer: await login('consumer.civil'),
+    security: await login('security'),
+    admin: await login('admin'),
+  };
 }

@@ -24,10 +24,10 @@ import {
   call,
   csvOf,
   currentTable,
-  expectStatus,
   gradeFields,
   importCsv,
   login,
+  revokedWhileReplicasHoldIt,
   servedResource,
 } from './reliability/support.ts';
 import { type ReplicatedCluster, replicatedCluster } from './support/pg-replica.ts';
@@ -204,20 +204,9 @@ describe('gateway rows on a read replica', () => {
     // The replica never learns of the revocation: it still holds the contract active.
     await cluster.replica('select pg_wal_replay_pause()');
     try {
-      const revoked = await call(base.routed, 'POST', `/v1/contracts/${contract}/revoke`, {
-        token: t.steward,
-        json: { reason: '副本读取测试：撤销' },
-      });
-      expectStatus(revoked, 200, 'revoke');
-      const after = await page(base.routed, 'limit=5');
-      expect(after.status).toBe(403);
-      expect(after.body.error.code).toBe('CONTRACT_NOT_ACTIVE');
-      const onReplica = await replicaDirect.db
-        .selectFrom('contracts')
-        .select('state')
-        .where('id', '=', contract)
-        .executeTakeFirstOrThrow();
-      expect(onReplica.state).toBe('active');
+      await revokedWhileReplicasHoldIt(base.routed, t.steward, contract, () => page(base.routed, 'limit=5'), [
+        replicaDirect.db,
+      ]);
     } finally {
       await cluster.replica('select pg_wal_replay_resume()');
     }

@@ -17,13 +17,13 @@ import {
   connect,
   csvOf,
   currentTable,
-  expectStatus,
   gradeFields,
   importCsv,
   login,
   type Node,
   prepareDatabase,
   report,
+  revokedWhileReplicasHoldIt,
   servedResource,
   sleep,
   startNode,
@@ -250,22 +250,13 @@ describe('gateway rows on the replicas of a Patroni cluster', () => {
     await scannedOnReplicas(table_name, scansBefore);
     await pauseReplay();
     try {
-      const revoked = await call(routedNode.base, 'POST', `/v1/contracts/${contract}/revoke`, {
-        token: t.steward,
-        json: { reason: '副本行读取测试：撤销' },
-      });
-      expectStatus(revoked, 200, 'revoke');
-      const after = await page(routedNode, 'limit=5');
-      expect(after.status).toBe(403);
-      expect(after.body.error.code).toBe('CONTRACT_NOT_ACTIVE');
-      for (const replica of replicas) {
-        const held = await replica.db
-          .selectFrom('contracts')
-          .select('state')
-          .where('id', '=', contract)
-          .executeTakeFirstOrThrow();
-        expect(held.state).toBe('active');
-      }
+      await revokedWhileReplicasHoldIt(
+        routedNode.base,
+        t.steward,
+        contract,
+        () => page(routedNode, 'limit=5'),
+        replicas.map((r) => r.db),
+      );
     } finally {
       await resumeReplay();
     }

@@ -586,3 +586,36 @@ export async function servedResource(
   const key = (await apiKey(base, tokens.consumer, ['gateway'])).secret as string;
   return { resource, contract, key };
 }
+
+/**
+ * The replica tests' revocation check: with replay paused on the replicas (by the caller), the
+ * contract is revoked through `base`; the very next page is refused (403 `CONTRACT_NOT_ACTIVE`)
+ * although every replica in `replicas` still holds the contract active — so the refusal came from
+ * the primary, where admission reads.
+ */
+export async function revokedWhileReplicasHoldIt(
+  base: string,
+  steward: string,
+  contract: string,
+  nextPage: () => Promise<{ status: number; body: { error?: { code?: string } } }>,
+  replicas: Array<DatabaseHandle['db']>,
+): Promise<void> {
+  const revoked = await call(base, 'POST', `/v1/contracts/${contract}/revoke`, {
+    token: steward,
+    json: { reason: '副本行读取测试：撤销' },
+  });
+  expectStatus(revoked, 200, 'revoke');
+  const after = await nextPage();
+  if (after.status !== 403 || after.body.error?.code !== 'CONTRACT_NOT_ACTIVE')
+    throw new Error(
+      `the page after the revocation: expected 403 CONTRACT_NOT_ACTIVE, got ${after.status} ${JSON.stringify(after.body)}`,
+    );
+  for (const replica of replicas) {
+    const held = await replica
+      .selectFrom('contracts')
+      .select('state')
+      .where('id', '=', contract)
+      .executeTakeFirstOrThrow();
+    if (held.state !== 'active') throw new Error(`a replica already shows the contract ${held.state}`);
+  }
+}
