@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -138,18 +139,18 @@ describe('aggregation, against hand-computed values', () => {
   });
 });
 
-describe('the EGDI structure: the mean of three component indices', () => {
-  // EGDI = (OSI + TII + HCI) / 3 (UN E-Government Survey, Annex A.1). The component values below
-  // are made up for the test; the published table could not be consulted offline (see README).
-  const egdi: IndexSpec = {
-    aggregation: 'arithmetic',
-    dimensions: ['osi', 'tii', 'hci'].map((code) => ({
-      code,
-      weight: 1,
-      indicators: [{ code, weight: 1, normalization: { method: 'fixed' as const, min: 0, max: 1 } }],
-    })),
-  };
+// EGDI = (OSI + TII + HCI) / 3 (UN E-Government Survey, Annex A.1): three component indices, each
+// already on 0–1, weighed alike.
+const egdi: IndexSpec = {
+  aggregation: 'arithmetic',
+  dimensions: ['osi', 'tii', 'hci'].map((code) => ({
+    code,
+    weight: 1,
+    indicators: [{ code, weight: 1, normalization: { method: 'fixed' as const, min: 0, max: 1 } }],
+  })),
+};
 
+describe('the EGDI structure: the mean of three component indices', () => {
   it('reproduces the hand-computed composite, ranks and contributions', () => {
     const results = computeIndex(
       egdi,
@@ -174,6 +175,70 @@ describe('the EGDI structure: the mean of three component indices', () => {
     expect(unit!.coverage).toBeCloseTo(1 / 3, 12);
     expect(unit!.score).toBeNull();
     expect(unit!.rank).toBeNull();
+  });
+});
+
+describe('the published EGDI of the UN E-Government Survey 2022, reproduced', () => {
+  // test/fixtures/egov-data-2022.csv is the survey's country table as the UN E-Government
+  // Knowledgebase's Data Center publishes it (EGOV_DATA_2022.csv: rank, EGDI, EPI, OSI, HCI, TII for
+  // all 193 Member States, to four decimals; https://publicadministration.un.org/egovkb/en-us/Data-Center),
+  // here as redistributed unchanged in github.com/pluralitybook/plurality (figs/data/egovernment/).
+  // The components are published rounded to four decimals, so the mean of the rounded components
+  // may differ from the published EGDI (the mean of the unrounded ones) by up to 0.00005 from the
+  // components and 0.00005 from the EGDI's own rounding: 0.0001 at most. The ranks are the
+  // survey's: by EGDI at four decimals, ties sharing a place (Iceland and Sweden are both 5th).
+  const published = readFileSync(new URL('../../test/fixtures/egov-data-2022.csv', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const cells = line.match(/("[^"]*"|[^,]+)/g)!;
+      const [, name, rank, egdiValue, , osi, hci, tii] = cells;
+      return {
+        country: name!.replaceAll('"', '').trim(),
+        rank: Number(rank),
+        egdi: Number(egdiValue),
+        components: { osi: Number(osi), hci: Number(hci), tii: Number(tii) },
+      };
+    });
+  const results = computeIndex(
+    egdi,
+    new Map(published.map((p) => [p.country, new Map(Object.entries(p.components))])),
+  );
+  const score = new Map(results.map((r) => [r.unit, r.score!]));
+
+  it('has every Member State', () => {
+    expect(published).toHaveLength(193);
+    expect(new Set(published.map((p) => p.country)).size).toBe(193);
+  });
+
+  it('gives every country its published EGDI within the rounding of the published components', () => {
+    const off = published.filter((p) => Math.abs(score.get(p.country)! - p.egdi) > 0.0001);
+    expect(off).toEqual([]);
+    // The top of the table, to the published four decimals.
+    for (const [country, value] of [
+      ['Denmark', 0.9717],
+      ['Finland', 0.9533],
+      ['Republic of Korea', 0.9529],
+      ['Sweden', 0.941],
+      ['Australia', 0.9405],
+      ['Estonia', 0.9393],
+    ] as const) {
+      expect(Number(score.get(country)!.toFixed(4)), country).toBe(value);
+    }
+  });
+
+  it('ranks the 193 countries exactly as the survey does', () => {
+    const rounded = published.map((p) => Number(score.get(p.country)!.toFixed(4)));
+    expect(rankScores(rounded)).toEqual(published.map((p) => p.rank));
+    const byRank = (rank: number) => published.filter((p) => p.rank === rank).map((p) => p.country);
+    expect([byRank(1), byRank(2), byRank(3), byRank(4), byRank(5).sort()]).toEqual([
+      ['Denmark'],
+      ['Finland'],
+      ['Republic of Korea'],
+      ['New Zealand'],
+      ['Iceland', 'Sweden'],
+    ]);
   });
 });
 
