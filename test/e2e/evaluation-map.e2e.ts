@@ -93,10 +93,10 @@ it('the evaluation dashboard maps the index by district, as a schematic it names
   for (const d of DISTRICTS) expect(labels).toContain(d.name);
   expect(labels).toContain('0.9000');
   expect((labels.match(/无数据/g) ?? []).length).toBe(DISTRICTS.length - Object.keys(SCORED).length);
-  await card.scrollIntoViewIfNeeded();
   await app.shot(page, 'desktop');
 
   // The tooltip names the district, its code, score and rank.
+  await card.scrollIntoViewIfNeeded();
   const first = areas.first();
   const area = (await first.boundingBox())!;
   await page.mouse.move(area.x + area.width / 2, area.y + area.height / 2);
@@ -107,6 +107,14 @@ it('the evaluation dashboard maps the index by district, as a schematic it names
   await tooltip.waitFor();
   expect(await tooltip.textContent()).toContain('上城区（330102）');
   await app.shot(page, 'tooltip');
+
+  // In English, the same map says the same things in English.
+  await page.getByText('EN', { exact: true }).click();
+  await card.getByText('schematic, not real boundaries').waitFor();
+  await expect
+    .poll(async () => (await card.locator('svg text').allTextContents()).join(' '))
+    .toContain('no data');
+  await app.shot(page, 'desktop-en');
 
   // At phone width the map keeps inside the page.
   const phone = await app.open(admin, { width: 390, height: 844 }, '/indicators');

@@ -66,10 +66,11 @@ export function Chart({
     };
   }, [renderer]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new renderer is a new instance, which needs the option again
   useEffect(() => {
     if (ref.current) ref.current.dataset.chartState = 'drawing';
     chart.current?.setOption({ aria: { enabled: true }, animationDuration: 300, ...option }, true);
-  }, [option]);
+  }, [option, renderer]);
 
   return <div ref={ref} role="img" aria-label={label} style={{ width: '100%', height }} />;
 }

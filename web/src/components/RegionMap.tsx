@@ -145,6 +145,9 @@ function RegionMapCard({
           label: {
             show: true,
             fontSize: 11,
+            // Readable on the palest and the darkest blue alike.
+            textBorderColor: '#ffffff',
+            textBorderWidth: 2,
             formatter: (p: { name: string; value: unknown }) =>
               `${divisionName.get(p.name) ?? p.name}\n${scoreText(p.value)}`,
           },
