@@ -79,7 +79,7 @@ describe('without usable boundaries', () => {
     const body = res.json();
     expect(body).toMatchObject({
       type: 'FeatureCollection',
-      region: { code: '330100', name: '杭州市' },
+      region: { code: '330100', name: '浙江省杭州市' },
       schematic: true,
       unmapped: [],
     });
@@ -91,12 +91,15 @@ describe('without usable boundaries', () => {
     });
   });
 
-  it('draws a province-level municipality with its districts', async () => {
-    const res = await map(withBrokenFile, '110000', admin);
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().features.map((f: { properties: { name: string } }) => f.properties.name)).toContain(
-      '海淀区',
-    );
+  it('draws a province-level municipality with its districts, named for the city', async () => {
+    for (const code of ['110000', '110100']) {
+      const res = await map(withBrokenFile, code, admin);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().region.name).toBe('北京市');
+      expect(res.json().features.map((f: { properties: { name: string } }) => f.properties.name)).toContain(
+        '海淀区',
+      );
+    }
   });
 
   it('refuses a code outside GB/T 2260, a malformed code and a county (nothing under it)', async () => {

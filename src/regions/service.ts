@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type AccessRule, authorize } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
-import { childDivisions, findRegion } from '../standards/region.ts';
+import { childDivisions, findRegion, fullRegionName } from '../standards/region.ts';
 import { type Boundaries, type DivisionFeature, readBoundaries } from './boundaries.ts';
 import { schematicFeatures } from './schematic.ts';
 
@@ -75,7 +75,8 @@ export function regionMap(ctx: Ctx, code: string, boundaries: Boundaries | null)
   // Real boundaries when the file holds any of the divisions; the ones it lacks are listed, not
   // made up — mixing hexagons into a real map would mislead more than a gap.
   const held = boundaries ? divisions.filter((d) => boundaries.geometries.has(d.code)) : [];
-  const base = { type: 'FeatureCollection' as const, region: { code, name: region.name } };
+  // The full name: a municipality's districts sit under the pseudo-prefecture 市辖区, which says nothing.
+  const base = { type: 'FeatureCollection' as const, region: { code, name: fullRegionName(code)! } };
   if (held.length === 0)
     return { ...base, schematic: true, unmapped: [], features: schematicFeatures(divisions) };
   return {

@@ -83,7 +83,7 @@ it('the evaluation dashboard maps the index by district, as a schematic it names
   await expect.poll(() => card.locator('[data-chart-state="drawn"]').count(), { timeout: 15_000 }).toBe(1);
   await expect.poll(() => card.getAttribute('data-schematic')).toBe('true');
   await card.getByText('示意图，非实际边界').waitFor();
-  await card.getByText('各区县得分 · 杭州市').waitFor();
+  await card.getByText('各区县得分 · 浙江省杭州市').waitFor();
 
   // One area per district: the SVG map draws each as a path with the areas' white border.
   const areas = card.locator('svg path[stroke="#fff"], svg path[stroke="#ffffff"]');
