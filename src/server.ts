@@ -33,6 +33,7 @@ import * as monitor from './monitor/service.ts';
 import { operationRoutes } from './operation/routes.ts';
 import { qualityRoutes } from './quality/routes.ts';
 import { ratingsRoutes } from './ratings/routes.ts';
+import { regionRoutes } from './regions/routes.ts';
 import { registryRoutes } from './registry/routes.ts';
 import { servicesRoutes } from './services/routes.ts';
 import { sharingRoutes } from './sharing/routes.ts';
@@ -317,6 +318,7 @@ export async function buildServer({
   await app.register(servicesRoutes);
   await app.register(ratingsRoutes);
   await app.register(indicatorRoutes);
+  await app.register(regionRoutes(config.regionBoundariesFile));
   await app.register(messagesRoutes);
   await app.register(demoRoutes);
 

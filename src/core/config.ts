@@ -74,6 +74,11 @@ export interface Config {
   ratingsRectifyWorkingDays: number;
   /** Longest term of an authorized operation agreement in years (27号: in principle 5). */
   operationMaxTermYears: number;
+  /**
+   * A GeoJSON file of division boundaries (DataV's `properties.adcode`) the dashboards' maps are
+   * drawn with (src/regions); absent, or unusable, the maps are schematics and say so.
+   */
+  regionBoundariesFile: string | undefined;
 }
 
 /** Alert-rule thresholds (MONITOR_* variables; src/monitor/rules.ts says what each one means). */
@@ -177,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryNoticeWorkingDays: Math.max(1, intFromEnv(env, 'REGISTRY_NOTICE_WORKING_DAYS', 10)),
     ratingsRectifyWorkingDays: Math.min(15, Math.max(5, intFromEnv(env, 'RATINGS_RECTIFY_WORKING_DAYS', 10))),
     operationMaxTermYears: Math.max(1, intFromEnv(env, 'OPERATION_MAX_TERM_YEARS', 5)),
+    regionBoundariesFile: env.REGION_BOUNDARIES_FILE ? path.resolve(env.REGION_BOUNDARIES_FILE) : undefined,
     monitorWebhookUrl: textFromEnv(env, 'MONITOR_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     messagesWebhookUrl: textFromEnv(env, 'MESSAGES_WEBHOOK_URL', '', /^https?:\/\/[^\s]+$/) || undefined,
     monitor: {

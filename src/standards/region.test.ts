@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { countiesOf, findRegion, fullRegionName, isMunicipality, isRegionCode } from './region.ts';
+import {
+  childDivisions,
+  countiesOf,
+  findRegion,
+  fullRegionName,
+  isMunicipality,
+  isRegionCode,
+} from './region.ts';
 
 describe('GB/T 2260 administrative divisions', () => {
   it('knows provinces, prefectures and counties by their six-digit codes', () => {
@@ -32,5 +39,19 @@ describe('GB/T 2260 administrative divisions', () => {
     const counties = countiesOf('330100');
     expect(counties.length).toBeGreaterThan(10);
     expect(counties.every((c) => c.code.startsWith('3301') && c.level === 'county')).toBe(true);
+  });
+
+  it('gives the divisions a map of a region is drawn with', () => {
+    const city = childDivisions('330100');
+    expect(city.map((r) => r.code)).toEqual(countiesOf('330100').map((r) => r.code));
+    expect(city[0]).toMatchObject({ code: '330102', name: '上城区' });
+    expect(childDivisions('330000').every((r) => r.level === 'prefecture' && r.code.startsWith('33'))).toBe(
+      true,
+    );
+    expect(childDivisions('330000').map((r) => r.name)).toContain('宁波市');
+    // A municipality's prefectures are the pseudo-entries 市辖区 and 县: its map shows the districts.
+    expect(childDivisions('500000').every((r) => r.level === 'county')).toBe(true);
+    expect(childDivisions('110000').map((r) => r.name)).toContain('海淀区');
+    for (const none of ['330106', '441900', '999999', 'abc']) expect(childDivisions(none)).toEqual([]);
   });
 });

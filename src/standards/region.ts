@@ -86,3 +86,20 @@ export function fullRegionName(code: string): string | undefined {
   }
   return parts.length > 0 ? parts.join('') : undefined;
 }
+
+/**
+ * The divisions a map of `code` is drawn with: a prefecture's counties; a province's prefectures,
+ * except that a province-level municipality is drawn with its districts and counties (its
+ * prefectures are the pseudo-entries 市辖区 and 县). A county has none in GB/T 2260 (towns are
+ * GB/T 10114).
+ */
+export function childDivisions(code: string): Region[] {
+  const region = findRegion(code);
+  if (!region || region.level === 'county') return [];
+  if (region.level === 'prefecture') return countiesOf(code);
+  const prefix = code.slice(0, 2);
+  const level: RegionLevel = isMunicipality(code) ? 'county' : 'prefecture';
+  return [...load().values()]
+    .filter((r) => r.level === level && r.code.startsWith(prefix))
+    .sort((a, b) => a.code.localeCompare(b.code));
+}

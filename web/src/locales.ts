@@ -1282,6 +1282,13 @@ export const zh = {
       report: '打印报告（PDF）',
       radar: '各维度得分（前 5 名）',
       trend: '近五年得分（前 5 名）',
+      map: {
+        title: '各区县得分',
+        schematic: '示意图，非实际边界',
+        noData: '无数据',
+        unmapped: '边界文件缺少 {{n}} 个区县，未绘出',
+        tooltip: '{{name}}（{{code}}）<br/>得分 {{score}} · 第 {{rank}} 名',
+      },
     },
   },
   registry: {
@@ -3112,6 +3119,13 @@ export const en: Dict = {
       report: 'Print report (PDF)',
       radar: 'Dimension scores (top 5)',
       trend: 'Scores over five years (top 5)',
+      map: {
+        title: 'Scores by district',
+        schematic: 'schematic, not real boundaries',
+        noData: 'no data',
+        unmapped: '{{n}} districts have no boundary in the boundaries file and are not drawn',
+        tooltip: '{{name}} ({{code}})<br/>score {{score}} · rank {{rank}}',
+      },
     },
   },
   registry: {

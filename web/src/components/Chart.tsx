@@ -10,7 +10,7 @@ import {
 } from 'echarts/components';
 import type { EChartsCoreOption } from 'echarts/core';
 import * as echarts from 'echarts/core';
-import { CanvasRenderer } from 'echarts/renderers';
+import { CanvasRenderer, SVGRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'react';
 
 echarts.use([
@@ -26,6 +26,7 @@ echarts.use([
   TitleComponent,
   TooltipComponent,
   CanvasRenderer,
+  SVGRenderer,
 ]);
 
 /**
@@ -36,10 +37,13 @@ export function Chart({
   option,
   label,
   height = 280,
+  renderer = 'canvas',
 }: {
   option: EChartsCoreOption;
   label: string;
   height?: number;
+  /** SVG for maps: each area stays an element of the page, crisp at any zoom and countable in tests. */
+  renderer?: 'canvas' | 'svg';
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
@@ -47,7 +51,7 @@ export function Chart({
   useEffect(() => {
     const element = ref.current;
     if (!element) return;
-    const instance = echarts.init(element, undefined, { renderer: 'canvas' });
+    const instance = echarts.init(element, undefined, { renderer });
     chart.current = instance;
     // Drawn, animation included: what a screenshot (or a test) can wait for.
     instance.on('finished', () => {
@@ -60,12 +64,13 @@ export function Chart({
       instance.dispose();
       chart.current = null;
     };
-  }, []);
+  }, [renderer]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new renderer is a new instance, which needs the option again
   useEffect(() => {
     if (ref.current) ref.current.dataset.chartState = 'drawing';
     chart.current?.setOption({ aria: { enabled: true }, animationDuration: 300, ...option }, true);
-  }, [option]);
+  }, [option, renderer]);
 
   return <div ref={ref} role="img" aria-label={label} style={{ width: '100%', height }} />;
 }

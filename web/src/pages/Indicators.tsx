@@ -21,6 +21,7 @@ import { useTranslation } from 'react-i18next';
 import { api, fetchBlob } from '../api.ts';
 import { Chart } from '../components/Chart.tsx';
 import { ErrorAlert, ListTable, Mono, PageTitle } from '../components/common.tsx';
+import { RegionMap } from '../components/RegionMap.tsx';
 import { fmtNumber, fmtPercent } from '../format.ts';
 import { useAction, useLoader } from '../hooks.ts';
 import { useLocation } from '../router.tsx';
@@ -758,6 +759,9 @@ function EvaluationCharts({
         <Card size="small" title={t('indicators.evaluation.trend')} data-testid="evaluation-trend">
           {lines ? <Chart option={lines} label={t('indicators.evaluation.trend')} /> : null}
         </Card>
+      </Col>
+      <Col xs={24}>
+        <RegionMap units={results.units} testId="evaluation-map" />
       </Col>
     </Row>
   );
