@@ -93,6 +93,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   jobs: 'core',
   settings: 'core',
   idempotency_keys: 'core',
+  commit_markers: 'core',
   schema_migrations: 'core',
 };
 

@@ -17,7 +17,7 @@
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
 import { cliCtx } from './core/context.ts';
-import type { Db } from './core/db.ts';
+import { type Db, purgeCommitMarkers } from './core/db.ts';
 import { purgeExpiredKeys } from './core/idempotency.ts';
 import { LEASE_SECONDS } from './core/jobs.ts';
 import { Scheduler } from './core/schedule.ts';
@@ -38,6 +38,7 @@ const OVERDUE_EVERY_MS = 10 * 60_000;
 // Reminders are about days too; a new one reaches its reporter's phone within minutes.
 const PUSH_EVERY_MS = 10 * 60_000;
 // Keys live a day; an expired key already binds nothing (a claim removes it), so this only frees space.
+// Expired idempotency keys and settled commit markers are removed this often.
 const IDEMPOTENCY_PURGE_EVERY_MS = 15 * 60_000;
 
 type Log = {
@@ -103,6 +104,13 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
     everyMs: IDEMPOTENCY_PURGE_EVERY_MS,
     run: async () => {
       await purgeExpiredKeys(db);
+    },
+  });
+  schedule.add({
+    name: 'commit-markers.purge',
+    everyMs: IDEMPOTENCY_PURGE_EVERY_MS,
+    run: async () => {
+      await purgeCommitMarkers(db);
     },
   });
   return schedule;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -433,10 +433,11 @@ const DATABASE_AWAY = new Set([
 ]);
 /**
  * pg-pool's own timeouts (no connection within connectionTimeoutMillis: all busy under load, or
- * none can be opened) and a connection the server or a proxy closed under it.
+ * none can be opened) and a connection the server or a proxy closed under it — also as the
+ * ROLLBACK after it reports it (Kysely rethrows the failed ROLLBACK's error, not the first one).
  */
 const POOL_GAVE_UP =
-  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly)$/;
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout|Connection terminated unexpectedly|Client has encountered a connection error and is not queryable)$/;
 
 export function isDatabaseAway(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -450,31 +451,71 @@ export function isDatabaseAway(error: unknown): boolean {
  *
  * A transaction cut by a failover before its COMMIT was sent (the server shut down or went
  * read-only under it) committed nothing, so it is run once more when the primary is back within
- * the ride-through window: a planned switchover then costs the caller nothing. A failure during
- * COMMIT is never retried — the commit may have happened — and surfaces as 503.
+ * the ride-through window: a planned switchover then costs the caller nothing.
+ *
+ * A COMMIT cut on its way may or may not have happened. On a server, a transaction that wrote
+ * inserts a commit marker (`commit_markers`, a random id) just before its COMMIT, so the answer
+ * is in the database: the retry first claims the same id. A conflict means the first attempt
+ * committed (on the new primary too, or the row would not be there) and its result stands; a
+ * claim means it did not, and the work runs again in the claiming transaction — the claim holds
+ * the id, so a first attempt still settling (its COMMIT waiting for the synchronous standby) is
+ * waited for, never doubled. Past `CLAIM_WAIT` the answer stays 503.
  */
 export async function withTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Tx);
   const join = joinEachWrite.getStore();
+  const gate = gates.get(db);
+  // Only a server can fail over under a COMMIT (PGlite has no gate).
+  const marker = gate ? randomUUID() : null;
   const whole = async (tx: Tx) => {
     const result = await work(tx);
     if (join) await join.beforeCommit(tx);
     return result;
   };
   let workDone = false;
+  let first: T | undefined;
   try {
     return await db.transaction().execute(async (tx) => {
       const result = await whole(tx);
+      // One statement, inserting only when the transaction has written (has an xid): reads pay
+      // a round trip, not a row.
+      if (marker)
+        await sql`INSERT INTO commit_markers (id) SELECT ${marker} WHERE txid_current_if_assigned() IS NOT NULL`.execute(
+          tx,
+        );
+      first = result;
       workDone = true;
       return result;
     });
   } catch (error) {
-    const gate = gates.get(db);
-    if (workDone || !gate || !isDatabaseAway(error)) throw error;
+    if (!gate || !isDatabaseAway(error)) throw error;
     gate.markUnavailable();
     if (!(await gate.waitAvailable())) throw error;
-    return db.transaction().execute(whole);
+    if (!workDone) return db.transaction().execute(whole);
+    return db.transaction().execute(async (tx) => {
+      await sql`SET LOCAL lock_timeout = ${sql.lit(CLAIM_WAIT)}`.execute(tx);
+      const claimed =
+        await sql`INSERT INTO commit_markers (id) VALUES (${marker}) ON CONFLICT (id) DO NOTHING RETURNING id`
+          .execute(tx)
+          .catch(() => {
+            throw error;
+          });
+      if (claimed.rows.length === 0) return first as T;
+      return whole(tx);
+    });
   }
+}
+
+/** How long a retry waits for a first attempt whose COMMIT is still settling. */
+const CLAIM_WAIT = '5s';
+
+/** Removes commit markers older than an hour (the background task `commit-markers.purge`). */
+export async function purgeCommitMarkers(db: Executor): Promise<number> {
+  const result = await db
+    .deleteFrom('commit_markers')
+    .where('created_at', '<', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /**

@@ -154,6 +154,11 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
+export interface CommitMarkersTable {
+  id: string;
+  created_at: Generated<Date>;
+}
+
 export interface IdempotencyKeysTable {
   scope: string;
   key: string;
@@ -523,6 +528,7 @@ export interface Database {
   audit_refused: AuditRefusedTable;
   settings: SettingsTable;
   idempotency_keys: IdempotencyKeysTable;
+  commit_markers: CommitMarkersTable;
   resources: ResourcesTable;
   resource_fields: ResourceFieldsTable;
   resource_history: ResourceHistoryTable;
