@@ -674,6 +674,8 @@ export async function seedIndicators(ctx: Ctx): Promise<boolean> {
     if ((await evaluation.listIndexes(admin)).some((i) => i.code === DEMO_INDEX)) return false;
     await seedAccounts(scoped);
     const as = memo((username: string) => actAs(scoped, username));
+    // The data bureau's part (its indicators, the catalogue, the merges, the index) is its platform
+    // admin's: the catalogue and merging are the platform admin's alone.
     const steward = (org: string) => (org === 'data' ? Promise.resolve(admin) : as(stewardUsername(org)));
 
     for (const i of [...DEMO_INDICATORS, ...DISTRICT_INDICATORS])
