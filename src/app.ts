@@ -5,6 +5,7 @@ import { cliCtx } from './core/context.ts';
 import { type DatabaseHandle, openDatabase } from './core/db.ts';
 import { migrate } from './core/migrate.ts';
 import { DEMO_USERS } from './demo/city.ts';
+import { DEMO_INDICATOR_USERS } from './demo/indicators.ts';
 import { seedDemo } from './demo/seed.ts';
 import { buildServer } from './server.ts';
 
@@ -67,7 +68,9 @@ function printBanner(config: Config, database: DatabaseHandle, url: string, seed
     `  Storage     ${storage}`,
     '',
     `  Demo accounts (password: ${config.demoPassword === 'shutong-demo' ? 'shutong-demo' : 'DEMO_PASSWORD'}):`,
-    ...DEMO_USERS.map((u) => `    ${u.username.padEnd(22)} ${u.roles.join(', ')}`),
+    ...[...DEMO_USERS, ...DEMO_INDICATOR_USERS].map(
+      (u) => `    ${u.username.padEnd(22)} ${u.roles.join(', ')}`,
+    ),
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

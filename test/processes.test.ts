@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS } from '../src/demo/city.ts';
+import { DEMO_INDICATOR_ACCOUNTS } from '../src/demo/indicators.ts';
 import { DEMO_RESOURCES } from '../src/demo/resources.ts';
 import { DEMO_SERVICE_ACCOUNTS } from '../src/demo/services.ts';
 import { BIN, freshDatabase, type RunResult, runCli } from './helpers.ts';
@@ -135,7 +136,7 @@ describe('two servers starting at once', () => {
       });
       expect(login.status).toBe(200);
       const users = await countRows(target, 'users');
-      expect(users.n).toBe(DEMO_USERS.length + DEMO_SERVICE_ACCOUNTS.users);
+      expect(users.n).toBe(DEMO_USERS.length + DEMO_SERVICE_ACCOUNTS.users + DEMO_INDICATOR_ACCOUNTS.users);
       // One process loaded the demo data while the other served: each resource once, one version each.
       expect((await countRows(target, 'resources')).n).toBe(DEMO_RESOURCES.length);
       expect((await countRows(target, 'dataset_versions')).n).toBe(DEMO_RESOURCES.length);
@@ -164,10 +165,13 @@ describe('a server restarted on the same data', () => {
     second.child.kill('SIGTERM');
     const again = await second.exited;
     expect(again.stdout).not.toContain('seeded');
-    // The city's, the enterprise the services seeding takes from the register, and the built-in
-    // public of citizens (migration 0029).
+    // The city's, the enterprise the services seeding takes from the register, 西湖区's two
+    // reporting organizations (one-form reporting), and the built-in public of citizens (migration 0029).
     expect((await countRows(target, 'organizations')).n).toBe(
-      DEMO_ORGANIZATIONS.length + DEMO_SERVICE_ACCOUNTS.organizations + 1,
+      DEMO_ORGANIZATIONS.length +
+        DEMO_SERVICE_ACCOUNTS.organizations +
+        DEMO_INDICATOR_ACCOUNTS.organizations +
+        1,
     );
     // Two starts one after the other, the first seeding the whole city: each may take waitReady's
     // four minutes on a loaded CI machine (one took more than the suite's three in all).

@@ -10,6 +10,7 @@ import * as identity from '../identity/service.ts';
 import * as ingest from '../ingest/service.ts';
 import { DEMO_ORGANIZATIONS, DEMO_USERS, demoCreditCodes, stewardUsername } from './city.ts';
 import type { DemoDataOptions } from './data.ts';
+import { seedIndicators } from './indicators.ts';
 import { seedOperation } from './operation.ts';
 import { DEMO_RESOURCES, type DemoResource } from './resources.ts';
 import { seedServices } from './services.ts';
@@ -20,9 +21,11 @@ const SEEDED_KEY = 'demo.seeded';
  * one-thing services (contracts, bundles, demo citizens and enterprise: src/demo/services.ts); 4 the
  * authorized operation (the operator's steward and the mobility company's consumer; two registered
  * resources, plan, agreement, product with its cap fee and price, two customers, their metered
- * gateway calls and bills: src/demo/operation.ts).
+ * gateway calls and bills: src/demo/operation.ts); 5 one-form reporting (the indicator dictionary,
+ * last year's departmental forms and this year's merged catalogue, communities' reports through
+ * the sign-off chain, the district evaluation index: src/demo/indicators.ts).
  */
-const SEEDED_VERSION = 4;
+const SEEDED_VERSION = 5;
 // Serialises seeding across processes that start together against one database.
 const SEED_LOCK_KEY = 7_346_110_022;
 /** Who is loading the demo data, until when: the claim lapses if that process dies. */
@@ -76,6 +79,7 @@ export async function seedDemo(ctx: Ctx, options: SeedOptions = {}): Promise<See
     Object.assign(result, await seedData(ctx, options.rows));
     await seedServices(ctx);
     await seedOperation(ctx);
+    await seedIndicators(ctx);
     const value = JSON.stringify({ at: new Date().toISOString(), version: SEEDED_VERSION });
     await ctx.db
       .insertInto('settings')

@@ -5,6 +5,7 @@ import {
   Col,
   Empty,
   Flex,
+  Grid,
   Input,
   InputNumber,
   List,
@@ -12,6 +13,7 @@ import {
   Select,
   Space,
   Statistic,
+  Table,
   Tabs,
   Tag,
   Typography,
@@ -221,6 +223,7 @@ function Forms() {
     <>
       <ErrorAlert error={error} onRetry={reload} />
       {data && <BurdenStats measure={data.measure} />}
+      {data && <CatalogueComparison years={[...new Set(data.forms.map((f) => f.year))].sort()} />}
       <ListTable
         toolbar={{ id: 'report-forms', onRefresh: reload, refreshing: loading }}
         empty={t('common.none')}
@@ -239,6 +242,95 @@ function Forms() {
         ]}
       />
     </>
+  );
+}
+
+type Measure = keyof Burden | 'prefilledShare';
+const COMPARED: Measure[] = ['forms', 'onCatalogue', 'items', 'indicators', 'prefilledShare'];
+
+/**
+ * Two years of the catalogue side by side (the latest two by default): forms, item slots and
+ * indicators as GET /v1/forms?year= measures them, and how much of a community's to-do was already
+ * held (GET /v1/forms/todo), with the change — the before and after of merging the forms.
+ */
+function CatalogueComparison({ years }: { years: number[] }) {
+  const { t } = useTranslation();
+  const [chosen, setChosen] = useState<[number | undefined, number | undefined]>([
+    years.at(-2),
+    years.at(-1),
+  ]);
+  const [unitCode, setUnitCode] = useState('');
+  const [before, after] = chosen;
+  const both = before !== undefined && after !== undefined;
+  const loadMeasures = useCallback(
+    (signal: AbortSignal) =>
+      Promise.all([before, after].map((year) => api.get<Catalogue>('/v1/forms', { year }, signal))),
+    [before, after],
+  );
+  const measures = useLoader(both ? loadMeasures : null);
+  const loadTodos = useCallback(
+    (signal: AbortSignal) =>
+      Promise.all(
+        [before, after].map((year) =>
+          api.get<Todo>('/v1/forms/todo', { unitCode, period: String(year) }, signal),
+        ),
+      ),
+    [before, after, unitCode],
+  );
+  const todos = useLoader(both && /^\d{12}$/.test(unitCode) ? loadTodos : null);
+  if (years.length < 2) return null;
+  const value = (i: 0 | 1, m: Measure) =>
+    m === 'prefilledShare' ? todos.data?.[i]?.measure.prefilledShare : measures.data?.[i]?.measure[m];
+  const show = (m: Measure, v: number | undefined) => (m === 'prefilledShare' ? fmtPercent(v) : fmtNumber(v));
+  const change = (m: Measure) => {
+    const [a, b] = [value(0, m), value(1, m)];
+    if (a === undefined || b === undefined) return '—';
+    // A share changes by points; a count by its percentage of last year's.
+    if (m === 'prefilledShare') return `${b >= a ? '+' : ''}${Math.round((b - a) * 100)} pp`;
+    return a === 0 ? '—' : `${b >= a ? '+' : ''}${fmtPercent((b - a) / a)}`;
+  };
+  const yearSelect = (i: 0 | 1) => (
+    <Select
+      aria-label={t(i === 0 ? 'indicators.compare.before' : 'indicators.compare.after')}
+      size="small"
+      value={chosen[i]}
+      onChange={(y: number) => setChosen(i === 0 ? [y, after] : [before, y])}
+      options={years.map((y) => ({ value: y, label: y }))}
+    />
+  );
+  return (
+    <Card
+      size="small"
+      title={t('indicators.compare.title')}
+      style={{ marginBottom: 16 }}
+      data-testid="catalogue-compare"
+    >
+      <ErrorAlert error={measures.error ?? todos.error} />
+      <Flex wrap gap={8} align="center" style={{ marginBottom: 8 }}>
+        {yearSelect(0)}→{yearSelect(1)}
+        <Input
+          aria-label={t('indicators.compare.unitCode')}
+          placeholder={t('indicators.compare.unitCode')}
+          size="small"
+          style={{ maxWidth: 220 }}
+          value={unitCode}
+          onChange={(e) => setUnitCode(e.target.value.trim())}
+        />
+      </Flex>
+      <Table
+        size="small"
+        pagination={false}
+        rowKey="measure"
+        loading={measures.loading}
+        dataSource={COMPARED.map((measure) => ({ measure }))}
+        columns={[
+          { title: t('indicators.compare.measure'), render: (_, r) => t(`indicators.compare.${r.measure}`) },
+          { title: before, align: 'right', render: (_, r) => show(r.measure, value(0, r.measure)) },
+          { title: after, align: 'right', render: (_, r) => show(r.measure, value(1, r.measure)) },
+          { title: t('indicators.compare.change'), align: 'right', render: (_, r) => change(r.measure) },
+        ]}
+      />
+    </Card>
   );
 }
 
@@ -275,6 +367,9 @@ function Signoffs() {
   const { data, error, loading, reload } = useLoader(load);
   const action = useAction<string>();
   const [returning, setReturning] = useState<Submission | null>(null);
+  // On a phone the chain and the buttons would sit off-screen in a sideways-scrolling table: one
+  // card per report instead, the chain and the buttons inside it.
+  const compact = !Grid.useBreakpoint().md;
   const rows = [
     ...(data?.signoff ?? []).map((s) => ({ ...s, act: 'signoff' as const })),
     ...(data?.accept ?? []).map((s) => ({ ...s, act: 'accept' as const })),
@@ -288,61 +383,83 @@ function Signoffs() {
         reload();
       }
     }, `${s.id}:${what}`);
+  type Row = (typeof rows)[number];
+  const chain = (r: Row) => (
+    <Space size={4} wrap>
+      {r.chain.steps.map((step) => (
+        <Tag key={step.unitCode} color={step.state === 'signed' ? 'green' : undefined}>
+          {step.unitCode} {t(`indicators.signoffs.state.${step.state}`)}
+        </Tag>
+      ))}
+    </Space>
+  );
+  const buttons = (r: Row) => (
+    <Space wrap>
+      <Button
+        type="primary"
+        size="small"
+        loading={action.running === `${r.id}:${r.act}`}
+        onClick={() => act(r, r.act)}
+      >
+        {t(`indicators.signoffs.${r.act}`)}
+      </Button>
+      <Button size="small" danger onClick={() => setReturning(r)}>
+        {t('indicators.signoffs.return')}
+      </Button>
+    </Space>
+  );
   return (
     <>
       <ErrorAlert error={error} onRetry={reload} />
       <Typography.Paragraph type="secondary">
         {data?.division ? t('indicators.signoffs.division', { division: data.division }) : null}
       </Typography.Paragraph>
-      <ListTable
-        toolbar={{ id: 'report-signoffs', onRefresh: reload, refreshing: loading }}
-        empty={t('indicators.signoffs.none')}
-        rowKey={(r) => `${r.id}:${r.act}`}
-        size="small"
-        loading={loading}
-        dataSource={rows}
-        pagination={{ pageSize: 10 }}
-        columns={[
-          { title: t('indicators.code'), dataIndex: 'formCode', render: (v: string) => <Mono>{v}</Mono> },
-          {
-            title: t('indicators.signoffs.unit'),
-            dataIndex: 'unitCode',
-            render: (v: string) => <Mono>{v}</Mono>,
-          },
-          { title: t('indicators.period'), dataIndex: 'period' },
-          {
-            title: t('indicators.signoffs.chain'),
-            render: (_, r) => (
-              <Space size={4} wrap>
-                {r.chain.steps.map((step) => (
-                  <Tag key={step.unitCode} color={step.state === 'signed' ? 'green' : undefined}>
-                    {step.unitCode} {t(`indicators.signoffs.state.${step.state}`)}
-                  </Tag>
-                ))}
-              </Space>
-            ),
-          },
-          { title: t('indicators.signoffs.round'), render: (_, r) => r.chain.round },
-          {
-            title: t('common.actions'),
-            render: (_, r) => (
-              <Space>
-                <Button
-                  type="primary"
-                  size="small"
-                  loading={action.running === `${r.id}:${r.act}`}
-                  onClick={() => act(r, r.act)}
-                >
-                  {t(`indicators.signoffs.${r.act}`)}
-                </Button>
-                <Button size="small" danger onClick={() => setReturning(r)}>
-                  {t('indicators.signoffs.return')}
-                </Button>
-              </Space>
-            ),
-          },
-        ]}
-      />
+      {compact ? (
+        <List
+          data-testid="signoff-cards"
+          loading={loading}
+          locale={{ emptyText: t('indicators.signoffs.none') }}
+          dataSource={rows}
+          rowKey={(r) => `${r.id}:${r.act}`}
+          renderItem={(r) => (
+            <List.Item>
+              <Flex vertical gap={6} style={{ width: '100%' }}>
+                <Flex wrap gap={8} align="center">
+                  <Mono>{r.formCode}</Mono>
+                  <Mono>{r.unitCode}</Mono>
+                  <Typography.Text type="secondary">
+                    {r.period} · {t('indicators.signoffs.round')} {r.chain.round}
+                  </Typography.Text>
+                </Flex>
+                {chain(r)}
+                {buttons(r)}
+              </Flex>
+            </List.Item>
+          )}
+        />
+      ) : (
+        <ListTable
+          toolbar={{ id: 'report-signoffs', onRefresh: reload, refreshing: loading }}
+          empty={t('indicators.signoffs.none')}
+          rowKey={(r) => `${r.id}:${r.act}`}
+          size="small"
+          loading={loading}
+          dataSource={rows}
+          pagination={{ pageSize: 10 }}
+          columns={[
+            { title: t('indicators.code'), dataIndex: 'formCode', render: (v: string) => <Mono>{v}</Mono> },
+            {
+              title: t('indicators.signoffs.unit'),
+              dataIndex: 'unitCode',
+              render: (v: string) => <Mono>{v}</Mono>,
+            },
+            { title: t('indicators.period'), dataIndex: 'period' },
+            { title: t('indicators.signoffs.chain'), render: (_, r) => chain(r) },
+            { title: t('indicators.signoffs.round'), render: (_, r) => r.chain.round },
+            { title: t('common.actions'), render: (_, r) => buttons(r) },
+          ]}
+        />
+      )}
       <ReasonModal
         open={returning !== null}
         title={t('indicators.signoffs.returnTitle')}
