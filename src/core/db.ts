@@ -233,7 +233,8 @@ function replicasOrPrimary(replicas: pg.Pool, primary: pg.Pool) {
  * each queueing for a connection that will not come.
  */
 const PROBE_MS = 200;
-const gates = new WeakMap<Db, ReturnType<typeof availabilityGate>>();
+const gates = new WeakMap<Db, Gate>();
+type Gate = ReturnType<typeof availabilityGate>;
 export const RIDE_THROUGH_MS = 3_000;
 function availabilityGate(probe: () => Promise<boolean>) {
   let downSince: number | undefined;
@@ -287,7 +288,9 @@ function availabilityGate(probe: () => Promise<boolean>) {
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = serverPool(options.url, options.poolSize ?? 10);
-    const db = new Kysely<Database>({ dialect: joiningWrites(new PostgresDialect({ pool })) });
+    const db: Db = new Kysely<Database>({
+      dialect: joiningWrites(new PostgresDialect({ pool }), () => gates.get(db)),
+    });
     const readDb = options.readUrl
       ? new Kysely<Database>({
           dialect: new PostgresDialect({
@@ -396,7 +399,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   };
 }
 
-async function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
+/** Set while the gate's probe or a readiness check asks: they report the outage, never wait it out. */
+const askOnce = new AsyncLocalStorage<true>();
+
+function ping(db: Db, timeoutMs = 2_000): Promise<boolean> {
+  return askOnce.run(true, () => pingOnce(db, timeoutMs));
+}
+
+async function pingOnce(db: Db, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
@@ -548,14 +558,37 @@ export function isWriteStatement(query: CompiledQuery): boolean {
   return WRITE_SQL.test(query.sql);
 }
 
-/** A connection that knows whether it is inside a transaction, and joins loose writes. */
+/**
+ * A connection that knows whether it is inside a transaction, and joins loose writes. A loose
+ * read (no transaction, not a write) cut by a failover is asked once more on a fresh connection
+ * when the primary is back within the ride-through window: reading twice changes nothing. Loose
+ * writes are not (one may have committed) and transactions retry in `withTx`.
+ */
 class JoiningConnection implements DatabaseConnection {
   inTransaction = false;
-  constructor(readonly inner: DatabaseConnection) {}
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly driver: Driver,
+    private readonly gate: () => Gate | undefined,
+  ) {}
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const join = this.inTransaction ? undefined : joinEachWrite.getStore();
-    if (join && isWriteStatement(query)) await join.beforeLooseWrite((q) => this.inner.executeQuery(q));
-    return this.inner.executeQuery<R>(query);
+    const writes = isWriteStatement(query);
+    if (join && writes) await join.beforeLooseWrite((q) => this.inner.executeQuery(q));
+    try {
+      return await this.inner.executeQuery<R>(query);
+    } catch (error) {
+      const gate = this.gate();
+      if (this.inTransaction || writes || !gate || askOnce.getStore() || !isDatabaseAway(error)) throw error;
+      gate.markUnavailable();
+      if (!(await gate.waitAvailable())) throw error;
+      const fresh = await this.driver.acquireConnection();
+      try {
+        return await fresh.executeQuery<R>(query);
+      } finally {
+        await this.driver.releaseConnection(fresh);
+      }
+    }
   }
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery<R>(query, chunkSize);
@@ -563,7 +596,7 @@ class JoiningConnection implements DatabaseConnection {
 }
 
 /** Wraps a dialect's driver so that its connections join loose writes (see `WriteJoin`). */
-function joiningWrites(dialect: Dialect): Dialect {
+function joiningWrites(dialect: Dialect, gate: () => Gate | undefined = () => undefined): Dialect {
   const wrapped = new WeakMap<DatabaseConnection, JoiningConnection>();
   const inner = (c: DatabaseConnection) => (c as JoiningConnection).inner;
   const driverOf = (driver: Driver): Driver => ({
@@ -572,7 +605,7 @@ function joiningWrites(dialect: Dialect): Dialect {
       const connection = await driver.acquireConnection();
       const known = wrapped.get(connection);
       if (known) return known;
-      const joining = new JoiningConnection(connection);
+      const joining = new JoiningConnection(connection, driver, gate);
       wrapped.set(connection, joining);
       return joining;
     },

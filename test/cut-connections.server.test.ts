@@ -6,7 +6,8 @@
  * through a TCP proxy between the pool and a real PostgreSQL server that cuts the connection at
  * the COMMIT message — after passing it on (the server commits, the answer is lost) or before (the
  * server never sees it and rolls back). Either way the write is applied exactly once and the
- * caller gets an answer instead of 503.
+ * caller gets an answer instead of 503. A read outside a transaction cut the same way is asked
+ * again on a fresh connection; a write outside one is not.
  */
 import net from 'node:net';
 import { sql } from 'kysely';
@@ -16,7 +17,7 @@ import { type DatabaseHandle, openDatabase, purgeCommitMarkers, withTx } from '.
 import { migrate } from '../src/core/migrate.ts';
 import { freshDatabase } from './helpers.ts';
 
-type Cut = 'after-commit' | 'before-commit' | null;
+type Cut = 'after-commit' | 'before-commit' | 'statement' | null;
 
 /** Passes PostgreSQL's wire protocol through; once armed, cuts the next session that sends COMMIT. */
 function cuttingProxy(target: URL) {
@@ -30,9 +31,17 @@ function cuttingProxy(target: URL) {
     upstream.on('close', () => client.destroy());
     client.on('close', () => upstream.end());
     client.on('data', (data: Buffer) => {
+      if (armed === 'statement' && data.includes('/* cut */')) {
+        // A statement marked for it: the connection dies under it, the server never runs it.
+        armed = null;
+        cuts++;
+        upstream.destroy();
+        client.destroy();
+        return;
+      }
       // A simple-protocol query message: 'Q', its length, then the text "commit" and a NUL.
       const at = data.indexOf('commit\0');
-      if (armed && at >= 5 && data[at - 5] === 0x51) {
+      if (armed && armed !== 'statement' && at >= 5 && data[at - 5] === 0x51) {
         const cut = armed;
         armed = null;
         cuts++;
@@ -139,6 +148,19 @@ describe('a COMMIT cut on its way', () => {
     proxy.arm('after-commit');
     await expect(read()).resolves.toBe(1);
     expect(attempts).toBe(3);
+  });
+
+  it('a loose read cut under it is asked once more; a loose write is not (it may have happened)', async () => {
+    proxy.arm('statement');
+    const cutsBefore = proxy.cuts;
+    const { rows } = await sql<{ n: number }>`SELECT 7 AS n /* cut */`.execute(database.db);
+    expect(rows).toEqual([{ n: 7 }]);
+    expect(proxy.cuts).toBe(cutsBefore + 1);
+    proxy.arm('statement');
+    const loose = sql`INSERT INTO writes (label) VALUES ('loose') /* cut */`.execute(database.db);
+    await expect(loose).rejects.toThrow(/Connection terminated|not queryable/);
+    expect(proxy.cuts).toBe(cutsBefore + 2);
+    expect(await stored('loose')).toBe(0);
   });
 
   it('leaves every uncut write with one marker, which the purge removes once old', async () => {
