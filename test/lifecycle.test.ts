@@ -102,6 +102,7 @@ describe('background work', () => {
       'sharing.expire',
       'deadlines.overdue',
       'idempotency.purge',
+      'commit-markers.purge',
     ]);
   });
 });
