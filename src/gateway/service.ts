@@ -928,3 +928,6 @@ export async function aggregate(ctx: Ctx, granted: Granted, request: AggregateRe
     filter,
   };
 }
+
+/** Admitted calls per consuming organization, for the evaluation index's platform figures. */
+export { callsByConsumer } from './usage-counters.ts';

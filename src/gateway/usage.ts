@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { authorize, hasRole } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
 import { loadContract } from '../sharing/service.ts';
+import { bytesSum, dayOf, requestsSum, rowsSum } from './usage-counters.ts';
 
 /**
  * How much the gateway served, per Shanghai calendar day, read from the counters it keeps for
@@ -23,11 +23,6 @@ export function shanghaiDays(days: number, now = new Date()): string[] {
     new Date(today - (days - 1 - i) * DAY_MS).toISOString().slice(0, 10),
   );
 }
-
-const dayOf = sql<string>`substr(contract_usage.bucket, 3, 10)`;
-const requestsSum = sql<string>`coalesce(sum(case when contract_usage.bucket like 'm:%' then contract_usage.requests else 0 end), 0)`;
-const rowsSum = sql<string>`coalesce(sum(case when contract_usage.bucket like 'd:%' then contract_usage.rows else 0 end), 0)`;
-const bytesSum = sql<string>`coalesce(sum(case when contract_usage.bucket like 'd:%' then contract_usage.bytes else 0 end), 0)`;
 
 export interface DayUsage {
   date: string;

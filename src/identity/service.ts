@@ -424,6 +424,16 @@ export async function organizationNames(ctx: Ctx, ids: Iterable<string>): Promis
   return names;
 }
 
+/** GB/T 2260 (or a township's nine-digit) region codes by organization id; none for unknown ids. */
+export async function organizationRegions(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
+  const regions = new Map<string, string>();
+  for (const id of new Set(ids)) {
+    const org = await store.findOrganization(ctx.db, id);
+    if (org?.region_code) regions.set(id, org.region_code);
+  }
+  return regions;
+}
+
 /** The directory of organizations is visible to every signed-in user: catalogs name providers. */
 export async function listOrganizations(
   ctx: Ctx,

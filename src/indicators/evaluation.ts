@@ -7,6 +7,7 @@ import { newId } from '../core/ids.ts';
 import { applyTransition, type Lifecycle } from '../core/lifecycle.ts';
 import { computeIndex, type IndexSpec, type Normalization, type RawTable } from '../rules/composite.ts';
 import { periodKind } from './forms.ts';
+import { platformValues, unitsWithin } from './platform.ts';
 import { evaluationReportPdf } from './report.ts';
 import { INDICATOR_READ, raced } from './service.ts';
 import {
@@ -169,7 +170,8 @@ interface Input {
 
 /**
  * The values of the index's indicators in a period, unit → code → input. A formula indicator is
- * computed per unit from its parts (sum, or ratio of the first to the second) where all are held.
+ * computed per unit from its parts (sum, or ratio of the first to the second) where all are held;
+ * a platform figure is counted from the platform's own records (`platform.ts`).
  */
 async function loadInputs(ctx: Ctx, indicators: IndicatorRow[], period: string, within: string | undefined) {
   const formulas = indicators.filter((i) => i.source_kind === 'formula');
@@ -193,6 +195,18 @@ async function loadInputs(ctx: Ctx, indicators: IndicatorRow[], period: string, 
       derivedFrom: null,
     });
     table.set(v.unit_code, row);
+  }
+  // The platform's own figures, counted now for every unit the results cover (before the
+  // formulas, which may take them as parts).
+  for (const p of all.filter((i) => i.source_kind === 'platform')) {
+    const { metric } = p.source as Extract<IndicatorSource, { kind: 'platform' }>;
+    const units = new Set([...table.keys(), ...unitsWithin(within, p.level)]);
+    const counted = await platformValues(ctx, metric, p.level, period, units, within);
+    for (const [unit, value] of counted) {
+      const row = table.get(unit) ?? new Map<string, Input>();
+      row.set(p.code, { value, valueId: null, submissionId: null, derivedFrom: [`platform:${metric}`] });
+      table.set(unit, row);
+    }
   }
   for (const row of table.values()) {
     for (const f of formulas) {

@@ -381,7 +381,8 @@ export async function createForm(ctx: Ctx, input: FormInput): Promise<FormView> 
     const row = rows.find((r) => r.code === code);
     if (!row || row.state !== 'active')
       throw new AppError('VALIDATION_FAILED', { field: 'indicators', code, reason: 'unknown_or_inactive' });
-    if (row.source_kind === 'formula')
+    // Computed figures — formulas, the platform's own activity — are never asked of anyone.
+    if (row.source_kind === 'formula' || row.source_kind === 'platform')
       throw new AppError('VALIDATION_FAILED', { field: 'indicators', code, reason: 'computed' });
     if (row.period !== input.period || row.level !== input.level) {
       throw new AppError('VALIDATION_FAILED', {

@@ -8,6 +8,7 @@ import {
   INDICATOR_STATES,
   LEVELS,
   PERIODS,
+  PLATFORM_METRICS,
   SIGNOFF_STATES,
   SUBMISSION_STATES,
 } from './store.ts';
@@ -60,6 +61,16 @@ const Source = Type.Union([
       kind: Type.Literal('formula'),
       op: Type.Union([Type.Literal('sum'), Type.Literal('ratio')]),
       of: Type.Array(Code, { minItems: 2, maxItems: 50 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('platform'),
+      metric: Type.Enum(PLATFORM_METRICS, {
+        description:
+          'a figure the platform holds, per district or city and period: resources_shared (distinct resources under a contract in force, by the providers there), gateway_calls (admitted calls of the consumers there), bundles_done (get-one-thing-done applications completed, by lead department), satisfaction_rate (per cent of ratings of 4 or 5 for the departments there)',
+      }),
     },
     { additionalProperties: false },
   ),

@@ -14,6 +14,7 @@ import {
   type IndicatorState,
   type Level,
   type PeriodKind,
+  PLATFORM_LEVELS,
   indicatorStore as store,
 } from './store.ts';
 
@@ -98,7 +99,7 @@ export function definitionKey(definition: string): string {
     .replace(/[\s\p{P}\p{S}]+/gu, '');
 }
 
-function sourceKey(source: IndicatorSource): string {
+function sourceKey(source: IndicatorSource, level: Level, period: PeriodKind): string {
   switch (source.kind) {
     case 'reported':
       return '';
@@ -107,6 +108,10 @@ function sourceKey(source: IndicatorSource): string {
     case 'formula':
       // A sum does not depend on the order of its parts; a ratio does.
       return `formula:${source.op}:${(source.op === 'sum' ? [...source.of].sort() : source.of).join(',')}`;
+    case 'platform':
+      // One figure per metric, level and period kind: the same metric a city counts yearly and a
+      // district monthly are two indicators, the same one twice is a duplicate.
+      return `platform:${source.metric}:${level}:${period}`;
   }
 }
 
@@ -165,6 +170,10 @@ async function checkSource(ctx: Ctx, source: IndicatorSource, level: Level, peri
       throw new AppError('VALIDATION_FAILED', { field: 'source', reason: 'unit_and_period_fields_together' });
     }
   }
+  if (source.kind === 'platform' && !PLATFORM_LEVELS.has(level)) {
+    // Organizations sit at districts and cities: below them the platform has nothing to credit.
+    throw new AppError('VALIDATION_FAILED', { field: 'level', level, reason: 'platform_figure_level' });
+  }
   if (source.kind === 'formula') {
     if (source.op === 'ratio' && source.of.length !== 2) {
       throw new AppError('VALIDATION_FAILED', { field: 'source.of', reason: 'ratio_needs_two' });
@@ -200,7 +209,7 @@ export async function createIndicator(ctx: Ctx, input: IndicatorInput): Promise<
   checkRule(input.rule);
   await checkSource(ctx, input.source, input.level, input.period);
   const key = definitionKey(input.definition);
-  const source = sourceKey(input.source);
+  const source = sourceKey(input.source, input.level, input.period);
   return raced(() =>
     withTx(ctx.db, async (tx) => {
       if (await store.findIndicator(tx, input.code)) {
@@ -254,9 +263,10 @@ export async function updateIndicator(ctx: Ctx, code: string, patch: IndicatorPa
   authorize(principal, { ...INDICATOR_WRITE, orgId: current.owner_org_id });
   const next = { ...indicatorView(current), ...patch };
   checkRule(next.rule);
-  if (patch.source) await checkSource(ctx, patch.source, next.level, next.period);
+  if (patch.source || patch.level || patch.period)
+    await checkSource(ctx, next.source, next.level, next.period);
   const key = definitionKey(next.definition);
-  const source = sourceKey(next.source);
+  const source = sourceKey(next.source, next.level, next.period);
   return raced(() =>
     withTx(ctx.db, async (tx) => {
       const row = await store.findIndicator(tx, code);

@@ -31,6 +31,17 @@ export const CHAIN_LEVELS = ['town', 'district', 'city', 'province'] as const;
 export const INDEX_STATES = ['draft', 'published', 'retired'] as const;
 export type IndexState = (typeof INDEX_STATES)[number];
 
+/** Figures the platform holds itself (`platform.ts`). */
+export const PLATFORM_METRICS = [
+  'resources_shared',
+  'gateway_calls',
+  'bundles_done',
+  'satisfaction_rate',
+] as const;
+export type PlatformMetric = (typeof PLATFORM_METRICS)[number];
+/** The levels a platform figure is credited at: organizations sit at GB/T 2260 divisions. */
+export const PLATFORM_LEVELS: ReadonlySet<Level> = new Set(['district', 'city']);
+
 export type IndicatorSource =
   | { kind: 'reported' }
   | {
@@ -41,7 +52,8 @@ export type IndicatorSource =
       unitField?: string | undefined;
       periodField?: string | undefined;
     }
-  | { kind: 'formula'; op: 'sum' | 'ratio'; of: string[] };
+  | { kind: 'formula'; op: 'sum' | 'ratio'; of: string[] }
+  | { kind: 'platform'; metric: PlatformMetric };
 
 export interface IndicatorRule {
   min?: number | undefined;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { appendAudit, auditAs } from '../audit/append.ts';
 import * as catalog from '../catalog/service.ts';
 import { type AccessRule, authorize, hasRole, type Principal, SYSTEM_PRINCIPAL } from '../core/auth.ts';
@@ -639,6 +640,23 @@ export async function getApplication(ctx: Ctx, id: string, now = new Date()): Pr
     steps.map((step) => step.org_id),
   );
   return applicationView(application, bundle, steps, chinaDate(now), names);
+}
+
+/**
+ * "Get one thing done" applications completed per leading department over [`from`, `to`) — the
+ * evaluation index's platform activity (`indicators/platform.ts`). Its caller authorizes.
+ */
+export async function bundlesDoneByLeadOrg(ctx: Ctx, from: Date, to: Date): Promise<Map<string, number>> {
+  const rows = await ctx.db
+    .selectFrom('service_applications as a')
+    .innerJoin('service_bundles as b', 'b.id', 'a.bundle_id')
+    .select(['b.lead_org_id as orgId', sql<string>`count(*)`.as('done')])
+    .where('a.state', '=', 'done')
+    .where('a.updated_at', '>=', from)
+    .where('a.updated_at', '<', to)
+    .groupBy('b.lead_org_id')
+    .execute();
+  return new Map(rows.map((r) => [r.orgId, Number(r.done)]));
 }
 
 export async function listApplications(

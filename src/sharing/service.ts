@@ -846,6 +846,27 @@ function contractView(c: ContractRow) {
 }
 export type ContractView = ReturnType<typeof contractView>;
 
+/**
+ * Resources shared per providing organization over [`from`, `to`): distinct resources under a
+ * contract in force at some time in the span (its validity overlapping it, not revoked) — the
+ * evaluation index's platform activity (`indicators/platform.ts`). Its caller authorizes.
+ */
+export async function sharedResourcesByProvider(
+  ctx: Ctx,
+  from: Date,
+  to: Date,
+): Promise<Map<string, number>> {
+  const rows = await ctx.db
+    .selectFrom('contracts')
+    .select(['provider_org_id as orgId', sql<string>`count(DISTINCT resource_id)`.as('resources')])
+    .where('valid_from', '<', to)
+    .where('valid_to', '>', from)
+    .where('state', '<>', 'revoked')
+    .groupBy('provider_org_id')
+    .execute();
+  return new Map(rows.map((r) => [r.orgId, Number(r.resources)]));
+}
+
 export async function loadContract(ctx: Ctx, id: string): Promise<ContractRow> {
   const principal = authorize(ctx.principal, { roles: 'any', scope: 'sharing' });
   const contract = await findContract(ctx.db, id);

@@ -45,7 +45,7 @@ interface Indicator {
   dataType: string;
   period: string;
   level: string;
-  source: { kind: string };
+  source: { kind: string; metric?: string };
   state: string;
 }
 
@@ -185,7 +185,13 @@ function Dictionary() {
           { title: t('indicators.unit'), dataIndex: 'unit' },
           { title: t('indicators.period'), dataIndex: 'period' },
           { title: t('indicators.level'), dataIndex: 'level' },
-          { title: t('indicators.source'), render: (_, r) => r.source.kind },
+          {
+            title: t('indicators.source'),
+            render: (_, r) =>
+              r.source.kind === 'platform' && r.source.metric
+                ? `${t('indicators.sourceKind.platform')}：${t(`indicators.platformMetric.${r.source.metric}`)}`
+                : t(`indicators.sourceKind.${r.source.kind}`),
+          },
           { title: t('indicators.version'), dataIndex: 'version' },
           { title: t('indicators.state'), dataIndex: 'state', render: (v: string) => <Tag>{v}</Tag> },
         ]}
