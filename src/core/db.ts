@@ -573,13 +573,13 @@ class JoiningConnection implements DatabaseConnection {
   ) {}
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const join = this.inTransaction ? undefined : joinEachWrite.getStore();
-    const writes = isWriteStatement(query);
-    if (join && writes) await join.beforeLooseWrite((q) => this.inner.executeQuery(q));
+    if (join && isWriteStatement(query)) await join.beforeLooseWrite((q) => this.inner.executeQuery(q));
     try {
       return await this.inner.executeQuery<R>(query);
     } catch (error) {
       const gate = this.gate();
-      if (this.inTransaction || writes || !gate || askOnce.getStore() || !isDatabaseAway(error)) throw error;
+      if (this.inTransaction || !gate || askOnce.getStore() || !isDatabaseAway(error)) throw error;
+      if (isWriteStatement(query)) throw error;
       gate.markUnavailable();
       if (!(await gate.waitAvailable())) throw error;
       const fresh = await this.driver.acquireConnection();
