@@ -417,20 +417,22 @@ export async function governmentRegions(ctx: Ctx, regionCodes: string[]): Promis
  */
 export async function organizationNames(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  for (const id of new Set(ids)) {
-    const org = await store.findOrganization(ctx.db, id);
-    names.set(id, org?.name ?? id);
-  }
+  for (const [id, org] of await organizationsById(ctx, ids)) names.set(id, org?.name ?? id);
   return names;
+}
+
+/** Each distinct id's organization (undefined when unknown). */
+async function organizationsById(ctx: Ctx, ids: Iterable<string>) {
+  const found = new Map<string, Organization | undefined>();
+  for (const id of new Set(ids)) found.set(id, await store.findOrganization(ctx.db, id));
+  return found;
 }
 
 /** GB/T 2260 (or a township's nine-digit) region codes by organization id; none for unknown ids. */
 export async function organizationRegions(ctx: Ctx, ids: Iterable<string>): Promise<Map<string, string>> {
   const regions = new Map<string, string>();
-  for (const id of new Set(ids)) {
-    const org = await store.findOrganization(ctx.db, id);
+  for (const [id, org] of await organizationsById(ctx, ids))
     if (org?.region_code) regions.set(id, org.region_code);
-  }
   return regions;
 }
 

@@ -1,4 +1,11 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import {
+  type ColumnType,
+  type Generated,
+  type Insertable,
+  type Selectable,
+  sql,
+  type Updateable,
+} from 'kysely';
 import { containsPattern, type Executor } from '../core/db.ts';
 import type { ChainLevel } from '../standards/division-units.ts';
 
@@ -215,6 +222,13 @@ export type ValueRow = Selectable<IndicatorValuesTable>;
 export type PrefillRow = Selectable<IndicatorPrefillsTable>;
 export type IndexRow = Selectable<EvaluationIndexesTable>;
 
+/**
+ * No step of submission `s`'s current round is pending (with `before`, none before step `g`): the
+ * round waits at `g`, or — without — only the department's decision is left.
+ */
+const noPendingStep = (before = sql``) =>
+  sql<boolean>`NOT EXISTS (SELECT 1 FROM report_signoffs e WHERE e.submission_id = s.id AND e.round = s.round AND e.state = 'pending' ${before})`;
+
 export const indicatorStore = {
   findIndicator(db: Executor, code: string) {
     return db.selectFrom('indicators').selectAll().where('code', '=', code).executeTakeFirst();
@@ -424,18 +438,7 @@ export const indicatorStore = {
       .where('s.state', '=', 'submitted')
       .where('g.state', '=', 'pending')
       .where('g.unit_code', 'in', unitCodes)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('report_signoffs as e')
-              .select('e.id')
-              .whereRef('e.submission_id', '=', 's.id')
-              .whereRef('e.round', '=', 's.round')
-              .whereRef('e.position', '<', 'g.position')
-              .where('e.state', '=', 'pending'),
-          ),
-        ),
-      )
+      .where(noPendingStep(sql`AND e.position < g.position`))
       .orderBy('s.updated_at')
       .limit(1000)
       .execute();
@@ -449,17 +452,7 @@ export const indicatorStore = {
       .selectAll('s')
       .where('f.owner_org_id', '=', ownerOrgId)
       .where('s.state', '=', 'submitted')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('report_signoffs as e')
-              .select('e.id')
-              .whereRef('e.submission_id', '=', 's.id')
-              .whereRef('e.round', '=', 's.round')
-              .where('e.state', '=', 'pending'),
-          ),
-        ),
-      )
+      .where(noPendingStep())
       .orderBy('s.updated_at')
       .limit(1000)
       .execute();
