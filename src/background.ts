@@ -13,7 +13,9 @@
  * | deadlines.overdue | 10 minutes                  | service steps, rectification cases and registry steps past their deadline are reported once (→ monitor alert) |
  * | idempotency.purge | 15 minutes                  | Idempotency-Keys past their expiry are deleted (core/idempotency.ts) |
  * | messages.push     | 10 minutes, when MESSAGES_WEBHOOK_URL is set | reminders queued once per user and pushed to the messaging gateway |
+ * | audit.partitions  | 6 hours                     | the audit log's partitions of this month and the next two exist (audit/partitions.ts) |
  */
+import { ensureAuditPartitions } from './audit/partitions.ts';
 import * as audit from './audit/service.ts';
 import type { Config } from './core/config.ts';
 import { cliCtx } from './core/context.ts';
@@ -40,6 +42,8 @@ const PUSH_EVERY_MS = 10 * 60_000;
 // Keys live a day; an expired key already binds nothing (a claim removes it), so this only frees space.
 // Expired idempotency keys and settled commit markers are removed this often.
 const IDEMPOTENCY_PURGE_EVERY_MS = 15 * 60_000;
+// Months are created two ahead: a few tries a day leave weeks for one to get its lock.
+const PARTITIONS_EVERY_MS = 6 * 3600_000;
 
 type Log = {
   error(obj: object, msg: string): void;
@@ -99,6 +103,14 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
       run: () => messages.pushMessages(db, config, log),
     });
   }
+  schedule.add({
+    name: 'audit.partitions',
+    everyMs: PARTITIONS_EVERY_MS,
+    run: async () => {
+      const created = await ensureAuditPartitions(db);
+      if (created.length > 0) log.info({ created }, 'audit log partitions created');
+    },
+  });
   schedule.add({
     name: 'idempotency.purge',
     everyMs: IDEMPOTENCY_PURGE_EVERY_MS,

@@ -101,6 +101,7 @@ describe('background work', () => {
       'ingest.sweep',
       'sharing.expire',
       'deadlines.overdue',
+      'audit.partitions',
       'idempotency.purge',
       'commit-markers.purge',
     ]);

@@ -35,6 +35,7 @@ import {
   toHex,
 } from './merkle.ts';
 import { withStoredTree } from './nodes.ts';
+import { ensureAuditPartitions } from './partitions.ts';
 import { type AuditSegment, buildSegment, verifySegment } from './segment.ts';
 import {
   AuditKeyError,
@@ -314,6 +315,10 @@ async function checkRegistered(db: Executor, key: PlatformKey): Promise<void> {
 export async function prepareAuditLog(db: Db, config: Config): Promise<{ backfilled: number }> {
   const backfilled = await store.ensureBackfilled(db);
   await checkRegistered(db, await platformKey(config));
+  // A start never waits on, nor fails for, a partition months ahead: the background task retries.
+  await ensureAuditPartitions(db).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== '55P03') throw err;
+  });
   return { backfilled };
 }
 
