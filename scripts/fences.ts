@@ -54,6 +54,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   audit_tree_heads: 'audit',
   audit_tree_nodes: 'audit',
   audit_refused: 'audit',
+  audit_archives: 'audit',
+  audit_archived_leaves: 'audit',
   alerts: 'monitor',
   freezes: 'monitor',
   monitor_state: 'monitor',

@@ -202,7 +202,7 @@ describe('audit log partitions', () => {
         q: string;
       }>`select max(queued)::text as q from audit_events`.execute(db);
 
-      expect(await migrate(db)).toEqual(['0040_audit_partitions']);
+      expect(await migrate(db)).toContain('0040_audit_partitions');
       const parts = await storedIn(db);
       expect(parts.get(1)).toBe('audit_events_y2026m01');
       expect(parts.get(40)).toBe('audit_events_y2026m05');

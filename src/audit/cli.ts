@@ -7,7 +7,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../core/config.ts';
 import { cliCtx } from '../core/context.ts';
 import type { DatabaseHandle } from '../core/db.ts';
+import { archiveMonths, listArchivesView } from './archive.ts';
 import { parseNote } from './checkpoint.ts';
+import { ensureAuditPartitions, listAuditPartitions } from './partitions.ts';
 import type { AuditSegment } from './segment.ts';
 import { verifySegment } from './segment.ts';
 import * as audit from './service.ts';
@@ -145,6 +147,15 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
             console.log(
               `read-only check; subtree cache: ${report.cacheNodesChecked} cached node(s) checked against the recomputed tree`,
             );
+            if (report.archivedLeaves > 0) {
+              console.log(
+                `archived months: the first ${report.archivedLeaves} entries from the hashes kept when they were archived ` +
+                  `(their entries are in the archive's files: shutong audit verify-export)` +
+                  (report.headsArchived > 0
+                    ? `; ${report.headsArchived} head(s) inside them not checkable here`
+                    : ''),
+              );
+            }
             console.log(
               `signed heads: ${report.headsTotal} (${report.headsWithValidSignature} validly signed, ` +
                 `${report.headsMatched} match the entries); verified through seq ${report.verifiedSize}, ` +
@@ -170,6 +181,50 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
         });
       },
     );
+
+  group
+    .command('partitions')
+    .description('list the audit log partitions (one per month of Beijing time) and the archived months')
+    .action(async () => {
+      await withDatabase(async (database) => {
+        const created = await ensureAuditPartitions(database.db);
+        if (created.length > 0) console.log(`created ${created.join(', ')}`);
+        for (const p of await listAuditPartitions(database.db)) {
+          const range =
+            p.from && p.to ? `${p.from.toISOString()} .. ${p.to.toISOString()}` : 'DEFAULT (any other time)';
+          console.log(`${p.name.padEnd(24)} ${range}  ~${p.rows.toLocaleString('en')} rows`);
+        }
+        for (const a of await listArchivesView(database.db)) console.log(a);
+      });
+    });
+
+  group
+    .command('archive')
+    .description(
+      'export every month before --before to segment files with proofs, check each file read back, ' +
+        'then drop those months from the database (what proofs and verification need is kept)',
+    )
+    .requiredOption('--before <YYYY-MM>', 'archive the months before this one (Beijing time)')
+    .requiredOption('--out <dir>', 'directory for the files (never overwritten)')
+    .action(async (opts: { before: string; out: string }) => {
+      await withDatabase(async (database) => {
+        const result = await archiveMonths(cliCtx(database.db, config), {
+          before: opts.before,
+          dir: opts.out,
+          onProgress: (message) => console.error(`  … ${message}`),
+        });
+        if (result.months.length === 0) {
+          console.log(`nothing to archive before ${opts.before}`);
+          return;
+        }
+        console.log(
+          `archived ${result.months.join(', ')}: seq ${result.firstSeq}..${result.lastSeq}` +
+            (result.refused > 0 ? `, ${result.refused} refused entr(ies) kept in a file of their own` : ''),
+        );
+        for (const f of result.files) console.log(`  ${f.name}  ${f.bytes} bytes  SM3 ${f.sm3}`);
+        console.log('check a file offline: shutong audit verify-export <file> --pubkey <public key>');
+      });
+    });
 
   group
     .command('export')

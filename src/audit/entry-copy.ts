@@ -41,8 +41,12 @@ export class CopyChunker {
   #headerDone = false;
   #ended = false;
 
-  constructor(chunkRows: number) {
+  #next: number;
+
+  /** `firstRows`: the first chunk's size, when the rows start inside a chunk of the tree (after an archive). */
+  constructor(chunkRows: number, firstRows = chunkRows) {
     this.#chunkRows = chunkRows;
+    this.#next = firstRows;
   }
 
   push(piece: Uint8Array): CopyChunk[] {
@@ -62,7 +66,10 @@ export class CopyChunker {
         return out;
       }
       this.#scan = end;
-      if (++this.#rows === this.#chunkRows) out.push(this.#cut());
+      if (++this.#rows === this.#next) {
+        out.push(this.#cut());
+        this.#next = this.#chunkRows;
+      }
     }
   }
 

@@ -17,7 +17,7 @@ import type { Executor } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { FIRST_SEQ } from './entry.ts';
 import { HASH_SIZE, nodeHash, type SubtreeHasher } from './merkle.ts';
-import { cachedNodes, cacheNodes, leafHashesBetween } from './store.ts';
+import { archiveHolding, cachedNodes, cacheNodes, leafHashesBetween } from './store.ts';
 
 const CACHE_STEP = 8;
 const FANOUT = 2 ** CACHE_STEP;
@@ -52,6 +52,19 @@ function damaged(reason: string, details: Record<string, unknown>): AppError {
   return new AppError('AUDIT_LOG_DAMAGED', details, { zh: reason, en: reason });
 }
 
+/** An entry (or a hash below level 8 over it) that left the database with its month. */
+export function archivedEntry(
+  seq: number,
+  archive: { id: number; months: string[]; files: unknown },
+): AppError {
+  return new AppError('AUDIT_ENTRY_ARCHIVED', {
+    seq,
+    archive: archive.id,
+    months: archive.months,
+    files: archive.files,
+  });
+}
+
 /** Leaf hashes of leaf indexes `idxs`, read in runs of consecutive seqs. */
 async function leafHashes(db: Executor, idxs: number[]): Promise<Map<number, Buffer>> {
   const out = new Map<number, Buffer>();
@@ -68,6 +81,8 @@ async function leafHashes(db: Executor, idxs: number[]): Promise<Map<number, Buf
       expected++;
     }
     if (expected !== to + 1) {
+      const archive = await archiveHolding(db, expected);
+      if (archive) throw archivedEntry(expected, archive);
       throw damaged(`seq ${expected} is missing or has no leaf hash; run \`shutong audit verify\``, {
         seq: expected,
       });
@@ -106,6 +121,25 @@ async function nodesAt(db: Executor, base: number, idxs: number[]): Promise<Map<
     await cacheNodes(db, base, computed);
   }
   return out;
+}
+
+/**
+ * Makes sure the level-8 subtree hash of every complete block of 256 leaves in [from, to) (both
+ * multiples of 256) is cached, computing missing ones from the rows, a batch at a time (bounded
+ * memory). An archiving calls it before the rows go: proofs and verification continue from these.
+ */
+export async function cacheLevel8(
+  db: Executor,
+  from: number,
+  to: number,
+  onProgress?: (blocks: number) => void,
+): Promise<void> {
+  const STEP = 4096;
+  for (let block = from / FANOUT; block < to / FANOUT; block += STEP) {
+    const idxs = Array.from({ length: Math.min(STEP, to / FANOUT - block) }, (_, i) => block + i);
+    await nodesAt(db, CACHE_STEP, idxs);
+    onProgress?.(block + idxs.length);
+  }
 }
 
 /** Loads the given perfect subtrees (all inside the committed tree), keyed level:index. */

@@ -139,10 +139,13 @@ export const WitnessStatus = Type.Object({
   source: Type.String({ description: '见证方（目录或地址）/ witness directory or URL' }),
   size: Nullable(Size('见证的日志长度 / witnessed tree size')),
   rootHash: Nullable(Hash),
-  status: Type.Enum(['consistent', 'rollback', 'rewrite', 'unsigned', 'empty', 'unavailable'] as const, {
-    description:
-      'consistent: the log extends the witnessed checkpoint; rollback: the log is shorter; rewrite: another root at that size',
-  }),
+  status: Type.Enum(
+    ['consistent', 'rollback', 'rewrite', 'unsigned', 'empty', 'unavailable', 'archived'] as const,
+    {
+      description:
+        'consistent: the log extends the witnessed checkpoint; rollback: the log is shorter; rewrite: another root at that size; archived: the size lies inside archived months',
+    },
+  ),
   message: Type.String(),
 });
 

@@ -29,12 +29,13 @@ import {
   consistencyProof,
   emptyRoot,
   type Frontier,
+  HASH_SIZE,
   hashEquals,
   inclusionProof,
   nodeHash,
   toHex,
 } from './merkle.ts';
-import { withStoredTree } from './nodes.ts';
+import { archivedEntry, withStoredTree } from './nodes.ts';
 import { ensureAuditPartitions } from './partitions.ts';
 import { type AuditSegment, buildSegment, verifySegment } from './segment.ts';
 import {
@@ -222,9 +223,18 @@ export async function exportEntries(
 export async function getEntry(ctx: Ctx, seq: number): Promise<EntryView> {
   must(ctx);
   await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
+  await refuseArchived(ctx, seq);
   const row = await store.findEntry(ctx.db, seq);
   if (!row) throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
   return entryView(row);
+}
+
+/** 410 for an entry whose month was archived (its proof is in the archive's file), naming the file. */
+async function refuseArchived(ctx: Ctx, seq: number): Promise<void> {
+  const archive = await store.archiveHolding(ctx.db, seq);
+  if (!archive) return;
+  const file = archive.files.find((f) => f.from <= seq && seq <= f.to);
+  throw archivedEntry(seq, { ...archive, files: file ? [file] : archive.files });
 }
 
 // ---------------------------------------------------------------------------- signing key
@@ -535,6 +545,7 @@ export async function proveInclusion(ctx: Ctx, seq: number, treeSize?: number): 
     head = await store.headOfSize(ctx.db, treeSize);
   }
   sizeField('seq', seq, treeSize - 1 + FIRST_SEQ, FIRST_SEQ);
+  await refuseArchived(ctx, seq);
   const row = await store.findEntry(ctx.db, seq);
   if (!row?.leaf_hash) throw new AppError('AUDIT_LOG_DAMAGED', { seq });
   const n = treeSize;
@@ -623,7 +634,7 @@ export interface WitnessCheck {
   /** The witnessed size and root; null when the source holds nothing for this log or failed. */
   size: number | null;
   rootHash: string | null;
-  status: 'consistent' | 'rollback' | 'rewrite' | 'unsigned' | 'empty' | 'unavailable';
+  status: 'consistent' | 'rollback' | 'rewrite' | 'unsigned' | 'empty' | 'unavailable' | 'archived';
   message: string;
 }
 
@@ -767,9 +778,59 @@ async function readStateForVerify(
   }
 }
 
-/** The COPY byte stream as chunks of `chunkRows` whole rows. */
-async function* copyChunks(pieces: AsyncIterable<Buffer>, chunkRows: number): AsyncGenerator<CopyChunk> {
-  const chunker = new CopyChunker(chunkRows);
+const ARCHIVED_PLACEHOLDER = Buffer.alloc(HASH_SIZE);
+
+/**
+ * The archived months' part of the tree (audit/archive.ts), from the hashes their archiving kept:
+ * the level-8 subtree of each complete block, then the last incomplete block's leaves. A missing
+ * hash is reported as deleted entries and stands in as zeros, so the heads after it fail too.
+ */
+async function addArchived(tx: Tx, last: number, verifier: LogVerifier, cache: CacheChecker): Promise<void> {
+  const blocks = Math.floor(last / FANOUT);
+  const STEP = 10_000;
+  for (let from = 0; from < blocks; from += STEP) {
+    const to = Math.min(blocks, from + STEP) - 1;
+    const nodes = await store.level8Between(tx, from, to);
+    let i = 0;
+    for (let idx = from; idx <= to; idx++) {
+      const node = nodes[i]?.idx === idx ? nodes[i++]!.hash : null;
+      const first = idx * FANOUT + FIRST_SEQ;
+      if (!node) {
+        verifier.report({
+          kind: 'deleted',
+          position: first,
+          through: first + FANOUT - 1,
+          reason: `the archived subtree hash over seq ${first}..${first + FANOUT - 1} (audit_tree_nodes level 8, index ${idx}) is missing`,
+        });
+      }
+      const hash = Buffer.from(node ?? ARCHIVED_PLACEHOLDER);
+      if (cache.active) cache.level8(hash);
+      verifier.addArchivedSubtree(hash, CACHE_STEP);
+    }
+  }
+  const tailFrom = blocks * FANOUT + FIRST_SEQ;
+  const tail = await store.archivedLeavesBetween(tx, tailFrom, last);
+  let k = 0;
+  for (let seq = tailFrom; seq <= last; seq++) {
+    const leaf = tail[k]?.seq === seq ? tail[k++]!.leaf_hash : null;
+    if (!leaf) {
+      verifier.report({
+        kind: 'deleted',
+        position: seq,
+        reason: `the archived leaf hash of seq ${seq} (audit_archived_leaves) is missing`,
+      });
+    }
+    verifier.addArchivedLeaf(leaf ?? ARCHIVED_PLACEHOLDER);
+  }
+}
+
+/** The COPY byte stream as chunks of `chunkRows` whole rows (the first of `firstRows`). */
+async function* copyChunks(
+  pieces: AsyncIterable<Buffer>,
+  chunkRows: number,
+  firstRows: number,
+): AsyncGenerator<CopyChunk> {
+  const chunker = new CopyChunker(chunkRows, firstRows);
   for await (const piece of pieces) yield* chunker.push(piece);
   const last = chunker.end();
   if (last) yield last;
@@ -830,6 +891,8 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       ...(cache.active ? { onLeaf: (i: number, leaf: Buffer) => cache.leaf(i, leaf) } : {}),
       rootsAt,
     });
+    const archivedLast = await store.archivedThrough(tx);
+    if (archivedLast > 0) await addArchived(tx, archivedLast, verifier, cache);
     const rowChecks = new RowChecks(skewMs, stateRead.backfillPending);
     const addExtra = (p: LogProblem) => {
       if (extra.length < 1000) extra.push(p);
@@ -837,19 +900,22 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
     const workers = options.workers ?? os.availableParallelism();
     if (workers > 0) {
       const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+      // After an archive the rows start at leaf `archivedLast`: a short first chunk brings the
+      // rest back to chunk boundaries, where a chunk joins the tree as one subtree.
+      const firstRows = (chunkRows - (archivedLast % chunkRows)) % chunkRows || chunkRows;
       // On a server, in a snapshot of our own: the rows as binary COPY, which the reading thread
       // only cuts into chunks (decoding a million rows into objects here, and cloning them to the
       // workers, kept this thread busier than the hashing kept the workers). A transaction the
       // caller passed in may hold its own uncommitted rows, which another connection cannot see.
       const copy = ownTransaction ? await store.streamEntryCopy(ctx.db, tx) : null;
-      const chunks = copy ? copyChunks(copy, chunkRows) : null;
+      const chunks = copy ? copyChunks(copy, chunkRows, firstRows) : null;
       let next: () => Promise<store.EntryRowText[] | CopyChunk | null>;
       if (chunks) {
         next = async () => (await chunks.next()).value ?? null;
       } else {
         // The next chunk is asked for as soon as this one is in, so the database works meanwhile.
         const fetch = (after: store.EntryKey | null) => {
-          const next = store.fetchEntryChunk(tx, after, chunkRows);
+          const next = store.fetchEntryChunk(tx, after, after ? chunkRows : firstRows);
           next.catch(() => {}); // awaited below; this only keeps a failure meanwhile from counting as unhandled
           return next;
         };
@@ -956,6 +1022,9 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
         return { ...base, status: 'rollback', message };
       }
       const root = report.roots[note.size];
+      if (root === undefined && note.size <= report.archivedLeaves) {
+        return { ...base, status: 'archived', message: witnessArchived(note.size) };
+      }
       if (root !== note.rootHash) {
         const message = `rewrite: the first ${note.size} entries hash to ${root} but ${source} witnessed root ${note.rootHash} at that size: entries up to seq ${note.size + FIRST_SEQ - 1} were rewritten`;
         extra.push({ kind: 'rewrite', position: note.size + FIRST_SEQ - 1, reason: message });
@@ -993,6 +1062,9 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
 }
 
 // ------------------------------------------------------------------------------ witnesses
+
+const witnessArchived = (size: number) =>
+  `witnessed ${size} entries, a size inside the archived months: checked when they were archived; the signed heads after them are checked instead`;
 
 export interface WitnessOverview {
   origin: string;
@@ -1043,10 +1115,17 @@ export async function witnessOverview(ctx: Ctx): Promise<WitnessOverview> {
         message: `witnessed ${note.size} entries; the log holds ${frontier.size}`,
       });
     } else {
-      const root =
-        note.size === 0
-          ? toHex(emptyRoot())
-          : toHex(await withStoredTree(ctx.db, note.size, (h) => h(0, note.size)));
+      let root: string;
+      try {
+        root =
+          note.size === 0
+            ? toHex(emptyRoot())
+            : toHex(await withStoredTree(ctx.db, note.size, (h) => h(0, note.size)));
+      } catch (err) {
+        if ((err as AppError).code !== 'AUDIT_ENTRY_ARCHIVED') throw err;
+        witnesses.push({ ...base, status: 'archived', message: witnessArchived(note.size) });
+        continue;
+      }
       witnesses.push(
         root === note.rootHash
           ? {
@@ -1080,6 +1159,7 @@ export async function exportSegment(ctx: Ctx, from: number, to: number): Promise
   const last = frontier.size + FIRST_SEQ - 1;
   sizeField('from', from, last, FIRST_SEQ);
   sizeField('to', to, last, from);
+  await refuseArchived(ctx, from);
   let head = await store.latestHead(ctx.db);
   if (!head || head.tree_size < to - FIRST_SEQ + 1) {
     const signed = await signHead(ctx, { reason: 'export' });

@@ -13,6 +13,13 @@ import { Frontier, HASH_SIZE } from './merkle.ts';
 import type { SignedTreeHead } from './signing.ts';
 import type { StoredAuditEntry } from './verify.ts';
 
+/**
+ * Only entries after every archived range (audit/archive.ts): an entry of an archived range that
+ * stayed behind in a later month's partition (dated across the month's turn within the clock-skew
+ * allowance) is in the archive's files, and is neither listed nor verified here again.
+ */
+export const notArchived = sql<SqlBool>`seq > (select coalesce(max(last_seq), 0) from audit_archives)`;
+
 // ------------------------------------------------------------------------------- tree state
 
 export function frontierToBytes(frontier: Frontier): Buffer {
@@ -203,6 +210,7 @@ export async function listEntries(
     .selectFrom('audit_events')
     .select(ENTRY_COLUMNS)
     .where('seq', 'is not', null)
+    .where(notArchived)
     .where(matching(filter));
   if (page.after !== undefined) query = query.where('seq', page.order === 'asc' ? '>' : '<', page.after);
   return (await query
@@ -225,6 +233,7 @@ export async function countEntries(
         .select('seq')
         .where('seq', 'is not', null)
         .where('seq', '<=', upTo)
+        .where(notArchived)
         .where(matching(filter))
         .limit(cap)
         .as('m'),
@@ -331,19 +340,21 @@ export async function entriesBetween(db: Executor, from: number, to: number): Pr
     .execute()) as EntryRow[];
 }
 
-/** Recorded leaf hashes of seq from..to (inclusive), in seq order. */
+/**
+ * Recorded leaf hashes of seq from..to (inclusive), in seq order: from the rows, or for archived
+ * entries from the hashes their archiving kept (the last incomplete block of 256).
+ */
 export async function leafHashesBetween(
   db: Executor,
   from: number,
   to: number,
 ): Promise<Array<{ seq: number; leaf_hash: Uint8Array | null }>> {
-  return (await db
-    .selectFrom('audit_events')
-    .select(['seq', 'leaf_hash'])
-    .where('seq', '>=', from)
-    .where('seq', '<=', to)
-    .orderBy('seq')
-    .execute()) as Array<{ seq: number; leaf_hash: Uint8Array | null }>;
+  const { rows } = await sql<{ seq: number; leaf_hash: Uint8Array | null }>`
+    select seq, leaf_hash from audit_events where seq >= ${from} and seq <= ${to} and ${notArchived}
+    union all
+    select seq, leaf_hash from audit_archived_leaves where seq >= ${from} and seq <= ${to}
+    order by seq`.execute(db);
+  return rows;
 }
 
 /**
@@ -367,7 +378,7 @@ export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGener
         `${TIME_TEXT} as "time", actor_id as "actorId", ` +
         'org_id as "orgId", action, object_type as "objectType", object_id as "objectId", ' +
         // id breaks ties as in fetchEntryChunk, should a tamperer have made two rows share a seq.
-        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null order by seq, id',
+        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) order by seq, id',
     )
     .execute(tx);
   const fetch = () => {
@@ -431,7 +442,9 @@ export async function fetchEntryChunk(
     select id, seq, seq::text as "seqKey", ${sql.raw(TIME_TEXT)} as "time", actor_id as "actorId", org_id as "orgId", action,
            object_type as "objectType", object_id as "objectId", request_id as "requestId",
            details::text as details, encode(leaf_hash, 'hex') as "leafHash"
-    from audit_events where seq is not null ${from} order by seq, id limit ${limit}`.execute(db);
+    from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) ${from} order by seq, id limit ${limit}`.execute(
+    db,
+  );
   return rows;
 }
 
@@ -456,7 +469,7 @@ export async function streamEntryCopy(
     snapshot,
     `copy (select seq::text, ${TIME_TEXT}, actor_id, org_id, action, object_type, object_id, request_id, ` +
       // Qualified: a bare seq here would name the output column seq::text and sort as text.
-      'details::text, leaf_hash from audit_events where seq is not null order by audit_events.seq, audit_events.id) ' +
+      'details::text, leaf_hash from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) order by audit_events.seq, audit_events.id) ' +
       'to stdout (format binary)',
   );
 }
@@ -585,4 +598,60 @@ export interface RegisteredKey {
 /** Records this database's signing key on first use and returns whichever key is recorded. */
 export async function registerKey(db: Executor, key: RegisteredKey): Promise<RegisteredKey> {
   return settleSetting(db, KEY_SETTING, key);
+}
+
+// ---------------------------------------------------------------------------------- archives
+
+/** The last seq taken out by an archiving (migration 0041); 0 when nothing was archived. */
+export async function archivedThrough(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('audit_archives')
+    .select((eb) => eb.fn.max('last_seq').as('last'))
+    .executeTakeFirst();
+  return Number(row?.last ?? 0);
+}
+
+export async function listArchives(db: Executor) {
+  return db.selectFrom('audit_archives').selectAll().orderBy('last_seq').execute();
+}
+
+/** The archiving whose range holds `seq`, if any. */
+export async function archiveHolding(db: Executor, seq: number) {
+  return db
+    .selectFrom('audit_archives')
+    .selectAll()
+    .where('first_seq', '<=', seq)
+    .where('last_seq', '>=', seq)
+    .executeTakeFirst();
+}
+
+/** Cached level-8 subtree hashes with index from..to (inclusive), in order. */
+export async function level8Between(
+  db: Executor,
+  from: number,
+  to: number,
+): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+  return db
+    .selectFrom('audit_tree_nodes')
+    .select(['idx', 'hash'])
+    .where('level', '=', 8)
+    .where('idx', '>=', from)
+    .where('idx', '<=', to)
+    .orderBy('idx')
+    .execute();
+}
+
+/** Kept leaf hashes of archived entries (the incomplete last blocks), seq from..to, in order. */
+export async function archivedLeavesBetween(
+  db: Executor,
+  from: number,
+  to: number,
+): Promise<Array<{ seq: number; leaf_hash: Uint8Array }>> {
+  return db
+    .selectFrom('audit_archived_leaves')
+    .select(['seq', 'leaf_hash'])
+    .where('seq', '>=', from)
+    .where('seq', '<=', to)
+    .orderBy('seq')
+    .execute();
 }

@@ -53,6 +53,11 @@ export const ERRORS = {
     zh: '尚无覆盖该位置的已签名树头（可先签发树头）',
     en: 'No signed tree head covers this position yet (sign one first)',
   },
+  AUDIT_ENTRY_ARCHIVED: {
+    status: 410,
+    zh: '该审计条目所在月份已归档，请查阅归档文件（含证明）',
+    en: "The audit entry's month has been archived; see the archive's files, which carry its proofs",
+  },
   AUDIT_LOG_DAMAGED: {
     status: 500,
     zh: '审计日志已损坏，请运行 shutong audit verify',

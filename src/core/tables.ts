@@ -142,6 +142,34 @@ export interface AuditRefusedTable {
   refused_at: ColumnType<Date, Date | undefined, never>;
 }
 
+/** An archiving of audit months (migration 0041, audit/archive.ts). */
+export interface AuditArchivesTable {
+  id: Generated<number>;
+  first_seq: number;
+  last_seq: number;
+  months: string[];
+  files: ColumnType<ArchiveFile[], string, never>;
+  head_size: number;
+  head_root: string;
+  refused: ColumnType<number, number | undefined, never>;
+  archived_at: Date;
+  archived_by: string | null;
+}
+
+/** One segment file an archiving wrote. */
+export interface ArchiveFile {
+  name: string;
+  from: number;
+  to: number;
+  bytes: number;
+  sm3: string;
+}
+
+export interface AuditArchivedLeavesTable {
+  seq: number;
+  leaf_hash: Uint8Array;
+}
+
 export interface AuditTreeNodesTable {
   level: number;
   idx: number;
@@ -526,6 +554,8 @@ export interface Database {
   audit_tree_heads: AuditTreeHeadsTable;
   audit_tree_nodes: AuditTreeNodesTable;
   audit_refused: AuditRefusedTable;
+  audit_archives: AuditArchivesTable;
+  audit_archived_leaves: AuditArchivedLeavesTable;
   settings: SettingsTable;
   idempotency_keys: IdempotencyKeysTable;
   commit_markers: CommitMarkersTable;

@@ -1027,6 +1027,7 @@ export const zh = {
       unsigned: '签名不符',
       empty: '尚无检查点',
       unavailable: '无法读取',
+      archived: '已归档',
     },
     witnessMeaning: {
       consistent: '见证方保存的检查点与日志在该长度的根哈希相同。',
@@ -1035,6 +1036,7 @@ export const zh = {
       unsigned: '见证方保存的检查点不是本平台密钥签署的。',
       empty: '见证方尚未收到本日志的检查点（下一次签名树头时提交）。',
       unavailable: '读取见证方失败，本次无法比对。',
+      archived: '见证的长度落在已归档月份之内：归档时已核对，此后由其后的签名树头核对。',
     },
   },
   alerts: {
@@ -2884,6 +2886,7 @@ export const en: Dict = {
       unsigned: 'bad signature',
       empty: 'no checkpoint yet',
       unavailable: 'unavailable',
+      archived: 'archived',
     },
     witnessMeaning: {
       consistent: "The witness's checkpoint has the same root hash as the log at that size.",
@@ -2892,6 +2895,8 @@ export const en: Dict = {
       unsigned: "The witness holds a checkpoint not signed by this platform's key.",
       empty: 'The witness has no checkpoint of this log yet (one is sent with the next signed head).',
       unavailable: 'The witness could not be read; no comparison this time.',
+      archived:
+        'The witnessed size lies inside archived months: checked when they were archived, and by the signed heads after them since.',
     },
   },
   alerts: {

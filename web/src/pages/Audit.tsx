@@ -596,7 +596,7 @@ function Witnesses() {
   const color = (status: string) =>
     status === 'consistent'
       ? 'success'
-      : status === 'empty' || status === 'unavailable'
+      : status === 'empty' || status === 'unavailable' || status === 'archived'
         ? 'warning'
         : 'error';
   return (

@@ -1,0 +1,239 @@
+/**
+ * Archiving old months of the audit log (issue 21): a month partition leaves the database only
+ * after its entries are in segment files with proofs against a signed head (segment.ts), each file
+ * written, read back from disk and checked with the public key alone, and its SM3 digest recorded.
+ *
+ * What stays keeps the Merkle log whole (migration 0041): the level-8 subtree hashes over the
+ * archived entries (cached before the rows go) and the leaf hashes of the last incomplete block.
+ * Proofs for later entries, consistency proofs from sizes at or after a block boundary, and
+ * `audit verify` continue from them; verification rebuilds the archived part from these hashes and
+ * checks every later signed head against it, so none of them is taken on trust. An archived
+ * entry's own proof is in its file; asked here, it answers 410 AUDIT_ENTRY_ARCHIVED naming it.
+ *
+ * Range: the archived months' entries are seq P+1..B, where P is where the previous archiving
+ * ended and B the highest seq in the months taken. An entry of that range that was dated across a
+ * month's turn (within the clock-skew allowance) and stored in a later month is written to the
+ * files too, and stays behind unread (store.notArchived). Entries integration refused stay pending
+ * forever: those of the archived months go to a file of their own.
+ *
+ * Only the command line archives (`shutong audit archive`): it removes rows, which no person's
+ * session should be able to do, and it writes files on the server's disk.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { SYSTEM_PRINCIPAL } from '../core/auth.ts';
+import type { Ctx } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
+import type { ArchiveFile } from '../core/tables.ts';
+import { appendAudit } from './append.ts';
+import { FIRST_SEQ } from './entry.ts';
+import { integrateAudit } from './integrate.ts';
+import { cacheLevel8 } from './nodes.ts';
+import { beijingMonth, listAuditPartitions, partitionName } from './partitions.ts';
+import { type AuditSegment, verifySegment } from './segment.ts';
+import { exportSegment, platformKey } from './service.ts';
+import * as store from './store.ts';
+
+/** Entries per segment file: bounds the memory an export holds (a few hundred bytes an entry). */
+export const ENTRIES_PER_FILE = 50_000;
+const BLOCK = 256;
+
+export interface ArchiveOptions {
+  /** Archive every month before this one (YYYY-MM, Beijing time). */
+  before: string;
+  /** Directory the files are written to (created if missing; files are never overwritten). */
+  dir: string;
+  entriesPerFile?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface ArchiveResult {
+  months: string[];
+  firstSeq: number;
+  lastSeq: number;
+  files: ArchiveFile[];
+  refused: number;
+  headSize: number;
+}
+
+function refuse(
+  code: 'VALIDATION_FAILED' | 'CONFLICT',
+  details: Record<string, unknown>,
+  zh: string,
+  en: string,
+) {
+  return new AppError(code, details, { zh, en });
+}
+
+const sm3 = (bytes: Uint8Array) => createHash('sm3').update(bytes).digest('hex');
+
+/** Writes `text` to a new file (never over an existing one), flushed to disk. */
+async function writeNew(file: string, text: string): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<ArchiveResult> {
+  if (ctx.principal !== SYSTEM_PRINCIPAL) {
+    throw new AppError('FORBIDDEN', {
+      reason: 'archiving is done at the command line (shutong audit archive)',
+    });
+  }
+  const progress = options.onProgress ?? (() => {});
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(options.before)) {
+    throw refuse(
+      'VALIDATION_FAILED',
+      { field: 'before' },
+      '--before 须为 YYYY-MM 格式',
+      '--before must be YYYY-MM',
+    );
+  }
+  const cutoffMonth = `${options.before}-01`;
+  if (cutoffMonth > beijingMonth(new Date())) {
+    throw refuse(
+      'VALIDATION_FAILED',
+      { field: 'before', currentMonth: beijingMonth(new Date()).slice(0, 7) },
+      '本月及以后的审计日志不能归档',
+      'The current month and later months cannot be archived',
+    );
+  }
+  const db = ctx.db;
+  const taken = (await listAuditPartitions(db)).filter(
+    (p) => p.to !== null && p.name < partitionName(cutoffMonth),
+  );
+  const months = taken.map((p) => `${p.name.slice(14, 18)}-${p.name.slice(19, 21)}`);
+  const previous = await store.archivedThrough(db);
+  if (taken.length === 0) {
+    return { months: [], firstSeq: previous + 1, lastSeq: previous, files: [], refused: 0, headSize: 0 };
+  }
+  const names = taken.map((p) => p.name);
+  await integrateAudit(db, { clockSkewMs: ctx.config.auditClockSkewMs });
+  const { rows: state } = await sql<{ last: number | null; waiting: number }>`
+    select max(seq) as last,
+           count(*) filter (where seq is null and not exists (select 1 from audit_refused r where r.id = e.id))::int as waiting
+      from audit_events e where tableoid::regclass::text = any(${names}::text[])`.execute(db);
+  if ((state[0]?.waiting ?? 0) > 0) {
+    throw refuse(
+      'CONFLICT',
+      { waiting: state[0]!.waiting },
+      '待归档月份中仍有条目等待并入日志，请稍后重试',
+      'Entries of these months are still waiting for integration; try again shortly',
+    );
+  }
+  const last = Math.max(previous, Number(state[0]?.last ?? 0));
+  const perFile = options.entriesPerFile ?? ENTRIES_PER_FILE;
+  await fs.mkdir(options.dir, { recursive: true });
+  const publicKeyPem = (await platformKey(ctx.config)).publicKeyPem;
+  const files: ArchiveFile[] = [];
+  let headSize = 0;
+  let headRoot = '';
+  for (let from = previous + 1; from <= last; from += perFile) {
+    const to = Math.min(last, from + perFile - 1);
+    const segment = await exportSegment(ctx, from, to);
+    const name = `audit-${String(from).padStart(12, '0')}-${String(to).padStart(12, '0')}.json`;
+    const file = path.join(options.dir, name);
+    await writeNew(file, `${JSON.stringify(segment)}\n`);
+    // What is on the disk is what counts: read back and checked with the public key alone.
+    const bytes = await fs.readFile(file);
+    const check = verifySegment(JSON.parse(bytes.toString('utf8')) as AuditSegment, publicKeyPem);
+    if (!check.ok) {
+      throw new AppError('AUDIT_LOG_DAMAGED', { file, problems: check.problems.slice(0, 10) });
+    }
+    files.push({ name, from, to, bytes: bytes.length, sm3: sm3(bytes) });
+    headSize = segment.head.treeSize;
+    headRoot = segment.head.rootHash;
+    progress(`wrote ${name} (seq ${from}..${to})`);
+  }
+  const { rows: refusedRows } = await sql<Record<string, unknown>>`
+    select e.id, e.time, e.actor_id as "actorId", e.org_id as "orgId", e.action, e.object_type as "objectType",
+           e.object_id as "objectId", e.request_id as "requestId", e.details, r.reason, r.refused_at as "refusedAt"
+      from audit_events e join audit_refused r on r.id = e.id
+     where e.seq is null and e.tableoid::regclass::text = any(${names}::text[]) order by e.queued`.execute(
+    db,
+  );
+  if (refusedRows.length > 0) {
+    const name = `audit-refused-${months[0]}-${months.at(-1)}.json`;
+    const text = `${JSON.stringify({ format: 'shutong-audit-refused/1', months, entries: refusedRows })}\n`;
+    await writeNew(path.join(options.dir, name), text);
+    const bytes = Buffer.from(text, 'utf8');
+    files.push({ name, from: 0, to: -1, bytes: bytes.length, sm3: sm3(bytes) });
+  }
+  if (headSize === 0) {
+    // Nothing new to export (empty months): the newest head still anchors the record.
+    const head = await store.latestHead(db);
+    headSize = head?.tree_size ?? 0;
+    headRoot = head?.root_hash ?? '0'.repeat(64);
+  }
+  // The hashes proofs and verification continue from, while the rows are still here.
+  const complete = Math.floor((last - FIRST_SEQ + 1) / BLOCK) * BLOCK;
+  await cacheLevel8(db, Math.floor(previous / BLOCK) * BLOCK, complete, (blocks) =>
+    progress(`subtree hashes cached through block ${blocks}`),
+  );
+  await db.transaction().execute(async (tx) => {
+    await store.lockTreeState(tx);
+    if ((await store.archivedThrough(tx)) !== previous) {
+      throw refuse(
+        'CONFLICT',
+        {},
+        '另一归档操作已先完成，请重新运行',
+        'Another archiving finished first; run it again',
+      );
+    }
+    const tailFrom = Math.max(previous, complete) + 1;
+    const tail = await store.leafHashesBetween(tx, tailFrom, last);
+    if (tail.length !== last - tailFrom + 1 || tail.some((t) => !t.leaf_hash)) {
+      throw new AppError('AUDIT_LOG_DAMAGED', { from: tailFrom, to: last });
+    }
+    if (tail.length > 0) {
+      await tx
+        .insertInto('audit_archived_leaves')
+        .values(tail.map((t) => ({ seq: t.seq, leaf_hash: t.leaf_hash! })))
+        .execute();
+    }
+    const record = await tx
+      .insertInto('audit_archives')
+      .values({
+        first_seq: previous + 1,
+        last_seq: last,
+        months,
+        files: JSON.stringify(files),
+        head_size: headSize,
+        head_root: headRoot,
+        refused: refusedRows.length,
+        archived_at: new Date(),
+        archived_by: ctx.principal?.userId ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await appendAudit(tx, {
+      actorId: ctx.principal?.userId ?? null,
+      orgId: ctx.principal?.orgId ?? null,
+      action: 'audit.archive',
+      objectType: 'audit_archive',
+      objectId: String(record.id),
+      requestId: ctx.requestId,
+      details: { months, firstSeq: previous + 1, lastSeq: last, files, refused: refusedRows.length },
+    });
+    // Dropping a partition locks the log briefly; a long reader (a verification) makes it wait.
+    await sql`select set_config('lock_timeout', '10s', true)`.execute(tx);
+    for (const name of names) await sql`drop table ${sql.table(name)}`.execute(tx);
+  });
+  progress(`archived ${months.join(', ')}: seq ${previous + 1}..${last}, ${files.length} file(s)`);
+  return { months, firstSeq: previous + 1, lastSeq: last, files, refused: refusedRows.length, headSize };
+}
+
+/** One line per archiving, for `shutong audit partitions`. */
+export async function listArchivesView(db: Ctx['db']): Promise<string[]> {
+  return (await store.listArchives(db)).map(
+    (a) =>
+      `archived ${a.months.join(', ')}: seq ${a.first_seq}..${a.last_seq}, ${a.files.length} file(s), ` +
+      `${a.archived_at.toISOString()}`,
+  );
+}

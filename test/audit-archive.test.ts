@@ -1,0 +1,293 @@
+/**
+ * Archiving old months of the audit log (issue 21, audit/archive.ts): the months leave the database
+ * only as files an auditor can check offline; proofs, consistency and `audit verify` carry on from
+ * the hashes kept; an archived entry answers 410 naming its file; and a database administrator who
+ * edits or removes what was kept is caught.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../src/audit/append.ts';
+import { archiveMonths } from '../src/audit/archive.ts';
+import { integrateAudit } from '../src/audit/integrate.ts';
+import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.ts';
+import { ensureAuditPartitions, listAuditPartitions } from '../src/audit/partitions.ts';
+import { type AuditSegment, verifySegment } from '../src/audit/segment.ts';
+import {
+  getEntry,
+  listEntries,
+  platformKey,
+  proveConsistency,
+  proveInclusion,
+  signHead,
+  verifyLog,
+} from '../src/audit/service.ts';
+import type { Principal } from '../src/core/auth.ts';
+import { type Config, loadConfig } from '../src/core/config.ts';
+import { cliCtx } from '../src/core/context.ts';
+import type { Db } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { freshDatabase } from './helpers.ts';
+import { appendBulk } from './support/audit-bulk.ts';
+
+let dir: string;
+let config: Config;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shutong-audit-archive-'));
+  config = loadConfig({ AUDIT_KEY_FILE: path.join(dir, 'key.pem'), LOG_LEVEL: 'warn' });
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const SEPT = 700;
+const OCT = 301;
+const NOV = 60;
+
+/** September, October (its last entry dated ten seconds into November, Beijing time), November. */
+function timeOf(seq: number): Date {
+  if (seq <= SEPT) return new Date(Date.UTC(2025, 8, 2) + seq * 60_000);
+  if (seq === SEPT + OCT - 1) return new Date('2025-10-31T16:00:10Z'); // 2025-11-01 00:00:10 Beijing
+  if (seq === SEPT + OCT) return new Date('2025-10-31T15:59:50Z'); // still October, 20 s earlier
+  if (seq < SEPT + OCT) return new Date(Date.UTC(2025, 9, 2) + seq * 60_000);
+  return new Date(Date.UTC(2025, 10, 3) + seq * 60_000);
+}
+
+async function logOf(db: Db): Promise<void> {
+  await ensureAuditPartitions(db, new Date('2025-09-10T00:00:00Z'));
+  await db.transaction().execute((tx) =>
+    appendBulk(tx, SEPT + OCT + NOV, (seq) => ({
+      time: timeOf(seq),
+      actorId: `usr_${seq % 7}`,
+      orgId: 'org_a',
+      action: 'thing.changed',
+      objectType: 'thing',
+      objectId: String(seq),
+      requestId: null,
+      details: { seq },
+    })),
+  );
+  for (let i = 0; i < 5; i++) {
+    await appendAudit(db, {
+      actorId: 'usr_now',
+      orgId: 'org_a',
+      action: 'now',
+      objectType: 'x',
+      objectId: String(i),
+    });
+  }
+  await integrateAudit(db);
+}
+
+const readSegment = (file: string) =>
+  JSON.parse(fs.readFileSync(path.join(out(), file), 'utf8')) as AuditSegment;
+const out = () => path.join(dir, 'archive');
+const sm3 = (file: string) =>
+  createHash('sm3')
+    .update(fs.readFileSync(path.join(out(), file)))
+    .digest('hex');
+
+describe('archiving audit months', () => {
+  it('exports the months with proofs, drops them, and the log still proves and verifies', async () => {
+    const { database, drop } = await freshDatabase();
+    try {
+      const db = database.db;
+      await migrate(db);
+      await logOf(db);
+      const ctx = cliCtx(db, config);
+      const before = (await signHead(ctx, { ifGrown: true }))!;
+
+      const result = await archiveMonths(ctx, { before: '2025-11', dir: out(), entriesPerFile: 400 });
+      expect(result.months).toEqual(['2025-09', '2025-10']);
+      // October's highest seq is its last entry; the one dated into November is in the range too.
+      expect([result.firstSeq, result.lastSeq]).toEqual([1, SEPT + OCT]);
+      expect(result.files.map((f) => [f.from, f.to])).toEqual([
+        [1, 400],
+        [401, 800],
+        [801, 1001],
+      ]);
+      const { publicKeyPem } = await platformKey(config);
+      for (const f of result.files) {
+        const segment = readSegment(f.name);
+        expect(verifySegment(segment, publicKeyPem)).toEqual({ ok: true, problems: [] });
+        expect(segment.entries.map((e) => e.seq)).toEqual(
+          Array.from({ length: f.to - f.from + 1 }, (_, i) => f.from + i),
+        );
+        expect(sm3(f.name)).toBe(f.sm3);
+      }
+      const names = (await listAuditPartitions(db)).map((p) => p.name);
+      expect(names).not.toContain('audit_events_y2025m09');
+      expect(names).not.toContain('audit_events_y2025m10');
+      expect(names).toContain('audit_events_y2025m11');
+
+      // Archived entries answer 410 with their file; nothing of the range is listed any more.
+      await expect(proveInclusion(ctx, 500)).rejects.toMatchObject({
+        code: 'AUDIT_ENTRY_ARCHIVED',
+        details: { seq: 500, files: [{ name: result.files[1]!.name }] },
+      });
+      // Seq 1000 stayed behind in November's partition: archived all the same.
+      await expect(getEntry(ctx, SEPT + OCT - 1)).rejects.toMatchObject({ code: 'AUDIT_ENTRY_ARCHIVED' });
+      const listed = await listEntries(ctx, { limit: 200, order: 'asc' });
+      expect(Math.min(...listed.items.map((e) => e.seq))).toBe(SEPT + OCT + 1);
+
+      // Later entries: inclusion and consistency proofs against heads signed before and after.
+      for (let i = 0; i < 3; i++) {
+        await appendAudit(db, {
+          actorId: 'usr_now',
+          orgId: 'org_a',
+          action: 'after',
+          objectType: 'x',
+          objectId: String(i),
+        });
+      }
+      await integrateAudit(db);
+      const after = (await signHead(ctx, { ifGrown: true }))!;
+      for (const seq of [SEPT + OCT + 1, SEPT + OCT + 40, before.treeSize, after.treeSize]) {
+        const p = await proveInclusion(ctx, seq);
+        expect(
+          verifyInclusion(
+            fromHex(p.leafHash),
+            seq - 1,
+            after.treeSize,
+            p.proof.map(fromHex),
+            fromHex(after.rootHash),
+          ),
+        ).toBe(true);
+      }
+      const c = await proveConsistency(ctx, before.treeSize, after.treeSize);
+      expect(
+        verifyConsistency(
+          before.treeSize,
+          after.treeSize,
+          fromHex(before.rootHash),
+          fromHex(after.rootHash),
+          c.proof.map(fromHex),
+        ),
+      ).toBe(true);
+
+      // Verification rebuilds the archived part from the kept hashes, in every reading mode.
+      for (const options of [{ workers: 0 }, { workers: 2, chunkRows: 16 }, {}]) {
+        const report = await verifyLog(ctx, options);
+        expect(report.problems).toEqual([]);
+        expect(report.ok).toBe(true);
+        expect(report.archivedLeaves).toBe(SEPT + OCT);
+        expect(report.treeSize).toBe(after.treeSize);
+        expect(report.headsMatched).toBeGreaterThanOrEqual(2);
+      }
+
+      // A second archiving continues where the first ended (November, with the stayed-behind row).
+      const second = await archiveMonths(ctx, { before: '2025-12', dir: out() });
+      expect(second.months).toEqual(['2025-11']);
+      expect([second.firstSeq, second.lastSeq]).toEqual([SEPT + OCT + 1, SEPT + OCT + NOV]);
+      for (const f of second.files) {
+        expect(verifySegment(readSegment(f.name), publicKeyPem).ok).toBe(true);
+      }
+      const report = await verifyLog(ctx, { workers: 2, chunkRows: 16 });
+      expect(report.problems).toEqual([]);
+      expect(report.archivedLeaves).toBe(SEPT + OCT + NOV);
+      const latest = (await signHead(ctx, { ifGrown: true })) ?? after;
+      const p = await proveInclusion(ctx, latest.treeSize);
+      expect(
+        verifyInclusion(
+          fromHex(p.leafHash),
+          latest.treeSize - 1,
+          latest.treeSize,
+          p.proof.map(fromHex),
+          fromHex(latest.rootHash),
+        ),
+      ).toBe(true);
+      // The archivings themselves are in the log.
+      const own = await listEntries(ctx, { limit: 50, order: 'desc', action: 'audit.archive' });
+      expect(own.items).toHaveLength(2);
+
+      // Nothing left to archive: no files, nothing dropped.
+      expect((await archiveMonths(ctx, { before: '2025-12', dir: out() })).months).toEqual([]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('refuses the current month, bad input and anyone but the command line', async () => {
+    const { database, drop } = await freshDatabase();
+    try {
+      const db = database.db;
+      await migrate(db);
+      const ctx = cliCtx(db, config);
+      const next = new Date();
+      next.setUTCMonth(next.getUTCMonth() + 2);
+      await expect(
+        archiveMonths(ctx, { before: next.toISOString().slice(0, 7), dir: out() }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'before' } });
+      await expect(archiveMonths(ctx, { before: '2025-13', dir: out() })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      const auditor: Principal = {
+        ...ctx.principal!,
+        userId: 'usr_auditor',
+        roles: ['auditor', 'platform_admin'],
+      };
+      await expect(
+        archiveMonths(cliCtx(db, config, auditor), { before: '2025-11', dir: out() }),
+      ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      await drop();
+    }
+  });
+
+  it('catches a database administrator who edits or removes what the archiving kept', async () => {
+    const tampers: Array<{ name: string; change: (db: Db) => Promise<unknown>; kinds: string[] }> = [
+      {
+        name: 'an edited subtree hash',
+        change: (db) =>
+          sql`update audit_tree_nodes set hash = sha256(hash) where level = 8 and idx = 1`.execute(db),
+        kinds: ['root-mismatch'],
+      },
+      {
+        name: 'a removed subtree hash',
+        change: (db) => sql`delete from audit_tree_nodes where level = 8 and idx = 2`.execute(db),
+        kinds: ['deleted', 'root-mismatch'],
+      },
+      {
+        name: 'an edited leaf hash of the last block',
+        change: (db) =>
+          sql`update audit_archived_leaves set leaf_hash = sha256(leaf_hash) where seq = 800`.execute(db),
+        kinds: ['root-mismatch'],
+      },
+      {
+        name: 'the archive record removed',
+        change: (db) => sql`delete from audit_archives`.execute(db),
+        kinds: ['deleted'],
+      },
+    ];
+    for (const tamper of tampers) {
+      const { database, drop } = await freshDatabase();
+      try {
+        const db = database.db;
+        await migrate(db);
+        await logOf(db);
+        const ctx = cliCtx(db, config);
+        await signHead(ctx, { ifGrown: true });
+        await archiveMonths(ctx, {
+          before: '2025-11',
+          dir: path.join(dir, `t-${tamper.name.replace(/\W/g, '')}`),
+        });
+        await integrateAudit(db);
+        await signHead(ctx, { ifGrown: true });
+        expect((await verifyLog(ctx)).ok).toBe(true);
+        await sql.raw('alter table audit_archives disable trigger user').execute(db);
+        await sql.raw('alter table audit_archived_leaves disable trigger user').execute(db);
+        await tamper.change(db);
+        for (const options of [{ workers: 0 }, { workers: 2, chunkRows: 16 }]) {
+          const report = await verifyLog(ctx, options);
+          expect(report.ok, tamper.name).toBe(false);
+          const kinds = new Set(report.problems.map((p) => p.kind));
+          for (const kind of tamper.kinds)
+            expect(kinds.has(kind as never), `${tamper.name}: ${kind}`).toBe(true);
+        }
+      } finally {
+        await drop();
+      }
+    }
+  });
+});
