@@ -235,6 +235,54 @@ describe('archiving audit months', () => {
     }
   });
 
+  it('gives up, keeping the months and no file, when an entry reaches them while they are archived', async () => {
+    const { database, drop } = await freshDatabase();
+    try {
+      const db = database.db;
+      await migrate(db);
+      await logOf(db);
+      const ctx = cliCtx(db, config);
+      await signHead(ctx, { ifGrown: true });
+      const racing = path.join(dir, 'racing');
+      let arrived = false;
+      await expect(
+        archiveMonths(ctx, {
+          before: '2025-11',
+          dir: racing,
+          entriesPerFile: 400,
+          onProgress: async () => {
+            if (arrived) return;
+            arrived = true;
+            // An entry dated in September reaches the log (as a bulk append would) mid-way.
+            await db.transaction().execute((tx) =>
+              appendBulk(tx, 1, () => ({
+                time: new Date('2025-09-30T10:00:00Z'),
+                actorId: 'usr_late',
+                orgId: null,
+                action: 'late',
+                objectType: 'x',
+                objectId: null,
+                requestId: null,
+                details: {},
+              })),
+            );
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(fs.readdirSync(racing)).toEqual([]);
+      const names = (await listAuditPartitions(db)).map((p) => p.name);
+      expect(names).toContain('audit_events_y2025m09');
+      // Run again: the late entry is archived with the rest.
+      const result = await archiveMonths(ctx, { before: '2025-11', dir: racing });
+      const late = await sql<{ seq: number }>`select seq from audit_events where action = 'late'`.execute(db);
+      expect(late.rows).toEqual([]);
+      expect(result.lastSeq).toBe(SEPT + OCT + NOV + 5 + 1);
+      expect((await verifyLog(ctx)).problems).toEqual([]);
+    } finally {
+      await drop();
+    }
+  });
+
   it('catches a database administrator who edits or removes what the archiving kept', async () => {
     const tampers: Array<{ name: string; change: (db: Db) => Promise<unknown>; kinds: string[] }> = [
       {

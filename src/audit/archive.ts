@@ -25,6 +25,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { SYSTEM_PRINCIPAL } from '../core/auth.ts';
 import type { Ctx } from '../core/context.ts';
+import type { Executor } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { ArchiveFile } from '../core/tables.ts';
 import { appendAudit } from './append.ts';
@@ -46,7 +47,8 @@ export interface ArchiveOptions {
   /** Directory the files are written to (created if missing; files are never overwritten). */
   dir: string;
   entriesPerFile?: number;
-  onProgress?: (message: string) => void;
+  /** Told of each step; awaited (a test makes entries arrive mid-way through it). */
+  onProgress?: (message: string) => void | Promise<void>;
 }
 
 export interface ArchiveResult {
@@ -69,15 +71,26 @@ function refuse(
 
 const sm3 = (bytes: Uint8Array) => createHash('sm3').update(bytes).digest('hex');
 
-/** Writes `text` to a new file (never over an existing one), flushed to disk. */
-async function writeNew(file: string, text: string): Promise<void> {
+/** Writes `text` to a new file (never over an existing one), flushed to disk; notes it in `written`. */
+async function writeNew(written: string[], file: string, text: string): Promise<void> {
   const handle = await fs.open(file, 'wx');
+  written.push(file);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** The months' highest seq, entries waiting for integration, and entries integration refused. */
+async function monthsState(db: Executor, names: string[]) {
+  const { rows } = await sql<{ last: number | null; waiting: number; refused: number }>`
+    select max(seq) as last,
+           count(*) filter (where seq is null and not exists (select 1 from audit_refused r where r.id = e.id))::int as waiting,
+           count(*) filter (where seq is null and exists (select 1 from audit_refused r where r.id = e.id))::int as refused
+      from audit_events e where tableoid::regclass::text = any(${names}::text[])`.execute(db);
+  return { last: Number(rows[0]?.last ?? 0), waiting: rows[0]?.waiting ?? 0, refused: rows[0]?.refused ?? 0 };
 }
 
 export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<ArchiveResult> {
@@ -104,6 +117,15 @@ export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<
       'The current month and later months cannot be archived',
     );
   }
+  // An entry may be dated back by up to the clock-skew allowance: a month is final only after that.
+  if (Date.now() - ctx.config.auditClockSkewMs < new Date(`${cutoffMonth}T00:00:00+08:00`).getTime()) {
+    throw refuse(
+      'VALIDATION_FAILED',
+      { field: 'before', clockSkewMs: ctx.config.auditClockSkewMs },
+      '上月刚结束，仍可能有按时钟偏差补记的条目，请稍后再归档',
+      'The month has only just ended and may still receive entries within the clock-skew allowance; archive it later',
+    );
+  }
   const db = ctx.db;
   const taken = (await listAuditPartitions(db)).filter(
     (p) => p.to !== null && p.name < partitionName(cutoffMonth),
@@ -115,118 +137,135 @@ export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<
   }
   const names = taken.map((p) => p.name);
   await integrateAudit(db, { clockSkewMs: ctx.config.auditClockSkewMs });
-  const { rows: state } = await sql<{ last: number | null; waiting: number }>`
-    select max(seq) as last,
-           count(*) filter (where seq is null and not exists (select 1 from audit_refused r where r.id = e.id))::int as waiting
-      from audit_events e where tableoid::regclass::text = any(${names}::text[])`.execute(db);
-  if ((state[0]?.waiting ?? 0) > 0) {
+  const before = await monthsState(db, names);
+  if (before.waiting > 0) {
     throw refuse(
       'CONFLICT',
-      { waiting: state[0]!.waiting },
+      { waiting: before.waiting },
       '待归档月份中仍有条目等待并入日志，请稍后重试',
       'Entries of these months are still waiting for integration; try again shortly',
     );
   }
-  const last = Math.max(previous, Number(state[0]?.last ?? 0));
-  const perFile = options.entriesPerFile ?? ENTRIES_PER_FILE;
-  await fs.mkdir(options.dir, { recursive: true });
-  const publicKeyPem = (await platformKey(ctx.config)).publicKeyPem;
+  const last = Math.max(previous, before.last);
+  // Files of an archiving that does not complete are removed: only a recorded archiving has files.
+  const written: string[] = [];
   const files: ArchiveFile[] = [];
   let headSize = 0;
-  let headRoot = '';
-  for (let from = previous + 1; from <= last; from += perFile) {
-    const to = Math.min(last, from + perFile - 1);
-    const segment = await exportSegment(ctx, from, to);
-    const name = `audit-${String(from).padStart(12, '0')}-${String(to).padStart(12, '0')}.json`;
-    const file = path.join(options.dir, name);
-    await writeNew(file, `${JSON.stringify(segment)}\n`);
-    // What is on the disk is what counts: read back and checked with the public key alone.
-    const bytes = await fs.readFile(file);
-    const check = verifySegment(JSON.parse(bytes.toString('utf8')) as AuditSegment, publicKeyPem);
-    if (!check.ok) {
-      throw new AppError('AUDIT_LOG_DAMAGED', { file, problems: check.problems.slice(0, 10) });
+  let refused = 0;
+  try {
+    const perFile = options.entriesPerFile ?? ENTRIES_PER_FILE;
+    await fs.mkdir(options.dir, { recursive: true });
+    const publicKeyPem = (await platformKey(ctx.config)).publicKeyPem;
+    let headRoot = '';
+    for (let from = previous + 1; from <= last; from += perFile) {
+      const to = Math.min(last, from + perFile - 1);
+      const segment = await exportSegment(ctx, from, to);
+      const name = `audit-${String(from).padStart(12, '0')}-${String(to).padStart(12, '0')}.json`;
+      const file = path.join(options.dir, name);
+      await writeNew(written, file, `${JSON.stringify(segment)}\n`);
+      // What is on the disk is what counts: read back and checked with the public key alone.
+      const bytes = await fs.readFile(file);
+      const check = verifySegment(JSON.parse(bytes.toString('utf8')) as AuditSegment, publicKeyPem);
+      if (!check.ok) {
+        throw new AppError('AUDIT_LOG_DAMAGED', { file, problems: check.problems.slice(0, 10) });
+      }
+      files.push({ name, from, to, bytes: bytes.length, sm3: sm3(bytes) });
+      headSize = segment.head.treeSize;
+      headRoot = segment.head.rootHash;
+      await progress(`wrote ${name} (seq ${from}..${to})`);
     }
-    files.push({ name, from, to, bytes: bytes.length, sm3: sm3(bytes) });
-    headSize = segment.head.treeSize;
-    headRoot = segment.head.rootHash;
-    progress(`wrote ${name} (seq ${from}..${to})`);
-  }
-  const { rows: refusedRows } = await sql<Record<string, unknown>>`
-    select e.id, e.time, e.actor_id as "actorId", e.org_id as "orgId", e.action, e.object_type as "objectType",
-           e.object_id as "objectId", e.request_id as "requestId", e.details, r.reason, r.refused_at as "refusedAt"
-      from audit_events e join audit_refused r on r.id = e.id
-     where e.seq is null and e.tableoid::regclass::text = any(${names}::text[]) order by e.queued`.execute(
-    db,
-  );
-  if (refusedRows.length > 0) {
-    const name = `audit-refused-${months[0]}-${months.at(-1)}.json`;
-    const text = `${JSON.stringify({ format: 'shutong-audit-refused/1', months, entries: refusedRows })}\n`;
-    await writeNew(path.join(options.dir, name), text);
-    const bytes = Buffer.from(text, 'utf8');
-    files.push({ name, from: 0, to: -1, bytes: bytes.length, sm3: sm3(bytes) });
-  }
-  if (headSize === 0) {
-    // Nothing new to export (empty months): the newest head still anchors the record.
-    const head = await store.latestHead(db);
-    headSize = head?.tree_size ?? 0;
-    headRoot = head?.root_hash ?? '0'.repeat(64);
-  }
-  // The hashes proofs and verification continue from, while the rows are still here.
-  const complete = Math.floor((last - FIRST_SEQ + 1) / BLOCK) * BLOCK;
-  await cacheLevel8(db, Math.floor(previous / BLOCK) * BLOCK, complete, (blocks) =>
-    progress(`subtree hashes cached through block ${blocks}`),
-  );
-  await db.transaction().execute(async (tx) => {
-    await store.lockTreeState(tx);
-    if ((await store.archivedThrough(tx)) !== previous) {
-      throw refuse(
-        'CONFLICT',
-        {},
-        '另一归档操作已先完成，请重新运行',
-        'Another archiving finished first; run it again',
-      );
+    const { rows: refusedRows } = await sql<Record<string, unknown>>`
+      select e.id, e.time, e.actor_id as "actorId", e.org_id as "orgId", e.action, e.object_type as "objectType",
+             e.object_id as "objectId", e.request_id as "requestId", e.details, r.reason, r.refused_at as "refusedAt"
+        from audit_events e join audit_refused r on r.id = e.id
+       where e.seq is null and e.tableoid::regclass::text = any(${names}::text[]) order by e.queued`.execute(
+      db,
+    );
+    refused = refusedRows.length;
+    if (refusedRows.length > 0) {
+      const name = `audit-refused-${months[0]}-${months.at(-1)}.json`;
+      const text = `${JSON.stringify({ format: 'shutong-audit-refused/1', months, entries: refusedRows })}\n`;
+      await writeNew(written, path.join(options.dir, name), text);
+      const bytes = Buffer.from(text, 'utf8');
+      files.push({ name, from: 0, to: -1, bytes: bytes.length, sm3: sm3(bytes) });
     }
-    const tailFrom = Math.max(previous, complete) + 1;
-    const tail = await store.leafHashesBetween(tx, tailFrom, last);
-    if (tail.length !== last - tailFrom + 1 || tail.some((t) => !t.leaf_hash)) {
-      throw new AppError('AUDIT_LOG_DAMAGED', { from: tailFrom, to: last });
+    if (headSize === 0) {
+      // Nothing new to export (empty months): the newest head still anchors the record.
+      const head = await store.latestHead(db);
+      headSize = head?.tree_size ?? 0;
+      headRoot = head?.root_hash ?? '0'.repeat(64);
     }
-    if (tail.length > 0) {
-      await tx
-        .insertInto('audit_archived_leaves')
-        .values(tail.map((t) => ({ seq: t.seq, leaf_hash: t.leaf_hash! })))
-        .execute();
-    }
-    const record = await tx
-      .insertInto('audit_archives')
-      .values({
-        first_seq: previous + 1,
-        last_seq: last,
-        months,
-        files: JSON.stringify(files),
-        head_size: headSize,
-        head_root: headRoot,
-        refused: refusedRows.length,
-        archived_at: new Date(),
-        archived_by: ctx.principal?.userId ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await appendAudit(tx, {
-      actorId: ctx.principal?.userId ?? null,
-      orgId: ctx.principal?.orgId ?? null,
-      action: 'audit.archive',
-      objectType: 'audit_archive',
-      objectId: String(record.id),
-      requestId: ctx.requestId,
-      details: { months, firstSeq: previous + 1, lastSeq: last, files, refused: refusedRows.length },
+    // The hashes proofs and verification continue from, while the rows are still here.
+    const complete = Math.floor((last - FIRST_SEQ + 1) / BLOCK) * BLOCK;
+    await cacheLevel8(db, Math.floor(previous / BLOCK) * BLOCK, complete);
+    await progress(`subtree hashes cached through seq ${complete}`);
+    await db.transaction().execute(async (tx) => {
+      // Dropping a partition locks the log briefly; a long reader (a verification) makes it wait.
+      await sql`select set_config('lock_timeout', '10s', true)`.execute(tx);
+      await store.lockTreeState(tx);
+      if ((await store.archivedThrough(tx)) !== previous) {
+        throw refuse(
+          'CONFLICT',
+          {},
+          '另一归档操作已先完成，请重新运行',
+          'Another archiving finished first; run it again',
+        );
+      }
+      // No entry may reach these months between the files and the drop: an append still in flight
+      // there (dated back within the clock-skew allowance) is waited for, later ones wait for us.
+      for (const name of names) await sql`lock table ${sql.table(name)} in access exclusive mode`.execute(tx);
+      const now = await monthsState(tx, names);
+      if (now.last !== before.last || now.waiting > 0 || now.refused !== refusedRows.length) {
+        throw refuse(
+          'CONFLICT',
+          { before, now },
+          '归档期间这些月份又有新条目写入，请重新运行',
+          'Entries reached these months while they were being archived; run it again',
+        );
+      }
+      const tailFrom = Math.max(previous, complete) + 1;
+      const tail = await store.leafHashesBetween(tx, tailFrom, last);
+      if (tail.length !== last - tailFrom + 1 || tail.some((t) => !t.leaf_hash)) {
+        throw new AppError('AUDIT_LOG_DAMAGED', { from: tailFrom, to: last });
+      }
+      if (tail.length > 0) {
+        await tx
+          .insertInto('audit_archived_leaves')
+          .values(tail.map((t) => ({ seq: t.seq, leaf_hash: t.leaf_hash! })))
+          .execute();
+      }
+      const record = await tx
+        .insertInto('audit_archives')
+        .values({
+          first_seq: previous + 1,
+          last_seq: last,
+          months,
+          files: JSON.stringify(files),
+          head_size: headSize,
+          head_root: headRoot,
+          refused: refusedRows.length,
+          archived_at: new Date(),
+          archived_by: ctx.principal?.userId ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await appendAudit(tx, {
+        actorId: ctx.principal?.userId ?? null,
+        orgId: ctx.principal?.orgId ?? null,
+        action: 'audit.archive',
+        objectType: 'audit_archive',
+        objectId: String(record.id),
+        requestId: ctx.requestId,
+        details: { months, firstSeq: previous + 1, lastSeq: last, files, refused: refusedRows.length },
+      });
+      for (const name of names) await sql`drop table ${sql.table(name)}`.execute(tx);
     });
-    // Dropping a partition locks the log briefly; a long reader (a verification) makes it wait.
-    await sql`select set_config('lock_timeout', '10s', true)`.execute(tx);
-    for (const name of names) await sql`drop table ${sql.table(name)}`.execute(tx);
-  });
-  progress(`archived ${months.join(', ')}: seq ${previous + 1}..${last}, ${files.length} file(s)`);
-  return { months, firstSeq: previous + 1, lastSeq: last, files, refused: refusedRows.length, headSize };
+  } catch (err) {
+    await Promise.all(written.map((file) => fs.rm(file, { force: true })));
+    throw err;
+  }
+  await progress(`archived ${months.join(', ')}: seq ${previous + 1}..${last}, ${files.length} file(s)`);
+  return { months, firstSeq: previous + 1, lastSeq: last, files, refused, headSize };
 }
 
 /** One line per archiving, for `shutong audit partitions`. */
