@@ -27,7 +27,7 @@ import {
 } from '../src/audit/service.ts';
 import type { Principal } from '../src/core/auth.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
-import { cliCtx } from '../src/core/context.ts';
+import { type Ctx, cliCtx } from '../src/core/context.ts';
 import type { Db } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { freshDatabase } from './helpers.ts';
@@ -78,6 +78,23 @@ async function logOf(db: Db): Promise<void> {
     });
   }
   await integrateAudit(db);
+}
+
+/** A fresh database (logOf's log and a signed head when `filled`), dropped afterwards. */
+async function withDatabase(filled: boolean, run: (db: Db, ctx: Ctx) => Promise<void>): Promise<void> {
+  const { database, drop } = await freshDatabase();
+  try {
+    const db = database.db;
+    await migrate(db);
+    const ctx = cliCtx(db, config);
+    if (filled) {
+      await logOf(db);
+      await signHead(ctx, { ifGrown: true });
+    }
+    await run(db, ctx);
+  } finally {
+    await drop();
+  }
 }
 
 const readSegment = (file: string) =>
@@ -209,11 +226,7 @@ describe('archiving audit months', () => {
   });
 
   it('refuses the current month, bad input and anyone but the command line', async () => {
-    const { database, drop } = await freshDatabase();
-    try {
-      const db = database.db;
-      await migrate(db);
-      const ctx = cliCtx(db, config);
+    await withDatabase(false, async (db, ctx) => {
       const next = new Date();
       next.setUTCMonth(next.getUTCMonth() + 2);
       await expect(
@@ -230,19 +243,11 @@ describe('archiving audit months', () => {
       await expect(
         archiveMonths(cliCtx(db, config, auditor), { before: '2025-11', dir: out() }),
       ).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    } finally {
-      await drop();
-    }
+    });
   });
 
   it('gives up, keeping the months and no file, when an entry reaches them while they are archived', async () => {
-    const { database, drop } = await freshDatabase();
-    try {
-      const db = database.db;
-      await migrate(db);
-      await logOf(db);
-      const ctx = cliCtx(db, config);
-      await signHead(ctx, { ifGrown: true });
+    await withDatabase(true, async (db, ctx) => {
       const racing = path.join(dir, 'racing');
       let arrived = false;
       await expect(
@@ -278,9 +283,7 @@ describe('archiving audit months', () => {
       expect(late.rows).toEqual([]);
       expect(result.lastSeq).toBe(SEPT + OCT + NOV + 5 + 1);
       expect((await verifyLog(ctx)).problems).toEqual([]);
-    } finally {
-      await drop();
-    }
+    });
   });
 
   it('catches a database administrator who edits or removes what the archiving kept', async () => {
@@ -309,13 +312,7 @@ describe('archiving audit months', () => {
       },
     ];
     for (const tamper of tampers) {
-      const { database, drop } = await freshDatabase();
-      try {
-        const db = database.db;
-        await migrate(db);
-        await logOf(db);
-        const ctx = cliCtx(db, config);
-        await signHead(ctx, { ifGrown: true });
+      await withDatabase(true, async (db, ctx) => {
         await archiveMonths(ctx, {
           before: '2025-11',
           dir: path.join(dir, `t-${tamper.name.replace(/\W/g, '')}`),
@@ -333,9 +330,7 @@ describe('archiving audit months', () => {
           for (const kind of tamper.kinds)
             expect(kinds.has(kind as never), `${tamper.name}: ${kind}`).toBe(true);
         }
-      } finally {
-        await drop();
-      }
+      });
     }
   });
 });
