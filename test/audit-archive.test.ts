@@ -30,7 +30,8 @@ import { type Config, loadConfig } from '../src/core/config.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
 import type { Db } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
-import { freshDatabase } from './helpers.ts';
+import { diskTarget } from './audit-support.ts';
+import { freshDatabase, runCli } from './helpers.ts';
 import { appendBulk } from './support/audit-bulk.ts';
 
 let dir: string;
@@ -331,6 +332,58 @@ describe('archiving audit months', () => {
             expect(kinds.has(kind as never), `${tamper.name}: ${kind}`).toBe(true);
         }
       });
+    }
+  });
+});
+
+describe('shutong audit archive (command line)', () => {
+  it('archives, then verify, verify-export and partitions tell what happened', async () => {
+    const target = await diskTarget();
+    try {
+      const database = await target.open();
+      try {
+        await migrate(database.db);
+        await logOf(database.db);
+        await signHead(cliCtx(database.db, target.config), { ifGrown: true });
+      } finally {
+        await database.close();
+      }
+      const files = path.join(dir, 'cli');
+      const bad = await runCli(['audit', 'archive', '--before', 'next-month', '--out', files], target.env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('"field":"before"');
+
+      const res = await runCli(['audit', 'archive', '--before', '2025-11', '--out', files], target.env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain('archived 2025-09, 2025-10: seq 1..1001');
+      const written = fs.readdirSync(files);
+      expect(written).toEqual(['audit-000000000001-000000001001.json']);
+
+      const listed = await runCli(['audit', 'partitions'], target.env);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain('audit_events_y2025m11');
+      expect(listed.stdout).not.toContain('audit_events_y2025m10');
+      expect(listed.stdout).toContain('archived 2025-09, 2025-10: seq 1..1001, 1 file(s)');
+
+      const verified = await runCli(['audit', 'verify'], target.env);
+      expect(verified.code, verified.stdout).toBe(0);
+      expect(verified.stdout).toContain('archived months: the first 1001 entries');
+      expect(verified.stdout).toContain('OK');
+
+      const pub = await runCli(['audit', 'public-key'], target.env);
+      const pubFile = path.join(files, '..', 'cli-public.pem');
+      fs.writeFileSync(pubFile, pub.stdout);
+      const offline = await runCli(
+        ['audit', 'verify-export', path.join(files, written[0]!), '--pubkey', pubFile],
+        {
+          DATA_DIR: path.join(dir, 'nowhere'),
+          AUDIT_KEY_FILE: path.join(dir, 'no-key'),
+        },
+      );
+      expect(offline.code, offline.stdout).toBe(0);
+      expect(offline.stdout).toContain('OK: seq 1..1001');
+    } finally {
+      await target.drop();
     }
   });
 });
