@@ -23,7 +23,7 @@ CREATE TABLE audit_archives (
   archived_at timestamptz NOT NULL,
   archived_by text
 );
-CREATE UNIQUE INDEX audit_archives_last_idx ON audit_archives (last_seq);
+CREATE INDEX audit_archives_range_idx ON audit_archives (last_seq, first_seq);
 
 CREATE TABLE audit_archived_leaves (
   seq       bigint PRIMARY KEY CHECK (seq >= 1),

@@ -30,6 +30,7 @@ import { type Config, loadConfig } from '../src/core/config.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
 import type { Db } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
+import { meter } from '../src/operation/service.ts';
 import { diskTarget } from './audit-support.ts';
 import { freshDatabase, runCli } from './helpers.ts';
 import { appendBulk } from './support/audit-bulk.ts';
@@ -144,10 +145,17 @@ describe('archiving audit months', () => {
         code: 'AUDIT_ENTRY_ARCHIVED',
         details: { seq: 500, files: [{ name: result.files[1]!.name }] },
       });
-      // Seq 1000 stayed behind in November's partition: archived all the same.
-      await expect(getEntry(ctx, SEPT + OCT - 1)).rejects.toMatchObject({ code: 'AUDIT_ENTRY_ARCHIVED' });
+      await expect(getEntry(ctx, 500)).rejects.toMatchObject({ code: 'AUDIT_ENTRY_ARCHIVED' });
+      // Seq 1000 stayed behind in November's partition: in the files, and still listed here.
       const listed = await listEntries(ctx, { limit: 200, order: 'asc' });
-      expect(Math.min(...listed.items.map((e) => e.seq))).toBe(SEPT + OCT + 1);
+      expect(listed.items.map((e) => e.seq).slice(0, 2)).toEqual([SEPT + OCT - 1, SEPT + OCT + 1]);
+      expect((await getEntry(ctx, SEPT + OCT - 1)).objectId).toBe(String(SEPT + OCT - 1));
+      await expect(proveInclusion(ctx, SEPT + OCT - 1)).rejects.toMatchObject({
+        code: 'AUDIT_ENTRY_ARCHIVED',
+      });
+      // Bills are metered from the log: an archived month is refused, not billed as empty.
+      await expect(meter(ctx, 'ctr_any', '2025-10')).rejects.toMatchObject({ code: 'AUDIT_ENTRY_ARCHIVED' });
+      expect((await meter(ctx, 'ctr_any', '2025-11')).calls).toBe(0);
 
       // Later entries: inclusion and consistency proofs against heads signed before and after.
       for (let i = 0; i < 3; i++) {
@@ -221,6 +229,16 @@ describe('archiving audit months', () => {
 
       // Nothing left to archive: no files, nothing dropped.
       expect((await archiveMonths(ctx, { before: '2025-12', dir: out() })).months).toEqual([]);
+      // Months without entries go as they are, recorded with an empty range.
+      await ensureAuditPartitions(db, new Date('2025-12-10T00:00:00Z'));
+      const empty = await archiveMonths(ctx, { before: '2026-02', dir: out() });
+      expect(empty.months).toEqual(['2025-12', '2026-01']);
+      expect([empty.firstSeq, empty.lastSeq, empty.files]).toEqual([
+        SEPT + OCT + NOV + 1,
+        SEPT + OCT + NOV,
+        [],
+      ]);
+      expect((await verifyLog(ctx)).problems).toEqual([]);
     } finally {
       await drop();
     }
@@ -305,6 +323,21 @@ describe('archiving audit months', () => {
         change: (db) =>
           sql`update audit_archived_leaves set leaf_hash = sha256(leaf_hash) where seq = 800`.execute(db),
         kinds: ['root-mismatch'],
+      },
+      {
+        name: 'a row added in the archived range',
+        change: (db) =>
+          sql`insert into audit_events (seq, id, time, action, object_type, leaf_hash)
+              values (5, 'aud_forged', now(), 'forged', 'x', sha256('x'::bytea))`.execute(db),
+        kinds: ['inserted'],
+      },
+      {
+        name: 'the row that stayed behind edited',
+        change: async (db) => {
+          await sql.raw('alter table audit_events disable trigger user').execute(db);
+          await sql`update audit_events set details = '{"forged":true}'::jsonb where seq = 1000`.execute(db);
+        },
+        kinds: ['edited'],
       },
       {
         name: 'the archive record removed',

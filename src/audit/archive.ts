@@ -13,7 +13,8 @@
  * Range: the archived months' entries are seq P+1..B, where P is where the previous archiving
  * ended and B the highest seq in the months taken. An entry of that range that was dated across a
  * month's turn (within the clock-skew allowance) and stored in a later month is written to the
- * files too, and stays behind unread (store.notArchived). Entries integration refused stay pending
+ * files too, and stays behind, listed; its leaf hash is kept so that verification checks it (and
+ * any other row a tamperer adds in an archived range shows as inserted). Entries integration refused stay pending
  * forever: those of the archived months go to a file of their own.
  *
  * Only the command line archives (`shutong audit archive`): it removes rows, which no person's
@@ -228,10 +229,20 @@ export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<
       if (tail.length !== last - tailFrom + 1 || tail.some((t) => !t.leaf_hash)) {
         throw new AppError('AUDIT_LOG_DAMAGED', { from: tailFrom, to: last });
       }
-      if (tail.length > 0) {
+      // The last block's leaves, and those of the range's entries that stay behind in later months.
+      const { rows: behind } = await sql<{ seq: number; leaf_hash: Uint8Array | null }>`
+        select seq, leaf_hash from audit_events
+         where seq > ${previous} and seq < ${tailFrom} and not (tableoid::regclass::text = any(${names}::text[]))`.execute(
+        tx,
+      );
+      const kept = [...tail, ...behind];
+      if (kept.some((t) => !t.leaf_hash))
+        throw new AppError('AUDIT_LOG_DAMAGED', { from: previous + 1, to: last });
+      if (kept.length > 0) {
         await tx
           .insertInto('audit_archived_leaves')
-          .values(tail.map((t) => ({ seq: t.seq, leaf_hash: t.leaf_hash! })))
+          .values(kept.map((t) => ({ seq: t.seq, leaf_hash: t.leaf_hash! })))
+          .onConflict((oc) => oc.column('seq').doNothing())
           .execute();
       }
       const record = await tx

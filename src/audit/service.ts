@@ -16,7 +16,7 @@ import { AppError, invalidField } from '../core/errors.ts';
 import type { Page } from '../core/paging.ts';
 import type { Role } from '../core/tables.ts';
 import { appendAudit } from './append.ts';
-import { FIRST_SEQ } from './entry.ts';
+import { entryLeafHash, FIRST_SEQ } from './entry.ts';
 import { integrateAudit } from './integrate.ts';
 
 export type { IntegrateOptions } from './integrate.ts';
@@ -223,13 +223,28 @@ export async function exportEntries(
 export async function getEntry(ctx: Ctx, seq: number): Promise<EntryView> {
   must(ctx);
   await integrateAudit(ctx.db, { clockSkewMs: ctx.config.auditClockSkewMs });
-  await refuseArchived(ctx, seq);
   const row = await store.findEntry(ctx.db, seq);
-  if (!row) throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
+  if (!row) {
+    await refuseArchived(ctx, seq);
+    throw new AppError('NOT_FOUND', { objectType: 'audit_entry', seq });
+  }
   return entryView(row);
 }
 
-/** 410 for an entry whose month was archived (its proof is in the archive's file), naming the file. */
+/**
+ * The instant up to which the log's months were archived (the start of the month after the newest
+ * archived one), or null: entries dated before it are in the archive's files, not in the table.
+ */
+export async function archivedUntil(ctx: Ctx): Promise<Date | null> {
+  const months = (await store.listArchives(ctx.db)).flatMap((a) => a.months).sort();
+  const newest = months.at(-1);
+  if (!newest) return null;
+  const [y, m] = newest.split('-').map(Number) as [number, number];
+  const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+  return new Date(`${next}-01T00:00:00+08:00`);
+}
+
+/** 410 for an entry of an archived range (its proof is in the archive's file), naming the file. */
 async function refuseArchived(ctx: Ctx, seq: number): Promise<void> {
   const archive = await store.archiveHolding(ctx.db, seq);
   if (!archive) return;
@@ -824,6 +839,43 @@ async function addArchived(tx: Tx, last: number, verifier: LogVerifier, cache: C
   }
 }
 
+/**
+ * Rows in an archived range still in the table: entries dated across a month's turn that stayed
+ * behind in a later month. Each must match the leaf hash its archiving kept; any other is a row
+ * added outside the log (or a second row for one seq).
+ */
+async function checkStayedBehind(tx: Tx, last: number, verifier: LogVerifier): Promise<void> {
+  const seen = new Set<number>();
+  let after: store.EntryKey | null = null;
+  for (;;) {
+    const rows = await store.entriesThrough(tx, last, after, 1000);
+    if (rows.length === 0) return;
+    const seqs = rows.map((r) => r.seq);
+    const kept = new Map(
+      (await store.archivedLeavesAt(tx, seqs)).map((k) => [Number(k.seq), Buffer.from(k.leaf_hash)]),
+    );
+    for (const row of rows) {
+      const hash = kept.get(row.seq);
+      if (!hash || seen.has(row.seq)) {
+        verifier.report({
+          kind: 'inserted',
+          position: row.seq,
+          reason: `seq ${row.seq} (${row.action}) lies in an archived range but is not an entry that stayed behind when it was archived: added outside the log`,
+        });
+      } else if (!hashEquals(entryLeafHash(store.toEntry(row)), hash)) {
+        verifier.report({
+          kind: 'edited',
+          position: row.seq,
+          reason: `seq ${row.seq} stayed behind when its range was archived; its content no longer matches the leaf hash kept then (edited)`,
+        });
+      }
+      seen.add(row.seq);
+    }
+    const tail = rows[rows.length - 1]!;
+    after = { seq: String(tail.seq), id: tail.id };
+  }
+}
+
 /** The COPY byte stream as chunks of `chunkRows` whole rows (the first of `firstRows`). */
 async function* copyChunks(
   pieces: AsyncIterable<Buffer>,
@@ -892,7 +944,10 @@ export async function verifyLog(ctx: Ctx, options: VerifyOptions = {}): Promise<
       rootsAt,
     });
     const archivedLast = await store.archivedThrough(tx);
-    if (archivedLast > 0) await addArchived(tx, archivedLast, verifier, cache);
+    if (archivedLast > 0) {
+      await addArchived(tx, archivedLast, verifier, cache);
+      await checkStayedBehind(tx, archivedLast, verifier);
+    }
     const rowChecks = new RowChecks(skewMs, stateRead.backfillPending);
     const addExtra = (p: LogProblem) => {
       if (extra.length < 1000) extra.push(p);

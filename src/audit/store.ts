@@ -14,9 +14,10 @@ import type { SignedTreeHead } from './signing.ts';
 import type { StoredAuditEntry } from './verify.ts';
 
 /**
- * Only entries after every archived range (audit/archive.ts): an entry of an archived range that
- * stayed behind in a later month's partition (dated across the month's turn within the clock-skew
- * allowance) is in the archive's files, and is neither listed nor verified here again.
+ * Only entries after every archived range (audit/archive.ts): what verification and proofs read
+ * from rows. An entry of an archived range that stayed behind in a later month's partition (dated
+ * across the month's turn within the clock-skew allowance) is in the archive's files and is still
+ * listed; its leaf hash was kept, and verification checks it against that (`entriesThrough`).
  */
 export const notArchived = sql<SqlBool>`seq > (select coalesce(max(last_seq), 0) from audit_archives)`;
 
@@ -210,7 +211,6 @@ export async function listEntries(
     .selectFrom('audit_events')
     .select(ENTRY_COLUMNS)
     .where('seq', 'is not', null)
-    .where(notArchived)
     .where(matching(filter));
   if (page.after !== undefined) query = query.where('seq', page.order === 'asc' ? '>' : '<', page.after);
   return (await query
@@ -233,7 +233,6 @@ export async function countEntries(
         .select('seq')
         .where('seq', 'is not', null)
         .where('seq', '<=', upTo)
-        .where(notArchived)
         .where(matching(filter))
         .limit(cap)
         .as('m'),
@@ -623,6 +622,32 @@ export async function archiveHolding(db: Executor, seq: number) {
     .where('first_seq', '<=', seq)
     .where('last_seq', '>=', seq)
     .executeTakeFirst();
+}
+
+/** Integrated rows with seq ≤ `last` (entries of archived ranges that stayed behind), after `after`, a page. */
+export async function entriesThrough(db: Executor, last: number, after: EntryKey | null, limit: number) {
+  let query = db
+    .selectFrom('audit_events')
+    .select(ENTRY_COLUMNS)
+    .where('seq', 'is not', null)
+    .where('seq', '<=', last);
+  if (after) {
+    const seq = Number(after.seq);
+    query = query.where((eb) =>
+      eb.or([eb('seq', '>', seq), eb.and([eb('seq', '=', seq), eb('id', '>', after.id)])]),
+    );
+  }
+  return (await query.orderBy('seq').orderBy('id').limit(limit).execute()) as EntryRow[];
+}
+
+/** Kept leaf hashes of archived entries at the given seqs. */
+export async function archivedLeavesAt(db: Executor, seqs: number[]) {
+  if (seqs.length === 0) return [];
+  return db
+    .selectFrom('audit_archived_leaves')
+    .select(['seq', 'leaf_hash'])
+    .where('seq', 'in', seqs)
+    .execute();
 }
 
 /** Cached level-8 subtree hashes with index from..to (inclusive), in order. */

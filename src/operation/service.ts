@@ -825,6 +825,11 @@ export function monthRange(month: string): { from: Date; to: Date } {
  */
 export async function meter(ctx: Ctx, contractId: string, month: string): Promise<Metering> {
   const { from, to } = monthRange(month);
+  // An archived month's calls are in the archive's files: metering it here would bill nothing.
+  const archived = await audit.archivedUntil(ctx);
+  if (archived && from < archived) {
+    throw new AppError('AUDIT_ENTRY_ARCHIVED', { month, archivedUntil: archived.toISOString() });
+  }
   const total: Metering = { calls: 0, rows: 0, bytes: 0, first: null, last: null };
   let cursor: string | undefined;
   do {
