@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../src/audit/append.ts';
 import { archiveMonths } from '../src/audit/archive.ts';
+import { originFor } from '../src/audit/checkpoint.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.ts';
 import { ensureAuditPartitions, listAuditPartitions } from '../src/audit/partitions.ts';
@@ -24,7 +25,9 @@ import {
   proveInclusion,
   signHead,
   verifyLog,
+  witnessOverview,
 } from '../src/audit/service.ts';
+import { directoryWitness } from '../src/audit/witness.ts';
 import type { Principal } from '../src/core/auth.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import { type Ctx, cliCtx } from '../src/core/context.ts';
@@ -365,6 +368,57 @@ describe('archiving audit months', () => {
             expect(kinds.has(kind as never), `${tamper.name}: ${kind}`).toBe(true);
         }
       });
+    }
+  });
+});
+
+describe('a witness whose checkpoint lies inside archived months', () => {
+  it('is reported as archived by verify, not as a rewrite, while the heads after it are checked', async () => {
+    const wdir = path.join(dir, 'witness');
+    const witnessed = loadConfig({
+      AUDIT_KEY_FILE: path.join(dir, 'key.pem'),
+      AUDIT_WITNESS_DIR: wdir,
+      LOG_LEVEL: 'warn',
+    });
+    const { database, drop } = await freshDatabase();
+    try {
+      const db = database.db;
+      await migrate(db);
+      await ensureAuditPartitions(db, new Date('2025-09-10T00:00:00Z'));
+      const ctx = cliCtx(db, witnessed);
+      const entries = (from: number, count: number) =>
+        db.transaction().execute((tx) =>
+          appendBulk(tx, count, (seq) => ({
+            time: new Date(Date.UTC(2025, 8, 2) + (from + seq) * 60_000),
+            actorId: 'usr_w',
+            orgId: null,
+            action: 'w',
+            objectType: 'x',
+            objectId: String(seq),
+            requestId: null,
+            details: {},
+          })),
+        );
+      await entries(0, 500);
+      await signHead(ctx, { ifGrown: true });
+      const origin = originFor((await platformKey(witnessed)).fingerprint);
+      const saved = await directoryWitness(wdir).latest(origin);
+      expect(saved?.size).toBe(500);
+      await entries(500, 300);
+      await integrateAudit(db);
+      await signHead(ctx, { ifGrown: true });
+      await archiveMonths(ctx, { before: '2025-10', dir: path.join(dir, 'witnessed-files') });
+      await integrateAudit(db);
+      await signHead(ctx, { ifGrown: true });
+      const report = await verifyLog(ctx, {
+        witnesses: [{ label: 'saved checkpoint', latest: async () => saved }, directoryWitness(wdir)],
+      });
+      expect(report.problems).toEqual([]);
+      expect(report.witnesses.map((w) => w.status)).toEqual(['archived', 'consistent']);
+      expect(report.headsArchived).toBe(1);
+      expect((await witnessOverview(ctx)).witnesses.map((w) => w.status)).toEqual(['consistent']);
+    } finally {
+      await drop();
     }
   });
 });
