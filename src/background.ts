@@ -7,6 +7,7 @@
  * |-------------------|-----------------------------|--------------------------------------------------------|
  * | audit.integrate   | AUDIT_INTEGRATE_MS (+ 50 ms after this process's appends) | pending audit entries join the tree; once more at stop |
  * | audit.sign        | AUDIT_SIGN_INTERVAL_SECONDS | signs a tree head when the log grew                    |
+ * | audit.cache       | 1 minute, with integration  | fills the proofs' subtree cache a bounded step at a time (audit/nodes.ts) |
  * | monitor.evaluate  | MONITOR_INTERVAL_SECONDS    | alert rules over new audit events, webhook deliveries  |
  * | ingest.sweep      | half an import lease        | fails and cleans up imports whose node died            |
  * | sharing.expire    | CONTRACT_EXPIRY_SECONDS     | active contracts past their end become expired         |
@@ -42,6 +43,8 @@ const PUSH_EVERY_MS = 10 * 60_000;
 // Keys live a day; an expired key already binds nothing (a claim removes it), so this only frees space.
 // Expired idempotency keys and settled commit markers are removed this often.
 const IDEMPOTENCY_PURGE_EVERY_MS = 15 * 60_000;
+// Each run warms at most ~1M leaves' worth of the proofs' cache (a second or two of reads).
+const CACHE_EVERY_MS = 60_000;
 // Months are created two ahead: a few tries a day leave weeks for one to get its lock.
 const PARTITIONS_EVERY_MS = 6 * 3600_000;
 
@@ -58,6 +61,9 @@ export function backgroundWork(db: Db, config: Config, log: Log): Scheduler {
       clockSkewMs: config.auditClockSkewMs,
       onRefused: (id, reason) => log.warn({ id, reason }, 'audit entry refused: out of time order'),
     });
+  }
+  if (config.auditIntegrateMs > 0) {
+    schedule.add({ name: 'audit.cache', everyMs: CACHE_EVERY_MS, run: () => audit.warmProofCache(db) });
   }
   if (config.auditSignIntervalSeconds > 0) {
     schedule.add({

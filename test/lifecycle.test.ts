@@ -96,6 +96,7 @@ describe('background work', () => {
     const schedule = backgroundWork(t.database.db, { ...t.config, auditIntegrateMs: 250 }, t.app.log);
     expect(schedule.names()).toEqual([
       'audit.integrate',
+      'audit.cache',
       'audit.sign',
       'monitor.evaluate',
       'ingest.sweep',

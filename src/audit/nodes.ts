@@ -13,6 +13,7 @@
  * far fewer once the cache is warm. The cache only ever holds subtrees below a size the tree
  * state committed, and leaves never change, so an entry never goes stale.
  */
+import { sql } from 'kysely';
 import type { Executor } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { FIRST_SEQ } from './entry.ts';
@@ -140,6 +141,54 @@ export async function cacheLevel8(
     await nodesAt(db, CACHE_STEP, idxs);
     onProgress?.(block + idxs.length);
   }
+}
+
+// Per database: below these block indexes every node of the level is cached, so that warming
+// continues where it stopped instead of reading the cache from the start each time.
+const warmedThrough = new WeakMap<object, Map<number, number>>();
+
+/** The first block index of `level` with no cached node (0 when none is cached). */
+async function firstGap(db: Executor, level: number): Promise<number> {
+  const { rows } = await sql<{ gap: number | null }>`
+    select case when not exists (select 1 from audit_tree_nodes where level = ${level} and idx = 0) then 0
+           else (select min(a.idx) + 1 from audit_tree_nodes a where a.level = ${level}
+                  and not exists (select 1 from audit_tree_nodes b where b.level = ${level} and b.idx = a.idx + 1))
+           end as gap`.execute(db);
+  return Number(rows[0]?.gap ?? 0);
+}
+
+/**
+ * Fills the subtree cache ahead of proofs: the nodes at levels 8, 16 and 24 of every complete block
+ * of the first `treeSize` leaves, at most `budget` reads (a node is 256 reads of the level below)
+ * per call, so each call's work is bounded; returns how many nodes it made sure of. Without it the
+ * first proof over a large log computes them all itself (8 minutes at 100 million entries,
+ * `npm run bench -- audit-scale`), and an archiving would too.
+ */
+export async function warmSubtreeCache(db: Executor, treeSize: number, budget = 1 << 20): Promise<number> {
+  let marks = warmedThrough.get(db);
+  if (!marks) {
+    marks = new Map();
+    warmedThrough.set(db, marks);
+  }
+  let left = budget;
+  let done = 0;
+  for (let level = CACHE_STEP; left >= FANOUT && 2 ** level <= treeSize; level += CACHE_STEP) {
+    const complete = Math.floor(treeSize / 2 ** level);
+    let from = marks.get(level) ?? (await firstGap(db, level));
+    while (from < complete && left >= FANOUT) {
+      const count = Math.min(complete - from, Math.floor(left / FANOUT), 4096);
+      await nodesAt(
+        db,
+        level,
+        Array.from({ length: count }, (_, i) => from + i),
+      );
+      from += count;
+      left -= count * FANOUT;
+      done += count;
+    }
+    marks.set(level, from);
+  }
+  return done;
 }
 
 /** Loads the given perfect subtrees (all inside the committed tree), keyed level:index. */

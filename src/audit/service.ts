@@ -35,7 +35,7 @@ import {
   nodeHash,
   toHex,
 } from './merkle.ts';
-import { archivedEntry, withStoredTree } from './nodes.ts';
+import { archivedEntry, warmSubtreeCache, withStoredTree } from './nodes.ts';
 import { ensureAuditPartitions } from './partitions.ts';
 import { type AuditSegment, buildSegment, verifySegment } from './segment.ts';
 import {
@@ -242,6 +242,12 @@ export async function archivedUntil(ctx: Ctx): Promise<Date | null> {
   const [y, m] = newest.split('-').map(Number) as [number, number];
   const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
   return new Date(`${next}-01T00:00:00+08:00`);
+}
+
+/** The background task `audit.cache`: the next bounded step of filling the subtree cache ahead of proofs. */
+export async function warmProofCache(db: Db): Promise<number> {
+  const { frontier } = await store.readTreeState(db);
+  return warmSubtreeCache(db, frontier.size);
 }
 
 /** 410 for an entry of an archived range (its proof is in the archive's file), naming the file. */
