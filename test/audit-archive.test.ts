@@ -440,6 +440,16 @@ describe('shutong audit archive (command line)', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('"field":"before"');
 
+      // A file left by an archiving that did not finish is never overwritten.
+      fs.mkdirSync(files, { recursive: true });
+      const leftover = path.join(files, 'audit-000000000001-000000001001.json');
+      fs.writeFileSync(leftover, 'left by a crash');
+      const refused = await runCli(['audit', 'archive', '--before', '2025-11', '--out', files], target.env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('already exists');
+      expect(fs.readFileSync(leftover, 'utf8')).toBe('left by a crash');
+      fs.rmSync(leftover);
+
       const res = await runCli(['audit', 'archive', '--before', '2025-11', '--out', files], target.env);
       expect(res.code, res.stderr).toBe(0);
       expect(res.stdout).toContain('archived 2025-09, 2025-10: seq 1..1001');

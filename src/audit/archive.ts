@@ -74,7 +74,15 @@ const sm3 = (bytes: Uint8Array) => createHash('sm3').update(bytes).digest('hex')
 
 /** Writes `text` to a new file (never over an existing one), flushed to disk; notes it in `written`. */
 async function writeNew(written: string[], file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'wx');
+  const handle = await fs.open(file, 'wx').catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+    throw refuse(
+      'CONFLICT',
+      { file },
+      `文件已存在：${file}（可能是未完成的归档留下的），请移走或换一个目录`,
+      `${file} already exists (an archiving that did not finish may have left it); move it away or choose another directory`,
+    );
+  });
   written.push(file);
   try {
     await handle.writeFile(text, 'utf8');
