@@ -124,23 +124,24 @@ async function nodesAt(db: Executor, base: number, idxs: number[]): Promise<Map<
   return out;
 }
 
+/** Makes sure the nodes of `level` with index from..to-1 are cached, 4096 at a time (bounded memory). */
+async function cacheRange(db: Executor, level: number, from: number, to: number): Promise<void> {
+  for (let block = from; block < to; block += 4096) {
+    await nodesAt(
+      db,
+      level,
+      Array.from({ length: Math.min(4096, to - block) }, (_, i) => block + i),
+    );
+  }
+}
+
 /**
  * Makes sure the level-8 subtree hash of every complete block of 256 leaves in [from, to) (both
- * multiples of 256) is cached, computing missing ones from the rows, a batch at a time (bounded
- * memory). An archiving calls it before the rows go: proofs and verification continue from these.
+ * multiples of 256) is cached, computing missing ones from the rows. An archiving calls it before
+ * the rows go: proofs and verification continue from these.
  */
-export async function cacheLevel8(
-  db: Executor,
-  from: number,
-  to: number,
-  onProgress?: (blocks: number) => void,
-): Promise<void> {
-  const STEP = 4096;
-  for (let block = from / FANOUT; block < to / FANOUT; block += STEP) {
-    const idxs = Array.from({ length: Math.min(STEP, to / FANOUT - block) }, (_, i) => block + i);
-    await nodesAt(db, CACHE_STEP, idxs);
-    onProgress?.(block + idxs.length);
-  }
+export function cacheLevel8(db: Executor, from: number, to: number): Promise<void> {
+  return cacheRange(db, CACHE_STEP, from / FANOUT, to / FANOUT);
 }
 
 // Per database: below these block indexes every node of the level is cached, so that warming
@@ -177,11 +178,7 @@ export async function warmSubtreeCache(db: Executor, treeSize: number, budget = 
     let from = marks.get(level) ?? (await firstGap(db, level));
     while (from < complete && left >= FANOUT) {
       const count = Math.min(complete - from, Math.floor(left / FANOUT), 4096);
-      await nodesAt(
-        db,
-        level,
-        Array.from({ length: count }, (_, i) => from + i),
-      );
+      await cacheRange(db, level, from, from + count);
       from += count;
       left -= count * FANOUT;
       done += count;

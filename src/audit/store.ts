@@ -19,7 +19,8 @@ import type { StoredAuditEntry } from './verify.ts';
  * across the month's turn within the clock-skew allowance) is in the archive's files and is still
  * listed; its leaf hash was kept, and verification checks it against that (`entriesThrough`).
  */
-export const notArchived = sql<SqlBool>`seq > (select coalesce(max(last_seq), 0) from audit_archives)`;
+const NOT_ARCHIVED = 'seq > (select coalesce(max(last_seq), 0) from audit_archives)';
+export const notArchived = sql<SqlBool>`${sql.raw(NOT_ARCHIVED)}`;
 
 // ------------------------------------------------------------------------------- tree state
 
@@ -377,7 +378,9 @@ export async function* streamStoredEntries(tx: Tx, batchSize = 5000): AsyncGener
         `${TIME_TEXT} as "time", actor_id as "actorId", ` +
         'org_id as "orgId", action, object_type as "objectType", object_id as "objectId", ' +
         // id breaks ties as in fetchEntryChunk, should a tamperer have made two rows share a seq.
-        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) order by seq, id',
+        'request_id as "requestId", details, leaf_hash as "leafHash" from audit_events where seq is not null and ' +
+        NOT_ARCHIVED +
+        ' order by seq, id',
     )
     .execute(tx);
   const fetch = () => {
@@ -441,7 +444,7 @@ export async function fetchEntryChunk(
     select id, seq, seq::text as "seqKey", ${sql.raw(TIME_TEXT)} as "time", actor_id as "actorId", org_id as "orgId", action,
            object_type as "objectType", object_id as "objectId", request_id as "requestId",
            details::text as details, encode(leaf_hash, 'hex') as "leafHash"
-    from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) ${from} order by seq, id limit ${limit}`.execute(
+    from audit_events where seq is not null and ${notArchived} ${from} order by seq, id limit ${limit}`.execute(
     db,
   );
   return rows;
@@ -468,7 +471,7 @@ export async function streamEntryCopy(
     snapshot,
     `copy (select seq::text, ${TIME_TEXT}, actor_id, org_id, action, object_type, object_id, request_id, ` +
       // Qualified: a bare seq here would name the output column seq::text and sort as text.
-      'details::text, leaf_hash from audit_events where seq is not null and seq > (select coalesce(max(last_seq), 0) from audit_archives) order by audit_events.seq, audit_events.id) ' +
+      `details::text, leaf_hash from audit_events where seq is not null and ${NOT_ARCHIVED} order by audit_events.seq, audit_events.id) ` +
       'to stdout (format binary)',
   );
 }
