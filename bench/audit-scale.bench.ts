@@ -21,7 +21,6 @@
  */
 
 import fs from 'node:fs';
-import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,7 +35,16 @@ import { proveInclusion, signHead } from '../src/audit/service.ts';
 import { countEntries, frontierToBytes, listEntries } from '../src/audit/store.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
-import { type BenchContext, type BenchReport, fmt, scratchDatabase } from './support.ts';
+import {
+  type BenchContext,
+  type BenchReport,
+  fmt,
+  gb,
+  median,
+  scaleOf,
+  scratchDatabase,
+  stampedLog,
+} from './support.ts';
 
 const ACTIONS = [
   'resource.create',
@@ -82,8 +90,7 @@ const secondaryIndexes = [
   ['audit_events_org_idx', 'create index audit_events_org_idx on audit_events (org_id, seq)'],
 ] as const;
 
-const log = (text: string) =>
-  console.error(`[audit-scale ${new Date().toISOString().slice(11, 19)}] ${text}`);
+const log = stampedLog('audit-scale');
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
@@ -91,12 +98,7 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
 const ms = (x: number) => (x >= 100 ? fmt(x) : x.toFixed(2));
-const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GB`;
 
 /**
  * seq and leaf_hash of every row in seq order, as binary COPY: fixed-size tuples (int16 field
@@ -131,16 +133,9 @@ async function streamLeaves(client: pg.Client, onLeaf: (seq: number, hash: Buffe
 }
 
 export async function run(bench: BenchContext): Promise<BenchReport> {
-  const rows = Number(process.env.AUDIT_SCALE_ROWS ?? 100_000_000);
+  const { rows, loadUntil, free } = await scaleOf('AUDIT_SCALE', BYTES_PER_ROW);
   const monthCount = Number(process.env.AUDIT_SCALE_MONTHS ?? 24);
-  const loadUntil = process.env.AUDIT_SCALE_LOAD_UNTIL
-    ? Date.parse(process.env.AUDIT_SCALE_LOAD_UNTIL)
-    : null;
-  const disk = await statfs('/');
-  const free = disk.bavail * disk.bsize;
   log(`${fmt(rows)} rows over ${monthCount} months; ${gb(free)} free on /`);
-  if (free < rows * BYTES_PER_ROW)
-    throw new Error(`${gb(free)} free, the load needs about ${gb(rows * BYTES_PER_ROW)}`);
 
   const scratch = await scratchDatabase(bench, 'audit_scale');
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shutong-audit-scale-'));

@@ -26,7 +26,7 @@ import { seedDemo } from '../src/demo/seed.ts';
 import { compileFilter } from '../src/rules/filters.ts';
 import { maskSql } from '../src/rules/masking.ts';
 import { buildServer } from '../src/server.ts';
-import { cpuSecondsByGroup, cpuTicks, injector, type ProcessInfo } from './support.ts';
+import { cpuSecondsByGroup, cpuTicks, grantRows, injector, type ProcessInfo } from './support.ts';
 
 const ROWS = 100_000;
 const CONCURRENCY = 32;
@@ -183,7 +183,8 @@ async function startProfile() {
  * the way, and an API key of the consumer. The replica bench serves the same one.
  */
 export async function gatewayScenario(app: FastifyInstance, database: DatabaseHandle, config: Config) {
-  const { inject, steward, consumer, security, admin } = await injector(app, config);
+  const who = await injector(app, config);
+  const { inject, steward } = who;
   const fields = [
     ['record_no', '记录编号', 'text', 'g1', null],
     ['person_id', '公民身份号码', 'text', 'g4', 'cn_resident_id'],
@@ -238,29 +239,14 @@ export async function gatewayScenario(app: FastifyInstance, database: DatabaseHa
       .execute();
   }
   // Through the catalog review, as any resource other organizations may apply for.
-  await inject('POST', `/v1/resources/${resource.code}/submit`, steward, {});
-  await inject('POST', `/v1/resources/${resource.code}/publish`, admin, { acceptUnassessed: true });
-  const application = await inject('POST', '/v1/applications', consumer, {
-    resource: resource.code,
-    fields: fields.map((f) => f[0]),
-    purpose: '基准测试',
-    purposeCategory: 'research',
-    legalBasis: '基准测试',
-    scenario: '基准测试',
-    operations: ['rows'],
-    requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-  });
   const rowFilter = { field: 'district', op: 'in', value: ['西湖区', '滨江区'] };
-  await inject('POST', `/v1/applications/${application.id}/approve`, steward, { rowFilter });
-  const approved = await inject('POST', `/v1/applications/${application.id}/approve`, security, {});
-  const contractId = approved.contractId as string;
-  await database.db
-    .updateTable('contracts')
-    .set({ rate_limit_per_minute: 10_000_000, quota_rows_per_day: 1e12 })
-    .where('id', '=', contractId)
-    .execute();
-  const key = (await inject('POST', '/v1/api-keys', consumer, { name: 'bench', scopes: ['gateway'] }))
-    .secret as string;
+  const { contractId, key } = await grantRows(
+    database.db,
+    who,
+    resource.code,
+    fields.map((f) => f[0]),
+    rowFilter,
+  );
   return { contractId, key, resource, fields, rowFilter };
 }
 

@@ -17,14 +17,25 @@
  *                                                     measure the version as loaded so far
  */
 
-import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.ts';
 import { buildServer } from '../src/server.ts';
-import { type BenchContext, type BenchReport, fmt, injector, scratchDatabase } from './support.ts';
+import {
+  type BenchContext,
+  type BenchReport,
+  fmt,
+  gb,
+  grantRows,
+  injector,
+  median,
+  scaleOf,
+  scratchDatabase,
+  stampedLog,
+} from './support.ts';
 
 const CHUNK = 5_000_000;
 const CSV_ROWS = 5;
@@ -34,15 +45,8 @@ const DISTRICTS = ['西湖区', '滨江区', '上城区', '拱墅区', '余杭�
 // Slow reads (seconds each at 100M) are repeated less, so the run stays within an evening.
 const SLOW_MS = 10_000;
 
-const log = (text: string) =>
-  console.error(`[version-scale ${new Date().toISOString().slice(11, 19)}] ${text}`);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
+const log = stampedLog('version-scale');
 const ms = (x: number) => (x >= 100 ? fmt(x) : x.toFixed(1));
-const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GB`;
 
 /** The synthetic row of ordinal s: the same values the SQL load generates, for the CSV's rows. */
 function csvRow(s: number): string {
@@ -57,15 +61,8 @@ function csvRow(s: number): string {
 }
 
 export async function run(bench: BenchContext): Promise<BenchReport> {
-  const rows = Number(process.env.VERSION_SCALE_ROWS ?? 100_000_000);
-  const loadUntil = process.env.VERSION_SCALE_LOAD_UNTIL
-    ? Date.parse(process.env.VERSION_SCALE_LOAD_UNTIL)
-    : null;
-  const disk = await statfs('/');
-  const free = disk.bavail * disk.bsize;
+  const { rows, loadUntil, free } = await scaleOf('VERSION_SCALE', BYTES_PER_ROW);
   log(`${fmt(rows)} rows; ${gb(free)} free on /; load ${os.loadavg()[0]!.toFixed(1)}`);
-  if (free < rows * BYTES_PER_ROW)
-    throw new Error(`${gb(free)} free, the load needs about ${gb(rows * BYTES_PER_ROW)}`);
 
   const scratch = await scratchDatabase(bench, 'version_scale');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shutong-version-scale-'));
@@ -86,7 +83,8 @@ export async function run(bench: BenchContext): Promise<BenchReport> {
     const notes: string[] = [];
 
     // ------------------------------------------------------------- 1. through the platform
-    const { inject, steward, consumer, security, admin } = await injector(app, config);
+    const who = await injector(app, config);
+    const { inject, steward } = who;
     const fields = [
       ['record_no', '记录编号', 'text'],
       ['district', '所属区县', 'text'],
@@ -126,30 +124,12 @@ export async function run(bench: BenchContext): Promise<BenchReport> {
       .set({ grade: 'g1', detector: null })
       .where('resource_id', '=', resource.id)
       .execute();
-    await inject('POST', `/v1/resources/${resource.code}/submit`, steward, {});
-    await inject('POST', `/v1/resources/${resource.code}/publish`, admin, { acceptUnassessed: true });
-    const application = await inject('POST', '/v1/applications', consumer, {
-      resource: resource.code,
-      fields: fields.map((f) => f[0]),
-      purpose: '基准测试',
-      purposeCategory: 'research',
-      legalBasis: '基准测试',
-      scenario: '基准测试',
-      operations: ['rows'],
-      requestedTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-    });
-    // No field above g2: the steward's approval may be the last one (else security signs off).
-    let approved = await inject('POST', `/v1/applications/${application.id}/approve`, steward, {});
-    if (!approved.contractId)
-      approved = await inject('POST', `/v1/applications/${application.id}/approve`, security, {});
-    const contractId = approved.contractId as string;
-    await db
-      .updateTable('contracts')
-      .set({ rate_limit_per_minute: 10_000_000, quota_rows_per_day: 1e12 })
-      .where('id', '=', contractId)
-      .execute();
-    const key = (await inject('POST', '/v1/api-keys', consumer, { name: 'bench', scopes: ['gateway'] }))
-      .secret as string;
+    const { contractId, key } = await grantRows(
+      db,
+      who,
+      resource.code,
+      fields.map((f) => f[0]),
+    );
     const version = await db
       .selectFrom('dataset_versions')
       .innerJoin('resources', 'resources.current_version_id', 'dataset_versions.id')
@@ -369,8 +349,8 @@ export async function run(bench: BenchContext): Promise<BenchReport> {
       'reads: Fastify listening on a local port, fetch with a consumer’s API key (admission, quota, audit entry ' +
         'included); each row: the first request apart, then the median of three (of one when the first took > 10 s)',
       'Prefer: count=planned and count=estimated run the same count(*) as count=exact (gateway queryRows): no estimate is used',
-      `1-minute load average on this 2-core machine during the run: ${loads.map((l) => l.toFixed(1)).join(' → ')} ` +
-        '(a CI run beside it): timings are noisy',
+      `1-minute load average during the run: ${loads.map((l) => l.toFixed(1)).join(' → ')} ` +
+        `on ${os.cpus().length} cores (above that, other work shares the machine and timings are noisy)`,
     );
     return {
       title: `Dataset version at ${fmt(loaded)} rows through the gateway's rows endpoint`,
