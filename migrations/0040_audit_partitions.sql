@@ -78,16 +78,23 @@ CREATE FUNCTION audit_month_start(month date) RETURNS timestamptz LANGUAGE sql I
   SELECT (to_char(date_trunc('month', month), 'YYYY-MM-DD') || ' 00:00:00+08')::timestamptz
 $$;
 
--- The partition of the month holding `day` (Beijing time), created when missing; returns its name.
--- Serialised by an advisory lock so two nodes never race to create one. Creating a partition waits
--- for a lock on the parent: callers other than this migration set a lock_timeout and try again later
--- (months are created ahead, see src/audit/partitions.ts).
+-- The partition of the month holding `day` (Beijing time), created when missing; returns its name,
+-- or NULL when the DEFAULT partition already holds entries of that month (a clock that ran ahead,
+-- months never created): those rows cannot move (the log is append-only), so the month stays in
+-- the DEFAULT partition, which takes any time. Serialised by an advisory lock so two nodes never
+-- race to create one. Creating a partition waits for a lock on the parent: callers other than this
+-- migration set a lock_timeout and try again later (months are created ahead, audit/partitions.ts).
 CREATE FUNCTION audit_events_ensure_month(day date) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   first date := date_trunc('month', day)::date;
   name text := format('audit_events_y%sm%s', to_char(first, 'YYYY'), to_char(first, 'MM'));
 BEGIN
   PERFORM pg_advisory_xact_lock(7346110040);
+  IF to_regclass(name) IS NULL AND EXISTS (
+       SELECT 1 FROM audit_events_default
+        WHERE time >= audit_month_start(first) AND time < audit_month_start((first + interval '1 month')::date)) THEN
+    RETURN NULL;
+  END IF;
   IF to_regclass(name) IS NULL THEN
     EXECUTE format('CREATE TABLE %I PARTITION OF audit_events FOR VALUES FROM (%L) TO (%L)', name,
                    audit_month_start(first), audit_month_start((first + interval '1 month')::date));

@@ -167,6 +167,16 @@ describe('audit log partitions', () => {
         new Set(['audit_events_y2029m06', 'audit_events_y2029m07', 'audit_events_y2029m08']),
       );
       expect(await ensureAuditPartitions(db, june)).toEqual([]);
+      // A month whose entries already went to the DEFAULT partition (a clock ahead) stays there:
+      // creating it must not fail a start, nor refuse the next append.
+      await db
+        .transaction()
+        .execute((tx) => appendBulk(tx, 1, () => entry(new Date('2029-09-10T00:00:00Z'), 1)));
+      expect(await ensureAuditPartitions(db, new Date('2029-08-15T00:00:00Z'))).toEqual([
+        'audit_events_y2029m10',
+      ]);
+      expect((await listAuditPartitions(db)).map((p) => p.name)).not.toContain('audit_events_y2029m09');
+      expect([...(await storedIn(db)).values()]).toEqual(['audit_events_default']);
       const listed = await listAuditPartitions(db);
       const july = listed.find((p) => p.name === 'audit_events_y2029m07')!;
       expect(july.from?.toISOString()).toBe('2029-06-30T16:00:00.000Z');

@@ -42,10 +42,10 @@ export async function ensureAuditPartitions(db: Executor, now = new Date()): Pro
     await sql`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`.execute(tx);
     const created: string[] = [];
     for (const month of missing) {
-      const { rows } = await sql<{
-        name: string;
-      }>`select audit_events_ensure_month(${month}::date) as name`.execute(tx);
-      created.push(rows[0]!.name);
+      const { rows } = await sql<{ name: string | null }>`
+        select audit_events_ensure_month(${month}::date) as name`.execute(tx);
+      // Null: the DEFAULT partition already holds that month's entries; the month stays there.
+      if (rows[0]?.name) created.push(rows[0].name);
     }
     return created;
   };
