@@ -41,6 +41,7 @@ import * as store from './store.ts';
 /** Entries per segment file: bounds the memory an export holds (a few hundred bytes an entry). */
 export const ENTRIES_PER_FILE = 50_000;
 const BLOCK = 256;
+const LOCK_WAIT = '2s';
 
 export interface ArchiveOptions {
   /** Archive every month before this one (YYYY-MM, Beijing time). */
@@ -209,8 +210,9 @@ export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<
     await cacheLevel8(db, Math.floor(previous / BLOCK) * BLOCK, complete);
     await progress(`subtree hashes cached through seq ${complete}`);
     await db.transaction().execute(async (tx) => {
-      // Dropping a partition locks the log briefly; a long reader (a verification) makes it wait.
-      await sql`select set_config('lock_timeout', '10s', true)`.execute(tx);
+      // Dropping a partition locks the whole log for a moment, and while that lock waits behind a
+      // long reader (a verification), every append queues behind it: wait 2 s at most, then give up.
+      await sql`select set_config('lock_timeout', ${LOCK_WAIT}, true)`.execute(tx);
       await store.lockTreeState(tx);
       if ((await store.archivedThrough(tx)) !== previous) {
         throw refuse(
@@ -281,6 +283,14 @@ export async function archiveMonths(ctx: Ctx, options: ArchiveOptions): Promise<
     });
   } catch (err) {
     await Promise.all(written.map((file) => fs.rm(file, { force: true })));
+    if ((err as { code?: string }).code === '55P03') {
+      throw refuse(
+        'CONFLICT',
+        { lockWait: LOCK_WAIT },
+        '审计日志正被长事务读取（如 audit verify），未能在时限内取得锁，请稍后重新运行',
+        'A long transaction (such as audit verify) is reading the log and the lock was not granted in time; run it again later',
+      );
+    }
     throw err;
   }
   await progress(`archived ${months.join(', ')}: seq ${previous + 1}..${last}, ${files.length} file(s)`);
