@@ -9,7 +9,7 @@ import { cliCtx } from '../core/context.ts';
 import type { DatabaseHandle } from '../core/db.ts';
 import { archiveMonths, listArchivesView } from './archive.ts';
 import { parseNote } from './checkpoint.ts';
-import { ensureAuditPartitions, listAuditPartitions } from './partitions.ts';
+import { listAuditPartitions } from './partitions.ts';
 import type { AuditSegment } from './segment.ts';
 import { verifySegment } from './segment.ts';
 import * as audit from './service.ts';
@@ -187,8 +187,6 @@ export function auditCommands(program: Command, config: Config, withDatabase: Wi
     .description('list the audit log partitions (one per month of Beijing time) and the archived months')
     .action(async () => {
       await withDatabase(async (database) => {
-        const created = await ensureAuditPartitions(database.db);
-        if (created.length > 0) console.log(`created ${created.join(', ')}`);
         for (const p of await listAuditPartitions(database.db)) {
           const range =
             p.from && p.to ? `${p.from.toISOString()} .. ${p.to.toISOString()}` : 'DEFAULT (any other time)';
