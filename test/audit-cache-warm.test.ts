@@ -8,13 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromHex, verifyInclusion } from '../src/audit/merkle.ts';
 import { warmSubtreeCache } from '../src/audit/nodes.ts';
 import { proveInclusion, signHead, verifyLog, warmProofCache } from '../src/audit/service.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import { cliCtx } from '../src/core/context.ts';
 import type { Db } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
+import { expectProvedIn } from './audit-support.ts';
 import { freshDatabase } from './helpers.ts';
 import { appendBulk } from './support/audit-bulk.ts';
 
@@ -71,18 +71,7 @@ describe('warming the subtree cache', () => {
         select count(*)::int as n from generate_series(0, ${complete8 - 1}) i
          where not exists (select 1 from audit_tree_nodes where level = 8 and idx = i)`.execute(db);
       expect(rows[0]!.n).toBe(0);
-      for (const seq of [1, 30_000, head.treeSize]) {
-        const p = await proveInclusion(ctx, seq);
-        expect(
-          verifyInclusion(
-            fromHex(p.leafHash),
-            seq - 1,
-            head.treeSize,
-            p.proof.map(fromHex),
-            fromHex(head.rootHash),
-          ),
-        ).toBe(true);
-      }
+      await expectProvedIn(ctx, head, [1, 30_000, head.treeSize]);
       // The cache it made is the tree's: verify checks every cached node against the entries.
       const report = await verifyLog(ctx);
       expect(report.problems).toEqual([]);

@@ -7,11 +7,11 @@ import { afterEach, expect } from 'vitest';
 import { appendAudit } from '../src/audit/append.ts';
 import { FIRST_SEQ } from '../src/audit/entry.ts';
 import { integrateAudit } from '../src/audit/integrate.ts';
-import { toHex } from '../src/audit/merkle.ts';
-import { signHead, verifyLog } from '../src/audit/service.ts';
+import { fromHex, toHex, verifyInclusion } from '../src/audit/merkle.ts';
+import { proveInclusion, signHead, verifyLog } from '../src/audit/service.ts';
 import { readTreeState } from '../src/audit/store.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
-import { cliCtx } from '../src/core/context.ts';
+import { type Ctx, cliCtx } from '../src/core/context.ts';
 import { type DatabaseHandle, type Db, type Executor, openDatabase, withTx } from '../src/core/db.ts';
 import { migrate } from '../src/core/migrate.ts';
 
@@ -164,4 +164,25 @@ export function targetsPerTest(): { target(): Promise<Target>; cleanups: Array<(
       return t;
     },
   };
+}
+
+/** Each entry's inclusion proof, as the API serves it, verifies against `head`'s signed root. */
+export async function expectProvedIn(
+  ctx: Ctx,
+  head: { treeSize: number; rootHash: string },
+  seqs: number[],
+): Promise<void> {
+  for (const seq of seqs) {
+    const p = await proveInclusion(ctx, seq);
+    expect(
+      verifyInclusion(
+        fromHex(p.leafHash),
+        seq - 1,
+        head.treeSize,
+        p.proof.map(fromHex),
+        fromHex(head.rootHash),
+      ),
+      `seq ${seq}`,
+    ).toBe(true);
+  }
 }
